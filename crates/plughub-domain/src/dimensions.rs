@@ -1,0 +1,166 @@
+//! The six dimensions of the product spec: groups, people, things, connections, events and knowledge.
+//! Kinds are closed enums so that a typo in a kind is a compile error, and each has the exact string the
+//! store writes, so the database stays readable by hand.
+
+use serde::{Deserialize, Serialize};
+
+/// Declares a string-valued enum with `as_str`, `FromStr` and `ALL`, all from one list.
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(format!(
+                        "unknown {} '{}' (expected one of: {})",
+                        stringify!($name),
+                        other,
+                        [$($text),+].join(", ")
+                    )),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// The plan of an organisation; it sets quotas and resource tiers.
+    Plan { Free => "free", Pro => "pro", Enterprise => "enterprise" }
+);
+
+string_enum!(
+    /// What a person may do in a group.
+    Role {
+        PlatformOwner => "platform_owner",
+        OrgOwner => "org_owner",
+        OrgUser => "org_user",
+        Customer => "customer",
+    }
+);
+
+string_enum!(
+    /// The type of a thing. `elizaos_plugin` things are global (no group); the others belong to a group.
+    ThingKind {
+        ElizaosPlugin => "elizaos_plugin",
+        PluginInstance => "plugin_instance",
+        PluginAction => "plugin_action",
+        PluginProvider => "plugin_provider",
+        PluginEvaluator => "plugin_evaluator",
+        PluginClient => "plugin_client",
+        PluginAdapter => "plugin_adapter",
+        PluginService => "plugin_service",
+        PluginReview => "plugin_review",
+        Agent => "agent",
+    }
+);
+
+string_enum!(
+    /// The type of a connection between two things.
+    ConnectionKind {
+        PluginDependsOn => "plugin_depends_on",
+        PluginPowers => "plugin_powers",
+        PluginProvides => "plugin_provides",
+        PluginInstalledIn => "plugin_installed_in",
+        PluginCreatedBy => "plugin_created_by",
+        PluginUses => "plugin_uses",
+    }
+);
+
+string_enum!(
+    /// The type of an event. Events are append-only: the store refuses to change or delete one.
+    EventType {
+        PluginDiscovered => "plugin_discovered",
+        PluginInstalled => "plugin_installed",
+        PluginConfigured => "plugin_configured",
+        PluginActivated => "plugin_activated",
+        PluginDeactivated => "plugin_deactivated",
+        PluginUpdated => "plugin_updated",
+        PluginUninstalled => "plugin_uninstalled",
+        PluginActionExecuted => "plugin_action_executed",
+        PluginErrorOccurred => "plugin_error_occurred",
+        GroupCreated => "group_created",
+    }
+);
+
+/// An organisation (or a sub-group of one).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    pub id: String,
+    pub name: String,
+    pub parent_id: Option<String>,
+    pub plan: Plan,
+    pub created_at: String,
+}
+
+/// A typed thing. `properties` holds the kind-specific data as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Thing {
+    pub id: String,
+    pub kind: ThingKind,
+    pub name: String,
+    pub group_id: Option<String>,
+    pub status: String,
+    pub properties: serde_json::Value,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// An event to append, written in the same transaction as the change it records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewEvent {
+    pub event_type: EventType,
+    /// Who caused it: a person id, or a system actor such as `sync:registry:main`.
+    pub actor: String,
+    /// The thing it is about.
+    pub target: Option<String>,
+    pub group_id: Option<String>,
+    pub metadata: serde_json::Value,
+}
+
+/// An event as stored, with its position in the log and its time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    pub seq: i64,
+    pub id: String,
+    pub event_type: EventType,
+    pub actor: String,
+    pub target: Option<String>,
+    pub group_id: Option<String>,
+    pub time: String,
+    pub metadata: serde_json::Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_through_their_strings() {
+        for kind in ThingKind::ALL {
+            assert_eq!(kind.as_str().parse::<ThingKind>().unwrap(), *kind);
+            let json = serde_json::to_string(kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+        }
+        let err = "plugin".parse::<ThingKind>().unwrap_err();
+        assert!(err.contains("elizaos_plugin"), "{err}");
+    }
+}

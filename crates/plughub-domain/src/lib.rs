@@ -1,0 +1,12 @@
+#![doc = include_str!("../README.md")]
+
+pub mod catalog;
+pub mod dimensions;
+pub mod names;
+
+pub use catalog::{
+    CatalogEntry, CoreMajor, NpmRecord, NpmVersion, RegistryRecord, SourceKind, SourceRecord,
+};
+pub use dimensions::{
+    ConnectionKind, EventType, Group, NewEvent, Plan, Role, StoredEvent, Thing, ThingKind,
+};

@@ -1,0 +1,113 @@
+#![doc = include_str!("../README.md")]
+
+mod catalog;
+mod clock;
+mod error;
+mod events;
+mod groups;
+mod location;
+mod things;
+mod tx;
+
+pub use catalog::{CatalogRow, SyncRun};
+pub use clock::now_rfc3339;
+pub use error::StoreError;
+pub use events::EventFilter;
+pub use location::{Backend, Location};
+pub use tx::{NewThing, StoreTx};
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Connection};
+use std::time::Duration;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// A handle on the store; cheap to clone (it wraps a connection pool).
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    description: String,
+}
+
+impl Store {
+    /// Opens (and creates, for SQLite) the store at `location` and brings its schema up to date.
+    pub async fn open(location: &Location) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let (url, backend) = location.connect_url()?;
+        let max = match backend {
+            Backend::Sqlite => 4,
+            Backend::Postgres => 10,
+        };
+        // One direct connection first: a refused or misaddressed server fails at once with the driver's own
+        // reason, where the pool would retry until its acquire timeout.
+        let probe =
+            tokio::time::timeout(Duration::from_secs(15), sqlx::AnyConnection::connect(&url)).await;
+        match probe {
+            Ok(Ok(conn)) => conn
+                .close()
+                .await
+                .map_err(|e| StoreError::connect(location, e))?,
+            Ok(Err(e)) => return Err(StoreError::connect(location, e)),
+            Err(_) => return Err(StoreError::connect(location, sqlx::Error::PoolTimedOut)),
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers (the server) go on while a sync writes.
+                        sqlx::query("PRAGMA journal_mode = WAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA busy_timeout = 10000")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA foreign_keys = ON")
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await
+            .map_err(|e| StoreError::connect(location, e))?;
+        let migrator = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&pool).await.map_err(StoreError::Migrate)?;
+        Ok(Store {
+            pool,
+            backend,
+            description: location.describe(),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Where the store lives, for messages (a PostgreSQL URL is shown without its password).
+    pub fn describe(&self) -> &str {
+        &self.description
+    }
+
+    /// Starts a transaction; its mutations take their events, and nothing is visible until `commit`.
+    pub async fn begin(&self) -> Result<StoreTx<'static>> {
+        Ok(StoreTx::new(self.pool.begin().await?))
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}

@@ -1,0 +1,183 @@
+//! A transaction on the store. Every mutation that changes the six dimensions takes the event that records
+//! it, so the change and its event commit together or not at all.
+
+use crate::clock::now_rfc3339;
+use crate::events::insert_event;
+use crate::{Result, StoreError, SyncRun};
+use plughub_domain::{EventType, Group, NewEvent, Plan, StoredEvent, ThingKind};
+use sqlx::{Any, Transaction};
+
+pub struct StoreTx<'c> {
+    tx: Transaction<'c, Any>,
+}
+
+/// A thing to insert.
+#[derive(Debug, Clone)]
+pub struct NewThing<'a> {
+    pub kind: ThingKind,
+    pub name: &'a str,
+    pub group_id: Option<&'a str>,
+    pub status: &'a str,
+    /// Serialised JSON.
+    pub properties: &'a str,
+}
+
+impl<'c> StoreTx<'c> {
+    pub(crate) fn new(tx: Transaction<'c, Any>) -> Self {
+        StoreTx { tx }
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        Ok(self.tx.commit().await?)
+    }
+
+    pub async fn rollback(self) -> Result<()> {
+        Ok(self.tx.rollback().await?)
+    }
+
+    /// Appends an event on its own, for happenings that change nothing else (an execution, an error).
+    pub async fn append_event(&mut self, event: &NewEvent) -> Result<StoredEvent> {
+        insert_event(&mut self.tx, event).await
+    }
+
+    /// Inserts a thing and its event (whose target is set to the new thing); returns the thing's id.
+    pub async fn insert_thing(&mut self, thing: &NewThing<'_>, event: NewEvent) -> Result<String> {
+        let id = uuid::Uuid::now_v7().to_string();
+        let now = now_rfc3339();
+        sqlx::query(
+            "INSERT INTO things (id, kind, name, group_id, status, properties, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        )
+        .bind(&id)
+        .bind(thing.kind.as_str())
+        .bind(thing.name)
+        .bind(thing.group_id)
+        .bind(thing.status)
+        .bind(thing.properties)
+        .bind(&now)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(|e| unique_violation(e, || format!("a {} named '{}' exists already", thing.kind, thing.name)))?;
+        insert_event(
+            &mut self.tx,
+            &NewEvent {
+                target: Some(id.clone()),
+                ..event
+            },
+        )
+        .await?;
+        Ok(id)
+    }
+
+    /// Replaces a thing's status and properties, with the event that records the change.
+    pub async fn update_thing(
+        &mut self,
+        id: &str,
+        status: &str,
+        properties: &str,
+        event: NewEvent,
+    ) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE things SET status = $1, properties = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(status)
+        .bind(properties)
+        .bind(now_rfc3339())
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Conflict(format!("thing {id} does not exist")));
+        }
+        insert_event(
+            &mut self.tx,
+            &NewEvent {
+                target: Some(id.to_string()),
+                ..event
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Sets the text of one kind (`readme`, `description`) about a thing; an empty body removes it.
+    /// Knowledge is part of the thing's change, recorded by that change's event.
+    pub async fn put_knowledge(&mut self, thing_id: &str, kind: &str, body: &str) -> Result<()> {
+        if body.is_empty() {
+            sqlx::query("DELETE FROM knowledge WHERE thing_id = $1 AND kind = $2")
+                .bind(thing_id)
+                .bind(kind)
+                .execute(&mut *self.tx)
+                .await?;
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO knowledge (thing_id, kind, body, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (thing_id, kind) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+        )
+        .bind(thing_id)
+        .bind(kind)
+        .bind(body)
+        .bind(now_rfc3339())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Creates an organisation (a top-level group, or a sub-group with `parent_id`).
+    pub async fn create_group(
+        &mut self,
+        name: &str,
+        plan: Plan,
+        parent_id: Option<&str>,
+        actor: &str,
+    ) -> Result<Group> {
+        let group = Group {
+            id: uuid::Uuid::now_v7().to_string(),
+            name: name.to_string(),
+            parent_id: parent_id.map(str::to_string),
+            plan,
+            created_at: now_rfc3339(),
+        };
+        sqlx::query("INSERT INTO groups (id, name, parent_id, plan, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&group.id)
+            .bind(&group.name)
+            .bind(&group.parent_id)
+            .bind(plan.as_str())
+            .bind(&group.created_at)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(|e| unique_violation(e, || format!("an organisation named '{name}' exists already")))?;
+        let event = NewEvent {
+            event_type: EventType::GroupCreated,
+            actor: actor.to_string(),
+            target: None,
+            group_id: Some(group.id.clone()),
+            metadata: serde_json::json!({ "name": name, "plan": plan }),
+        };
+        insert_event(&mut self.tx, &event).await?;
+        Ok(group)
+    }
+
+    /// Records a catalogue sync run (what was read, when, what failed).
+    pub async fn record_sync(&mut self, run: &SyncRun) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO catalog_syncs (id, started_at, finished_at, status, report) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&run.id)
+        .bind(&run.started_at)
+        .bind(&run.finished_at)
+        .bind(&run.status)
+        .bind(run.report.to_string())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+}
+
+fn unique_violation(e: sqlx::Error, message: impl FnOnce() -> String) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(message()),
+        _ => StoreError::Database(e),
+    }
+}

@@ -1,0 +1,423 @@
+//! The store suite: every test runs on SQLite and on a real PostgreSQL server, through the same code.
+
+use plughub_domain::{EventType, NewEvent, Plan, ThingKind};
+use plughub_store::{EventFilter, Location, NewThing, Store, StoreError, SyncRun};
+use plughub_testkit::{BACKENDS, TestStore};
+use serde_json::json;
+
+fn event(event_type: EventType, actor: &str) -> NewEvent {
+    NewEvent {
+        event_type,
+        actor: actor.into(),
+        target: None,
+        group_id: None,
+        metadata: json!({ "k": "v" }),
+    }
+}
+
+fn plugin(name: &str) -> NewThing<'_> {
+    NewThing {
+        kind: ThingKind::ElizaosPlugin,
+        name,
+        group_id: None,
+        status: "listed",
+        properties: r#"{"a":1}"#,
+    }
+}
+
+#[tokio::test]
+async fn a_thing_and_its_event_commit_together() {
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        let mut tx = t.store.begin().await.unwrap();
+        let id = tx
+            .insert_thing(
+                &plugin("@elizaos/plugin-a"),
+                event(EventType::PluginDiscovered, "test"),
+            )
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        let thing = t
+            .store
+            .thing_by_name(ThingKind::ElizaosPlugin, None, "@elizaos/plugin-a")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(thing.id, id, "{backend:?}");
+        assert_eq!(thing.properties, json!({ "a": 1 }));
+        let events = t
+            .store
+            .events(&EventFilter {
+                target: Some(id.clone()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(events.len(), 1, "{backend:?}");
+        assert_eq!(events[0].event_type, EventType::PluginDiscovered);
+        assert_eq!(events[0].metadata, json!({ "k": "v" }));
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_rolled_back_change_leaves_neither_thing_nor_event() {
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        let mut tx = t.store.begin().await.unwrap();
+        tx.insert_thing(
+            &plugin("@x/plugin-gone"),
+            event(EventType::PluginDiscovered, "test"),
+        )
+        .await
+        .unwrap();
+        tx.rollback().await.unwrap();
+        assert!(
+            t.store
+                .thing_by_name(ThingKind::ElizaosPlugin, None, "@x/plugin-gone")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            t.store.count_events(&EventFilter::default()).await.unwrap(),
+            0,
+            "{backend:?}"
+        );
+
+        // Dropping a transaction without commit (a crash half-way) is a rollback too.
+        {
+            let mut tx = t.store.begin().await.unwrap();
+            tx.insert_thing(
+                &plugin("@x/plugin-gone"),
+                event(EventType::PluginDiscovered, "test"),
+            )
+            .await
+            .unwrap();
+        }
+        assert_eq!(
+            t.store
+                .count_things(ThingKind::ElizaosPlugin)
+                .await
+                .unwrap(),
+            0,
+            "{backend:?}"
+        );
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn events_are_append_only() {
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        let mut tx = t.store.begin().await.unwrap();
+        tx.append_event(&event(EventType::PluginErrorOccurred, "test"))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        // Go around the store's API, as a careless migration or script would.
+        sqlx::any::install_default_drivers();
+        let url = match &t.location {
+            Location::DataDir(d) => format!("sqlite://{}", d.join(Location::SQLITE_FILE).display()),
+            Location::Url(u) => u.clone(),
+        };
+        let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+        let update = sqlx::query("UPDATE events SET actor = 'someone else'")
+            .execute(&pool)
+            .await;
+        assert!(
+            update.unwrap_err().to_string().contains("append-only"),
+            "{backend:?}"
+        );
+        let delete = sqlx::query("DELETE FROM events").execute(&pool).await;
+        assert!(
+            delete.unwrap_err().to_string().contains("append-only"),
+            "{backend:?}"
+        );
+        pool.close().await;
+        assert_eq!(
+            t.store.count_events(&EventFilter::default()).await.unwrap(),
+            1
+        );
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_duplicate_is_a_conflict_and_writes_nothing() {
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        let mut tx = t.store.begin().await.unwrap();
+        tx.insert_thing(
+            &plugin("@elizaos/plugin-dup"),
+            event(EventType::PluginDiscovered, "test"),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+
+        let mut tx = t.store.begin().await.unwrap();
+        let err = tx
+            .insert_thing(
+                &plugin("@elizaos/plugin-dup"),
+                event(EventType::PluginDiscovered, "test"),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{backend:?}: {err}");
+        assert!(err.to_string().contains("exists already"), "{err}");
+        drop(tx);
+        assert_eq!(
+            t.store.count_events(&EventFilter::default()).await.unwrap(),
+            1,
+            "{backend:?}"
+        );
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn groups_things_in_groups_and_updates() {
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        let mut tx = t.store.begin().await.unwrap();
+        let acme = tx
+            .create_group("acme", Plan::Pro, None, "admin")
+            .await
+            .unwrap();
+        let err = tx
+            .create_group("acme", Plan::Free, None, "admin")
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("exists already"), "{err}");
+        drop(tx);
+        // The failed statement aborted the transaction on PostgreSQL; create again in a fresh one.
+        let mut tx = t.store.begin().await.unwrap();
+        let acme2 = tx
+            .create_group("acme", Plan::Pro, None, "admin")
+            .await
+            .unwrap();
+        let beta = tx
+            .create_group("beta", Plan::Free, Some(&acme2.id), "admin")
+            .await
+            .unwrap();
+        let instance = NewThing {
+            kind: ThingKind::PluginInstance,
+            name: "@elizaos/plugin-a",
+            group_id: Some(&acme2.id),
+            status: "draft",
+            properties: "{}",
+        };
+        let id = tx
+            .insert_thing(&instance, event(EventType::PluginInstalled, "admin"))
+            .await
+            .unwrap();
+        // The same name in another group is another thing.
+        let other = NewThing {
+            group_id: Some(&beta.id),
+            ..instance.clone()
+        };
+        tx.insert_thing(&other, event(EventType::PluginInstalled, "admin"))
+            .await
+            .unwrap();
+        tx.update_thing(
+            &id,
+            "active",
+            r#"{"x":true}"#,
+            event(EventType::PluginActivated, "admin"),
+        )
+        .await
+        .unwrap();
+        let err = tx
+            .update_thing(
+                "no-such-id",
+                "active",
+                "{}",
+                event(EventType::PluginActivated, "admin"),
+            )
+            .await;
+        assert!(err.is_err());
+        tx.commit().await.unwrap();
+        assert_ne!(acme.id, acme2.id);
+
+        let groups = t.store.groups().await.unwrap();
+        assert_eq!(
+            groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(),
+            ["acme", "beta"],
+            "{backend:?}"
+        );
+        assert_eq!(
+            t.store
+                .group_by_name("beta")
+                .await
+                .unwrap()
+                .unwrap()
+                .parent_id,
+            Some(acme2.id.clone())
+        );
+        let mine = t
+            .store
+            .things(ThingKind::PluginInstance, Some(&acme2.id))
+            .await
+            .unwrap();
+        assert_eq!(mine.len(), 1);
+        assert_eq!(mine[0].status, "active");
+        assert_eq!(mine[0].properties, json!({ "x": true }));
+        assert!(
+            t.store
+                .things(ThingKind::PluginInstance, None)
+                .await
+                .unwrap()
+                .is_empty(),
+            "nothing global"
+        );
+        let activated = EventFilter {
+            event_type: Some(EventType::PluginActivated),
+            ..Default::default()
+        };
+        assert_eq!(
+            t.store.count_events(&activated).await.unwrap(),
+            1,
+            "{backend:?}"
+        );
+        let in_acme = EventFilter {
+            group_id: Some(acme2.id.clone()),
+            ..Default::default()
+        };
+        assert_eq!(
+            t.store.count_events(&in_acme).await.unwrap(),
+            1,
+            "the group_created event only"
+        );
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn knowledge_is_replaced_and_removed() {
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        let mut tx = t.store.begin().await.unwrap();
+        let id = tx
+            .insert_thing(
+                &plugin("@elizaos/plugin-k"),
+                event(EventType::PluginDiscovered, "t"),
+            )
+            .await
+            .unwrap();
+        tx.put_knowledge(&id, "readme", "first").await.unwrap();
+        tx.put_knowledge(&id, "readme", "second").await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            t.store.knowledge(&id, "readme").await.unwrap().as_deref(),
+            Some("second"),
+            "{backend:?}"
+        );
+        assert_eq!(
+            t.store
+                .catalog_knowledge("readme")
+                .await
+                .unwrap()
+                .get(&id)
+                .map(String::as_str),
+            Some("second")
+        );
+        let mut tx = t.store.begin().await.unwrap();
+        tx.put_knowledge(&id, "readme", "").await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(t.store.knowledge(&id, "readme").await.unwrap(), None);
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn sync_runs_read_newest_first_and_events_page_by_seq() {
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        let mut tx = t.store.begin().await.unwrap();
+        for (i, status) in ["ok", "partial"].iter().enumerate() {
+            let run = SyncRun {
+                id: format!("run-{i}"),
+                started_at: format!("2026-11-2{i}T00:00:00.000Z"),
+                finished_at: format!("2026-11-2{i}T00:00:01.000Z"),
+                status: status.to_string(),
+                report: json!({ "sources": [{ "name": "npm", "error": null }] }),
+            };
+            tx.record_sync(&run).await.unwrap();
+        }
+        for _ in 0..5 {
+            tx.append_event(&event(EventType::PluginUpdated, "t"))
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let runs = t.store.sync_runs(10).await.unwrap();
+        assert_eq!(
+            runs.iter().map(|r| r.status.as_str()).collect::<Vec<_>>(),
+            ["partial", "ok"],
+            "{backend:?}"
+        );
+        assert_eq!(runs[0].report["sources"][0]["name"], "npm");
+
+        let all = t.store.events(&EventFilter::default()).await.unwrap();
+        assert!(all.windows(2).all(|w| w[0].seq < w[1].seq), "log order");
+        let page = t
+            .store
+            .events(&EventFilter {
+                after_seq: Some(all[1].seq),
+                limit: Some(2),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            page.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [all[2].seq, all[3].seq],
+            "{backend:?}"
+        );
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn reopening_runs_no_migration_twice_and_sees_the_data() {
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        let mut tx = t.store.begin().await.unwrap();
+        tx.create_group("kept", Plan::Enterprise, None, "t")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let again = t.reopen().await;
+        assert_eq!(
+            again.group_by_name("kept").await.unwrap().unwrap().plan,
+            Plan::Enterprise,
+            "{backend:?}"
+        );
+        again.close().await;
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_postgres_is_a_clear_error() {
+    // A loopback port with nothing listening: bind one, then free it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let location = Location::Url(format!(
+        "postgres://plughub:secret@127.0.0.1:{port}/plughub"
+    ));
+    let err = Store::open(&location).await.err().expect("must fail");
+    let msg = err.to_string();
+    assert!(msg.contains("PostgreSQL server running"), "{msg}");
+    assert!(
+        !msg.contains("secret"),
+        "the password must not be shown: {msg}"
+    );
+}

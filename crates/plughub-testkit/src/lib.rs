@@ -1,0 +1,110 @@
+#![doc = include_str!("../README.md")]
+
+use plughub_store::{Location, Store};
+use sqlx::Connection;
+use std::path::PathBuf;
+
+/// The PostgreSQL server the tests use: `PLUGHUB_TEST_DATABASE_URL`, else the local server on loopback.
+pub fn postgres_admin_url() -> String {
+    std::env::var("PLUGHUB_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+/// The backends every store test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestBackend {
+    Sqlite,
+    Postgres,
+}
+
+pub const BACKENDS: [TestBackend; 2] = [TestBackend::Sqlite, TestBackend::Postgres];
+
+/// A store that lives as long as this value: a temporary data directory, or a fresh PostgreSQL database
+/// that `cleanup` drops.
+pub struct TestStore {
+    pub store: Store,
+    pub location: Location,
+    _dir: Option<tempfile::TempDir>,
+    pg_database: Option<String>,
+}
+
+impl TestStore {
+    pub async fn new(backend: TestBackend) -> TestStore {
+        match backend {
+            TestBackend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                let location = Location::DataDir(dir.path().join("data"));
+                let store = Store::open(&location).await.expect("open SQLite store");
+                TestStore {
+                    store,
+                    location,
+                    _dir: Some(dir),
+                    pg_database: None,
+                }
+            }
+            TestBackend::Postgres => {
+                let name = format!("plughub_test_{}", uuid::Uuid::new_v4().simple());
+                let url = fresh_postgres_database(&name).await;
+                let location = Location::Url(url);
+                let store = Store::open(&location).await.expect("open PostgreSQL store");
+                TestStore {
+                    store,
+                    location,
+                    _dir: None,
+                    pg_database: Some(name),
+                }
+            }
+        }
+    }
+
+    /// Another handle on the same store, as a second process or node would open it.
+    pub async fn reopen(&self) -> Store {
+        Store::open(&self.location).await.expect("reopen store")
+    }
+
+    /// Closes the store and drops a PostgreSQL test database.
+    pub async fn cleanup(self) {
+        self.store.close().await;
+        if let Some(name) = self.pg_database {
+            let mut admin = admin_connection().await;
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin)
+                .await;
+        }
+    }
+}
+
+async fn admin_connection() -> sqlx::PgConnection {
+    let url = postgres_admin_url();
+    sqlx::PgConnection::connect(&url).await.unwrap_or_else(|e| {
+        panic!(
+            "the store tests need a PostgreSQL server at {url} ({e}); start one (scripts/test.sh installs and \
+             starts it) or point PLUGHUB_TEST_DATABASE_URL at one"
+        )
+    })
+}
+
+/// Creates a database and returns its URL.
+pub async fn fresh_postgres_database(name: &str) -> String {
+    let mut admin = admin_connection().await;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("create test database");
+    let url = postgres_admin_url();
+    let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
+    format!("{base}/{name}")
+}
+
+/// The shared registry snapshot: `shared/data/elizaos-registry` beside the project's folder.
+pub fn registry_snapshot_dir() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    // crates/plughub-testkit → project root → its parent, where shared/ lives.
+    let dir = here.join("../../../shared/data/elizaos-registry");
+    assert!(
+        dir.join("generated-registry.json").exists(),
+        "the registry snapshot is missing at {}: the tests read ../shared/data/elizaos-registry beside the project",
+        dir.display()
+    );
+    dir
+}
