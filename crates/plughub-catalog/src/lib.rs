@@ -1,1 +1,18 @@
+#![doc = include_str!("../README.md")]
 
+pub mod compat;
+mod error;
+pub mod search;
+mod service;
+pub mod sources;
+pub mod starter;
+pub mod sync;
+pub mod view;
+
+pub use error::CatalogError;
+pub use search::{SearchHit, SearchRequest, SearchResults, SortOrder};
+pub use service::{Catalog, CatalogStatus, PluginDetail};
+pub use sync::{SyncOptions, SyncProgress, SyncReport};
+pub use view::PluginView;
+
+pub type Result<T, E = CatalogError> = std::result::Result<T, E>;

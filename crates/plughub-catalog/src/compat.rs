@@ -1,0 +1,340 @@
+//! Compatibility with the `@elizaos/core` majors, recomputed from core ranges with npm's semver semantics
+//! (npm ranges are not Cargo ranges: `^0.25.6-alpha.1`, `1.x`, `>=1 <2 || ^2.0.0-alpha`). Ranges that cannot
+//! be checked (`latest`, `workspace:*`, a dist-tag, `*`) are kept and flagged, never trusted.
+
+use crate::sources::packument::compare_versions;
+use nodejs_semver::Range;
+use plughub_domain::{CatalogEntry, CoreMajor, SourceKind, SourceRecord};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// How far a plugin is known to work with one core major.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CompatStatus {
+    /// A published version depends on a core range that admits this major.
+    Compatible,
+    /// Something claims this major, but its range cannot be checked (or there is no published version).
+    Unverified,
+}
+
+/// The evidence for one major.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Compat {
+    pub status: CompatStatus,
+    /// The newest plugin version for this major.
+    pub version: Option<String>,
+    pub core_range: Option<String>,
+    /// Which source gave the evidence.
+    pub source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A core range, sorted into checkable or not.
+#[derive(Debug, Clone)]
+pub enum RangeClass {
+    Clean(Range),
+    Dirty(String),
+}
+
+pub fn classify(range: &str) -> RangeClass {
+    let r = range.trim();
+    if r.is_empty() || r == "*" || r == "x" {
+        return RangeClass::Dirty(format!("core range '{r}' admits any version"));
+    }
+    if r.contains(':') {
+        return RangeClass::Dirty(format!(
+            "core range '{r}' is a protocol reference, not a version range"
+        ));
+    }
+    match Range::parse(r) {
+        Ok(parsed) => RangeClass::Clean(parsed),
+        Err(_) => RangeClass::Dirty(format!("core range '{r}' is a tag or not a semver range")),
+    }
+}
+
+fn major_range(major: CoreMajor) -> Range {
+    let m = major.number();
+    Range::parse(format!(">={m}.0.0-0 <{}.0.0-0", m + 1)).expect("a fixed range parses")
+}
+
+/// The majors a clean range admits. A range open to the top (`>=1.0.0`) admits every later major on paper;
+/// only the major of its lowest version counts as checked.
+fn majors_of(range: &Range) -> Vec<CoreMajor> {
+    let admitted: Vec<CoreMajor> = CoreMajor::ALL
+        .into_iter()
+        .filter(|m| range.allows_any(&major_range(*m)))
+        .collect();
+    let open_ended = range.allows_any(&Range::parse(">=1000.0.0").expect("fixed range"));
+    match (open_ended, range.min_version()) {
+        (true, Some(min)) => admitted
+            .into_iter()
+            .filter(|m| m.number() == min.major())
+            .collect(),
+        _ => admitted,
+    }
+}
+
+/// Compatibility per major, and the flags that tell users where the data is dirty.
+pub fn compute(entry: &CatalogEntry) -> (BTreeMap<CoreMajor, Compat>, Vec<String>) {
+    let mut result: BTreeMap<CoreMajor, Compat> = BTreeMap::new();
+    let mut flags = Vec::new();
+
+    // 1. Published versions and their own core ranges: the strongest evidence.
+    for (kind, record) in live_npm_records(entry) {
+        for v in &record.versions {
+            let Some(range) = &v.core_range else { continue };
+            let RangeClass::Clean(parsed) = classify(range) else {
+                continue;
+            };
+            for major in majors_of(&parsed) {
+                let newer = result.get(&major).is_none_or(|c| {
+                    c.version
+                        .as_deref()
+                        .is_none_or(|old| compare_versions(&v.version, old).is_gt())
+                });
+                if newer {
+                    let compat = Compat {
+                        status: CompatStatus::Compatible,
+                        version: Some(v.version.clone()),
+                        core_range: Some(range.clone()),
+                        source: kind.as_str().to_string(),
+                        note: None,
+                    };
+                    result.insert(major, compat);
+                }
+            }
+        }
+    }
+
+    // 2. The registry's per-major versions, where npm gave nothing.
+    for (kind, record) in entry.sources.iter().filter(|(_, r)| !r.withdrawn()) {
+        let SourceRecord::Registry(reg) = record else {
+            continue;
+        };
+        for (major, m) in &reg.majors {
+            if result
+                .get(major)
+                .is_some_and(|c| c.status == CompatStatus::Compatible)
+            {
+                continue;
+            }
+            let claimed = reg.supports.get(major).copied().unwrap_or(false);
+            let evidence = match (&m.npm_version, &m.core_range) {
+                (Some(version), Some(range)) => match classify(range) {
+                    RangeClass::Clean(parsed) if majors_of(&parsed).contains(major) => Some((
+                        CompatStatus::Compatible,
+                        Some(version.clone()),
+                        Some(range.clone()),
+                        None,
+                    )),
+                    RangeClass::Clean(_) => {
+                        flags.push(format!(
+                            "{}: {} {version} is listed for core {} but its core range '{range}' does not admit it",
+                            kind.as_str(),
+                            entry.name,
+                            major.as_str()
+                        ));
+                        None
+                    }
+                    RangeClass::Dirty(why) => Some((
+                        CompatStatus::Unverified,
+                        Some(version.clone()),
+                        Some(range.clone()),
+                        Some(why),
+                    )),
+                },
+                (Some(version), None) => Some((
+                    CompatStatus::Unverified,
+                    Some(version.clone()),
+                    None,
+                    Some("no core range is known for this version".to_string()),
+                )),
+                (None, _) if claimed => Some((
+                    CompatStatus::Unverified,
+                    None,
+                    None,
+                    Some(match (&m.git_branch, &m.git_version) {
+                        (Some(branch), _) => format!("no npm release; git branch '{branch}' only"),
+                        (None, Some(version)) => {
+                            format!("no npm release; git version {version} only")
+                        }
+                        (None, None) => {
+                            "the registry claims support but names no release".to_string()
+                        }
+                    }),
+                )),
+                (None, _) => None,
+            };
+            if let Some((status, version, core_range, note)) = evidence
+                && !result.contains_key(major)
+            {
+                result.insert(
+                    *major,
+                    Compat {
+                        status,
+                        version,
+                        core_range,
+                        source: kind.as_str().to_string(),
+                        note,
+                    },
+                );
+            }
+        }
+    }
+
+    // 3. Where the registry's `supports` flags disagree with what the packages say.
+    for (kind, record) in &entry.sources {
+        let SourceRecord::Registry(reg) = record else {
+            continue;
+        };
+        for (major, claimed) in &reg.supports {
+            let found = result.contains_key(major);
+            if *claimed && !found {
+                flags.push(format!(
+                    "{}: claims core {} support that no release shows",
+                    kind.as_str(),
+                    major.as_str()
+                ));
+            }
+        }
+    }
+    for c in result.values() {
+        if let Some(note) = &c.note {
+            flags.push(note.clone());
+        }
+    }
+    flags.sort();
+    flags.dedup();
+    (result, flags)
+}
+
+fn live_npm_records(
+    entry: &CatalogEntry,
+) -> impl Iterator<Item = (SourceKind, &plughub_domain::NpmRecord)> {
+    entry
+        .sources
+        .iter()
+        .filter_map(|(kind, record)| match record {
+            SourceRecord::Npm(npm) if !npm.missing && !npm.withdrawn => Some((*kind, npm)),
+            _ => None,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plughub_domain::catalog::RegistryMajor;
+    use plughub_domain::{NpmRecord, NpmVersion, RegistryRecord};
+
+    fn npm(versions: &[(&str, &str)]) -> SourceRecord {
+        SourceRecord::Npm(NpmRecord {
+            versions: versions
+                .iter()
+                .map(|(v, r)| NpmVersion {
+                    version: v.to_string(),
+                    core_range: Some(r.to_string()),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        })
+    }
+
+    fn entry(sources: Vec<(SourceKind, SourceRecord)>) -> CatalogEntry {
+        CatalogEntry {
+            name: "@elizaos/plugin-x".into(),
+            sources: sources.into_iter().collect(),
+        }
+    }
+
+    #[test]
+    fn npm_semver_ranges_place_versions_on_their_majors() {
+        let e = entry(vec![(
+            SourceKind::Npm,
+            npm(&[
+                ("0.1.0", "^0.25.6-alpha.1"),
+                ("1.0.0", "^1.0.0"),
+                ("1.2.0", "1.x"),
+                ("2.0.0-alpha.1", "2.0.0-alpha.3"),
+            ]),
+        )]);
+        let (compat, flags) = compute(&e);
+        assert_eq!(compat[&CoreMajor::V0].version.as_deref(), Some("0.1.0"));
+        assert_eq!(
+            compat[&CoreMajor::V1].version.as_deref(),
+            Some("1.2.0"),
+            "newest wins"
+        );
+        assert_eq!(
+            compat[&CoreMajor::V2].version.as_deref(),
+            Some("2.0.0-alpha.1")
+        );
+        assert!(
+            compat
+                .values()
+                .all(|c| c.status == CompatStatus::Compatible)
+        );
+        assert!(flags.is_empty(), "{flags:?}");
+    }
+
+    #[test]
+    fn open_ended_ranges_count_for_their_lowest_major_only() {
+        let (compat, _) = compute(&entry(vec![(
+            SourceKind::Npm,
+            npm(&[("1.0.0", ">=1.0.0")]),
+        )]));
+        assert!(compat.contains_key(&CoreMajor::V1));
+        assert!(!compat.contains_key(&CoreMajor::V2));
+        let (compat, _) = compute(&entry(vec![(
+            SourceKind::Npm,
+            npm(&[("1.0.0", "^1.0.0 || ^2.0.0-alpha.1")]),
+        )]));
+        assert!(compat.contains_key(&CoreMajor::V1) && compat.contains_key(&CoreMajor::V2));
+    }
+
+    #[test]
+    fn dirty_ranges_are_flagged_and_not_trusted() {
+        for dirty in ["latest", "workspace:*", "*", "alpha"] {
+            let mut reg = RegistryRecord::default();
+            reg.majors.insert(
+                CoreMajor::V0,
+                RegistryMajor {
+                    npm_version: Some("0.5.1".into()),
+                    core_range: Some(dirty.into()),
+                    ..Default::default()
+                },
+            );
+            reg.supports.insert(CoreMajor::V0, true);
+            let (compat, flags) = compute(&entry(vec![(
+                SourceKind::RegistryMain,
+                SourceRecord::Registry(reg),
+            )]));
+            assert_eq!(
+                compat[&CoreMajor::V0].status,
+                CompatStatus::Unverified,
+                "{dirty}"
+            );
+            assert!(
+                flags.iter().any(|f| f.contains(dirty)),
+                "{dirty}: {flags:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn claims_without_releases_are_flagged() {
+        let mut reg = RegistryRecord::default();
+        reg.supports.insert(CoreMajor::V1, true);
+        let (compat, flags) = compute(&entry(vec![(
+            SourceKind::RegistryMain,
+            SourceRecord::Registry(reg),
+        )]));
+        assert!(compat.is_empty());
+        assert!(
+            flags.iter().any(|f| f.contains("claims core v1")),
+            "{flags:?}"
+        );
+    }
+}

@@ -1,0 +1,122 @@
+//! Search over the catalogue with tantivy: full text over name, description, topics, keywords and readme;
+//! typo tolerance (fuzzy terms); exact and normalised names first; facets and filters; sorts; pages.
+
+mod index;
+mod query;
+
+pub use index::SearchIndex;
+
+use crate::compat::CompatStatus;
+use crate::view::PluginView;
+use plughub_domain::CoreMajor;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortOrder {
+    #[default]
+    Relevance,
+    Stars,
+    Downloads,
+    Updated,
+}
+
+impl std::str::FromStr for SortOrder {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "relevance" => Ok(SortOrder::Relevance),
+            "stars" | "popularity" => Ok(SortOrder::Stars),
+            "downloads" => Ok(SortOrder::Downloads),
+            "updated" | "recent" => Ok(SortOrder::Updated),
+            other => Err(format!(
+                "unknown sort '{other}' (expected relevance, stars, downloads or updated)"
+            )),
+        }
+    }
+}
+
+/// A search: words, filters, order and page. Every filter narrows; `None` leaves it open.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SearchRequest {
+    pub query: String,
+    pub topic: Option<String>,
+    /// A core major the plugin must work with; unverified claims count unless `verified_compat_only`.
+    pub compat: Option<CoreMajor>,
+    pub verified_compat_only: bool,
+    pub kind: Option<String>,
+    pub license: Option<String>,
+    /// Published under the `@elizaos` scope.
+    pub verified: Option<bool>,
+    /// `Some(false)` (the usual default) hides deprecated entries; `None` shows all.
+    pub deprecated: Option<bool>,
+    pub sort: SortOrder,
+    /// 1-based.
+    pub page: usize,
+    pub per_page: usize,
+    /// Count the matches by topic, compatibility, license, kind, verified and deprecated.
+    pub facets: bool,
+}
+
+impl SearchRequest {
+    pub const DEFAULT_PER_PAGE: usize = 20;
+    pub const MAX_PER_PAGE: usize = 100;
+
+    pub fn new(query: impl Into<String>) -> SearchRequest {
+        SearchRequest {
+            query: query.into(),
+            deprecated: Some(false),
+            page: 1,
+            per_page: Self::DEFAULT_PER_PAGE,
+            ..Default::default()
+        }
+    }
+}
+
+/// One result: a summary of the entry, and its score when sorted by relevance.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub name: String,
+    pub description: Option<String>,
+    pub latest_version: Option<String>,
+    pub compat: BTreeMap<CoreMajor, CompatStatus>,
+    pub topics: Vec<String>,
+    pub license: Option<String>,
+    pub stars: u64,
+    pub verified: bool,
+    pub deprecated: bool,
+    pub updated_at: Option<String>,
+    pub flagged: bool,
+    pub score: Option<f32>,
+}
+
+impl SearchHit {
+    fn from_view(view: &PluginView, score: Option<f32>) -> SearchHit {
+        SearchHit {
+            name: view.name.clone(),
+            description: view.description.clone(),
+            latest_version: view.latest_version.clone(),
+            compat: view.compat.iter().map(|(m, c)| (*m, c.status)).collect(),
+            topics: view.topics.clone(),
+            license: view.license.clone(),
+            stars: view.stars,
+            verified: view.verified,
+            deprecated: view.deprecated.is_some(),
+            updated_at: view.updated_at.clone(),
+            flagged: !view.flags.is_empty(),
+            score,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SearchResults {
+    pub total: usize,
+    pub page: usize,
+    pub per_page: usize,
+    pub hits: Vec<SearchHit>,
+    /// Facet name → value → count, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facets: Option<BTreeMap<String, BTreeMap<String, u64>>>,
+}

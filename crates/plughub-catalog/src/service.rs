@@ -1,0 +1,170 @@
+//! The catalogue as the CLI and the server use it: the store, and a search index kept in step with it.
+
+use crate::search::{SearchIndex, SearchRequest, SearchResults};
+use crate::sync::{self, SyncOptions, SyncProgress, SyncReport};
+use crate::view::PluginView;
+use crate::{CatalogError, Result, starter};
+use plughub_domain::CatalogEntry;
+use plughub_store::{Store, StoreError, SyncRun};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+pub struct Catalog {
+    store: Store,
+    index: RwLock<Arc<SearchIndex>>,
+}
+
+/// One plugin with everything known of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginDetail {
+    pub id: String,
+    #[serde(flatten)]
+    pub view: PluginView,
+    pub readme: Option<String>,
+}
+
+/// What the catalogue holds and where it came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct CatalogStatus {
+    pub store: String,
+    pub plugins: usize,
+    pub deprecated: usize,
+    /// True while the entries come from the starter carried by the binary and no live sync has run.
+    pub starter_only: bool,
+    pub starter_generated_at: Option<String>,
+    /// Newest first.
+    pub recent_syncs: Vec<SyncRun>,
+}
+
+impl Catalog {
+    /// Opens the catalogue; an empty one is seeded with the starter catalogue at once.
+    pub async fn open(store: Store) -> Result<Catalog> {
+        match starter::seed_if_empty(&store).await {
+            // Another node seeded the same store at the same moment: its starter is as good as ours.
+            Ok(_) | Err(CatalogError::Store(StoreError::Conflict(_))) => {}
+            Err(e) => return Err(e),
+        }
+        let index = build_index(&store).await?;
+        Ok(Catalog {
+            store,
+            index: RwLock::new(Arc::new(index)),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The current index; a search holds its own handle, so a refresh never blocks one.
+    pub fn index(&self) -> Arc<SearchIndex> {
+        self.index
+            .read()
+            .expect("index lock is never poisoned: no panic while held")
+            .clone()
+    }
+
+    /// Rebuilds the index from the store.
+    pub async fn refresh(&self) -> Result<()> {
+        let index = build_index(&self.store).await?;
+        *self.index.write().expect("index lock is never poisoned") = Arc::new(index);
+        Ok(())
+    }
+
+    pub fn search(&self, request: &SearchRequest) -> Result<SearchResults> {
+        self.index().search(request)
+    }
+
+    /// A plugin by any usual spelling of its name; an unknown name is answered with the closest names.
+    pub async fn info(&self, name: &str) -> Result<PluginDetail> {
+        let index = self.index();
+        let Some(view) = index.resolve(name) else {
+            return Err(CatalogError::UnknownPlugin {
+                name: name.to_string(),
+                suggestions: index.suggest(name, 5),
+            });
+        };
+        let thing = self
+            .store
+            .thing_by_name(plughub_domain::ThingKind::ElizaosPlugin, None, &view.name)
+            .await?
+            .ok_or_else(|| CatalogError::UnknownPlugin {
+                name: name.to_string(),
+                suggestions: vec![],
+            })?;
+        let entry: CatalogEntry =
+            serde_json::from_value(thing.properties).map_err(|e| StoreError::Corrupt {
+                what: format!("catalogue entry {}", thing.name),
+                reason: e.to_string(),
+            })?;
+        let readme = self.store.knowledge(&thing.id, "readme").await?;
+        Ok(PluginDetail {
+            id: thing.id,
+            view: PluginView::from_entry(&entry),
+            readme,
+        })
+    }
+
+    pub async fn status(&self) -> Result<CatalogStatus> {
+        let index = self.index();
+        let recent_syncs = self.store.sync_runs(10).await?;
+        let starter_only = !recent_syncs.is_empty()
+            && recent_syncs
+                .iter()
+                .all(|r| r.status == "starter" || r.status == "failed");
+        let starter_generated_at = recent_syncs
+            .iter()
+            .find(|r| r.status == "starter")
+            .and_then(|r| {
+                r.report
+                    .pointer("/sources/0/generated_at")?
+                    .as_str()
+                    .map(String::from)
+            });
+        Ok(CatalogStatus {
+            store: self.store.describe().to_string(),
+            plugins: index.len(),
+            deprecated: index
+                .views()
+                .iter()
+                .filter(|v| v.deprecated.is_some())
+                .count(),
+            starter_only,
+            starter_generated_at,
+            recent_syncs,
+        })
+    }
+
+    /// Syncs and then refreshes the index.
+    pub async fn sync(
+        &self,
+        options: &SyncOptions,
+        progress: &dyn SyncProgress,
+    ) -> Result<SyncReport> {
+        let report = sync::sync(&self.store, options, progress).await?;
+        self.refresh().await?;
+        Ok(report)
+    }
+}
+
+async fn build_index(store: &Store) -> Result<SearchIndex> {
+    let rows = store.catalog_rows().await?;
+    let readme_by_id = store.catalog_knowledge("readme").await?;
+    let mut readmes = HashMap::new();
+    let mut views = Vec::with_capacity(rows.len());
+    for row in rows {
+        let entry: CatalogEntry =
+            serde_json::from_str(&row.properties).map_err(|e| StoreError::Corrupt {
+                what: format!("catalogue entry {}", row.name),
+                reason: e.to_string(),
+            })?;
+        if let Some(readme) = readme_by_id.get(&row.id) {
+            readmes.insert(row.name.clone(), readme.clone());
+        }
+        views.push(PluginView::from_entry(&entry));
+    }
+    // Building the index is CPU work; keep it off the async workers.
+    tokio::task::spawn_blocking(move || SearchIndex::build(views, &readmes))
+        .await
+        .expect("index building does not panic")
+}

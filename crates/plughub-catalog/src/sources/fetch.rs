@@ -1,0 +1,72 @@
+//! Reading a source from a file or an HTTP(S) URL, with errors that name the source and what went wrong.
+
+use crate::{CatalogError, Result};
+use std::time::Duration;
+
+pub fn is_url(location: &str) -> bool {
+    location.starts_with("http://") || location.starts_with("https://")
+}
+
+/// The HTTP client every source uses: rustls, a connect timeout so an unreachable host fails fast, and a
+/// total timeout so a stalled download cannot hang a sync.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(120))
+        .user_agent(concat!("plughub/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("the HTTP client's fixed configuration is valid")
+}
+
+/// Reads a whole file or URL. A body shorter than its announced length is an error, not a short read.
+pub async fn read_location(
+    client: &reqwest::Client,
+    source_name: &str,
+    location: &str,
+) -> Result<Vec<u8>> {
+    let fail = |reason: String| CatalogError::Fetch {
+        source_name: source_name.to_string(),
+        location: location.to_string(),
+        reason,
+    };
+    if !is_url(location) {
+        return tokio::fs::read(location)
+            .await
+            .map_err(|e| fail(e.to_string()));
+    }
+    let response = client
+        .get(location)
+        .send()
+        .await
+        .map_err(|e| fail(describe_reqwest(&e)))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(fail(format!("the server answered {status}")));
+    }
+    let expected = response.content_length();
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| fail(format!("download interrupted: {}", describe_reqwest(&e))))?;
+    if let Some(expected) = expected
+        && body.len() as u64 != expected
+    {
+        return Err(fail(format!(
+            "truncated download: {} of {expected} bytes",
+            body.len()
+        )));
+    }
+    Ok(body.to_vec())
+}
+
+/// reqwest's Display hides the cause ("error sending request"); the chain says what really happened.
+pub fn describe_reqwest(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

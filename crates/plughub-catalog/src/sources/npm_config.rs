@@ -1,0 +1,74 @@
+//! The npm registry of the user's npm configuration, so that mirrors and private registries just work.
+//! Order: the `NPM_CONFIG_REGISTRY` environment variable, then `npm config get registry` (which reads every
+//! `.npmrc` npm itself reads), then `registry=` in `./.npmrc` and `~/.npmrc` when npm is not installed.
+
+use crate::{CatalogError, Result};
+use std::path::PathBuf;
+use std::process::Command;
+
+pub fn npm_registry_url() -> Result<String> {
+    for var in ["NPM_CONFIG_REGISTRY", "npm_config_registry"] {
+        if let Ok(url) = std::env::var(var)
+            && !url.trim().is_empty()
+        {
+            return Ok(with_trailing_slash(url.trim()));
+        }
+    }
+    if let Ok(out) = Command::new("npm")
+        .args(["config", "get", "registry"])
+        .output()
+        && out.status.success()
+    {
+        let url = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if url.starts_with("http") {
+            return Ok(with_trailing_slash(&url));
+        }
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let files = [
+        Some(PathBuf::from(".npmrc")),
+        home.map(|h| h.join(".npmrc")),
+    ];
+    for file in files.into_iter().flatten() {
+        if let Ok(text) = std::fs::read_to_string(&file)
+            && let Some(url) = registry_from_npmrc(&text)
+        {
+            return Ok(with_trailing_slash(&url));
+        }
+    }
+    Err(CatalogError::NoNpmRegistry)
+}
+
+fn registry_from_npmrc(text: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let (key, value) = line.split_once('=')?;
+        (key.trim() == "registry").then(|| value.trim().to_string())
+    })
+}
+
+pub fn with_trailing_slash(url: &str) -> String {
+    if url.ends_with('/') {
+        url.to_string()
+    } else {
+        format!("{url}/")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn npmrc_registry_lines_are_found_among_others() {
+        let rc = "fund=false\n@my:registry=http://127.0.0.1:1/scoped\nregistry = http://127.0.0.1:4873 \n";
+        assert_eq!(
+            registry_from_npmrc(rc).as_deref(),
+            Some("http://127.0.0.1:4873")
+        );
+        assert_eq!(registry_from_npmrc("fund=false\n"), None);
+        assert_eq!(
+            with_trailing_slash("http://127.0.0.1:4873"),
+            "http://127.0.0.1:4873/"
+        );
+    }
+}

@@ -1,0 +1,569 @@
+//! A catalogue sync: read every source first, merge into one entry per npm name, then write every change
+//! and its event in one transaction. A sync that fails half-way (a source that cannot be read, a crash)
+//! leaves the previous catalogue as it was; a sync that finds nothing new writes nothing but its own run.
+
+use crate::sources::npm::{NpmClient, PackumentOutcome};
+use crate::sources::registry::{self, RegistrySnapshot};
+use crate::sources::{fetch, npm_config};
+use crate::view::PluginView;
+use crate::{CatalogError, Result};
+use plughub_domain::{
+    CatalogEntry, EventType, NewEvent, NpmRecord, SourceKind, SourceRecord, ThingKind,
+};
+use plughub_store::{NewThing, Store, SyncRun, now_rfc3339};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+/// What to read. The default reads the official registry from GitHub and npm from the user's npm
+/// configuration, with discovery through npm search.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Registry files or URLs (`generated-registry.json` of either branch), applied in order.
+    pub registries: Vec<String>,
+    /// Read `index.json` beside a `generated-registry.json` that cannot be had.
+    pub registry_fallback: bool,
+    /// The npm registry base URL; `None` skips npm.
+    pub npm_registry: Option<String>,
+    /// Ask npm's search endpoint for more plugins (keyword and scope queries).
+    pub npm_discover: bool,
+    /// Names to look up on npm whatever the other sources say (the known plugins list).
+    pub npm_seeds: Vec<String>,
+    pub npm_concurrency: usize,
+    /// Refuse to sync again sooner than this after the last sync started.
+    pub min_interval: Option<Duration>,
+    /// Who is syncing, for events.
+    pub actor: String,
+}
+
+impl SyncOptions {
+    /// Registry from GitHub, npm from the user's npm configuration, the known plugins as seeds.
+    pub fn live_defaults() -> Result<SyncOptions> {
+        Ok(SyncOptions {
+            registries: vec![crate::sources::DEFAULT_REGISTRY_URL.to_string()],
+            registry_fallback: true,
+            npm_registry: Some(npm_config::npm_registry_url()?),
+            npm_discover: true,
+            npm_seeds: crate::starter::known_plugin_names(),
+            npm_concurrency: 8,
+            min_interval: Some(Duration::from_secs(300)),
+            actor: "catalog-sync".to_string(),
+        })
+    }
+
+    /// Nothing but what the caller adds: for imports of a file.
+    pub fn offline(registries: Vec<String>) -> SyncOptions {
+        SyncOptions {
+            registries,
+            registry_fallback: false,
+            npm_registry: None,
+            npm_discover: false,
+            npm_seeds: Vec::new(),
+            npm_concurrency: 8,
+            min_interval: None,
+            actor: "catalog-sync".to_string(),
+        }
+    }
+}
+
+/// Progress of a long sync, for a progress bar.
+pub trait SyncProgress: Send + Sync {
+    fn stage(&self, _message: &str) {}
+    fn packages_started(&self, _total: u64) {}
+    fn package_done(&self, _name: &str) {}
+    fn packages_finished(&self) {}
+}
+
+pub struct NoProgress;
+impl SyncProgress for NoProgress {}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceReport {
+    pub name: String,
+    pub location: String,
+    pub ok: bool,
+    pub entries: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncReport {
+    pub run_id: String,
+    /// `ok`, `partial` (a source failed; the others were applied) or `failed` (nothing changed).
+    pub status: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub sources: Vec<SourceReport>,
+    pub discovered: usize,
+    pub updated: usize,
+    pub newly_deprecated: usize,
+    pub unchanged: usize,
+    pub total: usize,
+}
+
+struct Stored {
+    id: String,
+    properties: String,
+    entry: CatalogEntry,
+}
+
+pub async fn sync(
+    store: &Store,
+    options: &SyncOptions,
+    progress: &dyn SyncProgress,
+) -> Result<SyncReport> {
+    let started_at = now_rfc3339();
+    check_interval(store, options.min_interval).await?;
+
+    let existing = load_existing(store).await?;
+    let mut entries: BTreeMap<String, CatalogEntry> = existing
+        .iter()
+        .map(|(name, s)| (name.clone(), s.entry.clone()))
+        .collect();
+    let mut reports = Vec::new();
+    let http = fetch::http_client();
+
+    for location in &options.registries {
+        progress.stage(&format!("reading the registry from {location}"));
+        match read_registry(&http, location, options.registry_fallback).await {
+            Ok((snapshot, notes)) => {
+                reports.push(SourceReport {
+                    name: snapshot.kind.as_str().to_string(),
+                    location: location.clone(),
+                    ok: true,
+                    entries: snapshot.entries.len(),
+                    error: None,
+                    notes,
+                });
+                apply_registry(&mut entries, snapshot);
+            }
+            Err(e) => reports.push(failed_source("registry", location, e.to_string())),
+        }
+    }
+
+    let mut readmes: HashMap<String, String> = HashMap::new();
+    if let Some(base) = &options.npm_registry {
+        let report = sync_npm(&mut entries, &mut readmes, base, options, progress).await;
+        reports.push(report);
+    }
+
+    let any_ok = reports.iter().any(|r| r.ok);
+    let all_ok = reports.iter().all(|r| r.ok);
+    let status = if all_ok && any_ok {
+        "ok"
+    } else if any_ok {
+        "partial"
+    } else {
+        "failed"
+    };
+    progress.stage("writing the catalogue");
+
+    let run_id = uuid::Uuid::now_v7().to_string();
+    let mut tx = store.begin().await?;
+    let mut counts = (0, 0, 0, 0);
+    if any_ok {
+        let known_readmes = store.catalog_knowledge("readme").await?;
+        for (name, entry) in &entries {
+            let properties = serde_json::to_string(entry).expect("catalogue entries serialise");
+            let view = PluginView::from_entry(entry);
+            let status = if view.deprecated.is_some() {
+                "deprecated"
+            } else {
+                "listed"
+            };
+            let readme = readmes.get(name);
+            match existing.get(name) {
+                None => {
+                    let event = catalog_event(
+                        EventType::PluginDiscovered,
+                        options,
+                        &run_id,
+                        entry,
+                        None,
+                        &view,
+                    );
+                    let thing = NewThing {
+                        kind: ThingKind::ElizaosPlugin,
+                        name,
+                        group_id: None,
+                        status,
+                        properties: &properties,
+                    };
+                    let id = tx.insert_thing(&thing, event).await?;
+                    if let Some(readme) = readme {
+                        tx.put_knowledge(&id, "readme", readme).await?;
+                    }
+                    counts.0 += 1;
+                }
+                Some(old) => {
+                    let readme_changed =
+                        readme.is_some_and(|r| known_readmes.get(&old.id) != Some(r));
+                    if old.properties == properties && !readme_changed {
+                        counts.3 += 1;
+                        continue;
+                    }
+                    let old_view = PluginView::from_entry(&old.entry);
+                    let event = catalog_event(
+                        EventType::PluginUpdated,
+                        options,
+                        &run_id,
+                        entry,
+                        Some(&old.entry),
+                        &view,
+                    );
+                    tx.update_thing(&old.id, status, &properties, event).await?;
+                    if let Some(readme) = readme.filter(|_| readme_changed) {
+                        tx.put_knowledge(&old.id, "readme", readme).await?;
+                    }
+                    counts.1 += 1;
+                    if old_view.deprecated.is_none() && view.deprecated.is_some() {
+                        counts.2 += 1;
+                    }
+                }
+            }
+        }
+    }
+    let report = SyncReport {
+        run_id: run_id.clone(),
+        status: status.to_string(),
+        started_at: started_at.clone(),
+        finished_at: now_rfc3339(),
+        sources: reports,
+        discovered: counts.0,
+        updated: counts.1,
+        newly_deprecated: counts.2,
+        unchanged: counts.3,
+        total: if any_ok {
+            entries.len()
+        } else {
+            existing.len()
+        },
+    };
+    let run = SyncRun {
+        id: run_id,
+        started_at,
+        finished_at: report.finished_at.clone(),
+        status: report.status.clone(),
+        report: serde_json::to_value(&report).expect("reports serialise"),
+    };
+    tx.record_sync(&run).await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+async fn check_interval(store: &Store, min_interval: Option<Duration>) -> Result<()> {
+    let Some(interval) = min_interval else {
+        return Ok(());
+    };
+    let Some(last) = store.sync_runs(1).await?.into_iter().next() else {
+        return Ok(());
+    };
+    let Ok(started) = time::OffsetDateTime::parse(
+        &last.started_at,
+        &time::format_description::well_known::Rfc3339,
+    ) else {
+        return Ok(());
+    };
+    let ago = (time::OffsetDateTime::now_utc() - started)
+        .whole_seconds()
+        .max(0) as u64;
+    if ago < interval.as_secs() && last.status != "starter" {
+        return Err(CatalogError::TooSoon {
+            ago_secs: ago,
+            interval_secs: interval.as_secs(),
+        });
+    }
+    Ok(())
+}
+
+async fn load_existing(store: &Store) -> Result<BTreeMap<String, Stored>> {
+    let mut out = BTreeMap::new();
+    for row in store.catalog_rows().await? {
+        let entry: CatalogEntry = serde_json::from_str(&row.properties).map_err(|e| {
+            plughub_store::StoreError::Corrupt {
+                what: format!("catalogue entry {}", row.name),
+                reason: e.to_string(),
+            }
+        })?;
+        out.insert(
+            row.name.clone(),
+            Stored {
+                id: row.id,
+                properties: row.properties,
+                entry,
+            },
+        );
+    }
+    Ok(out)
+}
+
+async fn read_registry(
+    http: &reqwest::Client,
+    location: &str,
+    fallback: bool,
+) -> Result<(RegistrySnapshot, Vec<String>)> {
+    let primary = async {
+        let bytes = fetch::read_location(http, "registry", location).await?;
+        registry::parse_generated(&bytes, location)
+    }
+    .await;
+    match primary {
+        Ok(snapshot) => Ok((snapshot, Vec::new())),
+        Err(err) if fallback && location.ends_with("generated-registry.json") => {
+            let index = location.replace("generated-registry.json", "index.json");
+            let bytes = fetch::read_location(http, "registry index", &index)
+                .await
+                .map_err(|_| err)?;
+            let snapshot = registry::parse_index(&bytes, &index)?;
+            Ok((
+                snapshot,
+                vec![format!(
+                    "generated registry unavailable, used the index at {index} (names only)"
+                )],
+            ))
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// Puts a registry's records into the entries; entries this source used to list and no longer does are
+/// marked withdrawn, never deleted.
+fn apply_registry(entries: &mut BTreeMap<String, CatalogEntry>, snapshot: RegistrySnapshot) {
+    let kind = snapshot.kind;
+    for (name, record) in &snapshot.entries {
+        let entry = entries.entry(name.clone()).or_insert_with(|| CatalogEntry {
+            name: name.clone(),
+            ..Default::default()
+        });
+        match entry.sources.get_mut(&kind) {
+            // The index names plugins only: keep the details an earlier full read gave.
+            Some(existing) if !snapshot.detailed => existing.set_withdrawn(false),
+            _ => {
+                entry
+                    .sources
+                    .insert(kind, SourceRecord::Registry(record.clone()));
+            }
+        }
+    }
+    for (name, entry) in entries.iter_mut() {
+        if !snapshot.entries.contains_key(name)
+            && let Some(record) = entry.sources.get_mut(&kind)
+        {
+            record.set_withdrawn(true);
+        }
+    }
+}
+
+async fn sync_npm(
+    entries: &mut BTreeMap<String, CatalogEntry>,
+    readmes: &mut HashMap<String, String>,
+    base: &str,
+    options: &SyncOptions,
+    progress: &dyn SyncProgress,
+) -> SourceReport {
+    let mut client = NpmClient::new(base);
+    client.concurrency = options.npm_concurrency;
+    let mut notes = Vec::new();
+    let mut names: BTreeSet<String> = entries
+        .iter()
+        .filter(|(_, e)| e.sources.values().any(|r| !r.withdrawn()))
+        .map(|(n, _)| n.clone())
+        .collect();
+    names.extend(options.npm_seeds.iter().cloned());
+
+    // Probe with one name first: an unreachable registry fails once, not once per package.
+    let Some(probe) = names.iter().next().cloned() else {
+        return SourceReport {
+            name: "npm".into(),
+            location: base.into(),
+            ok: true,
+            entries: 0,
+            error: None,
+            notes,
+        };
+    };
+    progress.stage(&format!("contacting the npm registry at {base}"));
+    let probe_outcome = client.packument(&probe).await;
+    if let PackumentOutcome::Failed {
+        reason,
+        connect: true,
+    } = &probe_outcome
+    {
+        let e = CatalogError::NpmUnreachable {
+            registry: base.to_string(),
+            reason: reason.clone(),
+        };
+        return failed_source("npm", base, e.to_string());
+    }
+
+    if options.npm_discover {
+        progress.stage("discovering plugins through npm search");
+        let mut found = BTreeSet::new();
+        let mut unavailable = None;
+        for query in [
+            "keywords:elizaos-plugin",
+            "keywords:elizaos-plugins",
+            "keywords:elizaos",
+            "@elizaos/plugin-",
+        ] {
+            match client.search(query).await {
+                Ok(list) => found.extend(list.into_iter().filter(|n| looks_like_plugin(n))),
+                Err(reason) => {
+                    unavailable = Some(reason);
+                    break;
+                }
+            }
+        }
+        match unavailable {
+            Some(reason) => notes.push(format!(
+                "npm search is not available on this registry ({reason}); discovery used the registry list and the known plugins only"
+            )),
+            None => notes.push(format!("npm search found {} plugin packages", found.len())),
+        }
+        names.extend(found);
+    }
+
+    let rest: Vec<String> = names.iter().filter(|n| **n != probe).cloned().collect();
+    progress.packages_started(names.len() as u64);
+    progress.package_done(&probe);
+    let mut outcomes = client
+        .packuments(rest, &|name| progress.package_done(name))
+        .await;
+    progress.packages_finished();
+    outcomes.push((probe, probe_outcome));
+
+    let (mut found, mut missing, mut failed) = (0, 0, Vec::new());
+    for (name, outcome) in outcomes {
+        match outcome {
+            PackumentOutcome::Found { record, readme } => {
+                found += 1;
+                let entry = entries.entry(name.clone()).or_insert_with(|| CatalogEntry {
+                    name: name.clone(),
+                    ..Default::default()
+                });
+                entry
+                    .sources
+                    .insert(SourceKind::Npm, SourceRecord::Npm(record));
+                entry.sources.remove(&SourceKind::Starter);
+                if let Some(readme) = readme {
+                    readmes.insert(name, readme);
+                }
+            }
+            PackumentOutcome::Missing => {
+                missing += 1;
+                let Some(entry) = entries.get_mut(&name) else {
+                    continue;
+                };
+                let had_npm = entry
+                    .sources
+                    .get(&SourceKind::Npm)
+                    .is_some_and(|r| matches!(r, SourceRecord::Npm(n) if !n.missing));
+                if had_npm {
+                    entry
+                        .sources
+                        .get_mut(&SourceKind::Npm)
+                        .expect("checked")
+                        .set_withdrawn(true);
+                } else {
+                    entry.sources.insert(
+                        SourceKind::Npm,
+                        SourceRecord::Npm(NpmRecord {
+                            missing: true,
+                            ..Default::default()
+                        }),
+                    );
+                }
+                if let Some(starter) = entry.sources.get_mut(&SourceKind::Starter) {
+                    starter.set_withdrawn(true);
+                }
+            }
+            PackumentOutcome::Failed { reason, .. } => failed.push(format!("{name}: {reason}")),
+        }
+    }
+    notes.push(format!(
+        "{found} packages found, {missing} not on this registry (404), {} failed",
+        failed.len()
+    ));
+    failed.sort();
+    notes.extend(failed.iter().take(10).cloned());
+    if failed.len() > 10 {
+        notes.push(format!("… and {} more failures", failed.len() - 10));
+    }
+    let ok = found + missing > 0;
+    SourceReport {
+        name: "npm".into(),
+        location: base.into(),
+        ok,
+        entries: found,
+        error: (!ok).then(|| {
+            failed
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "no package could be read".into())
+        }),
+        notes,
+    }
+}
+
+/// Search by keyword also finds the core, the CLI and clients; plugins say so in their name.
+fn looks_like_plugin(name: &str) -> bool {
+    name.contains("plugin")
+}
+
+fn failed_source(name: &str, location: &str, error: String) -> SourceReport {
+    SourceReport {
+        name: name.into(),
+        location: location.into(),
+        ok: false,
+        entries: 0,
+        error: Some(error),
+        notes: vec![],
+    }
+}
+
+fn catalog_event(
+    event_type: EventType,
+    options: &SyncOptions,
+    run_id: &str,
+    entry: &CatalogEntry,
+    old: Option<&CatalogEntry>,
+    view: &PluginView,
+) -> NewEvent {
+    let mut metadata = serde_json::json!({
+        "run": run_id,
+        "sources": entry.sources.keys().map(|k| k.as_str()).collect::<Vec<_>>(),
+        "latest_version": view.latest_version,
+    });
+    if let Some(old) = old {
+        let changed: Vec<&str> = entry
+            .sources
+            .iter()
+            .filter(|(k, r)| old.sources.get(k) != Some(r))
+            .map(|(k, _)| k.as_str())
+            .chain(
+                old.sources
+                    .keys()
+                    .filter(|k| !entry.sources.contains_key(k))
+                    .map(|k| k.as_str()),
+            )
+            .collect();
+        metadata["changed_sources"] = serde_json::json!(changed);
+        let old_view = PluginView::from_entry(old);
+        if old_view.latest_version != view.latest_version {
+            metadata["previous_version"] = serde_json::json!(old_view.latest_version);
+        }
+        if view.deprecated.is_some() && old_view.deprecated.is_none() {
+            metadata["deprecated"] = serde_json::json!(view.deprecated);
+        }
+    }
+    NewEvent {
+        event_type,
+        actor: options.actor.clone(),
+        target: None,
+        group_id: None,
+        metadata,
+    }
+}
