@@ -2,9 +2,9 @@
 //! and its event in one transaction. A sync that fails half-way (a source that cannot be read, a crash)
 //! leaves the previous catalogue as it was; a sync that finds nothing new writes nothing but its own run.
 
+use crate::sources::fetch;
 use crate::sources::npm::{NpmClient, PackumentOutcome};
 use crate::sources::registry::{self, RegistrySnapshot};
-use crate::sources::{fetch, npm_config};
 use crate::view::PluginView;
 use crate::{CatalogError, Result};
 use plughub_domain::{
@@ -37,20 +37,6 @@ pub struct SyncOptions {
 }
 
 impl SyncOptions {
-    /// Registry from GitHub, npm from the user's npm configuration, the known plugins as seeds.
-    pub fn live_defaults() -> Result<SyncOptions> {
-        Ok(SyncOptions {
-            registries: vec![crate::sources::DEFAULT_REGISTRY_URL.to_string()],
-            registry_fallback: true,
-            npm_registry: Some(npm_config::npm_registry_url()?),
-            npm_discover: true,
-            npm_seeds: crate::starter::known_plugin_names(),
-            npm_concurrency: 8,
-            min_interval: Some(Duration::from_secs(300)),
-            actor: "catalog-sync".to_string(),
-        })
-    }
-
     /// Nothing but what the caller adds: for imports of a file.
     pub fn offline(registries: Vec<String>) -> SyncOptions {
         SyncOptions {

@@ -1,1 +1,25 @@
+#![doc = include_str!("../README.md")]
 
+mod error;
+mod handlers;
+mod router;
+mod state;
+
+pub use router::router;
+pub use state::AppState;
+
+use std::net::SocketAddr;
+
+/// Serves until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,0 +1,30 @@
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use serde_json::{Value, json};
+
+/// Liveness and what the catalogue is serving.
+pub async fn healthz(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let status = state.catalog.status().await?;
+    let last = status.recent_syncs.first();
+    Ok(Json(json!({
+        "status": "ok",
+        "store": state.catalog.store().backend().as_str(),
+        "plugins": status.plugins,
+        "catalog": {
+            "starter_only": status.starter_only,
+            "last_sync": last.map(|r| json!({ "status": r.status, "finished_at": r.finished_at })),
+        },
+    })))
+}
+
+pub async fn not_found(uri: Uri) -> ApiError {
+    ApiError {
+        status: StatusCode::NOT_FOUND,
+        code: "not_found",
+        message: format!("no route for {}", uri.path()),
+        details: Value::Null,
+    }
+}

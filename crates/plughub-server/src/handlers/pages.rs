@@ -1,0 +1,77 @@
+//! The web UI's catalogue page: server-rendered HTML, usable without JavaScript.
+
+use super::plugins::ListParams;
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::{Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+
+pub async fn home() -> Redirect {
+    Redirect::to("/plugins")
+}
+
+pub async fn plugins(State(state): State<AppState>, Query(params): Query<ListParams>) -> Response {
+    let q = params.q.clone().unwrap_or_default();
+    let request = match params.into_request() {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    let results = match state.catalog.search(&request) {
+        Ok(r) => r,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let status = state.catalog.status().await.ok();
+    let mut rows = String::new();
+    for hit in &results.hits {
+        let compat: Vec<String> = hit
+            .compat
+            .iter()
+            .map(|(m, s)| {
+                format!(
+                    "{}{}",
+                    m.as_str(),
+                    if matches!(s, plughub_catalog::compat::CompatStatus::Unverified) {
+                        "?"
+                    } else {
+                        ""
+                    }
+                )
+            })
+            .collect();
+        rows.push_str(&format!(
+            "<tr><td><a href=\"/api/plugins/{name}\">{name}</a>{verified}</td><td>{version}</td><td>{compat}</td><td>{stars}</td><td>{desc}</td></tr>\n",
+            name = escape(&hit.name),
+            verified = if hit.verified { " ✓" } else { "" },
+            version = escape(hit.latest_version.as_deref().unwrap_or("—")),
+            compat = escape(&compat.join(" ")),
+            stars = hit.stars,
+            desc = escape(hit.description.as_deref().unwrap_or("")),
+        ));
+    }
+    let banner = match status {
+        Some(s) if s.starter_only => format!(
+            "<p class=\"note\">Showing the starter catalogue carried by plughub (built {}); no live sync has succeeded yet.</p>",
+            escape(s.starter_generated_at.as_deref().unwrap_or("?"))
+        ),
+        _ => String::new(),
+    };
+    Html(format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>plughub · plugins</title>\
+         <style>body{{font-family:system-ui,sans-serif;margin:2rem}}table{{border-collapse:collapse;width:100%}}\
+         td,th{{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}}\
+         .note{{background:#fff6d5;padding:.5rem}}</style></head><body>\
+         <h1>plughub</h1>{banner}<form action=\"/plugins\"><input name=\"q\" value=\"{q}\" placeholder=\"search plugins\" autofocus> \
+         <button>Search</button></form><p>{total} plugins</p>\
+         <table><tr><th>Plugin</th><th>Version</th><th>Core</th><th>★</th><th>Description</th></tr>\n{rows}</table></body></html>",
+        q = escape(&q),
+        total = results.total,
+    ))
+    .into_response()
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

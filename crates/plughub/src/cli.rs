@@ -1,0 +1,169 @@
+//! The command line.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "plughub",
+    version,
+    about = "The plugin platform for elizaOS agents"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Where the embedded SQLite store lives (created on first use)
+    #[arg(long, global = true, env = "PLUGHUB_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Use a PostgreSQL server instead: postgres://user:password@host:port/database
+    #[arg(
+        long,
+        global = true,
+        env = "PLUGHUB_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: the REST API and the web UI
+    Serve(ServeArgs),
+    /// Keep the catalogue of elizaOS plugins
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+    /// Search the catalogue
+    Search(SearchArgs),
+    /// Everything known of one plugin
+    Info(InfoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on
+    #[arg(long, env = "PLUGHUB_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Do not sync the catalogue in the background
+    #[arg(long)]
+    pub no_sync: bool,
+    #[command(flatten)]
+    pub sources: SourceArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SourceArgs {
+    /// The official registry's generated-registry.json (a URL or a file); repeat to merge several
+    #[arg(
+        long = "from",
+        env = "PLUGHUB_REGISTRY_URL",
+        value_name = "FILE|URL",
+        value_delimiter = ','
+    )]
+    pub registries: Vec<String>,
+    /// Skip the official registry
+    #[arg(long)]
+    pub no_registry: bool,
+    /// The npm registry (default: the one in your npm configuration)
+    #[arg(long, value_name = "URL")]
+    pub npm_registry: Option<String>,
+    /// Skip npm
+    #[arg(long)]
+    pub no_npm: bool,
+    /// Parallel npm requests
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// Fill the catalogue from the official registry and npm
+    Sync(SyncArgs),
+    /// Which sources the catalogue came from, when, and what failed
+    Status(JsonArg),
+    /// Build the starter catalogue carried by the binary (for plughub's own developers)
+    #[command(hide = true)]
+    BuildStarter(BuildStarterArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// Sync even if the last sync was less than 5 minutes ago
+    #[arg(long)]
+    pub force: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArg {
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildStarterArgs {
+    #[arg(long)]
+    pub names: PathBuf,
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, value_name = "URL")]
+    pub npm_registry: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Words to look for (empty: everything, most starred first)
+    pub query: Vec<String>,
+    /// Only plugins with this GitHub topic
+    #[arg(long)]
+    pub topic: Option<String>,
+    /// Only plugins that work with this core major (v0, v1, v2)
+    #[arg(long)]
+    pub compat: Option<String>,
+    /// With --compat: only where a published version proves it
+    #[arg(long)]
+    pub compat_verified: bool,
+    /// Only plugins of this kind, where known
+    #[arg(long)]
+    pub kind: Option<String>,
+    #[arg(long)]
+    pub license: Option<String>,
+    /// Only plugins published under the @elizaos scope
+    #[arg(long)]
+    pub verified: bool,
+    /// Show deprecated plugins too
+    #[arg(long)]
+    pub include_deprecated: bool,
+    /// relevance, stars, downloads or updated
+    #[arg(long, default_value = "relevance")]
+    pub sort: String,
+    #[arg(long, default_value_t = 1)]
+    pub page: usize,
+    #[arg(long, default_value_t = 20)]
+    pub per_page: usize,
+    /// Count matches by topic, compatibility, license, kind
+    #[arg(long)]
+    pub facets: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// A plugin name: `@elizaos/plugin-solana`, `plugin-solana` or `solana`
+    pub plugin: String,
+    /// Print the README too
+    #[arg(long)]
+    pub readme: bool,
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,20 @@
+mod catalog;
+mod info;
+mod search;
+mod serve;
+
+use crate::cli::{CatalogCommand, Cli, Command};
+use anyhow::Result;
+
+pub async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve::run(&cli.store, args).await,
+        Command::Catalog(CatalogCommand::Sync(args)) => catalog::sync(&cli.store, args).await,
+        Command::Catalog(CatalogCommand::Status(args)) => {
+            catalog::status(&cli.store, args.json).await
+        }
+        Command::Catalog(CatalogCommand::BuildStarter(args)) => catalog::build_starter(args).await,
+        Command::Search(args) => search::run(&cli.store, args).await,
+        Command::Info(args) => info::run(&cli.store, args).await,
+    }
+}

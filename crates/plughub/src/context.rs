@@ -1,0 +1,69 @@
+//! Opening the store and the catalogue a command works on.
+
+use crate::cli::{SourceArgs, StoreArgs};
+use anyhow::{Context, Result};
+use plughub_catalog::{Catalog, SyncOptions};
+use plughub_store::{Location, Store};
+use std::path::PathBuf;
+
+/// The data directory when none is given: `$XDG_DATA_HOME/plughub`, else `~/.local/share/plughub`.
+fn default_data_dir() -> PathBuf {
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(xdg).join("plughub");
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".local/share/plughub"),
+        None => PathBuf::from("plughub-data"),
+    }
+}
+
+pub fn location(args: &StoreArgs) -> Location {
+    match &args.database_url {
+        Some(url) if !url.trim().is_empty() => Location::Url(url.trim().to_string()),
+        _ => Location::DataDir(args.data_dir.clone().unwrap_or_else(default_data_dir)),
+    }
+}
+
+pub async fn open_store(args: &StoreArgs) -> Result<Store> {
+    Ok(Store::open(&location(args)).await?)
+}
+
+pub async fn open_catalog(args: &StoreArgs) -> Result<Catalog> {
+    let store = open_store(args).await?;
+    Catalog::open(store)
+        .await
+        .context("cannot load the catalogue")
+}
+
+/// Sync options from the command line over the live defaults.
+pub fn sync_options(sources: &SourceArgs) -> Result<SyncOptions> {
+    let npm_registry = if sources.no_npm {
+        None
+    } else {
+        Some(match &sources.npm_registry {
+            Some(url) => url.clone(),
+            None => plughub_catalog::sources::npm_config::npm_registry_url()?,
+        })
+    };
+    let registries = if sources.no_registry {
+        Vec::new()
+    } else if sources.registries.is_empty() {
+        vec![plughub_catalog::sources::DEFAULT_REGISTRY_URL.to_string()]
+    } else {
+        sources.registries.clone()
+    };
+    Ok(SyncOptions {
+        registries,
+        registry_fallback: true,
+        npm_discover: npm_registry.is_some(),
+        npm_seeds: if npm_registry.is_some() {
+            plughub_catalog::starter::known_plugin_names()
+        } else {
+            Vec::new()
+        },
+        npm_registry,
+        npm_concurrency: sources.concurrency.max(1),
+        min_interval: Some(std::time::Duration::from_secs(300)),
+        actor: "catalog-sync".into(),
+    })
+}

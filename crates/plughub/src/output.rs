@@ -1,0 +1,278 @@
+//! Human output: tidy tables and short paragraphs. Scripts use `--json`.
+
+use anyhow::Result;
+use comfy_table::presets::UTF8_BORDERS_ONLY;
+use comfy_table::{ContentArrangement, Table};
+use plughub_catalog::compat::CompatStatus;
+use plughub_catalog::sync::SyncReport;
+use plughub_catalog::{CatalogStatus, PluginDetail, SearchResults};
+use serde::Serialize;
+
+pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_BORDERS_ONLY)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    if !header.is_empty() {
+        t.set_header(header.to_vec());
+    }
+    if let Some((w, _)) = terminal_width() {
+        t.set_width(w);
+    } else {
+        t.set_width(140);
+    }
+    t
+}
+
+fn terminal_width() -> Option<(u16, u16)> {
+    std::env::var("COLUMNS").ok()?.parse().ok().map(|w| (w, 0))
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() <= max {
+        return text;
+    }
+    let cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    format!("{cut}…")
+}
+
+pub fn print_search(results: &SearchResults) {
+    if results.hits.is_empty() {
+        println!("No plugin matches. Try fewer words, or drop a filter.");
+        return;
+    }
+    let mut t = table(&["plugin", "version", "core", "★", "description"]);
+    for hit in &results.hits {
+        let compat: Vec<String> = hit
+            .compat
+            .iter()
+            .map(|(m, s)| {
+                format!(
+                    "{}{}",
+                    m.as_str(),
+                    if *s == CompatStatus::Unverified {
+                        "?"
+                    } else {
+                        ""
+                    }
+                )
+            })
+            .collect();
+        let mut name = hit.name.clone();
+        if hit.verified {
+            name.push_str(" ✓");
+        }
+        if hit.deprecated {
+            name.push_str(" (deprecated)");
+        }
+        t.add_row(vec![
+            name,
+            hit.latest_version.clone().unwrap_or_else(|| "—".into()),
+            compat.join(" "),
+            hit.stars.to_string(),
+            shorten(hit.description.as_deref().unwrap_or(""), 90),
+        ]);
+    }
+    println!("{t}");
+    let first = (results.page - 1) * results.per_page + 1;
+    let last = first + results.hits.len() - 1;
+    print!("{first}–{last} of {} plugins", results.total);
+    if last < results.total {
+        print!(" (next: --page {})", results.page + 1);
+    }
+    println!("   ✓ published by elizaOS   v1? claimed but unverified");
+    if let Some(facets) = &results.facets {
+        for (facet, values) in facets {
+            let mut values: Vec<_> = values.iter().collect();
+            values.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            let shown: Vec<String> = values
+                .iter()
+                .take(12)
+                .map(|(v, n)| format!("{v} ({n})"))
+                .collect();
+            println!("{facet}: {}", shown.join(", "));
+        }
+    }
+}
+
+pub fn print_info(detail: &PluginDetail, readme: bool) {
+    let v = &detail.view;
+    println!(
+        "{}{}",
+        v.name,
+        if v.verified {
+            "  ✓ published by elizaOS"
+        } else {
+            ""
+        }
+    );
+    if let Some(d) = &v.description {
+        println!("  {}", shorten(d, 300));
+    }
+    if let Some(reason) = &v.deprecated {
+        println!("  DEPRECATED: {reason}");
+    }
+    let mut t = table(&[]);
+    let mut row = |k: &str, val: String| {
+        if !val.is_empty() {
+            t.add_row(vec![k.to_string(), val]);
+        }
+    };
+    row("latest", v.latest_version.clone().unwrap_or_default());
+    row(
+        "versions",
+        if v.versions > 0 {
+            v.versions.to_string()
+        } else {
+            String::new()
+        },
+    );
+    row(
+        "dist-tags",
+        v.dist_tags
+            .iter()
+            .map(|(k, x)| format!("{k}: {x}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    for (major, c) in &v.compat {
+        let mut text = format!(
+            "{} {}",
+            if c.status == CompatStatus::Compatible {
+                "yes"
+            } else {
+                "unverified"
+            },
+            c.version.as_deref().unwrap_or("")
+        );
+        if let Some(range) = &c.core_range {
+            text.push_str(&format!(" (core {range})"));
+        }
+        text.push_str(&format!(" [{}]", c.source));
+        row(&format!("core {}", major.as_str()), text);
+    }
+    row("topics", v.topics.join(", "));
+    row("keywords", v.keywords.join(", "));
+    row("license", v.license.clone().unwrap_or_default());
+    row("stars", v.stars.to_string());
+    row("repository", v.repository.clone().unwrap_or_default());
+    row("homepage", v.homepage.clone().unwrap_or_default());
+    row("maintainers", v.maintainers.join(", "));
+    row("updated", v.updated_at.clone().unwrap_or_default());
+    row("sources", v.sources.join(", "));
+    if let Some(params) = v
+        .agent_config
+        .as_ref()
+        .and_then(|a| a.get("pluginParameters"))
+        .and_then(|p| p.as_object())
+    {
+        let names: Vec<String> = params
+            .iter()
+            .map(|(k, p)| {
+                let sensitive = p
+                    .get("sensitive")
+                    .and_then(|s| s.as_bool())
+                    .unwrap_or(false);
+                let required = p.get("required").and_then(|s| s.as_bool()).unwrap_or(true);
+                format!(
+                    "{k}{}{}",
+                    if required { "*" } else { "" },
+                    if sensitive { " (secret)" } else { "" }
+                )
+            })
+            .collect();
+        row("settings", names.join(", "));
+    }
+    println!("{t}");
+    if !v.flags.is_empty() {
+        println!("Data to be aware of:");
+        for f in &v.flags {
+            println!("  ! {f}");
+        }
+    }
+    if readme {
+        match &detail.readme {
+            Some(text) => println!("\n{text}"),
+            None => println!("\n(no README in the package document)"),
+        }
+    }
+}
+
+pub fn print_sync_report(report: &SyncReport) {
+    let mut t = table(&["source", "read", "entries", "notes"]);
+    for s in &report.sources {
+        let mut notes = s.notes.join("\n");
+        if let Some(e) = &s.error {
+            notes = if notes.is_empty() {
+                e.clone()
+            } else {
+                format!("{e}\n{notes}")
+            };
+        }
+        t.add_row(vec![
+            format!("{}\n{}", s.name, s.location),
+            if s.ok { "ok".into() } else { "FAILED".into() },
+            s.entries.to_string(),
+            notes,
+        ]);
+    }
+    println!("{t}");
+    println!(
+        "sync {}: {} new, {} updated ({} newly deprecated), {} unchanged; {} plugins in the catalogue",
+        report.status,
+        report.discovered,
+        report.updated,
+        report.newly_deprecated,
+        report.unchanged,
+        report.total
+    );
+}
+
+pub fn print_status(status: &CatalogStatus) {
+    println!("store: {}", status.store);
+    println!(
+        "plugins: {} ({} deprecated)",
+        status.plugins, status.deprecated
+    );
+    if status.starter_only {
+        println!(
+            "the catalogue is the starter carried by plughub (built {}); no live sync has succeeded yet",
+            status.starter_generated_at.as_deref().unwrap_or("?")
+        );
+    }
+    if status.recent_syncs.is_empty() {
+        println!("no sync yet: run `plughub catalog sync`");
+        return;
+    }
+    let mut t = table(&["started", "status", "sources"]);
+    for run in &status.recent_syncs {
+        let sources = run
+            .report
+            .get("sources")
+            .and_then(|s| s.as_array())
+            .map(|list| {
+                list.iter()
+                    .map(|s| {
+                        let name = s.get("name").and_then(|n| n.as_str()).unwrap_or("?");
+                        let loc = s.get("location").and_then(|n| n.as_str()).unwrap_or("");
+                        match s.get("error").and_then(|e| e.as_str()) {
+                            Some(e) => format!("{name} ({loc}): FAILED {}", shorten(e, 160)),
+                            None => format!(
+                                "{name} ({loc}): {} entries",
+                                s.get("entries").and_then(|n| n.as_u64()).unwrap_or(0)
+                            ),
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default();
+        t.add_row(vec![run.started_at.clone(), run.status.clone(), sources]);
+    }
+    println!("{t}");
+}
