@@ -108,3 +108,5 @@ pub fn registry_snapshot_dir() -> PathBuf {
     );
     dir
 }
+
+pub mod http;

@@ -1,0 +1,177 @@
+//! Search relevance on the real registry snapshot (main and next merged).
+
+use crate::import;
+use plughub_catalog::{Catalog, SearchRequest, SortOrder};
+use plughub_domain::CoreMajor;
+use plughub_testkit::{TestBackend, TestStore};
+use tokio::sync::OnceCell;
+
+struct Fixture {
+    _store: TestStore,
+    catalog: Catalog,
+}
+
+static FIXTURE: OnceCell<Fixture> = OnceCell::const_new();
+
+async fn catalog() -> &'static Catalog {
+    &FIXTURE
+        .get_or_init(|| async {
+            let store = TestStore::new(TestBackend::Sqlite).await;
+            import(
+                &store.store,
+                &["generated-registry.json", "next/generated-registry.json"],
+            )
+            .await;
+            let catalog = Catalog::open(store.store.clone()).await.unwrap();
+            Fixture {
+                _store: store,
+                catalog,
+            }
+        })
+        .await
+        .catalog
+}
+
+fn names(catalog: &Catalog, request: &SearchRequest) -> Vec<String> {
+    catalog
+        .search(request)
+        .unwrap()
+        .hits
+        .into_iter()
+        .map(|h| h.name)
+        .collect()
+}
+
+fn top(catalog: &Catalog, query: &str) -> Vec<String> {
+    names(catalog, &SearchRequest::new(query))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exact_and_normalised_names_come_first() {
+    let c = catalog().await;
+    for q in [
+        "solana",
+        "plugin-solana",
+        "@elizaos/solana",
+        "@elizaos/plugin-solana",
+        "Solana",
+    ] {
+        assert_eq!(top(c, q)[0], "@elizaos/plugin-solana", "{q}");
+    }
+    for (q, want) in [
+        ("openai", "@elizaos/plugin-openai"),
+        ("discord", "@elizaos/plugin-discord"),
+        ("evm", "@elizaos/plugin-evm"),
+    ] {
+        assert_eq!(top(c, q)[0], want, "{q}");
+    }
+    // A short name that two scopes use: elizaOS's own first (as its CLI resolves it), then the other.
+    assert_eq!(
+        top(c, "mattermost")[..2],
+        ["@elizaos/plugin-mattermost", "@bealers/plugin-mattermost"]
+    );
+    assert_eq!(
+        top(c, "@bealers/mattermost")[0],
+        "@bealers/plugin-mattermost"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn typos_still_find_the_plugin() {
+    let c = catalog().await;
+    for (q, want) in [
+        ("solanna", "@elizaos/plugin-solana"),
+        ("discrod", "@elizaos/plugin-discord"),
+        ("telegarm", "@elizaos/plugin-telegram"),
+        ("opnai", "@elizaos/plugin-openai"),
+    ] {
+        let hits = top(c, q);
+        assert!(hits.iter().take(3).any(|h| h == want), "{q}: {hits:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn words_in_descriptions_and_topics_match() {
+    let c = catalog().await;
+    let hits = top(c, "weather");
+    assert!(
+        hits.contains(&"@elizaos/plugin-open-weather".to_string()),
+        "{hits:?}"
+    );
+    // Every word must match: two words narrow.
+    let both = c
+        .search(&SearchRequest::new("solana trading"))
+        .unwrap()
+        .total;
+    let one = c.search(&SearchRequest::new("solana")).unwrap().total;
+    assert!(both < one && both > 0, "{both} vs {one}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn filters_narrow_to_what_they_say() {
+    let c = catalog().await;
+    let mut r = SearchRequest::new("");
+    r.topic = Some("defi".into());
+    r.per_page = 100;
+    let results = c.search(&r).unwrap();
+    assert!(results.total >= 5, "{}", results.total);
+    assert!(
+        results
+            .hits
+            .iter()
+            .all(|h| h.topics.contains(&"defi".to_string()))
+    );
+
+    let mut r = SearchRequest::new("");
+    r.compat = Some(CoreMajor::V2);
+    r.verified_compat_only = true;
+    r.per_page = 100;
+    let results = c.search(&r).unwrap();
+    assert!(results.total > 10);
+    assert!(results.hits.iter().all(|h| h.compat.get(&CoreMajor::V2)
+        == Some(&plughub_catalog::compat::CompatStatus::Compatible)));
+
+    let mut r = SearchRequest::new("");
+    r.verified = Some(false);
+    r.per_page = 100;
+    assert!(
+        c.search(&r)
+            .unwrap()
+            .hits
+            .iter()
+            .all(|h| !h.name.starts_with("@elizaos/"))
+    );
+
+    // Facet counts add up to the total for a one-value facet.
+    let mut r = SearchRequest::new("crypto");
+    r.facets = true;
+    let results = c.search(&r).unwrap();
+    let verified: u64 = results.facets.as_ref().unwrap()["verified"].values().sum();
+    assert_eq!(verified as usize, results.total);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sorting_and_pages() {
+    let c = catalog().await;
+    let mut r = SearchRequest::new("");
+    r.sort = SortOrder::Stars;
+    r.per_page = 50;
+    let first = c.search(&r).unwrap();
+    assert!(
+        first.hits.windows(2).all(|w| w[0].stars >= w[1].stars),
+        "by stars"
+    );
+    r.page = 2;
+    let second = c.search(&r).unwrap();
+    assert_eq!(first.total, second.total);
+    assert!(
+        second
+            .hits
+            .iter()
+            .all(|h| !first.hits.iter().any(|f| f.name == h.name)),
+        "pages do not overlap"
+    );
+    assert!(first.hits.last().unwrap().stars >= second.hits[0].stars);
+    r.page = 1_000;
+    assert!(c.search(&r).unwrap().hits.is_empty());
+}

@@ -1,0 +1,143 @@
+//! Servers on loopback for tests: an npm registry serving package documents the test builds, and a server
+//! that announces more bytes than it sends (a truncated download). Nothing here listens beyond 127.0.0.1.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::io::AsyncWriteExt;
+
+#[derive(Default)]
+struct RegistryState {
+    documents: Mutex<HashMap<String, Value>>,
+    requests: AtomicUsize,
+}
+
+/// An npm registry on loopback. Unknown names answer 404 and the search endpoint answers 404, as the
+/// mirror on these machines does.
+pub struct LoopbackNpm {
+    pub url: String,
+    state: Arc<RegistryState>,
+}
+
+impl LoopbackNpm {
+    pub async fn start() -> LoopbackNpm {
+        let state = Arc::new(RegistryState::default());
+        let app = Router::new()
+            .route("/{*name}", get(serve_document))
+            .with_state(state.clone());
+        let addr = spawn(app).await;
+        LoopbackNpm {
+            url: format!("http://{addr}/"),
+            state,
+        }
+    }
+
+    pub fn publish(&self, name: &str, document: Value) {
+        self.state
+            .documents
+            .lock()
+            .unwrap()
+            .insert(name.to_string(), document);
+    }
+
+    pub fn unpublish(&self, name: &str) {
+        self.state.documents.lock().unwrap().remove(name);
+    }
+
+    pub fn requests(&self) -> usize {
+        self.state.requests.load(Ordering::SeqCst)
+    }
+}
+
+async fn serve_document(
+    State(state): State<Arc<RegistryState>>,
+    Path(name): Path<String>,
+) -> Response {
+    state.requests.fetch_add(1, Ordering::SeqCst);
+    // npm clients encode the scope's slash; the path extractor has already decoded it.
+    let name = name.replace("%2f", "/").replace("%2F", "/");
+    match state.documents.lock().unwrap().get(&name) {
+        Some(doc) => axum::Json(doc.clone()).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({ "error": "Not found" })),
+        )
+            .into_response(),
+    }
+}
+
+/// A package document as npm serves it, with one version per `(version, core range)`.
+pub fn packument(name: &str, description: &str, versions: &[(&str, &str)]) -> Value {
+    let mut docs = serde_json::Map::new();
+    let mut times = serde_json::Map::new();
+    for (i, (version, core)) in versions.iter().enumerate() {
+        docs.insert(
+            version.to_string(),
+            json!({
+                "name": name, "version": version, "description": description, "license": "MIT",
+                "keywords": ["elizaos", "elizaos-plugins"],
+                "dependencies": { "@elizaos/core": core },
+                "agentConfig": { "pluginType": "elizaos:plugin:1.0.0", "pluginParameters": {
+                    "EXAMPLE_API_KEY": { "type": "string", "description": "key", "required": true, "sensitive": true } } }
+            }),
+        );
+        times.insert(
+            version.to_string(),
+            json!(format!("2026-0{}-01T00:00:00.000Z", i % 9 + 1)),
+        );
+    }
+    times.insert("modified".into(), json!("2026-10-01T00:00:00.000Z"));
+    let latest = versions.last().map(|v| v.0).unwrap_or("0.0.0");
+    json!({
+        "name": name, "dist-tags": { "latest": latest }, "versions": docs, "time": times,
+        "maintainers": [{ "name": "tester" }], "readme": format!("# {name}\n\n{description}\n")
+    })
+}
+
+/// Serves `body` at any path but announces `announced` bytes: a download cut short.
+pub async fn truncating_server(body: Vec<u8>, announced: usize) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let body = body.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut buf).await;
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {announced}\r\nconnection: close\r\n\r\n"
+                );
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(&body).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    format!("http://{addr}/generated-registry.json")
+}
+
+/// A loopback address where nothing listens (bound, then freed).
+pub fn closed_port_url(path: &str) -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}/{path}")
+}
+
+async fn spawn(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    addr
+}
