@@ -62,7 +62,7 @@ pub async fn build(
                 reachable = true;
                 entries.push(StarterEntry {
                     name,
-                    npm: record,
+                    npm: *record,
                     readme,
                 });
             }

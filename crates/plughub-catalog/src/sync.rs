@@ -240,11 +240,16 @@ pub async fn sync(
     Ok(report)
 }
 
+/// The rate limit counts syncs that read something; a failed one (offline, say) may be retried at once.
 async fn check_interval(store: &Store, min_interval: Option<Duration>) -> Result<()> {
     let Some(interval) = min_interval else {
         return Ok(());
     };
-    let Some(last) = store.sync_runs(1).await?.into_iter().next() else {
+    let runs = store.sync_runs(20).await?;
+    let Some(last) = runs
+        .iter()
+        .find(|r| r.status == "ok" || r.status == "partial")
+    else {
         return Ok(());
     };
     let Ok(started) = time::OffsetDateTime::parse(
@@ -256,7 +261,7 @@ async fn check_interval(store: &Store, min_interval: Option<Duration>) -> Result
     let ago = (time::OffsetDateTime::now_utc() - started)
         .whole_seconds()
         .max(0) as u64;
-    if ago < interval.as_secs() && last.status != "starter" {
+    if ago < interval.as_secs() {
         return Err(CatalogError::TooSoon {
             ago_secs: ago,
             interval_secs: interval.as_secs(),
@@ -432,7 +437,7 @@ async fn sync_npm(
                 });
                 entry
                     .sources
-                    .insert(SourceKind::Npm, SourceRecord::Npm(record));
+                    .insert(SourceKind::Npm, SourceRecord::Npm(*record));
                 entry.sources.remove(&SourceKind::Starter);
                 if let Some(readme) = readme {
                     readmes.insert(name, readme);

@@ -12,7 +12,7 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub enum PackumentOutcome {
     Found {
-        record: NpmRecord,
+        record: Box<NpmRecord>,
         readme: Option<String>,
     },
     /// 404: not published (or not mirrored).
@@ -80,7 +80,7 @@ impl NpmClient {
                     match resp.json::<serde_json::Value>().await {
                         Ok(doc) => {
                             let (record, readme) = packument::reduce(&doc);
-                            return PackumentOutcome::Found { record, readme };
+                            return PackumentOutcome::Found { record: Box::new(record), readme };
                         }
                         Err(e) => {
                             last = PackumentOutcome::Failed {

@@ -229,7 +229,7 @@ mod tests {
             Some("1.x")
         );
         assert!(!rec.majors.contains_key(&CoreMajor::V0));
-        assert_eq!(rec.supports[&CoreMajor::V2], true);
+        assert!(rec.supports[&CoreMajor::V2]);
         assert_eq!(rec.homepage, None, "an empty homepage is no homepage");
         assert_eq!(rec.stars, 7);
     }

@@ -1,0 +1,146 @@
+//! The catalogue API through the real router, on the real registry snapshot.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use plughub_catalog::sync::NoProgress;
+use plughub_catalog::{Catalog, SyncOptions};
+use plughub_server::{AppState, router};
+use plughub_testkit::{TestBackend, TestStore, registry_snapshot_dir};
+use serde_json::Value;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+async fn app() -> (axum::Router, TestStore) {
+    let t = TestStore::new(TestBackend::Sqlite).await;
+    let catalog = Catalog::open(t.store.clone()).await.unwrap();
+    let file = registry_snapshot_dir()
+        .join("generated-registry.json")
+        .display()
+        .to_string();
+    catalog
+        .sync(&SyncOptions::offline(vec![file]), &NoProgress)
+        .await
+        .unwrap();
+    (
+        router(AppState {
+            catalog: Arc::new(catalog),
+        }),
+        t,
+    )
+}
+
+async fn get(app: &axum::Router, uri: &str) -> (StatusCode, Value) {
+    let response = app
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    (status, body)
+}
+
+fn assert_error_shape(body: &Value, code: &str) {
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    assert!(body["error"].get("details").is_some(), "{body}");
+}
+
+#[tokio::test]
+async fn health_search_and_show() {
+    let (app, t) = app().await;
+    let (status, body) = get(&app, "/healthz").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "ok");
+    // The snapshot merged with the starter the fresh store began with.
+    assert!(body["plugins"].as_u64().unwrap() >= 372, "{body}");
+    assert_eq!(body["catalog"]["starter_only"], false);
+
+    let (status, body) = get(&app, "/api/plugins?q=solana&per_page=5").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["hits"][0]["name"], "@elizaos/plugin-solana");
+    assert_eq!(body["per_page"], 5);
+    assert!(body["total"].as_u64().unwrap() >= 5);
+
+    let (_, body) = get(
+        &app,
+        "/api/plugins?topic=defi&compat=v0&sort=stars&facets=true",
+    )
+    .await;
+    for hit in body["hits"].as_array().unwrap() {
+        assert!(
+            hit["topics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t == "defi"),
+            "{hit}"
+        );
+        assert!(hit["compat"].get("v0").is_some(), "{hit}");
+    }
+    assert!(body["facets"]["topic"]["defi"].as_u64().unwrap() >= 1);
+
+    for uri in [
+        "/api/plugins/@elizaos/plugin-solana",
+        "/api/plugins/%40elizaos%2Fplugin-solana",
+        "/api/plugins/solana",
+    ] {
+        let (status, body) = get(&app, uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        assert_eq!(body["name"], "@elizaos/plugin-solana", "{uri}");
+        assert!(body["compat"]["v0"]["status"] == "compatible", "{body}");
+    }
+    t.cleanup().await;
+}
+
+#[tokio::test]
+async fn bad_requests_get_one_error_shape() {
+    let (app, t) = app().await;
+    let (status, body) = get(&app, "/api/plugins/solanna").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_error_shape(&body, "plugin_not_found");
+    assert_eq!(
+        body["error"]["details"]["suggestions"][0],
+        "@elizaos/plugin-solana"
+    );
+
+    for uri in [
+        "/api/plugins?compat=v9",
+        "/api/plugins?sort=sideways",
+        "/api/plugins?page=0",
+        "/api/plugins?per_page=1000",
+        "/api/plugins?page=abc",
+        "/api/plugins?qq=typo",
+        "/api/plugins?deprecated=maybe",
+    ] {
+        let (status, body) = get(&app, uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+        assert_error_shape(&body, "bad_request");
+    }
+    let (status, body) = get(&app, "/api/nothing-here").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_error_shape(&body, "not_found");
+    t.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_catalogue_page_lists_and_searches() {
+    let (app, t) = app().await;
+    let (status, body) = get(&app, "/plugins?q=openai").await;
+    assert_eq!(status, StatusCode::OK);
+    let html = body.as_str().unwrap();
+    assert!(html.contains("@elizaos/plugin-openai"), "{html}");
+    assert!(html.contains("value=\"openai\""));
+    // Text from the catalogue is escaped.
+    let (_, body) = get(&app, "/plugins?q=%3Cscript%3E").await;
+    assert!(!body.as_str().unwrap().contains("<script>"));
+    t.cleanup().await;
+}
