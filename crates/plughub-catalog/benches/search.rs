@@ -1,1 +1,144 @@
-fn main() {}
+//! Search latency (p50/p99 over a fixed query set) at the real snapshot's size and at 100,000 synthetic
+//! plugins, and the time to import the snapshot. In process, one thread issuing queries.
+//! Run: cargo bench -p plughub-catalog --bench search
+
+use plughub_catalog::search::SearchIndex;
+use plughub_catalog::sync::{self, NoProgress};
+use plughub_catalog::{Catalog, PluginView, SearchRequest, SortOrder, SyncOptions};
+use plughub_domain::CoreMajor;
+use plughub_store::{Location, Store};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+const ROUNDS: usize = 200;
+const SYNTHETIC: usize = 100_000;
+
+fn queries() -> Vec<SearchRequest> {
+    let mut list: Vec<SearchRequest> = [
+        "solana", "plugin-solana", "@elizaos/plugin-openai", "discord", "solanna", "telegarm", "opnai",
+        "weather", "trading bot", "defi lending", "twitter", "nft", "knowledge rag", "evm wallet", "",
+    ]
+    .iter()
+    .map(|q| SearchRequest::new(*q))
+    .collect();
+    let mut r = SearchRequest::new("crypto");
+    r.compat = Some(CoreMajor::V1);
+    list.push(r);
+    let mut r = SearchRequest::new("");
+    r.topic = Some("defi".into());
+    r.sort = SortOrder::Stars;
+    list.push(r);
+    let mut r = SearchRequest::new("ai");
+    r.sort = SortOrder::Updated;
+    r.page = 2;
+    list.push(r);
+    let mut r = SearchRequest::new("token");
+    r.verified = Some(true);
+    list.push(r);
+    let mut r = SearchRequest::new("agent");
+    r.facets = true;
+    list.push(r);
+    list
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn measure(label: &str, index: &SearchIndex) {
+    let queries = queries();
+    for q in &queries {
+        index.search(q).expect("warm-up search");
+    }
+    let mut samples = Vec::with_capacity(ROUNDS * queries.len());
+    for _ in 0..ROUNDS {
+        for q in &queries {
+            let start = Instant::now();
+            let results = index.search(q).expect("search");
+            samples.push(start.elapsed());
+            std::hint::black_box(results);
+        }
+    }
+    samples.sort();
+    println!(
+        "search {label:>24}: {} plugins, {} queries: p50 {:>8.1} µs  p99 {:>8.1} µs  max {:>8.1} µs",
+        index.len(),
+        samples.len(),
+        percentile(&samples, 0.50).as_secs_f64() * 1e6,
+        percentile(&samples, 0.99).as_secs_f64() * 1e6,
+        samples.last().unwrap().as_secs_f64() * 1e6,
+    );
+}
+
+/// Deterministic synthetic plugins: real views renamed and re-described with words from the snapshot.
+fn synthetic(real: &[PluginView], n: usize) -> (Vec<PluginView>, HashMap<String, String>) {
+    let vocabulary: Vec<String> = real
+        .iter()
+        .filter_map(|v| v.description.as_ref())
+        .flat_map(|d| d.split_whitespace().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase()))
+        .filter(|w| w.len() > 2)
+        .collect();
+    let mut seed: u64 = 0x5eed;
+    let mut next = move || {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 33) as usize
+    };
+    let mut views: Vec<PluginView> = real.to_vec();
+    let mut readmes = HashMap::new();
+    for i in 0..n.saturating_sub(real.len()) {
+        let mut v = real[i % real.len()].clone();
+        let word = &vocabulary[next() % vocabulary.len()];
+        v.name = format!("@synth{}/plugin-{word}-{i}", i % 997);
+        v.short_name = format!("{word}-{i}");
+        let description: Vec<&str> = (0..12).map(|_| vocabulary[next() % vocabulary.len()].as_str()).collect();
+        v.description = Some(description.join(" "));
+        v.stars = (next() % 500) as u64;
+        if i % 10 == 0 {
+            let readme: Vec<&str> = (0..200).map(|_| vocabulary[next() % vocabulary.len()].as_str()).collect();
+            readmes.insert(v.name.clone(), readme.join(" "));
+        }
+        views.push(v);
+    }
+    (views, readmes)
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let snapshot_dir = plughub_testkit::registry_snapshot_dir();
+    let main_file = snapshot_dir.join("generated-registry.json").display().to_string();
+    let next_file = snapshot_dir.join("next/generated-registry.json").display().to_string();
+
+    // Sync time for the snapshot into a fresh embedded store, and the no-op re-import.
+    let mut fresh = Vec::new();
+    let mut noop = Vec::new();
+    let mut catalog = None;
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let store = runtime.block_on(Store::open(&Location::DataDir(dir.path().join("data")))).unwrap();
+        let options = SyncOptions::offline(vec![main_file.clone(), next_file.clone()]);
+        let start = Instant::now();
+        runtime.block_on(sync::sync(&store, &options, &NoProgress)).unwrap();
+        fresh.push(start.elapsed());
+        let start = Instant::now();
+        runtime.block_on(sync::sync(&store, &options, &NoProgress)).unwrap();
+        noop.push(start.elapsed());
+        catalog = Some((runtime.block_on(Catalog::open(store)).unwrap(), dir));
+    }
+    fresh.sort();
+    noop.sort();
+    println!(
+        "sync  snapshot main+next into SQLite: median {:.1} ms (fresh), {:.1} ms (re-import, no change)",
+        fresh[2].as_secs_f64() * 1e3,
+        noop[2].as_secs_f64() * 1e3
+    );
+
+    let (catalog, _dir) = catalog.unwrap();
+    let real_index = catalog.index();
+    measure("registry snapshot", &real_index);
+
+    let (views, readmes) = synthetic(real_index.views(), SYNTHETIC);
+    let start = Instant::now();
+    let big = SearchIndex::build(views, &readmes).unwrap();
+    println!("index build for {} synthetic plugins: {:.2} s", big.len(), start.elapsed().as_secs_f64());
+    measure("100,000 synthetic", &big);
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs plughub's whole test suite, first starting what the tests need:
+# - a PostgreSQL server on 127.0.0.1:5432 (the store suite runs on SQLite and on PostgreSQL); when none
+#   answers, it is installed from Debian's packages and started, as on a fresh machine.
+# Set PLUGHUB_TEST_DATABASE_URL to use another server (it must allow CREATE DATABASE).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+ensure_postgres() {
+  if [ -n "${PLUGHUB_TEST_DATABASE_URL:-}" ]; then
+    echo "tests use PostgreSQL at PLUGHUB_TEST_DATABASE_URL"
+    return
+  fi
+  if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432; then
+    echo "PostgreSQL answers on 127.0.0.1:5432"
+  else
+    if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+      echo "installing PostgreSQL from Debian's packages"
+      as_root apt-get update -qq
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    fi
+    local version
+    version=$(ls /etc/postgresql | sort -V | tail -n 1)
+    echo "starting PostgreSQL $version"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+    for _ in $(seq 1 30); do
+      pg_isready -q -h 127.0.0.1 -p 5432 && break
+      sleep 1
+    done
+    pg_isready -h 127.0.0.1 -p 5432
+  fi
+  # A server we may not log in to without a password (a fresh Debian install asks for one on TCP):
+  # give the postgres role a password for the tests and say so.
+  if ! psql "postgres://postgres@127.0.0.1:5432/postgres" -qtAc 'select 1' >/dev/null 2>&1; then
+    as_root su postgres -c "psql -qc \"ALTER ROLE postgres PASSWORD 'plughub-tests'\"" >/dev/null
+    export PLUGHUB_TEST_DATABASE_URL="postgres://postgres:plughub-tests@127.0.0.1:5432/postgres"
+    echo "tests log in to PostgreSQL as postgres with a test password"
+  fi
+}
+
+ensure_postgres
+cargo test --workspace --locked
