@@ -16,6 +16,9 @@ use tokio::io::AsyncWriteExt;
 #[derive(Default)]
 struct RegistryState {
     documents: Mutex<HashMap<String, Value>>,
+    /// Names whose next requests answer 503, and how many more times.
+    failures: Mutex<HashMap<String, usize>>,
+    search: std::sync::atomic::AtomicBool,
     requests: AtomicUsize,
 }
 
@@ -51,6 +54,16 @@ impl LoopbackNpm {
         self.state.documents.lock().unwrap().remove(name);
     }
 
+    /// The next `times` requests for `name` answer 503, as a registry under load does.
+    pub fn fail_next(&self, name: &str, times: usize) {
+        self.state.failures.lock().unwrap().insert(name.to_string(), times);
+    }
+
+    /// Offers the search endpoint: every published package matches every query.
+    pub fn enable_search(&self) {
+        self.state.search.store(true, Ordering::SeqCst);
+    }
+
     pub fn requests(&self) -> usize {
         self.state.requests.load(Ordering::SeqCst)
     }
@@ -63,6 +76,17 @@ async fn serve_document(
     state.requests.fetch_add(1, Ordering::SeqCst);
     // npm clients encode the scope's slash; the path extractor has already decoded it.
     let name = name.replace("%2f", "/").replace("%2F", "/");
+    if name == "-/v1/search" && state.search.load(Ordering::SeqCst) {
+        let docs = state.documents.lock().unwrap();
+        let objects: Vec<Value> = docs.keys().map(|n| json!({ "package": { "name": n } })).collect();
+        return axum::Json(json!({ "objects": objects, "total": objects.len() })).into_response();
+    }
+    if let Some(left) = state.failures.lock().unwrap().get_mut(&name)
+        && *left > 0
+    {
+        *left -= 1;
+        return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
+    }
     match state.documents.lock().unwrap().get(&name) {
         Some(doc) => axum::Json(doc.clone()).into_response(),
         None => (

@@ -65,7 +65,7 @@ impl SearchIndex {
                 fields.name => format!("{} {}", view.name, view.short_name),
                 fields.ord => ord as u64,
                 stars => view.stars,
-                downloads => view.downloads.unwrap_or(0),
+                downloads => downloads_rank(view),
                 updated => updated_secs(view.updated_at.as_deref()),
             );
             for key in name_keys(&view.name) {
@@ -298,6 +298,12 @@ fn name_keys(name: &str) -> Vec<String> {
     keys.sort();
     keys.dedup();
     keys
+}
+
+/// Downloads, with stars to order what has the same downloads (or none known, which package documents
+/// never carry): the top 40 bits hold downloads, the low 24 stars.
+fn downloads_rank(view: &PluginView) -> u64 {
+    (view.downloads.unwrap_or(0).min((1 << 40) - 1) << 24) | view.stars.min((1 << 24) - 1)
 }
 
 fn updated_secs(updated_at: Option<&str>) -> u64 {

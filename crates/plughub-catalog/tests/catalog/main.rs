@@ -4,6 +4,7 @@
 mod bad_input;
 mod import;
 mod live_npm;
+mod npm;
 mod relevance;
 mod starter;
 

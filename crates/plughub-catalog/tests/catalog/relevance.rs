@@ -174,4 +174,11 @@ async fn sorting_and_pages() {
     assert!(first.hits.last().unwrap().stars >= second.hits[0].stars);
     r.page = 1_000;
     assert!(c.search(&r).unwrap().hits.is_empty());
+
+    // Package documents carry no download counts: by downloads, ties fall back to stars.
+    let mut r = SearchRequest::new("");
+    r.sort = SortOrder::Downloads;
+    let hits = c.search(&r).unwrap().hits;
+    assert!(hits.windows(2).all(|w| w[0].stars >= w[1].stars));
+
 }
