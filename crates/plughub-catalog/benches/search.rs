@@ -15,8 +15,21 @@ const SYNTHETIC: usize = 100_000;
 
 fn queries() -> Vec<SearchRequest> {
     let mut list: Vec<SearchRequest> = [
-        "solana", "plugin-solana", "@elizaos/plugin-openai", "discord", "solanna", "telegarm", "opnai",
-        "weather", "trading bot", "defi lending", "twitter", "nft", "knowledge rag", "evm wallet", "",
+        "solana",
+        "plugin-solana",
+        "@elizaos/plugin-openai",
+        "discord",
+        "solanna",
+        "telegarm",
+        "opnai",
+        "weather",
+        "trading bot",
+        "defi lending",
+        "twitter",
+        "nft",
+        "knowledge rag",
+        "evm wallet",
+        "",
     ]
     .iter()
     .map(|q| SearchRequest::new(*q))
@@ -75,12 +88,19 @@ fn synthetic(real: &[PluginView], n: usize) -> (Vec<PluginView>, HashMap<String,
     let vocabulary: Vec<String> = real
         .iter()
         .filter_map(|v| v.description.as_ref())
-        .flat_map(|d| d.split_whitespace().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase()))
+        .flat_map(|d| {
+            d.split_whitespace().map(|w| {
+                w.trim_matches(|c: char| !c.is_alphanumeric())
+                    .to_lowercase()
+            })
+        })
         .filter(|w| w.len() > 2)
         .collect();
     let mut seed: u64 = 0x5eed;
     let mut next = move || {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (seed >> 33) as usize
     };
     let mut views: Vec<PluginView> = real.to_vec();
@@ -90,11 +110,15 @@ fn synthetic(real: &[PluginView], n: usize) -> (Vec<PluginView>, HashMap<String,
         let word = &vocabulary[next() % vocabulary.len()];
         v.name = format!("@synth{}/plugin-{word}-{i}", i % 997);
         v.short_name = format!("{word}-{i}");
-        let description: Vec<&str> = (0..12).map(|_| vocabulary[next() % vocabulary.len()].as_str()).collect();
+        let description: Vec<&str> = (0..12)
+            .map(|_| vocabulary[next() % vocabulary.len()].as_str())
+            .collect();
         v.description = Some(description.join(" "));
         v.stars = (next() % 500) as u64;
         if i % 10 == 0 {
-            let readme: Vec<&str> = (0..200).map(|_| vocabulary[next() % vocabulary.len()].as_str()).collect();
+            let readme: Vec<&str> = (0..200)
+                .map(|_| vocabulary[next() % vocabulary.len()].as_str())
+                .collect();
             readmes.insert(v.name.clone(), readme.join(" "));
         }
         views.push(v);
@@ -103,10 +127,19 @@ fn synthetic(real: &[PluginView], n: usize) -> (Vec<PluginView>, HashMap<String,
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let snapshot_dir = plughub_testkit::registry_snapshot_dir();
-    let main_file = snapshot_dir.join("generated-registry.json").display().to_string();
-    let next_file = snapshot_dir.join("next/generated-registry.json").display().to_string();
+    let main_file = snapshot_dir
+        .join("generated-registry.json")
+        .display()
+        .to_string();
+    let next_file = snapshot_dir
+        .join("next/generated-registry.json")
+        .display()
+        .to_string();
 
     // Sync time for the snapshot into a fresh embedded store, and the no-op re-import.
     let mut fresh = Vec::new();
@@ -114,13 +147,19 @@ fn main() {
     let mut catalog = None;
     for _ in 0..5 {
         let dir = tempfile::tempdir().unwrap();
-        let store = runtime.block_on(Store::open(&Location::DataDir(dir.path().join("data")))).unwrap();
+        let store = runtime
+            .block_on(Store::open(&Location::DataDir(dir.path().join("data"))))
+            .unwrap();
         let options = SyncOptions::offline(vec![main_file.clone(), next_file.clone()]);
         let start = Instant::now();
-        runtime.block_on(sync::sync(&store, &options, &NoProgress)).unwrap();
+        runtime
+            .block_on(sync::sync(&store, &options, &NoProgress))
+            .unwrap();
         fresh.push(start.elapsed());
         let start = Instant::now();
-        runtime.block_on(sync::sync(&store, &options, &NoProgress)).unwrap();
+        runtime
+            .block_on(sync::sync(&store, &options, &NoProgress))
+            .unwrap();
         noop.push(start.elapsed());
         catalog = Some((runtime.block_on(Catalog::open(store)).unwrap(), dir));
     }
@@ -139,6 +178,10 @@ fn main() {
     let (views, readmes) = synthetic(real_index.views(), SYNTHETIC);
     let start = Instant::now();
     let big = SearchIndex::build(views, &readmes).unwrap();
-    println!("index build for {} synthetic plugins: {:.2} s", big.len(), start.elapsed().as_secs_f64());
+    println!(
+        "index build for {} synthetic plugins: {:.2} s",
+        big.len(),
+        start.elapsed().as_secs_f64()
+    );
     measure("100,000 synthetic", &big);
 }

@@ -56,7 +56,11 @@ impl LoopbackNpm {
 
     /// The next `times` requests for `name` answer 503, as a registry under load does.
     pub fn fail_next(&self, name: &str, times: usize) {
-        self.state.failures.lock().unwrap().insert(name.to_string(), times);
+        self.state
+            .failures
+            .lock()
+            .unwrap()
+            .insert(name.to_string(), times);
     }
 
     /// Offers the search endpoint: every published package matches every query.
@@ -78,7 +82,10 @@ async fn serve_document(
     let name = name.replace("%2f", "/").replace("%2F", "/");
     if name == "-/v1/search" && state.search.load(Ordering::SeqCst) {
         let docs = state.documents.lock().unwrap();
-        let objects: Vec<Value> = docs.keys().map(|n| json!({ "package": { "name": n } })).collect();
+        let objects: Vec<Value> = docs
+            .keys()
+            .map(|n| json!({ "package": { "name": n } }))
+            .collect();
         return axum::Json(json!({ "objects": objects, "total": objects.len() })).into_response();
     }
     if let Some(left) = state.failures.lock().unwrap().get_mut(&name)

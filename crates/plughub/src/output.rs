@@ -48,21 +48,6 @@ pub fn print_search(results: &SearchResults) {
     }
     let mut t = table(&["plugin", "version", "core", "★", "description"]);
     for hit in &results.hits {
-        let compat: Vec<String> = hit
-            .compat
-            .iter()
-            .map(|(m, s)| {
-                format!(
-                    "{}{}",
-                    m.as_str(),
-                    if *s == CompatStatus::Unverified {
-                        "?"
-                    } else {
-                        ""
-                    }
-                )
-            })
-            .collect();
         let mut name = hit.name.clone();
         if hit.verified {
             name.push_str(" ✓");
@@ -73,7 +58,7 @@ pub fn print_search(results: &SearchResults) {
         t.add_row(vec![
             name,
             hit.latest_version.clone().unwrap_or_else(|| "—".into()),
-            compat.join(" "),
+            hit.compat_summary(),
             hit.stars.to_string(),
             shorten(hit.description.as_deref().unwrap_or(""), 90),
         ]);

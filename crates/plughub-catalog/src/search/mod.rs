@@ -92,6 +92,26 @@ pub struct SearchHit {
 }
 
 impl SearchHit {
+    /// The core majors at a glance: `v0 v1? v2`, where `?` marks a claim no published version proves.
+    pub fn compat_summary(&self) -> String {
+        let marks: Vec<String> = self
+            .compat
+            .iter()
+            .map(|(m, s)| {
+                format!(
+                    "{}{}",
+                    m.as_str(),
+                    if *s == CompatStatus::Unverified {
+                        "?"
+                    } else {
+                        ""
+                    }
+                )
+            })
+            .collect();
+        marks.join(" ")
+    }
+
     fn from_view(view: &PluginView, score: Option<f32>) -> SearchHit {
         SearchHit {
             name: view.name.clone(),

@@ -80,7 +80,10 @@ impl NpmClient {
                     match resp.json::<serde_json::Value>().await {
                         Ok(doc) => {
                             let (record, readme) = packument::reduce(&doc);
-                            return PackumentOutcome::Found { record: Box::new(record), readme };
+                            return PackumentOutcome::Found {
+                                record: Box::new(record),
+                                readme,
+                            };
                         }
                         Err(e) => {
                             last = PackumentOutcome::Failed {

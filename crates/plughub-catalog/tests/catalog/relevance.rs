@@ -180,5 +180,4 @@ async fn sorting_and_pages() {
     r.sort = SortOrder::Downloads;
     let hits = c.search(&r).unwrap().hits;
     assert!(hits.windows(2).all(|w| w[0].stars >= w[1].stars));
-
 }

@@ -23,27 +23,12 @@ pub async fn plugins(State(state): State<AppState>, Query(params): Query<ListPar
     let status = state.catalog.status().await.ok();
     let mut rows = String::new();
     for hit in &results.hits {
-        let compat: Vec<String> = hit
-            .compat
-            .iter()
-            .map(|(m, s)| {
-                format!(
-                    "{}{}",
-                    m.as_str(),
-                    if matches!(s, plughub_catalog::compat::CompatStatus::Unverified) {
-                        "?"
-                    } else {
-                        ""
-                    }
-                )
-            })
-            .collect();
         rows.push_str(&format!(
             "<tr><td><a href=\"/api/plugins/{name}\">{name}</a>{verified}</td><td>{version}</td><td>{compat}</td><td>{stars}</td><td>{desc}</td></tr>\n",
             name = escape(&hit.name),
             verified = if hit.verified { " ✓" } else { "" },
             version = escape(hit.latest_version.as_deref().unwrap_or("—")),
-            compat = escape(&compat.join(" ")),
+            compat = escape(&hit.compat_summary()),
             stars = hit.stars,
             desc = escape(hit.description.as_deref().unwrap_or("")),
         ));
