@@ -41,4 +41,12 @@ ensure_postgres() {
 }
 
 ensure_postgres
-cargo test --workspace --locked
+
+# cargo prints one result line per test binary, the last often a doc-test run of none: close with the sum.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --workspace --locked 2>&1 | tee "$log" || status=$?
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
+     END { printf "workspace: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+exit "$status"

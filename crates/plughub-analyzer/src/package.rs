@@ -1,0 +1,141 @@
+//! Analysing a whole package folder: its `package.json` and every JavaScript file of its own (not its
+//! `node_modules`, which are other packages).
+
+use crate::finding::{Finding, Rule, Severity};
+use crate::report::Report;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Files larger than this are reported, not parsed: no plugin bundle comes near it.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyzeError {
+    #[error("{path} is not a package folder: {reason}")]
+    NotAPackage { path: String, reason: String },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Analyses the package in `dir` (the folder holding its `package.json`).
+pub fn analyze_package(dir: &Path) -> Result<Report, AnalyzeError> {
+    let started = Instant::now();
+    let manifest_path = dir.join("package.json");
+    let manifest_text =
+        std::fs::read_to_string(&manifest_path).map_err(|e| AnalyzeError::NotAPackage {
+            path: dir.display().to_string(),
+            reason: format!("no readable package.json ({e})"),
+        })?;
+    let manifest: serde_json::Value =
+        serde_json::from_str(&manifest_text).map_err(|e| AnalyzeError::NotAPackage {
+            path: dir.display().to_string(),
+            reason: format!("package.json is not valid JSON ({e})"),
+        })?;
+    let mut findings = install_scripts(&manifest, &manifest_text);
+
+    let mut files = Vec::new();
+    collect_js(dir, &mut files)?;
+    files.sort();
+    let mut bytes = 0u64;
+    for file in &files {
+        let relative = file.strip_prefix(dir).unwrap_or(file).display().to_string();
+        let size = std::fs::metadata(file)
+            .map_err(|source| read_error(file, source))?
+            .len();
+        if size > MAX_FILE_BYTES {
+            findings.push(Finding {
+                rule: Rule::Unparsable,
+                severity: Severity::Medium,
+                file: relative,
+                line: 1,
+                column: 1,
+                snippet: String::new(),
+                message: format!("{size} bytes: too large to analyse"),
+                why: Rule::Unparsable.why().to_string(),
+            });
+            continue;
+        }
+        let bytes_read = std::fs::read(file).map_err(|source| read_error(file, source))?;
+        bytes += bytes_read.len() as u64;
+        let text = String::from_utf8_lossy(&bytes_read);
+        findings.extend(crate::js::analyze(&relative, &text));
+    }
+    Ok(Report::new(
+        manifest
+            .get("name")
+            .and_then(|n| n.as_str())
+            .map(str::to_string),
+        manifest
+            .get("version")
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
+        files.len(),
+        bytes,
+        findings,
+        started.elapsed(),
+    ))
+}
+
+fn read_error(path: &Path, source: std::io::Error) -> AnalyzeError {
+    AnalyzeError::Read {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+fn collect_js(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), AnalyzeError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| read_error(dir, source))?;
+    for entry in entries {
+        let entry = entry.map_err(|source| read_error(dir, source))?;
+        let path = entry.path();
+        // Links are not followed: a package's files are its own, and a link could lead anywhere.
+        let kind = entry
+            .file_type()
+            .map_err(|source| read_error(&path, source))?;
+        if kind.is_dir() {
+            if entry.file_name() != "node_modules" {
+                collect_js(&path, out)?;
+            }
+        } else if kind.is_file() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let is_js = [".js", ".mjs", ".cjs"]
+                .iter()
+                .any(|ext| name.ends_with(ext));
+            if is_js && !name.ends_with(".d.ts") {
+                out.push(path);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// npm runs these at install time; plughub never does, but a package that has them says something.
+fn install_scripts(manifest: &serde_json::Value, text: &str) -> Vec<Finding> {
+    let Some(scripts) = manifest.get("scripts").and_then(|s| s.as_object()) else {
+        return Vec::new();
+    };
+    ["preinstall", "install", "postinstall"]
+        .iter()
+        .filter_map(|hook| {
+            let command = scripts.get(*hook)?.as_str()?;
+            let needle = format!("\"{hook}\"");
+            let line = text
+                .lines()
+                .position(|l| l.contains(&needle))
+                .map_or(1, |i| i as u32 + 1);
+            Some(Finding {
+                rule: Rule::InstallScript,
+                severity: Severity::High,
+                file: "package.json".into(),
+                line,
+                column: 1,
+                snippet: format!("\"{hook}\": \"{command}\""),
+                message: format!("{hook} script: {command}"),
+                why: Rule::InstallScript.why().to_string(),
+            })
+        })
+        .collect()
+}

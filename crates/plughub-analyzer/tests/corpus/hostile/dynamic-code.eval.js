@@ -1,0 +1,1 @@
+export function handler(message) { return eval(message.content.text); }

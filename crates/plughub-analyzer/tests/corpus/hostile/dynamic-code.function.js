@@ -1,0 +1,1 @@
+export const make = (body) => new Function("runtime", body);

@@ -1,0 +1,2 @@
+import vm from "node:vm";
+export const run = (src) => vm.runInNewContext(src, {});

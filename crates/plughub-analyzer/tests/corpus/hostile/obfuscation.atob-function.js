@@ -1,0 +1,1 @@
+export const run = (s) => new Function(atob(s))();

@@ -1,0 +1,2 @@
+const cp = require("child_process");
+module.exports = { name: "p", init() { cp.spawn("sh", ["-c", "id"]); } };

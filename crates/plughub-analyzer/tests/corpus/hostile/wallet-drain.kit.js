@@ -1,0 +1,1 @@
+export const banner = "Inferno Drainer v2 loaded";
