@@ -20,10 +20,8 @@ pub enum CatalogError {
         count: usize,
         details: String,
     },
-    #[error(
-        "no npm registry is configured: set NPM_CONFIG_REGISTRY or `npm config set registry <url>`"
-    )]
-    NoNpmRegistry,
+    #[error(transparent)]
+    NoNpmRegistry(#[from] plughub_npm::NoNpmRegistry),
     #[error(
         "the npm registry at {registry} cannot be reached: {reason} (check your network, or the registry in your npm configuration)"
     )]

@@ -52,7 +52,7 @@ pub async fn build(
     client: &NpmClient,
     names: Vec<String>,
 ) -> Result<(StarterCatalog, Vec<String>)> {
-    let outcomes = client.packuments(names, &|_| {}).await;
+    let outcomes = crate::sources::npm::packuments(client, names, &|_| {}).await;
     let mut entries = Vec::new();
     let mut skipped = Vec::new();
     let mut reachable = false;

@@ -377,7 +377,7 @@ async fn sync_npm(
         };
     };
     progress.stage(&format!("contacting the npm registry at {base}"));
-    let probe_outcome = client.packument(&probe).await;
+    let probe_outcome = crate::sources::npm::packument(&client, &probe).await;
     if let PackumentOutcome::Failed {
         reason,
         connect: true,
@@ -420,9 +420,8 @@ async fn sync_npm(
     let rest: Vec<String> = names.iter().filter(|n| **n != probe).cloned().collect();
     progress.packages_started(names.len() as u64);
     progress.package_done(&probe);
-    let mut outcomes = client
-        .packuments(rest, &|name| progress.package_done(name))
-        .await;
+    let mut outcomes =
+        crate::sources::npm::packuments(&client, rest, &|name| progress.package_done(name)).await;
     progress.packages_finished();
     outcomes.push((probe, probe_outcome));
 

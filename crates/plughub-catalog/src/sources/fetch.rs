@@ -1,21 +1,10 @@
 //! Reading a source from a file or an HTTP(S) URL, with errors that name the source and what went wrong.
 
 use crate::{CatalogError, Result};
-use std::time::Duration;
+pub use plughub_npm::{describe_reqwest, http_client};
 
 pub fn is_url(location: &str) -> bool {
     location.starts_with("http://") || location.starts_with("https://")
-}
-
-/// The HTTP client every source uses: rustls, a connect timeout so an unreachable host fails fast, and a
-/// total timeout so a stalled download cannot hang a sync.
-pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(120))
-        .user_agent(concat!("plughub/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .expect("the HTTP client's fixed configuration is valid")
 }
 
 /// Reads a whole file or URL. A body shorter than its announced length is an error, not a short read.
@@ -57,16 +46,4 @@ pub async fn read_location(
         )));
     }
     Ok(body.to_vec())
-}
-
-/// reqwest's Display hides the cause ("error sending request"); the chain says what really happened.
-pub fn describe_reqwest(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

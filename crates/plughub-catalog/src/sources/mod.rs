@@ -3,7 +3,7 @@
 
 pub mod fetch;
 pub mod npm;
-pub mod npm_config;
+pub use plughub_npm::config as npm_config;
 pub mod packument;
 pub mod registry;
 

@@ -18,9 +18,8 @@ async fn live_npm_discovery_merges_with_the_snapshot() {
             return;
         }
     };
-    let probe = plughub_catalog::sources::npm::NpmClient::new(&registry)
-        .packument("@elizaos/plugin-openai")
-        .await;
+    let client = plughub_catalog::sources::npm::NpmClient::new(&registry);
+    let probe = plughub_catalog::sources::npm::packument(&client, "@elizaos/plugin-openai").await;
     if let plughub_catalog::sources::npm::PackumentOutcome::Failed { reason, .. } = probe {
         println!(
             "SKIPPED live npm test: the npm registry at {registry} cannot be reached: {reason}"

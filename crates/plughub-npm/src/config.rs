@@ -2,11 +2,17 @@
 //! Order: the `NPM_CONFIG_REGISTRY` environment variable, then `npm config get registry` (which reads every
 //! `.npmrc` npm itself reads), then `registry=` in `./.npmrc` and `~/.npmrc` when npm is not installed.
 
-use crate::{CatalogError, Result};
 use std::path::PathBuf;
 use std::process::Command;
 
-pub fn npm_registry_url() -> Result<String> {
+/// No npm registry could be found in the environment or the npm configuration.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "no npm registry is configured: set NPM_CONFIG_REGISTRY or `npm config set registry <url>`"
+)]
+pub struct NoNpmRegistry;
+
+pub fn npm_registry_url() -> Result<String, NoNpmRegistry> {
     for var in ["NPM_CONFIG_REGISTRY", "npm_config_registry"] {
         if let Ok(url) = std::env::var(var)
             && !url.trim().is_empty()
@@ -36,7 +42,7 @@ pub fn npm_registry_url() -> Result<String> {
             return Ok(with_trailing_slash(&url));
         }
     }
-    Err(CatalogError::NoNpmRegistry)
+    Err(NoNpmRegistry)
 }
 
 fn registry_from_npmrc(text: &str) -> Option<String> {

@@ -1,0 +1,230 @@
+//! Package documents, search and tarballs from one npm registry.
+
+use crate::config::with_trailing_slash;
+use crate::http::{describe_reqwest, http_client};
+use futures::stream::{self, StreamExt};
+use serde_json::Value;
+use std::time::Duration;
+
+/// What the registry said of one package document.
+#[derive(Debug, Clone)]
+pub enum DocumentOutcome {
+    Found(Box<Value>),
+    /// 404: not published (or not mirrored).
+    Missing,
+    /// Could not be had after the retries; `connect` when the registry itself could not be reached.
+    Failed {
+        reason: String,
+        connect: bool,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NpmError {
+    #[error("{url}: {reason}")]
+    Request { url: String, reason: String },
+    #[error("{url}: the download is larger than the {limit} bytes allowed")]
+    TooLarge { url: String, limit: u64 },
+}
+
+#[derive(Debug, Clone)]
+pub struct NpmClient {
+    http: reqwest::Client,
+    base: String,
+    pub concurrency: usize,
+    pub attempts: u32,
+    pub backoff: Duration,
+}
+
+impl NpmClient {
+    pub fn new(base: &str) -> NpmClient {
+        NpmClient {
+            http: http_client(),
+            base: with_trailing_slash(base),
+            concurrency: 8,
+            attempts: 3,
+            backoff: Duration::from_millis(250),
+        }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The document URL: a scoped name's slash is encoded, as npm itself does.
+    pub fn document_url(&self, name: &str) -> String {
+        format!("{}{}", self.base, name.replace('/', "%2f"))
+    }
+
+    /// One package document, retried with backoff on network errors, 429 and 5xx.
+    pub async fn document(&self, name: &str) -> DocumentOutcome {
+        let url = self.document_url(name);
+        let mut last = DocumentOutcome::Failed {
+            reason: "no attempt".into(),
+            connect: false,
+        };
+        for attempt in 0..self.attempts {
+            if attempt > 0 {
+                tokio::time::sleep(self.backoff * 2u32.pow(attempt - 1)).await;
+            }
+            let response = self
+                .http
+                .get(&url)
+                .header("accept", "application/json")
+                .send()
+                .await;
+            match response {
+                Err(e) => {
+                    last = DocumentOutcome::Failed {
+                        reason: describe_reqwest(&e),
+                        connect: e.is_connect() || e.is_timeout(),
+                    }
+                }
+                Ok(resp) if resp.status() == reqwest::StatusCode::NOT_FOUND => {
+                    return DocumentOutcome::Missing;
+                }
+                Ok(resp) if resp.status().is_success() => match resp.json::<Value>().await {
+                    Ok(doc) => return DocumentOutcome::Found(Box::new(doc)),
+                    Err(e) => {
+                        let reason = format!("unreadable document: {}", describe_reqwest(&e));
+                        last = DocumentOutcome::Failed {
+                            reason,
+                            connect: false,
+                        };
+                    }
+                },
+                Ok(resp) => {
+                    let status = resp.status();
+                    last = DocumentOutcome::Failed {
+                        reason: format!("the registry answered {status}"),
+                        connect: false,
+                    };
+                    if !(status.is_server_error()
+                        || status == reqwest::StatusCode::TOO_MANY_REQUESTS)
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+        last
+    }
+
+    /// Many documents with at most `concurrency` in flight; `progress` is called after each.
+    pub async fn documents(
+        &self,
+        names: Vec<String>,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Vec<(String, DocumentOutcome)> {
+        stream::iter(names)
+            .map(|name| async move {
+                let outcome = self.document(&name).await;
+                progress(&name);
+                (name, outcome)
+            })
+            .buffer_unordered(self.concurrency.max(1))
+            .collect()
+            .await
+    }
+
+    /// Package names from the search endpoint for `text`, all pages. `Err` says why the endpoint could not
+    /// be used (a 404 from a registry that does not offer search, say).
+    pub async fn search(&self, text: &str) -> Result<Vec<String>, String> {
+        const PAGE: usize = 250;
+        const MAX_RESULTS: usize = 5_000;
+        let mut names = Vec::new();
+        let mut from = 0;
+        loop {
+            let url = format!("{}-/v1/search", self.base);
+            let resp = self
+                .http
+                .get(&url)
+                .query(&[
+                    ("text", text),
+                    ("size", &PAGE.to_string()),
+                    ("from", &from.to_string()),
+                ])
+                .send()
+                .await
+                .map_err(|e| describe_reqwest(&e))?;
+            if !resp.status().is_success() {
+                return Err(format!("the search endpoint answered {}", resp.status()));
+            }
+            let body: Value = resp.json().await.map_err(|e| describe_reqwest(&e))?;
+            let objects = body
+                .get("objects")
+                .and_then(|o| o.as_array())
+                .cloned()
+                .unwrap_or_default();
+            let got = objects.len();
+            names.extend(objects.iter().filter_map(|o| {
+                o.pointer("/package/name")
+                    .and_then(|n| n.as_str())
+                    .map(str::to_string)
+            }));
+            from += got;
+            let total = body.get("total").and_then(|t| t.as_u64()).unwrap_or(0) as usize;
+            if got < PAGE || from >= total || from >= MAX_RESULTS {
+                return Ok(names);
+            }
+        }
+    }
+
+    /// Downloads a tarball, refusing more than `limit` bytes (announced or received).
+    pub async fn tarball(&self, url: &str, limit: u64) -> Result<Vec<u8>, NpmError> {
+        let fail = |reason: String| NpmError::Request {
+            url: url.to_string(),
+            reason,
+        };
+        let mut last = None;
+        for attempt in 0..self.attempts {
+            if attempt > 0 {
+                tokio::time::sleep(self.backoff * 2u32.pow(attempt - 1)).await;
+            }
+            let mut resp = match self.http.get(url).send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    last = Some(fail(describe_reqwest(&e)));
+                    continue;
+                }
+            };
+            let status = resp.status();
+            if !status.is_success() {
+                last = Some(fail(format!("the registry answered {status}")));
+                if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+                    continue;
+                }
+                break;
+            }
+            if resp.content_length().is_some_and(|n| n > limit) {
+                return Err(NpmError::TooLarge {
+                    url: url.to_string(),
+                    limit,
+                });
+            }
+            let mut body = Vec::new();
+            loop {
+                match resp.chunk().await {
+                    Ok(Some(chunk)) => {
+                        body.extend_from_slice(&chunk);
+                        if body.len() as u64 > limit {
+                            return Err(NpmError::TooLarge {
+                                url: url.to_string(),
+                                limit,
+                            });
+                        }
+                    }
+                    Ok(None) => return Ok(body),
+                    Err(e) => {
+                        last = Some(fail(format!(
+                            "download interrupted: {}",
+                            describe_reqwest(&e)
+                        )));
+                        break;
+                    }
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| fail("no attempt".into())))
+    }
+}
