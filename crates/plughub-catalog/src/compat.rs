@@ -2,8 +2,7 @@
 //! (npm ranges are not Cargo ranges: `^0.25.6-alpha.1`, `1.x`, `>=1 <2 || ^2.0.0-alpha`). Ranges that cannot
 //! be checked (`latest`, `workspace:*`, a dist-tag, `*`) are kept and flagged, never trusted.
 
-use crate::sources::packument::compare_versions;
-use nodejs_semver::Range;
+use plughub_domain::core_range::{CoreRange, classify, compare_versions};
 use plughub_domain::{CatalogEntry, CoreMajor, SourceKind, SourceRecord};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -31,51 +30,6 @@ pub struct Compat {
     pub note: Option<String>,
 }
 
-/// A core range, sorted into checkable or not.
-#[derive(Debug, Clone)]
-pub enum RangeClass {
-    Clean(Range),
-    Dirty(String),
-}
-
-pub fn classify(range: &str) -> RangeClass {
-    let r = range.trim();
-    if r.is_empty() || r == "*" || r == "x" {
-        return RangeClass::Dirty(format!("core range '{r}' admits any version"));
-    }
-    if r.contains(':') {
-        return RangeClass::Dirty(format!(
-            "core range '{r}' is a protocol reference, not a version range"
-        ));
-    }
-    match Range::parse(r) {
-        Ok(parsed) => RangeClass::Clean(parsed),
-        Err(_) => RangeClass::Dirty(format!("core range '{r}' is a tag or not a semver range")),
-    }
-}
-
-fn major_range(major: CoreMajor) -> Range {
-    let m = major.number();
-    Range::parse(format!(">={m}.0.0-0 <{}.0.0-0", m + 1)).expect("a fixed range parses")
-}
-
-/// The majors a clean range admits. A range open to the top (`>=1.0.0`) admits every later major on paper;
-/// only the major of its lowest version counts as checked.
-fn majors_of(range: &Range) -> Vec<CoreMajor> {
-    let admitted: Vec<CoreMajor> = CoreMajor::ALL
-        .into_iter()
-        .filter(|m| range.allows_any(&major_range(*m)))
-        .collect();
-    let open_ended = range.allows_any(&Range::parse(">=1000.0.0").expect("fixed range"));
-    match (open_ended, range.min_version()) {
-        (true, Some(min)) => admitted
-            .into_iter()
-            .filter(|m| m.number() == min.major())
-            .collect(),
-        _ => admitted,
-    }
-}
-
 /// Compatibility per major, and the flags that tell users where the data is dirty.
 pub fn compute(entry: &CatalogEntry) -> (BTreeMap<CoreMajor, Compat>, Vec<String>) {
     let mut result: BTreeMap<CoreMajor, Compat> = BTreeMap::new();
@@ -85,10 +39,10 @@ pub fn compute(entry: &CatalogEntry) -> (BTreeMap<CoreMajor, Compat>, Vec<String
     for (kind, record) in live_npm_records(entry) {
         for v in &record.versions {
             let Some(range) = &v.core_range else { continue };
-            let RangeClass::Clean(parsed) = classify(range) else {
+            let CoreRange::Clean(majors) = classify(range) else {
                 continue;
             };
-            for major in majors_of(&parsed) {
+            for major in majors {
                 let newer = result.get(&major).is_none_or(|c| {
                     c.version
                         .as_deref()
@@ -123,13 +77,13 @@ pub fn compute(entry: &CatalogEntry) -> (BTreeMap<CoreMajor, Compat>, Vec<String
             let claimed = reg.supports.get(major).copied().unwrap_or(false);
             let evidence = match (&m.npm_version, &m.core_range) {
                 (Some(version), Some(range)) => match classify(range) {
-                    RangeClass::Clean(parsed) if majors_of(&parsed).contains(major) => Some((
+                    CoreRange::Clean(majors) if majors.contains(major) => Some((
                         CompatStatus::Compatible,
                         Some(version.clone()),
                         Some(range.clone()),
                         None,
                     )),
-                    RangeClass::Clean(_) => {
+                    CoreRange::Clean(_) => {
                         flags.push(format!(
                             "{}: {} {version} is listed for core {} but its core range '{range}' does not admit it",
                             kind.as_str(),
@@ -138,7 +92,7 @@ pub fn compute(entry: &CatalogEntry) -> (BTreeMap<CoreMajor, Compat>, Vec<String
                         ));
                         None
                     }
-                    RangeClass::Dirty(why) => Some((
+                    CoreRange::Dirty(why) => Some((
                         CompatStatus::Unverified,
                         Some(version.clone()),
                         Some(range.clone()),

@@ -16,6 +16,7 @@ use tokio::io::AsyncWriteExt;
 #[derive(Default)]
 struct RegistryState {
     documents: Mutex<HashMap<String, Value>>,
+    tarballs: Mutex<HashMap<String, Vec<u8>>>,
     /// Names whose next requests answer 503, and how many more times.
     failures: Mutex<HashMap<String, usize>>,
     search: std::sync::atomic::AtomicBool,
@@ -48,6 +49,36 @@ impl LoopbackNpm {
             .lock()
             .unwrap()
             .insert(name.to_string(), document);
+    }
+
+    /// Publishes one version with its tarball, as `npm publish` would: the document gains the version
+    /// with `dist.tarball` on this server and `dist.integrity` of the bytes (or `integrity` when given, to
+    /// publish a lie). `latest` moves to it.
+    pub fn publish_version(&self, manifest: Value, tarball: Vec<u8>, integrity: Option<&str>) {
+        let name = manifest["name"]
+            .as_str()
+            .expect("manifest name")
+            .to_string();
+        let version = manifest["version"]
+            .as_str()
+            .expect("manifest version")
+            .to_string();
+        let file = format!("-/tarballs/{}-{version}.tgz", name.replace('/', "__"));
+        let sri = ssri::IntegrityOpts::new()
+            .algorithm(ssri::Algorithm::Sha512)
+            .chain(&tarball)
+            .result()
+            .to_string();
+        let mut version_doc = manifest.clone();
+        version_doc["dist"] = json!({ "tarball": format!("{}{file}", self.url), "integrity": integrity.unwrap_or(&sri) });
+        self.state.tarballs.lock().unwrap().insert(file, tarball);
+        let mut docs = self.state.documents.lock().unwrap();
+        let doc = docs.entry(name.clone()).or_insert_with(
+            || json!({ "name": name, "dist-tags": {}, "versions": {}, "time": {} }),
+        );
+        doc["versions"][&version] = version_doc;
+        doc["dist-tags"]["latest"] = json!(version);
+        doc["time"][&version] = json!("2026-11-01T00:00:00.000Z");
     }
 
     pub fn unpublish(&self, name: &str) {
@@ -87,6 +118,16 @@ async fn serve_document(
             .map(|n| json!({ "package": { "name": n } }))
             .collect();
         return axum::Json(json!({ "objects": objects, "total": objects.len() })).into_response();
+    }
+    if name.starts_with("-/tarballs/") {
+        return match state.tarballs.lock().unwrap().get(&name) {
+            Some(bytes) => (
+                [("content-type", "application/octet-stream")],
+                bytes.clone(),
+            )
+                .into_response(),
+            None => StatusCode::NOT_FOUND.into_response(),
+        };
     }
     if let Some(left) = state.failures.lock().unwrap().get_mut(&name)
         && *left > 0

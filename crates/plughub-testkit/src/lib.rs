@@ -110,3 +110,4 @@ pub fn registry_snapshot_dir() -> PathBuf {
 }
 
 pub mod http;
+pub mod tarball;

@@ -2,7 +2,7 @@
 //! (a license as a string or an object, a repository likewise, a readme placeholder), so every field is
 //! read leniently and the odd ones are dropped rather than failing the package.
 
-use nodejs_semver::Version;
+pub use plughub_domain::core_range::compare_versions;
 use plughub_domain::{NpmRecord, NpmVersion};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -109,16 +109,6 @@ fn core_range(vdoc: &Value) -> Option<String> {
                 .as_str()
                 .map(str::to_string)
         })
-}
-
-/// Semver order, with versions that do not parse placed first (oldest) in text order.
-pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
-    match (Version::parse(a), Version::parse(b)) {
-        (Ok(x), Ok(y)) => x.cmp(&y),
-        (Ok(_), Err(_)) => std::cmp::Ordering::Greater,
-        (Err(_), Ok(_)) => std::cmp::Ordering::Less,
-        (Err(_), Err(_)) => a.cmp(b),
-    }
 }
 
 fn license_text(v: &Value) -> Option<String> {

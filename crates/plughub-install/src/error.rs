@@ -1,0 +1,56 @@
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    #[error("'{0}' is not a package name, a name@version, a folder or a .tgz file")]
+    BadSpec(String),
+    #[error(
+        "{name} is not on the npm registry at {registry} (404): check the name, or whether your registry mirrors it"
+    )]
+    NotOnNpm { name: String, registry: String },
+    #[error("{name}: no version matches '{wanted}' (notarget); {available}")]
+    NoTarget {
+        name: String,
+        wanted: String,
+        available: String,
+    },
+    #[error("{name}: no version works with core {core}; {available}")]
+    NoCompatible {
+        name: String,
+        core: String,
+        available: String,
+    },
+    #[error("{name}@{version}: the package document has no tarball to download")]
+    NoTarball { name: String, version: String },
+    #[error(
+        "{name}@{version}: the tarball does not match its integrity ({expected}): it was altered or corrupted in transit, and was not installed"
+    )]
+    IntegrityMismatch {
+        name: String,
+        version: String,
+        expected: String,
+    },
+    #[error("{name}@{version}: the integrity string '{value}' cannot be read: {reason}")]
+    BadIntegrity {
+        name: String,
+        version: String,
+        value: String,
+        reason: String,
+    },
+    #[error("unsafe archive: {0}; nothing was extracted")]
+    Unsafe(String),
+    #[error("the npm registry could not be used: {0}")]
+    Npm(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+impl InstallError {
+    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> InstallError {
+        InstallError::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}

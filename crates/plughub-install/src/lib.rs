@@ -1,0 +1,14 @@
+#![doc = include_str!("../README.md")]
+
+mod error;
+pub mod extract;
+mod fetch;
+pub mod integrity;
+pub mod resolve;
+pub mod spec;
+
+pub use error::InstallError;
+pub use extract::{ExtractLimits, extract_tarball};
+pub use fetch::{FetchedPackage, fetch_from_npm, open_local};
+pub use resolve::{Resolved, resolve};
+pub use spec::PackageSpec;
