@@ -196,8 +196,9 @@ impl<'s> Collector<'s> {
         }
     }
 
-    fn dynamic_code(&mut self, what: &str, args: &[Argument<'_>], span: Span) {
-        let first = args.first().and_then(Argument::as_expression);
+    /// `code` is the argument holding the code: the first for eval and vm, the last for Function.
+    fn dynamic_code(&mut self, what: &str, code: Option<&Argument<'_>>, span: Span) {
+        let first = code.and_then(Argument::as_expression);
         if first.is_some_and(decodes) {
             let message =
                 format!("{what} of a string decoded at run time (base64, hex or char codes)");
@@ -328,12 +329,12 @@ impl<'a> Visit<'a> for Collector<'_> {
                 ),
                 None => {}
             },
-            (None, "eval") => self.dynamic_code("eval()", &it.arguments, it.span),
-            (None, "Function") => self.dynamic_code("Function()", &it.arguments, it.span),
+            (None, "eval") => self.dynamic_code("eval()", it.arguments.first(), it.span),
+            (None, "Function") => self.dynamic_code("Function()", it.arguments.last(), it.span),
             (
                 Some("vm"),
                 "runInNewContext" | "runInThisContext" | "runInContext" | "compileFunction",
-            ) => self.dynamic_code("vm", &it.arguments, it.span),
+            ) => self.dynamic_code("vm", it.arguments.first(), it.span),
             (Some("process"), "binding" | "dlopen") => self.report(
                 Rule::ProcessSpawn,
                 Severity::High,
@@ -391,7 +392,7 @@ impl<'a> Visit<'a> for Collector<'_> {
 
     fn visit_new_expression(&mut self, it: &NewExpression<'a>) {
         match callee_parts(it.callee.without_parentheses()) {
-            (None, "Function") => self.dynamic_code("new Function()", &it.arguments, it.span),
+            (None, "Function") => self.dynamic_code("new Function()", it.arguments.last(), it.span),
             (_, "Worker") => {
                 let eval = it.arguments.get(1).and_then(Argument::as_expression).is_some_and(|options| {
                     matches!(options.without_parentheses(), Expression::ObjectExpression(o) if o.properties.iter().any(|p| matches!(p,

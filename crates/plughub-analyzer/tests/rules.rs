@@ -64,6 +64,14 @@ fn findings_point_at_the_right_place() {
 }
 
 #[test]
+fn the_code_of_function_is_its_last_argument() {
+    let computed = analyze_source("a.js", "const f = Function('binder', 'return ' + body);");
+    assert_eq!(computed[0].severity, Severity::High, "{computed:?}");
+    let fixed = analyze_source("a.js", "const f = new Function('a', 'b', 'return a + b');");
+    assert_eq!(fixed[0].severity, Severity::Medium, "{fixed:?}");
+}
+
+#[test]
 fn decoded_and_executed_code_is_critical() {
     for file in ["obfuscation.decoded.js", "obfuscation.atob-function.js"] {
         let path = corpus("hostile")

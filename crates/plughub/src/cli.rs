@@ -43,6 +43,8 @@ pub enum Command {
     Search(SearchArgs),
     /// Everything known of one plugin
     Info(InfoArgs),
+    /// Static analysis of a plugin before it runs: an npm package, a folder or a .tgz
+    Audit(AuditArgs),
 }
 
 #[derive(Debug, Args)]
@@ -164,6 +166,23 @@ pub struct InfoArgs {
     /// Print the README too
     #[arg(long)]
     pub readme: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// `name[@version|@range|@tag]`, a package folder, or a .tgz
+    pub plugin: String,
+    /// With an npm name: the newest version that works with this core major (v0, v1, v2)
+    #[arg(long)]
+    pub core: Option<String>,
+    /// The npm registry (default: the one in your npm configuration)
+    #[arg(long, value_name = "URL")]
+    pub npm_registry: Option<String>,
+    /// Show every finding, not only the first 50
+    #[arg(long)]
+    pub all: bool,
     #[arg(long)]
     pub json: bool,
 }

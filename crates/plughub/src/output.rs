@@ -261,3 +261,57 @@ pub fn print_status(status: &CatalogStatus) {
     }
     println!("{t}");
 }
+
+pub fn print_audit(
+    name: &str,
+    version: &str,
+    integrity: Option<&str>,
+    report: &plughub_analyzer::Report,
+    all: bool,
+) {
+    const SHOWN: usize = 50;
+    println!(
+        "{name}@{version}: risk {}/100 ({:?}), {} findings in {} files ({:.1} MB, {} ms)",
+        report.score,
+        report.level,
+        report.findings.len(),
+        report.files,
+        report.bytes as f64 / 1e6,
+        report.duration_ms
+    );
+    if let Some(sri) = integrity {
+        println!("integrity verified: {}", shorten(sri, 40));
+    }
+    if report.findings.is_empty() {
+        println!("nothing found");
+        return;
+    }
+    let mut t = table(&["severity", "rule", "where", "what", "code"]);
+    let shown = if all {
+        report.findings.len()
+    } else {
+        SHOWN.min(report.findings.len())
+    };
+    for f in &report.findings[..shown] {
+        t.add_row(vec![
+            f.severity.as_str().to_string(),
+            f.rule.id().to_string(),
+            format!("{}:{}:{}", f.file, f.line, f.column),
+            f.message.clone(),
+            shorten(&f.snippet, 70),
+        ]);
+    }
+    println!("{t}");
+    if shown < report.findings.len() {
+        println!(
+            "… {} more (--all shows them, --json gives them to scripts)",
+            report.findings.len() - shown
+        );
+    }
+    let mut rules: Vec<_> = report.findings.iter().map(|f| f.rule).collect();
+    rules.sort();
+    rules.dedup();
+    for rule in rules {
+        println!("{}: {}", rule.id(), rule.why());
+    }
+}

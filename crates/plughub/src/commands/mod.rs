@@ -1,3 +1,4 @@
+mod audit;
 mod catalog;
 mod info;
 mod search;
@@ -16,5 +17,6 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Catalog(CatalogCommand::BuildStarter(args)) => catalog::build_starter(args).await,
         Command::Search(args) => search::run(&cli.store, args).await,
         Command::Info(args) => info::run(&cli.store, args).await,
+        Command::Audit(args) => audit::run(args).await,
     }
 }
