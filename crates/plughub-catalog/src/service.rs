@@ -5,6 +5,7 @@ use crate::sync::{self, SyncOptions, SyncProgress, SyncReport};
 use crate::view::PluginView;
 use crate::{CatalogError, Result, starter};
 use plughub_domain::CatalogEntry;
+use plughub_domain::config_schema::ConfigSchema;
 use plughub_store::{Store, StoreError, SyncRun};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -21,6 +22,8 @@ pub struct PluginDetail {
     pub id: String,
     #[serde(flatten)]
     pub view: PluginView,
+    /// The settings it declares, normalised (types, defaults, required, secrets).
+    pub settings: ConfigSchema,
     pub readme: Option<String>,
 }
 
@@ -98,9 +101,12 @@ impl Catalog {
                 reason: e.to_string(),
             })?;
         let readme = self.store.knowledge(&thing.id, "readme").await?;
+        let view = PluginView::from_entry(&entry);
+        let settings = ConfigSchema::from_declarations(view.agent_config.as_ref(), None);
         Ok(PluginDetail {
             id: thing.id,
-            view: PluginView::from_entry(&entry),
+            view,
+            settings,
             readme,
         })
     }

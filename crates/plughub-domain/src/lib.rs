@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod catalog;
+pub mod config_schema;
 pub mod core_range;
 pub mod dimensions;
 pub mod names;

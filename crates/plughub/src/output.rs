@@ -150,30 +150,36 @@ pub fn print_info(detail: &PluginDetail, readme: bool) {
     row("maintainers", v.maintainers.join(", "));
     row("updated", v.updated_at.clone().unwrap_or_default());
     row("sources", v.sources.join(", "));
-    if let Some(params) = v
-        .agent_config
-        .as_ref()
-        .and_then(|a| a.get("pluginParameters"))
-        .and_then(|p| p.as_object())
-    {
-        let names: Vec<String> = params
-            .iter()
-            .map(|(k, p)| {
-                let sensitive = p
-                    .get("sensitive")
-                    .and_then(|s| s.as_bool())
-                    .unwrap_or(false);
-                let required = p.get("required").and_then(|s| s.as_bool()).unwrap_or(true);
-                format!(
-                    "{k}{}{}",
-                    if required { "*" } else { "" },
-                    if sensitive { " (secret)" } else { "" }
-                )
-            })
-            .collect();
-        row("settings", names.join(", "));
-    }
     println!("{t}");
+    if !detail.settings.params.is_empty() {
+        let mut settings = table(&["setting", "type", "default", "description"]);
+        for p in &detail.settings.params {
+            let mut name = p.name.clone();
+            if p.required && p.default.is_none() {
+                name.push_str(" *");
+            }
+            if p.sensitive {
+                name.push_str(" (secret)");
+            }
+            let kind = serde_json::to_value(p.kind)
+                .ok()
+                .and_then(|k| k.as_str().map(String::from))
+                .unwrap_or_default();
+            let default = p
+                .default
+                .as_ref()
+                .map(|d| d.to_string())
+                .unwrap_or_default();
+            settings.add_row(vec![
+                name,
+                kind,
+                default,
+                shorten(p.description.as_deref().unwrap_or(""), 70),
+            ]);
+        }
+        println!("{settings}");
+        println!("* required, no default");
+    }
     if !v.flags.is_empty() {
         println!("Data to be aware of:");
         for f in &v.flags {

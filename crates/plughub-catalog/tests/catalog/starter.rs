@@ -134,3 +134,49 @@ async fn the_known_plugins_list_and_the_starter_agree() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_real_declarations_become_settings_schemas() {
+    let t = TestStore::new(TestBackend::Sqlite).await;
+    let catalog = Catalog::open(t.store.clone()).await.unwrap();
+    let openai = catalog.info("openai").await.unwrap();
+    let key = openai.settings.param("OPENAI_API_KEY").unwrap();
+    assert!(key.required && key.sensitive);
+    assert_eq!(
+        openai
+            .settings
+            .param("OPENAI_EMBEDDING_DIMENSIONS")
+            .unwrap()
+            .default,
+        Some(serde_json::json!(1536))
+    );
+    // Declared `"default": "false"` on a boolean in the published package.
+    let elevenlabs = catalog.info("elevenlabs").await.unwrap();
+    assert_eq!(
+        elevenlabs
+            .settings
+            .param("ELEVENLABS_STT_DIARIZE")
+            .unwrap()
+            .default,
+        Some(serde_json::json!(false))
+    );
+    // Every declaration in the starter reads without losing a parameter.
+    let mut params = 0;
+    for entry in starter::embedded().unwrap().entries {
+        let declared = entry
+            .npm
+            .agent_config
+            .as_ref()
+            .and_then(|a| a.get("pluginParameters"))
+            .and_then(|p| p.as_object())
+            .map_or(0, |p| p.len());
+        let schema = plughub_domain::config_schema::ConfigSchema::from_declarations(
+            entry.npm.agent_config.as_ref(),
+            None,
+        );
+        assert_eq!(schema.params.len(), declared, "{}", entry.name);
+        params += declared;
+    }
+    assert!(params > 200, "{params}");
+    t.cleanup().await;
+}
