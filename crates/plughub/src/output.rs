@@ -8,8 +8,30 @@ use plughub_catalog::sync::SyncReport;
 use plughub_catalog::{CatalogStatus, PluginDetail, SearchResults};
 use serde::Serialize;
 
+/// Prints a line to stdout. A reader that went away (`plughub search x | head`) ends the program quietly,
+/// as other command-line tools do, instead of a panic about a broken pipe.
+macro_rules! out {
+    () => { $crate::output::write_out(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::output::write_out(format_args!("{}\n", format_args!($($arg)*))) };
+}
+pub(crate) use out;
+
+/// Like `out!` without the newline.
+macro_rules! out_part {
+    ($($arg:tt)*) => { $crate::output::write_out(format_args!($($arg)*)) };
+}
+
+pub fn write_out(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    if let Err(e) = std::io::stdout().lock().write_fmt(args)
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(0);
+    }
+}
+
 pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    out!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
@@ -43,7 +65,7 @@ fn shorten(text: &str, max: usize) -> String {
 
 pub fn print_search(results: &SearchResults) {
     if results.hits.is_empty() {
-        println!("No plugin matches. Try fewer words, or drop a filter.");
+        out!("No plugin matches. Try fewer words, or drop a filter.");
         return;
     }
     let mut t = table(&["plugin", "version", "core", "★", "description"]);
@@ -63,14 +85,14 @@ pub fn print_search(results: &SearchResults) {
             shorten(hit.description.as_deref().unwrap_or(""), 90),
         ]);
     }
-    println!("{t}");
+    out!("{t}");
     let first = (results.page - 1) * results.per_page + 1;
     let last = first + results.hits.len() - 1;
-    print!("{first}–{last} of {} plugins", results.total);
+    out_part!("{first}–{last} of {} plugins", results.total);
     if last < results.total {
-        print!(" (next: --page {})", results.page + 1);
+        out_part!(" (next: --page {})", results.page + 1);
     }
-    println!("   ✓ published by elizaOS   v1? claimed but unverified");
+    out!("   ✓ published by elizaOS   v1? claimed but unverified");
     if let Some(facets) = &results.facets {
         for (facet, values) in facets {
             let mut values: Vec<_> = values.iter().collect();
@@ -80,14 +102,14 @@ pub fn print_search(results: &SearchResults) {
                 .take(12)
                 .map(|(v, n)| format!("{v} ({n})"))
                 .collect();
-            println!("{facet}: {}", shown.join(", "));
+            out!("{facet}: {}", shown.join(", "));
         }
     }
 }
 
 pub fn print_info(detail: &PluginDetail, readme: bool) {
     let v = &detail.view;
-    println!(
+    out!(
         "{}{}",
         v.name,
         if v.verified {
@@ -97,10 +119,10 @@ pub fn print_info(detail: &PluginDetail, readme: bool) {
         }
     );
     if let Some(d) = &v.description {
-        println!("  {}", shorten(d, 300));
+        out!("  {}", shorten(d, 300));
     }
     if let Some(reason) = &v.deprecated {
-        println!("  DEPRECATED: {reason}");
+        out!("  DEPRECATED: {reason}");
     }
     let mut t = table(&[]);
     let mut row = |k: &str, val: String| {
@@ -150,7 +172,7 @@ pub fn print_info(detail: &PluginDetail, readme: bool) {
     row("maintainers", v.maintainers.join(", "));
     row("updated", v.updated_at.clone().unwrap_or_default());
     row("sources", v.sources.join(", "));
-    println!("{t}");
+    out!("{t}");
     if !detail.settings.params.is_empty() {
         let mut settings = table(&["setting", "type", "default", "description"]);
         for p in &detail.settings.params {
@@ -177,19 +199,19 @@ pub fn print_info(detail: &PluginDetail, readme: bool) {
                 shorten(p.description.as_deref().unwrap_or(""), 70),
             ]);
         }
-        println!("{settings}");
-        println!("* required, no default");
+        out!("{settings}");
+        out!("* required, no default");
     }
     if !v.flags.is_empty() {
-        println!("Data to be aware of:");
+        out!("Data to be aware of:");
         for f in &v.flags {
-            println!("  ! {f}");
+            out!("  ! {f}");
         }
     }
     if readme {
         match &detail.readme {
-            Some(text) => println!("\n{text}"),
-            None => println!("\n(no README in the package document)"),
+            Some(text) => out!("\n{text}"),
+            None => out!("\n(no README in the package document)"),
         }
     }
 }
@@ -212,8 +234,8 @@ pub fn print_sync_report(report: &SyncReport) {
             notes,
         ]);
     }
-    println!("{t}");
-    println!(
+    out!("{t}");
+    out!(
         "sync {}: {} new, {} updated ({} newly deprecated), {} unchanged; {} plugins in the catalogue",
         report.status,
         report.discovered,
@@ -225,19 +247,20 @@ pub fn print_sync_report(report: &SyncReport) {
 }
 
 pub fn print_status(status: &CatalogStatus) {
-    println!("store: {}", status.store);
-    println!(
+    out!("store: {}", status.store);
+    out!(
         "plugins: {} ({} deprecated)",
-        status.plugins, status.deprecated
+        status.plugins,
+        status.deprecated
     );
     if status.starter_only {
-        println!(
+        out!(
             "the catalogue is the starter carried by plughub (built {}); no live sync has succeeded yet",
             status.starter_generated_at.as_deref().unwrap_or("?")
         );
     }
     if status.recent_syncs.is_empty() {
-        println!("no sync yet: run `plughub catalog sync`");
+        out!("no sync yet: run `plughub catalog sync`");
         return;
     }
     let mut t = table(&["started", "status", "sources"]);
@@ -265,7 +288,7 @@ pub fn print_status(status: &CatalogStatus) {
             .unwrap_or_default();
         t.add_row(vec![run.started_at.clone(), run.status.clone(), sources]);
     }
-    println!("{t}");
+    out!("{t}");
 }
 
 pub fn print_audit(
@@ -276,7 +299,7 @@ pub fn print_audit(
     all: bool,
 ) {
     const SHOWN: usize = 50;
-    println!(
+    out!(
         "{name}@{version}: risk {}/100 ({:?}), {} findings in {} files ({:.1} MB, {} ms)",
         report.score,
         report.level,
@@ -286,10 +309,10 @@ pub fn print_audit(
         report.duration_ms
     );
     if let Some(sri) = integrity {
-        println!("integrity verified: {}", shorten(sri, 40));
+        out!("integrity verified: {}", shorten(sri, 40));
     }
     if report.findings.is_empty() {
-        println!("nothing found");
+        out!("nothing found");
         return;
     }
     let mut t = table(&["severity", "rule", "where", "what", "code"]);
@@ -307,9 +330,9 @@ pub fn print_audit(
             shorten(&f.snippet, 70),
         ]);
     }
-    println!("{t}");
+    out!("{t}");
     if shown < report.findings.len() {
-        println!(
+        out!(
             "… {} more (--all shows them, --json gives them to scripts)",
             report.findings.len() - shown
         );
@@ -318,6 +341,6 @@ pub fn print_audit(
     rules.sort();
     rules.dedup();
     for rule in rules {
-        println!("{}: {}", rule.id(), rule.why());
+        out!("{}: {}", rule.id(), rule.why());
     }
 }

@@ -54,14 +54,14 @@ pub async fn build_starter(args: BuildStarterArgs) -> Result<()> {
     let tmp = args.out.with_extension("json.tmp");
     std::fs::write(&tmp, &text).with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, &args.out)?;
-    println!(
+    crate::output::out!(
         "starter catalogue: {} plugins, {} bytes, written to {}",
         catalog.entries.len(),
         text.len(),
         args.out.display()
     );
     for s in skipped {
-        println!("  skipped {s}");
+        crate::output::out!("  skipped {s}");
     }
     Ok(())
 }

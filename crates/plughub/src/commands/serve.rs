@@ -28,7 +28,7 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<()> {
         })?;
     let address = listener.local_addr()?;
     // The line scripts and tests wait for; keep its shape.
-    println!("plughub listening on http://{address}");
+    crate::output::out!("plughub listening on http://{address}");
 
     if !args.no_sync {
         match context::sync_options(&args.sources) {
