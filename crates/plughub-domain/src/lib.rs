@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod config_schema;
 pub mod core_range;
 pub mod dimensions;
+pub mod lifecycle;
 pub mod names;
 
 pub use catalog::{
