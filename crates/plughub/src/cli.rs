@@ -45,6 +45,30 @@ pub enum Command {
     Info(InfoArgs),
     /// Static analysis of a plugin before it runs: an npm package, a folder or a .tgz
     Audit(AuditArgs),
+    /// Organisations (and, later, people and tokens)
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an organisation
+    CreateOrg(CreateOrgArgs),
+    /// List the organisations
+    Orgs(JsonArg),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateOrgArgs {
+    pub name: String,
+    /// free, pro or enterprise
+    #[arg(long, default_value = "free")]
+    pub plan: String,
+    /// Make it a sub-group of this organisation
+    #[arg(long)]
+    pub parent: Option<String>,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,10 +1,11 @@
+mod admin;
 mod audit;
 mod catalog;
 mod info;
 mod search;
 mod serve;
 
-use crate::cli::{CatalogCommand, Cli, Command};
+use crate::cli::{AdminCommand, CatalogCommand, Cli, Command};
 use anyhow::Result;
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -18,5 +19,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Search(args) => search::run(&cli.store, args).await,
         Command::Info(args) => info::run(&cli.store, args).await,
         Command::Audit(args) => audit::run(args).await,
+        Command::Admin(AdminCommand::CreateOrg(args)) => admin::create_org(&cli.store, args).await,
+        Command::Admin(AdminCommand::Orgs(args)) => admin::orgs(&cli.store, args.json).await,
     }
 }
