@@ -37,6 +37,8 @@ pub enum InstallError {
     },
     #[error("unsafe archive: {0}; nothing was extracted")]
     Unsafe(String),
+    #[error("the plugin's dependencies could not be installed: {0}")]
+    Dependencies(String),
     #[error("the npm registry could not be used: {0}")]
     Npm(String),
     #[error("{path}: {source}")]

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod deps;
 mod error;
 pub mod extract;
 mod fetch;
@@ -7,6 +8,7 @@ pub mod integrity;
 pub mod resolve;
 pub mod spec;
 
+pub use deps::{DependencyInstaller, DependencyReport};
 pub use error::InstallError;
 pub use extract::{ExtractLimits, extract_tarball};
 pub use fetch::{FetchedPackage, fetch_from_npm, open_local};

@@ -1,0 +1,133 @@
+//! Dependencies installed by the real pnpm, pointed at an npm registry the test serves on loopback.
+
+use plughub_install::{DependencyInstaller, ExtractLimits, InstallError, fetch_from_npm};
+use plughub_npm::NpmClient;
+use plughub_testkit::http::LoopbackNpm;
+use plughub_testkit::tarball::package;
+use serde_json::json;
+use std::path::PathBuf;
+
+/// pnpm is found on the PATH or installed once for all tests here (as plughub does in its data folder);
+/// one test at a time may install it.
+async fn installer(store: PathBuf, registry: &str) -> DependencyInstaller {
+    static TOOLS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _one_at_a_time = TOOLS.lock().await;
+    let tools = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tools");
+    DependencyInstaller::locate(&tools, store, registry)
+        .await
+        .unwrap()
+}
+
+fn publish(npm: &LoopbackNpm, manifest: serde_json::Value, files: &[(&str, &str)]) {
+    npm.publish_version(manifest.clone(), package(&manifest, files), None);
+}
+
+#[tokio::test]
+async fn dependencies_install_without_scripts_into_one_shared_store() {
+    let npm = LoopbackNpm::start().await;
+    let work = tempfile::tempdir().unwrap();
+    let marker = work.path().join("postinstall-ran");
+    publish(
+        &npm,
+        json!({ "name": "@acme/dep-a", "version": "1.2.0", "type": "module", "main": "index.js",
+                "scripts": { "postinstall": format!("node -e \"require('fs').writeFileSync('{}', 'x')\"", marker.display()) } }),
+        &[("index.js", "export const greet = (n) => `hello ${n}`;")],
+    );
+    publish(
+        &npm,
+        json!({ "name": "@acme/dep-b", "version": "2.0.0", "main": "index.js" }),
+        &[("index.js", "module.exports = 2;")],
+    );
+    for plugin in ["@acme/plugin-one", "@acme/plugin-two"] {
+        publish(
+            &npm,
+            json!({ "name": plugin, "version": "1.0.0", "type": "module", "main": "dist/index.js",
+                    "dependencies": { "@acme/dep-a": "^1.0.0", "@acme/dep-b": "2.0.0" },
+                    "devDependencies": { "@acme/never-published": "1.0.0" } }),
+            &[(
+                "dist/index.js",
+                "import { greet } from '@acme/dep-a'; export default { name: 'p', hello: greet('plugin') };",
+            )],
+        );
+    }
+    let store = work.path().join("store");
+    let installer = installer(store.clone(), &npm.url).await;
+    let client = NpmClient::new(&npm.url);
+    let mut dirs = Vec::new();
+    for plugin in ["@acme/plugin-one", "@acme/plugin-two"] {
+        let dest = work.path().join(plugin.replace('/', "__"));
+        let fetched = fetch_from_npm(
+            &client,
+            plugin,
+            None,
+            None,
+            &dest,
+            &ExtractLimits::default(),
+        )
+        .await
+        .unwrap();
+        let report = installer.install(&fetched.dir).await.unwrap();
+        assert!(report.packages >= 1, "{report:?}");
+        dirs.push(fetched.dir);
+    }
+    assert!(!marker.exists(), "an install script ran");
+    // The plugin loads with its dependency, under pnpm's layout.
+    let out = std::process::Command::new("node")
+        .current_dir(&dirs[0])
+        .args([
+            "--input-type=module",
+            "-e",
+            "const m = await import('./dist/index.js'); console.log(m.default.hello);",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "hello plugin",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // One copy on disk: both plugins' copies of a dependency are the same file in the store. (A package
+    // with install scripts, like dep-a, is copied instead, so that a build could not alter the store.)
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let inode = |d: &PathBuf| {
+            std::fs::metadata(d.join("node_modules/@acme/dep-b/index.js"))
+                .unwrap()
+                .ino()
+        };
+        assert_eq!(inode(&dirs[0]), inode(&dirs[1]));
+    }
+    assert!(store.exists());
+}
+
+#[tokio::test]
+async fn a_dependency_that_does_not_exist_is_named() {
+    let npm = LoopbackNpm::start().await;
+    let work = tempfile::tempdir().unwrap();
+    // As @elizaos/plugin-solana@1.2.6 does today with @elizaos/service-interfaces@latest.
+    publish(
+        &npm,
+        json!({ "name": "@acme/plugin-broken", "version": "1.2.6", "dependencies": { "@acme/service-interfaces": "latest" } }),
+        &[("index.js", "export default {}")],
+    );
+    let installer = installer(work.path().join("store"), &npm.url).await;
+    let dest = work.path().join("pkg");
+    let fetched = fetch_from_npm(
+        &NpmClient::new(&npm.url),
+        "@acme/plugin-broken",
+        None,
+        None,
+        &dest,
+        &ExtractLimits::default(),
+    )
+    .await
+    .unwrap();
+    let err = installer.install(&fetched.dir).await.unwrap_err();
+    assert!(matches!(err, InstallError::Dependencies(_)));
+    assert!(
+        err.to_string().contains("@acme/service-interfaces"),
+        "{err}"
+    );
+}
