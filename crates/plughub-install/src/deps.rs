@@ -184,6 +184,32 @@ fn prepare_manifest(package_dir: &Path) -> Result<(), InstallError> {
     Ok(())
 }
 
+impl DependencyInstaller {
+    /// Removes from the shared store what no installed package links to any more.
+    pub async fn prune(&self) -> Result<(), InstallError> {
+        if !self.store_dir.exists() {
+            return Ok(());
+        }
+        let out = Command::new(&self.pnpm)
+            .args(["store", "prune", "--store-dir"])
+            .arg(&self.store_dir)
+            .env("CI", "true")
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .map_err(|e| {
+                InstallError::Dependencies(format!("cannot run {}: {e}", self.pnpm.display()))
+            })?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(InstallError::Dependencies(pnpm_error(
+                &String::from_utf8_lossy(&out.stderr),
+            )))
+        }
+    }
+}
+
 async fn works(pnpm: &Path) -> bool {
     Command::new(pnpm)
         .arg("--version")

@@ -29,25 +29,42 @@ pub async fn fetch_from_npm(
     dest: &Path,
     limits: &ExtractLimits,
 ) -> Result<FetchedPackage, InstallError> {
-    let doc = match client.document(name).await {
-        DocumentOutcome::Found(doc) => doc,
-        DocumentOutcome::Missing => {
-            return Err(InstallError::NotOnNpm {
-                name: name.into(),
-                registry: client.base().into(),
-            });
-        }
-        DocumentOutcome::Failed { reason, .. } => {
-            return Err(InstallError::Npm(format!("{name}: {reason}")));
-        }
-    };
+    let doc = document(client, name).await?;
     let resolved = resolve(&doc, name, wanted, core)?;
-    let max_download = limits.max_total_bytes;
+    fetch_resolved(client, resolved, dest, limits).await
+}
+
+/// The package document of `name`, or why there is none.
+pub async fn document(client: &NpmClient, name: &str) -> Result<serde_json::Value, InstallError> {
+    match client.document(name).await {
+        DocumentOutcome::Found(doc) => Ok(*doc),
+        DocumentOutcome::Missing => Err(InstallError::NotOnNpm {
+            name: name.into(),
+            registry: client.base().into(),
+        }),
+        DocumentOutcome::Failed { reason, .. } => {
+            Err(InstallError::Npm(format!("{name}: {reason}")))
+        }
+    }
+}
+
+/// Downloads a resolved version, verifies it against its integrity, and extracts it into `dest`.
+pub async fn fetch_resolved(
+    client: &NpmClient,
+    resolved: Resolved,
+    dest: &Path,
+    limits: &ExtractLimits,
+) -> Result<FetchedPackage, InstallError> {
     let bytes = client
-        .tarball(&resolved.tarball, max_download)
+        .tarball(&resolved.tarball, limits.max_total_bytes)
         .await
         .map_err(|e| InstallError::Npm(e.to_string()))?;
-    let sri = integrity::verify(name, &resolved.version, &resolved.expected, &bytes)?;
+    let sri = integrity::verify(
+        &resolved.name,
+        &resolved.version,
+        &resolved.expected,
+        &bytes,
+    )?;
     extract_tarball(&bytes, dest, limits)?;
     Ok(FetchedPackage {
         name: resolved.name.clone(),

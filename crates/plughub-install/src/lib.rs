@@ -11,6 +11,6 @@ pub mod spec;
 pub use deps::{DependencyInstaller, DependencyReport};
 pub use error::InstallError;
 pub use extract::{ExtractLimits, extract_tarball};
-pub use fetch::{FetchedPackage, fetch_from_npm, open_local};
+pub use fetch::{FetchedPackage, document, fetch_from_npm, fetch_resolved, open_local};
 pub use resolve::{Resolved, resolve};
 pub use spec::PackageSpec;

@@ -13,6 +13,8 @@ pub struct EventFilter {
     pub target: Option<String>,
     pub group_id: Option<String>,
     pub after_seq: Option<i64>,
+    /// Events at or after this time (RFC 3339, as the store writes it).
+    pub since: Option<String>,
     pub limit: Option<i64>,
 }
 
@@ -82,18 +84,21 @@ impl Store {
 fn where_clause(filter: &EventFilter) -> (String, Vec<String>) {
     let mut parts = Vec::new();
     let mut binds = Vec::new();
-    let mut add = |column: &str, value: String| {
+    let mut add = |condition: &str, value: String| {
         binds.push(value);
-        parts.push(format!("{column} = ${}", binds.len()));
+        parts.push(format!("{condition} ${}", binds.len()));
     };
     if let Some(t) = filter.event_type {
-        add("type", t.as_str().to_string());
+        add("type =", t.as_str().to_string());
     }
     if let Some(t) = &filter.target {
-        add("target", t.clone());
+        add("target =", t.clone());
     }
     if let Some(g) = &filter.group_id {
-        add("group_id", g.clone());
+        add("group_id =", g.clone());
+    }
+    if let Some(since) = &filter.since {
+        add("time >=", since.clone());
     }
     let mut sql = if parts.is_empty() {
         String::new()

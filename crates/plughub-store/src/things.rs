@@ -40,6 +40,17 @@ impl Store {
         rows.iter().map(thing_from_row).collect()
     }
 
+    /// Every thing of a kind, in every group: for work that spans groups (crash recovery, collection).
+    pub async fn things_in_all_groups(&self, kind: ThingKind) -> Result<Vec<Thing>> {
+        let sql =
+            format!("SELECT {THING_COLUMNS} FROM things WHERE kind = $1 ORDER BY group_id, name");
+        let rows = sqlx::query(&sql)
+            .bind(kind.as_str())
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(thing_from_row).collect()
+    }
+
     pub async fn count_things(&self, kind: ThingKind) -> Result<i64> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM things WHERE kind = $1")
             .bind(kind.as_str())

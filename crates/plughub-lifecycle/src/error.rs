@@ -1,0 +1,41 @@
+use plughub_domain::lifecycle::TransitionError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LifecycleError {
+    #[error("no organisation named '{0}' (create it with `plughub admin create-org {0}`)")]
+    UnknownOrg(String),
+    #[error("{plugin} is installed in {org} already (version {version})")]
+    AlreadyInstalled {
+        plugin: String,
+        org: String,
+        version: String,
+    },
+    #[error("{plugin} is not installed in {org}")]
+    NotInstalled { plugin: String, org: String },
+    #[error(
+        "{org} has installed {count} plugins in the last hour, the limit is {limit}; try again later"
+    )]
+    RateLimited { org: String, count: i64, limit: i64 },
+    #[error(
+        "{plugin}@{version} scores {score}/100 in the static analysis, above the threshold of {threshold}: not installed. Review it with `plughub audit {plugin}@{version}`; an org_owner may accept the risk with --accept-risk"
+    )]
+    TooRisky {
+        plugin: String,
+        version: String,
+        score: u32,
+        threshold: u32,
+    },
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error(transparent)]
+    Install(#[from] plughub_install::InstallError),
+    #[error(transparent)]
+    Analyze(#[from] plughub_analyzer::AnalyzeError),
+    #[error(transparent)]
+    Store(#[from] plughub_store::StoreError),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}

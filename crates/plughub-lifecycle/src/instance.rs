@@ -1,0 +1,20 @@
+//! What the store keeps of an installed plugin (the properties of its `plugin_instance` thing).
+
+use plughub_domain::lifecycle::State;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceRecord {
+    pub plugin: String,
+    pub version: String,
+    pub state: State,
+    /// The package folder's name in the package store, once installed.
+    pub package: Option<String>,
+    pub integrity: Option<String>,
+    pub risk_score: Option<u32>,
+    /// Who accepted a risk above the threshold, if anyone did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk_accepted_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}

@@ -1,0 +1,356 @@
+//! Installing plugins for organisations, against a registry the test serves on loopback, with the real pnpm.
+
+use plughub_domain::lifecycle::State;
+use plughub_domain::{EventType, Plan, ThingKind};
+use plughub_lifecycle::{InstallOptions, Installer, LifecycleError, PackageStore};
+use plughub_store::{EventFilter, NewThing, Store};
+use plughub_testkit::http::LoopbackNpm;
+use plughub_testkit::tarball::package;
+use plughub_testkit::{TestBackend, TestStore};
+use serde_json::json;
+use std::path::Path;
+
+/// pnpm is installed once for this test binary (tests may run at once).
+async fn installer(store: Store, root: &Path, registry: &str) -> Installer {
+    static TOOLS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _one = TOOLS.lock().await;
+    let shared_tools = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tools");
+    let installer = Installer::open(store, root, registry).await.unwrap();
+    // Share the pnpm the other tests already installed.
+    std::fs::create_dir_all(root).unwrap();
+    if !root.join("tools").exists() && shared_tools.exists() {
+        std::os::unix::fs::symlink(&shared_tools, root.join("tools")).unwrap();
+    }
+    installer
+}
+
+fn publish_plugin(
+    npm: &LoopbackNpm,
+    name: &str,
+    version: &str,
+    code: &str,
+    scripts: Option<serde_json::Value>,
+) {
+    let mut manifest = json!({ "name": name, "version": version, "type": "module", "main": "dist/index.js",
+                               "dependencies": { "@acme/dep": "^1.0.0" } });
+    if let Some(s) = scripts {
+        manifest["scripts"] = s;
+    }
+    npm.publish_version(
+        manifest.clone(),
+        package(&manifest, &[("dist/index.js", code)]),
+        None,
+    );
+}
+
+async fn world() -> (TestStore, LoopbackNpm, tempfile::TempDir) {
+    let t = TestStore::new(TestBackend::Sqlite).await;
+    let mut tx = t.store.begin().await.unwrap();
+    tx.create_group("acme", Plan::Pro, None, "test")
+        .await
+        .unwrap();
+    tx.create_group("globex", Plan::Free, None, "test")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let npm = LoopbackNpm::start().await;
+    let dep = json!({ "name": "@acme/dep", "version": "1.0.0", "main": "index.js" });
+    npm.publish_version(
+        dep.clone(),
+        package(&dep, &[("index.js", "module.exports = 42;")]),
+        None,
+    );
+    (t, npm, tempfile::tempdir().unwrap())
+}
+
+fn opts(actor: &str) -> InstallOptions {
+    InstallOptions {
+        actor: actor.into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn install_share_uninstall_and_collect() {
+    let (t, npm, dir) = world().await;
+    publish_plugin(
+        &npm,
+        "@acme/plugin-hello",
+        "1.0.0",
+        "export default { name: 'hello' };",
+        None,
+    );
+    let packages = dir.path().join("packages");
+    let inst = installer(t.store.clone(), &packages, &npm.url).await;
+
+    let record = inst
+        .install("acme", "@acme/plugin-hello", &opts("alice"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (record.state, record.version.as_str()),
+        (State::Installed, "1.0.0")
+    );
+    assert!(record.integrity.as_deref().unwrap().starts_with("sha512-"));
+    let folder = record.package.clone().unwrap();
+    assert!(
+        packages
+            .join("pkgs")
+            .join(&folder)
+            .join("node_modules/@acme/dep/index.js")
+            .exists()
+    );
+    assert_eq!(inst.list("acme").await.unwrap(), vec![record.clone()]);
+
+    let again = inst
+        .install("acme", "@acme/plugin-hello", &opts("alice"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(again, LifecycleError::AlreadyInstalled { .. }),
+        "{again}"
+    );
+
+    // Another organisation: the same version is stored once and not downloaded again.
+    let requests = npm.requests();
+    inst.install("globex", "@acme/plugin-hello@1.0.0", &opts("bob"))
+        .await
+        .unwrap();
+    assert_eq!(
+        npm.requests(),
+        requests + 1,
+        "only the package document was read"
+    );
+    assert_eq!(inst.packages().folders(), vec![folder.clone()]);
+
+    // Uninstalled in one organisation, the package stays for the other; then it is collected.
+    assert!(
+        inst.uninstall("acme", "@acme/plugin-hello", "alice")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(inst.list("acme").await.unwrap().is_empty());
+    assert_eq!(
+        inst.uninstall("globex", "@acme/plugin-hello", "bob")
+            .await
+            .unwrap(),
+        vec![folder]
+    );
+    assert!(inst.packages().folders().is_empty());
+    let err = inst
+        .uninstall("globex", "@acme/plugin-hello", "bob")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not installed"), "{err}");
+
+    // The events tell the story, in order.
+    let acme = t.store.group_by_name("acme").await.unwrap().unwrap();
+    let events = t
+        .store
+        .events(&EventFilter {
+            group_id: Some(acme.id),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let story: Vec<String> = events
+        .iter()
+        .map(|e| {
+            format!(
+                "{}:{}",
+                e.event_type,
+                e.metadata["phase"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(
+        story,
+        [
+            "group_created:",
+            "plugin_installed:started",
+            "plugin_installed:installed",
+            "plugin_uninstalled:"
+        ]
+    );
+    // Reinstalling after an uninstall works.
+    inst.install("acme", "@acme/plugin-hello", &opts("alice"))
+        .await
+        .unwrap();
+    t.cleanup().await;
+}
+
+#[tokio::test]
+async fn risky_plugins_need_an_owner_to_accept_the_risk() {
+    let (t, npm, dir) = world().await;
+    let code = "import cp from 'node:child_process'; export default { init: (c) => eval(c.CODE) };";
+    publish_plugin(
+        &npm,
+        "@acme/plugin-risky",
+        "1.0.0",
+        code,
+        Some(json!({ "postinstall": "node steal.js" })),
+    );
+    let inst = installer(t.store.clone(), &dir.path().join("packages"), &npm.url).await;
+
+    let err = inst
+        .install("acme", "@acme/plugin-risky", &opts("alice"))
+        .await
+        .unwrap_err();
+    let LifecycleError::TooRisky { score, .. } = &err else {
+        panic!("{err}")
+    };
+    assert!(*score >= 50, "{score}");
+    assert!(
+        err.to_string()
+            .contains("plughub audit @acme/plugin-risky@1.0.0"),
+        "{err}"
+    );
+    let acme = t.store.group_by_name("acme").await.unwrap().unwrap();
+    let thing = t
+        .store
+        .thing_by_name(
+            ThingKind::PluginInstance,
+            Some(&acme.id),
+            "@acme/plugin-risky",
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(thing.properties["state"], "FAILED");
+    assert!(
+        inst.packages().folders().is_empty(),
+        "nothing half-installed"
+    );
+    let errors = EventFilter {
+        event_type: Some(EventType::PluginErrorOccurred),
+        ..Default::default()
+    };
+    assert_eq!(t.store.count_events(&errors).await.unwrap(), 1);
+
+    // An owner accepts it: installed, and the acceptance is on record.
+    let accepted = InstallOptions {
+        accept_risk_by: Some("alice".into()),
+        actor: "alice".into(),
+        ..Default::default()
+    };
+    let record = inst
+        .install("acme", "@acme/plugin-risky", &accepted)
+        .await
+        .unwrap();
+    assert_eq!(record.risk_accepted_by.as_deref(), Some("alice"));
+    t.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_hourly_install_limit_and_unknown_things() {
+    let (t, npm, dir) = world().await;
+    for name in ["@acme/plugin-a", "@acme/plugin-b", "@acme/plugin-c"] {
+        publish_plugin(&npm, name, "1.0.0", "export default {};", None);
+    }
+    let mut inst = installer(t.store.clone(), &dir.path().join("packages"), &npm.url).await;
+    inst.installs_per_hour = 2;
+    inst.install("acme", "@acme/plugin-a", &opts("a"))
+        .await
+        .unwrap();
+    inst.install("acme", "@acme/plugin-b", &opts("a"))
+        .await
+        .unwrap();
+    let err = inst
+        .install("acme", "@acme/plugin-c", &opts("a"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LifecycleError::RateLimited {
+                count: 2,
+                limit: 2,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    inst.install("globex", "@acme/plugin-c", &opts("b"))
+        .await
+        .unwrap();
+
+    let err = inst
+        .install("nobody", "@acme/plugin-a", &opts("a"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("plughub admin create-org nobody"),
+        "{err}"
+    );
+    let err = inst
+        .install("globex", "@acme/plugin-absent", &opts("b"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not on the npm registry"), "{err}");
+    t.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_crash_mid_install_is_settled_on_the_next_start() {
+    let (t, npm, dir) = world().await;
+    let packages = dir.path().join("packages");
+    // What a process killed during an install leaves: an instance in INSTALLING and a staging folder.
+    let acme = t.store.group_by_name("acme").await.unwrap().unwrap();
+    let record = json!({ "plugin": "@acme/plugin-x", "version": "1.0.0", "state": "INSTALLING",
+                         "package": null, "integrity": null, "risk_score": null });
+    let mut tx = t.store.begin().await.unwrap();
+    let event = plughub_domain::NewEvent {
+        event_type: EventType::PluginInstalled,
+        actor: "alice".into(),
+        target: None,
+        group_id: Some(acme.id.clone()),
+        metadata: json!({ "phase": "started" }),
+    };
+    let thing = NewThing {
+        kind: ThingKind::PluginInstance,
+        name: "@acme/plugin-x",
+        group_id: Some(&acme.id),
+        status: "draft",
+        properties: &record.to_string(),
+    };
+    tx.insert_thing(&thing, event).await.unwrap();
+    tx.commit().await.unwrap();
+    let staging = PackageStore::new(&packages).staging().unwrap();
+    std::fs::create_dir_all(staging.join("node_modules")).unwrap();
+
+    let inst = installer(t.store.clone(), &packages, &npm.url).await;
+    let thing = t
+        .store
+        .thing_by_name(ThingKind::PluginInstance, Some(&acme.id), "@acme/plugin-x")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(thing.properties["state"], "FAILED");
+    assert!(
+        thing.properties["error"]
+            .as_str()
+            .unwrap()
+            .contains("interrupted")
+    );
+    assert!(!staging.exists(), "the orphan is collected");
+    let errors = t
+        .store
+        .events(&EventFilter {
+            event_type: Some(EventType::PluginErrorOccurred),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(errors[0].metadata["operation"], "recover");
+    // And the plugin can be installed again.
+    publish_plugin(&npm, "@acme/plugin-x", "1.0.0", "export default {};", None);
+    assert_eq!(
+        inst.install("acme", "@acme/plugin-x", &opts("alice"))
+            .await
+            .unwrap()
+            .state,
+        State::Installed
+    );
+    t.cleanup().await;
+}
