@@ -45,6 +45,12 @@ pub enum Command {
     Info(InfoArgs),
     /// Static analysis of a plugin before it runs: an npm package, a folder or a .tgz
     Audit(AuditArgs),
+    /// Install a plugin for an organisation: verified, analysed, dependencies without scripts
+    Install(InstallArgs),
+    /// Uninstall a plugin from an organisation; unused packages are collected
+    Uninstall(UninstallArgs),
+    /// The plugins an organisation has installed
+    Installed(InstalledArgs),
     /// Organisations (and, later, people and tokens)
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -207,6 +213,42 @@ pub struct AuditArgs {
     /// Show every finding, not only the first 50
     #[arg(long)]
     pub all: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// `name[@version|@range|@tag]`, a package folder, or a .tgz
+    pub plugin: String,
+    #[arg(long)]
+    pub org: String,
+    /// The newest version that works with this core major (v0, v1, v2)
+    #[arg(long)]
+    pub core: Option<String>,
+    /// Install even above the risk threshold, accepted by this org_owner (named for the record)
+    #[arg(long, value_name = "OWNER")]
+    pub accept_risk: Option<String>,
+    /// The npm registry (default: the one in your npm configuration)
+    #[arg(long, value_name = "URL")]
+    pub npm_registry: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    pub plugin: String,
+    #[arg(long)]
+    pub org: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InstalledArgs {
+    #[arg(long)]
+    pub org: String,
     #[arg(long)]
     pub json: bool,
 }

@@ -17,6 +17,15 @@ fn default_data_dir() -> PathBuf {
     }
 }
 
+/// Where installed packages live: `packages/` in the data directory (also when the store is PostgreSQL:
+/// packages are files on each node).
+pub fn packages_dir(args: &StoreArgs) -> PathBuf {
+    args.data_dir
+        .clone()
+        .unwrap_or_else(default_data_dir)
+        .join("packages")
+}
+
 pub fn location(args: &StoreArgs) -> Location {
     match &args.database_url {
         Some(url) if !url.trim().is_empty() => Location::Url(url.trim().to_string()),

@@ -2,6 +2,7 @@ mod admin;
 mod audit;
 mod catalog;
 mod info;
+mod install;
 mod search;
 mod serve;
 
@@ -19,6 +20,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Search(args) => search::run(&cli.store, args).await,
         Command::Info(args) => info::run(&cli.store, args).await,
         Command::Audit(args) => audit::run(args).await,
+        Command::Install(args) => install::install(&cli.store, args).await,
+        Command::Uninstall(args) => install::uninstall(&cli.store, args).await,
+        Command::Installed(args) => install::installed(&cli.store, args).await,
         Command::Admin(AdminCommand::CreateOrg(args)) => admin::create_org(&cli.store, args).await,
         Command::Admin(AdminCommand::Orgs(args)) => admin::orgs(&cli.store, args.json).await,
     }
