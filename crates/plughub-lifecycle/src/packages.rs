@@ -63,8 +63,38 @@ impl PackageStore {
         Ok(target)
     }
 
+    /// Held (shared) by every install while it works: many installs may run at once, in one process or
+    /// several on this machine.
+    pub fn lock_shared(&self) -> Result<std::fs::File, LifecycleError> {
+        let file = self.lock_file()?;
+        file.lock_shared().map_err(|e| io(&self.root, e))?;
+        Ok(file)
+    }
+
+    /// Held (exclusive) by recovery and collection, which delete folders: `None` while any install is
+    /// running, and then they wait for a later turn rather than delete the folders in use.
+    pub fn try_lock_exclusive(&self) -> Result<Option<std::fs::File>, LifecycleError> {
+        let file = self.lock_file()?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(io(&self.root, e)),
+        }
+    }
+
+    fn lock_file(&self) -> Result<std::fs::File, LifecycleError> {
+        std::fs::create_dir_all(&self.root).map_err(|e| io(&self.root, e))?;
+        let path = self.root.join(".lock");
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| io(&path, e))
+    }
+
     /// Removes every package no instance uses and every staging folder left by an interrupted install;
-    /// returns what was removed.
+    /// returns what was removed. Call it holding the exclusive lock.
     pub fn collect(&self, in_use: &HashSet<String>) -> Result<Vec<String>, LifecycleError> {
         let pkgs = self.pkgs();
         let Ok(entries) = std::fs::read_dir(&pkgs) else {

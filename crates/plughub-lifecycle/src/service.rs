@@ -15,6 +15,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use tokio::sync::OnceCell;
 
+const INTERRUPTED: &str = "interrupted: plughub stopped while this change was in progress";
+
 /// What one install may do.
 #[derive(Debug, Clone, Default)]
 pub struct InstallOptions {
@@ -102,6 +104,8 @@ impl Installer {
         let group = self.group(org).await?;
         self.check_rate(&group).await?;
         let spec = PackageSpec::parse(spec)?;
+        // Recovery and collection on this machine wait while this lock is held.
+        let _working = self.packages.lock_shared()?;
 
         // Resolve first, so that a version already in the package store is not downloaded again.
         let (name, version, resolved) = match &spec {
@@ -365,18 +369,13 @@ impl Installer {
         self.collect().await
     }
 
-    /// Removes packages no instance uses (and staging leftovers), then prunes the shared store.
+    /// Removes packages no instance uses (and staging leftovers), then prunes the shared store. Skipped
+    /// (returns nothing) while an install is running; a later collection does it.
     pub async fn collect(&self) -> Result<Vec<String>, LifecycleError> {
-        let in_use: HashSet<String> = self
-            .store
-            .things_in_all_groups(ThingKind::PluginInstance)
-            .await?
-            .iter()
-            .filter_map(record_of)
-            .filter(|r| r.state != State::Uninstalled)
-            .filter_map(|r| r.package)
-            .collect();
-        let removed = self.packages.collect(&in_use)?;
+        let Some(_exclusive) = self.packages.try_lock_exclusive()? else {
+            return Ok(Vec::new());
+        };
+        let removed = self.packages.collect(&self.in_use().await?)?;
         if !removed.is_empty() && self.packages.pnpm_store().exists() {
             self.deps().await?.prune().await?;
         }
@@ -385,7 +384,11 @@ impl Installer {
 
     /// Settles instances that a crash left in a state that only lasts while work is in flight, with an
     /// event each, and collects what the interrupted work left on disk.
+    /// Skipped while another process on this machine is installing: its work is in flight, not lost.
     pub async fn recover(&self) -> Result<Vec<String>, LifecycleError> {
+        let Some(_exclusive) = self.packages.try_lock_exclusive()? else {
+            return Ok(Vec::new());
+        };
         let mut settled = Vec::new();
         for thing in self
             .store
@@ -405,10 +408,9 @@ impl Installer {
                 target: None,
                 group_id: thing.group_id.clone(),
                 metadata: json!({ "operation": "recover", "plugin": record.plugin, "from": record.state, "to": to,
-                                   "error": "interrupted: plughub stopped while this change was in progress" }),
+                                   "error": INTERRUPTED }),
             };
-            record.error =
-                Some("interrupted: plughub stopped while this change was in progress".into());
+            record.error = Some(INTERRUPTED.into());
             record.state = to;
             self.save(&thing.id, &record, event).await?;
             settled.push(record.plugin);

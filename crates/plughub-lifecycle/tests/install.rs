@@ -319,13 +319,25 @@ async fn a_crash_mid_install_is_settled_on_the_next_start() {
     let staging = PackageStore::new(&packages).staging().unwrap();
     std::fs::create_dir_all(staging.join("node_modules")).unwrap();
 
+    // While another process on this machine installs (it holds the shared lock), nothing is settled:
+    // that work is in flight, not lost.
+    let busy = PackageStore::new(&packages).lock_shared().unwrap();
     let inst = installer(t.store.clone(), &packages, &npm.url).await;
-    let thing = t
-        .store
-        .thing_by_name(ThingKind::PluginInstance, Some(&acme.id), "@acme/plugin-x")
-        .await
-        .unwrap()
-        .unwrap();
+    let instance = || {
+        t.store
+            .thing_by_name(ThingKind::PluginInstance, Some(&acme.id), "@acme/plugin-x")
+    };
+    assert_eq!(
+        instance().await.unwrap().unwrap().properties["state"],
+        "INSTALLING"
+    );
+    assert!(staging.exists());
+    drop(busy);
+    assert_eq!(
+        inst.recover().await.unwrap(),
+        vec!["@acme/plugin-x".to_string()]
+    );
+    let thing = instance().await.unwrap().unwrap();
     assert_eq!(thing.properties["state"], "FAILED");
     assert!(
         thing.properties["error"]
