@@ -25,6 +25,15 @@ pub enum LifecycleError {
         score: u32,
         threshold: u32,
     },
+    #[error("{plugin}: {}", .problems.iter().map(|p| format!("{}: {}", p.key, p.message)).collect::<Vec<_>>().join("; "))]
+    InvalidConfig {
+        plugin: String,
+        problems: Vec<plughub_domain::config_schema::ConfigProblem>,
+    },
+    #[error("{0}")]
+    BadEnvFile(String),
+    #[error(transparent)]
+    Secrets(#[from] plughub_secrets::SecretsError),
     #[error(transparent)]
     Transition(#[from] TransitionError),
     #[error(transparent)]

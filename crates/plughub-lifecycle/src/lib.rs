@@ -1,10 +1,12 @@
 #![doc = include_str!("../README.md")]
 
+mod configure;
 mod error;
 mod instance;
 mod packages;
 mod service;
 
+pub use configure::{ConfigView, parse_env_file};
 pub use error::LifecycleError;
 pub use instance::InstanceRecord;
 pub use packages::PackageStore;

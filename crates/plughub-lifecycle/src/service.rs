@@ -27,8 +27,8 @@ pub struct InstallOptions {
 }
 
 pub struct Installer {
-    store: Store,
-    packages: PackageStore,
+    pub(crate) store: Store,
+    pub(crate) packages: PackageStore,
     npm: NpmClient,
     registry: String,
     deps: OnceCell<DependencyInstaller>,
@@ -75,7 +75,7 @@ impl Installer {
             .await?)
     }
 
-    async fn group(&self, org: &str) -> Result<Group, LifecycleError> {
+    pub(crate) async fn group(&self, org: &str) -> Result<Group, LifecycleError> {
         self.store
             .group_by_name(org)
             .await?
@@ -138,6 +138,8 @@ impl Installer {
                         .then(|| options.accept_risk_by.clone())
                         .flatten(),
                     error: None,
+                    config: Default::default(),
+                    secrets: Default::default(),
                 };
                 let event = self.event(EventType::PluginInstalled, &group, options, json!({
                     "phase": "installed", "plugin": name, "version": version, "integrity": integrity,
@@ -156,6 +158,8 @@ impl Installer {
                     risk_score: None,
                     risk_accepted_by: None,
                     error: Some(error.to_string()),
+                    config: Default::default(),
+                    secrets: Default::default(),
                 };
                 let event = self.event(EventType::PluginErrorOccurred, &group, options, json!({
                     "operation": "install", "plugin": name, "version": version, "error": error.to_string(),
@@ -273,6 +277,8 @@ impl Installer {
             risk_score: None,
             risk_accepted_by: None,
             error: None,
+            config: Default::default(),
+            secrets: Default::default(),
         };
         let properties = serde_json::to_string(&record).expect("records serialise");
         let event = self.event(
@@ -431,7 +437,7 @@ impl Installer {
             .collect())
     }
 
-    async fn save(
+    pub(crate) async fn save(
         &self,
         thing_id: &str,
         record: &InstanceRecord,
@@ -445,7 +451,7 @@ impl Installer {
         Ok(())
     }
 
-    fn event(
+    pub(crate) fn event(
         &self,
         event_type: EventType,
         group: &Group,
@@ -462,7 +468,7 @@ impl Installer {
     }
 }
 
-fn record_of(thing: &Thing) -> Option<InstanceRecord> {
+pub(crate) fn record_of(thing: &Thing) -> Option<InstanceRecord> {
     serde_json::from_value(thing.properties.clone()).ok()
 }
 

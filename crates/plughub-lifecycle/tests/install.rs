@@ -366,3 +366,133 @@ async fn a_crash_mid_install_is_settled_on_the_next_start() {
     );
     t.cleanup().await;
 }
+
+#[tokio::test]
+async fn configuration_is_checked_and_secrets_are_sealed_out_of_sight() {
+    let (t, npm, dir) = world().await;
+    let manifest = json!({ "name": "@acme/plugin-weather", "version": "1.0.0", "type": "module", "main": "dist/index.js",
+        "agentConfig": { "pluginType": "elizaos:plugin:1.0.0", "pluginParameters": {
+            "WEATHER_API_KEY": { "type": "string", "description": "key", "required": true, "sensitive": true },
+            "WEATHER_UNITS": { "type": "string", "required": false, "default": "metric" },
+            "WEATHER_TIMEOUT_MS": { "type": "number", "required": false, "default": "5000" },
+            "WEATHER_CACHE": { "type": "boolean", "required": false, "default": "false" } } } });
+    npm.publish_version(
+        manifest.clone(),
+        package(&manifest, &[("dist/index.js", "export default {};")]),
+        None,
+    );
+    let inst = installer(t.store.clone(), &dir.path().join("packages"), &npm.url).await;
+    inst.install("acme", "@acme/plugin-weather", &opts("alice"))
+        .await
+        .unwrap();
+    let keys = plughub_secrets::KeyRing::load_or_create(&dir.path().join("keys.json")).unwrap();
+    let set = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+
+    // Every problem at once, and nothing stored.
+    let err = inst
+        .configure(
+            "acme",
+            "@acme/plugin-weather",
+            &set(&[("WEATHER_TIMEOUT_MS", "soon"), ("WEATHER_COLOUR", "red")]),
+            &keys,
+            "alice",
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("WEATHER_TIMEOUT_MS: expected a number, got 'soon'"),
+        "{err}"
+    );
+    assert!(err.contains("WEATHER_COLOUR: not a setting"), "{err}");
+    assert!(
+        err.contains("WEATHER_API_KEY: a required secret has no value"),
+        "{err}"
+    );
+    let view = inst
+        .config_view("acme", "@acme/plugin-weather")
+        .await
+        .unwrap();
+    assert_eq!(view.missing, ["WEATHER_API_KEY"]);
+    assert!(view.values.is_empty());
+
+    let secret = "wk-live-9f8e7d6c5b4a";
+    let view = inst
+        .configure(
+            "acme",
+            "@acme/plugin-weather",
+            &set(&[("WEATHER_API_KEY", secret), ("WEATHER_CACHE", "yes")]),
+            &keys,
+            "alice",
+        )
+        .await
+        .unwrap();
+    assert_eq!(view.values["WEATHER_CACHE"], json!(true));
+    assert_eq!(view.secrets_set, ["WEATHER_API_KEY"]);
+    assert!(view.missing.is_empty());
+    // A later change of one setting keeps the secret set earlier.
+    inst.configure(
+        "acme",
+        "@acme/plugin-weather",
+        &set(&[("WEATHER_UNITS", "imperial")]),
+        &keys,
+        "alice",
+    )
+    .await
+    .unwrap();
+
+    // The secret is nowhere in plain text: not in the stored instance, not in any event, not in the view.
+    let acme = t.store.group_by_name("acme").await.unwrap().unwrap();
+    let thing = t
+        .store
+        .thing_by_name(
+            ThingKind::PluginInstance,
+            Some(&acme.id),
+            "@acme/plugin-weather",
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!thing.properties.to_string().contains(secret));
+    let events = t.store.events(&EventFilter::default()).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .all(|e| !e.metadata.to_string().contains(secret))
+    );
+    let configured: Vec<_> = events
+        .iter()
+        .filter(|e| e.event_type == EventType::PluginConfigured)
+        .collect();
+    assert_eq!(configured.len(), 2);
+    assert_eq!(
+        configured[0].metadata["secrets"],
+        json!(["WEATHER_API_KEY"])
+    );
+    let view = inst
+        .config_view("acme", "@acme/plugin-weather")
+        .await
+        .unwrap();
+    assert!(!serde_json::to_string(&view).unwrap().contains(secret));
+    assert_eq!(view.values["WEATHER_UNITS"], json!("imperial"));
+    // It opens with the key ring, for this instance and setting only.
+    let sealed = thing.properties["secrets"]["WEATHER_API_KEY"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        keys.open(&format!("{}/WEATHER_API_KEY", thing.id), sealed)
+            .unwrap()
+            .expose(),
+        secret
+    );
+    assert!(
+        keys.open(&format!("{}/WEATHER_UNITS", thing.id), sealed)
+            .is_err()
+    );
+    t.cleanup().await;
+}

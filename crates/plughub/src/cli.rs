@@ -51,6 +51,10 @@ pub enum Command {
     Uninstall(UninstallArgs),
     /// The plugins an organisation has installed
     Installed(InstalledArgs),
+    /// Set an installed plugin's settings (checked against what it declares; secrets sealed)
+    Configure(ConfigureArgs),
+    /// Show an installed plugin's settings (secrets by name only)
+    Config(ConfigShowArgs),
     /// Organisations (and, later, people and tokens)
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -247,6 +251,29 @@ pub struct UninstallArgs {
 
 #[derive(Debug, Args)]
 pub struct InstalledArgs {
+    #[arg(long)]
+    pub org: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigureArgs {
+    pub plugin: String,
+    /// KEY=VALUE pairs
+    pub settings: Vec<String>,
+    #[arg(long)]
+    pub org: String,
+    /// Read KEY=VALUE lines from a file (.env style)
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<std::path::PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigShowArgs {
+    pub plugin: String,
     #[arg(long)]
     pub org: String,
     #[arg(long)]

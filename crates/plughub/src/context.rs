@@ -26,6 +26,17 @@ pub fn packages_dir(args: &StoreArgs) -> PathBuf {
         .join("packages")
 }
 
+/// The key ring for secrets at rest: `PLUGHUB_SECRET_KEY`, else `secret-keys.json` in the data directory,
+/// created owner-only on first use.
+pub fn key_ring(args: &StoreArgs) -> Result<plughub_secrets::KeyRing> {
+    let path = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(default_data_dir)
+        .join("secret-keys.json");
+    Ok(plughub_secrets::KeyRing::load_or_create(&path)?)
+}
+
 pub fn location(args: &StoreArgs) -> Location {
     match &args.database_url {
         Some(url) if !url.trim().is_empty() => Location::Url(url.trim().to_string()),

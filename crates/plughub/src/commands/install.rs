@@ -1,6 +1,8 @@
 //! `plughub install | uninstall | installed`.
 
-use crate::cli::{InstallArgs, InstalledArgs, StoreArgs, UninstallArgs};
+use crate::cli::{
+    ConfigShowArgs, ConfigureArgs, InstallArgs, InstalledArgs, StoreArgs, UninstallArgs,
+};
 use crate::output::out;
 use crate::{context, output};
 use anyhow::{Result, anyhow};
@@ -55,10 +57,7 @@ pub async fn install(store_args: &StoreArgs, args: InstallArgs) -> Result<()> {
 }
 
 pub async fn uninstall(store_args: &StoreArgs, args: UninstallArgs) -> Result<()> {
-    let store = context::open_store(store_args).await?;
-    // Uninstalling needs no registry; collection only prunes what is on disk.
-    let registry = plughub_npm::npm_registry_url().unwrap_or_default();
-    let installer = Installer::open(store, &context::packages_dir(store_args), &registry).await?;
+    let installer = local_installer(store_args).await?;
     let removed = installer.uninstall(&args.org, &args.plugin, "cli").await?;
     if args.json {
         return output::print_json(
@@ -72,10 +71,91 @@ pub async fn uninstall(store_args: &StoreArgs, args: UninstallArgs) -> Result<()
     Ok(())
 }
 
-pub async fn installed(store_args: &StoreArgs, args: InstalledArgs) -> Result<()> {
+/// An installer for commands that need no registry (collection only prunes what is on disk).
+async fn local_installer(store_args: &StoreArgs) -> Result<Installer> {
     let store = context::open_store(store_args).await?;
     let registry = plughub_npm::npm_registry_url().unwrap_or_default();
-    let installer = Installer::open(store, &context::packages_dir(store_args), &registry).await?;
+    Ok(Installer::open(store, &context::packages_dir(store_args), &registry).await?)
+}
+
+pub async fn configure(store_args: &StoreArgs, args: ConfigureArgs) -> Result<()> {
+    let mut given = match &args.env_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
+            plughub_lifecycle::parse_env_file(&text)?
+        }
+        None => Default::default(),
+    };
+    for pair in &args.settings {
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| anyhow!("'{pair}': write settings as KEY=VALUE"))?;
+        given.insert(k.trim().to_string(), v.to_string());
+    }
+    if given.is_empty() {
+        return Err(anyhow!(
+            "nothing to set: give KEY=VALUE pairs or --env-file FILE (see `plughub config {} --org {}`)",
+            args.plugin,
+            args.org
+        ));
+    }
+    let installer = local_installer(store_args).await?;
+    let keys = context::key_ring(store_args)?;
+    let view = installer
+        .configure(&args.org, &args.plugin, &given, &keys, "cli")
+        .await?;
+    if args.json {
+        return output::print_json(&view);
+    }
+    out!(
+        "configured {} for {}: {} setting(s) set",
+        args.plugin,
+        args.org,
+        given.len()
+    );
+    Ok(())
+}
+
+pub async fn show_config(store_args: &StoreArgs, args: ConfigShowArgs) -> Result<()> {
+    let installer = local_installer(store_args).await?;
+    let view = installer.config_view(&args.org, &args.plugin).await?;
+    if args.json {
+        return output::print_json(&view);
+    }
+    for p in &view.schema.params {
+        let value = if p.sensitive {
+            if view.secrets_set.contains(&p.name) {
+                "*** (set)".to_string()
+            } else {
+                String::new()
+            }
+        } else {
+            view.values
+                .get(&p.name)
+                .map(|v| v.to_string())
+                .unwrap_or_default()
+        };
+        let default = p
+            .default
+            .as_ref()
+            .map(|d| format!(" (default {d})"))
+            .unwrap_or_default();
+        out!(
+            "{}{} = {value}{default}",
+            p.name,
+            if view.missing.contains(&p.name) {
+                " [required, missing]"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(())
+}
+
+pub async fn installed(store_args: &StoreArgs, args: InstalledArgs) -> Result<()> {
+    let installer = local_installer(store_args).await?;
     let records = installer.list(&args.org).await?;
     if args.json {
         return output::print_json(&records);

@@ -23,6 +23,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Install(args) => install::install(&cli.store, args).await,
         Command::Uninstall(args) => install::uninstall(&cli.store, args).await,
         Command::Installed(args) => install::installed(&cli.store, args).await,
+        Command::Configure(args) => install::configure(&cli.store, args).await,
+        Command::Config(args) => install::show_config(&cli.store, args).await,
         Command::Admin(AdminCommand::CreateOrg(args)) => admin::create_org(&cli.store, args).await,
         Command::Admin(AdminCommand::Orgs(args)) => admin::orgs(&cli.store, args.json).await,
     }

@@ -1,0 +1,220 @@
+//! Configuring an installed plugin: values checked against the settings it declares, secrets sealed with
+//! the key ring and bound to this instance and setting, nothing secret in events, logs or answers.
+
+use crate::LifecycleError;
+use crate::service::{InstallOptions, Installer, record_of};
+use plughub_domain::config_schema::ConfigSchema;
+use plughub_domain::{EventType, ThingKind};
+use plughub_secrets::{KeyRing, Secret};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// What may be shown of an instance's configuration: values of ordinary settings, names of secrets.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConfigView {
+    pub plugin: String,
+    pub values: BTreeMap<String, Value>,
+    /// Secrets that have a value (the values are never shown).
+    pub secrets_set: Vec<String>,
+    /// Required settings with neither a value nor a default.
+    pub missing: Vec<String>,
+    pub schema: ConfigSchema,
+}
+
+/// `KEY=VALUE` lines, as in a `.env` file: blank lines and `#` comments skipped, `export ` and matching
+/// quotes around the value removed.
+pub fn parse_env_file(text: &str) -> Result<BTreeMap<String, String>, LifecycleError> {
+    let mut out = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let Some((key, value)) = line.split_once('=') else {
+            return Err(LifecycleError::BadEnvFile(format!(
+                "line {}: expected KEY=VALUE",
+                i + 1
+            )));
+        };
+        let value = value.trim();
+        let unquoted = ['"', '\'']
+            .iter()
+            .find_map(|q| value.strip_prefix(*q).and_then(|v| v.strip_suffix(*q)))
+            .unwrap_or(value);
+        out.insert(key.trim().to_string(), unquoted.to_string());
+    }
+    Ok(out)
+}
+
+impl Installer {
+    /// The settings the installed package declares (its package.json `agentConfig`, and
+    /// `elizaos.plugin.json` when it ships one).
+    fn schema_of(&self, package: Option<&str>) -> Result<ConfigSchema, LifecycleError> {
+        let Some(folder) = package else {
+            return Ok(ConfigSchema::default());
+        };
+        let dir = self.packages.path(folder);
+        let read = |name: &str| -> Option<Value> {
+            serde_json::from_str(&std::fs::read_to_string(dir.join(name)).ok()?).ok()
+        };
+        let manifest = read("package.json");
+        let plugin_json = read("elizaos.plugin.json");
+        Ok(ConfigSchema::from_declarations(
+            manifest.as_ref().and_then(|m| m.get("agentConfig")),
+            plugin_json.as_ref(),
+        ))
+    }
+
+    /// Sets the given settings (all checked first: one wrong value changes nothing).
+    pub async fn configure(
+        &self,
+        org: &str,
+        plugin: &str,
+        given: &BTreeMap<String, String>,
+        keys: &KeyRing,
+        actor: &str,
+    ) -> Result<ConfigView, LifecycleError> {
+        let group = self.group(org).await?;
+        let not_installed = || LifecycleError::NotInstalled {
+            plugin: plugin.into(),
+            org: org.into(),
+        };
+        let thing = self
+            .store
+            .thing_by_name(ThingKind::PluginInstance, Some(&group.id), plugin)
+            .await?
+            .ok_or_else(not_installed)?;
+        let mut record = record_of(&thing).ok_or_else(not_installed)?;
+        if record.package.is_none() {
+            return Err(not_installed());
+        }
+        let schema = self.schema_of(record.package.as_deref())?;
+
+        // Check the whole configuration as it will be, so a required secret set earlier still counts.
+        let mut whole: BTreeMap<String, String> = record
+            .config
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_str().map_or_else(|| v.to_string(), str::to_string),
+                )
+            })
+            .collect();
+        for (key, sealed) in &record.secrets {
+            whole.insert(
+                key.clone(),
+                keys.open(&place(&thing.id, key), sealed)?
+                    .expose()
+                    .to_string(),
+            );
+        }
+        whole.extend(given.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let typed = schema
+            .validate(&whole)
+            .map_err(|problems| LifecycleError::InvalidConfig {
+                plugin: plugin.into(),
+                problems,
+            })?;
+
+        for (key, value) in typed {
+            let sensitive = schema.param(&key).is_some_and(|p| p.sensitive);
+            if sensitive {
+                let text = value
+                    .as_str()
+                    .map_or_else(|| value.to_string(), str::to_string);
+                // Reseal only what changed (or was sealed with an older key): a fresh nonce each time.
+                let unchanged = !given.contains_key(&key)
+                    && record.secrets.get(&key).is_some_and(|s| !keys.is_stale(s));
+                if !unchanged {
+                    record.secrets.insert(
+                        key.clone(),
+                        keys.seal(&place(&thing.id, &key), &Secret::new(text)),
+                    );
+                }
+                record.config.remove(&key);
+            } else {
+                record.config.insert(key, value);
+            }
+        }
+        let mut changed: Vec<&String> = given.keys().collect();
+        changed.sort();
+        let secret_names: Vec<&String> = changed
+            .iter()
+            .copied()
+            .filter(|k| schema.param(k).is_some_and(|p| p.sensitive))
+            .collect();
+        let options = InstallOptions {
+            actor: actor.into(),
+            ..Default::default()
+        };
+        // Names only: no value of any setting goes into the event log.
+        let event = self.event(
+            EventType::PluginConfigured,
+            &group,
+            &options,
+            json!({ "plugin": plugin, "keys": changed, "secrets": secret_names }),
+        );
+        self.save(&thing.id, &record, event).await?;
+        Ok(view(plugin, &record, schema))
+    }
+
+    /// What an instance's configuration holds, secrets by name only.
+    pub async fn config_view(&self, org: &str, plugin: &str) -> Result<ConfigView, LifecycleError> {
+        let group = self.group(org).await?;
+        let not_installed = || LifecycleError::NotInstalled {
+            plugin: plugin.into(),
+            org: org.into(),
+        };
+        let thing = self
+            .store
+            .thing_by_name(ThingKind::PluginInstance, Some(&group.id), plugin)
+            .await?
+            .ok_or_else(not_installed)?;
+        let record = record_of(&thing).ok_or_else(not_installed)?;
+        let schema = self.schema_of(record.package.as_deref())?;
+        Ok(view(plugin, &record, schema))
+    }
+}
+
+/// Where a secret belongs, bound into its sealing: this instance and this setting.
+fn place(instance_id: &str, key: &str) -> String {
+    format!("{instance_id}/{key}")
+}
+
+fn view(plugin: &str, record: &crate::InstanceRecord, schema: ConfigSchema) -> ConfigView {
+    let missing = schema
+        .params
+        .iter()
+        .filter(|p| p.required && p.default.is_none())
+        .filter(|p| !record.config.contains_key(&p.name) && !record.secrets.contains_key(&p.name))
+        .map(|p| p.name.clone())
+        .collect();
+    ConfigView {
+        plugin: plugin.into(),
+        values: record.config.clone(),
+        secrets_set: record.secrets.keys().cloned().collect(),
+        missing,
+        schema,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn env_files_are_read_as_people_write_them() {
+        let env =
+            super::parse_env_file("# keys\nexport A_KEY=\"s3cret\"\nB = 2\n\nC='x=y'\n").unwrap();
+        assert_eq!(env["A_KEY"], "s3cret");
+        assert_eq!(env["B"], "2");
+        assert_eq!(env["C"], "x=y");
+        assert!(
+            super::parse_env_file("just words")
+                .unwrap_err()
+                .to_string()
+                .contains("line 1")
+        );
+    }
+}
