@@ -8,6 +8,12 @@ use oxc_ast_visit::{Visit, walk};
 use oxc_parser::Parser;
 use oxc_span::{SourceType, Span};
 
+mod expr;
+mod position;
+
+use expr::{callee_parts, decodes, is_process_env, path_prefix, static_string};
+use position::{Lines, snippet};
+
 /// Obfuscators rename everything `_0x1a2b`; a handful can be chance, this many is not.
 const HEX_NAMES_THRESHOLD: u32 = 25;
 
@@ -68,57 +74,6 @@ pub fn analyze(file: &str, source: &str) -> Vec<Finding> {
     }
     collector.visit_program(&parsed.program);
     collector.finish()
-}
-
-/// Line starts, for turning byte offsets into line and column.
-struct Lines<'s> {
-    source: &'s str,
-    starts: Vec<usize>,
-}
-
-impl<'s> Lines<'s> {
-    fn new(source: &'s str) -> Lines<'s> {
-        let mut starts = vec![0];
-        starts.extend(source.match_indices('\n').map(|(i, _)| i + 1));
-        Lines { source, starts }
-    }
-
-    fn position(&self, offset: usize) -> (u32, u32, &'s str) {
-        let line = self
-            .starts
-            .partition_point(|&s| s <= offset)
-            .saturating_sub(1);
-        let start = self.starts[line];
-        let end = self
-            .starts
-            .get(line + 1)
-            .map_or(self.source.len(), |e| e - 1);
-        let offset = offset.min(end).max(start);
-        let column = self.source[start..offset].chars().count() + 1;
-        (line as u32 + 1, column as u32, &self.source[start..end])
-    }
-}
-
-/// A window of the line around the finding: bundled code puts whole files on one line.
-fn snippet(line: &str, column: u32) -> String {
-    const WIDTH: usize = 160;
-    let chars: Vec<char> = line.chars().collect();
-    let at = (column as usize).saturating_sub(1).min(chars.len());
-    let from = if chars.len() <= WIDTH {
-        0
-    } else {
-        at.saturating_sub(WIDTH / 2)
-    };
-    let to = (from + WIDTH).min(chars.len());
-    let mut text: String = chars[from..to].iter().collect();
-    text = text.trim().to_string();
-    if from > 0 {
-        text.insert(0, '…');
-    }
-    if to < chars.len() {
-        text.push('…');
-    }
-    text
 }
 
 struct Collector<'s> {
@@ -476,104 +431,4 @@ impl Collector<'_> {
             self.first_hex_name.get_or_insert(span);
         }
     }
-}
-
-/// `(object, name)` of a callee: `eval` → `(None, "eval")`, `fs.writeFile` → `(Some("fs"), "writeFile")`,
-/// `fs.promises.rm` → `(Some("promises"), "rm")`.
-fn callee_parts<'b>(callee: &'b Expression<'_>) -> (Option<&'b str>, &'b str) {
-    match callee {
-        Expression::Identifier(id) => (None, id.name.as_str()),
-        Expression::StaticMemberExpression(m) => {
-            let object = match m.object.without_parentheses() {
-                Expression::Identifier(id) => Some(id.name.as_str()),
-                Expression::StaticMemberExpression(inner) => Some(inner.property.name.as_str()),
-                _ => Some(""),
-            };
-            (object, m.property.name.as_str())
-        }
-        _ => (None, ""),
-    }
-}
-
-fn is_process_env(e: &Expression<'_>) -> bool {
-    e.without_parentheses()
-        .is_specific_member_access("process", "env")
-}
-
-/// The value of a string that is fixed in the source: a literal, or a template without substitutions.
-fn static_string(e: &Expression<'_>) -> Option<String> {
-    match e.without_parentheses() {
-        Expression::StringLiteral(s) => Some(s.value.as_str().to_string()),
-        Expression::TemplateLiteral(t) if t.expressions.is_empty() => t.quasis.first().map(|q| {
-            q.value
-                .cooked
-                .as_ref()
-                .map_or(q.value.raw.as_str(), |c| c.as_str())
-                .to_string()
-        }),
-        _ => None,
-    }
-}
-
-/// The fixed start of a path argument: a literal, a template's first part, `path.join("/etc", …)`, or
-/// `~` for paths built on the home directory.
-fn path_prefix(e: &Expression<'_>) -> Option<String> {
-    match e.without_parentheses() {
-        Expression::TemplateLiteral(t) => {
-            let first = t.quasis.first()?;
-            let text = first
-                .value
-                .cooked
-                .as_ref()
-                .map_or(first.value.raw.as_str(), |c| c.as_str());
-            if text.is_empty() {
-                t.expressions.first().and_then(path_prefix)
-            } else {
-                Some(text.to_string())
-            }
-        }
-        Expression::CallExpression(call) => match callee_parts(call.callee.without_parentheses()) {
-            (_, "homedir") => Some("~".into()),
-            (Some("path"), "join" | "resolve") => call
-                .arguments
-                .first()
-                .and_then(Argument::as_expression)
-                .and_then(path_prefix),
-            _ => None,
-        },
-        Expression::StaticMemberExpression(m)
-            if m.property.name == "HOME" && is_process_env(&m.object) =>
-        {
-            Some("~".into())
-        }
-        other => static_string(other),
-    }
-}
-
-/// Whether an expression decodes a string at run time: `atob(…)`, `Buffer.from(…, "base64"|"hex")`,
-/// `String.fromCharCode(…)`, anywhere inside it.
-fn decodes(e: &Expression<'_>) -> bool {
-    struct Finder(bool);
-    impl<'a> Visit<'a> for Finder {
-        fn visit_call_expression(&mut self, it: &CallExpression<'a>) {
-            match callee_parts(it.callee.without_parentheses()) {
-                (None, "atob") | (Some("String"), "fromCharCode") => self.0 = true,
-                (Some("Buffer"), "from") => {
-                    let encoding = it
-                        .arguments
-                        .get(1)
-                        .and_then(Argument::as_expression)
-                        .and_then(static_string);
-                    if matches!(encoding.as_deref(), Some("base64" | "hex" | "base64url")) {
-                        self.0 = true;
-                    }
-                }
-                _ => {}
-            }
-            walk::walk_call_expression(self, it);
-        }
-    }
-    let mut finder = Finder(false);
-    finder.visit_expression(e);
-    finder.0
 }
