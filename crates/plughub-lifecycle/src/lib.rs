@@ -4,6 +4,7 @@ mod configure;
 mod error;
 mod instance;
 mod packages;
+mod recovery;
 mod service;
 
 pub use configure::{ConfigView, parse_env_file};

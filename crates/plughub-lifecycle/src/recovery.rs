@@ -1,0 +1,75 @@
+//! After a crash, and after an uninstall: instances left in a state that only lasts while work is in
+//! flight are settled with an event each, and packages no instance uses are removed from disk.
+
+use crate::LifecycleError;
+use crate::service::{Installer, record_of};
+use plughub_domain::lifecycle::State;
+use plughub_domain::{EventType, NewEvent, ThingKind};
+use serde_json::json;
+use std::collections::HashSet;
+
+const INTERRUPTED: &str = "interrupted: plughub stopped while this change was in progress";
+
+impl Installer {
+    /// Removes packages no instance uses (and staging leftovers), then prunes the shared store. Skipped
+    /// (returns nothing) while an install is running; a later collection does it.
+    pub async fn collect(&self) -> Result<Vec<String>, LifecycleError> {
+        let Some(_exclusive) = self.packages.try_lock_exclusive()? else {
+            return Ok(Vec::new());
+        };
+        let removed = self.packages.collect(&self.in_use().await?)?;
+        if !removed.is_empty() && self.packages.pnpm_store().exists() {
+            self.deps().await?.prune().await?;
+        }
+        Ok(removed)
+    }
+
+    /// Settles instances that a crash left in a state that only lasts while work is in flight, with an
+    /// event each, and collects what the interrupted work left on disk.
+    /// Skipped while another process on this machine is installing: its work is in flight, not lost.
+    pub async fn recover(&self) -> Result<Vec<String>, LifecycleError> {
+        let Some(_exclusive) = self.packages.try_lock_exclusive()? else {
+            return Ok(Vec::new());
+        };
+        let mut settled = Vec::new();
+        for thing in self
+            .store
+            .things_in_all_groups(ThingKind::PluginInstance)
+            .await?
+        {
+            let Some(mut record) = record_of(&thing) else {
+                continue;
+            };
+            let to = record.state.recover();
+            if to == record.state {
+                continue;
+            }
+            let event = NewEvent {
+                event_type: EventType::PluginErrorOccurred,
+                actor: "recovery".into(),
+                target: None,
+                group_id: thing.group_id.clone(),
+                metadata: json!({ "operation": "recover", "plugin": record.plugin, "from": record.state, "to": to,
+                                   "error": INTERRUPTED }),
+            };
+            record.error = Some(INTERRUPTED.into());
+            record.state = to;
+            self.save(&thing.id, &record, event).await?;
+            settled.push(record.plugin);
+        }
+        self.packages.collect(&self.in_use().await?)?;
+        Ok(settled)
+    }
+
+    async fn in_use(&self) -> Result<HashSet<String>, LifecycleError> {
+        Ok(self
+            .store
+            .things_in_all_groups(ThingKind::PluginInstance)
+            .await?
+            .iter()
+            .filter_map(record_of)
+            .filter(|r| r.state != State::Uninstalled)
+            .filter_map(|r| r.package)
+            .collect())
+    }
+}
