@@ -25,3 +25,21 @@ pub struct InstanceRecord {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub secrets: BTreeMap<String, String>,
 }
+
+impl InstanceRecord {
+    /// A record with nothing installed or configured yet.
+    pub fn new(plugin: &str, version: &str, state: State) -> InstanceRecord {
+        InstanceRecord {
+            plugin: plugin.into(),
+            version: version.into(),
+            state,
+            package: None,
+            integrity: None,
+            risk_score: None,
+            risk_accepted_by: None,
+            error: None,
+            config: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+        }
+    }
+}

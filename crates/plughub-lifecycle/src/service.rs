@@ -125,18 +125,13 @@ impl Installer {
         match outcome {
             Ok((folder, integrity, score)) => {
                 let record = InstanceRecord {
-                    plugin: name.clone(),
-                    version: version.clone(),
-                    state: State::Installing.next(Step::Installed)?,
                     package: Some(folder),
                     integrity: integrity.clone(),
                     risk_score: Some(score),
                     risk_accepted_by: (score >= self.risk_threshold)
                         .then(|| options.accept_risk_by.clone())
                         .flatten(),
-                    error: None,
-                    config: Default::default(),
-                    secrets: Default::default(),
+                    ..InstanceRecord::new(&name, &version, State::Installing.next(Step::Installed)?)
                 };
                 let event = self.event(EventType::PluginInstalled, &group, options, json!({
                     "phase": "installed", "plugin": name, "version": version, "integrity": integrity,
@@ -147,16 +142,12 @@ impl Installer {
             }
             Err(error) => {
                 let record = InstanceRecord {
-                    plugin: name.clone(),
-                    version: version.clone(),
-                    state: State::Installing.next(Step::InstallFailed)?,
-                    package: None,
-                    integrity: None,
-                    risk_score: None,
-                    risk_accepted_by: None,
                     error: Some(error.to_string()),
-                    config: Default::default(),
-                    secrets: Default::default(),
+                    ..InstanceRecord::new(
+                        &name,
+                        &version,
+                        State::Installing.next(Step::InstallFailed)?,
+                    )
                 };
                 let event = self.event(EventType::PluginErrorOccurred, &group, options, json!({
                     "operation": "install", "plugin": name, "version": version, "error": error.to_string(),
@@ -265,18 +256,7 @@ impl Installer {
         } else {
             state
         };
-        let record = InstanceRecord {
-            plugin: name.into(),
-            version: version.into(),
-            state: start.next(Step::Install)?,
-            package: None,
-            integrity: None,
-            risk_score: None,
-            risk_accepted_by: None,
-            error: None,
-            config: Default::default(),
-            secrets: Default::default(),
-        };
+        let record = InstanceRecord::new(name, version, start.next(Step::Install)?);
         let properties = serde_json::to_string(&record).expect("records serialise");
         let event = self.event(
             EventType::PluginInstalled,
