@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs plughub's whole test suite, first starting what the tests need:
 # - a PostgreSQL server on 127.0.0.1:5432 (the store suite runs on SQLite and on PostgreSQL); when none
-#   answers, it is installed from Debian's packages and started, as on a fresh machine.
+#   answers, it is installed from Debian's packages and started, as on a fresh machine;
+# - Node.js and npm (plugins load in Node; pnpm, which installs their dependencies, comes through npm),
+#   installed from Debian's packages when absent.
 # Set PLUGHUB_TEST_DATABASE_URL to use another server (it must allow CREATE DATABASE).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +42,17 @@ ensure_postgres() {
   fi
 }
 
+ensure_node() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "installing Node.js and npm from Debian's packages"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  echo "Node.js $(node --version), npm $(npm --version)"
+}
+
 ensure_postgres
+ensure_node
 
 # cargo prints one result line per test binary, the last often a doc-test run of none: close with the sum.
 log=$(mktemp)

@@ -71,14 +71,25 @@ impl PackageStore {
         Ok(file)
     }
 
-    /// Held (exclusive) by recovery and collection, which delete folders: `None` while any install is
-    /// running, and then they wait for a later turn rather than delete the folders in use.
-    pub fn try_lock_exclusive(&self) -> Result<Option<std::fs::File>, LifecycleError> {
+    /// Held (exclusive) by recovery and collection, which delete folders. Waits up to `patience` for
+    /// the lock: a process another thread is spawning holds an inherited copy of it for an instant
+    /// between fork and exec. `None` when installs keep it the whole time; recovery and collection then
+    /// wait for a later turn rather than delete folders in use.
+    pub async fn lock_exclusive_within(
+        &self,
+        patience: std::time::Duration,
+    ) -> Result<Option<std::fs::File>, LifecycleError> {
         let file = self.lock_file()?;
-        match file.try_lock() {
-            Ok(()) => Ok(Some(file)),
-            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-            Err(std::fs::TryLockError::Error(e)) => Err(io(&self.root, e)),
+        let deadline = std::time::Instant::now() + patience;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Some(file)),
+                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+                }
+                Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+                Err(std::fs::TryLockError::Error(e)) => return Err(io(&self.root, e)),
+            }
         }
     }
 

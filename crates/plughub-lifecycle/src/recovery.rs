@@ -8,13 +8,16 @@ use plughub_domain::{EventType, NewEvent, ThingKind};
 use serde_json::json;
 use std::collections::HashSet;
 
+/// How long recovery and collection wait for installs on this machine before leaving it for later.
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(1);
+
 const INTERRUPTED: &str = "interrupted: plughub stopped while this change was in progress";
 
 impl Installer {
     /// Removes packages no instance uses (and staging leftovers), then prunes the shared store. Skipped
     /// (returns nothing) while an install is running; a later collection does it.
     pub async fn collect(&self) -> Result<Vec<String>, LifecycleError> {
-        let Some(_exclusive) = self.packages.try_lock_exclusive()? else {
+        let Some(_exclusive) = self.packages.lock_exclusive_within(PATIENCE).await? else {
             return Ok(Vec::new());
         };
         let removed = self.packages.collect(&self.in_use().await?)?;
@@ -28,7 +31,7 @@ impl Installer {
     /// event each, and collects what the interrupted work left on disk.
     /// Skipped while another process on this machine is installing: its work is in flight, not lost.
     pub async fn recover(&self) -> Result<Vec<String>, LifecycleError> {
-        let Some(_exclusive) = self.packages.try_lock_exclusive()? else {
+        let Some(_exclusive) = self.packages.lock_exclusive_within(PATIENCE).await? else {
             return Ok(Vec::new());
         };
         let mut settled = Vec::new();
