@@ -2,9 +2,9 @@
 //! the key ring and bound to this instance and setting, nothing secret in events, logs or answers.
 
 use crate::LifecycleError;
-use crate::service::{InstallOptions, Installer, record_of};
+use crate::service::{InstallOptions, Installer};
+use plughub_domain::EventType;
 use plughub_domain::config_schema::ConfigSchema;
-use plughub_domain::{EventType, ThingKind};
 use plughub_secrets::{KeyRing, Secret};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -76,19 +76,12 @@ impl Installer {
         keys: &KeyRing,
         actor: &str,
     ) -> Result<ConfigView, LifecycleError> {
-        let group = self.group(org).await?;
-        let not_installed = || LifecycleError::NotInstalled {
-            plugin: plugin.into(),
-            org: org.into(),
-        };
-        let thing = self
-            .store
-            .thing_by_name(ThingKind::PluginInstance, Some(&group.id), plugin)
-            .await?
-            .ok_or_else(not_installed)?;
-        let mut record = record_of(&thing).ok_or_else(not_installed)?;
+        let (group, thing, mut record) = self.installed_instance(org, plugin).await?;
         if record.package.is_none() {
-            return Err(not_installed());
+            return Err(LifecycleError::NotInstalled {
+                plugin: plugin.into(),
+                org: org.into(),
+            });
         }
         let schema = self.schema_of(record.package.as_deref())?;
 
@@ -163,17 +156,7 @@ impl Installer {
 
     /// What an instance's configuration holds, secrets by name only.
     pub async fn config_view(&self, org: &str, plugin: &str) -> Result<ConfigView, LifecycleError> {
-        let group = self.group(org).await?;
-        let not_installed = || LifecycleError::NotInstalled {
-            plugin: plugin.into(),
-            org: org.into(),
-        };
-        let thing = self
-            .store
-            .thing_by_name(ThingKind::PluginInstance, Some(&group.id), plugin)
-            .await?
-            .ok_or_else(not_installed)?;
-        let record = record_of(&thing).ok_or_else(not_installed)?;
+        let (_, _, record) = self.installed_instance(org, plugin).await?;
         let schema = self.schema_of(record.package.as_deref())?;
         Ok(view(plugin, &record, schema))
     }

@@ -79,6 +79,28 @@ impl Installer {
             .ok_or_else(|| LifecycleError::UnknownOrg(org.to_string()))
     }
 
+    /// An organisation's instance of a plugin, unless there is none or it was uninstalled.
+    pub(crate) async fn installed_instance(
+        &self,
+        org: &str,
+        plugin: &str,
+    ) -> Result<(Group, Thing, InstanceRecord), LifecycleError> {
+        let group = self.group(org).await?;
+        let not_installed = || LifecycleError::NotInstalled {
+            plugin: plugin.into(),
+            org: org.into(),
+        };
+        let thing = self
+            .store
+            .thing_by_name(ThingKind::PluginInstance, Some(&group.id), plugin)
+            .await?
+            .ok_or_else(not_installed)?;
+        match record_of(&thing) {
+            Some(record) if record.state != State::Uninstalled => Ok((group, thing, record)),
+            _ => Err(not_installed()),
+        }
+    }
+
     pub async fn list(&self, org: &str) -> Result<Vec<InstanceRecord>, LifecycleError> {
         let group = self.group(org).await?;
         let things = self
@@ -320,20 +342,7 @@ impl Installer {
         plugin: &str,
         actor: &str,
     ) -> Result<Vec<String>, LifecycleError> {
-        let group = self.group(org).await?;
-        let not_installed = || LifecycleError::NotInstalled {
-            plugin: plugin.into(),
-            org: org.into(),
-        };
-        let thing = self
-            .store
-            .thing_by_name(ThingKind::PluginInstance, Some(&group.id), plugin)
-            .await?
-            .ok_or_else(not_installed)?;
-        let mut record = record_of(&thing).ok_or_else(not_installed)?;
-        if record.state == State::Uninstalled {
-            return Err(not_installed());
-        }
+        let (group, thing, mut record) = self.installed_instance(org, plugin).await?;
         record.state = record
             .state
             .next(Step::Uninstall)?
