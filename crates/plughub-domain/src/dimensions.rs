@@ -98,6 +98,7 @@ string_enum!(
         PluginActionExecuted => "plugin_action_executed",
         PluginErrorOccurred => "plugin_error_occurred",
         GroupCreated => "group_created",
+        AgentCreated => "agent_created",
     }
 );
 
@@ -122,6 +123,18 @@ pub struct Thing {
     pub properties: serde_json::Value,
     pub created_at: String,
     pub updated_at: String,
+}
+
+/// A typed link from one thing to another, with its metadata (a version range, enabled actions, …).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Connection {
+    pub id: String,
+    pub kind: ConnectionKind,
+    pub from_id: String,
+    pub to_id: String,
+    pub group_id: Option<String>,
+    pub metadata: serde_json::Value,
+    pub created_at: String,
 }
 
 /// An event to append, written in the same transaction as the change it records.

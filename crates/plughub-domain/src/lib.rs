@@ -3,6 +3,7 @@
 pub mod catalog;
 pub mod config_schema;
 pub mod core_range;
+pub mod dependencies;
 pub mod dimensions;
 pub mod lifecycle;
 pub mod names;
@@ -11,5 +12,5 @@ pub use catalog::{
     CatalogEntry, CoreMajor, NpmRecord, NpmVersion, RegistryRecord, SourceKind, SourceRecord,
 };
 pub use dimensions::{
-    ConnectionKind, EventType, Group, NewEvent, Plan, Role, StoredEvent, Thing, ThingKind,
+    Connection, ConnectionKind, EventType, Group, NewEvent, Plan, Role, StoredEvent, Thing, ThingKind,
 };

@@ -34,9 +34,26 @@ pub fn short_name(name: &str) -> &str {
     bare.strip_suffix("-plugin").unwrap_or(bare)
 }
 
+/// Whether an npm dependency of a plugin is itself an elizaOS plugin (which plughub installs as an instance
+/// of its own) rather than a library: the naming convention every registry entry follows.
+pub fn is_plugin_package(name: &str) -> bool {
+    let bare = name.rsplit_once('/').map_or(name, |(_, b)| b);
+    bare.starts_with("plugin-") || bare.ends_with("-plugin")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plugin_dependencies_are_told_from_libraries() {
+        assert!(is_plugin_package("@elizaos/plugin-sql"));
+        assert!(is_plugin_package("plugin-x"));
+        assert!(is_plugin_package("@blockrun/elizaos-plugin"));
+        assert!(!is_plugin_package("@elizaos/core"));
+        assert!(!is_plugin_package("pluginator"));
+        assert!(!is_plugin_package("zod"));
+    }
 
     #[test]
     fn every_usual_spelling_leads_to_the_scoped_plugin_name() {

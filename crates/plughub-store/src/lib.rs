@@ -2,6 +2,7 @@
 
 mod catalog;
 mod clock;
+mod connections;
 mod error;
 mod events;
 mod groups;

@@ -4,7 +4,7 @@
 use crate::clock::now_rfc3339;
 use crate::events::insert_event;
 use crate::{Result, StoreError, SyncRun};
-use plughub_domain::{EventType, Group, NewEvent, Plan, StoredEvent, ThingKind};
+use plughub_domain::{ConnectionKind, EventType, Group, NewEvent, Plan, StoredEvent, ThingKind};
 use sqlx::{Any, Transaction};
 
 pub struct StoreTx<'c> {
@@ -122,6 +122,51 @@ impl<'c> StoreTx<'c> {
         .execute(&mut *self.tx)
         .await?;
         Ok(())
+    }
+
+    /// Links two things of a group (or replaces the link's metadata). Connections are part of a change,
+    /// recorded by that change's event (an activation, an install), so they take none of their own.
+    pub async fn put_connection(
+        &mut self,
+        kind: ConnectionKind,
+        from_id: &str,
+        to_id: &str,
+        group_id: Option<&str>,
+        metadata: &serde_json::Value,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO connections (id, kind, from_id, to_id, group_id, metadata, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (kind, from_id, to_id) DO UPDATE SET metadata = excluded.metadata",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(kind.as_str())
+        .bind(from_id)
+        .bind(to_id)
+        .bind(group_id)
+        .bind(metadata.to_string())
+        .bind(now_rfc3339())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Removes links of a kind from a thing: to one thing, or to all (`to_id` None). Returns how many.
+    pub async fn remove_connections(
+        &mut self,
+        kind: ConnectionKind,
+        from_id: &str,
+        to_id: Option<&str>,
+    ) -> Result<u64> {
+        let done = sqlx::query(
+            "DELETE FROM connections WHERE kind = $1 AND from_id = $2 AND ($3 = '' OR to_id = $3)",
+        )
+        .bind(kind.as_str())
+        .bind(from_id)
+        .bind(to_id.unwrap_or(""))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     /// Creates an organisation (a top-level group, or a sub-group with `parent_id`).

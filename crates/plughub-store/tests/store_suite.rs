@@ -421,3 +421,110 @@ async fn an_unreachable_postgres_is_a_clear_error() {
         "the password must not be shown: {msg}"
     );
 }
+
+#[tokio::test]
+async fn connections_link_things_and_are_replaced_and_removed() {
+    use plughub_domain::ConnectionKind;
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        let mut tx = t.store.begin().await.unwrap();
+        let acme = tx
+            .create_group("acme", Plan::Pro, None, "admin")
+            .await
+            .unwrap();
+        let thing = |kind, name| NewThing {
+            kind,
+            name,
+            group_id: Some(&acme.id),
+            status: "draft",
+            properties: "{}",
+        };
+        let instance = tx
+            .insert_thing(
+                &thing(ThingKind::PluginInstance, "@acme/plugin-a"),
+                event(EventType::PluginInstalled, "admin"),
+            )
+            .await
+            .unwrap();
+        let mut agents = Vec::new();
+        for name in ["eliza", "ada"] {
+            agents.push(
+                tx.insert_thing(
+                    &thing(ThingKind::Agent, name),
+                    event(EventType::AgentCreated, "admin"),
+                )
+                .await
+                .unwrap(),
+            );
+        }
+        for (agent, actions) in agents.iter().zip([json!(["A"]), json!(null)]) {
+            tx.put_connection(
+                ConnectionKind::PluginPowers,
+                &instance,
+                agent,
+                Some(&acme.id),
+                &json!({ "enabled_actions": actions }),
+            )
+            .await
+            .unwrap();
+        }
+        // Putting the same link again replaces its metadata, never doubles it.
+        tx.put_connection(
+            ConnectionKind::PluginPowers,
+            &instance,
+            &agents[0],
+            Some(&acme.id),
+            &json!({ "enabled_actions": ["A", "B"] }),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+
+        let powers = t
+            .store
+            .connections_from(ConnectionKind::PluginPowers, &instance)
+            .await
+            .unwrap();
+        assert_eq!(powers.len(), 2, "{backend:?}");
+        assert_eq!(powers[0].to_id, agents[0]);
+        assert_eq!(powers[0].metadata, json!({ "enabled_actions": ["A", "B"] }));
+        assert_eq!(
+            t.store
+                .connections_to(ConnectionKind::PluginPowers, &agents[1])
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(
+            t.store
+                .connections_to(ConnectionKind::PluginUses, &agents[1])
+                .await
+                .unwrap()
+                .is_empty(),
+            "kinds are kept apart"
+        );
+
+        let mut tx = t.store.begin().await.unwrap();
+        let removed = tx
+            .remove_connections(ConnectionKind::PluginPowers, &instance, Some(&agents[0]))
+            .await
+            .unwrap();
+        assert_eq!(removed, 1);
+        assert_eq!(
+            tx.remove_connections(ConnectionKind::PluginPowers, &instance, None)
+                .await
+                .unwrap(),
+            1
+        );
+        tx.commit().await.unwrap();
+        assert!(
+            t.store
+                .connections_from(ConnectionKind::PluginPowers, &instance)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        t.cleanup().await;
+    }
+}
