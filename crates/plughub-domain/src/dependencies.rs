@@ -223,7 +223,10 @@ mod tests {
             ("c", "1.0.0", &[("b", "*")]),
         ]);
         let err = install_order("a", &p).unwrap_err();
-        assert_eq!(err, DependencyError::Cycle(vec!["b".into(), "c".into(), "b".into()]));
+        assert_eq!(
+            err,
+            DependencyError::Cycle(vec!["b".into(), "c".into(), "b".into()])
+        );
         assert_eq!(err.to_string(), "dependency cycle: b → c → b");
     }
 
@@ -257,7 +260,10 @@ mod tests {
         };
         assert_eq!(install_order("p0", &chain(5)).unwrap().len(), 6);
         let err = install_order("p0", &chain(6)).unwrap_err();
-        assert!(matches!(&err, DependencyError::TooDeep(c) if c.len() == 7), "{err}");
+        assert!(
+            matches!(&err, DependencyError::TooDeep(c) if c.len() == 7),
+            "{err}"
+        );
         assert!(err.to_string().contains("p0 → p1"), "{err}");
     }
 

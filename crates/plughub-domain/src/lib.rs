@@ -12,5 +12,6 @@ pub use catalog::{
     CatalogEntry, CoreMajor, NpmRecord, NpmVersion, RegistryRecord, SourceKind, SourceRecord,
 };
 pub use dimensions::{
-    Connection, ConnectionKind, EventType, Group, NewEvent, Plan, Role, StoredEvent, Thing, ThingKind,
+    Connection, ConnectionKind, EventType, Group, NewEvent, Plan, Role, StoredEvent, Thing,
+    ThingKind,
 };

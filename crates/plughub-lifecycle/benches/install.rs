@@ -68,7 +68,8 @@ fn main() {
                 (Ok(r), Ok(_)) => {
                     println!(
                         "| {}@{} | {cold_s:.2} s | {warm_s:.3} s |",
-                        r.plugin, r.version
+                        r.plugin,
+                        r.version()
                     );
                     cold_total += cold_s;
                     warm_total += warm_s;

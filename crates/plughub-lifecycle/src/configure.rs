@@ -1,10 +1,11 @@
 //! Configuring an installed plugin: values checked against the settings it declares, secrets sealed with
 //! the key ring and bound to this instance and setting, nothing secret in events, logs or answers.
 
+use crate::InstanceRecord;
 use crate::LifecycleError;
-use crate::service::{InstallOptions, Installer};
-use plughub_domain::EventType;
+use crate::service::{InstallOptions, Installer, record_of};
 use plughub_domain::config_schema::ConfigSchema;
+use plughub_domain::{EventType, NewEvent, ThingKind};
 use plughub_secrets::{KeyRing, Secret};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -77,13 +78,13 @@ impl Installer {
         actor: &str,
     ) -> Result<ConfigView, LifecycleError> {
         let (group, thing, mut record) = self.installed_instance(org, plugin).await?;
-        if record.package.is_none() {
+        if record.current.package.is_none() {
             return Err(LifecycleError::NotInstalled {
                 plugin: plugin.into(),
                 org: org.into(),
             });
         }
-        let schema = self.schema_of(record.package.as_deref())?;
+        let schema = self.schema_of(record.current.package.as_deref())?;
 
         // Check the whole configuration as it will be, so a required secret set earlier still counts.
         let mut whole: BTreeMap<String, String> = record
@@ -157,8 +158,61 @@ impl Installer {
     /// What an instance's configuration holds, secrets by name only.
     pub async fn config_view(&self, org: &str, plugin: &str) -> Result<ConfigView, LifecycleError> {
         let (_, _, record) = self.installed_instance(org, plugin).await?;
-        let schema = self.schema_of(record.package.as_deref())?;
+        let schema = self.schema_of(record.current.package.as_deref())?;
         Ok(view(plugin, &record, schema))
+    }
+
+    /// Required settings of the installed version that have neither a value nor a default.
+    pub(crate) fn missing_settings(
+        &self,
+        record: &InstanceRecord,
+    ) -> Result<Vec<String>, LifecycleError> {
+        let schema = self.schema_of(record.current.package.as_deref())?;
+        Ok(view(&record.plugin, record, schema).missing)
+    }
+
+    /// Reseals every secret sealed with an older key under the ring's active key (after `rotate`), with
+    /// a `plugin_configured` event per instance naming the settings resealed. Returns how many values.
+    pub async fn reseal_secrets(
+        &self,
+        keys: &KeyRing,
+        actor: &str,
+    ) -> Result<usize, LifecycleError> {
+        let mut resealed = 0;
+        for thing in self
+            .store
+            .things_in_all_groups(ThingKind::PluginInstance)
+            .await?
+        {
+            let Some(mut record) = record_of(&thing) else {
+                continue;
+            };
+            let stale: Vec<String> = record
+                .secrets
+                .iter()
+                .filter(|(_, sealed)| keys.is_stale(sealed))
+                .map(|(k, _)| k.clone())
+                .collect();
+            if stale.is_empty() {
+                continue;
+            }
+            for key in &stale {
+                let at = place(&thing.id, key);
+                let plain = keys.open(&at, &record.secrets[key])?;
+                record.secrets.insert(key.clone(), keys.seal(&at, &plain));
+            }
+            resealed += stale.len();
+            let event = NewEvent {
+                event_type: EventType::PluginConfigured,
+                actor: actor.into(),
+                target: None,
+                group_id: thing.group_id.clone(),
+                metadata: json!({ "plugin": record.plugin, "keys": [], "resealed": stale,
+                                   "key": keys.active_key_id() }),
+            };
+            self.save(&thing.id, &record, event).await?;
+        }
+        Ok(resealed)
     }
 }
 
@@ -167,7 +221,7 @@ fn place(instance_id: &str, key: &str) -> String {
     format!("{instance_id}/{key}")
 }
 
-fn view(plugin: &str, record: &crate::InstanceRecord, schema: ConfigSchema) -> ConfigView {
+fn view(plugin: &str, record: &InstanceRecord, schema: ConfigSchema) -> ConfigView {
     let missing = schema
         .params
         .iter()

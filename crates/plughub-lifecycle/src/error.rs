@@ -32,6 +32,45 @@ pub enum LifecycleError {
     },
     #[error("{0}")]
     BadEnvFile(String),
+    #[error("{0}")]
+    Dependencies(#[from] plughub_domain::dependencies::DependencyError),
+    #[error("{by} needs {plugin}, which cannot be installed: {source}")]
+    DependencyUnavailable {
+        plugin: String,
+        by: String,
+        source: Box<plughub_install::InstallError>,
+    },
+    #[error("{plugin} was not installed: its dependency {dependency} failed ({reason})")]
+    DependencyFailed {
+        plugin: String,
+        dependency: String,
+        reason: String,
+    },
+    #[error("{} depend(s) on {plugin} in {org}: {what} {} first", .dependents.join(", "), .dependents.join(", "))]
+    HasDependents {
+        plugin: String,
+        org: String,
+        dependents: Vec<String>,
+        what: &'static str,
+    },
+    #[error(
+        "no agent named '{agent}' in {org} (create it with `plughub agent create {agent} --org {org}`)"
+    )]
+    UnknownAgent { agent: String, org: String },
+    #[error("{plugin} is already active for agent {agent}")]
+    AlreadyActive { plugin: String, agent: String },
+    #[error("{plugin} is not active for agent {agent}")]
+    NotActive { plugin: String, agent: String },
+    #[error("{plugin} needs {} before it can be activated: `plughub configure {plugin} --org {org} {}`", .missing.join(", "), .missing.iter().map(|k| format!("{k}=…")).collect::<Vec<_>>().join(" "))]
+    NeedsConfig {
+        plugin: String,
+        org: String,
+        missing: Vec<String>,
+    },
+    #[error(
+        "{plugin} has no earlier version to roll back to (a rollback returns to the version before the last update)"
+    )]
+    NothingToRollBack { plugin: String },
     #[error(transparent)]
     Secrets(#[from] plughub_secrets::SecretsError),
     #[error(transparent)]

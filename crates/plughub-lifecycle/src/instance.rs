@@ -1,14 +1,14 @@
 //! What the store keeps of an installed plugin (the properties of its `plugin_instance` thing).
 
+use plughub_domain::CoreMajor;
 use plughub_domain::lifecycle::State;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InstanceRecord {
-    pub plugin: String,
+/// One installed version of a plugin: the package it runs from and what was checked of it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InstalledVersion {
     pub version: String,
-    pub state: State,
     /// The package folder's name in the package store, once installed.
     pub package: Option<String>,
     pub integrity: Option<String>,
@@ -16,6 +16,23 @@ pub struct InstanceRecord {
     /// Who accepted a risk above the threshold, if anyone did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risk_accepted_by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceRecord {
+    pub plugin: String,
+    #[serde(flatten)]
+    pub current: InstalledVersion,
+    pub state: State,
+    /// The core major asked for at install; updates stay on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub core: Option<CoreMajor>,
+    /// The version before the last update, kept on disk for a rollback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<InstalledVersion>,
+    /// While an update is in flight: the state to return to if it does not finish.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replacing: Option<State>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Settings that are not secret, typed by the plugin's schema.
@@ -31,15 +48,34 @@ impl InstanceRecord {
     pub fn new(plugin: &str, version: &str, state: State) -> InstanceRecord {
         InstanceRecord {
             plugin: plugin.into(),
-            version: version.into(),
+            current: InstalledVersion {
+                version: version.into(),
+                ..Default::default()
+            },
             state,
-            package: None,
-            integrity: None,
-            risk_score: None,
-            risk_accepted_by: None,
+            core: None,
+            previous: None,
+            replacing: None,
             error: None,
             config: BTreeMap::new(),
             secrets: BTreeMap::new(),
         }
+    }
+
+    pub fn version(&self) -> &str {
+        &self.current.version
+    }
+
+    /// Package folders this instance keeps on disk: the current one and the one a rollback returns to.
+    pub fn packages(&self) -> impl Iterator<Item = &String> {
+        self.current
+            .package
+            .iter()
+            .chain(self.previous.iter().flat_map(|p| p.package.iter()))
+    }
+
+    /// Installed and not uninstalled since: it counts for dependencies and for the package store.
+    pub fn is_present(&self) -> bool {
+        !matches!(self.state, State::Uninstalled | State::Failed)
     }
 }

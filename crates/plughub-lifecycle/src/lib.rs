@@ -1,14 +1,23 @@
 #![doc = include_str!("../README.md")]
 
+mod activation;
 mod configure;
 mod error;
+mod install;
 mod instance;
 mod packages;
+mod plan;
+mod progress;
 mod recovery;
 mod service;
+mod uninstall;
+mod update;
 
+pub use activation::{ActivateOptions, AgentPlugin, AgentView};
 pub use configure::{ConfigView, parse_env_file};
 pub use error::LifecycleError;
-pub use instance::InstanceRecord;
+pub use instance::{InstalledVersion, InstanceRecord};
 pub use packages::PackageStore;
+pub use progress::{Progress, Silent};
 pub use service::{InstallOptions, Installer};
+pub use update::UpdateOutcome;

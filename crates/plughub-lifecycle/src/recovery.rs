@@ -43,7 +43,11 @@ impl Installer {
             let Some(mut record) = record_of(&thing) else {
                 continue;
             };
-            let to = record.state.recover();
+            // An interrupted update goes back to where it was: the old version is still in place.
+            let to = record
+                .replacing
+                .take()
+                .unwrap_or_else(|| record.state.recover());
             if to == record.state {
                 continue;
             }
@@ -72,7 +76,7 @@ impl Installer {
             .iter()
             .filter_map(record_of)
             .filter(|r| r.state != State::Uninstalled)
-            .filter_map(|r| r.package)
+            .flat_map(|r| r.packages().cloned().collect::<Vec<_>>())
             .collect())
     }
 }

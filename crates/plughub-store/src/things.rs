@@ -27,6 +27,16 @@ impl Store {
         row.as_ref().map(thing_from_row).transpose()
     }
 
+    /// A thing by id.
+    pub async fn thing(&self, id: &str) -> Result<Option<Thing>> {
+        let sql = format!("SELECT {THING_COLUMNS} FROM things WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(thing_from_row).transpose()
+    }
+
     /// Every thing of a kind in a group (`None` for global things), by name.
     pub async fn things(&self, kind: ThingKind, group_id: Option<&str>) -> Result<Vec<Thing>> {
         let sql = format!(

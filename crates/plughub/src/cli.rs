@@ -55,7 +55,18 @@ pub enum Command {
     Configure(ConfigureArgs),
     /// Show an installed plugin's settings (secrets by name only)
     Config(ConfigShowArgs),
-    /// Organisations (and, later, people and tokens)
+    /// Activate an installed plugin for an agent (the plugins it depends on first)
+    Activate(ActivateArgs),
+    /// Deactivate a plugin for an agent, or for all its agents
+    Deactivate(DeactivateArgs),
+    /// Update an installed plugin to a newer version, keeping its configuration
+    Update(UpdateArgs),
+    /// Go back to the version before the last update
+    Rollback(RollbackArgs),
+    /// The agents of an organisation
+    #[command(subcommand)]
+    Agent(AgentCommand),
+    /// Organisations, keys (and, later, people and tokens)
     #[command(subcommand)]
     Admin(AdminCommand),
 }
@@ -66,6 +77,34 @@ pub enum AdminCommand {
     CreateOrg(CreateOrgArgs),
     /// List the organisations
     Orgs(JsonArg),
+    /// Make a new secret key and reseal every stored secret with it
+    RotateKey(RotateKeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RotateKeyArgs {
+    /// Drop the old keys once nothing sealed with them is left
+    #[arg(long)]
+    pub retire: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Create an agent in an organisation
+    Create(AgentCreateArgs),
+    /// The agents of an organisation and the plugins each uses
+    List(InstalledArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AgentCreateArgs {
+    pub name: String,
+    #[arg(long)]
+    pub org: String,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -273,6 +312,64 @@ pub struct ConfigureArgs {
 
 #[derive(Debug, Args)]
 pub struct ConfigShowArgs {
+    pub plugin: String,
+    #[arg(long)]
+    pub org: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ActivateArgs {
+    pub plugin: String,
+    #[arg(long)]
+    pub org: String,
+    #[arg(long)]
+    pub agent: String,
+    /// Only these actions (comma-separated); all by default
+    #[arg(long, value_delimiter = ',')]
+    pub actions: Option<Vec<String>>,
+    /// Higher first, when several plugins offer the same thing
+    #[arg(long, default_value_t = 0)]
+    pub priority: i64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeactivateArgs {
+    pub plugin: String,
+    #[arg(long)]
+    pub org: String,
+    /// Only for this agent (default: every agent)
+    #[arg(long)]
+    pub agent: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    pub plugin: String,
+    /// A version, range or tag, or a package folder or .tgz (default: the newest compatible version)
+    pub target: Option<String>,
+    #[arg(long)]
+    pub org: String,
+    /// Move to another core major (v0, v1, v2); default: the one it was installed for
+    #[arg(long)]
+    pub core: Option<String>,
+    /// Update even above the risk threshold, accepted by this org_owner (named for the record)
+    #[arg(long, value_name = "OWNER")]
+    pub accept_risk: Option<String>,
+    /// The npm registry (default: the one in your npm configuration)
+    #[arg(long, value_name = "URL")]
+    pub npm_registry: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
     pub plugin: String,
     #[arg(long)]
     pub org: String,

@@ -1,12 +1,15 @@
 mod admin;
+mod agents;
 mod audit;
 mod catalog;
 mod info;
 mod install;
 mod search;
 mod serve;
+mod settings;
+mod versions;
 
-use crate::cli::{AdminCommand, CatalogCommand, Cli, Command};
+use crate::cli::{AdminCommand, AgentCommand, CatalogCommand, Cli, Command};
 use anyhow::Result;
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -23,8 +26,17 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Install(args) => install::install(&cli.store, args).await,
         Command::Uninstall(args) => install::uninstall(&cli.store, args).await,
         Command::Installed(args) => install::installed(&cli.store, args).await,
-        Command::Configure(args) => install::configure(&cli.store, args).await,
-        Command::Config(args) => install::show_config(&cli.store, args).await,
+        Command::Configure(args) => settings::configure(&cli.store, args).await,
+        Command::Config(args) => settings::show_config(&cli.store, args).await,
+        Command::Activate(args) => agents::activate(&cli.store, args).await,
+        Command::Deactivate(args) => agents::deactivate(&cli.store, args).await,
+        Command::Update(args) => versions::update(&cli.store, args).await,
+        Command::Rollback(args) => versions::rollback(&cli.store, args).await,
+        Command::Agent(AgentCommand::Create(args)) => agents::create(&cli.store, args).await,
+        Command::Agent(AgentCommand::List(args)) => agents::list(&cli.store, args).await,
+        Command::Admin(AdminCommand::RotateKey(args)) => {
+            settings::rotate_key(&cli.store, args).await
+        }
         Command::Admin(AdminCommand::CreateOrg(args)) => admin::create_org(&cli.store, args).await,
         Command::Admin(AdminCommand::Orgs(args)) => admin::orgs(&cli.store, args.json).await,
     }

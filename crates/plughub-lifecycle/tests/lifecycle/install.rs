@@ -1,75 +1,6 @@
 //! Installing plugins for organisations, against a registry the test serves on loopback, with the real pnpm.
 
-use plughub_domain::lifecycle::State;
-use plughub_domain::{EventType, Plan, ThingKind};
-use plughub_lifecycle::{InstallOptions, Installer, LifecycleError, PackageStore};
-use plughub_store::{EventFilter, NewThing, Store};
-use plughub_testkit::http::LoopbackNpm;
-use plughub_testkit::tarball::package;
-use plughub_testkit::{TestBackend, TestStore};
-use serde_json::json;
-use std::path::Path;
-
-/// pnpm is installed once for this test binary (tests may run at once).
-async fn installer(store: Store, root: &Path, registry: &str) -> Installer {
-    static TOOLS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    let _one = TOOLS.lock().await;
-    let shared_tools = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tools");
-    let installer = Installer::open(store, root, registry).await.unwrap();
-    // Share the pnpm the other tests already installed.
-    std::fs::create_dir_all(root).unwrap();
-    if !root.join("tools").exists() && shared_tools.exists() {
-        std::os::unix::fs::symlink(&shared_tools, root.join("tools")).unwrap();
-    }
-    installer
-}
-
-fn publish_plugin(
-    npm: &LoopbackNpm,
-    name: &str,
-    version: &str,
-    code: &str,
-    scripts: Option<serde_json::Value>,
-) {
-    let mut manifest = json!({ "name": name, "version": version, "type": "module", "main": "dist/index.js",
-                               "dependencies": { "@acme/dep": "^1.0.0" } });
-    if let Some(s) = scripts {
-        manifest["scripts"] = s;
-    }
-    npm.publish_version(
-        manifest.clone(),
-        package(&manifest, &[("dist/index.js", code)]),
-        None,
-    );
-}
-
-async fn world() -> (TestStore, LoopbackNpm, tempfile::TempDir) {
-    let t = TestStore::new(TestBackend::Sqlite).await;
-    let mut tx = t.store.begin().await.unwrap();
-    tx.create_group("acme", Plan::Pro, None, "test")
-        .await
-        .unwrap();
-    tx.create_group("globex", Plan::Free, None, "test")
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    let npm = LoopbackNpm::start().await;
-    let dep = json!({ "name": "@acme/dep", "version": "1.0.0", "main": "index.js" });
-    npm.publish_version(
-        dep.clone(),
-        package(&dep, &[("index.js", "module.exports = 42;")]),
-        None,
-    );
-    (t, npm, tempfile::tempdir().unwrap())
-}
-
-fn opts(actor: &str) -> InstallOptions {
-    InstallOptions {
-        actor: actor.into(),
-        ..Default::default()
-    }
-}
-
+use crate::common::*;
 #[tokio::test]
 async fn install_share_uninstall_and_collect() {
     let (t, npm, dir) = world().await;
@@ -88,11 +19,18 @@ async fn install_share_uninstall_and_collect() {
         .await
         .unwrap();
     assert_eq!(
-        (record.state, record.version.as_str()),
+        (record.state, record.version()),
         (State::Installed, "1.0.0")
     );
-    assert!(record.integrity.as_deref().unwrap().starts_with("sha512-"));
-    let folder = record.package.clone().unwrap();
+    assert!(
+        record
+            .current
+            .integrity
+            .as_deref()
+            .unwrap()
+            .starts_with("sha512-")
+    );
+    let folder = record.current.package.clone().unwrap();
     assert!(
         packages
             .join("pkgs")
@@ -238,7 +176,7 @@ async fn risky_plugins_need_an_owner_to_accept_the_risk() {
         .install("acme", "@acme/plugin-risky", &accepted)
         .await
         .unwrap();
-    assert_eq!(record.risk_accepted_by.as_deref(), Some("alice"));
+    assert_eq!(record.current.risk_accepted_by.as_deref(), Some("alice"));
     t.cleanup().await;
 }
 

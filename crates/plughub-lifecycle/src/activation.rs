@@ -1,0 +1,302 @@
+//! Agents, and activating an installed plugin for them: a plugin_powers link (instance → agent, with the
+//! actions it may use) and a plugin_uses link (agent → instance, with a priority), the plugins it depends
+//! on activated for the same agent first. Deactivating removes the links; an instance that powers no agent
+//! any more goes back to INSTALLED.
+
+use crate::LifecycleError;
+use crate::instance::InstanceRecord;
+use crate::service::{InstallOptions, Installer, Link, record_of};
+use plughub_domain::lifecycle::{State, Step};
+use plughub_domain::{ConnectionKind, EventType, Group, Thing, ThingKind};
+use plughub_store::NewThing;
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::future::Future;
+use std::pin::Pin;
+
+/// How a plugin serves an agent.
+#[derive(Debug, Clone, Default)]
+pub struct ActivateOptions {
+    /// The actions the agent may use; all when `None`.
+    pub enabled_actions: Option<Vec<String>>,
+    /// Higher first, when several plugins offer the same thing.
+    pub priority: i64,
+    pub actor: String,
+}
+
+/// An agent and the plugins it uses.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgentView {
+    pub name: String,
+    pub plugins: Vec<AgentPlugin>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgentPlugin {
+    pub plugin: String,
+    pub enabled_actions: Value,
+    pub priority: i64,
+}
+
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T, LifecycleError>> + Send + 'a>>;
+
+impl Installer {
+    pub async fn create_agent(
+        &self,
+        org: &str,
+        name: &str,
+        actor: &str,
+    ) -> Result<AgentView, LifecycleError> {
+        let group = self.group(org).await?;
+        let thing = NewThing {
+            kind: ThingKind::Agent,
+            name,
+            group_id: Some(&group.id),
+            status: "active",
+            properties: "{}",
+        };
+        let event = self.event(
+            EventType::AgentCreated,
+            &group,
+            &InstallOptions::by(actor),
+            json!({ "agent": name }),
+        );
+        let mut tx = self.store.begin().await?;
+        tx.insert_thing(&thing, event).await?;
+        tx.commit().await?;
+        Ok(AgentView {
+            name: name.into(),
+            plugins: Vec::new(),
+        })
+    }
+
+    pub async fn agents(&self, org: &str) -> Result<Vec<AgentView>, LifecycleError> {
+        let group = self.group(org).await?;
+        let mut out = Vec::new();
+        for agent in self.store.things(ThingKind::Agent, Some(&group.id)).await? {
+            let mut plugins = Vec::new();
+            for link in self
+                .store
+                .connections_from(ConnectionKind::PluginUses, &agent.id)
+                .await?
+            {
+                if let Some(instance) = self.store.thing(&link.to_id).await? {
+                    plugins.push(AgentPlugin {
+                        plugin: instance.name,
+                        enabled_actions: link.metadata["enabled_actions"].clone(),
+                        priority: link.metadata["priority"].as_i64().unwrap_or(0),
+                    });
+                }
+            }
+            plugins.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.plugin.cmp(&b.plugin)));
+            out.push(AgentView {
+                name: agent.name,
+                plugins,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn agent(&self, group: &Group, name: &str) -> Result<Thing, LifecycleError> {
+        self.store
+            .thing_by_name(ThingKind::Agent, Some(&group.id), name)
+            .await?
+            .ok_or_else(|| LifecycleError::UnknownAgent {
+                agent: name.into(),
+                org: group.name.clone(),
+            })
+    }
+
+    /// Activates an installed plugin for an agent, after the plugins it depends on.
+    pub async fn activate(
+        &self,
+        org: &str,
+        plugin: &str,
+        agent: &str,
+        options: &ActivateOptions,
+    ) -> Result<InstanceRecord, LifecycleError> {
+        let (group, thing, record) = self.installed_instance(org, plugin).await?;
+        let agent = self.agent(&group, agent).await?;
+        self.activate_for(&group, thing, record, &agent, options, None)
+            .await
+    }
+
+    /// `needed_by` is set when this activation is for a plugin that depends on this one: being active for
+    /// the agent already is then fine.
+    fn activate_for<'a>(
+        &'a self,
+        group: &'a Group,
+        thing: Thing,
+        mut record: InstanceRecord,
+        agent: &'a Thing,
+        options: &'a ActivateOptions,
+        needed_by: Option<&'a str>,
+    ) -> Boxed<'a, InstanceRecord> {
+        Box::pin(async move {
+            let powers = self
+                .store
+                .connections_from(ConnectionKind::PluginPowers, &thing.id)
+                .await?;
+            if powers.iter().any(|p| p.to_id == agent.id) {
+                return match needed_by {
+                    Some(_) => Ok(record),
+                    None => Err(LifecycleError::AlreadyActive {
+                        plugin: record.plugin,
+                        agent: agent.name.clone(),
+                    }),
+                };
+            }
+            let next = if record.state == State::Active {
+                State::Active
+            } else {
+                record.state.next(Step::Activate)?.next(Step::Activated)?
+            };
+            let missing = self.missing_settings(&record)?;
+            if !missing.is_empty() {
+                return Err(LifecycleError::NeedsConfig {
+                    plugin: record.plugin,
+                    org: group.name.clone(),
+                    missing,
+                });
+            }
+            for link in self
+                .store
+                .connections_from(ConnectionKind::PluginDependsOn, &thing.id)
+                .await?
+            {
+                let Some(dependency) = self.store.thing(&link.to_id).await? else {
+                    continue;
+                };
+                let Some(dependency_record) = record_of(&dependency) else {
+                    continue;
+                };
+                let for_dependency = ActivateOptions {
+                    enabled_actions: None,
+                    ..options.clone()
+                };
+                self.activate_for(
+                    group,
+                    dependency,
+                    dependency_record,
+                    agent,
+                    &for_dependency,
+                    Some(&record.plugin),
+                )
+                .await?;
+            }
+            record.state = next;
+            let actions = json!(options.enabled_actions);
+            let event = self.event(
+                EventType::PluginActivated,
+                group,
+                &InstallOptions::by(&options.actor),
+                json!({
+                    "plugin": record.plugin, "agent": agent.name, "enabled_actions": actions,
+                    "priority": options.priority, "needed_by": needed_by,
+                }),
+            );
+            let links = [
+                Link::Put {
+                    kind: ConnectionKind::PluginPowers,
+                    from: thing.id.clone(),
+                    to: agent.id.clone(),
+                    group_id: group.id.clone(),
+                    metadata: json!({ "enabled_actions": actions }),
+                },
+                Link::Put {
+                    kind: ConnectionKind::PluginUses,
+                    from: agent.id.clone(),
+                    to: thing.id.clone(),
+                    group_id: group.id.clone(),
+                    metadata: json!({ "enabled_actions": actions, "priority": options.priority }),
+                },
+            ];
+            self.save_with(&thing.id, &record, event, &links).await?;
+            Ok(record)
+        })
+    }
+
+    /// Deactivates a plugin for one agent, or for every agent it powers (`agent` None).
+    pub async fn deactivate(
+        &self,
+        org: &str,
+        plugin: &str,
+        agent: Option<&str>,
+        actor: &str,
+    ) -> Result<InstanceRecord, LifecycleError> {
+        let (group, thing, mut record) = self.installed_instance(org, plugin).await?;
+        let powers = self
+            .store
+            .connections_from(ConnectionKind::PluginPowers, &thing.id)
+            .await?;
+        let agents: Vec<Thing> = match agent {
+            Some(name) => {
+                let agent = self.agent(&group, name).await?;
+                if !powers.iter().any(|p| p.to_id == agent.id) {
+                    return Err(LifecycleError::NotActive {
+                        plugin: plugin.into(),
+                        agent: name.into(),
+                    });
+                }
+                vec![agent]
+            }
+            None => {
+                let mut all = Vec::new();
+                for link in &powers {
+                    all.extend(self.store.thing(&link.to_id).await?);
+                }
+                all
+            }
+        };
+        // A plugin another one needs stays active for the agents that one serves.
+        let mut blocking = Vec::new();
+        for (dependent, dependent_record, _) in self.dependents(&thing).await? {
+            let serves = self
+                .store
+                .connections_from(ConnectionKind::PluginPowers, &dependent.id)
+                .await?;
+            if serves
+                .iter()
+                .any(|s| agents.iter().any(|a| a.id == s.to_id))
+            {
+                blocking.push(dependent_record.plugin);
+            }
+        }
+        if !blocking.is_empty() {
+            return Err(LifecycleError::HasDependents {
+                plugin: plugin.into(),
+                org: org.into(),
+                dependents: blocking,
+                what: "deactivate",
+            });
+        }
+        if agents.len() == powers.len() {
+            record.state = record
+                .state
+                .next(Step::Deactivate)?
+                .next(Step::Deactivated)?;
+        }
+        let mut links = Vec::new();
+        for agent in &agents {
+            links.push(Link::Remove {
+                kind: ConnectionKind::PluginPowers,
+                from: thing.id.clone(),
+                to: Some(agent.id.clone()),
+            });
+            links.push(Link::Remove {
+                kind: ConnectionKind::PluginUses,
+                from: agent.id.clone(),
+                to: Some(thing.id.clone()),
+            });
+        }
+        let names: Vec<&str> = agents.iter().map(|a| a.name.as_str()).collect();
+        let event = self.event(
+            EventType::PluginDeactivated,
+            &group,
+            &InstallOptions::by(actor),
+            json!({ "plugin": plugin, "agents": names, "state": record.state }),
+        );
+        self.save_with(&thing.id, &record, event, &links).await?;
+        Ok(record)
+    }
+}

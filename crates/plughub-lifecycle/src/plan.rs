@@ -1,0 +1,205 @@
+//! Finding a package and the plugins it needs: the version to install of each (or the one the
+//! organisation has already), checked as one graph (ranges, cycles, depth) before anything is installed.
+
+use crate::LifecycleError;
+use crate::packages::remove;
+use crate::service::Installer;
+use plughub_domain::dependencies::{MAX_DEPTH, PlannedPlugin, Requirement, install_order};
+use plughub_domain::names::is_plugin_package;
+use plughub_domain::{CoreMajor, Group};
+use plughub_install::{PackageSpec, Resolved, document, open_local, resolve};
+use serde_json::Value;
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+
+/// Where a package comes from.
+pub(crate) enum Source {
+    Npm(Box<Resolved>),
+    /// An author's folder or tarball.
+    Local(PathBuf),
+}
+
+/// A package found and chosen, not yet installed.
+pub(crate) struct Located {
+    pub name: String,
+    pub version: String,
+    pub source: Source,
+    /// The plugins it needs, by range.
+    pub requires: Vec<Requirement>,
+}
+
+/// The plugins among a package's dependencies (its own name excluded): elizaOS loads them with it, so the
+/// organisation needs an instance of each.
+pub(crate) fn plugin_requirements(name: &str, manifest: &Value) -> Vec<Requirement> {
+    let mut out: Vec<Requirement> = Vec::new();
+    for field in ["dependencies", "peerDependencies"] {
+        let Some(deps) = manifest.get(field).and_then(Value::as_object) else {
+            continue;
+        };
+        for (dep, range) in deps {
+            if dep != name && is_plugin_package(dep) && !out.iter().any(|r| r.name == *dep) {
+                out.push(Requirement {
+                    name: dep.clone(),
+                    range: range.as_str().unwrap_or("*").to_string(),
+                });
+            }
+        }
+    }
+    out
+}
+
+impl Installer {
+    /// Finds the version a spec means, and what it needs, without installing anything.
+    pub(crate) async fn locate(
+        &self,
+        spec: &PackageSpec,
+        core: Option<CoreMajor>,
+    ) -> Result<Located, LifecycleError> {
+        match spec {
+            PackageSpec::Npm { name, wanted } => {
+                self.progress.step(name, "resolving");
+                let doc = document(&self.npm, name).await?;
+                let resolved = resolve(&doc, name, wanted.as_deref(), core)?;
+                Ok(located_on_npm(resolved))
+            }
+            PackageSpec::Folder(path) | PackageSpec::Tarball(path) => {
+                let probe = self.packages.staging()?;
+                let read = || -> Result<Located, LifecycleError> {
+                    let local = open_local(path, &probe, &self.limits)?;
+                    let manifest = read_manifest(&local.dir.join("package.json"));
+                    Ok(Located {
+                        requires: plugin_requirements(&local.name, &manifest),
+                        name: local.name,
+                        version: local.version,
+                        source: Source::Local(path.clone()),
+                    })
+                };
+                let located = read();
+                remove(&probe)?;
+                located
+            }
+        }
+    }
+
+    /// The packages to install for `root`, dependencies first and `root` last; plugins the group has
+    /// installed already are used as they are, and their versions must meet the ranges asked of them.
+    pub(crate) async fn plan(
+        &self,
+        group: &Group,
+        root: Located,
+        core: Option<CoreMajor>,
+    ) -> Result<Vec<Located>, LifecycleError> {
+        let root_name = root.name.clone();
+        let mut graph: BTreeMap<String, PlannedPlugin> = BTreeMap::new();
+        graph.insert(root.name.clone(), planned(&root, false));
+        let mut found: BTreeMap<String, Located> = BTreeMap::new();
+        let mut queue = VecDeque::from([(root.name.clone(), root.requires.clone(), 0usize)]);
+        found.insert(root.name.clone(), root);
+        while let Some((by, requires, depth)) = queue.pop_front() {
+            // Past the limit nothing more is fetched; the graph check names the chain.
+            if depth > MAX_DEPTH {
+                continue;
+            }
+            for requirement in requires {
+                if graph.contains_key(&requirement.name) {
+                    continue;
+                }
+                if let Some((_, record)) = self.present_instance(group, &requirement.name).await? {
+                    graph.insert(
+                        requirement.name.clone(),
+                        PlannedPlugin {
+                            name: requirement.name.clone(),
+                            version: record.version().to_string(),
+                            installed: true,
+                            requires: Vec::new(),
+                        },
+                    );
+                    continue;
+                }
+                self.progress
+                    .step(&requirement.name, &format!("resolving (needed by {by})"));
+                let dependency = self.locate_dependency(&requirement, &by, core).await?;
+                graph.insert(dependency.name.clone(), planned(&dependency, false));
+                queue.push_back((
+                    dependency.name.clone(),
+                    dependency.requires.clone(),
+                    depth + 1,
+                ));
+                found.insert(dependency.name.clone(), dependency);
+            }
+        }
+        let order = install_order(&root_name, &graph)?;
+        Ok(order
+            .into_iter()
+            .filter_map(|name| found.remove(&name))
+            .collect())
+    }
+
+    async fn locate_dependency(
+        &self,
+        requirement: &Requirement,
+        by: &str,
+        core: Option<CoreMajor>,
+    ) -> Result<Located, LifecycleError> {
+        let unavailable = |source| LifecycleError::DependencyUnavailable {
+            plugin: requirement.name.clone(),
+            by: by.to_string(),
+            source: Box::new(source),
+        };
+        let doc = document(&self.npm, &requirement.name)
+            .await
+            .map_err(unavailable)?;
+        // A workspace range names no published version: take what npm's `latest` gives.
+        let wanted = (!requirement.range.starts_with("workspace:")).then_some(&requirement.range);
+        let resolved = resolve(&doc, &requirement.name, wanted.map(String::as_str), core)
+            .map_err(unavailable)?;
+        Ok(located_on_npm(resolved))
+    }
+}
+
+fn located_on_npm(resolved: Resolved) -> Located {
+    Located {
+        name: resolved.name.clone(),
+        version: resolved.version.clone(),
+        requires: plugin_requirements(&resolved.name, &resolved.manifest),
+        source: Source::Npm(Box::new(resolved)),
+    }
+}
+
+fn planned(located: &Located, installed: bool) -> PlannedPlugin {
+    PlannedPlugin {
+        name: located.name.clone(),
+        version: located.version.clone(),
+        installed,
+        requires: located.requires.clone(),
+    }
+}
+
+pub(crate) fn read_manifest(path: &std::path::Path) -> Value {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plugins_among_the_dependencies_are_required() {
+        let manifest = serde_json::json!({
+            "dependencies": { "@elizaos/core": "^1.0.0", "@elizaos/plugin-sql": "^1.2.0", "zod": "3" },
+            "peerDependencies": { "plugin-extra": "*", "@elizaos/plugin-sql": "^1.0.0" }
+        });
+        let requires = plugin_requirements("@acme/plugin-a", &manifest);
+        let names: Vec<(&str, &str)> = requires
+            .iter()
+            .map(|r| (r.name.as_str(), r.range.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [("@elizaos/plugin-sql", "^1.2.0"), ("plugin-extra", "*")]
+        );
+    }
+}

@@ -1,0 +1,234 @@
+//! Updating an instance to another version, and rolling back to the one before. The configuration and
+//! secrets stay (they belong to the instance, not the version); the version replaced stays on disk for a
+//! rollback; plugins that depend on this one must accept the new version. While the new version is being
+//! assembled the record says which state to return to, so a crash leaves the old version working.
+
+use crate::LifecycleError;
+use crate::instance::InstanceRecord;
+use crate::plan::{plugin_requirements, read_manifest};
+use crate::service::{InstallOptions, Installer};
+use plughub_domain::dependencies::{DependencyError, satisfies};
+use plughub_domain::lifecycle::{State, Step};
+use plughub_domain::{EventType, Group, Thing};
+use plughub_install::PackageSpec;
+use serde::Serialize;
+use serde_json::json;
+
+/// What an update or rollback did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UpdateOutcome {
+    pub plugin: String,
+    pub from: String,
+    pub to: String,
+    /// False when the instance was at that version already.
+    pub changed: bool,
+    pub state: State,
+    /// Required settings the new version declares that have no value yet.
+    pub missing_settings: Vec<String>,
+}
+
+impl Installer {
+    /// Updates to `target` (a version, range, tag, or a local folder or tarball), or to the newest version
+    /// for the core major it was installed for.
+    pub async fn update(
+        &self,
+        org: &str,
+        plugin: &str,
+        target: Option<&str>,
+        options: &InstallOptions,
+    ) -> Result<UpdateOutcome, LifecycleError> {
+        let (group, thing, record) = self.installed_instance(org, plugin).await?;
+        record.state.next(Step::Replace)?;
+        let spec = match target {
+            Some(t) if is_local(t) => PackageSpec::parse(t)?,
+            wanted => PackageSpec::Npm {
+                name: plugin.into(),
+                wanted: wanted.map(str::to_string),
+            },
+        };
+        let core = options.core.or(record.core);
+        let result = {
+            let _working = self.packages.lock_shared()?;
+            self.replace(&group, &thing, record, &spec, core, options)
+                .await
+        };
+        // The version before the one kept for rollback is no longer needed.
+        self.collect().await?;
+        result
+    }
+
+    async fn replace(
+        &self,
+        group: &Group,
+        thing: &Thing,
+        mut record: InstanceRecord,
+        spec: &PackageSpec,
+        core: Option<plughub_domain::CoreMajor>,
+        options: &InstallOptions,
+    ) -> Result<UpdateOutcome, LifecycleError> {
+        let located = self.locate(spec, core).await?;
+        if located.name != record.plugin {
+            return Err(plughub_install::InstallError::BadSpec(format!(
+                "{:?} holds {}, not {}",
+                spec, located.name, record.plugin
+            ))
+            .into());
+        }
+        let from = record.version().to_string();
+        if located.version == from {
+            return Ok(self.outcome(&record, from, false)?);
+        }
+        self.check_dependents(thing, &located.version).await?;
+        let mut plan = self.plan(group, located, core).await?;
+        let located = plan.pop().expect("a plan ends with the plugin asked for");
+        for dependency in plan {
+            self.install(
+                &group.name,
+                &format!("{}@{}", dependency.name, dependency.version),
+                options,
+            )
+            .await?;
+        }
+
+        let to = located.version.clone();
+        let prior = record.state;
+        record.state = prior.next(Step::Replace)?;
+        record.replacing = Some(prior);
+        let event = self.event(
+            EventType::PluginUpdated,
+            group,
+            options,
+            json!({
+                "phase": "started", "plugin": record.plugin, "from": from, "to": to,
+            }),
+        );
+        self.save(&thing.id, &record, event).await?;
+
+        match self.assemble(&located, options).await {
+            Ok(new) => {
+                record.previous = Some(std::mem::replace(&mut record.current, new));
+                record.state = settle(prior)?;
+                record.replacing = None;
+                record.error = None;
+                let links = self
+                    .dependency_links(group, &thing.id, &located.requires)
+                    .await?;
+                let event = self.event(EventType::PluginUpdated, group, options, json!({
+                    "phase": "updated", "plugin": record.plugin, "from": from, "to": to,
+                    "integrity": record.current.integrity, "risk_score": record.current.risk_score,
+                }));
+                self.save_with(&thing.id, &record, event, &links).await?;
+                self.progress
+                    .step(&record.plugin, &format!("updated to {to}"));
+                self.outcome(&record, from, true)
+            }
+            Err(error) => {
+                record.state = prior;
+                record.replacing = None;
+                let event = self.event(
+                    EventType::PluginErrorOccurred,
+                    group,
+                    options,
+                    json!({
+                        "operation": "update", "plugin": record.plugin, "from": from, "to": to,
+                        "error": error.to_string(),
+                    }),
+                );
+                self.save(&thing.id, &record, event).await?;
+                Err(error)
+            }
+        }
+    }
+
+    /// Returns to the version before the last update (which becomes the one to return to in turn).
+    pub async fn rollback(
+        &self,
+        org: &str,
+        plugin: &str,
+        actor: &str,
+    ) -> Result<UpdateOutcome, LifecycleError> {
+        let (group, thing, mut record) = self.installed_instance(org, plugin).await?;
+        let Some(previous) = record.previous.take() else {
+            return Err(LifecycleError::NothingToRollBack {
+                plugin: plugin.into(),
+            });
+        };
+        let prior = record.state;
+        prior.next(Step::Replace)?;
+        self.check_dependents(&thing, &previous.version).await?;
+        let manifest = previous
+            .package
+            .as_ref()
+            .map(|p| read_manifest(&self.packages.path(p).join("package.json")))
+            .unwrap_or_default();
+        let requires = plugin_requirements(plugin, &manifest);
+        let from = record.version().to_string();
+        let to = previous.version.clone();
+        record.previous = Some(std::mem::replace(&mut record.current, previous));
+        record.state = settle(prior)?;
+        let links = self.dependency_links(&group, &thing.id, &requires).await?;
+        let event = self.event(
+            EventType::PluginUpdated,
+            &group,
+            &InstallOptions::by(actor),
+            json!({ "phase": "rolled_back", "plugin": plugin, "from": from, "to": to }),
+        );
+        self.save_with(&thing.id, &record, event, &links).await?;
+        self.outcome(&record, from, true)
+    }
+
+    /// Refuses a version that a plugin depending on this one does not accept.
+    async fn check_dependents(&self, thing: &Thing, version: &str) -> Result<(), LifecycleError> {
+        let wanted: Vec<(String, String)> = self
+            .dependents(thing)
+            .await?
+            .into_iter()
+            .map(|(_, record, range)| (record.plugin, range))
+            .collect();
+        if wanted.iter().any(|(_, range)| !satisfies(version, range)) {
+            return Err(DependencyError::Conflict {
+                plugin: thing.name.clone(),
+                version: version.into(),
+                installed: false,
+                wanted,
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    fn outcome(
+        &self,
+        record: &InstanceRecord,
+        from: String,
+        changed: bool,
+    ) -> Result<UpdateOutcome, LifecycleError> {
+        Ok(UpdateOutcome {
+            plugin: record.plugin.clone(),
+            from,
+            to: record.version().to_string(),
+            changed,
+            state: record.state,
+            missing_settings: self.missing_settings(record)?,
+        })
+    }
+}
+
+/// Where a replaced instance lands: back to active when it was active, else installed (an update is
+/// also how a suspended or failing instance is fixed).
+fn settle(prior: State) -> Result<State, LifecycleError> {
+    let installed = State::Installing.next(Step::Installed)?;
+    Ok(if prior == State::Active {
+        installed.next(Step::Activate)?.next(Step::Activated)?
+    } else {
+        installed
+    })
+}
+
+fn is_local(target: &str) -> bool {
+    target.starts_with('.')
+        || target.starts_with('/')
+        || target.starts_with('~')
+        || target.ends_with(".tgz")
+        || target.ends_with(".tar.gz")
+}

@@ -1,0 +1,72 @@
+//! What the lifecycle tests share: a store with two organisations, a registry served on loopback, and an
+//! installer using the real pnpm.
+
+pub use plughub_domain::lifecycle::State;
+pub use plughub_domain::{EventType, Plan, ThingKind};
+pub use plughub_lifecycle::{InstallOptions, Installer, LifecycleError, PackageStore};
+pub use plughub_store::{EventFilter, NewThing, Store};
+pub use plughub_testkit::http::LoopbackNpm;
+pub use plughub_testkit::tarball::package;
+pub use plughub_testkit::{TestBackend, TestStore};
+pub use serde_json::json;
+pub use std::path::Path;
+
+/// pnpm is installed once for this test binary (tests may run at once).
+pub async fn installer(store: Store, root: &Path, registry: &str) -> Installer {
+    static TOOLS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _one = TOOLS.lock().await;
+    let shared_tools = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tools");
+    let installer = Installer::open(store, root, registry).await.unwrap();
+    // Share the pnpm the other tests already installed.
+    std::fs::create_dir_all(root).unwrap();
+    if !root.join("tools").exists() && shared_tools.exists() {
+        std::os::unix::fs::symlink(&shared_tools, root.join("tools")).unwrap();
+    }
+    installer
+}
+
+pub fn publish_plugin(
+    npm: &LoopbackNpm,
+    name: &str,
+    version: &str,
+    code: &str,
+    scripts: Option<serde_json::Value>,
+) {
+    let mut manifest = json!({ "name": name, "version": version, "type": "module", "main": "dist/index.js",
+                               "dependencies": { "@acme/dep": "^1.0.0" } });
+    if let Some(s) = scripts {
+        manifest["scripts"] = s;
+    }
+    npm.publish_version(
+        manifest.clone(),
+        package(&manifest, &[("dist/index.js", code)]),
+        None,
+    );
+}
+
+pub async fn world() -> (TestStore, LoopbackNpm, tempfile::TempDir) {
+    let t = TestStore::new(TestBackend::Sqlite).await;
+    let mut tx = t.store.begin().await.unwrap();
+    tx.create_group("acme", Plan::Pro, None, "test")
+        .await
+        .unwrap();
+    tx.create_group("globex", Plan::Free, None, "test")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let npm = LoopbackNpm::start().await;
+    let dep = json!({ "name": "@acme/dep", "version": "1.0.0", "main": "index.js" });
+    npm.publish_version(
+        dep.clone(),
+        package(&dep, &[("index.js", "module.exports = 42;")]),
+        None,
+    );
+    (t, npm, tempfile::tempdir().unwrap())
+}
+
+pub fn opts(actor: &str) -> InstallOptions {
+    InstallOptions {
+        actor: actor.into(),
+        ..Default::default()
+    }
+}

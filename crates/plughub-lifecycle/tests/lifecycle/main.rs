@@ -1,0 +1,5 @@
+//! The lifecycle of installed plugins, against a registry the test serves on loopback, with the real
+//! pnpm: one test binary, a module per part of the lifecycle.
+
+mod common;
+mod install;
