@@ -76,7 +76,7 @@ impl Installer {
         }
         let from = record.version().to_string();
         if located.version == from {
-            return Ok(self.outcome(&record, from, false)?);
+            return self.outcome(&record, from, false);
         }
         self.check_dependents(thing, &located.version).await?;
         let mut plan = self.plan(group, located, core).await?;
