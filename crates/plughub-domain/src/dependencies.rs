@@ -175,7 +175,10 @@ impl Walk<'_> {
 mod tests {
     use super::*;
 
-    fn plan(edges: &[(&str, &str, &[(&str, &str)])]) -> BTreeMap<String, PlannedPlugin> {
+    /// (name, version, [(required name, range)]).
+    type Edge<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+
+    fn plan(edges: &[Edge]) -> BTreeMap<String, PlannedPlugin> {
         edges
             .iter()
             .map(|(name, version, requires)| {
@@ -233,30 +236,15 @@ mod tests {
     #[test]
     fn five_levels_pass_and_six_do_not() {
         let names = ["p0", "p1", "p2", "p3", "p4", "p5", "p6"];
+        let next: Vec<[(&str, &str); 1]> = names.iter().skip(1).map(|n| [(*n, "*")]).collect();
         let chain = |len: usize| {
-            let edges: Vec<(String, Vec<(String, String)>)> = (0..=len)
+            let edges: Vec<Edge> = (0..=len)
                 .map(|i| {
-                    let next = (i < len).then(|| (names[i + 1].to_string(), "*".to_string()));
-                    (names[i].to_string(), next.into_iter().collect())
+                    let requires: &[(&str, &str)] = if i < len { &next[i] } else { &[] };
+                    (names[i], "1.0.0", requires)
                 })
                 .collect();
-            edges
-                .into_iter()
-                .map(|(n, reqs)| {
-                    (
-                        n.clone(),
-                        PlannedPlugin {
-                            name: n,
-                            version: "1.0.0".into(),
-                            installed: false,
-                            requires: reqs
-                                .into_iter()
-                                .map(|(name, range)| Requirement { name, range })
-                                .collect(),
-                        },
-                    )
-                })
-                .collect::<BTreeMap<_, _>>()
+            plan(&edges)
         };
         assert_eq!(install_order("p0", &chain(5)).unwrap().len(), 6);
         let err = install_order("p0", &chain(6)).unwrap_err();
