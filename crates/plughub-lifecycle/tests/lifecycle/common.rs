@@ -70,3 +70,46 @@ pub fn opts(actor: &str) -> InstallOptions {
         ..Default::default()
     }
 }
+
+/// Publishes a plugin version whose package.json has `extra` merged in (dependencies, agentConfig, …).
+pub fn publish_with(npm: &LoopbackNpm, name: &str, version: &str, extra: serde_json::Value) {
+    let mut manifest =
+        json!({ "name": name, "version": version, "type": "module", "main": "dist/index.js" });
+    for (k, v) in extra.as_object().into_iter().flatten() {
+        manifest[k] = v.clone();
+    }
+    npm.publish_version(
+        manifest.clone(),
+        package(&manifest, &[("dist/index.js", "export default {};")]),
+        None,
+    );
+}
+
+pub fn settings(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The events of an organisation as `type:plugin:phase`, in order.
+pub async fn story(store: &Store, org: &str) -> Vec<String> {
+    let group = store.group_by_name(org).await.unwrap().unwrap();
+    store
+        .events(&EventFilter {
+            group_id: Some(group.id),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{}:{}:{}",
+                e.event_type,
+                e.metadata["plugin"].as_str().unwrap_or(""),
+                e.metadata["phase"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}

@@ -1,5 +1,9 @@
 //! The lifecycle of installed plugins, against a registry the test serves on loopback, with the real
 //! pnpm: one test binary, a module per part of the lifecycle.
 
+mod agents;
 mod common;
+mod dependencies;
 mod install;
+mod secrets;
+mod versions;
