@@ -21,6 +21,9 @@ pub struct DependencyInstaller {
     pnpm: PathBuf,
     store_dir: PathBuf,
     registry: String,
+    /// util-linux's `setpriv`, when present: pnpm then dies with plughub (parent-death signal) instead
+    /// of writing on into a staging folder after a crash.
+    setpriv: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -73,10 +76,12 @@ impl DependencyInstaller {
             }
             local
         };
+        let setpriv = PathBuf::from("setpriv");
         Ok(DependencyInstaller {
             pnpm,
             store_dir,
             registry: registry.to_string(),
+            setpriv: works(&setpriv).await.then_some(setpriv),
         })
     }
 
@@ -88,7 +93,14 @@ impl DependencyInstaller {
     pub async fn install(&self, package_dir: &Path) -> Result<DependencyReport, InstallError> {
         let started = Instant::now();
         prepare_manifest(package_dir)?;
-        let mut command = Command::new(&self.pnpm);
+        let mut command = match &self.setpriv {
+            Some(setpriv) => {
+                let mut c = Command::new(setpriv);
+                c.args(["--pdeathsig", "KILL", "--"]).arg(&self.pnpm);
+                c
+            }
+            None => Command::new(&self.pnpm),
+        };
         command
             .current_dir(package_dir)
             .args([

@@ -1,0 +1,158 @@
+//! A fresh install serving the starter catalogue offline, then a sync; search and info.
+
+use crate::common::*;
+
+#[tokio::test]
+async fn a_fresh_install_serves_the_starter_offline_and_says_so_then_a_sync_replaces_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (server, addr) = start_server(&data);
+
+    let (status, body) = http_get(&addr, "/api/plugins?q=openai");
+    assert_eq!(status, 200);
+    assert_eq!(body["hits"][0]["name"], "@elizaos/plugin-openai");
+    let (_, all) = http_get(&addr, "/api/plugins?per_page=100");
+    assert!(
+        all["total"].as_u64().unwrap() >= 40,
+        "dozens of real plugins: {}",
+        all["total"]
+    );
+
+    // The background sync cannot reach anything: the catalogue says so and keeps the starter.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        let (_, status) = http_get(&addr, "/api/catalog/status");
+        if status["recent_syncs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["status"] == "failed")
+        {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the background sync never finished: {status}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(status["starter_only"], true);
+    let failed = &status["recent_syncs"][0]["report"]["sources"];
+    assert!(failed.to_string().contains("cannot"), "{failed}");
+    let (_, health) = http_get(&addr, "/healthz");
+    assert_eq!(health["catalog"]["starter_only"], true);
+    drop(server);
+
+    // The CLI says the same.
+    let out = run(plughub(&data).args(["catalog", "status"]));
+    assert!(out.status.success());
+    assert!(
+        text(&out.stdout).contains("starter carried by plughub"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // A sync that reaches a registry (the snapshot, and npm on loopback) replaces the starter.
+    let npm = LoopbackNpm::start().await;
+    npm.publish(
+        "@elizaos/plugin-openai",
+        packument("@elizaos/plugin-openai", "OpenAI", &[("1.6.0", "^1.7.0")]),
+    );
+    let snapshot = registry_snapshot_dir().join("generated-registry.json");
+    let data2 = data.clone();
+    let npm_url = npm.url.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        run(plughub(&data2)
+            .args([
+                "catalog",
+                "sync",
+                "--json",
+                "--npm-registry",
+                &npm_url,
+                "--from",
+            ])
+            .arg(&snapshot))
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["status"], "ok", "{report}");
+    assert!(npm.requests() > 0);
+    let out = run(plughub(&data).args(["catalog", "status", "--json"]));
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["starter_only"], false);
+    assert!(status["plugins"].as_u64().unwrap() >= 372);
+}
+
+#[test]
+fn search_and_info_for_people_and_scripts() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let snapshot = registry_snapshot_dir().join("generated-registry.json");
+    let out = run(plughub(&data)
+        .args(["catalog", "sync", "--no-npm", "--from"])
+        .arg(&snapshot));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("372"), "{}", text(&out.stdout));
+
+    let out = run(plughub(&data).args(["search", "solana", "--json"]));
+    assert!(out.status.success());
+    let results: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(results["hits"][0]["name"], "@elizaos/plugin-solana");
+
+    let out = run(plughub(&data).args(["search", "solana"]));
+    let table = text(&out.stdout);
+    assert!(
+        table.contains("plugin")
+            && table.contains("@elizaos/plugin-solana")
+            && table.contains("of "),
+        "{table}"
+    );
+
+    let out = run(plughub(&data).args(["info", "plugin-solana", "--json"]));
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["name"], "@elizaos/plugin-solana");
+
+    let out = run(plughub(&data).args(["info", "solanna"]));
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("did you mean: @elizaos/plugin-solana"),
+        "{err}"
+    );
+
+    let out = run(plughub(&data).args(["search", "x", "--compat", "v7"]));
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("expected v0, v1 or v2"));
+}
+
+#[test]
+fn a_bad_database_url_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(plughub(dir.path()).args([
+        "--database-url",
+        "mysql://root@127.0.0.1/x",
+        "search",
+        "x",
+    ]));
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("expected postgres://"),
+        "{}",
+        text(&out.stderr)
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://app:hunter2@127.0.0.1:{port}/db");
+    let out = run(plughub(dir.path()).args(["--database-url", &url, "search", "x"]));
+    let err = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("is the PostgreSQL server running") && !err.contains("hunter2"),
+        "{err}"
+    );
+}

@@ -1,0 +1,71 @@
+//! What the binary's tests share: the binary with every source on loopback, and a small HTTP client.
+
+pub use plughub_testkit::http::{LoopbackNpm, closed_port_url, packument};
+pub use plughub_testkit::registry_snapshot_dir;
+pub use serde_json::Value;
+pub use std::io::{BufRead, BufReader, Read, Write};
+pub use std::net::TcpStream;
+pub use std::process::{Child, Command, Output, Stdio};
+pub use std::time::{Duration, Instant};
+
+pub fn plughub(data_dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_plughub"));
+    cmd.arg("--data-dir").arg(data_dir);
+    // Every source a test could reach is on loopback.
+    cmd.env(
+        "PLUGHUB_REGISTRY_URL",
+        closed_port_url("generated-registry.json"),
+    );
+    cmd.env("NPM_CONFIG_REGISTRY", closed_port_url(""));
+    cmd.env_remove("PLUGHUB_DATABASE_URL");
+    cmd
+}
+
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("run plughub")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+pub fn http_get(addr: &str, path: &str) -> (u16, Value) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(Value::String(body.to_string())),
+    )
+}
+
+pub struct Server(pub Child);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn start_server(data_dir: &std::path::Path) -> (Server, String) {
+    let mut child = plughub(data_dir)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line.trim().rsplit("http://").next().unwrap().to_string();
+    assert!(line.contains("listening"), "{line}");
+    (Server(child), addr)
+}

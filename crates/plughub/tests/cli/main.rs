@@ -1,0 +1,8 @@
+//! The binary as a user runs it: a fresh data directory, every source on loopback (or the real npm
+//! registry in the live tests, skipped with a reason when it cannot be reached).
+
+mod admin;
+mod audit;
+mod catalog;
+mod common;
+mod lifecycle;
