@@ -6,3 +6,4 @@ mod audit;
 mod catalog;
 mod common;
 mod lifecycle;
+mod live_install;
