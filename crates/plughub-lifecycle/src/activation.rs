@@ -5,7 +5,7 @@
 
 use crate::LifecycleError;
 use crate::instance::InstanceRecord;
-use crate::service::{InstallOptions, Installer, Link, record_of};
+use crate::service::{Change, InstallOptions, Installer, record_of};
 use plughub_domain::lifecycle::{State, Step};
 use plughub_domain::{ConnectionKind, EventType, Group, Thing, ThingKind};
 use plughub_store::NewThing;
@@ -196,14 +196,14 @@ impl Installer {
                 }),
             );
             let links = [
-                Link::Put {
+                Change::Connect {
                     kind: ConnectionKind::PluginPowers,
                     from: thing.id.clone(),
                     to: agent.id.clone(),
                     group_id: group.id.clone(),
                     metadata: json!({ "enabled_actions": actions }),
                 },
-                Link::Put {
+                Change::Connect {
                     kind: ConnectionKind::PluginUses,
                     from: agent.id.clone(),
                     to: thing.id.clone(),
@@ -278,12 +278,12 @@ impl Installer {
         }
         let mut links = Vec::new();
         for agent in &agents {
-            links.push(Link::Remove {
+            links.push(Change::Disconnect {
                 kind: ConnectionKind::PluginPowers,
                 from: thing.id.clone(),
                 to: Some(agent.id.clone()),
             });
-            links.push(Link::Remove {
+            links.push(Change::Disconnect {
                 kind: ConnectionKind::PluginUses,
                 from: agent.id.clone(),
                 to: Some(thing.id.clone()),

@@ -7,7 +7,7 @@ use crate::LifecycleError;
 use crate::instance::{InstalledVersion, InstanceRecord};
 use crate::packages::{PackageStore, io, remove};
 use crate::plan::{Located, Source};
-use crate::service::{InstallOptions, Installer, Link, record_of};
+use crate::service::{Change, InstallOptions, Installer, analysis_change, record_of};
 use plughub_domain::dependencies::Requirement;
 use plughub_domain::lifecycle::{State, Step};
 use plughub_domain::{ConnectionKind, EventType, Group, ThingKind};
@@ -100,7 +100,7 @@ impl Installer {
             .begin(group, &item.name, &item.version, options)
             .await?;
         match self.assemble(&item, options).await {
-            Ok(current) => {
+            Ok((current, report)) => {
                 let mut record = InstanceRecord::new(
                     &item.name,
                     &item.version,
@@ -108,9 +108,10 @@ impl Installer {
                 );
                 record.current = current;
                 record.core = options.core;
-                let links = self
+                let mut links = self
                     .dependency_links(group, &thing_id, &item.requires)
                     .await?;
+                links.push(analysis_change(&report, &item.version));
                 let event = self.event(EventType::PluginInstalled, group, options, json!({
                     "phase": "installed", "plugin": item.name, "version": item.version,
                     "integrity": record.current.integrity, "risk_score": record.current.risk_score,
@@ -152,8 +153,8 @@ impl Installer {
         group: &Group,
         thing_id: &str,
         requires: &[Requirement],
-    ) -> Result<Vec<Link>, LifecycleError> {
-        let mut links = vec![Link::Remove {
+    ) -> Result<Vec<Change>, LifecycleError> {
+        let mut links = vec![Change::Disconnect {
             kind: ConnectionKind::PluginDependsOn,
             from: thing_id.into(),
             to: None,
@@ -163,7 +164,7 @@ impl Installer {
             else {
                 continue;
             };
-            links.push(Link::Put {
+            links.push(Change::Connect {
                 kind: ConnectionKind::PluginDependsOn,
                 from: thing_id.into(),
                 to: dependency.id,
@@ -202,7 +203,7 @@ impl Installer {
                     "reason": format!("installed for a plugin that then failed ({failed})"),
                 }),
             );
-            let links = [Link::Remove {
+            let links = [Change::Disconnect {
                 kind: ConnectionKind::PluginDependsOn,
                 from: thing_id.clone(),
                 to: None,
@@ -217,7 +218,7 @@ impl Installer {
         &self,
         item: &Located,
         options: &InstallOptions,
-    ) -> Result<InstalledVersion, LifecycleError> {
+    ) -> Result<(InstalledVersion, plughub_analyzer::Report), LifecycleError> {
         let (name, version) = (item.name.as_str(), item.version.as_str());
         let folder = PackageStore::folder_name(name, version);
         let staging = self.packages.staging()?;
@@ -259,7 +260,7 @@ impl Installer {
                 self.deps().await?.install(&staging).await?;
                 self.packages.commit(&staging, &folder)?;
             }
-            Ok(InstalledVersion {
+            let installed = InstalledVersion {
                 version: version.into(),
                 package: Some(folder.clone()),
                 integrity,
@@ -267,7 +268,8 @@ impl Installer {
                 risk_accepted_by: (report.score >= self.risk_threshold)
                     .then(|| options.accept_risk_by.clone())
                     .flatten(),
-            })
+            };
+            Ok((installed, report))
         }
         .await;
         remove(&staging)?;

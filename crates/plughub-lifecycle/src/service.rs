@@ -46,9 +46,10 @@ pub struct Installer {
     pub installs_per_hour: i64,
 }
 
-/// A connection change saved with a record, in the same transaction as its event.
-pub(crate) enum Link {
-    Put {
+/// What else changes with a record, in the same transaction as its event.
+pub(crate) enum Change {
+    /// A link from one thing to another (its metadata replaced if it exists).
+    Connect {
         kind: ConnectionKind,
         from: String,
         to: String,
@@ -56,11 +57,13 @@ pub(crate) enum Link {
         metadata: serde_json::Value,
     },
     /// Every link of a kind from a thing, or only the one to `to`.
-    Remove {
+    Disconnect {
         kind: ConnectionKind,
         from: String,
         to: Option<String>,
     },
+    /// Text kept about the instance (e.g. the analysis report of a version).
+    Knowledge { kind: String, body: String },
 }
 
 impl Installer {
@@ -154,6 +157,20 @@ impl Installer {
         }))
     }
 
+    /// The static analysis of the version an instance runs, as it was when installed.
+    pub async fn analysis(
+        &self,
+        org: &str,
+        plugin: &str,
+    ) -> Result<Option<plughub_analyzer::Report>, LifecycleError> {
+        let (_, thing, record) = self.installed_instance(org, plugin).await?;
+        let text = self
+            .store
+            .knowledge(&thing.id, &analysis_kind(record.version()))
+            .await?;
+        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+    }
+
     pub async fn list(&self, org: &str) -> Result<Vec<InstanceRecord>, LifecycleError> {
         let group = self.group(org).await?;
         let things = self
@@ -198,13 +215,13 @@ impl Installer {
         self.save_with(thing_id, record, event, &[]).await
     }
 
-    /// Saves a record with its event and connection changes, all or nothing.
+    /// Saves a record with its event and what changes with it, all or nothing.
     pub(crate) async fn save_with(
         &self,
         thing_id: &str,
         record: &InstanceRecord,
         event: NewEvent,
-        links: &[Link],
+        links: &[Change],
     ) -> Result<(), LifecycleError> {
         let properties = serde_json::to_string(record).expect("records serialise");
         let mut tx = self.store.begin().await?;
@@ -212,7 +229,7 @@ impl Installer {
             .await?;
         for link in links {
             match link {
-                Link::Put {
+                Change::Connect {
                     kind,
                     from,
                     to,
@@ -222,8 +239,11 @@ impl Installer {
                     tx.put_connection(*kind, from, to, Some(group_id.as_str()), metadata)
                         .await?;
                 }
-                Link::Remove { kind, from, to } => {
+                Change::Disconnect { kind, from, to } => {
                     tx.remove_connections(*kind, from, to.as_deref()).await?;
+                }
+                Change::Knowledge { kind, body } => {
+                    tx.put_knowledge(thing_id, kind, body).await?;
                 }
             }
         }
@@ -245,6 +265,19 @@ impl Installer {
             group_id: Some(group.id.clone()),
             metadata,
         }
+    }
+}
+
+/// Where the analysis of a version is kept about an instance: one per version, so a rollback finds it.
+pub(crate) fn analysis_kind(version: &str) -> String {
+    format!("analysis:{version}")
+}
+
+/// The analysis report kept with an installed version.
+pub(crate) fn analysis_change(report: &plughub_analyzer::Report, version: &str) -> Change {
+    Change::Knowledge {
+        kind: analysis_kind(version),
+        body: serde_json::to_string(report).expect("reports serialise"),
     }
 }
 

@@ -2,7 +2,7 @@
 //! once no instance uses it.
 
 use crate::LifecycleError;
-use crate::service::{InstallOptions, Installer, Link};
+use crate::service::{Change, InstallOptions, Installer};
 use plughub_domain::lifecycle::Step;
 use plughub_domain::{ConnectionKind, EventType};
 use serde_json::json;
@@ -35,7 +35,7 @@ impl Installer {
             &InstallOptions::by(actor),
             json!({ "plugin": plugin, "version": record.version() }),
         );
-        let links = [Link::Remove {
+        let links = [Change::Disconnect {
             kind: ConnectionKind::PluginDependsOn,
             from: thing.id.clone(),
             to: None,

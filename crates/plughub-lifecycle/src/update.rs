@@ -6,7 +6,7 @@
 use crate::LifecycleError;
 use crate::instance::InstanceRecord;
 use crate::plan::{plugin_requirements, read_manifest};
-use crate::service::{InstallOptions, Installer};
+use crate::service::{InstallOptions, Installer, analysis_change};
 use plughub_domain::dependencies::{DependencyError, satisfies};
 use plughub_domain::lifecycle::{State, Step};
 use plughub_domain::{EventType, Group, Thing};
@@ -105,14 +105,15 @@ impl Installer {
         self.save(&thing.id, &record, event).await?;
 
         match self.assemble(&located, options).await {
-            Ok(new) => {
+            Ok((new, report)) => {
                 record.previous = Some(std::mem::replace(&mut record.current, new));
                 record.state = settle(prior)?;
                 record.replacing = None;
                 record.error = None;
-                let links = self
+                let mut links = self
                     .dependency_links(group, &thing.id, &located.requires)
                     .await?;
+                links.push(analysis_change(&report, &to));
                 let event = self.event(EventType::PluginUpdated, group, options, json!({
                     "phase": "updated", "plugin": record.plugin, "from": from, "to": to,
                     "integrity": record.current.integrity, "risk_score": record.current.risk_score,

@@ -177,6 +177,21 @@ async fn risky_plugins_need_an_owner_to_accept_the_risk() {
         .await
         .unwrap();
     assert_eq!(record.current.risk_accepted_by.as_deref(), Some("alice"));
+    // The report is kept with the instance and shown with it.
+    let report = inst
+        .analysis("acme", "@acme/plugin-risky")
+        .await
+        .unwrap()
+        .expect("the analysis is stored");
+    assert_eq!(Some(report.score), record.current.risk_score);
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.rule.id() == "install-script"),
+        "{:?}",
+        report.findings
+    );
     t.cleanup().await;
 }
 

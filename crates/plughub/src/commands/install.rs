@@ -120,20 +120,36 @@ pub async fn uninstall(store_args: &StoreArgs, args: UninstallArgs) -> Result<()
     Ok(())
 }
 
+/// An installed plugin with the analysis of the version it runs.
+#[derive(serde::Serialize)]
+struct InstalledView {
+    #[serde(flatten)]
+    record: plughub_lifecycle::InstanceRecord,
+    analysis: Option<plughub_analyzer::Report>,
+}
+
 pub async fn installed(store_args: &StoreArgs, args: InstalledArgs) -> Result<()> {
     let installer = local_installer(store_args).await?;
-    let records = installer.list(&args.org).await?;
-    if args.json {
-        return output::print_json(&records);
+    let mut views = Vec::new();
+    for record in installer.list(&args.org).await? {
+        let analysis = installer.analysis(&args.org, &record.plugin).await?;
+        views.push(InstalledView { record, analysis });
     }
-    if records.is_empty() {
+    if args.json {
+        return output::print_json(&views);
+    }
+    if views.is_empty() {
         out!(
             "{} has no plugin installed: `plughub install <plugin> --org {}`",
             args.org,
             args.org
         );
     }
-    for r in records {
+    for InstalledView {
+        record: r,
+        analysis,
+    } in views
+    {
         out!(
             "{}@{}  {:?}  risk {}{}{}",
             r.plugin,
@@ -149,6 +165,26 @@ pub async fn installed(store_args: &StoreArgs, args: InstalledArgs) -> Result<()
                 .map(|e| format!("  ({e})"))
                 .unwrap_or_default()
         );
+        let findings = analysis.map(|a| a.findings).unwrap_or_default();
+        for f in findings.iter().take(3) {
+            out!(
+                "    {} {} {}:{}:{}  {}",
+                f.severity.as_str(),
+                f.rule.id(),
+                f.file,
+                f.line,
+                f.column,
+                f.message
+            );
+        }
+        if findings.len() > 3 {
+            out!(
+                "    … {} more: `plughub audit {}@{}`",
+                findings.len() - 3,
+                r.plugin,
+                r.version()
+            );
+        }
     }
     Ok(())
 }

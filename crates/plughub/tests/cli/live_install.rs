@@ -97,6 +97,12 @@ fn live_install_of_real_plugins_records_schemas_and_analysis() {
             "findings": audit["findings"],
         }));
     }
+    let listed = text(&run(plughub_live(d).args(["installed", "--org", "live"])).stdout);
+    assert!(
+        listed.contains("@elizaos/plugin-ollama@")
+            && listed.contains("high install-script package.json"),
+        "the findings are shown with the plugin: {listed}"
+    );
     let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("live-install-report.json");
     std::fs::write(&path, serde_json::to_string_pretty(&report).unwrap()).unwrap();
     println!("live install report: {}", path.display());
