@@ -4,7 +4,7 @@
 //! event. When a needed plugin fails, the ones installed for it in the same operation are removed again.
 
 use crate::LifecycleError;
-use crate::instance::{InstalledVersion, InstanceRecord};
+use crate::instance::{InstalledVersion, InstanceRecord, this_host};
 use crate::packages::{PackageStore, io, remove};
 use crate::plan::{Located, Source};
 use crate::service::{Change, InstallOptions, Installer, analysis_change, record_of};
@@ -342,7 +342,10 @@ impl Installer {
         } else {
             state
         };
-        let record = InstanceRecord::new(name, version, start.next(Step::Install)?);
+        let record = InstanceRecord {
+            worker: Some(this_host()),
+            ..InstanceRecord::new(name, version, start.next(Step::Install)?)
+        };
         let properties = serde_json::to_string(&record).expect("records serialise");
         let event = self.event(
             EventType::PluginInstalled,

@@ -33,6 +33,10 @@ pub struct InstanceRecord {
     /// While an update is in flight: the state to return to if it does not finish.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replacing: Option<State>,
+    /// While a change is in flight: the machine doing it (`host`), so that recovery on another machine
+    /// sharing the store leaves it alone unless it is long stale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Settings that are not secret, typed by the plugin's schema.
@@ -56,6 +60,7 @@ impl InstanceRecord {
             core: None,
             previous: None,
             replacing: None,
+            worker: None,
             error: None,
             config: BTreeMap::new(),
             secrets: BTreeMap::new(),
@@ -78,4 +83,13 @@ impl InstanceRecord {
     pub fn is_present(&self) -> bool {
         !matches!(self.state, State::Uninstalled | State::Failed)
     }
+}
+
+/// This machine's name, recorded on changes in flight.
+pub fn this_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
 }

@@ -11,6 +11,10 @@ use std::collections::HashSet;
 /// How long recovery and collection wait for installs on this machine before leaving it for later.
 const PATIENCE: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// A change another machine started is taken for dead after this long without a word (an install gives
+/// pnpm 15 minutes at most).
+const OTHER_HOST_STALE: time::Duration = time::Duration::minutes(30);
+
 const INTERRUPTED: &str = "interrupted: plughub stopped while this change was in progress";
 
 impl Installer {
@@ -43,6 +47,9 @@ impl Installer {
             let Some(mut record) = record_of(&thing) else {
                 continue;
             };
+            if !self.is_abandoned(&record, &thing.updated_at) {
+                continue;
+            }
             // An interrupted update goes back to where it was: the old version is still in place.
             let to = record
                 .replacing
@@ -61,11 +68,27 @@ impl Installer {
             };
             record.error = Some(INTERRUPTED.into());
             record.state = to;
+            record.worker = None;
             self.save(&thing.id, &record, event).await?;
             settled.push(record.plugin);
         }
         self.packages.collect(&self.in_use().await?)?;
         Ok(settled)
+    }
+
+    /// Whether a change in flight was abandoned. On this machine the package lock (held exclusively
+    /// here) says no live process is working on it; another machine's change is only given up on when it
+    /// is long stale, as that machine may be working on it now.
+    fn is_abandoned(&self, record: &crate::InstanceRecord, updated_at: &str) -> bool {
+        let this = crate::instance::this_host();
+        match &record.worker {
+            Some(host) if *host != this => {
+                let format = &time::format_description::well_known::Rfc3339;
+                time::OffsetDateTime::parse(updated_at, format)
+                    .is_ok_and(|at| time::OffsetDateTime::now_utc() - at > OTHER_HOST_STALE)
+            }
+            _ => true,
+        }
     }
 
     async fn in_use(&self) -> Result<HashSet<String>, LifecycleError> {

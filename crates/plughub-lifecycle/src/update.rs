@@ -4,7 +4,7 @@
 //! assembled the record says which state to return to, so a crash leaves the old version working.
 
 use crate::LifecycleError;
-use crate::instance::InstanceRecord;
+use crate::instance::{InstanceRecord, this_host};
 use crate::plan::{plugin_requirements, read_manifest};
 use crate::service::{InstallOptions, Installer, analysis_change};
 use plughub_domain::dependencies::{DependencyError, satisfies};
@@ -94,6 +94,7 @@ impl Installer {
         let prior = record.state;
         record.state = prior.next(Step::Replace)?;
         record.replacing = Some(prior);
+        record.worker = Some(this_host());
         let event = self.event(
             EventType::PluginUpdated,
             group,
@@ -109,6 +110,7 @@ impl Installer {
                 record.previous = Some(std::mem::replace(&mut record.current, new));
                 record.state = settle(prior)?;
                 record.replacing = None;
+                record.worker = None;
                 record.error = None;
                 let mut links = self
                     .dependency_links(group, &thing.id, &located.requires)
@@ -126,6 +128,7 @@ impl Installer {
             Err(error) => {
                 record.state = prior;
                 record.replacing = None;
+                record.worker = None;
                 let event = self.event(
                     EventType::PluginErrorOccurred,
                     group,

@@ -267,7 +267,16 @@ async fn a_crash_mid_install_is_settled_on_the_next_start() {
         status: "draft",
         properties: &record.to_string(),
     };
-    tx.insert_thing(&thing, event).await.unwrap();
+    tx.insert_thing(&thing, event.clone()).await.unwrap();
+    // Another machine sharing the store is installing this one right now: not ours to settle.
+    let elsewhere = json!({ "plugin": "@acme/plugin-y", "version": "1.0.0", "state": "INSTALLING",
+                            "worker": "node-b.elsewhere" });
+    let other = NewThing {
+        name: "@acme/plugin-y",
+        properties: &elsewhere.to_string(),
+        ..thing.clone()
+    };
+    tx.insert_thing(&other, event).await.unwrap();
     tx.commit().await.unwrap();
     let staging = PackageStore::new(&packages).staging().unwrap();
     std::fs::create_dir_all(staging.join("node_modules")).unwrap();
@@ -292,6 +301,16 @@ async fn a_crash_mid_install_is_settled_on_the_next_start() {
     );
     let thing = instance().await.unwrap().unwrap();
     assert_eq!(thing.properties["state"], "FAILED");
+    let theirs = t
+        .store
+        .thing_by_name(ThingKind::PluginInstance, Some(&acme.id), "@acme/plugin-y")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        theirs.properties["state"], "INSTALLING",
+        "another machine's install in flight is left to it"
+    );
     assert!(
         thing.properties["error"]
             .as_str()
