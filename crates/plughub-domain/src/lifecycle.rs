@@ -135,6 +135,10 @@ fn hint(from: State, step: Step) -> &'static str {
         }
         (State::Active, Step::Activate) => "it is active already",
         (State::Installed, Step::Deactivate) => "it is not active",
+        (State::Failed, _) => "its install failed; install it again or uninstall it",
+        (State::Error, Step::Activate) => {
+            "its activation failed; deactivate it, then activate it again"
+        }
         _ => "",
     }
 }
