@@ -1,0 +1,305 @@
+// The plughub worker host: loads one elizaOS plugin the way elizaOS does, gives it a runtime, and answers
+// plughub over a Unix socket (never over stdout, which belongs to the plugin and becomes its log).
+// Messages are newline-delimited JSON with the elizaOS interop names; runtime calls go back to plughub.
+import net from 'node:net';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const MAX_MESSAGE_BYTES = 1_000_000;
+const socketPath = process.env.PLUGHUB_SOCKET;
+const packageDir = process.env.PLUGHUB_PACKAGE;
+delete process.env.PLUGHUB_SOCKET;
+delete process.env.PLUGHUB_PACKAGE;
+
+const socket = net.createConnection(socketPath);
+socket.setNoDelay(true);
+
+function safeJson(value) {
+  const seen = new WeakSet();
+  return JSON.stringify(value, (_key, v) => {
+    if (typeof v === 'bigint') return v.toString();
+    if (typeof v === 'function') return undefined;
+    if (v instanceof Error) return { name: v.name, message: v.message };
+    if (typeof v === 'object' && v !== null) {
+      if (seen.has(v)) return '[Circular]';
+      seen.add(v);
+    }
+    return v;
+  });
+}
+
+function send(message) {
+  let line = safeJson(message);
+  if (Buffer.byteLength(line) > MAX_MESSAGE_BYTES && message.id !== undefined && message.type !== 'callback') {
+    line = safeJson({ type: 'error', id: message.id, error: `the answer is over the ${MAX_MESSAGE_BYTES}-byte cap` });
+  } else if (Buffer.byteLength(line) > MAX_MESSAGE_BYTES) {
+    return;
+  }
+  socket.write(line + '\n');
+}
+
+// ---- runtime calls back to plughub -------------------------------------------------------------------
+let nextCall = 0;
+const pendingCalls = new Map();
+function callHost(method, params) {
+  const id = `r${++nextCall}`;
+  return new Promise((resolve, reject) => {
+    pendingCalls.set(id, { resolve, reject });
+    send({ type: 'runtime.call', id, method, params: JSON.parse(safeJson(params) ?? '[]') });
+  });
+}
+
+const logger = {};
+for (const level of ['trace', 'debug', 'info', 'log', 'warn', 'error', 'fatal', 'success']) {
+  logger[level] = (...args) =>
+    send({ type: 'log', level, message: args.map((a) => (typeof a === 'string' ? a : safeJson(a))).join(' ') });
+}
+
+let settings = {};
+let character = { name: 'plughub', settings: {}, secrets: {} };
+const registered = { actions: [], providers: [], evaluators: [], services: new Map(), models: {}, routes: [] };
+const serviceClasses = new Map();
+
+// elizaOS's lookup: character secrets, then character settings, then runtime settings; "true"/"false"
+// become booleans.
+function getSetting(key) {
+  const value =
+    character.secrets?.[key] ?? character.settings?.secrets?.[key] ?? character.settings?.[key] ?? settings[key];
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  return value ?? null;
+}
+
+const provided = {
+  agentId: undefined,
+  get character() {
+    return character;
+  },
+  logger,
+  getSetting,
+  setSetting: (key, value) => {
+    settings[key] = value;
+  },
+  getService: (type) => registered.services.get(type) ?? null,
+  getAllServices: () => registered.services,
+  registerAction: (a) => registered.actions.push(a),
+  registerProvider: (p) => registered.providers.push(p),
+  registerEvaluator: (e) => registered.evaluators.push(e),
+  registerService: (s) => serviceClasses.set(s.serviceType, s),
+  registerModel: (type, handler) => {
+    registered.models[type] = handler;
+  },
+  useModel: (type, params) => callHost('useModel', [type, params]),
+  composeState: (message, include) => callHost('composeState', [message, include ?? null]),
+  getCache: (key) => callHost('getCache', [key]),
+  setCache: (key, value) => callHost('setCache', [key, value]),
+  deleteCache: (key) => callHost('deleteCache', [key]),
+  createMemory: (memory, table) => callHost('createMemory', [memory, table ?? 'messages']),
+  getMemories: (query) => callHost('getMemories', [query ?? {}]),
+  searchMemories: (query) => callHost('searchMemories', [query ?? {}]),
+  emitEvent: (event, payload) => callHost('emitEvent', [event, payload ?? null]),
+};
+
+// What plughub does not provide fails loudly, naming the method, rather than returning undefined.
+const runtime = new Proxy(provided, {
+  get(target, prop) {
+    if (prop in target) return target[prop];
+    if (typeof prop === 'symbol' || prop === 'then' || prop === 'toJSON') return undefined;
+    return () => {
+      throw new Error(`plughub's runtime does not provide runtime.${String(prop)}()`);
+    };
+  },
+});
+
+// ---- loading the plugin, as elizaOS does -------------------------------------------------------------
+function entryOf(dir) {
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+  const dot = manifest.exports?.['.'] ?? manifest.exports;
+  const fromExports =
+    typeof dot === 'string' ? dot : dot?.import?.default ?? dot?.import ?? dot?.default ?? dot?.node ?? null;
+  const entry = [fromExports, manifest.module, manifest.main, 'index.js'].find((e) => typeof e === 'string');
+  return { manifest, file: path.join(dir, entry) };
+}
+
+function camelName(name) {
+  const bare = name.replace(/^@[^/]+\//, '').replace(/^plugin-/, '');
+  return bare.replace(/-([a-z0-9])/g, (_m, c) => c.toUpperCase()) + 'Plugin';
+}
+
+const looksLikePlugin = (v) =>
+  v && typeof v === 'object' && typeof v.name === 'string' &&
+  ['init', 'services', 'providers', 'actions', 'evaluators', 'description'].some((k) => k in v);
+
+function pickPlugin(module, packageName) {
+  const candidates = [module[camelName(packageName)], module.default, ...Object.values(module)];
+  for (let candidate of candidates) {
+    if (typeof candidate === 'function' && candidate.length === 0 && !/^class\b/.test(String(candidate))) {
+      try {
+        candidate = candidate();
+      } catch {
+        continue;
+      }
+    }
+    if (looksLikePlugin(candidate)) return candidate;
+  }
+  return null;
+}
+
+function describe(plugin) {
+  const component = (c) => ({ name: c.name, description: c.description ?? '', similes: c.similes ?? [] });
+  return {
+    name: plugin.name,
+    description: plugin.description ?? '',
+    actions: registered.actions.map(component),
+    providers: registered.providers.map(component),
+    evaluators: registered.evaluators.map(component),
+    services: [...serviceClasses.values()].map((s) => ({
+      serviceType: s.serviceType ?? s.name,
+      capabilityDescription: s.prototype?.capabilityDescription ?? s.capabilityDescription ?? '',
+    })),
+    models: Object.keys(registered.models),
+    routes: registered.routes.map((r) => `${(r.type ?? 'GET').toUpperCase()} ${r.path}`),
+    dependencies: plugin.dependencies ?? [],
+  };
+}
+
+const { manifest: packageJson, file } = entryOf(packageDir);
+const plugin = pickPlugin(await import(pathToFileURL(file).href), packageJson.name);
+if (!plugin) {
+  process.stderr.write(`plughub: ${packageJson.name} exports no elizaOS plugin\n`);
+  process.exit(3);
+}
+registered.actions.push(...(plugin.actions ?? []));
+registered.providers.push(...(plugin.providers ?? []));
+registered.evaluators.push(...(plugin.evaluators ?? []));
+for (const s of plugin.services ?? []) serviceClasses.set(s.serviceType ?? s.name, s);
+Object.assign(registered.models, plugin.models ?? {});
+registered.routes.push(...(plugin.routes ?? []));
+
+// ---- requests ----------------------------------------------------------------------------------------
+const find = (list, name, kind) => {
+  const found = list.find((c) => c.name === name) ?? list.find((c) => (c.similes ?? []).includes(name));
+  if (!found) throw new Error(`${plugin.name} has no ${kind} named ${name}`);
+  return found;
+};
+
+const handlers = {
+  async 'plugin.init'(m) {
+    settings = { ...(m.config?.settings ?? {}) };
+    if (m.config?.character) character = { ...character, ...m.config.character };
+    provided.agentId = m.config?.agentId;
+    if (typeof plugin.init === 'function') await plugin.init({ ...settings }, runtime);
+    return { type: 'plugin.init.result', success: true, manifest: describe(plugin) };
+  },
+  async 'action.validate'(m) {
+    const action = find(registered.actions, m.action, 'action');
+    const valid = action.validate ? await action.validate(runtime, m.memory, m.state) : true;
+    return { type: 'validate.result', valid: Boolean(valid) };
+  },
+  async 'action.invoke'(m) {
+    const action = find(registered.actions, m.action, 'action');
+    const callback = async (content) => {
+      send({ type: 'callback', id: m.id, content });
+      return [];
+    };
+    const result = await action.handler(runtime, m.memory, m.state, m.options ?? {}, callback, []);
+    return { type: 'action.result', result: result ?? null };
+  },
+  async 'provider.get'(m) {
+    const provider = find(registered.providers, m.provider, 'provider');
+    return { type: 'provider.result', result: (await provider.get(runtime, m.memory, m.state)) ?? null };
+  },
+  async 'evaluator.invoke'(m) {
+    const evaluator = find(registered.evaluators, m.evaluator, 'evaluator');
+    const callback = async (content) => {
+      send({ type: 'callback', id: m.id, content });
+      return [];
+    };
+    const result = await evaluator.handler(runtime, m.memory, m.state, {}, callback, []);
+    return { type: 'action.result', result: result ?? null };
+  },
+  async 'service.start'(m) {
+    const Service = serviceClasses.get(m.service);
+    if (!Service) throw new Error(`${plugin.name} has no service ${m.service}`);
+    registered.services.set(m.service, await Service.start(runtime));
+    return { type: 'service.response', success: true };
+  },
+  async 'service.stop'(m) {
+    const service = registered.services.get(m.service);
+    if (service?.stop) await service.stop();
+    registered.services.delete(m.service);
+    return { type: 'service.response', success: true };
+  },
+  async 'route.handle'(m) {
+    const route = registered.routes.find(
+      (r) => r.path === m.path && (r.type ?? 'GET').toUpperCase() === m.method.toUpperCase(),
+    );
+    if (!route) throw new Error(`${plugin.name} has no route ${m.method} ${m.path}`);
+    const response = { status: 200, headers: {}, body: null };
+    const res = {
+      status(code) {
+        response.status = code;
+        return res;
+      },
+      setHeader(k, v) {
+        response.headers[k] = v;
+        return res;
+      },
+      json(body) {
+        response.body = body;
+        return res;
+      },
+      send(body) {
+        response.body = body;
+        return res;
+      },
+      end(body) {
+        if (body !== undefined) response.body = body;
+        return res;
+      },
+    };
+    const req = { path: m.path, method: m.method, body: m.body, params: m.params ?? {}, query: m.query ?? {}, headers: m.headers ?? {} };
+    await route.handler(req, res, runtime);
+    return { type: 'route.response', ...response };
+  },
+};
+
+function onMessage(m) {
+  if (m.type === 'runtime.result' || m.type === 'runtime.error') {
+    const call = pendingCalls.get(m.id);
+    if (!call) return;
+    pendingCalls.delete(m.id);
+    if (m.type === 'runtime.result') call.resolve(m.result);
+    else call.reject(new Error(m.error));
+    return;
+  }
+  const handler = handlers[m.type];
+  if (!handler) {
+    send({ type: 'error', id: m.id, error: `unknown request ${m.type}` });
+    return;
+  }
+  Promise.resolve()
+    .then(() => handler(m))
+    .then(
+      (answer) => send({ ...answer, id: m.id }),
+      (e) => send({ type: 'error', id: m.id, error: String(e?.message ?? e), details: { stack: String(e?.stack ?? '') } }),
+    );
+}
+
+let buffered = '';
+socket.setEncoding('utf8');
+socket.on('data', (chunk) => {
+  buffered += chunk;
+  let newline;
+  while ((newline = buffered.indexOf('\n')) >= 0) {
+    const line = buffered.slice(0, newline);
+    buffered = buffered.slice(newline + 1);
+    if (line.trim()) onMessage(JSON.parse(line));
+  }
+});
+// plughub went away: nothing left to serve.
+socket.on('close', () => process.exit(0));
+socket.on('error', () => process.exit(1));
+
+send({ type: 'ready', manifest: describe(plugin) });

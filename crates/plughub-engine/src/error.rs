@@ -1,0 +1,29 @@
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("cannot start Node.js ({0}); install Node.js 18 or later, or set PLUGHUB_NODE")]
+    NoNode(String),
+    #[error("the plugin worker did not start: {0}")]
+    Start(String),
+    #[error("the plugin worker ended: {reason}{}", tail(.log))]
+    Exited { reason: String, log: Vec<String> },
+    #[error("{what} did not answer within {seconds} s; its worker was ended")]
+    Timeout { what: String, seconds: u64 },
+    #[error("{0}")]
+    Plugin(String),
+    #[error("the worker broke the protocol: {0}")]
+    Protocol(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// The last lines the plugin printed, which usually say why it ended.
+fn tail(log: &[String]) -> String {
+    if log.is_empty() {
+        return String::new();
+    }
+    let start = log.len().saturating_sub(5);
+    format!("; its last output:\n  {}", log[start..].join("\n  "))
+}

@@ -1,0 +1,15 @@
+#![doc = include_str!("../README.md")]
+
+mod error;
+mod lines;
+mod plugin;
+mod runtime;
+mod worker;
+
+pub use error::EngineError;
+pub use plugin::{Invocation, LoadedPlugin, PluginSpec, Settings, message};
+pub use runtime::{LocalRuntime, RuntimeHost};
+pub use worker::{LogLine, Worker, WorkerSpec};
+
+/// The JS host, carried by the binary and written next to the workers' sockets when they start.
+pub const HOST_SCRIPT: &str = include_str!("../js/host.mjs");

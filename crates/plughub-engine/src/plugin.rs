@@ -1,0 +1,260 @@
+//! A plugin loaded in a worker and initialised with its settings: what elizaOS does when an agent starts
+//! with it, then each component called as elizaOS calls it.
+
+use crate::EngineError;
+use crate::runtime::RuntimeHost;
+use crate::worker::{Worker, WorkerSpec};
+use plughub_protocol::{HostMessage, Manifest, WorkerMessage};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// What the plugin's `getSetting` answers from: the instance's configuration and the secrets granted to
+/// it, the agent it serves and that agent's character.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub values: BTreeMap<String, Value>,
+    pub agent_id: String,
+    pub character: Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct PluginSpec {
+    pub worker: WorkerSpec,
+    pub settings: Settings,
+    /// Time for `init`.
+    pub init_timeout: Duration,
+}
+
+/// The outcome of one call of a component.
+#[derive(Debug, Clone, Serialize)]
+pub struct Invocation {
+    pub result: Value,
+    /// What an action passed to its callback, in order.
+    pub callbacks: Vec<Value>,
+    pub duration_ms: f64,
+    pub memory_bytes: Option<u64>,
+}
+
+pub struct LoadedPlugin {
+    worker: Worker,
+    manifest: Manifest,
+}
+
+impl LoadedPlugin {
+    /// Starts a worker, loads the plugin and runs its `init` with the settings.
+    pub async fn load(
+        spec: &PluginSpec,
+        runtime: Arc<dyn RuntimeHost>,
+    ) -> Result<LoadedPlugin, EngineError> {
+        let worker = Worker::spawn(&spec.worker, runtime).await?;
+        let config = json!({
+            "settings": spec.settings.values,
+            "agentId": spec.settings.agent_id,
+            "character": spec.settings.character,
+        });
+        let answer = worker
+            .request(
+                |id| HostMessage::Init { id, config },
+                "init",
+                spec.init_timeout,
+                None,
+            )
+            .await?;
+        match answer {
+            WorkerMessage::InitResult {
+                success: true,
+                manifest,
+                ..
+            } => Ok(LoadedPlugin {
+                manifest: manifest.unwrap_or_else(|| worker.manifest().clone()),
+                worker,
+            }),
+            WorkerMessage::InitResult { error, .. } => Err(EngineError::Plugin(
+                error.unwrap_or_else(|| "init failed".into()),
+            )),
+            other => Err(EngineError::Protocol(format!(
+                "init answered with {other:?}"
+            ))),
+        }
+    }
+
+    /// The true manifest: what the plugin has after `init` registered its components.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    pub fn worker(&self) -> &Worker {
+        &self.worker
+    }
+
+    /// Runs an action's handler; callbacks go to `stream` as they come, and are returned too.
+    pub async fn invoke_action(
+        &self,
+        action: &str,
+        memory: Value,
+        timeout: Duration,
+        stream: Option<mpsc::UnboundedSender<Value>>,
+    ) -> Result<Invocation, EngineError> {
+        let what = format!("action {action}");
+        let action = action.to_string();
+        self.call(&what, timeout, stream, move |id| {
+            HostMessage::InvokeAction {
+                id,
+                action,
+                memory,
+                state: empty_state(),
+                options: json!({}),
+            }
+        })
+        .await
+    }
+
+    pub async fn validate_action(
+        &self,
+        action: &str,
+        memory: Value,
+        timeout: Duration,
+    ) -> Result<bool, EngineError> {
+        let answer = self
+            .worker
+            .request(
+                |id| HostMessage::ValidateAction {
+                    id,
+                    action: action.into(),
+                    memory,
+                    state: empty_state(),
+                },
+                &format!("validating {action}"),
+                timeout,
+                None,
+            )
+            .await?;
+        match answer {
+            WorkerMessage::ValidateResult { valid, .. } => Ok(valid),
+            other => Err(EngineError::Protocol(format!(
+                "validate answered with {other:?}"
+            ))),
+        }
+    }
+
+    pub async fn get_provider(
+        &self,
+        provider: &str,
+        memory: Value,
+        timeout: Duration,
+    ) -> Result<Invocation, EngineError> {
+        let what = format!("provider {provider}");
+        let provider = provider.to_string();
+        self.call(&what, timeout, None, move |id| HostMessage::GetProvider {
+            id,
+            provider,
+            memory,
+            state: empty_state(),
+        })
+        .await
+    }
+
+    pub async fn invoke_evaluator(
+        &self,
+        evaluator: &str,
+        memory: Value,
+        timeout: Duration,
+    ) -> Result<Invocation, EngineError> {
+        let what = format!("evaluator {evaluator}");
+        let evaluator = evaluator.to_string();
+        self.call(&what, timeout, None, move |id| {
+            HostMessage::InvokeEvaluator {
+                id,
+                evaluator,
+                memory,
+                state: empty_state(),
+            }
+        })
+        .await
+    }
+
+    /// Starts (`start` true) or stops a service of the plugin.
+    pub async fn service(
+        &self,
+        service: &str,
+        start: bool,
+        timeout: Duration,
+    ) -> Result<(), EngineError> {
+        let name = service.to_string();
+        let answer = self
+            .worker
+            .request(
+                |id| match start {
+                    true => HostMessage::StartService { id, service: name },
+                    false => HostMessage::StopService { id, service: name },
+                },
+                &format!("service {service}"),
+                timeout,
+                None,
+            )
+            .await?;
+        match answer {
+            WorkerMessage::ServiceResponse { success: true, .. } => Ok(()),
+            WorkerMessage::ServiceResponse { error, .. } => Err(EngineError::Plugin(
+                error.unwrap_or_else(|| format!("service {service} failed")),
+            )),
+            other => Err(EngineError::Protocol(format!(
+                "service answered with {other:?}"
+            ))),
+        }
+    }
+
+    async fn call(
+        &self,
+        what: &str,
+        timeout: Duration,
+        stream: Option<mpsc::UnboundedSender<Value>>,
+        make: impl FnOnce(u64) -> HostMessage,
+    ) -> Result<Invocation, EngineError> {
+        let started = Instant::now();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let answer = self.worker.request(make, what, timeout, Some(tx)).await;
+        let mut callbacks = Vec::new();
+        while let Ok(content) = rx.try_recv() {
+            if let Some(stream) = &stream {
+                let _ = stream.send(content.clone());
+            }
+            callbacks.push(content);
+        }
+        let result = match answer? {
+            WorkerMessage::ActionResult { result, .. }
+            | WorkerMessage::ProviderResult { result, .. } => result,
+            other => {
+                return Err(EngineError::Protocol(format!(
+                    "{what} answered with {other:?}"
+                )));
+            }
+        };
+        Ok(Invocation {
+            result,
+            callbacks,
+            duration_ms: started.elapsed().as_secs_f64() * 1e3,
+            memory_bytes: self.worker.memory_bytes(),
+        })
+    }
+}
+
+fn empty_state() -> Value {
+    json!({ "values": {}, "data": {}, "text": "" })
+}
+
+/// A message as elizaOS hands it to components: a memory with the text, from a user, in a room.
+pub fn message(text: &str, agent_id: &str) -> Value {
+    json!({
+        "id": uuid::Uuid::new_v4().to_string(),
+        "entityId": uuid::Uuid::new_v4().to_string(),
+        "agentId": agent_id,
+        "roomId": uuid::Uuid::new_v4().to_string(),
+        "content": { "text": text, "source": "plughub" },
+        "createdAt": 0,
+    })
+}

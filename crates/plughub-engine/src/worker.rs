@@ -1,0 +1,504 @@
+//! One Node.js worker process running one plugin. The protocol runs over a Unix socket that only this
+//! worker may connect to (checked by peer credentials); its stdout and stderr are the plugin's own and
+//! become its log. An answer is taken only for an outstanding request of this worker, once; anything else
+//! is counted and ignored. A timeout, a protocol breach or an exit ends the worker and fails what it had
+//! in hand with a clear error.
+
+use crate::EngineError;
+use crate::lines::{Line, next_line};
+use crate::runtime::RuntimeHost;
+use plughub_protocol::{
+    HostMessage, MAX_MESSAGE_BYTES, Manifest, RequestId, WorkerMessage, decode_worker, encode,
+};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::net::UnixListener;
+use tokio::net::unix::OwnedWriteHalf;
+use tokio::process::Command;
+use tokio::sync::{mpsc, oneshot};
+
+/// Lines of output kept per worker (the oldest go first).
+const LOG_LINES: usize = 1_000;
+/// A printed line longer than this is cut.
+const LOG_LINE_BYTES: usize = 8 * 1024;
+
+/// How to start a worker.
+#[derive(Debug, Clone)]
+pub struct WorkerSpec {
+    /// The Node.js executable.
+    pub node: PathBuf,
+    /// The plugin's package folder (with its node_modules).
+    pub package_dir: PathBuf,
+    /// A private folder for the host script and the sockets.
+    pub run_dir: PathBuf,
+    /// The worker's whole environment (nothing of plughub's is inherited).
+    pub env: Vec<(String, String)>,
+    /// Time to load the plugin and say it is ready.
+    pub start_timeout: Duration,
+}
+
+/// A line the plugin printed or logged.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LogLine {
+    /// `stdout`, `stderr`, or the logger's level.
+    pub stream: String,
+    pub text: String,
+}
+
+struct Pending {
+    reply: oneshot::Sender<WorkerMessage>,
+    callbacks: Option<mpsc::UnboundedSender<Value>>,
+}
+
+#[derive(Default)]
+struct Shared {
+    pending: Mutex<HashMap<RequestId, Pending>>,
+    log: Mutex<VecDeque<LogLine>>,
+    ended: Mutex<Option<String>>,
+    kill: Mutex<Option<oneshot::Sender<()>>>,
+    forged: AtomicU64,
+}
+
+impl Shared {
+    fn log(&self, stream: &str, text: String) {
+        let mut log = self.log.lock().expect("not poisoned");
+        if log.len() == LOG_LINES {
+            log.pop_front();
+        }
+        log.push_back(LogLine {
+            stream: stream.to_string(),
+            text,
+        });
+    }
+
+    /// Ends the worker (once): the reason is kept, the process killed, what was in hand failed.
+    fn end(&self, reason: String) {
+        {
+            let mut ended = self.ended.lock().expect("not poisoned");
+            if ended.is_none() {
+                *ended = Some(reason);
+            }
+        }
+        if let Some(kill) = self.kill.lock().expect("not poisoned").take() {
+            let _ = kill.send(());
+        }
+        self.pending.lock().expect("not poisoned").clear();
+    }
+
+    fn exited(&self) -> EngineError {
+        let reason = self
+            .ended
+            .lock()
+            .expect("not poisoned")
+            .clone()
+            .unwrap_or_else(|| "it stopped answering".into());
+        let log = self.log.lock().expect("not poisoned");
+        EngineError::Exited {
+            reason,
+            log: log
+                .iter()
+                .filter(|l| l.stream != "stdout")
+                .map(|l| l.text.clone())
+                .collect(),
+        }
+    }
+}
+
+pub struct Worker {
+    manifest: Manifest,
+    writer: Arc<tokio::sync::Mutex<OwnedWriteHalf>>,
+    shared: Arc<Shared>,
+    next_id: AtomicU64,
+    pid: u32,
+}
+
+impl Worker {
+    /// Starts Node.js with the host script on the plugin and waits until it has loaded the plugin.
+    pub async fn spawn(
+        spec: &WorkerSpec,
+        runtime: Arc<dyn RuntimeHost>,
+    ) -> Result<Worker, EngineError> {
+        let host = write_host_script(&spec.run_dir)?;
+        let socket_path = spec
+            .run_dir
+            .join(format!("w-{}.sock", uuid::Uuid::new_v4().simple()));
+        let listener = UnixListener::bind(&socket_path).map_err(|e| io(&socket_path, e))?;
+        let mut command = Command::new(&spec.node);
+        command
+            .arg(&host)
+            .env_clear()
+            .envs(spec.env.iter().map(|(k, v)| (k, v)))
+            .env("PLUGHUB_SOCKET", &socket_path)
+            .env("PLUGHUB_PACKAGE", &spec.package_dir)
+            .current_dir(&spec.package_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn().map_err(|e| {
+            let _ = std::fs::remove_file(&socket_path);
+            EngineError::NoNode(format!("{}: {e}", spec.node.display()))
+        })?;
+        let pid = child.id().unwrap_or_default();
+        let shared = Arc::new(Shared::default());
+        for (stream, name) in [
+            (child.stdout.take().map(Either::Out), "stdout"),
+            (child.stderr.take().map(Either::Err), "stderr"),
+        ] {
+            if let Some(stream) = stream {
+                tokio::spawn(capture(stream, name, shared.clone()));
+            }
+        }
+        let (kill_tx, kill_rx) = oneshot::channel();
+        *shared.kill.lock().expect("not poisoned") = Some(kill_tx);
+        let (exit_tx, mut exit_rx) = oneshot::channel::<()>();
+        tokio::spawn(watch(child, kill_rx, shared.clone(), exit_tx));
+
+        let accepted = tokio::time::timeout(spec.start_timeout, async {
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => {
+                        let (stream, _) = accepted.map_err(|e| io(&socket_path, e))?;
+                        // Only the worker we started may speak for the plugin.
+                        let peer = stream.peer_cred().ok().and_then(|c| c.pid());
+                        if peer == Some(pid as i32) {
+                            return Ok(stream);
+                        }
+                    }
+                    _ = &mut exit_rx => return Err(shared.exited()),
+                }
+            }
+        })
+        .await;
+        let _ = std::fs::remove_file(&socket_path);
+        let stream = match accepted {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => return Err(e),
+            Err(_) => {
+                shared.end("it did not connect in time".into());
+                return Err(EngineError::Timeout {
+                    what: "loading the plugin".into(),
+                    seconds: spec.start_timeout.as_secs(),
+                });
+            }
+        };
+        let (read, write) = stream.into_split();
+        let mut reader = BufReader::new(read);
+        let ready = tokio::time::timeout(
+            spec.start_timeout,
+            next_line(&mut reader, MAX_MESSAGE_BYTES),
+        )
+        .await;
+        let manifest = match ready {
+            Ok(Ok(Some(Line::Complete(line)))) => match decode_worker(&line) {
+                Ok(WorkerMessage::Ready { manifest }) => manifest,
+                Ok(other) => {
+                    shared.end("it did not start with `ready`".into());
+                    return Err(EngineError::Protocol(format!(
+                        "expected ready, got {other:?}"
+                    )));
+                }
+                Err(e) => {
+                    shared.end(e.to_string());
+                    return Err(EngineError::Protocol(e.to_string()));
+                }
+            },
+            Ok(Ok(_)) | Ok(Err(_)) => {
+                // Give the exit watcher a moment to record why.
+                let _ = tokio::time::timeout(Duration::from_millis(500), exit_rx).await;
+                return Err(shared.exited());
+            }
+            Err(_) => {
+                shared.end("it did not load the plugin in time".into());
+                return Err(EngineError::Timeout {
+                    what: "loading the plugin".into(),
+                    seconds: spec.start_timeout.as_secs(),
+                });
+            }
+        };
+        let writer = Arc::new(tokio::sync::Mutex::new(write));
+        tokio::spawn(read_messages(
+            reader,
+            shared.clone(),
+            writer.clone(),
+            runtime,
+        ));
+        Ok(Worker {
+            manifest,
+            writer,
+            shared,
+            next_id: AtomicU64::new(1),
+            pid,
+        })
+    }
+
+    /// The manifest the plugin had when it loaded (before `init`).
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Sends a request and waits for its answer; callbacks on the way go to `callbacks`. A timeout ends
+    /// the worker (its work cannot be trusted to stop by itself).
+    pub async fn request(
+        &self,
+        make: impl FnOnce(RequestId) -> HostMessage,
+        what: &str,
+        timeout: Duration,
+        callbacks: Option<mpsc::UnboundedSender<Value>>,
+    ) -> Result<WorkerMessage, EngineError> {
+        if !self.is_alive() {
+            return Err(self.shared.exited());
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let line = encode(&make(id)).map_err(|e| EngineError::Protocol(e.to_string()))?;
+        let (reply, answer) = oneshot::channel();
+        self.shared
+            .pending
+            .lock()
+            .expect("not poisoned")
+            .insert(id, Pending { reply, callbacks });
+        let written = async {
+            let mut writer = self.writer.lock().await;
+            writer.write_all(&line).await?;
+            writer.flush().await
+        };
+        if written.await.is_err() {
+            self.shared.end("its channel closed".into());
+            return Err(self.shared.exited());
+        }
+        match tokio::time::timeout(timeout, answer).await {
+            Ok(Ok(WorkerMessage::Error { error, .. })) => Err(EngineError::Plugin(error)),
+            Ok(Ok(message)) => Ok(message),
+            Ok(Err(_)) => Err(self.shared.exited()),
+            Err(_) => {
+                self.shared
+                    .end(format!("{what} took longer than {} s", timeout.as_secs()));
+                Err(EngineError::Timeout {
+                    what: what.into(),
+                    seconds: timeout.as_secs(),
+                })
+            }
+        }
+    }
+
+    pub fn is_alive(&self) -> bool {
+        self.shared.ended.lock().expect("not poisoned").is_none()
+    }
+
+    /// Ends the worker now.
+    pub fn kill(&self) {
+        self.shared.end("ended by plughub".into());
+    }
+
+    /// What the plugin printed and logged, oldest first.
+    pub fn log(&self) -> Vec<LogLine> {
+        self.shared
+            .log
+            .lock()
+            .expect("not poisoned")
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Answers that matched no outstanding request (forged, late or repeated), all ignored.
+    pub fn ignored_answers(&self) -> u64 {
+        self.shared.forged.load(Ordering::Relaxed)
+    }
+
+    /// The worker's resident memory now, from /proc.
+    pub fn memory_bytes(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).ok()?;
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        Some(kb * 1024)
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+enum Either {
+    Out(tokio::process::ChildStdout),
+    Err(tokio::process::ChildStderr),
+}
+
+/// The plugin's own output, line by line (cut when too long), into its log.
+async fn capture(stream: Either, name: &str, shared: Arc<Shared>) {
+    let reader: Box<dyn tokio::io::AsyncRead + Unpin + Send> = match stream {
+        Either::Out(s) => Box::new(s),
+        Either::Err(s) => Box::new(s),
+    };
+    let mut reader = BufReader::new(reader);
+    while let Ok(Some(line)) = next_line(&mut reader, LOG_LINE_BYTES).await {
+        let text = match line {
+            Line::Complete(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Line::TooLong(bytes, total) => {
+                format!("{}… ({total} bytes, cut)", String::from_utf8_lossy(&bytes))
+            }
+        };
+        shared.log(name, text);
+    }
+}
+
+/// Waits for the process to end (or ends it when asked), then records why.
+async fn watch(
+    mut child: tokio::process::Child,
+    kill: oneshot::Receiver<()>,
+    shared: Arc<Shared>,
+    exited: oneshot::Sender<()>,
+) {
+    let reason = tokio::select! {
+        status = child.wait() => match status {
+            Ok(s) => match (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)) {
+                (Some(code), _) => format!("it exited with code {code}"),
+                (None, Some(signal)) => format!("it was killed by signal {signal}"),
+                _ => "it exited".into(),
+            },
+            Err(e) => format!("cannot wait for it: {e}"),
+        },
+        _ = kill => {
+            let _ = child.kill().await;
+            "ended by plughub".into()
+        }
+    };
+    shared.end(reason);
+    let _ = exited.send(());
+}
+
+/// Reads the worker's messages: answers go to their requests, runtime calls to the runtime, logs to the
+/// log. A line that breaks the protocol ends the worker.
+async fn read_messages(
+    mut reader: BufReader<tokio::net::unix::OwnedReadHalf>,
+    shared: Arc<Shared>,
+    writer: Arc<tokio::sync::Mutex<OwnedWriteHalf>>,
+    runtime: Arc<dyn RuntimeHost>,
+) {
+    loop {
+        let line = match next_line(&mut reader, MAX_MESSAGE_BYTES).await {
+            Ok(Some(Line::Complete(line))) => line,
+            Ok(Some(Line::TooLong(_, total))) => {
+                shared.end(format!(
+                    "it sent a message of {total} bytes, over the {MAX_MESSAGE_BYTES}-byte cap"
+                ));
+                return;
+            }
+            Ok(None) | Err(_) => {
+                // The process is usually exiting: give its watcher a moment to say how.
+                for _ in 0..40 {
+                    if shared.ended.lock().expect("not poisoned").is_some() {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                }
+                shared.end("its channel closed".into());
+                return;
+            }
+        };
+        let message = match decode_worker(&line) {
+            Ok(message) => message,
+            Err(e) => {
+                shared.end(format!("it broke the protocol: {e}"));
+                return;
+            }
+        };
+        match message {
+            WorkerMessage::RuntimeCall { id, method, params } => {
+                let runtime = runtime.clone();
+                let writer = writer.clone();
+                tokio::spawn(async move {
+                    let answer = match runtime.call(&method, params).await {
+                        Ok(result) => HostMessage::RuntimeResult { id, result },
+                        Err(error) => HostMessage::RuntimeError { id, error },
+                    };
+                    let line = encode(&answer).unwrap_or_else(|e| {
+                        encode(&HostMessage::RuntimeError {
+                            id: String::new(),
+                            error: e.to_string(),
+                        })
+                        .expect("a short error encodes")
+                    });
+                    let mut writer = writer.lock().await;
+                    let _ = writer.write_all(&line).await;
+                });
+            }
+            WorkerMessage::Log { level, message } => shared.log(&level, message),
+            WorkerMessage::Ready { .. } => {}
+            WorkerMessage::Callback { id, content } => {
+                let pending = shared.pending.lock().expect("not poisoned");
+                match pending.get(&id).and_then(|p| p.callbacks.as_ref()) {
+                    Some(callbacks) => {
+                        let _ = callbacks.send(content);
+                    }
+                    None if pending.contains_key(&id) => {}
+                    None => {
+                        shared.forged.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            answer => {
+                let id = answer
+                    .answers()
+                    .expect("every other message answers a request");
+                let waiting = shared.pending.lock().expect("not poisoned").remove(&id);
+                match waiting {
+                    Some(pending) => {
+                        let _ = pending.reply.send(answer);
+                    }
+                    None => {
+                        shared.forged.fetch_add(1, Ordering::Relaxed);
+                        shared.log(
+                            "plughub",
+                            format!("ignored an answer to no outstanding request (id {id})"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Writes the host script into the run folder (owner-only), unless it is there already as it should be.
+fn write_host_script(run_dir: &Path) -> Result<PathBuf, EngineError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(run_dir).map_err(|e| io(run_dir, e))?;
+    std::fs::set_permissions(run_dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| io(run_dir, e))?;
+    let path = run_dir.join(format!(
+        "host-{}.mjs",
+        env!("CARGO_PKG_VERSION").replace('.', "_")
+    ));
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(crate::HOST_SCRIPT) {
+        let temp = run_dir.join(format!(".host-{}.mjs", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&temp, crate::HOST_SCRIPT).map_err(|e| io(&temp, e))?;
+        std::fs::rename(&temp, &path).map_err(|e| io(&path, e))?;
+    }
+    Ok(path)
+}
+
+fn io(path: &Path, source: std::io::Error) -> EngineError {
+    EngineError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}

@@ -1,0 +1,282 @@
+//! Fixture plugins (real npm packages in `tests/fixtures`) run under the real Node.js: every component
+//! kind, the runtime calls, and each hostile behaviour, after which the host goes on.
+
+use plughub_engine::{
+    EngineError, LoadedPlugin, LocalRuntime, PluginSpec, Settings, WorkerSpec, message,
+};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn spec(name: &str, run_dir: &std::path::Path, settings: &[(&str, &str)]) -> PluginSpec {
+    PluginSpec {
+        worker: WorkerSpec {
+            node: std::env::var_os("PLUGHUB_NODE")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| "node".into()),
+            package_dir: fixture(name),
+            run_dir: run_dir.to_path_buf(),
+            env: vec![("NODE_ENV".into(), "production".into())],
+            start_timeout: Duration::from_secs(20),
+        },
+        settings: Settings {
+            values: settings
+                .iter()
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect(),
+            agent_id: "agent-1".into(),
+            character: json!({ "name": "Eliza" }),
+        },
+        init_timeout: Duration::from_secs(5),
+    }
+}
+
+const SECOND: Duration = Duration::from_secs(1);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_component_kind_with_a_real_runtime_behind_it() {
+    let run = tempfile::tempdir().unwrap();
+    let runtime = Arc::new(LocalRuntime::default());
+    let settings = [
+        ("HELLO_GREETING", "Bonjour"),
+        ("HELLO_LOUD", "true"),
+        ("HELLO_API_KEY", "k-123"),
+    ];
+    let plugin = LoadedPlugin::load(
+        &spec("plugin-hello", run.path(), &settings),
+        runtime.clone(),
+    )
+    .await
+    .unwrap();
+
+    // The true manifest includes what init registered.
+    let manifest = plugin.manifest();
+    let actions: Vec<&str> = manifest.actions.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(actions, ["HELLO", "REGISTERED_IN_INIT"]);
+    assert_eq!(plugin.worker().manifest().actions.len(), 1, "before init");
+    assert_eq!(manifest.providers[0].name, "GREETING_STYLE");
+    assert_eq!(manifest.evaluators[0].name, "POLITENESS");
+    assert_eq!(manifest.services[0].service_type, "greeter");
+    assert_eq!(manifest.routes, ["GET /hello"]);
+
+    plugin.service("greeter", true, SECOND * 5).await.unwrap();
+    assert!(
+        plugin
+            .validate_action("HELLO", message("Ada", "agent-1"), SECOND * 5)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !plugin
+            .validate_action("HELLO", message("", "agent-1"), SECOND * 5)
+            .await
+            .unwrap()
+    );
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let run1 = plugin
+        .invoke_action("HELLO", message("Ada", "agent-1"), SECOND * 5, Some(tx))
+        .await
+        .unwrap();
+    assert_eq!(
+        run1.result["text"], "Bonjour, Ada!",
+        "settings, booleans as elizaOS reads them"
+    );
+    assert_eq!(
+        run1.callbacks,
+        [
+            json!({ "text": "thinking…" }),
+            json!({ "text": "Bonjour, Ada!" })
+        ]
+    );
+    assert_eq!(
+        rx.recv().await.unwrap(),
+        json!({ "text": "thinking…" }),
+        "streamed"
+    );
+    assert_eq!(
+        run1.result["values"]["serviceCount"], 1,
+        "the started service"
+    );
+    assert!(run1.memory_bytes.unwrap() > 1_000_000);
+    let run2 = plugin
+        .invoke_action("GREET", message("Bob", "agent-1"), SECOND * 5, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        run2.result["values"]["greetings"], 2,
+        "the cache kept the count"
+    );
+    assert_eq!(runtime.events().len(), 2);
+    assert_eq!(runtime.events()[0].0, "HELLO_SAID");
+
+    let provided = plugin
+        .get_provider("GREETING_STYLE", message("", "agent-1"), SECOND * 5)
+        .await
+        .unwrap();
+    assert_eq!(provided.result["text"], "Greetings start with Bonjour");
+    assert_eq!(
+        provided.result["values"],
+        json!({ "agent": "agent-1", "character": "Eliza", "key": "set" })
+    );
+    let evaluated = plugin
+        .invoke_evaluator("POLITENESS", message("please help", "agent-1"), SECOND * 5)
+        .await
+        .unwrap();
+    assert_eq!(evaluated.result["values"]["polite"], true);
+    plugin.service("greeter", false, SECOND * 5).await.unwrap();
+
+    let err = plugin
+        .invoke_action("NOPE", message("x", "agent-1"), SECOND * 5, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "hello has no action named NOPE");
+
+    let log = plugin.worker().log();
+    assert!(
+        log.iter()
+            .any(|l| l.stream == "stdout" && l.text.contains("printing to stdout is fine")),
+        "{log:?}"
+    );
+    assert!(
+        log.iter()
+            .any(|l| l.stream == "info" && l.text == "greeter service started")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn init_failures_are_clear() {
+    let run = tempfile::tempdir().unwrap();
+    let runtime = Arc::new(LocalRuntime::default());
+    let err = LoadedPlugin::load(&spec("plugin-hello", run.path(), &[]), runtime.clone())
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(err.to_string(), "HELLO_API_KEY is required");
+
+    let started = std::time::Instant::now();
+    let err = LoadedPlugin::load(&spec("plugin-stuck-init", run.path(), &[]), runtime.clone())
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, EngineError::Timeout { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("init did not answer within 5 s"),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(15));
+
+    let mut missing = spec("plugin-hello", run.path(), &[]);
+    missing.worker.node = "/nonexistent/node".into();
+    let err = LoadedPlugin::load(&missing, runtime).await.err().unwrap();
+    assert!(err.to_string().contains("install Node.js"), "{err}");
+}
+
+/// Each hostile behaviour: a clear error for that execution, the worker ended where it must be, and the
+/// host able to start the next one.
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_plugins_end_their_worker_and_nothing_else() {
+    let run = tempfile::tempdir().unwrap();
+    let runtime = Arc::new(LocalRuntime::default());
+    let hostile = spec("plugin-hostile", run.path(), &[]);
+    let load = || LoadedPlugin::load(&hostile, runtime.clone());
+    let memory = || message("go", "agent-1");
+
+    let plugin = load().await.unwrap();
+    let err = plugin
+        .invoke_action("THROW", memory(), SECOND * 5, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "the plugin broke on purpose");
+    let err = plugin
+        .invoke_action("UNKNOWN_RUNTIME", memory(), SECOND * 5, None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "plughub's runtime does not provide runtime.getParticipantUserState()"
+    );
+    let err = plugin
+        .invoke_action("USE_MODEL", memory(), SECOND * 5, None)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("no model plugin is active for TEXT_SMALL"),
+        "{err}"
+    );
+    let printed = plugin
+        .invoke_action("HUGE_LINE", memory(), SECOND * 5, None)
+        .await
+        .unwrap();
+    assert_eq!(printed.result["text"], "printed a huge line");
+    let err = plugin
+        .invoke_action("HUGE_RESULT", memory(), SECOND * 5, None)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("over the 1000000-byte cap"),
+        "{err}"
+    );
+    let real = plugin
+        .invoke_action("FORGE", memory(), SECOND * 5, None)
+        .await
+        .unwrap();
+    assert_eq!(real.result["text"], "the real answer");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        plugin.worker().ignored_answers(),
+        2,
+        "forged answers are ignored"
+    );
+    assert!(
+        plugin.worker().is_alive(),
+        "errors in handlers do not end the worker"
+    );
+    let cut = plugin.worker().log();
+    assert!(
+        cut.iter().any(|l| l.text.ends_with("(3000000 bytes, cut)")),
+        "a huge printed line is cut"
+    );
+
+    for (action, expected) in [
+        ("HANG", "action HANG did not answer within 1 s"),
+        ("SPIN", "action SPIN did not answer within 1 s"),
+        ("EXIT", "the plugin worker ended: it exited with code 7"),
+        ("GARBAGE", "the plugin worker ended: it broke the protocol"),
+    ] {
+        let plugin = load().await.unwrap();
+        let err = plugin
+            .invoke_action(action, memory(), SECOND, None)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().starts_with(expected), "{action}: {err}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!plugin.worker().is_alive(), "{action}: the worker is ended");
+        let pid = plugin.worker().pid();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists()
+                || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .is_ok_and(|s| s.contains(") Z ")),
+            "{action}: the process is gone"
+        );
+    }
+    // And the host goes on: a fresh worker of the same plugin answers.
+    let plugin = load().await.unwrap();
+    let err: Value = json!(
+        plugin
+            .invoke_action("THROW", memory(), SECOND * 5, None)
+            .await
+            .unwrap_err()
+            .to_string()
+    );
+    assert_eq!(err, json!("the plugin broke on purpose"));
+}

@@ -1,0 +1,172 @@
+//! The messages, one JSON object a line. Requests from the host carry a numeric id that the answer repeats;
+//! runtime calls from the plugin carry a string id that the host's answer repeats. The two id spaces never
+//! meet, so an answer can only be taken for the request it names.
+
+use crate::manifest::Manifest;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The id of a request the host made.
+pub type RequestId = u64;
+
+/// What the host sends to a worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum HostMessage {
+    #[serde(rename = "plugin.init")]
+    Init { id: RequestId, config: Value },
+    #[serde(rename = "action.validate")]
+    ValidateAction {
+        id: RequestId,
+        action: String,
+        memory: Value,
+        state: Value,
+    },
+    #[serde(rename = "action.invoke")]
+    InvokeAction {
+        id: RequestId,
+        action: String,
+        memory: Value,
+        state: Value,
+        options: Value,
+    },
+    #[serde(rename = "provider.get")]
+    GetProvider {
+        id: RequestId,
+        provider: String,
+        memory: Value,
+        state: Value,
+    },
+    #[serde(rename = "evaluator.invoke")]
+    InvokeEvaluator {
+        id: RequestId,
+        evaluator: String,
+        memory: Value,
+        state: Value,
+    },
+    #[serde(rename = "service.start")]
+    StartService { id: RequestId, service: String },
+    #[serde(rename = "service.stop")]
+    StopService { id: RequestId, service: String },
+    #[serde(rename = "route.handle")]
+    HandleRoute {
+        id: RequestId,
+        path: String,
+        method: String,
+        body: Value,
+        params: Value,
+        query: Value,
+        headers: Value,
+    },
+    /// The answer to a runtime call of the plugin.
+    #[serde(rename = "runtime.result")]
+    RuntimeResult { id: String, result: Value },
+    #[serde(rename = "runtime.error")]
+    RuntimeError { id: String, error: String },
+}
+
+impl HostMessage {
+    /// The id of a request (runtime answers have none: they answer the plugin).
+    pub fn request_id(&self) -> Option<RequestId> {
+        use HostMessage::*;
+        match self {
+            Init { id, .. }
+            | ValidateAction { id, .. }
+            | InvokeAction { id, .. }
+            | GetProvider { id, .. }
+            | InvokeEvaluator { id, .. }
+            | StartService { id, .. }
+            | StopService { id, .. }
+            | HandleRoute { id, .. } => Some(*id),
+            RuntimeResult { .. } | RuntimeError { .. } => None,
+        }
+    }
+}
+
+/// What a worker sends to the host.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum WorkerMessage {
+    /// The first line: the plugin is loaded (not yet initialised); its static manifest.
+    #[serde(rename = "ready")]
+    Ready { manifest: Manifest },
+    /// `init` ran; the manifest as it is now, with what `init` registered.
+    #[serde(rename = "plugin.init.result")]
+    InitResult {
+        id: RequestId,
+        success: bool,
+        #[serde(default)]
+        error: Option<String>,
+        #[serde(default)]
+        manifest: Option<Manifest>,
+    },
+    #[serde(rename = "validate.result")]
+    ValidateResult { id: RequestId, valid: bool },
+    #[serde(rename = "action.result")]
+    ActionResult {
+        id: RequestId,
+        #[serde(default)]
+        result: Value,
+    },
+    #[serde(rename = "provider.result")]
+    ProviderResult {
+        id: RequestId,
+        #[serde(default)]
+        result: Value,
+    },
+    #[serde(rename = "service.response")]
+    ServiceResponse {
+        id: RequestId,
+        success: bool,
+        #[serde(default)]
+        error: Option<String>,
+    },
+    #[serde(rename = "route.response")]
+    RouteResponse {
+        id: RequestId,
+        status: u16,
+        #[serde(default)]
+        headers: Value,
+        #[serde(default)]
+        body: Value,
+    },
+    #[serde(rename = "error")]
+    Error {
+        id: RequestId,
+        error: String,
+        #[serde(default)]
+        details: Value,
+    },
+    /// Content an action passed to its callback, while the request `id` runs.
+    #[serde(rename = "callback")]
+    Callback { id: RequestId, content: Value },
+    /// A call of the plugin on its runtime (`getSetting`, `useModel`, …).
+    #[serde(rename = "runtime.call")]
+    RuntimeCall {
+        id: String,
+        method: String,
+        #[serde(default)]
+        params: Vec<Value>,
+    },
+    /// A line of the plugin's logger.
+    #[serde(rename = "log")]
+    Log { level: String, message: String },
+}
+
+impl WorkerMessage {
+    /// The request this message answers (finally or, for a callback, on the way).
+    pub fn answers(&self) -> Option<RequestId> {
+        use WorkerMessage::*;
+        match self {
+            InitResult { id, .. }
+            | ValidateResult { id, .. }
+            | ActionResult { id, .. }
+            | ProviderResult { id, .. }
+            | ServiceResponse { id, .. }
+            | RouteResponse { id, .. }
+            | Error { id, .. }
+            | Callback { id, .. } => Some(*id),
+            Ready { .. } | RuntimeCall { .. } | Log { .. } => None,
+        }
+    }
+}
