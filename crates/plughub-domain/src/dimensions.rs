@@ -99,6 +99,7 @@ string_enum!(
         PluginErrorOccurred => "plugin_error_occurred",
         GroupCreated => "group_created",
         AgentCreated => "agent_created",
+        PluginManifestRecorded => "plugin_manifest_recorded",
     }
 );
 

@@ -1,4 +1,4 @@
-//! Fixture plugins (real npm packages in `tests/fixtures`) run under the real Node.js: every component
+//! Fixture plugins (real npm packages in plughub-testkit's `fixtures/`) run under the real Node.js: every component
 //! kind, the runtime calls, and each hostile behaviour, after which the host goes on.
 
 use plughub_engine::{
@@ -9,11 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
+use plughub_testkit::fixture_plugin as fixture;
 
 fn spec(name: &str, run_dir: &std::path::Path, settings: &[(&str, &str)]) -> PluginSpec {
     PluginSpec {

@@ -52,7 +52,7 @@ pub fn parse_env_file(text: &str) -> Result<BTreeMap<String, String>, LifecycleE
 impl Installer {
     /// The settings the installed package declares (its package.json `agentConfig`, and
     /// `elizaos.plugin.json` when it ships one).
-    fn schema_of(&self, package: Option<&str>) -> Result<ConfigSchema, LifecycleError> {
+    pub(crate) fn schema_of(&self, package: Option<&str>) -> Result<ConfigSchema, LifecycleError> {
         let Some(folder) = package else {
             return Ok(ConfigSchema::default());
         };
@@ -217,7 +217,7 @@ impl Installer {
 }
 
 /// Where a secret belongs, bound into its sealing: this instance and this setting.
-fn place(instance_id: &str, key: &str) -> String {
+pub(crate) fn place(instance_id: &str, key: &str) -> String {
     format!("{instance_id}/{key}")
 }
 

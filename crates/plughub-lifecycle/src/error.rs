@@ -61,7 +61,7 @@ pub enum LifecycleError {
     AlreadyActive { plugin: String, agent: String },
     #[error("{plugin} is not active for agent {agent}")]
     NotActive { plugin: String, agent: String },
-    #[error("{plugin} needs {} before it can be activated: `plughub configure {plugin} --org {org} {}`", .missing.join(", "), .missing.iter().map(|k| format!("{k}=…")).collect::<Vec<_>>().join(" "))]
+    #[error("{plugin} needs {} before it can be used: `plughub configure {plugin} --org {org} {}`", .missing.join(", "), .missing.iter().map(|k| format!("{k}=…")).collect::<Vec<_>>().join(" "))]
     NeedsConfig {
         plugin: String,
         org: String,
@@ -71,6 +71,11 @@ pub enum LifecycleError {
         "{plugin} has no earlier version to roll back to (a rollback returns to the version before the last update)"
     )]
     NothingToRollBack { plugin: String },
+    #[error("{plugin} cannot run while it is {state:?}: {}", match .state { plughub_domain::lifecycle::State::Suspended => "it was suspended after repeated errors", plughub_domain::lifecycle::State::Failed => "its install failed; install it again", _ => "wait for the change in progress to finish" })]
+    NotRunnable {
+        plugin: String,
+        state: plughub_domain::lifecycle::State,
+    },
     #[error(transparent)]
     Secrets(#[from] plughub_secrets::SecretsError),
     #[error(transparent)]

@@ -3,6 +3,7 @@
 mod activation;
 mod configure;
 mod error;
+mod execution;
 mod install;
 mod instance;
 mod packages;
@@ -16,6 +17,7 @@ mod update;
 pub use activation::{ActivateOptions, AgentPlugin, AgentView};
 pub use configure::{ConfigView, parse_env_file};
 pub use error::LifecycleError;
+pub use execution::{ExecutionContext, ManifestComponent};
 pub use instance::{InstalledVersion, InstanceRecord};
 pub use packages::PackageStore;
 pub use progress::{Progress, Silent};

@@ -4,6 +4,15 @@ use plughub_store::{Location, Store};
 use sqlx::Connection;
 use std::path::PathBuf;
 
+/// A fixture plugin of `fixtures/` (a real npm package folder): `plugin-hello` has one component of each
+/// kind, `plugin-hostile` misbehaves in every way a worker must survive, `plugin-stuck-init` never
+/// finishes its init.
+pub fn fixture_plugin(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
 /// The PostgreSQL server the tests use: `PLUGHUB_TEST_DATABASE_URL`, else the local server on loopback.
 pub fn postgres_admin_url() -> String {
     std::env::var("PLUGHUB_TEST_DATABASE_URL")

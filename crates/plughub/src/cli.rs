@@ -66,6 +66,12 @@ pub enum Command {
     /// The agents of an organisation
     #[command(subcommand)]
     Agent(AgentCommand),
+    /// Run an action of an installed plugin (its callbacks stream as they come)
+    Run(RunArgs),
+    /// Ask a provider of an installed plugin for what it provides
+    Provide(ProvideArgs),
+    /// Load an installed plugin, run its init, and show what it really has (recorded with it)
+    Inspect(InspectArgs),
     /// Organisations, keys (and, later, people and tokens)
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -375,4 +381,47 @@ pub struct RollbackArgs {
     pub org: String,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExecArgs {
+    #[arg(long)]
+    pub org: String,
+    /// The agent it runs for (its id as the runtime's agentId)
+    #[arg(long, default_value = "cli")]
+    pub agent: String,
+    /// Seconds before the execution is ended
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    pub plugin: String,
+    /// The action's name (or one of its similes)
+    pub action: String,
+    /// The message text the action is called with
+    #[arg(long, default_value = "")]
+    pub text: String,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ProvideArgs {
+    pub plugin: String,
+    pub provider: String,
+    #[arg(long, default_value = "")]
+    pub text: String,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    pub plugin: String,
+    #[command(flatten)]
+    pub exec: ExecArgs,
 }

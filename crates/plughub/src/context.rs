@@ -26,6 +26,22 @@ pub fn packages_dir(args: &StoreArgs) -> PathBuf {
         .join("packages")
 }
 
+/// Where plugin workers' host script and sockets live: `run/` in the data directory, owner-only.
+pub fn run_dir(args: &StoreArgs) -> PathBuf {
+    args.data_dir
+        .clone()
+        .unwrap_or_else(default_data_dir)
+        .join("run")
+}
+
+/// The Node.js that runs plugin workers: `PLUGHUB_NODE`, else `node` on the PATH.
+pub fn node() -> PathBuf {
+    std::env::var_os("PLUGHUB_NODE")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("node"))
+}
+
 /// The key ring for secrets at rest: `PLUGHUB_SECRET_KEY`, else `secret-keys.json` in the data directory,
 /// created owner-only on first use.
 pub fn key_ring(args: &StoreArgs) -> Result<plughub_secrets::KeyRing> {

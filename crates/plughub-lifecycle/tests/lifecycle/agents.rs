@@ -32,7 +32,7 @@ async fn activation_links_plugins_to_agents_and_deactivation_unlinks_them() {
         .unwrap_err();
     assert!(
         err.to_string().contains(
-            "needs WEATHER_API_KEY before it can be activated: `plughub configure @acme/plugin-weather --org acme WEATHER_API_KEY=…`"
+            "needs WEATHER_API_KEY before it can be used: `plughub configure @acme/plugin-weather --org acme WEATHER_API_KEY=…`"
         ),
         "{err}"
     );

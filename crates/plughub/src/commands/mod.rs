@@ -4,6 +4,7 @@ mod audit;
 mod catalog;
 mod info;
 mod install;
+mod run;
 mod search;
 mod serve;
 mod settings;
@@ -32,6 +33,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Deactivate(args) => agents::deactivate(&cli.store, args).await,
         Command::Update(args) => versions::update(&cli.store, args).await,
         Command::Rollback(args) => versions::rollback(&cli.store, args).await,
+        Command::Run(args) => run::run(&cli.store, args).await,
+        Command::Provide(args) => run::provide(&cli.store, args).await,
+        Command::Inspect(args) => run::inspect(&cli.store, args).await,
         Command::Agent(AgentCommand::Create(args)) => agents::create(&cli.store, args).await,
         Command::Agent(AgentCommand::List(args)) => agents::list(&cli.store, args).await,
         Command::Admin(AdminCommand::RotateKey(args)) => {

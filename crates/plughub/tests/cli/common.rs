@@ -69,3 +69,26 @@ pub fn start_server(data_dir: &std::path::Path) -> (Server, String) {
     assert!(line.contains("listening"), "{line}");
     (Server(child), addr)
 }
+
+/// pnpm for the binary under test: its npm points at loopback, so pnpm is installed once for the tests
+/// (with npm, from the user's npm configuration) and linked into each data directory.
+pub async fn share_pnpm(data_dir: &std::path::Path) {
+    static ONCE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let shared = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tools");
+    {
+        let _one = ONCE.lock().await;
+        let store = tempfile::tempdir().unwrap();
+        plughub_install::DependencyInstaller::locate(
+            &shared,
+            store.path().to_path_buf(),
+            &closed_port_url(""),
+        )
+        .await
+        .expect("pnpm for the tests");
+    }
+    let packages = data_dir.join("packages");
+    std::fs::create_dir_all(&packages).unwrap();
+    if shared.exists() && !packages.join("tools").exists() {
+        std::os::unix::fs::symlink(&shared, packages.join("tools")).unwrap();
+    }
+}

@@ -4,30 +4,7 @@
 use crate::common::*;
 use plughub_lifecycle::InstanceRecord;
 use plughub_store::{EventFilter, Location, Store};
-use std::path::{Path, PathBuf};
-
-/// pnpm for the binary under test: its npm points at loopback, so pnpm is installed once for the tests
-/// (with npm, from the user's npm configuration) and linked into each data directory.
-async fn share_pnpm(data_dir: &Path) {
-    static ONCE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    let shared = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tools");
-    {
-        let _one = ONCE.lock().await;
-        let store = tempfile::tempdir().unwrap();
-        plughub_install::DependencyInstaller::locate(
-            &shared,
-            store.path().to_path_buf(),
-            &closed_port_url(""),
-        )
-        .await
-        .expect("pnpm for the tests");
-    }
-    let packages = data_dir.join("packages");
-    std::fs::create_dir_all(&packages).unwrap();
-    if shared.exists() && !packages.join("tools").exists() {
-        std::os::unix::fs::symlink(&shared, packages.join("tools")).unwrap();
-    }
-}
+use std::path::Path;
 
 fn publish(npm: &LoopbackNpm, version: &str, extra: Value) {
     let mut manifest = serde_json::json!({ "name": "@acme/plugin-crash", "version": version,
@@ -118,7 +95,7 @@ async fn every_lifecycle_command_through_the_binary() {
         "eliza",
     ]));
     assert!(
-        text(&out.stderr).contains("needs CRASH_API_KEY before it can be activated"),
+        text(&out.stderr).contains("needs CRASH_API_KEY before it can be used"),
         "{}",
         text(&out.stderr)
     );

@@ -5,5 +5,6 @@ mod admin;
 mod audit;
 mod catalog;
 mod common;
+mod execution;
 mod lifecycle;
 mod live_install;

@@ -1,0 +1,243 @@
+//! What running an installed plugin needs from its instance (the package, its settings with secrets
+//! opened), and what running it leaves: the true manifest as things linked to the instance, and an event
+//! per execution, with secret values cut out of whatever is recorded.
+
+use crate::LifecycleError;
+use crate::service::{InstallOptions, Installer};
+use plughub_domain::lifecycle::State;
+use plughub_domain::{ConnectionKind, EventType, Group, NewEvent, ThingKind};
+use plughub_secrets::KeyRing;
+use plughub_store::NewThing;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// An installed instance ready to run.
+#[derive(Debug, Clone)]
+pub struct ExecutionContext {
+    pub org: String,
+    pub group_id: String,
+    pub instance_id: String,
+    pub plugin: String,
+    pub version: String,
+    pub package_dir: PathBuf,
+    /// Defaults, configured values and opened secrets, as the plugin's `getSetting` sees them.
+    pub settings: BTreeMap<String, Value>,
+    /// The secret values among the settings, to cut out of logs and results.
+    secrets: Vec<String>,
+}
+
+impl ExecutionContext {
+    /// `text` with every secret value of this instance replaced by `***`.
+    pub fn redact(&self, text: &str) -> String {
+        self.secrets
+            .iter()
+            .filter(|s| s.len() >= 4)
+            .fold(text.to_string(), |acc, secret| {
+                acc.replace(secret.as_str(), "***")
+            })
+    }
+
+    /// A JSON value with secret values cut out of every string in it.
+    pub fn redact_value(&self, value: &Value) -> Value {
+        match value {
+            Value::String(s) => Value::String(self.redact(s)),
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|v| self.redact_value(v)).collect())
+            }
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), self.redact_value(v)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+}
+
+/// A component of the true manifest: (kind, name, description).
+pub type ManifestComponent = (ThingKind, String, String);
+
+impl Installer {
+    /// The instance of `plugin` in `org`, ready to run: installed, not failed or suspended, every
+    /// required setting given.
+    pub async fn execution_context(
+        &self,
+        org: &str,
+        plugin: &str,
+        keys: &KeyRing,
+    ) -> Result<ExecutionContext, LifecycleError> {
+        let (group, thing, record) = self.installed_instance(org, plugin).await?;
+        if !matches!(record.state, State::Installed | State::Active) {
+            return Err(LifecycleError::NotRunnable {
+                plugin: plugin.into(),
+                state: record.state,
+            });
+        }
+        let missing = self.missing_settings(&record)?;
+        if !missing.is_empty() {
+            return Err(LifecycleError::NeedsConfig {
+                plugin: plugin.into(),
+                org: org.into(),
+                missing,
+            });
+        }
+        let Some(package) = record.current.package.clone() else {
+            return Err(LifecycleError::NotInstalled {
+                plugin: plugin.into(),
+                org: org.into(),
+            });
+        };
+        let schema = self.schema_of(Some(&package))?;
+        let mut settings: BTreeMap<String, Value> = schema
+            .params
+            .iter()
+            .filter_map(|p| Some((p.name.clone(), p.default.clone()?)))
+            .collect();
+        settings.extend(record.config.clone());
+        let mut secrets = Vec::new();
+        for (key, sealed) in &record.secrets {
+            let value = keys.open(&crate::configure::place(&thing.id, key), sealed)?;
+            secrets.push(value.expose().to_string());
+            settings.insert(key.clone(), Value::String(value.expose().to_string()));
+        }
+        Ok(ExecutionContext {
+            org: group.name,
+            group_id: group.id,
+            instance_id: thing.id,
+            plugin: record.plugin.clone(),
+            version: record.version().to_string(),
+            package_dir: self.packages.path(&package),
+            settings,
+            secrets,
+        })
+    }
+
+    /// Records what the plugin really has after `init`: a thing per component (named
+    /// `<plugin>:<component>`) linked from the instance by plugin_provides. Unchanged components are left
+    /// as they are; components gone since are unlinked.
+    pub async fn record_manifest(
+        &self,
+        context: &ExecutionContext,
+        components: &[ManifestComponent],
+    ) -> Result<usize, LifecycleError> {
+        let mut tx = self.store.begin().await?;
+        let mut changed = 0;
+        tx.remove_connections(ConnectionKind::PluginProvides, &context.instance_id, None)
+            .await?;
+        for (kind, name, description) in components {
+            let thing_name = format!("{}:{name}", context.plugin);
+            let properties = json!({ "plugin": context.plugin, "version": context.version,
+                                     "name": name, "description": description });
+            let existing = self
+                .store
+                .thing_by_name(*kind, Some(&context.group_id), &thing_name)
+                .await?;
+            let event = NewEvent {
+                event_type: EventType::PluginManifestRecorded,
+                actor: "engine".into(),
+                target: None,
+                group_id: Some(context.group_id.clone()),
+                metadata: json!({ "plugin": context.plugin, "version": context.version,
+                                   "kind": kind, "component": name }),
+            };
+            let id = match existing {
+                Some(thing) if thing.properties == properties => thing.id,
+                Some(thing) => {
+                    tx.update_thing(&thing.id, "active", &properties.to_string(), event)
+                        .await?;
+                    changed += 1;
+                    thing.id
+                }
+                None => {
+                    changed += 1;
+                    tx.insert_thing(
+                        &NewThing {
+                            kind: *kind,
+                            name: &thing_name,
+                            group_id: Some(&context.group_id),
+                            status: "active",
+                            properties: &properties.to_string(),
+                        },
+                        event,
+                    )
+                    .await?
+                }
+            };
+            tx.put_connection(
+                ConnectionKind::PluginProvides,
+                &context.instance_id,
+                &id,
+                Some(&context.group_id),
+                &json!({ "kind": kind }),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// The components an instance provides, as recorded from its last run: (kind, name, description).
+    pub async fn provided(
+        &self,
+        org: &str,
+        plugin: &str,
+    ) -> Result<Vec<ManifestComponent>, LifecycleError> {
+        let (_, thing, _) = self.installed_instance(org, plugin).await?;
+        let mut out = Vec::new();
+        for link in self
+            .store
+            .connections_from(ConnectionKind::PluginProvides, &thing.id)
+            .await?
+        {
+            if let Some(component) = self.store.thing(&link.to_id).await? {
+                out.push((
+                    component.kind,
+                    component.properties["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    component.properties["description"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records one execution (`plugin_action_executed`) or its failure (`plugin_error_occurred`), with
+    /// secret values cut out of the metadata.
+    pub async fn record_execution(
+        &self,
+        context: &ExecutionContext,
+        succeeded: bool,
+        metadata: Value,
+        actor: &str,
+    ) -> Result<(), LifecycleError> {
+        let group = Group {
+            id: context.group_id.clone(),
+            name: context.org.clone(),
+            parent_id: None,
+            plan: plughub_domain::Plan::Free,
+            created_at: String::new(),
+        };
+        let event_type = if succeeded {
+            EventType::PluginActionExecuted
+        } else {
+            EventType::PluginErrorOccurred
+        };
+        let mut event = self.event(
+            event_type,
+            &group,
+            &InstallOptions::by(actor),
+            context.redact_value(&metadata),
+        );
+        event.target = Some(context.instance_id.clone());
+        let mut tx = self.store.begin().await?;
+        tx.append_event(&event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

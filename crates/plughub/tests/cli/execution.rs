@@ -1,0 +1,154 @@
+//! Running installed plugins through the binary: a fixture plugin installed from its folder, inspected,
+//! its action and provider run, each execution recorded with secrets cut out.
+
+use crate::common::*;
+use plughub_store::{EventFilter, Location, Store};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_provide_and_inspect_an_installed_plugin() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    share_pnpm(d).await;
+    let ok = |args: &[&str]| {
+        let out = run(plughub(d).args(args));
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        (text(&out.stdout), text(&out.stderr))
+    };
+    ok(&["admin", "create-org", "acme"]);
+    let hello = plughub_testkit::fixture_plugin("plugin-hello");
+    ok(&["install", hello.to_str().unwrap(), "--org", "acme"]);
+
+    let out = run(plughub(d).args([
+        "run",
+        "@fixture/plugin-hello",
+        "HELLO",
+        "--org",
+        "acme",
+        "--text",
+        "Ada",
+    ]));
+    assert!(
+        text(&out.stderr).contains("needs HELLO_API_KEY before it can be used"),
+        "required settings first: {}",
+        text(&out.stderr)
+    );
+    let secret = "hk-9a8b7c6d5e";
+    ok(&[
+        "configure",
+        "@fixture/plugin-hello",
+        "--org",
+        "acme",
+        &format!("HELLO_API_KEY={secret}"),
+        "HELLO_LOUD=true",
+    ]);
+
+    let (stdout, _) = ok(&["inspect", "@fixture/plugin-hello", "--org", "acme"]);
+    assert!(
+        stdout.contains("actions: HELLO, REGISTERED_IN_INIT"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("services: greeter"), "{stdout}");
+
+    let (stdout, stderr) = ok(&[
+        "run",
+        "@fixture/plugin-hello",
+        "HELLO",
+        "--org",
+        "acme",
+        "--text",
+        "Ada",
+    ]);
+    assert_eq!(stdout.trim(), "Hello, Ada!");
+    assert!(stderr.contains("… thinking…"), "callbacks stream: {stderr}");
+    let (stdout, _) = ok(&[
+        "run",
+        "@fixture/plugin-hello",
+        "HELLO",
+        "--org",
+        "acme",
+        "--text",
+        "Bo",
+        "--json",
+    ]);
+    let answer: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(answer["result"]["text"], "Hello, Bo!");
+    assert_eq!(answer["callbacks"].as_array().unwrap().len(), 2);
+
+    let (stdout, _) = ok(&[
+        "provide",
+        "@fixture/plugin-hello",
+        "GREETING_STYLE",
+        "--org",
+        "acme",
+        "--agent",
+        "eliza",
+    ]);
+    assert_eq!(stdout.trim(), "Greetings start with Hello");
+
+    let out = run(plughub(d).args(["run", "@fixture/plugin-hello", "NOPE", "--org", "acme"]));
+    assert!(
+        text(&out.stderr).contains("hello has no action named NOPE"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let store = Store::open(&Location::DataDir(d.to_path_buf()))
+        .await
+        .unwrap();
+    let executed = store
+        .events(&EventFilter {
+            event_type: Some(plughub_domain::EventType::PluginActionExecuted),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(executed.len(), 3, "two runs and a provider");
+    let first = &executed[0].metadata;
+    assert_eq!(
+        (
+            first["kind"].as_str(),
+            first["component"].as_str(),
+            first["status"].as_str()
+        ),
+        (Some("action"), Some("HELLO"), Some("ok"))
+    );
+    assert!(first["duration_ms"].as_f64().unwrap() > 0.0);
+    assert!(first["memory_bytes"].as_u64().unwrap() > 1_000_000);
+    assert!(
+        first["log"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l.as_str().unwrap().contains("printing to stdout is fine")),
+        "{first}"
+    );
+    let failed = store
+        .events(&EventFilter {
+            event_type: Some(plughub_domain::EventType::PluginErrorOccurred),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(failed.last().unwrap().metadata["component"], "NOPE");
+    let all = store.events(&EventFilter::default()).await.unwrap();
+    assert!(
+        all.iter().all(|e| !e.metadata.to_string().contains(secret)),
+        "no secret in any event"
+    );
+    let provided = store
+        .things(
+            plughub_domain::ThingKind::PluginAction,
+            Some(&store.group_by_name("acme").await.unwrap().unwrap().id),
+        )
+        .await
+        .unwrap();
+    let names: Vec<&str> = provided.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "@fixture/plugin-hello:HELLO",
+            "@fixture/plugin-hello:REGISTERED_IN_INIT"
+        ]
+    );
+    store.close().await;
+}
