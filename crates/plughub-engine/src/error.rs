@@ -25,5 +25,11 @@ fn tail(log: &[String]) -> String {
         return String::new();
     }
     let start = log.len().saturating_sub(5);
-    format!("; its last output:\n  {}", log[start..].join("\n  "))
+    // Node prints the error first and its stack after: keep that line even when the stack is long.
+    let cause = log[..start]
+        .iter()
+        .find(|l| l.contains("Error") || l.contains("error:"))
+        .map(|l| format!("{l}\n  …\n  "))
+        .unwrap_or_default();
+    format!("; its last output:\n  {cause}{}", log[start..].join("\n  "))
 }

@@ -42,6 +42,9 @@ impl DependencyInstaller {
         store_dir: PathBuf,
         registry: &str,
     ) -> Result<DependencyInstaller, InstallError> {
+        // Absolute: pnpm runs in each package's folder.
+        let tools_dir =
+            &std::path::absolute(tools_dir).map_err(|e| InstallError::io(tools_dir, e))?;
         let local = tools_dir.join("node_modules/.bin/pnpm");
         let pnpm = if works(Path::new("pnpm")).await {
             PathBuf::from("pnpm")
@@ -123,6 +126,10 @@ impl DependencyInstaller {
             ])
             // Hard links from the store: one copy on disk however many plugins share a file.
             .arg("--config.package-import-method=hardlink")
+            // Published plugins import packages they do not declare (plugin-bootstrap imports zod, which
+            // only @elizaos/core declares), as npm's flat layout allows: hoist the whole tree to the
+            // package's node_modules, still linked from the one store.
+            .arg("--config.shamefully-hoist=true")
             // Non-interactive, and no update check phoning home.
             .env("CI", "true")
             .env("npm_config_update_notifier", "false")

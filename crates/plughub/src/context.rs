@@ -17,21 +17,22 @@ fn default_data_dir() -> PathBuf {
     }
 }
 
+/// The data directory, absolute: workers and pnpm run in other folders, so a relative `--data-dir` must
+/// not be read from theirs.
+fn data_dir(args: &StoreArgs) -> PathBuf {
+    let dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
+    std::path::absolute(&dir).unwrap_or(dir)
+}
+
 /// Where installed packages live: `packages/` in the data directory (also when the store is PostgreSQL:
 /// packages are files on each node).
 pub fn packages_dir(args: &StoreArgs) -> PathBuf {
-    args.data_dir
-        .clone()
-        .unwrap_or_else(default_data_dir)
-        .join("packages")
+    data_dir(args).join("packages")
 }
 
 /// Where plugin workers' host script and sockets live: `run/` in the data directory, owner-only.
 pub fn run_dir(args: &StoreArgs) -> PathBuf {
-    args.data_dir
-        .clone()
-        .unwrap_or_else(default_data_dir)
-        .join("run")
+    data_dir(args).join("run")
 }
 
 /// The Node.js that runs plugin workers: `PLUGHUB_NODE`, else `node` on the PATH.
@@ -45,18 +46,14 @@ pub fn node() -> PathBuf {
 /// The key ring for secrets at rest: `PLUGHUB_SECRET_KEY`, else `secret-keys.json` in the data directory,
 /// created owner-only on first use.
 pub fn key_ring(args: &StoreArgs) -> Result<plughub_secrets::KeyRing> {
-    let path = args
-        .data_dir
-        .clone()
-        .unwrap_or_else(default_data_dir)
-        .join("secret-keys.json");
+    let path = data_dir(args).join("secret-keys.json");
     Ok(plughub_secrets::KeyRing::load_or_create(&path)?)
 }
 
 pub fn location(args: &StoreArgs) -> Location {
     match &args.database_url {
         Some(url) if !url.trim().is_empty() => Location::Url(url.trim().to_string()),
-        _ => Location::DataDir(args.data_dir.clone().unwrap_or_else(default_data_dir)),
+        _ => Location::DataDir(data_dir(args)),
     }
 }
 

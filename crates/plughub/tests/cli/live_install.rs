@@ -1,6 +1,8 @@
 //! Live: real `@elizaos/plugin-*` packages installed through the binary from the npm registry of this
 //! machine's npm configuration, with their settings schemas and analysis recorded in
-//! `target/live-install-report.json`. Skipped, with the reason printed, when npm cannot reach a registry.
+//! `target/live-install-report.json`; then loaded and initialised offline with the settings they need,
+//! their true manifests shown, and components of two of them run end to end. Skipped, with the reason
+//! printed, when npm cannot reach a registry.
 
 use crate::common::*;
 
@@ -131,5 +133,80 @@ fn live_install_of_real_plugins_records_schemas_and_analysis() {
         inodes.len(),
         versions.len(),
         "one copy on disk per version of @elizaos/core: {versions:?}"
+    );
+    run_them(d);
+}
+
+/// Every one loads, inits offline with the settings it needs, and shows what it has; components of two
+/// run end to end.
+fn run_them(d: &std::path::Path) {
+    for plugin in ["@elizaos/plugin-knowledge", "@elizaos/plugin-bootstrap"] {
+        let out = run(plughub_live(d).args(["install", plugin, "--org", "live", "--core", "v1"]));
+        assert!(out.status.success(), "{plugin}: {}", text(&out.stderr));
+    }
+    for (plugin, key) in [
+        ("@elizaos/plugin-openai", "OPENAI_API_KEY=sk-offline"),
+        ("@elizaos/plugin-groq", "GROQ_API_KEY=gsk-offline"),
+    ] {
+        let out = run(plughub_live(d).args(["configure", plugin, "--org", "live", key]));
+        assert!(out.status.success(), "{plugin}: {}", text(&out.stderr));
+    }
+    for (plugin, has) in [
+        ("@elizaos/plugin-openai", "models:TEXT_EMBEDDING"),
+        ("@elizaos/plugin-groq", "models:TEXT_LARGE"),
+        ("@elizaos/plugin-ollama", "models:TEXT_SMALL"),
+        ("@elizaos/plugin-knowledge", "actions:SEARCH_KNOWLEDGE"),
+        ("@elizaos/plugin-bootstrap", "providers:TIME"),
+    ] {
+        let out = run(plughub_live(d).args(["inspect", plugin, "--org", "live", "--json"]));
+        assert!(out.status.success(), "{plugin}: {}", text(&out.stderr));
+        let manifest: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let (section, name) = has.split_once(':').unwrap();
+        let names: Vec<&str> = manifest[section]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().or_else(|| c["name"].as_str()).unwrap())
+            .collect();
+        assert!(names.contains(&name), "{plugin}: {names:?}");
+        println!("live run: {plugin} loads; {section}: {}", names.join(", "));
+    }
+    let out = run(plughub_live(d).args([
+        "provide",
+        "@elizaos/plugin-bootstrap",
+        "TIME",
+        "--org",
+        "live",
+    ]));
+    assert!(
+        text(&out.stdout).contains("The current date and time is"),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let out = run(plughub_live(d).args([
+        "run",
+        "@elizaos/plugin-bootstrap",
+        "NONE",
+        "--org",
+        "live",
+        "--text",
+        "hi",
+        "--json",
+    ]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["result"]["success"], true, "{answer}");
+    let out = run(plughub_live(d).args([
+        "provide",
+        "@elizaos/plugin-knowledge",
+        "AVAILABLE_DOCUMENTS",
+        "--org",
+        "live",
+        "--json",
+    ]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    println!(
+        "live run: bootstrap TIME, bootstrap NONE and knowledge AVAILABLE_DOCUMENTS ran end to end"
     );
 }
