@@ -1,0 +1,265 @@
+//! The rules executions run under (product spec defaults, all configurable): plan quotas and resource
+//! tiers, the per-instance rate limit, retries with backoff, and the circuit breaker. Pure: the time is
+//! passed in (milliseconds on any monotonic clock), so every rule is tested without waiting.
+
+use crate::Plan;
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// What a plan allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanLimits {
+    /// Executions a day (reset at midnight UTC); `None` for unlimited.
+    pub executions_per_day: Option<u64>,
+    pub concurrent_executions: u32,
+    pub memory_mb: u32,
+    pub timeout: Duration,
+}
+
+/// The figures of every rule, with the product spec's defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionPolicy {
+    pub free: PlanLimits,
+    pub pro: PlanLimits,
+    pub enterprise: PlanLimits,
+    /// The longest timeout anyone may ask for.
+    pub max_timeout: Duration,
+    pub executions_per_minute: usize,
+    pub retries: u32,
+    pub backoff_first: Duration,
+    pub backoff_max: Duration,
+    pub breaker_failures: u32,
+    pub breaker_half_open_after: Duration,
+    pub breaker_successes: u32,
+}
+
+impl Default for ExecutionPolicy {
+    fn default() -> ExecutionPolicy {
+        let tier = |per_day, concurrent, memory_mb, seconds| PlanLimits {
+            executions_per_day: per_day,
+            concurrent_executions: concurrent,
+            memory_mb,
+            timeout: Duration::from_secs(seconds),
+        };
+        ExecutionPolicy {
+            free: tier(Some(100), 1, 256, 10),
+            pro: tier(Some(10_000), 5, 512, 30),
+            enterprise: tier(None, 10, 512, 30),
+            max_timeout: Duration::from_secs(300),
+            executions_per_minute: 100,
+            retries: 3,
+            backoff_first: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(10),
+            breaker_failures: 5,
+            breaker_half_open_after: Duration::from_secs(60),
+            breaker_successes: 3,
+        }
+    }
+}
+
+impl ExecutionPolicy {
+    pub fn limits(&self, plan: Plan) -> PlanLimits {
+        match plan {
+            Plan::Free => self.free,
+            Plan::Pro => self.pro,
+            Plan::Enterprise => self.enterprise,
+        }
+    }
+
+    /// The timeout of one execution: the one asked for, else the plan's, never above the maximum.
+    pub fn timeout(&self, plan: Plan, asked: Option<Duration>) -> Duration {
+        asked
+            .unwrap_or(self.limits(plan).timeout)
+            .min(self.max_timeout)
+    }
+
+    /// How long to wait before retry `attempt` (1-based): doubling from the first wait, capped.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
+        self.backoff_first
+            .saturating_mul(factor)
+            .min(self.backoff_max)
+    }
+
+    /// Whether another execution fits in today's quota, given how many ran today.
+    pub fn within_daily_quota(&self, plan: Plan, ran_today: u64) -> bool {
+        self.limits(plan)
+            .executions_per_day
+            .is_none_or(|limit| ran_today < limit)
+    }
+}
+
+/// A sliding one-minute window of executions of one instance.
+#[derive(Debug, Clone, Default)]
+pub struct RateWindow {
+    hits: VecDeque<u64>,
+}
+
+impl RateWindow {
+    /// Counts an execution at `now_ms` if fewer than `limit` ran in the last minute; otherwise says how
+    /// long until one may.
+    pub fn try_hit(&mut self, now_ms: u64, limit: usize) -> Result<(), Duration> {
+        while self
+            .hits
+            .front()
+            .is_some_and(|t| now_ms.saturating_sub(*t) >= 60_000)
+        {
+            self.hits.pop_front();
+        }
+        if self.hits.len() >= limit {
+            let oldest = self.hits.front().copied().unwrap_or(now_ms);
+            return Err(Duration::from_millis(60_000 - now_ms.saturating_sub(oldest)));
+        }
+        self.hits.push_back(now_ms);
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakerState {
+    Closed,
+    Open,
+    HalfOpen,
+}
+
+impl BreakerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BreakerState::Closed => "closed",
+            BreakerState::Open => "open",
+            BreakerState::HalfOpen => "half_open",
+        }
+    }
+}
+
+/// The circuit breaker of one instance: opens after consecutive failures, lets a trial through after a
+/// pause (half-open), closes after enough good trials; a failed trial opens it again.
+#[derive(Debug, Clone)]
+pub struct Breaker {
+    state: BreakerState,
+    failures: u32,
+    successes: u32,
+    opened_at_ms: u64,
+}
+
+impl Default for Breaker {
+    fn default() -> Breaker {
+        Breaker {
+            state: BreakerState::Closed,
+            failures: 0,
+            successes: 0,
+            opened_at_ms: 0,
+        }
+    }
+}
+
+impl Breaker {
+    pub fn state(&self) -> BreakerState {
+        self.state
+    }
+
+    /// Whether an execution may go now; when open, how long until a trial may.
+    pub fn allow(&mut self, now_ms: u64, policy: &ExecutionPolicy) -> Result<(), Duration> {
+        if self.state == BreakerState::Open {
+            let pause = policy.breaker_half_open_after.as_millis() as u64;
+            let waited = now_ms.saturating_sub(self.opened_at_ms);
+            if waited < pause {
+                return Err(Duration::from_millis(pause - waited));
+            }
+            self.state = BreakerState::HalfOpen;
+            self.successes = 0;
+        }
+        Ok(())
+    }
+
+    pub fn record(&mut self, success: bool, now_ms: u64, policy: &ExecutionPolicy) {
+        match (self.state, success) {
+            (BreakerState::HalfOpen, true) => {
+                self.successes += 1;
+                if self.successes >= policy.breaker_successes {
+                    *self = Breaker::default();
+                }
+            }
+            (BreakerState::HalfOpen, false) => self.open(now_ms),
+            (_, true) => self.failures = 0,
+            (_, false) => {
+                self.failures += 1;
+                if self.failures >= policy.breaker_failures {
+                    self.open(now_ms);
+                }
+            }
+        }
+    }
+
+    fn open(&mut self, now_ms: u64) {
+        self.state = BreakerState::Open;
+        self.opened_at_ms = now_ms;
+        self.failures = 0;
+        self.successes = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans_set_quotas_and_tiers() {
+        let policy = ExecutionPolicy::default();
+        assert!(policy.within_daily_quota(Plan::Free, 99));
+        assert!(!policy.within_daily_quota(Plan::Free, 100));
+        assert!(!policy.within_daily_quota(Plan::Pro, 10_000));
+        assert!(policy.within_daily_quota(Plan::Enterprise, u64::MAX - 1));
+        assert_eq!(policy.limits(Plan::Pro).concurrent_executions, 5);
+        assert_eq!(policy.limits(Plan::Free).memory_mb, 256);
+        assert_eq!(policy.timeout(Plan::Free, None), Duration::from_secs(10));
+        assert_eq!(
+            policy.timeout(Plan::Pro, Some(Duration::from_secs(900))),
+            Duration::from_secs(300),
+            "never above 5 minutes"
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_from_one_second_to_ten() {
+        let policy = ExecutionPolicy::default();
+        let waits: Vec<u64> = (1..=5).map(|a| policy.backoff(a).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 10]);
+    }
+
+    #[test]
+    fn a_hundred_a_minute_then_wait() {
+        let mut window = RateWindow::default();
+        for i in 0..100 {
+            window.try_hit(i * 10, 100).unwrap();
+        }
+        assert_eq!(window.try_hit(1_000, 100), Err(Duration::from_millis(59_000)));
+        window.try_hit(60_000, 100).unwrap();
+    }
+
+    #[test]
+    fn the_breaker_opens_half_opens_and_closes() {
+        let policy = ExecutionPolicy::default();
+        let mut breaker = Breaker::default();
+        for _ in 0..4 {
+            breaker.record(false, 0, &policy);
+        }
+        breaker.record(true, 0, &policy);
+        for _ in 0..4 {
+            breaker.record(false, 0, &policy);
+        }
+        assert_eq!(breaker.state(), BreakerState::Closed, "a success resets the count");
+        breaker.record(false, 1_000, &policy);
+        assert_eq!(breaker.state(), BreakerState::Open);
+        assert_eq!(breaker.allow(31_000, &policy), Err(Duration::from_secs(30)));
+        assert_eq!(breaker.allow(61_000, &policy), Ok(()));
+        assert_eq!(breaker.state(), BreakerState::HalfOpen);
+        breaker.record(false, 61_000, &policy);
+        assert_eq!(breaker.state(), BreakerState::Open, "a failed trial opens it again");
+        breaker.allow(121_000, &policy).unwrap();
+        for _ in 0..3 {
+            breaker.record(true, 121_000, &policy);
+        }
+        assert_eq!(breaker.state(), BreakerState::Closed);
+    }
+}
