@@ -108,7 +108,9 @@ impl RateWindow {
         }
         if self.hits.len() >= limit {
             let oldest = self.hits.front().copied().unwrap_or(now_ms);
-            return Err(Duration::from_millis(60_000 - now_ms.saturating_sub(oldest)));
+            return Err(Duration::from_millis(
+                60_000 - now_ms.saturating_sub(oldest),
+            ));
         }
         self.hits.push_back(now_ms);
         Ok(())
@@ -233,7 +235,10 @@ mod tests {
         for i in 0..100 {
             window.try_hit(i * 10, 100).unwrap();
         }
-        assert_eq!(window.try_hit(1_000, 100), Err(Duration::from_millis(59_000)));
+        assert_eq!(
+            window.try_hit(1_000, 100),
+            Err(Duration::from_millis(59_000))
+        );
         window.try_hit(60_000, 100).unwrap();
     }
 
@@ -248,14 +253,22 @@ mod tests {
         for _ in 0..4 {
             breaker.record(false, 0, &policy);
         }
-        assert_eq!(breaker.state(), BreakerState::Closed, "a success resets the count");
+        assert_eq!(
+            breaker.state(),
+            BreakerState::Closed,
+            "a success resets the count"
+        );
         breaker.record(false, 1_000, &policy);
         assert_eq!(breaker.state(), BreakerState::Open);
         assert_eq!(breaker.allow(31_000, &policy), Err(Duration::from_secs(30)));
         assert_eq!(breaker.allow(61_000, &policy), Ok(()));
         assert_eq!(breaker.state(), BreakerState::HalfOpen);
         breaker.record(false, 61_000, &policy);
-        assert_eq!(breaker.state(), BreakerState::Open, "a failed trial opens it again");
+        assert_eq!(
+            breaker.state(),
+            BreakerState::Open,
+            "a failed trial opens it again"
+        );
         breaker.allow(121_000, &policy).unwrap();
         for _ in 0..3 {
             breaker.record(true, 121_000, &policy);

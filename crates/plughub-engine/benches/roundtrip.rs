@@ -2,6 +2,7 @@
 //! - a trivial action's round trip (p50, p99) and throughput through a worker, against calling the same
 //!   handler in-process in plain Node;
 //! - a cold start (spawn, load, init) against `node -e "import(plugin)"` of the same package.
+//!
 //! Run: cargo bench -p plughub-engine --bench roundtrip
 
 use plughub_engine::{LoadedPlugin, LocalRuntime, PluginSpec, Settings, WorkerSpec, message};
@@ -25,6 +26,7 @@ fn main() {
             run_dir: run.path().to_path_buf(),
             env: vec![("NODE_ENV".into(), "production".into())],
             start_timeout: Duration::from_secs(30),
+            memory_mb: None,
         },
         settings: Settings {
             values: [("HELLO_API_KEY".to_string(), json!("k"))].into(),

@@ -28,7 +28,7 @@ fn tail(log: &[String]) -> String {
     // Node prints the error first and its stack after: keep that line even when the stack is long.
     let cause = log[..start]
         .iter()
-        .find(|l| l.contains("Error") || l.contains("error:"))
+        .find(|l| l.contains("Error") || l.contains("error:") || l.contains("FATAL"))
         .map(|l| format!("{l}\n  …\n  "))
         .unwrap_or_default();
     format!("; its last output:\n  {cause}{}", log[start..].join("\n  "))

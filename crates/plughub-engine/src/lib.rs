@@ -1,11 +1,13 @@
 #![doc = include_str!("../README.md")]
 
+mod cache;
 mod error;
 mod lines;
 mod plugin;
 mod runtime;
 mod worker;
 
+pub use cache::{CacheKey, ResultCache};
 pub use error::EngineError;
 pub use plugin::{Invocation, LoadedPlugin, PluginSpec, Settings, message};
 pub use runtime::{LocalRuntime, RuntimeHost};

@@ -42,6 +42,9 @@ pub struct WorkerSpec {
     pub env: Vec<(String, String)>,
     /// Time to load the plugin and say it is ready.
     pub start_timeout: Duration,
+    /// The JavaScript heap cap (Node's `--max-old-space-size`): a plugin that leaks is ended by V8 at
+    /// this size instead of growing until the machine suffers.
+    pub memory_mb: Option<u32>,
 }
 
 /// A line the plugin printed or logged.
@@ -131,6 +134,9 @@ impl Worker {
             .join(format!("w-{}.sock", uuid::Uuid::new_v4().simple()));
         let listener = UnixListener::bind(&socket_path).map_err(|e| io(&socket_path, e))?;
         let mut command = Command::new(&spec.node);
+        if let Some(mb) = spec.memory_mb {
+            command.arg(format!("--max-old-space-size={mb}"));
+        }
         command
             .arg(&host)
             .env_clear()

@@ -21,6 +21,7 @@ fn spec(name: &str, run_dir: &std::path::Path, settings: &[(&str, &str)]) -> Plu
             run_dir: run_dir.to_path_buf(),
             env: vec![("NODE_ENV".into(), "production".into())],
             start_timeout: Duration::from_secs(20),
+            memory_mb: Some(128),
         },
         settings: Settings {
             values: settings
@@ -243,6 +244,7 @@ async fn hostile_plugins_end_their_worker_and_nothing_else() {
     );
 
     for (action, expected) in [
+        ("LEAK", "the plugin worker ended: it was killed by signal 6"),
         ("HANG", "action HANG did not answer within 1 s"),
         ("SPIN", "action SPIN did not answer within 1 s"),
         ("EXIT", "the plugin worker ended: it exited with code 7"),

@@ -17,6 +17,8 @@ use std::path::PathBuf;
 pub struct ExecutionContext {
     pub org: String,
     pub group_id: String,
+    /// The organisation's plan: its quotas and resource tier.
+    pub plan: plughub_domain::Plan,
     pub instance_id: String,
     pub plugin: String,
     pub version: String,
@@ -102,6 +104,7 @@ impl Installer {
             settings.insert(key.clone(), Value::String(value.expose().to_string()));
         }
         Ok(ExecutionContext {
+            plan: group.plan,
             org: group.name,
             group_id: group.id,
             instance_id: thing.id,

@@ -390,7 +390,7 @@ pub struct ExecArgs {
     /// The agent it runs for (its id as the runtime's agentId)
     #[arg(long, default_value = "cli")]
     pub agent: String,
-    /// Seconds before the execution is ended
+    /// Seconds before the execution is ended (at most 300; the plan's tier sets the memory cap)
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,
     #[arg(long)]

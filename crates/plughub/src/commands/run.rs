@@ -7,6 +7,7 @@ use crate::output::out;
 use crate::{context, output};
 use anyhow::{Result, anyhow};
 use plughub_domain::ThingKind;
+use plughub_domain::execution_policy::ExecutionPolicy;
 use plughub_engine::{Invocation, LoadedPlugin, LocalRuntime, PluginSpec, Settings, WorkerSpec};
 use plughub_lifecycle::{ExecutionContext, Installer, ManifestComponent};
 use plughub_protocol::Manifest;
@@ -19,6 +20,8 @@ struct Session {
     installer: Installer,
     context: ExecutionContext,
     plugin: LoadedPlugin,
+    /// The execution's timeout: the one asked for, within the plan's bounds.
+    timeout: Duration,
 }
 
 async fn open(store_args: &StoreArgs, plugin: &str, exec: &ExecArgs) -> Result<Session> {
@@ -27,20 +30,24 @@ async fn open(store_args: &StoreArgs, plugin: &str, exec: &ExecArgs) -> Result<S
     let context = installer
         .execution_context(&exec.org, plugin, &keys)
         .await?;
+    let policy = ExecutionPolicy::default();
+    let tier = policy.limits(context.plan);
+    let timeout = policy.timeout(context.plan, Some(Duration::from_secs(exec.timeout.max(1))));
     let spec = PluginSpec {
         worker: WorkerSpec {
             node: context::node(),
             package_dir: context.package_dir.clone(),
             run_dir: context::run_dir(store_args),
             env: vec![("NODE_ENV".into(), "production".into())],
-            start_timeout: Duration::from_secs(exec.timeout.max(1)),
+            start_timeout: timeout,
+            memory_mb: Some(tier.memory_mb),
         },
         settings: Settings {
             values: context.settings.clone(),
             agent_id: exec.agent.clone(),
             character: json!({ "name": exec.agent }),
         },
-        init_timeout: Duration::from_secs(exec.timeout.max(1)),
+        init_timeout: timeout,
     };
     let loaded = LoadedPlugin::load(&spec, Arc::new(LocalRuntime::default())).await;
     let plugin = match loaded {
@@ -65,6 +72,7 @@ async fn open(store_args: &StoreArgs, plugin: &str, exec: &ExecArgs) -> Result<S
         installer,
         context,
         plugin,
+        timeout,
     })
 }
 
@@ -160,7 +168,7 @@ impl Session {
 pub async fn run(store_args: &StoreArgs, args: RunArgs) -> Result<()> {
     let session = open(store_args, &args.plugin, &args.exec).await?;
     let memory = plughub_engine::message(&args.text, &args.exec.agent);
-    let timeout = Duration::from_secs(args.exec.timeout.max(1));
+    let timeout = session.timeout;
     let valid = session
         .plugin
         .validate_action(&args.action, memory.clone(), timeout)
@@ -200,7 +208,7 @@ pub async fn run(store_args: &StoreArgs, args: RunArgs) -> Result<()> {
 pub async fn provide(store_args: &StoreArgs, args: ProvideArgs) -> Result<()> {
     let session = open(store_args, &args.plugin, &args.exec).await?;
     let memory = plughub_engine::message(&args.text, &args.exec.agent);
-    let timeout = Duration::from_secs(args.exec.timeout.max(1));
+    let timeout = session.timeout;
     let outcome = session
         .plugin
         .get_provider(&args.provider, memory, timeout)
