@@ -2,14 +2,18 @@
 
 mod cache;
 mod error;
+mod executor;
 mod lines;
 mod plugin;
+mod pool;
 mod runtime;
 mod worker;
 
 pub use cache::{CacheKey, ResultCache};
 pub use error::EngineError;
+pub use executor::{ComponentKind, ExecError, Execution, ExecutionRequest, Executor};
 pub use plugin::{Invocation, LoadedPlugin, PluginSpec, Settings, message};
+pub use pool::{Lease, Pool, PoolConfig};
 pub use runtime::{LocalRuntime, RuntimeHost};
 pub use worker::{LogLine, Worker, WorkerSpec};
 

@@ -1,41 +1,7 @@
-//! Fixture plugins (real npm packages in plughub-testkit's `fixtures/`) run under the real Node.js: every component
-//! kind, the runtime calls, and each hostile behaviour, after which the host goes on.
+//! One worker: every component kind, the runtime calls, and each hostile behaviour, after which the host
+//! goes on.
 
-use plughub_engine::{
-    EngineError, LoadedPlugin, LocalRuntime, PluginSpec, Settings, WorkerSpec, message,
-};
-use serde_json::{Value, json};
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
-
-use plughub_testkit::fixture_plugin as fixture;
-
-fn spec(name: &str, run_dir: &std::path::Path, settings: &[(&str, &str)]) -> PluginSpec {
-    PluginSpec {
-        worker: WorkerSpec {
-            node: std::env::var_os("PLUGHUB_NODE")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| "node".into()),
-            package_dir: fixture(name),
-            run_dir: run_dir.to_path_buf(),
-            env: vec![("NODE_ENV".into(), "production".into())],
-            start_timeout: Duration::from_secs(20),
-            memory_mb: Some(128),
-        },
-        settings: Settings {
-            values: settings
-                .iter()
-                .map(|(k, v)| (k.to_string(), json!(v)))
-                .collect(),
-            agent_id: "agent-1".into(),
-            character: json!({ "name": "Eliza" }),
-        },
-        init_timeout: Duration::from_secs(5),
-    }
-}
-
-const SECOND: Duration = Duration::from_secs(1);
+use crate::common::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_component_kind_with_a_real_runtime_behind_it() {

@@ -1,0 +1,37 @@
+//! What the engine tests share: fixture plugins (real npm packages in plughub-testkit) under the real Node.js.
+
+pub use plughub_engine::{
+    EngineError, LoadedPlugin, LocalRuntime, PluginSpec, Settings, WorkerSpec, message,
+};
+pub use serde_json::{Value, json};
+pub use std::path::PathBuf;
+pub use std::sync::Arc;
+pub use std::time::Duration;
+
+pub use plughub_testkit::fixture_plugin as fixture;
+
+pub fn spec(name: &str, run_dir: &std::path::Path, settings: &[(&str, &str)]) -> PluginSpec {
+    PluginSpec {
+        worker: WorkerSpec {
+            node: std::env::var_os("PLUGHUB_NODE")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| "node".into()),
+            package_dir: fixture(name),
+            run_dir: run_dir.to_path_buf(),
+            env: vec![("NODE_ENV".into(), "production".into())],
+            start_timeout: Duration::from_secs(20),
+            memory_mb: Some(128),
+        },
+        settings: Settings {
+            values: settings
+                .iter()
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect(),
+            agent_id: "agent-1".into(),
+            character: json!({ "name": "Eliza" }),
+        },
+        init_timeout: Duration::from_secs(5),
+    }
+}
+
+pub const SECOND: Duration = Duration::from_secs(1);
