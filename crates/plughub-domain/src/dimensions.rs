@@ -100,6 +100,7 @@ string_enum!(
         GroupCreated => "group_created",
         AgentCreated => "agent_created",
         PluginManifestRecorded => "plugin_manifest_recorded",
+        PluginResumed => "plugin_resumed",
     }
 );
 

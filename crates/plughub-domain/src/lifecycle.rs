@@ -84,7 +84,7 @@ impl State {
             (Executing, S::Executed) => Active,
             (Active | Error, S::Deactivate) => Deactivating,
             (Deactivating, S::Deactivated) => Installed,
-            (Active | Executing | Error, S::Suspend) => Suspended,
+            (Installed | Active | Executing | Error, S::Suspend) => Suspended,
             (Suspended, S::Resume) => Installed,
             (Installed | Active | Suspended | Error, S::Replace) => Installing,
             (Installed | Failed | Suspended | Error, S::Uninstall) => Uninstalling,

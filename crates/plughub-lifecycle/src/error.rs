@@ -76,6 +76,16 @@ pub enum LifecycleError {
         plugin: String,
         state: plughub_domain::lifecycle::State,
     },
+    #[error(
+        "{org} has used the {limit} executions a day of its {plan} plan; the quota resets at midnight UTC"
+    )]
+    QuotaExceeded {
+        org: String,
+        plan: plughub_domain::Plan,
+        limit: u64,
+    },
+    #[error("{plugin} ran {limit} times in the last minute, its limit; try again in a minute")]
+    ExecutionRate { plugin: String, limit: usize },
     #[error(transparent)]
     Secrets(#[from] plughub_secrets::SecretsError),
     #[error(transparent)]

@@ -2,12 +2,14 @@
 //! opened), and what running it leaves: the true manifest as things linked to the instance, and an event
 //! per execution, with secret values cut out of whatever is recorded.
 
+use crate::InstanceRecord;
 use crate::LifecycleError;
 use crate::service::{InstallOptions, Installer};
-use plughub_domain::lifecycle::State;
-use plughub_domain::{ConnectionKind, EventType, Group, NewEvent, ThingKind};
+use plughub_domain::execution_policy::ExecutionPolicy;
+use plughub_domain::lifecycle::{ErrorStreak, SUSPEND_AFTER_ERRORS, State, Step};
+use plughub_domain::{ConnectionKind, EventType, NewEvent, ThingKind};
 use plughub_secrets::KeyRing;
-use plughub_store::NewThing;
+use plughub_store::{EventFilter, NewThing};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -210,37 +212,162 @@ impl Installer {
         Ok(out)
     }
 
+    /// Whether the instance may run now: the plan's daily quota (executions of the group since midnight
+    /// UTC, every node counted through the store) and the per-minute rate of the instance.
+    pub async fn check_execution_allowed(
+        &self,
+        context: &ExecutionContext,
+        policy: &ExecutionPolicy,
+    ) -> Result<(), LifecycleError> {
+        let now = time::OffsetDateTime::now_utc();
+        let format = &time::format_description::well_known::Rfc3339;
+        let midnight = now
+            .replace_time(time::Time::MIDNIGHT)
+            .format(format)
+            .expect("formats");
+        let minute_ago = (now - time::Duration::minutes(1))
+            .format(format)
+            .expect("formats");
+        let count = |event_type, group: Option<String>, target: Option<String>, since: String| {
+            let filter = EventFilter {
+                event_type: Some(event_type),
+                group_id: group,
+                target,
+                since: Some(since),
+                ..Default::default()
+            };
+            async move { self.store.count_events(&filter).await }
+        };
+        let mut today = 0;
+        for event_type in [
+            EventType::PluginActionExecuted,
+            EventType::PluginErrorOccurred,
+        ] {
+            today += count(
+                event_type,
+                Some(context.group_id.clone()),
+                None,
+                midnight.clone(),
+            )
+            .await? as u64;
+        }
+        if !policy.within_daily_quota(context.plan, today) {
+            return Err(LifecycleError::QuotaExceeded {
+                org: context.org.clone(),
+                plan: context.plan,
+                limit: policy.limits(context.plan).executions_per_day.unwrap_or(0),
+            });
+        }
+        let mut last_minute = 0;
+        for event_type in [
+            EventType::PluginActionExecuted,
+            EventType::PluginErrorOccurred,
+        ] {
+            last_minute += count(
+                event_type,
+                None,
+                Some(context.instance_id.clone()),
+                minute_ago.clone(),
+            )
+            .await? as usize;
+        }
+        if last_minute >= policy.executions_per_minute {
+            return Err(LifecycleError::ExecutionRate {
+                plugin: context.plugin.clone(),
+                limit: policy.executions_per_minute,
+            });
+        }
+        Ok(())
+    }
+
     /// Records one execution (`plugin_action_executed`) or its failure (`plugin_error_occurred`), with
-    /// secret values cut out of the metadata.
+    /// secret values cut out of the metadata, and keeps the instance's error streak: at
+    /// `SUSPEND_AFTER_ERRORS` failures in a row the instance is suspended, in the same transaction.
+    /// Returns true when this execution suspended it.
     pub async fn record_execution(
         &self,
         context: &ExecutionContext,
         succeeded: bool,
         metadata: Value,
         actor: &str,
-    ) -> Result<(), LifecycleError> {
-        let group = Group {
-            id: context.group_id.clone(),
-            name: context.org.clone(),
-            parent_id: None,
-            plan: plughub_domain::Plan::Free,
-            created_at: String::new(),
-        };
+    ) -> Result<bool, LifecycleError> {
         let event_type = if succeeded {
             EventType::PluginActionExecuted
         } else {
             EventType::PluginErrorOccurred
         };
-        let mut event = self.event(
+        let thing = self.store.thing(&context.instance_id).await?;
+        let mut record = thing.as_ref().and_then(crate::service::record_of);
+        let mut suspended = false;
+        let mut metadata = context.redact_value(&metadata);
+        if let Some(record) = record.as_mut() {
+            let mut streak = ErrorStreak(record.error_streak);
+            let limit_reached = streak.record(succeeded);
+            record.error_streak = streak.0;
+            if limit_reached && let Ok(next) = record.state.next(Step::Suspend) {
+                record.state = next;
+                record.error = Some(format!(
+                    "suspended after {SUSPEND_AFTER_ERRORS} failed executions in a row: `plughub resume {} --org {}` once fixed",
+                    record.plugin, context.org
+                ));
+                metadata["suspended"] = json!(true);
+                suspended = true;
+            }
+        }
+        let event = NewEvent {
             event_type,
+            actor: actor.into(),
+            target: Some(context.instance_id.clone()),
+            group_id: Some(context.group_id.clone()),
+            metadata,
+        };
+        let mut tx = self.store.begin().await?;
+        match record {
+            Some(record) => {
+                let properties = serde_json::to_string(&record).expect("records serialise");
+                tx.update_thing(
+                    &context.instance_id,
+                    record.state.thing_status(),
+                    &properties,
+                    event,
+                )
+                .await?;
+            }
+            None => {
+                tx.append_event(&event).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(suspended)
+    }
+
+    /// Lets a suspended instance run again, its error streak cleared: ACTIVE when it still serves agents,
+    /// else INSTALLED.
+    pub async fn resume(
+        &self,
+        org: &str,
+        plugin: &str,
+        actor: &str,
+    ) -> Result<InstanceRecord, LifecycleError> {
+        let (group, thing, mut record) = self.installed_instance(org, plugin).await?;
+        record.state = record.state.next(Step::Resume)?;
+        // Back to serving the agents it served before it was suspended.
+        let powers = self
+            .store
+            .connections_from(ConnectionKind::PluginPowers, &thing.id)
+            .await?;
+        if !powers.is_empty() {
+            record.state = record.state.next(Step::Activate)?.next(Step::Activated)?;
+        }
+        record.error_streak = 0;
+        record.error = None;
+        let event = self.event(
+            EventType::PluginResumed,
             &group,
             &InstallOptions::by(actor),
-            context.redact_value(&metadata),
+            json!({ "plugin": plugin }),
         );
-        event.target = Some(context.instance_id.clone());
-        let mut tx = self.store.begin().await?;
-        tx.append_event(&event).await?;
-        tx.commit().await?;
-        Ok(())
+        self.save(&thing.id, &record, event).await?;
+        Ok(record)
     }
 }

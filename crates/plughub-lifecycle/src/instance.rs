@@ -39,6 +39,9 @@ pub struct InstanceRecord {
     pub worker: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Executions that failed in a row; at the limit the instance is suspended.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub error_streak: u32,
     /// Settings that are not secret, typed by the plugin's schema.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub config: BTreeMap<String, serde_json::Value>,
@@ -62,6 +65,7 @@ impl InstanceRecord {
             replacing: None,
             worker: None,
             error: None,
+            error_streak: 0,
             config: BTreeMap::new(),
             secrets: BTreeMap::new(),
         }
@@ -92,4 +96,8 @@ pub fn this_host() -> String {
         .ok()
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "localhost".into())
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

@@ -72,6 +72,8 @@ pub enum Command {
     Provide(ProvideArgs),
     /// Load an installed plugin, run its init, and show what it really has (recorded with it)
     Inspect(InspectArgs),
+    /// Let a plugin suspended after repeated errors run again
+    Resume(UninstallArgs),
     /// Organisations, keys (and, later, people and tokens)
     #[command(subcommand)]
     Admin(AdminCommand),

@@ -4,6 +4,7 @@
 mod agents;
 mod common;
 mod dependencies;
+mod execution;
 mod install;
 mod secrets;
 mod versions;

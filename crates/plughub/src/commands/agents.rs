@@ -1,7 +1,9 @@
-//! `plughub agent create | list`, `plughub activate | deactivate`.
+//! `plughub agent create | list`, `plughub activate | deactivate | resume`.
 
 use super::install::local_installer;
-use crate::cli::{ActivateArgs, AgentCreateArgs, DeactivateArgs, InstalledArgs, StoreArgs};
+use crate::cli::{
+    ActivateArgs, AgentCreateArgs, DeactivateArgs, InstalledArgs, StoreArgs, UninstallArgs,
+};
 use crate::output;
 use crate::output::out;
 use anyhow::Result;
@@ -91,5 +93,20 @@ pub async fn deactivate(store_args: &StoreArgs, args: DeactivateArgs) -> Result<
         ),
         None => out!("{} serves no agent ({:?})", args.plugin, record.state),
     }
+    Ok(())
+}
+
+pub async fn resume(store_args: &StoreArgs, args: UninstallArgs) -> Result<()> {
+    let installer = local_installer(store_args).await?;
+    let record = installer.resume(&args.org, &args.plugin, "cli").await?;
+    if args.json {
+        return output::print_json(&record);
+    }
+    out!(
+        "{} may run again in {} ({:?})",
+        args.plugin,
+        args.org,
+        record.state
+    );
     Ok(())
 }

@@ -31,6 +31,7 @@ async fn open(store_args: &StoreArgs, plugin: &str, exec: &ExecArgs) -> Result<S
         .execution_context(&exec.org, plugin, &keys)
         .await?;
     let policy = ExecutionPolicy::default();
+    installer.check_execution_allowed(&context, &policy).await?;
     let tier = policy.limits(context.plan);
     let timeout = policy.timeout(context.plan, Some(Duration::from_secs(exec.timeout.max(1))));
     let spec = PluginSpec {

@@ -1,0 +1,93 @@
+//! What running leaves on an instance: the error streak and suspension after ten failures in a row,
+//! resuming, and the plan's daily quota and the per-minute rate counted from the store.
+
+use crate::common::*;
+use plughub_domain::execution_policy::ExecutionPolicy;
+
+#[tokio::test]
+async fn ten_failures_in_a_row_suspend_and_quotas_hold() {
+    let (t, npm, dir) = world().await;
+    let name = "@acme/plugin-runner";
+    publish_with(&npm, name, "1.0.0", json!({}));
+    let inst = installer(t.store.clone(), &dir.path().join("packages"), &npm.url).await;
+    for org in ["acme", "globex"] {
+        inst.install(org, name, &opts("alice")).await.unwrap();
+    }
+    let keys = plughub_secrets::KeyRing::load_or_create(&dir.path().join("keys.json")).unwrap();
+    let context = inst.execution_context("acme", name, &keys).await.unwrap();
+    assert_eq!(context.plan, Plan::Pro);
+
+    for i in 1..=10 {
+        let suspended = inst
+            .record_execution(&context, i == 5, json!({ "status": "x" }), "test")
+            .await
+            .unwrap();
+        assert!(!suspended, "a success at 5 restarted the count");
+    }
+    for i in 1..=5 {
+        let suspended = inst
+            .record_execution(&context, false, json!({}), "test")
+            .await
+            .unwrap();
+        assert_eq!(suspended, i == 5, "the tenth failure in a row suspends");
+    }
+    let err = inst
+        .execution_context("acme", name, &keys)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("suspended after repeated errors"),
+        "{err}"
+    );
+    let record = inst.list("acme").await.unwrap().remove(0);
+    assert_eq!(record.state, State::Suspended);
+    assert!(record.error.unwrap().contains("plughub resume"));
+    let record = inst.resume("acme", name, "alice").await.unwrap();
+    assert_eq!((record.state, record.error_streak), (State::Installed, 0));
+    let err = inst.resume("acme", name, "alice").await.unwrap_err();
+    assert!(err.to_string().contains("Resume"), "{err}");
+
+    // Pro: 15 ran in this minute so far; 100 a minute is the instance's limit.
+    let policy = ExecutionPolicy::default();
+    inst.check_execution_allowed(&context, &policy)
+        .await
+        .unwrap();
+    for _ in 0..85 {
+        inst.record_execution(&context, true, json!({}), "test")
+            .await
+            .unwrap();
+    }
+    let err = inst
+        .check_execution_allowed(&context, &policy)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, LifecycleError::ExecutionRate { limit: 100, .. }),
+        "{err}"
+    );
+
+    // Free: 100 a day for the whole organisation.
+    let free = inst.execution_context("globex", name, &keys).await.unwrap();
+    let tight = ExecutionPolicy {
+        executions_per_minute: 1_000,
+        ..ExecutionPolicy::default()
+    };
+    for _ in 0..100 {
+        inst.record_execution(&free, true, json!({}), "test")
+            .await
+            .unwrap();
+    }
+    let err = inst
+        .check_execution_allowed(&free, &tight)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("globex has used the 100 executions a day of its free plan"),
+        "{err}"
+    );
+    inst.check_execution_allowed(&context, &tight)
+        .await
+        .expect("another organisation's quota is its own");
+    t.cleanup().await;
+}
