@@ -3,9 +3,9 @@
 
 use crate::InstanceRecord;
 use crate::LifecycleError;
-use crate::service::{InstallOptions, Installer, record_of};
+use crate::service::{InstallOptions, Installer};
 use plughub_domain::config_schema::ConfigSchema;
-use plughub_domain::{EventType, NewEvent, ThingKind};
+use plughub_domain::{EventType, NewEvent};
 use plughub_secrets::{KeyRing, Secret};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -179,14 +179,7 @@ impl Installer {
         actor: &str,
     ) -> Result<usize, LifecycleError> {
         let mut resealed = 0;
-        for thing in self
-            .store
-            .things_in_all_groups(ThingKind::PluginInstance)
-            .await?
-        {
-            let Some(mut record) = record_of(&thing) else {
-                continue;
-            };
+        for (thing, mut record) in self.all_instances().await? {
             let stale: Vec<String> = record
                 .secrets
                 .iter()

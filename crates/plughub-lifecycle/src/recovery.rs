@@ -2,9 +2,9 @@
 //! flight are settled with an event each, and packages no instance uses are removed from disk.
 
 use crate::LifecycleError;
-use crate::service::{Installer, record_of};
+use crate::service::Installer;
 use plughub_domain::lifecycle::State;
-use plughub_domain::{EventType, NewEvent, ThingKind};
+use plughub_domain::{EventType, NewEvent};
 use serde_json::json;
 use std::collections::HashSet;
 
@@ -39,14 +39,7 @@ impl Installer {
             return Ok(Vec::new());
         };
         let mut settled = Vec::new();
-        for thing in self
-            .store
-            .things_in_all_groups(ThingKind::PluginInstance)
-            .await?
-        {
-            let Some(mut record) = record_of(&thing) else {
-                continue;
-            };
+        for (thing, mut record) in self.all_instances().await? {
             if !self.is_abandoned(&record, &thing.updated_at) {
                 continue;
             }
@@ -93,13 +86,11 @@ impl Installer {
 
     async fn in_use(&self) -> Result<HashSet<String>, LifecycleError> {
         Ok(self
-            .store
-            .things_in_all_groups(ThingKind::PluginInstance)
+            .all_instances()
             .await?
             .iter()
-            .filter_map(record_of)
-            .filter(|r| r.state != State::Uninstalled)
-            .flat_map(|r| r.packages().cloned().collect::<Vec<_>>())
+            .filter(|(_, r)| r.state != State::Uninstalled)
+            .flat_map(|(_, r)| r.packages().cloned())
             .collect())
     }
 }

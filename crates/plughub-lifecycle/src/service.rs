@@ -171,6 +171,20 @@ impl Installer {
         Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
     }
 
+    /// Every instance in every group with its record: for work that spans groups (recovery, collection,
+    /// key rotation).
+    pub(crate) async fn all_instances(
+        &self,
+    ) -> Result<Vec<(Thing, InstanceRecord)>, LifecycleError> {
+        Ok(self
+            .store
+            .things_in_all_groups(ThingKind::PluginInstance)
+            .await?
+            .into_iter()
+            .filter_map(|thing| record_of(&thing).map(|record| (thing, record)))
+            .collect())
+    }
+
     pub async fn list(&self, org: &str) -> Result<Vec<InstanceRecord>, LifecycleError> {
         let group = self.group(org).await?;
         let things = self

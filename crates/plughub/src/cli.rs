@@ -272,12 +272,20 @@ pub struct AuditArgs {
 pub struct InstallArgs {
     /// `name[@version|@range|@tag]`, a package folder, or a .tgz
     pub plugin: String,
+    #[command(flatten)]
+    pub change: ChangeArgs,
+}
+
+/// What installs and updates share.
+#[derive(Debug, Args)]
+pub struct ChangeArgs {
     #[arg(long)]
     pub org: String,
-    /// The newest version that works with this core major (v0, v1, v2)
+    /// The newest version that works with this core major (v0, v1, v2); an update keeps the one it was
+    /// installed for unless given
     #[arg(long)]
     pub core: Option<String>,
-    /// Install even above the risk threshold, accepted by this org_owner (named for the record)
+    /// Go ahead even above the risk threshold, accepted by this org_owner (named for the record)
     #[arg(long, value_name = "OWNER")]
     pub accept_risk: Option<String>,
     /// The npm registry (default: the one in your npm configuration)
@@ -361,19 +369,8 @@ pub struct UpdateArgs {
     pub plugin: String,
     /// A version, range or tag, or a package folder or .tgz (default: the newest compatible version)
     pub target: Option<String>,
-    #[arg(long)]
-    pub org: String,
-    /// Move to another core major (v0, v1, v2); default: the one it was installed for
-    #[arg(long)]
-    pub core: Option<String>,
-    /// Update even above the risk threshold, accepted by this org_owner (named for the record)
-    #[arg(long, value_name = "OWNER")]
-    pub accept_risk: Option<String>,
-    /// The npm registry (default: the one in your npm configuration)
-    #[arg(long, value_name = "URL")]
-    pub npm_registry: Option<String>,
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub change: ChangeArgs,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,6 @@
 //! `plughub install | uninstall | installed`, and the installer the lifecycle commands share.
 
-use crate::cli::{InstallArgs, InstalledArgs, StoreArgs, UninstallArgs};
+use crate::cli::{ChangeArgs, InstallArgs, InstalledArgs, StoreArgs, UninstallArgs};
 use crate::output::out;
 use crate::{context, output};
 use anyhow::{Result, anyhow};
@@ -75,25 +75,35 @@ impl Drop for StepPrinter {
     }
 }
 
-pub async fn install(store_args: &StoreArgs, args: InstallArgs) -> Result<()> {
-    let core = parse_core(args.core.as_deref())?;
-    let installer = installer(store_args, args.npm_registry.as_deref(), args.json).await?;
+/// The installer and options an install or update runs with.
+pub(crate) async fn for_change(
+    store_args: &StoreArgs,
+    change: &ChangeArgs,
+) -> Result<(Installer, InstallOptions)> {
     let options = InstallOptions {
-        core,
-        accept_risk_by: args.accept_risk.clone(),
+        core: parse_core(change.core.as_deref())?,
+        accept_risk_by: change.accept_risk.clone(),
         actor: "cli".into(),
     };
-    let record = installer.install(&args.org, &args.plugin, &options).await;
+    let installer = installer(store_args, change.npm_registry.as_deref(), change.json).await?;
+    Ok((installer, options))
+}
+
+pub async fn install(store_args: &StoreArgs, args: InstallArgs) -> Result<()> {
+    let (installer, options) = for_change(store_args, &args.change).await?;
+    let record = installer
+        .install(&args.change.org, &args.plugin, &options)
+        .await;
     drop(installer);
     let record = record?;
-    if args.json {
+    if args.change.json {
         return output::print_json(&record);
     }
     out!(
         "installed {}@{} for {} (risk {}/100{})",
         record.plugin,
         record.version(),
-        args.org,
+        args.change.org,
         record.current.risk_score.unwrap_or(0),
         record
             .current

@@ -1,24 +1,24 @@
 //! `plughub update | rollback`.
 
-use super::install::{installer, local_installer, parse_core};
+use super::install::{for_change, local_installer};
 use crate::cli::{RollbackArgs, StoreArgs, UpdateArgs};
 use crate::output;
 use crate::output::out;
 use anyhow::Result;
-use plughub_lifecycle::{InstallOptions, UpdateOutcome};
+use plughub_lifecycle::UpdateOutcome;
 
 pub async fn update(store_args: &StoreArgs, args: UpdateArgs) -> Result<()> {
-    let options = InstallOptions {
-        core: parse_core(args.core.as_deref())?,
-        accept_risk_by: args.accept_risk.clone(),
-        actor: "cli".into(),
-    };
-    let installer = installer(store_args, args.npm_registry.as_deref(), args.json).await?;
+    let (installer, options) = for_change(store_args, &args.change).await?;
     let outcome = installer
-        .update(&args.org, &args.plugin, args.target.as_deref(), &options)
+        .update(
+            &args.change.org,
+            &args.plugin,
+            args.target.as_deref(),
+            &options,
+        )
         .await;
     drop(installer);
-    report(&outcome?, &args.org, args.json, "updated")
+    report(&outcome?, &args.change.org, args.change.json, "updated")
 }
 
 pub async fn rollback(store_args: &StoreArgs, args: RollbackArgs) -> Result<()> {
