@@ -187,28 +187,12 @@ impl Installer {
             let Some(thing) = self.store.thing(thing_id).await? else {
                 continue;
             };
-            let Some(mut record) = record_of(&thing) else {
+            let Some(record) = record_of(&thing) else {
                 continue;
             };
-            record.state = record
-                .state
-                .next(Step::Uninstall)?
-                .next(Step::Uninstalled)?;
-            let event = self.event(
-                EventType::PluginUninstalled,
-                group,
-                options,
-                json!({
-                    "plugin": record.plugin, "version": record.version(),
-                    "reason": format!("installed for a plugin that then failed ({failed})"),
-                }),
-            );
-            let links = [Change::Disconnect {
-                kind: ConnectionKind::PluginDependsOn,
-                from: thing_id.clone(),
-                to: None,
-            }];
-            self.save_with(thing_id, &record, event, &links).await?;
+            let reason = format!("installed for a plugin that then failed ({failed})");
+            self.mark_uninstalled(group, thing_id, record, Some(reason), options)
+                .await?;
         }
         Ok(())
     }

@@ -1,10 +1,10 @@
 //! Uninstalling an instance: refused while another instance depends on it; its package is collected
 //! once no instance uses it.
 
-use crate::LifecycleError;
 use crate::service::{Change, InstallOptions, Installer};
+use crate::{InstanceRecord, LifecycleError};
 use plughub_domain::lifecycle::Step;
-use plughub_domain::{ConnectionKind, EventType};
+use plughub_domain::{ConnectionKind, EventType, Group};
 use serde_json::json;
 
 impl Installer {
@@ -15,7 +15,7 @@ impl Installer {
         plugin: &str,
         actor: &str,
     ) -> Result<Vec<String>, LifecycleError> {
-        let (group, thing, mut record) = self.installed_instance(org, plugin).await?;
+        let (group, thing, record) = self.installed_instance(org, plugin).await?;
         let dependents = self.dependents(&thing).await?;
         if !dependents.is_empty() {
             return Err(LifecycleError::HasDependents {
@@ -25,22 +25,36 @@ impl Installer {
                 what: "uninstall",
             });
         }
+        self.mark_uninstalled(&group, &thing.id, record, None, &InstallOptions::by(actor))
+            .await?;
+        self.collect().await
+    }
+
+    /// Moves an instance to UNINSTALLED, with its event (and the reason, when it is not the user's
+    /// uninstall), its dependency links removed. Its package is left to collection.
+    pub(crate) async fn mark_uninstalled(
+        &self,
+        group: &Group,
+        thing_id: &str,
+        mut record: InstanceRecord,
+        reason: Option<String>,
+        options: &InstallOptions,
+    ) -> Result<(), LifecycleError> {
         record.state = record
             .state
             .next(Step::Uninstall)?
             .next(Step::Uninstalled)?;
         let event = self.event(
             EventType::PluginUninstalled,
-            &group,
-            &InstallOptions::by(actor),
-            json!({ "plugin": plugin, "version": record.version() }),
+            group,
+            options,
+            json!({ "plugin": record.plugin, "version": record.version(), "reason": reason }),
         );
         let links = [Change::Disconnect {
             kind: ConnectionKind::PluginDependsOn,
-            from: thing.id.clone(),
+            from: thing_id.into(),
             to: None,
         }];
-        self.save_with(&thing.id, &record, event, &links).await?;
-        self.collect().await
+        self.save_with(thing_id, &record, event, &links).await
     }
 }
