@@ -14,7 +14,7 @@ pub use error::EngineError;
 pub use executor::{ComponentKind, ExecError, Execution, ExecutionRequest, Executor};
 pub use plugin::{Invocation, LoadedPlugin, PluginSpec, Settings, message};
 pub use pool::{Lease, Pool, PoolConfig};
-pub use runtime::{LocalRuntime, RuntimeHost};
+pub use runtime::{LocalRuntime, RuntimeFuture, RuntimeHost};
 pub use worker::{LogLine, Worker, WorkerSpec};
 
 /// The JS host, carried by the binary and written next to the workers' sockets when they start.

@@ -7,6 +7,7 @@ mod error;
 mod events;
 mod groups;
 mod location;
+mod runtime_state;
 mod things;
 mod tx;
 
@@ -15,6 +16,7 @@ pub use clock::now_rfc3339;
 pub use error::StoreError;
 pub use events::EventFilter;
 pub use location::{Backend, Location};
+pub use runtime_state::NewMemory;
 pub use tx::{NewThing, StoreTx};
 
 use sqlx::any::AnyPoolOptions;

@@ -528,3 +528,96 @@ async fn connections_link_things_and_are_replaced_and_removed() {
         t.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn runtime_cache_and_memories_stay_in_their_instance_and_agent() {
+    use plughub_store::NewMemory;
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        let mut tx = t.store.begin().await.unwrap();
+        let acme = tx
+            .create_group("acme", Plan::Pro, None, "admin")
+            .await
+            .unwrap();
+        let mut instances = Vec::new();
+        for name in ["@a/plugin-one", "@a/plugin-two"] {
+            let thing = NewThing {
+                kind: ThingKind::PluginInstance,
+                name,
+                group_id: Some(&acme.id),
+                status: "draft",
+                properties: "{}",
+            };
+            instances.push(
+                tx.insert_thing(&thing, event(EventType::PluginInstalled, "admin"))
+                    .await
+                    .unwrap(),
+            );
+        }
+        tx.commit().await.unwrap();
+        let (one, two) = (&instances[0], &instances[1]);
+
+        t.store
+            .cache_set(one, "k", &json!({ "n": 1 }))
+            .await
+            .unwrap();
+        t.store
+            .cache_set(one, "k", &json!({ "n": 2 }))
+            .await
+            .unwrap();
+        assert_eq!(
+            t.store.cache_get(one, "k").await.unwrap(),
+            Some(json!({ "n": 2 }))
+        );
+        assert_eq!(
+            t.store.cache_get(two, "k").await.unwrap(),
+            None,
+            "{backend:?}"
+        );
+        assert!(t.store.cache_delete(one, "k").await.unwrap());
+        assert!(!t.store.cache_delete(one, "k").await.unwrap());
+
+        for (instance, agent, text) in [
+            (one, "eliza", "The weather in Paris"),
+            (one, "eliza", "Stock prices"),
+            (one, "ada", "weather for ada"),
+            (two, "eliza", "weather elsewhere"),
+        ] {
+            let content = json!({ "content": { "text": text }, "roomId": "r1" });
+            t.store
+                .create_memory(&NewMemory {
+                    group_id: &acme.id,
+                    instance_id: instance,
+                    agent_id: agent,
+                    room_id: Some("r1"),
+                    table: "messages",
+                    content: &content,
+                })
+                .await
+                .unwrap();
+        }
+        let recent = t
+            .store
+            .memories(one, "eliza", None, None, 10)
+            .await
+            .unwrap();
+        assert_eq!(recent.len(), 2, "{backend:?}");
+        assert_eq!(recent[0]["content"]["text"], "Stock prices", "newest first");
+        assert!(recent[0]["id"].is_string());
+        let found = t
+            .store
+            .memories(one, "eliza", Some("r1"), Some("WEATHER"), 10)
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0]["content"]["text"], "The weather in Paris");
+        assert!(
+            t.store
+                .memories(one, "eliza", Some("r2"), None, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        t.cleanup().await;
+    }
+}

@@ -8,8 +8,8 @@ use crate::{context, output};
 use anyhow::{Result, anyhow};
 use plughub_domain::ThingKind;
 use plughub_domain::execution_policy::ExecutionPolicy;
-use plughub_engine::{Invocation, LoadedPlugin, LocalRuntime, PluginSpec, Settings, WorkerSpec};
-use plughub_lifecycle::{ExecutionContext, Installer, ManifestComponent};
+use plughub_engine::{Invocation, LoadedPlugin, PluginSpec, Settings, WorkerSpec};
+use plughub_lifecycle::{ExecutionContext, Installer, ManifestComponent, StoreRuntime};
 use plughub_protocol::Manifest;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -50,7 +50,8 @@ async fn open(store_args: &StoreArgs, plugin: &str, exec: &ExecArgs) -> Result<S
         },
         init_timeout: timeout,
     };
-    let loaded = LoadedPlugin::load(&spec, Arc::new(LocalRuntime::default())).await;
+    let runtime = StoreRuntime::new(installer.store().clone(), &context, &exec.agent);
+    let loaded = LoadedPlugin::load(&spec, Arc::new(runtime)).await;
     let plugin = match loaded {
         Ok(plugin) => plugin,
         Err(e) => {

@@ -73,6 +73,10 @@ async fn run_provide_and_inspect_an_installed_plugin() {
     let answer: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(answer["result"]["text"], "Hello, Bo!");
     assert_eq!(answer["callbacks"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        answer["result"]["values"]["greetings"], 2,
+        "the plugin's cache is kept in the store from one run to the next"
+    );
 
     let (stdout, _) = ok(&[
         "provide",

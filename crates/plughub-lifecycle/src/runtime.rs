@@ -1,0 +1,110 @@
+//! The runtime an installed instance's plugin sees, kept in plughub's store: its cache, and its memories
+//! for the agent it runs for. What is not stored (events, state, models) is answered as the engine's
+//! local runtime answers it.
+
+use plughub_engine::{LocalRuntime, RuntimeFuture, RuntimeHost};
+use plughub_store::{NewMemory, Store};
+use serde_json::{Value, json};
+
+pub struct StoreRuntime {
+    store: Store,
+    group_id: String,
+    instance_id: String,
+    agent_id: String,
+    local: LocalRuntime,
+}
+
+impl StoreRuntime {
+    pub fn new(store: Store, context: &crate::ExecutionContext, agent_id: &str) -> StoreRuntime {
+        StoreRuntime {
+            store,
+            group_id: context.group_id.clone(),
+            instance_id: context.instance_id.clone(),
+            agent_id: agent_id.to_string(),
+            local: LocalRuntime::default(),
+        }
+    }
+
+    async fn answer(&self, method: &str, params: Vec<Value>) -> Result<Value, String> {
+        let arg = |i: usize| params.get(i).cloned().unwrap_or(Value::Null);
+        let key = |i: usize| match arg(i) {
+            Value::String(s) => Ok(s),
+            other => Err(format!("{method}: expected a string key, got {other}")),
+        };
+        let failed = |e: plughub_store::StoreError| format!("{method}: {e}");
+        let count = |query: &Value| {
+            query
+                .get("count")
+                .and_then(Value::as_i64)
+                .unwrap_or(10)
+                .clamp(1, 1_000)
+        };
+        match method {
+            "getCache" => Ok(self
+                .store
+                .cache_get(&self.instance_id, &key(0)?)
+                .await
+                .map_err(failed)?
+                .unwrap_or(Value::Null)),
+            "setCache" => {
+                self.store
+                    .cache_set(&self.instance_id, &key(0)?, &arg(1))
+                    .await
+                    .map_err(failed)?;
+                Ok(json!(true))
+            }
+            "deleteCache" => Ok(json!(
+                self.store
+                    .cache_delete(&self.instance_id, &key(0)?)
+                    .await
+                    .map_err(failed)?
+            )),
+            "createMemory" => {
+                let memory = arg(0);
+                let table = arg(1).as_str().unwrap_or("messages").to_string();
+                let room = memory
+                    .get("roomId")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                let id = self
+                    .store
+                    .create_memory(&NewMemory {
+                        group_id: &self.group_id,
+                        instance_id: &self.instance_id,
+                        agent_id: &self.agent_id,
+                        room_id: room.as_deref(),
+                        table: &table,
+                        content: &memory,
+                    })
+                    .await
+                    .map_err(failed)?;
+                Ok(json!(id))
+            }
+            "getMemories" | "searchMemories" => {
+                let query = arg(0);
+                let room = query.get("roomId").and_then(Value::as_str);
+                // elizaOS searches by embedding; plughub matches the text until a model is wired in.
+                let text = match method {
+                    "searchMemories" => query
+                        .get("query")
+                        .or_else(|| query.get("text"))
+                        .and_then(Value::as_str),
+                    _ => None,
+                };
+                Ok(json!(
+                    self.store
+                        .memories(&self.instance_id, &self.agent_id, room, text, count(&query))
+                        .await
+                        .map_err(failed)?
+                ))
+            }
+            _ => self.local.call(method, params).await,
+        }
+    }
+}
+
+impl RuntimeHost for StoreRuntime {
+    fn call<'a>(&'a self, method: &'a str, params: Vec<Value>) -> RuntimeFuture<'a> {
+        Box::pin(self.answer(method, params))
+    }
+}

@@ -1,0 +1,130 @@
+//! What plugins keep through their runtime: an instance's cache, and the memories of an instance for an
+//! agent. Always scoped: no query reads another instance's or another agent's rows.
+
+use crate::clock::now_rfc3339;
+use crate::{Result, Store, StoreError};
+use sqlx::Row;
+
+/// A memory to keep.
+#[derive(Debug, Clone)]
+pub struct NewMemory<'a> {
+    pub group_id: &'a str,
+    pub instance_id: &'a str,
+    pub agent_id: &'a str,
+    pub room_id: Option<&'a str>,
+    pub table: &'a str,
+    /// The memory as elizaOS shapes it (JSON).
+    pub content: &'a serde_json::Value,
+}
+
+impl Store {
+    pub async fn cache_get(
+        &self,
+        instance_id: &str,
+        key: &str,
+    ) -> Result<Option<serde_json::Value>> {
+        let row =
+            sqlx::query("SELECT value FROM runtime_cache WHERE instance_id = $1 AND key = $2")
+                .bind(instance_id)
+                .bind(key)
+                .fetch_optional(self.pool())
+                .await?;
+        row.map(|r| {
+            let text: String = r.try_get("value")?;
+            serde_json::from_str(&text).map_err(|e| StoreError::corrupt("runtime_cache.value", e))
+        })
+        .transpose()
+    }
+
+    pub async fn cache_set(
+        &self,
+        instance_id: &str,
+        key: &str,
+        value: &serde_json::Value,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO runtime_cache (instance_id, key, value, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (instance_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(instance_id)
+        .bind(key)
+        .bind(value.to_string())
+        .bind(now_rfc3339())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Removes a cached value; true when there was one.
+    pub async fn cache_delete(&self, instance_id: &str, key: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM runtime_cache WHERE instance_id = $1 AND key = $2")
+            .bind(instance_id)
+            .bind(key)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Keeps a memory; returns its id.
+    pub async fn create_memory(&self, memory: &NewMemory<'_>) -> Result<String> {
+        let id = memory
+            .content
+            .get("id")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        let mut content = memory.content.clone();
+        content["id"] = serde_json::Value::String(id.clone());
+        let body = content["content"]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_lowercase();
+        sqlx::query(
+            "INSERT INTO memories (id, group_id, instance_id, agent_id, room_id, table_name, content, body, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&id)
+        .bind(memory.group_id)
+        .bind(memory.instance_id)
+        .bind(memory.agent_id)
+        .bind(memory.room_id)
+        .bind(memory.table)
+        .bind(content.to_string())
+        .bind(body)
+        .bind(now_rfc3339())
+        .execute(self.pool())
+        .await?;
+        Ok(id)
+    }
+
+    /// The newest memories of an instance for an agent (in a room when given), newest first; with
+    /// `text`, only those whose text contains it (case-insensitive).
+    pub async fn memories(
+        &self,
+        instance_id: &str,
+        agent_id: &str,
+        room_id: Option<&str>,
+        text: Option<&str>,
+        count: i64,
+    ) -> Result<Vec<serde_json::Value>> {
+        let pattern = text.map(|t| format!("%{}%", t.to_lowercase().replace(['%', '_'], "")));
+        let rows = sqlx::query(
+            "SELECT content FROM memories WHERE instance_id = $1 AND agent_id = $2 \
+             AND ($3 = '' OR room_id = $3) AND ($4 = '' OR body LIKE $4) \
+             ORDER BY created_at DESC, id DESC LIMIT $5",
+        )
+        .bind(instance_id)
+        .bind(agent_id)
+        .bind(room_id.unwrap_or(""))
+        .bind(pattern.unwrap_or_default())
+        .bind(count)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let text: String = r.try_get("content")?;
+                serde_json::from_str(&text).map_err(|e| StoreError::corrupt("memories.content", e))
+            })
+            .collect()
+    }
+}
