@@ -5,6 +5,7 @@
 
 use crate::EngineError;
 use crate::cache::{CacheKey, ResultCache};
+use crate::metrics::{InstanceLabels, Metrics};
 use crate::plugin::{Invocation, PluginSpec};
 use crate::pool::{Pool, PoolConfig};
 use crate::runtime::RuntimeHost;
@@ -76,6 +77,7 @@ pub struct Executor {
     groups: Mutex<HashMap<String, Arc<Semaphore>>>,
     cache: Mutex<ResultCache>,
     epoch: Instant,
+    metrics: Metrics,
 }
 
 impl Executor {
@@ -88,7 +90,12 @@ impl Executor {
             groups: Mutex::default(),
             cache: Mutex::new(ResultCache::default()),
             epoch: Instant::now(),
+            metrics: Metrics::default(),
         }
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     fn now_ms(&self) -> u64 {
@@ -98,6 +105,51 @@ impl Executor {
     /// Runs one component under the policy. `spec` and `runtime` start the instance's workers when it
     /// has none yet.
     pub async fn execute(
+        &self,
+        request: &ExecutionRequest,
+        spec: impl FnOnce() -> PluginSpec,
+        runtime: Arc<dyn RuntimeHost>,
+    ) -> Result<Execution, ExecError> {
+        let outcome = self.run(request, spec, runtime).await;
+        let kind = match request.kind {
+            ComponentKind::Action => "action",
+            ComponentKind::Provider => "provider",
+            ComponentKind::Evaluator => "evaluator",
+        };
+        let label = match &outcome {
+            Ok(e) if e.cache_hit => {
+                self.metrics.cache_hits.inc();
+                "ok"
+            }
+            Ok(e) => {
+                self.metrics.latency.observe(e.invocation.duration_ms / 1e3);
+                "ok"
+            }
+            Err(ExecError::Engine(EngineError::Timeout { .. })) => "timeout",
+            Err(ExecError::Engine(_)) => "error",
+            Err(_) => "refused",
+        };
+        self.metrics.count(kind, label);
+        let instance = InstanceLabels {
+            instance: request.instance_id.clone(),
+        };
+        self.metrics
+            .pool_workers
+            .get_or_create(&instance)
+            .set(self.pool_size(&request.instance_id) as i64);
+        let state = match self.breaker_state(&request.instance_id) {
+            BreakerState::Closed => 0,
+            BreakerState::HalfOpen => 1,
+            BreakerState::Open => 2,
+        };
+        self.metrics
+            .breaker_state
+            .get_or_create(&instance)
+            .set(state);
+        outcome
+    }
+
+    async fn run(
         &self,
         request: &ExecutionRequest,
         spec: impl FnOnce() -> PluginSpec,

@@ -25,6 +25,10 @@ async fn app() -> (axum::Router, TestStore) {
     (
         router(AppState {
             catalog: Arc::new(catalog),
+            executor: Arc::new(plughub_engine::Executor::new(
+                Default::default(),
+                Default::default(),
+            )),
         }),
         t,
     )
@@ -52,6 +56,23 @@ fn assert_error_shape(body: &Value, code: &str) {
         "{body}"
     );
     assert!(body["error"].get("details").is_some(), "{body}");
+}
+
+#[tokio::test]
+async fn metrics_are_served_in_prometheus_text() {
+    let (app, t) = app().await;
+    let (status, body) = get(&app, "/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    let text = body.as_str().unwrap();
+    // Families by label appear with their first sample; these are there from the start.
+    for line in [
+        "# TYPE plughub_execution_duration_seconds histogram",
+        "plughub_execution_duration_seconds_count 0",
+        "plughub_cache_hits_total 0",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+    t.cleanup().await;
 }
 
 #[tokio::test]

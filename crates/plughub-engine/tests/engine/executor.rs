@@ -216,4 +216,20 @@ async fn quota_rate_breaker_cache_and_retries() {
         "{err}"
     );
     assert_eq!(executor.breaker_state("x1"), BreakerState::Closed);
+
+    // All of it is counted for Prometheus.
+    let text = executor.metrics().render();
+    for line in [
+        "plughub_executions_total{kind=\"provider\",outcome=\"ok\"} 3",
+        "plughub_executions_total{kind=\"action\",outcome=\"refused\"} 3",
+        "plughub_cache_hits_total 1",
+        "plughub_breaker_state{instance=\"x3\"} 2",
+        "plughub_pool_workers{instance=\"h1\"} 1",
+    ] {
+        assert!(text.contains(line), "{line} in:\n{text}");
+    }
+    assert!(
+        text.contains("plughub_execution_duration_seconds_bucket"),
+        "{text}"
+    );
 }

@@ -20,6 +20,17 @@ pub async fn healthz(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     })))
 }
 
+/// The executor's counters in Prometheus text.
+pub async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.executor.metrics().render(),
+    )
+}
+
 pub async fn not_found(uri: Uri) -> ApiError {
     ApiError {
         status: StatusCode::NOT_FOUND,

@@ -51,7 +51,18 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<()> {
         }
     }
 
-    plughub_server::serve(listener, AppState { catalog }, shutdown_signal()).await?;
+    plughub_server::serve(
+        listener,
+        AppState {
+            catalog,
+            executor: std::sync::Arc::new(plughub_engine::Executor::new(
+                Default::default(),
+                Default::default(),
+            )),
+        },
+        shutdown_signal(),
+    )
+    .await?;
     Ok(())
 }
 
