@@ -70,6 +70,8 @@ pub enum Command {
     Run(RunArgs),
     /// Ask a provider of an installed plugin for what it provides
     Provide(ProvideArgs),
+    /// Run an evaluator of an installed plugin on a message
+    Evaluate(ProvideArgs),
     /// Load an installed plugin, run its init, and show what it really has (recorded with it)
     Inspect(InspectArgs),
     /// Let a plugin suspended after repeated errors run again
@@ -411,6 +413,7 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct ProvideArgs {
     pub plugin: String,
+    /// The provider's (or evaluator's) name
     pub provider: String,
     #[arg(long, default_value = "")]
     pub text: String,

@@ -1,4 +1,4 @@
-//! `plughub run | provide | inspect`: an installed plugin loaded in a worker with its settings, its init
+//! `plughub run | provide | evaluate | inspect`: an installed plugin loaded in a worker with its settings, its init
 //! run, its true manifest recorded, and one component called; every execution recorded as an event.
 
 use super::install::local_installer;
@@ -207,16 +207,26 @@ pub async fn run(store_args: &StoreArgs, args: RunArgs) -> Result<()> {
         .await
 }
 
-pub async fn provide(store_args: &StoreArgs, args: ProvideArgs) -> Result<()> {
+/// A provider, or with `evaluator` an evaluator, called on the message.
+pub async fn provide(store_args: &StoreArgs, args: ProvideArgs, evaluator: bool) -> Result<()> {
     let session = open(store_args, &args.plugin, &args.exec).await?;
     let memory = plughub_engine::message(&args.text, &args.exec.agent);
     let timeout = session.timeout;
-    let outcome = session
-        .plugin
-        .get_provider(&args.provider, memory, timeout)
-        .await;
+    let (kind, outcome) = if evaluator {
+        let outcome = session
+            .plugin
+            .invoke_evaluator(&args.provider, memory, timeout)
+            .await;
+        ("evaluator", outcome)
+    } else {
+        let outcome = session
+            .plugin
+            .get_provider(&args.provider, memory, timeout)
+            .await;
+        ("provider", outcome)
+    };
     session
-        .finish("provider", &args.provider, outcome, args.exec.json)
+        .finish(kind, &args.provider, outcome, args.exec.json)
         .await
 }
 

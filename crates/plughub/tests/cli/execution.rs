@@ -89,6 +89,19 @@ async fn run_provide_and_inspect_an_installed_plugin() {
     ]);
     assert_eq!(stdout.trim(), "Greetings start with Hello");
 
+    let (stdout, _) = ok(&[
+        "evaluate",
+        "@fixture/plugin-hello",
+        "POLITENESS",
+        "--org",
+        "acme",
+        "--text",
+        "please",
+        "--json",
+    ]);
+    let evaluated: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(evaluated["result"]["values"]["polite"], true);
+
     let out = run(plughub(d).args(["run", "@fixture/plugin-hello", "NOPE", "--org", "acme"]));
     assert!(
         text(&out.stderr).contains("hello has no action named NOPE"),
@@ -106,7 +119,7 @@ async fn run_provide_and_inspect_an_installed_plugin() {
         })
         .await
         .unwrap();
-    assert_eq!(executed.len(), 3, "two runs and a provider");
+    assert_eq!(executed.len(), 4, "two runs, a provider and an evaluator");
     let first = &executed[0].metadata;
     assert_eq!(
         (
