@@ -44,9 +44,13 @@ let nextCall = 0;
 const pendingCalls = new Map();
 function callHost(method, params) {
   const id = `r${++nextCall}`;
+  const line = safeJson({ type: 'runtime.call', id, method, params });
+  if (Buffer.byteLength(line) > MAX_MESSAGE_BYTES) {
+    return Promise.reject(new Error(`runtime.${method}(): the call is over the ${MAX_MESSAGE_BYTES}-byte cap`));
+  }
   return new Promise((resolve, reject) => {
     pendingCalls.set(id, { resolve, reject });
-    send({ type: 'runtime.call', id, method, params: JSON.parse(safeJson(params) ?? '[]') });
+    socket.write(line + '\n');
   });
 }
 

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CacheKey {
+    /// The instance: a result computed with one organisation's settings is never served to another.
+    pub instance: String,
     pub plugin: String,
     pub version: String,
     pub component: String,
@@ -16,8 +18,15 @@ pub struct CacheKey {
 }
 
 impl CacheKey {
-    pub fn new(plugin: &str, version: &str, component: &str, params: &Value) -> CacheKey {
+    pub fn new(
+        instance: &str,
+        plugin: &str,
+        version: &str,
+        component: &str,
+        params: &Value,
+    ) -> CacheKey {
         CacheKey {
+            instance: instance.into(),
             plugin: plugin.into(),
             version: version.into(),
             component: component.into(),
@@ -111,7 +120,7 @@ mod tests {
     use serde_json::json;
 
     fn key(component: &str, n: i64) -> CacheKey {
-        CacheKey::new("@a/plugin-x", "1.0.0", component, &json!({ "n": n }))
+        CacheKey::new("i1", "@a/plugin-x", "1.0.0", component, &json!({ "n": n }))
     }
 
     #[test]
@@ -140,7 +149,13 @@ mod tests {
         let mut cache = ResultCache::default();
         cache.put(key("A", 1), json!("one"), 0);
         assert_eq!(cache.get(&key("A", 2), 1), None);
-        let other = CacheKey::new("@a/plugin-y", "1.0.0", "A", &json!({ "n": 1 }));
+        let other = CacheKey::new("i2", "@a/plugin-y", "1.0.0", "A", &json!({ "n": 1 }));
+        let elsewhere = CacheKey::new("i3", "@a/plugin-x", "1.0.0", "A", &json!({ "n": 1 }));
+        assert_eq!(
+            cache.get(&elsewhere, 1),
+            None,
+            "another instance's result is not served"
+        );
         cache.put(other.clone(), json!("y"), 0);
         cache.clear_plugin("@a/plugin-x");
         assert_eq!(cache.get(&key("A", 1), 1), None);

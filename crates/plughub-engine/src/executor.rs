@@ -184,6 +184,7 @@ impl Executor {
             }
         }
         let key = CacheKey::new(
+            &request.instance_id,
             &request.plugin,
             &request.version,
             &request.name,
@@ -210,7 +211,7 @@ impl Executor {
         }
         let slots = self.group_slots(&request.group_id, request.plan);
         let _slot = slots.acquire().await.expect("semaphores are never closed");
-        let pool = self.pool(&request.instance_id, spec, runtime);
+        let pool = self.pool(&pool_key(request), spec, runtime);
         let timeout = self.policy.timeout(request.plan, request.timeout);
 
         let mut attempts = 0;
@@ -268,14 +269,14 @@ impl Executor {
 
     fn pool(
         &self,
-        instance_id: &str,
+        key: &str,
         spec: impl FnOnce() -> PluginSpec,
         runtime: Arc<dyn RuntimeHost>,
     ) -> Arc<Pool> {
         self.pools
             .lock()
             .expect("not poisoned")
-            .entry(instance_id.to_string())
+            .entry(key.to_string())
             .or_insert_with(|| Arc::new(Pool::new(spec(), runtime, self.pool_config)))
             .clone()
     }
@@ -299,9 +300,7 @@ impl Executor {
             .expect("not poisoned")
             .clear_plugin(plugin);
         let mut pools = self.pools.lock().expect("not poisoned");
-        for id in instance_ids {
-            pools.remove(id);
-        }
+        pools.retain(|key, _| !instance_ids.iter().any(|id| pool_of(key) == id.as_str()));
     }
 
     pub fn breaker_state(&self, instance_id: &str) -> BreakerState {
@@ -317,8 +316,10 @@ impl Executor {
         self.pools
             .lock()
             .expect("not poisoned")
-            .get(instance_id)
-            .map_or(0, |p| p.size())
+            .iter()
+            .filter(|(key, _)| pool_of(key) == instance_id)
+            .map(|(_, p)| p.size())
+            .sum()
     }
 
     /// Ends idle workers beyond each pool's minimum; returns how many.
@@ -332,4 +333,14 @@ impl Executor {
             .collect();
         pools.iter().map(|p| p.reap_idle()).sum()
     }
+}
+
+/// Workers carry the settings and runtime of one instance for one agent: a pool per pair.
+fn pool_key(request: &ExecutionRequest) -> String {
+    let agent = request.memory["agentId"].as_str().unwrap_or_default();
+    format!("{}\u{1f}{agent}", request.instance_id)
+}
+
+fn pool_of(key: &str) -> &str {
+    key.split('\u{1f}').next().unwrap_or(key)
 }

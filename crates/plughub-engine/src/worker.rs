@@ -434,13 +434,20 @@ async fn read_messages(
                 let writer = writer.clone();
                 tokio::spawn(async move {
                     let answer = match runtime.call(&method, params).await {
-                        Ok(result) => HostMessage::RuntimeResult { id, result },
-                        Err(error) => HostMessage::RuntimeError { id, error },
+                        Ok(result) => HostMessage::RuntimeResult {
+                            id: id.clone(),
+                            result,
+                        },
+                        Err(error) => HostMessage::RuntimeError {
+                            id: id.clone(),
+                            error,
+                        },
                     };
+                    // An answer over the cap reaches the plugin as an error on the same call.
                     let line = encode(&answer).unwrap_or_else(|e| {
                         encode(&HostMessage::RuntimeError {
-                            id: String::new(),
-                            error: e.to_string(),
+                            id,
+                            error: format!("{method}: {e}"),
                         })
                         .expect("a short error encodes")
                     });

@@ -130,6 +130,8 @@ impl Installer {
                 }
                 record.config.remove(&key);
             } else {
+                // A setting sealed when an earlier version called it secret is plain now.
+                record.secrets.remove(&key);
                 record.config.insert(key, value);
             }
         }
