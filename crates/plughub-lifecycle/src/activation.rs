@@ -38,6 +38,15 @@ pub struct AgentPlugin {
     pub priority: i64,
 }
 
+/// One pass of an activation: the agent, the chain of plugins that led here, and whether it only checks.
+#[derive(Clone)]
+struct Activation<'a> {
+    group: &'a Group,
+    agent: &'a Thing,
+    chain: Vec<String>,
+    dry_run: bool,
+}
+
 type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T, LifecycleError>> + Send + 'a>>;
 
 impl Installer {
@@ -117,22 +126,41 @@ impl Installer {
     ) -> Result<InstanceRecord, LifecycleError> {
         let (group, thing, record) = self.installed_instance(org, plugin).await?;
         let agent = self.agent(&group, agent).await?;
-        self.activate_for(&group, thing, record, &agent, options, None)
-            .await
+        // Everything is checked first, so that a plugin that cannot be activated leaves none of the
+        // plugins it needs half-activated.
+        for dry_run in [true, false] {
+            let step = Activation {
+                group: &group,
+                agent: &agent,
+                chain: Vec::new(),
+                dry_run,
+            };
+            let done = self
+                .activate_for(&step, thing.clone(), record.clone(), options, None)
+                .await?;
+            if !dry_run {
+                return Ok(done);
+            }
+        }
+        unreachable!("the second pass returns")
     }
 
     /// `needed_by` is set when this activation is for a plugin that depends on this one: being active for
     /// the agent already is then fine.
     fn activate_for<'a>(
         &'a self,
-        group: &'a Group,
+        step: &'a Activation<'a>,
         thing: Thing,
         mut record: InstanceRecord,
-        agent: &'a Thing,
         options: &'a ActivateOptions,
         needed_by: Option<&'a str>,
     ) -> Boxed<'a, InstanceRecord> {
+        let (group, agent) = (step.group, step.agent);
         Box::pin(async move {
+            // A cycle (refused at install, but never trusted here) is not followed twice.
+            if step.chain.contains(&thing.id) {
+                return Ok(record);
+            }
             let powers = self
                 .store
                 .connections_from(ConnectionKind::PluginPowers, &thing.id)
@@ -174,15 +202,23 @@ impl Installer {
                     enabled_actions: None,
                     ..options.clone()
                 };
+                let mut chain = step.chain.clone();
+                chain.push(thing.id.clone());
+                let deeper = Activation {
+                    chain,
+                    ..step.clone()
+                };
                 self.activate_for(
-                    group,
+                    &deeper,
                     dependency,
                     dependency_record,
-                    agent,
                     &for_dependency,
                     Some(&record.plugin),
                 )
                 .await?;
+            }
+            if step.dry_run {
+                return Ok(record);
             }
             record.state = next;
             let actions = json!(options.enabled_actions);

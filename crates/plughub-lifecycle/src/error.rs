@@ -71,6 +71,12 @@ pub enum LifecycleError {
         "{plugin} has no earlier version to roll back to (a rollback returns to the version before the last update)"
     )]
     NothingToRollBack { plugin: String },
+    #[error("rolling {plugin} back to {version} needs {} installed first", .missing.join(", "))]
+    RollbackNeeds {
+        plugin: String,
+        version: String,
+        missing: Vec<String>,
+    },
     #[error("{plugin} cannot run while it is {state:?}: {}", match .state { plughub_domain::lifecycle::State::Suspended => "it was suspended after repeated errors", plughub_domain::lifecycle::State::Failed => "its install failed; install it again", _ => "wait for the change in progress to finish" })]
     NotRunnable {
         plugin: String,

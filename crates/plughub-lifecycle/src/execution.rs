@@ -59,6 +59,11 @@ impl ExecutionContext {
     }
 }
 
+/// Whether an error event records an execution (a component run, or a start for one).
+fn is_execution(metadata: &Value) -> bool {
+    metadata.get("kind").is_some() || metadata["operation"] == "init"
+}
+
 /// A component of the true manifest: (kind, name, description).
 pub type ManifestComponent = (ThingKind, String, String);
 
@@ -236,7 +241,14 @@ impl Installer {
                 since: Some(since),
                 ..Default::default()
             };
-            async move { self.store.count_events(&filter).await }
+            async move {
+                if event_type == EventType::PluginActionExecuted {
+                    return self.store.count_events(&filter).await;
+                }
+                // Failed executions count; failed installs and recoveries, under the same type, do not.
+                let events = self.store.events(&filter).await?;
+                Ok(events.iter().filter(|e| is_execution(&e.metadata)).count() as i64)
+            }
         };
         let mut today = 0;
         for event_type in [

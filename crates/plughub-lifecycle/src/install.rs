@@ -204,7 +204,16 @@ impl Installer {
         options: &InstallOptions,
     ) -> Result<(InstalledVersion, plughub_analyzer::Report), LifecycleError> {
         let (name, version) = (item.name.as_str(), item.version.as_str());
-        let folder = PackageStore::folder_name(name, version);
+        // npm versions are immutable, so one folder serves every organisation. A local folder or tarball
+        // may claim any name and version: it gets a folder of its own, never shared or reused.
+        let folder = match &item.source {
+            Source::Npm(_) => PackageStore::folder_name(name, version),
+            Source::Local(_) => format!(
+                "{}+local-{}",
+                PackageStore::folder_name(name, version),
+                uuid::Uuid::new_v4().simple()
+            ),
+        };
         let staging = self.packages.staging()?;
         let result = async {
             let (dir, integrity) = if self.packages.contains(&folder) {

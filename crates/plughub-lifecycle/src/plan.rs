@@ -104,14 +104,18 @@ impl Installer {
                 if graph.contains_key(&requirement.name) {
                     continue;
                 }
-                if let Some((_, record)) = self.present_instance(group, &requirement.name).await? {
+                if let Some((thing, record)) =
+                    self.present_instance(group, &requirement.name).await?
+                {
+                    // Its own links count too: an update may close a cycle through it, or no longer
+                    // meet the range it asks of the plugin being changed.
                     graph.insert(
                         requirement.name.clone(),
                         PlannedPlugin {
                             name: requirement.name.clone(),
                             version: record.version().to_string(),
                             installed: true,
-                            requires: Vec::new(),
+                            requires: self.installed_requirements(&thing).await?,
                         },
                     );
                     continue;
@@ -133,6 +137,27 @@ impl Installer {
             .into_iter()
             .filter_map(|name| found.remove(&name))
             .collect())
+    }
+
+    /// What an installed instance requires, from its plugin_depends_on links.
+    async fn installed_requirements(
+        &self,
+        thing: &plughub_domain::Thing,
+    ) -> Result<Vec<Requirement>, LifecycleError> {
+        let mut out = Vec::new();
+        for link in self
+            .store
+            .connections_from(plughub_domain::ConnectionKind::PluginDependsOn, &thing.id)
+            .await?
+        {
+            if let Some(dependency) = self.store.thing(&link.to_id).await? {
+                out.push(Requirement {
+                    name: dependency.name,
+                    range: link.metadata["range"].as_str().unwrap_or("*").to_string(),
+                });
+            }
+        }
+        Ok(out)
     }
 
     async fn locate_dependency(

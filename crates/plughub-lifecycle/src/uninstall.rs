@@ -31,7 +31,7 @@ impl Installer {
     }
 
     /// Moves an instance to UNINSTALLED, with its event (and the reason, when it is not the user's
-    /// uninstall), its dependency links removed. Its package is left to collection.
+    /// uninstall), its links removed. Its package is left to collection.
     pub(crate) async fn mark_uninstalled(
         &self,
         group: &Group,
@@ -50,11 +50,31 @@ impl Installer {
             options,
             json!({ "plugin": record.plugin, "version": record.version(), "reason": reason }),
         );
-        let links = [Change::Disconnect {
-            kind: ConnectionKind::PluginDependsOn,
-            from: thing_id.into(),
-            to: None,
-        }];
+        // Nothing links to or from it any more: dependencies, and the agents it served (a suspended or
+        // failing instance may be uninstalled without a deactivation first).
+        let mut links = vec![
+            Change::Disconnect {
+                kind: ConnectionKind::PluginDependsOn,
+                from: thing_id.into(),
+                to: None,
+            },
+            Change::Disconnect {
+                kind: ConnectionKind::PluginPowers,
+                from: thing_id.into(),
+                to: None,
+            },
+        ];
+        for uses in self
+            .store
+            .connections_to(ConnectionKind::PluginUses, thing_id)
+            .await?
+        {
+            links.push(Change::Disconnect {
+                kind: ConnectionKind::PluginUses,
+                from: uses.from_id,
+                to: Some(thing_id.into()),
+            });
+        }
         self.save_with(thing_id, &record, event, &links).await
     }
 }

@@ -5,8 +5,8 @@
 
 use crate::LifecycleError;
 use crate::instance::{InstanceRecord, this_host};
-use crate::plan::{plugin_requirements, read_manifest};
-use crate::service::{InstallOptions, Installer, analysis_change};
+use crate::plan::{Located, Source, plugin_requirements, read_manifest};
+use crate::service::{InstallOptions, Installer, analysis_change, record_of};
 use plughub_domain::dependencies::{DependencyError, satisfies};
 use plughub_domain::lifecycle::{State, Step};
 use plughub_domain::{EventType, Group, Thing};
@@ -105,10 +105,22 @@ impl Installer {
         );
         self.save(&thing.id, &record, event).await?;
 
-        match self.assemble(&located, options).await {
+        let assembled = self.assemble(&located, options).await;
+        // Settings may have been configured while the new version was assembled: keep them.
+        if let Some(fresh) = self
+            .store
+            .thing(&thing.id)
+            .await?
+            .as_ref()
+            .and_then(record_of)
+        {
+            record.config = fresh.config;
+            record.secrets = fresh.secrets;
+        }
+        match assembled {
             Ok((new, report)) => {
                 record.previous = Some(std::mem::replace(&mut record.current, new));
-                record.state = settle(prior)?;
+                record.state = settle(self.serves_agents(&thing.id).await?)?;
                 record.replacing = None;
                 record.worker = None;
                 record.error = None;
@@ -166,10 +178,35 @@ impl Installer {
             .map(|p| read_manifest(&self.packages.path(p).join("package.json")))
             .unwrap_or_default();
         let requires = plugin_requirements(plugin, &manifest);
+        // The version rolled back to must fit the organisation as it is now: no cycle, every plugin it
+        // needs installed at a version it accepts.
+        let back = Located {
+            name: plugin.into(),
+            version: previous.version.clone(),
+            source: Source::Local(
+                self.packages
+                    .path(previous.package.as_deref().unwrap_or_default()),
+            ),
+            requires: requires.clone(),
+        };
+        let missing: Vec<String> = self
+            .plan(&group, back, record.core)
+            .await?
+            .into_iter()
+            .filter(|l| l.name != plugin)
+            .map(|l| l.name)
+            .collect();
+        if !missing.is_empty() {
+            return Err(LifecycleError::RollbackNeeds {
+                plugin: plugin.into(),
+                version: previous.version.clone(),
+                missing,
+            });
+        }
         let from = record.version().to_string();
         let to = previous.version.clone();
         record.previous = Some(std::mem::replace(&mut record.current, previous));
-        record.state = settle(prior)?;
+        record.state = settle(self.serves_agents(&thing.id).await?)?;
         let links = self.dependency_links(&group, &thing.id, &requires).await?;
         let event = self.event(
             EventType::PluginUpdated,
@@ -179,6 +216,14 @@ impl Installer {
         );
         self.save_with(&thing.id, &record, event, &links).await?;
         self.outcome(&record, from, true)
+    }
+
+    async fn serves_agents(&self, thing_id: &str) -> Result<bool, LifecycleError> {
+        Ok(!self
+            .store
+            .connections_from(plughub_domain::ConnectionKind::PluginPowers, thing_id)
+            .await?
+            .is_empty())
     }
 
     /// Refuses a version that a plugin depending on this one does not accept.
@@ -218,11 +263,11 @@ impl Installer {
     }
 }
 
-/// Where a replaced instance lands: back to active when it was active, else installed (an update is
-/// also how a suspended or failing instance is fixed).
-fn settle(prior: State) -> Result<State, LifecycleError> {
+/// Where a replaced instance lands: ACTIVE when it serves agents (also when it was suspended or failing:
+/// an update is how that is fixed), else INSTALLED.
+fn settle(serving: bool) -> Result<State, LifecycleError> {
     let installed = State::Installing.next(Step::Installed)?;
-    Ok(if prior == State::Active {
+    Ok(if serving {
         installed.next(Step::Activate)?.next(Step::Activated)?
     } else {
         installed

@@ -284,3 +284,63 @@ async fn when_a_needed_plugin_fails_the_ones_installed_for_it_are_removed() {
     assert!(!story.iter().any(|s| s.contains("plugin-app")), "{story:?}");
     t.cleanup().await;
 }
+
+#[tokio::test]
+async fn an_update_cannot_close_a_cycle_and_a_rollback_needs_what_it_needs() {
+    let (t, npm, dir) = world().await;
+    publish_with(&npm, "@acme/plugin-a", "1.0.0", json!({}));
+    publish_with(
+        &npm,
+        "@acme/plugin-b",
+        "1.0.0",
+        needs(&[("@acme/plugin-a", "^1.0.0")]),
+    );
+    let inst = installer(t.store.clone(), &dir.path().join("packages"), &npm.url).await;
+    inst.install("acme", "@acme/plugin-b", &opts("alice"))
+        .await
+        .unwrap();
+    // a 1.1.0 would need b, which needs a: a cycle through installed plugins.
+    publish_with(
+        &npm,
+        "@acme/plugin-a",
+        "1.1.0",
+        needs(&[("@acme/plugin-b", "^1.0.0")]),
+    );
+    let err = inst
+        .update("acme", "@acme/plugin-a", None, &opts("alice"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("dependency cycle: @acme/plugin-a → @acme/plugin-b → @acme/plugin-a"),
+        "{err}"
+    );
+
+    // c 1.0.0 needs d; c 2.0.0 does not; d is uninstalled after the update; rolling back needs d again.
+    publish_with(&npm, "@acme/plugin-d", "1.0.0", json!({}));
+    publish_with(
+        &npm,
+        "@acme/plugin-c",
+        "1.0.0",
+        needs(&[("@acme/plugin-d", "^1.0.0")]),
+    );
+    inst.install("acme", "@acme/plugin-c", &opts("alice"))
+        .await
+        .unwrap();
+    publish_with(&npm, "@acme/plugin-c", "2.0.0", json!({}));
+    inst.update("acme", "@acme/plugin-c", None, &opts("alice"))
+        .await
+        .unwrap();
+    inst.uninstall("acme", "@acme/plugin-d", "alice")
+        .await
+        .unwrap();
+    let err = inst
+        .rollback("acme", "@acme/plugin-c", "alice")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "rolling @acme/plugin-c back to 1.0.0 needs @acme/plugin-d installed first"
+    );
+    t.cleanup().await;
+}

@@ -19,14 +19,14 @@ async fn ten_failures_in_a_row_suspend_and_quotas_hold() {
 
     for i in 1..=10 {
         let suspended = inst
-            .record_execution(&context, i == 5, json!({ "status": "x" }), "test")
+            .record_execution(&context, i == 5, json!({ "kind": "action" }), "test")
             .await
             .unwrap();
         assert!(!suspended, "a success at 5 restarted the count");
     }
     for i in 1..=5 {
         let suspended = inst
-            .record_execution(&context, false, json!({}), "test")
+            .record_execution(&context, false, json!({ "kind": "action" }), "test")
             .await
             .unwrap();
         assert_eq!(suspended, i == 5, "the tenth failure in a row suspends");
@@ -53,7 +53,7 @@ async fn ten_failures_in_a_row_suspend_and_quotas_hold() {
         .await
         .unwrap();
     for _ in 0..85 {
-        inst.record_execution(&context, true, json!({}), "test")
+        inst.record_execution(&context, true, json!({ "kind": "action" }), "test")
             .await
             .unwrap();
     }
@@ -73,7 +73,7 @@ async fn ten_failures_in_a_row_suspend_and_quotas_hold() {
         ..ExecutionPolicy::default()
     };
     for _ in 0..100 {
-        inst.record_execution(&free, true, json!({}), "test")
+        inst.record_execution(&free, true, json!({ "kind": "action" }), "test")
             .await
             .unwrap();
     }

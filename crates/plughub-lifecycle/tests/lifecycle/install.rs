@@ -468,3 +468,48 @@ async fn configuration_is_checked_and_secrets_are_sealed_out_of_sight() {
     );
     t.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_local_package_never_stands_in_for_the_published_one() {
+    let (t, npm, dir) = world().await;
+    publish_plugin(
+        &npm,
+        "@acme/plugin-hello",
+        "1.0.0",
+        "export default { name: 'hello' };",
+        None,
+    );
+    // A tarball that claims to be the published version, with other code.
+    let manifest = json!({ "name": "@acme/plugin-hello", "version": "1.0.0", "main": "index.js" });
+    let tgz = dir.path().join("impostor-1.0.0.tgz");
+    std::fs::write(
+        &tgz,
+        package(
+            &manifest,
+            &[("index.js", "export default { name: 'impostor' };")],
+        ),
+    )
+    .unwrap();
+    let inst = installer(t.store.clone(), &dir.path().join("packages"), &npm.url).await;
+    let local = inst
+        .install("acme", tgz.to_str().unwrap(), &opts("alice"))
+        .await
+        .unwrap();
+    let published = inst
+        .install("globex", "@acme/plugin-hello@1.0.0", &opts("bob"))
+        .await
+        .unwrap();
+    let (local_folder, npm_folder) = (
+        local.current.package.unwrap(),
+        published.current.package.unwrap(),
+    );
+    assert_ne!(local_folder, npm_folder);
+    assert!(local_folder.contains("+local-"), "{local_folder}");
+    let code =
+        std::fs::read_to_string(inst.packages().path(&npm_folder).join("dist/index.js")).unwrap();
+    assert!(
+        code.contains("'hello'"),
+        "globex runs the published code: {code}"
+    );
+    t.cleanup().await;
+}
