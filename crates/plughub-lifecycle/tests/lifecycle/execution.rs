@@ -91,3 +91,43 @@ async fn ten_failures_in_a_row_suspend_and_quotas_hold() {
         .expect("another organisation's quota is its own");
     t.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_suspended_instance_serving_agents_comes_back_active_or_goes_cleanly() {
+    let (t, npm, dir) = world().await;
+    let name = "@acme/plugin-flaky";
+    publish_with(&npm, name, "1.0.0", json!({}));
+    let inst = installer(t.store.clone(), &dir.path().join("packages"), &npm.url).await;
+    inst.install("acme", name, &opts("alice")).await.unwrap();
+    inst.create_agent("acme", "eliza", "alice").await.unwrap();
+    let all = plughub_lifecycle::ActivateOptions {
+        actor: "alice".into(),
+        ..Default::default()
+    };
+    inst.activate("acme", name, "eliza", &all).await.unwrap();
+    let keys = plughub_secrets::KeyRing::load_or_create(&dir.path().join("keys.json")).unwrap();
+    let context = inst.execution_context("acme", name, &keys).await.unwrap();
+    let fail_ten_times = || async {
+        for _ in 0..10 {
+            inst.record_execution(&context, false, json!({ "kind": "action" }), "test")
+                .await
+                .unwrap();
+        }
+    };
+    fail_ten_times().await;
+    let record = inst.resume("acme", name, "alice").await.unwrap();
+    assert_eq!(record.state, State::Active, "it still serves eliza");
+
+    fail_ten_times().await;
+    assert_eq!(inst.list("acme").await.unwrap()[0].state, State::Suspended);
+    inst.uninstall("acme", name, "alice").await.unwrap();
+    let agents = inst.agents("acme").await.unwrap();
+    assert!(
+        agents[0].plugins.is_empty(),
+        "no link to an uninstalled plugin is left"
+    );
+    let again = inst.install("acme", name, &opts("alice")).await.unwrap();
+    assert_eq!(again.state, State::Installed);
+    inst.activate("acme", name, "eliza", &all).await.unwrap();
+    t.cleanup().await;
+}
