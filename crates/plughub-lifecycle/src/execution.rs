@@ -233,63 +233,55 @@ impl Installer {
         let minute_ago = (now - time::Duration::minutes(1))
             .format(format)
             .expect("formats");
-        let count = |event_type, group: Option<String>, target: Option<String>, since: String| {
-            let filter = EventFilter {
-                event_type: Some(event_type),
-                group_id: group,
-                target,
-                since: Some(since),
-                ..Default::default()
-            };
-            async move {
-                if event_type == EventType::PluginActionExecuted {
-                    return self.store.count_events(&filter).await;
-                }
-                // Failed executions count; failed installs and recoveries, under the same type, do not.
-                let events = self.store.events(&filter).await?;
-                Ok(events.iter().filter(|e| is_execution(&e.metadata)).count() as i64)
-            }
-        };
-        let mut today = 0;
-        for event_type in [
-            EventType::PluginActionExecuted,
-            EventType::PluginErrorOccurred,
-        ] {
-            today += count(
-                event_type,
-                Some(context.group_id.clone()),
-                None,
-                midnight.clone(),
-            )
-            .await? as u64;
-        }
-        if !policy.within_daily_quota(context.plan, today) {
+        let today = self
+            .executions_since(Some(&context.group_id), None, midnight)
+            .await?;
+        if !policy.within_daily_quota(context.plan, today as u64) {
             return Err(LifecycleError::QuotaExceeded {
                 org: context.org.clone(),
                 plan: context.plan,
                 limit: policy.limits(context.plan).executions_per_day.unwrap_or(0),
             });
         }
-        let mut last_minute = 0;
-        for event_type in [
-            EventType::PluginActionExecuted,
-            EventType::PluginErrorOccurred,
-        ] {
-            last_minute += count(
-                event_type,
-                None,
-                Some(context.instance_id.clone()),
-                minute_ago.clone(),
-            )
-            .await? as usize;
-        }
-        if last_minute >= policy.executions_per_minute {
+        let last_minute = self
+            .executions_since(None, Some(&context.instance_id), minute_ago)
+            .await?;
+        if last_minute as usize >= policy.executions_per_minute {
             return Err(LifecycleError::ExecutionRate {
                 plugin: context.plugin.clone(),
                 limit: policy.executions_per_minute,
             });
         }
         Ok(())
+    }
+
+    /// Executions (successful and failed) of a group or of an instance since a time.
+    async fn executions_since(
+        &self,
+        group_id: Option<&str>,
+        target: Option<&str>,
+        since: String,
+    ) -> Result<i64, LifecycleError> {
+        let filter = |event_type| EventFilter {
+            event_type: Some(event_type),
+            group_id: group_id.map(str::to_string),
+            target: target.map(str::to_string),
+            since: Some(since.clone()),
+            ..Default::default()
+        };
+        let succeeded = self
+            .store
+            .count_events(&filter(EventType::PluginActionExecuted))
+            .await?;
+        // Failed executions count; failed installs and recoveries, under the same type, do not.
+        let failed = self
+            .store
+            .events(&filter(EventType::PluginErrorOccurred))
+            .await?
+            .iter()
+            .filter(|e| is_execution(&e.metadata))
+            .count() as i64;
+        Ok(succeeded + failed)
     }
 
     /// Records one execution (`plugin_action_executed`) or its failure (`plugin_error_occurred`), with

@@ -48,13 +48,13 @@ pub enum Command {
     /// Install a plugin for an organisation: verified, analysed, dependencies without scripts
     Install(InstallArgs),
     /// Uninstall a plugin from an organisation; unused packages are collected
-    Uninstall(UninstallArgs),
+    Uninstall(InstanceArgs),
     /// The plugins an organisation has installed
     Installed(InstalledArgs),
     /// Set an installed plugin's settings (checked against what it declares; secrets sealed)
     Configure(ConfigureArgs),
     /// Show an installed plugin's settings (secrets by name only)
-    Config(ConfigShowArgs),
+    Config(InstanceArgs),
     /// Activate an installed plugin for an agent (the plugins it depends on first)
     Activate(ActivateArgs),
     /// Deactivate a plugin for an agent, or for all its agents
@@ -62,7 +62,7 @@ pub enum Command {
     /// Update an installed plugin to a newer version, keeping its configuration
     Update(UpdateArgs),
     /// Go back to the version before the last update
-    Rollback(RollbackArgs),
+    Rollback(InstanceArgs),
     /// The agents of an organisation
     #[command(subcommand)]
     Agent(AgentCommand),
@@ -75,7 +75,7 @@ pub enum Command {
     /// Load an installed plugin, run its init, and show what it really has (recorded with it)
     Inspect(InspectArgs),
     /// Let a plugin suspended after repeated errors run again
-    Resume(UninstallArgs),
+    Resume(InstanceArgs),
     /// Organisations, keys (and, later, people and tokens)
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -297,8 +297,9 @@ pub struct ChangeArgs {
     pub json: bool,
 }
 
+/// One installed plugin of an organisation (uninstall, config, rollback, resume).
 #[derive(Debug, Args)]
-pub struct UninstallArgs {
+pub struct InstanceArgs {
     pub plugin: String,
     #[arg(long)]
     pub org: String,
@@ -324,15 +325,6 @@ pub struct ConfigureArgs {
     /// Read KEY=VALUE lines from a file (.env style)
     #[arg(long, value_name = "FILE")]
     pub env_file: Option<std::path::PathBuf>,
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct ConfigShowArgs {
-    pub plugin: String,
-    #[arg(long)]
-    pub org: String,
     #[arg(long)]
     pub json: bool,
 }
@@ -373,15 +365,6 @@ pub struct UpdateArgs {
     pub target: Option<String>,
     #[command(flatten)]
     pub change: ChangeArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct RollbackArgs {
-    pub plugin: String,
-    #[arg(long)]
-    pub org: String,
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -2,7 +2,7 @@
 
 use super::install::local_installer;
 use crate::cli::{
-    ActivateArgs, AgentCreateArgs, DeactivateArgs, InstalledArgs, StoreArgs, UninstallArgs,
+    ActivateArgs, AgentCreateArgs, DeactivateArgs, InstalledArgs, InstanceArgs, StoreArgs,
 };
 use crate::output;
 use crate::output::out;
@@ -96,7 +96,7 @@ pub async fn deactivate(store_args: &StoreArgs, args: DeactivateArgs) -> Result<
     Ok(())
 }
 
-pub async fn resume(store_args: &StoreArgs, args: UninstallArgs) -> Result<()> {
+pub async fn resume(store_args: &StoreArgs, args: InstanceArgs) -> Result<()> {
     let installer = local_installer(store_args).await?;
     let record = installer.resume(&args.org, &args.plugin, "cli").await?;
     if args.json {

@@ -1,6 +1,6 @@
 //! `plughub install | uninstall | installed`, and the installer the lifecycle commands share.
 
-use crate::cli::{ChangeArgs, InstallArgs, InstalledArgs, StoreArgs, UninstallArgs};
+use crate::cli::{ChangeArgs, InstallArgs, InstalledArgs, InstanceArgs, StoreArgs};
 use crate::output::out;
 use crate::{context, output};
 use anyhow::{Result, anyhow};
@@ -115,7 +115,7 @@ pub async fn install(store_args: &StoreArgs, args: InstallArgs) -> Result<()> {
     Ok(())
 }
 
-pub async fn uninstall(store_args: &StoreArgs, args: UninstallArgs) -> Result<()> {
+pub async fn uninstall(store_args: &StoreArgs, args: InstanceArgs) -> Result<()> {
     let installer = local_installer(store_args).await?;
     let removed = installer.uninstall(&args.org, &args.plugin, "cli").await?;
     if args.json {

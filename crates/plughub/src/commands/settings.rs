@@ -1,7 +1,7 @@
 //! `plughub configure | config`, and `plughub admin rotate-key`.
 
 use super::install::local_installer;
-use crate::cli::{ConfigShowArgs, ConfigureArgs, RotateKeyArgs, StoreArgs};
+use crate::cli::{ConfigureArgs, InstanceArgs, RotateKeyArgs, StoreArgs};
 use crate::output::out;
 use crate::{context, output};
 use anyhow::{Result, anyhow};
@@ -45,7 +45,7 @@ pub async fn configure(store_args: &StoreArgs, args: ConfigureArgs) -> Result<()
     Ok(())
 }
 
-pub async fn show_config(store_args: &StoreArgs, args: ConfigShowArgs) -> Result<()> {
+pub async fn show_config(store_args: &StoreArgs, args: InstanceArgs) -> Result<()> {
     let installer = local_installer(store_args).await?;
     let view = installer.config_view(&args.org, &args.plugin).await?;
     if args.json {

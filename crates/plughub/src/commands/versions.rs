@@ -1,7 +1,7 @@
 //! `plughub update | rollback`.
 
 use super::install::{for_change, local_installer};
-use crate::cli::{RollbackArgs, StoreArgs, UpdateArgs};
+use crate::cli::{InstanceArgs, StoreArgs, UpdateArgs};
 use crate::output;
 use crate::output::out;
 use anyhow::Result;
@@ -21,7 +21,7 @@ pub async fn update(store_args: &StoreArgs, args: UpdateArgs) -> Result<()> {
     report(&outcome?, &args.change.org, args.change.json, "updated")
 }
 
-pub async fn rollback(store_args: &StoreArgs, args: RollbackArgs) -> Result<()> {
+pub async fn rollback(store_args: &StoreArgs, args: InstanceArgs) -> Result<()> {
     let installer = local_installer(store_args).await?;
     let outcome = installer.rollback(&args.org, &args.plugin, "cli").await?;
     report(&outcome, &args.org, args.json, "rolled back")
