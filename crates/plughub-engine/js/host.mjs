@@ -62,7 +62,9 @@ for (const level of ['trace', 'debug', 'info', 'log', 'warn', 'error', 'fatal', 
 
 let settings = {};
 let character = { name: 'plughub', settings: {}, secrets: {} };
-const registered = { actions: [], providers: [], evaluators: [], services: new Map(), models: {}, routes: [] };
+const registered = {
+  actions: [], providers: [], evaluators: [], services: new Map(), models: {}, routes: [], events: {}, taskWorkers: new Map(),
+};
 const serviceClasses = new Map();
 
 // elizaOS's lookup: character secrets, then character settings, then runtime settings; "true"/"false"
@@ -94,8 +96,11 @@ const provided = {
   registerModel: (type, handler) => {
     registered.models[type] = handler;
   },
-  useModel: (type, params) => callHost('useModel', [type, params]),
-  composeState: (message, include) => callHost('composeState', [message, include ?? null]),
+  // A model the plugin registered itself is called in place, as elizaOS would; any other goes to the model
+  // plugin the group has active for that type, in its own worker.
+  useModel: (type, params) =>
+    registered.models[type] ? registered.models[type](runtime, params ?? {}) : callHost('useModel', [type, params ?? {}]),
+  composeState: (message, include, onlyInclude) => composeState(message, include, onlyInclude),
   getCache: (key) => callHost('getCache', [key]),
   setCache: (key, value) => callHost('setCache', [key, value]),
   deleteCache: (key) => callHost('deleteCache', [key]),
@@ -103,7 +108,110 @@ const provided = {
   getMemories: (query) => callHost('getMemories', [query ?? {}]),
   searchMemories: (query) => callHost('searchMemories', [query ?? {}]),
   emitEvent: (event, payload) => callHost('emitEvent', [event, payload ?? null]),
+  registerEvent: (event, handler) => {
+    (registered.events[event] ??= []).push(handler);
+  },
+  hasService: (type) => registered.services.has(type),
+  getServicesByType: (type) => (registered.services.has(type) ? [registered.services.get(type)] : []),
+  registerTaskWorker: (worker) => registered.taskWorkers.set(worker.name, worker),
+  getTaskWorker: (name) => registered.taskWorkers.get(name),
+  getTasks: async () => [],
+  getTasksByName: async () => [],
+  // plughub keeps no rooms, worlds or entities of its own: an execution has one message, from one user, in
+  // one room, and these describe just that, so that providers reading them (bootstrap's CHARACTER,
+  // discord's) run instead of crashing.
+  isReady: async () => true,
+  getConversationLength: () => 32,
+  getRoom: async (id) => (id ? roomOf(id) : null),
+  getRoomsByIds: async (ids) => (ids ?? []).map(roomOf),
+  getWorld: async (id) => (id ? { id, name: 'plughub', agentId: provided.agentId, serverId: 'plughub', metadata: {} } : null),
+  getEntityById: async (id) => (id ? entityOf(id) : null),
+  getEntitiesByIds: async (ids) => (ids ?? []).map(entityOf),
+  getEntitiesForRoom: async () => [],
+  getParticipantsForRoom: async () => [],
+  getRoomsForParticipants: async () => [],
+  getAllWorlds: async () => [],
+  // Nobody has muted or followed a room plughub does not keep.
+  getParticipantUserState: async () => null,
+  getRooms: async () => [],
+  getRelationships: async () => [],
+  getComponent: async () => null,
+  getComponents: async () => [],
+  // Rooms, worlds and connections are the message's own: making sure they exist has nothing to do.
+  ensureConnection: async () => undefined,
+  ensureConnections: async () => undefined,
+  ensureRoomExists: async () => undefined,
+  ensureWorldExists: async () => undefined,
+  getMemoriesByRoomIds: async (query) =>
+    (
+      await Promise.all(
+        (query?.roomIds ?? []).map((roomId) =>
+          callHost('getMemories', [{ roomId, tableName: query.tableName, count: query.limit }]),
+        ),
+      )
+    ).flat(),
+  // Embeddings are made when a search needs them, through useModel.
+  queueEmbeddingGeneration: async () => undefined,
+  getModel: (type) => registered.models[type] ?? ((_runtime, params) => callHost('useModel', [type, params ?? {}])),
+  // elizaOS's `runtime.log` writes a log entry for the agent; here it joins the execution's log.
+  log: async (entry) => send({ type: 'log', level: 'info', message: safeJson(entry) }),
+  get actions() {
+    return registered.actions;
+  },
+  get providers() {
+    return registered.providers;
+  },
+  get evaluators() {
+    return registered.evaluators;
+  },
+  get routes() {
+    return registered.routes;
+  },
+  get services() {
+    return registered.services;
+  },
 };
+
+// elizaOS's composeState: the plugin's providers asked about the message (all that are neither private
+// nor dynamic, plus those named; only those named with `onlyInclude`), in their order, their texts joined
+// and their values merged. A provider that throws is logged and left out, as elizaOS does.
+async function composeState(message, include, onlyInclude) {
+  const named = Array.isArray(include) ? include : [];
+  const wanted = registered.providers
+    .filter((p) => (onlyInclude && named.length ? named.includes(p.name) : (!p.private && !p.dynamic) || named.includes(p.name)))
+    .sort((a, b) => (a.position ?? 0) - (b.position ?? 0));
+  const empty = { values: {}, data: {}, text: '' };
+  const results = await Promise.all(
+    wanted.map(async (p) => {
+      try {
+        return [p.name, (await p.get(runtime, message, empty)) ?? {}];
+      } catch (e) {
+        logger.warn(`provider ${p.name} failed while composing state: ${e?.message ?? e}`);
+        return [p.name, null];
+      }
+    }),
+  );
+  const values = {};
+  const providers = {};
+  const texts = [];
+  for (const [name, result] of results) {
+    if (!result) continue;
+    Object.assign(values, result.values ?? {});
+    providers[name] = result;
+    if (typeof result.text === 'string' && result.text.trim()) texts.push(result.text);
+  }
+  const text = texts.join('\n\n');
+  return { values: { ...values, providers: text }, data: { providers }, text };
+}
+
+function roomOf(id) {
+  return { id, name: 'plughub', source: 'plughub', type: 'DM', channelId: id, serverId: 'plughub', worldId: null, agentId: provided.agentId, metadata: {} };
+}
+
+function entityOf(id) {
+  const name = id === provided.agentId ? character.name : 'user';
+  return { id, names: [name], agentId: provided.agentId, metadata: {} };
+}
 
 // What plughub does not provide fails loudly, naming the method, rather than returning undefined.
 const runtime = new Proxy(provided, {
@@ -222,6 +330,11 @@ const handlers = {
     };
     const result = await evaluator.handler(runtime, m.memory, m.state, {}, callback, []);
     return { type: 'action.result', result: result ?? null };
+  },
+  async 'model.invoke'(m) {
+    const model = registered.models[m.modelType];
+    if (!model) throw new Error(`${plugin.name} provides no model ${m.modelType}`);
+    return { type: 'model.result', result: (await model(runtime, m.params ?? {})) ?? null };
   },
   async 'service.start'(m) {
     const Service = serviceClasses.get(m.service);

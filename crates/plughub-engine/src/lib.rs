@@ -14,7 +14,9 @@ pub use cache::{CacheKey, ResultCache};
 pub use error::EngineError;
 pub use executor::{ComponentKind, ExecError, Execution, ExecutionRequest, Executor};
 pub use metrics::Metrics;
-pub use plugin::{Invocation, LoadedPlugin, PluginSpec, Settings, message};
+pub use plugin::{
+    Invocation, LoadedPlugin, PluginSpec, RouteRequest, RouteResponse, Settings, message,
+};
 pub use pool::{Lease, Pool, PoolConfig};
 pub use runtime::{LocalRuntime, RuntimeFuture, RuntimeHost};
 pub use worker::{LogLine, Worker, WorkerSpec};

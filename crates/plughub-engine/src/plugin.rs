@@ -39,6 +39,25 @@ pub struct Invocation {
     pub memory_bytes: Option<u64>,
 }
 
+/// An HTTP request for a plugin's route.
+#[derive(Debug, Clone, Default)]
+pub struct RouteRequest {
+    pub method: String,
+    pub path: String,
+    pub body: Value,
+    pub params: Value,
+    pub query: Value,
+    pub headers: Value,
+}
+
+/// What the route answered.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RouteResponse {
+    pub status: u16,
+    pub headers: Value,
+    pub body: Value,
+}
+
 pub struct LoadedPlugin {
     worker: Worker,
     manifest: Manifest,
@@ -208,6 +227,64 @@ impl LoadedPlugin {
         }
     }
 
+    /// Calls a model the plugin provides, as another plugin's `useModel` asks for it.
+    pub async fn use_model(
+        &self,
+        model_type: &str,
+        params: Value,
+        timeout: Duration,
+    ) -> Result<Invocation, EngineError> {
+        let what = format!("model {model_type}");
+        let model_type = model_type.to_string();
+        self.call(&what, timeout, None, move |id| HostMessage::InvokeModel {
+            id,
+            model_type,
+            params,
+        })
+        .await
+    }
+
+    /// Hands an HTTP request to one of the plugin's routes, as elizaOS's server does.
+    pub async fn handle_route(
+        &self,
+        request: RouteRequest,
+        timeout: Duration,
+    ) -> Result<RouteResponse, EngineError> {
+        let what = format!("route {} {}", request.method, request.path);
+        let answer = self
+            .worker
+            .request(
+                |id| HostMessage::HandleRoute {
+                    id,
+                    path: request.path,
+                    method: request.method,
+                    body: request.body,
+                    params: request.params,
+                    query: request.query,
+                    headers: request.headers,
+                },
+                &what,
+                timeout,
+                None,
+            )
+            .await?;
+        match answer {
+            WorkerMessage::RouteResponse {
+                status,
+                headers,
+                body,
+                ..
+            } => Ok(RouteResponse {
+                status,
+                headers,
+                body,
+            }),
+            other => Err(EngineError::Protocol(format!(
+                "{what} answered with {other:?}"
+            ))),
+        }
+    }
+
     async fn call(
         &self,
         what: &str,
@@ -227,7 +304,8 @@ impl LoadedPlugin {
         }
         let result = match answer? {
             WorkerMessage::ActionResult { result, .. }
-            | WorkerMessage::ProviderResult { result, .. } => result,
+            | WorkerMessage::ProviderResult { result, .. }
+            | WorkerMessage::ModelResult { result, .. } => result,
             other => {
                 return Err(EngineError::Protocol(format!(
                     "{what} answered with {other:?}"

@@ -89,7 +89,6 @@ impl LocalRuntime {
                     .push((name, arg(1)));
                 Ok(Value::Null)
             }
-            "composeState" => Ok(json!({ "values": {}, "data": {}, "text": "" })),
             "useModel" => Err(format!(
                 "no model plugin is active for {} here: activate one that provides it (e.g. @elizaos/plugin-openai)",
                 arg(0).as_str().unwrap_or("this model type")

@@ -92,6 +92,13 @@ pub enum LifecycleError {
     },
     #[error("{plugin} ran {limit} times in the last minute, its limit; try again in a minute")]
     ExecutionRate { plugin: String, limit: usize },
+    #[error("{plugin} did not start: {message}")]
+    DidNotStart { plugin: String, message: String },
+    #[error("no active model plugin for {model_type} could answer: {}", .reasons.join("; "))]
+    NoModel {
+        model_type: String,
+        reasons: Vec<String>,
+    },
     #[error(transparent)]
     Secrets(#[from] plughub_secrets::SecretsError),
     #[error(transparent)]

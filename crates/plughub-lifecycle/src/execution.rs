@@ -2,12 +2,13 @@
 //! opened), and what running it leaves: the true manifest as things linked to the instance, and an event
 //! per execution, with secret values cut out of whatever is recorded.
 
-use crate::InstanceRecord;
 use crate::LifecycleError;
+use crate::instance::{InstanceRecord, Provides};
 use crate::service::{InstallOptions, Installer};
 use plughub_domain::execution_policy::ExecutionPolicy;
 use plughub_domain::lifecycle::{ErrorStreak, SUSPEND_AFTER_ERRORS, State, Step};
 use plughub_domain::{ConnectionKind, EventType, NewEvent, ThingKind};
+use plughub_protocol::Manifest;
 use plughub_secrets::KeyRing;
 use plughub_store::{EventFilter, NewThing};
 use serde_json::{Value, json};
@@ -67,6 +68,29 @@ fn is_execution(metadata: &Value) -> bool {
 /// A component of the true manifest: (kind, name, description).
 pub type ManifestComponent = (ThingKind, String, String);
 
+/// The components of a manifest that are recorded as things.
+fn components(manifest: &Manifest) -> Vec<ManifestComponent> {
+    let mut out: Vec<ManifestComponent> = Vec::new();
+    for (kind, list) in [
+        (ThingKind::PluginAction, &manifest.actions),
+        (ThingKind::PluginProvider, &manifest.providers),
+        (ThingKind::PluginEvaluator, &manifest.evaluators),
+    ] {
+        out.extend(
+            list.iter()
+                .map(|c| (kind, c.name.clone(), c.description.clone())),
+        );
+    }
+    out.extend(manifest.services.iter().map(|s| {
+        (
+            ThingKind::PluginService,
+            s.service_type.clone(),
+            s.capability_description.clone(),
+        )
+    }));
+    out
+}
+
 impl Installer {
     /// The instance of `plugin` in `org`, ready to run: installed, not failed or suspended, every
     /// required setting given.
@@ -123,34 +147,36 @@ impl Installer {
         })
     }
 
-    /// Records what the plugin really has after `init`: a thing per component (named
-    /// `<plugin>:<component>`) linked from the instance by plugin_provides. Unchanged components are left
-    /// as they are; components gone since are unlinked.
+    /// Records what the plugin really has after `init`: a thing per action, provider, evaluator and service
+    /// (named `<plugin>:<component>`) linked from the instance by plugin_provides, and the model types and
+    /// routes on the installed version. Unchanged components are left as they are; components gone since
+    /// are unlinked. Returns how many changed.
     pub async fn record_manifest(
         &self,
         context: &ExecutionContext,
-        components: &[ManifestComponent],
+        manifest: &Manifest,
     ) -> Result<usize, LifecycleError> {
         let mut tx = self.store.begin().await?;
         let mut changed = 0;
         tx.remove_connections(ConnectionKind::PluginProvides, &context.instance_id, None)
             .await?;
-        for (kind, name, description) in components {
+        let recorded = |kind: Value, component: &str| NewEvent {
+            event_type: EventType::PluginManifestRecorded,
+            actor: "engine".into(),
+            target: Some(context.instance_id.clone()),
+            group_id: Some(context.group_id.clone()),
+            metadata: json!({ "plugin": context.plugin, "version": context.version,
+                               "kind": kind, "component": component }),
+        };
+        for (kind, name, description) in components(manifest) {
             let thing_name = format!("{}:{name}", context.plugin);
             let properties = json!({ "plugin": context.plugin, "version": context.version,
                                      "name": name, "description": description });
             let existing = self
                 .store
-                .thing_by_name(*kind, Some(&context.group_id), &thing_name)
+                .thing_by_name(kind, Some(&context.group_id), &thing_name)
                 .await?;
-            let event = NewEvent {
-                event_type: EventType::PluginManifestRecorded,
-                actor: "engine".into(),
-                target: None,
-                group_id: Some(context.group_id.clone()),
-                metadata: json!({ "plugin": context.plugin, "version": context.version,
-                                   "kind": kind, "component": name }),
-            };
+            let event = recorded(json!(kind), &name);
             let id = match existing {
                 Some(thing) if thing.properties == properties => thing.id,
                 Some(thing) => {
@@ -163,7 +189,7 @@ impl Installer {
                     changed += 1;
                     tx.insert_thing(
                         &NewThing {
-                            kind: *kind,
+                            kind,
                             name: &thing_name,
                             group_id: Some(&context.group_id),
                             status: "active",
@@ -182,6 +208,27 @@ impl Installer {
                 &json!({ "kind": kind }),
             )
             .await?;
+        }
+        let provides = Provides {
+            models: manifest.models.clone(),
+            routes: manifest.routes.clone(),
+        };
+        let instance = self.store.thing(&context.instance_id).await?;
+        if let Some((thing, mut record)) =
+            instance.and_then(|t| crate::service::record_of(&t).map(|r| (t, r)))
+            && record.version() == context.version
+            && record.current.provides.as_ref() != Some(&provides)
+        {
+            record.current.provides = Some(provides);
+            let properties = serde_json::to_string(&record).expect("records serialise");
+            tx.update_thing(
+                &thing.id,
+                record.state.thing_status(),
+                &properties,
+                recorded(json!("models_and_routes"), "*"),
+            )
+            .await?;
+            changed += 1;
         }
         tx.commit().await?;
         Ok(changed)

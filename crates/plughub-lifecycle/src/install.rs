@@ -261,6 +261,7 @@ impl Installer {
                 risk_accepted_by: (report.score >= self.risk_threshold)
                     .then(|| options.accept_risk_by.clone())
                     .flatten(),
+                provides: None,
             };
             Ok((installed, report))
         }

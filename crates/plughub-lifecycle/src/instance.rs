@@ -16,6 +16,19 @@ pub struct InstalledVersion {
     /// Who accepted a risk above the threshold, if anyone did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risk_accepted_by: Option<String>,
+    /// The model types and routes this version provides, recorded when it first runs (they are only
+    /// known after `init`); `None` until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provides: Option<Provides>,
+}
+
+/// What a version provides beyond the components recorded as things.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Provides {
+    /// Model types (`TEXT_SMALL`, `TEXT_EMBEDDING`, …) its `useModel` handlers answer.
+    pub models: Vec<String>,
+    /// `METHOD path` of each route.
+    pub routes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,9 +1,10 @@
 //! The runtime an installed instance's plugin sees, kept in plughub's store: its cache, and its memories
-//! for the agent it runs for. What is not stored (events, state, models) is answered as the engine's
-//! local runtime answers it.
+//! for the agent it runs for; `useModel` goes to the group's model plugins. What is not stored (events,
+//! state) is answered as the engine's local runtime answers it.
 
+use crate::models::ModelRouter;
 use plughub_engine::{LocalRuntime, RuntimeFuture, RuntimeHost};
-use plughub_store::{NewMemory, Store};
+use plughub_store::{MemoryQuery, NewMemory, Store};
 use serde_json::{Value, json};
 
 pub struct StoreRuntime {
@@ -12,6 +13,7 @@ pub struct StoreRuntime {
     instance_id: String,
     agent_id: String,
     local: LocalRuntime,
+    models: Option<ModelRouter>,
 }
 
 impl StoreRuntime {
@@ -22,7 +24,14 @@ impl StoreRuntime {
             instance_id: context.instance_id.clone(),
             agent_id: agent_id.to_string(),
             local: LocalRuntime::default(),
+            models: None,
         }
+    }
+
+    /// `useModel` answered by the group's model plugins (without, it fails naming what to activate).
+    pub(crate) fn with_models(mut self, models: ModelRouter) -> StoreRuntime {
+        self.models = Some(models);
+        self
     }
 
     async fn answer(&self, method: &str, params: Vec<Value>) -> Result<Value, String> {
@@ -91,12 +100,30 @@ impl StoreRuntime {
                         .and_then(Value::as_str),
                     _ => None,
                 };
-                Ok(json!(
-                    self.store
-                        .memories(&self.instance_id, &self.agent_id, room, text, count(&query))
-                        .await
-                        .map_err(failed)?
-                ))
+                let table = query
+                    .get("tableName")
+                    .or_else(|| query.get("table"))
+                    .and_then(Value::as_str);
+                let memories = self
+                    .store
+                    .memories(&MemoryQuery {
+                        instance_id: &self.instance_id,
+                        agent_id: &self.agent_id,
+                        table,
+                        room_id: room,
+                        text,
+                        count: count(&query),
+                    })
+                    .await
+                    .map_err(failed)?;
+                Ok(json!(memories))
+            }
+            "useModel" if self.models.is_some() => {
+                let Value::String(model_type) = arg(0) else {
+                    return Err(format!("useModel: expected a model type, got {}", arg(0)));
+                };
+                let models = self.models.as_ref().expect("checked");
+                models.use_model(&model_type, arg(1)).await
             }
             _ => self.local.call(method, params).await,
         }

@@ -58,6 +58,15 @@ pub enum HostMessage {
         query: Value,
         headers: Value,
     },
+    /// A model the plugin provides, called as `useModel` of another plugin calls it (plughub's addition:
+    /// elizaOS calls models in-process).
+    #[serde(rename = "model.invoke")]
+    InvokeModel {
+        id: RequestId,
+        #[serde(rename = "modelType")]
+        model_type: String,
+        params: Value,
+    },
     /// The answer to a runtime call of the plugin.
     #[serde(rename = "runtime.result")]
     RuntimeResult { id: String, result: Value },
@@ -77,7 +86,8 @@ impl HostMessage {
             | InvokeEvaluator { id, .. }
             | StartService { id, .. }
             | StopService { id, .. }
-            | HandleRoute { id, .. } => Some(*id),
+            | HandleRoute { id, .. }
+            | InvokeModel { id, .. } => Some(*id),
             RuntimeResult { .. } | RuntimeError { .. } => None,
         }
     }
@@ -110,6 +120,12 @@ pub enum WorkerMessage {
     },
     #[serde(rename = "provider.result")]
     ProviderResult {
+        id: RequestId,
+        #[serde(default)]
+        result: Value,
+    },
+    #[serde(rename = "model.result")]
+    ModelResult {
         id: RequestId,
         #[serde(default)]
         result: Value,
@@ -162,6 +178,7 @@ impl WorkerMessage {
             | ValidateResult { id, .. }
             | ActionResult { id, .. }
             | ProviderResult { id, .. }
+            | ModelResult { id, .. }
             | ServiceResponse { id, .. }
             | RouteResponse { id, .. }
             | Error { id, .. }

@@ -16,7 +16,7 @@ pub use clock::now_rfc3339;
 pub use error::StoreError;
 pub use events::EventFilter;
 pub use location::{Backend, Location};
-pub use runtime_state::NewMemory;
+pub use runtime_state::{MemoryQuery, NewMemory};
 pub use tx::{NewThing, StoreTx};
 
 use sqlx::any::AnyPoolOptions;

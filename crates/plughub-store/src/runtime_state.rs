@@ -97,27 +97,23 @@ impl Store {
         Ok(id)
     }
 
-    /// The newest memories of an instance for an agent (in a room when given), newest first; with
-    /// `text`, only those whose text contains it (case-insensitive).
-    pub async fn memories(
-        &self,
-        instance_id: &str,
-        agent_id: &str,
-        room_id: Option<&str>,
-        text: Option<&str>,
-        count: i64,
-    ) -> Result<Vec<serde_json::Value>> {
-        let pattern = text.map(|t| format!("%{}%", t.to_lowercase().replace(['%', '_'], "")));
+    /// The newest memories of an instance for an agent that match the query, newest first.
+    pub async fn memories(&self, query: &MemoryQuery<'_>) -> Result<Vec<serde_json::Value>> {
+        let pattern = query
+            .text
+            .map(|t| format!("%{}%", t.to_lowercase().replace(['%', '_'], "")));
         let rows = sqlx::query(
             "SELECT content FROM memories WHERE instance_id = $1 AND agent_id = $2 \
              AND ($3 = '' OR room_id = $3) AND ($4 = '' OR body LIKE $4) \
-             ORDER BY created_at DESC, id DESC LIMIT $5",
+             AND ($5 = '' OR table_name = $5) \
+             ORDER BY created_at DESC, id DESC LIMIT $6",
         )
-        .bind(instance_id)
-        .bind(agent_id)
-        .bind(room_id.unwrap_or(""))
+        .bind(query.instance_id)
+        .bind(query.agent_id)
+        .bind(query.room_id.unwrap_or(""))
         .bind(pattern.unwrap_or_default())
-        .bind(count)
+        .bind(query.table.unwrap_or(""))
+        .bind(query.count)
         .fetch_all(self.pool())
         .await?;
         rows.iter()
@@ -127,4 +123,16 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Which memories `memories` returns: an instance's for an agent, in a table and a room when given, with
+/// `text` only those whose text contains it (case-insensitive), at most `count`.
+#[derive(Debug, Clone, Copy)]
+pub struct MemoryQuery<'a> {
+    pub instance_id: &'a str,
+    pub agent_id: &'a str,
+    pub table: Option<&'a str>,
+    pub room_id: Option<&'a str>,
+    pub text: Option<&'a str>,
+    pub count: i64,
 }

@@ -531,7 +531,7 @@ async fn connections_link_things_and_are_replaced_and_removed() {
 
 #[tokio::test]
 async fn runtime_cache_and_memories_stay_in_their_instance_and_agent() {
-    use plughub_store::NewMemory;
+    use plughub_store::{MemoryQuery, NewMemory};
     for backend in BACKENDS {
         let t = TestStore::new(backend).await;
         let mut tx = t.store.begin().await.unwrap();
@@ -577,11 +577,12 @@ async fn runtime_cache_and_memories_stay_in_their_instance_and_agent() {
         assert!(t.store.cache_delete(one, "k").await.unwrap());
         assert!(!t.store.cache_delete(one, "k").await.unwrap());
 
-        for (instance, agent, text) in [
-            (one, "eliza", "The weather in Paris"),
-            (one, "eliza", "Stock prices"),
-            (one, "ada", "weather for ada"),
-            (two, "eliza", "weather elsewhere"),
+        for (instance, agent, table, text) in [
+            (one, "eliza", "messages", "The weather in Paris"),
+            (one, "eliza", "facts", "Paris is in France"),
+            (one, "eliza", "messages", "Stock prices"),
+            (one, "ada", "messages", "weather for ada"),
+            (two, "eliza", "messages", "weather elsewhere"),
         ] {
             let content = json!({ "content": { "text": text }, "roomId": "r1" });
             t.store
@@ -590,34 +591,49 @@ async fn runtime_cache_and_memories_stay_in_their_instance_and_agent() {
                     instance_id: instance,
                     agent_id: agent,
                     room_id: Some("r1"),
-                    table: "messages",
+                    table,
                     content: &content,
                 })
                 .await
                 .unwrap();
         }
-        let recent = t
-            .store
-            .memories(one, "eliza", None, None, 10)
-            .await
-            .unwrap();
+        let query = MemoryQuery {
+            instance_id: one,
+            agent_id: "eliza",
+            table: Some("messages"),
+            room_id: None,
+            text: None,
+            count: 10,
+        };
+        let recent = t.store.memories(&query).await.unwrap();
         assert_eq!(recent.len(), 2, "{backend:?}");
         assert_eq!(recent[0]["content"]["text"], "Stock prices", "newest first");
         assert!(recent[0]["id"].is_string());
-        let found = t
-            .store
-            .memories(one, "eliza", Some("r1"), Some("WEATHER"), 10)
-            .await
-            .unwrap();
+        let every_table = MemoryQuery {
+            table: None,
+            ..query
+        };
+        assert_eq!(t.store.memories(&every_table).await.unwrap().len(), 3);
+        let facts = MemoryQuery {
+            table: Some("facts"),
+            ..query
+        };
+        let facts = t.store.memories(&facts).await.unwrap();
+        assert_eq!(facts[0]["content"]["text"], "Paris is in France");
+        assert_eq!(facts.len(), 1);
+        let weather = MemoryQuery {
+            room_id: Some("r1"),
+            text: Some("WEATHER"),
+            ..query
+        };
+        let found = t.store.memories(&weather).await.unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0]["content"]["text"], "The weather in Paris");
-        assert!(
-            t.store
-                .memories(one, "eliza", Some("r2"), None, 10)
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        let elsewhere = MemoryQuery {
+            room_id: Some("r2"),
+            ..query
+        };
+        assert!(t.store.memories(&elsewhere).await.unwrap().is_empty());
         t.cleanup().await;
     }
 }

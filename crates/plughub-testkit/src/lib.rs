@@ -6,10 +6,17 @@ use std::path::PathBuf;
 
 /// A fixture plugin of `fixtures/` (a real npm package folder): `plugin-hello` has one component of each
 /// kind, `plugin-hostile` misbehaves in every way a worker must survive, `plugin-stuck-init` never
-/// finishes its init.
+/// finishes its init, `plugin-echo-model` is a text model that puts its key in its answers.
 pub fn fixture_plugin(name: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures")
+        .join(name)
+}
+
+/// A plugin plughub carries in its binary (`plugins/` at the workspace's root), e.g. `plugin-local-model`.
+pub fn bundled_plugin(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../plugins")
         .join(name)
 }
 

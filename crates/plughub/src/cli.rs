@@ -72,6 +72,8 @@ pub enum Command {
     Provide(ProvideArgs),
     /// Run an evaluator of an installed plugin on a message
     Evaluate(ProvideArgs),
+    /// Send an HTTP request to a route of an installed plugin, as elizaOS's server would
+    Route(RouteArgs),
     /// Load an installed plugin, run its init, and show what it really has (recorded with it)
     Inspect(InspectArgs),
     /// Let a plugin suspended after repeated errors run again
@@ -400,6 +402,23 @@ pub struct ProvideArgs {
     pub provider: String,
     #[arg(long, default_value = "")]
     pub text: String,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RouteArgs {
+    pub plugin: String,
+    /// GET, POST, PUT, DELETE, …
+    pub method: String,
+    /// The route's path, as the plugin declares it (e.g. /hello)
+    pub path: String,
+    /// A query parameter (repeatable)
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub query: Vec<String>,
+    /// The request body, as JSON
+    #[arg(long, value_name = "JSON")]
+    pub body: Option<String>,
     #[command(flatten)]
     pub exec: ExecArgs,
 }

@@ -30,6 +30,11 @@ pub fn packages_dir(args: &StoreArgs) -> PathBuf {
     data_dir(args).join("packages")
 }
 
+/// Where plugins carried in the binary are written out to be installed: `bundled/` in the data directory.
+pub fn bundled_dir(args: &StoreArgs) -> PathBuf {
+    data_dir(args).join("bundled")
+}
+
 /// Where plugin workers' host script and sockets live: `run/` in the data directory, owner-only.
 pub fn run_dir(args: &StoreArgs) -> PathBuf {
     data_dir(args).join("run")

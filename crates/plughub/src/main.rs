@@ -1,5 +1,6 @@
 //! The plughub binary: parses the command line, opens what the command needs, and prints the result.
 
+mod bundled;
 mod cli;
 mod commands;
 mod context;

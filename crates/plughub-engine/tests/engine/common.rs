@@ -1,7 +1,7 @@
 //! What the engine tests share: fixture plugins (real npm packages in plughub-testkit) under the real Node.js.
 
 pub use plughub_engine::{
-    EngineError, LoadedPlugin, LocalRuntime, PluginSpec, Settings, WorkerSpec, message,
+    EngineError, Invocation, LoadedPlugin, LocalRuntime, PluginSpec, Settings, WorkerSpec, message,
 };
 pub use serde_json::{Value, json};
 pub use std::path::PathBuf;

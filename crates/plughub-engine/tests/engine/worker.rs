@@ -22,8 +22,8 @@ async fn every_component_kind_with_a_real_runtime_behind_it() {
     // The true manifest includes what init registered.
     let manifest = plugin.manifest();
     let actions: Vec<&str> = manifest.actions.iter().map(|a| a.name.as_str()).collect();
-    assert_eq!(actions, ["HELLO", "REGISTERED_IN_INIT"]);
-    assert_eq!(plugin.worker().manifest().actions.len(), 1, "before init");
+    assert_eq!(actions, ["HELLO", "SUMMARIZE", "REGISTERED_IN_INIT"]);
+    assert_eq!(plugin.worker().manifest().actions.len(), 2, "before init");
     assert_eq!(manifest.providers[0].name, "GREETING_STYLE");
     assert_eq!(manifest.evaluators[0].name, "POLITENESS");
     assert_eq!(manifest.services[0].service_type, "greeter");
@@ -95,6 +95,27 @@ async fn every_component_kind_with_a_real_runtime_behind_it() {
     assert_eq!(evaluated.result["values"]["polite"], true);
     plugin.service("greeter", false, SECOND * 5).await.unwrap();
 
+    let route = plughub_engine::RouteRequest {
+        method: "GET".into(),
+        path: "/hello".into(),
+        query: json!({ "name": "Ada" }),
+        ..Default::default()
+    };
+    let answered = plugin.handle_route(route, SECOND * 5).await.unwrap();
+    assert_eq!(
+        (answered.status, answered.body),
+        (200, json!({ "hello": "Ada" }))
+    );
+    let err = plugin
+        .invoke_action("SUMMARIZE", message("x", "agent-1"), SECOND * 5, None)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("no model plugin is active for TEXT_SMALL"),
+        "a model from another plugin is asked of the host: {err}"
+    );
+
     let err = plugin
         .invoke_action("NOPE", message("x", "agent-1"), SECOND * 5, None)
         .await
@@ -111,6 +132,77 @@ async fn every_component_kind_with_a_real_runtime_behind_it() {
         log.iter()
             .any(|l| l.stream == "info" && l.text == "greeter service started")
     );
+}
+
+/// A model plugin answers `model.invoke` with its own handlers: plughub's local model, deterministic.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_model_plugin_answers_model_calls() {
+    let run = tempfile::tempdir().unwrap();
+    let mut local = spec("plugin-hello", run.path(), &[]);
+    local.worker.package_dir = plughub_testkit::bundled_plugin("plugin-local-model");
+    let plugin = LoadedPlugin::load(&local, Arc::new(LocalRuntime::default()))
+        .await
+        .unwrap();
+    assert!(
+        plugin
+            .manifest()
+            .models
+            .iter()
+            .any(|m| m == "TEXT_EMBEDDING")
+    );
+    let ask = |model: &'static str, params: Value| plugin.use_model(model, params, SECOND * 5);
+    let first = ask("TEXT_SMALL", json!({ "prompt": "line one\nwhat now?" }))
+        .await
+        .unwrap();
+    let second = ask("TEXT_SMALL", json!({ "prompt": "line one\nwhat now?" }))
+        .await
+        .unwrap();
+    assert_eq!(first.result, second.result);
+    let reply = first.result.as_str().unwrap();
+    assert!(reply.ends_with("] what now?"), "{reply}");
+
+    let vector = |v: &Invocation| -> Vec<f64> {
+        v.result
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let cosine = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    let cats = vector(
+        &ask("TEXT_EMBEDDING", json!({ "text": "cats purr softly" }))
+            .await
+            .unwrap(),
+    );
+    let cats2 = vector(
+        &ask("TEXT_EMBEDDING", json!({ "text": "softly purr cats" }))
+            .await
+            .unwrap(),
+    );
+    let ships = vector(
+        &ask("TEXT_EMBEDDING", json!({ "text": "ships sail north" }))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(cats.len(), 384);
+    assert!(
+        (cosine(&cats, &cats2) - 1.0).abs() < 1e-9,
+        "same words, same vector"
+    );
+    assert!(
+        cosine(&cats, &ships).abs() < 0.9,
+        "other words, another vector"
+    );
+    let tokens = ask("TEXT_TOKENIZER_ENCODE", json!({ "prompt": "héllo" }))
+        .await
+        .unwrap();
+    let decoded = ask("TEXT_TOKENIZER_DECODE", json!({ "tokens": tokens.result }))
+        .await
+        .unwrap();
+    assert_eq!(decoded.result, "héllo");
+    let err = ask("IMAGE", json!({})).await.unwrap_err();
+    assert_eq!(err.to_string(), "local-model provides no model IMAGE");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -164,7 +256,7 @@ async fn hostile_plugins_end_their_worker_and_nothing_else() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "plughub's runtime does not provide runtime.getParticipantUserState()"
+        "plughub's runtime does not provide runtime.updateRelationship()"
     );
     let err = plugin
         .invoke_action("USE_MODEL", memory(), SECOND * 5, None)

@@ -91,9 +91,10 @@ pub(crate) async fn for_change(
 
 pub async fn install(store_args: &StoreArgs, args: InstallArgs) -> Result<()> {
     let (installer, options) = for_change(store_args, &args.change).await?;
-    let record = installer
-        .install(&args.change.org, &args.plugin, &options)
-        .await;
+    let source = crate::bundled::source(&args.plugin, &context::bundled_dir(store_args))?
+        .map(|folder| folder.display().to_string())
+        .unwrap_or_else(|| args.plugin.clone());
+    let record = installer.install(&args.change.org, &source, &options).await;
     drop(installer);
     let record = record?;
     if args.change.json {

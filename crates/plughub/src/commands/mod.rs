@@ -36,6 +36,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Run(args) => run::run(&cli.store, args).await,
         Command::Provide(args) => run::provide(&cli.store, args, false).await,
         Command::Evaluate(args) => run::provide(&cli.store, args, true).await,
+        Command::Route(args) => run::route(&cli.store, args).await,
         Command::Inspect(args) => run::inspect(&cli.store, args).await,
         Command::Resume(args) => agents::resume(&cli.store, args).await,
         Command::Agent(AgentCommand::Create(args)) => agents::create(&cli.store, args).await,

@@ -2,102 +2,57 @@
 //! run, its true manifest recorded, and one component called; every execution recorded as an event.
 
 use super::install::local_installer;
-use crate::cli::{ExecArgs, InspectArgs, ProvideArgs, RunArgs, StoreArgs};
+use crate::cli::{ExecArgs, InspectArgs, ProvideArgs, RouteArgs, RunArgs, StoreArgs};
 use crate::output::out;
 use crate::{context, output};
 use anyhow::{Result, anyhow};
-use plughub_domain::ThingKind;
 use plughub_domain::execution_policy::ExecutionPolicy;
-use plughub_engine::{Invocation, LoadedPlugin, PluginSpec, Settings, WorkerSpec};
-use plughub_lifecycle::{ExecutionContext, Installer, ManifestComponent, StoreRuntime};
-use plughub_protocol::Manifest;
+use plughub_engine::{Invocation, LoadedPlugin, RouteRequest};
+use plughub_lifecycle::{ExecutionContext, LaunchConfig, Launcher};
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// A loaded plugin with what it needs to record its executions.
 struct Session {
-    installer: Installer,
+    launcher: Launcher,
     context: ExecutionContext,
     plugin: LoadedPlugin,
     /// The execution's timeout: the one asked for, within the plan's bounds.
     timeout: Duration,
+    /// What went wrong starting it without stopping it (a service that did not start): kept in the log.
+    warnings: Vec<String>,
 }
 
+/// Starts the instance for the agent (recording its manifest, or why it did not start).
 async fn open(store_args: &StoreArgs, plugin: &str, exec: &ExecArgs) -> Result<Session> {
-    let installer = local_installer(store_args).await?;
-    let keys = context::key_ring(store_args)?;
-    let context = installer
-        .execution_context(&exec.org, plugin, &keys)
+    let launcher = launcher(store_args).await?;
+    let asked = Duration::from_secs(exec.timeout.max(1));
+    let launched = launcher
+        .launch(&exec.org, plugin, &exec.agent, Some(asked))
         .await?;
-    let policy = ExecutionPolicy::default();
-    installer.check_execution_allowed(&context, &policy).await?;
-    let tier = policy.limits(context.plan);
-    let timeout = policy.timeout(context.plan, Some(Duration::from_secs(exec.timeout.max(1))));
-    let spec = PluginSpec {
-        worker: WorkerSpec {
-            node: context::node(),
-            package_dir: context.package_dir.clone(),
-            run_dir: context::run_dir(store_args),
-            env: vec![("NODE_ENV".into(), "production".into())],
-            start_timeout: timeout,
-            memory_mb: Some(tier.memory_mb),
-        },
-        settings: Settings {
-            values: context.settings.clone(),
-            agent_id: exec.agent.clone(),
-            character: json!({ "name": exec.agent }),
-        },
-        init_timeout: timeout,
-    };
-    let runtime = StoreRuntime::new(installer.store().clone(), &context, &exec.agent);
-    let loaded = LoadedPlugin::load(&spec, Arc::new(runtime)).await;
-    let plugin = match loaded {
-        Ok(plugin) => plugin,
-        Err(e) => {
-            let message = context.redact(&e.to_string());
-            installer
-                .record_execution(
-                    &context,
-                    false,
-                    json!({ "operation": "init", "plugin": context.plugin, "error": message }),
-                    "cli",
-                )
-                .await?;
-            return Err(anyhow!("{} did not start: {message}", context.plugin));
-        }
-    };
-    installer
-        .record_manifest(&context, &components(plugin.manifest()))
-        .await?;
+    for error in &launched.service_errors {
+        eprintln!("warning: {error}");
+    }
+    let warnings = launched.service_errors;
     Ok(Session {
-        installer,
-        context,
-        plugin,
-        timeout,
+        launcher,
+        context: launched.context,
+        plugin: launched.plugin,
+        timeout: launched.timeout,
+        warnings,
     })
 }
 
-fn components(manifest: &Manifest) -> Vec<ManifestComponent> {
-    let mut out: Vec<ManifestComponent> = Vec::new();
-    for (kind, list) in [
-        (ThingKind::PluginAction, &manifest.actions),
-        (ThingKind::PluginProvider, &manifest.providers),
-        (ThingKind::PluginEvaluator, &manifest.evaluators),
-    ] {
-        out.extend(
-            list.iter()
-                .map(|c| (kind, c.name.clone(), c.description.clone())),
-        );
-    }
-    out.extend(manifest.services.iter().map(|s| {
-        (
-            ThingKind::PluginService,
-            s.service_type.clone(),
-            s.capability_description.clone(),
-        )
-    }));
-    out
+/// Starts installed instances from this machine's data directory, under the default policy.
+pub async fn launcher(store_args: &StoreArgs) -> Result<Launcher> {
+    let installer = local_installer(store_args).await?;
+    let keys = context::key_ring(store_args)?;
+    let config = LaunchConfig {
+        node: context::node(),
+        run_dir: context::run_dir(store_args),
+        policy: ExecutionPolicy::default(),
+    };
+    Ok(Launcher::new(installer, keys, config))
 }
 
 impl Session {
@@ -119,6 +74,12 @@ impl Session {
             .rev()
             .map(|l| format!("[{}] {}", l.stream, l.text))
             .collect();
+        let log: Vec<String> = self
+            .warnings
+            .iter()
+            .map(|w| format!("[plughub] {w}"))
+            .chain(log)
+            .collect();
         let base = json!({ "plugin": self.context.plugin, "version": self.context.version,
                            "kind": kind, "component": component, "log": log, "cache_hit": false });
         match outcome {
@@ -127,7 +88,8 @@ impl Session {
                 metadata["status"] = json!("ok");
                 metadata["duration_ms"] = json!(invocation.duration_ms);
                 metadata["memory_bytes"] = json!(invocation.memory_bytes);
-                self.installer
+                self.launcher
+                    .installer()
                     .record_execution(&self.context, true, metadata, "cli")
                     .await?;
                 let result = self.context.redact_value(&invocation.result);
@@ -155,7 +117,8 @@ impl Session {
                 let mut metadata = base;
                 metadata["status"] = json!("error");
                 metadata["error"] = json!(message);
-                self.installer
+                self.launcher
+                    .installer()
                     .record_execution(&self.context, false, metadata, "cli")
                     .await?;
                 Err(anyhow!(
@@ -227,6 +190,49 @@ pub async fn provide(store_args: &StoreArgs, args: ProvideArgs, evaluator: bool)
     };
     session
         .finish(kind, &args.provider, outcome, args.exec.json)
+        .await
+}
+
+/// A request to one of the plugin's routes; the answer's status, headers and body are the result.
+pub async fn route(store_args: &StoreArgs, args: RouteArgs) -> Result<()> {
+    let body = match &args.body {
+        Some(text) => serde_json::from_str(text).map_err(|e| {
+            anyhow!("--body is not JSON ({e}): give it as e.g. '{{\"name\":\"Ada\"}}'")
+        })?,
+        None => Value::Null,
+    };
+    let mut query = serde_json::Map::new();
+    for pair in &args.query {
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--query {pair}: expected KEY=VALUE"))?;
+        query.insert(key.to_string(), json!(value));
+    }
+    let session = open(store_args, &args.plugin, &args.exec).await?;
+    let method = args.method.to_uppercase();
+    let request = RouteRequest {
+        method: method.clone(),
+        path: args.path.clone(),
+        body,
+        params: json!({}),
+        query: Value::Object(query),
+        headers: json!({}),
+    };
+    let started = std::time::Instant::now();
+    let outcome = session
+        .plugin
+        .handle_route(request, session.timeout)
+        .await
+        .map(|response| Invocation {
+            result: json!({ "status": response.status, "headers": response.headers,
+                            "body": response.body }),
+            callbacks: Vec::new(),
+            duration_ms: started.elapsed().as_secs_f64() * 1e3,
+            memory_bytes: session.plugin.worker().memory_bytes(),
+        });
+    let component = format!("{method} {}", args.path);
+    session
+        .finish("route", &component, outcome, args.exec.json)
         .await
 }
 

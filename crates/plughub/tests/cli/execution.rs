@@ -44,7 +44,7 @@ async fn run_provide_and_inspect_an_installed_plugin() {
 
     let (stdout, _) = ok(&["inspect", "@fixture/plugin-hello", "--org", "acme"]);
     assert!(
-        stdout.contains("actions: HELLO, REGISTERED_IN_INIT"),
+        stdout.contains("actions: HELLO, SUMMARIZE, REGISTERED_IN_INIT"),
         "{stdout}"
     );
     assert!(stdout.contains("services: greeter"), "{stdout}");
@@ -76,6 +76,10 @@ async fn run_provide_and_inspect_an_installed_plugin() {
     assert_eq!(
         answer["result"]["values"]["greetings"], 2,
         "the plugin's cache is kept in the store from one run to the next"
+    );
+    assert_eq!(
+        answer["result"]["values"]["serviceCount"], 1,
+        "the plugin's service was started with it"
     );
 
     let (stdout, _) = ok(&[
@@ -164,7 +168,8 @@ async fn run_provide_and_inspect_an_installed_plugin() {
         names,
         [
             "@fixture/plugin-hello:HELLO",
-            "@fixture/plugin-hello:REGISTERED_IN_INIT"
+            "@fixture/plugin-hello:REGISTERED_IN_INIT",
+            "@fixture/plugin-hello:SUMMARIZE"
         ]
     );
     store.close().await;

@@ -206,7 +206,47 @@ fn run_them(d: &std::path::Path) {
         "--json",
     ]));
     assert!(out.status.success(), "{}", text(&out.stderr));
+    // bootstrap's REPLY composes a prompt from its providers and asks the agent's text model: with
+    // plughub's offline model active for the agent, it answers in the XML the template asks for.
+    let ok = |args: &[&str]| {
+        let out = run(plughub_live(d).args(args));
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        out
+    };
+    ok(&["agent", "create", "eliza", "--org", "live"]);
+    ok(&["install", "@plughub/plugin-local-model", "--org", "live"]);
+    for plugin in ["@plughub/plugin-local-model", "@elizaos/plugin-bootstrap"] {
+        ok(&["activate", plugin, "--org", "live", "--agent", "eliza"]);
+    }
+    let out = ok(&[
+        "run",
+        "@elizaos/plugin-bootstrap",
+        "REPLY",
+        "--org",
+        "live",
+        "--agent",
+        "eliza",
+        "--text",
+        "hello there",
+        "--json",
+    ]);
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reply = answer["callbacks"][0]["text"].as_str().unwrap_or_default();
+    assert!(reply.starts_with("[local-model TEXT_"), "{answer}");
+    for provider in ["RECENT_MESSAGES", "ACTIONS", "CHARACTER"] {
+        ok(&[
+            "provide",
+            "@elizaos/plugin-bootstrap",
+            provider,
+            "--org",
+            "live",
+            "--agent",
+            "eliza",
+            "--text",
+            "hello there",
+        ]);
+    }
     println!(
-        "live run: bootstrap TIME, bootstrap NONE and knowledge AVAILABLE_DOCUMENTS ran end to end"
+        "live run: bootstrap TIME, NONE, REPLY (through the local model), RECENT_MESSAGES, ACTIONS, CHARACTER and knowledge AVAILABLE_DOCUMENTS ran end to end: {reply}"
     );
 }

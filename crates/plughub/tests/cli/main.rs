@@ -8,3 +8,4 @@ mod common;
 mod execution;
 mod lifecycle;
 mod live_install;
+mod models;

@@ -1,0 +1,197 @@
+//! `useModel` of a plugin, answered by the model plugin its group has active for that model type, in a
+//! worker of its own: the instances serving the caller's agent first (highest priority first), then the
+//! group's other active instances. A model plugin whose models are not known yet (it never ran) is started
+//! to learn them. Each model call is an execution of the model plugin, counted and recorded as one, and
+//! what it answers has the model plugin's secrets cut out before the caller sees it.
+
+use crate::instance::InstanceRecord;
+use crate::launch::{Launched, Launcher};
+use crate::{ExecutionContext, LifecycleError};
+use plughub_domain::lifecycle::State;
+use plughub_domain::{ConnectionKind, ThingKind};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// How deep model calls may nest (a model plugin calling another model): beyond this, a loop.
+pub const MAX_MODEL_DEPTH: usize = 2;
+
+pub(crate) struct ModelRouter {
+    launcher: Launcher,
+    org: String,
+    group_id: String,
+    caller_instance: String,
+    caller: String,
+    agent: String,
+    depth: usize,
+    /// Model plugins started for this caller, by instance id: kept while the caller runs.
+    started: tokio::sync::Mutex<HashMap<String, Arc<Launched>>>,
+}
+
+impl ModelRouter {
+    pub(crate) fn new(
+        launcher: Launcher,
+        caller: &ExecutionContext,
+        agent: &str,
+        depth: usize,
+    ) -> ModelRouter {
+        ModelRouter {
+            launcher,
+            org: caller.org.clone(),
+            group_id: caller.group_id.clone(),
+            caller_instance: caller.instance_id.clone(),
+            caller: caller.plugin.clone(),
+            agent: agent.to_string(),
+            depth,
+            started: tokio::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The answer of the group's model for `model_type`, or an error the calling plugin sees.
+    pub(crate) async fn use_model(&self, model_type: &str, params: Value) -> Result<Value, String> {
+        if self.depth >= MAX_MODEL_DEPTH {
+            return Err(format!(
+                "useModel({model_type}): model calls nest deeper than {MAX_MODEL_DEPTH} (a model plugin calling models in a loop?)"
+            ));
+        }
+        let model = self
+            .provider(model_type)
+            .await
+            .map_err(|e| format!("useModel({model_type}): {e}"))?;
+        let Some(model) = model else {
+            return Err(format!(
+                "no model plugin is active for {model_type} in {}: activate one that provides it (e.g. @elizaos/plugin-openai, or plughub's offline @plughub/plugin-local-model)",
+                self.org
+            ));
+        };
+        let installer = self.launcher.installer();
+        installer
+            .check_execution_allowed(&model.context, self.launcher.policy())
+            .await
+            .map_err(|e| format!("useModel({model_type}): {e}"))?;
+        let outcome = model
+            .plugin
+            .use_model(model_type, params, model.timeout)
+            .await;
+        let mut metadata = json!({
+            "plugin": model.context.plugin, "version": model.context.version, "kind": "model",
+            "component": model_type, "agent": self.agent, "called_by": self.caller, "cache_hit": false,
+        });
+        let answer = match outcome {
+            Ok(invocation) => {
+                metadata["status"] = json!("ok");
+                metadata["duration_ms"] = json!(invocation.duration_ms);
+                metadata["memory_bytes"] = json!(invocation.memory_bytes);
+                Ok(model.context.redact_value(&invocation.result))
+            }
+            Err(e) => {
+                let message = model.context.redact(&e.to_string());
+                metadata["status"] = json!("error");
+                metadata["error"] = json!(message);
+                Err(format!(
+                    "{} ({model_type}): {message}",
+                    model.context.plugin
+                ))
+            }
+        };
+        installer
+            .record_execution(&model.context, answer.is_ok(), metadata, "engine")
+            .await
+            .map_err(|e| format!("useModel({model_type}): {e}"))?;
+        answer
+    }
+
+    /// The started model plugin that answers `model_type`, starting candidates whose models are not
+    /// known yet. A candidate that cannot start is skipped, and named if no other answers.
+    async fn provider(&self, model_type: &str) -> Result<Option<Arc<Launched>>, LifecycleError> {
+        let mut failures = Vec::new();
+        for (id, record) in self.candidates().await? {
+            let known = record.current.provides.as_ref();
+            if known.is_some_and(|p| !p.models.iter().any(|m| m == model_type)) {
+                continue;
+            }
+            let started = match self.started(&id, &record.plugin).await {
+                Ok(started) => started,
+                Err(e) => {
+                    failures.push(format!("{} could not start: {e}", record.plugin));
+                    continue;
+                }
+            };
+            if started
+                .plugin
+                .manifest()
+                .models
+                .iter()
+                .any(|m| m == model_type)
+            {
+                return Ok(Some(started));
+            }
+        }
+        match failures.is_empty() {
+            true => Ok(None),
+            false => Err(LifecycleError::NoModel {
+                model_type: model_type.into(),
+                reasons: failures,
+            }),
+        }
+    }
+
+    async fn started(&self, id: &str, plugin: &str) -> Result<Arc<Launched>, LifecycleError> {
+        let mut started = self.started.lock().await;
+        if let Some(launched) = started.get(id) {
+            return Ok(launched.clone());
+        }
+        let context = self.launcher.context(&self.org, plugin).await?;
+        let launched = Arc::new(
+            self.launcher
+                .start(context, &self.agent, None, self.depth + 1)
+                .await?,
+        );
+        started.insert(id.to_string(), launched.clone());
+        Ok(launched)
+    }
+
+    /// Active instances of the group other than the caller: those serving the agent first, by priority,
+    /// then the rest by name.
+    async fn candidates(&self) -> Result<Vec<(String, InstanceRecord)>, LifecycleError> {
+        let store = self.launcher.installer().store();
+        let mut ordered: Vec<(i64, String)> = Vec::new();
+        if let Some(agent) = store
+            .thing_by_name(ThingKind::Agent, Some(&self.group_id), &self.agent)
+            .await?
+        {
+            for link in store
+                .connections_from(ConnectionKind::PluginUses, &agent.id)
+                .await?
+            {
+                let priority = link.metadata["priority"].as_i64().unwrap_or(0);
+                ordered.push((priority, link.to_id));
+            }
+        }
+        ordered.sort_by_key(|(priority, _)| std::cmp::Reverse(*priority));
+        let mut ids: Vec<String> = ordered.into_iter().map(|(_, id)| id).collect();
+        let mut rest: Vec<(String, String)> = store
+            .things(ThingKind::PluginInstance, Some(&self.group_id))
+            .await?
+            .into_iter()
+            .map(|t| (t.name, t.id))
+            .collect();
+        rest.sort();
+        ids.extend(rest.into_iter().map(|(_, id)| id));
+        let mut out: Vec<(String, InstanceRecord)> = Vec::new();
+        for id in ids {
+            if id == self.caller_instance || out.iter().any(|(seen, _)| *seen == id) {
+                continue;
+            }
+            let record = store
+                .thing(&id)
+                .await?
+                .as_ref()
+                .and_then(crate::service::record_of);
+            if let Some(record) = record.filter(|r| r.state == State::Active) {
+                out.push((id, record));
+            }
+        }
+        Ok(out)
+    }
+}
