@@ -27,6 +27,7 @@ fn main() {
             env: vec![("NODE_ENV".into(), "production".into())],
             start_timeout: Duration::from_secs(30),
             memory_mb: None,
+            sandbox: None,
         },
         settings: Settings {
             values: [("HELLO_API_KEY".to_string(), json!("k"))].into(),

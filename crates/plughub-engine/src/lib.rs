@@ -8,12 +8,14 @@ mod metrics;
 mod plugin;
 mod pool;
 mod runtime;
+mod sandboxing;
 mod worker;
 
 pub use cache::{CacheKey, ResultCache};
 pub use error::EngineError;
 pub use executor::{ComponentKind, ExecError, Execution, ExecutionRequest, Executor};
 pub use metrics::Metrics;
+pub use plughub_sandbox::SandboxPolicy;
 pub use plugin::{
     Invocation, LoadedPlugin, PluginSpec, RouteRequest, RouteResponse, Settings, message,
 };

@@ -10,6 +10,7 @@ use crate::runtime::RuntimeHost;
 use plughub_protocol::{
     HostMessage, MAX_MESSAGE_BYTES, Manifest, RequestId, WorkerMessage, decode_worker, encode,
 };
+use plughub_sandbox::{Sandbox, SandboxPaths, SandboxPolicy};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
@@ -45,6 +46,9 @@ pub struct WorkerSpec {
     /// The JavaScript heap cap (Node's `--max-old-space-size`): a plugin that leaks is ended by V8 at
     /// this size instead of growing until the machine suffers.
     pub memory_mb: Option<u32>,
+    /// The OS sandbox to start the worker in (`None`: a plain child process, for machines that cannot
+    /// sandbox and for measuring what the sandbox costs).
+    pub sandbox: Option<SandboxPolicy>,
 }
 
 /// A line the plugin printed or logged.
@@ -129,11 +133,43 @@ impl Worker {
         runtime: Arc<dyn RuntimeHost>,
     ) -> Result<Worker, EngineError> {
         let host = write_host_script(&spec.run_dir)?;
-        let socket_path = spec
-            .run_dir
-            .join(format!("w-{}.sock", uuid::Uuid::new_v4().simple()));
-        let listener = UnixListener::bind(&socket_path).map_err(|e| io(&socket_path, e))?;
+        let id = uuid::Uuid::new_v4().simple().to_string();
         let mut command = Command::new(&spec.node);
+        let (socket_path, socket_dir, sandbox) = match &spec.sandbox {
+            Some(policy) => {
+                let socket_dir = spec.run_dir.join(format!("w-{id}.d"));
+                std::fs::create_dir_all(&socket_dir).map_err(|e| io(&socket_dir, e))?;
+                let paths = SandboxPaths {
+                    node: crate::sandboxing::resolve_node(&spec.node),
+                    package_dir: spec.package_dir.clone(),
+                    host_script: host.clone(),
+                    socket_dir: socket_dir.clone(),
+                    work_dir: spec.run_dir.join(format!("w-{id}.box")),
+                };
+                let sandbox = Sandbox::prepare(paths, policy)
+                    .map_err(|e| EngineError::Start(format!("its sandbox: {e}")))?;
+                let flag = policy
+                    .node_permissions
+                    .then(|| crate::sandboxing::node_permission_flag(&spec.node, &spec.run_dir))
+                    .flatten();
+                if let Some(flag) = &flag {
+                    command.args(sandbox.node_flags(flag));
+                }
+                (
+                    socket_dir.join("sock"),
+                    Some(socket_dir),
+                    Some((sandbox, flag)),
+                )
+            }
+            None => (spec.run_dir.join(format!("w-{id}.sock")), None, None),
+        };
+        let listener = UnixListener::bind(&socket_path).map_err(|e| io(&socket_path, e))?;
+        if let Some((sandbox, _)) = &sandbox {
+            sandbox
+                .grant_socket(&socket_path)
+                .map_err(|e| EngineError::Start(format!("its sandbox: {e}")))?;
+            sandbox.apply(&mut command);
+        }
         if let Some(mb) = spec.memory_mb {
             command.arg(format!("--max-old-space-size={mb}"));
         }
@@ -148,12 +184,33 @@ impl Worker {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        let remove_socket = || match &socket_dir {
+            Some(dir) => drop(std::fs::remove_dir_all(dir)),
+            None => drop(std::fs::remove_file(&socket_path)),
+        };
         let mut child = command.spawn().map_err(|e| {
-            let _ = std::fs::remove_file(&socket_path);
-            EngineError::NoNode(format!("{}: {e}", spec.node.display()))
+            remove_socket();
+            match (&sandbox, e.kind()) {
+                (_, std::io::ErrorKind::NotFound) | (None, _) => {
+                    EngineError::NoNode(format!("{}: {e}", spec.node.display()))
+                }
+                (Some(_), _) => EngineError::Start(format!(
+                    "its sandbox could not be entered ({e}); `plughub doctor` shows what this machine allows"
+                )),
+            }
         })?;
         let pid = child.id().unwrap_or_default();
         let shared = Arc::new(Shared::default());
+        let sandbox = sandbox.map(|(sandbox, flag)| {
+            for layer in sandbox.layers() {
+                shared.log("sandbox", layer.clone());
+            }
+            match flag {
+                Some(flag) => shared.log("sandbox", format!("Node permission model ({flag}): reads of the package, writes in /tmp; no child processes, workers or addons")),
+                None => shared.log("sandbox", "Node permission model: not in force".into()),
+            }
+            sandbox
+        });
         for (stream, name) in [
             (child.stdout.take().map(Either::Out), "stdout"),
             (child.stderr.take().map(Either::Err), "stderr"),
@@ -165,7 +222,7 @@ impl Worker {
         let (kill_tx, kill_rx) = oneshot::channel();
         *shared.kill.lock().expect("not poisoned") = Some(kill_tx);
         let (exit_tx, mut exit_rx) = oneshot::channel::<()>();
-        tokio::spawn(watch(child, kill_rx, shared.clone(), exit_tx));
+        tokio::spawn(watch(child, kill_rx, shared.clone(), exit_tx, sandbox));
 
         let accepted = tokio::time::timeout(spec.start_timeout, async {
             loop {
@@ -183,7 +240,7 @@ impl Worker {
             }
         })
         .await;
-        let _ = std::fs::remove_file(&socket_path);
+        remove_socket();
         let stream = match accepted {
             Ok(Ok(stream)) => stream,
             Ok(Err(e)) => return Err(e),
@@ -373,8 +430,9 @@ async fn watch(
     kill: oneshot::Receiver<()>,
     shared: Arc<Shared>,
     exited: oneshot::Sender<()>,
+    sandbox: Option<Sandbox>,
 ) {
-    let reason = tokio::select! {
+    let mut reason = tokio::select! {
         status = child.wait() => match status {
             Ok(s) => match (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)) {
                 (Some(code), _) => format!("it exited with code {code}"),
@@ -388,6 +446,13 @@ async fn watch(
             "ended by plughub".into()
         }
     };
+    if let Some(sandbox) = &sandbox
+        && sandbox.oom_killed()
+    {
+        reason = format!("{reason}: it went over its memory limit");
+    }
+    // The worker is gone: its cgroup and mount point go with the sandbox.
+    drop(sandbox);
     shared.end(reason);
     let _ = exited.send(());
 }

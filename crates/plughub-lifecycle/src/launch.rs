@@ -7,7 +7,7 @@
 use crate::models::ModelRouter;
 use crate::{ExecutionContext, Installer, LifecycleError, StoreRuntime};
 use plughub_domain::execution_policy::ExecutionPolicy;
-use plughub_engine::{LoadedPlugin, PluginSpec, Settings, WorkerSpec};
+use plughub_engine::{LoadedPlugin, PluginSpec, SandboxPolicy, Settings, WorkerSpec};
 use plughub_secrets::KeyRing;
 use serde_json::json;
 use std::path::PathBuf;
@@ -22,6 +22,9 @@ pub struct LaunchConfig {
     /// Where the host script and the workers' sockets go (owner-only).
     pub run_dir: PathBuf,
     pub policy: ExecutionPolicy,
+    /// The OS sandbox workers start in (its memory limit is the plan's); `None` runs them as plain
+    /// processes, which only an operator's explicit choice does.
+    pub sandbox: Option<SandboxPolicy>,
 }
 
 /// Starts installed instances. Cheap to clone: model routers keep one to start model plugins.
@@ -106,6 +109,10 @@ impl Launcher {
                 env: vec![("NODE_ENV".into(), "production".into())],
                 start_timeout: timeout,
                 memory_mb: Some(policy.limits(context.plan).memory_mb),
+                sandbox: self.0.config.sandbox.clone().map(|mut sandbox| {
+                    sandbox.memory_mb = u64::from(policy.limits(context.plan).memory_mb);
+                    sandbox
+                }),
             },
             settings: Settings {
                 values: context.settings.clone(),

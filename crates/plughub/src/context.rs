@@ -48,6 +48,20 @@ pub fn node() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("node"))
 }
 
+/// The sandbox plugin workers start in: on unless `PLUGHUB_SANDBOX=off`, which an operator sets knowingly
+/// (plughub then says so on every run).
+pub fn sandbox() -> Option<plughub_engine::SandboxPolicy> {
+    match std::env::var("PLUGHUB_SANDBOX").as_deref() {
+        Ok("off") => {
+            eprintln!(
+                "warning: PLUGHUB_SANDBOX=off: plugins run as plain processes, with no OS sandbox"
+            );
+            None
+        }
+        _ => Some(plughub_engine::SandboxPolicy::default()),
+    }
+}
+
 /// The key ring for secrets at rest: `PLUGHUB_SECRET_KEY`, else `secret-keys.json` in the data directory,
 /// created owner-only on first use.
 pub fn key_ring(args: &StoreArgs) -> Result<plughub_secrets::KeyRing> {

@@ -21,6 +21,7 @@ pub fn spec(name: &str, run_dir: &std::path::Path, settings: &[(&str, &str)]) ->
             env: vec![("NODE_ENV".into(), "production".into())],
             start_timeout: Duration::from_secs(20),
             memory_mb: Some(128),
+            sandbox: None,
         },
         settings: Settings {
             values: settings

@@ -2,4 +2,5 @@
 
 mod common;
 mod executor;
+mod sandbox;
 mod worker;

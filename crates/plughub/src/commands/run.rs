@@ -51,6 +51,7 @@ pub async fn launcher(store_args: &StoreArgs) -> Result<Launcher> {
         node: context::node(),
         run_dir: context::run_dir(store_args),
         policy: ExecutionPolicy::default(),
+        sandbox: context::sandbox(),
     };
     Ok(Launcher::new(installer, keys, config))
 }

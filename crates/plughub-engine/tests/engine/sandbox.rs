@@ -1,0 +1,98 @@
+//! The escape battery: a hostile plugin tries every way out, in the OS sandbox, with Node's permission
+//! model on (as plughub runs plugins) and off (to show the OS layers hold by themselves). Every attempt
+//! is blocked, the loopback listener sees no connection, and the host starts the next worker.
+
+use crate::common::*;
+use plughub_engine::SandboxPolicy;
+use std::net::TcpListener;
+
+fn sandboxed(run: &std::path::Path, node_permissions: bool) -> PluginSpec {
+    let mut spec = spec("plugin-escape", run, &[]);
+    spec.worker.sandbox = Some(SandboxPolicy {
+        memory_mb: 256,
+        scratch_mb: 16,
+        node_permissions,
+        ..SandboxPolicy::default()
+    });
+    spec.worker.memory_mb = None;
+    spec
+}
+
+async fn attempt(plugin: &LoadedPlugin, action: &str, text: &str) -> String {
+    match plugin
+        .invoke_action(action, message(text, "agent-1"), SECOND * 20, None)
+        .await
+    {
+        Ok(done) => done.result["text"].as_str().unwrap_or_default().to_string(),
+        Err(e) => format!("blocked: the worker ended: {e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_escape_is_blocked() {
+    let run = tempfile::tempdir().unwrap();
+    let secret_store = run.path().join("store.db");
+    std::fs::write(&secret_store, "the store").unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let loopback_url = format!("http://127.0.0.1:{port}/");
+    let runtime = Arc::new(LocalRuntime::default());
+
+    for node_permissions in [true, false] {
+        let plugin = LoadedPlugin::load(&sandboxed(run.path(), node_permissions), runtime.clone())
+            .await
+            .unwrap();
+        let log = plugin.worker().log();
+        assert!(
+            log.iter()
+                .any(|l| l.stream == "sandbox" && l.text.starts_with("namespaces:")),
+            "the log says what is in force: {log:?}"
+        );
+        let scratch = attempt(&plugin, "WRITE_SCRATCH", "").await;
+        assert_eq!(scratch, "ESCAPED: fine", "its scratch directory works");
+        let store = secret_store.display().to_string();
+        for (action, text) in [
+            ("READ_FILE", "/etc/shadow"),
+            ("LIST_DIR", "/root"),
+            ("READ_FILE", store.as_str()),
+            ("WRITE_FILE", "/usr/escaped"),
+            ("WRITE_FILE", "/escaped"),
+            ("SPAWN", ""),
+            ("ENV", ""),
+            ("WHOAMI", ""),
+            ("CONNECT", port.as_str()),
+            ("FETCH", loopback_url.as_str()),
+            // The scratch directory is full at its cap: ENOSPC, the host's disk untouched.
+            ("FILL_DISK", ""),
+        ] {
+            let answer = attempt(&plugin, action, text).await;
+            assert!(
+                answer.starts_with("blocked:"),
+                "{action} {text} (node permissions {node_permissions}): {answer}"
+            );
+        }
+        // A memory bomb ends its worker (the cgroup's limit, or V8's), and nothing else.
+        let bomb = attempt(&plugin, "MEMORY_BOMB", "").await;
+        assert!(bomb.starts_with("blocked:"), "{bomb}");
+    }
+    assert!(
+        listener.accept().is_err(),
+        "the loopback listener saw no connection"
+    );
+    assert!(!std::path::Path::new("/usr/escaped").exists());
+    assert!(!std::path::Path::new("/escaped").exists());
+
+    // The host goes on: a fresh sandboxed worker of another plugin answers.
+    let settings = [("HELLO_API_KEY", "k-1"), ("HELLO_GREETING", "Hello")];
+    let mut hello = spec("plugin-hello", run.path(), &settings);
+    hello.worker.sandbox = Some(SandboxPolicy::default());
+    let plugin = LoadedPlugin::load(&hello, runtime).await.unwrap();
+    let greeted = plugin
+        .invoke_action("HELLO", message("Ada", "agent-1"), SECOND * 5, None)
+        .await
+        .unwrap();
+    assert_eq!(greeted.result["text"], "Hello, Ada.");
+    // Nothing left behind in the run directory but the host script and the Node flag it remembers.
+    drop(plugin);
+}

@@ -1,0 +1,110 @@
+//! A memory and pids cgroup per worker, v1 or v2, where the machine lets plughub write one. The parent
+//! makes it and sets its limits; the child joins it before exec by writing `0` (itself) to its
+//! `cgroup.procs`; the parent removes it once the worker has exited.
+
+use std::path::{Path, PathBuf};
+
+const ROOT: &str = "/sys/fs/cgroup";
+
+/// Which cgroup layout this machine has, if plughub can write to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// Unified hierarchy (`cgroup.controllers` at the root).
+    V2,
+    /// One hierarchy a controller (`memory/`, `pids/`).
+    V1,
+}
+
+pub(crate) fn layout() -> Option<Layout> {
+    let root = Path::new(ROOT);
+    if root.join("cgroup.controllers").is_file() {
+        let writable = std::fs::create_dir_all(root.join("plughub")).is_ok();
+        return writable.then_some(Layout::V2);
+    }
+    let memory = root.join("memory");
+    if memory.join("memory.limit_in_bytes").is_file() {
+        let writable = std::fs::create_dir_all(memory.join("plughub")).is_ok();
+        return writable.then_some(Layout::V1);
+    }
+    None
+}
+
+/// The cgroup directories of one worker (one for v2, one a controller for v1).
+#[derive(Debug, Default)]
+pub(crate) struct WorkerCgroup {
+    pub(crate) dirs: Vec<PathBuf>,
+}
+
+impl WorkerCgroup {
+    /// Makes the worker's cgroup with its limits: memory (swap included where the machine counts it) and
+    /// processes (threads count).
+    pub(crate) fn create(
+        layout: Layout,
+        name: &str,
+        memory_bytes: u64,
+        max_pids: u64,
+    ) -> std::io::Result<WorkerCgroup> {
+        let root = Path::new(ROOT);
+        let mut made = WorkerCgroup::default();
+        match layout {
+            Layout::V2 => {
+                let parent = root.join("plughub");
+                // Controllers must be enabled for the children of plughub's group.
+                let _ = std::fs::write(parent.join("cgroup.subtree_control"), "+memory +pids");
+                let dir = parent.join(name);
+                std::fs::create_dir(&dir)?;
+                made.dirs.push(dir.clone());
+                std::fs::write(dir.join("memory.max"), memory_bytes.to_string())?;
+                let _ = std::fs::write(dir.join("memory.swap.max"), "0");
+                std::fs::write(dir.join("pids.max"), max_pids.to_string())?;
+            }
+            Layout::V1 => {
+                let memory = root.join("memory/plughub").join(name);
+                std::fs::create_dir(&memory)?;
+                made.dirs.push(memory.clone());
+                std::fs::write(
+                    memory.join("memory.limit_in_bytes"),
+                    memory_bytes.to_string(),
+                )?;
+                let _ = std::fs::write(
+                    memory.join("memory.memsw.limit_in_bytes"),
+                    memory_bytes.to_string(),
+                );
+                let pids_root = root.join("pids");
+                if pids_root.join("cgroup.procs").is_file() {
+                    let pids = pids_root.join("plughub").join(name);
+                    std::fs::create_dir_all(&pids)?;
+                    made.dirs.push(pids.clone());
+                    std::fs::write(pids.join("pids.max"), max_pids.to_string())?;
+                }
+            }
+        }
+        Ok(made)
+    }
+
+    /// The `cgroup.procs` files the child writes itself into.
+    pub(crate) fn procs_files(&self) -> Vec<PathBuf> {
+        self.dirs.iter().map(|d| d.join("cgroup.procs")).collect()
+    }
+
+    /// Whether the kernel OOM-killed something in the worker's memory cgroup.
+    pub(crate) fn oom_killed(&self) -> bool {
+        self.dirs.iter().any(|d| {
+            let events = std::fs::read_to_string(d.join("memory.events")).unwrap_or_default();
+            let v2 = events
+                .lines()
+                .any(|l| l.starts_with("oom_kill ") && !l.ends_with(" 0"));
+            let failcnt = std::fs::read_to_string(d.join("memory.failcnt"))
+                .map(|t| t.trim() != "0")
+                .unwrap_or(false);
+            v2 || failcnt
+        })
+    }
+
+    /// Removes the directories (the worker must have exited).
+    pub(crate) fn remove(&self) {
+        for dir in &self.dirs {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! What the worker's process does to itself between fork and exec, on what the parent prepared: system
+//! calls only, no allocation (the parent is multi-threaded, so nothing that takes a lock is safe here).
+//! Order matters: cgroup while the host's /sys is visible, namespaces and the new root while still root,
+//! limits, then the uid dropped, then Landlock and seccomp last (they would forbid the steps before).
+
+use crate::root::{RootPlan, Step};
+use crate::sandbox::Prepared;
+use std::ffi::CStr;
+use std::io::{Error, Result};
+use std::ptr::null;
+
+fn check(rc: libc::c_int) -> Result<()> {
+    match rc {
+        0 => Ok(()),
+        _ => Err(Error::last_os_error()),
+    }
+}
+
+/// Runs in the child after fork, before exec.
+pub(crate) fn enter(prepared: &Prepared) -> Result<()> {
+    for procs in &prepared.cgroup_procs {
+        join_cgroup(procs)?;
+    }
+    let namespaces =
+        libc::CLONE_NEWNS | libc::CLONE_NEWNET | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS;
+    // SAFETY: unshare takes flags only.
+    check(unsafe { libc::unshare(namespaces) })?;
+    let host = b"plughub";
+    // SAFETY: the name is a valid buffer of the length given.
+    check(unsafe { libc::sethostname(host.as_ptr().cast(), host.len()) })?;
+    make_root(&prepared.root)?;
+    for (resource, limit) in &prepared.rlimits {
+        let value = libc::rlimit {
+            rlim_cur: *limit,
+            rlim_max: *limit,
+        };
+        // SAFETY: `value` is a valid rlimit for the call.
+        check(unsafe { libc::setrlimit(*resource, &value) })?;
+    }
+    let id = prepared.uid;
+    // SAFETY: these take integers only; after them the process is an unprivileged uid with no groups.
+    unsafe {
+        check(libc::setgroups(0, null()))?;
+        check(libc::setresgid(id, id, id))?;
+        check(libc::setresuid(id, id, id))?;
+        // Not dumpable: no other process of the same uid may ptrace it or read its memory.
+        check(libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0))?;
+        check(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))?;
+    }
+    if let Some((ruleset, rights)) = prepared.landlock {
+        // SAFETY: the ruleset descriptor is held open by `prepared` until the spawn returns.
+        unsafe { crate::landlock::restrict_with_scratch(ruleset, c"/tmp", rights)? };
+    }
+    for program in &prepared.seccomp {
+        seccompiler::apply_filter(program).map_err(|e| Error::other(e.to_string()))?;
+    }
+    Ok(())
+}
+
+fn join_cgroup(procs: &CStr) -> Result<()> {
+    // SAFETY: a valid C string; the descriptor is closed before returning.
+    let fd = unsafe { libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(Error::last_os_error());
+    }
+    // SAFETY: writes one byte from a static buffer to the open descriptor.
+    let written = unsafe { libc::write(fd, b"0".as_ptr().cast(), 1) };
+    // SAFETY: `fd` is open and not used again.
+    unsafe { libc::close(fd) };
+    match written {
+        1 => Ok(()),
+        _ => Err(Error::last_os_error()),
+    }
+}
+
+fn make_root(plan: &RootPlan) -> Result<()> {
+    let flags_ro = libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | libc::MS_NOSUID;
+    // SAFETY: every pointer is a valid C string prepared by the parent, or null where mount allows it.
+    unsafe {
+        // Nothing mounted here may reach the host's mount table.
+        check(libc::mount(
+            null(),
+            c"/".as_ptr(),
+            null(),
+            libc::MS_REC | libc::MS_PRIVATE,
+            null(),
+        ))?;
+        check(libc::mount(
+            c"tmpfs".as_ptr(),
+            plan.root.as_ptr(),
+            c"tmpfs".as_ptr(),
+            libc::MS_NOSUID | libc::MS_NODEV,
+            plan.tmpfs_options.as_ptr().cast(),
+        ))?;
+        for step in &plan.steps {
+            match step {
+                Step::Dir(path) => {
+                    let rc = libc::mkdir(path.as_ptr(), 0o755);
+                    if rc != 0 && Error::last_os_error().raw_os_error() != Some(libc::EEXIST) {
+                        return Err(Error::last_os_error());
+                    }
+                }
+                Step::File(path) => {
+                    let fd = libc::open(
+                        path.as_ptr(),
+                        libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC,
+                        0o644,
+                    );
+                    if fd < 0 {
+                        return Err(Error::last_os_error());
+                    }
+                    libc::close(fd);
+                }
+                Step::Symlink { target, link } => {
+                    check(libc::symlink(target.as_ptr(), link.as_ptr()))?;
+                }
+                Step::Bind {
+                    source,
+                    target,
+                    device,
+                } => {
+                    check(libc::mount(
+                        source.as_ptr(),
+                        target.as_ptr(),
+                        null(),
+                        libc::MS_BIND | libc::MS_REC,
+                        null(),
+                    ))?;
+                    if !device {
+                        check(libc::mount(
+                            null(),
+                            target.as_ptr(),
+                            null(),
+                            flags_ro | libc::MS_NODEV,
+                            null(),
+                        ))?;
+                    }
+                }
+            }
+        }
+        check(libc::chmod(plan.scratch.as_ptr(), 0o1777))?;
+        // The new root replaces the old one, which is then detached: nothing of the host stays reachable.
+        check(libc::chdir(plan.root.as_ptr()))?;
+        check(libc::syscall(libc::SYS_pivot_root, c".".as_ptr(), c".".as_ptr()) as libc::c_int)?;
+        check(libc::umount2(c".".as_ptr(), libc::MNT_DETACH))?;
+        check(libc::chdir(c"/".as_ptr()))?;
+    }
+    Ok(())
+}

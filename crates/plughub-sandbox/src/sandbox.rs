@@ -1,0 +1,305 @@
+//! A worker's sandbox: prepared in the parent, entered by the child, cleaned up after the worker exits.
+
+use crate::cgroup::{self, WorkerCgroup};
+use crate::landlock::{self, EXECUTE, READ_DIR, READ_FILE, Ruleset, WRITE_FILE};
+use crate::root::{self, RootPlan};
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The limits of one worker. Defaults from the product spec (512 MB a plugin).
+#[derive(Debug, Clone)]
+pub struct SandboxPolicy {
+    /// The cgroup memory limit (the whole process, Buffers included, not only V8's heap).
+    pub memory_mb: u64,
+    /// The size of the scratch `/tmp` (and of everything else the worker could write).
+    pub scratch_mb: u64,
+    /// Processes and threads (Node itself runs about a dozen threads).
+    pub max_processes: u64,
+    pub max_open_files: u64,
+    /// The largest file the worker may write.
+    pub max_file_mb: u64,
+    /// CPU seconds over the worker's life (a recycled worker starts again from zero).
+    pub cpu_seconds: u64,
+    /// Node's permission model as the innermost layer (off only to test the layers beneath it).
+    pub node_permissions: bool,
+}
+
+impl Default for SandboxPolicy {
+    fn default() -> SandboxPolicy {
+        SandboxPolicy {
+            memory_mb: 512,
+            scratch_mb: 64,
+            max_processes: 64,
+            max_open_files: 256,
+            max_file_mb: 16,
+            cpu_seconds: 600,
+            node_permissions: true,
+        }
+    }
+}
+
+/// What the worker needs from the host, every path absolute.
+#[derive(Debug, Clone)]
+pub struct SandboxPaths {
+    /// The Node.js binary (its installation is bound in: `/usr` or the prefix it lives under).
+    pub node: PathBuf,
+    pub package_dir: PathBuf,
+    pub host_script: PathBuf,
+    /// The directory holding the worker's socket (the worker's own).
+    pub socket_dir: PathBuf,
+    /// An empty directory of the worker's own, for the new root's mount point.
+    pub work_dir: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+    #[error("the seccomp filter could not be built: {0}")]
+    Filter(String),
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> SandboxError {
+    let what = what.into();
+    move |source| SandboxError::Io { what, source }
+}
+
+/// What the child needs, prepared (allocated) in the parent.
+pub(crate) struct Prepared {
+    pub(crate) cgroup_procs: Vec<CString>,
+    pub(crate) root: RootPlan,
+    pub(crate) rlimits: Vec<(libc::__rlimit_resource_t, libc::rlim_t)>,
+    pub(crate) uid: libc::uid_t,
+    /// The ruleset descriptor and the rights it handles.
+    pub(crate) landlock: Option<(std::os::fd::RawFd, u64)>,
+    pub(crate) seccomp: Vec<seccompiler::BpfProgram>,
+    /// Keeps the ruleset descriptor open until the worker has started.
+    _ruleset: Option<Ruleset>,
+}
+
+pub struct Sandbox {
+    prepared: Arc<Prepared>,
+    cgroup: Option<WorkerCgroup>,
+    work_dir: PathBuf,
+    uid: u32,
+    layers: Vec<String>,
+    paths: SandboxPaths,
+    node_permissions: bool,
+}
+
+/// Where the Node installation lives: `/usr` for a system Node, else the prefix above its `bin/`.
+fn node_prefix(node: &Path) -> PathBuf {
+    let real = std::fs::canonicalize(node).unwrap_or_else(|_| node.to_path_buf());
+    match real.parent().and_then(Path::parent) {
+        Some(prefix) if prefix != Path::new("/") => prefix.to_path_buf(),
+        _ => real,
+    }
+}
+
+impl Sandbox {
+    /// Prepares everything the worker's sandbox needs, and makes its cgroup.
+    pub fn prepare(paths: SandboxPaths, policy: &SandboxPolicy) -> Result<Sandbox, SandboxError> {
+        let mut layers = vec![
+            "namespaces: mount, network (no interface but a down loopback), ipc, uts".to_string(),
+        ];
+        std::fs::create_dir_all(&paths.work_dir)
+            .map_err(io(paths.work_dir.display().to_string()))?;
+        let root_dir = paths.work_dir.join("root");
+        std::fs::create_dir_all(&root_dir).map_err(io(root_dir.display().to_string()))?;
+        let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let mut binds = vec![PathBuf::from("/usr")];
+        let prefix = node_prefix(&paths.node);
+        if !prefix.starts_with("/usr") {
+            binds.push(prefix.clone());
+        }
+        binds.extend(
+            ["/etc/ssl", "/etc/ca-certificates"]
+                .iter()
+                .map(PathBuf::from)
+                .filter(|p| p.exists()),
+        );
+        let package = canonical(&paths.package_dir);
+        let host_script = canonical(&paths.host_script);
+        let socket_dir = canonical(&paths.socket_dir);
+        binds.extend([package.clone(), host_script.clone(), socket_dir.clone()]);
+        let root = root::plan(&root_dir, &binds, policy.scratch_mb << 20);
+        layers.push(format!(
+            "root: a tmpfs of {} MB with /usr, Node, the package and the host script read-only, /tmp as scratch",
+            policy.scratch_mb
+        ));
+
+        // A uid of its own, never root, never another worker's (so no worker can signal or trace another).
+        let uid = 3_000_000 + (uuid::Uuid::new_v4().as_u128() % 1_000_000) as u32;
+        layers.push(format!("uid {uid}, no groups, no new privileges"));
+        let mb = |n: u64| n << 20;
+        let rlimits = vec![
+            (libc::RLIMIT_NPROC, policy.max_processes),
+            (libc::RLIMIT_NOFILE, policy.max_open_files),
+            (libc::RLIMIT_FSIZE, mb(policy.max_file_mb)),
+            (libc::RLIMIT_CPU, policy.cpu_seconds),
+            (libc::RLIMIT_CORE, 0),
+        ];
+        layers.push(format!(
+            "rlimits: {} processes, {} open files, {} MB a file, {} CPU seconds, no core dumps",
+            policy.max_processes, policy.max_open_files, policy.max_file_mb, policy.cpu_seconds
+        ));
+
+        let name = format!("w-{}", uuid::Uuid::new_v4().simple());
+        let cgroup = match cgroup::layout() {
+            Some(layout) => {
+                let made =
+                    WorkerCgroup::create(layout, &name, mb(policy.memory_mb), policy.max_processes)
+                        .map_err(io("creating the worker's cgroup"))?;
+                layers.push(format!(
+                    "cgroup {layout:?}: {} MB of memory, {} processes",
+                    policy.memory_mb, policy.max_processes
+                ));
+                Some(made)
+            }
+            None => None,
+        };
+        let cgroup_procs = cgroup
+            .as_ref()
+            .map(|c| c.procs_files())
+            .unwrap_or_default()
+            .iter()
+            .map(|p| CString::new(p.as_os_str().as_bytes()).expect("no NUL"))
+            .collect();
+
+        let ruleset = match landlock::abi() {
+            Some(abi) => {
+                let ruleset = Ruleset::create(abi).map_err(io("creating the Landlock ruleset"))?;
+                // Only Node itself may be executed: no shell, no other program, even were Node's own
+                // permission model bypassed.
+                let read = READ_FILE | READ_DIR;
+                let node = canonical(&paths.node);
+                ruleset
+                    .allow(&node, EXECUTE | READ_FILE)
+                    .map_err(io(format!("Landlock rule for {}", node.display())))?;
+                // The kernel executes the ELF interpreter too.
+                for loader in ["/lib64/ld-linux-x86-64.so.2", "/lib/ld-linux-aarch64.so.1"] {
+                    if let Ok(loader) = std::fs::canonicalize(loader) {
+                        let _ = ruleset.allow(&loader, EXECUTE | READ_FILE);
+                    }
+                }
+                for path in &binds {
+                    if path.exists() {
+                        ruleset
+                            .allow(path, read)
+                            .map_err(io(format!("Landlock rule for {}", path.display())))?;
+                    }
+                }
+                for device in ["/dev/null", "/dev/zero", "/dev/random", "/dev/urandom"] {
+                    let _ = ruleset.allow(Path::new(device), READ_FILE | WRITE_FILE);
+                }
+                layers.push(format!(
+                    "Landlock ABI {abi}: reads beneath what is bound in, writes in /tmp only, executes Node only"
+                ));
+                Some(ruleset)
+            }
+            None => None,
+        };
+        let seccomp = crate::filter::compile().map_err(SandboxError::Filter)?;
+        layers.push(format!(
+            "seccomp: {} denied",
+            crate::filter::denied_names().join(", ")
+        ));
+        let landlock = ruleset.as_ref().map(|r| (r.raw_fd(), r.rights));
+        Ok(Sandbox {
+            prepared: Arc::new(Prepared {
+                cgroup_procs,
+                root,
+                rlimits,
+                uid,
+                landlock,
+                seccomp,
+                _ruleset: ruleset,
+            }),
+            cgroup,
+            work_dir: paths.work_dir.clone(),
+            uid,
+            layers,
+            node_permissions: policy.node_permissions,
+            paths: SandboxPaths {
+                package_dir: package,
+                host_script,
+                socket_dir,
+                ..paths
+            },
+        })
+    }
+
+    /// Makes `command` start inside the sandbox.
+    pub fn apply(&self, command: &mut tokio::process::Command) {
+        let prepared = self.prepared.clone();
+        command.env("HOME", "/tmp").env("TMPDIR", "/tmp");
+        // SAFETY: `enter` makes system calls on data prepared beforehand and allocates nothing, which is
+        // what a closure run between fork and exec must keep to.
+        unsafe {
+            command.pre_exec(move || crate::child::enter(&prepared));
+        }
+    }
+
+    /// Node's permission flags, the innermost layer: reads of the package and the host script, writes in
+    /// the scratch directory; no child processes, workers, native addons or inspector.
+    pub fn node_flags(&self, permission_flag: &str) -> Vec<String> {
+        if !self.node_permissions {
+            return Vec::new();
+        }
+        vec![
+            permission_flag.to_string(),
+            format!("--allow-fs-read={}", self.paths.package_dir.display()),
+            format!("--allow-fs-read={}", self.paths.host_script.display()),
+            "--allow-fs-read=/tmp".into(),
+            "--allow-fs-write=/tmp".into(),
+            "--no-warnings".into(),
+        ]
+    }
+
+    /// The socket directory must be reachable by the worker's uid.
+    pub fn grant_socket(&self, socket: &Path) -> Result<(), SandboxError> {
+        use std::os::unix::fs::PermissionsExt;
+        let open = |p: &Path, mode: u32| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
+                .map_err(io(p.display().to_string()))
+        };
+        std::os::unix::fs::chown(&self.paths.socket_dir, Some(self.uid), None).map_err(io(self
+            .paths
+            .socket_dir
+            .display()
+            .to_string()))?;
+        open(&self.paths.socket_dir, 0o700)?;
+        std::os::unix::fs::chown(socket, Some(self.uid), None)
+            .map_err(io(socket.display().to_string()))?;
+        Ok(())
+    }
+
+    /// Each layer in force, in words, for the worker's log and `plughub doctor`.
+    pub fn layers(&self) -> &[String] {
+        &self.layers
+    }
+
+    pub fn uid(&self) -> u32 {
+        self.uid
+    }
+
+    /// Whether the kernel killed the worker for going over its memory.
+    pub fn oom_killed(&self) -> bool {
+        self.cgroup.as_ref().is_some_and(WorkerCgroup::oom_killed)
+    }
+}
+
+impl Drop for Sandbox {
+    /// The worker has exited (its owner drops the sandbox after): the cgroup and the mount point go.
+    fn drop(&mut self) {
+        if let Some(cgroup) = &self.cgroup {
+            cgroup.remove();
+        }
+        let _ = std::fs::remove_dir_all(&self.work_dir);
+    }
+}
