@@ -99,7 +99,7 @@ const provided = {
   // A model the plugin registered itself is called in place, as elizaOS would; any other goes to the model
   // plugin the group has active for that type, in its own worker.
   useModel: (type, params) =>
-    registered.models[type] ? registered.models[type](runtime, params ?? {}) : callHost('useModel', [type, params ?? {}]),
+    registered.models[type] ? registered.models[type](runtime, params) : callHost('useModel', [type, params ?? null]),
   composeState: (message, include, onlyInclude) => composeState(message, include, onlyInclude),
   getCache: (key) => callHost('getCache', [key]),
   setCache: (key, value) => callHost('setCache', [key, value]),
@@ -107,7 +107,13 @@ const provided = {
   createMemory: (memory, table) => callHost('createMemory', [memory, table ?? 'messages']),
   getMemories: (query) => callHost('getMemories', [query ?? {}]),
   searchMemories: (query) => callHost('searchMemories', [query ?? {}]),
-  emitEvent: (event, payload) => callHost('emitEvent', [event, payload ?? null]),
+  // Handlers the plugin registered for the event run here, as in elizaOS; plughub records the event too.
+  emitEvent: async (event, payload) => {
+    for (const name of Array.isArray(event) ? event : [event]) {
+      for (const handler of registered.events[name] ?? []) await handler({ ...(payload ?? {}), runtime });
+    }
+    return callHost('emitEvent', [event, payload ?? null]);
+  },
   registerEvent: (event, handler) => {
     (registered.events[event] ??= []).push(handler);
   },
@@ -152,39 +158,29 @@ const provided = {
     ).flat(),
   // Embeddings are made when a search needs them, through useModel.
   queueEmbeddingGeneration: async () => undefined,
-  getModel: (type) => registered.models[type] ?? ((_runtime, params) => callHost('useModel', [type, params ?? {}])),
+  getModel: (type) => registered.models[type] ?? ((_runtime, params) => callHost('useModel', [type, params ?? null])),
   // elizaOS's `runtime.log` writes a log entry for the agent; here it joins the execution's log.
   log: async (entry) => send({ type: 'log', level: 'info', message: safeJson(entry) }),
-  get actions() {
-    return registered.actions;
-  },
-  get providers() {
-    return registered.providers;
-  },
-  get evaluators() {
-    return registered.evaluators;
-  },
-  get routes() {
-    return registered.routes;
-  },
-  get services() {
-    return registered.services;
-  },
+  // elizaOS's runtime keeps these lists as properties; they are the same arrays plughub registers into.
+  actions: registered.actions,
+  providers: registered.providers,
+  evaluators: registered.evaluators,
+  routes: registered.routes,
+  services: registered.services,
 };
 
 // elizaOS's composeState: the plugin's providers asked about the message (all that are neither private
 // nor dynamic, plus those named; only those named with `onlyInclude`), in their order, their texts joined
-// and their values merged. A provider that throws is logged and left out, as elizaOS does.
+// a line apart and their values merged. A provider that throws is logged and left out, as elizaOS does.
 async function composeState(message, include, onlyInclude) {
   const named = Array.isArray(include) ? include : [];
   const wanted = registered.providers
     .filter((p) => (onlyInclude && named.length ? named.includes(p.name) : (!p.private && !p.dynamic) || named.includes(p.name)))
     .sort((a, b) => (a.position ?? 0) - (b.position ?? 0));
-  const empty = { values: {}, data: {}, text: '' };
   const results = await Promise.all(
     wanted.map(async (p) => {
       try {
-        return [p.name, (await p.get(runtime, message, empty)) ?? {}];
+        return [p.name, (await p.get(runtime, message, { values: {}, data: {}, text: '' })) ?? {}];
       } catch (e) {
         logger.warn(`provider ${p.name} failed while composing state: ${e?.message ?? e}`);
         return [p.name, null];
@@ -200,7 +196,7 @@ async function composeState(message, include, onlyInclude) {
     providers[name] = result;
     if (typeof result.text === 'string' && result.text.trim()) texts.push(result.text);
   }
-  const text = texts.join('\n\n');
+  const text = texts.join('\n');
   return { values: { ...values, providers: text }, data: { providers }, text };
 }
 
@@ -288,6 +284,9 @@ registered.evaluators.push(...(plugin.evaluators ?? []));
 for (const s of plugin.services ?? []) serviceClasses.set(s.serviceType ?? s.name, s);
 Object.assign(registered.models, plugin.models ?? {});
 registered.routes.push(...(plugin.routes ?? []));
+for (const [name, handlers] of Object.entries(plugin.events ?? {})) {
+  (registered.events[name] ??= []).push(...(Array.isArray(handlers) ? handlers : [handlers]));
+}
 
 // ---- requests ----------------------------------------------------------------------------------------
 const find = (list, name, kind) => {
@@ -334,7 +333,7 @@ const handlers = {
   async 'model.invoke'(m) {
     const model = registered.models[m.modelType];
     if (!model) throw new Error(`${plugin.name} provides no model ${m.modelType}`);
-    return { type: 'model.result', result: (await model(runtime, m.params ?? {})) ?? null };
+    return { type: 'model.result', result: (await model(runtime, m.params ?? null)) ?? null };
   },
   async 'service.start'(m) {
     const Service = serviceClasses.get(m.service);

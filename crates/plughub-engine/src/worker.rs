@@ -123,6 +123,7 @@ pub struct Worker {
     writer: Arc<tokio::sync::Mutex<OwnedWriteHalf>>,
     shared: Arc<Shared>,
     next_id: AtomicU64,
+    /// The Node process (in a sandbox, the child of the process plughub started).
     pid: u32,
 }
 
@@ -200,6 +201,7 @@ impl Worker {
             }
         })?;
         let pid = child.id().unwrap_or_default();
+        let sandboxed = sandbox.is_some();
         let shared = Arc::new(Shared::default());
         let sandbox = sandbox.map(|(sandbox, flag)| {
             for layer in sandbox.layers() {
@@ -231,8 +233,12 @@ impl Worker {
                         let (stream, _) = accepted.map_err(|e| io(&socket_path, e))?;
                         // Only the worker we started may speak for the plugin.
                         let peer = stream.peer_cred().ok().and_then(|c| c.pid());
-                        if peer == Some(pid as i32) {
-                            return Ok(stream);
+                        // In a sandbox the worker is the child of the process plughub started (the
+                        // first process of its pid namespace).
+                        if let Some(peer) = peer.filter(|p| {
+                            *p == pid as i32 || (sandboxed && parent_of(*p) == Some(pid as i32))
+                        }) {
+                            return Ok((stream, peer as u32));
                         }
                     }
                     _ = &mut exit_rx => return Err(shared.exited()),
@@ -241,8 +247,8 @@ impl Worker {
         })
         .await;
         remove_socket();
-        let stream = match accepted {
-            Ok(Ok(stream)) => stream,
+        let (stream, process) = match accepted {
+            Ok(Ok(accepted)) => accepted,
             Ok(Err(e)) => return Err(e),
             Err(_) => {
                 shared.end("it did not connect in time".into());
@@ -298,7 +304,7 @@ impl Worker {
             writer,
             shared,
             next_id: AtomicU64::new(1),
-            pid,
+            pid: process,
         })
     }
 
@@ -572,6 +578,14 @@ fn write_host_script(run_dir: &Path) -> Result<PathBuf, EngineError> {
         std::fs::rename(&temp, &path).map_err(|e| io(&path, e))?;
     }
     Ok(path)
+}
+
+/// The parent pid of a process, from `/proc/<pid>/stat` (after the parenthesised name, the state, then
+/// the parent).
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn io(path: &Path, source: std::io::Error) -> EngineError {

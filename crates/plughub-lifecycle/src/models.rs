@@ -26,6 +26,8 @@ pub(crate) struct ModelRouter {
     depth: usize,
     /// Model plugins started for this caller, by instance id: kept while the caller runs.
     started: tokio::sync::Mutex<HashMap<String, Arc<Launched>>>,
+    /// Candidates that could not start for this caller, with why.
+    failed: tokio::sync::Mutex<HashMap<String, String>>,
 }
 
 impl ModelRouter {
@@ -44,6 +46,7 @@ impl ModelRouter {
             agent: agent.to_string(),
             depth,
             started: tokio::sync::Mutex::new(HashMap::new()),
+            failed: tokio::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -110,10 +113,17 @@ impl ModelRouter {
             if known.is_some_and(|p| !p.models.iter().any(|m| m == model_type)) {
                 continue;
             }
+            if let Some(reason) = self.failed.lock().await.get(&id) {
+                failures.push(reason.clone());
+                continue;
+            }
             let started = match self.started(&id, &record.plugin).await {
                 Ok(started) => started,
                 Err(e) => {
-                    failures.push(format!("{} could not start: {e}", record.plugin));
+                    // Not tried again while this caller runs: each try would start it and fail again.
+                    let reason = e.to_string();
+                    self.failed.lock().await.insert(id.clone(), reason.clone());
+                    failures.push(reason);
                     continue;
                 }
             };
@@ -138,7 +148,8 @@ impl ModelRouter {
 
     async fn started(&self, id: &str, plugin: &str) -> Result<Arc<Launched>, LifecycleError> {
         let mut started = self.started.lock().await;
-        if let Some(launched) = started.get(id) {
+        // A model worker that ended (a timeout, a crash) is started again rather than failing every call.
+        if let Some(launched) = started.get(id).filter(|l| l.plugin.worker().is_alive()) {
             return Ok(launched.clone());
         }
         let context = self.launcher.context(&self.org, plugin).await?;
@@ -155,7 +166,7 @@ impl ModelRouter {
     /// then the rest by name.
     async fn candidates(&self) -> Result<Vec<(String, InstanceRecord)>, LifecycleError> {
         let store = self.launcher.installer().store();
-        let mut ordered: Vec<(i64, String)> = Vec::new();
+        let mut ordered: Vec<(i64, String, String)> = Vec::new();
         if let Some(agent) = store
             .thing_by_name(ThingKind::Agent, Some(&self.group_id), &self.agent)
             .await?
@@ -165,11 +176,17 @@ impl ModelRouter {
                 .await?
             {
                 let priority = link.metadata["priority"].as_i64().unwrap_or(0);
-                ordered.push((priority, link.to_id));
+                let name = store
+                    .thing(&link.to_id)
+                    .await?
+                    .map(|t| t.name)
+                    .unwrap_or_default();
+                ordered.push((priority, name, link.to_id));
             }
         }
-        ordered.sort_by_key(|(priority, _)| std::cmp::Reverse(*priority));
-        let mut ids: Vec<String> = ordered.into_iter().map(|(_, id)| id).collect();
+        // Highest priority first, then by name: the order `plughub agent list` shows.
+        ordered.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        let mut ids: Vec<String> = ordered.into_iter().map(|(_, _, id)| id).collect();
         let mut rest: Vec<(String, String)> = store
             .things(ThingKind::PluginInstance, Some(&self.group_id))
             .await?

@@ -46,6 +46,13 @@ pub(crate) fn enter(prepared: &Prepared) -> Result<()> {
         // Not dumpable: no other process of the same uid may ptrace it or read its memory.
         check(libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0))?;
         check(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))?;
+        // A user namespace of its own, entered unprivileged and left unmapped: inside it the plugin is
+        // the overflow uid, and exec drops whatever capabilities entering it gave.
+        check(libc::unshare(libc::CLONE_NEWUSER))?;
+        // Its processes get a pid namespace of their own, which only a child can enter: see `fork_init`.
+        check(libc::unshare(libc::CLONE_NEWPID))?;
+        // This process dies with plughub.
+        check(libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0))?;
     }
     if let Some((ruleset, rights)) = prepared.landlock {
         // SAFETY: the ruleset descriptor is held open by `prepared` until the spawn returns.
@@ -54,7 +61,47 @@ pub(crate) fn enter(prepared: &Prepared) -> Result<()> {
     for program in &prepared.seccomp {
         seccompiler::apply_filter(program).map_err(|e| Error::other(e.to_string()))?;
     }
-    Ok(())
+    fork_init()
+}
+
+/// Forks: the child, pid 1 of the new pid namespace, goes on to exec Node; this process stays as its
+/// keeper, waits for it and exits as it did, so that plughub sees the worker's end. Killing the keeper
+/// kills the worker (its parent-death signal).
+fn fork_init() -> Result<()> {
+    // SAFETY: after fork only system calls follow in either process.
+    let child = unsafe { libc::fork() };
+    if child < 0 {
+        return Err(Error::last_os_error());
+    }
+    if child == 0 {
+        // SAFETY: prctl takes integers only. (getppid cannot tell whether the keeper died in between:
+        // the keeper is outside this pid namespace, so it reads 0 either way.)
+        check(unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) })?;
+        return Ok(());
+    }
+    // The keeper never execs, so it would hold every descriptor of plughub's it inherited, among them
+    // the pipe on which plughub learns that the exec happened: it keeps only its standard streams.
+    // SAFETY: closes this process's own descriptors; it uses none of them again.
+    unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+    let mut status = 0;
+    loop {
+        // SAFETY: waits for the child just forked; `status` is a valid int.
+        let rc = unsafe { libc::waitpid(child, &mut status, 0) };
+        if rc == child {
+            break;
+        }
+        if rc < 0 && Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            // SAFETY: _exit ends the keeper without running anything of the parent's.
+            unsafe { libc::_exit(1) };
+        }
+    }
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    };
+    // SAFETY: as above.
+    unsafe { libc::_exit(code) }
 }
 
 fn join_cgroup(procs: &CStr) -> Result<()> {

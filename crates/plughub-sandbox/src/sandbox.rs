@@ -105,7 +105,7 @@ impl Sandbox {
     /// Prepares everything the worker's sandbox needs, and makes its cgroup.
     pub fn prepare(paths: SandboxPaths, policy: &SandboxPolicy) -> Result<Sandbox, SandboxError> {
         let mut layers = vec![
-            "namespaces: mount, network (no interface but a down loopback), ipc, uts".to_string(),
+            "namespaces: user (unmapped), pid (the worker is its first process), mount, network (no interface but a down loopback), ipc, uts".to_string(),
         ];
         std::fs::create_dir_all(&paths.work_dir)
             .map_err(io(paths.work_dir.display().to_string()))?;

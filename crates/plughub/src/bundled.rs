@@ -30,10 +30,18 @@ const BUNDLED: &[Bundled] = &[Bundled {
 pub fn source(spec: &str, dir: &Path) -> Result<Option<PathBuf>> {
     let Some(bundled) = BUNDLED
         .iter()
-        .find(|b| spec == b.name || spec.strip_prefix(b.name) == Some(&format!("@{}", b.version)))
+        .find(|b| spec == b.name || spec.starts_with(&format!("{}@", b.name)))
     else {
         return Ok(None);
     };
+    // Never looked up in a registry, where somebody else could publish the name.
+    if spec != bundled.name && spec != format!("{}@{}", bundled.name, bundled.version) {
+        anyhow::bail!(
+            "{spec}: plughub carries {}@{} only; install it without a version",
+            bundled.name,
+            bundled.version
+        );
+    }
     let folder = dir.join(format!(
         "{}-{}",
         bundled.name.trim_start_matches('@').replace('/', "-"),
@@ -69,10 +77,11 @@ mod tests {
                 .unwrap()
                 .is_some()
         );
+        let other = source("@plughub/plugin-local-model@2.0.0", dir.path()).unwrap_err();
         assert!(
-            source("@plughub/plugin-local-model@2.0.0", dir.path())
-                .unwrap()
-                .is_none()
+            other
+                .to_string()
+                .contains("carries @plughub/plugin-local-model@1.0.0 only")
         );
         assert!(
             source("@elizaos/plugin-openai", dir.path())

@@ -78,6 +78,8 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Let a plugin suspended after repeated errors run again
     Resume(InstanceArgs),
+    /// What this machine allows plughub's sandbox to do, tried on a real sandboxed worker
+    Doctor(DoctorArgs),
     /// Organisations, keys (and, later, people and tokens)
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -421,6 +423,12 @@ pub struct RouteArgs {
     pub body: Option<String>,
     #[command(flatten)]
     pub exec: ExecArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

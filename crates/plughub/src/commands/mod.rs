@@ -2,6 +2,7 @@ mod admin;
 mod agents;
 mod audit;
 mod catalog;
+mod doctor;
 mod info;
 mod install;
 mod run;
@@ -39,6 +40,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Route(args) => run::route(&cli.store, args).await,
         Command::Inspect(args) => run::inspect(&cli.store, args).await,
         Command::Resume(args) => agents::resume(&cli.store, args).await,
+        Command::Doctor(args) => doctor::run(&cli.store, args).await,
         Command::Agent(AgentCommand::Create(args)) => agents::create(&cli.store, args).await,
         Command::Agent(AgentCommand::List(args)) => agents::list(&cli.store, args).await,
         Command::Admin(AdminCommand::RotateKey(args)) => {
