@@ -52,10 +52,13 @@ async fn every_escape_is_blocked() {
         let scratch = attempt(&plugin, "WRITE_SCRATCH", "").await;
         assert_eq!(scratch, "ESCAPED: fine", "its scratch directory works");
         let store = secret_store.display().to_string();
+        let other_plugin = fixture("plugin-hello").join("package.json");
+        let other_plugin = other_plugin.display().to_string();
         for (action, text) in [
             ("READ_FILE", "/etc/shadow"),
             ("LIST_DIR", "/root"),
             ("READ_FILE", store.as_str()),
+            ("READ_FILE", other_plugin.as_str()),
             ("WRITE_FILE", "/usr/escaped"),
             ("WRITE_FILE", "/escaped"),
             ("SPAWN", ""),
@@ -72,6 +75,15 @@ async fn every_escape_is_blocked() {
                 "{action} {text} (node permissions {node_permissions}): {answer}"
             );
         }
+        // An endless loop is ended at its timeout, with its worker.
+        let spun = plugin
+            .invoke_action("ENDLESS", message("", "agent-1"), SECOND * 2, None)
+            .await
+            .unwrap_err();
+        assert!(matches!(spun, EngineError::Timeout { .. }), "{spun}");
+        let plugin = LoadedPlugin::load(&sandboxed(run.path(), node_permissions), runtime.clone())
+            .await
+            .unwrap();
         // A memory bomb ends its worker (the cgroup's limit, or V8's), and nothing else.
         let bomb = attempt(&plugin, "MEMORY_BOMB", "").await;
         assert!(bomb.starts_with("blocked:"), "{bomb}");
