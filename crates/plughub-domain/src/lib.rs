@@ -5,6 +5,7 @@ pub mod config_schema;
 pub mod core_range;
 pub mod dependencies;
 pub mod dimensions;
+pub mod egress;
 pub mod execution_policy;
 pub mod lifecycle;
 pub mod names;
