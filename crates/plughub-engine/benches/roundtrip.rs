@@ -28,6 +28,7 @@ fn main() {
             start_timeout: Duration::from_secs(30),
             memory_mb: None,
             sandbox: None,
+            egress: None,
         },
         settings: Settings {
             values: [("HELLO_API_KEY".to_string(), json!("k"))].into(),

@@ -24,6 +24,7 @@ fn spec(run: &std::path::Path, sandbox: Option<SandboxPolicy>) -> PluginSpec {
             start_timeout: Duration::from_secs(30),
             memory_mb: None,
             sandbox,
+            egress: None,
         },
         settings: Settings {
             values: [("HELLO_API_KEY".to_string(), json!("k"))].into(),

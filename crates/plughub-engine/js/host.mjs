@@ -2,6 +2,9 @@
 // plughub over a Unix socket (never over stdout, which belongs to the plugin and becomes its log).
 // Messages are newline-delimited JSON with the elizaOS interop names; runtime calls go back to plughub.
 import net from 'node:net';
+import http from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -9,8 +12,10 @@ import { pathToFileURL } from 'node:url';
 const MAX_MESSAGE_BYTES = 1_000_000;
 const socketPath = process.env.PLUGHUB_SOCKET;
 const packageDir = process.env.PLUGHUB_PACKAGE;
+const egressPath = process.env.PLUGHUB_EGRESS;
 delete process.env.PLUGHUB_SOCKET;
 delete process.env.PLUGHUB_PACKAGE;
+delete process.env.PLUGHUB_EGRESS;
 
 const socket = net.createConnection(socketPath);
 socket.setNoDelay(true);
@@ -37,6 +42,79 @@ function send(message) {
     return;
   }
   socket.write(line + '\n');
+}
+
+// ---- the way out: in a sandbox there is no network, and plughub's egress proxy is reached through a Unix
+// socket. `http`, `https` (and so axios) and `fetch` go through it unchanged: each connection is a CONNECT
+// tunnel, TLS on top for https, so the proxy sees the host and the plugin keeps end-to-end TLS.
+function tunnel(host, port) {
+  return new Promise((resolve, reject) => {
+    const proxy = net.createConnection(egressPath);
+    proxy.once('error', reject);
+    proxy.write(`CONNECT ${host}:${port} HTTP/1.1\r\nhost: ${host}:${port}\r\n\r\n`);
+    let seen = Buffer.alloc(0);
+    const onData = (chunk) => {
+      seen = Buffer.concat([seen, chunk]);
+      const end = seen.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      proxy.removeListener('data', onData);
+      const status = Number(seen.toString('latin1', 0, end).split(' ')[1]);
+      const rest = seen.subarray(end + 4);
+      if (status === 200) {
+        proxy.removeListener('error', reject);
+        if (rest.length) proxy.unshift(rest);
+        resolve(proxy);
+        return;
+      }
+      let why = rest.toString();
+      proxy.on('data', (more) => (why += more.toString()));
+      proxy.on('end', () => reject(new Error(`plughub's egress proxy refused ${host}:${port} (${status}): ${why}`)));
+    };
+    proxy.on('data', onData);
+  });
+}
+
+function egressAgent(Base, secure) {
+  return class extends Base {
+    createConnection(options, callback) {
+      const host = options.host ?? options.hostname ?? 'localhost';
+      const port = options.port ?? (secure ? 443 : 80);
+      tunnel(host, port).then(
+        (socket) => callback(null, secure ? tls.connect({ ...options, socket, servername: options.servername ?? host }) : socket),
+        (error) => callback(error),
+      );
+    }
+  };
+}
+
+if (egressPath) {
+  http.globalAgent = new (egressAgent(http.Agent, false))({ keepAlive: false });
+  https.globalAgent = new (egressAgent(https.Agent, true))({ keepAlive: false });
+  const noBody = new Set([101, 204, 205, 304]);
+  globalThis.fetch = async (input, init) => {
+    const request = new Request(input, init);
+    const url = new URL(request.url);
+    const client = url.protocol === 'https:' ? https : url.protocol === 'http:' ? http : null;
+    if (!client) throw new TypeError(`fetch: ${url.protocol} is not supported here`);
+    const body = request.body ? Buffer.from(await request.arrayBuffer()) : null;
+    return new Promise((resolve, reject) => {
+      const req = client.request(url, { method: request.method, headers: Object.fromEntries(request.headers) }, (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const headers = new Headers();
+          for (const [k, v] of Object.entries(res.headers)) for (const one of [v].flat()) headers.append(k, one);
+          const payload = noBody.has(res.statusCode) ? null : Buffer.concat(chunks);
+          resolve(new Response(payload, { status: res.statusCode, statusText: res.statusMessage, headers }));
+        });
+      });
+      req.on('error', reject);
+      if (request.signal) request.signal.addEventListener('abort', () => req.destroy(new Error('aborted')));
+      if (body) req.write(body);
+      req.end();
+    });
+  };
 }
 
 // ---- runtime calls back to plughub -------------------------------------------------------------------

@@ -15,6 +15,7 @@ pub use cache::{CacheKey, ResultCache};
 pub use error::EngineError;
 pub use executor::{ComponentKind, ExecError, Execution, ExecutionRequest, Executor};
 pub use metrics::Metrics;
+pub use plughub_egress::EgressPolicy;
 pub use plughub_sandbox::SandboxPolicy;
 pub use plugin::{
     Invocation, LoadedPlugin, PluginSpec, RouteRequest, RouteResponse, Settings, message,

@@ -7,6 +7,7 @@
 use crate::EngineError;
 use crate::lines::{Line, next_line};
 use crate::runtime::RuntimeHost;
+use plughub_egress::{EgressPolicy, EgressProxy, EgressRecord, SystemResolver};
 use plughub_protocol::{
     HostMessage, MAX_MESSAGE_BYTES, Manifest, RequestId, WorkerMessage, decode_worker, encode,
 };
@@ -49,6 +50,9 @@ pub struct WorkerSpec {
     /// The OS sandbox to start the worker in (`None`: a plain child process, for machines that cannot
     /// sandbox and for measuring what the sandbox costs).
     pub sandbox: Option<SandboxPolicy>,
+    /// What the sandboxed worker may reach through plughub's egress proxy (its one way out); `None`: no
+    /// way out at all.
+    pub egress: Option<EgressPolicy>,
 }
 
 /// A line the plugin printed or logged.
@@ -125,6 +129,8 @@ pub struct Worker {
     next_id: AtomicU64,
     /// The Node process (in a sandbox, the child of the process plughub started).
     pid: u32,
+    /// The egress proxy serving this worker, stopped with it.
+    egress: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Worker {
@@ -136,6 +142,8 @@ impl Worker {
         let host = write_host_script(&spec.run_dir)?;
         let id = uuid::Uuid::new_v4().simple().to_string();
         let mut command = Command::new(&spec.node);
+        // Nothing of plughub's environment reaches the worker: it is cleared before anything is set.
+        command.env_clear();
         let (socket_path, socket_dir, sandbox) = match &spec.sandbox {
             Some(policy) => {
                 let socket_dir = spec.run_dir.join(format!("w-{id}.d"));
@@ -165,10 +173,18 @@ impl Worker {
             None => (spec.run_dir.join(format!("w-{id}.sock")), None, None),
         };
         let listener = UnixListener::bind(&socket_path).map_err(|e| io(&socket_path, e))?;
+        let mut egress_listener = None;
         if let Some((sandbox, _)) = &sandbox {
-            sandbox
-                .grant_socket(&socket_path)
-                .map_err(|e| EngineError::Start(format!("its sandbox: {e}")))?;
+            let start =
+                |e: plughub_sandbox::SandboxError| EngineError::Start(format!("its sandbox: {e}"));
+            sandbox.grant_socket(&socket_path).map_err(start)?;
+            if let (Some(policy), Some(dir)) = (&spec.egress, &socket_dir) {
+                let egress_path = dir.join("egress.sock");
+                let listener = UnixListener::bind(&egress_path).map_err(|e| io(&egress_path, e))?;
+                sandbox.grant_socket(&egress_path).map_err(start)?;
+                command.env("PLUGHUB_EGRESS", &egress_path);
+                egress_listener = Some((listener, policy.clone()));
+            }
             sandbox.apply(&mut command);
         }
         if let Some(mb) = spec.memory_mb {
@@ -176,7 +192,6 @@ impl Worker {
         }
         command
             .arg(&host)
-            .env_clear()
             .envs(spec.env.iter().map(|(k, v)| (k, v)))
             .env("PLUGHUB_SOCKET", &socket_path)
             .env("PLUGHUB_PACKAGE", &spec.package_dir)
@@ -185,12 +200,14 @@ impl Worker {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        let remove_socket = || match &socket_dir {
-            Some(dir) => drop(std::fs::remove_dir_all(dir)),
-            None => drop(std::fs::remove_file(&socket_path)),
-        };
+        // The worker's socket goes once it is connected (nobody else may connect); its directory, with
+        // the egress socket, when the worker has ended.
+        let remove_socket = || drop(std::fs::remove_file(&socket_path));
         let mut child = command.spawn().map_err(|e| {
             remove_socket();
+            if let Some(dir) = &socket_dir {
+                let _ = std::fs::remove_dir_all(dir);
+            }
             match (&sandbox, e.kind()) {
                 (_, std::io::ErrorKind::NotFound) | (None, _) => {
                     EngineError::NoNode(format!("{}: {e}", spec.node.display()))
@@ -221,10 +238,24 @@ impl Worker {
                 tokio::spawn(capture(stream, name, shared.clone()));
             }
         }
+        let egress = egress_listener.map(|(listener, policy)| {
+            let log = shared.clone();
+            let proxy = EgressProxy::new(policy, Arc::new(SystemResolver), move |r| {
+                log.log("egress", describe_egress(&r));
+            });
+            tokio::spawn(proxy.serve(listener))
+        });
         let (kill_tx, kill_rx) = oneshot::channel();
         *shared.kill.lock().expect("not poisoned") = Some(kill_tx);
         let (exit_tx, mut exit_rx) = oneshot::channel::<()>();
-        tokio::spawn(watch(child, kill_rx, shared.clone(), exit_tx, sandbox));
+        tokio::spawn(watch(
+            child,
+            kill_rx,
+            shared.clone(),
+            exit_tx,
+            sandbox,
+            socket_dir,
+        ));
 
         let accepted = tokio::time::timeout(spec.start_timeout, async {
             loop {
@@ -305,6 +336,7 @@ impl Worker {
             shared,
             next_id: AtomicU64::new(1),
             pid: process,
+            egress,
         })
     }
 
@@ -404,6 +436,9 @@ impl Worker {
 impl Drop for Worker {
     fn drop(&mut self) {
         self.kill();
+        if let Some(egress) = &self.egress {
+            egress.abort();
+        }
     }
 }
 
@@ -437,6 +472,7 @@ async fn watch(
     shared: Arc<Shared>,
     exited: oneshot::Sender<()>,
     sandbox: Option<Sandbox>,
+    socket_dir: Option<PathBuf>,
 ) {
     let mut reason = tokio::select! {
         status = child.wait() => match status {
@@ -457,8 +493,11 @@ async fn watch(
     {
         reason = format!("{reason}: it went over its memory limit");
     }
-    // The worker is gone: its cgroup and mount point go with the sandbox.
+    // The worker is gone: its cgroup and mount point go with the sandbox, and its sockets.
     drop(sandbox);
+    if let Some(dir) = socket_dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     shared.end(reason);
     let _ = exited.send(());
 }
@@ -578,6 +617,19 @@ fn write_host_script(run_dir: &Path) -> Result<PathBuf, EngineError> {
         std::fs::rename(&temp, &path).map_err(|e| io(&path, e))?;
     }
     Ok(path)
+}
+
+/// One request through the egress proxy, as a log line: host, method, status, bytes, and why refused.
+fn describe_egress(r: &EgressRecord) -> String {
+    let mut line = format!(
+        "{} {}:{} -> {} ({} bytes up, {} down)",
+        r.method, r.host, r.port, r.status, r.bytes_up, r.bytes_down
+    );
+    if let Some(why) = &r.refusal {
+        line.push_str(": ");
+        line.push_str(why);
+    }
+    line
 }
 
 /// The parent pid of a process, from `/proc/<pid>/stat` (after the parenthesised name, the state, then

@@ -113,6 +113,9 @@ impl Launcher {
                     sandbox.memory_mb = u64::from(policy.limits(context.plan).memory_mb);
                     sandbox
                 }),
+                // No grants yet (permissions come with the grant model): a sandboxed plugin has no way
+                // out.
+                egress: None,
             },
             settings: Settings {
                 values: context.settings.clone(),

@@ -22,6 +22,7 @@ pub fn spec(name: &str, run_dir: &std::path::Path, settings: &[(&str, &str)]) ->
             start_timeout: Duration::from_secs(20),
             memory_mb: Some(128),
             sandbox: None,
+            egress: None,
         },
         settings: Settings {
             values: settings

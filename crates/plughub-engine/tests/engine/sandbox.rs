@@ -108,3 +108,73 @@ async fn every_escape_is_blocked() {
     // Nothing left behind in the run directory but the host script and the Node flag it remembers.
     drop(plugin);
 }
+
+/// The one way out: plughub's egress proxy, for granted hosts only. `fetch` and `http` reach a trusted
+/// loopback server through it; a host not granted, and a granted name that resolves to loopback, do not,
+/// and their listener sees no connection.
+#[tokio::test(flavor = "multi_thread")]
+async fn only_granted_hosts_are_reached_through_the_egress_proxy() {
+    use std::io::{Read, Write};
+    let run = tempfile::tempdir().unwrap();
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    let served = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = served.clone();
+    std::thread::spawn(move || {
+        for mut stream in server.incoming().flatten() {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut buffer = [0u8; 4096];
+            let _ = stream.read(&mut buffer);
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+        }
+    });
+    let runtime = Arc::new(LocalRuntime::default());
+    let load = |domains: &[&str], trusted: bool| {
+        let mut spec = sandboxed(run.path(), true);
+        spec.worker.egress = Some(plughub_engine::EgressPolicy {
+            domains: domains.iter().map(|d| d.to_string()).collect(),
+            trusted_addresses: if trusted {
+                vec!["127.0.0.1".parse().unwrap()]
+            } else {
+                Vec::new()
+            },
+            ..Default::default()
+        });
+        let runtime = runtime.clone();
+        async move { LoadedPlugin::load(&spec, runtime).await }
+    };
+
+    // An operator-trusted address, granted: both ways of asking get through.
+    let plugin = load(&["127.0.0.1"], true).await.unwrap();
+    let url = format!("http://127.0.0.1:{port}/");
+    assert_eq!(attempt(&plugin, "FETCH", &url).await, "ESCAPED: 200");
+    assert_eq!(attempt(&plugin, "HTTP_GET", &url).await, "ESCAPED: 200");
+    assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 2);
+    // A host that is not granted.
+    let other = format!("http://localhost:{port}/");
+    let refused = attempt(&plugin, "FETCH", &other).await;
+    assert!(
+        refused.contains("not among the plugin's granted domains"),
+        "{refused}"
+    );
+    let log = plugin.worker().log();
+    assert!(
+        log.iter().any(|l| l.stream == "egress"
+            && l.text
+                .starts_with(&format!("CONNECT 127.0.0.1:{port} -> 200"))),
+        "each request is logged: {log:?}"
+    );
+
+    // A granted name that resolves to loopback, with nothing trusted: refused at the address.
+    let plugin = load(&["localhost"], false).await.unwrap();
+    let refused = attempt(&plugin, "FETCH", &other).await;
+    assert!(refused.contains("loopback address"), "{refused}");
+    let refused = attempt(&plugin, "HTTP_GET", &url).await;
+    assert!(refused.contains("loopback address"), "{refused}");
+    assert_eq!(
+        served.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "the refused requests never reached the server"
+    );
+}

@@ -101,6 +101,7 @@ async fn sandboxed_trial(store_args: &StoreArgs) -> Result<Vec<String>> {
             start_timeout: Duration::from_secs(20),
             memory_mb: None,
             sandbox: Some(plughub_engine::SandboxPolicy::default()),
+            egress: None,
         },
         settings: Settings {
             values: Default::default(),
