@@ -77,6 +77,10 @@ fn non_public_v6(ip: Ipv6Addr) -> Option<&'static str> {
     if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
         return non_public_v4(embedded(s[6], s[7]));
     }
+    // NAT64 local-use prefix (RFC 8215): whatever it translates to is the local network's.
+    if s[..3] == [0x64, 0xff9b, 1] {
+        return Some("NAT64 local-use");
+    }
     if s[0] == 0x2002 {
         return non_public_v4(embedded(s[1], s[2]));
     }
@@ -229,6 +233,7 @@ mod tests {
             ("64:ff9b::10.0.0.1", "private"),
             ("2002:7f00:1::", "loopback"),
             ("2001:db8::1", "documentation"),
+            ("64:ff9b:1::a00:1", "NAT64 local-use"),
         ] {
             assert_eq!(non_public(ip(address)), Some(kind), "{address}");
         }

@@ -51,6 +51,8 @@ function tunnel(host, port) {
   return new Promise((resolve, reject) => {
     const proxy = net.createConnection(egressPath);
     proxy.once('error', reject);
+    const closedEarly = () => reject(new Error(`plughub's egress proxy closed before answering for ${host}:${port}`));
+    proxy.once('end', closedEarly);
     proxy.write(`CONNECT ${host}:${port} HTTP/1.1\r\nhost: ${host}:${port}\r\n\r\n`);
     let seen = Buffer.alloc(0);
     const onData = (chunk) => {
@@ -58,6 +60,7 @@ function tunnel(host, port) {
       const end = seen.indexOf('\r\n\r\n');
       if (end < 0) return;
       proxy.removeListener('data', onData);
+      proxy.removeListener('end', closedEarly);
       const status = Number(seen.toString('latin1', 0, end).split(' ')[1]);
       const rest = seen.subarray(end + 4);
       if (status === 200) {

@@ -101,10 +101,28 @@ impl WorkerCgroup {
         })
     }
 
-    /// Removes the directories (the worker must have exited).
+    /// Removes the directories. When plughub killed the keeper, the worker dies a moment later (its
+    /// parent-death signal) and the group is busy until then: retried for two seconds, off this thread.
     pub(crate) fn remove(&self) {
-        for dir in &self.dirs {
-            let _ = std::fs::remove_dir(dir);
+        let left: Vec<PathBuf> = self
+            .dirs
+            .iter()
+            .filter(|dir| std::fs::remove_dir(dir).is_err())
+            .cloned()
+            .collect();
+        if left.is_empty() {
+            return;
         }
+        std::thread::spawn(move || {
+            for _ in 0..20 {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                if left
+                    .iter()
+                    .all(|dir| std::fs::remove_dir(dir).is_ok() || !dir.exists())
+                {
+                    return;
+                }
+            }
+        });
     }
 }

@@ -43,7 +43,8 @@ pub(crate) fn enter(prepared: &Prepared) -> Result<()> {
         check(libc::setgroups(0, null()))?;
         check(libc::setresgid(id, id, id))?;
         check(libc::setresuid(id, id, id))?;
-        // Not dumpable: no other process of the same uid may ptrace it or read its memory.
+        // Not dumpable (the keeper; exec makes Node dumpable again, where seccomp's ptrace denial and a
+        // uid of its own keep others out).
         check(libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0))?;
         check(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))?;
         // A user namespace of its own, entered unprivileged and left unmapped: inside it the plugin is
@@ -55,8 +56,10 @@ pub(crate) fn enter(prepared: &Prepared) -> Result<()> {
         check(libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0))?;
     }
     if let Some((ruleset, rights)) = prepared.landlock {
+        // Everything in the scratch directory but executing what was written there.
+        let scratch = rights & !crate::landlock::EXECUTE;
         // SAFETY: the ruleset descriptor is held open by `prepared` until the spawn returns.
-        unsafe { crate::landlock::restrict_with_scratch(ruleset, c"/tmp", rights)? };
+        unsafe { crate::landlock::restrict_with_scratch(ruleset, c"/tmp", scratch)? };
     }
     for program in &prepared.seccomp {
         seccompiler::apply_filter(program).map_err(|e| Error::other(e.to_string()))?;
@@ -82,7 +85,14 @@ fn fork_init() -> Result<()> {
     // The keeper never execs, so it would hold every descriptor of plughub's it inherited, among them
     // the pipe on which plughub learns that the exec happened: it keeps only its standard streams.
     // SAFETY: closes this process's own descriptors; it uses none of them again.
-    unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+    let closed = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+    if closed != 0 {
+        // Kernels before 5.9: one by one, up to the open-files limit set above.
+        for fd in 3..1024 {
+            // SAFETY: closing a descriptor number this process may or may not have open.
+            unsafe { libc::close(fd) };
+        }
+    }
     let mut status = 0;
     loop {
         // SAFETY: waits for the child just forked; `status` is a valid int.
@@ -136,7 +146,7 @@ fn make_root(plan: &RootPlan) -> Result<()> {
             c"tmpfs".as_ptr(),
             plan.root.as_ptr(),
             c"tmpfs".as_ptr(),
-            libc::MS_NOSUID | libc::MS_NODEV,
+            libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
             plan.tmpfs_options.as_ptr().cast(),
         ))?;
         for step in &plan.steps {

@@ -3,7 +3,7 @@
 
 use seccompiler::{
     BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
-    SeccompRule, TargetArch,
+    SeccompRule, TargetArch, sock_filter,
 };
 use std::collections::BTreeMap;
 
@@ -56,13 +56,24 @@ pub(crate) fn compile() -> Result<Vec<BpfProgram>, String> {
         .iter()
         .map(|(_, number)| (*number, Vec::new()))
         .collect();
-    // Raw and packet sockets.
-    let raw = libc::SOCK_RAW as u64;
+    // Sockets: Unix, IPv4 and IPv6 only (no packet, netlink, vsock, alg, …), and never raw or SOCK_PACKET.
+    let other_family = SeccompRule::new(
+        [libc::AF_UNIX, libc::AF_INET, libc::AF_INET6]
+            .iter()
+            .map(|family| {
+                SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, *family as u64)
+                    .expect("valid condition")
+            })
+            .collect(),
+    )
+    .expect("valid rule");
     rules.insert(
         libc::SYS_socket,
         vec![
-            condition(0, SeccompCmpOp::Eq, libc::AF_PACKET as u64),
-            condition(1, SeccompCmpOp::MaskedEq(0xf), raw),
+            other_family,
+            condition(1, SeccompCmpOp::MaskedEq(0xf), libc::SOCK_RAW as u64),
+            // SOCK_PACKET (10), the old way to a packet socket through AF_INET.
+            condition(1, SeccompCmpOp::MaskedEq(0xf), 10),
         ],
     );
     // No new namespaces through clone's flags either.
@@ -99,10 +110,30 @@ pub(crate) fn compile() -> Result<Vec<BpfProgram>, String> {
         arch(),
     )
     .map_err(|e| e.to_string())?;
-    [deny, clone3]
+    let mut programs: Vec<BpfProgram> = [deny, clone3]
         .into_iter()
         .map(|f| BpfProgram::try_from(f).map_err(|e| e.to_string()))
-        .collect()
+        .collect::<Result<_, _>>()?;
+    if cfg!(target_arch = "x86_64") {
+        programs.push(no_x32());
+    }
+    Ok(programs)
+}
+
+/// x32 system calls carry the x86_64 architecture with bit 30 set in their number, so they would match
+/// no rule above: every number with that bit fails.
+fn no_x32() -> BpfProgram {
+    const LOAD_NR: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS, offset 0: the system call's number
+    const JGE: u16 = 0x35; // BPF_JMP | BPF_JGE | BPF_K
+    const RET: u16 = 0x06; // BPF_RET | BPF_K
+    const X32_BIT: u32 = 0x4000_0000;
+    let instruction = |code, jt, jf, k| sock_filter { code, jt, jf, k };
+    vec![
+        instruction(LOAD_NR, 0, 0, 0),
+        instruction(JGE, 0, 1, X32_BIT),
+        instruction(RET, 0, 0, libc::SECCOMP_RET_ERRNO | libc::EPERM as u32),
+        instruction(RET, 0, 0, libc::SECCOMP_RET_ALLOW),
+    ]
 }
 
 /// The names of what the filter denies, for the report of what is in force.
@@ -110,6 +141,11 @@ pub(crate) fn denied_names() -> Vec<&'static str> {
     DENIED
         .iter()
         .map(|(name, _)| *name)
-        .chain(["raw and packet sockets", "clone into new namespaces"])
+        .chain([
+            "sockets other than Unix, IPv4 and IPv6",
+            "raw and packet sockets",
+            "clone into new namespaces",
+            "x32 system calls",
+        ])
         .collect()
 }

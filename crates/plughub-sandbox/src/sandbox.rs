@@ -198,7 +198,7 @@ impl Sandbox {
                     let _ = ruleset.allow(Path::new(device), READ_FILE | WRITE_FILE);
                 }
                 layers.push(format!(
-                    "Landlock ABI {abi}: reads beneath what is bound in, writes in /tmp only, executes Node only"
+                    "Landlock ABI {abi}: reads beneath what is bound in, writes in /tmp only (never executed), executes Node only"
                 ));
                 Some(ruleset)
             }

@@ -62,6 +62,7 @@ async fn every_escape_is_blocked() {
             ("WRITE_FILE", "/usr/escaped"),
             ("WRITE_FILE", "/escaped"),
             ("SPAWN", ""),
+            ("EXEC_SCRATCH", ""),
             ("ENV", ""),
             ("WHOAMI", ""),
             ("CONNECT", port.as_str()),
