@@ -92,3 +92,41 @@ pub async fn share_pnpm(data_dir: &std::path::Path) {
         std::os::unix::fs::symlink(&shared, packages.join("tools")).unwrap();
     }
 }
+
+/// The store of a data directory, opened as the binary opens it.
+pub async fn store_of(data_dir: &std::path::Path) -> plughub_store::Store {
+    plughub_store::Store::open(&plughub_store::Location::DataDir(data_dir.to_path_buf()))
+        .await
+        .unwrap()
+}
+
+/// The executions a store recorded (`plugin_action_executed`), in the order they happened.
+pub async fn executions(store: &plughub_store::Store) -> Vec<plughub_domain::StoredEvent> {
+    store
+        .events(&plughub_store::EventFilter {
+            event_type: Some(plughub_domain::EventType::PluginActionExecuted),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+}
+
+/// Organisation `acme` with the hello fixture installed and its required key set to `key`.
+pub fn hello_in_acme(data_dir: &std::path::Path, key: &str) {
+    let hello = plughub_testkit::fixture_plugin("plugin-hello");
+    let setting = format!("HELLO_API_KEY={key}");
+    for args in [
+        vec!["admin", "create-org", "acme"],
+        vec!["install", hello.to_str().unwrap(), "--org", "acme"],
+        vec![
+            "configure",
+            "@fixture/plugin-hello",
+            "--org",
+            "acme",
+            &setting,
+        ],
+    ] {
+        let out = run(plughub(data_dir).args(&args));
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    }
+}

@@ -2,7 +2,7 @@
 //! its action and provider run, each execution recorded with secrets cut out.
 
 use crate::common::*;
-use plughub_store::{EventFilter, Location, Store};
+use plughub_store::EventFilter;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn run_provide_and_inspect_an_installed_plugin() {
@@ -113,16 +113,8 @@ async fn run_provide_and_inspect_an_installed_plugin() {
         text(&out.stderr)
     );
 
-    let store = Store::open(&Location::DataDir(d.to_path_buf()))
-        .await
-        .unwrap();
-    let executed = store
-        .events(&EventFilter {
-            event_type: Some(plughub_domain::EventType::PluginActionExecuted),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let store = store_of(d).await;
+    let executed = executions(&store).await;
     assert_eq!(executed.len(), 4, "two runs, a provider and an evaluator");
     let first = &executed[0].metadata;
     assert_eq!(

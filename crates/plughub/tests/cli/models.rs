@@ -3,7 +3,6 @@
 //! provides. Plus a plugin's route called through the binary.
 
 use crate::common::*;
-use plughub_store::{EventFilter, Location, Store};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -30,17 +29,8 @@ async fn use_model_reaches_the_group_s_active_model_plugin() {
             "--json",
         ]))
     };
-    ok(&["admin", "create-org", "acme"]);
+    hello_in_acme(d, "hk-1234");
     ok(&["agent", "create", "ada", "--org", "acme"]);
-    let hello = plughub_testkit::fixture_plugin("plugin-hello");
-    ok(&["install", hello.to_str().unwrap(), "--org", "acme"]);
-    ok(&[
-        "configure",
-        "@fixture/plugin-hello",
-        "--org",
-        "acme",
-        "HELLO_API_KEY=hk-1234",
-    ]);
     ok(&[
         "activate",
         "@fixture/plugin-hello",
@@ -130,16 +120,8 @@ async fn use_model_reaches_the_group_s_active_model_plugin() {
     assert_eq!(answer["result"]["text"], "echo(***): Summarise:\nCy");
     assert_eq!(answer["result"]["values"]["dimensions"], 64);
 
-    let store = Store::open(&Location::DataDir(d.to_path_buf()))
-        .await
-        .unwrap();
-    let executed = store
-        .events(&EventFilter {
-            event_type: Some(plughub_domain::EventType::PluginActionExecuted),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let store = store_of(d).await;
+    let executed = executions(&store).await;
     let models: Vec<(&str, &str)> = executed
         .iter()
         .filter(|e| e.metadata["kind"] == "model")
@@ -168,7 +150,10 @@ async fn use_model_reaches_the_group_s_active_model_plugin() {
         ],
         "each model call is an execution of the model plugin"
     );
-    let everything = store.events(&EventFilter::default()).await.unwrap();
+    let everything = store
+        .events(&plughub_store::EventFilter::default())
+        .await
+        .unwrap();
     assert!(
         everything
             .iter()
@@ -188,16 +173,7 @@ async fn a_route_answers_through_the_binary() {
         assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
         text(&out.stdout)
     };
-    ok(&["admin", "create-org", "acme"]);
-    let hello = plughub_testkit::fixture_plugin("plugin-hello");
-    ok(&["install", hello.to_str().unwrap(), "--org", "acme"]);
-    ok(&[
-        "configure",
-        "@fixture/plugin-hello",
-        "--org",
-        "acme",
-        "HELLO_API_KEY=hk-1234",
-    ]);
+    hello_in_acme(d, "hk-1234");
     let answer: Value = serde_json::from_str(&ok(&[
         "route",
         "@fixture/plugin-hello",
