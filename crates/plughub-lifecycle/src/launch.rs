@@ -41,7 +41,6 @@ struct Inner {
 pub struct Launched {
     pub context: ExecutionContext,
     pub plugin: LoadedPlugin,
-    pub agent: String,
     /// The time each execution gets: the one asked for, within the plan's bounds.
     pub timeout: Duration,
     /// The plugin's services that failed to start, each with why.
@@ -147,7 +146,6 @@ impl Launcher {
                 Ok(Launched {
                     context,
                     plugin,
-                    agent: agent.to_string(),
                     timeout,
                     service_errors,
                 })

@@ -37,7 +37,7 @@ pub fn source(spec: &str, dir: &Path) -> Result<Option<PathBuf>> {
     // Never looked up in a registry, where somebody else could publish the name.
     if spec != bundled.name && spec != format!("{}@{}", bundled.name, bundled.version) {
         anyhow::bail!(
-            "{spec}: plughub carries {}@{} only; install it without a version",
+            "{spec}: plughub carries {}@{} only; ask for it without a version",
             bundled.name,
             bundled.version
         );

@@ -2,20 +2,31 @@
 
 use super::install::{for_change, local_installer};
 use crate::cli::{InstanceArgs, StoreArgs, UpdateArgs};
-use crate::output;
 use crate::output::out;
+use crate::{context, output};
 use anyhow::Result;
 use plughub_lifecycle::UpdateOutcome;
 
 pub async fn update(store_args: &StoreArgs, args: UpdateArgs) -> Result<()> {
     let (installer, options) = for_change(store_args, &args.change).await?;
+    // A plugin carried by the binary is updated from the binary, never from a registry; a folder or a
+    // tarball given as the target is taken as it is.
+    let local_target = args
+        .target
+        .as_deref()
+        .is_some_and(|t| t.starts_with(['.', '/', '~']) || t.ends_with(".tgz"));
+    let wanted = match &args.target {
+        Some(version) if !local_target => format!("{}@{version}", args.plugin),
+        _ => args.plugin.clone(),
+    };
+    let bundled = match local_target {
+        true => None,
+        false => crate::bundled::source(&wanted, &context::bundled_dir(store_args))?
+            .map(|folder| folder.display().to_string()),
+    };
+    let target = bundled.as_deref().or(args.target.as_deref());
     let outcome = installer
-        .update(
-            &args.change.org,
-            &args.plugin,
-            args.target.as_deref(),
-            &options,
-        )
+        .update(&args.change.org, &args.plugin, target, &options)
         .await;
     drop(installer);
     report(&outcome?, &args.change.org, args.change.json, "updated")

@@ -46,6 +46,22 @@ async fn use_model_reaches_the_group_s_active_model_plugin() {
         "{installed}"
     );
 
+    // Updated from the binary too, never from a registry where somebody else could publish the name.
+    let same = ok(&["update", "@plughub/plugin-local-model", "--org", "acme"]);
+    assert!(same.contains("at 1.0.0 already"), "{same}");
+    let other = run(plughub(d).args([
+        "update",
+        "@plughub/plugin-local-model",
+        "9.0.0",
+        "--org",
+        "acme",
+    ]));
+    assert!(
+        text(&other.stderr).contains("carries @plughub/plugin-local-model@1.0.0 only"),
+        "{}",
+        text(&other.stderr)
+    );
+
     // Installed is not active: the model is not used until the group activates it.
     let out = summarize("Ada is here");
     assert!(!out.status.success());
