@@ -40,6 +40,7 @@ pub fn analyze_package(dir: &Path) -> Result<Report, AnalyzeError> {
     collect_js(dir, &mut files)?;
     files.sort();
     let mut bytes = 0u64;
+    let mut uses = crate::Uses::default();
     for file in &files {
         let relative = file.strip_prefix(dir).unwrap_or(file).display().to_string();
         let size = std::fs::metadata(file)
@@ -61,7 +62,9 @@ pub fn analyze_package(dir: &Path) -> Result<Report, AnalyzeError> {
         let bytes_read = std::fs::read(file).map_err(|source| read_error(file, source))?;
         bytes += bytes_read.len() as u64;
         let text = String::from_utf8_lossy(&bytes_read);
-        findings.extend(crate::js::analyze(&relative, &text));
+        let (found, reach) = crate::js::analyze(&relative, &text);
+        findings.extend(found);
+        uses.merge(reach);
     }
     Ok(Report::new(
         manifest
@@ -76,7 +79,8 @@ pub fn analyze_package(dir: &Path) -> Result<Report, AnalyzeError> {
         bytes,
         findings,
         started.elapsed(),
-    ))
+    )
+    .with_uses(uses))
 }
 
 fn read_error(path: &Path, source: std::io::Error) -> AnalyzeError {

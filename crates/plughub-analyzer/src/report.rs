@@ -24,6 +24,9 @@ pub struct Report {
     pub level: RiskLevel,
     /// Most severe first.
     pub findings: Vec<Finding>,
+    /// What the code reaches for: the evidence permissions are inferred from.
+    #[serde(default)]
+    pub uses: crate::Uses,
     pub duration_ms: u64,
 }
 
@@ -52,8 +55,14 @@ impl Report {
             score,
             level: level(score),
             findings,
+            uses: crate::Uses::default(),
             duration_ms: duration.as_millis() as u64,
         }
+    }
+
+    pub fn with_uses(mut self, uses: crate::Uses) -> Report {
+        self.uses = uses;
+        self
     }
 
     /// Findings counted by severity, for summaries.

@@ -101,6 +101,10 @@ string_enum!(
         AgentCreated => "agent_created",
         PluginManifestRecorded => "plugin_manifest_recorded",
         PluginResumed => "plugin_resumed",
+        PluginPermissionsGranted => "plugin_permissions_granted",
+        PluginPermissionsRevoked => "plugin_permissions_revoked",
+        PluginNetworkRequest => "plugin_network_request",
+        PluginAccessDenied => "plugin_access_denied",
     }
 );
 

@@ -9,6 +9,7 @@ pub mod egress;
 pub mod execution_policy;
 pub mod lifecycle;
 pub mod names;
+pub mod permissions;
 
 pub use catalog::{
     CatalogEntry, CoreMajor, NpmRecord, NpmVersion, RegistryRecord, SourceKind, SourceRecord,

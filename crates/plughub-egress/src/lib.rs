@@ -87,6 +87,9 @@ pub struct EgressProxy {
     policy: EgressPolicy,
     resolver: Arc<dyn Resolver>,
     state: Mutex<State>,
+    /// Bytes relayed in the current execution, over all its tunnels: each chunk is counted before it is
+    /// passed on, so tunnels open at once cannot together pass the budget.
+    spent: AtomicU64,
     report: Box<dyn Fn(EgressRecord) + Send + Sync>,
 }
 
@@ -94,8 +97,6 @@ pub struct EgressProxy {
 struct State {
     /// When each request of the last minute came.
     recent: Vec<Instant>,
-    /// Bytes relayed in the current execution.
-    bytes: u64,
 }
 
 impl EgressProxy {
@@ -108,13 +109,14 @@ impl EgressProxy {
             policy,
             resolver,
             state: Mutex::new(State::default()),
+            spent: AtomicU64::new(0),
             report: Box::new(report),
         })
     }
 
     /// A new execution: its byte budget starts again.
     pub fn new_execution(&self) {
-        self.state.lock().expect("not poisoned").bytes = 0;
+        self.spent.store(0, Ordering::Relaxed);
     }
 
     /// Serves connections until the listener fails (the worker's socket is removed with it).
@@ -177,6 +179,14 @@ impl EgressProxy {
             let limit = self.policy.requests_per_minute;
             return refuse(record, 429, format!("over {limit} requests a minute"));
         }
+        if self.spent.load(Ordering::Relaxed) >= self.policy.bytes_per_execution {
+            let budget = self.policy.bytes_per_execution;
+            return refuse(
+                record,
+                429,
+                format!("the execution's budget of {budget} bytes is spent"),
+            );
+        }
         let addresses = match self.addresses(&host, port).await {
             Ok(addresses) => addresses,
             Err(refusal) => return refuse(record, 403, refusal.to_string()),
@@ -204,14 +214,15 @@ impl EgressProxy {
             return refuse(record, 400, "the plugin went away".into());
         }
         record.status = 200;
-        let budget = self
-            .policy
-            .bytes_per_execution
-            .saturating_sub(self.state.lock().expect("not poisoned").bytes);
-        let (up, down, over) = relay(client, &mut upstream, budget).await;
+        let (up, down, over) = relay(
+            client,
+            &mut upstream,
+            &self.spent,
+            self.policy.bytes_per_execution,
+        )
+        .await;
         record.bytes_up = up;
         record.bytes_down = down;
-        self.state.lock().expect("not poisoned").bytes += up + down;
         if over {
             record.refusal = Some(format!(
                 "cut at the budget of {} bytes an execution",
@@ -295,9 +306,14 @@ async fn read_head(client: &mut UnixStream) -> Result<String, String> {
     String::from_utf8(head).map_err(|_| "a request head that is not text".into())
 }
 
-/// Relays both ways until both sides are done or `budget` bytes have passed (then both are dropped at
-/// once); returns (up, down, cut).
-async fn relay(client: &mut UnixStream, upstream: &mut TcpStream, budget: u64) -> (u64, u64, bool) {
+/// Relays both ways until both sides are done or the execution's `spent` bytes would pass `budget`
+/// (then both are dropped at once); returns this tunnel's (up, down, cut).
+async fn relay(
+    client: &mut UnixStream,
+    upstream: &mut TcpStream,
+    spent: &AtomicU64,
+    budget: u64,
+) -> (u64, u64, bool) {
     let (mut client_read, mut client_write) = client.split();
     let (mut up_read, mut up_write) = upstream.split();
     let counters = Counters {
@@ -305,6 +321,7 @@ async fn relay(client: &mut UnixStream, upstream: &mut TcpStream, budget: u64) -
         down: AtomicU64::new(0),
         cut: tokio::sync::Notify::new(),
         over: AtomicBool::new(false),
+        spent,
         budget,
     };
     let both = async {
@@ -324,18 +341,19 @@ async fn relay(client: &mut UnixStream, upstream: &mut TcpStream, budget: u64) -
     )
 }
 
-struct Counters {
+struct Counters<'a> {
     up: AtomicU64,
     down: AtomicU64,
     cut: tokio::sync::Notify,
     over: AtomicBool,
+    spent: &'a AtomicU64,
     budget: u64,
 }
 
 async fn copy_capped(
     from: &mut (impl AsyncRead + Unpin),
     to: &mut (impl AsyncWrite + Unpin),
-    counters: &Counters,
+    counters: &Counters<'_>,
     upward: bool,
 ) {
     let mut buffer = vec![0u8; 16 * 1024];
@@ -345,8 +363,10 @@ async fn copy_capped(
             Ok(0) | Err(_) => break,
             Ok(n) => n as u64,
         };
-        let total = counters.up.load(Ordering::Relaxed) + counters.down.load(Ordering::Relaxed);
-        if total + n > counters.budget {
+        // Reserved before it is written: what one tunnel takes, another cannot.
+        let before = counters.spent.fetch_add(n, Ordering::Relaxed);
+        if before + n > counters.budget {
+            counters.spent.fetch_sub(n, Ordering::Relaxed);
             counters.over.store(true, Ordering::Relaxed);
             counters.cut.notify_one();
             return;

@@ -26,6 +26,7 @@ impl Resolver for FixedResolver {
 
 struct Harness {
     socket: std::path::PathBuf,
+    proxy: Arc<EgressProxy>,
     records: Arc<Mutex<Vec<EgressRecord>>>,
     resolver: Arc<FixedResolver>,
     _dir: tempfile::TempDir,
@@ -48,9 +49,10 @@ fn start(policy: EgressPolicy) -> Harness {
     let proxy = EgressProxy::new(policy, resolver.clone(), move |r| {
         sink.lock().unwrap().push(r)
     });
-    tokio::spawn(proxy.serve(UnixListener::bind(&socket).unwrap()));
+    tokio::spawn(proxy.clone().serve(UnixListener::bind(&socket).unwrap()));
     Harness {
         socket,
+        proxy,
         records,
         resolver,
         _dir: dir,
@@ -126,9 +128,8 @@ async fn refused_requests_never_reach_the_listener() {
     assert_eq!(records[1].method, "CONNECT");
 }
 
-#[tokio::test]
-async fn a_tunnel_to_a_trusted_address_relays_within_the_budget_and_the_rate() {
-    // An echo server standing in for an API the operator trusts.
+/// An echo server on loopback standing in for an API the operator trusts; its port.
+async fn echo_server() -> u16 {
     let server = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = server.local_addr().unwrap().port();
     tokio::spawn(async move {
@@ -143,6 +144,12 @@ async fn a_tunnel_to_a_trusted_address_relays_within_the_budget_and_the_rate() {
             });
         }
     });
+    port
+}
+
+#[tokio::test]
+async fn a_tunnel_to_a_trusted_address_relays_within_the_budget_and_the_rate() {
+    let port = echo_server().await;
     let h = start(EgressPolicy {
         domains: vec!["trusted.test".into()],
         trusted_addresses: vec!["127.0.0.1".parse().unwrap()],
@@ -191,4 +198,60 @@ async fn a_tunnel_to_a_trusted_address_relays_within_the_budget_and_the_rate() {
         "{records:?}"
     );
     assert!(records.iter().any(|r| r.status == 429));
+}
+
+#[tokio::test]
+async fn the_byte_budget_is_the_execution_s_across_tunnels() {
+    let port = echo_server().await;
+    let budget = 64 * 1024;
+    let h = start(EgressPolicy {
+        domains: vec!["trusted.test".into()],
+        trusted_addresses: vec!["127.0.0.1".parse().unwrap()],
+        bytes_per_execution: budget,
+        ..EgressPolicy::default()
+    });
+    let connect = format!("CONNECT trusted.test:{port} HTTP/1.1\r\n\r\n");
+    // Two tunnels at once, each sending 48 KB to be echoed: together they may not pass the budget.
+    let send = |socket: std::path::PathBuf, connect: String| async move {
+        let (line, tunnel) = ask(&socket, &connect).await;
+        assert!(line.contains("200"), "{line}");
+        let (mut reader, mut writer) = tunnel.into_split();
+        let writing = tokio::spawn(async move {
+            for _ in 0..12 {
+                if writer.write_all(&[1u8; 4096]).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let mut received = Vec::new();
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(3),
+            reader.read_to_end(&mut received),
+        )
+        .await;
+        writing.abort();
+        received.len() as u64
+    };
+    let (a, b) = tokio::join!(
+        send(h.socket.clone(), connect.clone()),
+        send(h.socket.clone(), connect.clone())
+    );
+    // Sent up and echoed down both count: what came back is at most half the budget.
+    assert!(a + b <= budget / 2, "{a} + {b} bytes echoed");
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let records = h.records.lock().unwrap().clone();
+    let counted: u64 = records.iter().map(|r| r.bytes_up + r.bytes_down).sum();
+    assert!(counted <= budget, "{counted} bytes relayed: {records:?}");
+
+    // The next execution has its budget again.
+    h.proxy.new_execution();
+    let (line, mut tunnel) = ask(&h.socket, &connect).await;
+    assert!(line.contains("200"), "{line}");
+    tunnel
+        .write_all(b"a new execution, a new budget")
+        .await
+        .unwrap();
+    let mut echoed = [0u8; 29];
+    tunnel.read_exact(&mut echoed).await.unwrap();
+    assert_eq!(&echoed, b"a new execution, a new budget");
 }

@@ -292,6 +292,7 @@ impl LoadedPlugin {
         stream: Option<mpsc::UnboundedSender<Value>>,
         make: impl FnOnce(u64) -> HostMessage,
     ) -> Result<Invocation, EngineError> {
+        self.worker.new_execution();
         let started = Instant::now();
         let (tx, mut rx) = mpsc::unbounded_channel();
         let answer = self.worker.request(make, what, timeout, Some(tx)).await;

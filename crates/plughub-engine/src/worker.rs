@@ -53,6 +53,18 @@ pub struct WorkerSpec {
     /// What the sandboxed worker may reach through plughub's egress proxy (its one way out); `None`: no
     /// way out at all.
     pub egress: Option<EgressPolicy>,
+    /// Where each request through the egress proxy is reported, besides the worker's log.
+    pub egress_report: Option<EgressReporter>,
+}
+
+/// Receives each request through a worker's egress proxy (the lifecycle records them as events).
+#[derive(Clone)]
+pub struct EgressReporter(pub Arc<dyn Fn(&EgressRecord) + Send + Sync>);
+
+impl std::fmt::Debug for EgressReporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EgressReporter")
+    }
 }
 
 /// A line the plugin printed or logged.
@@ -129,8 +141,8 @@ pub struct Worker {
     next_id: AtomicU64,
     /// The Node process (in a sandbox, the child of the process plughub started).
     pid: u32,
-    /// The egress proxy serving this worker, stopped with it.
-    egress: Option<tokio::task::JoinHandle<()>>,
+    /// The egress proxy serving this worker, and its task, stopped with it.
+    egress: Option<(Arc<EgressProxy>, tokio::task::JoinHandle<()>)>,
 }
 
 impl Worker {
@@ -240,10 +252,14 @@ impl Worker {
         }
         let egress = egress_listener.map(|(listener, policy)| {
             let log = shared.clone();
+            let report = spec.egress_report.clone();
             let proxy = EgressProxy::new(policy, Arc::new(SystemResolver), move |r| {
                 log.log("egress", describe_egress(&r));
+                if let Some(report) = &report {
+                    (report.0)(&r);
+                }
             });
-            tokio::spawn(proxy.serve(listener))
+            (proxy.clone(), tokio::spawn(proxy.serve(listener)))
         });
         let (kill_tx, kill_rx) = oneshot::channel();
         *shared.kill.lock().expect("not poisoned") = Some(kill_tx);
@@ -349,6 +365,14 @@ impl Worker {
         self.pid
     }
 
+    /// An execution starts: the egress byte budget starts again. A worker runs one execution at a time
+    /// (the pool hands it out whole), so the budget is the execution's.
+    pub fn new_execution(&self) {
+        if let Some((proxy, _)) = &self.egress {
+            proxy.new_execution();
+        }
+    }
+
     /// Sends a request and waits for its answer; callbacks on the way go to `callbacks`. A timeout ends
     /// the worker (its work cannot be trusted to stop by itself).
     pub async fn request(
@@ -436,7 +460,7 @@ impl Worker {
 impl Drop for Worker {
     fn drop(&mut self) {
         self.kill();
-        if let Some(egress) = &self.egress {
+        if let Some((_, egress)) = &self.egress {
             egress.abort();
         }
     }

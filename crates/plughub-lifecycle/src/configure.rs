@@ -53,19 +53,9 @@ impl Installer {
     /// The settings the installed package declares (its package.json `agentConfig`, and
     /// `elizaos.plugin.json` when it ships one).
     pub(crate) fn schema_of(&self, package: Option<&str>) -> Result<ConfigSchema, LifecycleError> {
-        let Some(folder) = package else {
-            return Ok(ConfigSchema::default());
-        };
-        let dir = self.packages.path(folder);
-        let read = |name: &str| -> Option<Value> {
-            serde_json::from_str(&std::fs::read_to_string(dir.join(name)).ok()?).ok()
-        };
-        let manifest = read("package.json");
-        let plugin_json = read("elizaos.plugin.json");
-        Ok(ConfigSchema::from_declarations(
-            manifest.as_ref().and_then(|m| m.get("agentConfig")),
-            plugin_json.as_ref(),
-        ))
+        Ok(package.map_or_else(ConfigSchema::default, |folder| {
+            schema_in(&self.packages.path(folder))
+        }))
     }
 
     /// Sets the given settings (all checked first: one wrong value changes nothing).
@@ -231,6 +221,19 @@ fn view(plugin: &str, record: &InstanceRecord, schema: ConfigSchema) -> ConfigVi
         missing,
         schema,
     }
+}
+
+/// The settings a package folder declares (package.json `agentConfig`, v2 `elizaos.plugin.json`).
+pub(crate) fn schema_in(dir: &std::path::Path) -> ConfigSchema {
+    let read = |name: &str| -> Option<Value> {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(name)).ok()?).ok()
+    };
+    let manifest = read("package.json");
+    let plugin_json = read("elizaos.plugin.json");
+    ConfigSchema::from_declarations(
+        manifest.as_ref().and_then(|m| m.get("agentConfig")),
+        plugin_json.as_ref(),
+    )
 }
 
 #[cfg(test)]

@@ -13,6 +13,21 @@ pub enum LifecycleError {
     #[error("{plugin} is not installed in {org}")]
     NotInstalled { plugin: String, org: String },
     #[error(
+        "{plugin} asks for permissions not granted in {org}: {missing}. Review them with `plughub permissions {plugin} --org {org}`; an org_owner grants them with `plughub grant {plugin} --org {org}`"
+    )]
+    NeedsGrant {
+        plugin: String,
+        org: String,
+        missing: plughub_domain::permissions::Permissions,
+    },
+    #[error("{plugin}: its plughub.permissions cannot be read: {source}")]
+    BadPermissions {
+        plugin: String,
+        source: plughub_domain::permissions::PermissionError,
+    },
+    #[error("{0}")]
+    BadGrant(plughub_domain::permissions::PermissionError),
+    #[error(
         "{org} has installed {count} plugins in the last hour, the limit is {limit}; try again later"
     )]
     RateLimited { org: String, count: i64, limit: i64 },

@@ -28,6 +28,9 @@ pub struct ExecutionContext {
     pub package_dir: PathBuf,
     /// Defaults, configured values and opened secrets, as the plugin's `getSetting` sees them.
     pub settings: BTreeMap<String, Value>,
+    /// What an org_owner granted: the runtime's calls, the secrets in `settings` and the egress proxy's
+    /// domains follow it.
+    pub granted: plughub_domain::permissions::Permissions,
     /// The secret values among the settings, to cut out of logs and results.
     secrets: Vec<String>,
 }
@@ -121,6 +124,14 @@ impl Installer {
                 org: org.into(),
             });
         };
+        let missing = record.ungranted();
+        if !missing.is_empty() {
+            return Err(LifecycleError::NeedsGrant {
+                plugin: plugin.into(),
+                org: org.into(),
+                missing,
+            });
+        }
         let schema = self.schema_of(Some(&package))?;
         let mut settings: BTreeMap<String, Value> = schema
             .params
@@ -129,7 +140,12 @@ impl Installer {
             .collect();
         settings.extend(record.config.clone());
         let mut secrets = Vec::new();
-        for (key, sealed) in &record.secrets {
+        // Only granted secrets reach `getSetting`; the others are not even opened.
+        for (key, sealed) in record
+            .secrets
+            .iter()
+            .filter(|(key, _)| record.granted.secrets.contains(*key))
+        {
             let value = keys.open(&crate::configure::place(&thing.id, key), sealed)?;
             secrets.push(value.expose().to_string());
             settings.insert(key.clone(), Value::String(value.expose().to_string()));
@@ -143,6 +159,7 @@ impl Installer {
             version: record.version().to_string(),
             package_dir: self.packages.path(&package),
             settings,
+            granted: record.granted.clone(),
             secrets,
         })
     }

@@ -108,6 +108,10 @@ impl Installer {
                 );
                 record.current = current;
                 record.core = options.core;
+                if options.grant && !record.current.requested.is_empty() {
+                    record.granted = record.current.requested.clone();
+                    record.granted_by = Some(options.actor.clone());
+                }
                 let mut links = self
                     .dependency_links(group, &thing_id, &item.requires)
                     .await?;
@@ -117,6 +121,7 @@ impl Installer {
                     "integrity": record.current.integrity, "risk_score": record.current.risk_score,
                     "risk_accepted_by": record.current.risk_accepted_by,
                     "depends_on": item.requires.iter().map(|r| &r.name).collect::<Vec<_>>(),
+                    "permissions": record.current.requested, "granted": record.granted,
                 }));
                 self.save_with(&thing_id, &record, event, &links).await?;
                 self.progress.step(&item.name, "installed");
@@ -247,6 +252,8 @@ impl Installer {
                     threshold: self.risk_threshold,
                 });
             }
+            let (requested, declared_permissions) =
+                crate::permissions::requested(name, &dir, &report)?;
             if dir == staging {
                 self.progress
                     .step(name, "installing dependencies (no install scripts)");
@@ -262,6 +269,8 @@ impl Installer {
                     .then(|| options.accept_risk_by.clone())
                     .flatten(),
                 provides: None,
+                requested,
+                declared_permissions,
             };
             Ok((installed, report))
         }

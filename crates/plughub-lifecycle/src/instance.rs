@@ -2,6 +2,7 @@
 
 use plughub_domain::CoreMajor;
 use plughub_domain::lifecycle::State;
+use plughub_domain::permissions::Permissions;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -20,6 +21,13 @@ pub struct InstalledVersion {
     /// known after `init`); `None` until then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provides: Option<Provides>,
+    /// The permissions this version asks for: declared in its package.json, else inferred from its code,
+    /// with the secrets its settings declare.
+    #[serde(default, skip_serializing_if = "Permissions::is_empty")]
+    pub requested: Permissions,
+    /// Whether `requested` was declared by the package (else inferred from its code).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub declared_permissions: bool,
 }
 
 /// What a version provides beyond the components recorded as things.
@@ -61,6 +69,12 @@ pub struct InstanceRecord {
     /// Secret settings, sealed (see plughub-secrets); never shown back.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub secrets: BTreeMap<String, String>,
+    /// What an org_owner granted. It outlives versions: an update asking for more runs once the rest is
+    /// granted.
+    #[serde(default, skip_serializing_if = "Permissions::is_empty")]
+    pub granted: Permissions,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub granted_by: Option<String>,
 }
 
 impl InstanceRecord {
@@ -81,6 +95,8 @@ impl InstanceRecord {
             error_streak: 0,
             config: BTreeMap::new(),
             secrets: BTreeMap::new(),
+            granted: Permissions::default(),
+            granted_by: None,
         }
     }
 
@@ -99,6 +115,11 @@ impl InstanceRecord {
     /// Installed and not uninstalled since: it counts for dependencies and for the package store.
     pub fn is_present(&self) -> bool {
         !matches!(self.state, State::Uninstalled | State::Failed)
+    }
+
+    /// What the current version asks for that is not granted.
+    pub fn ungranted(&self) -> Permissions {
+        self.current.requested.beyond(&self.granted)
     }
 }
 

@@ -7,7 +7,11 @@
 use crate::models::ModelRouter;
 use crate::{ExecutionContext, Installer, LifecycleError, StoreRuntime};
 use plughub_domain::execution_policy::ExecutionPolicy;
-use plughub_engine::{LoadedPlugin, PluginSpec, SandboxPolicy, Settings, WorkerSpec};
+use plughub_domain::{EventType, NewEvent};
+use plughub_engine::{
+    EgressPolicy, EgressRecord, EgressReporter, LoadedPlugin, PluginSpec, SandboxPolicy, Settings,
+    WorkerSpec,
+};
 use plughub_secrets::KeyRing;
 use serde_json::json;
 use std::path::PathBuf;
@@ -25,6 +29,9 @@ pub struct LaunchConfig {
     /// The OS sandbox workers start in (its memory limit is the plan's); `None` runs them as plain
     /// processes, which only an operator's explicit choice does.
     pub sandbox: Option<SandboxPolicy>,
+    /// The egress proxy's figures (rate, byte budget, trusted addresses); each plugin's domains are its
+    /// `network.external` grant.
+    pub egress: EgressPolicy,
 }
 
 /// Starts installed instances. Cheap to clone: model routers keep one to start model plugins.
@@ -45,6 +52,22 @@ pub struct Launched {
     pub timeout: Duration,
     /// The plugin's services that failed to start, each with why.
     pub service_errors: Vec<String>,
+    /// The writer of its network requests' events.
+    pub network_log: NetworkLog,
+}
+
+/// The task writing a worker's network requests as events. Requests are reported when their tunnel
+/// closes, so the last ones come when the worker ends: `flush` after dropping the plugin waits for them.
+pub struct NetworkLog(Option<tokio::task::JoinHandle<()>>);
+
+impl NetworkLog {
+    /// Waits (a few seconds at most: an upstream that never closes cannot hold the caller) until every
+    /// request of the ended worker is recorded.
+    pub async fn flush(mut self) {
+        if let Some(task) = self.0.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
+        }
+    }
 }
 
 impl Launcher {
@@ -100,6 +123,7 @@ impl Launcher {
     ) -> Result<Launched, LifecycleError> {
         let policy = self.policy();
         let timeout = policy.timeout(context.plan, timeout);
+        let (reporter, network_log) = self.egress_events(&context, agent);
         let spec = PluginSpec {
             worker: WorkerSpec {
                 node: self.0.config.node.clone(),
@@ -112,9 +136,12 @@ impl Launcher {
                     sandbox.memory_mb = u64::from(policy.limits(context.plan).memory_mb);
                     sandbox
                 }),
-                // No grants yet (permissions come with the grant model): a sandboxed plugin has no way
-                // out.
-                egress: None,
+                // The granted domains, or no way out at all.
+                egress: context.granted.network.as_ref().map(|_| EgressPolicy {
+                    domains: context.granted.domains(),
+                    ..self.0.config.egress.clone()
+                }),
+                egress_report: Some(reporter),
             },
             settings: Settings {
                 values: context.settings.clone(),
@@ -148,6 +175,7 @@ impl Launcher {
                     plugin,
                     timeout,
                     service_errors,
+                    network_log,
                 })
             }
             Err(e) => {
@@ -167,5 +195,45 @@ impl Launcher {
                 })
             }
         }
+    }
+}
+
+impl Launcher {
+    /// Records each request through the egress proxy as a `plugin_network_request` event: plugin, host,
+    /// method, status, bytes, and why it was refused. The proxy reports synchronously; a task writes.
+    fn egress_events(
+        &self,
+        context: &ExecutionContext,
+        agent: &str,
+    ) -> (EgressReporter, NetworkLog) {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<EgressRecord>();
+        let store = self.installer().store().clone();
+        let (plugin, instance, group) = (
+            context.plugin.clone(),
+            context.instance_id.clone(),
+            context.group_id.clone(),
+        );
+        let agent = agent.to_string();
+        let task = tokio::spawn(async move {
+            while let Some(r) = rx.recv().await {
+                let event = NewEvent {
+                    event_type: EventType::PluginNetworkRequest,
+                    actor: "egress".into(),
+                    target: Some(instance.clone()),
+                    group_id: Some(group.clone()),
+                    metadata: json!({ "plugin": plugin, "agent": agent, "host": r.host,
+                                      "port": r.port, "method": r.method, "status": r.status,
+                                      "bytes_up": r.bytes_up, "bytes_down": r.bytes_down,
+                                      "refused": r.refusal }),
+                };
+                if let Err(e) = crate::runtime::append(&store, &event).await {
+                    tracing::warn!(error = %e, "could not record a network request");
+                }
+            }
+        });
+        let reporter = EgressReporter(Arc::new(move |r: &EgressRecord| {
+            let _ = tx.send(r.clone());
+        }));
+        (reporter, NetworkLog(Some(task)))
     }
 }

@@ -1,17 +1,23 @@
 //! The runtime an installed instance's plugin sees, kept in plughub's store: its cache, and its memories
 //! for the agent it runs for; `useModel` goes to the group's model plugins. What is not stored (events,
-//! state) is answered as the engine's local runtime answers it.
+//! state) is answered as the engine's local runtime answers it. Each call needing a permission is
+//! checked against the grant first; a refused call throws in the plugin and is recorded.
 
 use crate::models::ModelRouter;
+use plughub_domain::permissions::{Permission, Permissions, needed_by_call};
+use plughub_domain::{EventType, NewEvent};
 use plughub_engine::{LocalRuntime, RuntimeFuture, RuntimeHost};
 use plughub_store::{MemoryQuery, NewMemory, Store};
 use serde_json::{Value, json};
 
 pub struct StoreRuntime {
     store: Store,
+    org: String,
+    plugin: String,
     group_id: String,
     instance_id: String,
     agent_id: String,
+    granted: Permissions,
     local: LocalRuntime,
     models: Option<ModelRouter>,
 }
@@ -20,11 +26,46 @@ impl StoreRuntime {
     pub fn new(store: Store, context: &crate::ExecutionContext, agent_id: &str) -> StoreRuntime {
         StoreRuntime {
             store,
+            org: context.org.clone(),
+            plugin: context.plugin.clone(),
             group_id: context.group_id.clone(),
             instance_id: context.instance_id.clone(),
             agent_id: agent_id.to_string(),
+            granted: context.granted.clone(),
             local: LocalRuntime::default(),
             models: None,
+        }
+    }
+
+    /// Refuses a call whose permission is not granted, recording the attempt.
+    async fn check(&self, method: &str) -> Result<(), String> {
+        let Some(permission) = needed_by_call(method) else {
+            return Ok(());
+        };
+        if self.granted.has(permission) {
+            return Ok(());
+        }
+        let message = format!(
+            "runtime.{method}() needs the {permission} permission, which {} was not granted in {}",
+            self.plugin, self.org
+        );
+        self.denied(permission, method, &message).await;
+        Err(message)
+    }
+
+    async fn denied(&self, permission: Permission, method: &str, message: &str) {
+        let event = NewEvent {
+            event_type: EventType::PluginAccessDenied,
+            actor: "engine".into(),
+            target: Some(self.instance_id.clone()),
+            group_id: Some(self.group_id.clone()),
+            metadata: json!({ "plugin": self.plugin, "agent": self.agent_id,
+                               "permission": permission.as_str(), "call": method,
+                               "error": message }),
+        };
+        // The refusal stands whether or not it could be written down; a failed write is logged.
+        if let Err(e) = append(&self.store, &event).await {
+            tracing::warn!(error = %e, "could not record a refused runtime call");
         }
     }
 
@@ -35,6 +76,7 @@ impl StoreRuntime {
     }
 
     async fn answer(&self, method: &str, params: Vec<Value>) -> Result<Value, String> {
+        self.check(method).await?;
         let arg = |i: usize| params.get(i).cloned().unwrap_or(Value::Null);
         let key = |i: usize| match arg(i) {
             Value::String(s) => Ok(s),
@@ -134,4 +176,14 @@ impl RuntimeHost for StoreRuntime {
     fn call<'a>(&'a self, method: &'a str, params: Vec<Value>) -> RuntimeFuture<'a> {
         Box::pin(self.answer(method, params))
     }
+}
+
+/// Appends one event on its own.
+pub(crate) async fn append(
+    store: &Store,
+    event: &NewEvent,
+) -> Result<(), plughub_store::StoreError> {
+    let mut tx = store.begin().await?;
+    tx.append_event(event).await?;
+    tx.commit().await
 }

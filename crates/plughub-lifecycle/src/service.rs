@@ -21,6 +21,8 @@ pub struct InstallOptions {
     /// An org_owner accepts a risk score above the threshold, by name.
     pub accept_risk_by: Option<String>,
     pub actor: String,
+    /// The actor, an org_owner, grants the permissions the installed versions ask for.
+    pub grant: bool,
 }
 
 impl InstallOptions {

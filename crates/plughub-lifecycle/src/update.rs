@@ -25,6 +25,8 @@ pub struct UpdateOutcome {
     pub state: State,
     /// Required settings the new version declares that have no value yet.
     pub missing_settings: Vec<String>,
+    /// Permissions the version asks for that are not granted: it does not run until they are.
+    pub missing_permissions: plughub_domain::permissions::Permissions,
 }
 
 impl Installer {
@@ -116,10 +118,17 @@ impl Installer {
         {
             record.config = fresh.config;
             record.secrets = fresh.secrets;
+            record.granted = fresh.granted;
+            record.granted_by = fresh.granted_by;
         }
         match assembled {
             Ok((new, report)) => {
                 record.previous = Some(std::mem::replace(&mut record.current, new));
+                let asks_more = record.ungranted();
+                if options.grant && !asks_more.is_empty() {
+                    record.granted = record.granted.union(&record.current.requested);
+                    record.granted_by = Some(options.actor.clone());
+                }
                 record.state = settle(self.serves_agents(&thing.id).await?)?;
                 record.replacing = None;
                 record.worker = None;
@@ -131,6 +140,8 @@ impl Installer {
                 let event = self.event(EventType::PluginUpdated, group, options, json!({
                     "phase": "updated", "plugin": record.plugin, "from": from, "to": to,
                     "integrity": record.current.integrity, "risk_score": record.current.risk_score,
+                    "permissions": record.current.requested, "asks_more": asks_more,
+                    "missing": record.ungranted(),
                 }));
                 self.save_with(&thing.id, &record, event, &links).await?;
                 self.progress
@@ -259,6 +270,7 @@ impl Installer {
             changed,
             state: record.state,
             missing_settings: self.missing_settings(record)?,
+            missing_permissions: record.ungranted(),
         })
     }
 }

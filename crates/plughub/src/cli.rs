@@ -78,6 +78,12 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Let a plugin suspended after repeated errors run again
     Resume(InstanceArgs),
+    /// What an installed plugin asks for, what is granted, and what is missing
+    Permissions(InstanceArgs),
+    /// Grant an installed plugin permissions: what it asks for, or the ones named (as org_owner)
+    Grant(GrantArgs),
+    /// Take back an installed plugin's permissions: all of them, or the ones named
+    Revoke(GrantArgs),
     /// What this machine allows plughub's sandbox to do, tried on a real sandboxed worker
     Doctor(DoctorArgs),
     /// Organisations, keys (and, later, people and tokens)
@@ -294,9 +300,32 @@ pub struct ChangeArgs {
     /// Go ahead even above the risk threshold, accepted by this org_owner (named for the record)
     #[arg(long, value_name = "OWNER")]
     pub accept_risk: Option<String>,
+    /// Grant the permissions the plugin asks for (shown by the install; you act as the org_owner)
+    #[arg(long)]
+    pub grant: bool,
     /// The npm registry (default: the one in your npm configuration)
     #[arg(long, value_name = "URL")]
     pub npm_registry: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Permissions to grant or revoke; none named means all (what the plugin asks for, or all granted).
+#[derive(Debug, Args)]
+pub struct GrantArgs {
+    pub plugin: String,
+    #[arg(long)]
+    pub org: String,
+    /// A domain for network.external (`api.example.com`, `*.example.com`); repeatable
+    #[arg(long = "domain", value_name = "DOMAIN")]
+    pub domains: Vec<String>,
+    /// A secret setting for secrets.access; repeatable
+    #[arg(long = "secret", value_name = "NAME")]
+    pub secrets: Vec<String>,
+    /// storage.read, storage.write, events.publish, knowledge.query (or network.external: all its
+    /// domains); repeatable
+    #[arg(long = "permission", value_name = "NAME")]
+    pub permissions: Vec<String>,
     #[arg(long)]
     pub json: bool,
 }

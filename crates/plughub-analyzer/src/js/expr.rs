@@ -40,6 +40,14 @@ pub(super) fn static_string(e: &Expression<'_>) -> Option<String> {
     }
 }
 
+/// The first argument when it is a fixed string.
+pub(super) fn first_string(arguments: &[Argument<'_>]) -> Option<String> {
+    arguments
+        .first()
+        .and_then(Argument::as_expression)
+        .and_then(static_string)
+}
+
 /// The fixed start of a path argument: a literal, a template's first part, `path.join("/etc", …)`, or
 /// `~` for paths built on the home directory.
 pub(super) fn path_prefix(e: &Expression<'_>) -> Option<String> {

@@ -2,6 +2,7 @@
 
 use crate::finding::{Finding, Rule, Severity};
 use crate::strings::{self, AddressClass};
+use crate::uses::Uses;
 use oxc_allocator::Allocator;
 use oxc_ast::ast::*;
 use oxc_ast_visit::{Visit, walk};
@@ -11,7 +12,7 @@ use oxc_span::{SourceType, Span};
 mod expr;
 mod position;
 
-use expr::{callee_parts, decodes, is_process_env, path_prefix, static_string};
+use expr::{callee_parts, decodes, first_string, is_process_env, path_prefix, static_string};
 use position::{Lines, snippet};
 
 /// Obfuscators rename everything `_0x1a2b`; a handful can be chance, this many is not.
@@ -40,7 +41,8 @@ const SENSITIVE_PREFIXES: [&str; 9] = [
     "/etc", "/root", "/home", "/usr", "/bin", "/var", "/proc", "/sys", "~",
 ];
 
-pub fn analyze(file: &str, source: &str) -> Vec<Finding> {
+/// The findings of one file, and what its code reaches for.
+pub fn analyze(file: &str, source: &str) -> (Vec<Finding>, Uses) {
     let allocator = Allocator::default();
     let module = if file.ends_with(".cjs") {
         SourceType::cjs()
@@ -70,7 +72,7 @@ pub fn analyze(file: &str, source: &str) -> Vec<Finding> {
             Span::new(0, 0),
             format!("parse error: {reason}"),
         );
-        return collector.findings;
+        return (collector.findings, collector.uses);
     }
     collector.visit_program(&parsed.program);
     collector.finish()
@@ -82,6 +84,7 @@ struct Collector<'s> {
     findings: Vec<Finding>,
     hex_names: u32,
     first_hex_name: Option<Span>,
+    uses: Uses,
 }
 
 impl<'s> Collector<'s> {
@@ -92,6 +95,7 @@ impl<'s> Collector<'s> {
             findings: Vec::new(),
             hex_names: 0,
             first_hex_name: None,
+            uses: Uses::default(),
         }
     }
 
@@ -119,7 +123,7 @@ impl<'s> Collector<'s> {
         });
     }
 
-    fn finish(mut self) -> Vec<Finding> {
+    fn finish(mut self) -> (Vec<Finding>, Uses) {
         if self.hex_names >= HEX_NAMES_THRESHOLD
             && let Some(span) = self.first_hex_name
         {
@@ -129,10 +133,11 @@ impl<'s> Collector<'s> {
             );
             self.report(Rule::Obfuscation, Severity::High, span, message);
         }
-        self.findings
+        (self.findings, self.uses)
     }
 
     fn module_used(&mut self, name: &str, span: Span) {
+        self.uses.module(name);
         let bare = name.strip_prefix("node:").unwrap_or(name);
         match bare {
             "child_process" => self.report(
@@ -268,6 +273,7 @@ impl<'a> Visit<'a> for Collector<'_> {
 
     fn visit_call_expression(&mut self, it: &CallExpression<'a>) {
         let callee = it.callee.without_parentheses();
+        self.note_call(callee, &it.arguments);
         match callee_parts(callee) {
             (None, "require") => match it
                 .arguments
@@ -346,6 +352,12 @@ impl<'a> Visit<'a> for Collector<'_> {
     }
 
     fn visit_new_expression(&mut self, it: &NewExpression<'a>) {
+        if let (_, "WebSocket" | "EventSource") = callee_parts(it.callee.without_parentheses()) {
+            self.uses.network = true;
+        }
+        if let Some(url) = first_string(&it.arguments) {
+            self.uses.endpoint(&url);
+        }
         match callee_parts(it.callee.without_parentheses()) {
             (None, "Function") => self.dynamic_code("new Function()", it.arguments.last(), it.span),
             (_, "Worker") => {
@@ -382,6 +394,41 @@ impl<'a> Visit<'a> for Collector<'_> {
             }
         }
         walk::walk_object_expression(self, it);
+    }
+
+    fn visit_variable_declarator(&mut self, it: &VariableDeclarator<'a>) {
+        if let Some(url) = it.init.as_ref().and_then(static_string) {
+            self.uses.endpoint(&url);
+        }
+        walk::walk_variable_declarator(self, it);
+    }
+
+    /// `getSetting("BASE_URL") || "https://api…"`: the endpoint a setting defaults to.
+    fn visit_logical_expression(&mut self, it: &LogicalExpression<'a>) {
+        if let Some(url) = static_string(&it.right) {
+            self.uses.endpoint(&url);
+        }
+        walk::walk_logical_expression(self, it);
+    }
+
+    fn visit_return_statement(&mut self, it: &ReturnStatement<'a>) {
+        if let Some(url) = it.argument.as_ref().and_then(static_string) {
+            self.uses.endpoint(&url);
+        }
+        walk::walk_return_statement(self, it);
+    }
+
+    fn visit_object_property(&mut self, it: &ObjectProperty<'a>) {
+        let key = it.key.static_name().map(|k| k.to_ascii_lowercase());
+        let endpointish = key.is_some_and(|k| {
+            ["url", "endpoint", "host", "base", "api"]
+                .iter()
+                .any(|w| k.contains(w))
+        });
+        if endpointish && let Some(url) = static_string(&it.value) {
+            self.uses.endpoint(&url);
+        }
+        walk::walk_object_property(self, it);
     }
 
     fn visit_for_in_statement(&mut self, it: &ForInStatement<'a>) {
@@ -422,6 +469,31 @@ impl<'a> Visit<'a> for Collector<'_> {
 }
 
 impl Collector<'_> {
+    /// What a call tells of the code's reach: `fetch`, an endpoint URL among its arguments, a runtime
+    /// method and the setting it reads.
+    fn note_call(&mut self, callee: &Expression<'_>, arguments: &[Argument<'_>]) {
+        let (object, name) = callee_parts(callee);
+        if name == "fetch" && object.is_none_or(|o| o == "globalThis" || o == "window") {
+            self.uses.network = true;
+        }
+        // Any argument: `getSetting(runtime, "BASE_URL", "https://api…")` passes its default last.
+        for url in arguments
+            .iter()
+            .filter_map(Argument::as_expression)
+            .filter_map(static_string)
+        {
+            self.uses.endpoint(&url);
+        }
+        if object.is_some_and(|o| o.to_ascii_lowercase().contains("runtime")) {
+            self.uses.runtime_calls.insert(name.to_string());
+            if name == "getSetting"
+                && let Some(setting) = first_string(arguments)
+            {
+                self.uses.settings.insert(setting);
+            }
+        }
+    }
+
     fn count_hex_name(&mut self, name: &str, span: Span) {
         let hex = name
             .strip_prefix("_0x")

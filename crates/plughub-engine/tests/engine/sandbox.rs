@@ -88,6 +88,14 @@ async fn every_escape_is_blocked() {
         // A memory bomb ends its worker (the cgroup's limit, or V8's), and nothing else.
         let bomb = attempt(&plugin, "MEMORY_BOMB", "").await;
         assert!(bomb.starts_with("blocked:"), "{bomb}");
+        // A fork bomb meets Node's permission model, or without it the process caps (rlimit and
+        // cgroup): it never gets its 200 processes.
+        let plugin = LoadedPlugin::load(&sandboxed(run.path(), node_permissions), runtime.clone())
+            .await
+            .unwrap();
+        let forks = attempt(&plugin, "FORK_BOMB", "").await;
+        eprintln!("FORK_BOMB (node permissions {node_permissions}): {forks}");
+        assert!(forks.starts_with("blocked:"), "{forks}");
     }
     assert!(
         listener.accept().is_err(),

@@ -84,6 +84,7 @@ pub(crate) async fn for_change(
         core: parse_core(change.core.as_deref())?,
         accept_risk_by: change.accept_risk.clone(),
         actor: "cli".into(),
+        grant: change.grant,
     };
     let installer = installer(store_args, change.npm_registry.as_deref(), change.json).await?;
     Ok((installer, options))
@@ -113,6 +114,31 @@ pub async fn install(store_args: &StoreArgs, args: InstallArgs) -> Result<()> {
             .map(|o| format!(", accepted by {o}"))
             .unwrap_or_default()
     );
+    let asked = &record.current.requested;
+    if !asked.is_empty() {
+        let how = if record.current.declared_permissions {
+            "declared"
+        } else {
+            "inferred from its code"
+        };
+        out!("  asks for ({how}):");
+        for line in asked.lines() {
+            out!("    {line}");
+        }
+        let missing = record.ungranted();
+        if missing.is_empty() {
+            out!(
+                "  granted by {}",
+                record.granted_by.as_deref().unwrap_or("cli")
+            );
+        } else {
+            out!(
+                "  not granted: it runs once an org_owner grants it with `plughub grant {} --org {}`",
+                record.plugin,
+                args.change.org
+            );
+        }
+    }
     Ok(())
 }
 

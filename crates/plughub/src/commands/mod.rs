@@ -5,6 +5,7 @@ mod catalog;
 mod doctor;
 mod info;
 mod install;
+mod permissions;
 mod run;
 mod search;
 mod serve;
@@ -40,6 +41,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Route(args) => run::route(&cli.store, args).await,
         Command::Inspect(args) => run::inspect(&cli.store, args).await,
         Command::Resume(args) => agents::resume(&cli.store, args).await,
+        Command::Permissions(args) => permissions::show(&cli.store, args).await,
+        Command::Grant(args) => permissions::grant(&cli.store, args).await,
+        Command::Revoke(args) => permissions::revoke(&cli.store, args).await,
         Command::Doctor(args) => doctor::run(&cli.store, args).await,
         Command::Agent(AgentCommand::Create(args)) => agents::create(&cli.store, args).await,
         Command::Agent(AgentCommand::List(args)) => agents::list(&cli.store, args).await,

@@ -7,8 +7,8 @@ use crate::output::out;
 use crate::{context, output};
 use anyhow::{Result, anyhow};
 use plughub_domain::execution_policy::ExecutionPolicy;
-use plughub_engine::{Invocation, LoadedPlugin, RouteRequest};
-use plughub_lifecycle::{ExecutionContext, LaunchConfig, Launcher};
+use plughub_engine::{EgressPolicy, Invocation, LoadedPlugin, RouteRequest};
+use plughub_lifecycle::{ExecutionContext, LaunchConfig, Launcher, NetworkLog};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -21,6 +21,7 @@ struct Session {
     timeout: Duration,
     /// What went wrong starting it without stopping it (a service that did not start): kept in the log.
     warnings: Vec<String>,
+    network_log: NetworkLog,
 }
 
 /// Starts the instance for the agent (recording its manifest, or why it did not start).
@@ -40,6 +41,7 @@ async fn open(store_args: &StoreArgs, plugin: &str, exec: &ExecArgs) -> Result<S
         plugin: launched.plugin,
         timeout: launched.timeout,
         warnings,
+        network_log: launched.network_log,
     })
 }
 
@@ -52,6 +54,7 @@ pub async fn launcher(store_args: &StoreArgs) -> Result<Launcher> {
         run_dir: context::run_dir(store_args),
         policy: ExecutionPolicy::default(),
         sandbox: context::sandbox(),
+        egress: EgressPolicy::default(),
     };
     Ok(Launcher::new(installer, keys, config))
 }
@@ -81,6 +84,9 @@ impl Session {
             .map(|w| format!("[plughub] {w}"))
             .chain(log)
             .collect();
+        // The worker ends here, so its last network requests are recorded before the execution is.
+        drop(self.plugin);
+        self.network_log.flush().await;
         let base = json!({ "plugin": self.context.plugin, "version": self.context.version,
                            "kind": kind, "component": component, "log": log, "cache_hit": false });
         match outcome {
@@ -89,6 +95,14 @@ impl Session {
                 metadata["status"] = json!("ok");
                 metadata["duration_ms"] = json!(invocation.duration_ms);
                 metadata["memory_bytes"] = json!(invocation.memory_bytes);
+                // What the component answered, in short: a refused attempt shows in the record.
+                let answer = self.context.redact_value(&invocation.result);
+                if let Some(text) = answer.get("text").and_then(Value::as_str) {
+                    metadata["text"] = json!(text.chars().take(500).collect::<String>());
+                }
+                if let Some(success) = answer.get("success") {
+                    metadata["success"] = success.clone();
+                }
                 self.launcher
                     .installer()
                     .record_execution(&self.context, true, metadata, "cli")

@@ -65,5 +65,13 @@ fn report(outcome: &UpdateOutcome, org: &str, json: bool, done: &str) -> Result<
             outcome.plugin
         );
     }
+    if !outcome.missing_permissions.is_empty() {
+        out!(
+            "  {} asks for more than is granted ({}): it runs once an org_owner grants it with `plughub grant {} --org {org}`",
+            outcome.to,
+            outcome.missing_permissions,
+            outcome.plugin
+        );
+    }
     Ok(())
 }

@@ -117,7 +117,13 @@ pub fn hello_in_acme(data_dir: &std::path::Path, key: &str) {
     let setting = format!("HELLO_API_KEY={key}");
     for args in [
         vec!["admin", "create-org", "acme"],
-        vec!["install", hello.to_str().unwrap(), "--org", "acme"],
+        vec![
+            "install",
+            hello.to_str().unwrap(),
+            "--org",
+            "acme",
+            "--grant",
+        ],
         vec![
             "configure",
             "@fixture/plugin-hello",

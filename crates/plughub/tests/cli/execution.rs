@@ -16,7 +16,13 @@ async fn run_provide_and_inspect_an_installed_plugin() {
     };
     ok(&["admin", "create-org", "acme"]);
     let hello = plughub_testkit::fixture_plugin("plugin-hello");
-    ok(&["install", hello.to_str().unwrap(), "--org", "acme"]);
+    ok(&[
+        "install",
+        hello.to_str().unwrap(),
+        "--org",
+        "acme",
+        "--grant",
+    ]);
 
     let out = run(plughub(d).args([
         "run",

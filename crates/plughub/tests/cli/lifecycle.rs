@@ -361,3 +361,117 @@ async fn killed_at_any_step_of_an_install_or_update_then_started_again() {
         "{stdout}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_update_that_asks_for_more_runs_once_it_is_granted() {
+    let (dir, npm) = world().await;
+    let d = dir.path();
+    // A plugin that loads, each version declaring what it asks for.
+    let publish = |npm: &LoopbackNpm, version: &str, list: Value| {
+        let manifest = serde_json::json!({ "name": "@acme/plugin-crash", "version": version,
+            "type": "module", "main": "index.js", "plughub": { "permissions": list } });
+        let code = "export default { name: 'asker', description: 'asks for things' };";
+        let tarball = plughub_testkit::tarball::package(&manifest, &[("index.js", code)]);
+        npm.publish_version(manifest, tarball, None);
+    };
+    publish(&npm, "1.0.0", serde_json::json!(["storage.read"]));
+    let registry = ["--npm-registry", &npm.url];
+    let plugin = "@acme/plugin-crash";
+    let installed = ok(plughub(d)
+        .args([
+            "install",
+            "@acme/plugin-crash@1.0.0",
+            "--org",
+            "acme",
+            "--grant",
+        ])
+        .args(registry));
+    assert!(installed.contains("asks for (declared):"), "{installed}");
+    assert!(installed.contains("granted by cli"), "{installed}");
+    ok(plughub(d).args(["inspect", plugin, "--org", "acme"]));
+
+    // 1.1.0 also wants the network: updated, but it does not run until that is granted.
+    publish(
+        &npm,
+        "1.1.0",
+        serde_json::json!(["storage.read", "network.external:api.weather.test"]),
+    );
+    let updated = ok(plughub(d)
+        .args(["update", plugin, "--org", "acme"])
+        .args(registry));
+    assert!(
+        updated.contains("asks for more than is granted (network.external: api.weather.test)"),
+        "{updated}"
+    );
+    let out = run(plughub(d).args(["inspect", plugin, "--org", "acme"]));
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains(
+            "asks for permissions not granted in acme: network.external: api.weather.test"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    let store = Store::open(&Location::DataDir(d.to_path_buf()))
+        .await
+        .unwrap();
+    let updates = store
+        .events(&EventFilter {
+            event_type: Some(plughub_domain::EventType::PluginUpdated),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let update = updates
+        .iter()
+        .find(|e| e.metadata["phase"] == "updated")
+        .expect("the update's event");
+    assert_eq!(
+        update.metadata["asks_more"]["network.external"],
+        serde_json::json!(["api.weather.test"])
+    );
+    ok(plughub(d).args([
+        "grant",
+        plugin,
+        "--org",
+        "acme",
+        "--domain",
+        "api.weather.test",
+    ]));
+    ok(plughub(d).args(["inspect", plugin, "--org", "acme"]));
+
+    // An update granted as it is made runs straight away; the grant is recorded with its actor.
+    publish(
+        &npm,
+        "1.2.0",
+        serde_json::json!(["storage.read", "events.publish"]),
+    );
+    ok(plughub(d)
+        .args(["update", plugin, "--org", "acme", "--grant"])
+        .args(registry));
+    ok(plughub(d).args(["inspect", plugin, "--org", "acme"]));
+    let view: Value = serde_json::from_str(&ok(plughub(d).args([
+        "permissions",
+        plugin,
+        "--org",
+        "acme",
+        "--json",
+    ])))
+    .unwrap();
+    assert_eq!(view["version"], "1.2.0");
+    assert_eq!(view["granted"]["events.publish"], true, "{view}");
+    assert_eq!(view["missing"], serde_json::json!({}), "{view}");
+    let grants = store
+        .events(&EventFilter {
+            event_type: Some(plughub_domain::EventType::PluginPermissionsGranted),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        grants.len(),
+        1,
+        "the explicit grant; the others ride on install and update"
+    );
+    assert_eq!(grants[0].actor, "cli");
+}

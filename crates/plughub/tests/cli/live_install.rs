@@ -151,6 +151,55 @@ fn run_them(d: &std::path::Path) {
         let out = run(plughub_live(d).args(["configure", plugin, "--org", "live", key]));
         assert!(out.status.success(), "{plugin}: {}", text(&out.stderr));
     }
+    // What each asks for is inferred from its code (none declares plughub.permissions); an owner grants it.
+    for plugin in [
+        "@elizaos/plugin-openai",
+        "@elizaos/plugin-groq",
+        "@elizaos/plugin-ollama",
+        "@elizaos/plugin-knowledge",
+        "@elizaos/plugin-bootstrap",
+    ] {
+        let out = run(plughub_live(d).args(["permissions", plugin, "--org", "live", "--json"]));
+        assert!(out.status.success(), "{plugin}: {}", text(&out.stderr));
+        let view: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(view["declared"], false, "{plugin}: {view}");
+        eprintln!("{plugin} asks for {}", view["requested"]);
+        match plugin {
+            "@elizaos/plugin-openai" => {
+                let secrets = view["requested"]["secrets.access"].to_string();
+                assert!(secrets.contains("OPENAI_API_KEY"), "{view}");
+                assert!(view["requested"]["network.external"].is_array(), "{view}");
+            }
+            "@elizaos/plugin-bootstrap" => {
+                assert_eq!(view["requested"]["storage.read"], true, "{view}");
+                assert_eq!(view["requested"]["storage.write"], true, "{view}");
+            }
+            _ => {}
+        }
+        let out = run(plughub_live(d).args(["grant", plugin, "--org", "live"]));
+        assert!(out.status.success(), "{plugin}: {}", text(&out.stderr));
+        // Ollama reaches the network at an address set by a setting (a local server by default), and
+        // others fetch what a message links to: the owner has to name where.
+        let out = run(plughub_live(d).args(["permissions", plugin, "--org", "live", "--json"]));
+        let view: Value = serde_json::from_slice(&out.stdout).unwrap();
+        if view["missing"]["network.external"] == serde_json::json!([]) {
+            let out = run(plughub_live(d).args(["inspect", plugin, "--org", "live"]));
+            assert!(
+                text(&out.stderr).contains("network.external (no domain named"),
+                "{}",
+                text(&out.stderr)
+            );
+            let out = run(plughub_live(d).args([
+                "grant",
+                plugin,
+                "--org",
+                "live",
+                "--domain",
+                "models.plughub.test",
+            ]));
+            assert!(out.status.success(), "{plugin}: {}", text(&out.stderr));
+        }
+    }
     for (plugin, has) in [
         ("@elizaos/plugin-openai", "models:TEXT_EMBEDDING"),
         ("@elizaos/plugin-groq", "models:TEXT_LARGE"),
@@ -214,7 +263,13 @@ fn run_them(d: &std::path::Path) {
         out
     };
     ok(&["agent", "create", "eliza", "--org", "live"]);
-    ok(&["install", "@plughub/plugin-local-model", "--org", "live"]);
+    ok(&[
+        "install",
+        "@plughub/plugin-local-model",
+        "--org",
+        "live",
+        "--grant",
+    ]);
     for plugin in ["@plughub/plugin-local-model", "@elizaos/plugin-bootstrap"] {
         ok(&["activate", plugin, "--org", "live", "--agent", "eliza"]);
     }

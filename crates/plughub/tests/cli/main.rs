@@ -5,6 +5,7 @@ mod admin;
 mod audit;
 mod catalog;
 mod common;
+mod escape;
 mod execution;
 mod lifecycle;
 mod live_install;

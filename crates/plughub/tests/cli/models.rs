@@ -40,7 +40,13 @@ async fn use_model_reaches_the_group_s_active_model_plugin() {
         "ada",
     ]);
     // Carried in the binary: installed with no registry involved.
-    let installed = ok(&["install", "@plughub/plugin-local-model", "--org", "acme"]);
+    let installed = ok(&[
+        "install",
+        "@plughub/plugin-local-model",
+        "--org",
+        "acme",
+        "--grant",
+    ]);
     assert!(
         installed.contains("installed @plughub/plugin-local-model@1.0.0"),
         "{installed}"
@@ -111,7 +117,13 @@ async fn use_model_reaches_the_group_s_active_model_plugin() {
     // A second model plugin with a higher priority answers the type it provides; the embedding, which it
     // does not provide, still comes from the local model. Its key never reaches the calling plugin.
     let echo = plughub_testkit::fixture_plugin("plugin-echo-model");
-    ok(&["install", echo.to_str().unwrap(), "--org", "acme"]);
+    ok(&[
+        "install",
+        echo.to_str().unwrap(),
+        "--org",
+        "acme",
+        "--grant",
+    ]);
     let key = "ek-5f4e3d2c1b";
     ok(&[
         "configure",

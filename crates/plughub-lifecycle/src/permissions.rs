@@ -1,0 +1,160 @@
+//! The permissions of an installed plugin: what a version asks for (its package.json's
+//! `plughub.permissions`, else what its code is seen to reach for, with the secrets its settings declare),
+//! what an org_owner granted, and granting and revoking, each with its event.
+
+use crate::LifecycleError;
+use crate::configure::schema_in;
+use crate::instance::InstanceRecord;
+use crate::service::{InstallOptions, Installer};
+use plughub_analyzer::Report;
+use plughub_domain::EventType;
+use plughub_domain::config_schema::looks_sensitive;
+use plughub_domain::permissions::{Permissions, needed_by_call};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::path::Path;
+
+/// An instance's permissions as an owner reviews them.
+#[derive(Debug, Clone, Serialize)]
+pub struct PermissionsView {
+    pub plugin: String,
+    pub version: String,
+    /// Declared in the package, or inferred from its code.
+    pub declared: bool,
+    pub requested: Permissions,
+    pub granted: Permissions,
+    /// Requested and not granted: the instance does not run until this is empty.
+    pub missing: Permissions,
+    pub granted_by: Option<String>,
+}
+
+/// What the package in `dir` asks for. A declaration is taken as written; without one, the analysis's
+/// evidence stands in: the network and the endpoint hosts it names, the permission of each runtime
+/// call, and secret-looking settings it reads. The secrets its settings declare are asked for either way:
+/// a plugin cannot use its own API key without them.
+pub(crate) fn requested(
+    plugin: &str,
+    dir: &Path,
+    report: &Report,
+) -> Result<(Permissions, bool), LifecycleError> {
+    let manifest: Value = std::fs::read_to_string(dir.join("package.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or(Value::Null);
+    let declaration = manifest.pointer("/plughub/permissions");
+    let mut asked = match declaration {
+        Some(value) => {
+            Permissions::parse(value).map_err(|source| LifecycleError::BadPermissions {
+                plugin: plugin.into(),
+                source,
+            })?
+        }
+        None => inferred(report),
+    };
+    asked.add_secrets(
+        schema_in(dir)
+            .params
+            .iter()
+            .filter(|p| p.sensitive)
+            .map(|p| p.name.clone()),
+    );
+    Ok((asked, declaration.is_some()))
+}
+
+fn inferred(report: &Report) -> Permissions {
+    let uses = &report.uses;
+    let mut asked = Permissions::default();
+    if uses.network {
+        // Hosts are names the analysis accepted as domains; one that is not is left for the grant.
+        for host in &uses.hosts {
+            let _ = asked.add_domains([host.clone()]);
+        }
+        asked.network.get_or_insert_with(Default::default);
+    }
+    for call in &uses.runtime_calls {
+        if let Some(permission) = needed_by_call(call) {
+            asked.add(permission);
+        }
+    }
+    asked.add_secrets(uses.settings.iter().filter(|s| looks_sensitive(s)).cloned());
+    asked
+}
+
+impl Installer {
+    pub async fn permissions(
+        &self,
+        org: &str,
+        plugin: &str,
+    ) -> Result<PermissionsView, LifecycleError> {
+        let (_, _, record) = self.installed_instance(org, plugin).await?;
+        Ok(view(&record))
+    }
+
+    /// Grants `extra`, and with `requested` everything the current version asks for. An org_owner's act:
+    /// the caller checks the role. Recorded with the grant as it is after.
+    pub async fn grant(
+        &self,
+        org: &str,
+        plugin: &str,
+        requested: bool,
+        extra: &Permissions,
+        actor: &str,
+    ) -> Result<PermissionsView, LifecycleError> {
+        let (group, thing, mut record) = self.installed_instance(org, plugin).await?;
+        let mut added = extra.clone();
+        if requested {
+            added = added.union(&record.current.requested);
+        }
+        record.granted = record.granted.union(&added);
+        record.granted_by = Some(actor.into());
+        let options = InstallOptions::by(actor);
+        let event = self.event(
+            EventType::PluginPermissionsGranted,
+            &group,
+            &options,
+            json!({ "plugin": plugin, "version": record.version(), "added": added,
+                    "granted": record.granted, "missing": record.ungranted() }),
+        );
+        self.save(&thing.id, &record, event).await?;
+        Ok(view(&record))
+    }
+
+    /// Takes back `taken`, or every grant when `None`. A running instance keeps what it was started with
+    /// until its workers are replaced; its next start is checked against what is left.
+    pub async fn revoke(
+        &self,
+        org: &str,
+        plugin: &str,
+        taken: Option<&Permissions>,
+        actor: &str,
+    ) -> Result<PermissionsView, LifecycleError> {
+        let (group, thing, mut record) = self.installed_instance(org, plugin).await?;
+        record.granted = match taken {
+            Some(taken) => record.granted.without(taken),
+            None => Permissions::default(),
+        };
+        let options = InstallOptions::by(actor);
+        let event = self.event(
+            EventType::PluginPermissionsRevoked,
+            &group,
+            &options,
+            json!({ "plugin": plugin, "version": record.version(),
+                    "revoked": taken.cloned().unwrap_or_default(), "all": taken.is_none(),
+                    "granted": record.granted, "missing": record.ungranted() }),
+        );
+        self.save(&thing.id, &record, event).await?;
+        Ok(view(&record))
+    }
+}
+
+pub(crate) fn view(record: &InstanceRecord) -> PermissionsView {
+    PermissionsView {
+        plugin: record.plugin.clone(),
+        version: record.version().to_string(),
+        declared: record.current.declared_permissions,
+        requested: record.current.requested.clone(),
+        granted: record.granted.clone(),
+        missing: record.ungranted(),
+        granted_by: record.granted_by.clone(),
+    }
+}
