@@ -93,31 +93,30 @@ function egressAgent(Base, secure) {
 if (egressPath) {
   http.globalAgent = new (egressAgent(http.Agent, false))({ keepAlive: false });
   https.globalAgent = new (egressAgent(https.Agent, true))({ keepAlive: false });
-  const noBody = new Set([101, 204, 205, 304]);
-  globalThis.fetch = async (input, init) => {
-    const request = new Request(input, init);
-    const url = new URL(request.url);
-    const client = url.protocol === 'https:' ? https : url.protocol === 'http:' ? http : null;
-    if (!client) throw new TypeError(`fetch: ${url.protocol} is not supported here`);
-    const body = request.body ? Buffer.from(await request.arrayBuffer()) : null;
-    return new Promise((resolve, reject) => {
-      const req = client.request(url, { method: request.method, headers: Object.fromEntries(request.headers) }, (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const headers = new Headers();
-          for (const [k, v] of Object.entries(res.headers)) for (const one of [v].flat()) headers.append(k, one);
-          const payload = noBody.has(res.statusCode) ? null : Buffer.concat(chunks);
-          resolve(new Response(payload, { status: res.statusCode, statusText: res.statusMessage, headers }));
-        });
-      });
-      req.on('error', reject);
-      if (request.signal) request.signal.addEventListener('abort', () => req.destroy(new Error('aborted')));
-      if (body) req.write(body);
-      req.end();
-    });
-  };
+  // fetch is undici's, and so is a plugin's own copy of undici: both take their dispatcher from one
+  // global symbol. A fetch of a data: URL (no network) makes Node create its dispatcher; an Agent of the
+  // same class, whose connections are tunnels, takes its place. Redirects, bodies and streaming stay
+  // undici's own.
+  const DISPATCHER = Symbol.for('undici.globalDispatcher.1');
+  await fetch('data:,');
+  const Agent = globalThis[DISPATCHER]?.constructor;
+  if (typeof Agent !== 'function') throw new Error('plughub: this Node.js has no undici dispatcher to route fetch');
+  globalThis[DISPATCHER] = new Agent({
+    connect(options, callback) {
+      const secure = options.protocol === 'https:';
+      const host = options.hostname;
+      const port = Number(options.port) || (secure ? 443 : 80);
+      tunnel(host, port).then(
+        (socket) => {
+          if (!secure) return callback(null, socket);
+          const tlsSocket = tls.connect({ socket, servername: options.servername || host, ALPNProtocols: ['http/1.1'] });
+          tlsSocket.once('secureConnect', () => callback(null, tlsSocket));
+          tlsSocket.once('error', (error) => callback(error));
+        },
+        (error) => callback(error),
+      );
+    },
+  });
 }
 
 // ---- runtime calls back to plughub -------------------------------------------------------------------

@@ -134,8 +134,12 @@ async fn only_granted_hosts_are_reached_through_the_egress_proxy() {
             count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let mut buffer = [0u8; 4096];
             let _ = stream.read(&mut buffer);
-            let _ = stream
-                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+            let answer: &[u8] = if buffer.starts_with(b"GET /moved ") {
+                b"HTTP/1.1 302 Found\r\nlocation: /\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            } else {
+                b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
+            };
+            let _ = stream.write_all(answer);
         }
     });
     let runtime = Arc::new(LocalRuntime::default());
@@ -160,6 +164,10 @@ async fn only_granted_hosts_are_reached_through_the_egress_proxy() {
     assert_eq!(attempt(&plugin, "FETCH", &url).await, "ESCAPED: 200");
     assert_eq!(attempt(&plugin, "HTTP_GET", &url).await, "ESCAPED: 200");
     assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 2);
+    // fetch follows a redirect as undici does, each hop a tunnel of its own.
+    let moved = format!("http://127.0.0.1:{port}/moved");
+    assert_eq!(attempt(&plugin, "FETCH", &moved).await, "ESCAPED: 200");
+    assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 4);
     // A host that is not granted.
     let other = format!("http://localhost:{port}/");
     let refused = attempt(&plugin, "FETCH", &other).await;
@@ -183,7 +191,7 @@ async fn only_granted_hosts_are_reached_through_the_egress_proxy() {
     assert!(refused.contains("loopback address"), "{refused}");
     assert_eq!(
         served.load(std::sync::atomic::Ordering::SeqCst),
-        2,
+        4,
         "the refused requests never reached the server"
     );
 }

@@ -305,3 +305,82 @@ fn run_them(d: &std::path::Path) {
         "live run: bootstrap TIME, NONE, REPLY (through the local model), RECENT_MESSAGES, ACTIONS, CHARACTER and knowledge AVAILABLE_DOCUMENTS ran end to end: {reply}"
     );
 }
+
+/// Live (its dependencies come from the npm registry): the clients plugins use — Node's fetch, a copy
+/// of undici of the plugin's own, axios — all go through plughub's egress proxy unchanged. Each request
+/// shows up as the proxy's event, refused for a host not granted and for a granted name that resolves
+/// to loopback, and the loopback listener sees no connection.
+#[tokio::test(flavor = "multi_thread")]
+async fn live_network_clients_go_through_the_egress_proxy() {
+    let probe = Command::new("npm")
+        .args(["view", "undici", "version"])
+        .output();
+    if !probe.is_ok_and(|out| out.status.success()) {
+        println!("SKIPPED live network clients: npm cannot reach a registry");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ok = |args: &[&str]| {
+        let out = run(plughub_live(d).args(args));
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    ok(&["admin", "create-org", "live"]);
+    let fixture = plughub_testkit::fixture_plugin("plugin-netclients");
+    ok(&[
+        "install",
+        fixture.to_str().unwrap(),
+        "--org",
+        "live",
+        "--grant",
+    ]);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let loopback = format!(
+        "http://localhost:{}/",
+        listener.local_addr().unwrap().port()
+    );
+    let store = store_of(d).await;
+    let requests_to = |host: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .events(&plughub_store::EventFilter {
+                    event_type: Some(plughub_domain::EventType::PluginNetworkRequest),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.metadata["host"] == host && e.metadata["status"] == 403)
+                .count()
+        }
+    };
+    for action in ["NODE_FETCH", "UNDICI_REQUEST", "UNDICI_FETCH", "AXIOS"] {
+        for (url, host) in [
+            (
+                "http://not-granted.plughub.test/",
+                "not-granted.plughub.test",
+            ),
+            (loopback.as_str(), "localhost"),
+        ] {
+            let before = requests_to(host).await;
+            let answer = ok(&[
+                "run",
+                "@fixture/plugin-netclients",
+                action,
+                "--org",
+                "live",
+                "--text",
+                url,
+            ]);
+            assert!(answer.starts_with("failed:"), "{action} {url}: {answer}");
+            assert!(
+                requests_to(host).await > before,
+                "{action} {url} went through the proxy and was refused there: {answer}"
+            );
+        }
+    }
+    assert!(listener.accept().is_err(), "the listener saw no connection");
+}
