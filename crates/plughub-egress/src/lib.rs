@@ -62,6 +62,14 @@ pub struct EgressRecord {
 
 pub type ResolveFuture = Pin<Box<dyn Future<Output = std::io::Result<Vec<IpAddr>>> + Send>>;
 
+pub type AdmitFuture = Pin<Box<dyn Future<Output = bool> + Send>>;
+
+/// Whether one more request fits the plugin's rate, asked of something that sees all of the plugin's
+/// workers (the store, across processes and machines). Without one, the proxy counts its own requests.
+pub trait Admission: Send + Sync + 'static {
+    fn admit(&self, requests_per_minute: usize) -> AdmitFuture;
+}
+
 /// Name resolution, the system's by default; tests give names fixed answers (there is no public DNS
 /// to ask here).
 pub trait Resolver: Send + Sync + 'static {
@@ -87,6 +95,7 @@ pub struct EgressProxy {
     policy: EgressPolicy,
     resolver: Arc<dyn Resolver>,
     state: Mutex<State>,
+    admission: Option<Arc<dyn Admission>>,
     /// Bytes relayed in the current execution, over all its tunnels: each chunk is counted before it is
     /// passed on, so tunnels open at once cannot together pass the budget.
     spent: AtomicU64,
@@ -105,10 +114,21 @@ impl EgressProxy {
         resolver: Arc<dyn Resolver>,
         report: impl Fn(EgressRecord) + Send + Sync + 'static,
     ) -> Arc<EgressProxy> {
+        EgressProxy::with_admission(policy, resolver, None, report)
+    }
+
+    /// A proxy whose rate is counted by `admission` (all the plugin's workers together).
+    pub fn with_admission(
+        policy: EgressPolicy,
+        resolver: Arc<dyn Resolver>,
+        admission: Option<Arc<dyn Admission>>,
+        report: impl Fn(EgressRecord) + Send + Sync + 'static,
+    ) -> Arc<EgressProxy> {
         Arc::new(EgressProxy {
             policy,
             resolver,
             state: Mutex::new(State::default()),
+            admission,
             spent: AtomicU64::new(0),
             report: Box::new(report),
         })
@@ -175,7 +195,11 @@ impl EgressProxy {
         };
         record.host = host.clone();
         record.port = port;
-        if !self.admit() {
+        let admitted = match &self.admission {
+            Some(admission) => admission.admit(self.policy.requests_per_minute).await,
+            None => self.admit(),
+        };
+        if !admitted {
             let limit = self.policy.requests_per_minute;
             return refuse(record, 429, format!("over {limit} requests a minute"));
         }
@@ -232,7 +256,7 @@ impl EgressProxy {
         record
     }
 
-    /// Counts a request against the minute's limit.
+    /// Counts a request against the minute's limit, among this proxy's own.
     fn admit(&self) -> bool {
         let mut state = self.state.lock().expect("not poisoned");
         let minute_ago = Instant::now() - Duration::from_secs(60);

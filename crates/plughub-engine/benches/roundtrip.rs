@@ -29,7 +29,7 @@ fn main() {
             memory_mb: None,
             sandbox: None,
             egress: None,
-            egress_report: None,
+            egress_hooks: None,
         },
         settings: Settings {
             values: [("HELLO_API_KEY".to_string(), json!("k"))].into(),

@@ -25,7 +25,7 @@ fn spec(run: &std::path::Path, sandbox: Option<SandboxPolicy>) -> PluginSpec {
             memory_mb: None,
             sandbox,
             egress: None,
-            egress_report: None,
+            egress_hooks: None,
         },
         settings: Settings {
             values: [("HELLO_API_KEY".to_string(), json!("k"))].into(),

@@ -15,14 +15,14 @@ pub use cache::{CacheKey, ResultCache};
 pub use error::EngineError;
 pub use executor::{ComponentKind, ExecError, Execution, ExecutionRequest, Executor};
 pub use metrics::Metrics;
-pub use plughub_egress::{EgressPolicy, EgressRecord};
+pub use plughub_egress::{Admission, AdmitFuture, EgressPolicy, EgressRecord};
 pub use plughub_sandbox::SandboxPolicy;
 pub use plugin::{
     Invocation, LoadedPlugin, PluginSpec, RouteRequest, RouteResponse, Settings, message,
 };
 pub use pool::{Lease, Pool, PoolConfig};
 pub use runtime::{LocalRuntime, RuntimeFuture, RuntimeHost};
-pub use worker::{EgressReporter, LogLine, Worker, WorkerSpec};
+pub use worker::{EgressHooks, LogLine, Worker, WorkerSpec};
 
 /// The JS host, carried by the binary and written next to the workers' sockets when they start.
 pub const HOST_SCRIPT: &str = include_str!("../js/host.mjs");

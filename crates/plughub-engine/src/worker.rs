@@ -7,7 +7,7 @@
 use crate::EngineError;
 use crate::lines::{Line, next_line};
 use crate::runtime::RuntimeHost;
-use plughub_egress::{EgressPolicy, EgressProxy, EgressRecord, SystemResolver};
+use plughub_egress::{Admission, EgressPolicy, EgressProxy, EgressRecord, SystemResolver};
 use plughub_protocol::{
     HostMessage, MAX_MESSAGE_BYTES, Manifest, RequestId, WorkerMessage, decode_worker, encode,
 };
@@ -54,16 +54,20 @@ pub struct WorkerSpec {
     /// way out at all.
     pub egress: Option<EgressPolicy>,
     /// Where each request through the egress proxy is reported, besides the worker's log.
-    pub egress_report: Option<EgressReporter>,
+    pub egress_hooks: Option<EgressHooks>,
 }
 
-/// Receives each request through a worker's egress proxy (the lifecycle records them as events).
+/// What a worker's egress proxy tells and asks: each request as it ends (besides the worker's log),
+/// and whether one more fits the plugin's rate across all its workers.
 #[derive(Clone)]
-pub struct EgressReporter(pub Arc<dyn Fn(&EgressRecord) + Send + Sync>);
+pub struct EgressHooks {
+    pub report: Arc<dyn Fn(&EgressRecord) + Send + Sync>,
+    pub admission: Option<Arc<dyn Admission>>,
+}
 
-impl std::fmt::Debug for EgressReporter {
+impl std::fmt::Debug for EgressHooks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("EgressReporter")
+        f.write_str("EgressHooks")
     }
 }
 
@@ -252,13 +256,19 @@ impl Worker {
         }
         let egress = egress_listener.map(|(listener, policy)| {
             let log = shared.clone();
-            let report = spec.egress_report.clone();
-            let proxy = EgressProxy::new(policy, Arc::new(SystemResolver), move |r| {
-                log.log("egress", describe_egress(&r));
-                if let Some(report) = &report {
-                    (report.0)(&r);
-                }
-            });
+            let hooks = spec.egress_hooks.clone();
+            let admission = hooks.as_ref().and_then(|h| h.admission.clone());
+            let proxy = EgressProxy::with_admission(
+                policy,
+                Arc::new(SystemResolver),
+                admission,
+                move |r| {
+                    log.log("egress", describe_egress(&r));
+                    if let Some(hooks) = &hooks {
+                        (hooks.report)(&r);
+                    }
+                },
+            );
             (proxy.clone(), tokio::spawn(proxy.serve(listener)))
         });
         let (kill_tx, kill_rx) = oneshot::channel();

@@ -9,13 +9,14 @@ use crate::{ExecutionContext, Installer, LifecycleError, StoreRuntime};
 use plughub_domain::execution_policy::ExecutionPolicy;
 use plughub_domain::{EventType, NewEvent};
 use plughub_engine::{
-    EgressPolicy, EgressRecord, EgressReporter, LoadedPlugin, PluginSpec, SandboxPolicy, Settings,
-    WorkerSpec,
+    Admission, AdmitFuture, EgressHooks, EgressPolicy, EgressRecord, LoadedPlugin, PluginSpec,
+    SandboxPolicy, Settings, WorkerSpec,
 };
 use plughub_secrets::KeyRing;
 use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// Where workers come from and the figures they run under.
@@ -141,7 +142,7 @@ impl Launcher {
                     domains: context.granted.domains(),
                     ..self.0.config.egress.clone()
                 }),
-                egress_report: Some(reporter),
+                egress_hooks: Some(reporter),
             },
             settings: Settings {
                 values: context.settings.clone(),
@@ -201,11 +202,7 @@ impl Launcher {
 impl Launcher {
     /// Records each request through the egress proxy as a `plugin_network_request` event: plugin, host,
     /// method, status, bytes, and why it was refused. The proxy reports synchronously; a task writes.
-    fn egress_events(
-        &self,
-        context: &ExecutionContext,
-        agent: &str,
-    ) -> (EgressReporter, NetworkLog) {
+    fn egress_events(&self, context: &ExecutionContext, agent: &str) -> (EgressHooks, NetworkLog) {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<EgressRecord>();
         let store = self.installer().store().clone();
         let (plugin, instance, group) = (
@@ -214,6 +211,12 @@ impl Launcher {
             context.group_id.clone(),
         );
         let agent = agent.to_string();
+        let admission = Arc::new(StoreAdmission {
+            store: store.clone(),
+            instance_id: instance.clone(),
+            in_flight: Arc::new(AtomicUsize::new(0)),
+        });
+        let in_flight = admission.in_flight.clone();
         let task = tokio::spawn(async move {
             while let Some(r) = rx.recv().await {
                 let event = NewEvent {
@@ -229,11 +232,74 @@ impl Launcher {
                 if let Err(e) = crate::runtime::append(&store, &event).await {
                     tracing::warn!(error = %e, "could not record a network request");
                 }
+                if was_admitted(r.status) {
+                    // Counted by its event from now on.
+                    let _ = in_flight
+                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+                }
             }
         });
-        let reporter = EgressReporter(Arc::new(move |r: &EgressRecord| {
-            let _ = tx.send(r.clone());
-        }));
-        (reporter, NetworkLog(Some(task)))
+        let hooks = EgressHooks {
+            report: Arc::new(move |r: &EgressRecord| {
+                let _ = tx.send(r.clone());
+            }),
+            admission: Some(admission),
+        };
+        (hooks, NetworkLog(Some(task)))
+    }
+}
+
+/// Requests the proxy let past its rate check: refused later (403, 502) or relayed (200). Bad requests
+/// (400, 405) come before the check, and 429 is the check saying no.
+fn was_admitted(status: u16) -> bool {
+    !matches!(status, 400 | 405 | 429)
+}
+
+/// The plugin's network rate across all its workers, on every machine: the requests the store recorded
+/// in the last minute, and this worker's own not recorded yet (a request is recorded when its tunnel
+/// closes).
+struct StoreAdmission {
+    store: plughub_store::Store,
+    instance_id: String,
+    in_flight: Arc<AtomicUsize>,
+}
+
+impl Admission for StoreAdmission {
+    fn admit(&self, requests_per_minute: usize) -> AdmitFuture {
+        let (store, instance, in_flight) = (
+            self.store.clone(),
+            self.instance_id.clone(),
+            self.in_flight.clone(),
+        );
+        Box::pin(async move {
+            let minute_ago = (time::OffsetDateTime::now_utc() - time::Duration::minutes(1))
+                .format(&time::format_description::well_known::Rfc3339)
+                .expect("formats");
+            let filter = plughub_store::EventFilter {
+                event_type: Some(EventType::PluginNetworkRequest),
+                target: Some(instance),
+                since: Some(minute_ago),
+                ..Default::default()
+            };
+            let Ok(events) = store.events(&filter).await else {
+                // The store cannot say: refuse rather than let an unmetered request out.
+                return false;
+            };
+            let recorded = events
+                .iter()
+                .filter(|e| {
+                    e.metadata["status"]
+                        .as_u64()
+                        .is_some_and(|s| was_admitted(s as u16))
+                })
+                .count();
+            // Taken before it is checked, so two requests of this worker at once cannot both slip in.
+            let before = in_flight.fetch_add(1, Ordering::Relaxed);
+            if recorded + before >= requests_per_minute {
+                in_flight.fetch_sub(1, Ordering::Relaxed);
+                return false;
+            }
+            true
+        })
     }
 }

@@ -23,7 +23,7 @@ pub fn spec(name: &str, run_dir: &std::path::Path, settings: &[(&str, &str)]) ->
             memory_mb: Some(128),
             sandbox: None,
             egress: None,
-            egress_report: None,
+            egress_hooks: None,
         },
         settings: Settings {
             values: settings

@@ -102,7 +102,7 @@ async fn sandboxed_trial(store_args: &StoreArgs) -> Result<Vec<String>> {
             memory_mb: None,
             sandbox: Some(plughub_engine::SandboxPolicy::default()),
             egress: None,
-            egress_report: None,
+            egress_hooks: None,
         },
         settings: Settings {
             values: Default::default(),

@@ -193,6 +193,20 @@ async fn a_hostile_plugin_is_contained_and_recorded() {
         assert!(!metadata.contains(hello_key) && !metadata.contains(own_token));
     }
 
+    // 10 requests a minute for the plugin, counted across processes (each `run` is one): two were made
+    // above, eight more fit, the next is over.
+    let requests_before = events_of(d, EventType::PluginNetworkRequest).await.len();
+    assert_eq!(requests_before, 2, "{requests:?}");
+    for _ in 0..8 {
+        let answer = attempt(d, "FETCH", "http://not-granted.plughub.test/", "10");
+        assert!(answer.contains("(403)"), "{answer}");
+    }
+    let over = attempt(d, "FETCH", "http://not-granted.plughub.test/", "10");
+    assert!(
+        over.contains("(429)") && over.contains("over 10 requests a minute"),
+        "{over}"
+    );
+
     // Nothing got out, and the host and the other plugin go on.
     assert!(listener.accept().is_err(), "the listener saw no connection");
     assert!(!std::path::Path::new("/usr/escaped").exists());
