@@ -20,6 +20,24 @@ delete process.env.PLUGHUB_EGRESS;
 const socket = net.createConnection(socketPath);
 socket.setNoDelay(true);
 
+// No plugin code runs until plughub has confined this process (its cgroup): the first line says so.
+await new Promise((resolve, reject) => {
+  let early = '';
+  const onData = (chunk) => {
+    early += chunk.toString('utf8');
+    const newline = early.indexOf('\n');
+    if (newline < 0) return;
+    socket.removeListener('data', onData);
+    socket.pause();
+    const first = JSON.parse(early.slice(0, newline));
+    if (first.type !== 'plughub.start') reject(new Error(`plughub: expected plughub.start, got ${first.type}`));
+    else resolve();
+  };
+  socket.on('data', onData);
+  socket.once('error', reject);
+  socket.once('close', () => process.exit(0));
+});
+
 function safeJson(value) {
   const seen = new WeakSet();
   return JSON.stringify(value, (_key, v) => {
@@ -485,6 +503,7 @@ function onMessage(m) {
 
 let buffered = '';
 socket.setEncoding('utf8');
+socket.resume();
 socket.on('data', (chunk) => {
   buffered += chunk;
   let newline;

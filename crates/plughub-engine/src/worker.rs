@@ -235,6 +235,12 @@ impl Worker {
         })?;
         let pid = child.id().unwrap_or_default();
         let sandboxed = sandbox.is_some();
+        // The worker is moved into its cgroup from here while Node starts; it loads the plugin only
+        // once told it is confined.
+        let confining = sandbox
+            .as_ref()
+            .and_then(|(sandbox, _)| sandbox.confiner())
+            .map(|confiner| tokio::task::spawn_blocking(move || confiner.confine(pid)));
         let shared = Arc::new(Shared::default());
         let sandbox = sandbox.map(|(sandbox, flag)| {
             for layer in sandbox.layers() {
@@ -315,7 +321,25 @@ impl Worker {
                 });
             }
         };
-        let (read, write) = stream.into_split();
+        if let Some(confining) = confining {
+            let confined = match confining.await {
+                Ok(Ok(worker)) if worker == process => Ok(()),
+                Ok(Ok(worker)) => Err(format!("its cgroup took process {worker}, not the worker")),
+                Ok(Err(e)) => Err(format!("its cgroup: {e}")),
+                Err(e) => Err(format!("its cgroup: {e}")),
+            };
+            if let Err(why) = confined {
+                shared.end(why.clone());
+                return Err(EngineError::Start(why));
+            }
+        }
+        let (read, mut write) = stream.into_split();
+        let start =
+            encode(&HostMessage::Start).map_err(|e| EngineError::Protocol(e.to_string()))?;
+        if write.write_all(&start).await.is_err() {
+            shared.end("its channel closed".into());
+            return Err(shared.exited());
+        }
         let mut reader = BufReader::new(read);
         let ready = tokio::time::timeout(
             spec.start_timeout,

@@ -13,6 +13,9 @@ pub type RequestId = u64;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum HostMessage {
+    /// The first line to a worker: it has been confined (its cgroup joined), and may load the plugin.
+    #[serde(rename = "plughub.start")]
+    Start,
     #[serde(rename = "plugin.init")]
     Init { id: RequestId, config: Value },
     #[serde(rename = "action.validate")]
@@ -88,7 +91,7 @@ impl HostMessage {
             | StopService { id, .. }
             | HandleRoute { id, .. }
             | InvokeModel { id, .. } => Some(*id),
-            RuntimeResult { .. } | RuntimeError { .. } => None,
+            Start | RuntimeResult { .. } | RuntimeError { .. } => None,
         }
     }
 }

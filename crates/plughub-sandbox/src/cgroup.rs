@@ -1,4 +1,5 @@
-//! A memory and pids cgroup per worker, v1 or v2, where the machine lets plughub write one. The parent
+//! A memory and pids cgroup per worker (v2), or a memory cgroup (v1), where the machine lets plughub
+//! write one. The parent
 //! makes it and sets its limits; the child joins it before exec by writing `0` (itself) to its
 //! `cgroup.procs`; the parent removes it once the worker has exited.
 
@@ -36,8 +37,8 @@ pub(crate) struct WorkerCgroup {
 }
 
 impl WorkerCgroup {
-    /// Makes the worker's cgroup with its limits: memory (swap included where the machine counts it) and
-    /// processes (threads count).
+    /// Makes the worker's cgroup with its limits: memory (swap included where the machine counts it), and
+    /// on v2 processes (threads count).
     pub(crate) fn create(
         layout: Layout,
         name: &str,
@@ -70,13 +71,10 @@ impl WorkerCgroup {
                     memory.join("memory.memsw.limit_in_bytes"),
                     memory_bytes.to_string(),
                 );
-                let pids_root = root.join("pids");
-                if pids_root.join("cgroup.procs").is_file() {
-                    let pids = pids_root.join("plughub").join(name);
-                    std::fs::create_dir_all(&pids)?;
-                    made.dirs.push(pids.clone());
-                    std::fs::write(pids.join("pids.max"), max_pids.to_string())?;
-                }
+                // No pids cgroup on v1: joining a v1 cgroup waits for an RCU grace period (5–12 ms
+                // measured here), and a second hierarchy would double that on every start. The
+                // worker's processes and threads are capped anyway by RLIMIT_NPROC, which counts per
+                // uid, and each worker has a uid of its own.
             }
         }
         Ok(made)

@@ -1,11 +1,11 @@
 //! What the worker's process does to itself between fork and exec, on what the parent prepared: system
 //! calls only, no allocation (the parent is multi-threaded, so nothing that takes a lock is safe here).
-//! Order matters: cgroup while the host's /sys is visible, namespaces and the new root while still root,
-//! limits, then the uid dropped, then Landlock and seccomp last (they would forbid the steps before).
+//! Order matters: namespaces and the new root while still root, limits, then the uid dropped, then
+//! Landlock and seccomp last (they would forbid the steps before). The cgroup is not joined here: a join
+//! waits for an RCU grace period, so the parent moves the worker while Node starts (see `confine`).
 
 use crate::root::{RootPlan, Step};
 use crate::sandbox::Prepared;
-use std::ffi::CStr;
 use std::io::{Error, Result};
 use std::ptr::null;
 
@@ -18,9 +18,6 @@ fn check(rc: libc::c_int) -> Result<()> {
 
 /// Runs in the child after fork, before exec.
 pub(crate) fn enter(prepared: &Prepared) -> Result<()> {
-    for procs in &prepared.cgroup_procs {
-        join_cgroup(procs)?;
-    }
     let namespaces =
         libc::CLONE_NEWNS | libc::CLONE_NEWNET | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS;
     // SAFETY: unshare takes flags only.
@@ -112,22 +109,6 @@ fn fork_init() -> Result<()> {
     };
     // SAFETY: as above.
     unsafe { libc::_exit(code) }
-}
-
-fn join_cgroup(procs: &CStr) -> Result<()> {
-    // SAFETY: a valid C string; the descriptor is closed before returning.
-    let fd = unsafe { libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return Err(Error::last_os_error());
-    }
-    // SAFETY: writes one byte from a static buffer to the open descriptor.
-    let written = unsafe { libc::write(fd, b"0".as_ptr().cast(), 1) };
-    // SAFETY: `fd` is open and not used again.
-    unsafe { libc::close(fd) };
-    match written {
-        1 => Ok(()),
-        _ => Err(Error::last_os_error()),
-    }
 }
 
 fn make_root(plan: &RootPlan) -> Result<()> {

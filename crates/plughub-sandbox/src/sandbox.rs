@@ -3,8 +3,6 @@
 use crate::cgroup::{self, WorkerCgroup};
 use crate::landlock::{self, EXECUTE, READ_DIR, READ_FILE, Ruleset, WRITE_FILE};
 use crate::root::{self, RootPlan};
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -71,7 +69,6 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> SandboxError {
 
 /// What the child needs, prepared (allocated) in the parent.
 pub(crate) struct Prepared {
-    pub(crate) cgroup_procs: Vec<CString>,
     pub(crate) root: RootPlan,
     pub(crate) rlimits: Vec<(libc::__rlimit_resource_t, libc::rlim_t)>,
     pub(crate) uid: libc::uid_t,
@@ -155,22 +152,20 @@ impl Sandbox {
                 let made =
                     WorkerCgroup::create(layout, &name, mb(policy.memory_mb), policy.max_processes)
                         .map_err(io("creating the worker's cgroup"))?;
-                layers.push(format!(
-                    "cgroup {layout:?}: {} MB of memory, {} processes",
-                    policy.memory_mb, policy.max_processes
-                ));
+                layers.push(match layout {
+                    cgroup::Layout::V2 => format!(
+                        "cgroup v2: {} MB of memory, {} processes",
+                        policy.memory_mb, policy.max_processes
+                    ),
+                    cgroup::Layout::V1 => format!(
+                        "cgroup v1: {} MB of memory (processes: the rlimit of its own uid)",
+                        policy.memory_mb
+                    ),
+                });
                 Some(made)
             }
             None => None,
         };
-        let cgroup_procs = cgroup
-            .as_ref()
-            .map(|c| c.procs_files())
-            .unwrap_or_default()
-            .iter()
-            .map(|p| CString::new(p.as_os_str().as_bytes()).expect("no NUL"))
-            .collect();
-
         let ruleset = match landlock::abi() {
             Some(abi) => {
                 let ruleset = Ruleset::create(abi).map_err(io("creating the Landlock ruleset"))?;
@@ -212,7 +207,6 @@ impl Sandbox {
         let landlock = ruleset.as_ref().map(|r| (r.raw_fd(), r.rights));
         Ok(Sandbox {
             prepared: Arc::new(Prepared {
-                cgroup_procs,
                 root,
                 rlimits,
                 uid,
@@ -231,6 +225,13 @@ impl Sandbox {
                 socket_dir,
                 ..paths
             },
+        })
+    }
+
+    /// What moves the worker into its cgroup, when it has one (see [`Confiner`]).
+    pub fn confiner(&self) -> Option<Confiner> {
+        self.cgroup.as_ref().map(|c| Confiner {
+            procs: c.procs_files(),
         })
     }
 
@@ -301,5 +302,43 @@ impl Drop for Sandbox {
             cgroup.remove();
         }
         let _ = std::fs::remove_dir_all(&self.work_dir);
+    }
+}
+
+/// Moves a worker into its cgroup from the parent. A v1 join waits for an RCU grace period (5–12 ms
+/// measured here), which in the child would delay every start; from the parent it runs while Node
+/// starts, and the worker loads no plugin code until plughub says it is confined.
+#[derive(Debug, Clone)]
+pub struct Confiner {
+    procs: Vec<PathBuf>,
+}
+
+impl Confiner {
+    /// Moves the worker, the child of `keeper` (the process plughub started), and returns its pid.
+    /// Blocking.
+    pub fn confine(&self, keeper: u32) -> Result<u32, SandboxError> {
+        let children = format!("/proc/{keeper}/task/{keeper}/children");
+        // The keeper forks the worker before the worker's exec, which is when spawning returns; read
+        // again briefly in case the kernel lists it late.
+        let mut worker = None;
+        for _ in 0..100 {
+            let listed = std::fs::read_to_string(&children).map_err(io(children.clone()))?;
+            worker = listed
+                .split_whitespace()
+                .next()
+                .and_then(|p| p.parse().ok());
+            if worker.is_some() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let worker: u32 = worker.ok_or_else(|| SandboxError::Io {
+            what: format!("finding the worker of {keeper}"),
+            source: std::io::Error::other("the keeper has no child"),
+        })?;
+        for procs in &self.procs {
+            std::fs::write(procs, worker.to_string()).map_err(io(procs.display().to_string()))?;
+        }
+        Ok(worker)
     }
 }
