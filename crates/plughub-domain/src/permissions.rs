@@ -55,18 +55,14 @@ impl fmt::Display for Permission {
 }
 
 /// The permission a runtime call needs, `None` for calls every plugin may make (models, logging, its
-/// own registrations). Storage is the instance's cache and memories; knowledge is searching them.
+/// own registrations, and what the worker keeps to itself: rooms, entities, tasks). Storage is the
+/// instance's cache and memories kept by plughub; knowledge is searching them. Names are the runtime's
+/// (`getMemoriesByRoomIds` reaches plughub as `getMemories`, and asks for the same).
 pub fn needed_by_call(method: &str) -> Option<Permission> {
     match method {
-        "getCache" | "getMemories" | "getMemoryById" | "getMemoriesByIds" | "countMemories"
-        | "getRoom" | "getRooms" | "getEntityById" | "getTasks" => Some(Permission::StorageRead),
-        "setCache" | "deleteCache" | "createMemory" | "updateMemory" | "deleteMemory"
-        | "deleteAllMemories" | "createTask" | "updateTask" | "deleteTask" => {
-            Some(Permission::StorageWrite)
-        }
-        "searchMemories" | "searchKnowledge" | "getKnowledge" | "addKnowledge" => {
-            Some(Permission::KnowledgeQuery)
-        }
+        "getCache" | "getMemories" | "getMemoriesByRoomIds" => Some(Permission::StorageRead),
+        "setCache" | "deleteCache" | "createMemory" => Some(Permission::StorageWrite),
+        "searchMemories" => Some(Permission::KnowledgeQuery),
         "emitEvent" => Some(Permission::EventsPublish),
         _ => None,
     }
@@ -198,15 +194,12 @@ impl Permissions {
             }),
         };
         match permission {
+            Permission::NetworkExternal if *argument == Value::Bool(false) => {}
             Permission::NetworkExternal => {
-                let domains = names("domains")?;
-                for domain in &domains {
-                    check_domain(domain)?;
-                }
-                self.network
-                    .get_or_insert_with(BTreeSet::new)
-                    .extend(domains.into_iter().map(|d| d.to_ascii_lowercase()));
+                self.network.get_or_insert_with(BTreeSet::new);
+                self.add_domains(names("domains")?)?;
             }
+            Permission::SecretsAccess if *argument == Value::Bool(false) => {}
             Permission::SecretsAccess => self.secrets.extend(names("names")?),
             other => {
                 if flag()? {

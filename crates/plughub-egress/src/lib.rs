@@ -58,6 +58,8 @@ pub struct EgressRecord {
     pub bytes_down: u64,
     /// Why it was refused, in words.
     pub refusal: Option<String>,
+    /// It passed the rate check (and so counts against the plugin's rate), whatever came after.
+    pub admitted: bool,
 }
 
 pub type ResolveFuture = Pin<Box<dyn Future<Output = std::io::Result<Vec<IpAddr>>> + Send>>;
@@ -171,6 +173,7 @@ impl EgressProxy {
             bytes_up: 0,
             bytes_down: 0,
             refusal: None,
+            admitted: false,
         };
         let refuse = |mut record: EgressRecord, status: u16, why: String| {
             record.status = status;
@@ -195,14 +198,17 @@ impl EgressProxy {
         };
         record.host = host.clone();
         record.port = port;
-        let admitted = match &self.admission {
-            Some(admission) => admission.admit(self.policy.requests_per_minute).await,
-            None => self.admit(),
-        };
+        // This proxy's own count first: a flood from one worker is refused without asking the store.
+        let admitted = self.admit()
+            && match &self.admission {
+                Some(admission) => admission.admit(self.policy.requests_per_minute).await,
+                None => true,
+            };
         if !admitted {
             let limit = self.policy.requests_per_minute;
             return refuse(record, 429, format!("over {limit} requests a minute"));
         }
+        record.admitted = true;
         if self.spent.load(Ordering::Relaxed) >= self.policy.bytes_per_execution {
             let budget = self.policy.bytes_per_execution;
             return refuse(
@@ -387,10 +393,16 @@ async fn copy_capped(
             Ok(0) | Err(_) => break,
             Ok(n) => n as u64,
         };
-        // Reserved before it is written: what one tunnel takes, another cannot.
-        let before = counters.spent.fetch_add(n, Ordering::Relaxed);
-        if before + n > counters.budget {
-            counters.spent.fetch_sub(n, Ordering::Relaxed);
+        // Reserved before it is written: what one tunnel takes, another cannot. One atomic step, so a
+        // new execution's reset in between cannot leave the count wrong.
+        let reserved = counters
+            .spent
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |spent| {
+                spent
+                    .checked_add(n)
+                    .filter(|total| *total <= counters.budget)
+            });
+        if reserved.is_err() {
             counters.over.store(true, Ordering::Relaxed);
             counters.cut.notify_one();
             return;

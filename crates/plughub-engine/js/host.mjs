@@ -120,6 +120,8 @@ if (egressPath) {
   const Agent = globalThis[DISPATCHER]?.constructor;
   if (typeof Agent !== 'function') throw new Error('plughub: this Node.js has no undici dispatcher to route fetch');
   globalThis[DISPATCHER] = new Agent({
+    // One request a tunnel (no keep-alive), so the proxy counts and records each request.
+    pipelining: 0,
     connect(options, callback) {
       const secure = options.protocol === 'https:';
       const host = options.hostname;

@@ -146,7 +146,17 @@ pub struct Worker {
     /// The Node process (in a sandbox, the child of the process plughub started).
     pid: u32,
     /// The egress proxy serving this worker, and its task, stopped with it.
-    egress: Option<(Arc<EgressProxy>, tokio::task::JoinHandle<()>)>,
+    egress: Option<(Arc<EgressProxy>, AbortOnDrop)>,
+}
+
+/// A task that ends when its handle is dropped: the egress proxy of a worker that failed to start, or
+/// that ended, stops serving with it.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Worker {
@@ -275,7 +285,10 @@ impl Worker {
                     }
                 },
             );
-            (proxy.clone(), tokio::spawn(proxy.serve(listener)))
+            (
+                proxy.clone(),
+                AbortOnDrop(tokio::spawn(proxy.serve(listener))),
+            )
         });
         let (kill_tx, kill_rx) = oneshot::channel();
         *shared.kill.lock().expect("not poisoned") = Some(kill_tx);
@@ -493,10 +506,8 @@ impl Worker {
 
 impl Drop for Worker {
     fn drop(&mut self) {
+        // Its egress task ends as the fields drop (AbortOnDrop).
         self.kill();
-        if let Some((_, egress)) = &self.egress {
-            egress.abort();
-        }
     }
 }
 

@@ -25,8 +25,7 @@ pub enum LifecycleError {
         plugin: String,
         source: plughub_domain::permissions::PermissionError,
     },
-    #[error("{0}")]
-    BadGrant(plughub_domain::permissions::PermissionError),
+
     #[error(
         "{org} has installed {count} plugins in the last hour, the limit is {limit}; try again later"
     )]

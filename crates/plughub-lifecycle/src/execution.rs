@@ -103,7 +103,12 @@ impl Installer {
         plugin: &str,
         keys: &KeyRing,
     ) -> Result<ExecutionContext, LifecycleError> {
-        let (group, thing, record) = self.installed_instance(org, plugin).await?;
+        let (group, thing, mut record) = self.installed_instance(org, plugin).await?;
+        if !record.current.permissions_recorded {
+            // Installed before permissions were recorded: nothing is granted for what it asks.
+            self.requested_now(&mut record).await?;
+            record.granted = plughub_domain::permissions::Permissions::default();
+        }
         if !matches!(record.state, State::Installed | State::Active) {
             return Err(LifecycleError::NotRunnable {
                 plugin: plugin.into(),
@@ -289,14 +294,9 @@ impl Installer {
         policy: &ExecutionPolicy,
     ) -> Result<(), LifecycleError> {
         let now = time::OffsetDateTime::now_utc();
-        let format = &time::format_description::well_known::Rfc3339;
-        let midnight = now
-            .replace_time(time::Time::MIDNIGHT)
-            .format(format)
-            .expect("formats");
-        let minute_ago = (now - time::Duration::minutes(1))
-            .format(format)
-            .expect("formats");
+        // In the store's own format: times compare as text.
+        let midnight = plughub_store::format_time(now.replace_time(time::Time::MIDNIGHT));
+        let minute_ago = plughub_store::format_time(now - time::Duration::minutes(1));
         let today = self
             .executions_since(Some(&context.group_id), None, midnight)
             .await?;

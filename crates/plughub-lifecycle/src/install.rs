@@ -63,8 +63,19 @@ impl Installer {
         };
         let root = plan.last().map(|l| l.name.clone()).unwrap_or_default();
         let mut done: Vec<String> = Vec::new();
+        // `--grant` grants what the plugin asked for shows; the plugins installed for it are granted
+        // each on their own (`plughub permissions` shows what they ask).
+        let for_dependency = InstallOptions {
+            grant: false,
+            ..options.clone()
+        };
         for item in plan {
             let name = item.name.clone();
+            let options = if name == root {
+                options
+            } else {
+                &for_dependency
+            };
             match self.install_one(group, item, options).await {
                 Ok((_, record)) if name == root => return (Ok(record), false),
                 Ok((thing_id, _)) => done.push(thing_id),
@@ -271,6 +282,7 @@ impl Installer {
                 provides: None,
                 requested,
                 declared_permissions,
+                permissions_recorded: true,
             };
             Ok((installed, report))
         }
@@ -380,10 +392,8 @@ impl Installer {
 
     /// Refuses when `count` more installs would pass the group's hourly limit.
     async fn check_rate(&self, group: &Group, count: i64) -> Result<(), LifecycleError> {
-        let hour_ago = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
-        let since = hour_ago
-            .format(&time::format_description::well_known::Rfc3339)
-            .expect("formats");
+        let since =
+            plughub_store::format_time(time::OffsetDateTime::now_utc() - time::Duration::hours(1));
         let filter = EventFilter {
             event_type: Some(EventType::PluginInstalled),
             group_id: Some(group.id.clone()),

@@ -28,6 +28,10 @@ pub struct InstalledVersion {
     /// Whether `requested` was declared by the package (else inferred from its code).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub declared_permissions: bool,
+    /// Whether `requested` was worked out at install. Versions installed before plughub had permissions
+    /// lack it: theirs are worked out when next needed (see `Installer::requested_now`).
+    #[serde(default)]
+    pub permissions_recorded: bool,
 }
 
 /// What a version provides beyond the components recorded as things.

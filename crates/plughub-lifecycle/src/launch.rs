@@ -203,7 +203,9 @@ impl Launcher {
     /// Records each request through the egress proxy as a `plugin_network_request` event: plugin, host,
     /// method, status, bytes, and why it was refused. The proxy reports synchronously; a task writes.
     fn egress_events(&self, context: &ExecutionContext, agent: &str) -> (EgressHooks, NetworkLog) {
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<EgressRecord>();
+        // Bounded: a plugin flooding the proxy with refused requests cannot grow plughub's memory; what
+        // does not fit is counted in the log instead of recorded one by one.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<EgressRecord>(256);
         let store = self.installer().store().clone();
         let (plugin, instance, group) = (
             context.plugin.clone(),
@@ -227,12 +229,12 @@ impl Launcher {
                     metadata: json!({ "plugin": plugin, "agent": agent, "host": r.host,
                                       "port": r.port, "method": r.method, "status": r.status,
                                       "bytes_up": r.bytes_up, "bytes_down": r.bytes_down,
-                                      "refused": r.refusal }),
+                                      "refused": r.refusal, "admitted": r.admitted }),
                 };
                 if let Err(e) = crate::runtime::append(&store, &event).await {
                     tracing::warn!(error = %e, "could not record a network request");
                 }
-                if was_admitted(r.status) {
+                if r.admitted {
                     // Counted by its event from now on.
                     let _ = in_flight
                         .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
@@ -241,7 +243,9 @@ impl Launcher {
         });
         let hooks = EgressHooks {
             report: Arc::new(move |r: &EgressRecord| {
-                let _ = tx.send(r.clone());
+                if tx.try_send(r.clone()).is_err() {
+                    tracing::warn!(host = %r.host, status = r.status, "network request not recorded: too many at once");
+                }
             }),
             admission: Some(admission),
         };
@@ -249,15 +253,9 @@ impl Launcher {
     }
 }
 
-/// Requests the proxy let past its rate check: refused later (403, 502) or relayed (200). Bad requests
-/// (400, 405) come before the check, and 429 is the check saying no.
-fn was_admitted(status: u16) -> bool {
-    !matches!(status, 400 | 405 | 429)
-}
-
 /// The plugin's network rate across all its workers, on every machine: the requests the store recorded
-/// in the last minute, and this worker's own not recorded yet (a request is recorded when its tunnel
-/// closes).
+/// in the last minute, and this worker's admitted ones not recorded yet (a request is recorded when its
+/// tunnel closes).
 struct StoreAdmission {
     store: plughub_store::Store,
     instance_id: String,
@@ -272,27 +270,20 @@ impl Admission for StoreAdmission {
             self.in_flight.clone(),
         );
         Box::pin(async move {
-            let minute_ago = (time::OffsetDateTime::now_utc() - time::Duration::minutes(1))
-                .format(&time::format_description::well_known::Rfc3339)
-                .expect("formats");
+            let minute_ago = plughub_store::format_time(
+                time::OffsetDateTime::now_utc() - time::Duration::minutes(1),
+            );
             let filter = plughub_store::EventFilter {
                 event_type: Some(EventType::PluginNetworkRequest),
                 target: Some(instance),
                 since: Some(minute_ago),
                 ..Default::default()
             };
-            let Ok(events) = store.events(&filter).await else {
+            let Ok(recorded) = store.count_events(&filter).await else {
                 // The store cannot say: refuse rather than let an unmetered request out.
                 return false;
             };
-            let recorded = events
-                .iter()
-                .filter(|e| {
-                    e.metadata["status"]
-                        .as_u64()
-                        .is_some_and(|s| was_admitted(s as u16))
-                })
-                .count();
+            let recorded = recorded.max(0) as usize;
             // Taken before it is checked, so two requests of this worker at once cannot both slip in.
             let before = in_flight.fetch_add(1, Ordering::Relaxed);
             if recorded + before >= requests_per_minute {

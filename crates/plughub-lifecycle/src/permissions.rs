@@ -86,8 +86,35 @@ impl Installer {
         org: &str,
         plugin: &str,
     ) -> Result<PermissionsView, LifecycleError> {
-        let (_, _, record) = self.installed_instance(org, plugin).await?;
+        let (_, _, mut record) = self.installed_instance(org, plugin).await?;
+        self.requested_now(&mut record).await?;
         Ok(view(&record))
+    }
+
+    /// Fills in what the current version asks for when it was installed before plughub recorded it, by
+    /// analysing its package now. Until saved (a grant saves it), the instance does not run: nothing is
+    /// granted for it.
+    pub(crate) async fn requested_now(
+        &self,
+        record: &mut InstanceRecord,
+    ) -> Result<(), LifecycleError> {
+        if record.current.permissions_recorded {
+            return Ok(());
+        }
+        let Some(package) = record.current.package.clone() else {
+            return Ok(());
+        };
+        let dir = self.packages.path(&package);
+        let analysed = dir.clone();
+        let report =
+            tokio::task::spawn_blocking(move || plughub_analyzer::analyze_package(&analysed))
+                .await
+                .expect("analysis does not panic")?;
+        let (asked, declared) = requested(&record.plugin, &dir, &report)?;
+        record.current.requested = asked;
+        record.current.declared_permissions = declared;
+        record.current.permissions_recorded = true;
+        Ok(())
     }
 
     /// Grants `extra`, and with `requested` everything the current version asks for. An org_owner's act:
@@ -101,6 +128,7 @@ impl Installer {
         actor: &str,
     ) -> Result<PermissionsView, LifecycleError> {
         let (group, thing, mut record) = self.installed_instance(org, plugin).await?;
+        self.requested_now(&mut record).await?;
         let mut added = extra.clone();
         if requested {
             added = added.union(&record.current.requested);

@@ -141,7 +141,7 @@ impl Installer {
                     "phase": "updated", "plugin": record.plugin, "from": from, "to": to,
                     "integrity": record.current.integrity, "risk_score": record.current.risk_score,
                     "permissions": record.current.requested, "asks_more": asks_more,
-                    "missing": record.ungranted(),
+                    "granted": record.granted, "missing": record.ungranted(),
                 }));
                 self.save_with(&thing.id, &record, event, &links).await?;
                 self.progress

@@ -1,7 +1,6 @@
 //! A memory and pids cgroup per worker (v2), or a memory cgroup (v1), where the machine lets plughub
-//! write one. The parent
-//! makes it and sets its limits; the child joins it before exec by writing `0` (itself) to its
-//! `cgroup.procs`; the parent removes it once the worker has exited.
+//! write one. The parent makes it, sets its limits, moves the worker into it (see `Confiner`), and
+//! removes it once the worker has exited.
 
 use std::path::{Path, PathBuf};
 

@@ -317,16 +317,11 @@ impl Confiner {
     /// Moves the worker, the child of `keeper` (the process plughub started), and returns its pid.
     /// Blocking.
     pub fn confine(&self, keeper: u32) -> Result<u32, SandboxError> {
-        let children = format!("/proc/{keeper}/task/{keeper}/children");
-        // The keeper forks the worker before the worker's exec, which is when spawning returns; read
-        // again briefly in case the kernel lists it late.
+        // The keeper forks the worker before the worker's exec, which is when spawning returns; looked
+        // for again briefly in case the kernel lists it late.
         let mut worker = None;
         for _ in 0..100 {
-            let listed = std::fs::read_to_string(&children).map_err(io(children.clone()))?;
-            worker = listed
-                .split_whitespace()
-                .next()
-                .and_then(|p| p.parse().ok());
+            worker = child_of(keeper);
             if worker.is_some() {
                 break;
             }
@@ -341,4 +336,30 @@ impl Confiner {
         }
         Ok(worker)
     }
+}
+
+/// The first child of `parent`: from `/proc/<pid>/task/<pid>/children` where the kernel has it, else by
+/// the parent pid each process's `stat` names.
+fn child_of(parent: u32) -> Option<u32> {
+    let listed = std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children"));
+    if let Ok(listed) = listed {
+        return listed
+            .split_whitespace()
+            .next()
+            .and_then(|p| p.parse().ok());
+    }
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // After the parenthesised name: the state, then the parent pid.
+            let ppid: u32 = stat[stat.rfind(')')? + 1..]
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            (ppid == parent).then_some(pid)
+        })
 }

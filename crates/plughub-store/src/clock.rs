@@ -6,7 +6,8 @@ pub fn now_rfc3339() -> String {
     format_time(OffsetDateTime::now_utc())
 }
 
-pub(crate) fn format_time(t: OffsetDateTime) -> String {
+/// A time as the store writes it (compare with stored times only in this form).
+pub fn format_time(t: OffsetDateTime) -> String {
     let fmt =
         format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     t.to_offset(time::UtcOffset::UTC)

@@ -12,7 +12,7 @@ mod things;
 mod tx;
 
 pub use catalog::{CatalogRow, SyncRun};
-pub use clock::now_rfc3339;
+pub use clock::{format_time, now_rfc3339};
 pub use error::StoreError;
 pub use events::EventFilter;
 pub use location::{Backend, Location};

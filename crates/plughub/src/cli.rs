@@ -322,8 +322,8 @@ pub struct GrantArgs {
     /// A secret setting for secrets.access; repeatable
     #[arg(long = "secret", value_name = "NAME")]
     pub secrets: Vec<String>,
-    /// storage.read, storage.write, events.publish, knowledge.query (or network.external: all its
-    /// domains); repeatable
+    /// storage.read, storage.write, events.publish or knowledge.query; repeatable (network.external is
+    /// granted by naming its domains with --domain)
     #[arg(long = "permission", value_name = "NAME")]
     pub permissions: Vec<String>,
     #[arg(long)]

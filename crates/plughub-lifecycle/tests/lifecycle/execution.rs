@@ -131,3 +131,82 @@ async fn a_suspended_instance_serving_agents_comes_back_active_or_goes_cleanly()
     inst.activate("acme", name, "eliza", &all).await.unwrap();
     t.cleanup().await;
 }
+
+/// An instance installed before plughub recorded permissions: what it asks for is worked out from its
+/// package when next needed, nothing counts as granted for it until an owner grants, and then it runs
+/// with its secret.
+#[tokio::test]
+async fn an_instance_from_before_permissions_needs_a_grant() {
+    let (t, npm, dir) = world().await;
+    let name = "@acme/plugin-old";
+    publish_with(
+        &npm,
+        name,
+        "1.0.0",
+        json!({ "agentConfig": { "pluginParameters": {
+            "OLD_API_KEY": { "type": "string", "required": true, "sensitive": true } } },
+            "plughub": { "permissions": ["storage.read"] } }),
+    );
+    let inst = installer(t.store.clone(), &dir.path().join("packages"), &npm.url).await;
+    inst.install("acme", name, &opts("alice")).await.unwrap();
+    let keys = plughub_secrets::KeyRing::load_or_create(&dir.path().join("keys.json")).unwrap();
+    inst.configure(
+        "acme",
+        name,
+        &settings(&[("OLD_API_KEY", "ok-123456")]),
+        &keys,
+        "alice",
+    )
+    .await
+    .unwrap();
+    inst.grant("acme", name, true, &Default::default(), "alice")
+        .await
+        .unwrap();
+    // The record as an older plughub wrote it: no permissions asked, recorded or granted.
+    let group = t.store.group_by_name("acme").await.unwrap().unwrap();
+    let thing = t
+        .store
+        .thing_by_name(ThingKind::PluginInstance, Some(&group.id), name)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut old = thing.properties.clone();
+    for field in [
+        "requested",
+        "declared_permissions",
+        "permissions_recorded",
+        "granted",
+        "granted_by",
+    ] {
+        old.as_object_mut().unwrap().remove(field);
+    }
+    let mut tx = t.store.begin().await.unwrap();
+    let event = plughub_domain::NewEvent {
+        event_type: plughub_domain::EventType::PluginConfigured,
+        actor: "test".into(),
+        target: Some(thing.id.clone()),
+        group_id: Some(group.id.clone()),
+        metadata: json!({ "phase": "an older record" }),
+    };
+    tx.update_thing(&thing.id, &thing.status, &old.to_string(), event)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let err = inst
+        .execution_context("acme", name, &keys)
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("storage.read") && message.contains("secrets.access: OLD_API_KEY"),
+        "{message}"
+    );
+    let view = inst.permissions("acme", name).await.unwrap();
+    assert!(view.declared && view.requested.storage_read);
+    inst.grant("acme", name, true, &Default::default(), "alice")
+        .await
+        .unwrap();
+    let context = inst.execution_context("acme", name, &keys).await.unwrap();
+    assert_eq!(context.settings["OLD_API_KEY"], "ok-123456");
+}

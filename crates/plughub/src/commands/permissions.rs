@@ -51,6 +51,11 @@ fn named(args: &GrantArgs) -> Result<Option<Permissions>> {
                     "name the secrets with --secret NAME (secrets.access is granted by name)"
                 ));
             }
+            Permission::NetworkExternal => {
+                return Err(anyhow!(
+                    "name the domains with --domain DOMAIN (network.external is granted by domain)"
+                ));
+            }
             permission => set.add(permission),
         }
     }

@@ -133,6 +133,13 @@ async fn a_hostile_plugin_is_contained_and_recorded() {
             answer.starts_with("blocked:"),
             "{action} {target}: {answer}"
         );
+        if answer.starts_with("blocked: the worker ended:") {
+            // Only a worker ended for what it did counts, not one that never started.
+            assert!(
+                answer.contains("the plugin worker ended"),
+                "{action} {target}: {answer}"
+            );
+        }
         assert!(!answer.contains(hello_key), "{action}: {answer}");
     }
     let endless = attempt(d, "ENDLESS", "", "2");
@@ -193,18 +200,24 @@ async fn a_hostile_plugin_is_contained_and_recorded() {
         assert!(!metadata.contains(hello_key) && !metadata.contains(own_token));
     }
 
-    // 10 requests a minute for the plugin, counted across processes (each `run` is one): two were made
-    // above, eight more fit, the next is over.
-    let requests_before = events_of(d, EventType::PluginNetworkRequest).await.len();
-    assert_eq!(requests_before, 2, "{requests:?}");
-    for _ in 0..8 {
+    // 10 requests a minute for the plugin, counted across processes (each `run` is one). The two above
+    // may or may not still be in the window, so the first refusal for the rate comes at the 9th to the
+    // 11th request made now, and none before.
+    let mut first_over = None;
+    for i in 0..11 {
         let answer = attempt(d, "FETCH", "http://not-granted.plughub.test/", "10");
+        if answer.contains("(429)") {
+            assert!(answer.contains("over 10 requests a minute"), "{answer}");
+            first_over = Some(i);
+            break;
+        }
         assert!(answer.contains("(403)"), "{answer}");
     }
-    let over = attempt(d, "FETCH", "http://not-granted.plughub.test/", "10");
+    let first_over = first_over.expect("the rate was reached");
     assert!(
-        over.contains("(429)") && over.contains("over 10 requests a minute"),
-        "{over}"
+        (8..=10).contains(&first_over),
+        "refused at request {}",
+        first_over + 1
     );
 
     // Nothing got out, and the host and the other plugin go on.
