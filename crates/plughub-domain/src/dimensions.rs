@@ -105,6 +105,10 @@ string_enum!(
         PluginPermissionsRevoked => "plugin_permissions_revoked",
         PluginNetworkRequest => "plugin_network_request",
         PluginAccessDenied => "plugin_access_denied",
+        PersonCreated => "person_created",
+        MemberChanged => "member_changed",
+        TokenCreated => "token_created",
+        TokenRevoked => "token_revoked",
     }
 );
 

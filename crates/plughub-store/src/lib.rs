@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod accounts;
 mod catalog;
 mod clock;
 mod connections;
@@ -11,6 +12,7 @@ mod runtime_state;
 mod things;
 mod tx;
 
+pub use accounts::{PersonRecord, SessionRecord, TokenRecord};
 pub use catalog::{CatalogRow, SyncRun};
 pub use clock::{format_time, now_rfc3339};
 pub use error::StoreError;

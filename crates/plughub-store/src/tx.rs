@@ -8,7 +8,7 @@ use plughub_domain::{ConnectionKind, EventType, Group, NewEvent, Plan, StoredEve
 use sqlx::{Any, Transaction};
 
 pub struct StoreTx<'c> {
-    tx: Transaction<'c, Any>,
+    pub(crate) tx: Transaction<'c, Any>,
 }
 
 /// A thing to insert.
@@ -220,7 +220,7 @@ impl<'c> StoreTx<'c> {
     }
 }
 
-fn unique_violation(e: sqlx::Error, message: impl FnOnce() -> String) -> StoreError {
+pub(crate) fn unique_violation(e: sqlx::Error, message: impl FnOnce() -> String) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(message()),
         _ => StoreError::Database(e),

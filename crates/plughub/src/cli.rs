@@ -86,7 +86,7 @@ pub enum Command {
     Revoke(GrantArgs),
     /// What this machine allows plughub's sandbox to do, tried on a real sandboxed worker
     Doctor(DoctorArgs),
-    /// Organisations, keys (and, later, people and tokens)
+    /// Organisations, people, roles, API tokens and keys
     #[command(subcommand)]
     Admin(AdminCommand),
 }
@@ -99,6 +99,68 @@ pub enum AdminCommand {
     Orgs(JsonArg),
     /// Make a new secret key and reseal every stored secret with it
     RotateKey(RotateKeyArgs),
+    /// Create a person (a password is made and shown once, unless one comes on stdin)
+    CreateUser(CreateUserArgs),
+    /// Give a person a role in an organisation: org_owner, org_user or customer (platform_owner in
+    /// `platform`)
+    SetRole(SetRoleArgs),
+    /// Make an API token for a person (shown once)
+    CreateToken(CreateTokenArgs),
+    /// A person's API tokens (never their secrets)
+    Tokens(PersonArgs),
+    /// Revoke an API token by its id
+    RevokeToken(RevokeTokenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateUserArgs {
+    pub email: String,
+    #[arg(long, default_value = "")]
+    pub name: String,
+    /// Read the password from stdin (one line) instead of making one
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Also give a role in this organisation
+    #[arg(long, requires = "role")]
+    pub org: Option<String>,
+    #[arg(long, requires = "org")]
+    pub role: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SetRoleArgs {
+    pub email: String,
+    #[arg(long)]
+    pub org: String,
+    #[arg(long)]
+    pub role: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateTokenArgs {
+    pub email: String,
+    /// What the token is for (shown in `plughub admin tokens`)
+    #[arg(long, default_value = "cli")]
+    pub name: String,
+    /// Days until it expires (1 to 365)
+    #[arg(long, default_value_t = 90)]
+    pub days: u32,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PersonArgs {
+    pub email: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeTokenArgs {
+    pub id: String,
 }
 
 #[derive(Debug, Args)]

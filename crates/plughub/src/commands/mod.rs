@@ -5,6 +5,7 @@ mod catalog;
 mod doctor;
 mod info;
 mod install;
+mod people;
 mod permissions;
 mod run;
 mod search;
@@ -52,5 +53,16 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Admin(AdminCommand::CreateOrg(args)) => admin::create_org(&cli.store, args).await,
         Command::Admin(AdminCommand::Orgs(args)) => admin::orgs(&cli.store, args.json).await,
+        Command::Admin(AdminCommand::CreateUser(args)) => {
+            people::create_user(&cli.store, args).await
+        }
+        Command::Admin(AdminCommand::SetRole(args)) => people::set_role(&cli.store, args).await,
+        Command::Admin(AdminCommand::CreateToken(args)) => {
+            people::create_token(&cli.store, args).await
+        }
+        Command::Admin(AdminCommand::Tokens(args)) => people::tokens(&cli.store, args).await,
+        Command::Admin(AdminCommand::RevokeToken(args)) => {
+            people::revoke_token(&cli.store, args).await
+        }
     }
 }

@@ -27,6 +27,17 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<()> {
             )
         })?;
     let address = listener.local_addr()?;
+    // The first start makes the platform owner, and says once how to log in.
+    let store = context::open_store(store_args).await?;
+    if let Some(owner) = plughub_accounts::Accounts::new(store)
+        .first_start("serve")
+        .await?
+    {
+        eprintln!(
+            "first start: the platform owner is {} with the password {} (shown this once). Make people and tokens with `plughub admin create-user` and `plughub admin create-token`.",
+            owner.email, owner.password
+        );
+    }
     // The line scripts and tests wait for; keep its shape.
     crate::output::out!("plughub listening on http://{address}");
 

@@ -1,0 +1,294 @@
+#![doc = include_str!("../README.md")]
+
+mod secret;
+
+pub use secret::{hash_password, hash_secret, new_secret, verify_password};
+
+use plughub_domain::access::Principal;
+use plughub_domain::{Plan, Role};
+use plughub_store::{PersonRecord, Store, StoreError, TokenRecord};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// API tokens start `phk_`, session secrets `phs_`: a leaked one is recognisable in logs and scanners.
+pub const TOKEN_PREFIX: &str = "phk";
+pub const SESSION_PREFIX: &str = "phs";
+pub const MIN_PASSWORD_CHARS: usize = 12;
+/// How long a web session lasts.
+pub const SESSION_HOURS: i64 = 12;
+/// The group platform owners hold their role in.
+pub const PLATFORM_GROUP: &str = "platform";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the system's random source failed: {0}")]
+    Random(String),
+    #[error("'{0}' is not an email address")]
+    BadEmail(String),
+    #[error("a password needs at least {MIN_PASSWORD_CHARS} characters")]
+    WeakPassword,
+    #[error("no person with the email {0} (create one with `plughub admin create-user {0}`)")]
+    UnknownPerson(String),
+    #[error("no organisation named '{0}' (create it with `plughub admin create-org {0}`)")]
+    UnknownOrg(String),
+    #[error("the email or the password is wrong")]
+    BadLogin,
+    #[error("the token is not known")]
+    UnknownToken,
+    #[error("the token was revoked at {0}")]
+    RevokedToken(String),
+    #[error("the token expired at {0}")]
+    ExpiredToken(String),
+    #[error("the session has ended: log in again")]
+    SessionEnded,
+    #[error("a token lasts 1 to 365 days")]
+    BadExpiry,
+}
+
+/// Who someone is, from what they present; and the people, roles and tokens behind it.
+#[derive(Clone)]
+pub struct Accounts {
+    store: Store,
+}
+
+/// A login for the first start: the platform owner made, with the password shown this once.
+#[derive(Debug, Clone)]
+pub struct FirstOwner {
+    pub email: String,
+    pub password: String,
+}
+
+impl Accounts {
+    pub fn new(store: Store) -> Accounts {
+        Accounts { store }
+    }
+
+    /// Creates a person, with a password to log in with (or none: tokens only).
+    pub async fn create_person(
+        &self,
+        email: &str,
+        display_name: &str,
+        password: Option<&str>,
+        actor: &str,
+    ) -> Result<PersonRecord, AccountError> {
+        let email = normalise_email(email)?;
+        let hash = match password {
+            Some(p) if p.chars().count() < MIN_PASSWORD_CHARS => {
+                return Err(AccountError::WeakPassword);
+            }
+            Some(p) => Some(hash_password(p)?),
+            None => None,
+        };
+        let name = if display_name.trim().is_empty() {
+            email.split('@').next().unwrap_or_default().to_string()
+        } else {
+            display_name.trim().to_string()
+        };
+        let mut tx = self.store.begin().await?;
+        let person = tx
+            .create_person(&email, &name, hash.as_deref(), actor)
+            .await?;
+        tx.commit().await?;
+        Ok(person)
+    }
+
+    /// Gives a person a role in an organisation (replacing the one they had there).
+    pub async fn set_role(
+        &self,
+        email: &str,
+        org: &str,
+        role: Role,
+        actor: &str,
+    ) -> Result<(), AccountError> {
+        let person = self.person(email).await?;
+        let group = self
+            .store
+            .group_by_name(org)
+            .await?
+            .ok_or_else(|| AccountError::UnknownOrg(org.into()))?;
+        let mut tx = self.store.begin().await?;
+        tx.set_membership(&person.id, &group.id, role, actor)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A new API token for a person, lasting `days`; the secret is returned this once.
+    pub async fn create_token(
+        &self,
+        email: &str,
+        name: &str,
+        days: u32,
+        actor: &str,
+    ) -> Result<(TokenRecord, String), AccountError> {
+        if !(1..=365).contains(&days) {
+            return Err(AccountError::BadExpiry);
+        }
+        let person = self.person(email).await?;
+        let (secret, hash) = new_secret(TOKEN_PREFIX)?;
+        let expires = rfc3339(OffsetDateTime::now_utc() + time::Duration::days(i64::from(days)));
+        let mut tx = self.store.begin().await?;
+        let token = tx
+            .create_token(&person.id, name, &hash, &expires, actor)
+            .await?;
+        tx.commit().await?;
+        Ok((token, secret))
+    }
+
+    pub async fn revoke_token(&self, token_id: &str, actor: &str) -> Result<(), AccountError> {
+        let mut tx = self.store.begin().await?;
+        let revoked = tx.revoke_token(token_id, actor).await?;
+        tx.commit().await?;
+        if revoked {
+            Ok(())
+        } else {
+            Err(AccountError::UnknownToken)
+        }
+    }
+
+    pub async fn tokens(&self, email: &str) -> Result<Vec<TokenRecord>, AccountError> {
+        let person = self.person(email).await?;
+        Ok(self.store.tokens_of(&person.id).await?)
+    }
+
+    /// The person a token belongs to, with their roles: unknown, revoked and expired tokens are refused,
+    /// each saying which.
+    pub async fn authenticate_token(&self, secret: &str) -> Result<Principal, AccountError> {
+        let token = self
+            .store
+            .token_by_hash(&hash_secret(secret.trim()))
+            .await?
+            .ok_or(AccountError::UnknownToken)?;
+        if let Some(at) = token.revoked_at {
+            return Err(AccountError::RevokedToken(at));
+        }
+        if is_past(&token.expires_at) {
+            return Err(AccountError::ExpiredToken(token.expires_at));
+        }
+        self.principal(&token.person_id).await
+    }
+
+    /// A password login: a session secret for a cookie, and when it ends.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<(String, String), AccountError> {
+        let person = match normalise_email(email) {
+            Ok(email) => self.store.person_by_email(&email).await?,
+            Err(_) => None,
+        };
+        // The same answer, and about the same time, for an unknown email and a wrong password.
+        let hash = person
+            .as_ref()
+            .and_then(|p| p.password_hash.clone())
+            .unwrap_or_else(dummy_hash);
+        let matches = verify_password(password, &hash);
+        let Some(person) = person.filter(|p| matches && p.password_hash.is_some()) else {
+            return Err(AccountError::BadLogin);
+        };
+        let (secret, hash) = new_secret(SESSION_PREFIX)?;
+        let expires = rfc3339(OffsetDateTime::now_utc() + time::Duration::hours(SESSION_HOURS));
+        self.store
+            .create_session(&person.id, &hash, &expires)
+            .await?;
+        Ok((secret, expires))
+    }
+
+    pub async fn logout(&self, session: &str) -> Result<(), AccountError> {
+        self.store.delete_session(&hash_secret(session)).await?;
+        Ok(())
+    }
+
+    pub async fn authenticate_session(&self, secret: &str) -> Result<Principal, AccountError> {
+        let session = self
+            .store
+            .session(&hash_secret(secret))
+            .await?
+            .ok_or(AccountError::SessionEnded)?;
+        if is_past(&session.expires_at) {
+            self.store.delete_session(&hash_secret(secret)).await?;
+            return Err(AccountError::SessionEnded);
+        }
+        self.principal(&session.person_id).await
+    }
+
+    /// On a store with nobody in it: the platform group and its owner, with a password made for them
+    /// (returned this once). `None` once anybody exists.
+    pub async fn first_start(&self, actor: &str) -> Result<Option<FirstOwner>, AccountError> {
+        if self.store.count_people().await? > 0 {
+            return Ok(None);
+        }
+        if self.store.group_by_name(PLATFORM_GROUP).await?.is_none() {
+            let mut tx = self.store.begin().await?;
+            tx.create_group(PLATFORM_GROUP, Plan::Enterprise, None, actor)
+                .await?;
+            tx.commit().await?;
+        }
+        let (secret, _) = new_secret("pw")?;
+        let password = secret.trim_start_matches("pw_").to_string();
+        let email = "owner@plughub.local".to_string();
+        self.create_person(&email, "Platform owner", Some(&password), actor)
+            .await?;
+        self.set_role(&email, PLATFORM_GROUP, Role::PlatformOwner, actor)
+            .await?;
+        Ok(Some(FirstOwner { email, password }))
+    }
+
+    async fn person(&self, email: &str) -> Result<PersonRecord, AccountError> {
+        let email = normalise_email(email)?;
+        self.store
+            .person_by_email(&email)
+            .await?
+            .ok_or(AccountError::UnknownPerson(email))
+    }
+
+    async fn principal(&self, person_id: &str) -> Result<Principal, AccountError> {
+        let person = self
+            .store
+            .person(person_id)
+            .await?
+            .ok_or(AccountError::UnknownToken)?;
+        Ok(Principal {
+            memberships: self.store.memberships(&person.id).await?,
+            person_id: person.id,
+            email: person.email,
+        })
+    }
+}
+
+/// An argon2 hash of a password nobody has, verified against when the email is unknown so that the
+/// answer takes as long as for a wrong password. Made once, on first use.
+fn dummy_hash() -> String {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY
+        .get_or_init(|| {
+            let (unguessable, _) = new_secret("dummy").unwrap_or_default();
+            hash_password(&unguessable).unwrap_or_default()
+        })
+        .clone()
+}
+
+fn normalise_email(email: &str) -> Result<String, AccountError> {
+    let email = email.trim().to_ascii_lowercase();
+    let valid = email.split_once('@').is_some_and(|(user, domain)| {
+        !user.is_empty() && !domain.is_empty() && !domain.starts_with('.') && domain.contains('.')
+    }) && !email.contains(char::is_whitespace)
+        && email.len() <= 254;
+    if valid {
+        Ok(email)
+    } else {
+        Err(AccountError::BadEmail(email))
+    }
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).expect("formats")
+}
+
+/// Whether an RFC 3339 time has passed; one that cannot be read counts as passed.
+fn is_past(at: &str) -> bool {
+    OffsetDateTime::parse(at, &Rfc3339).map_or(true, |t| t <= OffsetDateTime::now_utc())
+}

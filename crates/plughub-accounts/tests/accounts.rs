@@ -1,0 +1,156 @@
+//! People, roles, tokens and sessions on both backends: a real SQLite file and a real PostgreSQL.
+
+use plughub_accounts::{AccountError, Accounts, MIN_PASSWORD_CHARS};
+use plughub_domain::access::{Action, Denial};
+use plughub_domain::{Plan, Role};
+use plughub_testkit::{BACKENDS, TestStore};
+
+async fn with_orgs(t: &TestStore) -> Accounts {
+    let mut tx = t.store.begin().await.unwrap();
+    for org in ["acme", "globex"] {
+        tx.create_group(org, Plan::Pro, None, "test").await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    Accounts::new(t.store.clone())
+}
+
+#[tokio::test]
+async fn tokens_carry_their_person_s_roles_until_revoked_or_expired() {
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        let accounts = with_orgs(&t).await;
+        accounts
+            .create_person("Ada@Acme.test", "Ada", None, "test")
+            .await
+            .unwrap();
+        accounts
+            .set_role("ada@acme.test", "acme", Role::OrgOwner, "test")
+            .await
+            .unwrap();
+        let (token, secret) = accounts
+            .create_token("ada@acme.test", "ci", 30, "test")
+            .await
+            .unwrap();
+        assert!(secret.starts_with("phk_"));
+        // Only the hash is stored.
+        let stored = t.store.tokens_of(&token.person_id).await.unwrap();
+        assert_eq!(stored.len(), 1);
+        assert_ne!(stored[0].token_hash, secret);
+        assert!(!stored[0].token_hash.contains(&secret[4..]));
+
+        let who = accounts.authenticate_token(&secret).await.unwrap();
+        assert_eq!(who.email, "ada@acme.test", "{backend:?}");
+        let acme = t.store.group_by_name("acme").await.unwrap().unwrap();
+        let globex = t.store.group_by_name("globex").await.unwrap().unwrap();
+        assert_eq!(who.may(Action::ManagePlugins, Some(&acme.id)), Ok(()));
+        assert_eq!(
+            who.may(Action::ViewGroup, Some(&globex.id)),
+            Err(Denial::NotFound),
+            "another group does not exist for her"
+        );
+
+        let bad = accounts.authenticate_token("phk_not-a-token").await;
+        assert!(matches!(bad, Err(AccountError::UnknownToken)), "{bad:?}");
+        accounts.revoke_token(&token.id, "test").await.unwrap();
+        let revoked = accounts.authenticate_token(&secret).await;
+        assert!(
+            matches!(revoked, Err(AccountError::RevokedToken(_))),
+            "{revoked:?}"
+        );
+        assert!(matches!(
+            accounts.revoke_token(&token.id, "test").await,
+            Err(AccountError::UnknownToken)
+        ));
+
+        // A token past its expiry says so (made directly in the store, as time passing would leave it).
+        let (old_secret, old_hash) = plughub_accounts::new_secret("phk").unwrap();
+        let past =
+            plughub_store::format_time(time::OffsetDateTime::now_utc() - time::Duration::hours(1));
+        let mut tx = t.store.begin().await.unwrap();
+        tx.create_token(&token.person_id, "old", &old_hash, &past, "test")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let expired = accounts.authenticate_token(&old_secret).await;
+        assert!(
+            matches!(expired, Err(AccountError::ExpiredToken(_))),
+            "{expired:?}"
+        );
+        assert!(matches!(
+            accounts.create_token("ada@acme.test", "x", 0, "test").await,
+            Err(AccountError::BadExpiry)
+        ));
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn passwords_log_in_to_sessions_and_bad_ones_say_nothing_more() {
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        let accounts = with_orgs(&t).await;
+        let short = "x".repeat(MIN_PASSWORD_CHARS - 1);
+        assert!(matches!(
+            accounts
+                .create_person("bo@acme.test", "Bo", Some(&short), "test")
+                .await,
+            Err(AccountError::WeakPassword)
+        ));
+        assert!(matches!(
+            accounts
+                .create_person("not-an-email", "Bo", None, "test")
+                .await,
+            Err(AccountError::BadEmail(_))
+        ));
+        let password = "a long enough password";
+        accounts
+            .create_person("bo@acme.test", "Bo", Some(password), "test")
+            .await
+            .unwrap();
+        let again = accounts
+            .create_person("BO@acme.test", "Bo", None, "test")
+            .await;
+        assert!(again.unwrap_err().to_string().contains("exists already"));
+        accounts
+            .set_role("bo@acme.test", "acme", Role::OrgUser, "test")
+            .await
+            .unwrap();
+
+        for (email, pass) in [
+            ("bo@acme.test", "wrong password!!"),
+            ("nobody@acme.test", password),
+        ] {
+            let failed = accounts.login(email, pass).await;
+            assert!(matches!(failed, Err(AccountError::BadLogin)), "{failed:?}");
+        }
+        let (session, _expires) = accounts.login("bo@acme.test", password).await.unwrap();
+        let who = accounts.authenticate_session(&session).await.unwrap();
+        let acme = t.store.group_by_name("acme").await.unwrap().unwrap();
+        assert_eq!(who.may(Action::Run, Some(&acme.id)), Ok(()));
+        assert!(matches!(
+            who.may(Action::ManagePlugins, Some(&acme.id)),
+            Err(Denial::Forbidden { .. })
+        ));
+        accounts.logout(&session).await.unwrap();
+        assert!(matches!(
+            accounts.authenticate_session(&session).await,
+            Err(AccountError::SessionEnded)
+        ));
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn the_first_start_makes_one_platform_owner() {
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        let accounts = Accounts::new(t.store.clone());
+        let owner = accounts.first_start("test").await.unwrap().expect("made");
+        let (session, _) = accounts.login(&owner.email, &owner.password).await.unwrap();
+        let who = accounts.authenticate_session(&session).await.unwrap();
+        assert!(who.is_platform_owner());
+        assert_eq!(who.may(Action::ManageOrganisations, None), Ok(()));
+        assert!(accounts.first_start("test").await.unwrap().is_none());
+        t.cleanup().await;
+    }
+}

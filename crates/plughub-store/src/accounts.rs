@@ -1,0 +1,316 @@
+//! People, their roles in groups, their API tokens and web sessions. Secrets are never stored: a token or
+//! session is kept as the SHA-256 its holder's secret must match, a password as its argon2 hash.
+
+use crate::clock::now_rfc3339;
+use crate::events::insert_event;
+use crate::tx::unique_violation;
+use crate::{Result, Store, StoreError, StoreTx};
+use plughub_domain::access::Membership;
+use plughub_domain::{EventType, NewEvent, Role};
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+/// A person as stored, with the hash of their password if they have one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonRecord {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: Option<String>,
+    pub created_at: String,
+}
+
+/// An API token as stored (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenRecord {
+    pub id: String,
+    pub person_id: String,
+    pub name: String,
+    #[serde(skip)]
+    pub token_hash: String,
+    pub created_at: String,
+    pub expires_at: String,
+    pub revoked_at: Option<String>,
+}
+
+/// A web session as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub person_id: String,
+    pub created_at: String,
+    pub expires_at: String,
+}
+
+impl StoreTx<'_> {
+    pub async fn create_person(
+        &mut self,
+        email: &str,
+        display_name: &str,
+        password_hash: Option<&str>,
+        actor: &str,
+    ) -> Result<PersonRecord> {
+        let person = PersonRecord {
+            id: uuid::Uuid::now_v7().to_string(),
+            email: email.to_string(),
+            display_name: display_name.to_string(),
+            password_hash: password_hash.map(str::to_string),
+            created_at: now_rfc3339(),
+        };
+        sqlx::query(
+            "INSERT INTO people (id, email, display_name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&person.id)
+        .bind(&person.email)
+        .bind(&person.display_name)
+        .bind(&person.password_hash)
+        .bind(&person.created_at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(|e| unique_violation(e, || format!("a person with the email {email} exists already")))?;
+        let event = NewEvent {
+            event_type: EventType::PersonCreated,
+            actor: actor.to_string(),
+            target: Some(person.id.clone()),
+            group_id: None,
+            metadata: serde_json::json!({ "email": email }),
+        };
+        insert_event(&mut self.tx, &event).await?;
+        Ok(person)
+    }
+
+    /// Gives `person_id` `role` in `group_id`, replacing a role they had there.
+    pub async fn set_membership(
+        &mut self,
+        person_id: &str,
+        group_id: &str,
+        role: Role,
+        actor: &str,
+    ) -> Result<()> {
+        sqlx::query("DELETE FROM memberships WHERE person_id = $1 AND group_id = $2")
+            .bind(person_id)
+            .bind(group_id)
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO memberships (person_id, group_id, role, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(person_id)
+        .bind(group_id)
+        .bind(role.as_str())
+        .bind(now_rfc3339())
+        .execute(&mut *self.tx)
+        .await?;
+        let event = NewEvent {
+            event_type: EventType::MemberChanged,
+            actor: actor.to_string(),
+            target: Some(person_id.to_string()),
+            group_id: Some(group_id.to_string()),
+            metadata: serde_json::json!({ "role": role }),
+        };
+        insert_event(&mut self.tx, &event).await?;
+        Ok(())
+    }
+
+    pub async fn create_token(
+        &mut self,
+        person_id: &str,
+        name: &str,
+        token_hash: &str,
+        expires_at: &str,
+        actor: &str,
+    ) -> Result<TokenRecord> {
+        let token = TokenRecord {
+            id: uuid::Uuid::now_v7().to_string(),
+            person_id: person_id.to_string(),
+            name: name.to_string(),
+            token_hash: token_hash.to_string(),
+            created_at: now_rfc3339(),
+            expires_at: expires_at.to_string(),
+            revoked_at: None,
+        };
+        sqlx::query(
+            "INSERT INTO api_tokens (id, person_id, name, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&token.id)
+        .bind(&token.person_id)
+        .bind(&token.name)
+        .bind(&token.token_hash)
+        .bind(&token.created_at)
+        .bind(&token.expires_at)
+        .execute(&mut *self.tx)
+        .await?;
+        let event = NewEvent {
+            event_type: EventType::TokenCreated,
+            actor: actor.to_string(),
+            target: Some(person_id.to_string()),
+            group_id: None,
+            metadata: serde_json::json!({ "token": token.id, "name": name, "expires_at": expires_at }),
+        };
+        insert_event(&mut self.tx, &event).await?;
+        Ok(token)
+    }
+
+    /// Revokes a token; false when there is no such token not yet revoked.
+    pub async fn revoke_token(&mut self, token_id: &str, actor: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now_rfc3339())
+        .bind(token_id)
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if done {
+            let event = NewEvent {
+                event_type: EventType::TokenRevoked,
+                actor: actor.to_string(),
+                target: None,
+                group_id: None,
+                metadata: serde_json::json!({ "token": token_id }),
+            };
+            insert_event(&mut self.tx, &event).await?;
+        }
+        Ok(done)
+    }
+}
+
+impl Store {
+    pub async fn person_by_email(&self, email: &str) -> Result<Option<PersonRecord>> {
+        let row = sqlx::query(
+            "SELECT id, email, display_name, password_hash, created_at FROM people WHERE email = $1",
+        )
+        .bind(email)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(person_from_row).transpose()
+    }
+
+    pub async fn person(&self, id: &str) -> Result<Option<PersonRecord>> {
+        let row = sqlx::query(
+            "SELECT id, email, display_name, password_hash, created_at FROM people WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(person_from_row).transpose()
+    }
+
+    pub async fn count_people(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM people")
+            .fetch_one(self.pool())
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// The roles a person holds, with their groups' names.
+    pub async fn memberships(&self, person_id: &str) -> Result<Vec<Membership>> {
+        let rows = sqlx::query(
+            "SELECT m.group_id, g.name, m.role FROM memberships m JOIN groups g ON g.id = m.group_id \
+             WHERE m.person_id = $1 ORDER BY g.name",
+        )
+        .bind(person_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let role: String = row.try_get("role")?;
+                Ok(Membership {
+                    group_id: row.try_get("group_id")?,
+                    group: row.try_get("name")?,
+                    role: role
+                        .parse()
+                        .map_err(|e| StoreError::corrupt("memberships.role", e))?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRecord>> {
+        let row = sqlx::query(
+            "SELECT id, person_id, name, token_hash, created_at, expires_at, revoked_at FROM api_tokens WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
+    pub async fn tokens_of(&self, person_id: &str) -> Result<Vec<TokenRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, person_id, name, token_hash, created_at, expires_at, revoked_at FROM api_tokens \
+             WHERE person_id = $1 ORDER BY created_at",
+        )
+        .bind(person_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    pub async fn create_session(
+        &self,
+        person_id: &str,
+        token_hash: &str,
+        expires_at: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, person_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token_hash)
+        .bind(person_id)
+        .bind(now_rfc3339())
+        .bind(expires_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn session(&self, token_hash: &str) -> Result<Option<SessionRecord>> {
+        let row = sqlx::query(
+            "SELECT person_id, created_at, expires_at FROM sessions WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|row| -> Result<SessionRecord> {
+            Ok(SessionRecord {
+                person_id: row.try_get("person_id")?,
+                created_at: row.try_get("created_at")?,
+                expires_at: row.try_get("expires_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<bool> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(self.pool())
+            .await?
+            .rows_affected()
+            == 1)
+    }
+}
+
+fn person_from_row(row: &AnyRow) -> Result<PersonRecord> {
+    Ok(PersonRecord {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        display_name: row.try_get("display_name")?,
+        password_hash: row.try_get("password_hash")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn token_from_row(row: &AnyRow) -> Result<TokenRecord> {
+    Ok(TokenRecord {
+        id: row.try_get("id")?,
+        person_id: row.try_get("person_id")?,
+        name: row.try_get("name")?,
+        token_hash: row.try_get("token_hash")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}

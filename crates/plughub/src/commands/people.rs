@@ -1,0 +1,114 @@
+//! `plughub admin create-user | set-role | create-token | tokens | revoke-token`: people, their roles and
+//! their API tokens. Secrets (a made password, a token) are printed once and never stored.
+
+use crate::cli::{
+    CreateTokenArgs, CreateUserArgs, PersonArgs, RevokeTokenArgs, SetRoleArgs, StoreArgs,
+};
+use crate::output::out;
+use crate::{context, output};
+use anyhow::{Result, anyhow};
+use plughub_accounts::Accounts;
+use plughub_domain::Role;
+use serde_json::json;
+
+async fn accounts(store_args: &StoreArgs) -> Result<Accounts> {
+    Ok(Accounts::new(context::open_store(store_args).await?))
+}
+
+fn role(text: &str) -> Result<Role> {
+    text.parse().map_err(|e: String| anyhow!(e))
+}
+
+pub async fn create_user(store_args: &StoreArgs, args: CreateUserArgs) -> Result<()> {
+    let role = args.role.as_deref().map(role).transpose()?;
+    let (password, made) = if args.password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        (line.trim_end_matches(['\r', '\n']).to_string(), false)
+    } else {
+        let (secret, _) = plughub_accounts::new_secret("pw")?;
+        (secret.trim_start_matches("pw_").to_string(), true)
+    };
+    let accounts = accounts(store_args).await?;
+    let person = accounts
+        .create_person(&args.email, &args.name, Some(&password), "cli")
+        .await?;
+    if let (Some(org), Some(role)) = (&args.org, role) {
+        accounts.set_role(&person.email, org, role, "cli").await?;
+    }
+    if args.json {
+        return output::print_json(&json!({
+            "id": person.id, "email": person.email, "name": person.display_name,
+            "password": made.then_some(&password), "org": args.org, "role": role,
+        }));
+    }
+    out!("created {} ({})", person.email, person.id);
+    if made {
+        out!("  password (shown this once): {password}");
+    }
+    if let (Some(org), Some(role)) = (&args.org, role) {
+        out!("  {role} in {org}");
+    }
+    Ok(())
+}
+
+pub async fn set_role(store_args: &StoreArgs, args: SetRoleArgs) -> Result<()> {
+    let role = role(&args.role)?;
+    accounts(store_args)
+        .await?
+        .set_role(&args.email, &args.org, role, "cli")
+        .await?;
+    out!("{} is {role} in {}", args.email, args.org);
+    Ok(())
+}
+
+pub async fn create_token(store_args: &StoreArgs, args: CreateTokenArgs) -> Result<()> {
+    let (token, secret) = accounts(store_args)
+        .await?
+        .create_token(&args.email, &args.name, args.days, "cli")
+        .await?;
+    if args.json {
+        return output::print_json(&json!({
+            "id": token.id, "name": token.name, "expires_at": token.expires_at, "token": secret,
+        }));
+    }
+    out!(
+        "token {} for {} (expires {})",
+        token.id,
+        args.email,
+        token.expires_at
+    );
+    out!("  {secret}");
+    out!(
+        "  shown this once: keep it somewhere safe; revoke it with `plughub admin revoke-token {}`",
+        token.id
+    );
+    Ok(())
+}
+
+pub async fn tokens(store_args: &StoreArgs, args: PersonArgs) -> Result<()> {
+    let tokens = accounts(store_args).await?.tokens(&args.email).await?;
+    if args.json {
+        return output::print_json(&tokens);
+    }
+    if tokens.is_empty() {
+        out!("{} has no API token", args.email);
+    }
+    for t in tokens {
+        let state = match &t.revoked_at {
+            Some(at) => format!("revoked {at}"),
+            None => format!("expires {}", t.expires_at),
+        };
+        out!("{}  {}  {state}", t.id, t.name);
+    }
+    Ok(())
+}
+
+pub async fn revoke_token(store_args: &StoreArgs, args: RevokeTokenArgs) -> Result<()> {
+    accounts(store_args)
+        .await?
+        .revoke_token(&args.id, "cli")
+        .await?;
+    out!("revoked token {}", args.id);
+    Ok(())
+}
