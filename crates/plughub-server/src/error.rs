@@ -25,6 +25,64 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: Value::Null,
+        }
+    }
+
+    /// A request without a way to say who it comes from, or with one that no longer holds.
+    pub fn unauthenticated(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+    }
+
+    /// What the caller may not see, or that does not exist: the same answer for both.
+    pub fn org_not_found(org: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "org_not_found",
+            format!("no organisation named '{org}' that you belong to"),
+        )
+    }
+
+    pub fn internal(error: &dyn std::fmt::Display) -> ApiError {
+        tracing::error!(error = %error, "request failed");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the server failed to answer; the error is in its log",
+        )
+    }
+}
+
+impl From<plughub_store::StoreError> for ApiError {
+    fn from(e: plughub_store::StoreError) -> ApiError {
+        ApiError::internal(&e)
+    }
+}
+
+impl From<plughub_accounts::AccountError> for ApiError {
+    fn from(e: plughub_accounts::AccountError) -> ApiError {
+        use plughub_accounts::AccountError as E;
+        match e {
+            E::UnknownToken => ApiError::unauthenticated("token_unknown", e.to_string()),
+            E::RevokedToken(_) => ApiError::unauthenticated("token_revoked", e.to_string()),
+            E::ExpiredToken(_) => ApiError::unauthenticated("token_expired", e.to_string()),
+            E::SessionEnded => ApiError::unauthenticated("session_ended", e.to_string()),
+            E::BadLogin => ApiError::unauthenticated("bad_login", e.to_string()),
+            E::BadEmail(_) | E::WeakPassword | E::BadExpiry => ApiError::bad_request(e.to_string()),
+            E::UnknownPerson(_) | E::UnknownOrg(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
+            }
+            E::Store(_) | E::Random(_) => ApiError::internal(&e),
+        }
+    }
+}
+
 impl From<CatalogError> for ApiError {
     fn from(e: CatalogError) -> ApiError {
         match e {

@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
 
+mod auth;
 mod error;
 mod handlers;
+mod json;
 mod router;
 mod state;
 

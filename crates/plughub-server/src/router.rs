@@ -1,12 +1,21 @@
 //! Every route of the server, in one place.
 
-use crate::handlers::{health, pages, plugins};
+use crate::handlers::{account, health, orgs, pages, plugins};
 use crate::state::AppState;
 use axum::Router;
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+/// The largest request body accepted (a plugin's settings, a run's input): 1 MB.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/api/me", get(account::me))
+        .route("/api/auth/login", post(account::login))
+        .route("/api/auth/logout", post(account::logout))
+        .route("/api/orgs/{org}/plugins", get(orgs::installed))
+        .route("/api/orgs/{org}/events", get(orgs::events))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
         .route("/api/plugins", get(plugins::list))
@@ -15,5 +24,6 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(pages::home))
         .route("/plugins", get(pages::plugins))
         .fallback(health::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }

@@ -22,8 +22,10 @@ async fn app() -> (axum::Router, TestStore) {
         .sync(&SyncOptions::offline(vec![file]), &NoProgress)
         .await
         .unwrap();
+    let accounts = plughub_accounts::Accounts::new(t.store.clone());
     (
         router(AppState {
+            accounts,
             catalog: Arc::new(catalog),
             executor: Arc::new(plughub_engine::Executor::new(
                 Default::default(),

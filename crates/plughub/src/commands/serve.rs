@@ -28,11 +28,8 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<()> {
         })?;
     let address = listener.local_addr()?;
     // The first start makes the platform owner, and says once how to log in.
-    let store = context::open_store(store_args).await?;
-    if let Some(owner) = plughub_accounts::Accounts::new(store)
-        .first_start("serve")
-        .await?
-    {
+    let accounts = plughub_accounts::Accounts::new(catalog.store().clone());
+    if let Some(owner) = accounts.first_start("serve").await? {
         eprintln!(
             "first start: the platform owner is {} with the password {} (shown this once). Make people and tokens with `plughub admin create-user` and `plughub admin create-token`.",
             owner.email, owner.password
@@ -70,6 +67,7 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<()> {
                 Default::default(),
                 Default::default(),
             )),
+            accounts,
         },
         shutdown_signal(),
     )

@@ -1,0 +1,92 @@
+//! An organisation's own things: its installed plugins and its events, for its members only.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use plughub_domain::ThingKind;
+use plughub_domain::access::Action;
+use plughub_store::EventFilter;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+const MAX_PER_PAGE: usize = 200;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Page {
+    pub page: Option<usize>,
+    pub per_page: Option<usize>,
+}
+
+impl Page {
+    fn bounds(&self) -> Result<(usize, usize), ApiError> {
+        let page = self.page.unwrap_or(1);
+        let per_page = self.per_page.unwrap_or(50);
+        if page == 0 || per_page == 0 || per_page > MAX_PER_PAGE {
+            return Err(ApiError::bad_request(format!(
+                "page starts at 1, per_page is 1 to {MAX_PER_PAGE}"
+            )));
+        }
+        Ok((page, per_page))
+    }
+}
+
+fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    query
+        .map(|Query(q)| q)
+        .map_err(|e| ApiError::bad_request(e.body_text()))
+}
+
+/// `GET /api/orgs/{org}/plugins`: the installed plugins, their versions and states.
+pub async fn installed(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let group = caller.group_for(&state, &org, Action::ViewGroup).await?;
+    let things = state
+        .catalog
+        .store()
+        .things(ThingKind::PluginInstance, Some(&group.id))
+        .await?;
+    let plugins: Vec<Value> = things
+        .iter()
+        .map(|t| {
+            json!({ "id": t.id, "plugin": t.name, "status": t.status,
+                    "version": t.properties["version"], "state": t.properties["state"] })
+        })
+        .collect();
+    Ok(Json(json!({ "org": group.name, "plugins": plugins })))
+}
+
+/// `GET /api/orgs/{org}/events?page=&per_page=`: newest first.
+pub async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+    params: Result<Query<Page>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let (page, per_page) = query(params)?.bounds()?;
+    let group = caller.group_for(&state, &org, Action::ViewActivity).await?;
+    let mut events = state
+        .catalog
+        .store()
+        .events(&EventFilter {
+            group_id: Some(group.id.clone()),
+            ..Default::default()
+        })
+        .await?;
+    events.reverse();
+    let total = events.len();
+    let items: Vec<_> = events
+        .into_iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
+    Ok(Json(
+        json!({ "items": items, "page": page, "per_page": per_page, "total": total }),
+    ))
+}
