@@ -83,6 +83,44 @@ impl From<plughub_accounts::AccountError> for ApiError {
     }
 }
 
+impl From<plughub_lifecycle::LifecycleError> for ApiError {
+    fn from(e: plughub_lifecycle::LifecycleError) -> ApiError {
+        use plughub_lifecycle::LifecycleError as E;
+        let (status, code) = match &e {
+            E::UnknownOrg(_) => (StatusCode::NOT_FOUND, "org_not_found"),
+            E::NotInstalled { .. } => (StatusCode::NOT_FOUND, "plugin_not_installed"),
+            E::UnknownAgent { .. } => (StatusCode::NOT_FOUND, "agent_not_found"),
+            E::Install(_) | E::DependencyUnavailable { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "cannot_install")
+            }
+            E::AlreadyInstalled { .. } | E::AlreadyActive { .. } | E::NotActive { .. } => {
+                (StatusCode::CONFLICT, "conflict")
+            }
+            E::HasDependents { .. } | E::NothingToRollBack { .. } | E::RollbackNeeds { .. } => {
+                (StatusCode::CONFLICT, "conflict")
+            }
+            E::NeedsGrant { .. } => (StatusCode::CONFLICT, "needs_grant"),
+            E::NeedsConfig { .. } => (StatusCode::CONFLICT, "needs_config"),
+            E::NotRunnable { .. } | E::Transition(_) => (StatusCode::CONFLICT, "not_runnable"),
+            E::TooRisky { .. } => (StatusCode::CONFLICT, "too_risky"),
+            E::InvalidConfig { .. } | E::BadEnvFile(_) | E::BadPermissions { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
+            }
+            E::Dependencies(_) | E::DependencyFailed { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "dependencies")
+            }
+            E::RateLimited { .. } | E::QuotaExceeded { .. } | E::ExecutionRate { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+            }
+            E::DidNotStart { .. } | E::NoModel { .. } => (StatusCode::BAD_GATEWAY, "plugin_failed"),
+            E::Secrets(_) | E::Analyze(_) | E::Store(_) | E::Io { .. } => {
+                return ApiError::internal(&e);
+            }
+        };
+        ApiError::new(status, code, e.to_string())
+    }
+}
+
 impl From<CatalogError> for ApiError {
     fn from(e: CatalogError) -> ApiError {
         match e {

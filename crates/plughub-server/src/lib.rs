@@ -8,7 +8,7 @@ mod router;
 mod state;
 
 pub use router::router;
-pub use state::AppState;
+pub use state::{AppState, Lifecycle};
 
 use std::net::SocketAddr;
 

@@ -1,10 +1,10 @@
 //! Every route of the server, in one place.
 
-use crate::handlers::{account, health, orgs, pages, plugins};
+use crate::handlers::{account, health, installed, orgs, pages, plugins};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 
 /// The largest request body accepted (a plugin's settings, a run's input): 1 MB.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -14,7 +14,24 @@ pub fn router(state: AppState) -> Router {
         .route("/api/me", get(account::me))
         .route("/api/auth/login", post(account::login))
         .route("/api/auth/logout", post(account::logout))
-        .route("/api/orgs/{org}/plugins", get(orgs::installed))
+        .route(
+            "/api/orgs/{org}/plugins",
+            get(orgs::installed).post(installed::install),
+        )
+        .route(
+            "/api/orgs/{org}/plugins/{plugin}",
+            delete(installed::uninstall),
+        )
+        .route(
+            "/api/orgs/{org}/plugins/{plugin}/config",
+            put(installed::configure),
+        )
+        .route(
+            "/api/orgs/{org}/plugins/{plugin}/permissions",
+            get(installed::permissions)
+                .post(installed::grant)
+                .delete(installed::revoke),
+        )
         .route("/api/orgs/{org}/events", get(orgs::events))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))

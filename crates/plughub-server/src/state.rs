@@ -11,4 +11,13 @@ pub struct AppState {
     pub executor: Arc<Executor>,
     /// Who a request comes from (tokens, sessions), on the same store as the catalogue.
     pub accounts: Accounts,
+    /// Installed plugins (install, configure, grant, uninstall); `None` serves the catalogue only.
+    pub lifecycle: Option<Lifecycle>,
+}
+
+/// What changes installed plugins: the installer, and the keys that seal their secrets.
+#[derive(Clone)]
+pub struct Lifecycle {
+    pub installer: Arc<plughub_lifecycle::Installer>,
+    pub keys: Arc<plughub_secrets::KeyRing>,
 }

@@ -48,6 +48,7 @@ async fn world() -> World {
             Default::default(),
         )),
         accounts: accounts.clone(),
+        lifecycle: None,
     });
     World {
         app,

@@ -26,6 +26,7 @@ async fn app() -> (axum::Router, TestStore) {
     (
         router(AppState {
             accounts,
+            lifecycle: None,
             catalog: Arc::new(catalog),
             executor: Arc::new(plughub_engine::Executor::new(
                 Default::default(),

@@ -1,5 +1,6 @@
 pub mod account;
 pub mod health;
+pub mod installed;
 pub mod orgs;
 pub mod pages;
 pub mod plugins;

@@ -68,6 +68,7 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<()> {
                 Default::default(),
             )),
             accounts,
+            lifecycle: Some(lifecycle(store_args).await?),
         },
         shutdown_signal(),
     )
@@ -89,4 +90,12 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// The installer and secret keys of this machine's data directory, for the API's lifecycle routes.
+async fn lifecycle(store_args: &StoreArgs) -> Result<plughub_server::Lifecycle> {
+    Ok(plughub_server::Lifecycle {
+        installer: Arc::new(crate::commands::install::local_installer(store_args).await?),
+        keys: Arc::new(context::key_ring(store_args)?),
+    })
 }

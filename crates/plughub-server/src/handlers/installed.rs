@@ -1,0 +1,224 @@
+//! Changing an organisation's installed plugins: install (from a registry), configure, grant and revoke
+//! permissions, uninstall. Each checks the caller's role in the organisation first, and records the
+//! caller as the actor of its events. A plugin's name goes in the path percent-encoded
+//! (`@acme%2Fplugin-x`).
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::json::ApiJson;
+use crate::state::{AppState, Lifecycle};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use plughub_domain::access::Action;
+use plughub_domain::permissions::{Permission, Permissions};
+use plughub_lifecycle::{ConfigView, InstallOptions, InstanceRecord, PermissionsView};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+fn lifecycle(state: &AppState) -> Result<&Lifecycle, ApiError> {
+    state.lifecycle.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_lifecycle",
+            "this server serves the catalogue only",
+        )
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Install {
+    /// A registry name with an optional version or range: `@elizaos/plugin-openai@^1`.
+    pub plugin: String,
+    /// v0, v1 or v2.
+    pub core: Option<String>,
+    /// Grant the permissions it asks for (needs the right to grant).
+    #[serde(default)]
+    pub grant: bool,
+}
+
+/// `POST /api/orgs/{org}/plugins`.
+pub async fn install(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+    ApiJson(body): ApiJson<Install>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let group = caller
+        .group_for(&state, &org, Action::ManagePlugins)
+        .await?;
+    if body.grant {
+        caller.group_for(&state, &org, Action::Grant).await?;
+    }
+    let spec = body.plugin.trim();
+    if spec.starts_with(['.', '/', '~']) || spec.ends_with(".tgz") || spec.contains("..") {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "install from a registry name (e.g. @elizaos/plugin-openai); folders and tarballs on the server's disk are for its command line",
+        ));
+    }
+    let core = match body.core.as_deref() {
+        None => None,
+        Some(c) => Some(plughub_domain::CoreMajor::parse(c).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                format!("core '{c}' is not a core major (v0, v1 or v2)"),
+            )
+        })?),
+    };
+    let options = InstallOptions {
+        core,
+        accept_risk_by: None,
+        actor: caller.0.email.clone(),
+        grant: body.grant,
+    };
+    let record = lifecycle(&state)?
+        .installer
+        .install(&group.name, spec, &options)
+        .await?;
+    Ok((StatusCode::CREATED, Json(summary(&record))))
+}
+
+/// What the API shows of an installed plugin: never its settings' sealed values.
+fn summary(record: &InstanceRecord) -> serde_json::Value {
+    serde_json::json!({
+        "plugin": record.plugin, "version": record.version(), "state": record.state,
+        "integrity": record.current.integrity, "risk_score": record.current.risk_score,
+        "permissions": { "requested": record.current.requested, "granted": record.granted,
+                         "missing": record.ungranted() },
+    })
+}
+
+/// `DELETE /api/orgs/{org}/plugins/{plugin}`: what was uninstalled (with plugins only it needed).
+pub async fn uninstall(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, plugin)): Path<(String, String)>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let group = caller
+        .group_for(&state, &org, Action::ManagePlugins)
+        .await?;
+    let removed = lifecycle(&state)?
+        .installer
+        .uninstall(&group.name, &plugin, &caller.0.email)
+        .await?;
+    Ok(Json(serde_json::json!({ "uninstalled": removed })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Configure {
+    pub settings: BTreeMap<String, String>,
+}
+
+/// `PUT /api/orgs/{org}/plugins/{plugin}/config`: secrets are sealed and never shown back.
+pub async fn configure(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, plugin)): Path<(String, String)>,
+    ApiJson(body): ApiJson<Configure>,
+) -> ApiResult<Json<ConfigView>> {
+    let group = caller.group_for(&state, &org, Action::Configure).await?;
+    let lifecycle = lifecycle(&state)?;
+    let view = lifecycle
+        .installer
+        .configure(
+            &group.name,
+            &plugin,
+            &body.settings,
+            &lifecycle.keys,
+            &caller.0.email,
+        )
+        .await?;
+    Ok(Json(view))
+}
+
+/// `GET /api/orgs/{org}/plugins/{plugin}/permissions`.
+pub async fn permissions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, plugin)): Path<(String, String)>,
+) -> ApiResult<Json<PermissionsView>> {
+    let group = caller.group_for(&state, &org, Action::ViewGroup).await?;
+    Ok(Json(
+        lifecycle(&state)?
+            .installer
+            .permissions(&group.name, &plugin)
+            .await?,
+    ))
+}
+
+/// Permissions named in a grant or a revocation; none named means all.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Named {
+    #[serde(default)]
+    pub domains: Vec<String>,
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    /// storage.read, storage.write, events.publish, knowledge.query.
+    #[serde(default)]
+    pub permissions: Vec<String>,
+}
+
+impl Named {
+    fn set(&self) -> Result<Option<Permissions>, ApiError> {
+        let invalid = |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m);
+        let mut set = Permissions::default();
+        set.add_domains(self.domains.iter().cloned())
+            .map_err(|e| invalid(e.to_string()))?;
+        set.add_secrets(self.secrets.iter().cloned());
+        for name in &self.permissions {
+            match Permission::parse(name).map_err(|e| invalid(e.to_string()))? {
+                Permission::NetworkExternal | Permission::SecretsAccess => {
+                    return Err(invalid(format!(
+                        "{name} is granted by naming them: use `domains` or `secrets`"
+                    )));
+                }
+                permission => set.add(permission),
+            }
+        }
+        Ok((!set.is_empty()).then_some(set))
+    }
+}
+
+/// `POST /api/orgs/{org}/plugins/{plugin}/permissions`: grants what it asks for, or what is named.
+pub async fn grant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, plugin)): Path<(String, String)>,
+    ApiJson(body): ApiJson<Named>,
+) -> ApiResult<Json<PermissionsView>> {
+    let group = caller.group_for(&state, &org, Action::Grant).await?;
+    let named = body.set()?;
+    Ok(Json(
+        lifecycle(&state)?
+            .installer
+            .grant(
+                &group.name,
+                &plugin,
+                named.is_none(),
+                &named.unwrap_or_default(),
+                &caller.0.email,
+            )
+            .await?,
+    ))
+}
+
+/// `DELETE /api/orgs/{org}/plugins/{plugin}/permissions`: takes back everything granted.
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, plugin)): Path<(String, String)>,
+) -> ApiResult<Json<PermissionsView>> {
+    let group = caller.group_for(&state, &org, Action::Grant).await?;
+    Ok(Json(
+        lifecycle(&state)?
+            .installer
+            .revoke(&group.name, &plugin, None, &caller.0.email)
+            .await?,
+    ))
+}

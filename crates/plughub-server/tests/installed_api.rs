@@ -1,0 +1,238 @@
+//! Changing installed plugins through the API, from a registry on loopback: each route as the role that
+//! may, as one that may not, and from another organisation; secrets never come back; the caller is the
+//! actor of every event.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use plughub_accounts::Accounts;
+use plughub_catalog::Catalog;
+use plughub_domain::{Plan, Role};
+use plughub_server::{AppState, Lifecycle, router};
+use plughub_testkit::http::LoopbackNpm;
+use plughub_testkit::{TestBackend, TestStore};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+const PLUGIN: &str = "@acme/plugin-api";
+const ENCODED: &str = "@acme%2Fplugin-api";
+
+async fn send(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"));
+    if body.is_some() {
+        request = request.header(header::CONTENT_TYPE, "application/json");
+    }
+    let request = request
+        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn install_configure_grant_and_uninstall_by_role() {
+    let t = TestStore::new(TestBackend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let npm = LoopbackNpm::start().await;
+    let manifest = json!({ "name": PLUGIN, "version": "1.0.0", "type": "module", "main": "index.js",
+        "agentConfig": { "pluginParameters": {
+            "API_KEY": { "type": "string", "required": true, "sensitive": true } } },
+        "plughub": { "permissions": ["storage.read"] } });
+    npm.publish_version(
+        manifest.clone(),
+        plughub_testkit::tarball::package(
+            &manifest,
+            &[(
+                "index.js",
+                "export default { name: 'api', description: 'x' };",
+            )],
+        ),
+        None,
+    );
+    let mut tx = t.store.begin().await.unwrap();
+    for org in ["acme", "globex"] {
+        tx.create_group(org, Plan::Pro, None, "test").await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let accounts = Accounts::new(t.store.clone());
+    let mut tokens = std::collections::HashMap::new();
+    for (email, org, role) in [
+        ("owner@acme.test", "acme", Role::OrgOwner),
+        ("user@acme.test", "acme", Role::OrgUser),
+        ("owner@globex.test", "globex", Role::OrgOwner),
+    ] {
+        accounts
+            .create_person(email, "", None, "test")
+            .await
+            .unwrap();
+        accounts.set_role(email, org, role, "test").await.unwrap();
+        tokens.insert(
+            email,
+            accounts
+                .create_token(email, "t", 1, "test")
+                .await
+                .unwrap()
+                .1,
+        );
+    }
+    let packages = dir.path().join("packages");
+    let installer = plughub_lifecycle::Installer::open(t.store.clone(), &packages, &npm.url)
+        .await
+        .unwrap();
+    // Share the pnpm other tests installed, when there is one.
+    let shared_tools = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tools");
+    std::fs::create_dir_all(&packages).unwrap();
+    if shared_tools.exists() {
+        std::os::unix::fs::symlink(&shared_tools, packages.join("tools")).unwrap();
+    }
+    let keys = plughub_secrets::KeyRing::load_or_create(&dir.path().join("keys.json")).unwrap();
+    let app = router(AppState {
+        catalog: Arc::new(Catalog::open(t.store.clone()).await.unwrap()),
+        executor: Arc::new(plughub_engine::Executor::new(
+            Default::default(),
+            Default::default(),
+        )),
+        accounts,
+        lifecycle: Some(Lifecycle {
+            installer: Arc::new(installer),
+            keys: Arc::new(keys),
+        }),
+    });
+    let (owner, user, globex) = (
+        tokens["owner@acme.test"].as_str(),
+        tokens["user@acme.test"].as_str(),
+        tokens["owner@globex.test"].as_str(),
+    );
+    let plugins = "/api/orgs/acme/plugins";
+    let install = json!({ "plugin": PLUGIN });
+
+    let (status, body) = send(&app, "POST", plugins, user, Some(install.clone())).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
+    let (status, body) = send(&app, "POST", plugins, globex, Some(install.clone())).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("org_not_found"))
+    );
+    for (bad, code) in [
+        (json!({ "plugin": "/etc" }), "invalid"),
+        (json!({ "plugin": "./here" }), "invalid"),
+        (json!({ "plugin": PLUGIN, "core": "v9" }), "invalid"),
+        (json!({ "plugin": PLUGIN, "force": true }), "invalid_body"),
+    ] {
+        let (status, body) = send(&app, "POST", plugins, owner, Some(bad.clone())).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+        assert_eq!(body["error"]["code"], code, "{bad}: {body}");
+    }
+    let (status, body) = send(&app, "POST", plugins, owner, Some(install.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["version"], "1.0.0");
+    assert_eq!(
+        body["permissions"]["missing"]["storage.read"], true,
+        "{body}"
+    );
+    assert!(body.get("secrets").is_none());
+    let (status, body) = send(&app, "POST", plugins, owner, Some(install)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("conflict"))
+    );
+
+    // Configure: the owner only; a secret is sealed and shown by name.
+    let config = format!("{plugins}/{ENCODED}/config");
+    let settings = json!({ "settings": { "API_KEY": "ak-0123456789" } });
+    let (status, _) = send(&app, "PUT", &config, user, Some(settings.clone())).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = send(&app, "PUT", &config, owner, Some(settings)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["secrets_set"], json!(["API_KEY"]));
+    assert!(!body.to_string().contains("ak-0123456789"));
+    let (status, body) = send(
+        &app,
+        "PUT",
+        &config,
+        owner,
+        Some(json!({ "settings": { "NOPE": "1" } })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+
+    // Permissions: members see them, the owner grants.
+    let permissions = format!("{plugins}/{ENCODED}/permissions");
+    let (status, body) = send(&app, "GET", &permissions, user, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["requested"]["secrets.access"], json!(["API_KEY"]));
+    let (status, _) = send(&app, "POST", &permissions, user, Some(json!({}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = send(
+        &app,
+        "GET",
+        &permissions.replace("acme", "globex"),
+        owner,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = send(&app, "POST", &permissions, owner, Some(json!({}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["missing"], json!({}));
+    let (status, body) = send(
+        &app,
+        "POST",
+        &permissions,
+        owner,
+        Some(json!({ "permissions": ["network.external"] })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+
+    // Uninstall: the owner only; then it is gone.
+    let one = format!("{plugins}/{ENCODED}");
+    let (status, _) = send(&app, "DELETE", &one, user, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = send(&app, "DELETE", &one, owner, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = send(&app, "GET", &permissions, owner, None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("plugin_not_installed"))
+    );
+
+    // Every change names its caller.
+    let events = t.store.events(&Default::default()).await.unwrap();
+    for kind in [
+        "plugin_installed",
+        "plugin_configured",
+        "plugin_permissions_granted",
+        "plugin_uninstalled",
+    ] {
+        assert!(
+            events
+                .iter()
+                .any(|e| e.event_type.as_str() == kind && e.actor == "owner@acme.test"),
+            "{kind}"
+        );
+    }
+    assert!(
+        !serde_json::to_string(&events.iter().map(|e| &e.metadata).collect::<Vec<_>>())
+            .unwrap()
+            .contains("ak-0123456789")
+    );
+}
