@@ -12,6 +12,13 @@ pub enum LifecycleError {
     },
     #[error("{plugin} is not installed in {org}")]
     NotInstalled { plugin: String, org: String },
+    #[error("{kind} {component} of {plugin}: {message}")]
+    ComponentFailed {
+        kind: String,
+        component: String,
+        plugin: String,
+        message: String,
+    },
     #[error(
         "{plugin} asks for permissions not granted in {org}: {missing}. Review them with `plughub permissions {plugin} --org {org}`; an org_owner grants them with `plughub grant {plugin} --org {org}`"
     )]

@@ -84,6 +84,11 @@ impl Launcher {
         &self.0.installer
     }
 
+    /// The keys that open the instances' secrets.
+    pub fn keys(&self) -> &KeyRing {
+        &self.0.keys
+    }
+
     pub fn policy(&self) -> &ExecutionPolicy {
         &self.0.config.policy
     }

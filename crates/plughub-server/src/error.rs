@@ -112,7 +112,9 @@ impl From<plughub_lifecycle::LifecycleError> for ApiError {
             E::RateLimited { .. } | E::QuotaExceeded { .. } | E::ExecutionRate { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
             }
-            E::DidNotStart { .. } | E::NoModel { .. } => (StatusCode::BAD_GATEWAY, "plugin_failed"),
+            E::DidNotStart { .. } | E::NoModel { .. } | E::ComponentFailed { .. } => {
+                (StatusCode::BAD_GATEWAY, "plugin_failed")
+            }
             E::Secrets(_) | E::Analyze(_) | E::Store(_) | E::Io { .. } => {
                 return ApiError::internal(&e);
             }

@@ -26,6 +26,7 @@ pub fn router(state: AppState) -> Router {
             "/api/orgs/{org}/plugins/{plugin}/config",
             put(installed::configure),
         )
+        .route("/api/orgs/{org}/plugins/{plugin}/run", post(installed::run))
         .route(
             "/api/orgs/{org}/plugins/{plugin}/permissions",
             get(installed::permissions)

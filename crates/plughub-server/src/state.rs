@@ -15,9 +15,9 @@ pub struct AppState {
     pub lifecycle: Option<Lifecycle>,
 }
 
-/// What changes installed plugins: the installer, and the keys that seal their secrets.
+/// What changes and runs installed plugins: the launcher, with its installer and the keys that seal
+/// their secrets.
 #[derive(Clone)]
 pub struct Lifecycle {
-    pub installer: Arc<plughub_lifecycle::Installer>,
-    pub keys: Arc<plughub_secrets::KeyRing>,
+    pub launcher: plughub_lifecycle::Launcher,
 }

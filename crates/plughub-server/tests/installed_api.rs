@@ -17,6 +17,10 @@ use tower::ServiceExt;
 
 const PLUGIN: &str = "@acme/plugin-api";
 const ENCODED: &str = "@acme%2Fplugin-api";
+/// An action that answers with its input and, carelessly, its own key.
+const ECHO: &str = "export default { name: 'api', description: 'echoes', actions: [{ name: 'ECHO', \
+    description: 'echo', validate: async () => true, handler: async (runtime, message) => \
+    ({ text: `echo ${message.content.text} ${runtime.getSetting('API_KEY')}` }) }] };";
 
 async fn send(
     app: &axum::Router,
@@ -55,13 +59,7 @@ async fn install_configure_grant_and_uninstall_by_role() {
         "plughub": { "permissions": ["storage.read"] } });
     npm.publish_version(
         manifest.clone(),
-        plughub_testkit::tarball::package(
-            &manifest,
-            &[(
-                "index.js",
-                "export default { name: 'api', description: 'x' };",
-            )],
-        ),
+        plughub_testkit::tarball::package(&manifest, &[("index.js", ECHO)]),
         None,
     );
     let mut tx = t.store.begin().await.unwrap();
@@ -101,6 +99,17 @@ async fn install_configure_grant_and_uninstall_by_role() {
         std::os::unix::fs::symlink(&shared_tools, packages.join("tools")).unwrap();
     }
     let keys = plughub_secrets::KeyRing::load_or_create(&dir.path().join("keys.json")).unwrap();
+    let launcher = plughub_lifecycle::Launcher::new(
+        installer,
+        keys,
+        plughub_lifecycle::LaunchConfig {
+            node: std::env::var_os("PLUGHUB_NODE").map_or_else(|| "node".into(), Into::into),
+            run_dir: dir.path().join("run"),
+            policy: Default::default(),
+            sandbox: Some(Default::default()),
+            egress: Default::default(),
+        },
+    );
     let app = router(AppState {
         catalog: Arc::new(Catalog::open(t.store.clone()).await.unwrap()),
         executor: Arc::new(plughub_engine::Executor::new(
@@ -108,10 +117,7 @@ async fn install_configure_grant_and_uninstall_by_role() {
             Default::default(),
         )),
         accounts,
-        lifecycle: Some(Lifecycle {
-            installer: Arc::new(installer),
-            keys: Arc::new(keys),
-        }),
+        lifecycle: Some(Lifecycle { launcher }),
     });
     let (owner, user, globex) = (
         tokens["owner@acme.test"].as_str(),
@@ -202,6 +208,43 @@ async fn install_configure_grant_and_uninstall_by_role() {
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+
+    // Run: members may; the answer is recorded by its caller, the key cut out of it.
+    let run = format!("{plugins}/{ENCODED}/run");
+    let (status, body) = send(
+        &app,
+        "POST",
+        &run,
+        globex,
+        Some(json!({ "action": "ECHO", "text": "hi" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, body) = send(
+        &app,
+        "POST",
+        &run,
+        user,
+        Some(json!({ "action": "ECHO", "provider": "X" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = send(
+        &app,
+        "POST",
+        &run,
+        user,
+        Some(json!({ "action": "ECHO", "text": "hi" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["result"]["text"], "echo hi ***");
+    let (status, body) = send(&app, "POST", &run, user, Some(json!({ "action": "NOPE" }))).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::BAD_GATEWAY, Some("plugin_failed")),
+        "{body}"
+    );
 
     // Uninstall: the owner only; then it is gone.
     let one = format!("{plugins}/{ENCODED}");

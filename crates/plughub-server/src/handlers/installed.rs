@@ -76,7 +76,8 @@ pub async fn install(
         grant: body.grant,
     };
     let record = lifecycle(&state)?
-        .installer
+        .launcher
+        .installer()
         .install(&group.name, spec, &options)
         .await?;
     Ok((StatusCode::CREATED, Json(summary(&record))))
@@ -102,7 +103,8 @@ pub async fn uninstall(
         .group_for(&state, &org, Action::ManagePlugins)
         .await?;
     let removed = lifecycle(&state)?
-        .installer
+        .launcher
+        .installer()
         .uninstall(&group.name, &plugin, &caller.0.email)
         .await?;
     Ok(Json(serde_json::json!({ "uninstalled": removed })))
@@ -124,12 +126,13 @@ pub async fn configure(
     let group = caller.group_for(&state, &org, Action::Configure).await?;
     let lifecycle = lifecycle(&state)?;
     let view = lifecycle
-        .installer
+        .launcher
+        .installer()
         .configure(
             &group.name,
             &plugin,
             &body.settings,
-            &lifecycle.keys,
+            lifecycle.launcher.keys(),
             &caller.0.email,
         )
         .await?;
@@ -145,7 +148,8 @@ pub async fn permissions(
     let group = caller.group_for(&state, &org, Action::ViewGroup).await?;
     Ok(Json(
         lifecycle(&state)?
-            .installer
+            .launcher
+            .installer()
             .permissions(&group.name, &plugin)
             .await?,
     ))
@@ -196,7 +200,8 @@ pub async fn grant(
     let named = body.set()?;
     Ok(Json(
         lifecycle(&state)?
-            .installer
+            .launcher
+            .installer()
             .grant(
                 &group.name,
                 &plugin,
@@ -217,8 +222,64 @@ pub async fn revoke(
     let group = caller.group_for(&state, &org, Action::Grant).await?;
     Ok(Json(
         lifecycle(&state)?
-            .installer
+            .launcher
+            .installer()
             .revoke(&group.name, &plugin, None, &caller.0.email)
             .await?,
     ))
+}
+
+/// What to run: exactly one of an action, a provider or an evaluator, on a message.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Run {
+    pub action: Option<String>,
+    pub provider: Option<String>,
+    pub evaluator: Option<String>,
+    #[serde(default)]
+    pub text: String,
+    /// The agent it runs for (`default` when not given).
+    pub agent: Option<String>,
+    /// Seconds, within the plan's bounds.
+    pub timeout: Option<u64>,
+}
+
+/// `POST /api/orgs/{org}/plugins/{plugin}/run`: the component's answer and its callbacks, recorded as
+/// an execution by the caller.
+pub async fn run(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, plugin)): Path<(String, String)>,
+    ApiJson(body): ApiJson<Run>,
+) -> ApiResult<Json<plughub_lifecycle::Ran>> {
+    let group = caller.group_for(&state, &org, Action::Run).await?;
+    let component = match (body.action, body.provider, body.evaluator) {
+        (Some(a), None, None) => plughub_lifecycle::Component::Action(a),
+        (None, Some(p), None) => plughub_lifecycle::Component::Provider(p),
+        (None, None, Some(e)) => plughub_lifecycle::Component::Evaluator(e),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "name exactly one of `action`, `provider` or `evaluator`",
+            ));
+        }
+    };
+    let launcher = &lifecycle(&state)?.launcher;
+    let agent = body.agent.unwrap_or_else(|| "default".into());
+    let timeout = body.timeout.map(std::time::Duration::from_secs);
+    let launched = launcher
+        .launch(&group.name, &plugin, &agent, timeout)
+        .await?;
+    let outcome = launched.invoke(&component, &body.text, &agent, None).await;
+    let ran = launched
+        .record(
+            launcher,
+            component.kind(),
+            component.name(),
+            outcome,
+            &caller.0.email,
+        )
+        .await?;
+    Ok(Json(ran))
 }

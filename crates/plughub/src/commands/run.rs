@@ -7,25 +7,18 @@ use crate::output::out;
 use crate::{context, output};
 use anyhow::{Result, anyhow};
 use plughub_domain::execution_policy::ExecutionPolicy;
-use plughub_engine::{EgressPolicy, Invocation, LoadedPlugin, RouteRequest};
-use plughub_lifecycle::{ExecutionContext, LaunchConfig, Launcher, NetworkLog};
+use plughub_engine::{EgressPolicy, Invocation, RouteRequest};
+use plughub_lifecycle::{Component, LaunchConfig, Launched, Launcher, Ran};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-/// A loaded plugin with what it needs to record its executions.
-struct Session {
-    launcher: Launcher,
-    context: ExecutionContext,
-    plugin: LoadedPlugin,
-    /// The execution's timeout: the one asked for, within the plan's bounds.
-    timeout: Duration,
-    /// What went wrong starting it without stopping it (a service that did not start): kept in the log.
-    warnings: Vec<String>,
-    network_log: NetworkLog,
-}
-
-/// Starts the instance for the agent (recording its manifest, or why it did not start).
-async fn open(store_args: &StoreArgs, plugin: &str, exec: &ExecArgs) -> Result<Session> {
+/// Starts the instance for the agent (recording its manifest, or why it did not start); warnings (a
+/// service that did not start) go to stderr and stay in the execution's log.
+async fn open(
+    store_args: &StoreArgs,
+    plugin: &str,
+    exec: &ExecArgs,
+) -> Result<(Launcher, Launched)> {
     let launcher = launcher(store_args).await?;
     let asked = Duration::from_secs(exec.timeout.max(1));
     let launched = launcher
@@ -34,15 +27,7 @@ async fn open(store_args: &StoreArgs, plugin: &str, exec: &ExecArgs) -> Result<S
     for error in &launched.service_errors {
         eprintln!("warning: {error}");
     }
-    let warnings = launched.service_errors;
-    Ok(Session {
-        launcher,
-        context: launched.context,
-        plugin: launched.plugin,
-        timeout: launched.timeout,
-        warnings,
-        network_log: launched.network_log,
-    })
+    Ok((launcher, launched))
 }
 
 /// Starts installed instances from this machine's data directory, under the default policy.
@@ -59,153 +44,60 @@ pub async fn launcher(store_args: &StoreArgs) -> Result<Launcher> {
     Ok(Launcher::new(installer, keys, config))
 }
 
-impl Session {
-    /// Records the outcome, prints it, and turns a failure into the command's error.
-    async fn finish(
-        self,
-        kind: &str,
-        component: &str,
-        outcome: Result<Invocation, plughub_engine::EngineError>,
-        json: bool,
-    ) -> Result<()> {
-        let log: Vec<String> = self
-            .plugin
-            .worker()
-            .log()
-            .iter()
-            .rev()
-            .take(50)
-            .rev()
-            .map(|l| format!("[{}] {}", l.stream, l.text))
-            .collect();
-        let log: Vec<String> = self
-            .warnings
-            .iter()
-            .map(|w| format!("[plughub] {w}"))
-            .chain(log)
-            .collect();
-        // The worker ends here, so its last network requests are recorded before the execution is.
-        drop(self.plugin);
-        self.network_log.flush().await;
-        let base = json!({ "plugin": self.context.plugin, "version": self.context.version,
-                           "kind": kind, "component": component, "log": log, "cache_hit": false });
-        match outcome {
-            Ok(invocation) => {
-                let mut metadata = base;
-                metadata["status"] = json!("ok");
-                metadata["duration_ms"] = json!(invocation.duration_ms);
-                metadata["memory_bytes"] = json!(invocation.memory_bytes);
-                // What the component answered, in short: a refused attempt shows in the record.
-                let answer = self.context.redact_value(&invocation.result);
-                if let Some(text) = answer.get("text").and_then(Value::as_str) {
-                    metadata["text"] = json!(text.chars().take(500).collect::<String>());
-                }
-                if let Some(success) = answer.get("success") {
-                    metadata["success"] = success.clone();
-                }
-                self.launcher
-                    .installer()
-                    .record_execution(&self.context, true, metadata, "cli")
-                    .await?;
-                let result = self.context.redact_value(&invocation.result);
-                if json {
-                    let callbacks: Vec<Value> = invocation
-                        .callbacks
-                        .iter()
-                        .map(|c| self.context.redact_value(c))
-                        .collect();
-                    return output::print_json(&json!({
-                        "result": result, "callbacks": callbacks,
-                        "duration_ms": invocation.duration_ms, "memory_bytes": invocation.memory_bytes,
-                    }));
-                }
-                if let Some(text) = result.get("text").and_then(Value::as_str) {
-                    out!("{text}");
-                } else {
-                    out!("{}", serde_json::to_string_pretty(&result)?);
-                }
-                eprintln!("({kind} {component}: {:.1} ms)", invocation.duration_ms);
-                Ok(())
-            }
-            Err(e) => {
-                let message = self.context.redact(&e.to_string());
-                let mut metadata = base;
-                metadata["status"] = json!("error");
-                metadata["error"] = json!(message);
-                self.launcher
-                    .installer()
-                    .record_execution(&self.context, false, metadata, "cli")
-                    .await?;
-                Err(anyhow!(
-                    "{kind} {component} of {}: {message}",
-                    self.context.plugin
-                ))
+/// Prints a recorded run: its text (or the whole answer), then its time on stderr; or all as JSON.
+fn print(ran: &Ran, kind: &str, component: &str, json: bool) -> Result<()> {
+    if json {
+        return output::print_json(&ran);
+    }
+    match ran.result.get("text").and_then(Value::as_str) {
+        Some(text) => out!("{text}"),
+        None => out!("{}", serde_json::to_string_pretty(&ran.result)?),
+    }
+    eprintln!("({kind} {component}: {:.1} ms)", ran.duration_ms);
+    Ok(())
+}
+
+/// Runs a component on the message and records it; an action's callbacks print as they come.
+async fn run_component(
+    store_args: &StoreArgs,
+    plugin: &str,
+    exec: &ExecArgs,
+    component: Component,
+    text: &str,
+) -> Result<()> {
+    let (launcher, launched) = open(store_args, plugin, exec).await?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
+    let printer = tokio::spawn(async move {
+        while let Some(content) = rx.recv().await {
+            match content.get("text").and_then(Value::as_str) {
+                Some(text) => eprintln!("  … {text}"),
+                None => eprintln!("  … {content}"),
             }
         }
-    }
+    });
+    let stream = (!exec.json).then_some(tx);
+    let outcome = launched.invoke(&component, text, &exec.agent, stream).await;
+    let _ = printer.await;
+    let (kind, name) = (component.kind(), component.name());
+    let ran = launched
+        .record(&launcher, kind, name, outcome, "cli")
+        .await?;
+    print(&ran, kind, name, exec.json)
 }
 
 pub async fn run(store_args: &StoreArgs, args: RunArgs) -> Result<()> {
-    let session = open(store_args, &args.plugin, &args.exec).await?;
-    let memory = plughub_engine::message(&args.text, &args.exec.agent);
-    let timeout = session.timeout;
-    let valid = session
-        .plugin
-        .validate_action(&args.action, memory.clone(), timeout)
-        .await;
-    let outcome = match valid {
-        Ok(true) => {
-            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
-            let stream = (!args.exec.json).then_some(tx);
-            let context = session.context.clone();
-            let printer = tokio::spawn(async move {
-                while let Some(content) = rx.recv().await {
-                    let content = context.redact_value(&content);
-                    match content.get("text").and_then(Value::as_str) {
-                        Some(text) => eprintln!("  … {text}"),
-                        None => eprintln!("  … {content}"),
-                    }
-                }
-            });
-            let outcome = session
-                .plugin
-                .invoke_action(&args.action, memory, timeout, stream)
-                .await;
-            let _ = printer.await;
-            outcome
-        }
-        Ok(false) => Err(plughub_engine::EngineError::Plugin(format!(
-            "{} declined this message (its validate answered false)",
-            args.action
-        ))),
-        Err(e) => Err(e),
-    };
-    session
-        .finish("action", &args.action, outcome, args.exec.json)
-        .await
+    let component = Component::Action(args.action.clone());
+    run_component(store_args, &args.plugin, &args.exec, component, &args.text).await
 }
 
 /// A provider, or with `evaluator` an evaluator, called on the message.
 pub async fn provide(store_args: &StoreArgs, args: ProvideArgs, evaluator: bool) -> Result<()> {
-    let session = open(store_args, &args.plugin, &args.exec).await?;
-    let memory = plughub_engine::message(&args.text, &args.exec.agent);
-    let timeout = session.timeout;
-    let (kind, outcome) = if evaluator {
-        let outcome = session
-            .plugin
-            .invoke_evaluator(&args.provider, memory, timeout)
-            .await;
-        ("evaluator", outcome)
+    let component = if evaluator {
+        Component::Evaluator(args.provider.clone())
     } else {
-        let outcome = session
-            .plugin
-            .get_provider(&args.provider, memory, timeout)
-            .await;
-        ("provider", outcome)
+        Component::Provider(args.provider.clone())
     };
-    session
-        .finish(kind, &args.provider, outcome, args.exec.json)
-        .await
+    run_component(store_args, &args.plugin, &args.exec, component, &args.text).await
 }
 
 /// A request to one of the plugin's routes; the answer's status, headers and body are the result.
@@ -223,7 +115,7 @@ pub async fn route(store_args: &StoreArgs, args: RouteArgs) -> Result<()> {
             .ok_or_else(|| anyhow!("--query {pair}: expected KEY=VALUE"))?;
         query.insert(key.to_string(), json!(value));
     }
-    let session = open(store_args, &args.plugin, &args.exec).await?;
+    let (launcher, launched) = open(store_args, &args.plugin, &args.exec).await?;
     let method = args.method.to_uppercase();
     let request = RouteRequest {
         method: method.clone(),
@@ -234,33 +126,34 @@ pub async fn route(store_args: &StoreArgs, args: RouteArgs) -> Result<()> {
         headers: json!({}),
     };
     let started = std::time::Instant::now();
-    let outcome = session
+    let outcome = launched
         .plugin
-        .handle_route(request, session.timeout)
+        .handle_route(request, launched.timeout)
         .await
         .map(|response| Invocation {
             result: json!({ "status": response.status, "headers": response.headers,
                             "body": response.body }),
             callbacks: Vec::new(),
             duration_ms: started.elapsed().as_secs_f64() * 1e3,
-            memory_bytes: session.plugin.worker().memory_bytes(),
+            memory_bytes: launched.plugin.worker().memory_bytes(),
         });
     let component = format!("{method} {}", args.path);
-    session
-        .finish("route", &component, outcome, args.exec.json)
-        .await
+    let ran = launched
+        .record(&launcher, "route", &component, outcome, "cli")
+        .await?;
+    print(&ran, "route", &component, args.exec.json)
 }
 
 pub async fn inspect(store_args: &StoreArgs, args: InspectArgs) -> Result<()> {
-    let session = open(store_args, &args.plugin, &args.exec).await?;
-    let manifest = session.plugin.manifest();
+    let (_, launched) = open(store_args, &args.plugin, &args.exec).await?;
+    let manifest = launched.plugin.manifest();
     if args.exec.json {
         return output::print_json(manifest);
     }
     out!(
         "{} ({}): {}",
-        session.context.plugin,
-        session.context.version,
+        launched.context.plugin,
+        launched.context.version,
         manifest.description
     );
     let show = |label: &str, names: Vec<String>| {

@@ -92,10 +92,10 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
-/// The installer and secret keys of this machine's data directory, for the API's lifecycle routes.
+/// The launcher of this machine's data directory (installer, keys, sandbox), for the API's lifecycle
+/// routes.
 async fn lifecycle(store_args: &StoreArgs) -> Result<plughub_server::Lifecycle> {
     Ok(plughub_server::Lifecycle {
-        installer: Arc::new(crate::commands::install::local_installer(store_args).await?),
-        keys: Arc::new(context::key_ring(store_args)?),
+        launcher: crate::commands::run::launcher(store_args).await?,
     })
 }
