@@ -5,6 +5,7 @@
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use plughub_domain::Group;
@@ -32,18 +33,7 @@ impl FromRequestParts<AppState> for Caller {
                 })?;
             return Ok(Caller(state.accounts.authenticate_token(token).await?));
         }
-        let session = parts
-            .headers
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .find_map(|c| {
-                c.trim()
-                    .strip_prefix(&format!("{SESSION_COOKIE}="))
-                    .map(str::to_string)
-            });
-        match session {
+        match session_cookies(&parts.headers).next() {
             Some(secret) => Ok(Caller(state.accounts.authenticate_session(&secret).await?)),
             None => Err(ApiError::unauthenticated(
                 "unauthenticated",
@@ -51,6 +41,21 @@ impl FromRequestParts<AppState> for Caller {
             )),
         }
     }
+}
+
+/// The session secrets in a request's cookies.
+pub fn session_cookies(headers: &HeaderMap) -> impl Iterator<Item = String> + '_ {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| {
+            c.trim()
+                .strip_prefix(SESSION_COOKIE)
+                .and_then(|rest| rest.strip_prefix('='))
+                .map(str::to_string)
+        })
 }
 
 impl Caller {
@@ -68,8 +73,15 @@ impl Caller {
             .group_by_name(org)
             .await?
             .ok_or_else(|| ApiError::org_not_found(org))?;
+        self.authorize(&group, action)?;
+        Ok(group)
+    }
+
+    /// Checks a further action in a group already found with `group_for`.
+    pub fn authorize(&self, group: &Group, action: Action) -> Result<(), ApiError> {
+        let org = group.name.as_str();
         match self.0.may(action, Some(&group.id)) {
-            Ok(()) => Ok(group),
+            Ok(()) => Ok(()),
             Err(Denial::NotFound) => Err(ApiError::org_not_found(org)),
             Err(Denial::Forbidden { role, action }) => Err(ApiError {
                 details: serde_json::json!({ "role": role, "action": action }),

@@ -1,6 +1,6 @@
 //! Signing in and out, and who one is.
 
-use crate::auth::{Caller, SESSION_COOKIE};
+use crate::auth::{Caller, SESSION_COOKIE, session_cookies};
 use crate::error::ApiResult;
 use crate::json::ApiJson;
 use crate::state::AppState;
@@ -46,18 +46,7 @@ pub async fn login(
 
 /// Ends the session of the cookie sent, if any; always clears the cookie.
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    let sessions = headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| {
-            c.trim()
-                .strip_prefix(&format!("{SESSION_COOKIE}="))
-                .map(str::to_string)
-        })
-        .collect::<Vec<_>>();
-    for session in sessions {
+    for session in session_cookies(&headers) {
         state.accounts.logout(&session).await?;
     }
     let mut response = Json(json!({ "signed_out": true })).into_response();

@@ -49,7 +49,7 @@ pub async fn install(
         .group_for(&state, &org, Action::ManagePlugins)
         .await?;
     if body.grant {
-        caller.group_for(&state, &org, Action::Grant).await?;
+        caller.authorize(&group, Action::Grant)?;
     }
     let spec = body.plugin.trim();
     if spec.starts_with(['.', '/', '~']) || spec.ends_with(".tgz") || spec.contains("..") {
