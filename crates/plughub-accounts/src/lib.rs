@@ -284,8 +284,9 @@ fn normalise_email(email: &str) -> Result<String, AccountError> {
     }
 }
 
+/// In the store's own format, so that times stored by accounts sort as text with the rest.
 fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339).expect("formats")
+    plughub_store::format_time(at)
 }
 
 /// Whether an RFC 3339 time has passed; one that cannot be read counts as passed.
