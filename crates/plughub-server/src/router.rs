@@ -1,6 +1,6 @@
 //! Every route of the server, in one place.
 
-use crate::handlers::{account, health, installed, orgs, pages, plugins};
+use crate::handlers::{account, agents, health, installed, orgs, pages, plugins};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -34,6 +34,27 @@ pub fn router(state: AppState) -> Router {
                 .delete(installed::revoke),
         )
         .route("/api/orgs/{org}/events", get(orgs::events))
+        .route("/api/orgs/{org}/executions", get(orgs::executions))
+        .route(
+            "/api/orgs/{org}/agents",
+            get(agents::list).post(agents::create),
+        )
+        .route(
+            "/api/orgs/{org}/plugins/{plugin}/activate",
+            post(agents::activate),
+        )
+        .route(
+            "/api/orgs/{org}/plugins/{plugin}/deactivate",
+            post(agents::deactivate),
+        )
+        .route(
+            "/api/orgs/{org}/plugins/{plugin}/update",
+            post(agents::update),
+        )
+        .route(
+            "/api/orgs/{org}/plugins/{plugin}/rollback",
+            post(agents::rollback),
+        )
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
         .route("/api/plugins", get(plugins::list))

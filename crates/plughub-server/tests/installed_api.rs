@@ -209,6 +209,56 @@ async fn install_configure_grant_and_uninstall_by_role() {
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 
+    // An agent, and the plugin activated for it.
+    let (status, body) = send(
+        &app,
+        "POST",
+        "/api/orgs/acme/agents",
+        owner,
+        Some(json!({ "name": "eliza" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = send(
+        &app,
+        "POST",
+        "/api/orgs/acme/agents",
+        owner,
+        Some(json!({ "name": "bad name" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let activate = format!("{plugins}/{ENCODED}/activate");
+    let (status, body) = send(
+        &app,
+        "POST",
+        &activate,
+        owner,
+        Some(json!({ "agent": "eliza" })),
+    )
+    .await;
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (StatusCode::OK, Some("ACTIVE")),
+        "{body}"
+    );
+    let (status, body) = send(
+        &app,
+        "POST",
+        &activate,
+        owner,
+        Some(json!({ "agent": "nobody" })),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("agent_not_found")),
+        "{body}"
+    );
+    let (status, body) = send(&app, "GET", "/api/orgs/acme/agents", user, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.to_string().contains(PLUGIN), "{body}");
+
     // Run: members may; the answer is recorded by its caller, the key cut out of it.
     let run = format!("{plugins}/{ENCODED}/run");
     let (status, body) = send(
@@ -243,6 +293,38 @@ async fn install_configure_grant_and_uninstall_by_role() {
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (StatusCode::BAD_GATEWAY, Some("plugin_failed")),
+        "{body}"
+    );
+
+    let (status, body) = send(&app, "GET", "/api/orgs/acme/executions", user, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["total"], 2, "the run and the failed one: {body}");
+    assert_eq!(body["items"][1]["metadata"]["component"], "ECHO");
+    assert_eq!(body["items"][1]["metadata"]["text"], "echo hi ***");
+    let (status, body) = send(
+        &app,
+        "POST",
+        &format!("{plugins}/{ENCODED}/rollback"),
+        owner,
+        None,
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "nothing to roll back to: {body}"
+    );
+    let (status, body) = send(
+        &app,
+        "POST",
+        &format!("{plugins}/{ENCODED}/deactivate"),
+        owner,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (StatusCode::OK, Some("INSTALLED")),
         "{body}"
     );
 

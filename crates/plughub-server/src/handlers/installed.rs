@@ -16,7 +16,7 @@ use plughub_lifecycle::{ConfigView, InstallOptions, InstanceRecord, PermissionsV
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-fn lifecycle(state: &AppState) -> Result<&Lifecycle, ApiError> {
+pub(crate) fn lifecycle(state: &AppState) -> Result<&Lifecycle, ApiError> {
     state.lifecycle.as_ref().ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -84,7 +84,7 @@ pub async fn install(
 }
 
 /// What the API shows of an installed plugin: never its settings' sealed values.
-fn summary(record: &InstanceRecord) -> serde_json::Value {
+pub(crate) fn summary(record: &InstanceRecord) -> serde_json::Value {
     serde_json::json!({
         "plugin": record.plugin, "version": record.version(), "state": record.state,
         "integrity": record.current.integrity, "risk_score": record.current.risk_score,

@@ -1,4 +1,5 @@
 pub mod account;
+pub mod agents;
 pub mod health;
 pub mod installed;
 pub mod orgs;

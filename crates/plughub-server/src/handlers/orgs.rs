@@ -6,8 +6,8 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use plughub_domain::ThingKind;
 use plughub_domain::access::Action;
+use plughub_domain::{EventType, StoredEvent, ThingKind};
 use plughub_store::EventFilter;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -64,21 +64,51 @@ pub async fn installed(
 
 /// `GET /api/orgs/{org}/events?page=&per_page=`: newest first.
 pub async fn events(
+    state: State<AppState>,
+    caller: Caller,
+    org: Path<String>,
+    params: Result<Query<Page>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    activity(state, caller, org, params, |_| true).await
+}
+
+/// `GET /api/orgs/{org}/executions?page=&per_page=`: every run and every failed one, with its log,
+/// newest first.
+pub async fn executions(
+    state: State<AppState>,
+    caller: Caller,
+    org: Path<String>,
+    params: Result<Query<Page>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    activity(state, caller, org, params, |e| {
+        e.event_type == EventType::PluginActionExecuted
+            || (e.event_type == EventType::PluginErrorOccurred
+                && (e.metadata.get("kind").is_some() || e.metadata["operation"] == "init"))
+    })
+    .await
+}
+
+/// A page of the group's events that `keep` keeps, newest first.
+async fn activity(
     State(state): State<AppState>,
     caller: Caller,
     Path(org): Path<String>,
     params: Result<Query<Page>, QueryRejection>,
+    keep: impl Fn(&StoredEvent) -> bool,
 ) -> ApiResult<Json<Value>> {
     let (page, per_page) = query(params)?.bounds()?;
     let group = caller.group_for(&state, &org, Action::ViewActivity).await?;
-    let mut events = state
+    let mut events: Vec<StoredEvent> = state
         .catalog
         .store()
         .events(&EventFilter {
             group_id: Some(group.id.clone()),
             ..Default::default()
         })
-        .await?;
+        .await?
+        .into_iter()
+        .filter(|e| keep(e))
+        .collect();
     events.reverse();
     let total = events.len();
     let items: Vec<_> = events

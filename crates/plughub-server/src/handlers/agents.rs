@@ -1,0 +1,177 @@
+//! An organisation's agents, which plugins serve them, and moving a plugin between versions.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::handlers::installed::{lifecycle, summary};
+use crate::json::ApiJson;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use plughub_domain::access::Action;
+use plughub_lifecycle::{ActivateOptions, AgentView, InstallOptions, UpdateOutcome};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// `GET /api/orgs/{org}/agents`.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+) -> ApiResult<Json<Vec<AgentView>>> {
+    let group = caller.group_for(&state, &org, Action::ViewGroup).await?;
+    let installer = lifecycle(&state)?.launcher.installer();
+    Ok(Json(installer.agents(&group.name).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAgent {
+    pub name: String,
+}
+
+/// `POST /api/orgs/{org}/agents`.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+    ApiJson(body): ApiJson<NewAgent>,
+) -> ApiResult<(StatusCode, Json<AgentView>)> {
+    let group = caller.group_for(&state, &org, Action::ManageAgents).await?;
+    let name = body.name.trim();
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if !valid {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            format!(
+                "'{name}' is not a usable agent name: use 1 to 64 letters, digits, '-', '_' or '.'"
+            ),
+        ));
+    }
+    let installer = lifecycle(&state)?.launcher.installer();
+    let agent = installer
+        .create_agent(&group.name, name, &caller.0.email)
+        .await?;
+    Ok((StatusCode::CREATED, Json(agent)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Activate {
+    pub agent: String,
+    /// The actions the agent may use; all when left out.
+    pub actions: Option<Vec<String>>,
+    #[serde(default)]
+    pub priority: i64,
+}
+
+/// `POST /api/orgs/{org}/plugins/{plugin}/activate`: for an agent (the plugins it needs first).
+pub async fn activate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, plugin)): Path<(String, String)>,
+    ApiJson(body): ApiJson<Activate>,
+) -> ApiResult<Json<Value>> {
+    let group = caller.group_for(&state, &org, Action::ManageAgents).await?;
+    let options = ActivateOptions {
+        enabled_actions: body.actions,
+        priority: body.priority,
+        actor: caller.0.email.clone(),
+    };
+    let record = lifecycle(&state)?
+        .launcher
+        .installer()
+        .activate(&group.name, &plugin, &body.agent, &options)
+        .await?;
+    Ok(Json(summary(&record)))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deactivate {
+    /// One agent; every agent it serves when left out.
+    pub agent: Option<String>,
+}
+
+/// `POST /api/orgs/{org}/plugins/{plugin}/deactivate`.
+pub async fn deactivate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, plugin)): Path<(String, String)>,
+    ApiJson(body): ApiJson<Deactivate>,
+) -> ApiResult<Json<Value>> {
+    let group = caller.group_for(&state, &org, Action::ManageAgents).await?;
+    let record = lifecycle(&state)?
+        .launcher
+        .installer()
+        .deactivate(&group.name, &plugin, body.agent.as_deref(), &caller.0.email)
+        .await?;
+    Ok(Json(summary(&record)))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Update {
+    /// A version or range from the registry; the newest for its core major when left out.
+    pub version: Option<String>,
+    /// Grant what the new version asks for (needs the right to grant).
+    #[serde(default)]
+    pub grant: bool,
+}
+
+/// `POST /api/orgs/{org}/plugins/{plugin}/update`: configuration kept.
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, plugin)): Path<(String, String)>,
+    ApiJson(body): ApiJson<Update>,
+) -> ApiResult<Json<UpdateOutcome>> {
+    let group = caller
+        .group_for(&state, &org, Action::ManagePlugins)
+        .await?;
+    if body.grant {
+        caller.authorize(&group, Action::Grant)?;
+    }
+    if let Some(version) = &body.version
+        && (version.starts_with(['.', '/', '~']) || version.ends_with(".tgz"))
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "update to a registry version or range; folders and tarballs are for the command line",
+        ));
+    }
+    let options = InstallOptions {
+        actor: caller.0.email.clone(),
+        grant: body.grant,
+        ..Default::default()
+    };
+    let outcome = lifecycle(&state)?
+        .launcher
+        .installer()
+        .update(&group.name, &plugin, body.version.as_deref(), &options)
+        .await?;
+    Ok(Json(outcome))
+}
+
+/// `POST /api/orgs/{org}/plugins/{plugin}/rollback`: back to the version before the last update.
+pub async fn rollback(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, plugin)): Path<(String, String)>,
+) -> ApiResult<Json<UpdateOutcome>> {
+    let group = caller
+        .group_for(&state, &org, Action::ManagePlugins)
+        .await?;
+    let outcome = lifecycle(&state)?
+        .launcher
+        .installer()
+        .rollback(&group.name, &plugin, &caller.0.email)
+        .await?;
+    Ok(Json(outcome))
+}

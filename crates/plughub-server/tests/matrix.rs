@@ -1,0 +1,233 @@
+//! The authorization matrix: every route of an organisation × every role × the caller's own
+//! organisation and another one, with the status each cell must get. The routes act on a plugin that is
+//! not installed, so an allowed call gets past the check and fails on that (or succeeds harmlessly), and
+//! no cell changes what another sees.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use plughub_accounts::Accounts;
+use plughub_catalog::Catalog;
+use plughub_domain::{Plan, Role};
+use plughub_server::{AppState, Lifecycle, router};
+use plughub_testkit::{TestBackend, TestStore};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+/// Who may: O the org_owner, U the org_user as well.
+#[derive(Clone, Copy, PartialEq)]
+enum May {
+    Owner,
+    User,
+}
+
+fn routes() -> Vec<(&'static str, String, Option<Value>, May)> {
+    let p = "/api/orgs/ORG/plugins/@acme%2Fnone";
+    vec![
+        ("GET", "/api/orgs/ORG/plugins".into(), None, May::User),
+        (
+            "POST",
+            "/api/orgs/ORG/plugins".into(),
+            Some(json!({ "plugin": "@acme/none" })),
+            May::Owner,
+        ),
+        ("DELETE", p.into(), None, May::Owner),
+        (
+            "PUT",
+            format!("{p}/config"),
+            Some(json!({ "settings": {} })),
+            May::Owner,
+        ),
+        ("GET", format!("{p}/permissions"), None, May::User),
+        (
+            "POST",
+            format!("{p}/permissions"),
+            Some(json!({})),
+            May::Owner,
+        ),
+        ("DELETE", format!("{p}/permissions"), None, May::Owner),
+        (
+            "POST",
+            format!("{p}/run"),
+            Some(json!({ "action": "X" })),
+            May::User,
+        ),
+        (
+            "POST",
+            format!("{p}/activate"),
+            Some(json!({ "agent": "eliza" })),
+            May::Owner,
+        ),
+        (
+            "POST",
+            format!("{p}/deactivate"),
+            Some(json!({})),
+            May::Owner,
+        ),
+        ("POST", format!("{p}/update"), Some(json!({})), May::Owner),
+        ("POST", format!("{p}/rollback"), None, May::Owner),
+        ("GET", "/api/orgs/ORG/agents".into(), None, May::User),
+        (
+            "POST",
+            "/api/orgs/ORG/agents".into(),
+            Some(json!({ "name": "new-agent" })),
+            May::Owner,
+        ),
+        ("GET", "/api/orgs/ORG/events".into(), None, May::User),
+        ("GET", "/api/orgs/ORG/executions".into(), None, May::User),
+    ]
+}
+
+async fn send(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: &Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    if body.is_some() {
+        request = request.header(header::CONTENT_TYPE, "application/json");
+    }
+    let body = body
+        .as_ref()
+        .map_or_else(Body::empty, |b| Body::from(b.to_string()));
+    let response = app
+        .clone()
+        .oneshot(request.body(body).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_route_every_role_own_group_and_another() {
+    let t = TestStore::new(TestBackend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut tx = t.store.begin().await.unwrap();
+    for org in ["acme", "globex"] {
+        tx.create_group(org, Plan::Pro, None, "test").await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let accounts = Accounts::new(t.store.clone());
+    accounts.first_start("test").await.unwrap();
+    let callers = [
+        ("owner@acme.test", "acme", Role::OrgOwner),
+        ("user@acme.test", "acme", Role::OrgUser),
+        ("customer@acme.test", "acme", Role::Customer),
+        ("owner@globex.test", "globex", Role::OrgOwner),
+        ("user@globex.test", "globex", Role::OrgUser),
+        ("customer@globex.test", "globex", Role::Customer),
+    ];
+    let mut tokens: HashMap<&str, String> = HashMap::new();
+    for (email, org, role) in callers {
+        accounts
+            .create_person(email, "", None, "test")
+            .await
+            .unwrap();
+        accounts.set_role(email, org, role, "test").await.unwrap();
+        tokens.insert(
+            email,
+            accounts
+                .create_token(email, "t", 1, "test")
+                .await
+                .unwrap()
+                .1,
+        );
+    }
+    let platform = accounts
+        .create_token("owner@plughub.local", "t", 1, "test")
+        .await
+        .unwrap()
+        .1;
+    // A registry nobody answers on: installs get past the check and fail on it.
+    let installer = plughub_lifecycle::Installer::open(
+        t.store.clone(),
+        &dir.path().join("packages"),
+        &plughub_testkit::http::closed_port_url(""),
+    )
+    .await
+    .unwrap();
+    let keys = plughub_secrets::KeyRing::load_or_create(&dir.path().join("keys.json")).unwrap();
+    let launcher = plughub_lifecycle::Launcher::new(
+        installer,
+        keys,
+        plughub_lifecycle::LaunchConfig {
+            node: "node".into(),
+            run_dir: dir.path().join("run"),
+            policy: Default::default(),
+            sandbox: None,
+            egress: Default::default(),
+        },
+    );
+    let app = router(AppState {
+        catalog: Arc::new(Catalog::open(t.store.clone()).await.unwrap()),
+        executor: Arc::new(plughub_engine::Executor::new(
+            Default::default(),
+            Default::default(),
+        )),
+        accounts,
+        lifecycle: Some(Lifecycle { launcher }),
+    });
+
+    let mut cells = 0;
+    for (method, path, body, may) in routes() {
+        for (email, home, role) in callers {
+            for org in ["acme", "globex"] {
+                let uri = path.replace("ORG", org);
+                let (status, answer) = send(&app, method, &uri, Some(&tokens[email]), &body).await;
+                let code = answer["error"]["code"].as_str().unwrap_or("");
+                let cell = format!("{method} {uri} as {role} of {home}: {status} {answer}");
+                if org != home {
+                    assert_eq!(
+                        (status, code),
+                        (StatusCode::NOT_FOUND, "org_not_found"),
+                        "{cell}"
+                    );
+                } else {
+                    let allowed = match role {
+                        Role::OrgOwner => true,
+                        Role::OrgUser => may == May::User,
+                        _ => false,
+                    };
+                    if allowed {
+                        assert!(
+                            !matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
+                                && code != "org_not_found",
+                            "{cell}"
+                        );
+                    } else {
+                        assert_eq!(
+                            (status, code),
+                            (StatusCode::FORBIDDEN, "forbidden"),
+                            "{cell}"
+                        );
+                    }
+                }
+                cells += 1;
+            }
+        }
+        // Nobody signed in, and the platform owner (who belongs to neither).
+        let uri = path.replace("ORG", "acme");
+        let (status, answer) = send(&app, method, &uri, None, &body).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {uri}: {answer}");
+        let (status, answer) = send(&app, method, &uri, Some(&platform), &body).await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("org_not_found")),
+            "{method} {uri} as the platform owner"
+        );
+        cells += 2;
+    }
+    assert_eq!(cells, routes().len() * (callers.len() * 2 + 2));
+}
