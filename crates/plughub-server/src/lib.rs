@@ -4,9 +4,11 @@ mod auth;
 mod error;
 mod handlers;
 mod json;
+mod openapi;
 mod router;
 mod state;
 
+pub use openapi::ApiDoc;
 pub use router::router;
 pub use state::{AppState, Lifecycle};
 

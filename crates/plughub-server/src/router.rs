@@ -11,6 +11,7 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/api/openapi.json", get(crate::openapi::document))
         .route("/api/me", get(account::me))
         .route("/api/auth/login", post(account::login))
         .route("/api/auth/logout", post(account::logout))

@@ -13,11 +13,18 @@ use plughub_domain::access::Principal;
 use serde::Deserialize;
 use serde_json::json;
 
+#[utoipa::path(
+    get,
+    path = "/api/me",
+    tag = "accounts",
+    summary = "Who the caller is, with their roles",
+    responses((status = 200, description = "Done"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody))
+)]
 pub async fn me(Caller(principal): Caller) -> Json<Principal> {
     Json(principal)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
     pub email: String,
@@ -25,6 +32,14 @@ pub struct Login {
 }
 
 /// A password login: the session goes in an HttpOnly, same-site cookie.
+#[utoipa::path(
+    post,
+    path = "/api/auth/login",
+    tag = "accounts",
+    summary = "Log in with a password; sets the session cookie",
+    request_body = Login,
+    responses((status = 200, description = "Signed in"), (status = 401, description = "Wrong email or password", body = crate::openapi::ErrorBody), (status = 422, description = "Not the fields this takes", body = crate::openapi::ErrorBody))
+)]
 pub async fn login(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Login>,
@@ -45,6 +60,13 @@ pub async fn login(
 }
 
 /// Ends the session of the cookie sent, if any; always clears the cookie.
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout",
+    tag = "accounts",
+    summary = "End the session of the cookie sent",
+    responses((status = 200, description = "Signed out"))
+)]
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     for session in session_cookies(&headers) {
         state.accounts.logout(&session).await?;

@@ -14,6 +14,15 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// `GET /api/orgs/{org}/agents`.
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/agents",
+    operation_id = "list_agents",
+    tag = "agents",
+    summary = "The organisation's agents and the plugins they use",
+    params(("org" = String, Path, description = "The organisation's name")),
+    responses((status = 200, description = "Done"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "The caller's role does not allow this", body = crate::openapi::ErrorBody), (status = 404, description = "No such organisation among the caller's (or no such plugin)", body = crate::openapi::ErrorBody))
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -24,13 +33,23 @@ pub async fn list(
     Ok(Json(installer.agents(&group.name).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAgent {
     pub name: String,
 }
 
 /// `POST /api/orgs/{org}/agents`.
+#[utoipa::path(
+    post,
+    path = "/api/orgs/{org}/agents",
+    tag = "agents",
+    operation_id = "create_agent",
+    summary = "Create an agent",
+    params(("org" = String, Path, description = "The organisation's name")),
+    request_body = NewAgent,
+    responses((status = 201, description = "Created"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "The caller's role does not allow this", body = crate::openapi::ErrorBody), (status = 404, description = "No such organisation among the caller's (or no such plugin)", body = crate::openapi::ErrorBody))
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -60,7 +79,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(agent)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Activate {
     pub agent: String,
@@ -71,6 +90,15 @@ pub struct Activate {
 }
 
 /// `POST /api/orgs/{org}/plugins/{plugin}/activate`: for an agent (the plugins it needs first).
+#[utoipa::path(
+    post,
+    path = "/api/orgs/{org}/plugins/{plugin}/activate",
+    tag = "agents",
+    summary = "Activate a plugin for an agent (the plugins it needs first)",
+    params(("org" = String, Path, description = "The organisation's name"), ("plugin" = String, Path, description = "The plugin's package name, percent-encoded (@acme%2Fplugin-x)")),
+    request_body = Activate,
+    responses((status = 200, description = "Done"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "The caller's role does not allow this", body = crate::openapi::ErrorBody), (status = 404, description = "No such organisation among the caller's (or no such plugin)", body = crate::openapi::ErrorBody))
+)]
 pub async fn activate(
     State(state): State<AppState>,
     caller: Caller,
@@ -91,7 +119,7 @@ pub async fn activate(
     Ok(Json(summary(&record)))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Deactivate {
     /// One agent; every agent it serves when left out.
@@ -99,6 +127,15 @@ pub struct Deactivate {
 }
 
 /// `POST /api/orgs/{org}/plugins/{plugin}/deactivate`.
+#[utoipa::path(
+    post,
+    path = "/api/orgs/{org}/plugins/{plugin}/deactivate",
+    tag = "agents",
+    summary = "Deactivate a plugin for an agent, or for all",
+    params(("org" = String, Path, description = "The organisation's name"), ("plugin" = String, Path, description = "The plugin's package name, percent-encoded (@acme%2Fplugin-x)")),
+    request_body = Deactivate,
+    responses((status = 200, description = "Done"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "The caller's role does not allow this", body = crate::openapi::ErrorBody), (status = 404, description = "No such organisation among the caller's (or no such plugin)", body = crate::openapi::ErrorBody))
+)]
 pub async fn deactivate(
     State(state): State<AppState>,
     caller: Caller,
@@ -114,7 +151,7 @@ pub async fn deactivate(
     Ok(Json(summary(&record)))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Update {
     /// A version or range from the registry; the newest for its core major when left out.
@@ -125,6 +162,15 @@ pub struct Update {
 }
 
 /// `POST /api/orgs/{org}/plugins/{plugin}/update`: configuration kept.
+#[utoipa::path(
+    post,
+    path = "/api/orgs/{org}/plugins/{plugin}/update",
+    tag = "plugins",
+    summary = "Update to a newer version, configuration kept",
+    params(("org" = String, Path, description = "The organisation's name"), ("plugin" = String, Path, description = "The plugin's package name, percent-encoded (@acme%2Fplugin-x)")),
+    request_body = Update,
+    responses((status = 200, description = "Done"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "The caller's role does not allow this", body = crate::openapi::ErrorBody), (status = 404, description = "No such organisation among the caller's (or no such plugin)", body = crate::openapi::ErrorBody))
+)]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -160,6 +206,14 @@ pub async fn update(
 }
 
 /// `POST /api/orgs/{org}/plugins/{plugin}/rollback`: back to the version before the last update.
+#[utoipa::path(
+    post,
+    path = "/api/orgs/{org}/plugins/{plugin}/rollback",
+    tag = "plugins",
+    summary = "Go back to the version before the last update",
+    params(("org" = String, Path, description = "The organisation's name"), ("plugin" = String, Path, description = "The plugin's package name, percent-encoded (@acme%2Fplugin-x)")),
+    responses((status = 200, description = "Done"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "The caller's role does not allow this", body = crate::openapi::ErrorBody), (status = 404, description = "No such organisation among the caller's (or no such plugin)", body = crate::openapi::ErrorBody))
+)]
 pub async fn rollback(
     State(state): State<AppState>,
     caller: Caller,

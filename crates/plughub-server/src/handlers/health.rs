@@ -6,6 +6,13 @@ use axum::http::{StatusCode, Uri};
 use serde_json::{Value, json};
 
 /// Liveness and what the catalogue is serving.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    summary = "Whether the server is up, and its catalogue",
+    responses((status = 200, description = "Done"))
+)]
 pub async fn healthz(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let status = state.catalog.status().await?;
     let last = status.recent_syncs.first();
@@ -21,6 +28,13 @@ pub async fn healthz(State(state): State<AppState>) -> ApiResult<Json<Value>> {
 }
 
 /// The executor's counters in Prometheus text.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "health",
+    summary = "The executor's Prometheus metrics",
+    responses((status = 200, description = "Done"))
+)]
 pub async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
     (
         [(

@@ -26,7 +26,7 @@ pub(crate) fn lifecycle(state: &AppState) -> Result<&Lifecycle, ApiError> {
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Install {
     /// A registry name with an optional version or range: `@elizaos/plugin-openai@^1`.
@@ -39,6 +39,15 @@ pub struct Install {
 }
 
 /// `POST /api/orgs/{org}/plugins`.
+#[utoipa::path(
+    post,
+    path = "/api/orgs/{org}/plugins",
+    tag = "plugins",
+    summary = "Install a plugin from the registry",
+    params(("org" = String, Path, description = "The organisation's name")),
+    request_body = Install,
+    responses((status = 201, description = "Installed"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "The caller's role does not allow this", body = crate::openapi::ErrorBody), (status = 404, description = "No such organisation among the caller's (or no such plugin)", body = crate::openapi::ErrorBody))
+)]
 pub async fn install(
     State(state): State<AppState>,
     caller: Caller,
@@ -94,6 +103,14 @@ pub(crate) fn summary(record: &InstanceRecord) -> serde_json::Value {
 }
 
 /// `DELETE /api/orgs/{org}/plugins/{plugin}`: what was uninstalled (with plugins only it needed).
+#[utoipa::path(
+    delete,
+    path = "/api/orgs/{org}/plugins/{plugin}",
+    tag = "plugins",
+    summary = "Uninstall a plugin",
+    params(("org" = String, Path, description = "The organisation's name"), ("plugin" = String, Path, description = "The plugin's package name, percent-encoded (@acme%2Fplugin-x)")),
+    responses((status = 200, description = "Done"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "The caller's role does not allow this", body = crate::openapi::ErrorBody), (status = 404, description = "No such organisation among the caller's (or no such plugin)", body = crate::openapi::ErrorBody))
+)]
 pub async fn uninstall(
     State(state): State<AppState>,
     caller: Caller,
@@ -110,13 +127,22 @@ pub async fn uninstall(
     Ok(Json(serde_json::json!({ "uninstalled": removed })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Configure {
     pub settings: BTreeMap<String, String>,
 }
 
 /// `PUT /api/orgs/{org}/plugins/{plugin}/config`: secrets are sealed and never shown back.
+#[utoipa::path(
+    put,
+    path = "/api/orgs/{org}/plugins/{plugin}/config",
+    tag = "plugins",
+    summary = "Set a plugin's settings (secrets sealed, never shown back)",
+    params(("org" = String, Path, description = "The organisation's name"), ("plugin" = String, Path, description = "The plugin's package name, percent-encoded (@acme%2Fplugin-x)")),
+    request_body = Configure,
+    responses((status = 200, description = "Done"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "The caller's role does not allow this", body = crate::openapi::ErrorBody), (status = 404, description = "No such organisation among the caller's (or no such plugin)", body = crate::openapi::ErrorBody))
+)]
 pub async fn configure(
     State(state): State<AppState>,
     caller: Caller,
@@ -140,6 +166,14 @@ pub async fn configure(
 }
 
 /// `GET /api/orgs/{org}/plugins/{plugin}/permissions`.
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/plugins/{plugin}/permissions",
+    tag = "permissions",
+    summary = "What a plugin asks for, what is granted, what is missing",
+    params(("org" = String, Path, description = "The organisation's name"), ("plugin" = String, Path, description = "The plugin's package name, percent-encoded (@acme%2Fplugin-x)")),
+    responses((status = 200, description = "Done"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "The caller's role does not allow this", body = crate::openapi::ErrorBody), (status = 404, description = "No such organisation among the caller's (or no such plugin)", body = crate::openapi::ErrorBody))
+)]
 pub async fn permissions(
     State(state): State<AppState>,
     caller: Caller,
@@ -156,7 +190,7 @@ pub async fn permissions(
 }
 
 /// Permissions named in a grant or a revocation; none named means all.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Named {
     #[serde(default)]
@@ -190,6 +224,15 @@ impl Named {
 }
 
 /// `POST /api/orgs/{org}/plugins/{plugin}/permissions`: grants what it asks for, or what is named.
+#[utoipa::path(
+    post,
+    path = "/api/orgs/{org}/plugins/{plugin}/permissions",
+    tag = "permissions",
+    summary = "Grant what it asks for, or what is named",
+    params(("org" = String, Path, description = "The organisation's name"), ("plugin" = String, Path, description = "The plugin's package name, percent-encoded (@acme%2Fplugin-x)")),
+    request_body = Named,
+    responses((status = 200, description = "Done"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "The caller's role does not allow this", body = crate::openapi::ErrorBody), (status = 404, description = "No such organisation among the caller's (or no such plugin)", body = crate::openapi::ErrorBody))
+)]
 pub async fn grant(
     State(state): State<AppState>,
     caller: Caller,
@@ -214,6 +257,14 @@ pub async fn grant(
 }
 
 /// `DELETE /api/orgs/{org}/plugins/{plugin}/permissions`: takes back everything granted.
+#[utoipa::path(
+    delete,
+    path = "/api/orgs/{org}/plugins/{plugin}/permissions",
+    tag = "permissions",
+    summary = "Take back everything granted",
+    params(("org" = String, Path, description = "The organisation's name"), ("plugin" = String, Path, description = "The plugin's package name, percent-encoded (@acme%2Fplugin-x)")),
+    responses((status = 200, description = "Done"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "The caller's role does not allow this", body = crate::openapi::ErrorBody), (status = 404, description = "No such organisation among the caller's (or no such plugin)", body = crate::openapi::ErrorBody))
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
@@ -230,7 +281,7 @@ pub async fn revoke(
 }
 
 /// What to run: exactly one of an action, a provider or an evaluator, on a message.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Run {
     pub action: Option<String>,
@@ -246,6 +297,15 @@ pub struct Run {
 
 /// `POST /api/orgs/{org}/plugins/{plugin}/run`: the component's answer and its callbacks, recorded as
 /// an execution by the caller.
+#[utoipa::path(
+    post,
+    path = "/api/orgs/{org}/plugins/{plugin}/run",
+    tag = "runs",
+    summary = "Run an action, provider or evaluator on a message",
+    params(("org" = String, Path, description = "The organisation's name"), ("plugin" = String, Path, description = "The plugin's package name, percent-encoded (@acme%2Fplugin-x)")),
+    request_body = Run,
+    responses((status = 200, description = "Done"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "The caller's role does not allow this", body = crate::openapi::ErrorBody), (status = 404, description = "No such organisation among the caller's (or no such plugin)", body = crate::openapi::ErrorBody), (status = 502, description = "The plugin failed", body = crate::openapi::ErrorBody))
+)]
 pub async fn run(
     State(state): State<AppState>,
     caller: Caller,

@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 
 const MAX_PER_PAGE: usize = 200;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Page {
     pub page: Option<usize>,
@@ -41,6 +42,14 @@ fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
 }
 
 /// `GET /api/orgs/{org}/plugins`: the installed plugins, their versions and states.
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/plugins",
+    tag = "plugins",
+    summary = "The organisation's installed plugins",
+    params(("org" = String, Path, description = "The organisation's name")),
+    responses((status = 200, description = "Done"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "The caller's role does not allow this", body = crate::openapi::ErrorBody), (status = 404, description = "No such organisation among the caller's (or no such plugin)", body = crate::openapi::ErrorBody))
+)]
 pub async fn installed(
     State(state): State<AppState>,
     caller: Caller,
@@ -63,6 +72,14 @@ pub async fn installed(
 }
 
 /// `GET /api/orgs/{org}/events?page=&per_page=`: newest first.
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/events",
+    tag = "activity",
+    summary = "The organisation's events, newest first",
+    params(("org" = String, Path, description = "The organisation's name"), Page),
+    responses((status = 200, description = "Done"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "The caller's role does not allow this", body = crate::openapi::ErrorBody), (status = 404, description = "No such organisation among the caller's (or no such plugin)", body = crate::openapi::ErrorBody))
+)]
 pub async fn events(
     state: State<AppState>,
     caller: Caller,
@@ -74,6 +91,14 @@ pub async fn events(
 
 /// `GET /api/orgs/{org}/executions?page=&per_page=`: every run and every failed one, with its log,
 /// newest first.
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/executions",
+    tag = "activity",
+    summary = "Every run of the organisation's plugins, with its log, newest first",
+    params(("org" = String, Path, description = "The organisation's name"), Page),
+    responses((status = 200, description = "Done"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "The caller's role does not allow this", body = crate::openapi::ErrorBody), (status = 404, description = "No such organisation among the caller's (or no such plugin)", body = crate::openapi::ErrorBody))
+)]
 pub async fn executions(
     state: State<AppState>,
     caller: Caller,

@@ -10,7 +10,8 @@ use plughub_domain::CoreMajor;
 use serde::Deserialize;
 
 /// Query parameters of `GET /api/plugins`. Unknown parameters are refused, so a typo is not ignored.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     pub q: Option<String>,
@@ -72,6 +73,15 @@ impl ListParams {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/plugins",
+    tag = "catalogue",
+    operation_id = "search_plugins",
+    summary = "Search the catalogue",
+    params(ListParams),
+    responses((status = 200, description = "Done"), (status = 400, description = "A parameter that is not understood", body = crate::openapi::ErrorBody))
+)]
 pub async fn list(
     State(state): State<AppState>,
     params: Result<Query<ListParams>, QueryRejection>,
@@ -82,6 +92,15 @@ pub async fn list(
 }
 
 /// `GET /api/plugins/{name}`: the name may be scoped (`@elizaos/plugin-openai`) or short (`openai`).
+#[utoipa::path(
+    get,
+    path = "/api/plugins/{name}",
+    tag = "catalogue",
+    operation_id = "show_plugin",
+    summary = "One plugin of the catalogue",
+    params(("name" = String, Path, description = "openai, plugin-openai or @elizaos/plugin-openai")),
+    responses((status = 200, description = "Done"), (status = 404, description = "Not in the catalogue", body = crate::openapi::ErrorBody))
+)]
 pub async fn show(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -89,6 +108,13 @@ pub async fn show(
     Ok(Json(state.catalog.info(&name).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/catalog/status",
+    tag = "catalogue",
+    summary = "Where the catalogue came from",
+    responses((status = 200, description = "Done"))
+)]
 pub async fn catalog_status(State(state): State<AppState>) -> ApiResult<Json<CatalogStatus>> {
     Ok(Json(state.catalog.status().await?))
 }
