@@ -41,6 +41,16 @@ pub fn is_plugin_package(name: &str) -> bool {
     bare.starts_with("plugin-") || bare.ends_with("-plugin")
 }
 
+/// Whether `name` may name an organisation or an agent: 1 to 64 letters, digits, `-`, `_` or `.`, so it
+/// reads the same in a URL, a shell and the store.
+pub fn is_usable_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

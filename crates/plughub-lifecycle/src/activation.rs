@@ -56,6 +56,12 @@ impl Installer {
         name: &str,
         actor: &str,
     ) -> Result<AgentView, LifecycleError> {
+        if !plughub_domain::names::is_usable_name(name) {
+            return Err(LifecycleError::BadName {
+                what: "agent",
+                name: name.into(),
+            });
+        }
         let group = self.group(org).await?;
         let thing = NewThing {
             kind: ThingKind::Agent,

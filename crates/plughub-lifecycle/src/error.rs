@@ -12,6 +12,8 @@ pub enum LifecycleError {
     },
     #[error("{plugin} is not installed in {org}")]
     NotInstalled { plugin: String, org: String },
+    #[error("'{name}' is not a usable {what} name: use 1 to 64 letters, digits, '-', '_' or '.'")]
+    BadName { what: &'static str, name: String },
     #[error("{kind} {component} of {plugin}: {message}")]
     ComponentFailed {
         kind: String,

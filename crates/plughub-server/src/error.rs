@@ -103,9 +103,10 @@ impl From<plughub_lifecycle::LifecycleError> for ApiError {
             E::NeedsConfig { .. } => (StatusCode::CONFLICT, "needs_config"),
             E::NotRunnable { .. } | E::Transition(_) => (StatusCode::CONFLICT, "not_runnable"),
             E::TooRisky { .. } => (StatusCode::CONFLICT, "too_risky"),
-            E::InvalidConfig { .. } | E::BadEnvFile(_) | E::BadPermissions { .. } => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
-            }
+            E::InvalidConfig { .. }
+            | E::BadEnvFile(_)
+            | E::BadPermissions { .. }
+            | E::BadName { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             E::Dependencies(_) | E::DependencyFailed { .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "dependencies")
             }

@@ -1,8 +1,8 @@
 //! An organisation's agents, which plugins serve them, and moving a plugin between versions.
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
-use crate::handlers::installed::{lifecycle, summary};
+use crate::error::ApiResult;
+use crate::handlers::installed::{from_registry, lifecycle, summary};
 use crate::json::ApiJson;
 use crate::state::AppState;
 use axum::Json;
@@ -57,24 +57,9 @@ pub async fn create(
     ApiJson(body): ApiJson<NewAgent>,
 ) -> ApiResult<(StatusCode, Json<AgentView>)> {
     let group = caller.group_for(&state, &org, Action::ManageAgents).await?;
-    let name = body.name.trim();
-    let valid = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    if !valid {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid",
-            format!(
-                "'{name}' is not a usable agent name: use 1 to 64 letters, digits, '-', '_' or '.'"
-            ),
-        ));
-    }
     let installer = lifecycle(&state)?.launcher.installer();
     let agent = installer
-        .create_agent(&group.name, name, &caller.0.email)
+        .create_agent(&group.name, body.name.trim(), &caller.0.email)
         .await?;
     Ok((StatusCode::CREATED, Json(agent)))
 }
@@ -183,14 +168,8 @@ pub async fn update(
     if body.grant {
         caller.authorize(&group, Action::Grant)?;
     }
-    if let Some(version) = &body.version
-        && (version.starts_with(['.', '/', '~']) || version.ends_with(".tgz"))
-    {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid",
-            "update to a registry version or range; folders and tarballs are for the command line",
-        ));
+    if let Some(version) = &body.version {
+        from_registry(&format!("{plugin}@{version}"))?;
     }
     let options = InstallOptions {
         actor: caller.0.email.clone(),

@@ -61,13 +61,7 @@ pub async fn install(
         caller.authorize(&group, Action::Grant)?;
     }
     let spec = body.plugin.trim();
-    if spec.starts_with(['.', '/', '~']) || spec.ends_with(".tgz") || spec.contains("..") {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid",
-            "install from a registry name (e.g. @elizaos/plugin-openai); folders and tarballs on the server's disk are for its command line",
-        ));
-    }
+    from_registry(spec)?;
     let core = match body.core.as_deref() {
         None => None,
         Some(c) => Some(plughub_domain::CoreMajor::parse(c).ok_or_else(|| {
@@ -90,6 +84,24 @@ pub async fn install(
         .install(&group.name, spec, &options)
         .await?;
     Ok((StatusCode::CREATED, Json(summary(&record))))
+}
+
+/// Refuses what is not a registry name (with an optional version): a folder or tarball on the server's
+/// disk is for its command line, never for a caller. The installer's own reading of specs decides.
+pub(crate) fn from_registry(spec: &str) -> Result<(), ApiError> {
+    match plughub_install::PackageSpec::parse(spec) {
+        Ok(plughub_install::PackageSpec::Npm { .. }) => Ok(()),
+        Ok(_) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "install from a registry name (e.g. @elizaos/plugin-openai); folders and tarballs on the server's disk are for its command line",
+        )),
+        Err(e) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            e.to_string(),
+        )),
+    }
 }
 
 /// What the API shows of an installed plugin: never its settings' sealed values.

@@ -8,12 +8,7 @@ use plughub_domain::Plan;
 
 pub async fn create_org(store_args: &StoreArgs, args: CreateOrgArgs) -> Result<()> {
     let name = args.name.trim();
-    let valid = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    if !valid {
+    if !plughub_domain::names::is_usable_name(name) {
         bail!(
             "'{name}' is not a usable organisation name: use 1 to 64 letters, digits, '-', '_' or '.'"
         );
