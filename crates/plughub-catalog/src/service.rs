@@ -6,14 +6,22 @@ use crate::view::PluginView;
 use crate::{CatalogError, Result, starter};
 use plughub_domain::CatalogEntry;
 use plughub_domain::config_schema::ConfigSchema;
-use plughub_store::{Store, StoreError, SyncRun};
+use plughub_store::{CatalogFingerprint, Store, StoreError, SyncRun};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 pub struct Catalog {
     store: Store,
-    index: RwLock<Arc<SearchIndex>>,
+    built: RwLock<Built>,
+    /// One rebuild at a time, so an index built from an older read never replaces a newer one.
+    rebuilding: tokio::sync::Mutex<()>,
+}
+
+/// The index and the fingerprint of the catalogue it was built from, swapped together.
+struct Built {
+    index: Arc<SearchIndex>,
+    fingerprint: CatalogFingerprint,
 }
 
 /// One plugin with everything known of it.
@@ -48,10 +56,11 @@ impl Catalog {
             Ok(_) | Err(CatalogError::Store(StoreError::Conflict(_))) => {}
             Err(e) => return Err(e),
         }
-        let index = build_index(&store).await?;
+        let built = build(&store).await?;
         Ok(Catalog {
             store,
-            index: RwLock::new(Arc::new(index)),
+            built: RwLock::new(built),
+            rebuilding: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -61,17 +70,40 @@ impl Catalog {
 
     /// The current index; a search holds its own handle, so a refresh never blocks one.
     pub fn index(&self) -> Arc<SearchIndex> {
-        self.index
+        self.built
             .read()
             .expect("index lock is never poisoned: no panic while held")
+            .index
             .clone()
     }
 
     /// Rebuilds the index from the store.
     pub async fn refresh(&self) -> Result<()> {
-        let index = build_index(&self.store).await?;
-        *self.index.write().expect("index lock is never poisoned") = Arc::new(index);
+        let _one_at_a_time = self.rebuilding.lock().await;
+        self.install(build(&self.store).await?);
         Ok(())
+    }
+
+    /// Rebuilds the index when the catalogue in the store is no longer the one it was built from (another
+    /// node or process changed it); true when it did. Cheap when nothing changed: one small query.
+    pub async fn refresh_if_changed(&self) -> Result<bool> {
+        let _one_at_a_time = self.rebuilding.lock().await;
+        let now = self.store.catalog_fingerprint().await?;
+        let current = self
+            .built
+            .read()
+            .expect("index lock is never poisoned")
+            .fingerprint
+            .clone();
+        if now == current {
+            return Ok(false);
+        }
+        self.install(build_from(&self.store, now).await?);
+        Ok(true)
+    }
+
+    fn install(&self, built: Built) {
+        *self.built.write().expect("index lock is never poisoned") = built;
     }
 
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults> {
@@ -151,6 +183,22 @@ impl Catalog {
         self.refresh().await?;
         Ok(report)
     }
+}
+
+async fn build(store: &Store) -> Result<Built> {
+    let fingerprint = store.catalog_fingerprint().await?;
+    build_from(store, fingerprint).await
+}
+
+/// `fingerprint` must have been read before the rows are: a change committed while they are read then
+/// leaves the index with an older fingerprint than the store's, and the next check rebuilds again instead
+/// of missing the change.
+async fn build_from(store: &Store, fingerprint: CatalogFingerprint) -> Result<Built> {
+    let index = build_index(store).await?;
+    Ok(Built {
+        index: Arc::new(index),
+        fingerprint,
+    })
 }
 
 async fn build_index(store: &Store) -> Result<SearchIndex> {

@@ -24,6 +24,7 @@ pub struct ExecutionPolicy {
     pub enterprise: PlanLimits,
     /// The longest timeout anyone may ask for.
     pub max_timeout: Duration,
+    /// Executions a minute per instance; 0 means no limit (an operator's choice, as for a benchmark).
     pub executions_per_minute: usize,
     pub retries: u32,
     pub backoff_first: Duration,

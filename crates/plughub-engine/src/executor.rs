@@ -179,7 +179,10 @@ impl Executor {
                 });
             }
             let limit = self.policy.executions_per_minute;
-            if let Err(retry_in) = state.window.try_hit(now, limit) {
+            // 0: the operator set no limit.
+            if limit > 0
+                && let Err(retry_in) = state.window.try_hit(now, limit)
+            {
                 return Err(ExecError::RateLimited { limit, retry_in });
             }
         }

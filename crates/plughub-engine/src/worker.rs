@@ -91,11 +91,14 @@ struct Shared {
     ended: Mutex<Option<String>>,
     kill: Mutex<Option<oneshot::Sender<()>>>,
     forged: AtomicU64,
+    /// Lines logged over the worker's life (the log keeps the last `LOG_LINES`).
+    logged: AtomicU64,
 }
 
 impl Shared {
     fn log(&self, stream: &str, text: String) {
         let mut log = self.log.lock().expect("not poisoned");
+        self.logged.fetch_add(1, Ordering::Relaxed);
         if log.len() == LOG_LINES {
             log.pop_front();
         }
@@ -480,6 +483,26 @@ impl Worker {
             .lock()
             .expect("not poisoned")
             .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// How many lines the worker has logged over its life: a mark for `log_since`.
+    pub fn log_mark(&self) -> u64 {
+        self.shared.logged.load(Ordering::Relaxed)
+    }
+
+    /// The lines logged since `mark` (those still kept): what one execution of a warm worker printed,
+    /// mixed with the lines of any other execution it served at the same time.
+    pub fn log_since(&self, mark: u64) -> Vec<LogLine> {
+        let log = self.shared.log.lock().expect("not poisoned");
+        let new = self
+            .shared
+            .logged
+            .load(Ordering::Relaxed)
+            .saturating_sub(mark) as usize;
+        log.iter()
+            .skip(log.len().saturating_sub(new))
             .cloned()
             .collect()
     }

@@ -185,7 +185,7 @@ impl Installer {
             } else {
                 record.state.next(Step::Activate)?.next(Step::Activated)?
             };
-            let missing = self.missing_settings(&record)?;
+            let missing = self.missing_settings(&record).await?;
             if !missing.is_empty() {
                 return Err(LifecycleError::NeedsConfig {
                     plugin: record.plugin,

@@ -52,10 +52,19 @@ pub fn parse_env_file(text: &str) -> Result<BTreeMap<String, String>, LifecycleE
 impl Installer {
     /// The settings the installed package declares (its package.json `agentConfig`, and
     /// `elizaos.plugin.json` when it ships one).
-    pub(crate) fn schema_of(&self, package: Option<&str>) -> Result<ConfigSchema, LifecycleError> {
-        Ok(package.map_or_else(ConfigSchema::default, |folder| {
-            schema_in(&self.packages.path(folder))
-        }))
+    /// The package is fetched first when this node does not hold it (another node installed it).
+    pub(crate) async fn schema_of(
+        &self,
+        record: &InstanceRecord,
+    ) -> Result<ConfigSchema, LifecycleError> {
+        Ok(match &record.current.package {
+            None => ConfigSchema::default(),
+            Some(folder) => schema_in(
+                &self
+                    .ensure_package(&record.plugin, &record.current, folder)
+                    .await?,
+            ),
+        })
     }
 
     /// Sets the given settings (all checked first: one wrong value changes nothing).
@@ -74,7 +83,7 @@ impl Installer {
                 org: org.into(),
             });
         }
-        let schema = self.schema_of(record.current.package.as_deref())?;
+        let schema = self.schema_of(&record).await?;
 
         // Check the whole configuration as it will be, so a required secret set earlier still counts.
         let mut whole: BTreeMap<String, String> = record
@@ -150,16 +159,16 @@ impl Installer {
     /// What an instance's configuration holds, secrets by name only.
     pub async fn config_view(&self, org: &str, plugin: &str) -> Result<ConfigView, LifecycleError> {
         let (_, _, record) = self.installed_instance(org, plugin).await?;
-        let schema = self.schema_of(record.current.package.as_deref())?;
+        let schema = self.schema_of(&record).await?;
         Ok(view(plugin, &record, schema))
     }
 
     /// Required settings of the installed version that have neither a value nor a default.
-    pub(crate) fn missing_settings(
+    pub(crate) async fn missing_settings(
         &self,
         record: &InstanceRecord,
     ) -> Result<Vec<String>, LifecycleError> {
-        let schema = self.schema_of(record.current.package.as_deref())?;
+        let schema = self.schema_of(record).await?;
         Ok(view(&record.plugin, record, schema).missing)
     }
 

@@ -115,7 +115,7 @@ impl Installer {
                 state: record.state,
             });
         }
-        let missing = self.missing_settings(&record)?;
+        let missing = self.missing_settings(&record).await?;
         if !missing.is_empty() {
             return Err(LifecycleError::NeedsConfig {
                 plugin: plugin.into(),
@@ -137,7 +137,7 @@ impl Installer {
                 missing,
             });
         }
-        let schema = self.schema_of(Some(&package))?;
+        let schema = self.schema_of(&record).await?;
         let mut settings: BTreeMap<String, Value> = schema
             .params
             .iter()
@@ -155,6 +155,9 @@ impl Installer {
             secrets.push(value.expose().to_string());
             settings.insert(key.clone(), Value::String(value.expose().to_string()));
         }
+        let package_dir = self
+            .ensure_package(plugin, &record.current, &package)
+            .await?;
         Ok(ExecutionContext {
             plan: group.plan,
             org: group.name,
@@ -162,7 +165,7 @@ impl Installer {
             instance_id: thing.id,
             plugin: record.plugin.clone(),
             version: record.version().to_string(),
-            package_dir: self.packages.path(&package),
+            package_dir,
             settings,
             granted: record.granted.clone(),
             secrets,
@@ -297,24 +300,29 @@ impl Installer {
         // In the store's own format: times compare as text.
         let midnight = plughub_store::format_time(now.replace_time(time::Time::MIDNIGHT));
         let minute_ago = plughub_store::format_time(now - time::Duration::minutes(1));
-        let today = self
-            .executions_since(Some(&context.group_id), None, midnight)
-            .await?;
-        if !policy.within_daily_quota(context.plan, today as u64) {
-            return Err(LifecycleError::QuotaExceeded {
-                org: context.org.clone(),
-                plan: context.plan,
-                limit: policy.limits(context.plan).executions_per_day.unwrap_or(0),
-            });
+        // A plan without a daily quota, or an operator's rate of 0, needs no count.
+        if let Some(limit) = policy.limits(context.plan).executions_per_day {
+            let today = self
+                .executions_since(Some(&context.group_id), None, midnight)
+                .await?;
+            if today as u64 >= limit {
+                return Err(LifecycleError::QuotaExceeded {
+                    org: context.org.clone(),
+                    plan: context.plan,
+                    limit,
+                });
+            }
         }
-        let last_minute = self
-            .executions_since(None, Some(&context.instance_id), minute_ago)
-            .await?;
-        if last_minute as usize >= policy.executions_per_minute {
-            return Err(LifecycleError::ExecutionRate {
-                plugin: context.plugin.clone(),
-                limit: policy.executions_per_minute,
-            });
+        if policy.executions_per_minute > 0 {
+            let last_minute = self
+                .executions_since(None, Some(&context.instance_id), minute_ago)
+                .await?;
+            if last_minute as usize >= policy.executions_per_minute {
+                return Err(LifecycleError::ExecutionRate {
+                    plugin: context.plugin.clone(),
+                    limit: policy.executions_per_minute,
+                });
+            }
         }
         Ok(())
     }

@@ -225,8 +225,9 @@ impl Installer {
         let folder = match &item.source {
             Source::Npm(_) => PackageStore::folder_name(name, version),
             Source::Local(_) => format!(
-                "{}+local-{}",
+                "{}{}{}",
                 PackageStore::folder_name(name, version),
+                crate::materialize::LOCAL_MARKER,
                 uuid::Uuid::new_v4().simple()
             ),
         };

@@ -43,6 +43,7 @@ struct Inner {
     installer: Installer,
     keys: KeyRing,
     config: LaunchConfig,
+    warm: crate::warm::WarmPool,
 }
 
 /// An instance running for an agent, initialised, its manifest recorded.
@@ -77,7 +78,12 @@ impl Launcher {
             installer,
             keys,
             config,
+            warm: Default::default(),
         }))
+    }
+
+    pub(crate) fn warm(&self) -> &crate::warm::WarmPool {
+        &self.0.warm
     }
 
     pub fn installer(&self) -> &Installer {

@@ -2,7 +2,7 @@
 //! log, duration, memory and answer, secret values cut out of all of it. The command line and the API
 //! run components through here, so both record the same.
 
-use crate::{Launched, Launcher, LifecycleError};
+use crate::{ExecutionContext, Launched, Launcher, LifecycleError};
 use plughub_engine::{EngineError, Invocation};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -51,12 +51,26 @@ impl Launched {
         agent: &str,
         stream: Option<UnboundedSender<Value>>,
     ) -> Result<Invocation, EngineError> {
+        self.invoke_within(component, text, agent, stream, self.timeout)
+            .await
+    }
+
+    /// As `invoke`, with the time this execution gets (a warm worker serves executions that each asked
+    /// for their own).
+    pub(crate) async fn invoke_within(
+        &self,
+        component: &Component,
+        text: &str,
+        agent: &str,
+        stream: Option<UnboundedSender<Value>>,
+        timeout: std::time::Duration,
+    ) -> Result<Invocation, EngineError> {
         let memory = plughub_engine::message(text, agent);
         match component {
             Component::Action(action) => {
                 if !self
                     .plugin
-                    .validate_action(action, memory.clone(), self.timeout)
+                    .validate_action(action, memory.clone(), timeout)
                     .await?
                 {
                     return Err(EngineError::Plugin(format!(
@@ -77,23 +91,18 @@ impl Launched {
                     Some((tx, task)) => (Some(tx), Some(task)),
                     None => (None, None),
                 };
-                let outcome = self
-                    .plugin
-                    .invoke_action(action, memory, self.timeout, tx)
-                    .await;
+                let outcome = self.plugin.invoke_action(action, memory, timeout, tx).await;
                 if let Some(task) = task {
                     let _ = task.await;
                 }
                 outcome
             }
             Component::Provider(provider) => {
-                self.plugin
-                    .get_provider(provider, memory, self.timeout)
-                    .await
+                self.plugin.get_provider(provider, memory, timeout).await
             }
             Component::Evaluator(evaluator) => {
                 self.plugin
-                    .invoke_evaluator(evaluator, memory, self.timeout)
+                    .invoke_evaluator(evaluator, memory, timeout)
                     .await
             }
         }
@@ -110,18 +119,7 @@ impl Launched {
         outcome: Result<Invocation, EngineError>,
         actor: &str,
     ) -> Result<Ran, LifecycleError> {
-        let lines = self.plugin.worker().log();
-        let log: Vec<String> = self
-            .service_errors
-            .iter()
-            .map(|w| format!("[plughub] {w}"))
-            .chain(
-                lines
-                    .iter()
-                    .skip(lines.len().saturating_sub(50))
-                    .map(|l| format!("[{}] {}", l.stream, l.text)),
-            )
-            .collect();
+        let log = self.log_lines(self.plugin.worker().log());
         let Launched {
             context,
             plugin,
@@ -131,52 +129,80 @@ impl Launched {
         // The worker ends here, so its last network requests are recorded before the execution is.
         drop(plugin);
         network_log.flush().await;
-        let mut metadata = json!({ "plugin": context.plugin, "version": context.version,
-                                   "kind": kind, "component": component, "log": log,
-                                   "cache_hit": false });
-        match outcome {
-            Ok(invocation) => {
-                metadata["status"] = json!("ok");
-                metadata["duration_ms"] = json!(invocation.duration_ms);
-                metadata["memory_bytes"] = json!(invocation.memory_bytes);
-                // What the component answered, in short: a refused attempt shows in the record.
-                let result = context.redact_value(&invocation.result);
-                if let Some(text) = result.get("text").and_then(Value::as_str) {
-                    metadata["text"] = json!(text.chars().take(500).collect::<String>());
-                }
-                if let Some(success) = result.get("success") {
-                    metadata["success"] = success.clone();
-                }
-                launcher
-                    .installer()
-                    .record_execution(&context, true, metadata, actor)
-                    .await?;
-                Ok(Ran {
-                    result,
-                    callbacks: invocation
-                        .callbacks
-                        .iter()
-                        .map(|c| context.redact_value(c))
-                        .collect(),
-                    duration_ms: invocation.duration_ms,
-                    memory_bytes: invocation.memory_bytes,
-                })
+        record_outcome(launcher, &context, kind, component, outcome, log, actor).await
+    }
+
+    /// The services that did not start, then the last 50 of `lines`.
+    pub(crate) fn log_lines(&self, lines: Vec<plughub_engine::LogLine>) -> Vec<String> {
+        self.service_errors
+            .iter()
+            .map(|w| format!("[plughub] {w}"))
+            .chain(
+                lines
+                    .iter()
+                    .skip(lines.len().saturating_sub(50))
+                    .map(|l| format!("[{}] {}", l.stream, l.text)),
+            )
+            .collect()
+    }
+}
+
+/// Records an execution of `component` with its log: its event, secrets cut out; a failure is recorded,
+/// then returned as `ComponentFailed`.
+pub(crate) async fn record_outcome(
+    launcher: &Launcher,
+    context: &ExecutionContext,
+    kind: &str,
+    component: &str,
+    outcome: Result<Invocation, EngineError>,
+    log: Vec<String>,
+    actor: &str,
+) -> Result<Ran, LifecycleError> {
+    let mut metadata = json!({ "plugin": context.plugin, "version": context.version,
+                               "kind": kind, "component": component, "log": log,
+                               "cache_hit": false });
+    match outcome {
+        Ok(invocation) => {
+            metadata["status"] = json!("ok");
+            metadata["duration_ms"] = json!(invocation.duration_ms);
+            metadata["memory_bytes"] = json!(invocation.memory_bytes);
+            // What the component answered, in short: a refused attempt shows in the record.
+            let result = context.redact_value(&invocation.result);
+            if let Some(text) = result.get("text").and_then(Value::as_str) {
+                metadata["text"] = json!(text.chars().take(500).collect::<String>());
             }
-            Err(e) => {
-                let message = context.redact(&e.to_string());
-                metadata["status"] = json!("error");
-                metadata["error"] = json!(message);
-                launcher
-                    .installer()
-                    .record_execution(&context, false, metadata, actor)
-                    .await?;
-                Err(LifecycleError::ComponentFailed {
-                    kind: kind.to_string(),
-                    component: component.to_string(),
-                    plugin: context.plugin,
-                    message,
-                })
+            if let Some(success) = result.get("success") {
+                metadata["success"] = success.clone();
             }
+            launcher
+                .installer()
+                .record_execution(context, true, metadata, actor)
+                .await?;
+            Ok(Ran {
+                result,
+                callbacks: invocation
+                    .callbacks
+                    .iter()
+                    .map(|c| context.redact_value(c))
+                    .collect(),
+                duration_ms: invocation.duration_ms,
+                memory_bytes: invocation.memory_bytes,
+            })
+        }
+        Err(e) => {
+            let message = context.redact(&e.to_string());
+            metadata["status"] = json!("error");
+            metadata["error"] = json!(message);
+            launcher
+                .installer()
+                .record_execution(context, false, metadata, actor)
+                .await?;
+            Err(LifecycleError::ComponentFailed {
+                kind: kind.to_string(),
+                component: component.to_string(),
+                plugin: context.plugin.clone(),
+                message,
+            })
         }
     }
 }

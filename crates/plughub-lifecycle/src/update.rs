@@ -78,7 +78,7 @@ impl Installer {
         }
         let from = record.version().to_string();
         if located.version == from {
-            return self.outcome(&record, from, false);
+            return self.outcome(&record, from, false).await;
         }
         self.check_dependents(thing, &located.version).await?;
         let mut plan = self.plan(group, located, core).await?;
@@ -146,7 +146,7 @@ impl Installer {
                 self.save_with(&thing.id, &record, event, &links).await?;
                 self.progress
                     .step(&record.plugin, &format!("updated to {to}"));
-                self.outcome(&record, from, true)
+                self.outcome(&record, from, true).await
             }
             Err(error) => {
                 record.state = prior;
@@ -226,7 +226,7 @@ impl Installer {
             json!({ "phase": "rolled_back", "plugin": plugin, "from": from, "to": to }),
         );
         self.save_with(&thing.id, &record, event, &links).await?;
-        self.outcome(&record, from, true)
+        self.outcome(&record, from, true).await
     }
 
     async fn serves_agents(&self, thing_id: &str) -> Result<bool, LifecycleError> {
@@ -257,7 +257,7 @@ impl Installer {
         Ok(())
     }
 
-    fn outcome(
+    async fn outcome(
         &self,
         record: &InstanceRecord,
         from: String,
@@ -269,7 +269,7 @@ impl Installer {
             to: record.version().to_string(),
             changed,
             state: record.state,
-            missing_settings: self.missing_settings(record)?,
+            missing_settings: self.missing_settings(record).await?,
             missing_permissions: record.ungranted(),
         })
     }

@@ -101,7 +101,9 @@ impl From<plughub_lifecycle::LifecycleError> for ApiError {
             }
             E::NeedsGrant { .. } => (StatusCode::CONFLICT, "needs_grant"),
             E::NeedsConfig { .. } => (StatusCode::CONFLICT, "needs_config"),
-            E::NotRunnable { .. } | E::Transition(_) => (StatusCode::CONFLICT, "not_runnable"),
+            E::NotRunnable { .. } | E::Transition(_) | E::PackageElsewhere { .. } => {
+                (StatusCode::CONFLICT, "not_runnable")
+            }
             E::TooRisky { .. } => (StatusCode::CONFLICT, "too_risky"),
             E::InvalidConfig { .. }
             | E::BadEnvFile(_)
@@ -148,10 +150,16 @@ impl From<CatalogError> for ApiError {
     }
 }
 
+impl ApiError {
+    /// The body every error answer has.
+    pub fn body(&self) -> Value {
+        json!({ "error": { "code": self.code, "message": self.message, "details": self.details } })
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": { "code": self.code, "message": self.message, "details": self.details } });
-        (self.status, Json(body)).into_response()
+        (self.status, Json(self.body())).into_response()
     }
 }
 

@@ -4,6 +4,7 @@ mod auth;
 mod error;
 mod handlers;
 mod json;
+mod live;
 mod openapi;
 mod router;
 mod state;

@@ -48,6 +48,7 @@ pub struct ErrorDetail {
         crate::handlers::orgs::installed,
         crate::handlers::orgs::events,
         crate::handlers::orgs::executions,
+        crate::handlers::orgs::live_executions,
         crate::handlers::plugins::list,
         crate::handlers::plugins::show,
         crate::handlers::plugins::catalog_status,

@@ -37,6 +37,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/orgs/{org}/events", get(orgs::events))
         .route("/api/orgs/{org}/executions", get(orgs::executions))
         .route(
+            "/api/orgs/{org}/executions/live",
+            get(orgs::live_executions),
+        )
+        .route(
             "/api/orgs/{org}/agents",
             get(agents::list).post(agents::create),
         )

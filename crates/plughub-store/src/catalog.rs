@@ -17,6 +17,18 @@ pub struct CatalogRow {
     pub updated_at: String,
 }
 
+/// What the catalogue holds, summed up cheaply: two reads that give equal fingerprints saw the same
+/// catalogue, so a node can tell that another one changed it without reading every entry. Opaque: compare
+/// it, nothing more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogFingerprint {
+    entries: i64,
+    entries_newest: Option<String>,
+    texts: i64,
+    texts_newest: Option<String>,
+    syncs: i64,
+}
+
 /// One catalogue sync: when, with what outcome, and a report of each source read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyncRun {
@@ -47,6 +59,34 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// The catalogue's fingerprint, in one statement so its parts come from one snapshot.
+    ///
+    /// An insert or an update moves an entry's or a text's `updated_at` to the newest; a deletion changes a
+    /// count. Times come from the clock of the node that writes, with milliseconds, so a write stamped no
+    /// later than the newest (a node whose clock is behind) would go unseen by those two alone: every sync
+    /// also records its run, and that count only grows, so whatever a sync writes is seen.
+    pub async fn catalog_fingerprint(&self) -> Result<CatalogFingerprint> {
+        let row = sqlx::query(
+            "SELECT e.n AS entries, e.newest AS entries_newest, k.n AS texts, k.newest AS texts_newest, \
+             s.n AS syncs FROM \
+             (SELECT COUNT(*) AS n, MAX(updated_at) AS newest FROM things \
+              WHERE kind = 'elizaos_plugin' AND group_id IS NULL) e, \
+             (SELECT COUNT(*) AS n, MAX(k.updated_at) AS newest FROM knowledge k \
+              JOIN things t ON t.id = k.thing_id \
+              WHERE t.kind = 'elizaos_plugin' AND t.group_id IS NULL) k, \
+             (SELECT COUNT(*) AS n FROM catalog_syncs) s",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        Ok(CatalogFingerprint {
+            entries: row.try_get("entries")?,
+            entries_newest: row.try_get("entries_newest")?,
+            texts: row.try_get("texts")?,
+            texts_newest: row.try_get("texts_newest")?,
+            syncs: row.try_get("syncs")?,
+        })
     }
 
     /// Every text of one kind about catalogue entries, by thing id.

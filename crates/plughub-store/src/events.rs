@@ -79,6 +79,18 @@ impl Store {
         }
         Ok(query.fetch_one(self.pool()).await?.try_get("n")?)
     }
+
+    /// The newest event's `seq` among those `filter` keeps (0 when there is none): where a reader that
+    /// wants only what comes next starts.
+    pub async fn last_event_seq(&self, filter: &EventFilter) -> Result<i64> {
+        let (sql, binds) = where_clause(filter);
+        let sql = format!("SELECT COALESCE(MAX(seq), 0) AS n FROM events{sql}");
+        let mut query = sqlx::query::<Any>(&sql);
+        for b in &binds {
+            query = query.bind(b);
+        }
+        Ok(query.fetch_one(self.pool()).await?.try_get("n")?)
+    }
 }
 
 fn where_clause(filter: &EventFilter) -> (String, Vec<String>) {

@@ -13,7 +13,7 @@ mod things;
 mod tx;
 
 pub use accounts::{PersonRecord, SessionRecord, TokenRecord};
-pub use catalog::{CatalogRow, SyncRun};
+pub use catalog::{CatalogFingerprint, CatalogRow, SyncRun};
 pub use clock::{format_time, now_rfc3339};
 pub use error::StoreError;
 pub use events::EventFilter;

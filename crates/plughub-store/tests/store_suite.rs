@@ -637,3 +637,106 @@ async fn runtime_cache_and_memories_stay_in_their_instance_and_agent() {
         t.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn the_catalogue_fingerprint_follows_every_catalogue_change_and_nothing_else() {
+    // The store's times have milliseconds; two writes in one millisecond are one moment to it.
+    async fn next_moment() {
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    }
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        let store = &t.store;
+        let mut seen = vec![store.catalog_fingerprint().await.unwrap()];
+        assert_eq!(
+            store.catalog_fingerprint().await.unwrap(),
+            seen[0],
+            "{backend:?}: nothing changed"
+        );
+        let mut changed = |what: &str, now| {
+            assert!(!seen.contains(&now), "{backend:?}: {what} went unseen");
+            seen.push(now);
+        };
+
+        let mut tx = store.begin().await.unwrap();
+        let id = tx
+            .insert_thing(
+                &plugin("@elizaos/plugin-a"),
+                event(EventType::PluginDiscovered, "test"),
+            )
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        changed("a new entry", store.catalog_fingerprint().await.unwrap());
+
+        for (what, status, properties, readme) in [
+            ("an update", "listed", r#"{"a":2}"#, None),
+            ("a deprecation", "deprecated", r#"{"a":2}"#, None),
+            ("a new readme", "deprecated", r#"{"a":3}"#, Some("# a")),
+            (
+                "a changed readme",
+                "deprecated",
+                r#"{"a":4}"#,
+                Some("# a, again"),
+            ),
+            ("a removed readme", "deprecated", r#"{"a":5}"#, Some("")),
+        ] {
+            next_moment().await;
+            let mut tx = store.begin().await.unwrap();
+            tx.update_thing(
+                &id,
+                status,
+                properties,
+                event(EventType::PluginUpdated, "test"),
+            )
+            .await
+            .unwrap();
+            if let Some(readme) = readme {
+                tx.put_knowledge(&id, "readme", readme).await.unwrap();
+            }
+            tx.commit().await.unwrap();
+            changed(what, store.catalog_fingerprint().await.unwrap());
+        }
+
+        let mut tx = store.begin().await.unwrap();
+        tx.record_sync(&SyncRun {
+            id: "run-1".into(),
+            started_at: "2026-11-20T00:00:00.000Z".into(),
+            finished_at: "2026-11-20T00:00:01.000Z".into(),
+            status: "ok".into(),
+            report: json!({}),
+        })
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        changed("a sync run", store.catalog_fingerprint().await.unwrap());
+
+        // What an organisation installs is not the catalogue.
+        let before = store.catalog_fingerprint().await.unwrap();
+        next_moment().await;
+        let mut tx = store.begin().await.unwrap();
+        let acme = tx
+            .create_group("acme", Plan::Pro, None, "admin")
+            .await
+            .unwrap();
+        let instance = NewThing {
+            kind: ThingKind::PluginInstance,
+            group_id: Some(&acme.id),
+            ..plugin("@elizaos/plugin-a")
+        };
+        let installed = tx
+            .insert_thing(&instance, event(EventType::PluginInstalled, "admin"))
+            .await
+            .unwrap();
+        tx.put_knowledge(&installed, "readme", "# installed")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            store.catalog_fingerprint().await.unwrap(),
+            before,
+            "{backend:?}"
+        );
+        t.cleanup().await;
+    }
+}

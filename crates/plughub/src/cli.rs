@@ -210,6 +210,13 @@ pub struct ServeArgs {
     /// Do not sync the catalogue in the background
     #[arg(long)]
     pub no_sync: bool,
+    /// How often to look for catalogue changes made by other servers or commands on the same store, to
+    /// bring this server's search up to date (0: never)
+    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
+    pub catalog_poll: u64,
+    /// Executions a minute each installed plugin may have, over all servers (default 100; 0: no limit)
+    #[arg(long, value_name = "N")]
+    pub executions_per_minute: Option<usize>,
     #[command(flatten)]
     pub sources: SourceArgs,
 }

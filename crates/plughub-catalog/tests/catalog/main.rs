@@ -1,9 +1,11 @@
 //! The catalogue's integration tests, in one binary: imports of the real registry snapshot on both store
-//! backends, bad input, the starter catalogue, search relevance, and a live test against npm.
+//! backends, bad input, the starter catalogue, search relevance, several nodes on one store, and a live
+//! test against npm.
 
 mod bad_input;
 mod import;
 mod live_npm;
+mod nodes;
 mod npm;
 mod relevance;
 mod starter;

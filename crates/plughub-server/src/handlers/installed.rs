@@ -9,11 +9,13 @@ use crate::json::ApiJson;
 use crate::state::{AppState, Lifecycle};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use plughub_domain::access::Action;
 use plughub_domain::permissions::{Permission, Permissions};
 use plughub_lifecycle::{ConfigView, InstallOptions, InstanceRecord, PermissionsView};
 use serde::Deserialize;
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 pub(crate) fn lifecycle(state: &AppState) -> Result<&Lifecycle, ApiError> {
@@ -322,8 +324,9 @@ pub async fn run(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, plugin)): Path<(String, String)>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<Run>,
-) -> ApiResult<Json<plughub_lifecycle::Ran>> {
+) -> ApiResult<Response> {
     let group = caller.group_for(&state, &org, Action::Run).await?;
     let component = match (body.action, body.provider, body.evaluator) {
         (Some(a), None, None) => plughub_lifecycle::Component::Action(a),
@@ -337,21 +340,51 @@ pub async fn run(
             ));
         }
     };
-    let launcher = &lifecycle(&state)?.launcher;
-    let agent = body.agent.unwrap_or_else(|| "default".into());
-    let timeout = body.timeout.map(std::time::Duration::from_secs);
-    let launched = launcher
-        .launch(&group.name, &plugin, &agent, timeout)
-        .await?;
-    let outcome = launched.invoke(&component, &body.text, &agent, None).await;
-    let ran = launched
-        .record(
-            launcher,
-            component.kind(),
-            component.name(),
-            outcome,
-            &caller.0.email,
-        )
-        .await?;
-    Ok(Json(ran))
+    let launcher = lifecycle(&state)?.launcher.clone();
+    let execution = Execution {
+        org: group.name,
+        plugin,
+        agent: body.agent.unwrap_or_else(|| "default".into()),
+        component,
+        text: body.text,
+        timeout: body.timeout.map(std::time::Duration::from_secs),
+        actor: caller.0.email,
+    };
+    if crate::live::wants_events(&headers) {
+        return Ok(crate::live::run_streamed(launcher, execution).into_response());
+    }
+    Ok(Json(execution.run(&launcher, None).await?).into_response())
+}
+
+/// One execution asked of the API.
+pub(crate) struct Execution {
+    pub org: String,
+    pub plugin: String,
+    pub agent: String,
+    pub component: plughub_lifecycle::Component,
+    pub text: String,
+    pub timeout: Option<std::time::Duration>,
+    pub actor: String,
+}
+
+impl Execution {
+    /// Runs on a warm worker of this node; an action's callbacks also go to `stream` as they come.
+    pub(crate) async fn run(
+        &self,
+        launcher: &plughub_lifecycle::Launcher,
+        stream: Option<tokio::sync::mpsc::UnboundedSender<Value>>,
+    ) -> Result<plughub_lifecycle::Ran, plughub_lifecycle::LifecycleError> {
+        launcher
+            .execute(
+                &self.org,
+                &self.plugin,
+                &self.agent,
+                &self.component,
+                &self.text,
+                self.timeout,
+                stream,
+                &self.actor,
+            )
+            .await
+    }
 }

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use plughub_domain::access::Action;
-use plughub_domain::{EventType, StoredEvent, ThingKind};
+use plughub_domain::{StoredEvent, ThingKind};
 use plughub_store::EventFilter;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -105,12 +105,27 @@ pub async fn executions(
     org: Path<String>,
     params: Result<Query<Page>, QueryRejection>,
 ) -> ApiResult<Json<Value>> {
-    activity(state, caller, org, params, |e| {
-        e.event_type == EventType::PluginActionExecuted
-            || (e.event_type == EventType::PluginErrorOccurred
-                && (e.metadata.get("kind").is_some() || e.metadata["operation"] == "init"))
-    })
-    .await
+    activity(state, caller, org, params, crate::live::is_execution).await
+}
+
+/// `GET /api/orgs/{org}/executions/live`: server-sent events, one `execution` event for each execution
+/// recorded from now on, by any node sharing the store.
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/executions/live",
+    tag = "activity",
+    summary = "The organisation's executions as they are recorded (server-sent events)",
+    params(("org" = String, Path, description = "The organisation's name")),
+    responses((status = 200, description = "An event stream: `execution` events", content_type = "text/event-stream"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "The caller's role does not allow this", body = crate::openapi::ErrorBody), (status = 404, description = "No such organisation among the caller's (or no such plugin)", body = crate::openapi::ErrorBody))
+)]
+pub async fn live_executions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let group = caller.group_for(&state, &org, Action::ViewActivity).await?;
+    Ok(crate::live::executions_of(state.catalog.store().clone(), group.id).into_response())
 }
 
 /// A page of the group's events that `keep` keeps, newest first.

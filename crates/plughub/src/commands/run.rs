@@ -32,12 +32,17 @@ async fn open(
 
 /// Starts installed instances from this machine's data directory, under the default policy.
 pub async fn launcher(store_args: &StoreArgs) -> Result<Launcher> {
+    launcher_with(store_args, ExecutionPolicy::default()).await
+}
+
+/// As `launcher`, under the figures of `policy`.
+pub async fn launcher_with(store_args: &StoreArgs, policy: ExecutionPolicy) -> Result<Launcher> {
     let installer = local_installer(store_args).await?;
     let keys = context::key_ring(store_args)?;
     let config = LaunchConfig {
         node: context::node(),
         run_dir: context::run_dir(store_args),
-        policy: ExecutionPolicy::default(),
+        policy,
         sandbox: context::sandbox(),
         egress: EgressPolicy::default(),
     };

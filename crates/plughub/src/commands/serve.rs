@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use plughub_catalog::sync::NoProgress;
 use plughub_server::AppState;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<()> {
     let catalog = Arc::new(context::open_catalog(store_args).await?);
@@ -59,6 +60,10 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<()> {
         }
     }
 
+    if args.catalog_poll > 0 {
+        follow_catalog(catalog.clone(), Duration::from_secs(args.catalog_poll));
+    }
+
     plughub_server::serve(
         listener,
         AppState {
@@ -68,12 +73,37 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<()> {
                 Default::default(),
             )),
             accounts,
-            lifecycle: Some(lifecycle(store_args).await?),
+            lifecycle: Some(lifecycle(store_args, &args).await?),
         },
         shutdown_signal(),
     )
     .await?;
     Ok(())
+}
+
+/// Several servers may share one store: a sync on one changes the catalogue under the others' search
+/// indexes, so each looks for changes now and then and rebuilds its own.
+fn follow_catalog(catalog: Arc<plughub_catalog::Catalog>, every: Duration) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The first tick is at once, and the index was just built.
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            match catalog.refresh_if_changed().await {
+                Ok(true) => tracing::info!(
+                    plugins = catalog.index().len(),
+                    "the catalogue was changed in the store (by another server or command); search index rebuilt"
+                ),
+                Ok(false) => {}
+                // A database that is away for a moment: the index in hand is still served; try again.
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot check the catalogue for changes; will try again")
+                }
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {
@@ -94,8 +124,12 @@ async fn shutdown_signal() {
 
 /// The launcher of this machine's data directory (installer, keys, sandbox), for the API's lifecycle
 /// routes.
-async fn lifecycle(store_args: &StoreArgs) -> Result<plughub_server::Lifecycle> {
+async fn lifecycle(store_args: &StoreArgs, args: &ServeArgs) -> Result<plughub_server::Lifecycle> {
+    let mut policy = plughub_domain::execution_policy::ExecutionPolicy::default();
+    if let Some(rate) = args.executions_per_minute {
+        policy.executions_per_minute = rate;
+    }
     Ok(plughub_server::Lifecycle {
-        launcher: crate::commands::run::launcher(store_args).await?,
+        launcher: crate::commands::run::launcher_with(store_args, policy).await?,
     })
 }

@@ -1,0 +1,122 @@
+//! Server-sent events: an execution's callbacks as they come, then its result; and an organisation's
+//! executions as any node records them.
+
+use crate::error::ApiError;
+use crate::handlers::installed::Execution;
+use axum::http::{HeaderMap, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::Stream;
+use plughub_domain::{EventType, StoredEvent};
+use plughub_store::{EventFilter, Store};
+use std::convert::Infallible;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// How often the live log asks the store for new executions: the store is shared by every node, so
+/// asking it is what makes another node's executions show.
+pub const LIVE_POLL: Duration = Duration::from_millis(500);
+
+/// Whether the client asked for an event stream rather than one JSON answer.
+pub fn wants_events(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("text/event-stream"))
+}
+
+fn stream_of(rx: mpsc::Receiver<Event>) -> impl Stream<Item = Result<Event, Infallible>> {
+    futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|event| (Ok(event), rx))
+    })
+}
+
+fn json_event(name: &str, data: &impl serde::Serialize) -> Event {
+    Event::default()
+        .event(name)
+        .json_data(data)
+        .unwrap_or_else(|_| Event::default().event(name))
+}
+
+/// `callback` events while an action runs, then one `result` (the recorded run) or one `error` (the
+/// API's error body). The execution goes on to its end and is recorded even if the client leaves.
+pub fn run_streamed(
+    launcher: plughub_lifecycle::Launcher,
+    execution: Execution,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let (events, rx) = mpsc::channel::<Event>(64);
+    tokio::spawn(async move {
+        let (callbacks, mut incoming) = mpsc::unbounded_channel();
+        let forward = {
+            let events = events.clone();
+            tokio::spawn(async move {
+                while let Some(callback) = incoming.recv().await {
+                    let _ = events.send(json_event("callback", &callback)).await;
+                }
+            })
+        };
+        let outcome = execution.run(&launcher, Some(callbacks)).await;
+        let _ = forward.await;
+        let last = match outcome {
+            Ok(ran) => json_event("result", &ran),
+            Err(e) => json_event("error", &ApiError::from(e).body()),
+        };
+        let _ = events.send(last).await;
+    });
+    Sse::new(stream_of(rx)).keep_alive(KeepAlive::default())
+}
+
+/// Whether an event is an execution (a run or a failed one, or a plugin that did not start).
+pub fn is_execution(e: &StoredEvent) -> bool {
+    e.event_type == EventType::PluginActionExecuted
+        || (e.event_type == EventType::PluginErrorOccurred
+            && (e.metadata.get("kind").is_some() || e.metadata["operation"] == "init"))
+}
+
+/// An `execution` event for each execution of the group recorded from now on, by any node; the stream
+/// ends when the client leaves.
+pub fn executions_of(
+    store: Store,
+    group_id: String,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let (events, rx) = mpsc::channel::<Event>(64);
+    tokio::spawn(async move {
+        let newest = EventFilter {
+            group_id: Some(group_id.clone()),
+            ..Default::default()
+        };
+        // Only what comes after the stream opened.
+        let mut after = match store.last_event_seq(&newest).await {
+            Ok(seq) => seq,
+            Err(e) => {
+                let _ = events
+                    .send(json_event("error", &ApiError::from(e).body()))
+                    .await;
+                return;
+            }
+        };
+        loop {
+            tokio::select! {
+                _ = events.closed() => return,
+                _ = tokio::time::sleep(LIVE_POLL) => {}
+            }
+            let filter = EventFilter {
+                after_seq: Some(after),
+                limit: Some(500),
+                ..newest.clone()
+            };
+            let Ok(batch) = store.events(&filter).await else {
+                continue;
+            };
+            for event in batch {
+                after = after.max(event.seq);
+                if is_execution(&event)
+                    && events.send(json_event("execution", &event)).await.is_err()
+                {
+                    return;
+                }
+            }
+        }
+    });
+    Sse::new(stream_of(rx)).keep_alive(KeepAlive::default())
+}

@@ -1,0 +1,155 @@
+//! Executions through the API: on a warm worker kept between runs and replaced when the settings change,
+//! an action's callbacks streamed as server-sent events, and an organisation's executions followed live.
+
+mod support;
+
+use axum::http::StatusCode;
+use plughub_domain::{Plan, Role};
+use plughub_testkit::http::LoopbackNpm;
+use plughub_testkit::{TestBackend, TestStore};
+use serde_json::json;
+use std::time::Duration;
+use support::{Node, person_with_token, read_events};
+
+const PLUGIN: &str = "@acme/plugin-warm";
+/// Counts the executions its worker served, and says hello twice on the way.
+const COUNTER: &str = "let served = 0; export default { name: 'warm', description: 'counts', \
+    actions: [{ name: 'COUNT', description: 'count', validate: async () => true, \
+    handler: async (runtime, message, state, options, callback) => { served += 1; \
+    await callback({ text: 'first' }); \
+    await callback({ text: `second ${runtime.getSetting('GREETING')}` }); \
+    return { text: `served ${served}`, success: true }; } }] };";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn warm_workers_streamed_callbacks_and_the_live_log() {
+    let t = TestStore::new(TestBackend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let npm = LoopbackNpm::start().await;
+    let manifest = json!({ "name": PLUGIN, "version": "1.0.0", "type": "module", "main": "index.js",
+        "agentConfig": { "pluginParameters": { "GREETING": { "type": "string", "required": true } } } });
+    npm.publish_version(
+        manifest.clone(),
+        plughub_testkit::tarball::package(&manifest, &[("index.js", COUNTER)]),
+        None,
+    );
+    let mut tx = t.store.begin().await.unwrap();
+    tx.create_group("acme", Plan::Pro, None, "test")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let owner = person_with_token(&t.store, "owner@acme.test", "acme", Role::OrgOwner).await;
+    let user = person_with_token(&t.store, "user@acme.test", "acme", Role::OrgUser).await;
+    let node = Node::start(
+        t.store.clone(),
+        &npm.url,
+        dir.path(),
+        &dir.path().join("keys.json"),
+        Default::default(),
+    )
+    .await;
+    let plugin = "/api/orgs/acme/plugins/@acme%2Fplugin-warm";
+    let (status, body) = node
+        .send(
+            "POST",
+            "/api/orgs/acme/plugins",
+            &owner,
+            Some(json!({ "plugin": PLUGIN })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let configure = |greeting: &str| json!({ "settings": { "GREETING": greeting } });
+    let (status, body) = node
+        .send(
+            "PUT",
+            &format!("{plugin}/config"),
+            &owner,
+            Some(configure("hi")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // The second run is served by the worker the first one started.
+    let run = json!({ "action": "COUNT", "text": "go" });
+    for expected in ["served 1", "served 2"] {
+        let (status, body) = node
+            .send("POST", &format!("{plugin}/run"), &user, Some(run.clone()))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["result"]["text"], expected, "{body}");
+        assert_eq!(body["callbacks"][1]["text"], "second hi", "{body}");
+    }
+    assert_eq!(node.launcher.warm_workers(), 1);
+
+    // New settings: the worker that has the old ones does not serve again.
+    let (status, body) = node
+        .send(
+            "PUT",
+            &format!("{plugin}/config"),
+            &owner,
+            Some(configure("hello")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = node
+        .send("POST", &format!("{plugin}/run"), &user, Some(run.clone()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["result"]["text"], "served 1", "{body}");
+    assert_eq!(body["callbacks"][1]["text"], "second hello", "{body}");
+
+    // Asked for an event stream: each callback as it comes, then the recorded run.
+    let response = node
+        .request(
+            "POST",
+            &format!("{plugin}/run"),
+            &user,
+            Some(run.clone()),
+            Some("text/event-stream"),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let events = read_events(response.into_body(), |_, _| false).await;
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["callback", "callback", "result"], "{events:?}");
+    assert_eq!(events[0].1["text"], "first");
+    assert_eq!(events[1].1["text"], "second hello");
+    assert_eq!(events[2].1["result"]["text"], "served 2");
+
+    // A failure streams the API's error body.
+    let response = node
+        .request(
+            "POST",
+            &format!("{plugin}/run"),
+            &user,
+            Some(json!({ "action": "NOPE" })),
+            Some("text/event-stream"),
+        )
+        .await;
+    let events = read_events(response.into_body(), |_, _| false).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].0, "error");
+    assert_eq!(events[0].1["error"]["code"], "plugin_failed", "{events:?}");
+
+    // The live log: executions recorded after it opened, and only those.
+    let response = node
+        .request("GET", "/api/orgs/acme/executions/live", &user, None, None)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let follower = tokio::spawn(read_events(response.into_body(), |name, _| {
+        name == "execution"
+    }));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (status, body) = node
+        .send("POST", &format!("{plugin}/run"), &owner, Some(run.clone()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let seen = tokio::time::timeout(Duration::from_secs(30), follower)
+        .await
+        .expect("the live log shows the execution")
+        .unwrap();
+    let (_, event) = seen.last().unwrap();
+    assert_eq!(event["event_type"], "plugin_action_executed", "{event}");
+    assert_eq!(event["actor"], "owner@acme.test", "{event}");
+    assert_eq!(event["metadata"]["component"], "COUNT", "{event}");
+    assert_eq!(event["metadata"]["text"], "served 3", "{event}");
+}

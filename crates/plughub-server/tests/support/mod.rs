@@ -1,0 +1,172 @@
+//! What the server's tests share: a node (the router over a store, with its own package folder and
+//! keys, as one server machine has), people with tokens, and requests.
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use plughub_accounts::Accounts;
+use plughub_catalog::Catalog;
+use plughub_domain::Role;
+use plughub_server::{AppState, Lifecycle, router};
+use plughub_store::Store;
+use serde_json::Value;
+use std::path::Path;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+/// One plughub server: its router, and its launcher to look inside.
+pub struct Node {
+    pub app: axum::Router,
+    pub launcher: plughub_lifecycle::Launcher,
+    pub catalog: Arc<Catalog>,
+}
+
+impl Node {
+    /// A server on `store`, installing from the npm registry at `npm`, keeping its packages under `dir`;
+    /// `keys` is the key ring file, which nodes sharing a store share too.
+    pub async fn start(
+        store: Store,
+        npm: &str,
+        dir: &Path,
+        keys: &Path,
+        policy: plughub_domain::execution_policy::ExecutionPolicy,
+    ) -> Node {
+        let packages = dir.join("packages");
+        let installer = plughub_lifecycle::Installer::open(store.clone(), &packages, npm)
+            .await
+            .unwrap();
+        // Share the pnpm other tests installed, when there is one.
+        let shared_tools = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tools");
+        std::fs::create_dir_all(&packages).unwrap();
+        if shared_tools.exists() && !packages.join("tools").exists() {
+            std::os::unix::fs::symlink(&shared_tools, packages.join("tools")).unwrap();
+        }
+        let keys = plughub_secrets::KeyRing::load_or_create(keys).unwrap();
+        let launcher = plughub_lifecycle::Launcher::new(
+            installer,
+            keys,
+            plughub_lifecycle::LaunchConfig {
+                node: std::env::var_os("PLUGHUB_NODE").map_or_else(|| "node".into(), Into::into),
+                run_dir: dir.join("run"),
+                policy,
+                sandbox: Some(Default::default()),
+                egress: Default::default(),
+            },
+        );
+        let catalog = Arc::new(Catalog::open(store.clone()).await.unwrap());
+        let app = router(AppState {
+            catalog: catalog.clone(),
+            executor: Arc::new(plughub_engine::Executor::new(
+                Default::default(),
+                Default::default(),
+            )),
+            accounts: Accounts::new(store),
+            lifecycle: Some(Lifecycle {
+                launcher: launcher.clone(),
+            }),
+        });
+        Node {
+            app,
+            launcher,
+            catalog,
+        }
+    }
+
+    pub async fn send(
+        &self,
+        method: &str,
+        uri: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let response = self.request(method, uri, token, body, None).await;
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    pub async fn request(
+        &self,
+        method: &str,
+        uri: &str,
+        token: &str,
+        body: Option<Value>,
+        accept: Option<&str>,
+    ) -> axum::response::Response {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"));
+        if body.is_some() {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+        }
+        if let Some(accept) = accept {
+            request = request.header(header::ACCEPT, accept);
+        }
+        let request = request
+            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+            .unwrap();
+        self.app.clone().oneshot(request).await.unwrap()
+    }
+}
+
+/// A person with `role` in `org` (created if need be) and a fresh token of theirs.
+pub async fn person_with_token(store: &Store, email: &str, org: &str, role: Role) -> String {
+    let accounts = Accounts::new(store.clone());
+    if accounts
+        .create_person(email, "", None, "test")
+        .await
+        .is_err()
+    {
+        // Made already (by another node of the same store).
+    }
+    accounts.set_role(email, org, role, "test").await.unwrap();
+    accounts
+        .create_token(email, "t", 1, "test")
+        .await
+        .unwrap()
+        .1
+}
+
+/// Server-sent events from a body, as (event, data) pairs, read until `until` says stop or the body ends.
+pub async fn read_events(
+    body: Body,
+    mut until: impl FnMut(&str, &Value) -> bool,
+) -> Vec<(String, Value)> {
+    let mut body = body;
+    let mut buffer = String::new();
+    let mut events = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.unwrap();
+        let Some(data) = frame.data_ref() else {
+            continue;
+        };
+        buffer.push_str(std::str::from_utf8(data).unwrap());
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let mut name = String::from("message");
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(n) = line.strip_prefix("event:") {
+                    name = n.trim().to_string();
+                } else if let Some(d) = line.strip_prefix("data:") {
+                    data.push_str(d.trim_start());
+                }
+            }
+            if data.is_empty() {
+                continue; // a keep-alive comment
+            }
+            let value: Value = serde_json::from_str(&data).unwrap_or(Value::String(data));
+            let stop = until(&name, &value);
+            events.push((name, value));
+            if stop {
+                return events;
+            }
+        }
+    }
+    events
+}
