@@ -172,6 +172,16 @@ pub struct StoredEvent {
     pub metadata: serde_json::Value,
 }
 
+impl StoredEvent {
+    /// Whether it records an execution: a run of a component, a failed one, or a plugin that did not
+    /// start for one (failed installs share the error type, and are not executions).
+    pub fn is_execution(&self) -> bool {
+        self.event_type == EventType::PluginActionExecuted
+            || (self.event_type == EventType::PluginErrorOccurred
+                && (self.metadata.get("kind").is_some() || self.metadata["operation"] == "init"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@ use crate::service::{Change, InstallOptions, Installer, record_of};
 use plughub_domain::lifecycle::{State, Step};
 use plughub_domain::{ConnectionKind, EventType, Group, Thing, ThingKind};
 use plughub_store::NewThing;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::future::Future;
 use std::pin::Pin;
@@ -25,13 +25,13 @@ pub struct ActivateOptions {
 }
 
 /// An agent and the plugins it uses.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentView {
     pub name: String,
     pub plugins: Vec<AgentPlugin>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentPlugin {
     pub plugin: String,
     pub enabled_actions: Value,

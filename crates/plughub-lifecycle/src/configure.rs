@@ -7,12 +7,12 @@ use crate::service::{InstallOptions, Installer};
 use plughub_domain::config_schema::ConfigSchema;
 use plughub_domain::{EventType, NewEvent};
 use plughub_secrets::{KeyRing, Secret};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// What may be shown of an instance's configuration: values of ordinary settings, names of secrets.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConfigView {
     pub plugin: String,
     pub values: BTreeMap<String, Value>,

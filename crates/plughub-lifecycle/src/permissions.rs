@@ -10,12 +10,12 @@ use plughub_analyzer::Report;
 use plughub_domain::EventType;
 use plughub_domain::config_schema::looks_sensitive;
 use plughub_domain::permissions::{Permissions, needed_by_call};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::path::Path;
 
 /// An instance's permissions as an owner reviews them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PermissionsView {
     pub plugin: String,
     pub version: String,

@@ -4,7 +4,7 @@
 
 use crate::{ExecutionContext, Launched, Launcher, LifecycleError};
 use plughub_engine::{EngineError, Invocation};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -33,7 +33,7 @@ impl Component {
 }
 
 /// A recorded run, secrets cut out.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Ran {
     pub result: Value,
     pub callbacks: Vec<Value>,

@@ -11,11 +11,11 @@ use plughub_domain::dependencies::{DependencyError, satisfies};
 use plughub_domain::lifecycle::{State, Step};
 use plughub_domain::{EventType, Group, Thing};
 use plughub_install::PackageSpec;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 /// What an update or rollback did.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UpdateOutcome {
     pub plugin: String,
     pub from: String,

@@ -6,7 +6,6 @@ use crate::handlers::installed::Execution;
 use axum::http::{HeaderMap, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
-use plughub_domain::{EventType, StoredEvent};
 use plughub_store::{EventFilter, Store};
 use std::convert::Infallible;
 use std::time::Duration;
@@ -66,13 +65,6 @@ pub fn run_streamed(
     Sse::new(stream_of(rx)).keep_alive(KeepAlive::default())
 }
 
-/// Whether an event is an execution (a run or a failed one, or a plugin that did not start).
-pub fn is_execution(e: &StoredEvent) -> bool {
-    e.event_type == EventType::PluginActionExecuted
-        || (e.event_type == EventType::PluginErrorOccurred
-            && (e.metadata.get("kind").is_some() || e.metadata["operation"] == "init"))
-}
-
 /// An `execution` event for each execution of the group recorded from now on, by any node; the stream
 /// ends when the client leaves.
 pub fn executions_of(
@@ -110,7 +102,7 @@ pub fn executions_of(
             };
             for event in batch {
                 after = after.max(event.seq);
-                if is_execution(&event)
+                if event.is_execution()
                     && events.send(json_event("execution", &event)).await.is_err()
                 {
                     return;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 /// Every route of the API, as a client sees it.
-const ROUTES: [(&str, &str); 24] = [
+const ROUTES: [(&str, &str); 25] = [
     ("get", "/api/me"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/logout"),
@@ -35,6 +35,7 @@ const ROUTES: [(&str, &str); 24] = [
     ("post", "/api/orgs/{org}/agents"),
     ("get", "/api/orgs/{org}/events"),
     ("get", "/api/orgs/{org}/executions"),
+    ("get", "/api/orgs/{org}/executions/live"),
     ("get", "/healthz"),
     ("get", "/metrics"),
 ];

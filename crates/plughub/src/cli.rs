@@ -12,6 +12,8 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(flatten)]
     pub store: StoreArgs,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -30,6 +32,22 @@ pub struct StoreArgs {
         hide_env_values = true
     )]
     pub database_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RemoteArgs {
+    /// Work through a plughub server's API instead of a local store: http://host:port
+    #[arg(long, global = true, env = "PLUGHUB_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+    /// The API token for --server (make one with `plughub admin create-token`)
+    #[arg(
+        long,
+        global = true,
+        env = "PLUGHUB_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -78,6 +96,10 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Let a plugin suspended after repeated errors run again
     Resume(InstanceArgs),
+    /// An organisation's executions with their logs, newest first; --follow shows new ones as they come
+    Logs(LogsArgs),
+    /// Check plughub end to end: catalogue, search, install, configure, run, logs, uninstall, each timed
+    Smoke(SmokeArgs),
     /// What an installed plugin asks for, what is granted, and what is missing
     Permissions(InstanceArgs),
     /// Grant an installed plugin permissions: what it asks for, or the ones named (as org_owner)
@@ -534,4 +556,46 @@ pub struct InspectArgs {
     pub plugin: String,
     #[command(flatten)]
     pub exec: ExecArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    #[arg(long)]
+    pub org: String,
+    /// Only this plugin's
+    #[arg(long)]
+    pub plugin: Option<String>,
+    /// How many to show
+    #[arg(long, default_value_t = 20)]
+    pub last: usize,
+    /// Keep showing executions as they are recorded (by any server on the store)
+    #[arg(long)]
+    pub follow: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SmokeArgs {
+    /// The plugin to install, from the npm registry the server uses
+    #[arg(long, default_value = "@elizaos/plugin-bootstrap")]
+    pub plugin: String,
+    /// The action to run
+    #[arg(long, default_value = "NONE")]
+    pub action: String,
+    /// What to search the catalogue for (the plugin's short name when left out)
+    #[arg(long)]
+    pub query: Option<String>,
+    /// Settings to configure, KEY=VALUE (repeat)
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub settings: Vec<String>,
+    /// The organisation to install into (with --server: one the token's owner is org_owner of); without
+    /// --server plughub makes a throwaway store, organisation and token for the check
+    #[arg(long, default_value = "smoke")]
+    pub org: String,
+    /// The message the action runs on
+    #[arg(long, default_value = "hello from plughub smoke")]
+    pub text: String,
+    #[arg(long)]
+    pub json: bool,
 }

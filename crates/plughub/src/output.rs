@@ -35,6 +35,12 @@ pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
     Ok(())
 }
 
+/// One JSON document on one line: for streams of records that a script reads line by line.
+pub fn print_json_line<T: Serialize>(value: &T) -> Result<()> {
+    out!("{}", serde_json::to_string(value)?);
+    Ok(())
+}
+
 fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_BORDERS_ONLY)

@@ -105,7 +105,7 @@ pub async fn executions(
     org: Path<String>,
     params: Result<Query<Page>, QueryRejection>,
 ) -> ApiResult<Json<Value>> {
-    activity(state, caller, org, params, crate::live::is_execution).await
+    activity(state, caller, org, params, StoredEvent::is_execution).await
 }
 
 /// `GET /api/orgs/{org}/executions/live`: server-sent events, one `execution` event for each execution

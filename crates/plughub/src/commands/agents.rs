@@ -28,9 +28,17 @@ pub async fn create(store_args: &StoreArgs, args: AgentCreateArgs) -> Result<()>
 pub async fn list(store_args: &StoreArgs, args: InstalledArgs) -> Result<()> {
     let installer = local_installer(store_args).await?;
     let agents = installer.agents(&args.org).await?;
-    if args.json {
+    print_agents(&args.org, &agents, args.json)
+}
+
+pub fn print_agents(org: &str, agents: &[plughub_lifecycle::AgentView], json: bool) -> Result<()> {
+    if json {
         return output::print_json(&agents);
     }
+    let args = InstalledArgs {
+        org: org.to_string(),
+        json,
+    };
     if agents.is_empty() {
         out!(
             "{} has no agent: `plughub agent create NAME --org {}`",
@@ -40,7 +48,7 @@ pub async fn list(store_args: &StoreArgs, args: InstalledArgs) -> Result<()> {
     }
     for agent in agents {
         out!("{}", agent.name);
-        for p in agent.plugins {
+        for p in &agent.plugins {
             let actions = match p.enabled_actions.as_array() {
                 Some(list) => list
                     .iter()

@@ -5,18 +5,34 @@ mod catalog;
 mod doctor;
 mod info;
 mod install;
+mod logs;
 mod people;
 mod permissions;
+mod remote;
 mod run;
 mod search;
 mod serve;
 mod settings;
+mod smoke;
 mod versions;
 
 use crate::cli::{AdminCommand, AgentCommand, CatalogCommand, Cli, Command};
 use anyhow::Result;
 
 pub async fn run(cli: Cli) -> Result<()> {
+    let remote = match &cli.remote.server {
+        Some(server) => Some(crate::remote::Remote::new(
+            server,
+            cli.remote.token.clone(),
+        )?),
+        None => None,
+    };
+    if let Command::Smoke(args) = cli.command {
+        return smoke::run(remote, args).await;
+    }
+    if let Some(remote) = remote {
+        return remote::run(&remote, cli.command).await;
+    }
     match cli.command {
         Command::Serve(args) => serve::run(&cli.store, args).await,
         Command::Catalog(CatalogCommand::Sync(args)) => catalog::sync(&cli.store, args).await,
@@ -42,6 +58,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Route(args) => run::route(&cli.store, args).await,
         Command::Inspect(args) => run::inspect(&cli.store, args).await,
         Command::Resume(args) => agents::resume(&cli.store, args).await,
+        Command::Logs(args) => logs::run(&cli.store, args).await,
+        Command::Smoke(_) => unreachable!("answered above"),
         Command::Permissions(args) => permissions::show(&cli.store, args).await,
         Command::Grant(args) => permissions::grant(&cli.store, args).await,
         Command::Revoke(args) => permissions::revoke(&cli.store, args).await,

@@ -62,7 +62,7 @@ fn named(args: &GrantArgs) -> Result<Option<Permissions>> {
     Ok((!set.is_empty()).then_some(set))
 }
 
-fn print(view: &PermissionsView, org: &str, json: bool) -> Result<()> {
+pub fn print(view: &PermissionsView, org: &str, json: bool) -> Result<()> {
     if json {
         return output::print_json(view);
     }

@@ -50,7 +50,7 @@ pub async fn launcher_with(store_args: &StoreArgs, policy: ExecutionPolicy) -> R
 }
 
 /// Prints a recorded run: its text (or the whole answer), then its time on stderr; or all as JSON.
-fn print(ran: &Ran, kind: &str, component: &str, json: bool) -> Result<()> {
+pub fn print(ran: &Ran, kind: &str, component: &str, json: bool) -> Result<()> {
     if json {
         return output::print_json(&ran);
     }

@@ -5,6 +5,7 @@ use crate::cli::{ServeArgs, StoreArgs};
 use crate::context;
 use anyhow::{Context, Result};
 use plughub_catalog::sync::NoProgress;
+use plughub_domain::execution_policy::ExecutionPolicy;
 use plughub_server::AppState;
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,20 +65,8 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<()> {
         follow_catalog(catalog.clone(), Duration::from_secs(args.catalog_poll));
     }
 
-    plughub_server::serve(
-        listener,
-        AppState {
-            catalog,
-            executor: std::sync::Arc::new(plughub_engine::Executor::new(
-                Default::default(),
-                Default::default(),
-            )),
-            accounts,
-            lifecycle: Some(lifecycle(store_args, &args).await?),
-        },
-        shutdown_signal(),
-    )
-    .await?;
+    let state = app_state(store_args, catalog, policy(&args)).await?;
+    plughub_server::serve(listener, state, shutdown_signal()).await?;
     Ok(())
 }
 
@@ -122,14 +111,30 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
-/// The launcher of this machine's data directory (installer, keys, sandbox), for the API's lifecycle
-/// routes.
-async fn lifecycle(store_args: &StoreArgs, args: &ServeArgs) -> Result<plughub_server::Lifecycle> {
-    let mut policy = plughub_domain::execution_policy::ExecutionPolicy::default();
+fn policy(args: &ServeArgs) -> ExecutionPolicy {
+    let mut policy = ExecutionPolicy::default();
     if let Some(rate) = args.executions_per_minute {
         policy.executions_per_minute = rate;
     }
-    Ok(plughub_server::Lifecycle {
-        launcher: crate::commands::run::launcher_with(store_args, policy).await?,
+    policy
+}
+
+/// What the server's handlers use: the catalogue, the accounts on the same store, and the launcher of
+/// this machine's data directory (installer, keys, sandbox) under `policy`.
+pub async fn app_state(
+    store_args: &StoreArgs,
+    catalog: Arc<plughub_catalog::Catalog>,
+    policy: ExecutionPolicy,
+) -> Result<AppState> {
+    Ok(AppState {
+        accounts: plughub_accounts::Accounts::new(catalog.store().clone()),
+        catalog,
+        executor: Arc::new(plughub_engine::Executor::new(
+            Default::default(),
+            Default::default(),
+        )),
+        lifecycle: Some(plughub_server::Lifecycle {
+            launcher: crate::commands::run::launcher_with(store_args, policy).await?,
+        }),
     })
 }

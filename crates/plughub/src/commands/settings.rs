@@ -5,29 +5,10 @@ use crate::cli::{ConfigureArgs, InstanceArgs, RotateKeyArgs, StoreArgs};
 use crate::output::out;
 use crate::{context, output};
 use anyhow::{Result, anyhow};
+use std::collections::BTreeMap;
 
 pub async fn configure(store_args: &StoreArgs, args: ConfigureArgs) -> Result<()> {
-    let mut given = match &args.env_file {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
-            plughub_lifecycle::parse_env_file(&text)?
-        }
-        None => Default::default(),
-    };
-    for pair in &args.settings {
-        let (k, v) = pair
-            .split_once('=')
-            .ok_or_else(|| anyhow!("'{pair}': write settings as KEY=VALUE"))?;
-        given.insert(k.trim().to_string(), v.to_string());
-    }
-    if given.is_empty() {
-        return Err(anyhow!(
-            "nothing to set: give KEY=VALUE pairs or --env-file FILE (see `plughub config {} --org {}`)",
-            args.plugin,
-            args.org
-        ));
-    }
+    let given = given(&args)?;
     let installer = local_installer(store_args).await?;
     let keys = context::key_ring(store_args)?;
     let view = installer
@@ -43,6 +24,39 @@ pub async fn configure(store_args: &StoreArgs, args: ConfigureArgs) -> Result<()
         given.len()
     );
     Ok(())
+}
+
+/// The settings a `configure` names: from `--env-file`, then the KEY=VALUE pairs over them.
+pub fn given(args: &ConfigureArgs) -> Result<BTreeMap<String, String>> {
+    let mut given = match &args.env_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
+            plughub_lifecycle::parse_env_file(&text)?
+        }
+        None => BTreeMap::new(),
+    };
+    given.extend(pairs(&args.settings)?);
+    if given.is_empty() {
+        return Err(anyhow!(
+            "nothing to set: give KEY=VALUE pairs or --env-file FILE (see `plughub config {} --org {}`)",
+            args.plugin,
+            args.org
+        ));
+    }
+    Ok(given)
+}
+
+/// KEY=VALUE pairs.
+pub fn pairs(settings: &[String]) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for pair in settings {
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| anyhow!("'{pair}': write settings as KEY=VALUE"))?;
+        out.insert(k.trim().to_string(), v.to_string());
+    }
+    Ok(out)
 }
 
 pub async fn show_config(store_args: &StoreArgs, args: InstanceArgs) -> Result<()> {

@@ -38,6 +38,16 @@ pub async fn rollback(store_args: &StoreArgs, args: InstanceArgs) -> Result<()> 
     report(&outcome, &args.org, args.json, "rolled back")
 }
 
+/// An update's or a rollback's outcome as the server answers it.
+pub fn print_outcome(outcome: &UpdateOutcome, org: &str, json: bool) -> Result<()> {
+    let done = if outcome.to < outcome.from {
+        "rolled back"
+    } else {
+        "updated"
+    };
+    report(outcome, org, json, done)
+}
+
 fn report(outcome: &UpdateOutcome, org: &str, json: bool, done: &str) -> Result<()> {
     if json {
         return output::print_json(outcome);

@@ -10,3 +10,4 @@ mod execution;
 mod lifecycle;
 mod live_install;
 mod models;
+mod smoke;

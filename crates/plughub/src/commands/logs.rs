@@ -1,0 +1,84 @@
+//! `plughub logs`: an organisation's executions with their logs, from the store (every server's).
+
+use crate::cli::{LogsArgs, StoreArgs};
+use crate::context;
+use crate::output::{self, out};
+use anyhow::{Result, anyhow};
+use plughub_store::EventFilter;
+use serde_json::Value;
+use std::time::Duration;
+
+/// How often `--follow` asks the store for new executions.
+const FOLLOW_EVERY: Duration = Duration::from_millis(500);
+
+pub async fn run(store_args: &StoreArgs, args: LogsArgs) -> Result<()> {
+    let store = context::open_store(store_args).await?;
+    let group = store.group_by_name(&args.org).await?.ok_or_else(|| {
+        anyhow!(
+            "no organisation named '{}' (see `plughub admin orgs`)",
+            args.org
+        )
+    })?;
+    let filter = EventFilter {
+        group_id: Some(group.id.clone()),
+        ..Default::default()
+    };
+    let keep = |e: &plughub_domain::StoredEvent| {
+        e.is_execution()
+            && args
+                .plugin
+                .as_deref()
+                .is_none_or(|p| e.metadata["plugin"] == p)
+    };
+    let all = store.events(&filter).await?;
+    let mut after = all.last().map_or(0, |e| e.seq);
+    let shown: Vec<_> = all.into_iter().filter(|e| keep(e)).collect();
+    for event in &shown[shown.len().saturating_sub(args.last)..] {
+        print_execution(&serde_json::to_value(event)?, args.json)?;
+    }
+    if !args.follow {
+        return Ok(());
+    }
+    loop {
+        tokio::time::sleep(FOLLOW_EVERY).await;
+        let filter = EventFilter {
+            after_seq: Some(after),
+            ..filter.clone()
+        };
+        for event in store.events(&filter).await? {
+            after = after.max(event.seq);
+            if keep(&event) {
+                print_execution(&serde_json::to_value(&event)?, args.json)?;
+            }
+        }
+    }
+}
+
+/// One execution event: a line with when, who, what and how it went, then its log lines indented.
+pub fn print_execution(event: &Value, json: bool) -> Result<()> {
+    if json {
+        return output::print_json_line(event);
+    }
+    let m = &event["metadata"];
+    let text = |v: &Value| v.as_str().unwrap_or("").to_string();
+    let outcome = match m["status"].as_str() {
+        Some("ok") => format!("ok in {:.1} ms", m["duration_ms"].as_f64().unwrap_or(0.0)),
+        _ => format!("failed: {}", text(&m["error"])),
+    };
+    out!(
+        "{}  {} {} {} of {}  by {}  {outcome}",
+        text(&event["time"]),
+        text(&m["kind"]),
+        text(&m["component"]),
+        text(&m["version"]),
+        text(&m["plugin"]),
+        text(&event["actor"]),
+    );
+    if let Some(answer) = m["text"].as_str() {
+        out!("    → {answer}");
+    }
+    for line in m["log"].as_array().into_iter().flatten() {
+        out!("    {}", line.as_str().unwrap_or_default());
+    }
+    Ok(())
+}
