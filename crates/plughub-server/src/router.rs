@@ -67,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/catalog/status", get(plugins::catalog_status))
         .route("/", get(pages::home))
         .route("/plugins", get(pages::plugins))
+        .route("/login", get(pages::login))
         .fallback(health::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)

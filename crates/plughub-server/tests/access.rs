@@ -291,3 +291,18 @@ async fn tokens_and_sessions_are_checked_and_bad_input_is_refused_in_one_shape()
         (StatusCode::UNAUTHORIZED, "session_ended")
     );
 }
+
+#[tokio::test]
+async fn the_sign_in_page_posts_to_the_login_route() {
+    let w = world().await;
+    let response = w.app.clone().oneshot(get("/login", None)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let page = String::from_utf8(bytes.to_vec()).unwrap();
+    assert!(page.contains(r#"type="password""#), "{page}");
+    assert!(page.contains("fetch('/api/auth/login'"), "{page}");
+    // The catalogue page links to it.
+    let response = w.app.clone().oneshot(get("/plugins", None)).await.unwrap();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    assert!(String::from_utf8_lossy(&bytes).contains(r#"href="/login""#));
+}

@@ -589,6 +589,11 @@ pub struct SmokeArgs {
     /// Settings to configure, KEY=VALUE (repeat)
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub settings: Vec<String>,
+    /// Domains to grant the plugin network access to (repeat). When it asks for the network without
+    /// saying where and none is given, it is granted `smoke.invalid`, a name that never resolves: it
+    /// runs, and reaches nothing
+    #[arg(long = "domain", value_name = "DOMAIN")]
+    pub domains: Vec<String>,
     /// The organisation to install into (with --server: one the token's owner is org_owner of); without
     /// --server plughub makes a throwaway store, organisation and token for the check
     #[arg(long, default_value = "smoke")]

@@ -45,7 +45,7 @@ pub async fn plugins(State(state): State<AppState>, Query(params): Query<ListPar
          <style>body{{font-family:system-ui,sans-serif;margin:2rem}}table{{border-collapse:collapse;width:100%}}\
          td,th{{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}}\
          .note{{background:#fff6d5;padding:.5rem}}</style></head><body>\
-         <h1>plughub</h1>{banner}<form action=\"/plugins\"><input name=\"q\" value=\"{q}\" placeholder=\"search plugins\" autofocus> \
+         <p style=\"float:right\"><a href=\"/login\">Sign in</a></p><h1>plughub</h1>{banner}<form action=\"/plugins\"><input name=\"q\" value=\"{q}\" placeholder=\"search plugins\" autofocus> \
          <button>Search</button></form><p>{total} plugins</p>\
          <table><tr><th>Plugin</th><th>Version</th><th>Core</th><th>★</th><th>Description</th></tr>\n{rows}</table></body></html>",
         q = escape(&q),
@@ -53,6 +53,30 @@ pub async fn plugins(State(state): State<AppState>, Query(params): Query<ListPar
     ))
     .into_response()
 }
+
+/// The sign-in page: the form posts to `/api/auth/login`, whose session cookie then signs in every page
+/// and API call of this browser.
+pub async fn login() -> Html<&'static str> {
+    Html(LOGIN_PAGE)
+}
+
+const LOGIN_PAGE: &str = r#"<!doctype html><html><head><meta charset="utf-8"><title>plughub · sign in</title>
+<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:24rem}label{display:block;margin:.6rem 0}
+input{width:100%;padding:.3rem}#message{color:#a00}</style></head><body>
+<h1>plughub</h1><form id="login"><label>Email <input name="email" type="email" autocomplete="username" required></label>
+<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+<button>Sign in</button></form><p id="message" role="alert"></p>
+<script>
+document.getElementById('login').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const form = new FormData(e.target);
+  const answer = await fetch('/api/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: form.get('email'), password: form.get('password') }) });
+  if (answer.ok) { location.href = '/plugins'; return; }
+  const body = await answer.json().catch(() => ({}));
+  document.getElementById('message').textContent = body.error?.message ?? `sign-in failed (HTTP ${answer.status})`;
+});
+</script></body></html>"#;
 
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")

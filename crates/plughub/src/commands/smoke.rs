@@ -14,6 +14,10 @@ use serde_json::{Value, json};
 use std::future::Future;
 use std::time::Instant;
 
+/// A reserved name (RFC 2606) that never resolves: granted to a plugin that asks for the network without
+/// saying where, so that it runs and reaches nothing.
+const UNRESOLVABLE: &str = "smoke.invalid";
+
 #[derive(Debug, Serialize)]
 struct Step {
     step: &'static str,
@@ -113,10 +117,30 @@ async fn steps(remote: &Remote, args: &SmokeArgs) -> Vec<Step> {
                 Some(&json!({ "plugin": args.plugin, "grant": true })),
             )
             .await?;
-        Ok(format!(
+        let installed = format!(
             "{}@{}",
             answer["plugin"].as_str().unwrap_or(&args.plugin),
             answer["version"].as_str().unwrap_or("?")
+        );
+        let permissions: Value = remote.get(&format!("{plugin}/permissions")).await?;
+        let unnamed = permissions["missing"]["network.external"] == json!([]);
+        let domains = match (&args.domains[..], unnamed) {
+            ([], true) => vec![UNRESOLVABLE.to_string()],
+            (named, _) => named.to_vec(),
+        };
+        if domains.is_empty() {
+            return Ok(installed);
+        }
+        let _: Value = remote
+            .call(
+                Method::POST,
+                &format!("{plugin}/permissions"),
+                Some(&json!({ "domains": domains })),
+            )
+            .await?;
+        Ok(format!(
+            "{installed}, network granted to {}",
+            domains.join(", ")
         ))
     })
     .await;
