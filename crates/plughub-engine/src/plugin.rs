@@ -295,13 +295,24 @@ impl LoadedPlugin {
         self.worker.new_execution();
         let started = Instant::now();
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let answer = self.worker.request(make, what, timeout, Some(tx)).await;
         let mut callbacks = Vec::new();
-        while let Ok(content) = rx.try_recv() {
+        let mut keep = |content: Value| {
             if let Some(stream) = &stream {
                 let _ = stream.send(content.clone());
             }
             callbacks.push(content);
+        };
+        // Callbacks go on to `stream` while the action runs, not when it has answered.
+        let request = self.worker.request(make, what, timeout, Some(tx));
+        tokio::pin!(request);
+        let answer = loop {
+            tokio::select! {
+                answer = &mut request => break answer,
+                Some(content) = rx.recv() => keep(content),
+            }
+        };
+        while let Ok(content) = rx.try_recv() {
+            keep(content);
         }
         let result = match answer? {
             WorkerMessage::ActionResult { result, .. }

@@ -13,7 +13,7 @@ pub enum LifecycleError {
     #[error("{plugin} is not installed in {org}")]
     NotInstalled { plugin: String, org: String },
     #[error(
-        "{plugin}@{version} was installed from a local folder on another node and only that node holds it: run it there, or install it from the registry"
+        "{plugin}@{version} is not on this node, and cannot be fetched here as it was installed (from a local folder, or with no integrity recorded): run it on the node that installed it, or reinstall it from the registry"
     )]
     PackageElsewhere { plugin: String, version: String },
     #[error("'{name}' is not a usable {what} name: use 1 to 64 letters, digits, '-', '_' or '.'")]

@@ -40,11 +40,17 @@ impl Installer {
                 installed.version
             ),
         );
+        // Only the bytes analysed and recorded at install may run: without a recorded integrity the
+        // registry's word would be all there is.
+        let Some(sri) = &installed.integrity else {
+            return Err(LifecycleError::PackageElsewhere {
+                plugin: plugin.into(),
+                version: installed.version.clone(),
+            });
+        };
         let doc = document(&self.npm, plugin).await?;
         let mut resolved = resolve(&doc, plugin, Some(&installed.version), None)?;
-        if let Some(sri) = &installed.integrity {
-            resolved.expected = Expected::Sri(sri.clone());
-        }
+        resolved.expected = Expected::Sri(sri.clone());
         let staging = self.packages.staging()?;
         let result = async {
             fetch_resolved(&self.npm, resolved, &staging, &self.limits).await?;

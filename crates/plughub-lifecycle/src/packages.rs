@@ -59,7 +59,14 @@ impl PackageStore {
             remove(staging)?;
             return Ok(target);
         }
-        std::fs::rename(staging, &target).map_err(|e| io(&target, e))?;
+        if let Err(e) = std::fs::rename(staging, &target) {
+            // Another install (or another request fetching it) put it there meanwhile.
+            if self.contains(folder) {
+                remove(staging)?;
+                return Ok(target);
+            }
+            return Err(io(&target, e));
+        }
         Ok(target)
     }
 

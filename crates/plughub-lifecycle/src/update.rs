@@ -183,11 +183,16 @@ impl Installer {
         let prior = record.state;
         prior.next(Step::Replace)?;
         self.check_dependents(&thing, &previous.version).await?;
-        let manifest = previous
-            .package
-            .as_ref()
-            .map(|p| read_manifest(&self.packages.path(p).join("package.json")))
-            .unwrap_or_default();
+        // The version rolled back to may have been installed on another node: fetched here first.
+        let manifest = match &previous.package {
+            Some(folder) => read_manifest(
+                &self
+                    .ensure_package(plugin, &previous, folder)
+                    .await?
+                    .join("package.json"),
+            ),
+            None => Default::default(),
+        };
         let requires = plugin_requirements(plugin, &manifest);
         // The version rolled back to must fit the organisation as it is now: no cycle, every plugin it
         // needs installed at a version it accepts.
@@ -269,7 +274,11 @@ impl Installer {
             to: record.version().to_string(),
             changed,
             state: record.state,
-            missing_settings: self.missing_settings(record).await?,
+            // Done already: a package this node cannot fetch now does not turn it into an error.
+            missing_settings: self.missing_settings(record).await.unwrap_or_else(|e| {
+                tracing::warn!(plugin = %record.plugin, error = %e, "cannot tell which settings are missing");
+                Vec::new()
+            }),
             missing_permissions: record.ungranted(),
         })
     }

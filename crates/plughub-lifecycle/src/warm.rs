@@ -1,14 +1,16 @@
 //! Warm instances for the server: a started, initialised worker per instance and agent, kept between
 //! executions so that an execution costs a message to a running worker, not a cold start. Every
-//! execution still reads the instance from the store first (state, settings, grants, quota and rate), so
-//! a change made on any node applies at once: a worker whose version, settings or grants are not the
-//! current ones is replaced before it serves again. A worker is retired after `RECYCLE_AFTER` executions,
-//! ended after `IDLE_AFTER` unused, replaced when it died; executions of a group wait for the plan's
-//! concurrent slots (per node).
+//! execution still reads the instance from the store first (state, settings, grants, plan, quota and
+//! rate), so a change made on any node applies at once: a worker whose version, settings, grants or plan
+//! are not the current ones is replaced before it serves again, and the reaper ends such workers (and
+//! idle ones) even when no execution comes. A worker is retired after `RECYCLE_AFTER` executions, ended
+//! after `IDLE_AFTER` unused, replaced when it died; at most `MAX_WARM` are kept per node (the least
+//! recently used goes); executions of a group wait for the plan's concurrent slots (per node).
 
 use crate::run::{Component, Ran, record_outcome};
 use crate::{ExecutionContext, Launched, Launcher, LifecycleError};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,53 +21,91 @@ use tokio::sync::{Mutex as AsyncMutex, Semaphore};
 pub const RECYCLE_AFTER: u64 = 100;
 /// How long a warm worker may stay unused (product spec: 5 minutes).
 pub const IDLE_AFTER: Duration = Duration::from_secs(300);
+/// Warm workers one node keeps at most: each is a Node process.
+pub const MAX_WARM: usize = 64;
+/// The shortest time an execution on a warm worker gets: its timeout ends the worker, and with it the
+/// executions it serves at the same time.
+const MIN_TIMEOUT: Duration = Duration::from_secs(1);
+
+type Slot = Arc<AsyncMutex<Option<Warm>>>;
 
 #[derive(Default)]
 pub(crate) struct WarmPool {
     /// By instance and agent; the async lock makes concurrent first executions start one worker.
-    slots: Mutex<HashMap<String, Arc<AsyncMutex<Option<Warm>>>>>,
-    groups: Mutex<HashMap<String, Arc<Semaphore>>>,
+    slots: Mutex<HashMap<String, Slot>>,
+    /// By group: the plan's limit and its slots.
+    groups: Mutex<HashMap<String, (u32, Arc<Semaphore>)>>,
 }
 
 struct Warm {
-    /// What the worker was started with: it serves only while the store says the same.
-    fingerprint: String,
+    org: String,
+    plugin: String,
+    instance_id: String,
+    /// What the worker was started with (a digest): it serves only while the store says the same.
+    fingerprint: [u8; 32],
     launched: Arc<Launched>,
     executions: u64,
     last_used: Instant,
 }
 
-/// What a worker depends on: the version and package, the settings (secrets included) and the grants.
-fn fingerprint(context: &ExecutionContext) -> String {
-    serde_json::json!([
+/// What a worker depends on: the version and package, the settings (secrets included), the grants and
+/// the plan (its memory and time limits). A digest, so the secrets are not copied once more.
+fn fingerprint(context: &ExecutionContext) -> [u8; 32] {
+    let text = serde_json::json!([
         context.version,
         context.package_dir,
         context.settings,
-        context.granted
+        context.granted,
+        context.plan
     ])
-    .to_string()
+    .to_string();
+    Sha256::digest(text.as_bytes()).into()
+}
+
+fn key(instance_id: &str, agent: &str) -> String {
+    format!("{instance_id}\u{1f}{agent}")
 }
 
 impl WarmPool {
-    fn slot(&self, key: &str) -> Arc<AsyncMutex<Option<Warm>>> {
+    /// The slot of `key`; idle workers are ended on the way, and the least recently used one when the
+    /// node keeps `MAX_WARM` already.
+    fn slot(&self, key: &str) -> Slot {
         let mut slots = self.slots.lock().expect("not poisoned");
-        // Idle workers are ended on the way: no timer needed, and none kept while nothing runs.
-        slots.retain(|_, slot| match slot.try_lock() {
-            Ok(warm) => warm
-                .as_ref()
-                .is_some_and(|w| w.last_used.elapsed() < IDLE_AFTER),
-            Err(_) => true,
+        // Only slots nobody holds (the map's is the one reference) and nobody uses are let go.
+        let free = |slot: &Slot| Arc::strong_count(slot) == 1;
+        slots.retain(|_, slot| {
+            !free(slot)
+                || slot.try_lock().map_or(true, |w| {
+                    w.as_ref()
+                        .is_some_and(|w| w.last_used.elapsed() < IDLE_AFTER)
+                })
         });
+        if !slots.contains_key(key) && slots.len() >= MAX_WARM {
+            let oldest = slots
+                .iter()
+                .filter(|(_, slot)| free(slot))
+                .filter_map(|(k, slot)| {
+                    let used = slot.try_lock().ok()?.as_ref()?.last_used;
+                    Some((used, k.clone()))
+                })
+                .min();
+            if let Some((_, k)) = oldest {
+                slots.remove(&k);
+            }
+        }
         slots.entry(key.to_string()).or_default().clone()
     }
 
     fn group_slots(&self, group_id: &str, limit: u32) -> Arc<Semaphore> {
-        self.groups
-            .lock()
-            .expect("not poisoned")
+        let mut groups = self.groups.lock().expect("not poisoned");
+        let entry = groups
             .entry(group_id.to_string())
-            .or_insert_with(|| Arc::new(Semaphore::new(limit.max(1) as usize)))
-            .clone()
+            .or_insert_with(|| (limit, Arc::new(Semaphore::new(limit.max(1) as usize))));
+        if entry.0 != limit {
+            // The plan changed: new slots; executions holding the old ones finish on them.
+            *entry = (limit, Arc::new(Semaphore::new(limit.max(1) as usize)));
+        }
+        entry.1.clone()
     }
 
     /// Warm workers kept now.
@@ -76,6 +116,24 @@ impl WarmPool {
             .values()
             .filter(|s| s.try_lock().map(|w| w.is_some()).unwrap_or(true))
             .count()
+    }
+
+    /// Ends the workers of an instance (after a change on this node: they will not serve again).
+    fn evict(&self, instance_id: &str) {
+        let prefix = key(instance_id, "");
+        self.slots
+            .lock()
+            .expect("not poisoned")
+            .retain(|k, _| !k.starts_with(&prefix));
+    }
+
+    fn all(&self) -> Vec<Slot> {
+        self.slots
+            .lock()
+            .expect("not poisoned")
+            .values()
+            .cloned()
+            .collect()
     }
 }
 
@@ -94,15 +152,29 @@ impl Launcher {
         stream: Option<UnboundedSender<Value>>,
         actor: &str,
     ) -> Result<Ran, LifecycleError> {
-        let context = self.context(org, plugin).await?;
+        let mut context = self.context(org, plugin).await?;
         self.installer()
             .check_execution_allowed(&context, self.policy())
             .await?;
         let limit = self.policy().limits(context.plan).concurrent_executions;
         let group = self.warm().group_slots(&context.group_id, limit);
-        let _turn = group.acquire().await.expect("never closed");
-        let launched = self.warm_worker(&context, agent).await?;
-        let timeout = self.policy().timeout(context.plan, timeout);
+        let _turn = match group.clone().try_acquire_owned() {
+            Ok(turn) => turn,
+            Err(_) => {
+                let turn = group.acquire_owned().await.expect("never closed");
+                // Waited for a turn: what was read may be stale (settings, grants, others' runs).
+                context = self.context(org, plugin).await?;
+                self.installer()
+                    .check_execution_allowed(&context, self.policy())
+                    .await?;
+                turn
+            }
+        };
+        let timeout = self
+            .policy()
+            .timeout(context.plan, timeout)
+            .max(MIN_TIMEOUT);
+        let launched = self.warm_worker(&context, agent, timeout).await?;
         let worker = launched.plugin.worker();
         let mark = worker.log_mark();
         let outcome = launched
@@ -126,14 +198,68 @@ impl Launcher {
         self.warm().len()
     }
 
+    /// Ends this node's warm workers of `plugin` in `org`: after a change made here, so they do not
+    /// serve with what they were started with (other nodes' are replaced at their next run or reap).
+    pub async fn evict(&self, org: &str, plugin: &str) {
+        if let Ok((_, thing, _)) = self.installer().installed_instance(org, plugin).await {
+            self.warm().evict(&thing.id);
+        }
+    }
+
+    /// Ends the warm workers that are idle, or whose instance is no longer what the store says
+    /// (uninstalled, deactivated, suspended, reconfigured, regranted, updated, on another plan), by
+    /// whichever node changed it. Returns how many ended.
+    pub async fn reap_warm(&self) -> usize {
+        let mut ended = 0;
+        for slot in self.warm().all() {
+            let Ok(mut warm) = slot.try_lock() else {
+                continue; // in use: its next execution checks it anyway
+            };
+            let Some(w) = warm.as_ref() else {
+                continue;
+            };
+            let keep = w.last_used.elapsed() < IDLE_AFTER
+                && match self.context(&w.org, &w.plugin).await {
+                    Ok(context) => {
+                        context.instance_id == w.instance_id
+                            && fingerprint(&context) == w.fingerprint
+                    }
+                    Err(_) => false,
+                };
+            if !keep {
+                *warm = None;
+                ended += 1;
+            }
+        }
+        ended
+    }
+
+    /// Reaps warm workers every `every`, for as long as the runtime runs.
+    pub fn spawn_warm_reaper(&self, every: Duration) {
+        let launcher = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let ended = launcher.reap_warm().await;
+                if ended > 0 {
+                    tracing::info!(
+                        ended,
+                        "warm plugin workers ended (idle, or changed in the store)"
+                    );
+                }
+            }
+        });
+    }
+
     async fn warm_worker(
         &self,
         context: &ExecutionContext,
         agent: &str,
+        timeout: Duration,
     ) -> Result<Arc<Launched>, LifecycleError> {
-        let slot = self
-            .warm()
-            .slot(&format!("{}\u{1f}{agent}", context.instance_id));
+        let slot = self.warm().slot(&key(&context.instance_id, agent));
         let mut slot = slot.lock().await;
         let wanted = fingerprint(context);
         if let Some(warm) = slot.as_mut() {
@@ -148,8 +274,11 @@ impl Launcher {
         }
         // The worker it replaces ends once the executions it serves now are done.
         *slot = None;
-        let launched = Arc::new(self.start(context.clone(), agent, None, 0).await?);
+        let launched = Arc::new(self.start(context.clone(), agent, Some(timeout), 0).await?);
         *slot = Some(Warm {
+            org: context.org.clone(),
+            plugin: context.plugin.clone(),
+            instance_id: context.instance_id.clone(),
             fingerprint: wanted,
             launched: launched.clone(),
             executions: 1,

@@ -6,7 +6,7 @@ use crate::handlers::installed::Execution;
 use axum::http::{HeaderMap, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
-use plughub_store::{EventFilter, Store};
+use plughub_store::{EventCursor, EventFilter, Store};
 use std::convert::Infallible;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -78,8 +78,8 @@ pub fn executions_of(
             ..Default::default()
         };
         // Only what comes after the stream opened.
-        let mut after = match store.last_event_seq(&newest).await {
-            Ok(seq) => seq,
+        let mut cursor = match store.last_event_seq(&newest).await {
+            Ok(seq) => EventCursor::after(seq),
             Err(e) => {
                 let _ = events
                     .send(json_event("error", &ApiError::from(e).body()))
@@ -93,15 +93,13 @@ pub fn executions_of(
                 _ = tokio::time::sleep(LIVE_POLL) => {}
             }
             let filter = EventFilter {
-                after_seq: Some(after),
-                limit: Some(500),
+                after_seq: Some(cursor.read_from()),
                 ..newest.clone()
             };
-            let Ok(batch) = store.events(&filter).await else {
+            let Ok(read) = store.events(&filter).await else {
                 continue;
             };
-            for event in batch {
-                after = after.max(event.seq);
+            for event in cursor.fresh(read) {
                 if event.is_execution()
                     && events.send(json_event("execution", &event)).await.is_err()
                 {

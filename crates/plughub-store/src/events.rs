@@ -142,3 +142,85 @@ fn event_from_row(row: &AnyRow) -> Result<StoredEvent> {
             .map_err(|e| StoreError::corrupt("events.metadata", e))?,
     })
 }
+
+/// Follows the event log from a point on, showing each event once. On PostgreSQL an event takes its
+/// `seq` when inserted but is seen only when its transaction commits, so a lower `seq` can appear after
+/// a higher one: every read goes `LOOK_BACK` seqs behind the newest seen, and what was shown is skipped.
+#[derive(Debug, Clone)]
+pub struct EventCursor {
+    floor: i64,
+    newest: i64,
+    shown: std::collections::BTreeSet<i64>,
+}
+
+impl EventCursor {
+    /// How far behind the newest event seen each read starts.
+    pub const LOOK_BACK: i64 = 1_000;
+
+    /// A cursor showing only events after `seq`.
+    pub fn after(seq: i64) -> EventCursor {
+        EventCursor {
+            floor: seq,
+            newest: seq,
+            shown: Default::default(),
+        }
+    }
+
+    /// The `after_seq` of the next read.
+    pub fn read_from(&self) -> i64 {
+        (self.newest - Self::LOOK_BACK).max(self.floor)
+    }
+
+    /// The events of a read not shown yet, in log order.
+    pub fn fresh(&mut self, read: Vec<StoredEvent>) -> Vec<StoredEvent> {
+        let fresh: Vec<StoredEvent> = read
+            .into_iter()
+            .filter(|e| e.seq > self.floor && self.shown.insert(e.seq))
+            .collect();
+        if let Some(newest) = fresh.iter().map(|e| e.seq).max() {
+            self.newest = self.newest.max(newest);
+        }
+        let keep_from = self.read_from();
+        self.shown.retain(|seq| *seq > keep_from);
+        fresh
+    }
+}
+
+#[cfg(test)]
+mod cursor_tests {
+    use super::*;
+    use plughub_domain::EventType;
+
+    fn event(seq: i64) -> StoredEvent {
+        StoredEvent {
+            seq,
+            id: seq.to_string(),
+            event_type: EventType::PluginActionExecuted,
+            actor: "t".into(),
+            target: None,
+            group_id: None,
+            time: String::new(),
+            metadata: serde_json::Value::Null,
+        }
+    }
+
+    #[test]
+    fn a_late_commit_with_a_lower_seq_is_shown_once() {
+        let mut cursor = EventCursor::after(10);
+        let seqs = |v: Vec<StoredEvent>| v.iter().map(|e| e.seq).collect::<Vec<_>>();
+        assert_eq!(
+            seqs(cursor.fresh(vec![event(9), event(11), event(13)])),
+            [11, 13]
+        );
+        assert_eq!(cursor.read_from(), 10);
+        // 12 took its seq before 13 and committed after it.
+        assert_eq!(
+            seqs(cursor.fresh(vec![event(11), event(12), event(13)])),
+            [12]
+        );
+        assert_eq!(
+            seqs(cursor.fresh(vec![event(11), event(12), event(13), event(14)])),
+            [14]
+        );
+    }
+}

@@ -104,23 +104,16 @@ impl Remote {
             let bytes = response.bytes().await.unwrap_or_default();
             return Err(self.refused(status, &bytes));
         }
-        let mut buffer = String::new();
+        // Bytes until a whole event is in: a character may be split across chunks.
+        let mut buffer: Vec<u8> = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| self.unreachable(e))? {
-            buffer.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = buffer.find("\n\n") {
-                let block: String = buffer.drain(..end + 2).collect();
-                let (mut name, mut data) = (String::from("message"), String::new());
-                for line in block.lines() {
-                    if let Some(n) = line.strip_prefix("event:") {
-                        name = n.trim().to_string();
-                    } else if let Some(d) = line.strip_prefix("data:") {
-                        data.push_str(d.strip_prefix(' ').unwrap_or(d));
-                    }
-                }
-                if data.is_empty() {
+            buffer.extend_from_slice(&chunk);
+            while let Some((end, gap)) = event_end(&buffer) {
+                let block: Vec<u8> = buffer.drain(..end + gap).collect();
+                let Some((name, value)) = parse_event(&String::from_utf8_lossy(&block[..end]))
+                else {
                     continue; // a keep-alive
-                }
-                let value = serde_json::from_str(&data).unwrap_or(Value::String(data));
+                };
                 if !on_event(&name, value) {
                     return Ok(());
                 }
@@ -156,6 +149,41 @@ impl Remote {
     }
 }
 
+/// Where the first event in `buffer` ends (a blank line, with `\n` or `\r\n` line ends) and how long
+/// the blank line is.
+fn event_end(buffer: &[u8]) -> Option<(usize, usize)> {
+    let lf = buffer.windows(2).position(|w| w == b"\n\n").map(|i| (i, 2));
+    let crlf = buffer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| (i, 4));
+    match (lf, crlf) {
+        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+        (a, b) => a.or(b),
+    }
+}
+
+/// An event's name (`message` unless it says) and its data (lines joined with `\n`, read as JSON when
+/// they are); `None` for a block without data (a comment, a keep-alive).
+fn parse_event(block: &str) -> Option<(String, Value)> {
+    let mut name = String::from("message");
+    let mut data: Vec<&str> = Vec::new();
+    for line in block.lines() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if let Some(n) = line.strip_prefix("event:") {
+            name = n.trim().to_string();
+        } else if let Some(d) = line.strip_prefix("data:") {
+            data.push(d.strip_prefix(' ').unwrap_or(d));
+        }
+    }
+    if data.is_empty() {
+        return None;
+    }
+    let data = data.join("\n");
+    let value = serde_json::from_str(&data).unwrap_or(Value::String(data));
+    Some((name, value))
+}
+
 /// The error answer of an event stream, as a message.
 pub fn error_event(data: &Value) -> anyhow::Error {
     anyhow!(
@@ -165,4 +193,36 @@ pub fn error_event(data: &Value) -> anyhow::Error {
             .unwrap_or("the run failed"),
         data["error"]["code"].as_str().unwrap_or("error")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_split_on_blank_lines_of_either_kind() {
+        let stream = b"event: callback\r\ndata: {\"text\":\"h\xc3\xa9\"}\r\n\r\n: keep-alive\n\nevent: result\ndata: one\ndata: two\n\n";
+        let mut buffer = stream.to_vec();
+        let mut seen = Vec::new();
+        while let Some((end, gap)) = event_end(&buffer) {
+            let block: Vec<u8> = buffer.drain(..end + gap).collect();
+            if let Some(event) = parse_event(&String::from_utf8_lossy(&block[..end])) {
+                seen.push(event);
+            }
+        }
+        assert!(buffer.is_empty());
+        assert_eq!(
+            seen,
+            vec![
+                ("callback".to_string(), serde_json::json!({ "text": "hé" })),
+                ("result".to_string(), Value::String("one\ntwo".into())),
+            ]
+        );
+    }
+
+    #[test]
+    fn plugin_names_are_one_path_segment() {
+        assert_eq!(segment("@acme/plugin-x"), "@acme%2Fplugin-x");
+        assert_eq!(segment("a b?c"), "a%20b%3Fc");
+    }
 }

@@ -128,11 +128,12 @@ pub async fn deactivate(
     ApiJson(body): ApiJson<Deactivate>,
 ) -> ApiResult<Json<Value>> {
     let group = caller.group_for(&state, &org, Action::ManageAgents).await?;
-    let record = lifecycle(&state)?
-        .launcher
+    let launcher = &lifecycle(&state)?.launcher;
+    let record = launcher
         .installer()
         .deactivate(&group.name, &plugin, body.agent.as_deref(), &caller.0.email)
         .await?;
+    launcher.evict(&group.name, &plugin).await;
     Ok(Json(summary(&record)))
 }
 
@@ -176,11 +177,12 @@ pub async fn update(
         grant: body.grant,
         ..Default::default()
     };
-    let outcome = lifecycle(&state)?
-        .launcher
+    let launcher = &lifecycle(&state)?.launcher;
+    let outcome = launcher
         .installer()
         .update(&group.name, &plugin, body.version.as_deref(), &options)
         .await?;
+    launcher.evict(&group.name, &plugin).await;
     Ok(Json(outcome))
 }
 
@@ -201,10 +203,11 @@ pub async fn rollback(
     let group = caller
         .group_for(&state, &org, Action::ManagePlugins)
         .await?;
-    let outcome = lifecycle(&state)?
-        .launcher
+    let launcher = &lifecycle(&state)?.launcher;
+    let outcome = launcher
         .installer()
         .rollback(&group.name, &plugin, &caller.0.email)
         .await?;
+    launcher.evict(&group.name, &plugin).await;
     Ok(Json(outcome))
 }

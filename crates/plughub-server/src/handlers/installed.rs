@@ -133,8 +133,10 @@ pub async fn uninstall(
     let group = caller
         .group_for(&state, &org, Action::ManagePlugins)
         .await?;
-    let removed = lifecycle(&state)?
-        .launcher
+    let launcher = &lifecycle(&state)?.launcher;
+    // Its warm workers end first: nothing of it runs here once it is gone.
+    launcher.evict(&group.name, &plugin).await;
+    let removed = launcher
         .installer()
         .uninstall(&group.name, &plugin, &caller.0.email)
         .await?;
@@ -176,6 +178,7 @@ pub async fn configure(
             &caller.0.email,
         )
         .await?;
+    lifecycle.launcher.evict(&group.name, &plugin).await;
     Ok(Json(view))
 }
 
@@ -255,19 +258,19 @@ pub async fn grant(
 ) -> ApiResult<Json<PermissionsView>> {
     let group = caller.group_for(&state, &org, Action::Grant).await?;
     let named = body.set()?;
-    Ok(Json(
-        lifecycle(&state)?
-            .launcher
-            .installer()
-            .grant(
-                &group.name,
-                &plugin,
-                named.is_none(),
-                &named.unwrap_or_default(),
-                &caller.0.email,
-            )
-            .await?,
-    ))
+    let launcher = &lifecycle(&state)?.launcher;
+    let view = launcher
+        .installer()
+        .grant(
+            &group.name,
+            &plugin,
+            named.is_none(),
+            &named.unwrap_or_default(),
+            &caller.0.email,
+        )
+        .await?;
+    launcher.evict(&group.name, &plugin).await;
+    Ok(Json(view))
 }
 
 /// `DELETE /api/orgs/{org}/plugins/{plugin}/permissions`: takes back everything granted.
@@ -285,13 +288,14 @@ pub async fn revoke(
     Path((org, plugin)): Path<(String, String)>,
 ) -> ApiResult<Json<PermissionsView>> {
     let group = caller.group_for(&state, &org, Action::Grant).await?;
-    Ok(Json(
-        lifecycle(&state)?
-            .launcher
-            .installer()
-            .revoke(&group.name, &plugin, None, &caller.0.email)
-            .await?,
-    ))
+    let launcher = &lifecycle(&state)?.launcher;
+    let view = launcher
+        .installer()
+        .revoke(&group.name, &plugin, None, &caller.0.email)
+        .await?;
+    // Workers started with the old grants (egress domains, secrets) end now.
+    launcher.evict(&group.name, &plugin).await;
+    Ok(Json(view))
 }
 
 /// What to run: exactly one of an action, a provider or an evaluator, on a message.
@@ -353,7 +357,12 @@ pub async fn run(
     if crate::live::wants_events(&headers) {
         return Ok(crate::live::run_streamed(launcher, execution).into_response());
     }
-    Ok(Json(execution.run(&launcher, None).await?).into_response())
+    // In a task of its own: a client that leaves does not cut the execution short, which would leave
+    // it unrecorded and its request outstanding on the warm worker.
+    let ran = tokio::spawn(async move { execution.run(&launcher, None).await })
+        .await
+        .map_err(|e| ApiError::internal(&e))??;
+    Ok(Json(ran).into_response())
 }
 
 /// One execution asked of the API.

@@ -31,7 +31,7 @@ pub async fn run(store_args: &StoreArgs, args: LogsArgs) -> Result<()> {
                 .is_none_or(|p| e.metadata["plugin"] == p)
     };
     let all = store.events(&filter).await?;
-    let mut after = all.last().map_or(0, |e| e.seq);
+    let mut cursor = plughub_store::EventCursor::after(all.last().map_or(0, |e| e.seq));
     let shown: Vec<_> = all.into_iter().filter(|e| keep(e)).collect();
     for event in &shown[shown.len().saturating_sub(args.last)..] {
         print_execution(&serde_json::to_value(event)?, args.json)?;
@@ -42,11 +42,10 @@ pub async fn run(store_args: &StoreArgs, args: LogsArgs) -> Result<()> {
     loop {
         tokio::time::sleep(FOLLOW_EVERY).await;
         let filter = EventFilter {
-            after_seq: Some(after),
+            after_seq: Some(cursor.read_from()),
             ..filter.clone()
         };
-        for event in store.events(&filter).await? {
-            after = after.max(event.seq);
+        for event in cursor.fresh(store.events(&filter).await?) {
             if keep(&event) {
                 print_execution(&serde_json::to_value(&event)?, args.json)?;
             }

@@ -66,6 +66,12 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<()> {
     }
 
     let state = app_state(store_args, catalog, policy(&args)).await?;
+    if let Some(lifecycle) = &state.lifecycle {
+        // Idle warm workers end, and those another server's change made stale, without waiting for a run.
+        lifecycle
+            .launcher
+            .spawn_warm_reaper(Duration::from_secs(30));
+    }
     plughub_server::serve(listener, state, shutdown_signal()).await?;
     Ok(())
 }

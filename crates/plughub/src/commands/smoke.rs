@@ -109,7 +109,9 @@ async fn steps(remote: &Remote, args: &SmokeArgs) -> Vec<Step> {
     if !ok {
         return steps;
     }
-    let installed = step(&mut steps, "install", async {
+    // Whether the plugin went in, apart from whether the whole step went well: what went in goes again.
+    let mut installed = false;
+    step(&mut steps, "install", async {
         let answer: Value = remote
             .call(
                 Method::POST,
@@ -117,7 +119,8 @@ async fn steps(remote: &Remote, args: &SmokeArgs) -> Vec<Step> {
                 Some(&json!({ "plugin": args.plugin, "grant": true })),
             )
             .await?;
-        let installed = format!(
+        installed = true;
+        let name = format!(
             "{}@{}",
             answer["plugin"].as_str().unwrap_or(&args.plugin),
             answer["version"].as_str().unwrap_or("?")
@@ -129,7 +132,7 @@ async fn steps(remote: &Remote, args: &SmokeArgs) -> Vec<Step> {
             (named, _) => named.to_vec(),
         };
         if domains.is_empty() {
-            return Ok(installed);
+            return Ok(name);
         }
         let _: Value = remote
             .call(
