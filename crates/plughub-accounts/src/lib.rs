@@ -7,6 +7,9 @@ pub use secret::{hash_password, hash_secret, new_secret, verify_password};
 use plughub_domain::access::Principal;
 use plughub_domain::{Plan, Role};
 use plughub_store::{PersonRecord, Store, StoreError, TokenRecord};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -51,6 +54,22 @@ pub enum AccountError {
 #[derive(Clone)]
 pub struct Accounts {
     store: Store,
+    recent: Arc<Mutex<HashMap<String, Recent>>>,
+}
+
+/// How long a token's check is reused: every API call presents its token, and its check costs three
+/// reads. A revocation, an expiry or a change of role (on any server) therefore takes effect within
+/// this time; on this server a revocation or a change of role takes effect at once.
+pub const TOKEN_RECHECK: Duration = Duration::from_secs(1);
+/// Tokens whose checks are kept at most (past it they are all dropped: the next calls check again).
+const RECENT_TOKENS: usize = 10_000;
+
+/// A token checked a moment ago: its owner and roles, and when that check was made.
+#[derive(Clone)]
+struct Recent {
+    checked: Instant,
+    expires_at: String,
+    principal: Principal,
 }
 
 /// A login for the first start: the platform owner made, with the password shown this once.
@@ -62,7 +81,15 @@ pub struct FirstOwner {
 
 impl Accounts {
     pub fn new(store: Store) -> Accounts {
-        Accounts { store }
+        Accounts {
+            store,
+            recent: Default::default(),
+        }
+    }
+
+    /// Forgets every token checked a moment ago: after a change here to who may do what.
+    fn forget_recent(&self) {
+        self.recent.lock().expect("not poisoned").clear();
     }
 
     /// Creates a person, with a password to log in with (or none: tokens only).
@@ -112,6 +139,7 @@ impl Accounts {
         tx.set_membership(&person.id, &group.id, role, actor)
             .await?;
         tx.commit().await?;
+        self.forget_recent();
         Ok(())
     }
 
@@ -141,6 +169,7 @@ impl Accounts {
         let mut tx = self.store.begin().await?;
         let revoked = tx.revoke_token(token_id, actor).await?;
         tx.commit().await?;
+        self.forget_recent();
         if revoked {
             Ok(())
         } else {
@@ -156,9 +185,22 @@ impl Accounts {
     /// The person a token belongs to, with their roles: unknown, revoked and expired tokens are refused,
     /// each saying which.
     pub async fn authenticate_token(&self, secret: &str) -> Result<Principal, AccountError> {
+        let hash = hash_secret(secret.trim());
+        let recent = self
+            .recent
+            .lock()
+            .expect("not poisoned")
+            .get(&hash)
+            .cloned();
+        if let Some(recent) = recent
+            && recent.checked.elapsed() < TOKEN_RECHECK
+            && !is_past(&recent.expires_at)
+        {
+            return Ok(recent.principal);
+        }
         let token = self
             .store
-            .token_by_hash(&hash_secret(secret.trim()))
+            .token_by_hash(&hash)
             .await?
             .ok_or(AccountError::UnknownToken)?;
         if let Some(at) = token.revoked_at {
@@ -167,7 +209,20 @@ impl Accounts {
         if is_past(&token.expires_at) {
             return Err(AccountError::ExpiredToken(token.expires_at));
         }
-        self.principal(&token.person_id).await
+        let principal = self.principal(&token.person_id).await?;
+        let mut recent = self.recent.lock().expect("not poisoned");
+        if recent.len() >= RECENT_TOKENS {
+            recent.clear();
+        }
+        recent.insert(
+            hash,
+            Recent {
+                checked: Instant::now(),
+                expires_at: token.expires_at,
+                principal: principal.clone(),
+            },
+        );
+        Ok(principal)
     }
 
     /// A password login: a session secret for a cookie, and when it ends.

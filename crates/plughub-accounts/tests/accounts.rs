@@ -154,3 +154,36 @@ async fn the_first_start_makes_one_platform_owner() {
         t.cleanup().await;
     }
 }
+
+/// Two servers on one store: a token revoked on one is refused there at once, and on the other once
+/// its last check there is `TOKEN_RECHECK` old.
+#[tokio::test]
+async fn a_revocation_on_one_server_reaches_another_within_the_recheck_time() {
+    let t = TestStore::new(plughub_testkit::TestBackend::Postgres).await;
+    let here = with_orgs(&t).await;
+    let there = Accounts::new(t.reopen().await);
+    here.create_person("bo@acme.test", "Bo", None, "test")
+        .await
+        .unwrap();
+    here.set_role("bo@acme.test", "acme", Role::OrgUser, "test")
+        .await
+        .unwrap();
+    let (token, secret) = here
+        .create_token("bo@acme.test", "ci", 30, "test")
+        .await
+        .unwrap();
+    there.authenticate_token(&secret).await.unwrap();
+    here.authenticate_token(&secret).await.unwrap();
+    here.revoke_token(&token.id, "test").await.unwrap();
+    assert!(matches!(
+        here.authenticate_token(&secret).await,
+        Err(AccountError::RevokedToken(_))
+    ));
+    tokio::time::sleep(plughub_accounts::TOKEN_RECHECK + std::time::Duration::from_millis(100))
+        .await;
+    assert!(matches!(
+        there.authenticate_token(&secret).await,
+        Err(AccountError::RevokedToken(_))
+    ));
+    t.cleanup().await;
+}

@@ -57,14 +57,21 @@ impl Installer {
         &self,
         record: &InstanceRecord,
     ) -> Result<ConfigSchema, LifecycleError> {
-        Ok(match &record.current.package {
-            None => ConfigSchema::default(),
-            Some(folder) => schema_in(
-                &self
-                    .ensure_package(&record.plugin, &record.current, folder)
-                    .await?,
-            ),
-        })
+        let Some(folder) = &record.current.package else {
+            return Ok(ConfigSchema::default());
+        };
+        if let Some(schema) = self.schemas.lock().expect("not poisoned").get(folder) {
+            return Ok(schema.clone());
+        }
+        let dir = self
+            .ensure_package(&record.plugin, &record.current, folder)
+            .await?;
+        let schema = schema_in(&dir);
+        self.schemas
+            .lock()
+            .expect("not poisoned")
+            .insert(folder.clone(), schema.clone());
+        Ok(schema)
     }
 
     /// Sets the given settings (all checked first: one wrong value changes nothing).

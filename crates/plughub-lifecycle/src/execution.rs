@@ -103,7 +103,20 @@ impl Installer {
         plugin: &str,
         keys: &KeyRing,
     ) -> Result<ExecutionContext, LifecycleError> {
-        let (group, thing, mut record) = self.installed_instance(org, plugin).await?;
+        let group = self.group(org).await?;
+        self.execution_context_in(group, plugin, keys).await
+    }
+
+    /// As `execution_context`, in a group read already (the API has read it to authorize the caller).
+    pub async fn execution_context_in(
+        &self,
+        group: plughub_domain::Group,
+        plugin: &str,
+        keys: &KeyRing,
+    ) -> Result<ExecutionContext, LifecycleError> {
+        let org = group.name.clone();
+        let org = org.as_str();
+        let (group, thing, mut record) = self.installed_instance_in(group, plugin).await?;
         if !record.current.permissions_recorded {
             // Installed before permissions were recorded: nothing is granted for what it asks.
             self.requested_now(&mut record).await?;
@@ -181,18 +194,9 @@ impl Installer {
         context: &ExecutionContext,
         manifest: &Manifest,
     ) -> Result<usize, LifecycleError> {
-        let mut tx = self.store.begin().await?;
-        let mut changed = 0;
-        tx.remove_connections(ConnectionKind::PluginProvides, &context.instance_id, None)
-            .await?;
-        let recorded = |kind: Value, component: &str| NewEvent {
-            event_type: EventType::PluginManifestRecorded,
-            actor: "engine".into(),
-            target: Some(context.instance_id.clone()),
-            group_id: Some(context.group_id.clone()),
-            metadata: json!({ "plugin": context.plugin, "version": context.version,
-                               "kind": kind, "component": component }),
-        };
+        // Everything is read before the transaction: a write transaction waiting on another connection
+        // of the pool could wait for ever while the pool's connections wait for its write lock.
+        let mut planned = Vec::new();
         for (kind, name, description) in components(manifest) {
             let thing_name = format!("{}:{name}", context.plugin);
             let properties = json!({ "plugin": context.plugin, "version": context.version,
@@ -201,6 +205,50 @@ impl Installer {
                 .store
                 .thing_by_name(kind, Some(&context.group_id), &thing_name)
                 .await?;
+            planned.push((kind, name, thing_name, properties, existing));
+        }
+        let provides = Provides {
+            models: manifest.models.clone(),
+            routes: manifest.routes.clone(),
+        };
+        let instance = self.store.thing(&context.instance_id).await?;
+        let linked: std::collections::BTreeSet<String> = self
+            .store
+            .connections_from(ConnectionKind::PluginProvides, &context.instance_id)
+            .await?
+            .into_iter()
+            .map(|c| c.to_id)
+            .collect();
+        let record = instance
+            .and_then(|t| crate::service::record_of(&t).map(|r| (t, r)))
+            .filter(|(_, r)| r.version() == context.version);
+        let provides_changed = record
+            .as_ref()
+            .is_some_and(|(_, r)| r.current.provides.as_ref() != Some(&provides));
+        let same_components = planned.len() == linked.len()
+            && planned.iter().all(|(_, _, _, properties, existing)| {
+                existing
+                    .as_ref()
+                    .is_some_and(|t| t.properties == *properties && linked.contains(&t.id))
+            });
+        if same_components && !provides_changed {
+            // A worker started again with what was recorded already: nothing to write.
+            return Ok(0);
+        }
+
+        let recorded = |kind: Value, component: &str| NewEvent {
+            event_type: EventType::PluginManifestRecorded,
+            actor: "engine".into(),
+            target: Some(context.instance_id.clone()),
+            group_id: Some(context.group_id.clone()),
+            metadata: json!({ "plugin": context.plugin, "version": context.version,
+                               "kind": kind, "component": component }),
+        };
+        let mut tx = self.store.begin().await?;
+        let mut changed = 0;
+        tx.remove_connections(ConnectionKind::PluginProvides, &context.instance_id, None)
+            .await?;
+        for (kind, name, thing_name, properties, existing) in planned {
             let event = recorded(json!(kind), &name);
             let id = match existing {
                 Some(thing) if thing.properties == properties => thing.id,
@@ -234,16 +282,7 @@ impl Installer {
             )
             .await?;
         }
-        let provides = Provides {
-            models: manifest.models.clone(),
-            routes: manifest.routes.clone(),
-        };
-        let instance = self.store.thing(&context.instance_id).await?;
-        if let Some((thing, mut record)) =
-            instance.and_then(|t| crate::service::record_of(&t).map(|r| (t, r)))
-            && record.version() == context.version
-            && record.current.provides.as_ref() != Some(&provides)
-        {
+        if provides_changed && let Some((thing, mut record)) = record {
             record.current.provides = Some(provides);
             let properties = serde_json::to_string(&record).expect("records serialise");
             tx.update_thing(
@@ -374,6 +413,19 @@ impl Installer {
         };
         let thing = self.store.thing(&context.instance_id).await?;
         let mut record = thing.as_ref().and_then(crate::service::record_of);
+        if succeeded && record.as_ref().is_none_or(|r| r.error_streak == 0) {
+            // Nothing to keep on the instance (no streak to clear): the event alone, written with the
+            // events of other executions of the moment.
+            let event = NewEvent {
+                event_type,
+                actor: actor.into(),
+                target: Some(context.instance_id.clone()),
+                group_id: Some(context.group_id.clone()),
+                metadata: context.redact_value(&metadata),
+            };
+            crate::runtime::append(&self.store, &event).await?;
+            return Ok(false);
+        }
         let mut suspended = false;
         let mut metadata = context.redact_value(&metadata);
         if let Some(record) = record.as_mut() {

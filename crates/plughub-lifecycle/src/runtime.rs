@@ -183,7 +183,5 @@ pub(crate) async fn append(
     store: &Store,
     event: &NewEvent,
 ) -> Result<(), plughub_store::StoreError> {
-    let mut tx = store.begin().await?;
-    tx.append_event(event).await?;
-    tx.commit().await
+    store.append_event(event).await.map(|_| ())
 }

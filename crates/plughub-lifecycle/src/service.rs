@@ -5,6 +5,7 @@ use crate::LifecycleError;
 use crate::instance::InstanceRecord;
 use crate::packages::PackageStore;
 use crate::progress::{Progress, Silent};
+use plughub_domain::config_schema::ConfigSchema;
 use plughub_domain::lifecycle::State;
 use plughub_domain::{ConnectionKind, CoreMajor, EventType, Group, NewEvent, Thing, ThingKind};
 use plughub_install::{DependencyInstaller, ExtractLimits};
@@ -46,6 +47,10 @@ pub struct Installer {
     pub risk_threshold: u32,
     /// Installs an organisation may make in an hour (product spec default).
     pub installs_per_hour: i64,
+    /// The settings each package folder declares: a folder never changes once in the package store (an
+    /// npm version is immutable, a local copy gets a folder of its own), so it is read once, not on
+    /// every execution.
+    pub(crate) schemas: std::sync::Mutex<std::collections::HashMap<String, ConfigSchema>>,
 }
 
 /// What else changes with a record, in the same transaction as its event.
@@ -85,6 +90,7 @@ impl Installer {
             limits: ExtractLimits::default(),
             risk_threshold: 50,
             installs_per_hour: 10,
+            schemas: Default::default(),
         };
         installer.recover().await?;
         Ok(installer)
@@ -128,9 +134,18 @@ impl Installer {
         plugin: &str,
     ) -> Result<(Group, Thing, InstanceRecord), LifecycleError> {
         let group = self.group(org).await?;
+        self.installed_instance_in(group, plugin).await
+    }
+
+    /// As `installed_instance`, in a group read already.
+    pub(crate) async fn installed_instance_in(
+        &self,
+        group: Group,
+        plugin: &str,
+    ) -> Result<(Group, Thing, InstanceRecord), LifecycleError> {
         let not_installed = || LifecycleError::NotInstalled {
             plugin: plugin.into(),
-            org: org.into(),
+            org: group.name.clone(),
         };
         let thing = self
             .store

@@ -46,6 +46,9 @@ struct Warm {
     launched: Arc<Launched>,
     executions: u64,
     last_used: Instant,
+    /// The worker that takes over once this one has served `RECYCLE_AFTER` executions, starting in the
+    /// background meanwhile: executions do not wait for a cold start.
+    successor: Option<tokio::task::JoinHandle<Result<Launched, LifecycleError>>>,
 }
 
 /// What a worker depends on: the version and package, the settings (secrets included), the grants and
@@ -143,7 +146,7 @@ impl Launcher {
     #[allow(clippy::too_many_arguments)]
     pub async fn execute(
         &self,
-        org: &str,
+        group: &plughub_domain::Group,
         plugin: &str,
         agent: &str,
         component: &Component,
@@ -152,7 +155,11 @@ impl Launcher {
         stream: Option<UnboundedSender<Value>>,
         actor: &str,
     ) -> Result<Ran, LifecycleError> {
-        let mut context = self.context(org, plugin).await?;
+        let context_now = || {
+            self.installer()
+                .execution_context_in(group.clone(), plugin, self.keys())
+        };
+        let mut context = context_now().await?;
         self.installer()
             .check_execution_allowed(&context, self.policy())
             .await?;
@@ -163,7 +170,7 @@ impl Launcher {
             Err(_) => {
                 let turn = group.acquire_owned().await.expect("never closed");
                 // Waited for a turn: what was read may be stale (settings, grants, others' runs).
-                context = self.context(org, plugin).await?;
+                context = context_now().await?;
                 self.installer()
                     .check_execution_allowed(&context, self.policy())
                     .await?;
@@ -262,11 +269,36 @@ impl Launcher {
         let slot = self.warm().slot(&key(&context.instance_id, agent));
         let mut slot = slot.lock().await;
         let wanted = fingerprint(context);
-        if let Some(warm) = slot.as_mut() {
-            let fit = warm.fingerprint == wanted
-                && warm.executions < RECYCLE_AFTER
-                && warm.launched.plugin.worker().is_alive();
-            if fit {
+        if let Some(warm) = slot.as_mut()
+            && warm.fingerprint == wanted
+        {
+            if warm
+                .successor
+                .as_ref()
+                .is_some_and(tokio::task::JoinHandle::is_finished)
+            {
+                let started = warm.successor.take().expect("checked").await;
+                match started {
+                    Ok(Ok(next)) => {
+                        // The one it replaces ends once the executions it serves now are done.
+                        warm.launched = Arc::new(next);
+                        warm.executions = 0;
+                    }
+                    Ok(Err(e)) => {
+                        tracing::warn!(plugin = %context.plugin, error = %e, "a replacement worker did not start; the current one serves on");
+                        warm.executions = 0;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "a replacement worker's start failed"),
+                }
+            }
+            if warm.launched.plugin.worker().is_alive() {
+                if warm.executions >= RECYCLE_AFTER && warm.successor.is_none() {
+                    let (launcher, context, agent) =
+                        (self.clone(), context.clone(), agent.to_string());
+                    warm.successor = Some(tokio::spawn(async move {
+                        launcher.start(context, &agent, Some(timeout), 0).await
+                    }));
+                }
                 warm.executions += 1;
                 warm.last_used = Instant::now();
                 return Ok(warm.launched.clone());
@@ -283,6 +315,7 @@ impl Launcher {
             launched: launched.clone(),
             executions: 1,
             last_used: Instant::now(),
+            successor: None,
         });
         Ok(launched)
     }

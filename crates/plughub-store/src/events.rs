@@ -18,6 +18,67 @@ pub struct EventFilter {
     pub limit: Option<i64>,
 }
 
+type Pending = (NewEvent, tokio::sync::oneshot::Sender<Result<StoredEvent>>);
+
+/// Events appended at once, at most this many to a transaction.
+const BATCH: usize = 256;
+
+/// The queue of the task that writes appended events.
+pub(crate) struct EventWriter {
+    queue: tokio::sync::mpsc::Sender<Pending>,
+}
+
+impl EventWriter {
+    fn start(pool: sqlx::AnyPool) -> EventWriter {
+        let (queue, mut incoming) = tokio::sync::mpsc::channel::<Pending>(4 * BATCH);
+        tokio::spawn(async move {
+            while let Some(first) = incoming.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < BATCH {
+                    match incoming.try_recv() {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
+                    }
+                }
+                write_batch(&pool, batch).await;
+            }
+        });
+        EventWriter { queue }
+    }
+}
+
+/// One transaction for the batch; if it fails, each event on its own, so that one bad event fails only
+/// its own caller.
+async fn write_batch(pool: &sqlx::AnyPool, batch: Vec<Pending>) {
+    let together = async {
+        let mut tx = pool.begin().await?;
+        let mut stored = Vec::with_capacity(batch.len());
+        for (event, _) in &batch {
+            stored.push(insert_event(&mut tx, event).await?);
+        }
+        tx.commit().await?;
+        Ok::<_, StoreError>(stored)
+    }
+    .await;
+    match together {
+        Ok(stored) => {
+            for ((_, reply), stored) in batch.into_iter().zip(stored) {
+                let _ = reply.send(Ok(stored));
+            }
+        }
+        Err(_) => {
+            for (event, reply) in batch {
+                let alone = async {
+                    let mut conn = pool.acquire().await?;
+                    insert_event(&mut conn, &event).await
+                }
+                .await;
+                let _ = reply.send(alone);
+            }
+        }
+    }
+}
+
 pub(crate) async fn insert_event(
     conn: &mut AnyConnection,
     event: &NewEvent,
@@ -51,6 +112,27 @@ pub(crate) async fn insert_event(
 }
 
 impl Store {
+    /// Appends one event on its own, one statement committed at once: for records that change nothing
+    /// else (an execution, a network request), which every execution makes.
+    ///
+    /// Events appended at the same moment are written in one transaction (a group commit): the caller
+    /// still gets its answer only once its event is committed, and many executions at once cost one
+    /// commit instead of one each.
+    pub async fn append_event(&self, event: &NewEvent) -> Result<StoredEvent> {
+        let writer = self
+            .event_writer
+            .get_or_init(|| EventWriter::start(self.pool().clone()));
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        if writer.queue.send((event.clone(), reply)).await.is_ok()
+            && let Ok(stored) = answer.await
+        {
+            return stored;
+        }
+        // The writer is gone (its runtime ended): write it directly.
+        let mut conn = self.pool().acquire().await?;
+        insert_event(&mut conn, event).await
+    }
+
     /// Events in log order, narrowed by `filter`.
     pub async fn events(&self, filter: &EventFilter) -> Result<Vec<StoredEvent>> {
         let (sql, binds) = where_clause(filter);

@@ -36,6 +36,8 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     description: String,
+    /// The task that writes appended events in batches, started on first use.
+    event_writer: std::sync::Arc<std::sync::OnceLock<events::EventWriter>>,
 }
 
 impl Store {
@@ -69,6 +71,13 @@ impl Store {
                         sqlx::query("PRAGMA journal_mode = WAL")
                             .execute(&mut *conn)
                             .await?;
+                        // In WAL mode NORMAL syncs at checkpoints, not at every commit: a crash of
+                        // plughub loses nothing, a power cut may lose the last commits but never
+                        // corrupts the store; a commit no longer waits for the disk (every execution
+                        // commits its record).
+                        sqlx::query("PRAGMA synchronous = NORMAL")
+                            .execute(&mut *conn)
+                            .await?;
                         sqlx::query("PRAGMA busy_timeout = 10000")
                             .execute(&mut *conn)
                             .await?;
@@ -88,6 +97,7 @@ impl Store {
         };
         migrator.run(&pool).await.map_err(StoreError::Migrate)?;
         Ok(Store {
+            event_writer: Default::default(),
             pool,
             backend,
             description: location.describe(),

@@ -346,7 +346,7 @@ pub async fn run(
     };
     let launcher = lifecycle(&state)?.launcher.clone();
     let execution = Execution {
-        org: group.name,
+        group,
         plugin,
         agent: body.agent.unwrap_or_else(|| "default".into()),
         component,
@@ -367,7 +367,7 @@ pub async fn run(
 
 /// One execution asked of the API.
 pub(crate) struct Execution {
-    pub org: String,
+    pub group: plughub_domain::Group,
     pub plugin: String,
     pub agent: String,
     pub component: plughub_lifecycle::Component,
@@ -385,7 +385,7 @@ impl Execution {
     ) -> Result<plughub_lifecycle::Ran, plughub_lifecycle::LifecycleError> {
         launcher
             .execute(
-                &self.org,
+                &self.group,
                 &self.plugin,
                 &self.agent,
                 &self.component,
