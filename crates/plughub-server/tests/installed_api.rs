@@ -2,18 +2,14 @@
 //! may, as one that may not, and from another organisation; secrets never come back; the caller is the
 //! actor of every event.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
-use plughub_accounts::Accounts;
-use plughub_catalog::Catalog;
+mod support;
+
+use axum::http::StatusCode;
 use plughub_domain::{Plan, Role};
-use plughub_server::{AppState, Lifecycle, router};
 use plughub_testkit::http::LoopbackNpm;
 use plughub_testkit::{TestBackend, TestStore};
-use serde_json::{Value, json};
-use std::sync::Arc;
-use tower::ServiceExt;
+use serde_json::json;
+use support::{Node, person_with_token};
 
 const PLUGIN: &str = "@acme/plugin-api";
 const ENCODED: &str = "@acme%2Fplugin-api";
@@ -21,32 +17,6 @@ const ENCODED: &str = "@acme%2Fplugin-api";
 const ECHO: &str = "export default { name: 'api', description: 'echoes', actions: [{ name: 'ECHO', \
     description: 'echo', validate: async () => true, handler: async (runtime, message) => \
     ({ text: `echo ${message.content.text} ${runtime.getSetting('API_KEY')}` }) }] };";
-
-async fn send(
-    app: &axum::Router,
-    method: &str,
-    uri: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header(header::AUTHORIZATION, format!("Bearer {token}"));
-    if body.is_some() {
-        request = request.header(header::CONTENT_TYPE, "application/json");
-    }
-    let request = request
-        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-        .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn install_configure_grant_and_uninstall_by_role() {
@@ -67,58 +37,22 @@ async fn install_configure_grant_and_uninstall_by_role() {
         tx.create_group(org, Plan::Pro, None, "test").await.unwrap();
     }
     tx.commit().await.unwrap();
-    let accounts = Accounts::new(t.store.clone());
     let mut tokens = std::collections::HashMap::new();
     for (email, org, role) in [
         ("owner@acme.test", "acme", Role::OrgOwner),
         ("user@acme.test", "acme", Role::OrgUser),
         ("owner@globex.test", "globex", Role::OrgOwner),
     ] {
-        accounts
-            .create_person(email, "", None, "test")
-            .await
-            .unwrap();
-        accounts.set_role(email, org, role, "test").await.unwrap();
-        tokens.insert(
-            email,
-            accounts
-                .create_token(email, "t", 1, "test")
-                .await
-                .unwrap()
-                .1,
-        );
+        tokens.insert(email, person_with_token(&t.store, email, org, role).await);
     }
-    let packages = dir.path().join("packages");
-    let installer = plughub_lifecycle::Installer::open(t.store.clone(), &packages, &npm.url)
-        .await
-        .unwrap();
-    // Share the pnpm other tests installed, when there is one.
-    let shared_tools = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tools");
-    std::fs::create_dir_all(&packages).unwrap();
-    if shared_tools.exists() {
-        std::os::unix::fs::symlink(&shared_tools, packages.join("tools")).unwrap();
-    }
-    let keys = plughub_secrets::KeyRing::load_or_create(&dir.path().join("keys.json")).unwrap();
-    let launcher = plughub_lifecycle::Launcher::new(
-        installer,
-        keys,
-        plughub_lifecycle::LaunchConfig {
-            node: std::env::var_os("PLUGHUB_NODE").map_or_else(|| "node".into(), Into::into),
-            run_dir: dir.path().join("run"),
-            policy: Default::default(),
-            sandbox: Some(Default::default()),
-            egress: Default::default(),
-        },
-    );
-    let app = router(AppState {
-        catalog: Arc::new(Catalog::open(t.store.clone()).await.unwrap()),
-        executor: Arc::new(plughub_engine::Executor::new(
-            Default::default(),
-            Default::default(),
-        )),
-        accounts,
-        lifecycle: Some(Lifecycle { launcher }),
-    });
+    let node = Node::start(
+        t.store.clone(),
+        &npm.url,
+        dir.path(),
+        &dir.path().join("keys.json"),
+        Default::default(),
+    )
+    .await;
     let (owner, user, globex) = (
         tokens["owner@acme.test"].as_str(),
         tokens["user@acme.test"].as_str(),
@@ -127,12 +61,16 @@ async fn install_configure_grant_and_uninstall_by_role() {
     let plugins = "/api/orgs/acme/plugins";
     let install = json!({ "plugin": PLUGIN });
 
-    let (status, body) = send(&app, "POST", plugins, user, Some(install.clone())).await;
+    let (status, body) = node
+        .send("POST", plugins, user, Some(install.clone()))
+        .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (StatusCode::FORBIDDEN, Some("forbidden"))
     );
-    let (status, body) = send(&app, "POST", plugins, globex, Some(install.clone())).await;
+    let (status, body) = node
+        .send("POST", plugins, globex, Some(install.clone()))
+        .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (StatusCode::NOT_FOUND, Some("org_not_found"))
@@ -143,11 +81,13 @@ async fn install_configure_grant_and_uninstall_by_role() {
         (json!({ "plugin": PLUGIN, "core": "v9" }), "invalid"),
         (json!({ "plugin": PLUGIN, "force": true }), "invalid_body"),
     ] {
-        let (status, body) = send(&app, "POST", plugins, owner, Some(bad.clone())).await;
+        let (status, body) = node.send("POST", plugins, owner, Some(bad.clone())).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
         assert_eq!(body["error"]["code"], code, "{bad}: {body}");
     }
-    let (status, body) = send(&app, "POST", plugins, owner, Some(install.clone())).await;
+    let (status, body) = node
+        .send("POST", plugins, owner, Some(install.clone()))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["version"], "1.0.0");
     assert_eq!(
@@ -155,7 +95,7 @@ async fn install_configure_grant_and_uninstall_by_role() {
         "{body}"
     );
     assert!(body.get("secrets").is_none());
-    let (status, body) = send(&app, "POST", plugins, owner, Some(install)).await;
+    let (status, body) = node.send("POST", plugins, owner, Some(install)).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (StatusCode::CONFLICT, Some("conflict"))
@@ -164,164 +104,157 @@ async fn install_configure_grant_and_uninstall_by_role() {
     // Configure: the owner only; a secret is sealed and shown by name.
     let config = format!("{plugins}/{ENCODED}/config");
     let settings = json!({ "settings": { "API_KEY": "ak-0123456789" } });
-    let (status, _) = send(&app, "PUT", &config, user, Some(settings.clone())).await;
+    let (status, _) = node
+        .send("PUT", &config, user, Some(settings.clone()))
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, body) = send(&app, "PUT", &config, owner, Some(settings)).await;
+    let (status, body) = node.send("PUT", &config, owner, Some(settings)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["secrets_set"], json!(["API_KEY"]));
     assert!(!body.to_string().contains("ak-0123456789"));
-    let (status, body) = send(
-        &app,
-        "PUT",
-        &config,
-        owner,
-        Some(json!({ "settings": { "NOPE": "1" } })),
-    )
-    .await;
+    let (status, body) = node
+        .send(
+            "PUT",
+            &config,
+            owner,
+            Some(json!({ "settings": { "NOPE": "1" } })),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 
     // Permissions: members see them, the owner grants.
     let permissions = format!("{plugins}/{ENCODED}/permissions");
-    let (status, body) = send(&app, "GET", &permissions, user, None).await;
+    let (status, body) = node.send("GET", &permissions, user, None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["requested"]["secrets.access"], json!(["API_KEY"]));
-    let (status, _) = send(&app, "POST", &permissions, user, Some(json!({}))).await;
+    let (status, _) = node.send("POST", &permissions, user, Some(json!({}))).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = send(
-        &app,
-        "GET",
-        &permissions.replace("acme", "globex"),
-        owner,
-        None,
-    )
-    .await;
+    let (status, _) = node
+        .send("GET", &permissions.replace("acme", "globex"), owner, None)
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, body) = send(&app, "POST", &permissions, owner, Some(json!({}))).await;
+    let (status, body) = node
+        .send("POST", &permissions, owner, Some(json!({})))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["missing"], json!({}));
-    let (status, body) = send(
-        &app,
-        "POST",
-        &permissions,
-        owner,
-        Some(json!({ "permissions": ["network.external"] })),
-    )
-    .await;
+    let (status, body) = node
+        .send(
+            "POST",
+            &permissions,
+            owner,
+            Some(json!({ "permissions": ["network.external"] })),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 
     // An agent, and the plugin activated for it.
-    let (status, body) = send(
-        &app,
-        "POST",
-        "/api/orgs/acme/agents",
-        owner,
-        Some(json!({ "name": "eliza" })),
-    )
-    .await;
+    let (status, body) = node
+        .send(
+            "POST",
+            "/api/orgs/acme/agents",
+            owner,
+            Some(json!({ "name": "eliza" })),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (status, body) = send(
-        &app,
-        "POST",
-        "/api/orgs/acme/agents",
-        owner,
-        Some(json!({ "name": "bad name" })),
-    )
-    .await;
+    let (status, body) = node
+        .send(
+            "POST",
+            "/api/orgs/acme/agents",
+            owner,
+            Some(json!({ "name": "bad name" })),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let activate = format!("{plugins}/{ENCODED}/activate");
-    let (status, body) = send(
-        &app,
-        "POST",
-        &activate,
-        owner,
-        Some(json!({ "agent": "eliza" })),
-    )
-    .await;
+    let (status, body) = node
+        .send("POST", &activate, owner, Some(json!({ "agent": "eliza" })))
+        .await;
     assert_eq!(
         (status, body["state"].as_str()),
         (StatusCode::OK, Some("ACTIVE")),
         "{body}"
     );
-    let (status, body) = send(
-        &app,
-        "POST",
-        &activate,
-        owner,
-        Some(json!({ "agent": "nobody" })),
-    )
-    .await;
+    let (status, body) = node
+        .send("POST", &activate, owner, Some(json!({ "agent": "nobody" })))
+        .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (StatusCode::NOT_FOUND, Some("agent_not_found")),
         "{body}"
     );
-    let (status, body) = send(&app, "GET", "/api/orgs/acme/agents", user, None).await;
+    let (status, body) = node.send("GET", "/api/orgs/acme/agents", user, None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.to_string().contains(PLUGIN), "{body}");
 
     // Run: members may; the answer is recorded by its caller, the key cut out of it.
     let run = format!("{plugins}/{ENCODED}/run");
-    let (status, body) = send(
-        &app,
-        "POST",
-        &run,
-        globex,
-        Some(json!({ "action": "ECHO", "text": "hi" })),
-    )
-    .await;
+    let (status, body) = node
+        .send(
+            "POST",
+            &run,
+            globex,
+            Some(json!({ "action": "ECHO", "text": "hi" })),
+        )
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    let (status, body) = send(
-        &app,
-        "POST",
-        &run,
-        user,
-        Some(json!({ "action": "ECHO", "provider": "X" })),
-    )
-    .await;
+    let (status, body) = node
+        .send(
+            "POST",
+            &run,
+            user,
+            Some(json!({ "action": "ECHO", "provider": "X" })),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let (status, body) = send(
-        &app,
-        "POST",
-        &run,
-        user,
-        Some(json!({ "action": "ECHO", "text": "hi" })),
-    )
-    .await;
+    let (status, body) = node
+        .send(
+            "POST",
+            &run,
+            user,
+            Some(json!({ "action": "ECHO", "text": "hi" })),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["result"]["text"], "echo hi ***");
-    let (status, body) = send(&app, "POST", &run, user, Some(json!({ "action": "NOPE" }))).await;
+    let (status, body) = node
+        .send("POST", &run, user, Some(json!({ "action": "NOPE" })))
+        .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (StatusCode::BAD_GATEWAY, Some("plugin_failed")),
         "{body}"
     );
 
-    let (status, body) = send(&app, "GET", "/api/orgs/acme/executions", user, None).await;
+    let (status, body) = node
+        .send("GET", "/api/orgs/acme/executions", user, None)
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["total"], 2, "the run and the failed one: {body}");
     assert_eq!(body["items"][1]["metadata"]["component"], "ECHO");
     assert_eq!(body["items"][1]["metadata"]["text"], "echo hi ***");
-    let (status, body) = send(
-        &app,
-        "POST",
-        &format!("{plugins}/{ENCODED}/rollback"),
-        owner,
-        None,
-    )
-    .await;
+    let (status, body) = node
+        .send(
+            "POST",
+            &format!("{plugins}/{ENCODED}/rollback"),
+            owner,
+            None,
+        )
+        .await;
     assert_eq!(
         status,
         StatusCode::CONFLICT,
         "nothing to roll back to: {body}"
     );
-    let (status, body) = send(
-        &app,
-        "POST",
-        &format!("{plugins}/{ENCODED}/deactivate"),
-        owner,
-        Some(json!({})),
-    )
-    .await;
+    let (status, body) = node
+        .send(
+            "POST",
+            &format!("{plugins}/{ENCODED}/deactivate"),
+            owner,
+            Some(json!({})),
+        )
+        .await;
     assert_eq!(
         (status, body["state"].as_str()),
         (StatusCode::OK, Some("INSTALLED")),
@@ -330,11 +263,11 @@ async fn install_configure_grant_and_uninstall_by_role() {
 
     // Uninstall: the owner only; then it is gone.
     let one = format!("{plugins}/{ENCODED}");
-    let (status, _) = send(&app, "DELETE", &one, user, None).await;
+    let (status, _) = node.send("DELETE", &one, user, None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, body) = send(&app, "DELETE", &one, owner, None).await;
+    let (status, body) = node.send("DELETE", &one, owner, None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = send(&app, "GET", &permissions, owner, None).await;
+    let (status, body) = node.send("GET", &permissions, owner, None).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (StatusCode::NOT_FOUND, Some("plugin_not_installed"))
