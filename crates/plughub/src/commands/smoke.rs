@@ -141,33 +141,31 @@ async fn steps(remote: &Remote, args: &SmokeArgs) -> Vec<Step> {
                 Some(&json!({ "domains": domains })),
             )
             .await?;
-        Ok(format!(
-            "{installed}, network granted to {}",
-            domains.join(", ")
-        ))
+        Ok(format!("{name}, network granted to {}", domains.join(", ")))
     })
     .await;
     if !installed {
         return steps;
     }
-    let ok = step(&mut steps, "configure", async {
-        let settings = super::settings::pairs(&args.settings)?;
-        let _: Value = remote
-            .call(
-                Method::PUT,
-                &format!("{plugin}/config"),
-                Some(&json!({ "settings": settings })),
-            )
-            .await?;
-        Ok(match settings.len() {
-            0 => "its defaults (no --set given)".to_string(),
-            n => format!(
-                "{n} setting(s): {}",
-                settings.keys().cloned().collect::<Vec<_>>().join(", ")
-            ),
+    let ok = steps.last().is_some_and(|s| s.ok)
+        && step(&mut steps, "configure", async {
+            let settings = super::settings::pairs(&args.settings)?;
+            let _: Value = remote
+                .call(
+                    Method::PUT,
+                    &format!("{plugin}/config"),
+                    Some(&json!({ "settings": settings })),
+                )
+                .await?;
+            Ok(match settings.len() {
+                0 => "its defaults (no --set given)".to_string(),
+                n => format!(
+                    "{n} setting(s): {}",
+                    settings.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            })
         })
-    })
-    .await;
+        .await;
     let ok = ok
         && step(&mut steps, "execute an action", async {
             let body = json!({ "action": args.action, "text": args.text });

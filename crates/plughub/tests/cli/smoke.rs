@@ -112,6 +112,11 @@ async fn smoke_and_the_command_line_through_a_server() {
         assert_eq!(s["ok"], true, "{s}");
         assert!(s["ms"].as_f64().unwrap() >= 0.0, "{s}");
     }
+    assert_eq!(
+        steps[2]["detail"], "@fixture/plugin-hello@1.0.0",
+        "{}",
+        steps[2]
+    );
     assert!(
         steps[4]["detail"]
             .as_str()
