@@ -216,16 +216,7 @@ async fn configure(remote: &Remote, args: ConfigureArgs) -> Result<()> {
             Some(&json!({ "settings": given })),
         )
         .await?;
-    if args.json {
-        return output::print_json(&view);
-    }
-    out!(
-        "configured {} for {}: {} setting(s) set",
-        args.plugin,
-        args.org,
-        given.len()
-    );
-    Ok(())
+    super::settings::print_configured(&args, &view, given.len())
 }
 
 async fn grant(remote: &Remote, args: GrantArgs, method: Method) -> Result<()> {

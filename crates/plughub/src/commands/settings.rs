@@ -14,14 +14,22 @@ pub async fn configure(store_args: &StoreArgs, args: ConfigureArgs) -> Result<()
     let view = installer
         .configure(&args.org, &args.plugin, &given, &keys, "cli")
         .await?;
+    print_configured(&args, &view, given.len())
+}
+
+/// What a `configure` did, here or through a server.
+pub fn print_configured(
+    args: &ConfigureArgs,
+    view: &plughub_lifecycle::ConfigView,
+    set: usize,
+) -> Result<()> {
     if args.json {
-        return output::print_json(&view);
+        return output::print_json(view);
     }
     out!(
-        "configured {} for {}: {} setting(s) set",
+        "configured {} for {}: {set} setting(s) set",
         args.plugin,
-        args.org,
-        given.len()
+        args.org
     );
     Ok(())
 }

@@ -55,8 +55,12 @@ impl Drop for Server {
 }
 
 pub fn start_server(data_dir: &std::path::Path) -> (Server, String) {
-    let mut child = plughub(data_dir)
-        .args(["serve", "--listen", "127.0.0.1:0"])
+    serve(plughub(data_dir).args(["serve", "--listen", "127.0.0.1:0"]))
+}
+
+/// Starts `plughub serve` as `cmd` says, and waits for the address it listens on.
+pub fn serve(cmd: &mut Command) -> (Server, String) {
+    let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -54,19 +54,13 @@ async fn smoke_and_the_command_line_through_a_server() {
     .unwrap();
     let token = made["token"].as_str().unwrap().to_string();
 
-    let mut child = plughub(dir)
-        .env("NPM_CONFIG_REGISTRY", &npm.url)
-        .args(["serve", "--listen", "127.0.0.1:0", "--no-sync"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _server = Server(child);
-    let url = format!("http://{}", line.trim().rsplit("http://").next().unwrap());
+    let (_server, addr) = serve(plughub(dir).env("NPM_CONFIG_REGISTRY", &npm.url).args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--no-sync",
+    ]));
+    let url = format!("http://{addr}");
     // The client has a data directory of its own: everything it does goes through the server.
     let client = || {
         let mut cmd = plughub(client_dir.path());
