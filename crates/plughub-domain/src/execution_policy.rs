@@ -26,6 +26,11 @@ pub struct ExecutionPolicy {
     pub max_timeout: Duration,
     /// Executions a minute per instance; 0 means no limit (an operator's choice, as for a benchmark).
     pub executions_per_minute: usize,
+    /// Executions a warm worker serves before a fresh one replaces it; 0 means never (an operator's
+    /// choice: each replacement is a Node.js start, tens of milliseconds of CPU).
+    pub recycle_after: u64,
+    /// How long a warm worker may stay unused before it is ended.
+    pub worker_idle: Duration,
     pub retries: u32,
     pub backoff_first: Duration,
     pub backoff_max: Duration,
@@ -48,6 +53,8 @@ impl Default for ExecutionPolicy {
             enterprise: tier(None, 10, 512, 30),
             max_timeout: Duration::from_secs(300),
             executions_per_minute: 100,
+            recycle_after: 100,
+            worker_idle: Duration::from_secs(300),
             retries: 3,
             backoff_first: Duration::from_secs(1),
             backoff_max: Duration::from_secs(10),

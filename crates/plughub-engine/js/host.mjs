@@ -395,6 +395,16 @@ const find = (list, name, kind) => {
   return found;
 };
 
+// An action's handler, its callbacks sent as they come.
+async function invoke(action, m) {
+  const callback = async (content) => {
+    send({ type: 'callback', id: m.id, content });
+    return [];
+  };
+  const result = await action.handler(runtime, m.memory, m.state, m.options ?? {}, callback, []);
+  return { type: 'action.result', result: result ?? null };
+}
+
 const handlers = {
   async 'plugin.init'(m) {
     settings = { ...(m.config?.settings ?? {}) };
@@ -410,12 +420,13 @@ const handlers = {
   },
   async 'action.invoke'(m) {
     const action = find(registered.actions, m.action, 'action');
-    const callback = async (content) => {
-      send({ type: 'callback', id: m.id, content });
-      return [];
-    };
-    const result = await action.handler(runtime, m.memory, m.state, m.options ?? {}, callback, []);
-    return { type: 'action.result', result: result ?? null };
+    return invoke(action, m);
+  },
+  async 'action.run'(m) {
+    const action = find(registered.actions, m.action, 'action');
+    const valid = action.validate ? await action.validate(runtime, m.memory, m.state) : true;
+    if (!valid) return { type: 'validate.result', valid: false };
+    return invoke(action, m);
   },
   async 'provider.get'(m) {
     const provider = find(registered.providers, m.provider, 'provider');

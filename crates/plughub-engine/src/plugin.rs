@@ -132,6 +132,27 @@ impl LoadedPlugin {
         .await
     }
 
+    /// Validates the message with the action and, when it is accepted, runs the handler: one round
+    /// trip (`action.run`). A message the action declines is an error that says so.
+    pub async fn run_action(
+        &self,
+        action: &str,
+        memory: Value,
+        timeout: Duration,
+        stream: Option<mpsc::UnboundedSender<Value>>,
+    ) -> Result<Invocation, EngineError> {
+        let what = format!("action {action}");
+        let action = action.to_string();
+        self.call(&what, timeout, stream, move |id| HostMessage::RunAction {
+            id,
+            action,
+            memory,
+            state: empty_state(),
+            options: json!({}),
+        })
+        .await
+    }
+
     pub async fn validate_action(
         &self,
         action: &str,
@@ -318,6 +339,11 @@ impl LoadedPlugin {
             WorkerMessage::ActionResult { result, .. }
             | WorkerMessage::ProviderResult { result, .. }
             | WorkerMessage::ModelResult { result, .. } => result,
+            WorkerMessage::ValidateResult { valid: false, .. } => {
+                return Err(EngineError::Plugin(format!(
+                    "{what} declined this message (its validate answered false)"
+                )));
+            }
             other => {
                 return Err(EngineError::Protocol(format!(
                     "{what} answered with {other:?}"

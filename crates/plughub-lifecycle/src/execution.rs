@@ -14,6 +14,8 @@ use plughub_store::{EventFilter, NewThing};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// An installed instance ready to run.
 #[derive(Debug, Clone)]
@@ -33,6 +35,10 @@ pub struct ExecutionContext {
     pub granted: plughub_domain::permissions::Permissions,
     /// The secret values among the settings, to cut out of logs and results.
     secrets: Vec<String>,
+    /// The instance's failures in a row as this context last saw them (read with it, then kept by each
+    /// execution recorded through it): a success after none changes nothing on the instance, so it is
+    /// recorded without reading the instance again. Shared by the context's clones.
+    error_streak: Arc<AtomicU32>,
 }
 
 impl ExecutionContext {
@@ -182,6 +188,7 @@ impl Installer {
             settings,
             granted: record.granted.clone(),
             secrets,
+            error_streak: Arc::new(AtomicU32::new(record.error_streak)),
         })
     }
 
@@ -411,11 +418,10 @@ impl Installer {
         } else {
             EventType::PluginErrorOccurred
         };
-        let thing = self.store.thing(&context.instance_id).await?;
-        let mut record = thing.as_ref().and_then(crate::service::record_of);
-        if succeeded && record.as_ref().is_none_or(|r| r.error_streak == 0) {
+        if succeeded && context.error_streak.load(Ordering::Relaxed) == 0 {
             // Nothing to keep on the instance (no streak to clear): the event alone, written with the
-            // events of other executions of the moment.
+            // events of other executions of the moment. A failure recorded meanwhile by a concurrent
+            // execution keeps its streak until the next success that reads it.
             let event = NewEvent {
                 event_type,
                 actor: actor.into(),
@@ -426,6 +432,8 @@ impl Installer {
             crate::runtime::append(&self.store, &event).await?;
             return Ok(false);
         }
+        let thing = self.store.thing(&context.instance_id).await?;
+        let mut record = thing.as_ref().and_then(crate::service::record_of);
         let mut suspended = false;
         let mut metadata = context.redact_value(&metadata);
         if let Some(record) = record.as_mut() {
@@ -449,6 +457,7 @@ impl Installer {
             group_id: Some(context.group_id.clone()),
             metadata,
         };
+        let streak = record.as_ref().map_or(0, |r| r.error_streak);
         let mut tx = self.store.begin().await?;
         match record {
             Some(record) => {
@@ -466,6 +475,7 @@ impl Installer {
             }
         }
         tx.commit().await?;
+        context.error_streak.store(streak, Ordering::Relaxed);
         Ok(suspended)
     }
 

@@ -35,4 +35,3 @@ pub use run::{Component, Ran};
 pub use runtime::StoreRuntime;
 pub use service::{InstallOptions, Installer};
 pub use update::UpdateOutcome;
-pub use warm::{IDLE_AFTER, RECYCLE_AFTER};

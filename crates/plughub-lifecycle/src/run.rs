@@ -68,15 +68,6 @@ impl Launched {
         let memory = plughub_engine::message(text, agent);
         match component {
             Component::Action(action) => {
-                if !self
-                    .plugin
-                    .validate_action(action, memory.clone(), timeout)
-                    .await?
-                {
-                    return Err(EngineError::Plugin(format!(
-                        "{action} declined this message (its validate answered false)"
-                    )));
-                }
                 let redacting = stream.map(|out| {
                     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
                     let context = self.context.clone();
@@ -91,7 +82,7 @@ impl Launched {
                     Some((tx, task)) => (Some(tx), Some(task)),
                     None => (None, None),
                 };
-                let outcome = self.plugin.invoke_action(action, memory, timeout, tx).await;
+                let outcome = self.plugin.run_action(action, memory, timeout, tx).await;
                 if let Some(task) = task {
                     let _ = task.await;
                 }

@@ -3,8 +3,8 @@
 //! execution still reads the instance from the store first (state, settings, grants, plan, quota and
 //! rate), so a change made on any node applies at once: a worker whose version, settings, grants or plan
 //! are not the current ones is replaced before it serves again, and the reaper ends such workers (and
-//! idle ones) even when no execution comes. A worker is retired after `RECYCLE_AFTER` executions, ended
-//! after `IDLE_AFTER` unused, replaced when it died; at most `MAX_WARM` are kept per node (the least
+//! idle ones) even when no execution comes. A worker is retired after the policy's `recycle_after`
+//! executions, ended after `worker_idle` unused, replaced when it died; at most `MAX_WARM` are kept per node (the least
 //! recently used goes); executions of a group wait for the plan's concurrent slots (per node).
 
 use crate::run::{Component, Ran, record_outcome};
@@ -17,10 +17,6 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::{Mutex as AsyncMutex, Semaphore};
 
-/// Executions a warm worker serves before it is replaced (product spec: 100).
-pub const RECYCLE_AFTER: u64 = 100;
-/// How long a warm worker may stay unused (product spec: 5 minutes).
-pub const IDLE_AFTER: Duration = Duration::from_secs(300);
 /// Warm workers one node keeps at most: each is a Node process.
 pub const MAX_WARM: usize = 64;
 /// The shortest time an execution on a warm worker gets: its timeout ends the worker, and with it the
@@ -46,7 +42,7 @@ struct Warm {
     launched: Arc<Launched>,
     executions: u64,
     last_used: Instant,
-    /// The worker that takes over once this one has served `RECYCLE_AFTER` executions, starting in the
+    /// The worker that takes over once this one has served the policy's `recycle_after` executions, starting in the
     /// background meanwhile: executions do not wait for a cold start.
     successor: Option<tokio::task::JoinHandle<Result<Launched, LifecycleError>>>,
 }
@@ -70,17 +66,16 @@ fn key(instance_id: &str, agent: &str) -> String {
 }
 
 impl WarmPool {
-    /// The slot of `key`; idle workers are ended on the way, and the least recently used one when the
-    /// node keeps `MAX_WARM` already.
-    fn slot(&self, key: &str) -> Slot {
+    /// The slot of `key`; workers unused for `idle` are ended on the way, and the least recently used
+    /// one when the node keeps `MAX_WARM` already.
+    fn slot(&self, key: &str, idle: Duration) -> Slot {
         let mut slots = self.slots.lock().expect("not poisoned");
         // Only slots nobody holds (the map's is the one reference) and nobody uses are let go.
         let free = |slot: &Slot| Arc::strong_count(slot) == 1;
         slots.retain(|_, slot| {
             !free(slot)
                 || slot.try_lock().map_or(true, |w| {
-                    w.as_ref()
-                        .is_some_and(|w| w.last_used.elapsed() < IDLE_AFTER)
+                    w.as_ref().is_some_and(|w| w.last_used.elapsed() < idle)
                 })
         });
         if !slots.contains_key(key) && slots.len() >= MAX_WARM {
@@ -225,7 +220,7 @@ impl Launcher {
             let Some(w) = warm.as_ref() else {
                 continue;
             };
-            let keep = w.last_used.elapsed() < IDLE_AFTER
+            let keep = w.last_used.elapsed() < self.policy().worker_idle
                 && match self.context(&w.org, &w.plugin).await {
                     Ok(context) => {
                         context.instance_id == w.instance_id
@@ -266,7 +261,9 @@ impl Launcher {
         agent: &str,
         timeout: Duration,
     ) -> Result<Arc<Launched>, LifecycleError> {
-        let slot = self.warm().slot(&key(&context.instance_id, agent));
+        let slot = self
+            .warm()
+            .slot(&key(&context.instance_id, agent), self.policy().worker_idle);
         let mut slot = slot.lock().await;
         let wanted = fingerprint(context);
         if let Some(warm) = slot.as_mut()
@@ -292,7 +289,9 @@ impl Launcher {
                 }
             }
             if warm.launched.plugin.worker().is_alive() {
-                if warm.executions >= RECYCLE_AFTER && warm.successor.is_none() {
+                let recycle_after = self.policy().recycle_after;
+                if recycle_after > 0 && warm.executions >= recycle_after && warm.successor.is_none()
+                {
                     let (launcher, context, agent) =
                         (self.clone(), context.clone(), agent.to_string());
                     warm.successor = Some(tokio::spawn(async move {

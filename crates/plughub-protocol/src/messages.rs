@@ -33,6 +33,18 @@ pub enum HostMessage {
         state: Value,
         options: Value,
     },
+    /// `action.validate` then, when it answers true, `action.invoke`, in one message: what an execution
+    /// does, at one round trip instead of two. Answered with `validate.result` (valid false) when the
+    /// action declines the message, else as `action.invoke`. plughub's own; the interop protocol has
+    /// the two steps.
+    #[serde(rename = "action.run")]
+    RunAction {
+        id: RequestId,
+        action: String,
+        memory: Value,
+        state: Value,
+        options: Value,
+    },
     #[serde(rename = "provider.get")]
     GetProvider {
         id: RequestId,
@@ -85,6 +97,7 @@ impl HostMessage {
             Init { id, .. }
             | ValidateAction { id, .. }
             | InvokeAction { id, .. }
+            | RunAction { id, .. }
             | GetProvider { id, .. }
             | InvokeEvaluator { id, .. }
             | StartService { id, .. }

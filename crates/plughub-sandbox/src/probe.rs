@@ -78,3 +78,13 @@ pub fn node_permission_flag(node: &Path) -> Option<String> {
         })
         .map(str::to_string)
 }
+
+/// The kernel's page size (what `/proc/<pid>/statm` counts in), asked once.
+pub fn page_size() -> u64 {
+    static PAGE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    // SAFETY: sysconf only reads a constant of the system.
+    *PAGE.get_or_init(|| match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        n if n > 0 => n as u64,
+        _ => 4096,
+    })
+}

@@ -1,5 +1,6 @@
-//! Executions through the API: on a warm worker kept between runs and replaced when the settings change,
-//! an action's callbacks streamed as server-sent events, and an organisation's executions followed live.
+//! Executions through the API: on a warm worker kept between runs, replaced when the settings change and
+//! after the policy's count of executions, an action's callbacks streamed as server-sent events, and an
+//! organisation's executions followed live.
 
 mod support;
 
@@ -18,7 +19,10 @@ const COUNTER: &str = "let served = 0; export default { name: 'warm', descriptio
     handler: async (runtime, message, state, options, callback) => { served += 1; \
     await callback({ text: 'first' }); \
     await callback({ text: `second ${runtime.getSetting('GREETING')}` }); \
-    return { text: `served ${served}`, success: true }; } }] };";
+    return { text: `served ${served}`, success: true }; } }, \
+    { name: 'PICKY', description: 'only when asked nicely', \
+    validate: async (runtime, message) => message.content.text === 'please', \
+    handler: async () => ({ text: 'you asked nicely', success: true }) }] };";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn warm_workers_streamed_callbacks_and_the_live_log() {
@@ -152,4 +156,105 @@ async fn warm_workers_streamed_callbacks_and_the_live_log() {
     assert_eq!(event["actor"], "owner@acme.test", "{event}");
     assert_eq!(event["metadata"]["component"], "COUNT", "{event}");
     assert_eq!(event["metadata"]["text"], "served 3", "{event}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_warm_worker_is_replaced_after_the_policys_count_and_a_declined_message_runs_nothing() {
+    let t = TestStore::new(TestBackend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let npm = LoopbackNpm::start().await;
+    let manifest = json!({ "name": PLUGIN, "version": "1.0.0", "type": "module", "main": "index.js",
+        "agentConfig": { "pluginParameters": { "GREETING": { "type": "string", "required": true } } } });
+    npm.publish_version(
+        manifest.clone(),
+        plughub_testkit::tarball::package(&manifest, &[("index.js", COUNTER)]),
+        None,
+    );
+    let mut tx = t.store.begin().await.unwrap();
+    tx.create_group("acme", Plan::Enterprise, None, "test")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let owner = person_with_token(&t.store, "owner@acme.test", "acme", Role::OrgOwner).await;
+    let policy = plughub_domain::execution_policy::ExecutionPolicy {
+        recycle_after: 3,
+        ..Default::default()
+    };
+    let node = Node::start(
+        t.store.clone(),
+        &npm.url,
+        dir.path(),
+        &dir.path().join("keys.json"),
+        policy,
+    )
+    .await;
+    let plugin = "/api/orgs/acme/plugins/@acme%2Fplugin-warm";
+    let (status, body) = node
+        .send(
+            "POST",
+            "/api/orgs/acme/plugins",
+            &owner,
+            Some(json!({ "plugin": PLUGIN })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = node
+        .send(
+            "PUT",
+            &format!("{plugin}/config"),
+            &owner,
+            Some(json!({ "settings": { "GREETING": "hi" } })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // An action that declines the message: an error that says so, and its handler never ran.
+    let (status, body) = node
+        .send(
+            "POST",
+            &format!("{plugin}/run"),
+            &owner,
+            Some(json!({ "action": "PICKY", "text": "now" })),
+        )
+        .await;
+    assert_eq!(status.as_u16(), 502, "{body}");
+    assert_eq!(body["error"]["code"], "plugin_failed", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("PICKY declined this message"), "{body}");
+    let (status, body) = node
+        .send(
+            "POST",
+            &format!("{plugin}/run"),
+            &owner,
+            Some(json!({ "action": "PICKY", "text": "please" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["result"]["text"], "you asked nicely", "{body}");
+
+    // Two runs served already (PICKY's); the third reaches the count and the one after it starts the
+    // replacement in the background, served meanwhile by the worker it replaces; then a fresh worker
+    // (its count back at 1) serves.
+    let run = json!({ "action": "COUNT", "text": "go" });
+    let mut served = Vec::new();
+    for _ in 0..100 {
+        let (status, body) = node
+            .send("POST", &format!("{plugin}/run"), &owner, Some(run.clone()))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let text = body["result"]["text"].as_str().unwrap().to_string();
+        let fresh = text == "served 1" && !served.is_empty();
+        served.push(text);
+        if fresh {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(served[..2], ["served 1", "served 2"], "{served:?}");
+    assert_eq!(
+        served.last().map(String::as_str),
+        Some("served 1"),
+        "a fresh worker took over: {served:?}"
+    );
+    assert_eq!(node.launcher.warm_workers(), 1, "the replaced one is gone");
 }

@@ -38,6 +38,8 @@ pub struct Store {
     description: String,
     /// The task that writes appended events in batches, started on first use.
     event_writer: std::sync::Arc<std::sync::OnceLock<events::EventWriter>>,
+    /// Groups read already, by name: a group's row never changes once made (see `groups.rs`).
+    groups_seen: groups::GroupsSeen,
 }
 
 impl Store {
@@ -98,6 +100,7 @@ impl Store {
         migrator.run(&pool).await.map_err(StoreError::Migrate)?;
         Ok(Store {
             event_writer: Default::default(),
+            groups_seen: Default::default(),
             pool,
             backend,
             description: location.describe(),

@@ -740,3 +740,25 @@ async fn the_catalogue_fingerprint_follows_every_catalogue_change_and_nothing_el
         t.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_group_made_elsewhere_after_a_miss_is_found() {
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        // Another node (a second store on the same database) makes the group after this one missed it.
+        let other = t.reopen().await;
+        assert!(t.store.group_by_name("gamma").await.unwrap().is_none());
+        let mut tx = other.begin().await.unwrap();
+        let made = tx
+            .create_group("gamma", Plan::Free, None, "admin")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        for _ in 0..2 {
+            let found = t.store.group_by_name("gamma").await.unwrap();
+            assert_eq!(found.as_ref(), Some(&made), "{backend:?}");
+        }
+        other.close().await;
+        t.cleanup().await;
+    }
+}

@@ -239,6 +239,9 @@ pub struct ServeArgs {
     /// Executions a minute each installed plugin may have, over all servers (default 100; 0: no limit)
     #[arg(long, value_name = "N")]
     pub executions_per_minute: Option<usize>,
+    /// Executions a warm plugin worker serves before a fresh one replaces it (default 100; 0: never)
+    #[arg(long, value_name = "N")]
+    pub recycle_after: Option<u64>,
     #[command(flatten)]
     pub sources: SourceArgs,
 }

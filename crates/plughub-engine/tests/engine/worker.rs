@@ -79,6 +79,24 @@ async fn every_component_kind_with_a_real_runtime_behind_it() {
     assert_eq!(runtime.events().len(), 2);
     assert_eq!(runtime.events()[0].0, "HELLO_SAID");
 
+    // validate and handler in one message: a declined message runs no handler.
+    let declined = plugin
+        .run_action("HELLO", message("", "agent-1"), SECOND * 5, None)
+        .await
+        .unwrap_err();
+    assert!(
+        declined.to_string().contains("declined this message"),
+        "{declined}"
+    );
+    assert_eq!(runtime.events().len(), 2, "no handler ran");
+    let run3 = plugin
+        .run_action("HELLO", message("Cy", "agent-1"), SECOND * 5, None)
+        .await
+        .unwrap();
+    assert_eq!(run3.result["text"], "Bonjour, Cy!");
+    assert_eq!(run3.callbacks.len(), 2, "its callbacks");
+    assert_eq!(runtime.events().len(), 3, "the handler ran");
+
     let provided = plugin
         .get_provider("GREETING_STYLE", message("", "agent-1"), SECOND * 5)
         .await

@@ -122,6 +122,9 @@ fn policy(args: &ServeArgs) -> ExecutionPolicy {
     if let Some(rate) = args.executions_per_minute {
         policy.executions_per_minute = rate;
     }
+    if let Some(n) = args.recycle_after {
+        policy.recycle_after = n;
+    }
     policy
 }
 
