@@ -289,6 +289,11 @@ impl Sandbox {
         self.uid
     }
 
+    /// Whether a memory cgroup holds the worker to the policy's `memory_mb`.
+    pub fn limits_memory(&self) -> bool {
+        self.cgroup.is_some()
+    }
+
     /// Whether the kernel killed the worker for going over its memory.
     pub fn oom_killed(&self) -> bool {
         self.cgroup.as_ref().is_some_and(WorkerCgroup::oom_killed)
