@@ -762,3 +762,55 @@ async fn a_group_made_elsewhere_after_a_miss_is_found() {
         t.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn events_appended_at_once_are_each_stored_and_answered_with_their_own_seq() {
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        // Appended together, they reach the writer together and share statements.
+        let appends = (0..300).map(|i| {
+            let store = t.store.clone();
+            tokio::spawn(async move {
+                let mut e = event(EventType::PluginActionExecuted, &format!("actor-{i}"));
+                e.metadata = json!({ "n": i });
+                store.append_event(&e).await.unwrap()
+            })
+        });
+        let answered: Vec<_> = all_joined(appends).await;
+        let mut seqs: Vec<i64> = answered.iter().map(|e| e.seq).collect();
+        seqs.sort_unstable();
+        seqs.dedup();
+        assert_eq!(seqs.len(), 300, "every event its own seq ({backend:?})");
+        let stored = t
+            .store
+            .events(&EventFilter {
+                event_type: Some(EventType::PluginActionExecuted),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(stored.len(), 300, "{backend:?}");
+        let by_seq: std::collections::HashMap<i64, _> =
+            stored.into_iter().map(|e| (e.seq, e)).collect();
+        for answer in &answered {
+            let kept = &by_seq[&answer.seq];
+            assert_eq!(kept.id, answer.id, "{backend:?}");
+            assert_eq!(kept.actor, answer.actor, "{backend:?}");
+            assert_eq!(kept.metadata, answer.metadata, "{backend:?}");
+            assert_eq!(
+                kept.actor,
+                format!("actor-{}", answer.metadata["n"]),
+                "{backend:?}"
+            );
+        }
+        t.cleanup().await;
+    }
+}
+
+async fn all_joined<T>(handles: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::new();
+    for h in handles.collect::<Vec<_>>() {
+        out.push(h.await.unwrap());
+    }
+    out
+}
