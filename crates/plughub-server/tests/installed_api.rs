@@ -236,6 +236,26 @@ async fn install_configure_grant_and_uninstall_by_role() {
     assert_eq!(body["items"][1]["metadata"]["text"], "echo hi ***");
     let (status, body) = node
         .send(
+            "GET",
+            "/api/orgs/acme/executions?page=2&per_page=1",
+            user,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (body["total"].as_i64(), body["page"].as_i64()),
+        (Some(2), Some(2)),
+        "{body}"
+    );
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{body}");
+    assert_eq!(
+        items[0]["metadata"]["component"], "ECHO",
+        "the older one: {body}"
+    );
+    let (status, body) = node
+        .send(
             "POST",
             &format!("{plugins}/{ENCODED}/rollback"),
             owner,

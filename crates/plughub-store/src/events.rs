@@ -1,7 +1,7 @@
 //! The append-only event log.
 
 use crate::clock::now_rfc3339;
-use crate::{Result, Store, StoreError};
+use crate::{Backend, Result, Store, StoreError};
 use plughub_domain::{EventType, NewEvent, StoredEvent};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, Row};
@@ -15,6 +15,12 @@ pub struct EventFilter {
     pub after_seq: Option<i64>,
     /// Events at or after this time (RFC 3339, as the store writes it).
     pub since: Option<String>,
+    /// Only the events that record an execution (`StoredEvent::is_execution`, decided in SQL).
+    pub executions_only: bool,
+    /// Newest first (by seq) instead of in log order; `offset` and `limit` count from that end.
+    pub newest_first: bool,
+    /// Events to skip before the first one returned (a page's start).
+    pub offset: Option<i64>,
     pub limit: Option<i64>,
 }
 
@@ -191,10 +197,13 @@ impl Store {
 
     /// Events in log order, narrowed by `filter`.
     pub async fn events(&self, filter: &EventFilter) -> Result<Vec<StoredEvent>> {
-        let (sql, binds) = where_clause(filter);
+        let (sql, binds) = where_clause(filter, self.backend());
+        // Numbers, never user text: safe to inline.
+        let order = if filter.newest_first { "DESC" } else { "ASC" };
         let sql = format!(
-            "SELECT seq, id, type, actor, target, group_id, time, metadata FROM events{sql} ORDER BY seq LIMIT {}",
-            filter.limit.unwrap_or(i64::MAX / 2)
+            "SELECT seq, id, type, actor, target, group_id, time, metadata FROM events{sql} ORDER BY seq {order} LIMIT {} OFFSET {}",
+            filter.limit.unwrap_or(i64::MAX / 2).max(0),
+            filter.offset.unwrap_or(0).max(0)
         );
         let mut query = sqlx::query::<Any>(&sql);
         for b in &binds {
@@ -209,7 +218,7 @@ impl Store {
     }
 
     pub async fn count_events(&self, filter: &EventFilter) -> Result<i64> {
-        let (sql, binds) = where_clause(filter);
+        let (sql, binds) = where_clause(filter, self.backend());
         let sql = format!("SELECT COUNT(*) AS n FROM events{sql}");
         let mut query = sqlx::query::<Any>(&sql);
         for b in &binds {
@@ -221,7 +230,7 @@ impl Store {
     /// The newest event's `seq` among those `filter` keeps (0 when there is none): where a reader that
     /// wants only what comes next starts.
     pub async fn last_event_seq(&self, filter: &EventFilter) -> Result<i64> {
-        let (sql, binds) = where_clause(filter);
+        let (sql, binds) = where_clause(filter, self.backend());
         let sql = format!("SELECT COALESCE(MAX(seq), 0) AS n FROM events{sql}");
         let mut query = sqlx::query::<Any>(&sql);
         for b in &binds {
@@ -231,7 +240,25 @@ impl Store {
     }
 }
 
-fn where_clause(filter: &EventFilter) -> (String, Vec<String>) {
+/// `StoredEvent::is_execution` in SQL: a run recorded, or a failure that names the component kind it
+/// ran (or a start that failed). The metadata is JSON text, read with each database's JSON functions.
+fn executions_condition(backend: Backend) -> String {
+    let (ran, failed) = (
+        EventType::PluginActionExecuted.as_str(),
+        EventType::PluginErrorOccurred.as_str(),
+    );
+    let names_its_run = match backend {
+        Backend::Sqlite => {
+            "json_type(metadata, '$.kind') IS NOT NULL OR json_extract(metadata, '$.operation') = 'init'"
+        }
+        Backend::Postgres => {
+            "(metadata::jsonb -> 'kind') IS NOT NULL OR metadata::jsonb ->> 'operation' = 'init'"
+        }
+    };
+    format!("(type = '{ran}' OR (type = '{failed}' AND ({names_its_run})))")
+}
+
+fn where_clause(filter: &EventFilter, backend: Backend) -> (String, Vec<String>) {
     let mut parts = Vec::new();
     let mut binds = Vec::new();
     let mut add = |condition: &str, value: String| {
@@ -249,6 +276,9 @@ fn where_clause(filter: &EventFilter) -> (String, Vec<String>) {
     }
     if let Some(since) = &filter.since {
         add("time >=", since.clone());
+    }
+    if filter.executions_only {
+        parts.push(executions_condition(backend));
     }
     let mut sql = if parts.is_empty() {
         String::new()

@@ -814,3 +814,101 @@ async fn all_joined<T>(handles: impl Iterator<Item = tokio::task::JoinHandle<T>>
     }
     out
 }
+
+#[tokio::test]
+async fn executions_are_picked_and_paged_newest_first_in_sql() {
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        let group = Some("g-1".to_string());
+        let made = [
+            (
+                EventType::PluginActionExecuted,
+                json!({ "kind": "action", "n": 0 }),
+            ),
+            (
+                EventType::PluginErrorOccurred,
+                json!({ "kind": "provider", "n": 1 }),
+            ),
+            (
+                EventType::PluginErrorOccurred,
+                json!({ "operation": "init", "n": 2 }),
+            ),
+            (
+                EventType::PluginErrorOccurred,
+                json!({ "operation": "install", "n": 3 }),
+            ),
+            (EventType::PluginInstalled, json!({ "n": 4 })),
+            (
+                EventType::PluginErrorOccurred,
+                json!({ "kind": null, "n": 5 }),
+            ),
+            (EventType::PluginActionExecuted, json!({ "n": 6 })),
+            (
+                EventType::PluginErrorOccurred,
+                json!({ "error": "\"kind\": no", "n": 7 }),
+            ),
+        ];
+        let mut tx = t.store.begin().await.unwrap();
+        for (event_type, metadata) in &made {
+            tx.append_event(&NewEvent {
+                group_id: group.clone(),
+                metadata: metadata.clone(),
+                ..event(*event_type, "t")
+            })
+            .await
+            .unwrap();
+        }
+        // Another group's execution is never counted.
+        tx.append_event(&NewEvent {
+            group_id: Some("g-2".into()),
+            metadata: json!({ "kind": "action" }),
+            ..event(EventType::PluginActionExecuted, "t")
+        })
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+
+        let everything = EventFilter {
+            group_id: group.clone(),
+            ..Default::default()
+        };
+        let all = t.store.events(&everything).await.unwrap();
+        let expected: Vec<i64> = all
+            .iter()
+            .rev()
+            .filter(|e| e.is_execution())
+            .map(|e| e.metadata["n"].as_i64().unwrap())
+            .collect();
+        assert_eq!(
+            expected,
+            [6, 5, 2, 1, 0],
+            "what the domain calls an execution"
+        );
+        let executions = EventFilter {
+            executions_only: true,
+            ..everything.clone()
+        };
+        assert_eq!(
+            t.store.count_events(&executions).await.unwrap(),
+            5,
+            "{backend:?}"
+        );
+        let mut paged = Vec::new();
+        for page in 0..3 {
+            let read = t
+                .store
+                .events(&EventFilter {
+                    newest_first: true,
+                    offset: Some(page * 2),
+                    limit: Some(2),
+                    ..executions.clone()
+                })
+                .await
+                .unwrap();
+            assert!(read.len() <= 2);
+            paged.extend(read.iter().map(|e| e.metadata["n"].as_i64().unwrap()));
+        }
+        assert_eq!(paged, expected, "SQL agrees with the domain ({backend:?})");
+        t.cleanup().await;
+    }
+}

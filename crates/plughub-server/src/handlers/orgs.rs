@@ -6,8 +6,8 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
+use plughub_domain::ThingKind;
 use plughub_domain::access::Action;
-use plughub_domain::{StoredEvent, ThingKind};
 use plughub_store::EventFilter;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -86,7 +86,7 @@ pub async fn events(
     org: Path<String>,
     params: Result<Query<Page>, QueryRejection>,
 ) -> ApiResult<Json<Value>> {
-    activity(state, caller, org, params, |_| true).await
+    activity(state, caller, org, params, false).await
 }
 
 /// `GET /api/orgs/{org}/executions?page=&per_page=`: every run and every failed one, with its log,
@@ -105,7 +105,7 @@ pub async fn executions(
     org: Path<String>,
     params: Result<Query<Page>, QueryRejection>,
 ) -> ApiResult<Json<Value>> {
-    activity(state, caller, org, params, StoredEvent::is_execution).await
+    activity(state, caller, org, params, true).await
 }
 
 /// `GET /api/orgs/{org}/executions/live`: server-sent events, one `execution` event for each execution
@@ -128,34 +128,32 @@ pub async fn live_executions(
     Ok(crate::live::executions_of(state.catalog.store().clone(), group.id).into_response())
 }
 
-/// A page of the group's events that `keep` keeps, newest first.
+/// A page of the group's events (or of its executions only), newest first: counted and read in SQL,
+/// whatever the log's length.
 async fn activity(
     State(state): State<AppState>,
     caller: Caller,
     Path(org): Path<String>,
     params: Result<Query<Page>, QueryRejection>,
-    keep: impl Fn(&StoredEvent) -> bool,
+    executions_only: bool,
 ) -> ApiResult<Json<Value>> {
     let (page, per_page) = query(params)?.bounds()?;
     let group = caller.group_for(&state, &org, Action::ViewActivity).await?;
-    let mut events: Vec<StoredEvent> = state
-        .catalog
-        .store()
+    let store = state.catalog.store();
+    let filter = EventFilter {
+        group_id: Some(group.id.clone()),
+        executions_only,
+        ..Default::default()
+    };
+    let total = store.count_events(&filter).await?;
+    let items = store
         .events(&EventFilter {
-            group_id: Some(group.id.clone()),
-            ..Default::default()
+            newest_first: true,
+            offset: Some(((page - 1) * per_page) as i64),
+            limit: Some(per_page as i64),
+            ..filter
         })
-        .await?
-        .into_iter()
-        .filter(|e| keep(e))
-        .collect();
-    events.reverse();
-    let total = events.len();
-    let items: Vec<_> = events
-        .into_iter()
-        .skip((page - 1) * per_page)
-        .take(per_page)
-        .collect();
+        .await?;
     Ok(Json(
         json!({ "items": items, "page": page, "per_page": per_page, "total": total }),
     ))

@@ -21,19 +21,43 @@ pub async fn run(store_args: &StoreArgs, args: LogsArgs) -> Result<()> {
     })?;
     let filter = EventFilter {
         group_id: Some(group.id.clone()),
+        executions_only: true,
         ..Default::default()
     };
     let keep = |e: &plughub_domain::StoredEvent| {
-        e.is_execution()
-            && args
-                .plugin
-                .as_deref()
-                .is_none_or(|p| e.metadata["plugin"] == p)
+        args.plugin
+            .as_deref()
+            .is_none_or(|p| e.metadata["plugin"] == p)
     };
-    let all = store.events(&filter).await?;
-    let mut cursor = plughub_store::EventCursor::after(all.last().map_or(0, |e| e.seq));
-    let shown: Vec<_> = all.into_iter().filter(|e| keep(e)).collect();
-    for event in &shown[shown.len().saturating_sub(args.last)..] {
+    // Where following starts: after the newest event of the organisation's, shown or not.
+    let newest = store
+        .last_event_seq(&EventFilter {
+            executions_only: false,
+            ..filter.clone()
+        })
+        .await?;
+    let mut cursor = plughub_store::EventCursor::after(newest);
+    let mut shown: Vec<_> = match args.plugin {
+        // The last ones only, read newest first.
+        None => store
+            .events(&EventFilter {
+                newest_first: true,
+                limit: Some(args.last as i64),
+                ..filter.clone()
+            })
+            .await?
+            .into_iter()
+            .rev()
+            .collect(),
+        Some(_) => store
+            .events(&filter)
+            .await?
+            .into_iter()
+            .filter(|e| keep(e))
+            .collect(),
+    };
+    shown.drain(..shown.len().saturating_sub(args.last));
+    for event in &shown {
         print_execution(&serde_json::to_value(event)?, args.json)?;
     }
     if !args.follow {
@@ -46,7 +70,7 @@ pub async fn run(store_args: &StoreArgs, args: LogsArgs) -> Result<()> {
             ..filter.clone()
         };
         for event in cursor.fresh(store.events(&filter).await?) {
-            if keep(&event) {
+            if event.is_execution() && keep(&event) {
                 print_execution(&serde_json::to_value(&event)?, args.json)?;
             }
         }

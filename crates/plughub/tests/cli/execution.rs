@@ -119,6 +119,29 @@ async fn run_provide_and_inspect_an_installed_plugin() {
         text(&out.stderr)
     );
 
+    // The log of executions, oldest of those shown first: the last two, then all of them.
+    let (stdout, _) = ok(&["logs", "--org", "acme", "--last", "2", "--json"]);
+    let shown: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let components: Vec<&str> = shown
+        .iter()
+        .map(|e| e["metadata"]["component"].as_str().unwrap())
+        .collect();
+    assert_eq!(components, ["POLITENESS", "NOPE"], "{stdout}");
+    assert_eq!(shown[1]["event_type"], "plugin_error_occurred");
+    let (stdout, _) = ok(&["logs", "--org", "acme"]);
+    let lines: Vec<&str> = stdout.lines().filter(|l| !l.starts_with(' ')).collect();
+    assert_eq!(
+        lines.len(),
+        5,
+        "two runs, a provider, an evaluator, a failure: {stdout}"
+    );
+    assert!(lines[0].contains("action HELLO"), "{stdout}");
+    assert!(lines[4].contains("failed:"), "{stdout}");
+    assert!(!stdout.contains(secret));
+
     let store = store_of(d).await;
     let executed = executions(&store).await;
     assert_eq!(executed.len(), 4, "two runs, a provider and an evaluator");
