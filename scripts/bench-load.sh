@@ -25,7 +25,8 @@
 # `--pg URL`: the server (and the set-up commands) use a fresh database made on that PostgreSQL server
 # (CREATE DATABASE, dropped at exit) instead of the embedded SQLite.
 # wrk and the server share the machine's cores: read the figures with the `top` frames. Environment:
-# THREADS (2), CONNECTIONS (64), SLOT_CONNECTIONS (10), DURATION (10s), AGENTS (10), WRK_TIMEOUT (30s).
+# THREADS (2), CONNECTIONS (64), SLOT_CONNECTIONS (10), DURATION (10s), AGENTS (10), WRK_TIMEOUT (30s),
+# RECYCLE_AFTER (unset: the server's default, a fresh worker every 100 executions; 0: never).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -45,7 +46,7 @@ while [ $# -gt 0 ]; do
     --connections) CONNECTIONS=${2:?}; shift 2 ;;
     --duration) DURATION=${2:?}; shift 2 ;;
     --threads) THREADS=${2:?}; shift 2 ;;
-    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -150,7 +151,7 @@ plughub run "$PLUGIN" "$ACTION" --org "$ORG" --text hi
 say "starting the server"
 # Port 0: the kernel picks a free port; the server prints the address it got.
 "$BIN" --data-dir "$WORK/data" "${DB_ARGS[@]}" serve --listen 127.0.0.1:0 --no-sync \
-  --executions-per-minute 0 >"$WORK/server.log" 2>&1 &
+  --executions-per-minute 0 ${RECYCLE_AFTER:+--recycle-after "$RECYCLE_AFTER"} >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 ADDR=""
 for _ in $(seq 1 300); do
@@ -388,7 +389,12 @@ fi
 
 # --- 7. the summary ----------------------------------------------------------------------------------
 goal() { if [ "$1" = 1 ]; then echo "met"; else echo "NOT met"; fi; }
-say "summary ($(nproc) cores shared by wrk and the server; store: $STORE_NAME; $(date -u +%F))"
+case "${RECYCLE_AFTER:-}" in
+  "") recycling="a fresh worker every 100 executions (the default)" ;;
+  0) recycling="workers never recycled" ;;
+  *) recycling="a fresh worker every $RECYCLE_AFTER executions" ;;
+esac
+say "summary ($(nproc) cores shared by wrk and the server; store: $STORE_NAME; $recycling; $(date -u +%F))"
 printf '%-10s %5s %9s %7s %8s %8s %8s %7s %7s %6s %8s %7s %8s %8s %10s %5s\n' load conns 'req/s' \
   '2xx/s' 'p50 ms' 'p99 ms' 'max ms' non-2xx sockerr silent log-warn 'next ms' 'RSS kB' 'peak kB' \
   'workers kB' cpu
