@@ -120,7 +120,7 @@ impl LoadedPlugin {
     ) -> Result<Invocation, EngineError> {
         let what = format!("action {action}");
         let action = action.to_string();
-        self.call(&what, timeout, stream, move |id| {
+        self.call(&what, timeout, stream, false, move |id| {
             HostMessage::InvokeAction {
                 id,
                 action,
@@ -143,12 +143,14 @@ impl LoadedPlugin {
     ) -> Result<Invocation, EngineError> {
         let what = format!("action {action}");
         let action = action.to_string();
-        self.call(&what, timeout, stream, move |id| HostMessage::RunAction {
-            id,
-            action,
-            memory,
-            state: empty_state(),
-            options: json!({}),
+        self.call(&what, timeout, stream, true, move |id| {
+            HostMessage::RunAction {
+                id,
+                action,
+                memory,
+                state: empty_state(),
+                options: json!({}),
+            }
         })
         .await
     }
@@ -189,11 +191,13 @@ impl LoadedPlugin {
     ) -> Result<Invocation, EngineError> {
         let what = format!("provider {provider}");
         let provider = provider.to_string();
-        self.call(&what, timeout, None, move |id| HostMessage::GetProvider {
-            id,
-            provider,
-            memory,
-            state: empty_state(),
+        self.call(&what, timeout, None, false, move |id| {
+            HostMessage::GetProvider {
+                id,
+                provider,
+                memory,
+                state: empty_state(),
+            }
         })
         .await
     }
@@ -206,7 +210,7 @@ impl LoadedPlugin {
     ) -> Result<Invocation, EngineError> {
         let what = format!("evaluator {evaluator}");
         let evaluator = evaluator.to_string();
-        self.call(&what, timeout, None, move |id| {
+        self.call(&what, timeout, None, false, move |id| {
             HostMessage::InvokeEvaluator {
                 id,
                 evaluator,
@@ -257,10 +261,12 @@ impl LoadedPlugin {
     ) -> Result<Invocation, EngineError> {
         let what = format!("model {model_type}");
         let model_type = model_type.to_string();
-        self.call(&what, timeout, None, move |id| HostMessage::InvokeModel {
-            id,
-            model_type,
-            params,
+        self.call(&what, timeout, None, false, move |id| {
+            HostMessage::InvokeModel {
+                id,
+                model_type,
+                params,
+            }
         })
         .await
     }
@@ -306,11 +312,14 @@ impl LoadedPlugin {
         }
     }
 
+    /// Sends a request and waits for its result, forwarding callbacks meanwhile. `declinable`: the
+    /// request validates first (`action.run`), so `validate.result` false is an answer, not a breach.
     async fn call(
         &self,
         what: &str,
         timeout: Duration,
         stream: Option<mpsc::UnboundedSender<Value>>,
+        declinable: bool,
         make: impl FnOnce(u64) -> HostMessage,
     ) -> Result<Invocation, EngineError> {
         self.worker.new_execution();
@@ -339,7 +348,7 @@ impl LoadedPlugin {
             WorkerMessage::ActionResult { result, .. }
             | WorkerMessage::ProviderResult { result, .. }
             | WorkerMessage::ModelResult { result, .. } => result,
-            WorkerMessage::ValidateResult { valid: false, .. } => {
+            WorkerMessage::ValidateResult { valid: false, .. } if declinable => {
                 return Err(EngineError::Plugin(format!(
                     "{what} declined this message (its validate answered false)"
                 )));

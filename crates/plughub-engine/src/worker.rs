@@ -218,8 +218,12 @@ impl Worker {
             sandbox.apply(&mut command);
         }
         // A V8 heap flag makes V8 refuse the code cache Node carries for its own modules (their flags
-        // must match the build's): measured here, a start then costs 120 ms of CPU instead of 70. So
-        // where a memory cgroup holds the worker, the cgroup alone caps it.
+        // must match the build's): measured here, a start then costs 120 ms of CPU instead of 70, and
+        // the warm pool starts a worker every 100 executions. So where a memory cgroup holds the
+        // worker, the cgroup alone caps it. The trade-off: V8 then sizes its heap by the machine (it
+        // cannot see the cgroup from inside the sandbox), so a plugin whose live heap nears the plan's
+        // memory is ended by the kernel (reported as over its memory) where V8 would have collected
+        // harder first; one far below it is unaffected (V8 collects by live size, not by the cap).
         let cgroup_caps_memory = sandbox.as_ref().is_some_and(|(s, _)| s.limits_memory());
         if let Some(mb) = spec.memory_mb.filter(|_| !cgroup_caps_memory) {
             command.arg(format!("--max-old-space-size={mb}"));

@@ -14,8 +14,6 @@ use plughub_store::{EventFilter, NewThing};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 /// An installed instance ready to run.
 #[derive(Debug, Clone)]
@@ -35,13 +33,30 @@ pub struct ExecutionContext {
     pub granted: plughub_domain::permissions::Permissions,
     /// The secret values among the settings, to cut out of logs and results.
     secrets: Vec<String>,
-    /// The instance's failures in a row as this context last saw them (read with it, then kept by each
-    /// execution recorded through it): a success after none changes nothing on the instance, so it is
-    /// recorded without reading the instance again. Shared by the context's clones.
-    error_streak: Arc<AtomicU32>,
+    /// The instance's failures in a row when this context was read.
+    error_streak: u32,
+    /// Read for one execution, just before it (see `for_one_execution`).
+    one_execution: bool,
 }
 
 impl ExecutionContext {
+    /// Marks a context read for the one execution about to run: if that execution succeeds and the
+    /// instance had no failures in a row when it was read, the success is recorded without reading
+    /// the instance again (there is no streak to clear). A context kept for many executions (a model
+    /// plugin's, a session's) is never marked: what it read may be long stale, so each of its
+    /// executions reads the instance. A failure recorded by a concurrent execution while this one ran
+    /// keeps its streak until the next success.
+    pub(crate) fn for_one_execution(mut self) -> ExecutionContext {
+        self.one_execution = true;
+        self
+    }
+
+    /// The same context, kept by a started plugin for all it will run.
+    pub(crate) fn kept(mut self) -> ExecutionContext {
+        self.one_execution = false;
+        self
+    }
+
     /// `text` with every secret value of this instance replaced by `***`.
     pub fn redact(&self, text: &str) -> String {
         self.secrets
@@ -188,7 +203,8 @@ impl Installer {
             settings,
             granted: record.granted.clone(),
             secrets,
-            error_streak: Arc::new(AtomicU32::new(record.error_streak)),
+            error_streak: record.error_streak,
+            one_execution: false,
         })
     }
 
@@ -418,10 +434,9 @@ impl Installer {
         } else {
             EventType::PluginErrorOccurred
         };
-        if succeeded && context.error_streak.load(Ordering::Relaxed) == 0 {
+        if succeeded && context.one_execution && context.error_streak == 0 {
             // Nothing to keep on the instance (no streak to clear): the event alone, written with the
-            // events of other executions of the moment. A failure recorded meanwhile by a concurrent
-            // execution keeps its streak until the next success that reads it.
+            // events of other executions of the moment.
             let event = NewEvent {
                 event_type,
                 actor: actor.into(),
@@ -457,7 +472,6 @@ impl Installer {
             group_id: Some(context.group_id.clone()),
             metadata,
         };
-        let streak = record.as_ref().map_or(0, |r| r.error_streak);
         let mut tx = self.store.begin().await?;
         match record {
             Some(record) => {
@@ -475,7 +489,6 @@ impl Installer {
             }
         }
         tx.commit().await?;
-        context.error_streak.store(streak, Ordering::Relaxed);
         Ok(suspended)
     }
 

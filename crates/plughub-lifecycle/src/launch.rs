@@ -133,6 +133,7 @@ impl Launcher {
         timeout: Option<Duration>,
         depth: usize,
     ) -> Result<Launched, LifecycleError> {
+        let context = context.kept();
         let policy = self.policy();
         let timeout = policy.timeout(context.plan, timeout);
         let (reporter, network_log) = self.egress_events(&context, agent);

@@ -4,8 +4,9 @@
 //! rate), so a change made on any node applies at once: a worker whose version, settings, grants or plan
 //! are not the current ones is replaced before it serves again, and the reaper ends such workers (and
 //! idle ones) even when no execution comes. A worker is retired after the policy's `recycle_after`
-//! executions, ended after `worker_idle` unused, replaced when it died; at most `MAX_WARM` are kept per node (the least
-//! recently used goes); executions of a group wait for the plan's concurrent slots (per node).
+//! executions, ended after `worker_idle` unused, replaced when it died; at most `MAX_WARM` are kept per
+//! node (the least recently used goes); executions of a group wait for the plan's concurrent slots (per
+//! node).
 
 use crate::run::{Component, Ran, record_outcome};
 use crate::{ExecutionContext, Launched, Launcher, LifecycleError};
@@ -42,8 +43,8 @@ struct Warm {
     launched: Arc<Launched>,
     executions: u64,
     last_used: Instant,
-    /// The worker that takes over once this one has served the policy's `recycle_after` executions, starting in the
-    /// background meanwhile: executions do not wait for a cold start.
+    /// The worker that takes over once this one has served the policy's `recycle_after` executions,
+    /// starting in the background meanwhile: executions do not wait for a cold start.
     successor: Option<tokio::task::JoinHandle<Result<Launched, LifecycleError>>>,
 }
 
@@ -150,9 +151,12 @@ impl Launcher {
         stream: Option<UnboundedSender<Value>>,
         actor: &str,
     ) -> Result<Ran, LifecycleError> {
-        let context_now = || {
+        // Read for this execution alone (its success may then be recorded without a second read).
+        let context_now = || async {
             self.installer()
                 .execution_context_in(group.clone(), plugin, self.keys())
+                .await
+                .map(ExecutionContext::for_one_execution)
         };
         let mut context = context_now().await?;
         self.installer()

@@ -256,6 +256,21 @@ async fn install_configure_grant_and_uninstall_by_role() {
     );
     let (status, body) = node
         .send(
+            "GET",
+            "/api/orgs/acme/executions?page=18446744073709551615&per_page=1",
+            user,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["items"],
+        json!([]),
+        "a page past the log is empty: {body}"
+    );
+    assert_eq!(body["total"], 2, "{body}");
+    let (status, body) = node
+        .send(
             "POST",
             &format!("{plugins}/{ENCODED}/rollback"),
             owner,

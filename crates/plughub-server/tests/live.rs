@@ -221,6 +221,21 @@ async fn a_warm_worker_is_replaced_after_the_policys_count_and_a_declined_messag
     assert_eq!(body["error"]["code"], "plugin_failed", "{body}");
     let message = body["error"]["message"].as_str().unwrap();
     assert!(message.contains("PICKY declined this message"), "{body}");
+    let streak = || async {
+        let group = t.store.group_by_name("acme").await.unwrap().unwrap();
+        let instance = t
+            .store
+            .thing_by_name(
+                plughub_domain::ThingKind::PluginInstance,
+                Some(&group.id),
+                PLUGIN,
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        instance.properties["error_streak"].as_u64().unwrap_or(0)
+    };
+    assert_eq!(streak().await, 1, "the failure counts towards a suspension");
     let (status, body) = node
         .send(
             "POST",
@@ -231,6 +246,7 @@ async fn a_warm_worker_is_replaced_after_the_policys_count_and_a_declined_messag
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["result"]["text"], "you asked nicely", "{body}");
+    assert_eq!(streak().await, 0, "a success ends the failures in a row");
 
     // Two runs served already (PICKY's); the third reaches the count and the one after it starts the
     // replacement in the background, served meanwhile by the worker it replaces; then a fresh worker

@@ -54,22 +54,27 @@ impl EventWriter {
     }
 }
 
-/// The batch in one statement (atomic and committed on its own: one round trip for the lot); if it
-/// fails, each event on its own, so that one bad event fails only its own caller.
+/// The batch in one statement (atomic and committed on its own: one round trip for the lot). If the
+/// statement fails, each event on its own, so that one bad event fails only its own caller; once it
+/// ran, its events are in the log and are never written again.
 async fn write_batch(pool: &sqlx::AnyPool, batch: Vec<Pending>) {
-    let together = async {
-        let mut conn = pool.acquire().await?;
-        let events: Vec<&NewEvent> = batch.iter().map(|(event, _)| event).collect();
-        insert_events(&mut conn, &events).await
-    }
-    .await;
-    match together {
+    let events: Vec<&NewEvent> = batch.iter().map(|(event, _)| event).collect();
+    match insert_events(pool, &events).await {
         Ok(stored) => {
             for ((_, reply), stored) in batch.into_iter().zip(stored) {
                 let _ = reply.send(Ok(stored));
             }
         }
-        Err(_) => {
+        Err(Batch::Written(e)) => {
+            let reason = e.to_string();
+            for (_, reply) in batch {
+                let _ = reply.send(Err(StoreError::corrupt("events", &reason)));
+            }
+        }
+        Err(Batch::NotWritten(e)) => {
+            if batch.len() > 1 {
+                tracing::warn!(error = %e, events = batch.len(), "events appended together could not be written in one statement; writing each on its own");
+            }
             for (event, reply) in batch {
                 let alone = async {
                     let mut conn = pool.acquire().await?;
@@ -82,8 +87,17 @@ async fn write_batch(pool: &sqlx::AnyPool, batch: Vec<Pending>) {
     }
 }
 
+/// How a batch's statement failed: before anything was written, or after its rows were in.
+enum Batch {
+    NotWritten(StoreError),
+    Written(StoreError),
+}
+
 /// Inserts `events` with one multi-row statement; the stored events come back in the same order.
-async fn insert_events(conn: &mut AnyConnection, events: &[&NewEvent]) -> Result<Vec<StoredEvent>> {
+async fn insert_events(
+    pool: &sqlx::AnyPool,
+    events: &[&NewEvent],
+) -> std::result::Result<Vec<StoredEvent>, Batch> {
     const COLUMNS: usize = 7;
     let time = now_rfc3339();
     let rows: Vec<(String, String)> = events
@@ -114,18 +128,25 @@ async fn insert_events(conn: &mut AnyConnection, events: &[&NewEvent]) -> Result
             .bind(&time)
             .bind(metadata);
     }
+    let not_written = |e: sqlx::Error| Batch::NotWritten(e.into());
+    let mut conn = pool.acquire().await.map_err(not_written)?;
+    let returned = query.fetch_all(&mut *conn).await.map_err(not_written)?;
     // Matched by id: neither database promises RETURNING's order.
+    let written = |e: sqlx::Error| Batch::Written(e.into());
     let mut seqs = std::collections::HashMap::with_capacity(events.len());
-    for row in query.fetch_all(&mut *conn).await? {
-        let id: String = row.try_get("id")?;
-        seqs.insert(id, row.try_get::<i64, _>("seq")?);
+    for row in returned {
+        let id: String = row.try_get("id").map_err(written)?;
+        seqs.insert(id, row.try_get::<i64, _>("seq").map_err(written)?);
     }
     events
         .iter()
         .zip(rows)
         .map(|(event, (id, _))| {
             let seq = seqs.get(&id).copied().ok_or_else(|| {
-                StoreError::corrupt("events.seq", "an inserted event came back without its seq")
+                Batch::Written(StoreError::corrupt(
+                    "events.seq",
+                    "an inserted event came back without its seq",
+                ))
             })?;
             Ok(StoredEvent {
                 seq,
@@ -195,6 +216,18 @@ impl Store {
         insert_event(&mut conn, event).await
     }
 
+    /// Appends `events` with one statement, all or none; they come back stored, in the same order.
+    /// What `append_event` does with the events of the same moment.
+    pub async fn append_events(&self, events: &[NewEvent]) -> Result<Vec<StoredEvent>> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let events: Vec<&NewEvent> = events.iter().collect();
+        insert_events(self.pool(), &events)
+            .await
+            .map_err(|(Batch::NotWritten(e) | Batch::Written(e))| e)
+    }
+
     /// Events in log order, narrowed by `filter`.
     pub async fn events(&self, filter: &EventFilter) -> Result<Vec<StoredEvent>> {
         let (sql, binds) = where_clause(filter, self.backend());
@@ -252,7 +285,8 @@ fn executions_condition(backend: Backend) -> String {
             "json_type(metadata, '$.kind') IS NOT NULL OR json_extract(metadata, '$.operation') = 'init'"
         }
         Backend::Postgres => {
-            "(metadata::jsonb -> 'kind') IS NOT NULL OR metadata::jsonb ->> 'operation' = 'init'"
+            // json, not jsonb: jsonb refuses a NUL (`\u0000`), which a plugin's log line may hold.
+            "(metadata::json -> 'kind') IS NOT NULL OR metadata::json ->> 'operation' = 'init'"
         }
     };
     format!("(type = '{ran}' OR (type = '{failed}' AND ({names_its_run})))")

@@ -847,6 +847,11 @@ async fn executions_are_picked_and_paged_newest_first_in_sql() {
                 EventType::PluginErrorOccurred,
                 json!({ "error": "\"kind\": no", "n": 7 }),
             ),
+            // A NUL in a log line (PostgreSQL's jsonb would refuse the whole query).
+            (
+                EventType::PluginActionExecuted,
+                json!({ "log": ["a\u{0}b"], "n": 8 }),
+            ),
         ];
         let mut tx = t.store.begin().await.unwrap();
         for (event_type, metadata) in &made {
@@ -881,7 +886,7 @@ async fn executions_are_picked_and_paged_newest_first_in_sql() {
             .collect();
         assert_eq!(
             expected,
-            [6, 5, 2, 1, 0],
+            [8, 6, 5, 2, 1, 0],
             "what the domain calls an execution"
         );
         let executions = EventFilter {
@@ -890,11 +895,11 @@ async fn executions_are_picked_and_paged_newest_first_in_sql() {
         };
         assert_eq!(
             t.store.count_events(&executions).await.unwrap(),
-            5,
+            6,
             "{backend:?}"
         );
         let mut paged = Vec::new();
-        for page in 0..3 {
+        for page in 0..4 {
             let read = t
                 .store
                 .events(&EventFilter {
@@ -909,6 +914,34 @@ async fn executions_are_picked_and_paged_newest_first_in_sql() {
             paged.extend(read.iter().map(|e| e.metadata["n"].as_i64().unwrap()));
         }
         assert_eq!(paged, expected, "SQL agrees with the domain ({backend:?})");
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn events_appended_in_one_statement_come_back_in_order() {
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        let events: Vec<NewEvent> = (0..5)
+            .map(|i| NewEvent {
+                metadata: json!({ "n": i }),
+                ..event(EventType::PluginActionExecuted, &format!("a-{i}"))
+            })
+            .collect();
+        let stored = t.store.append_events(&events).await.unwrap();
+        let actors: Vec<&str> = stored.iter().map(|e| e.actor.as_str()).collect();
+        assert_eq!(actors, ["a-0", "a-1", "a-2", "a-3", "a-4"], "{backend:?}");
+        let read = t.store.events(&EventFilter::default()).await.unwrap();
+        assert_eq!(read.len(), 5, "{backend:?}");
+        for (kept, answered) in read.iter().zip(&stored) {
+            assert_eq!(
+                (kept.seq, &kept.id),
+                (answered.seq, &answered.id),
+                "{backend:?}"
+            );
+            assert_eq!(kept.metadata, answered.metadata, "{backend:?}");
+        }
+        assert!(t.store.append_events(&[]).await.unwrap().is_empty());
         t.cleanup().await;
     }
 }

@@ -149,7 +149,8 @@ async fn activity(
     let items = store
         .events(&EventFilter {
             newest_first: true,
-            offset: Some(((page - 1) * per_page) as i64),
+            // A page past any log (however large its number) is an empty page.
+            offset: Some(i64::try_from((page - 1).saturating_mul(per_page)).unwrap_or(i64::MAX)),
             limit: Some(per_page as i64),
             ..filter
         })

@@ -42,7 +42,7 @@ pub async fn run(store_args: &StoreArgs, args: LogsArgs) -> Result<()> {
         None => store
             .events(&EventFilter {
                 newest_first: true,
-                limit: Some(args.last as i64),
+                limit: Some(i64::try_from(args.last).unwrap_or(i64::MAX)),
                 ..filter.clone()
             })
             .await?
@@ -56,6 +56,8 @@ pub async fn run(store_args: &StoreArgs, args: LogsArgs) -> Result<()> {
             .filter(|e| keep(e))
             .collect(),
     };
+    // Recorded after `newest` was read: the follow loop shows those.
+    shown.retain(|e| e.seq <= newest);
     shown.drain(..shown.len().saturating_sub(args.last));
     for event in &shown {
         print_execution(&serde_json::to_value(event)?, args.json)?;
