@@ -118,18 +118,7 @@ impl LoadedPlugin {
         timeout: Duration,
         stream: Option<mpsc::UnboundedSender<Value>>,
     ) -> Result<Invocation, EngineError> {
-        let what = format!("action {action}");
-        let action = action.to_string();
-        self.call(&what, timeout, stream, false, move |id| {
-            HostMessage::InvokeAction {
-                id,
-                action,
-                memory,
-                state: empty_state(),
-                options: json!({}),
-            }
-        })
-        .await
+        self.action(action, memory, timeout, stream, false).await
     }
 
     /// Validates the message with the action and, when it is accepted, runs the handler: one round
@@ -141,15 +130,37 @@ impl LoadedPlugin {
         timeout: Duration,
         stream: Option<mpsc::UnboundedSender<Value>>,
     ) -> Result<Invocation, EngineError> {
+        self.action(action, memory, timeout, stream, true).await
+    }
+
+    /// `action.invoke`, or `action.run` when `validate_first`.
+    async fn action(
+        &self,
+        action: &str,
+        memory: Value,
+        timeout: Duration,
+        stream: Option<mpsc::UnboundedSender<Value>>,
+        validate_first: bool,
+    ) -> Result<Invocation, EngineError> {
         let what = format!("action {action}");
-        let action = action.to_string();
-        self.call(&what, timeout, stream, true, move |id| {
-            HostMessage::RunAction {
-                id,
-                action,
-                memory,
-                state: empty_state(),
-                options: json!({}),
+        let (action, state, options) = (action.to_string(), empty_state(), json!({}));
+        self.call(&what, timeout, stream, validate_first, move |id| {
+            if validate_first {
+                HostMessage::RunAction {
+                    id,
+                    action,
+                    memory,
+                    state,
+                    options,
+                }
+            } else {
+                HostMessage::InvokeAction {
+                    id,
+                    action,
+                    memory,
+                    state,
+                    options,
+                }
             }
         })
         .await

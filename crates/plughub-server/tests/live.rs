@@ -24,8 +24,19 @@ const COUNTER: &str = "let served = 0; export default { name: 'warm', descriptio
     validate: async (runtime, message) => message.content.text === 'please', \
     handler: async () => ({ text: 'you asked nicely', success: true }) }] };";
 
-#[tokio::test(flavor = "multi_thread")]
-async fn warm_workers_streamed_callbacks_and_the_live_log() {
+/// A server on a fresh SQLite store with the counter plugin installed in `acme` (on `plan`) and
+/// configured with GREETING "hi" by its owner, whose token is returned.
+struct World {
+    t: TestStore,
+    node: Node,
+    owner: String,
+    _npm: LoopbackNpm,
+    _dir: tempfile::TempDir,
+}
+
+const PLUGIN_PATH: &str = "/api/orgs/acme/plugins/@acme%2Fplugin-warm";
+
+async fn world(plan: Plan, policy: plughub_domain::execution_policy::ExecutionPolicy) -> World {
     let t = TestStore::new(TestBackend::Sqlite).await;
     let dir = tempfile::tempdir().unwrap();
     let npm = LoopbackNpm::start().await;
@@ -37,21 +48,17 @@ async fn warm_workers_streamed_callbacks_and_the_live_log() {
         None,
     );
     let mut tx = t.store.begin().await.unwrap();
-    tx.create_group("acme", Plan::Pro, None, "test")
-        .await
-        .unwrap();
+    tx.create_group("acme", plan, None, "test").await.unwrap();
     tx.commit().await.unwrap();
     let owner = person_with_token(&t.store, "owner@acme.test", "acme", Role::OrgOwner).await;
-    let user = person_with_token(&t.store, "user@acme.test", "acme", Role::OrgUser).await;
     let node = Node::start(
         t.store.clone(),
         &npm.url,
         dir.path(),
         &dir.path().join("keys.json"),
-        Default::default(),
+        policy,
     )
     .await;
-    let plugin = "/api/orgs/acme/plugins/@acme%2Fplugin-warm";
     let (status, body) = node
         .send(
             "POST",
@@ -61,16 +68,32 @@ async fn warm_workers_streamed_callbacks_and_the_live_log() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let configure = |greeting: &str| json!({ "settings": { "GREETING": greeting } });
     let (status, body) = node
         .send(
             "PUT",
-            &format!("{plugin}/config"),
+            &format!("{PLUGIN_PATH}/config"),
             &owner,
-            Some(configure("hi")),
+            Some(json!({ "settings": { "GREETING": "hi" } })),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    World {
+        t,
+        node,
+        owner,
+        _npm: npm,
+        _dir: dir,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn warm_workers_streamed_callbacks_and_the_live_log() {
+    // Bound whole: the registry and the folder it holds live as long as the test.
+    let world = world(Plan::Pro, Default::default()).await;
+    let (t, node, owner) = (&world.t, &world.node, world.owner.clone());
+    let user = person_with_token(&t.store, "user@acme.test", "acme", Role::OrgUser).await;
+    let plugin = PLUGIN_PATH;
+    let configure = |greeting: &str| json!({ "settings": { "GREETING": greeting } });
 
     // The second run is served by the worker the first one started.
     let run = json!({ "action": "COUNT", "text": "go" });
@@ -160,53 +183,13 @@ async fn warm_workers_streamed_callbacks_and_the_live_log() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_warm_worker_is_replaced_after_the_policys_count_and_a_declined_message_runs_nothing() {
-    let t = TestStore::new(TestBackend::Sqlite).await;
-    let dir = tempfile::tempdir().unwrap();
-    let npm = LoopbackNpm::start().await;
-    let manifest = json!({ "name": PLUGIN, "version": "1.0.0", "type": "module", "main": "index.js",
-        "agentConfig": { "pluginParameters": { "GREETING": { "type": "string", "required": true } } } });
-    npm.publish_version(
-        manifest.clone(),
-        plughub_testkit::tarball::package(&manifest, &[("index.js", COUNTER)]),
-        None,
-    );
-    let mut tx = t.store.begin().await.unwrap();
-    tx.create_group("acme", Plan::Enterprise, None, "test")
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    let owner = person_with_token(&t.store, "owner@acme.test", "acme", Role::OrgOwner).await;
     let policy = plughub_domain::execution_policy::ExecutionPolicy {
         recycle_after: 3,
         ..Default::default()
     };
-    let node = Node::start(
-        t.store.clone(),
-        &npm.url,
-        dir.path(),
-        &dir.path().join("keys.json"),
-        policy,
-    )
-    .await;
-    let plugin = "/api/orgs/acme/plugins/@acme%2Fplugin-warm";
-    let (status, body) = node
-        .send(
-            "POST",
-            "/api/orgs/acme/plugins",
-            &owner,
-            Some(json!({ "plugin": PLUGIN })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (status, body) = node
-        .send(
-            "PUT",
-            &format!("{plugin}/config"),
-            &owner,
-            Some(json!({ "settings": { "GREETING": "hi" } })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let world = world(Plan::Enterprise, policy).await;
+    let (t, node, owner) = (&world.t, &world.node, world.owner.clone());
+    let plugin = PLUGIN_PATH;
 
     // An action that declines the message: an error that says so, and its handler never ran.
     let (status, body) = node
