@@ -44,6 +44,7 @@ struct Inner {
     keys: KeyRing,
     config: LaunchConfig,
     warm: crate::warm::WarmPool,
+    slots: crate::slots::Slots,
 }
 
 /// An instance running for an agent, initialised, its manifest recorded.
@@ -74,12 +75,18 @@ impl NetworkLog {
 
 impl Launcher {
     pub fn new(installer: Installer, keys: KeyRing, config: LaunchConfig) -> Launcher {
+        let slots = crate::slots::Slots::new(installer.store().clone());
         Launcher(Arc::new(Inner {
             installer,
             keys,
             config,
             warm: Default::default(),
+            slots,
         }))
+    }
+
+    pub(crate) fn slots(&self) -> &crate::slots::Slots {
+        &self.0.slots
     }
 
     pub(crate) fn warm(&self) -> &crate::warm::WarmPool {

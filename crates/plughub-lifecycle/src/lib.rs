@@ -17,6 +17,7 @@ mod recovery;
 mod run;
 mod runtime;
 mod service;
+mod slots;
 mod uninstall;
 mod update;
 mod warm;

@@ -5,8 +5,8 @@
 //! are not the current ones is replaced before it serves again, and the reaper ends such workers (and
 //! idle ones) even when no execution comes. A worker is retired after the policy's `recycle_after`
 //! executions, ended after `worker_idle` unused, replaced when it died; at most `MAX_WARM` are kept per
-//! node (the least recently used goes); executions of a group wait for the plan's concurrent slots (per
-//! node).
+//! node (the least recently used goes); executions of a group wait for one of the plan's concurrent
+//! slots, which hold across servers (`slots.rs`).
 
 use crate::run::{Component, Ran, record_outcome};
 use crate::{ExecutionContext, Launched, Launcher, LifecycleError};
@@ -15,8 +15,8 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::Mutex as AsyncMutex;
 use tokio::sync::mpsc::UnboundedSender;
-use tokio::sync::{Mutex as AsyncMutex, Semaphore};
 
 /// Warm workers one node keeps at most: each is a Node process.
 pub const MAX_WARM: usize = 64;
@@ -30,8 +30,6 @@ type Slot = Arc<AsyncMutex<Option<Warm>>>;
 pub(crate) struct WarmPool {
     /// By instance and agent; the async lock makes concurrent first executions start one worker.
     slots: Mutex<HashMap<String, Slot>>,
-    /// By group: the plan's limit and its slots.
-    groups: Mutex<HashMap<String, (u32, Arc<Semaphore>)>>,
 }
 
 struct Warm {
@@ -95,18 +93,6 @@ impl WarmPool {
         slots.entry(key.to_string()).or_default().clone()
     }
 
-    fn group_slots(&self, group_id: &str, limit: u32) -> Arc<Semaphore> {
-        let mut groups = self.groups.lock().expect("not poisoned");
-        let entry = groups
-            .entry(group_id.to_string())
-            .or_insert_with(|| (limit, Arc::new(Semaphore::new(limit.max(1) as usize))));
-        if entry.0 != limit {
-            // The plan changed: new slots; executions holding the old ones finish on them.
-            *entry = (limit, Arc::new(Semaphore::new(limit.max(1) as usize)));
-        }
-        entry.1.clone()
-    }
-
     /// Warm workers kept now.
     fn len(&self) -> usize {
         self.slots
@@ -163,19 +149,14 @@ impl Launcher {
             .check_execution_allowed(&context, self.policy())
             .await?;
         let limit = self.policy().limits(context.plan).concurrent_executions;
-        let group = self.warm().group_slots(&context.group_id, limit);
-        let _turn = match group.clone().try_acquire_owned() {
-            Ok(turn) => turn,
-            Err(_) => {
-                let turn = group.acquire_owned().await.expect("never closed");
-                // Waited for a turn: what was read may be stale (settings, grants, others' runs).
-                context = context_now().await?;
-                self.installer()
-                    .check_execution_allowed(&context, self.policy())
-                    .await?;
-                turn
-            }
-        };
+        let (_turn, waited) = self.slots().take(&context.group_id, limit).await?;
+        if waited {
+            // Waited for a turn: what was read may be stale (settings, grants, others' runs).
+            context = context_now().await?;
+            self.installer()
+                .check_execution_allowed(&context, self.policy())
+                .await?;
+        }
         let timeout = self
             .policy()
             .timeout(context.plan, timeout)
@@ -197,6 +178,11 @@ impl Launcher {
             actor,
         )
         .await
+    }
+
+    /// Gives back the plan's execution slots this server holds, for the other servers: when it stops.
+    pub async fn release_execution_slots(&self) {
+        self.slots().release_all().await;
     }
 
     /// Warm workers this node keeps now.

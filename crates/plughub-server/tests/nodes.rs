@@ -1,8 +1,8 @@
 //! Two plughub servers on one real PostgreSQL, each with its own package folder as two machines have:
 //! what one installs the other lists and runs (fetching the package itself, checked against the
 //! integrity recorded at install); a configuration made on one is what the other runs with; the
-//! per-minute rate of an instance and the daily quota of a group hold across both; one's executions
-//! show in the other's live log.
+//! per-minute rate of an instance, the daily quota and the concurrent executions of a group hold across
+//! both; one's executions show in the other's live log.
 
 mod support;
 
@@ -188,4 +188,97 @@ fn code_says(body: &Value, figure: &str) -> bool {
     body["error"]["message"]
         .as_str()
         .is_some_and(|m| m.contains(figure))
+}
+
+/// Takes its time, and says when it ran (the machine's clock, which both servers' workers share).
+const SLOW: &str = "export default { name: 'slow', description: 'slow', actions: [{ name: 'SLOW', \
+    description: 'slow', validate: async () => true, handler: async () => { const start = Date.now(); \
+    await new Promise((r) => setTimeout(r, 700)); \
+    return { text: 'done', success: true, values: { start, end: Date.now() } }; } }] };";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plans_concurrent_executions_hold_across_servers() {
+    let t = TestStore::new(TestBackend::Postgres).await;
+    let npm = LoopbackNpm::start().await;
+    let manifest = json!({ "name": "@acme/plugin-slow", "version": "1.0.0", "type": "module",
+        "main": "index.js" });
+    npm.publish_version(
+        manifest.clone(),
+        plughub_testkit::tarball::package(&manifest, &[("index.js", SLOW)]),
+        None,
+    );
+    // The free plan: one execution at a time.
+    let mut tx = t.store.begin().await.unwrap();
+    tx.create_group("solo", Plan::Free, None, "test")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let owner = person_with_token(&t.store, "owner@solo.test", "solo", Role::OrgOwner).await;
+    let policy = ExecutionPolicy {
+        executions_per_minute: 0,
+        ..ExecutionPolicy::default()
+    };
+    let shared = tempfile::tempdir().unwrap();
+    let keys = shared.path().join("keys.json");
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Node::start(
+        t.store.clone(),
+        &npm.url,
+        dir_a.path(),
+        &keys,
+        policy.clone(),
+    )
+    .await;
+    let b = Node::start(t.reopen().await, &npm.url, dir_b.path(), &keys, policy).await;
+    let (status, body) = a
+        .send(
+            "POST",
+            "/api/orgs/solo/plugins",
+            &owner,
+            Some(json!({ "plugin": "@acme/plugin-slow" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let path = "/api/orgs/solo/plugins/@acme%2Fplugin-slow";
+    // Each server's worker warm first, so that the runs below are only the plugin's time.
+    for node in [&a, &b] {
+        let (status, body) = slow(node, path, &owner).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    // Twice at once on each server: the four runs take turns, none beside another.
+    let (one, two, three, four) = tokio::join!(
+        slow(&a, path, &owner),
+        slow(&b, path, &owner),
+        slow(&a, path, &owner),
+        slow(&b, path, &owner)
+    );
+    let mut spans: Vec<(i64, i64)> = [one, two, three, four]
+        .iter()
+        .map(|(status, body)| {
+            assert_eq!(*status, StatusCode::OK, "{body}");
+            let values = &body["result"]["values"];
+            (
+                values["start"].as_i64().unwrap(),
+                values["end"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    spans.sort_unstable();
+    for pair in spans.windows(2) {
+        assert!(
+            pair[0].1 <= pair[1].0,
+            "one run at a time on the free plan, over both servers: {spans:?}"
+        );
+    }
+}
+
+async fn slow(node: &Node, path: &str, token: &str) -> (StatusCode, Value) {
+    node.send(
+        "POST",
+        &format!("{path}/run"),
+        token,
+        Some(json!({ "action": "SLOW", "text": "go" })),
+    )
+    .await
 }

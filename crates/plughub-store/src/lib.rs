@@ -7,6 +7,7 @@ mod connections;
 mod error;
 mod events;
 mod groups;
+mod leases;
 mod location;
 mod runtime_state;
 mod things;
