@@ -2,6 +2,7 @@
 //! executions hold across servers. Times are the store's fixed-width text, compared as text.
 
 use crate::{Result, Store};
+use sqlx::Row;
 
 impl Store {
     /// Leases one of `group_id`'s slots below `limit` that nobody holds (or whose lease expired before
@@ -37,14 +38,30 @@ impl Store {
         Ok(None)
     }
 
-    /// Extends every lease `holder` has to `until`; returns how many it still has.
-    pub async fn renew_execution_slots(&self, holder: &str, until: &str) -> Result<u64> {
-        let done = sqlx::query("UPDATE execution_leases SET expires_at = $1 WHERE holder = $2")
-            .bind(until)
-            .bind(holder)
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected())
+    /// Extends every lease `holder` has to `until`; returns them, by group and slot (a lease another
+    /// server took over once it expired is not among them).
+    pub async fn renew_execution_slots(
+        &self,
+        holder: &str,
+        until: &str,
+    ) -> Result<Vec<(String, u32)>> {
+        let rows = sqlx::query(
+            "UPDATE execution_leases SET expires_at = $1 WHERE holder = $2 RETURNING group_id, slot",
+        )
+        .bind(until)
+        .bind(holder)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let slot: i64 = row.try_get("slot")?;
+                Ok((
+                    row.try_get("group_id")?,
+                    u32::try_from(slot)
+                        .map_err(|e| crate::StoreError::corrupt("execution_leases.slot", e))?,
+                ))
+            })
+            .collect()
     }
 
     /// Gives a slot back (only if `holder` still has it).

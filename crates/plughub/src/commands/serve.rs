@@ -73,11 +73,12 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<()> {
             .spawn_warm_reaper(Duration::from_secs(30));
     }
     let launcher = state.lifecycle.as_ref().map(|l| l.launcher.clone());
-    plughub_server::serve(listener, state, shutdown_signal()).await?;
+    let served = plughub_server::serve(listener, state, shutdown_signal()).await;
     if let Some(launcher) = launcher {
         // The other servers on the store need not wait for this one's leases to expire.
         launcher.release_execution_slots().await;
     }
+    served?;
     Ok(())
 }
 
