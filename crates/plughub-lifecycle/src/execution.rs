@@ -429,28 +429,27 @@ impl Installer {
         metadata: Value,
         actor: &str,
     ) -> Result<bool, LifecycleError> {
-        let event_type = if succeeded {
-            EventType::PluginActionExecuted
-        } else {
-            EventType::PluginErrorOccurred
+        let event = |metadata: Value| NewEvent {
+            event_type: if succeeded {
+                EventType::PluginActionExecuted
+            } else {
+                EventType::PluginErrorOccurred
+            },
+            actor: actor.into(),
+            target: Some(context.instance_id.clone()),
+            group_id: Some(context.group_id.clone()),
+            metadata,
         };
+        let mut metadata = context.redact_value(&metadata);
         if succeeded && context.one_execution && context.error_streak == 0 {
             // Nothing to keep on the instance (no streak to clear): the event alone, written with the
             // events of other executions of the moment.
-            let event = NewEvent {
-                event_type,
-                actor: actor.into(),
-                target: Some(context.instance_id.clone()),
-                group_id: Some(context.group_id.clone()),
-                metadata: context.redact_value(&metadata),
-            };
-            crate::runtime::append(&self.store, &event).await?;
+            crate::runtime::append(&self.store, &event(metadata)).await?;
             return Ok(false);
         }
         let thing = self.store.thing(&context.instance_id).await?;
         let mut record = thing.as_ref().and_then(crate::service::record_of);
         let mut suspended = false;
-        let mut metadata = context.redact_value(&metadata);
         if let Some(record) = record.as_mut() {
             let mut streak = ErrorStreak(record.error_streak);
             let limit_reached = streak.record(succeeded);
@@ -465,13 +464,7 @@ impl Installer {
                 suspended = true;
             }
         }
-        let event = NewEvent {
-            event_type,
-            actor: actor.into(),
-            target: Some(context.instance_id.clone()),
-            group_id: Some(context.group_id.clone()),
-            metadata,
-        };
+        let event = event(metadata);
         let mut tx = self.store.begin().await?;
         match record {
             Some(record) => {

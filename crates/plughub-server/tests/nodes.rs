@@ -35,6 +35,27 @@ fn publish(npm: &LoopbackNpm, name: &str) {
     );
 }
 
+/// Two servers on the store of `t`, each with its own package folder (as two machines), sharing the
+/// secret key. The folders (the shared key's, A's, B's) must live as long as the servers.
+async fn two_nodes(
+    t: &TestStore,
+    npm: &LoopbackNpm,
+    policy: ExecutionPolicy,
+) -> (Node, Node, [tempfile::TempDir; 3]) {
+    let folders = [(); 3].map(|_| tempfile::tempdir().unwrap());
+    let keys = folders[0].path().join("keys.json");
+    let a = Node::start(
+        t.store.clone(),
+        &npm.url,
+        folders[1].path(),
+        &keys,
+        policy.clone(),
+    )
+    .await;
+    let b = Node::start(t.reopen().await, &npm.url, folders[2].path(), &keys, policy).await;
+    (a, b, folders)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn two_servers_on_one_postgresql() {
     let t = TestStore::new(TestBackend::Postgres).await;
@@ -58,18 +79,7 @@ async fn two_servers_on_one_postgresql() {
         },
         ..defaults
     };
-    let shared = tempfile::tempdir().unwrap();
-    let keys = shared.path().join("keys.json");
-    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = Node::start(
-        t.store.clone(),
-        &npm.url,
-        dir_a.path(),
-        &keys,
-        policy.clone(),
-    )
-    .await;
-    let b = Node::start(t.reopen().await, &npm.url, dir_b.path(), &keys, policy).await;
+    let (a, b, folders) = two_nodes(&t, &npm, policy).await;
 
     let one = "/api/orgs/acme/plugins/@acme%2Fplugin-one";
     let two = "/api/orgs/acme/plugins/@acme%2Fplugin-two";
@@ -85,7 +95,7 @@ async fn two_servers_on_one_postgresql() {
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
     let folder = PackageStore::folder_name("@acme/plugin-one", "1.0.0");
-    let on_b = dir_b.path().join("packages/pkgs").join(&folder);
+    let on_b = folders[2].path().join("packages/pkgs").join(&folder);
     assert!(!on_b.exists(), "B has not fetched anything yet");
 
     // B lists what A installed.
@@ -218,18 +228,7 @@ async fn a_plans_concurrent_executions_hold_across_servers() {
         executions_per_minute: 0,
         ..ExecutionPolicy::default()
     };
-    let shared = tempfile::tempdir().unwrap();
-    let keys = shared.path().join("keys.json");
-    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = Node::start(
-        t.store.clone(),
-        &npm.url,
-        dir_a.path(),
-        &keys,
-        policy.clone(),
-    )
-    .await;
-    let b = Node::start(t.reopen().await, &npm.url, dir_b.path(), &keys, policy).await;
+    let (a, b, _folders) = two_nodes(&t, &npm, policy).await;
     let (status, body) = a
         .send(
             "POST",

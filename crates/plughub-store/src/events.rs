@@ -59,7 +59,14 @@ impl EventWriter {
 /// ran, its events are in the log and are never written again.
 async fn write_batch(pool: &sqlx::AnyPool, batch: Vec<Pending>) {
     let events: Vec<&NewEvent> = batch.iter().map(|(event, _)| event).collect();
-    match insert_events(pool, &events).await {
+    let written = async {
+        let mut conn = pool
+            .acquire()
+            .await
+            .map_err(|e| Batch::NotWritten(e.into()))?;
+        insert_events(&mut conn, &events).await
+    };
+    match written.await {
         Ok(stored) => {
             for ((_, reply), stored) in batch.into_iter().zip(stored) {
                 let _ = reply.send(Ok(stored));
@@ -93,9 +100,17 @@ enum Batch {
     Written(StoreError),
 }
 
+impl Batch {
+    fn into_error(self) -> StoreError {
+        match self {
+            Batch::NotWritten(e) | Batch::Written(e) => e,
+        }
+    }
+}
+
 /// Inserts `events` with one multi-row statement; the stored events come back in the same order.
 async fn insert_events(
-    pool: &sqlx::AnyPool,
+    conn: &mut AnyConnection,
     events: &[&NewEvent],
 ) -> std::result::Result<Vec<StoredEvent>, Batch> {
     const COLUMNS: usize = 7;
@@ -128,9 +143,10 @@ async fn insert_events(
             .bind(&time)
             .bind(metadata);
     }
-    let not_written = |e: sqlx::Error| Batch::NotWritten(e.into());
-    let mut conn = pool.acquire().await.map_err(not_written)?;
-    let returned = query.fetch_all(&mut *conn).await.map_err(not_written)?;
+    let returned = query
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| Batch::NotWritten(e.into()))?;
     // Matched by id: neither database promises RETURNING's order.
     let written = |e: sqlx::Error| Batch::Written(e.into());
     let mut seqs = std::collections::HashMap::with_capacity(events.len());
@@ -162,36 +178,15 @@ async fn insert_events(
         .collect()
 }
 
+/// Inserts one event (in whatever transaction `conn` is in).
 pub(crate) async fn insert_event(
     conn: &mut AnyConnection,
     event: &NewEvent,
 ) -> Result<StoredEvent> {
-    let id = uuid::Uuid::now_v7().to_string();
-    let time = now_rfc3339();
-    let metadata = event.metadata.to_string();
-    let row = sqlx::query(
-        "INSERT INTO events (id, type, actor, target, group_id, time, metadata) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
-    )
-    .bind(&id)
-    .bind(event.event_type.as_str())
-    .bind(&event.actor)
-    .bind(&event.target)
-    .bind(&event.group_id)
-    .bind(&time)
-    .bind(&metadata)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(StoredEvent {
-        seq: row.try_get("seq")?,
-        id,
-        event_type: event.event_type,
-        actor: event.actor.clone(),
-        target: event.target.clone(),
-        group_id: event.group_id.clone(),
-        time,
-        metadata: event.metadata.clone(),
-    })
+    let mut stored = insert_events(conn, &[event])
+        .await
+        .map_err(Batch::into_error)?;
+    Ok(stored.pop().expect("one event in, one out"))
 }
 
 impl Store {
@@ -223,9 +218,10 @@ impl Store {
             return Ok(Vec::new());
         }
         let events: Vec<&NewEvent> = events.iter().collect();
-        insert_events(self.pool(), &events)
+        let mut conn = self.pool().acquire().await?;
+        insert_events(&mut conn, &events)
             .await
-            .map_err(|(Batch::NotWritten(e) | Batch::Written(e))| e)
+            .map_err(Batch::into_error)
     }
 
     /// Events in log order, narrowed by `filter`.
