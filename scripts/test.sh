@@ -51,28 +51,8 @@ ensure_node() {
   echo "Node.js $(node --version), npm $(npm --version)"
 }
 
-# The registry snapshot lives in shared/ beside the project, never in the repository. A clone made elsewhere
-# (CI clones into a temporary folder) finds it beside the repository it was cloned from.
-find_registry_snapshot() {
-  local wanted=shared/data/elizaos-registry
-  if [ -n "${PLUGHUB_REGISTRY_SNAPSHOT:-}" ] || [ -f "../$wanted/generated-registry.json" ]; then
-    return
-  fi
-  local origin
-  origin=$(git config --get remote.origin.url 2>/dev/null || true)
-  if [ -n "$origin" ] && [ -f "$origin/../$wanted/generated-registry.json" ]; then
-    export PLUGHUB_REGISTRY_SNAPSHOT
-    PLUGHUB_REGISTRY_SNAPSHOT=$(cd "$origin/../$wanted" && pwd)
-    echo "registry snapshot: $PLUGHUB_REGISTRY_SNAPSHOT (beside the repository this was cloned from)"
-  else
-    echo "the registry snapshot is missing: put shared/ beside the project or set PLUGHUB_REGISTRY_SNAPSHOT" >&2
-    exit 1
-  fi
-}
-
 ensure_postgres
 ensure_node
-find_registry_snapshot
 
 # cargo prints one result line per test binary, the last often a doc-test run of none: close with the sum.
 log=$(mktemp)

@@ -112,22 +112,10 @@ pub async fn fresh_postgres_database(name: &str) -> String {
     format!("{base}/{name}")
 }
 
-/// The shared registry snapshot: `PLUGHUB_REGISTRY_SNAPSHOT` when set (scripts/test.sh sets it for a
-/// clone made elsewhere), else `shared/data/elizaos-registry` beside the project's folder.
+/// The registry snapshot the repository carries (`data/elizaos-registry` in this crate), so a clone made
+/// anywhere runs its tests with nothing beside it.
 pub fn registry_snapshot_dir() -> PathBuf {
-    let dir = match std::env::var_os("PLUGHUB_REGISTRY_SNAPSHOT").filter(|v| !v.is_empty()) {
-        Some(dir) => PathBuf::from(dir),
-        // crates/plughub-testkit → project root → its parent, where shared/ lives.
-        None => {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/elizaos-registry")
-        }
-    };
-    assert!(
-        dir.join("generated-registry.json").exists(),
-        "the registry snapshot is missing at {}: the tests read ../shared/data/elizaos-registry beside the project, or PLUGHUB_REGISTRY_SNAPSHOT",
-        dir.display()
-    );
-    dir
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/elizaos-registry")
 }
 
 pub mod http;
