@@ -97,6 +97,7 @@ string_enum!(
         PluginUninstalled => "plugin_uninstalled",
         PluginActionExecuted => "plugin_action_executed",
         PluginErrorOccurred => "plugin_error_occurred",
+        PluginAttemptFailed => "plugin_attempt_failed",
         GroupCreated => "group_created",
         AgentCreated => "agent_created",
         PluginManifestRecorded => "plugin_manifest_recorded",
@@ -176,10 +177,18 @@ impl StoredEvent {
     /// Whether it records an execution: a run of a component, a failed one, or a plugin that did not
     /// start for one (failed installs share the error type, and are not executions).
     pub fn is_execution(&self) -> bool {
-        self.event_type == EventType::PluginActionExecuted
-            || (self.event_type == EventType::PluginErrorOccurred
-                && (self.metadata.get("kind").is_some() || self.metadata["operation"] == "init"))
+        is_execution(self.event_type, &self.metadata)
     }
+}
+
+/// Whether an event of `event_type` with `metadata` records an execution: a run of a component, a
+/// failed one, or a plugin that did not start for one (failed installs share the error type, and are not
+/// executions; nor is a failed attempt that was retried, `plugin_attempt_failed`: a run counts once).
+/// The store's SQL (`executions_condition`) is the one other statement of this rule.
+pub fn is_execution(event_type: EventType, metadata: &serde_json::Value) -> bool {
+    event_type == EventType::PluginActionExecuted
+        || (event_type == EventType::PluginErrorOccurred
+            && (metadata.get("kind").is_some() || metadata["operation"] == "init"))
 }
 
 #[cfg(test)]

@@ -97,6 +97,54 @@ impl ExecutionPolicy {
     }
 }
 
+/// What a plugin declares of its components for the execution policy, in its package.json:
+/// `"plughub": {"cacheable": ["PRICE"], "idempotent": ["SEND_REPORT"]}`. A cacheable component's answers
+/// may be served again from the result cache; an idempotent action or evaluator may be tried again after
+/// its worker died or timed out (providers are taken as idempotent: they only read).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExecutionHints {
+    pub cacheable: std::collections::BTreeSet<String>,
+    pub idempotent: std::collections::BTreeSet<String>,
+}
+
+impl ExecutionHints {
+    /// The hints in a package.json document; what is missing or not a list of names declares nothing.
+    pub fn from_package_json(package: &serde_json::Value) -> ExecutionHints {
+        let names = |field: &str| {
+            package["plughub"][field]
+                .as_array()
+                .map(|list| {
+                    list.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        ExecutionHints {
+            cacheable: names("cacheable"),
+            idempotent: names("idempotent"),
+        }
+    }
+
+    pub fn is_cacheable(&self, component: &str) -> bool {
+        self.cacheable.contains(component)
+    }
+
+    /// Whether a failure that may have happened half-way (its worker died, or it timed out) may be tried
+    /// again: providers, and actions and evaluators declared idempotent.
+    pub fn may_retry(&self, kind: ComponentKind, component: &str) -> bool {
+        kind == ComponentKind::Provider || self.idempotent.contains(component)
+    }
+}
+
+/// The kinds of component a run calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ComponentKind {
+    Action,
+    Provider,
+    Evaluator,
+}
+
 /// A sliding one-minute window of executions of one instance.
 #[derive(Debug, Clone, Default)]
 pub struct RateWindow {
@@ -125,7 +173,8 @@ impl RateWindow {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum BreakerState {
     Closed,
     Open,
@@ -143,8 +192,10 @@ impl BreakerState {
 }
 
 /// The circuit breaker of one instance: opens after consecutive failures, lets a trial through after a
-/// pause (half-open), closes after enough good trials; a failed trial opens it again.
-#[derive(Debug, Clone)]
+/// pause (half-open), closes after enough good trials; a failed trial opens it again. Kept with the
+/// instance in the store, so every server sharing the store sees the same breaker: times are wall-clock
+/// milliseconds since the Unix epoch there.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Breaker {
     state: BreakerState,
     failures: u32,
@@ -166,6 +217,17 @@ impl Default for Breaker {
 impl Breaker {
     pub fn state(&self) -> BreakerState {
         self.state
+    }
+
+    /// Closed with no failure counted: a success changes nothing (nothing to write).
+    pub fn is_quiet(&self) -> bool {
+        *self == Breaker::default()
+    }
+
+    /// When an open breaker lets a trial through (half-opens), in the same milliseconds as `now_ms`.
+    pub fn half_opens_at_ms(&self, policy: &ExecutionPolicy) -> Option<u64> {
+        (self.state == BreakerState::Open)
+            .then(|| self.opened_at_ms + policy.breaker_half_open_after.as_millis() as u64)
     }
 
     /// Whether an execution may go now; when open, how long until a trial may.
@@ -212,6 +274,23 @@ impl Breaker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hints_come_from_the_plughub_field() {
+        let hints = ExecutionHints::from_package_json(&serde_json::json!({
+            "plughub": { "cacheable": ["PRICE", 3], "idempotent": ["SEND"] }
+        }));
+        assert!(hints.is_cacheable("PRICE"));
+        assert!(!hints.is_cacheable("SEND"));
+        assert!(hints.may_retry(ComponentKind::Provider, "ANY"));
+        assert!(hints.may_retry(ComponentKind::Action, "SEND"));
+        assert!(!hints.may_retry(ComponentKind::Action, "PRICE"));
+        assert!(!hints.may_retry(ComponentKind::Evaluator, "PRICE"));
+        let none = ExecutionHints::from_package_json(
+            &serde_json::json!({ "plughub": { "cacheable": "PRICE" } }),
+        );
+        assert_eq!(none, ExecutionHints::default());
+    }
 
     #[test]
     fn plans_set_quotas_and_tiers() {

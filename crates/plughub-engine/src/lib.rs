@@ -1,26 +1,18 @@
 #![doc = include_str!("../README.md")]
 
-mod cache;
 mod error;
-mod executor;
 mod lines;
-mod metrics;
 mod plugin;
-mod pool;
 mod runtime;
 mod sandboxing;
 mod worker;
 
-pub use cache::{CacheKey, ResultCache};
 pub use error::EngineError;
-pub use executor::{ComponentKind, ExecError, Execution, ExecutionRequest, Executor};
-pub use metrics::Metrics;
 pub use plughub_egress::{Admission, AdmitFuture, EgressPolicy, EgressRecord};
 pub use plughub_sandbox::SandboxPolicy;
 pub use plugin::{
     Invocation, LoadedPlugin, PluginSpec, RouteRequest, RouteResponse, Settings, message,
 };
-pub use pool::{Lease, Pool, PoolConfig};
 pub use runtime::{LocalRuntime, RuntimeFuture, RuntimeHost};
 pub use worker::{EgressHooks, LogLine, Worker, WorkerSpec};
 

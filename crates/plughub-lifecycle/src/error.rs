@@ -18,13 +18,6 @@ pub enum LifecycleError {
     PackageElsewhere { plugin: String, version: String },
     #[error("'{name}' is not a usable {what} name: use 1 to 64 letters, digits, '-', '_' or '.'")]
     BadName { what: &'static str, name: String },
-    #[error("{kind} {component} of {plugin}: {message}")]
-    ComponentFailed {
-        kind: String,
-        component: String,
-        plugin: String,
-        message: String,
-    },
     #[error(
         "{plugin} asks for permissions not granted in {org}: {missing}. Review them with `plughub permissions {plugin} --org {org}`; an org_owner grants them with `plughub grant {plugin} --org {org}`"
     )]
@@ -108,23 +101,6 @@ pub enum LifecycleError {
     NotRunnable {
         plugin: String,
         state: plughub_domain::lifecycle::State,
-    },
-    #[error(
-        "{org} has used the {limit} executions a day of its {plan} plan; the quota resets at midnight UTC"
-    )]
-    QuotaExceeded {
-        org: String,
-        plan: plughub_domain::Plan,
-        limit: u64,
-    },
-    #[error("{plugin} ran {limit} times in the last minute, its limit; try again in a minute")]
-    ExecutionRate { plugin: String, limit: usize },
-    #[error("{plugin} did not start: {message}")]
-    DidNotStart { plugin: String, message: String },
-    #[error("no active model plugin for {model_type} could answer: {}", .reasons.join("; "))]
-    NoModel {
-        model_type: String,
-        reasons: Vec<String>,
     },
     #[error(transparent)]
     Secrets(#[from] plughub_secrets::SecretsError),

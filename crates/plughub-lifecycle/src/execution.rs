@@ -10,7 +10,7 @@ use plughub_domain::lifecycle::{ErrorStreak, SUSPEND_AFTER_ERRORS, State, Step};
 use plughub_domain::{ConnectionKind, EventType, NewEvent, ThingKind};
 use plughub_protocol::Manifest;
 use plughub_secrets::KeyRing;
-use plughub_store::{EventFilter, NewThing};
+use plughub_store::NewThing;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -35,6 +35,8 @@ pub struct ExecutionContext {
     secrets: Vec<String>,
     /// The instance's failures in a row when this context was read.
     error_streak: u32,
+    /// The instance's circuit breaker when this context was read.
+    pub breaker: plughub_domain::execution_policy::Breaker,
     /// Read for one execution, just before it (see `for_one_execution`).
     one_execution: bool,
 }
@@ -46,15 +48,20 @@ impl ExecutionContext {
     /// plugin's, a session's) is never marked: what it read may be long stale, so each of its
     /// executions reads the instance. A failure recorded by a concurrent execution while this one ran
     /// keeps its streak until the next success.
-    pub(crate) fn for_one_execution(mut self) -> ExecutionContext {
+    pub fn for_one_execution(mut self) -> ExecutionContext {
         self.one_execution = true;
         self
     }
 
     /// The same context, kept by a started plugin for all it will run.
-    pub(crate) fn kept(mut self) -> ExecutionContext {
+    pub fn kept(mut self) -> ExecutionContext {
         self.one_execution = false;
         self
+    }
+
+    /// The instance's failures in a row when this context was read.
+    pub fn error_streak(&self) -> u32 {
+        self.error_streak
     }
 
     /// `text` with every secret value of this instance replaced by `***`.
@@ -84,9 +91,19 @@ impl ExecutionContext {
     }
 }
 
-/// Whether an error event records an execution (a component run, or a start for one).
-fn is_execution(metadata: &Value) -> bool {
-    metadata.get("kind").is_some() || metadata["operation"] == "init"
+/// How one attempt of an execution ended, as `Installer::record_execution` records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    Succeeded,
+    /// Failed, and the execution ends with it.
+    Failed,
+    /// Failed, and the execution tries again.
+    FailedRetrying,
+}
+
+/// Milliseconds since the Unix epoch: the breaker's clock, shared by every server on the store.
+pub fn unix_ms() -> u64 {
+    time::OffsetDateTime::now_utc().unix_timestamp_nanos() as u64 / 1_000_000
 }
 
 /// A component of the true manifest: (kind, name, description).
@@ -204,6 +221,7 @@ impl Installer {
             granted: record.granted.clone(),
             secrets,
             error_streak: record.error_streak,
+            breaker: record.breaker.clone(),
             one_execution: false,
         })
     }
@@ -351,89 +369,26 @@ impl Installer {
         Ok(out)
     }
 
-    /// Whether the instance may run now: the plan's daily quota (executions of the group since midnight
-    /// UTC, every node counted through the store) and the per-minute rate of the instance.
-    pub async fn check_execution_allowed(
-        &self,
-        context: &ExecutionContext,
-        policy: &ExecutionPolicy,
-    ) -> Result<(), LifecycleError> {
-        let now = time::OffsetDateTime::now_utc();
-        // In the store's own format: times compare as text.
-        let midnight = plughub_store::format_time(now.replace_time(time::Time::MIDNIGHT));
-        let minute_ago = plughub_store::format_time(now - time::Duration::minutes(1));
-        // A plan without a daily quota, or an operator's rate of 0, needs no count.
-        if let Some(limit) = policy.limits(context.plan).executions_per_day {
-            let today = self
-                .executions_since(Some(&context.group_id), None, midnight)
-                .await?;
-            if today as u64 >= limit {
-                return Err(LifecycleError::QuotaExceeded {
-                    org: context.org.clone(),
-                    plan: context.plan,
-                    limit,
-                });
-            }
-        }
-        if policy.executions_per_minute > 0 {
-            let last_minute = self
-                .executions_since(None, Some(&context.instance_id), minute_ago)
-                .await?;
-            if last_minute as usize >= policy.executions_per_minute {
-                return Err(LifecycleError::ExecutionRate {
-                    plugin: context.plugin.clone(),
-                    limit: policy.executions_per_minute,
-                });
-            }
-        }
-        Ok(())
-    }
-
-    /// Executions (successful and failed) of a group or of an instance since a time.
-    async fn executions_since(
-        &self,
-        group_id: Option<&str>,
-        target: Option<&str>,
-        since: String,
-    ) -> Result<i64, LifecycleError> {
-        let filter = |event_type| EventFilter {
-            event_type: Some(event_type),
-            group_id: group_id.map(str::to_string),
-            target: target.map(str::to_string),
-            since: Some(since.clone()),
-            ..Default::default()
-        };
-        let succeeded = self
-            .store
-            .count_events(&filter(EventType::PluginActionExecuted))
-            .await?;
-        // Failed executions count; failed installs and recoveries, under the same type, do not.
-        let failed = self
-            .store
-            .events(&filter(EventType::PluginErrorOccurred))
-            .await?
-            .iter()
-            .filter(|e| is_execution(&e.metadata))
-            .count() as i64;
-        Ok(succeeded + failed)
-    }
-
-    /// Records one execution (`plugin_action_executed`) or its failure (`plugin_error_occurred`), with
-    /// secret values cut out of the metadata, and keeps the instance's error streak: at
-    /// `SUSPEND_AFTER_ERRORS` failures in a row the instance is suspended, in the same transaction.
-    /// Returns true when this execution suspended it.
+    /// Records one attempt of an execution and keeps the instance's error streak and circuit breaker,
+    /// which see every failed attempt: an execution that ended (`plugin_action_executed`, or
+    /// `plugin_error_occurred` when it failed), or a failed attempt about to be retried
+    /// (`plugin_attempt_failed`, not an execution: a run counts once however many attempts it takes).
+    /// Secret values are cut out of the metadata. At `SUSPEND_AFTER_ERRORS` failures in a row the
+    /// instance is suspended, in the same transaction. Returns true when this attempt suspended it.
     pub async fn record_execution(
         &self,
         context: &ExecutionContext,
-        succeeded: bool,
+        attempt: Attempt,
         metadata: Value,
         actor: &str,
+        policy: &ExecutionPolicy,
     ) -> Result<bool, LifecycleError> {
+        let succeeded = attempt == Attempt::Succeeded;
         let event = |metadata: Value| NewEvent {
-            event_type: if succeeded {
-                EventType::PluginActionExecuted
-            } else {
-                EventType::PluginErrorOccurred
+            event_type: match attempt {
+                Attempt::Succeeded => EventType::PluginActionExecuted,
+                Attempt::Failed => EventType::PluginErrorOccurred,
+                Attempt::FailedRetrying => EventType::PluginAttemptFailed,
             },
             actor: actor.into(),
             target: Some(context.instance_id.clone()),
@@ -441,10 +396,14 @@ impl Installer {
             metadata,
         };
         let mut metadata = context.redact_value(&metadata);
-        if succeeded && context.one_execution && context.error_streak == 0 {
-            // Nothing to keep on the instance (no streak to clear): the event alone, written with the
-            // events of other executions of the moment.
-            crate::runtime::append(&self.store, &event(metadata)).await?;
+        if succeeded
+            && context.one_execution
+            && context.error_streak == 0
+            && context.breaker.is_quiet()
+        {
+            // Nothing to keep on the instance (no streak to clear, a closed breaker): the event alone,
+            // written with the events of other executions of the moment.
+            self.store.append_event(&event(metadata)).await?;
             return Ok(false);
         }
         let thing = self.store.thing(&context.instance_id).await?;
@@ -454,6 +413,10 @@ impl Installer {
             let mut streak = ErrorStreak(record.error_streak);
             let limit_reached = streak.record(succeeded);
             record.error_streak = streak.0;
+            let now_ms = unix_ms();
+            // An open breaker whose pause is over takes this attempt as its trial.
+            let _ = record.breaker.allow(now_ms, policy);
+            record.breaker.record(succeeded, now_ms, policy);
             if limit_reached && let Ok(next) = record.state.next(Step::Suspend) {
                 record.state = next;
                 record.error = Some(format!(
@@ -504,6 +467,7 @@ impl Installer {
             record.state = record.state.next(Step::Activate)?.next(Step::Activated)?;
         }
         record.error_streak = 0;
+        record.breaker = Default::default();
         record.error = None;
         let event = self.event(
             EventType::PluginResumed,

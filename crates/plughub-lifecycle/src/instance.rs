@@ -67,6 +67,12 @@ pub struct InstanceRecord {
     /// Executions that failed in a row; at the limit the instance is suspended.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub error_streak: u32,
+    /// The circuit breaker, here so that every server sharing the store sees the same one.
+    #[serde(
+        default,
+        skip_serializing_if = "plughub_domain::execution_policy::Breaker::is_quiet"
+    )]
+    pub breaker: plughub_domain::execution_policy::Breaker,
     /// Settings that are not secret, typed by the plugin's schema.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub config: BTreeMap<String, serde_json::Value>,
@@ -97,6 +103,7 @@ impl InstanceRecord {
             worker: None,
             error: None,
             error_streak: 0,
+            breaker: Default::default(),
             config: BTreeMap::new(),
             secrets: BTreeMap::new(),
             granted: Permissions::default(),

@@ -120,7 +120,7 @@ impl Installer {
             .await?)
     }
 
-    pub(crate) async fn group(&self, org: &str) -> Result<Group, LifecycleError> {
+    pub async fn group(&self, org: &str) -> Result<Group, LifecycleError> {
         self.store
             .group_by_name(org)
             .await?
@@ -128,7 +128,7 @@ impl Installer {
     }
 
     /// An organisation's instance of a plugin, unless there is none or it was uninstalled.
-    pub(crate) async fn installed_instance(
+    pub async fn installed_instance(
         &self,
         org: &str,
         plugin: &str,
@@ -312,6 +312,6 @@ pub(crate) fn analysis_change(report: &plughub_analyzer::Report, version: &str) 
     }
 }
 
-pub(crate) fn record_of(thing: &Thing) -> Option<InstanceRecord> {
+pub fn record_of(thing: &Thing) -> Option<InstanceRecord> {
     serde_json::from_value(thing.properties.clone()).ok()
 }

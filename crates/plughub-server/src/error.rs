@@ -112,15 +112,38 @@ impl From<plughub_lifecycle::LifecycleError> for ApiError {
             E::Dependencies(_) | E::DependencyFailed { .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "dependencies")
             }
-            E::RateLimited { .. } | E::QuotaExceeded { .. } | E::ExecutionRate { .. } => {
+            E::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            E::Secrets(_) | E::Analyze(_) | E::Store(_) | E::Io { .. } => {
+                return ApiError::internal(&e);
+            }
+        };
+        ApiError::new(status, code, e.to_string())
+    }
+}
+
+impl From<plughub_runner::RunError> for ApiError {
+    fn from(e: plughub_runner::RunError) -> ApiError {
+        use plughub_runner::RunError as E;
+        let (status, code) = match &e {
+            E::Lifecycle(_) => {
+                let E::Lifecycle(e) = e else { unreachable!() };
+                return e.into();
+            }
+            E::QuotaExceeded { .. } | E::ExecutionRate { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+            }
+            E::BreakerOpen { half_opens_at, .. } => {
+                return ApiError {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    code: "circuit_open",
+                    details: json!({ "half_opens_at": half_opens_at }),
+                    message: e.to_string(),
+                };
             }
             E::DidNotStart { .. } | E::NoModel { .. } | E::ComponentFailed { .. } => {
                 (StatusCode::BAD_GATEWAY, "plugin_failed")
             }
-            E::Secrets(_) | E::Analyze(_) | E::Store(_) | E::Io { .. } => {
-                return ApiError::internal(&e);
-            }
+            E::Store(_) => return ApiError::internal(&e),
         };
         ApiError::new(status, code, e.to_string())
     }

@@ -5,6 +5,7 @@ mod error;
 mod handlers;
 mod json;
 mod live;
+mod metrics;
 mod openapi;
 mod router;
 mod state;

@@ -2,7 +2,6 @@
 //! executions as any node records them.
 
 use crate::error::ApiError;
-use crate::handlers::installed::Execution;
 use axum::http::{HeaderMap, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
@@ -40,8 +39,8 @@ fn json_event(name: &str, data: &impl serde::Serialize) -> Event {
 /// `callback` events while an action runs, then one `result` (the recorded run) or one `error` (the
 /// API's error body). The execution goes on to its end and is recorded even if the client leaves.
 pub fn run_streamed(
-    launcher: plughub_lifecycle::Launcher,
-    execution: Execution,
+    runner: plughub_runner::Runner,
+    mut request: plughub_runner::ExecutionRequest,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let (events, rx) = mpsc::channel::<Event>(64);
     tokio::spawn(async move {
@@ -54,7 +53,8 @@ pub fn run_streamed(
                 }
             })
         };
-        let outcome = execution.run(&launcher, Some(callbacks)).await;
+        request.stream = Some(callbacks);
+        let outcome = runner.execute(request).await;
         let _ = forward.await;
         let last = match outcome {
             Ok(ran) => json_event("result", &ran),

@@ -70,5 +70,9 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(pages::login))
         .fallback(health::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            crate::metrics::track,
+        ))
         .with_state(state)
 }

@@ -41,15 +41,7 @@ async fn world() -> World {
             .unwrap();
         accounts.set_role(email, org, role, "test").await.unwrap();
     }
-    let app = router(AppState {
-        catalog: Arc::new(catalog),
-        executor: Arc::new(plughub_engine::Executor::new(
-            Default::default(),
-            Default::default(),
-        )),
-        accounts: accounts.clone(),
-        lifecycle: None,
-    });
+    let app = router(AppState::new(Arc::new(catalog), accounts.clone(), None));
     World {
         app,
         accounts,

@@ -23,18 +23,7 @@ async fn app() -> (axum::Router, TestStore) {
         .await
         .unwrap();
     let accounts = plughub_accounts::Accounts::new(t.store.clone());
-    (
-        router(AppState {
-            accounts,
-            lifecycle: None,
-            catalog: Arc::new(catalog),
-            executor: Arc::new(plughub_engine::Executor::new(
-                Default::default(),
-                Default::default(),
-            )),
-        }),
-        t,
-    )
+    (router(AppState::new(Arc::new(catalog), accounts, None)), t)
 }
 
 async fn get(app: &axum::Router, uri: &str) -> (StatusCode, Value) {

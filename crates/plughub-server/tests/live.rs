@@ -105,7 +105,7 @@ async fn warm_workers_streamed_callbacks_and_the_live_log() {
         assert_eq!(body["result"]["text"], expected, "{body}");
         assert_eq!(body["callbacks"][1]["text"], "second hi", "{body}");
     }
-    assert_eq!(node.launcher.warm_workers(), 1);
+    assert_eq!(node.runner.warm_workers(), 1);
 
     // New settings: the worker that has the old ones does not serve again.
     let (status, body) = node
@@ -255,5 +255,5 @@ async fn a_warm_worker_is_replaced_after_the_policys_count_and_a_declined_messag
         Some("served 1"),
         "a fresh worker took over: {served:?}"
     );
-    assert_eq!(node.launcher.warm_workers(), 1, "the replaced one is gone");
+    assert_eq!(node.runner.warm_workers(), 1, "the replaced one is gone");
 }

@@ -174,10 +174,10 @@ async fn every_route_every_role_own_group_and_another() {
     .await
     .unwrap();
     let keys = plughub_secrets::KeyRing::load_or_create(&dir.path().join("keys.json")).unwrap();
-    let launcher = plughub_lifecycle::Launcher::new(
+    let runner = plughub_runner::Runner::new(
         installer,
         keys,
-        plughub_lifecycle::LaunchConfig {
+        plughub_runner::RunnerConfig {
             node: "node".into(),
             run_dir: dir.path().join("run"),
             policy: Default::default(),
@@ -185,15 +185,11 @@ async fn every_route_every_role_own_group_and_another() {
             egress: Default::default(),
         },
     );
-    let app = router(AppState {
-        catalog: Arc::new(Catalog::open(t.store.clone()).await.unwrap()),
-        executor: Arc::new(plughub_engine::Executor::new(
-            Default::default(),
-            Default::default(),
-        )),
+    let app = router(AppState::new(
+        Arc::new(Catalog::open(t.store.clone()).await.unwrap()),
         accounts,
-        lifecycle: Some(Lifecycle { launcher }),
-    });
+        Some(Lifecycle { runner }),
+    ));
 
     let mut cells = 0;
     for (method, path, body, may) in routes() {

@@ -176,13 +176,13 @@ async fn two_servers_on_one_postgresql() {
 
     // Uninstalled on B: A refuses to run it at once, its warm worker notwithstanding, and A's reaper
     // ends that worker without waiting for a run; B ended its own as it uninstalled.
-    assert_eq!(a.launcher.warm_workers(), 1);
-    assert_eq!(b.launcher.warm_workers(), 2);
+    assert_eq!(a.runner.warm_workers(), 1);
+    assert_eq!(b.runner.warm_workers(), 2);
     let (status, body) = b.send("DELETE", one, &owner, None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(b.launcher.warm_workers(), 1);
-    assert_eq!(a.launcher.reap_warm().await, 1);
-    assert_eq!(a.launcher.warm_workers(), 0);
+    assert_eq!(b.runner.warm_workers(), 1);
+    assert_eq!(a.runner.reap_warm().await, 1);
+    assert_eq!(a.runner.warm_workers(), 0);
     let (status, body) = run(&a, one, &owner).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     t.cleanup().await;

@@ -43,15 +43,11 @@ const ROUTES: [(&str, &str); 25] = [
 #[tokio::test]
 async fn the_document_lists_every_route() {
     let t = TestStore::new(TestBackend::Sqlite).await;
-    let app = router(AppState {
-        catalog: Arc::new(Catalog::open(t.store.clone()).await.unwrap()),
-        executor: Arc::new(plughub_engine::Executor::new(
-            Default::default(),
-            Default::default(),
-        )),
-        accounts: plughub_accounts::Accounts::new(t.store.clone()),
-        lifecycle: None,
-    });
+    let app = router(AppState::new(
+        Arc::new(Catalog::open(t.store.clone()).await.unwrap()),
+        plughub_accounts::Accounts::new(t.store.clone()),
+        None,
+    ));
     let response = app
         .oneshot(
             Request::get("/api/openapi.json")

@@ -1,6 +1,5 @@
 //! The engine on fixture plugins (real npm packages in plughub-testkit) under the real Node.js.
 
 mod common;
-mod executor;
 mod sandbox;
 mod worker;

@@ -29,7 +29,7 @@ pub async fn list(
     Path(org): Path<String>,
 ) -> ApiResult<Json<Vec<AgentView>>> {
     let group = caller.group_for(&state, &org, Action::ViewGroup).await?;
-    let installer = lifecycle(&state)?.launcher.installer();
+    let installer = lifecycle(&state)?.runner.installer();
     Ok(Json(installer.agents(&group.name).await?))
 }
 
@@ -57,7 +57,7 @@ pub async fn create(
     ApiJson(body): ApiJson<NewAgent>,
 ) -> ApiResult<(StatusCode, Json<AgentView>)> {
     let group = caller.group_for(&state, &org, Action::ManageAgents).await?;
-    let installer = lifecycle(&state)?.launcher.installer();
+    let installer = lifecycle(&state)?.runner.installer();
     let agent = installer
         .create_agent(&group.name, body.name.trim(), &caller.0.email)
         .await?;
@@ -97,7 +97,7 @@ pub async fn activate(
         actor: caller.0.email.clone(),
     };
     let record = lifecycle(&state)?
-        .launcher
+        .runner
         .installer()
         .activate(&group.name, &plugin, &body.agent, &options)
         .await?;
@@ -128,12 +128,12 @@ pub async fn deactivate(
     ApiJson(body): ApiJson<Deactivate>,
 ) -> ApiResult<Json<Value>> {
     let group = caller.group_for(&state, &org, Action::ManageAgents).await?;
-    let launcher = &lifecycle(&state)?.launcher;
-    let record = launcher
+    let runner = &lifecycle(&state)?.runner;
+    let record = runner
         .installer()
         .deactivate(&group.name, &plugin, body.agent.as_deref(), &caller.0.email)
         .await?;
-    launcher.evict(&group.name, &plugin).await;
+    runner.forget(&group.name, &plugin).await;
     Ok(Json(summary(&record)))
 }
 
@@ -177,12 +177,12 @@ pub async fn update(
         grant: body.grant,
         ..Default::default()
     };
-    let launcher = &lifecycle(&state)?.launcher;
-    let outcome = launcher
+    let runner = &lifecycle(&state)?.runner;
+    let outcome = runner
         .installer()
         .update(&group.name, &plugin, body.version.as_deref(), &options)
         .await?;
-    launcher.evict(&group.name, &plugin).await;
+    runner.forget(&group.name, &plugin).await;
     Ok(Json(outcome))
 }
 
@@ -203,11 +203,11 @@ pub async fn rollback(
     let group = caller
         .group_for(&state, &org, Action::ManagePlugins)
         .await?;
-    let launcher = &lifecycle(&state)?.launcher;
-    let outcome = launcher
+    let runner = &lifecycle(&state)?.runner;
+    let outcome = runner
         .installer()
         .rollback(&group.name, &plugin, &caller.0.email)
         .await?;
-    launcher.evict(&group.name, &plugin).await;
+    runner.forget(&group.name, &plugin).await;
     Ok(Json(outcome))
 }

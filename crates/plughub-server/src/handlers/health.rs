@@ -27,12 +27,12 @@ pub async fn healthz(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     })))
 }
 
-/// The executor's counters in Prometheus text.
+/// The server's series in Prometheus text: HTTP requests, executions, workers.
 #[utoipa::path(
     get,
     path = "/metrics",
     tag = "health",
-    summary = "The executor's Prometheus metrics",
+    summary = "Prometheus metrics: HTTP requests, executions, warm workers, slot waits",
     responses((status = 200, description = "Done"))
 )]
 pub async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
@@ -41,7 +41,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl axum::response::Into
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.executor.metrics().render(),
+        state.metrics.render(),
     )
 }
 

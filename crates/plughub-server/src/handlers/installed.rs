@@ -15,7 +15,6 @@ use plughub_domain::access::Action;
 use plughub_domain::permissions::{Permission, Permissions};
 use plughub_lifecycle::{ConfigView, InstallOptions, InstanceRecord, PermissionsView};
 use serde::Deserialize;
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 pub(crate) fn lifecycle(state: &AppState) -> Result<&Lifecycle, ApiError> {
@@ -81,7 +80,7 @@ pub async fn install(
         grant: body.grant,
     };
     let record = lifecycle(&state)?
-        .launcher
+        .runner
         .installer()
         .install(&group.name, spec, &options)
         .await?;
@@ -133,10 +132,10 @@ pub async fn uninstall(
     let group = caller
         .group_for(&state, &org, Action::ManagePlugins)
         .await?;
-    let launcher = &lifecycle(&state)?.launcher;
+    let runner = &lifecycle(&state)?.runner;
     // Its warm workers end first: nothing of it runs here once it is gone.
-    launcher.evict(&group.name, &plugin).await;
-    let removed = launcher
+    runner.forget(&group.name, &plugin).await;
+    let removed = runner
         .installer()
         .uninstall(&group.name, &plugin, &caller.0.email)
         .await?;
@@ -168,17 +167,17 @@ pub async fn configure(
     let group = caller.group_for(&state, &org, Action::Configure).await?;
     let lifecycle = lifecycle(&state)?;
     let view = lifecycle
-        .launcher
+        .runner
         .installer()
         .configure(
             &group.name,
             &plugin,
             &body.settings,
-            lifecycle.launcher.keys(),
+            lifecycle.runner.keys(),
             &caller.0.email,
         )
         .await?;
-    lifecycle.launcher.evict(&group.name, &plugin).await;
+    lifecycle.runner.forget(&group.name, &plugin).await;
     Ok(Json(view))
 }
 
@@ -199,7 +198,7 @@ pub async fn permissions(
     let group = caller.group_for(&state, &org, Action::ViewGroup).await?;
     Ok(Json(
         lifecycle(&state)?
-            .launcher
+            .runner
             .installer()
             .permissions(&group.name, &plugin)
             .await?,
@@ -258,8 +257,8 @@ pub async fn grant(
 ) -> ApiResult<Json<PermissionsView>> {
     let group = caller.group_for(&state, &org, Action::Grant).await?;
     let named = body.set()?;
-    let launcher = &lifecycle(&state)?.launcher;
-    let view = launcher
+    let runner = &lifecycle(&state)?.runner;
+    let view = runner
         .installer()
         .grant(
             &group.name,
@@ -269,7 +268,7 @@ pub async fn grant(
             &caller.0.email,
         )
         .await?;
-    launcher.evict(&group.name, &plugin).await;
+    runner.forget(&group.name, &plugin).await;
     Ok(Json(view))
 }
 
@@ -288,13 +287,13 @@ pub async fn revoke(
     Path((org, plugin)): Path<(String, String)>,
 ) -> ApiResult<Json<PermissionsView>> {
     let group = caller.group_for(&state, &org, Action::Grant).await?;
-    let launcher = &lifecycle(&state)?.launcher;
-    let view = launcher
+    let runner = &lifecycle(&state)?.runner;
+    let view = runner
         .installer()
         .revoke(&group.name, &plugin, None, &caller.0.email)
         .await?;
     // Workers started with the old grants (egress domains, secrets) end now.
-    launcher.evict(&group.name, &plugin).await;
+    runner.forget(&group.name, &plugin).await;
     Ok(Json(view))
 }
 
@@ -333,9 +332,9 @@ pub async fn run(
 ) -> ApiResult<Response> {
     let group = caller.group_for(&state, &org, Action::Run).await?;
     let component = match (body.action, body.provider, body.evaluator) {
-        (Some(a), None, None) => plughub_lifecycle::Component::Action(a),
-        (None, Some(p), None) => plughub_lifecycle::Component::Provider(p),
-        (None, None, Some(e)) => plughub_lifecycle::Component::Evaluator(e),
+        (Some(a), None, None) => plughub_runner::Component::Action(a),
+        (None, Some(p), None) => plughub_runner::Component::Provider(p),
+        (None, None, Some(e)) => plughub_runner::Component::Evaluator(e),
         _ => {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -344,56 +343,24 @@ pub async fn run(
             ));
         }
     };
-    let launcher = lifecycle(&state)?.launcher.clone();
-    let execution = Execution {
+    let runner = lifecycle(&state)?.runner.clone();
+    let request = plughub_runner::ExecutionRequest {
         group,
         plugin,
         agent: body.agent.unwrap_or_else(|| "default".into()),
         component,
         text: body.text,
         timeout: body.timeout.map(std::time::Duration::from_secs),
+        stream: None,
         actor: caller.0.email,
     };
     if crate::live::wants_events(&headers) {
-        return Ok(crate::live::run_streamed(launcher, execution).into_response());
+        return Ok(crate::live::run_streamed(runner, request).into_response());
     }
     // In a task of its own: a client that leaves does not cut the execution short, which would leave
     // it unrecorded and its request outstanding on the warm worker.
-    let ran = tokio::spawn(async move { execution.run(&launcher, None).await })
+    let ran = tokio::spawn(async move { runner.execute(request).await })
         .await
         .map_err(|e| ApiError::internal(&e))??;
     Ok(Json(ran).into_response())
-}
-
-/// One execution asked of the API.
-pub(crate) struct Execution {
-    pub group: plughub_domain::Group,
-    pub plugin: String,
-    pub agent: String,
-    pub component: plughub_lifecycle::Component,
-    pub text: String,
-    pub timeout: Option<std::time::Duration>,
-    pub actor: String,
-}
-
-impl Execution {
-    /// Runs on a warm worker of this node; an action's callbacks also go to `stream` as they come.
-    pub(crate) async fn run(
-        &self,
-        launcher: &plughub_lifecycle::Launcher,
-        stream: Option<tokio::sync::mpsc::UnboundedSender<Value>>,
-    ) -> Result<plughub_lifecycle::Ran, plughub_lifecycle::LifecycleError> {
-        launcher
-            .execute(
-                &self.group,
-                &self.plugin,
-                &self.agent,
-                &self.component,
-                &self.text,
-                self.timeout,
-                stream,
-                &self.actor,
-            )
-            .await
-    }
 }

@@ -15,10 +15,10 @@ use std::path::Path;
 use std::sync::Arc;
 use tower::ServiceExt;
 
-/// One plughub server: its router, and its launcher to look inside.
+/// One plughub server: its router, and its runner to look inside.
 pub struct Node {
     pub app: axum::Router,
-    pub launcher: plughub_lifecycle::Launcher,
+    pub runner: plughub_runner::Runner,
     pub catalog: Arc<Catalog>,
 }
 
@@ -43,10 +43,10 @@ impl Node {
             std::os::unix::fs::symlink(&shared_tools, packages.join("tools")).unwrap();
         }
         let keys = plughub_secrets::KeyRing::load_or_create(keys).unwrap();
-        let launcher = plughub_lifecycle::Launcher::new(
+        let runner = plughub_runner::Runner::new(
             installer,
             keys,
-            plughub_lifecycle::LaunchConfig {
+            plughub_runner::RunnerConfig {
                 node: std::env::var_os("PLUGHUB_NODE").map_or_else(|| "node".into(), Into::into),
                 run_dir: dir.join("run"),
                 policy,
@@ -55,20 +55,16 @@ impl Node {
             },
         );
         let catalog = Arc::new(Catalog::open(store.clone()).await.unwrap());
-        let app = router(AppState {
-            catalog: catalog.clone(),
-            executor: Arc::new(plughub_engine::Executor::new(
-                Default::default(),
-                Default::default(),
-            )),
-            accounts: Accounts::new(store),
-            lifecycle: Some(Lifecycle {
-                launcher: launcher.clone(),
+        let app = router(AppState::new(
+            catalog.clone(),
+            Accounts::new(store),
+            Some(Lifecycle {
+                runner: runner.clone(),
             }),
-        });
+        ));
         Node {
             app,
-            launcher,
+            runner,
             catalog,
         }
     }

@@ -9,7 +9,8 @@ use crate::cli::{
 use crate::output::{self, out};
 use crate::remote::{Remote, error_event, segment};
 use anyhow::{Result, anyhow, bail};
-use plughub_lifecycle::{AgentView, ConfigView, PermissionsView, Ran, UpdateOutcome};
+use plughub_lifecycle::{AgentView, ConfigView, PermissionsView, UpdateOutcome};
+use plughub_runner::Outcome;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -312,8 +313,8 @@ pub async fn run_streamed(
     plugin: &str,
     body: &Value,
     show: bool,
-) -> Result<Ran> {
-    let mut outcome: Option<Result<Ran>> = None;
+) -> Result<Outcome> {
+    let mut outcome: Option<Result<Outcome>> = None;
     remote
         .events(
             Method::POST,
@@ -351,7 +352,7 @@ pub async fn run_streamed(
 async fn provide(remote: &Remote, args: ProvideArgs, kind: &str) -> Result<()> {
     let body = json!({ kind: args.provider, "text": args.text, "agent": args.exec.agent,
                        "timeout": args.exec.timeout });
-    let ran: Ran = remote
+    let ran: Outcome = remote
         .call(
             Method::POST,
             &format!("{}/run", plugin_path(&args.exec.org, &args.plugin)),

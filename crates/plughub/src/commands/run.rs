@@ -8,49 +8,45 @@ use crate::{context, output};
 use anyhow::{Result, anyhow};
 use plughub_domain::execution_policy::ExecutionPolicy;
 use plughub_engine::{EgressPolicy, Invocation, RouteRequest};
-use plughub_lifecycle::{Component, LaunchConfig, Launched, Launcher, Ran};
+use plughub_runner::{Component, ExecutionRequest, Launched, Outcome, Runner, RunnerConfig};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-/// Starts the instance for the agent (recording its manifest, or why it did not start); warnings (a
-/// service that did not start) go to stderr and stay in the execution's log.
-async fn open(
-    store_args: &StoreArgs,
-    plugin: &str,
-    exec: &ExecArgs,
-) -> Result<(Launcher, Launched)> {
-    let launcher = launcher(store_args).await?;
+/// Starts the instance for the agent (recording its manifest, or why it did not start), for one use:
+/// `inspect` and `route`. Warnings (a service that did not start) go to stderr and stay in the log.
+async fn open(store_args: &StoreArgs, plugin: &str, exec: &ExecArgs) -> Result<(Runner, Launched)> {
+    let runner = runner(store_args).await?;
     let asked = Duration::from_secs(exec.timeout.max(1));
-    let launched = launcher
+    let launched = runner
         .launch(&exec.org, plugin, &exec.agent, Some(asked))
         .await?;
     for error in &launched.service_errors {
         eprintln!("warning: {error}");
     }
-    Ok((launcher, launched))
+    Ok((runner, launched))
 }
 
-/// Starts installed instances from this machine's data directory, under the default policy.
-pub async fn launcher(store_args: &StoreArgs) -> Result<Launcher> {
-    launcher_with(store_args, ExecutionPolicy::default()).await
+/// Runs installed instances from this machine's data directory, under the default policy.
+pub async fn runner(store_args: &StoreArgs) -> Result<Runner> {
+    runner_with(store_args, ExecutionPolicy::default()).await
 }
 
-/// As `launcher`, under the figures of `policy`.
-pub async fn launcher_with(store_args: &StoreArgs, policy: ExecutionPolicy) -> Result<Launcher> {
+/// As `runner`, under the figures of `policy`.
+pub async fn runner_with(store_args: &StoreArgs, policy: ExecutionPolicy) -> Result<Runner> {
     let installer = local_installer(store_args).await?;
     let keys = context::key_ring(store_args)?;
-    let config = LaunchConfig {
+    let config = RunnerConfig {
         node: context::node(),
         run_dir: context::run_dir(store_args),
         policy,
         sandbox: context::sandbox(),
         egress: EgressPolicy::default(),
     };
-    Ok(Launcher::new(installer, keys, config))
+    Ok(Runner::new(installer, keys, config))
 }
 
 /// Prints a recorded run: its text (or the whole answer), then its time on stderr; or all as JSON.
-pub fn print(ran: &Ran, kind: &str, component: &str, json: bool) -> Result<()> {
+pub fn print(ran: &Outcome, kind: &str, component: &str, json: bool) -> Result<()> {
     if json {
         return output::print_json(&ran);
     }
@@ -62,7 +58,8 @@ pub fn print(ran: &Ran, kind: &str, component: &str, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// Runs a component on the message and records it; an action's callbacks print as they come.
+/// Runs a component on the message through the runner, as the server does (quota, rate, cache, breaker,
+/// retries), and records it; an action's callbacks print as they come.
 async fn run_component(
     store_args: &StoreArgs,
     plugin: &str,
@@ -70,7 +67,8 @@ async fn run_component(
     component: Component,
     text: &str,
 ) -> Result<()> {
-    let (launcher, launched) = open(store_args, plugin, exec).await?;
+    let runner = runner(store_args).await?;
+    let group = runner.installer().group(&exec.org).await?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
     let printer = tokio::spawn(async move {
         while let Some(content) = rx.recv().await {
@@ -80,14 +78,22 @@ async fn run_component(
             }
         }
     });
-    let stream = (!exec.json).then_some(tx);
-    let outcome = launched.invoke(&component, text, &exec.agent, stream).await;
+    let (kind, name) = (component.kind(), component.name().to_string());
+    let request = ExecutionRequest {
+        group,
+        plugin: plugin.to_string(),
+        agent: exec.agent.clone(),
+        component,
+        text: text.to_string(),
+        timeout: Some(Duration::from_secs(exec.timeout.max(1))),
+        stream: (!exec.json).then_some(tx),
+        actor: "cli".into(),
+    };
+    let outcome = runner.execute(request).await;
+    // The worker ends with the command: its last network requests are recorded before it returns.
+    runner.end_workers().await;
     let _ = printer.await;
-    let (kind, name) = (component.kind(), component.name());
-    let ran = launched
-        .record(&launcher, kind, name, outcome, "cli")
-        .await?;
-    print(&ran, kind, name, exec.json)
+    print(&outcome?, kind, &name, exec.json)
 }
 
 pub async fn run(store_args: &StoreArgs, args: RunArgs) -> Result<()> {
@@ -120,7 +126,7 @@ pub async fn route(store_args: &StoreArgs, args: RouteArgs) -> Result<()> {
             .ok_or_else(|| anyhow!("--query {pair}: expected KEY=VALUE"))?;
         query.insert(key.to_string(), json!(value));
     }
-    let (launcher, launched) = open(store_args, &args.plugin, &args.exec).await?;
+    let (runner, launched) = open(store_args, &args.plugin, &args.exec).await?;
     let method = args.method.to_uppercase();
     let request = RouteRequest {
         method: method.clone(),
@@ -144,7 +150,7 @@ pub async fn route(store_args: &StoreArgs, args: RouteArgs) -> Result<()> {
         });
     let component = format!("{method} {}", args.path);
     let ran = launched
-        .record(&launcher, "route", &component, outcome, "cli")
+        .record(&runner, "route", &component, outcome, "cli")
         .await?;
     print(&ran, "route", &component, args.exec.json)
 }

@@ -68,15 +68,13 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<()> {
     let state = app_state(store_args, catalog, policy(&args)).await?;
     if let Some(lifecycle) = &state.lifecycle {
         // Idle warm workers end, and those another server's change made stale, without waiting for a run.
-        lifecycle
-            .launcher
-            .spawn_warm_reaper(Duration::from_secs(30));
+        lifecycle.runner.spawn_warm_reaper(Duration::from_secs(30));
     }
-    let launcher = state.lifecycle.as_ref().map(|l| l.launcher.clone());
+    let runner = state.lifecycle.as_ref().map(|l| l.runner.clone());
     let served = plughub_server::serve(listener, state, shutdown_signal()).await;
-    if let Some(launcher) = launcher {
+    if let Some(runner) = runner {
         // The other servers on the store need not wait for this one's leases to expire.
-        launcher.release_execution_slots().await;
+        runner.release_execution_slots().await;
     }
     served?;
     Ok(())
@@ -134,22 +132,16 @@ fn policy(args: &ServeArgs) -> ExecutionPolicy {
     policy
 }
 
-/// What the server's handlers use: the catalogue, the accounts on the same store, and the launcher of
+/// What the server's handlers use: the catalogue, the accounts on the same store, and the runner of
 /// this machine's data directory (installer, keys, sandbox) under `policy`.
 pub async fn app_state(
     store_args: &StoreArgs,
     catalog: Arc<plughub_catalog::Catalog>,
     policy: ExecutionPolicy,
 ) -> Result<AppState> {
-    Ok(AppState {
-        accounts: plughub_accounts::Accounts::new(catalog.store().clone()),
-        catalog,
-        executor: Arc::new(plughub_engine::Executor::new(
-            Default::default(),
-            Default::default(),
-        )),
-        lifecycle: Some(plughub_server::Lifecycle {
-            launcher: crate::commands::run::launcher_with(store_args, policy).await?,
-        }),
-    })
+    let accounts = plughub_accounts::Accounts::new(catalog.store().clone());
+    let lifecycle = plughub_server::Lifecycle {
+        runner: crate::commands::run::runner_with(store_args, policy).await?,
+    };
+    Ok(AppState::new(catalog, accounts, Some(lifecycle)))
 }

@@ -9,7 +9,7 @@
 //! Lease times are each server's clock, as every time in the store: servers' clocks must agree to
 //! within a few seconds.
 
-use crate::LifecycleError;
+use crate::RunError;
 use plughub_store::Store;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -110,11 +110,7 @@ impl Slots {
 
     /// A slot of `group_id` (whose plan allows `limit` at once), waiting for one when all are in use,
     /// here or on other servers. Says whether it waited (what the execution read may then be stale).
-    pub(crate) async fn take(
-        &self,
-        group_id: &str,
-        limit: u32,
-    ) -> Result<(Turn, bool), LifecycleError> {
+    pub(crate) async fn take(&self, group_id: &str, limit: u32) -> Result<(Turn, bool), RunError> {
         let limit = limit.max(1);
         let group = self
             .inner

@@ -23,7 +23,11 @@ pub struct StoreRuntime {
 }
 
 impl StoreRuntime {
-    pub fn new(store: Store, context: &crate::ExecutionContext, agent_id: &str) -> StoreRuntime {
+    pub fn new(
+        store: Store,
+        context: &plughub_lifecycle::ExecutionContext,
+        agent_id: &str,
+    ) -> StoreRuntime {
         StoreRuntime {
             store,
             org: context.org.clone(),
@@ -64,7 +68,7 @@ impl StoreRuntime {
                                "error": message }),
         };
         // The refusal stands whether or not it could be written down; a failed write is logged.
-        if let Err(e) = append(&self.store, &event).await {
+        if let Err(e) = self.store.append_event(&event).await {
             tracing::warn!(error = %e, "could not record a refused runtime call");
         }
     }
@@ -176,12 +180,4 @@ impl RuntimeHost for StoreRuntime {
     fn call<'a>(&'a self, method: &'a str, params: Vec<Value>) -> RuntimeFuture<'a> {
         Box::pin(self.answer(method, params))
     }
-}
-
-/// Appends one event on its own.
-pub(crate) async fn append(
-    store: &Store,
-    event: &NewEvent,
-) -> Result<(), plughub_store::StoreError> {
-    store.append_event(event).await.map(|_| ())
 }

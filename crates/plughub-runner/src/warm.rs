@@ -8,21 +8,19 @@
 //! node (the least recently used goes); executions of a group wait for one of the plan's concurrent
 //! slots, which hold across servers (`slots.rs`).
 
-use crate::run::{Component, Ran, record_outcome};
-use crate::{ExecutionContext, Launched, Launcher, LifecycleError};
-use serde_json::Value;
+use crate::{Launched, RunError, Runner};
+use plughub_lifecycle::ExecutionContext;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex as AsyncMutex;
-use tokio::sync::mpsc::UnboundedSender;
 
 /// Warm workers one node keeps at most: each is a Node process.
 pub const MAX_WARM: usize = 64;
 /// The shortest time an execution on a warm worker gets: its timeout ends the worker, and with it the
 /// executions it serves at the same time.
-const MIN_TIMEOUT: Duration = Duration::from_secs(1);
+pub(crate) const MIN_TIMEOUT: Duration = Duration::from_secs(1);
 
 type Slot = Arc<AsyncMutex<Option<Warm>>>;
 
@@ -43,12 +41,12 @@ struct Warm {
     last_used: Instant,
     /// The worker that takes over once this one has served the policy's `recycle_after` executions,
     /// starting in the background meanwhile: executions do not wait for a cold start.
-    successor: Option<tokio::task::JoinHandle<Result<Launched, LifecycleError>>>,
+    successor: Option<tokio::task::JoinHandle<Result<Launched, RunError>>>,
 }
 
 /// What a worker depends on: the version and package, the settings (secrets included), the grants and
 /// the plan (its memory and time limits). A digest, so the secrets are not copied once more.
-fn fingerprint(context: &ExecutionContext) -> [u8; 32] {
+pub(crate) fn fingerprint(context: &ExecutionContext) -> [u8; 32] {
     let text = serde_json::json!([
         context.version,
         context.package_dir,
@@ -104,12 +102,22 @@ impl WarmPool {
     }
 
     /// Ends the workers of an instance (after a change on this node: they will not serve again).
-    fn evict(&self, instance_id: &str) {
+    pub(crate) fn evict(&self, instance_id: &str) {
         let prefix = key(instance_id, "");
         self.slots
             .lock()
             .expect("not poisoned")
             .retain(|k, _| !k.starts_with(&prefix));
+    }
+
+    /// Every slot, no longer kept.
+    fn take_all(&self) -> Vec<Slot> {
+        self.slots
+            .lock()
+            .expect("not poisoned")
+            .drain()
+            .map(|(_, slot)| slot)
+            .collect()
     }
 
     fn all(&self) -> Vec<Slot> {
@@ -122,80 +130,35 @@ impl WarmPool {
     }
 }
 
-impl Launcher {
-    /// Runs `component` of `plugin` of `org` for `agent` on a warm worker (started when there is none
-    /// fit to serve), after the same checks as a cold launch, and records it as the command line does.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn execute(
-        &self,
-        group: &plughub_domain::Group,
-        plugin: &str,
-        agent: &str,
-        component: &Component,
-        text: &str,
-        timeout: Option<Duration>,
-        stream: Option<UnboundedSender<Value>>,
-        actor: &str,
-    ) -> Result<Ran, LifecycleError> {
-        // Read for this execution alone (its success may then be recorded without a second read).
-        let context_now = || async {
-            self.installer()
-                .execution_context_in(group.clone(), plugin, self.keys())
-                .await
-                .map(ExecutionContext::for_one_execution)
-        };
-        let mut context = context_now().await?;
-        self.installer()
-            .check_execution_allowed(&context, self.policy())
-            .await?;
-        let limit = self.policy().limits(context.plan).concurrent_executions;
-        let (_turn, waited) = self.slots().take(&context.group_id, limit).await?;
-        if waited {
-            // Waited for a turn: what was read may be stale (settings, grants, others' runs).
-            context = context_now().await?;
-            self.installer()
-                .check_execution_allowed(&context, self.policy())
-                .await?;
-        }
-        let timeout = self
-            .policy()
-            .timeout(context.plan, timeout)
-            .max(MIN_TIMEOUT);
-        let launched = self.warm_worker(&context, agent, timeout).await?;
-        let worker = launched.plugin.worker();
-        let mark = worker.log_mark();
-        let outcome = launched
-            .invoke_within(component, text, agent, stream, timeout)
-            .await;
-        let log = launched.log_lines(worker.log_since(mark));
-        record_outcome(
-            self,
-            &context,
-            component.kind(),
-            component.name(),
-            outcome,
-            log,
-            actor,
-        )
-        .await
-    }
-
+impl Runner {
     /// Gives back the plan's execution slots this server holds, for the other servers: when it stops.
     pub async fn release_execution_slots(&self) {
         self.slots().release_all().await;
     }
 
+    /// Ends every warm worker, and waits until their network requests are recorded: when the command
+    /// or server that ran them stops.
+    pub async fn end_workers(&self) {
+        for slot in self.warm().take_all() {
+            let Some(warm) = slot.lock().await.take() else {
+                continue;
+            };
+            if let Ok(launched) = Arc::try_unwrap(warm.launched) {
+                let Launched {
+                    plugin,
+                    network_log,
+                    ..
+                } = launched;
+                drop(plugin);
+                network_log.flush().await;
+            }
+        }
+        self.metrics().warm_workers.set(0);
+    }
+
     /// Warm workers this node keeps now.
     pub fn warm_workers(&self) -> usize {
         self.warm().len()
-    }
-
-    /// Ends this node's warm workers of `plugin` in `org`: after a change made here, so they do not
-    /// serve with what they were started with (other nodes' are replaced at their next run or reap).
-    pub async fn evict(&self, org: &str, plugin: &str) {
-        if let Ok((_, thing, _)) = self.installer().installed_instance(org, plugin).await {
-            self.warm().evict(&thing.id);
-        }
     }
 
     /// Ends the warm workers that are idle, or whose instance is no longer what the store says
@@ -210,7 +173,8 @@ impl Launcher {
             let Some(w) = warm.as_ref() else {
                 continue;
             };
-            let keep = w.last_used.elapsed() < self.policy().worker_idle
+            let idle = w.last_used.elapsed() >= self.policy().worker_idle;
+            let current = !idle
                 && match self.context(&w.org, &w.plugin).await {
                     Ok(context) => {
                         context.instance_id == w.instance_id
@@ -218,23 +182,26 @@ impl Launcher {
                     }
                     Err(_) => false,
                 };
-            if !keep {
+            if !current {
                 *warm = None;
                 ended += 1;
+                self.metrics()
+                    .worker_ended(if idle { "idle" } else { "changed" });
             }
         }
+        self.metrics().warm_workers.set(self.warm().len() as i64);
         ended
     }
 
     /// Reaps warm workers every `every`, for as long as the runtime runs.
     pub fn spawn_warm_reaper(&self, every: Duration) {
-        let launcher = self.clone();
+        let runner = self.clone();
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(every);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticks.tick().await;
-                let ended = launcher.reap_warm().await;
+                let ended = runner.reap_warm().await;
                 if ended > 0 {
                     tracing::info!(
                         ended,
@@ -245,12 +212,12 @@ impl Launcher {
         });
     }
 
-    async fn warm_worker(
+    pub(crate) async fn warm_worker(
         &self,
         context: &ExecutionContext,
         agent: &str,
         timeout: Duration,
-    ) -> Result<Arc<Launched>, LifecycleError> {
+    ) -> Result<Arc<Launched>, RunError> {
         let slot = self
             .warm()
             .slot(&key(&context.instance_id, agent), self.policy().worker_idle);
@@ -270,6 +237,7 @@ impl Launcher {
                         // The one it replaces ends once the executions it serves now are done.
                         warm.launched = Arc::new(next);
                         warm.executions = 0;
+                        self.metrics().worker_ended("recycled");
                     }
                     Ok(Err(e)) => {
                         tracing::warn!(plugin = %context.plugin, error = %e, "a replacement worker did not start; the current one serves on");
@@ -282,10 +250,10 @@ impl Launcher {
                 let recycle_after = self.policy().recycle_after;
                 if recycle_after > 0 && warm.executions >= recycle_after && warm.successor.is_none()
                 {
-                    let (launcher, context, agent) =
+                    let (runner, context, agent) =
                         (self.clone(), context.clone(), agent.to_string());
                     warm.successor = Some(tokio::spawn(async move {
-                        launcher.start(context, &agent, Some(timeout), 0).await
+                        runner.start(context, &agent, Some(timeout), 0).await
                     }));
                 }
                 warm.executions += 1;
@@ -294,7 +262,11 @@ impl Launcher {
             }
         }
         // The worker it replaces ends once the executions it serves now are done.
-        *slot = None;
+        if let Some(old) = slot.take() {
+            let died = !old.launched.plugin.worker().is_alive();
+            self.metrics()
+                .worker_ended(if died { "died" } else { "changed" });
+        }
         let launched = Arc::new(self.start(context.clone(), agent, Some(timeout), 0).await?);
         *slot = Some(Warm {
             org: context.org.clone(),
@@ -306,6 +278,8 @@ impl Launcher {
             last_used: Instant::now(),
             successor: None,
         });
+        drop(slot);
+        self.metrics().warm_workers.set(self.warm().len() as i64);
         Ok(launched)
     }
 }

@@ -4,11 +4,10 @@
 //! to learn them. Each model call is an execution of the model plugin, counted and recorded as one, and
 //! what it answers has the model plugin's secrets cut out before the caller sees it.
 
-use crate::instance::InstanceRecord;
-use crate::launch::{Launched, Launcher};
-use crate::{ExecutionContext, LifecycleError};
+use crate::{Launched, RunError, Runner};
 use plughub_domain::lifecycle::State;
 use plughub_domain::{ConnectionKind, ThingKind};
+use plughub_lifecycle::{Attempt, ExecutionContext, InstanceRecord};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,7 +16,7 @@ use std::sync::Arc;
 pub const MAX_MODEL_DEPTH: usize = 2;
 
 pub(crate) struct ModelRouter {
-    launcher: Launcher,
+    runner: Runner,
     org: String,
     group_id: String,
     caller_instance: String,
@@ -32,13 +31,13 @@ pub(crate) struct ModelRouter {
 
 impl ModelRouter {
     pub(crate) fn new(
-        launcher: Launcher,
+        runner: Runner,
         caller: &ExecutionContext,
         agent: &str,
         depth: usize,
     ) -> ModelRouter {
         ModelRouter {
-            launcher,
+            runner,
             org: caller.org.clone(),
             group_id: caller.group_id.clone(),
             caller_instance: caller.instance_id.clone(),
@@ -67,9 +66,8 @@ impl ModelRouter {
                 self.org
             ));
         };
-        let installer = self.launcher.installer();
-        installer
-            .check_execution_allowed(&model.context, self.launcher.policy())
+        self.runner
+            .check_admission(&model.context)
             .await
             .map_err(|e| format!("useModel({model_type}): {e}"))?;
         let outcome = model
@@ -97,8 +95,25 @@ impl ModelRouter {
                 ))
             }
         };
-        installer
-            .record_execution(&model.context, answer.is_ok(), metadata, "engine")
+        let attempt = match answer {
+            Ok(_) => Attempt::Succeeded,
+            Err(_) => Attempt::Failed,
+        };
+        self.runner.metrics().execution(
+            &model.context.plugin,
+            "model",
+            if answer.is_ok() { "ok" } else { "plugin_error" },
+            None,
+        );
+        self.runner
+            .installer()
+            .record_execution(
+                &model.context,
+                attempt,
+                metadata,
+                "engine",
+                self.runner.policy(),
+            )
             .await
             .map_err(|e| format!("useModel({model_type}): {e}"))?;
         answer
@@ -106,7 +121,7 @@ impl ModelRouter {
 
     /// The started model plugin that answers `model_type`, starting candidates whose models are not
     /// known yet. A candidate that cannot start is skipped, and named if no other answers.
-    async fn provider(&self, model_type: &str) -> Result<Option<Arc<Launched>>, LifecycleError> {
+    async fn provider(&self, model_type: &str) -> Result<Option<Arc<Launched>>, RunError> {
         let mut failures = Vec::new();
         for (id, record) in self.candidates().await? {
             let known = record.current.provides.as_ref();
@@ -139,22 +154,22 @@ impl ModelRouter {
         }
         match failures.is_empty() {
             true => Ok(None),
-            false => Err(LifecycleError::NoModel {
+            false => Err(RunError::NoModel {
                 model_type: model_type.into(),
                 reasons: failures,
             }),
         }
     }
 
-    async fn started(&self, id: &str, plugin: &str) -> Result<Arc<Launched>, LifecycleError> {
+    async fn started(&self, id: &str, plugin: &str) -> Result<Arc<Launched>, RunError> {
         let mut started = self.started.lock().await;
         // A model worker that ended (a timeout, a crash) is started again rather than failing every call.
         if let Some(launched) = started.get(id).filter(|l| l.plugin.worker().is_alive()) {
             return Ok(launched.clone());
         }
-        let context = self.launcher.context(&self.org, plugin).await?;
+        let context = self.runner.context(&self.org, plugin).await?;
         let launched = Arc::new(
-            self.launcher
+            self.runner
                 .start(context, &self.agent, None, self.depth + 1)
                 .await?,
         );
@@ -164,8 +179,8 @@ impl ModelRouter {
 
     /// Active instances of the group other than the caller: those serving the agent first, by priority,
     /// then the rest by name.
-    async fn candidates(&self) -> Result<Vec<(String, InstanceRecord)>, LifecycleError> {
-        let store = self.launcher.installer().store();
+    async fn candidates(&self) -> Result<Vec<(String, InstanceRecord)>, RunError> {
+        let store = self.runner.installer().store();
         let mut ordered: Vec<(i64, String, String)> = Vec::new();
         if let Some(agent) = store
             .thing_by_name(ThingKind::Agent, Some(&self.group_id), &self.agent)
@@ -204,7 +219,7 @@ impl ModelRouter {
                 .thing(&id)
                 .await?
                 .as_ref()
-                .and_then(crate::service::record_of);
+                .and_then(plughub_lifecycle::record_of);
             if let Some(record) = record.filter(|r| r.state == State::Active) {
                 out.push((id, record));
             }

@@ -1,0 +1,129 @@
+#![doc = include_str!("../README.md")]
+
+mod admission;
+mod cache;
+mod egress;
+mod error;
+mod execute;
+mod hints;
+mod invoke;
+mod launch;
+mod metrics;
+mod models;
+mod request;
+mod runtime;
+mod slots;
+mod warm;
+
+pub use cache::CACHE_CAPACITY;
+pub use egress::NetworkLog;
+pub use error::{FailureCause, RunError};
+pub use launch::Launched;
+pub use metrics::Metrics;
+pub use models::MAX_MODEL_DEPTH;
+pub use request::{Component, ExecutionRequest, Outcome};
+pub use runtime::StoreRuntime;
+
+use plughub_domain::execution_policy::ExecutionPolicy;
+use plughub_engine::{EgressPolicy, SandboxPolicy};
+use plughub_lifecycle::Installer;
+use plughub_secrets::KeyRing;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Where workers come from and the figures they run under.
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// The Node.js that runs workers.
+    pub node: PathBuf,
+    /// Where the host script and the workers' sockets go (owner-only).
+    pub run_dir: PathBuf,
+    pub policy: ExecutionPolicy,
+    /// The OS sandbox workers start in (its memory limit is the plan's); `None` runs them as plain
+    /// processes, which only an operator's explicit choice does.
+    pub sandbox: Option<SandboxPolicy>,
+    /// The egress proxy's figures (rate, byte budget, trusted addresses); each plugin's domains are its
+    /// `network.external` grant.
+    pub egress: EgressPolicy,
+}
+
+/// Runs installed plugins' components: the one path of every execution (see the crate's README). Cheap
+/// to clone: model routers and background tasks keep one.
+#[derive(Clone)]
+pub struct Runner(Arc<Inner>);
+
+struct Inner {
+    installer: Installer,
+    keys: KeyRing,
+    config: RunnerConfig,
+    warm: warm::WarmPool,
+    slots: slots::Slots,
+    cache: cache::ResultCache,
+    hints: hints::HintsCache,
+    metrics: Metrics,
+}
+
+impl Runner {
+    pub fn new(installer: Installer, keys: KeyRing, config: RunnerConfig) -> Runner {
+        let slots = slots::Slots::new(installer.store().clone());
+        Runner(Arc::new(Inner {
+            installer,
+            keys,
+            config,
+            warm: Default::default(),
+            slots,
+            cache: Default::default(),
+            hints: Default::default(),
+            metrics: Metrics::default(),
+        }))
+    }
+
+    pub fn installer(&self) -> &Installer {
+        &self.0.installer
+    }
+
+    /// The keys that open the instances' secrets.
+    pub fn keys(&self) -> &KeyRing {
+        &self.0.keys
+    }
+
+    pub fn policy(&self) -> &ExecutionPolicy {
+        &self.0.config.policy
+    }
+
+    /// What this runner counts, for `GET /metrics`.
+    pub fn metrics(&self) -> &Metrics {
+        &self.0.metrics
+    }
+
+    pub(crate) fn config(&self) -> &RunnerConfig {
+        &self.0.config
+    }
+
+    pub(crate) fn slots(&self) -> &slots::Slots {
+        &self.0.slots
+    }
+
+    pub(crate) fn warm(&self) -> &warm::WarmPool {
+        &self.0.warm
+    }
+
+    pub(crate) fn cache(&self) -> &cache::ResultCache {
+        &self.0.cache
+    }
+
+    pub(crate) fn hints(&self) -> &hints::HintsCache {
+        &self.0.hints
+    }
+
+    /// After a change of `plugin` in `org` made here (configure, grant, revoke, update, rollback,
+    /// deactivate, uninstall): its warm workers end and its cached results go. Other servers' workers are
+    /// replaced at their next run or reap, and their cached results miss (the cache key holds the
+    /// version and a digest of the settings and grants).
+    pub async fn forget(&self, org: &str, plugin: &str) {
+        if let Ok((_, thing, _)) = self.installer().installed_instance(org, plugin).await {
+            self.warm().evict(&thing.id);
+            self.cache().clear_instance(&thing.id);
+        }
+    }
+}

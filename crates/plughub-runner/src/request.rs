@@ -1,0 +1,63 @@
+//! What a run is asked to do, and what it answers.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::time::Duration;
+use tokio::sync::mpsc::UnboundedSender;
+
+/// What can be run on a message.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Component {
+    Action(String),
+    Provider(String),
+    Evaluator(String),
+}
+
+impl Component {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Component::Action(_) => "action",
+            Component::Provider(_) => "provider",
+            Component::Evaluator(_) => "evaluator",
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Component::Action(n) | Component::Provider(n) | Component::Evaluator(n) => n,
+        }
+    }
+}
+
+/// One run of a component of an installed plugin, for an agent, on a message.
+#[derive(Debug, Clone)]
+pub struct ExecutionRequest {
+    /// The organisation, read already (the API read it to authorize the caller).
+    pub group: plughub_domain::Group,
+    pub plugin: String,
+    pub agent: String,
+    pub component: Component,
+    /// The message's text.
+    pub text: String,
+    /// The time asked for each attempt; the plan's when `None`, never above the policy's maximum.
+    pub timeout: Option<Duration>,
+    /// Where an action's callbacks go as they come (secrets cut out).
+    pub stream: Option<UnboundedSender<Value>>,
+    /// Who asked: recorded on the execution's event.
+    pub actor: String,
+}
+
+/// A recorded run, secrets cut out.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Outcome {
+    pub result: Value,
+    pub callbacks: Vec<Value>,
+    pub duration_ms: f64,
+    pub memory_bytes: Option<u64>,
+    /// Answered from the result cache, without a worker.
+    #[serde(default)]
+    pub cache_hit: bool,
+    /// Attempts it took (1 without a retry; 0 for a cache hit).
+    #[serde(default)]
+    pub attempts: u32,
+}
