@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod cache;
+mod caps;
 mod error;
 mod executor;
 mod lines;
@@ -12,6 +13,7 @@ mod sandboxing;
 mod worker;
 
 pub use cache::{CacheKey, ResultCache};
+pub use caps::{CallbackCap, Caps};
 pub use error::EngineError;
 pub use executor::{ComponentKind, ExecError, Execution, ExecutionRequest, Executor};
 pub use metrics::Metrics;
@@ -22,7 +24,7 @@ pub use plugin::{
 };
 pub use pool::{Lease, Pool, PoolConfig};
 pub use runtime::{LocalRuntime, RuntimeFuture, RuntimeHost};
-pub use worker::{EgressHooks, LogLine, Worker, WorkerSpec};
+pub use worker::{EgressHooks, LogLine, LogMark, Worker, WorkerSpec};
 
 /// The JS host, carried by the binary and written next to the workers' sockets when they start.
 pub const HOST_SCRIPT: &str = include_str!("../js/host.mjs");

@@ -162,6 +162,7 @@ impl Launcher {
                     ..self.0.config.egress.clone()
                 }),
                 egress_hooks: Some(reporter),
+                caps: Default::default(),
             },
             settings: Settings {
                 values: context.settings.clone(),
