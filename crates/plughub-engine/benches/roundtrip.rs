@@ -30,6 +30,7 @@ fn main() {
             sandbox: None,
             egress: None,
             egress_hooks: None,
+            caps: Default::default(),
         },
         settings: Settings {
             values: [("HELLO_API_KEY".to_string(), json!("k"))].into(),

@@ -26,6 +26,7 @@ fn spec(run: &std::path::Path, sandbox: Option<SandboxPolicy>) -> PluginSpec {
             sandbox,
             egress: None,
             egress_hooks: None,
+            caps: Default::default(),
         },
         settings: Settings {
             values: [("HELLO_API_KEY".to_string(), json!("k"))].into(),

@@ -13,9 +13,24 @@ const MAX_MESSAGE_BYTES = 1_000_000;
 const socketPath = process.env.PLUGHUB_SOCKET;
 const packageDir = process.env.PLUGHUB_PACKAGE;
 const egressPath = process.env.PLUGHUB_EGRESS;
+// plughub's caps (crates/plughub-engine/src/caps.rs), the same figures it enforces on its side, so that
+// both stop at the same message; these defaults are its own.
+const caps = {
+  callbacks: 1_000,
+  callbackBytes: 1024 * 1024,
+  logLineBytes: 8 * 1024,
+  runtimeCallBytes: MAX_MESSAGE_BYTES,
+  ...JSON.parse(process.env.PLUGHUB_CAPS || '{}'),
+};
 delete process.env.PLUGHUB_SOCKET;
 delete process.env.PLUGHUB_PACKAGE;
 delete process.env.PLUGHUB_EGRESS;
+delete process.env.PLUGHUB_CAPS;
+
+// The plugin's stdout and stderr are pipes to plughub, which reads them as they come. Node writes to a pipe
+// asynchronously, queueing in this process what the pipe has not taken: a plugin printing 300 lines of
+// 1 MB ran out of its heap that way. Blocking writes make the plugin wait for the pipe instead.
+for (const stream of [process.stdout, process.stderr]) stream._handle?.setBlocking?.(true);
 
 const socket = net.createConnection(socketPath);
 socket.setNoDelay(true);
@@ -59,7 +74,59 @@ function send(message) {
   } else if (Buffer.byteLength(line) > MAX_MESSAGE_BYTES) {
     return;
   }
-  socket.write(line + '\n');
+  return write(line);
+}
+
+// Writes a line; the promise settles once the socket has taken it in, so that a caller that awaits it
+// (a callback) lets the event loop send what is queued instead of queueing without bound in this process.
+let drained = null;
+function write(line) {
+  if (socket.write(line + '\n')) return undefined;
+  drained ??= new Promise((resolve) =>
+    socket.once('drain', () => {
+      drained = null;
+      resolve();
+    }),
+  );
+  return drained;
+}
+
+const thousands = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+// A size as plughub says it: whole MiB or KiB when exact, else bytes.
+const sizeOf = (n) =>
+  n >= 1 << 20 && n % (1 << 20) === 0 ? `${n >> 20} MiB` : n >= 1 << 10 && n % (1 << 10) === 0 ? `${n >> 10} KiB` : `${thousands(n)} bytes`;
+
+// A logger line is cut here to plughub's cap on a line (plughub would cut it anyway), saying how much was
+// left out. Logging cannot wait, so while the socket holds more than LOG_BACKLOG bytes not yet sent, lines
+// are dropped and counted, and the count is logged once it has drained: a plugin logging in a tight loop
+// does not grow this process without bound.
+const LOG_BACKLOG = 4 * 1024 * 1024;
+let droppedLines = 0;
+function reportDropped() {
+  if (!droppedLines || socket.writableLength > LOG_BACKLOG) return;
+  const dropped = droppedLines;
+  droppedLines = 0;
+  send({ type: 'log', level: 'warn', message: `plughub: ${thousands(dropped)} log lines were dropped: the plugin logged faster than plughub could take them` });
+}
+socket.on('drain', reportDropped);
+
+function log(level, message) {
+  if (socket.writableLength > LOG_BACKLOG) {
+    droppedLines += 1;
+    return;
+  }
+  reportDropped();
+  let cut = 0;
+  if (message.length > caps.logLineBytes) {
+    const bytes = Buffer.from(message, 'utf8');
+    if (bytes.length > caps.logLineBytes) {
+      let end = caps.logLineBytes;
+      while (end > 0 && (bytes[end] & 0xc0) === 0x80) end -= 1;
+      message = bytes.toString('utf8', 0, end);
+      cut = bytes.length - end;
+    }
+  }
+  send(cut ? { type: 'log', level, message, cut } : { type: 'log', level, message });
 }
 
 // ---- the way out: in a sandbox there is no network, and plughub's egress proxy is reached through a Unix
@@ -145,8 +212,11 @@ const pendingCalls = new Map();
 function callHost(method, params) {
   const id = `r${++nextCall}`;
   const line = safeJson({ type: 'runtime.call', id, method, params });
-  if (Buffer.byteLength(line) > MAX_MESSAGE_BYTES) {
-    return Promise.reject(new Error(`runtime.${method}(): the call is over the ${MAX_MESSAGE_BYTES}-byte cap`));
+  const size = Buffer.byteLength(line);
+  if (size > caps.runtimeCallBytes) {
+    return Promise.reject(
+      new Error(`runtime.${method}(): its arguments are ${thousands(size)} bytes, over the ${thousands(caps.runtimeCallBytes)}-byte cap of a runtime call`),
+    );
   }
   return new Promise((resolve, reject) => {
     pendingCalls.set(id, { resolve, reject });
@@ -156,8 +226,7 @@ function callHost(method, params) {
 
 const logger = {};
 for (const level of ['trace', 'debug', 'info', 'log', 'warn', 'error', 'fatal', 'success']) {
-  logger[level] = (...args) =>
-    send({ type: 'log', level, message: args.map((a) => (typeof a === 'string' ? a : safeJson(a))).join(' ') });
+  logger[level] = (...args) => log(level, args.map((a) => (typeof a === 'string' ? a : safeJson(a))).join(' '));
 }
 
 let settings = {};
@@ -260,7 +329,7 @@ const provided = {
   queueEmbeddingGeneration: async () => undefined,
   getModel: (type) => registered.models[type] ?? ((_runtime, params) => callHost('useModel', [type, params ?? null])),
   // elizaOS's `runtime.log` writes a log entry for the agent; here it joins the execution's log.
-  log: async (entry) => send({ type: 'log', level: 'info', message: safeJson(entry) }),
+  log: async (entry) => log('info', safeJson(entry)),
   // elizaOS's runtime keeps these lists as properties; they are the same arrays plughub registers into.
   actions: registered.actions,
   providers: registered.providers,
@@ -395,12 +464,50 @@ const find = (list, name, kind) => {
   return found;
 };
 
+// A refusal the plugin sees where it awaits, and that does not end this process as an unhandled
+// rejection where it does not.
+function refused(why) {
+  const promise = Promise.reject(new Error(why));
+  promise.catch(() => {});
+  return promise;
+}
+
+// The callback of request `m`, counted against plughub's caps per execution. The callback that goes past
+// a cap is still sent, for plughub fails the request on it (its count is the one that holds); it and every
+// later one throw in the plugin, so that a loop of callbacks ends with its run. Each resolves once the
+// socket has taken it in: a plugin sending callbacks as fast as it can waits for plughub instead of
+// queueing them in this process until it runs out of memory.
+function callbackOf(m) {
+  let sent = 0;
+  let bytes = 0;
+  let stopped = null;
+  return (content) => {
+    if (stopped) return refused(stopped);
+    const line = safeJson({ type: 'callback', id: m.id, content });
+    const size = Buffer.byteLength(line);
+    if (size > MAX_MESSAGE_BYTES) {
+      return refused(`plughub: a callback of ${thousands(size)} bytes is over the ${thousands(MAX_MESSAGE_BYTES)}-byte cap of a message; it was not sent`);
+    }
+    sent += 1;
+    bytes += size;
+    const over =
+      sent > caps.callbacks
+        ? `more than ${thousands(caps.callbacks)} callbacks`
+        : bytes > caps.callbackBytes
+          ? `more than ${sizeOf(caps.callbackBytes)} of callbacks`
+          : null;
+    const written = write(line);
+    if (over) {
+      stopped = `plughub: the action sent ${over} (the cap per execution); its run was stopped`;
+      return refused(stopped);
+    }
+    return written ? written.then(() => []) : Promise.resolve([]);
+  };
+}
+
 // An action's handler, its callbacks sent as they come.
 async function invoke(action, m) {
-  const callback = async (content) => {
-    send({ type: 'callback', id: m.id, content });
-    return [];
-  };
+  const callback = callbackOf(m);
   const result = await action.handler(runtime, m.memory, m.state, m.options ?? {}, callback, []);
   return { type: 'action.result', result: result ?? null };
 }
@@ -434,10 +541,7 @@ const handlers = {
   },
   async 'evaluator.invoke'(m) {
     const evaluator = find(registered.evaluators, m.evaluator, 'evaluator');
-    const callback = async (content) => {
-      send({ type: 'callback', id: m.id, content });
-      return [];
-    };
+    const callback = callbackOf(m);
     const result = await evaluator.handler(runtime, m.memory, m.state, {}, callback, []);
     return { type: 'action.result', result: result ?? null };
   },

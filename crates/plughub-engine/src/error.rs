@@ -1,3 +1,5 @@
+use crate::caps::CallbackCap;
+
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error("cannot start Node.js ({0}); install Node.js 18 or later, or set PLUGHUB_NODE")]
@@ -10,6 +12,11 @@ pub enum EngineError {
     Timeout { what: String, seconds: u64 },
     #[error("{0}")]
     Plugin(String),
+    /// A request went past a cap on its callbacks (`Caps::callbacks`, `Caps::callback_bytes`): it was
+    /// failed at once, and its worker serves on (or is ended, when the run does not stop within
+    /// `Caps::stop_grace`). The caller may map it as a failure of the plugin's, not of plughub.
+    #[error("{what} sent more than {cap} (the cap per execution); its run was stopped")]
+    CallbacksOverCap { what: String, cap: CallbackCap },
     #[error("the worker broke the protocol: {0}")]
     Protocol(String),
     #[error("{path}: {source}")]

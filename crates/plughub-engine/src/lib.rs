@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod caps;
 mod error;
 mod lines;
 mod plugin;
@@ -7,6 +8,7 @@ mod runtime;
 mod sandboxing;
 mod worker;
 
+pub use caps::{CallbackCap, Caps};
 pub use error::EngineError;
 pub use plughub_egress::{Admission, AdmitFuture, EgressPolicy, EgressRecord};
 pub use plughub_sandbox::SandboxPolicy;
@@ -14,7 +16,7 @@ pub use plugin::{
     Invocation, LoadedPlugin, PluginSpec, RouteRequest, RouteResponse, Settings, message,
 };
 pub use runtime::{LocalRuntime, RuntimeFuture, RuntimeHost};
-pub use worker::{EgressHooks, LogLine, Worker, WorkerSpec};
+pub use worker::{EgressHooks, LogLine, LogMark, Worker, WorkerSpec};
 
 /// The JS host, carried by the binary and written next to the workers' sockets when they start.
 pub const HOST_SCRIPT: &str = include_str!("../js/host.mjs");

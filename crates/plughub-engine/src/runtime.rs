@@ -3,7 +3,7 @@
 //! elizaOS's `getSetting` is synchronous and cannot wait for a round trip.
 
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
@@ -21,13 +21,22 @@ pub trait RuntimeHost: Send + Sync + 'static {
 pub struct LocalRuntime {
     cache: Mutex<HashMap<String, Value>>,
     memories: Mutex<Vec<Value>>,
-    events: Mutex<Vec<(String, Value)>>,
+    events: Mutex<VecDeque<(String, Value)>>,
 }
 
 impl LocalRuntime {
-    /// Events the plugin emitted, in order.
+    /// Events kept: the newest, one execution's worth at the default caps. A warm worker lives for many
+    /// executions, and nothing reads events back but tests, so keeping them all would only grow.
+    pub const EVENTS_KEPT: usize = crate::Caps::DEFAULT.events;
+
+    /// The last `EVENTS_KEPT` events the plugin emitted, in order.
     pub fn events(&self) -> Vec<(String, Value)> {
-        self.events.lock().expect("not poisoned").clone()
+        self.events
+            .lock()
+            .expect("not poisoned")
+            .iter()
+            .cloned()
+            .collect()
     }
 
     fn answer(&self, method: &str, params: &[Value]) -> Result<Value, String> {
@@ -83,10 +92,11 @@ impl LocalRuntime {
                         .join(","),
                     other => other.to_string(),
                 };
-                self.events
-                    .lock()
-                    .expect("not poisoned")
-                    .push((name, arg(1)));
+                let mut events = self.events.lock().expect("not poisoned");
+                if events.len() == Self::EVENTS_KEPT {
+                    events.pop_front();
+                }
+                events.push_back((name, arg(1)));
                 Ok(Value::Null)
             }
             "useModel" => Err(format!(

@@ -5,31 +5,28 @@
 //! in hand with a clear error.
 
 use crate::EngineError;
+use crate::caps::{CallbackCap, Caps, bytes, cut, cut_marker, thousands};
 use crate::lines::{Line, next_line};
 use crate::runtime::RuntimeHost;
 use plughub_egress::{Admission, EgressPolicy, EgressProxy, EgressRecord, SystemResolver};
 use plughub_protocol::{
-    HostMessage, MAX_MESSAGE_BYTES, Manifest, RequestId, WorkerMessage, decode_worker, encode,
+    CodecError, HostMessage, MAX_MESSAGE_BYTES, Manifest, RequestId, WorkerMessage, decode_worker,
+    encode,
 };
 use plughub_sandbox::{Sandbox, SandboxPaths, SandboxPolicy};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::UnixListener;
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::process::Command;
-use tokio::sync::{mpsc, oneshot};
-
-/// Lines of output kept per worker (the oldest go first).
-const LOG_LINES: usize = 1_000;
-/// A printed line longer than this is cut.
-const LOG_LINE_BYTES: usize = 8 * 1024;
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 /// How to start a worker.
 #[derive(Debug, Clone)]
@@ -56,6 +53,9 @@ pub struct WorkerSpec {
     pub egress: Option<EgressPolicy>,
     /// Where each request through the egress proxy is reported, besides the worker's log.
     pub egress_hooks: Option<EgressHooks>,
+    /// What the plugin may make plughub hold: its log, callbacks, events and runtime calls
+    /// (`Caps::default()` unless a test wants smaller figures).
+    pub caps: Caps,
 }
 
 /// What a worker's egress proxy tells and asks: each request as it ends (besides the worker's log),
@@ -80,33 +80,85 @@ pub struct LogLine {
     pub text: String,
 }
 
+/// Where a worker's log stood at a moment (`Worker::log_mark`): what it had logged over its life until
+/// then, for `Worker::log_since`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogMark {
+    lines: u64,
+    bytes: u64,
+}
+
 struct Pending {
-    reply: oneshot::Sender<WorkerMessage>,
+    reply: oneshot::Sender<Result<WorkerMessage, EngineError>>,
     callbacks: Option<mpsc::UnboundedSender<Value>>,
+    /// What the request runs (`action HELLO`), for the error that stops it.
+    what: String,
+    /// Callbacks it sent so far, and their bytes (as protocol messages).
+    sent: usize,
+    sent_bytes: usize,
+}
+
+/// A kept line, with the bytes the plugin printed for it (more than its text when it was cut).
+struct Kept {
+    line: LogLine,
+    printed: u64,
+}
+
+#[derive(Default)]
+struct Log {
+    lines: VecDeque<Kept>,
+    /// The bytes of the kept lines' texts.
+    bytes: usize,
+    /// Lines and bytes logged over the worker's life (the log keeps the newest).
+    mark: LogMark,
 }
 
 #[derive(Default)]
 struct Shared {
+    caps: Caps,
     pending: Mutex<HashMap<RequestId, Pending>>,
-    log: Mutex<VecDeque<LogLine>>,
+    /// Requests stopped at a cap whose run has not answered yet: what they still send is dropped
+    /// quietly (it is no forgery), and their answer ends them.
+    stopped: Mutex<HashSet<RequestId>>,
+    log: Mutex<Log>,
     ended: Mutex<Option<String>>,
     kill: Mutex<Option<oneshot::Sender<()>>>,
     forged: AtomicU64,
-    /// Lines logged over the worker's life (the log keeps the last `LOG_LINES`).
-    logged: AtomicU64,
+    /// Events emitted in the current execution.
+    events: AtomicUsize,
 }
 
 impl Shared {
     fn log(&self, stream: &str, text: String) {
-        let mut log = self.log.lock().expect("not poisoned");
-        self.logged.fetch_add(1, Ordering::Relaxed);
-        if log.len() == LOG_LINES {
-            log.pop_front();
+        self.log_cut(stream, text, 0);
+    }
+
+    /// Logs a line of which `already_cut` bytes were left out before it got here; a line over the cap
+    /// is cut, with a marker saying how much is missing. The oldest lines go past the worker's caps.
+    fn log_cut(&self, stream: &str, text: String, already_cut: u64) {
+        let printed = text.len() as u64 + already_cut;
+        let (mut text, left_out) = cut(text, self.caps.log_line_bytes);
+        let left_out = left_out as u64 + already_cut;
+        if left_out > 0 {
+            text.push_str(&cut_marker(left_out as usize));
         }
-        log.push_back(LogLine {
-            stream: stream.to_string(),
-            text,
+        let mut log = self.log.lock().expect("not poisoned");
+        log.mark.lines += 1;
+        log.mark.bytes += printed;
+        log.bytes += text.len();
+        log.lines.push_back(Kept {
+            line: LogLine {
+                stream: stream.to_string(),
+                text,
+            },
+            printed,
         });
+        while log.lines.len() > self.caps.worker_log_lines
+            || (log.bytes > self.caps.worker_log_bytes && log.lines.len() > 1)
+        {
+            let oldest = log.lines.pop_front().expect("not empty");
+            log.bytes -= oldest.line.text.len();
+        }
     }
 
     /// Ends the worker (once): the reason is kept, the process killed, what was in hand failed.
@@ -134,11 +186,36 @@ impl Shared {
         EngineError::Exited {
             reason,
             log: log
+                .lines
                 .iter()
-                .filter(|l| l.stream != "stdout")
-                .map(|l| l.text.clone())
+                .filter(|k| k.line.stream != "stdout")
+                .map(|k| k.line.text.clone())
                 .collect(),
         }
+    }
+
+    /// Fails request `id` at once for going past a cap on its callbacks. Its run goes on in the worker
+    /// until the host script's refusals stop it; one that has not answered within the grace is ended
+    /// with its worker (it cannot be trusted to stop by itself).
+    fn stop(self: &Arc<Self>, id: RequestId, pending: Pending, cap: CallbackCap) {
+        self.stopped.lock().expect("not poisoned").insert(id);
+        let error = EngineError::CallbacksOverCap {
+            what: pending.what,
+            cap,
+        };
+        self.log("plughub", error.to_string());
+        let _ = pending.reply.send(Err(error));
+        let shared = self.clone();
+        let grace = self.caps.stop_grace;
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            if shared.stopped.lock().expect("not poisoned").contains(&id) {
+                shared.end(format!(
+                    "its run stopped at the cap on callbacks went on for {} s",
+                    grace.as_secs_f64()
+                ));
+            }
+        });
     }
 }
 
@@ -233,6 +310,7 @@ impl Worker {
             .envs(spec.env.iter().map(|(k, v)| (k, v)))
             .env("PLUGHUB_SOCKET", &socket_path)
             .env("PLUGHUB_PACKAGE", &spec.package_dir)
+            .env("PLUGHUB_CAPS", spec.caps.for_host())
             .current_dir(&spec.package_dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -263,7 +341,10 @@ impl Worker {
             .as_ref()
             .and_then(|(sandbox, _)| sandbox.confiner())
             .map(|confiner| tokio::task::spawn_blocking(move || confiner.confine(pid)));
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared {
+            caps: spec.caps.clone(),
+            ..Shared::default()
+        });
         let sandbox = sandbox.map(|(sandbox, flag)| {
             for layer in sandbox.layers() {
                 shared.log("sandbox", layer.clone());
@@ -424,16 +505,18 @@ impl Worker {
         self.pid
     }
 
-    /// An execution starts: the egress byte budget starts again. A worker runs one execution at a time
-    /// (the pool hands it out whole), so the budget is the execution's.
+    /// An execution starts: the egress byte budget and the count of events start again. A worker runs
+    /// one execution at a time (the pool hands it out whole), so they are the execution's.
     pub fn new_execution(&self) {
         if let Some((proxy, _)) = &self.egress {
             proxy.new_execution();
         }
+        self.shared.events.store(0, Ordering::Relaxed);
     }
 
     /// Sends a request and waits for its answer; callbacks on the way go to `callbacks`. A timeout ends
-    /// the worker (its work cannot be trusted to stop by itself).
+    /// the worker (its work cannot be trusted to stop by itself); callbacks past the caps fail the
+    /// request at once (`EngineError::CallbacksOverCap`).
     pub async fn request(
         &self,
         make: impl FnOnce(RequestId) -> HostMessage,
@@ -447,11 +530,16 @@ impl Worker {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let line = encode(&make(id)).map_err(|e| EngineError::Protocol(e.to_string()))?;
         let (reply, answer) = oneshot::channel();
-        self.shared
-            .pending
-            .lock()
-            .expect("not poisoned")
-            .insert(id, Pending { reply, callbacks });
+        self.shared.pending.lock().expect("not poisoned").insert(
+            id,
+            Pending {
+                reply,
+                callbacks,
+                what: what.to_string(),
+                sent: 0,
+                sent_bytes: 0,
+            },
+        );
         let written = async {
             let mut writer = self.writer.lock().await;
             writer.write_all(&line).await?;
@@ -462,8 +550,9 @@ impl Worker {
             return Err(self.shared.exited());
         }
         match tokio::time::timeout(timeout, answer).await {
-            Ok(Ok(WorkerMessage::Error { error, .. })) => Err(EngineError::Plugin(error)),
-            Ok(Ok(message)) => Ok(message),
+            Ok(Ok(Ok(WorkerMessage::Error { error, .. }))) => Err(EngineError::Plugin(error)),
+            Ok(Ok(Ok(message))) => Ok(message),
+            Ok(Ok(Err(stopped))) => Err(stopped),
             Ok(Err(_)) => Err(self.shared.exited()),
             Err(_) => {
                 self.shared
@@ -485,35 +574,80 @@ impl Worker {
         self.shared.end("ended by plughub".into());
     }
 
-    /// What the plugin printed and logged, oldest first.
+    /// What the plugin printed and logged that the worker keeps (its newest lines, within
+    /// `Caps::worker_log_lines` and `Caps::worker_log_bytes`), oldest first.
     pub fn log(&self) -> Vec<LogLine> {
         self.shared
             .log
             .lock()
             .expect("not poisoned")
+            .lines
             .iter()
-            .cloned()
+            .map(|k| k.line.clone())
             .collect()
     }
 
-    /// How many lines the worker has logged over its life: a mark for `log_since`.
-    pub fn log_mark(&self) -> u64 {
-        self.shared.logged.load(Ordering::Relaxed)
+    /// Where the worker's log stands now: a mark for `log_since`.
+    pub fn log_mark(&self) -> LogMark {
+        self.shared.log.lock().expect("not poisoned").mark
     }
 
-    /// The lines logged since `mark` (those still kept): what one execution of a warm worker printed,
-    /// mixed with the lines of any other execution it served at the same time.
-    pub fn log_since(&self, mark: u64) -> Vec<LogLine> {
+    /// What one execution of a warm worker printed and logged since `mark` (mixed with the lines of any
+    /// other execution it served at the same time), as its record carries it: its newest lines within
+    /// `Caps::run_log_lines` and `Caps::run_log_bytes`, after a first line saying how many lines, and
+    /// bytes as printed, were left out (those the worker no longer keeps included).
+    pub fn log_since(&self, mark: LogMark) -> Vec<LogLine> {
+        let caps = &self.shared.caps;
         let log = self.shared.log.lock().expect("not poisoned");
-        let new = self
-            .shared
-            .logged
-            .load(Ordering::Relaxed)
-            .saturating_sub(mark) as usize;
-        log.iter()
-            .skip(log.len().saturating_sub(new))
-            .cloned()
-            .collect()
+        let lines = log.mark.lines.saturating_sub(mark.lines);
+        let printed = log.mark.bytes.saturating_sub(mark.bytes);
+        let kept = log.lines.len().min(lines as usize);
+        let newest = || log.lines.iter().rev().take(kept);
+        // The newest lines that fit in `max_lines` and `max_bytes`.
+        let fitting = |max_lines: usize, max_bytes: usize| {
+            let mut bytes = 0;
+            newest()
+                .take(max_lines)
+                .take_while(|k| {
+                    bytes += k.line.text.len();
+                    bytes <= max_bytes
+                })
+                .count()
+        };
+        let mut taken = fitting(caps.run_log_lines, caps.run_log_bytes);
+        if taken as u64 == lines {
+            return log
+                .lines
+                .iter()
+                .skip(log.lines.len() - kept)
+                .map(|k| k.line.clone())
+                .collect();
+        }
+        // Cut: room for the marker, which says what is missing.
+        taken = fitting(
+            caps.run_log_lines.saturating_sub(1),
+            caps.run_log_bytes.saturating_sub(RUN_LOG_MARKER_ROOM),
+        );
+        let taken_printed: u64 = newest().take(taken).map(|k| k.printed).sum();
+        let marker = LogLine {
+            stream: "plughub".into(),
+            text: format!(
+                "… [cut: {} earlier lines ({}) of this execution left out of its log, which keeps {} lines and {}]",
+                thousands(lines - taken as u64),
+                bytes(printed.saturating_sub(taken_printed)),
+                thousands(caps.run_log_lines as u64),
+                bytes(caps.run_log_bytes as u64),
+            ),
+        };
+        let mut out = Vec::with_capacity(taken + 1);
+        out.push(marker);
+        out.extend(
+            log.lines
+                .iter()
+                .skip(log.lines.len() - taken)
+                .map(|k| k.line.clone()),
+        );
+        out
     }
 
     /// Answers that matched no outstanding request (forged, late or repeated), all ignored.
@@ -542,6 +676,9 @@ enum Either {
     Err(tokio::process::ChildStderr),
 }
 
+/// Bytes of a run's log kept free for the line saying what was cut from it.
+const RUN_LOG_MARKER_ROOM: usize = 256;
+
 /// The plugin's own output, line by line (cut when too long), into its log.
 async fn capture(stream: Either, name: &str, shared: Arc<Shared>) {
     let reader: Box<dyn tokio::io::AsyncRead + Unpin + Send> = match stream {
@@ -549,14 +686,15 @@ async fn capture(stream: Either, name: &str, shared: Arc<Shared>) {
         Either::Err(s) => Box::new(s),
     };
     let mut reader = BufReader::new(reader);
-    while let Ok(Some(line)) = next_line(&mut reader, LOG_LINE_BYTES).await {
-        let text = match line {
-            Line::Complete(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            Line::TooLong(bytes, total) => {
-                format!("{}… ({total} bytes, cut)", String::from_utf8_lossy(&bytes))
-            }
-        };
-        shared.log(name, text);
+    while let Ok(Some(line)) = next_line(&mut reader, shared.caps.log_line_bytes).await {
+        match line {
+            Line::Complete(bytes) => shared.log(name, String::from_utf8_lossy(&bytes).into_owned()),
+            Line::TooLong(bytes, total) => shared.log_cut(
+                name,
+                String::from_utf8_lossy(&bytes).into_owned(),
+                (total - bytes.len()) as u64,
+            ),
+        }
     }
 }
 
@@ -598,13 +736,16 @@ async fn watch(
 }
 
 /// Reads the worker's messages: answers go to their requests, runtime calls to the runtime, logs to the
-/// log. A line that breaks the protocol ends the worker.
+/// log. A line that breaks the protocol ends the worker. Runtime calls are answered at most
+/// `Caps::runtime_calls_in_flight` at once: past that, reading waits, and a plugin flooding calls fills
+/// its own socket rather than plughub's memory.
 async fn read_messages(
     mut reader: BufReader<tokio::net::unix::OwnedReadHalf>,
     shared: Arc<Shared>,
     writer: Arc<tokio::sync::Mutex<OwnedWriteHalf>>,
     runtime: Arc<dyn RuntimeHost>,
 ) {
+    let in_flight = Arc::new(Semaphore::new(shared.caps.runtime_calls_in_flight.max(1)));
     loop {
         let line = match next_line(&mut reader, MAX_MESSAGE_BYTES).await {
             Ok(Some(Line::Complete(line))) => line,
@@ -626,6 +767,7 @@ async fn read_messages(
                 return;
             }
         };
+        let size = line.len();
         let message = match decode_worker(&line) {
             Ok(message) => message,
             Err(e) => {
@@ -633,12 +775,22 @@ async fn read_messages(
                 return;
             }
         };
+        drop(line);
         match message {
             WorkerMessage::RuntimeCall { id, method, params } => {
+                let refused = refuse_call(&shared, &method, size);
+                let Ok(permit) = in_flight.clone().acquire_owned().await else {
+                    return;
+                };
                 let runtime = runtime.clone();
                 let writer = writer.clone();
+                let cap = shared.caps.runtime_call_bytes;
                 tokio::spawn(async move {
-                    let answer = match runtime.call(&method, params).await {
+                    let answer = match refused {
+                        Some(error) => Err(error),
+                        None => runtime.call(&method, params).await,
+                    };
+                    let answer = match answer {
                         Ok(result) => HostMessage::RuntimeResult {
                             id: id.clone(),
                             result,
@@ -649,28 +801,65 @@ async fn read_messages(
                         },
                     };
                     // An answer over the cap reaches the plugin as an error on the same call.
-                    let line = encode(&answer).unwrap_or_else(|e| {
-                        encode(&HostMessage::RuntimeError {
-                            id,
-                            error: format!("{method}: {e}"),
-                        })
-                        .expect("a short error encodes")
-                    });
+                    let over = |size: usize| HostMessage::RuntimeError {
+                        id: id.clone(),
+                        error: format!(
+                            "runtime.{method}(): its answer is {} bytes, over the {}-byte cap of a runtime call",
+                            thousands(size as u64),
+                            thousands(cap as u64)
+                        ),
+                    };
+                    let line = match encode(&answer) {
+                        Ok(line) if line.len() > cap + 1 => encode(&over(line.len() - 1)),
+                        Ok(line) => Ok(line),
+                        Err(CodecError::TooLarge(size)) => encode(&over(size)),
+                        Err(e) => encode(&HostMessage::RuntimeError {
+                            id: id.clone(),
+                            error: format!("runtime.{method}(): {e}"),
+                        }),
+                    }
+                    .expect("a short error encodes");
+                    drop(answer);
                     let mut writer = writer.lock().await;
                     let _ = writer.write_all(&line).await;
+                    drop(permit);
                 });
             }
-            WorkerMessage::Log { level, message } => shared.log(&level, message),
+            WorkerMessage::Log {
+                level,
+                message,
+                cut,
+            } => shared.log_cut(&level, message, cut),
             WorkerMessage::Ready { .. } => {}
             WorkerMessage::Callback { id, content } => {
-                let pending = shared.pending.lock().expect("not poisoned");
-                match pending.get(&id).and_then(|p| p.callbacks.as_ref()) {
-                    Some(callbacks) => {
-                        let _ = callbacks.send(content);
-                    }
-                    None if pending.contains_key(&id) => {}
-                    None => {
+                let mut pending = shared.pending.lock().expect("not poisoned");
+                let Some(request) = pending.get_mut(&id) else {
+                    drop(pending);
+                    if !shared.stopped.lock().expect("not poisoned").contains(&id) {
                         shared.forged.fetch_add(1, Ordering::Relaxed);
+                    }
+                    continue;
+                };
+                request.sent += 1;
+                request.sent_bytes += size;
+                let caps = &shared.caps;
+                let over = if request.sent > caps.callbacks {
+                    Some(CallbackCap::Count(caps.callbacks))
+                } else if request.sent_bytes > caps.callback_bytes {
+                    Some(CallbackCap::Bytes(caps.callback_bytes))
+                } else {
+                    None
+                };
+                match over {
+                    Some(cap) => {
+                        let request = pending.remove(&id).expect("just found");
+                        drop(pending);
+                        shared.stop(id, request, cap);
+                    }
+                    None => {
+                        if let Some(callbacks) = &request.callbacks {
+                            let _ = callbacks.send(content);
+                        }
                     }
                 }
             }
@@ -681,7 +870,14 @@ async fn read_messages(
                 let waiting = shared.pending.lock().expect("not poisoned").remove(&id);
                 match waiting {
                     Some(pending) => {
-                        let _ = pending.reply.send(answer);
+                        let _ = pending.reply.send(Ok(answer));
+                    }
+                    // The end of a run stopped at a cap: its worker is free again.
+                    None if shared.stopped.lock().expect("not poisoned").remove(&id) => {
+                        shared.log(
+                            "plughub",
+                            format!("the run stopped at a cap ended (request {id})"),
+                        );
                     }
                     None => {
                         shared.forged.fetch_add(1, Ordering::Relaxed);
@@ -694,6 +890,36 @@ async fn read_messages(
             }
         }
     }
+}
+
+/// Why a runtime call of `size` bytes is refused before the runtime sees it, if it is: over the cap of
+/// a call, or an event past the caps of the execution.
+fn refuse_call(shared: &Shared, method: &str, size: usize) -> Option<String> {
+    let caps = &shared.caps;
+    if size > caps.runtime_call_bytes {
+        return Some(format!(
+            "runtime.{method}(): its arguments are {} bytes, over the {}-byte cap of a runtime call",
+            thousands(size as u64),
+            thousands(caps.runtime_call_bytes as u64)
+        ));
+    }
+    if method != "emitEvent" {
+        return None;
+    }
+    if size > caps.event_bytes {
+        return Some(format!(
+            "runtime.emitEvent(): an event of {} bytes is over the {} cap of an event",
+            thousands(size as u64),
+            bytes(caps.event_bytes as u64)
+        ));
+    }
+    let emitted = shared.events.fetch_add(1, Ordering::Relaxed);
+    (emitted >= caps.events).then(|| {
+        format!(
+            "runtime.emitEvent(): this execution has emitted {} events, the cap per execution",
+            thousands(caps.events as u64)
+        )
+    })
 }
 
 /// Writes the host script into the run folder (owner-only), unless it is there already as it should be.

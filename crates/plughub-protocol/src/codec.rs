@@ -62,6 +62,24 @@ mod tests {
         )
         .unwrap();
         assert_eq!(call.answers(), None, "a runtime call answers no request");
+        assert_eq!(
+            decode_worker(br#"{"type":"log","level":"info","message":"hi"}"#).unwrap(),
+            WorkerMessage::Log {
+                level: "info".into(),
+                message: "hi".into(),
+                cut: 0
+            },
+            "a whole line"
+        );
+        assert_eq!(
+            decode_worker(br#"{"type":"log","level":"info","message":"h","cut":7}"#).unwrap(),
+            WorkerMessage::Log {
+                level: "info".into(),
+                message: "h".into(),
+                cut: 7
+            },
+            "a line the worker cut"
+        );
     }
 
     #[test]

@@ -180,9 +180,15 @@ pub enum WorkerMessage {
         #[serde(default)]
         params: Vec<Value>,
     },
-    /// A line of the plugin's logger.
+    /// A line of the plugin's logger; `cut`: how many bytes of it the worker already left out (it cuts
+    /// a long line before sending it, rather than sending what plughub would cut).
     #[serde(rename = "log")]
-    Log { level: String, message: String },
+    Log {
+        level: String,
+        message: String,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        cut: u64,
+    },
 }
 
 impl WorkerMessage {
@@ -202,4 +208,8 @@ impl WorkerMessage {
             Ready { .. } | RuntimeCall { .. } | Log { .. } => None,
         }
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

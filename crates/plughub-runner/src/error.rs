@@ -62,7 +62,7 @@ impl FailureCause {
     pub fn of(error: &plughub_engine::EngineError) -> FailureCause {
         use plughub_engine::EngineError as E;
         match error {
-            E::Plugin(_) => FailureCause::PluginError,
+            E::Plugin(_) | E::CallbacksOverCap { .. } => FailureCause::PluginError,
             E::Timeout { .. } => FailureCause::Timeout,
             E::Exited { .. } => FailureCause::WorkerDied,
             _ => FailureCause::Other,

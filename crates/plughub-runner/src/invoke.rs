@@ -76,7 +76,7 @@ impl Launched {
         outcome: Result<Invocation, EngineError>,
         actor: &str,
     ) -> Result<Outcome, RunError> {
-        let log = self.log_lines(self.plugin.worker().log());
+        let log = self.log_lines(self.plugin.worker().log_since(Default::default()));
         let Launched {
             context,
             plugin,
@@ -97,17 +97,13 @@ impl Launched {
         recorded.write(runner, outcome).await
     }
 
-    /// The services that did not start, then the last 50 of `lines`.
+    /// The services that did not start, then `lines` (a run's log, capped by the engine with a line
+    /// saying what was left out).
     pub(crate) fn log_lines(&self, lines: Vec<plughub_engine::LogLine>) -> Vec<String> {
         self.service_errors
             .iter()
             .map(|w| format!("[plughub] {w}"))
-            .chain(
-                lines
-                    .iter()
-                    .skip(lines.len().saturating_sub(50))
-                    .map(|l| format!("[{}] {}", l.stream, l.text)),
-            )
+            .chain(lines.iter().map(|l| format!("[{}] {}", l.stream, l.text)))
             .collect()
     }
 }

@@ -81,6 +81,7 @@ impl Runner {
                     ..self.config().egress.clone()
                 }),
                 egress_hooks: Some(reporter),
+                caps: Default::default(),
             },
             settings: Settings {
                 values: context.settings.clone(),

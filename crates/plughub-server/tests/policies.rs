@@ -19,7 +19,7 @@ const PATH: &str = "plugins/@acme%2Fplugin-policies";
 
 /// PRICE (declared cacheable) counts the calls its worker served; FLAKY ends its worker the first time
 /// it is ever called (it keeps count in the plugin's cache in the store), then answers; FAIL throws;
-/// CRASH ends its worker; OK answers.
+/// CRASH ends its worker; OK answers; FLOOD sends 100,000 callbacks of 1 KB.
 const CODE: &str = "let calls = 0; export default { name: 'policies', description: 'policy fixture', \
     providers: [ \
       { name: 'PRICE', description: 'a price', get: async (runtime, message) => { calls += 1; \
@@ -33,7 +33,10 @@ const CODE: &str = "let calls = 0; export default { name: 'policies', descriptio
       { name: 'CRASH', description: 'ends its worker', validate: async () => true, \
         handler: async () => { process.exit(4); } }, \
       { name: 'OK', description: 'answers', validate: async () => true, \
-        handler: async () => ({ success: true, text: 'fine' }) } ] };";
+        handler: async () => ({ success: true, text: 'fine' }) }, \
+      { name: 'FLOOD', description: 'a hundred thousand callbacks of 1 KB', validate: async () => true, \
+        handler: async (runtime, message, state, options, callback) => { const text = 'x'.repeat(1024); \
+          for (let i = 0; i < 100000; i++) await callback({ text }); return { success: true }; } } ] };";
 
 struct World {
     t: TestStore,
@@ -336,4 +339,34 @@ async fn the_breaker_on_sqlite() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_breaker_on_postgres() {
     the_breaker_opens_half_opens_and_closes_on_every_server(TestBackend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flood_of_callbacks_fails_the_run_and_the_worker_serves_on() {
+    let w = World::new(
+        TestBackend::Sqlite,
+        Plan::Pro,
+        ExecutionPolicy::default(),
+        1,
+    )
+    .await;
+    let (status, body) = w.run(0, "acme", "action", "FLOOD", "go").await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("(the cap per execution); its run was stopped"),
+        "{message}"
+    );
+    let failed = w
+        .events("acme", plughub_domain::EventType::PluginErrorOccurred)
+        .await;
+    assert_eq!(
+        failed.len(),
+        1,
+        "recorded as a failed execution: {failed:?}"
+    );
+    let (status, body) = w.run(0, "acme", "action", "OK", "go").await;
+    assert_eq!(status, StatusCode::OK, "the next run is served: {body}");
+    assert_eq!(w.nodes[0].runner.warm_workers(), 1);
+    w.t.cleanup().await;
 }

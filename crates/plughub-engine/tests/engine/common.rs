@@ -24,6 +24,7 @@ pub fn spec(name: &str, run_dir: &std::path::Path, settings: &[(&str, &str)]) ->
             sandbox: None,
             egress: None,
             egress_hooks: None,
+            caps: Default::default(),
         },
         settings: Settings {
             values: settings

@@ -103,6 +103,7 @@ async fn sandboxed_trial(store_args: &StoreArgs) -> Result<Vec<String>> {
             sandbox: Some(plughub_engine::SandboxPolicy::default()),
             egress: None,
             egress_hooks: None,
+            caps: Default::default(),
         },
         settings: Settings {
             values: Default::default(),
