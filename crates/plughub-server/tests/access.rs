@@ -49,6 +49,7 @@ async fn world() -> World {
         )),
         accounts: accounts.clone(),
         lifecycle: None,
+        access: Default::default(),
     });
     World {
         app,

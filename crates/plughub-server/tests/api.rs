@@ -27,6 +27,7 @@ async fn app() -> (axum::Router, TestStore) {
         router(AppState {
             accounts,
             lifecycle: None,
+            access: Default::default(),
             catalog: Arc::new(catalog),
             executor: Arc::new(plughub_engine::Executor::new(
                 Default::default(),

@@ -193,6 +193,7 @@ async fn every_route_every_role_own_group_and_another() {
         )),
         accounts,
         lifecycle: Some(Lifecycle { launcher }),
+        access: Default::default(),
     });
 
     let mut cells = 0;

@@ -20,6 +20,7 @@ pub struct Node {
     pub app: axum::Router,
     pub launcher: plughub_lifecycle::Launcher,
     pub catalog: Arc<Catalog>,
+    state: AppState,
 }
 
 impl Node {
@@ -55,7 +56,7 @@ impl Node {
             },
         );
         let catalog = Arc::new(Catalog::open(store.clone()).await.unwrap());
-        let app = router(AppState {
+        let state = AppState {
             catalog: catalog.clone(),
             executor: Arc::new(plughub_engine::Executor::new(
                 Default::default(),
@@ -65,12 +66,26 @@ impl Node {
             lifecycle: Some(Lifecycle {
                 launcher: launcher.clone(),
             }),
-        });
+            access: Default::default(),
+        };
         Node {
-            app,
+            app: router(state.clone()),
             launcher,
             catalog,
+            state,
         }
+    }
+
+    /// The same server under other access settings (a shorter stream re-check, trusted proxies).
+    pub fn with_access(mut self, access: plughub_server::Access) -> Node {
+        self.state.access = access;
+        self.app = router(self.state.clone());
+        self
+    }
+
+    /// The server's accounts (its token checks are cached here, as on a real server).
+    pub fn accounts(&self) -> &Accounts {
+        &self.state.accounts
     }
 
     pub async fn send(
