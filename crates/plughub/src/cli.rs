@@ -242,6 +242,16 @@ pub struct ServeArgs {
     /// Executions a warm plugin worker serves before a fresh one replaces it (default 100; 0: never)
     #[arg(long, value_name = "N")]
     pub recycle_after: Option<u64>,
+    /// A reverse proxy in front of this server (an address, or a network such as 10.0.0.0/8) whose
+    /// X-Forwarded-For is believed for the client's address; repeat for several. None by default: the
+    /// header is then never read, so no client can choose the address its failed sign-ins count under
+    #[arg(
+        long = "trusted-proxy",
+        env = "PLUGHUB_TRUSTED_PROXIES",
+        value_name = "ADDRESS[/PREFIX]",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<plughub_domain::sign_in::Network>,
     #[command(flatten)]
     pub sources: SourceArgs,
 }

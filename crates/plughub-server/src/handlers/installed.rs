@@ -352,10 +352,11 @@ pub async fn run(
         text: body.text,
         timeout: body.timeout.map(std::time::Duration::from_secs),
         stream: None,
-        actor: caller.0.email,
+        actor: caller.0.email.clone(),
     };
     if crate::live::wants_events(&headers) {
-        return Ok(crate::live::run_streamed(runner, request).into_response());
+        let grant = caller.grant(&state, request.group.clone(), Action::Run);
+        return Ok(crate::live::run_streamed(runner, request, grant).into_response());
     }
     // In a task of its own: a client that leaves does not cut the execution short, which would leave
     // it unrecorded and its request outstanding on the warm worker.

@@ -20,6 +20,7 @@ pub struct Node {
     pub app: axum::Router,
     pub runner: plughub_runner::Runner,
     pub catalog: Arc<Catalog>,
+    state: AppState,
 }
 
 impl Node {
@@ -55,18 +56,31 @@ impl Node {
             },
         );
         let catalog = Arc::new(Catalog::open(store.clone()).await.unwrap());
-        let app = router(AppState::new(
+        let state = AppState::new(
             catalog.clone(),
             Accounts::new(store),
             Some(Lifecycle {
                 runner: runner.clone(),
             }),
-        ));
+        );
         Node {
-            app,
+            app: router(state.clone()),
             runner,
             catalog,
+            state,
         }
+    }
+
+    /// The same server under other access settings (a shorter stream re-check, trusted proxies).
+    pub fn with_access(mut self, access: plughub_server::Access) -> Node {
+        self.state.access = access;
+        self.app = router(self.state.clone());
+        self
+    }
+
+    /// The server's accounts (its token checks are cached here, as on a real server).
+    pub fn accounts(&self) -> &Accounts {
+        &self.state.accounts
     }
 
     pub async fn send(

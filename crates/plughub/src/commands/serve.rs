@@ -65,7 +65,12 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<()> {
         follow_catalog(catalog.clone(), Duration::from_secs(args.catalog_poll));
     }
 
-    let state = app_state(store_args, catalog, policy(&args)).await?;
+    let mut state = app_state(store_args, catalog, policy(&args)).await?;
+    state.access.trusted_proxies = args.trusted_proxies.clone();
+    if !args.trusted_proxies.is_empty() {
+        tracing::info!(proxies = ?args.trusted_proxies.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "X-Forwarded-For is believed from these proxies only");
+    }
     if let Some(lifecycle) = &state.lifecycle {
         // Idle warm workers end, and those another server's change made stale, without waiting for a run.
         lifecycle.runner.spawn_warm_reaper(Duration::from_secs(30));
