@@ -32,12 +32,20 @@ async fn open(
 
 /// Starts installed instances from this machine's data directory, under the default policy.
 pub async fn launcher(store_args: &StoreArgs) -> Result<Launcher> {
-    launcher_with(store_args, ExecutionPolicy::default()).await
+    launcher_with(store_args, ExecutionPolicy::default(), None).await
 }
 
-/// As `launcher`, under the figures of `policy`.
-pub async fn launcher_with(store_args: &StoreArgs, policy: ExecutionPolicy) -> Result<Launcher> {
-    let installer = local_installer(store_args).await?;
+/// As `launcher`, under the figures of `policy`, its installs and updates resolving names through
+/// `catalogue` when given (the server's).
+pub async fn launcher_with(
+    store_args: &StoreArgs,
+    policy: ExecutionPolicy,
+    catalogue: Option<std::sync::Arc<dyn plughub_domain::names::Catalogue>>,
+) -> Result<Launcher> {
+    let mut installer = local_installer(store_args).await?;
+    if let Some(catalogue) = catalogue {
+        installer.set_catalogue(catalogue);
+    }
     let keys = context::key_ring(store_args)?;
     let config = LaunchConfig {
         node: context::node(),

@@ -141,6 +141,9 @@ pub async fn app_state(
     catalog: Arc<plughub_catalog::Catalog>,
     policy: ExecutionPolicy,
 ) -> Result<AppState> {
+    // Installs and updates through the API resolve names with the catalogue it serves.
+    let launcher =
+        crate::commands::run::launcher_with(store_args, policy, Some(catalog.clone())).await?;
     Ok(AppState {
         accounts: plughub_accounts::Accounts::new(catalog.store().clone()),
         catalog,
@@ -148,8 +151,6 @@ pub async fn app_state(
             Default::default(),
             Default::default(),
         )),
-        lifecycle: Some(plughub_server::Lifecycle {
-            launcher: crate::commands::run::launcher_with(store_args, policy).await?,
-        }),
+        lifecycle: Some(plughub_server::Lifecycle { launcher }),
     })
 }
