@@ -98,6 +98,20 @@ impl From<plughub_accounts::AccountError> for ApiError {
 impl From<plughub_lifecycle::LifecycleError> for ApiError {
     fn from(e: plughub_lifecycle::LifecycleError) -> ApiError {
         use plughub_lifecycle::LifecycleError as E;
+        if let E::Install(plughub_install::InstallError::NotAPlugin {
+            name,
+            version,
+            suggestions,
+        }) = &e
+        {
+            return ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "not_a_plugin",
+                details: json!({ "package": name, "version": version, "suggestions": suggestions }),
+                message: e.to_string(),
+                retry_after: None,
+            };
+        }
         let (status, code) = match &e {
             E::UnknownOrg(_) => (StatusCode::NOT_FOUND, "org_not_found"),
             E::NotInstalled { .. } => (StatusCode::NOT_FOUND, "plugin_not_installed"),

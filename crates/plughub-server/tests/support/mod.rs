@@ -34,9 +34,12 @@ impl Node {
         policy: plughub_domain::execution_policy::ExecutionPolicy,
     ) -> Node {
         let packages = dir.join("packages");
-        let installer = plughub_lifecycle::Installer::open(store.clone(), &packages, npm)
+        let catalog = Arc::new(Catalog::open(store.clone()).await.unwrap());
+        let mut installer = plughub_lifecycle::Installer::open(store.clone(), &packages, npm)
             .await
             .unwrap();
+        // As `plughub serve` wires it: installs through the API resolve names with the served catalogue.
+        installer.set_catalogue(catalog.clone());
         // Share the pnpm other tests installed, when there is one.
         let shared_tools = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tools");
         std::fs::create_dir_all(&packages).unwrap();
@@ -55,7 +58,6 @@ impl Node {
                 egress: Default::default(),
             },
         );
-        let catalog = Arc::new(Catalog::open(store.clone()).await.unwrap());
         let state = AppState::new(
             catalog.clone(),
             Accounts::new(store),

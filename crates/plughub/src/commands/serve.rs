@@ -145,8 +145,9 @@ pub async fn app_state(
     policy: ExecutionPolicy,
 ) -> Result<AppState> {
     let accounts = plughub_accounts::Accounts::new(catalog.store().clone());
-    let lifecycle = plughub_server::Lifecycle {
-        runner: crate::commands::run::runner_with(store_args, policy).await?,
-    };
+    // Installs and updates through the API resolve names with the catalogue it serves.
+    let runner =
+        crate::commands::run::runner_with(store_args, policy, Some(catalog.clone())).await?;
+    let lifecycle = plughub_server::Lifecycle { runner };
     Ok(AppState::new(catalog, accounts, Some(lifecycle)))
 }
