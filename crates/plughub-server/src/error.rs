@@ -156,7 +156,20 @@ impl From<plughub_runner::RunError> for ApiError {
                 return e.into();
             }
             E::QuotaExceeded { .. } | E::ExecutionRate { .. } => {
-                (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+                // When to try again: the quota resets at midnight UTC, the rate counts one minute.
+                let retry_after = match &e {
+                    E::QuotaExceeded { .. } => {
+                        let now = time::OffsetDateTime::now_utc();
+                        let midnight =
+                            (now + time::Duration::days(1)).replace_time(time::Time::MIDNIGHT);
+                        (midnight - now).whole_seconds().max(1) as u64
+                    }
+                    _ => 60,
+                };
+                let mut error =
+                    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", e.to_string());
+                error.retry_after = Some(retry_after);
+                return error;
             }
             E::BreakerOpen {
                 half_opens_at,

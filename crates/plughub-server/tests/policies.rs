@@ -246,8 +246,32 @@ async fn a_worker_that_died_is_retried_and_a_run_counts_once() {
         let (status, body) = w.run(0, "acme", "provider", "PRICE", "btc").await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
-    let (status, body) = w.run(0, "acme", "action", "OK", "go").await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let response = w.nodes[0]
+        .request(
+            "POST",
+            &format!("/api/orgs/acme/{PATH}/run"),
+            &w.owners[0],
+            Some(json!({ "action": "OK", "text": "go" })),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (1..=86_400).contains(&retry_after),
+        "until midnight UTC: {retry_after}"
+    );
+    let body: Value = serde_json::from_slice(
+        &http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes(),
+    )
+    .unwrap();
     assert!(
         body["error"]["message"]
             .as_str()
