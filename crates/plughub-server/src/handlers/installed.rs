@@ -79,12 +79,13 @@ pub async fn install(
         actor: caller.0.email.clone(),
         grant: body.grant,
     };
-    let record = lifecycle(&state)?
+    let installed = lifecycle(&state)?
         .runner
         .installer()
         .install(&group.name, spec, &options)
-        .await?;
-    Ok((StatusCode::CREATED, Json(summary(&record))))
+        .await;
+    state.metrics.install("install", &installed, |_| "ok");
+    Ok((StatusCode::CREATED, Json(summary(&installed?))))
 }
 
 /// Refuses what is not a registry name (with an optional version): a folder or tarball on the server's
