@@ -13,6 +13,9 @@
 #      without the queue in front of the slots;
 #   4. run-agents: the same, each request for one of 10 agents in turn (agent "bench-0" … "bench-9"):
 #      a warm worker per agent, so several workers start and record at once;
+#   4b. run-cached: the provider GREETING_STYLE, declared cacheable in the copy of the fixture the bench
+#      installs, with the plan's connections: every run after the first is a cache hit (no worker), each
+#      still checked (quota, rate) and recorded; against run-slots, the cost of a hit and of a warm run;
 #   5. 300 runs one after another over one connection (curl), to see each run's own time and the runs
 #      that wait for a worker's cold start.
 # After each load it reads the server's memory (/proc/PID/status), its CPU time, the machine's CPU and a
@@ -143,7 +146,12 @@ TOKEN=$(plughub admin create-token "$EMAIL" --name load-bench --days 1 --json |
   sed -n 's/.*"token": *"\([^"]*\)".*/\1/p')
 [ -n "$TOKEN" ] || die "no token in the output of create-token"
 echo "token made for $EMAIL (org_user in $ORG)"
-plughub install "$FIXTURE" --org "$ORG" --grant
+# A copy of the fixture whose provider is declared cacheable (the run-cached load).
+cp -r "$FIXTURE" "$WORK/plugin-hello"
+node -e 'const f = process.argv[1]; const p = JSON.parse(require("fs").readFileSync(f));
+  p.plughub = { ...(p.plughub || {}), cacheable: ["GREETING_STYLE"] };
+  require("fs").writeFileSync(f, JSON.stringify(p, null, 2));' "$WORK/plugin-hello/package.json"
+plughub install "$WORK/plugin-hello" --org "$ORG" --grant
 plughub configure "$PLUGIN" --org "$ORG" HELLO_API_KEY=load-bench-key
 plughub run "$PLUGIN" "$ACTION" --org "$ORG" --text hi
 
@@ -229,6 +237,14 @@ function request()
   return wrk.format(nil, nil, nil,
     '{"action": "$ACTION", "text": "hi", "agent": "bench-' .. (n % $AGENTS) .. '"}')
 end
+$tally
+EOF
+
+cat >"$WORK/run-cached.lua" <<EOF
+wrk.method = "POST"
+wrk.body = '{"provider": "GREETING_STYLE", "text": "hi"}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $TOKEN"
 $tally
 EOF
 
@@ -346,6 +362,7 @@ load search "$CONNECTIONS" "$SEARCH_URL"
 load run "$CONNECTIONS" "$RUN_URL" "$WORK/run.lua"
 load run-slots "$SLOT_CONNECTIONS" "$RUN_URL" "$WORK/run.lua"
 load run-agents "$SLOT_CONNECTIONS" "$RUN_URL" "$WORK/run-agents.lua"
+load run-cached "$SLOT_CONNECTIONS" "$RUN_URL" "$WORK/run-cached.lua"
 
 # One run after another over one connection: no queue, so each run's own time shows, and the runs that
 # wait for a cold start (a warm worker is retired after 100 executions) stand out.
@@ -378,8 +395,8 @@ code=$(curl -sS -o "$WORK/executions.json" -w '%{http_code}' -H "Authorization: 
 t1=$(date +%s.%N)
 if [ "$code" = 200 ]; then
   recorded=$(sed -n 's/.*"total": *\([0-9]*\).*/\1/p' "$WORK/executions.json" | tail -n 1)
-  answered=$(( SEQ_RUNS + 2 + 3 ))   # the checks, the sequence and the run after each load
-  for name in run run-slots run-agents; do answered=$(( answered + ${REQS[$name]:-0} - ${NON2XX[$name]} )); done
+  answered=$(( SEQ_RUNS + 2 + 4 ))   # the checks, the sequence and the run after each load
+  for name in run run-slots run-agents run-cached; do answered=$(( answered + ${REQS[$name]:-0} - ${NON2XX[$name]} )); done
   echo "recorded: $recorded; 2xx runs answered: $answered (wrk counts only completed requests," \
     "so a few in flight at the end may be recorded too); GET .../executions?per_page=1 took" \
     "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f ms", (b - a) * 1000 }')"
@@ -398,7 +415,7 @@ say "summary ($(nproc) cores shared by wrk and the server; store: $STORE_NAME; $
 printf '%-10s %5s %9s %7s %8s %8s %8s %7s %7s %6s %8s %7s %8s %8s %10s %5s\n' load conns 'req/s' \
   '2xx/s' 'p50 ms' 'p99 ms' 'max ms' non-2xx sockerr silent log-warn 'next ms' 'RSS kB' 'peak kB' \
   'workers kB' cpu
-for name in search run run-slots run-agents; do
+for name in search run run-slots run-agents run-cached; do
   case "$name" in search|run) conns=$CONNECTIONS ;; *) conns=$SLOT_CONNECTIONS ;; esac
   printf '%-10s %5s %9s %7s %8s %8s %8s %7s %7s %6s %8s %7s %8s %8s %10s %5s\n' "$name" "$conns" \
     "${RPS[$name]}" "${OK_RPS[$name]}" "${P50[$name]}" "${P99[$name]}" "${MAXLAT[$name]}" \

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod secret;
+mod sign_in;
 
 pub use secret::{hash_password, hash_secret, new_secret, verify_password};
 
@@ -48,6 +49,15 @@ pub enum AccountError {
     SessionEnded,
     #[error("a token lasts 1 to 365 days")]
     BadExpiry,
+    #[error(
+        "too many failed sign-ins from your address: try again after {until} (in {retry_after} s)"
+    )]
+    Throttled {
+        /// Seconds to wait, for `Retry-After`.
+        retry_after: u64,
+        /// When the wait ends (RFC 3339).
+        until: String,
+    },
 }
 
 /// Who someone is, from what they present; and the people, roles and tokens behind it.
@@ -55,6 +65,7 @@ pub enum AccountError {
 pub struct Accounts {
     store: Store,
     recent: Arc<Mutex<HashMap<String, Recent>>>,
+    sign_ins: Arc<sign_in::SignIns>,
 }
 
 /// How long a token's check is reused: every API call presents its token, and its check costs three
@@ -84,6 +95,7 @@ impl Accounts {
         Accounts {
             store,
             recent: Default::default(),
+            sign_ins: Default::default(),
         }
     }
 
@@ -183,7 +195,8 @@ impl Accounts {
     }
 
     /// The person a token belongs to, with their roles: unknown, revoked and expired tokens are refused,
-    /// each saying which.
+    /// each saying which. Not throttled: a request's token goes through `authenticate_token_from`; this
+    /// checks again a token that was already accepted (as a live stream does).
     pub async fn authenticate_token(&self, secret: &str) -> Result<Principal, AccountError> {
         let hash = hash_secret(secret.trim());
         let recent = self
@@ -223,33 +236,6 @@ impl Accounts {
             },
         );
         Ok(principal)
-    }
-
-    /// A password login: a session secret for a cookie, and when it ends.
-    pub async fn login(
-        &self,
-        email: &str,
-        password: &str,
-    ) -> Result<(String, String), AccountError> {
-        let person = match normalise_email(email) {
-            Ok(email) => self.store.person_by_email(&email).await?,
-            Err(_) => None,
-        };
-        // The same answer, and about the same time, for an unknown email and a wrong password.
-        let hash = person
-            .as_ref()
-            .and_then(|p| p.password_hash.clone())
-            .unwrap_or_else(dummy_hash);
-        let matches = verify_password(password, &hash);
-        let Some(person) = person.filter(|p| matches && p.password_hash.is_some()) else {
-            return Err(AccountError::BadLogin);
-        };
-        let (secret, hash) = new_secret(SESSION_PREFIX)?;
-        let expires = rfc3339(OffsetDateTime::now_utc() + time::Duration::hours(SESSION_HOURS));
-        self.store
-            .create_session(&person.id, &hash, &expires)
-            .await?;
-        Ok((secret, expires))
     }
 
     pub async fn logout(&self, session: &str) -> Result<(), AccountError> {

@@ -4,6 +4,10 @@ use plughub_accounts::{AccountError, Accounts, MIN_PASSWORD_CHARS};
 use plughub_domain::access::{Action, Denial};
 use plughub_domain::{Plan, Role};
 use plughub_testkit::{BACKENDS, TestStore};
+use std::net::{IpAddr, Ipv4Addr};
+
+/// Where the sign-ins of these tests come from.
+const HERE: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 async fn with_orgs(t: &TestStore) -> Accounts {
     let mut tx = t.store.begin().await.unwrap();
@@ -120,10 +124,13 @@ async fn passwords_log_in_to_sessions_and_bad_ones_say_nothing_more() {
             ("bo@acme.test", "wrong password!!"),
             ("nobody@acme.test", password),
         ] {
-            let failed = accounts.login(email, pass).await;
+            let failed = accounts.login(email, pass, HERE).await;
             assert!(matches!(failed, Err(AccountError::BadLogin)), "{failed:?}");
         }
-        let (session, _expires) = accounts.login("bo@acme.test", password).await.unwrap();
+        let (session, _expires) = accounts
+            .login("bo@acme.test", password, HERE)
+            .await
+            .unwrap();
         let who = accounts.authenticate_session(&session).await.unwrap();
         let acme = t.store.group_by_name("acme").await.unwrap().unwrap();
         assert_eq!(who.may(Action::Run, Some(&acme.id)), Ok(()));
@@ -146,7 +153,10 @@ async fn the_first_start_makes_one_platform_owner() {
         let t = TestStore::new(backend).await;
         let accounts = Accounts::new(t.store.clone());
         let owner = accounts.first_start("test").await.unwrap().expect("made");
-        let (session, _) = accounts.login(&owner.email, &owner.password).await.unwrap();
+        let (session, _) = accounts
+            .login(&owner.email, &owner.password, HERE)
+            .await
+            .unwrap();
         let who = accounts.authenticate_session(&session).await.unwrap();
         assert!(who.is_platform_owner());
         assert_eq!(who.may(Action::ManageOrganisations, None), Ok(()));
@@ -186,4 +196,117 @@ async fn a_revocation_on_one_server_reaches_another_within_the_recheck_time() {
         Err(AccountError::RevokedToken(_))
     ));
     t.cleanup().await;
+}
+
+/// Wrong passwords are throttled per (account, address) and per address, unknown tokens per address;
+/// the counts live in the store, so a second server on it refuses as well. Both backends: the queries
+/// read the events through a partial index on each.
+#[tokio::test]
+async fn failed_sign_ins_are_throttled_by_account_and_address_and_by_address() {
+    let (a, b, c): (IpAddr, IpAddr, IpAddr) = (
+        "198.51.100.1".parse().unwrap(),
+        "198.51.100.2".parse().unwrap(),
+        "2001:db8:7:7::1".parse().unwrap(),
+    );
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        let accounts = with_orgs(&t).await;
+        let other_server = Accounts::new(t.store.clone());
+        let password = "a long enough password";
+        accounts
+            .create_person("bo@acme.test", "Bo", Some(password), "test")
+            .await
+            .unwrap();
+        for _ in 0..5 {
+            let failed = accounts.login("bo@acme.test", "not it at all", a).await;
+            assert!(matches!(failed, Err(AccountError::BadLogin)), "{failed:?}");
+        }
+        // The right password does not help from a, on this server or another.
+        for server in [&accounts, &other_server] {
+            let refused = server.login("bo@acme.test", password, a).await;
+            let Err(AccountError::Throttled { retry_after, until }) = refused else {
+                panic!("{backend:?}: {refused:?}");
+            };
+            assert!((1..=30).contains(&retry_after), "{retry_after}");
+            assert!(until.ends_with('Z'), "{until}");
+        }
+        // Bo elsewhere is not locked out, and neither is another account from a.
+        accounts.login("bo@acme.test", password, b).await.unwrap();
+        let other = accounts
+            .login("nobody@acme.test", "whatever it is", a)
+            .await;
+        assert!(matches!(other, Err(AccountError::BadLogin)), "{other:?}");
+
+        let count = |event_type, actor: &str| {
+            let store = t.store.clone();
+            let actor = actor.to_string();
+            async move {
+                store
+                    .events(&plughub_store::EventFilter {
+                        event_type: Some(event_type),
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .filter(|e| e.actor == actor)
+                    .collect::<Vec<_>>()
+            }
+        };
+        use plughub_domain::EventType::{SignInFailed, SignInThrottled, SignedIn};
+        let failed = count(SignInFailed, "client:198.51.100.1").await;
+        assert_eq!(failed.len(), 6, "{backend:?}");
+        assert_eq!(failed[0].metadata["email"], "bo@acme.test");
+        assert_eq!(failed[0].metadata["with"], "password");
+        assert_eq!(failed[0].metadata["address"], "198.51.100.1");
+        assert!(
+            !failed[0].metadata.to_string().contains("not it at all"),
+            "no password is recorded"
+        );
+        // One refusal recorded per server for the wait, however often it knocked.
+        assert!(accounts.login("bo@acme.test", password, a).await.is_err());
+        assert_eq!(count(SignInThrottled, "client:198.51.100.1").await.len(), 2);
+        assert_eq!(count(SignedIn, "client:198.51.100.2").await.len(), 1);
+
+        // Unknown tokens from an IPv6 client: 20 are answered, then its whole /64 waits, whatever
+        // token it presents.
+        let (_, valid) = accounts
+            .create_token("bo@acme.test", "ci", 1, "test")
+            .await
+            .unwrap();
+        for i in 0..20 {
+            let unknown = accounts
+                .authenticate_token_from(&format!("phk_guess{i}"), c)
+                .await;
+            assert!(
+                matches!(unknown, Err(AccountError::UnknownToken)),
+                "{i}: {unknown:?}"
+            );
+        }
+        let neighbour: IpAddr = "2001:db8:7:7::2".parse().unwrap();
+        for (server, token, from) in [
+            (&accounts, "phk_guess20", c),
+            (&accounts, valid.as_str(), c),
+            (&accounts, valid.as_str(), neighbour),
+            (&other_server, "phk_guess21", c),
+        ] {
+            let refused = server.authenticate_token_from(token, from).await;
+            assert!(
+                matches!(refused, Err(AccountError::Throttled { .. })),
+                "{backend:?} {from}: {refused:?}"
+            );
+        }
+        // Its password logins wait too (the address counts them all); other addresses do not.
+        assert!(matches!(
+            accounts.login("bo@acme.test", password, c).await,
+            Err(AccountError::Throttled { .. })
+        ));
+        let who = accounts.authenticate_token_from(&valid, a).await.unwrap();
+        assert_eq!(who.email, "bo@acme.test");
+        let tokens = count(SignInFailed, "client:2001:db8:7:7::/64").await;
+        assert_eq!(tokens.len(), 20);
+        assert_eq!(tokens[0].metadata["with"], "token");
+        assert_eq!(tokens[0].target, None);
+        t.cleanup().await;
+    }
 }

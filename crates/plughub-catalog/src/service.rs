@@ -110,18 +110,23 @@ impl Catalog {
         self.index().search(request)
     }
 
+    /// The catalogue's name of the plugin `name` means, by any usual spelling (`openai`, `plugin-openai`,
+    /// `@elizaos/plugin-openai`): the one resolution `info`, installs, updates and audits go by.
+    pub fn resolve_name(&self, name: &str) -> Option<String> {
+        self.index().resolve(name).map(|view| view.name.clone())
+    }
+
     /// A plugin by any usual spelling of its name; an unknown name is answered with the closest names.
     pub async fn info(&self, name: &str) -> Result<PluginDetail> {
-        let index = self.index();
-        let Some(view) = index.resolve(name) else {
+        let Some(found) = self.resolve_name(name) else {
             return Err(CatalogError::UnknownPlugin {
                 name: name.to_string(),
-                suggestions: index.suggest(name, 5),
+                suggestions: self.index().suggest(name, 5),
             });
         };
         let thing = self
             .store
-            .thing_by_name(plughub_domain::ThingKind::ElizaosPlugin, None, &view.name)
+            .thing_by_name(plughub_domain::ThingKind::ElizaosPlugin, None, &found)
             .await?
             .ok_or_else(|| CatalogError::UnknownPlugin {
                 name: name.to_string(),
@@ -182,6 +187,17 @@ impl Catalog {
         let report = sync::sync(&self.store, options, progress).await?;
         self.refresh().await?;
         Ok(report)
+    }
+}
+
+/// What installs ask the catalogue: the same resolution as `info`.
+impl plughub_domain::names::Catalogue for Catalog {
+    fn resolve(&self, name: &str) -> Option<String> {
+        self.resolve_name(name)
+    }
+
+    fn suggest(&self, name: &str) -> Vec<String> {
+        self.index().suggest(name, 5)
     }
 }
 

@@ -110,6 +110,9 @@ string_enum!(
         MemberChanged => "member_changed",
         TokenCreated => "token_created",
         TokenRevoked => "token_revoked",
+        SignedIn => "signed_in",
+        SignInFailed => "sign_in_failed",
+        SignInThrottled => "sign_in_throttled",
     }
 );
 

@@ -11,6 +11,7 @@ pub mod execution_policy;
 pub mod lifecycle;
 pub mod names;
 pub mod permissions;
+pub mod sign_in;
 
 pub use catalog::{
     CatalogEntry, CoreMajor, NpmRecord, NpmVersion, RegistryRecord, SourceKind, SourceRecord,

@@ -34,6 +34,34 @@ pub fn short_name(name: &str) -> &str {
     bare.strip_suffix("-plugin").unwrap_or(bare)
 }
 
+/// The catalogue as an install asks it which plugin a name means. The trait lives here so that the
+/// installer can ask the catalogue without depending on the crate that keeps it (dependencies point down);
+/// the catalogue implements it with the same resolution `plughub info` uses.
+pub trait Catalogue: Send + Sync {
+    /// The catalogue's plugin a name means, by any usual spelling (`solana`, `plugin-solana`,
+    /// `@elizaos/plugin-solana`).
+    fn resolve(&self, name: &str) -> Option<String>;
+    /// The closest names to one the catalogue does not hold, best first.
+    fn suggest(&self, name: &str) -> Vec<String>;
+}
+
+/// The catalogue's plugin a name given to an install, update or audit means. A bare name is resolved as
+/// `plughub info` resolves it; a scoped name may be spelt out within its own scope (`@elizaos/solana`)
+/// but never moved to another one: `@acme/plugin-solana` is acme's package, not `@elizaos/plugin-solana`.
+pub fn catalogue_plugin(catalogue: &dyn Catalogue, name: &str) -> Option<String> {
+    let found = catalogue.resolve(name)?;
+    let scope = |n: &str| {
+        n.trim()
+            .strip_prefix('@')
+            .and_then(|rest| rest.split_once('/'))
+            .map(|(scope, _)| scope.to_ascii_lowercase())
+    };
+    match scope(name) {
+        Some(typed) if scope(&found).as_deref() != Some(typed.as_str()) => None,
+        _ => Some(found),
+    }
+}
+
 /// Whether an npm dependency of a plugin is itself an elizaOS plugin (which plughub installs as an instance
 /// of its own) rather than a library: the naming convention every registry entry follows.
 pub fn is_plugin_package(name: &str) -> bool {
@@ -89,6 +117,35 @@ mod tests {
             names.contains(&"@bealers/plugin-mattermost".to_string()),
             "{names:?}"
         );
+    }
+
+    /// A catalogue holding the names given, resolved as the catalogue's index does (first candidate held).
+    struct Held(Vec<&'static str>);
+
+    impl Catalogue for Held {
+        fn resolve(&self, name: &str) -> Option<String> {
+            candidate_names(name)
+                .into_iter()
+                .find(|c| self.0.contains(&c.as_str()))
+        }
+        fn suggest(&self, _: &str) -> Vec<String> {
+            Vec::new()
+        }
+    }
+
+    #[test]
+    fn a_bare_name_means_the_catalogue_plugin_and_a_scope_is_never_left() {
+        let held = Held(vec!["@elizaos/plugin-solana", "plugin-x"]);
+        let meant = |n| catalogue_plugin(&held, n);
+        assert_eq!(meant("solana").as_deref(), Some("@elizaos/plugin-solana"));
+        assert_eq!(
+            meant("@elizaos/solana").as_deref(),
+            Some("@elizaos/plugin-solana")
+        );
+        // acme's own packages stay acme's, though the catalogue holds plugins of the same short name.
+        assert_eq!(meant("@acme/plugin-solana"), None);
+        assert_eq!(meant("@acme/plugin-x"), None);
+        assert_eq!(meant("left-pad"), None);
     }
 
     #[test]

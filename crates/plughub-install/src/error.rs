@@ -18,6 +18,16 @@ pub enum InstallError {
         core: String,
         available: String,
     },
+    #[error(
+        "{name}@{version} is not in the catalogue and does not look like an elizaOS plugin: no elizaos keyword, no agentConfig, no @elizaos/core dependency{}; if it is a private plugin, pass --not-in-catalogue (through the API: \"not_in_catalogue\": true)",
+        closest(.suggestions)
+    )]
+    NotAPlugin {
+        name: String,
+        version: String,
+        /// Catalogue plugins of names close to the one asked for.
+        suggestions: Vec<String>,
+    },
     #[error("{name}@{version}: the package document has no tarball to download")]
     NoTarball { name: String, version: String },
     #[error(
@@ -46,6 +56,13 @@ pub enum InstallError {
         path: String,
         source: std::io::Error,
     },
+}
+
+fn closest(suggestions: &[String]) -> String {
+    match suggestions {
+        [] => String::new(),
+        names => format!(" (the catalogue has {})", names.join(", ")),
+    }
 }
 
 impl InstallError {

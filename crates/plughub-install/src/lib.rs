@@ -5,6 +5,7 @@ mod error;
 pub mod extract;
 mod fetch;
 pub mod integrity;
+pub mod named;
 pub mod resolve;
 pub mod spec;
 
@@ -12,5 +13,6 @@ pub use deps::{DependencyInstaller, DependencyReport};
 pub use error::InstallError;
 pub use extract::{ExtractLimits, extract_tarball};
 pub use fetch::{FetchedPackage, document, fetch_from_npm, fetch_resolved, open_local};
+pub use named::{Naming, PluginShape, locate_named};
 pub use resolve::{Resolved, resolve};
 pub use spec::PackageSpec;

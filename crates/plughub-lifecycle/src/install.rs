@@ -12,7 +12,7 @@ use plughub_domain::dependencies::Requirement;
 use plughub_domain::lifecycle::{State, Step};
 use plughub_domain::{ConnectionKind, EventType, Group, ThingKind};
 use plughub_install::integrity::Expected;
-use plughub_install::{FetchedPackage, PackageSpec, fetch_resolved, open_local};
+use plughub_install::{FetchedPackage, Naming, PackageSpec, fetch_resolved, open_local};
 use plughub_store::{EventFilter, NewThing};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -24,12 +24,25 @@ impl Installer {
         spec: &str,
         options: &InstallOptions,
     ) -> Result<InstanceRecord, LifecycleError> {
+        self.install_as(org, spec, self.naming(options), options)
+            .await
+    }
+
+    /// Installs `spec` with its name read as `naming` says.
+    pub(crate) async fn install_as(
+        &self,
+        org: &str,
+        spec: &str,
+        naming: Naming<'_>,
+        options: &InstallOptions,
+    ) -> Result<InstanceRecord, LifecycleError> {
         let group = self.group(org).await?;
         let spec = PackageSpec::parse(spec)?;
         let (result, undone) = {
             // Recovery and collection on this machine wait while this lock is held.
             let _working = self.packages.lock_shared()?;
-            self.install_with_dependencies(&group, &spec, options).await
+            self.install_with_dependencies(&group, &spec, naming, options)
+                .await
         };
         if undone {
             self.collect().await?;
@@ -42,10 +55,12 @@ impl Installer {
         &self,
         group: &Group,
         spec: &PackageSpec,
+        naming: Naming<'_>,
         options: &InstallOptions,
     ) -> (Result<InstanceRecord, LifecycleError>, bool) {
         let plan = async {
-            let root = self.locate(spec, options.core).await?;
+            // Before anything is recorded: a name that means no plugin is refused with nothing to undo.
+            let root = self.locate(spec, options.core, naming).await?;
             if let Some((_, record)) = self.present_instance(group, &root.name).await? {
                 return Err(LifecycleError::AlreadyInstalled {
                     plugin: root.name,

@@ -7,7 +7,7 @@ use crate::service::Installer;
 use plughub_domain::dependencies::{MAX_DEPTH, PlannedPlugin, Requirement, install_order};
 use plughub_domain::names::is_plugin_package;
 use plughub_domain::{CoreMajor, Group};
-use plughub_install::{PackageSpec, Resolved, document, open_local, resolve};
+use plughub_install::{Naming, PackageSpec, Resolved, document, locate_named, open_local, resolve};
 use serde_json::Value;
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
@@ -49,17 +49,24 @@ pub(crate) fn plugin_requirements(name: &str, manifest: &Value) -> Vec<Requireme
 }
 
 impl Installer {
-    /// Finds the version a spec means, and what it needs, without installing anything.
+    /// Finds the version a spec means, and what it needs, without installing anything. An npm name is
+    /// read as `naming` says; a folder or a tarball is named by its path, as explicitly as a private
+    /// plugin's flag, and taken as it is.
     pub(crate) async fn locate(
         &self,
         spec: &PackageSpec,
         core: Option<CoreMajor>,
+        naming: Naming<'_>,
     ) -> Result<Located, LifecycleError> {
         match spec {
             PackageSpec::Npm { name, wanted } => {
                 self.progress.step(name, "resolving");
-                let doc = document(&self.npm, name).await?;
-                let resolved = resolve(&doc, name, wanted.as_deref(), core)?;
+                let resolved =
+                    locate_named(&self.npm, name, wanted.as_deref(), core, naming).await?;
+                if resolved.name != *name {
+                    self.progress
+                        .step(name, &format!("the catalogue's {}", resolved.name));
+                }
                 Ok(located_on_npm(resolved))
             }
             PackageSpec::Folder(path) | PackageSpec::Tarball(path) => {

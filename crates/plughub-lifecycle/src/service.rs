@@ -7,8 +7,9 @@ use crate::packages::PackageStore;
 use crate::progress::{Progress, Silent};
 use plughub_domain::config_schema::ConfigSchema;
 use plughub_domain::lifecycle::State;
+use plughub_domain::names::{Catalogue, catalogue_plugin};
 use plughub_domain::{ConnectionKind, CoreMajor, EventType, Group, NewEvent, Thing, ThingKind};
-use plughub_install::{DependencyInstaller, ExtractLimits};
+use plughub_install::{DependencyInstaller, ExtractLimits, Naming};
 use plughub_npm::NpmClient;
 use plughub_store::Store;
 use std::path::Path;
@@ -24,6 +25,10 @@ pub struct InstallOptions {
     pub actor: String,
     /// The actor, an org_owner, grants the permissions the installed versions ask for.
     pub grant: bool,
+    /// Install the npm name as written although the catalogue does not hold it and its package.json
+    /// does not look like an elizaOS plugin's: a private plugin, vouched for by the actor. The loader is
+    /// still the last word: a package that exports no plugin never starts.
+    pub not_in_catalogue: bool,
 }
 
 impl InstallOptions {
@@ -42,6 +47,9 @@ pub struct Installer {
     registry: String,
     pub(crate) deps: OnceCell<DependencyInstaller>,
     pub(crate) progress: Arc<dyn Progress>,
+    /// Which plugin a name given to an install or update means; none: an empty catalogue, so that every
+    /// name must look like a plugin.
+    pub(crate) catalogue: Option<Arc<dyn Catalogue>>,
     pub limits: ExtractLimits,
     /// Installs refused above this analysis score (0–100) unless the risk is accepted.
     pub risk_threshold: u32,
@@ -87,6 +95,7 @@ impl Installer {
             registry: registry.to_string(),
             deps: OnceCell::new(),
             progress: Arc::new(Silent),
+            catalogue: None,
             limits: ExtractLimits::default(),
             risk_threshold: 50,
             installs_per_hour: 10,
@@ -99,6 +108,21 @@ impl Installer {
     /// Where the steps of long changes are reported.
     pub fn set_progress(&mut self, progress: Arc<dyn Progress>) {
         self.progress = progress;
+    }
+
+    /// The catalogue names given to installs and updates are resolved through (`solana` means
+    /// `@elizaos/plugin-solana`), as `plughub info` resolves them.
+    pub fn set_catalogue(&mut self, catalogue: Arc<dyn Catalogue>) {
+        self.catalogue = Some(catalogue);
+    }
+
+    /// How a name given by a user is read under `options`.
+    pub(crate) fn naming(&self, options: &InstallOptions) -> Naming<'_> {
+        if options.not_in_catalogue {
+            Naming::AsWritten
+        } else {
+            Naming::Catalogue(self.catalogue.as_deref())
+        }
     }
 
     pub fn packages(&self) -> &PackageStore {
@@ -135,6 +159,29 @@ impl Installer {
     ) -> Result<(Group, Thing, InstanceRecord), LifecycleError> {
         let group = self.group(org).await?;
         self.installed_instance_in(group, plugin).await
+    }
+
+    /// The instance a name given to an update means: the one of that very name, else the one of the
+    /// catalogue plugin the name means (`solana` is `@elizaos/plugin-solana`), as the install read it.
+    pub(crate) async fn instance_meant(
+        &self,
+        org: &str,
+        plugin: &str,
+    ) -> Result<(Group, Thing, InstanceRecord), LifecycleError> {
+        let group = self.group(org).await?;
+        let exact = self.installed_instance_in(group.clone(), plugin).await;
+        if !matches!(exact, Err(LifecycleError::NotInstalled { .. })) {
+            return exact;
+        }
+        let meant = self
+            .catalogue
+            .as_deref()
+            .and_then(|c| catalogue_plugin(c, plugin))
+            .filter(|meant| meant != plugin);
+        match meant {
+            Some(meant) => self.installed_instance_in(group, &meant).await.or(exact),
+            None => exact,
+        }
     }
 
     /// As `installed_instance`, in a group read already.

@@ -10,7 +10,7 @@ use crate::service::{InstallOptions, Installer, analysis_change, record_of};
 use plughub_domain::dependencies::{DependencyError, satisfies};
 use plughub_domain::lifecycle::{State, Step};
 use plughub_domain::{EventType, Group, Thing};
-use plughub_install::PackageSpec;
+use plughub_install::{Naming, PackageSpec};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -39,12 +39,13 @@ impl Installer {
         target: Option<&str>,
         options: &InstallOptions,
     ) -> Result<UpdateOutcome, LifecycleError> {
-        let (group, thing, record) = self.installed_instance(org, plugin).await?;
+        let (group, thing, record) = self.instance_meant(org, plugin).await?;
         record.state.next(Step::Replace)?;
+        // The instance's own name, vetted when it was installed: taken as written from here on.
         let spec = match target {
             Some(t) if is_local(t) => PackageSpec::parse(t)?,
             wanted => PackageSpec::Npm {
-                name: plugin.into(),
+                name: record.plugin.clone(),
                 wanted: wanted.map(str::to_string),
             },
         };
@@ -68,7 +69,7 @@ impl Installer {
         core: Option<plughub_domain::CoreMajor>,
         options: &InstallOptions,
     ) -> Result<UpdateOutcome, LifecycleError> {
-        let located = self.locate(spec, core).await?;
+        let located = self.locate(spec, core, Naming::AsWritten).await?;
         if located.name != record.plugin {
             return Err(plughub_install::InstallError::BadSpec(format!(
                 "{:?} holds {}, not {}",
@@ -83,10 +84,12 @@ impl Installer {
         self.check_dependents(thing, &located.version).await?;
         let mut plan = self.plan(group, located, core).await?;
         let located = plan.pop().expect("a plan ends with the plugin asked for");
+        // Named by the plugin's own package.json, as the install's plan names them: taken as written.
         for dependency in plan {
-            self.install(
+            self.install_as(
                 &group.name,
                 &format!("{}@{}", dependency.name, dependency.version),
+                Naming::AsWritten,
                 options,
             )
             .await?;

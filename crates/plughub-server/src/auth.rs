@@ -1,20 +1,68 @@
 //! Who a request comes from: an API token (`Authorization: Bearer phk_…`) or a web session (the
 //! `plughub_session` cookie a password login sets). A request with neither, or with one that no longer
-//! holds, is refused in the one error shape, saying how to sign in.
+//! holds, is refused in the one error shape, saying how to sign in. An unknown token counts as a failed
+//! sign-in of the client's address (see `plughub_accounts`), so guessing tokens is throttled as passwords
+//! are; the address is the connection's peer, or what the operator's trusted proxies say it is.
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::extract::FromRequestParts;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::HeaderMap;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use plughub_domain::Group;
 use plughub_domain::access::{Action, Denial, Principal};
+use std::convert::Infallible;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 pub const SESSION_COOKIE: &str = "plughub_session";
 
-/// The signed-in caller of a request.
-pub struct Caller(pub Principal);
+/// The signed-in caller of a request, and what they signed in with (to check again later).
+pub struct Caller(pub Principal, Credential);
+
+/// What a caller presented.
+#[derive(Clone)]
+enum Credential {
+    Token(String),
+    Session(String),
+}
+
+/// The address a request comes from: the connection's peer, or, when the peer is one of the operator's
+/// trusted proxies, the right-most address of `X-Forwarded-For` that is not one of them
+/// (`plughub_domain::sign_in::client_address`). A router served without connection information (driven
+/// in-process) sees every request from 0.0.0.0.
+pub struct ClientAddress(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<ClientAddress, Infallible> {
+        Ok(ClientAddress(client_address(parts, state)))
+    }
+}
+
+fn client_address(parts: &Parts, state: &AppState) -> IpAddr {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    let trusted = &state.access.trusted_proxies;
+    if trusted.is_empty() {
+        return peer;
+    }
+    // Bytes that are not text become entries that are not addresses, where the reading stops.
+    let forwarded: Vec<String> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect();
+    let forwarded: Vec<&str> = forwarded.iter().map(String::as_str).collect();
+    plughub_domain::sign_in::client_address(peer, &forwarded, trusted)
+}
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
@@ -31,10 +79,15 @@ impl FromRequestParts<AppState> for Caller {
                         "the Authorization header must be `Bearer <token>`",
                     )
                 })?;
-            return Ok(Caller(state.accounts.authenticate_token(token).await?));
+            let from = client_address(parts, state);
+            let principal = state.accounts.authenticate_token_from(token, from).await?;
+            return Ok(Caller(principal, Credential::Token(token.to_string())));
         }
         match session_cookies(&parts.headers).next() {
-            Some(secret) => Ok(Caller(state.accounts.authenticate_session(&secret).await?)),
+            Some(secret) => Ok(Caller(
+                state.accounts.authenticate_session(&secret).await?,
+                Credential::Session(secret),
+            )),
             None => Err(ApiError::unauthenticated(
                 "unauthenticated",
                 "sign in: send `Authorization: Bearer <token>` (an admin makes one with `plughub admin create-token`) or log in with POST /api/auth/login",
@@ -79,21 +132,63 @@ impl Caller {
 
     /// Checks a further action in a group already found with `group_for`.
     pub fn authorize(&self, group: &Group, action: Action) -> Result<(), ApiError> {
-        let org = group.name.as_str();
-        match self.0.may(action, Some(&group.id)) {
-            Ok(()) => Ok(()),
-            Err(Denial::NotFound) => Err(ApiError::org_not_found(org)),
-            Err(Denial::Forbidden { role, action }) => Err(ApiError {
-                details: serde_json::json!({ "role": role, "action": action }),
-                ..ApiError::new(
-                    axum::http::StatusCode::FORBIDDEN,
-                    "forbidden",
-                    format!(
-                        "your role in {org} ({}) does not allow this",
-                        role.map(|r| r.as_str()).unwrap_or("none")
-                    ),
-                )
-            }),
+        authorize(&self.0, group, action)
+    }
+
+    /// What a stream opened by this caller for `action` in `group` checks again while it is open.
+    pub fn grant(self, state: &AppState, group: Group, action: Action) -> Grant {
+        Grant {
+            state: state.clone(),
+            credential: self.1,
+            group,
+            action,
         }
+    }
+}
+
+/// A caller's leave to do `action` in `group`, as a stream holds it: checked again, it fails once the
+/// token is revoked or expired, the session ended, or the role no longer allows the action.
+pub struct Grant {
+    state: AppState,
+    credential: Credential,
+    group: Group,
+    action: Action,
+}
+
+impl Grant {
+    /// How often its stream checks it again.
+    pub fn recheck_every(&self) -> std::time::Duration {
+        self.state.access.stream_recheck
+    }
+
+    /// Whether it still holds; the refusal, in the error shape, when not.
+    pub async fn still_holds(&self) -> Result<(), ApiError> {
+        let accounts = &self.state.accounts;
+        // A check, not a sign-in: the credential was accepted when the stream opened.
+        let principal = match &self.credential {
+            Credential::Token(token) => accounts.authenticate_token(token).await?,
+            Credential::Session(secret) => accounts.authenticate_session(secret).await?,
+        };
+        authorize(&principal, &self.group, self.action)
+    }
+}
+
+/// The one answer to what `principal` may not do in `group`.
+fn authorize(principal: &Principal, group: &Group, action: Action) -> Result<(), ApiError> {
+    let org = group.name.as_str();
+    match principal.may(action, Some(&group.id)) {
+        Ok(()) => Ok(()),
+        Err(Denial::NotFound) => Err(ApiError::org_not_found(org)),
+        Err(Denial::Forbidden { role, action }) => Err(ApiError {
+            details: serde_json::json!({ "role": role, "action": action }),
+            ..ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "forbidden",
+                format!(
+                    "your role in {org} ({}) does not allow this",
+                    role.map(|r| r.as_str()).unwrap_or("none")
+                ),
+            )
+        }),
     }
 }

@@ -12,6 +12,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub details: Value,
+    /// Seconds to wait before trying again, sent as `Retry-After`.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -21,6 +23,7 @@ impl ApiError {
             code: "bad_request",
             message: message.into(),
             details: Value::Null,
+            retry_after: None,
         }
     }
 }
@@ -32,6 +35,7 @@ impl ApiError {
             code,
             message: message.into(),
             details: Value::Null,
+            retry_after: None,
         }
     }
 
@@ -78,6 +82,14 @@ impl From<plughub_accounts::AccountError> for ApiError {
             E::UnknownPerson(_) | E::UnknownOrg(_) => {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
             }
+            E::Throttled {
+                retry_after,
+                ref until,
+            } => ApiError {
+                details: json!({ "retry_after": retry_after, "until": until }),
+                retry_after: Some(retry_after),
+                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "throttled", e.to_string())
+            },
             E::Store(_) | E::Random(_) => ApiError::internal(&e),
         }
     }
@@ -86,6 +98,20 @@ impl From<plughub_accounts::AccountError> for ApiError {
 impl From<plughub_lifecycle::LifecycleError> for ApiError {
     fn from(e: plughub_lifecycle::LifecycleError) -> ApiError {
         use plughub_lifecycle::LifecycleError as E;
+        if let E::Install(plughub_install::InstallError::NotAPlugin {
+            name,
+            version,
+            suggestions,
+        }) = &e
+        {
+            return ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "not_a_plugin",
+                details: json!({ "package": name, "version": version, "suggestions": suggestions }),
+                message: e.to_string(),
+                retry_after: None,
+            };
+        }
         let (status, code) = match &e {
             E::UnknownOrg(_) => (StatusCode::NOT_FOUND, "org_not_found"),
             E::NotInstalled { .. } => (StatusCode::NOT_FOUND, "plugin_not_installed"),
@@ -132,12 +158,17 @@ impl From<plughub_runner::RunError> for ApiError {
             E::QuotaExceeded { .. } | E::ExecutionRate { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
             }
-            E::BreakerOpen { half_opens_at, .. } => {
+            E::BreakerOpen {
+                half_opens_at,
+                half_opens_in,
+                ..
+            } => {
                 return ApiError {
                     status: StatusCode::SERVICE_UNAVAILABLE,
                     code: "circuit_open",
                     details: json!({ "half_opens_at": half_opens_at }),
                     message: e.to_string(),
+                    retry_after: Some(half_opens_in.as_secs().max(1)),
                 };
             }
             E::DidNotStart { .. } | E::NoModel { .. } | E::ComponentFailed { .. } => {
@@ -159,6 +190,7 @@ impl From<CatalogError> for ApiError {
                 code: "plugin_not_found",
                 details: json!({ "suggestions": suggestions }),
                 message: e.to_string(),
+                retry_after: None,
             },
             other => {
                 tracing::error!(error = %other, "request failed");
@@ -167,6 +199,7 @@ impl From<CatalogError> for ApiError {
                     code: "internal",
                     message: "the server failed to answer; the error is in its log".into(),
                     details: Value::Null,
+                    retry_after: None,
                 }
             }
         }
@@ -182,7 +215,13 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body())).into_response()
+        let mut response = (self.status, Json(self.body())).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 

@@ -12,7 +12,7 @@ mod state;
 
 pub use openapi::ApiDoc;
 pub use router::router;
-pub use state::{AppState, Lifecycle};
+pub use state::{Access, AppState, Lifecycle, STREAM_RECHECK};
 
 use std::net::SocketAddr;
 

@@ -1,6 +1,9 @@
 //! Server-sent events: an execution's callbacks as they come, then its result; and an organisation's
-//! executions as any node records them.
+//! executions as any node records them. Every stream checks its caller's leave again while it is open
+//! (`Access::stream_recheck`) and ends, with an `error` event saying why, once it is gone: a revoked
+//! token or a removed role stops an open stream.
 
+use crate::auth::Grant;
 use crate::error::ApiError;
 use axum::http::{HeaderMap, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -23,9 +26,26 @@ pub fn wants_events(headers: &HeaderMap) -> bool {
         .any(|v| v.contains("text/event-stream"))
 }
 
-fn stream_of(rx: mpsc::Receiver<Event>) -> impl Stream<Item = Result<Event, Infallible>> {
-    futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|event| (Ok(event), rx))
+/// The events of `rx` until it ends, or until `grant` no longer holds: then one `error` event (the
+/// refusal's body) and the end. Dropping `rx` tells the producer that nobody listens any more.
+fn stream_of(
+    rx: mpsc::Receiver<Event>,
+    grant: Grant,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    let every = grant.recheck_every();
+    let checks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    futures::stream::unfold(Some((rx, grant, checks)), |open| async move {
+        let (mut rx, grant, mut checks) = open?;
+        loop {
+            tokio::select! {
+                event = rx.recv() => return event.map(|e| (Ok(e), Some((rx, grant, checks)))),
+                _ = checks.tick() => {
+                    if let Err(refused) = grant.still_holds().await {
+                        return Some((Ok(json_event("error", &refused.body())), None));
+                    }
+                }
+            }
+        }
     })
 }
 
@@ -37,10 +57,12 @@ fn json_event(name: &str, data: &impl serde::Serialize) -> Event {
 }
 
 /// `callback` events while an action runs, then one `result` (the recorded run) or one `error` (the
-/// API's error body). The execution goes on to its end and is recorded even if the client leaves.
+/// API's error body). The execution goes on to its end and is recorded even if the client leaves or
+/// its leave ends the stream.
 pub fn run_streamed(
     runner: plughub_runner::Runner,
     mut request: plughub_runner::ExecutionRequest,
+    grant: Grant,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let (events, rx) = mpsc::channel::<Event>(64);
     tokio::spawn(async move {
@@ -62,14 +84,15 @@ pub fn run_streamed(
         };
         let _ = events.send(last).await;
     });
-    Sse::new(stream_of(rx)).keep_alive(KeepAlive::default())
+    Sse::new(stream_of(rx, grant)).keep_alive(KeepAlive::default())
 }
 
 /// An `execution` event for each execution of the group recorded from now on, by any node; the stream
-/// ends when the client leaves.
+/// ends when the client leaves or its leave ends.
 pub fn executions_of(
     store: Store,
     group_id: String,
+    grant: Grant,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let (events, rx) = mpsc::channel::<Event>(64);
     tokio::spawn(async move {
@@ -108,5 +131,5 @@ pub fn executions_of(
             }
         }
     });
-    Sse::new(stream_of(rx)).keep_alive(KeepAlive::default())
+    Sse::new(stream_of(rx, grant)).keep_alive(KeepAlive::default())
 }

@@ -244,6 +244,7 @@ fn install_outcome(e: &plughub_lifecycle::LifecycleError) -> &'static str {
             | I::Unsafe(_)
             | I::NoTarball { .. },
         ) => "refused_package",
+        E::Install(I::NotAPlugin { .. }) => "refused_not_a_plugin",
         E::Dependencies(_)
         | E::DependencyUnavailable { .. }
         | E::DependencyFailed { .. }

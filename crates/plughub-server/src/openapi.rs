@@ -55,9 +55,53 @@ pub struct ErrorDetail {
         crate::handlers::health::healthz,
         crate::handlers::health::metrics,
     ),
-    components(schemas(ErrorBody, ErrorDetail))
+    components(schemas(ErrorBody, ErrorDetail)),
+    modifiers(&Throttled)
 )]
 pub struct ApiDoc;
+
+/// Every operation that checks a credential (it documents 401) may also answer 429: a client address
+/// that failed to sign in too often waits (`Retry-After`). Added here once rather than on each handler.
+struct Throttled;
+
+impl utoipa::Modify for Throttled {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{
+            HeaderBuilder, ObjectBuilder, Ref, ResponseBuilder, Type, content::Content,
+        };
+        let response = ResponseBuilder::new()
+            .description("Too many failed sign-ins from this address (or for this account from it): try again after `Retry-After` seconds")
+            .header(
+                "Retry-After",
+                HeaderBuilder::new()
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::Integer)))
+                    .description(Some("Seconds to wait"))
+                    .build(),
+            )
+            .content(
+                "application/json",
+                Content::new(Some(Ref::from_schema_name("ErrorBody"))),
+            )
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let responses = &mut operation.responses.responses;
+                // A 429 the handler documents itself (a quota, a rate) is kept as it says.
+                if responses.contains_key("401") {
+                    responses
+                        .entry("429".into())
+                        .or_insert_with(|| response.clone().into());
+                }
+            }
+        }
+    }
+}
 
 /// `GET /api/openapi.json`.
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {

@@ -1,6 +1,8 @@
 use plughub_accounts::Accounts;
 use plughub_catalog::Catalog;
+use plughub_domain::sign_in::Network;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// What every handler may use.
 #[derive(Clone)]
@@ -13,6 +15,31 @@ pub struct AppState {
     pub accounts: Accounts,
     /// Installed plugins (install, configure, grant, uninstall); `None` serves the catalogue only.
     pub lifecycle: Option<Lifecycle>,
+    /// Where requests come from, and how long what they were allowed holds.
+    pub access: Access,
+}
+
+/// The operator's settings of who a request comes from, and how long an open stream's check holds.
+#[derive(Clone, Debug)]
+pub struct Access {
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`--trusted-proxy`); none by default, so
+    /// that no client can pick the address its failed sign-ins are counted under.
+    pub trusted_proxies: Vec<Network>,
+    /// How often a live stream checks again that its caller may still see it, and ends if not.
+    pub stream_recheck: Duration,
+}
+
+/// Every 5 s: with a token's check reused for up to `TOKEN_RECHECK` (1 s), a revocation or a removed
+/// role made on any server ends a stream within 10 s.
+pub const STREAM_RECHECK: Duration = Duration::from_secs(5);
+
+impl Default for Access {
+    fn default() -> Access {
+        Access {
+            trusted_proxies: Vec::new(),
+            stream_recheck: STREAM_RECHECK,
+        }
+    }
 }
 
 /// What changes and runs installed plugins: the runner, with its installer and the keys that seal
@@ -38,6 +65,13 @@ impl AppState {
             metrics: Arc::new(metrics),
             accounts,
             lifecycle,
+            access: Access::default(),
         }
+    }
+
+    /// The same, with the operator's `access` settings.
+    pub fn with_access(mut self, access: Access) -> AppState {
+        self.access = access;
+        self
     }
 }

@@ -53,14 +53,16 @@ fn assert_error_shape(body: &Value, code: &str) {
 #[tokio::test]
 async fn metrics_are_served_in_prometheus_text() {
     let (app, t) = app().await;
+    let (status, _) = get(&app, "/healthz").await;
+    assert_eq!(status, StatusCode::OK);
     let (status, body) = get(&app, "/metrics").await;
     assert_eq!(status, StatusCode::OK);
     let text = body.as_str().unwrap();
-    // Families by label appear with their first sample; these are there from the start.
+    // The request before is counted by its route's template, with its latency.
     for line in [
-        "# TYPE plughub_execution_duration_seconds histogram",
-        "plughub_execution_duration_seconds_count 0",
-        "plughub_cache_hits_total 0",
+        "# TYPE plughub_http_requests counter",
+        "plughub_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 1",
+        "plughub_http_request_duration_seconds_count{route=\"/healthz\",method=\"GET\",status=\"200\"} 1",
     ] {
         assert!(text.contains(line), "{line}: {text}");
     }

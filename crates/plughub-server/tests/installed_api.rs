@@ -329,3 +329,110 @@ async fn install_configure_grant_and_uninstall_by_role() {
             .contains("ak-0123456789")
     );
 }
+
+/// A package at `version` with `extra` in its package.json.
+fn publish(npm: &LoopbackNpm, name: &str, version: &str, extra: serde_json::Value) {
+    let mut manifest =
+        json!({ "name": name, "version": version, "type": "module", "main": "index.js" });
+    for (k, v) in extra.as_object().into_iter().flatten() {
+        manifest[k] = v.clone();
+    }
+    npm.publish_version(
+        manifest.clone(),
+        plughub_testkit::tarball::package(
+            &manifest,
+            &[(
+                "index.js",
+                "export default { name: 'x', description: 'x' };",
+            )],
+        ),
+        None,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_name_is_read_through_the_catalogue_the_server_serves() {
+    let t = TestStore::new(TestBackend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let npm = LoopbackNpm::start().await;
+    let plugin_json = json!({ "keywords": ["elizaos-plugins"] });
+    publish(&npm, "@elizaos/plugin-solana", "1.0.0", plugin_json.clone());
+    publish(&npm, "left-pad", "1.3.0", json!({ "keywords": ["pad"] }));
+    let mut tx = t.store.begin().await.unwrap();
+    tx.create_group("acme", Plan::Pro, None, "test")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let owner = person_with_token(&t.store, "owner@acme.test", "acme", Role::OrgOwner).await;
+    let node = Node::start(
+        t.store.clone(),
+        &npm.url,
+        dir.path(),
+        &dir.path().join("keys.json"),
+        Default::default(),
+    )
+    .await;
+    let snapshot = plughub_testkit::registry_snapshot_dir()
+        .join("generated-registry.json")
+        .display()
+        .to_string();
+    node.catalog
+        .sync(
+            &plughub_catalog::SyncOptions::offline(vec![snapshot]),
+            &plughub_catalog::sync::NoProgress,
+        )
+        .await
+        .unwrap();
+    let plugins = "/api/orgs/acme/plugins";
+
+    let (status, body) = node
+        .send(
+            "POST",
+            plugins,
+            &owner,
+            Some(json!({ "plugin": "left-pad" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], "not_a_plugin", "{body}");
+    assert_eq!(
+        (
+            &body["error"]["details"]["package"],
+            &body["error"]["details"]["version"]
+        ),
+        (&json!("left-pad"), &json!("1.3.0"))
+    );
+    let (_, list) = node.send("GET", plugins, &owner, None).await;
+    assert_eq!(list["plugins"], json!([]), "{list}");
+
+    let (status, body) = node
+        .send("POST", plugins, &owner, Some(json!({ "plugin": "solana" })))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["plugin"], "@elizaos/plugin-solana");
+
+    let private = json!({ "plugin": "left-pad", "not_in_catalogue": true });
+    let (status, body) = node.send("POST", plugins, &owner, Some(private)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["plugin"], "left-pad");
+
+    publish(&npm, "@elizaos/plugin-solana", "1.1.0", plugin_json);
+    let (status, body) = node
+        .send(
+            "POST",
+            &format!("{plugins}/solana/update"),
+            &owner,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (&body["plugin"], &body["from"], &body["to"]),
+        (
+            &json!("@elizaos/plugin-solana"),
+            &json!("1.0.0"),
+            &json!("1.1.0")
+        )
+    );
+    t.cleanup().await;
+}

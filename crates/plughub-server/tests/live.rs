@@ -1,6 +1,6 @@
 //! Executions through the API: on a warm worker kept between runs, replaced when the settings change and
-//! after the policy's count of executions, an action's callbacks streamed as server-sent events, and an
-//! organisation's executions followed live.
+//! after the policy's count of executions, an action's callbacks streamed as server-sent events (ended
+//! when the caller's token is revoked), and an organisation's executions followed live.
 
 mod support;
 
@@ -22,7 +22,11 @@ const COUNTER: &str = "let served = 0; export default { name: 'warm', descriptio
     return { text: `served ${served}`, success: true }; } }, \
     { name: 'PICKY', description: 'only when asked nicely', \
     validate: async (runtime, message) => message.content.text === 'please', \
-    handler: async () => ({ text: 'you asked nicely', success: true }) }] };";
+    handler: async () => ({ text: 'you asked nicely', success: true }) }, \
+    { name: 'WAIT', description: 'says so, then takes three seconds', validate: async () => true, \
+    handler: async (runtime, message, state, options, callback) => { \
+    await callback({ text: 'waiting' }); await new Promise((done) => setTimeout(done, 3000)); \
+    return { text: 'waited', success: true }; } }] };";
 
 /// A server on a fresh SQLite store with the counter plugin installed in `acme` (on `plan`) and
 /// configured with GREETING "hi" by its owner, whose token is returned.
@@ -256,4 +260,79 @@ async fn a_warm_worker_is_replaced_after_the_policys_count_and_a_declined_messag
         "a fresh worker took over: {served:?}"
     );
     assert_eq!(node.runner.warm_workers(), 1, "the replaced one is gone");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_streamed_run_ends_when_its_token_is_revoked_and_the_run_is_still_recorded() {
+    let World {
+        t,
+        node,
+        _npm,
+        _dir,
+        ..
+    } = world(Plan::Pro, Default::default()).await;
+    let node = node.with_access(plughub_server::Access {
+        stream_recheck: Duration::from_millis(200),
+        ..Default::default()
+    });
+    let user = person_with_token(&t.store, "user@acme.test", "acme", Role::OrgUser).await;
+    let response = node
+        .request(
+            "POST",
+            &format!("{PLUGIN_PATH}/run"),
+            &user,
+            Some(json!({ "action": "WAIT", "text": "go" })),
+            Some("text/event-stream"),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let (seen, mut shown) = tokio::sync::mpsc::unbounded_channel();
+    let reader = tokio::spawn(read_events(response.into_body(), move |name, _| {
+        let _ = seen.send(name.to_string());
+        false
+    }));
+    let first = tokio::time::timeout(Duration::from_secs(60), shown.recv())
+        .await
+        .expect("the run streams its first callback");
+    assert_eq!(first.as_deref(), Some("callback"));
+    // Revoked on this server while the action still runs.
+    let token = node.accounts().tokens("user@acme.test").await.unwrap();
+    node.accounts()
+        .revoke_token(&token[0].id, "test")
+        .await
+        .unwrap();
+    let events = tokio::time::timeout(Duration::from_secs(60), reader)
+        .await
+        .expect("the stream ends")
+        .unwrap();
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["callback", "error"],
+        "no result after the revocation: {events:?}"
+    );
+    assert_eq!(events[1].1["error"]["code"], "token_revoked", "{events:?}");
+
+    // The action was not cut short: it ends and is recorded, as when a client leaves.
+    let recorded = async {
+        loop {
+            let executed = t
+                .store
+                .events(&plughub_store::EventFilter {
+                    event_type: Some(plughub_domain::EventType::PluginActionExecuted),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            if let Some(run) = executed.iter().find(|e| e.metadata["component"] == "WAIT") {
+                return run.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    let run = tokio::time::timeout(Duration::from_secs(60), recorded)
+        .await
+        .expect("the run is recorded");
+    assert_eq!(run.metadata["text"], "waited", "{run:?}");
+    assert_eq!(run.actor, "user@acme.test");
 }

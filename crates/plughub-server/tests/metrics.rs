@@ -69,6 +69,7 @@ impl World {
         let t = TestStore::new(TestBackend::Sqlite).await;
         let npm = LoopbackNpm::start().await;
         let manifest = json!({ "name": PLUGIN, "version": "1.0.0", "type": "module", "main": "index.js",
+            "keywords": ["elizaos", "plugin"],
             "plughub": { "cacheable": ["PRICE"],
                          "permissions": { "network.external": ["localhost"] } } });
         npm.publish_version(

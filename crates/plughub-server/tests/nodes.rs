@@ -211,7 +211,7 @@ async fn a_plans_concurrent_executions_hold_across_servers() {
     let t = TestStore::new(TestBackend::Postgres).await;
     let npm = LoopbackNpm::start().await;
     let manifest = json!({ "name": "@acme/plugin-slow", "version": "1.0.0", "type": "module",
-        "main": "index.js" });
+        "main": "index.js", "keywords": ["elizaos-plugin"] });
     npm.publish_version(
         manifest.clone(),
         plughub_testkit::tarball::package(&manifest, &[("index.js", SLOW)]),

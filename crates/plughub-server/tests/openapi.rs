@@ -78,7 +78,7 @@ async fn the_document_lists_every_route() {
             let params = operation["parameters"].to_string();
             assert!(params.contains("\"org\""), "{method} {path}: {params}");
             let responses = operation["responses"].as_object().unwrap();
-            for status in ["401", "403", "404"] {
+            for status in ["401", "403", "404", "429"] {
                 assert!(
                     responses.contains_key(status),
                     "{method} {path} documents {status}"
@@ -95,6 +95,9 @@ async fn the_document_lists_every_route() {
     let count = ids.len();
     ids.dedup();
     assert_eq!(ids.len(), count, "operation ids are unique: {ids:?}");
+    // Failed sign-ins wait: 429 with Retry-After wherever a credential is checked.
+    let login = &paths["/api/auth/login"]["post"]["responses"]["429"];
+    assert!(login["headers"]["Retry-After"].is_object(), "{login}");
     // Request bodies carry their fields; query parameters are listed.
     let install = &paths["/api/orgs/{org}/plugins"]["post"]["requestBody"];
     assert!(install.to_string().contains("Install"), "{install}");

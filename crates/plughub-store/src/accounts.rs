@@ -2,11 +2,11 @@
 //! session is kept as the SHA-256 its holder's secret must match, a password as its argon2 hash.
 
 use crate::clock::now_rfc3339;
-use crate::events::insert_event;
+use crate::events::{event_from_row, insert_event};
 use crate::tx::unique_violation;
 use crate::{Result, Store, StoreError, StoreTx};
 use plughub_domain::access::Membership;
-use plughub_domain::{EventType, NewEvent, Role};
+use plughub_domain::{EventType, NewEvent, Role, StoredEvent};
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -281,6 +281,47 @@ impl Store {
             })
         })
         .transpose()
+    }
+
+    /// The sign-in attempts made by one client (`actor`: failed and succeeded sign-ins), newest first, at
+    /// most `limit`: those on the account `target` only, when given; the failed ones only, when
+    /// `failed_only`. Served by the partial index `events_sign_ins`: each condition on the type is one
+    /// its index condition implies on both databases (checked with their query plans).
+    pub async fn sign_ins_by(
+        &self,
+        actor: &str,
+        target: Option<&str>,
+        failed_only: bool,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>> {
+        let (failed, succeeded) = (
+            EventType::SignInFailed.as_str(),
+            EventType::SignedIn.as_str(),
+        );
+        // Event type names and a number, never user text: safe to inline.
+        let types = if failed_only {
+            format!("type = '{failed}'")
+        } else {
+            format!("(type = '{failed}' OR type = '{succeeded}')")
+        };
+        let mut sql = format!(
+            "SELECT seq, id, type, actor, target, group_id, time, metadata FROM events \
+             WHERE actor = $1 AND {types}"
+        );
+        if target.is_some() {
+            sql.push_str(" AND target = $2");
+        }
+        sql.push_str(&format!(" ORDER BY seq DESC LIMIT {limit}"));
+        let mut query = sqlx::query(&sql).bind(actor);
+        if let Some(target) = target {
+            query = query.bind(target);
+        }
+        query
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(event_from_row)
+            .collect()
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<bool> {

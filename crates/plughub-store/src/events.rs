@@ -329,7 +329,7 @@ fn where_clause(filter: &EventFilter, backend: Backend) -> (String, Vec<String>)
     (sql, binds)
 }
 
-fn event_from_row(row: &AnyRow) -> Result<StoredEvent> {
+pub(crate) fn event_from_row(row: &AnyRow) -> Result<StoredEvent> {
     let event_type: String = row.try_get("type")?;
     let metadata: String = row.try_get("metadata")?;
     Ok(StoredEvent {

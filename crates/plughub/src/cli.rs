@@ -242,6 +242,16 @@ pub struct ServeArgs {
     /// Executions a warm plugin worker serves before a fresh one replaces it (default 100; 0: never)
     #[arg(long, value_name = "N")]
     pub recycle_after: Option<u64>,
+    /// A reverse proxy in front of this server (an address, or a network such as 10.0.0.0/8) whose
+    /// X-Forwarded-For is believed for the client's address; repeat for several. None by default: the
+    /// header is then never read, so no client can choose the address its failed sign-ins count under
+    #[arg(
+        long = "trusted-proxy",
+        env = "PLUGHUB_TRUSTED_PROXIES",
+        value_name = "ADDRESS[/PREFIX]",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<plughub_domain::sign_in::Network>,
     #[command(flatten)]
     pub sources: SourceArgs,
 }
@@ -359,8 +369,13 @@ pub struct InfoArgs {
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// `name[@version|@range|@tag]`, a package folder, or a .tgz
+    /// `name[@version|@range|@tag]` (a name the catalogue knows means its plugin, as for `info`), a
+    /// package folder, or a .tgz
     pub plugin: String,
+    /// Audit the npm name as written, although the catalogue does not hold it and it does not look like
+    /// an elizaOS plugin (a private plugin)
+    #[arg(long)]
+    pub not_in_catalogue: bool,
     /// With an npm name: the newest version that works with this core major (v0, v1, v2)
     #[arg(long)]
     pub core: Option<String>,
@@ -376,8 +391,14 @@ pub struct AuditArgs {
 
 #[derive(Debug, Args)]
 pub struct InstallArgs {
-    /// `name[@version|@range|@tag]`, a package folder, or a .tgz
+    /// `name[@version|@range|@tag]` (a name the catalogue knows means its plugin, as for `info`), a
+    /// package folder, or a .tgz
     pub plugin: String,
+    /// Install the npm name as written, although the catalogue does not hold it and its package.json
+    /// does not look like an elizaOS plugin's (a private plugin); one that exports no plugin still never
+    /// starts
+    #[arg(long)]
+    pub not_in_catalogue: bool,
     #[command(flatten)]
     pub change: ChangeArgs,
 }

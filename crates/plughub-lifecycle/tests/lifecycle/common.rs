@@ -32,7 +32,10 @@ pub fn publish_plugin(
     code: &str,
     scripts: Option<serde_json::Value>,
 ) {
+    // The elizaos keyword, as plugins are published: a name the catalogue does not hold must look like
+    // a plugin to be installed.
     let mut manifest = json!({ "name": name, "version": version, "type": "module", "main": "dist/index.js",
+                               "keywords": ["elizaos-plugin"],
                                "dependencies": { "@acme/dep": "^1.0.0" } });
     if let Some(s) = scripts {
         manifest["scripts"] = s;
@@ -73,8 +76,8 @@ pub fn opts(actor: &str) -> InstallOptions {
 
 /// Publishes a plugin version whose package.json has `extra` merged in (dependencies, agentConfig, …).
 pub fn publish_with(npm: &LoopbackNpm, name: &str, version: &str, extra: serde_json::Value) {
-    let mut manifest =
-        json!({ "name": name, "version": version, "type": "module", "main": "dist/index.js" });
+    let mut manifest = json!({ "name": name, "version": version, "type": "module",
+                               "main": "dist/index.js", "keywords": ["elizaos-plugin"] });
     for (k, v) in extra.as_object().into_iter().flatten() {
         manifest[k] = v.clone();
     }

@@ -6,5 +6,6 @@ mod common;
 mod dependencies;
 mod execution;
 mod install;
+mod names;
 mod secrets;
 mod versions;

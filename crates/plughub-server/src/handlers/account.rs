@@ -1,6 +1,6 @@
 //! Signing in and out, and who one is.
 
-use crate::auth::{Caller, SESSION_COOKIE, session_cookies};
+use crate::auth::{Caller, ClientAddress, SESSION_COOKIE, session_cookies};
 use crate::error::ApiResult;
 use crate::json::ApiJson;
 use crate::state::AppState;
@@ -20,8 +20,8 @@ use serde_json::json;
     summary = "Who the caller is, with their roles",
     responses((status = 200, description = "Done"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody))
 )]
-pub async fn me(Caller(principal): Caller) -> Json<Principal> {
-    Json(principal)
+pub async fn me(caller: Caller) -> Json<Principal> {
+    Json(caller.0)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -31,7 +31,8 @@ pub struct Login {
     pub password: String,
 }
 
-/// A password login: the session goes in an HttpOnly, same-site cookie.
+/// A password login: the session goes in an HttpOnly, same-site cookie. Failures are throttled per
+/// (account, client address) and per client address: 429 with `Retry-After` while a wait lasts.
 #[utoipa::path(
     post,
     path = "/api/auth/login",
@@ -42,9 +43,13 @@ pub struct Login {
 )]
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddress(from): ClientAddress,
     ApiJson(body): ApiJson<Login>,
 ) -> ApiResult<Response> {
-    let (secret, expires_at) = state.accounts.login(&body.email, &body.password).await?;
+    let (secret, expires_at) = state
+        .accounts
+        .login(&body.email, &body.password, from)
+        .await?;
     let cookie = format!(
         "{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
         plughub_accounts::SESSION_HOURS * 3600

@@ -153,7 +153,7 @@ pub struct Update {
     path = "/api/orgs/{org}/plugins/{plugin}/update",
     tag = "plugins",
     summary = "Update to a newer version, configuration kept",
-    params(("org" = String, Path, description = "The organisation's name"), ("plugin" = String, Path, description = "The plugin's package name, percent-encoded (@acme%2Fplugin-x)")),
+    params(("org" = String, Path, description = "The organisation's name"), ("plugin" = String, Path, description = "The plugin's package name, percent-encoded (@acme%2Fplugin-x), or a name the catalogue resolves to it (solana)")),
     request_body = Update,
     responses((status = 200, description = "Done"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "The caller's role does not allow this", body = crate::openapi::ErrorBody), (status = 404, description = "No such organisation among the caller's (or no such plugin)", body = crate::openapi::ErrorBody))
 )]
@@ -186,7 +186,8 @@ pub async fn update(
         if u.changed { "ok" } else { "unchanged" }
     });
     let outcome = updated?;
-    runner.forget(&group.name, &plugin).await;
+    // The name in the path may be one the catalogue resolved (`openai`): the instance is the outcome's.
+    runner.forget(&group.name, &outcome.plugin).await;
     Ok(Json(outcome))
 }
 

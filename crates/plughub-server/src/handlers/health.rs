@@ -53,5 +53,6 @@ pub async fn not_found(uri: Uri) -> ApiError {
         code: "not_found",
         message: format!("no route for {}", uri.path()),
         details: Value::Null,
+        retry_after: None,
     }
 }

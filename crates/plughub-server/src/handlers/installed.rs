@@ -30,13 +30,19 @@ pub(crate) fn lifecycle(state: &AppState) -> Result<&Lifecycle, ApiError> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Install {
-    /// A registry name with an optional version or range: `@elizaos/plugin-openai@^1`.
+    /// A registry name with an optional version or range: `@elizaos/plugin-openai@^1`, or a name the
+    /// catalogue resolves (`openai@^1`) as `GET /api/plugins/{name}` does.
     pub plugin: String,
     /// v0, v1 or v2.
     pub core: Option<String>,
     /// Grant the permissions it asks for (needs the right to grant).
     #[serde(default)]
     pub grant: bool,
+    /// Install the name as written, although the catalogue does not hold it and its package.json does
+    /// not look like an elizaOS plugin's (a private plugin); without it such a name answers 422
+    /// `not_a_plugin`.
+    #[serde(default)]
+    pub not_in_catalogue: bool,
 }
 
 /// `POST /api/orgs/{org}/plugins`.
@@ -47,7 +53,7 @@ pub struct Install {
     summary = "Install a plugin from the registry",
     params(("org" = String, Path, description = "The organisation's name")),
     request_body = Install,
-    responses((status = 201, description = "Installed"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "The caller's role does not allow this", body = crate::openapi::ErrorBody), (status = 404, description = "No such organisation among the caller's (or no such plugin)", body = crate::openapi::ErrorBody))
+    responses((status = 201, description = "Installed"), (status = 422, description = "Not a package name, or a package neither in the catalogue nor shaped like an elizaOS plugin (`not_a_plugin`)", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "The caller's role does not allow this", body = crate::openapi::ErrorBody), (status = 404, description = "No such organisation among the caller's (or no such plugin)", body = crate::openapi::ErrorBody))
 )]
 pub async fn install(
     State(state): State<AppState>,
@@ -78,6 +84,7 @@ pub async fn install(
         accept_risk_by: None,
         actor: caller.0.email.clone(),
         grant: body.grant,
+        not_in_catalogue: body.not_in_catalogue,
     };
     let installed = lifecycle(&state)?
         .runner
@@ -353,10 +360,11 @@ pub async fn run(
         text: body.text,
         timeout: body.timeout.map(std::time::Duration::from_secs),
         stream: None,
-        actor: caller.0.email,
+        actor: caller.0.email.clone(),
     };
     if crate::live::wants_events(&headers) {
-        return Ok(crate::live::run_streamed(runner, request).into_response());
+        let grant = caller.grant(&state, request.group.clone(), Action::Run);
+        return Ok(crate::live::run_streamed(runner, request, grant).into_response());
     }
     // In a task of its own: a client that leaves does not cut the execution short, which would leave
     // it unrecorded and its request outstanding on the warm worker.

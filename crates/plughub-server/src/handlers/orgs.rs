@@ -109,7 +109,7 @@ pub async fn executions(
 }
 
 /// `GET /api/orgs/{org}/executions/live`: server-sent events, one `execution` event for each execution
-/// recorded from now on, by any node sharing the store.
+/// recorded from now on, by any node sharing the store, while the caller may still see them.
 #[utoipa::path(
     get,
     path = "/api/orgs/{org}/executions/live",
@@ -125,7 +125,10 @@ pub async fn live_executions(
 ) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse;
     let group = caller.group_for(&state, &org, Action::ViewActivity).await?;
-    Ok(crate::live::executions_of(state.catalog.store().clone(), group.id).into_response())
+    let store = state.catalog.store().clone();
+    let group_id = group.id.clone();
+    let grant = caller.grant(&state, group, Action::ViewActivity);
+    Ok(crate::live::executions_of(store, group_id, grant).into_response())
 }
 
 /// A page of the group's events (or of its executions only), newest first: counted and read in SQL,

@@ -20,6 +20,7 @@ pub struct Node {
     pub app: axum::Router,
     pub runner: plughub_runner::Runner,
     pub catalog: Arc<Catalog>,
+    state: AppState,
 }
 
 impl Node {
@@ -46,9 +47,12 @@ impl Node {
         egress: plughub_engine::EgressPolicy,
     ) -> Node {
         let packages = dir.join("packages");
-        let installer = plughub_lifecycle::Installer::open(store.clone(), &packages, npm)
+        let catalog = Arc::new(Catalog::open(store.clone()).await.unwrap());
+        let mut installer = plughub_lifecycle::Installer::open(store.clone(), &packages, npm)
             .await
             .unwrap();
+        // As `plughub serve` wires it: installs through the API resolve names with the served catalogue.
+        installer.set_catalogue(catalog.clone());
         // Share the pnpm other tests installed, when there is one.
         let shared_tools = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tools");
         std::fs::create_dir_all(&packages).unwrap();
@@ -67,19 +71,31 @@ impl Node {
                 egress,
             },
         );
-        let catalog = Arc::new(Catalog::open(store.clone()).await.unwrap());
-        let app = router(AppState::new(
+        let state = AppState::new(
             catalog.clone(),
             Accounts::new(store),
             Some(Lifecycle {
                 runner: runner.clone(),
             }),
-        ));
+        );
         Node {
-            app,
+            app: router(state.clone()),
             runner,
             catalog,
+            state,
         }
+    }
+
+    /// The same server under other access settings (a shorter stream re-check, trusted proxies).
+    pub fn with_access(mut self, access: plughub_server::Access) -> Node {
+        self.state.access = access;
+        self.app = router(self.state.clone());
+        self
+    }
+
+    /// The server's accounts (its token checks are cached here, as on a real server).
+    pub fn accounts(&self) -> &Accounts {
+        &self.state.accounts
     }
 
     pub async fn send(

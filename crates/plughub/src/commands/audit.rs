@@ -1,11 +1,14 @@
-//! `plughub audit`: fetch a plugin the way an install does (verified, safely extracted) into a temporary
-//! folder, analyse it, and print the findings. Nothing of the plugin runs.
+//! `plughub audit`: fetch a plugin the way an install does (the name read through the catalogue,
+//! verified, safely extracted) into a temporary folder, analyse it, and print the findings. Nothing of
+//! the plugin runs.
 
-use crate::cli::AuditArgs;
-use crate::output;
+use crate::cli::{AuditArgs, StoreArgs};
+use crate::{context, output};
 use anyhow::{Result, anyhow};
 use plughub_domain::CoreMajor;
-use plughub_install::{ExtractLimits, PackageSpec, fetch_from_npm, open_local};
+use plughub_install::{
+    ExtractLimits, Naming, PackageSpec, fetch_resolved, locate_named, open_local,
+};
 use plughub_npm::{NpmClient, npm_registry_url};
 use serde::Serialize;
 
@@ -18,7 +21,7 @@ struct AuditOutput {
     report: plughub_analyzer::Report,
 }
 
-pub async fn run(args: AuditArgs) -> Result<()> {
+pub async fn run(store_args: &StoreArgs, args: AuditArgs) -> Result<()> {
     let core = match &args.core {
         Some(c) => {
             Some(CoreMajor::parse(c).ok_or_else(|| anyhow!("--core {c}: expected v0, v1 or v2"))?)
@@ -35,10 +38,23 @@ pub async fn run(args: AuditArgs) -> Result<()> {
                 None => npm_registry_url()?,
             };
             let client = NpmClient::new(&registry);
+            // The same reading of the name as an install's, so that what is audited is what would be
+            // installed.
+            let catalog;
+            let naming = if args.not_in_catalogue {
+                Naming::AsWritten
+            } else {
+                catalog = context::open_catalog(store_args).await?;
+                Naming::Catalogue(Some(&catalog))
+            };
+            let resolved = locate_named(&client, &name, wanted.as_deref(), core, naming).await?;
             if !args.json {
-                eprintln!("fetching {name} from {registry}");
+                eprintln!(
+                    "fetching {}@{} from {registry}",
+                    resolved.name, resolved.version
+                );
             }
-            fetch_from_npm(&client, &name, wanted.as_deref(), core, &dest, &limits).await?
+            fetch_resolved(&client, resolved, &dest, &limits).await?
         }
         PackageSpec::Folder(path) | PackageSpec::Tarball(path) => {
             open_local(&path, &dest, &limits)?

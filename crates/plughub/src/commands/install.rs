@@ -3,7 +3,7 @@
 use crate::cli::{ChangeArgs, InstallArgs, InstalledArgs, InstanceArgs, StoreArgs};
 use crate::output::out;
 use crate::{context, output};
-use anyhow::{Result, anyhow};
+use anyhow::{Context, Result, anyhow};
 use indicatif::ProgressBar;
 use plughub_domain::CoreMajor;
 use plughub_lifecycle::{InstallOptions, Installer, Progress};
@@ -75,7 +75,8 @@ impl Drop for StepPrinter {
     }
 }
 
-/// The installer and options an install or update runs with.
+/// The installer and options an install or update runs with: names resolved through the catalogue of
+/// the same store, as `info` resolves them.
 pub(crate) async fn for_change(
     store_args: &StoreArgs,
     change: &ChangeArgs,
@@ -85,13 +86,19 @@ pub(crate) async fn for_change(
         accept_risk_by: change.accept_risk.clone(),
         actor: "cli".into(),
         grant: change.grant,
+        not_in_catalogue: false,
     };
-    let installer = installer(store_args, change.npm_registry.as_deref(), change.json).await?;
+    let mut installer = installer(store_args, change.npm_registry.as_deref(), change.json).await?;
+    let catalog = plughub_catalog::Catalog::open(installer.store().clone())
+        .await
+        .context("cannot load the catalogue")?;
+    installer.set_catalogue(Arc::new(catalog));
     Ok((installer, options))
 }
 
 pub async fn install(store_args: &StoreArgs, args: InstallArgs) -> Result<()> {
-    let (installer, options) = for_change(store_args, &args.change).await?;
+    let (installer, mut options) = for_change(store_args, &args.change).await?;
+    options.not_in_catalogue = args.not_in_catalogue;
     let source = crate::bundled::source(&args.plugin, &context::bundled_dir(store_args))?
         .map(|folder| folder.display().to_string())
         .unwrap_or_else(|| args.plugin.clone());

@@ -42,7 +42,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Catalog(CatalogCommand::BuildStarter(args)) => catalog::build_starter(args).await,
         Command::Search(args) => search::run(&cli.store, args).await,
         Command::Info(args) => info::run(&cli.store, args).await,
-        Command::Audit(args) => audit::run(args).await,
+        Command::Audit(args) => audit::run(&cli.store, args).await,
         Command::Install(args) => install::install(&cli.store, args).await,
         Command::Uninstall(args) => install::uninstall(&cli.store, args).await,
         Command::Installed(args) => install::installed(&cli.store, args).await,

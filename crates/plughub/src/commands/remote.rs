@@ -175,8 +175,12 @@ async fn install(remote: &Remote, args: InstallArgs) -> Result<()> {
             "--accept-risk and --npm-registry work on a local store only: the server installs from its own registry"
         );
     }
-    let body =
+    let mut body =
         json!({ "plugin": args.plugin, "core": args.change.core, "grant": args.change.grant });
+    // Sent only when given: the server resolves the name itself, with its catalogue.
+    if args.not_in_catalogue {
+        body["not_in_catalogue"] = json!(true);
+    }
     eprintln!("installing {} on {} …", args.plugin, remote.base());
     let answer: Value = remote
         .call(

@@ -28,12 +28,20 @@ async fn open(store_args: &StoreArgs, plugin: &str, exec: &ExecArgs) -> Result<(
 
 /// Runs installed instances from this machine's data directory, under the default policy.
 pub async fn runner(store_args: &StoreArgs) -> Result<Runner> {
-    runner_with(store_args, ExecutionPolicy::default()).await
+    runner_with(store_args, ExecutionPolicy::default(), None).await
 }
 
-/// As `runner`, under the figures of `policy`.
-pub async fn runner_with(store_args: &StoreArgs, policy: ExecutionPolicy) -> Result<Runner> {
-    let installer = local_installer(store_args).await?;
+/// As `runner`, under the figures of `policy`, its installs and updates resolving names through
+/// `catalogue` when given (the server's).
+pub async fn runner_with(
+    store_args: &StoreArgs,
+    policy: ExecutionPolicy,
+    catalogue: Option<std::sync::Arc<dyn plughub_domain::names::Catalogue>>,
+) -> Result<Runner> {
+    let mut installer = local_installer(store_args).await?;
+    if let Some(catalogue) = catalogue {
+        installer.set_catalogue(catalogue);
+    }
     let keys = context::key_ring(store_args)?;
     let config = RunnerConfig {
         node: context::node(),

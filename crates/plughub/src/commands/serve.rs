@@ -65,7 +65,12 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<()> {
         follow_catalog(catalog.clone(), Duration::from_secs(args.catalog_poll));
     }
 
-    let state = app_state(store_args, catalog, policy(&args)).await?;
+    let mut state = app_state(store_args, catalog, policy(&args)).await?;
+    state.access.trusted_proxies = args.trusted_proxies.clone();
+    if !args.trusted_proxies.is_empty() {
+        tracing::info!(proxies = ?args.trusted_proxies.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "X-Forwarded-For is believed from these proxies only");
+    }
     if let Some(lifecycle) = &state.lifecycle {
         // Idle warm workers end, and those another server's change made stale, without waiting for a run.
         lifecycle.runner.spawn_warm_reaper(Duration::from_secs(30));
@@ -140,8 +145,9 @@ pub async fn app_state(
     policy: ExecutionPolicy,
 ) -> Result<AppState> {
     let accounts = plughub_accounts::Accounts::new(catalog.store().clone());
-    let lifecycle = plughub_server::Lifecycle {
-        runner: crate::commands::run::runner_with(store_args, policy).await?,
-    };
+    // Installs and updates through the API resolve names with the catalogue it serves.
+    let runner =
+        crate::commands::run::runner_with(store_args, policy, Some(catalog.clone())).await?;
+    let lifecycle = plughub_server::Lifecycle { runner };
     Ok(AppState::new(catalog, accounts, Some(lifecycle)))
 }

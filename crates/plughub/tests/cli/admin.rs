@@ -156,7 +156,11 @@ async fn people_roles_and_tokens_from_the_command_line() {
     assert_eq!(who.email, "ada@acme.test");
     assert_eq!(who.memberships[0].role, plughub_domain::Role::OrgOwner);
     let (session, _) = accounts
-        .login("bo@acme.test", "bo's long password")
+        .login(
+            "bo@acme.test",
+            "bo's long password",
+            std::net::Ipv4Addr::LOCALHOST.into(),
+        )
         .await
         .unwrap();
     assert!(accounts.authenticate_session(&session).await.is_ok());

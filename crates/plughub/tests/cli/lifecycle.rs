@@ -7,8 +7,10 @@ use plughub_store::{EventFilter, Location, Store};
 use std::path::Path;
 
 fn publish(npm: &LoopbackNpm, version: &str, extra: Value) {
+    // The elizaos keyword, as plugins are published: the catalogue does not hold @acme's plugins.
     let mut manifest = serde_json::json!({ "name": "@acme/plugin-crash", "version": version,
-        "type": "module", "main": "dist/index.js", "dependencies": { "@acme/dep": "^1.0.0" } });
+        "type": "module", "main": "dist/index.js", "keywords": ["elizaos-plugin"],
+        "dependencies": { "@acme/dep": "^1.0.0" } });
     for (k, v) in extra.as_object().into_iter().flatten() {
         manifest[k] = v.clone();
     }
@@ -369,7 +371,8 @@ async fn an_update_that_asks_for_more_runs_once_it_is_granted() {
     // A plugin that loads, each version declaring what it asks for.
     let publish = |npm: &LoopbackNpm, version: &str, list: Value| {
         let manifest = serde_json::json!({ "name": "@acme/plugin-crash", "version": version,
-            "type": "module", "main": "index.js", "plughub": { "permissions": list } });
+            "type": "module", "main": "index.js", "keywords": ["elizaos-plugin"],
+            "plughub": { "permissions": list } });
         let code = "export default { name: 'asker', description: 'asks for things' };";
         let tarball = plughub_testkit::tarball::package(&manifest, &[("index.js", code)]);
         npm.publish_version(manifest, tarball, None);

@@ -10,4 +10,5 @@ mod execution;
 mod lifecycle;
 mod live_install;
 mod models;
+mod names;
 mod smoke;
