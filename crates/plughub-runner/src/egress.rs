@@ -1,5 +1,6 @@
 //! What a worker's network requests leave: each request through the egress proxy recorded as a
-//! `plugin_network_request` event, and the plugin's rate counted across all its workers on every server.
+//! `plugin_network_request` event and counted in the metrics, and the plugin's rate counted across all
+//! its workers on every server.
 
 use crate::Runner;
 use plughub_domain::{EventType, NewEvent};
@@ -70,8 +71,11 @@ impl Runner {
                 }
             }
         });
+        let (metrics, counted_as) = (self.metrics().clone(), context.plugin.clone());
         let hooks = EgressHooks {
             report: Arc::new(move |r: &EgressRecord| {
+                // Counted here, as the proxy reports: a request the bounded queue drops is still seen.
+                metrics.egress(&counted_as, r);
                 if tx.try_send(r.clone()).is_err() {
                     tracing::warn!(host = %r.host, status = r.status, "network request not recorded: too many at once");
                 }

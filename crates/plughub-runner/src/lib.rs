@@ -122,7 +122,10 @@ impl Runner {
     /// version and a digest of the settings and grants).
     pub async fn forget(&self, org: &str, plugin: &str) {
         if let Ok((_, thing, _)) = self.installer().installed_instance(org, plugin).await {
-            self.warm().evict(&thing.id);
+            for _ in 0..self.warm().evict(&thing.id) {
+                self.metrics().worker_ended("changed");
+            }
+            self.metrics().warm_workers.set(self.warm_workers() as i64);
             self.cache().clear_instance(&thing.id);
         }
     }

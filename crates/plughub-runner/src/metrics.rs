@@ -1,6 +1,9 @@
 //! What the runner counts, for `GET /metrics`: executions by plugin, component kind and outcome with
-//! their duration, warm workers (alive, started, replaced, ended and why) and their cold-start time, and
-//! waits for one of the plan's concurrency slots. The server registers these with its own series.
+//! their duration, warm workers (alive, started, replaced, ended and why) and their cold-start time,
+//! waits for one of the plan's concurrency slots, and the requests of the egress proxy (by plugin and
+//! result, with their bytes). The server registers these with its own series. Labels hold only values
+//! from a fixed set, or the plugin's name (bounded by what is installed): never a host, an organisation
+//! or a path.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -21,9 +24,28 @@ pub struct ExecutionLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CauseLabels {
-    /// Why a warm worker ended: recycled, idle, changed, died.
+    /// Why a warm worker ended: recycled, idle, changed, died, evicted (the node kept its most), or
+    /// shutdown.
     pub cause: String,
 }
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EgressLabels {
+    pub plugin: String,
+    /// ok, cut_budget (tunnelled, then cut at the execution's byte budget), refused_destination (a host
+    /// not granted, or an address not allowed), refused_rate, refused_budget, unreachable, bad_request.
+    pub result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BytesLabels {
+    pub plugin: String,
+    /// up (from the plugin) or down (to it).
+    pub direction: &'static str,
+}
+
+/// Why warm workers end; each is counted from 0, so that a rate of any of them is there from the start.
+const END_CAUSES: [&str; 6] = ["recycled", "idle", "changed", "died", "evicted", "shutdown"];
 
 fn seconds_buckets() -> impl Iterator<Item = f64> {
     [
@@ -44,20 +66,32 @@ pub struct Metrics {
     pub cold_start_seconds: Histogram,
     pub slot_waits: Counter,
     pub slot_wait_seconds: Histogram,
+    pub egress_requests: Family<EgressLabels, Counter>,
+    pub egress_bytes: Family<BytesLabels, Counter>,
 }
 
 impl Default for Metrics {
     fn default() -> Metrics {
+        let workers_ended = Family::<CauseLabels, Counter>::default();
+        for cause in END_CAUSES {
+            workers_ended
+                .get_or_create(&CauseLabels {
+                    cause: cause.into(),
+                })
+                .inc_by(0);
+        }
         Metrics {
             executions: Family::default(),
             execution_seconds: Family::new_with_constructor(|| Histogram::new(seconds_buckets())),
             retries: Counter::default(),
             warm_workers: Gauge::default(),
             workers_started: Counter::default(),
-            workers_ended: Family::default(),
+            workers_ended,
             cold_start_seconds: Histogram::new(seconds_buckets()),
             slot_waits: Counter::default(),
             slot_wait_seconds: Histogram::new(seconds_buckets()),
+            egress_requests: Family::default(),
+            egress_bytes: Family::default(),
         }
     }
 }
@@ -110,6 +144,16 @@ impl Metrics {
             "Time executions waited for a concurrency slot",
             self.slot_wait_seconds.clone(),
         );
+        registry.register(
+            "egress_requests",
+            "Requests of plugins through the egress proxy, by plugin and result (refusals included)",
+            self.egress_requests.clone(),
+        );
+        registry.register(
+            "egress_bytes",
+            "Bytes relayed by the egress proxy, by plugin and direction",
+            self.egress_bytes.clone(),
+        );
     }
 
     /// Counts an execution (or a refusal) of `kind` of `plugin` ending in `outcome`, with its time when
@@ -128,11 +172,119 @@ impl Metrics {
         }
     }
 
+    /// Counts a request through the egress proxy of `plugin`'s worker, and the bytes it relayed.
+    pub fn egress(&self, plugin: &str, record: &plughub_engine::EgressRecord) {
+        self.egress_requests
+            .get_or_create(&EgressLabels {
+                plugin: plugin.into(),
+                result: egress_result(record).into(),
+            })
+            .inc();
+        for (direction, bytes) in [("up", record.bytes_up), ("down", record.bytes_down)] {
+            if bytes > 0 {
+                self.egress_bytes
+                    .get_or_create(&BytesLabels {
+                        plugin: plugin.into(),
+                        direction,
+                    })
+                    .inc_by(bytes);
+            }
+        }
+    }
+
     pub fn worker_ended(&self, cause: &str) {
+        debug_assert!(END_CAUSES.contains(&cause), "{cause} is not in END_CAUSES");
         self.workers_ended
             .get_or_create(&CauseLabels {
                 cause: cause.into(),
             })
             .inc();
+    }
+}
+
+/// A request's result by the proxy's answer (see `EgressRecord::status`), never by its words.
+fn egress_result(record: &plughub_engine::EgressRecord) -> &'static str {
+    match record.status {
+        200 if record.refusal.is_some() => "cut_budget",
+        200 => "ok",
+        403 => "refused_destination",
+        429 if record.admitted => "refused_budget",
+        429 => "refused_rate",
+        502 => "unreachable",
+        _ => "bad_request",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(status: u16, refusal: Option<&str>, admitted: bool) -> plughub_engine::EgressRecord {
+        plughub_engine::EgressRecord {
+            host: "api.example.com".into(),
+            port: 443,
+            method: "CONNECT".into(),
+            status,
+            bytes_up: 0,
+            bytes_down: 0,
+            refusal: refusal.map(String::from),
+            admitted,
+        }
+    }
+
+    #[test]
+    fn egress_results_come_from_the_proxy_answer() {
+        assert_eq!(egress_result(&record(200, None, true)), "ok");
+        assert_eq!(egress_result(&record(200, Some("cut"), true)), "cut_budget");
+        assert_eq!(
+            egress_result(&record(403, Some("no"), true)),
+            "refused_destination"
+        );
+        assert_eq!(
+            egress_result(&record(429, Some("rate"), false)),
+            "refused_rate"
+        );
+        assert_eq!(
+            egress_result(&record(429, Some("spent"), true)),
+            "refused_budget"
+        );
+        assert_eq!(
+            egress_result(&record(502, Some("down"), true)),
+            "unreachable"
+        );
+        assert_eq!(
+            egress_result(&record(405, Some("GET"), false)),
+            "bad_request"
+        );
+    }
+
+    #[test]
+    fn bytes_are_counted_by_direction_and_no_host_is_a_label() {
+        let metrics = Metrics::default();
+        let mut ok = record(200, None, true);
+        ok.bytes_up = 120;
+        ok.bytes_down = 2_000;
+        metrics.egress("@acme/plugin-x", &ok);
+        metrics.egress("@acme/plugin-x", &record(403, Some("no"), true));
+        let mut registry = Registry::with_prefix("plughub");
+        metrics.register(&mut registry);
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        assert!(
+            text.contains(
+                "plughub_egress_requests_total{plugin=\"@acme/plugin-x\",result=\"ok\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(text.contains(
+            "plughub_egress_requests_total{plugin=\"@acme/plugin-x\",result=\"refused_destination\"} 1"
+        ), "{text}");
+        assert!(
+            text.contains(
+                "plughub_egress_bytes_total{plugin=\"@acme/plugin-x\",direction=\"down\"} 2000"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("api.example.com"), "{text}");
     }
 }

@@ -66,14 +66,25 @@ impl ModelRouter {
                 self.org
             ));
         };
-        self.runner
-            .check_admission(&model.context)
-            .await
-            .map_err(|e| format!("useModel({model_type}): {e}"))?;
+        if let Err(e) = self.runner.check_admission(&model.context).await {
+            self.runner.metrics().execution(
+                &model.context.plugin,
+                "model",
+                e.outcome_label(),
+                None,
+            );
+            return Err(format!("useModel({model_type}): {e}"));
+        }
+        let started = std::time::Instant::now();
         let outcome = model
             .plugin
             .use_model(model_type, params, model.timeout)
             .await;
+        let seconds = started.elapsed().as_secs_f64();
+        let label = match &outcome {
+            Ok(_) => "ok",
+            Err(e) => crate::FailureCause::of(e).as_str(),
+        };
         let mut metadata = json!({
             "plugin": model.context.plugin, "version": model.context.version, "kind": "model",
             "component": model_type, "agent": self.agent, "called_by": self.caller, "cache_hit": false,
@@ -99,12 +110,9 @@ impl ModelRouter {
             Ok(_) => Attempt::Succeeded,
             Err(_) => Attempt::Failed,
         };
-        self.runner.metrics().execution(
-            &model.context.plugin,
-            "model",
-            if answer.is_ok() { "ok" } else { "plugin_error" },
-            None,
-        );
+        self.runner
+            .metrics()
+            .execution(&model.context.plugin, "model", label, Some(seconds));
         self.runner
             .installer()
             .record_execution(

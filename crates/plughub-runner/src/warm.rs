@@ -8,7 +8,7 @@
 //! node (the least recently used goes); executions of a group wait for one of the plan's concurrent
 //! slots, which hold across servers (`slots.rs`).
 
-use crate::{Launched, RunError, Runner};
+use crate::{Launched, Metrics, RunError, Runner};
 use plughub_lifecycle::ExecutionContext;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -58,6 +58,11 @@ pub(crate) fn fingerprint(context: &ExecutionContext) -> [u8; 32] {
     Sha256::digest(text.as_bytes()).into()
 }
 
+/// Whether a slot holds a worker (one in use is taken to: it is starting or serving).
+fn holds_worker(slot: &Slot) -> bool {
+    slot.try_lock().map(|w| w.is_some()).unwrap_or(true)
+}
+
 fn key(instance_id: &str, agent: &str) -> String {
     format!("{instance_id}\u{1f}{agent}")
 }
@@ -65,15 +70,25 @@ fn key(instance_id: &str, agent: &str) -> String {
 impl WarmPool {
     /// The slot of `key`; workers unused for `idle` are ended on the way, and the least recently used
     /// one when the node keeps `MAX_WARM` already.
-    fn slot(&self, key: &str, idle: Duration) -> Slot {
+    fn slot(&self, key: &str, idle: Duration, metrics: &Metrics) -> Slot {
         let mut slots = self.slots.lock().expect("not poisoned");
         // Only slots nobody holds (the map's is the one reference) and nobody uses are let go.
         let free = |slot: &Slot| Arc::strong_count(slot) == 1;
         slots.retain(|_, slot| {
-            !free(slot)
-                || slot.try_lock().map_or(true, |w| {
-                    w.as_ref().is_some_and(|w| w.last_used.elapsed() < idle)
-                })
+            if !free(slot) {
+                return true;
+            }
+            let Ok(warm) = slot.try_lock() else {
+                return true;
+            };
+            match warm.as_ref() {
+                Some(w) if w.last_used.elapsed() < idle => true,
+                Some(_) => {
+                    metrics.worker_ended("idle");
+                    false
+                }
+                None => false,
+            }
         });
         if !slots.contains_key(key) && slots.len() >= MAX_WARM {
             let oldest = slots
@@ -86,6 +101,7 @@ impl WarmPool {
                 .min();
             if let Some((_, k)) = oldest {
                 slots.remove(&k);
+                metrics.worker_ended("evicted");
             }
         }
         slots.entry(key.to_string()).or_default().clone()
@@ -97,17 +113,23 @@ impl WarmPool {
             .lock()
             .expect("not poisoned")
             .values()
-            .filter(|s| s.try_lock().map(|w| w.is_some()).unwrap_or(true))
+            .filter(|s| holds_worker(s))
             .count()
     }
 
-    /// Ends the workers of an instance (after a change on this node: they will not serve again).
-    pub(crate) fn evict(&self, instance_id: &str) {
+    /// Ends the workers of an instance (after a change on this node: they will not serve again);
+    /// returns how many there were.
+    pub(crate) fn evict(&self, instance_id: &str) -> usize {
         let prefix = key(instance_id, "");
-        self.slots
-            .lock()
-            .expect("not poisoned")
-            .retain(|k, _| !k.starts_with(&prefix));
+        let mut ended = 0;
+        self.slots.lock().expect("not poisoned").retain(|k, slot| {
+            let keep = !k.starts_with(&prefix);
+            if !keep && holds_worker(slot) {
+                ended += 1;
+            }
+            keep
+        });
+        ended
     }
 
     /// Every slot, no longer kept.
@@ -143,6 +165,7 @@ impl Runner {
             let Some(warm) = slot.lock().await.take() else {
                 continue;
             };
+            self.metrics().worker_ended("shutdown");
             if let Ok(launched) = Arc::try_unwrap(warm.launched) {
                 let Launched {
                     plugin,
@@ -218,9 +241,11 @@ impl Runner {
         agent: &str,
         timeout: Duration,
     ) -> Result<Arc<Launched>, RunError> {
-        let slot = self
-            .warm()
-            .slot(&key(&context.instance_id, agent), self.policy().worker_idle);
+        let slot = self.warm().slot(
+            &key(&context.instance_id, agent),
+            self.policy().worker_idle,
+            self.metrics(),
+        );
         let mut slot = slot.lock().await;
         let wanted = fingerprint(context);
         if let Some(warm) = slot.as_mut()

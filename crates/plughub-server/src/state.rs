@@ -8,7 +8,8 @@ use std::time::Duration;
 #[derive(Clone)]
 pub struct AppState {
     pub catalog: Arc<Catalog>,
-    /// What /metrics serves: the HTTP requests, and the runner's series.
+    /// What /metrics serves: the HTTP requests, installs, the catalogue, the store's statements, and
+    /// the runner's series.
     pub metrics: Arc<crate::metrics::ServerMetrics>,
     /// Who a request comes from (tokens, sessions), on the same store as the catalogue.
     pub accounts: Accounts,
@@ -55,8 +56,10 @@ impl AppState {
         accounts: Accounts,
         lifecycle: Option<Lifecycle>,
     ) -> AppState {
-        let metrics =
-            crate::metrics::ServerMetrics::new(lifecycle.as_ref().map(|l| l.runner.metrics()));
+        let metrics = crate::metrics::ServerMetrics::new(
+            lifecycle.as_ref().map(|l| l.runner.metrics()),
+            catalog.store().metrics(),
+        );
         AppState {
             catalog,
             metrics: Arc::new(metrics),

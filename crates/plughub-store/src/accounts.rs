@@ -65,7 +65,7 @@ impl StoreTx<'_> {
         .bind(&person.display_name)
         .bind(&person.password_hash)
         .bind(&person.created_at)
-        .execute(&mut *self.tx)
+        .execute(self.conn())
         .await
         .map_err(|e| unique_violation(e, || format!("a person with the email {email} exists already")))?;
         let event = NewEvent {
@@ -75,7 +75,7 @@ impl StoreTx<'_> {
             group_id: None,
             metadata: serde_json::json!({ "email": email }),
         };
-        insert_event(&mut self.tx, &event).await?;
+        insert_event(&mut self.tx, &self.metrics, &event).await?;
         Ok(person)
     }
 
@@ -90,7 +90,7 @@ impl StoreTx<'_> {
         sqlx::query("DELETE FROM memberships WHERE person_id = $1 AND group_id = $2")
             .bind(person_id)
             .bind(group_id)
-            .execute(&mut *self.tx)
+            .execute(self.conn())
             .await?;
         sqlx::query(
             "INSERT INTO memberships (person_id, group_id, role, created_at) VALUES ($1, $2, $3, $4)",
@@ -99,7 +99,7 @@ impl StoreTx<'_> {
         .bind(group_id)
         .bind(role.as_str())
         .bind(now_rfc3339())
-        .execute(&mut *self.tx)
+        .execute(self.conn())
         .await?;
         let event = NewEvent {
             event_type: EventType::MemberChanged,
@@ -108,7 +108,7 @@ impl StoreTx<'_> {
             group_id: Some(group_id.to_string()),
             metadata: serde_json::json!({ "role": role }),
         };
-        insert_event(&mut self.tx, &event).await?;
+        insert_event(&mut self.tx, &self.metrics, &event).await?;
         Ok(())
     }
 
@@ -138,7 +138,7 @@ impl StoreTx<'_> {
         .bind(&token.token_hash)
         .bind(&token.created_at)
         .bind(&token.expires_at)
-        .execute(&mut *self.tx)
+        .execute(self.conn())
         .await?;
         let event = NewEvent {
             event_type: EventType::TokenCreated,
@@ -147,7 +147,7 @@ impl StoreTx<'_> {
             group_id: None,
             metadata: serde_json::json!({ "token": token.id, "name": name, "expires_at": expires_at }),
         };
-        insert_event(&mut self.tx, &event).await?;
+        insert_event(&mut self.tx, &self.metrics, &event).await?;
         Ok(token)
     }
 
@@ -158,7 +158,7 @@ impl StoreTx<'_> {
         )
         .bind(now_rfc3339())
         .bind(token_id)
-        .execute(&mut *self.tx)
+        .execute(self.conn())
         .await?
         .rows_affected()
             == 1;
@@ -170,7 +170,7 @@ impl StoreTx<'_> {
                 group_id: None,
                 metadata: serde_json::json!({ "token": token_id }),
             };
-            insert_event(&mut self.tx, &event).await?;
+            insert_event(&mut self.tx, &self.metrics, &event).await?;
         }
         Ok(done)
     }

@@ -40,7 +40,35 @@ pub struct SyncRun {
     pub report: serde_json::Value,
 }
 
+/// What `/metrics` says of the catalogue's syncs, from every server of the store.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncSummary {
+    /// The newest sync's status.
+    pub newest_status: Option<String>,
+    /// When the newest live sync that wrote the catalogue (`ok` or `partial`) finished.
+    pub live_written_at: Option<String>,
+    /// When the starter catalogue was seeded.
+    pub starter_written_at: Option<String>,
+}
+
 impl Store {
+    /// The catalogue's syncs in short, in one statement (for each scrape of `/metrics`).
+    pub async fn catalog_sync_summary(&self) -> Result<SyncSummary> {
+        let row = sqlx::query(
+            "SELECT \
+             (SELECT status FROM catalog_syncs ORDER BY started_at DESC, id DESC LIMIT 1) AS newest, \
+             (SELECT MAX(finished_at) FROM catalog_syncs WHERE status IN ('ok', 'partial')) AS live, \
+             (SELECT MAX(finished_at) FROM catalog_syncs WHERE status = 'starter') AS starter",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        Ok(SyncSummary {
+            newest_status: row.try_get("newest")?,
+            live_written_at: row.try_get("live")?,
+            starter_written_at: row.try_get("starter")?,
+        })
+    }
+
     pub async fn catalog_rows(&self) -> Result<Vec<CatalogRow>> {
         let rows = sqlx::query(
             "SELECT id, name, status, properties, updated_at FROM things \

@@ -1,6 +1,7 @@
 //! The append-only event log.
 
 use crate::clock::now_rfc3339;
+use crate::timing::{StoreMetrics, Timed};
 use crate::{Backend, Result, Store, StoreError};
 use plughub_domain::{EventType, NewEvent, StoredEvent};
 use sqlx::any::AnyRow;
@@ -36,7 +37,7 @@ pub(crate) struct EventWriter {
 }
 
 impl EventWriter {
-    fn start(pool: sqlx::AnyPool) -> EventWriter {
+    fn start(pool: sqlx::AnyPool, metrics: std::sync::Arc<StoreMetrics>) -> EventWriter {
         let (queue, mut incoming) = tokio::sync::mpsc::channel::<Pending>(4 * BATCH);
         tokio::spawn(async move {
             while let Some(first) = incoming.recv().await {
@@ -47,7 +48,7 @@ impl EventWriter {
                         Err(_) => break,
                     }
                 }
-                write_batch(&pool, batch).await;
+                write_batch(&pool, &metrics, batch).await;
             }
         });
         EventWriter { queue }
@@ -57,14 +58,14 @@ impl EventWriter {
 /// The batch in one statement (atomic and committed on its own: one round trip for the lot). If the
 /// statement fails, each event on its own, so that one bad event fails only its own caller; once it
 /// ran, its events are in the log and are never written again.
-async fn write_batch(pool: &sqlx::AnyPool, batch: Vec<Pending>) {
+async fn write_batch(pool: &sqlx::AnyPool, metrics: &StoreMetrics, batch: Vec<Pending>) {
     let events: Vec<&NewEvent> = batch.iter().map(|(event, _)| event).collect();
     let written = async {
         let mut conn = pool
             .acquire()
             .await
             .map_err(|e| Batch::NotWritten(e.into()))?;
-        insert_events(&mut conn, &events).await
+        insert_events(&mut conn, metrics, &events).await
     };
     match written.await {
         Ok(stored) => {
@@ -85,7 +86,7 @@ async fn write_batch(pool: &sqlx::AnyPool, batch: Vec<Pending>) {
             for (event, reply) in batch {
                 let alone = async {
                     let mut conn = pool.acquire().await?;
-                    insert_event(&mut conn, &event).await
+                    insert_event(&mut conn, metrics, &event).await
                 }
                 .await;
                 let _ = reply.send(alone);
@@ -111,6 +112,7 @@ impl Batch {
 /// Inserts `events` with one multi-row statement; the stored events come back in the same order.
 async fn insert_events(
     conn: &mut AnyConnection,
+    metrics: &StoreMetrics,
     events: &[&NewEvent],
 ) -> std::result::Result<Vec<StoredEvent>, Batch> {
     const COLUMNS: usize = 7;
@@ -144,7 +146,10 @@ async fn insert_events(
             .bind(metadata);
     }
     let returned = query
-        .fetch_all(&mut *conn)
+        .fetch_all(Timed {
+            inner: &mut *conn,
+            metrics,
+        })
         .await
         .map_err(|e| Batch::NotWritten(e.into()))?;
     // Matched by id: neither database promises RETURNING's order.
@@ -181,9 +186,10 @@ async fn insert_events(
 /// Inserts one event (in whatever transaction `conn` is in).
 pub(crate) async fn insert_event(
     conn: &mut AnyConnection,
+    metrics: &StoreMetrics,
     event: &NewEvent,
 ) -> Result<StoredEvent> {
-    let mut stored = insert_events(conn, &[event])
+    let mut stored = insert_events(conn, metrics, &[event])
         .await
         .map_err(Batch::into_error)?;
     Ok(stored.pop().expect("one event in, one out"))
@@ -199,7 +205,7 @@ impl Store {
     pub async fn append_event(&self, event: &NewEvent) -> Result<StoredEvent> {
         let writer = self
             .event_writer
-            .get_or_init(|| EventWriter::start(self.pool().clone()));
+            .get_or_init(|| EventWriter::start(self.raw_pool().clone(), self.metrics.clone()));
         let (reply, answer) = tokio::sync::oneshot::channel();
         if writer.queue.send((event.clone(), reply)).await.is_ok()
             && let Ok(stored) = answer.await
@@ -207,8 +213,8 @@ impl Store {
             return stored;
         }
         // The writer is gone (its runtime ended): write it directly.
-        let mut conn = self.pool().acquire().await?;
-        insert_event(&mut conn, event).await
+        let mut conn = self.raw_pool().acquire().await?;
+        insert_event(&mut conn, self.metrics(), event).await
     }
 
     /// Appends `events` with one statement, all or none; they come back stored, in the same order.
@@ -218,8 +224,8 @@ impl Store {
             return Ok(Vec::new());
         }
         let events: Vec<&NewEvent> = events.iter().collect();
-        let mut conn = self.pool().acquire().await?;
-        insert_events(&mut conn, &events)
+        let mut conn = self.raw_pool().acquire().await?;
+        insert_events(&mut conn, self.metrics(), &events)
             .await
             .map_err(Batch::into_error)
     }

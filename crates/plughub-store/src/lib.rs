@@ -11,15 +11,17 @@ mod leases;
 mod location;
 mod runtime_state;
 mod things;
+mod timing;
 mod tx;
 
 pub use accounts::{PersonRecord, SessionRecord, TokenRecord};
-pub use catalog::{CatalogFingerprint, CatalogRow, SyncRun};
+pub use catalog::{CatalogFingerprint, CatalogRow, SyncRun, SyncSummary};
 pub use clock::{format_time, now_rfc3339};
 pub use error::StoreError;
 pub use events::{EventCursor, EventFilter};
 pub use location::{Backend, Location};
 pub use runtime_state::{MemoryQuery, NewMemory};
+pub use timing::StoreMetrics;
 pub use tx::{NewThing, StoreTx};
 
 use sqlx::any::AnyPoolOptions;
@@ -41,6 +43,8 @@ pub struct Store {
     event_writer: std::sync::Arc<std::sync::OnceLock<events::EventWriter>>,
     /// Groups read already, by name: a group's row never changes once made (see `groups.rs`).
     groups_seen: groups::GroupsSeen,
+    /// Its statements' latency, for the server's `/metrics`.
+    metrics: std::sync::Arc<StoreMetrics>,
 }
 
 impl Store {
@@ -102,6 +106,7 @@ impl Store {
         Ok(Store {
             event_writer: Default::default(),
             groups_seen: Default::default(),
+            metrics: Default::default(),
             pool,
             backend,
             description: location.describe(),
@@ -119,14 +124,31 @@ impl Store {
 
     /// Starts a transaction; its mutations take their events, and nothing is visible until `commit`.
     pub async fn begin(&self) -> Result<StoreTx<'static>> {
-        Ok(StoreTx::new(self.pool.begin().await?))
+        let started = std::time::Instant::now();
+        let tx = self.pool.begin().await;
+        self.metrics.observe(timing::Kind::Begin, started);
+        Ok(StoreTx::new(tx?, self.metrics.clone()))
     }
 
     pub async fn close(&self) {
         self.pool.close().await;
     }
 
-    pub(crate) fn pool(&self) -> &AnyPool {
+    /// What the store's statements have cost, to register with a server's series.
+    pub fn metrics(&self) -> &StoreMetrics {
+        &self.metrics
+    }
+
+    /// The pool, its statements timed.
+    pub(crate) fn pool(&self) -> timing::Timed<'_, &AnyPool> {
+        timing::Timed {
+            inner: &self.pool,
+            metrics: &self.metrics,
+        }
+    }
+
+    /// The pool itself, to take a connection from.
+    pub(crate) fn raw_pool(&self) -> &AnyPool {
         &self.pool
     }
 }

@@ -3,12 +3,15 @@
 
 use crate::clock::now_rfc3339;
 use crate::events::insert_event;
+use crate::timing::{Kind, StoreMetrics, Timed};
 use crate::{Result, StoreError, SyncRun};
 use plughub_domain::{ConnectionKind, EventType, Group, NewEvent, Plan, StoredEvent, ThingKind};
-use sqlx::{Any, Transaction};
+use sqlx::{Any, AnyConnection, Transaction};
+use std::sync::Arc;
 
 pub struct StoreTx<'c> {
     pub(crate) tx: Transaction<'c, Any>,
+    pub(crate) metrics: Arc<StoreMetrics>,
 }
 
 /// A thing to insert.
@@ -23,21 +26,35 @@ pub struct NewThing<'a> {
 }
 
 impl<'c> StoreTx<'c> {
-    pub(crate) fn new(tx: Transaction<'c, Any>) -> Self {
-        StoreTx { tx }
+    pub(crate) fn new(tx: Transaction<'c, Any>, metrics: Arc<StoreMetrics>) -> Self {
+        StoreTx { tx, metrics }
+    }
+
+    /// The transaction's connection, its statements timed.
+    pub(crate) fn conn(&mut self) -> Timed<'_, &mut AnyConnection> {
+        Timed {
+            inner: &mut *self.tx,
+            metrics: &self.metrics,
+        }
     }
 
     pub async fn commit(self) -> Result<()> {
-        Ok(self.tx.commit().await?)
+        let started = std::time::Instant::now();
+        let done = self.tx.commit().await;
+        self.metrics.observe(Kind::Commit, started);
+        Ok(done?)
     }
 
     pub async fn rollback(self) -> Result<()> {
-        Ok(self.tx.rollback().await?)
+        let started = std::time::Instant::now();
+        let done = self.tx.rollback().await;
+        self.metrics.observe(Kind::Rollback, started);
+        Ok(done?)
     }
 
     /// Appends an event on its own, for happenings that change nothing else (an execution, an error).
     pub async fn append_event(&mut self, event: &NewEvent) -> Result<StoredEvent> {
-        insert_event(&mut self.tx, event).await
+        insert_event(&mut self.tx, &self.metrics, event).await
     }
 
     /// Inserts a thing and its event (whose target is set to the new thing); returns the thing's id.
@@ -55,11 +72,12 @@ impl<'c> StoreTx<'c> {
         .bind(thing.status)
         .bind(thing.properties)
         .bind(&now)
-        .execute(&mut *self.tx)
+        .execute(self.conn())
         .await
         .map_err(|e| unique_violation(e, || format!("a {} named '{}' exists already", thing.kind, thing.name)))?;
         insert_event(
             &mut self.tx,
+            &self.metrics,
             &NewEvent {
                 target: Some(id.clone()),
                 ..event
@@ -84,13 +102,14 @@ impl<'c> StoreTx<'c> {
         .bind(properties)
         .bind(now_rfc3339())
         .bind(id)
-        .execute(&mut *self.tx)
+        .execute(self.conn())
         .await?;
         if done.rows_affected() != 1 {
             return Err(StoreError::Conflict(format!("thing {id} does not exist")));
         }
         insert_event(
             &mut self.tx,
+            &self.metrics,
             &NewEvent {
                 target: Some(id.to_string()),
                 ..event
@@ -107,7 +126,7 @@ impl<'c> StoreTx<'c> {
             sqlx::query("DELETE FROM knowledge WHERE thing_id = $1 AND kind = $2")
                 .bind(thing_id)
                 .bind(kind)
-                .execute(&mut *self.tx)
+                .execute(self.conn())
                 .await?;
             return Ok(());
         }
@@ -119,7 +138,7 @@ impl<'c> StoreTx<'c> {
         .bind(kind)
         .bind(body)
         .bind(now_rfc3339())
-        .execute(&mut *self.tx)
+        .execute(self.conn())
         .await?;
         Ok(())
     }
@@ -146,7 +165,7 @@ impl<'c> StoreTx<'c> {
         .bind(group_id)
         .bind(metadata.to_string())
         .bind(now_rfc3339())
-        .execute(&mut *self.tx)
+        .execute(self.conn())
         .await?;
         Ok(())
     }
@@ -164,7 +183,7 @@ impl<'c> StoreTx<'c> {
         .bind(kind.as_str())
         .bind(from_id)
         .bind(to_id.unwrap_or(""))
-        .execute(&mut *self.tx)
+        .execute(self.conn())
         .await?;
         Ok(done.rows_affected())
     }
@@ -190,7 +209,7 @@ impl<'c> StoreTx<'c> {
             .bind(&group.parent_id)
             .bind(plan.as_str())
             .bind(&group.created_at)
-            .execute(&mut *self.tx)
+            .execute(self.conn())
             .await
             .map_err(|e| unique_violation(e, || format!("an organisation named '{name}' exists already")))?;
         let event = NewEvent {
@@ -200,7 +219,7 @@ impl<'c> StoreTx<'c> {
             group_id: Some(group.id.clone()),
             metadata: serde_json::json!({ "name": name, "plan": plan }),
         };
-        insert_event(&mut self.tx, &event).await?;
+        insert_event(&mut self.tx, &self.metrics, &event).await?;
         Ok(group)
     }
 
@@ -214,7 +233,7 @@ impl<'c> StoreTx<'c> {
         .bind(&run.finished_at)
         .bind(&run.status)
         .bind(run.report.to_string())
-        .execute(&mut *self.tx)
+        .execute(self.conn())
         .await?;
         Ok(())
     }

@@ -382,6 +382,59 @@ async fn sync_runs_read_newest_first_and_events_page_by_seq() {
     }
 }
 
+/// What `/metrics` reads of the store: the catalogue's syncs in short, and the time of every statement
+/// by its kind (pool statements, a transaction's, its begin and commit).
+#[tokio::test]
+async fn the_sync_summary_and_the_statements_timed() {
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        let summary = t.store.catalog_sync_summary().await.unwrap();
+        assert_eq!(summary, Default::default(), "{backend:?}");
+        let mut tx = t.store.begin().await.unwrap();
+        for (i, status) in ["starter", "ok", "failed"].iter().enumerate() {
+            tx.record_sync(&SyncRun {
+                id: format!("run-{i}"),
+                started_at: format!("2026-11-2{i}T00:00:00.000Z"),
+                finished_at: format!("2026-11-2{i}T00:00:01.000Z"),
+                status: status.to_string(),
+                report: json!({}),
+            })
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let summary = t.store.catalog_sync_summary().await.unwrap();
+        assert_eq!(summary.newest_status.as_deref(), Some("failed"));
+        assert_eq!(
+            summary.live_written_at.as_deref(),
+            Some("2026-11-21T00:00:01.000Z"),
+            "a failed sync wrote nothing: the age runs from the last that did"
+        );
+        assert_eq!(
+            summary.starter_written_at.as_deref(),
+            Some("2026-11-20T00:00:01.000Z")
+        );
+
+        let mut registry = prometheus_client::registry::Registry::default();
+        t.store.metrics().register(&mut registry);
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        let count = |statement: &str| -> u64 {
+            let prefix =
+                format!("store_statement_duration_seconds_count{{statement=\"{statement}\"}} ");
+            text.lines()
+                .find_map(|l| l.strip_prefix(&prefix))
+                .unwrap_or_else(|| panic!("no {prefix} in {text}"))
+                .parse()
+                .unwrap()
+        };
+        assert!(count("select") >= 2, "{backend:?}: {text}");
+        assert!(count("insert") >= 3, "{backend:?}: {text}");
+        assert!(count("begin") >= 1 && count("commit") >= 1, "{text}");
+        t.cleanup().await;
+    }
+}
+
 #[tokio::test]
 async fn reopening_runs_no_migration_twice_and_sees_the_data() {
     for backend in BACKENDS {

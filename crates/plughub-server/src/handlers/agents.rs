@@ -178,10 +178,14 @@ pub async fn update(
         ..Default::default()
     };
     let runner = &lifecycle(&state)?.runner;
-    let outcome = runner
+    let updated = runner
         .installer()
         .update(&group.name, &plugin, body.version.as_deref(), &options)
-        .await?;
+        .await;
+    state.metrics.install("update", &updated, |u| {
+        if u.changed { "ok" } else { "unchanged" }
+    });
+    let outcome = updated?;
     // The name in the path may be one the catalogue resolved (`openai`): the instance is the outcome's.
     runner.forget(&group.name, &outcome.plugin).await;
     Ok(Json(outcome))
@@ -205,10 +209,12 @@ pub async fn rollback(
         .group_for(&state, &org, Action::ManagePlugins)
         .await?;
     let runner = &lifecycle(&state)?.runner;
-    let outcome = runner
+    let rolled_back = runner
         .installer()
         .rollback(&group.name, &plugin, &caller.0.email)
-        .await?;
+        .await;
+    state.metrics.install("rollback", &rolled_back, |_| "ok");
+    let outcome = rolled_back?;
     runner.forget(&group.name, &plugin).await;
     Ok(Json(outcome))
 }

@@ -27,15 +27,17 @@ pub async fn healthz(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     })))
 }
 
-/// The server's series in Prometheus text: HTTP requests, executions, workers.
+/// The server's series in Prometheus text: HTTP requests, executions, workers, egress, installs, the
+/// catalogue's syncs, the store's statements.
 #[utoipa::path(
     get,
     path = "/metrics",
     tag = "health",
-    summary = "Prometheus metrics: HTTP requests, executions, warm workers, slot waits",
+    summary = "Prometheus metrics: HTTP requests, executions, warm workers, cold starts, slot waits, egress, installs, catalogue syncs, store statements",
     responses((status = 200, description = "Done"))
 )]
 pub async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+    state.metrics.refresh(&state).await;
     (
         [(
             axum::http::header::CONTENT_TYPE,

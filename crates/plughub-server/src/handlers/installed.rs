@@ -86,12 +86,13 @@ pub async fn install(
         grant: body.grant,
         not_in_catalogue: body.not_in_catalogue,
     };
-    let record = lifecycle(&state)?
+    let installed = lifecycle(&state)?
         .runner
         .installer()
         .install(&group.name, spec, &options)
-        .await?;
-    Ok((StatusCode::CREATED, Json(summary(&record))))
+        .await;
+    state.metrics.install("install", &installed, |_| "ok");
+    Ok((StatusCode::CREATED, Json(summary(&installed?))))
 }
 
 /// Refuses what is not a registry name (with an optional version): a folder or tarball on the server's

@@ -33,6 +33,19 @@ impl Node {
         keys: &Path,
         policy: plughub_domain::execution_policy::ExecutionPolicy,
     ) -> Node {
+        Node::start_with_egress(store, npm, dir, keys, policy, Default::default()).await
+    }
+
+    /// As `start`, the egress proxy's figures given (addresses an operator trusts, such as a test's
+    /// loopback server).
+    pub async fn start_with_egress(
+        store: Store,
+        npm: &str,
+        dir: &Path,
+        keys: &Path,
+        policy: plughub_domain::execution_policy::ExecutionPolicy,
+        egress: plughub_engine::EgressPolicy,
+    ) -> Node {
         let packages = dir.join("packages");
         let catalog = Arc::new(Catalog::open(store.clone()).await.unwrap());
         let mut installer = plughub_lifecycle::Installer::open(store.clone(), &packages, npm)
@@ -55,7 +68,7 @@ impl Node {
                 run_dir: dir.join("run"),
                 policy,
                 sandbox: Some(Default::default()),
-                egress: Default::default(),
+                egress,
             },
         );
         let state = AppState::new(
@@ -181,4 +194,50 @@ pub async fn read_events(
         }
     }
     events
+}
+
+/// The server's `/metrics` text.
+pub async fn metrics_text(node: &Node) -> String {
+    let response = node.request("GET", "/metrics", "", None, None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+/// The sum of the samples of `name` whose labels include every one of `labels` (0 when none has).
+pub fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    samples(text)
+        .filter(|(n, set, _)| {
+            n == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| set.get(*k).map(String::as_str) == Some(*v))
+        })
+        .map(|(_, _, value)| value)
+        .sum()
+}
+
+/// Every sample of a Prometheus text exposition: its name, labels and value.
+pub fn samples(
+    text: &str,
+) -> impl Iterator<Item = (String, std::collections::BTreeMap<String, String>, f64)> + '_ {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|line| {
+            let (series, value) = line.rsplit_once(' ').expect("a sample has a value");
+            let (name, labels) = match series.split_once('{') {
+                Some((name, rest)) => (name, rest.trim_end_matches('}')),
+                None => (series, ""),
+            };
+            // Label values here never hold a comma or a quote (plugin names, route templates, words).
+            let labels = labels
+                .split(',')
+                .filter(|p| !p.is_empty())
+                .map(|pair| {
+                    let (k, v) = pair.split_once('=').expect("label=value");
+                    (k.to_string(), v.trim_matches('"').to_string())
+                })
+                .collect();
+            (name.to_string(), labels, value.parse().expect("a number"))
+        })
 }

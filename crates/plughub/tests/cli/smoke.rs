@@ -27,6 +27,19 @@ fn ok(cmd: &mut Command) -> String {
     text(&out.stdout)
 }
 
+/// The value of one sample of a `/metrics` text, named as rendered (`name{labels}`); 0 when absent.
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+fn metrics_of(addr: &str) -> String {
+    let (status, body) = http_get(addr, "/metrics");
+    assert_eq!(status, 200);
+    body.as_str().expect("Prometheus text").to_string()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn smoke_and_the_command_line_through_a_server() {
     let server_dir = tempfile::tempdir().unwrap();
@@ -67,6 +80,16 @@ async fn smoke_and_the_command_line_through_a_server() {
         cmd.args(["--server", &url, "--token", &token]);
         cmd
     };
+
+    const HELLO_OK: &str = "{plugin=\"@fixture/plugin-hello\",kind=\"action\",outcome=\"ok\"}";
+    let before = metrics_of(&addr);
+    assert_eq!(
+        metric(
+            &before,
+            &format!("plughub_execution_duration_seconds_count{HELLO_OK}")
+        ),
+        0.0
+    );
 
     let secret = "k-smoke-0451";
     let out = run(client().args([
@@ -129,6 +152,46 @@ async fn smoke_and_the_command_line_through_a_server() {
     );
     // The client made no store of its own.
     assert!(!client_dir.path().join("plughub.db").exists());
+    // The server counted what the smoke did: the install, the action's execution and its time, the
+    // run's request by its route.
+    let after = metrics_of(&addr);
+    assert_eq!(
+        metric(&after, &format!("plughub_executions_total{HELLO_OK}")),
+        1.0,
+        "{after}"
+    );
+    assert_eq!(
+        metric(
+            &after,
+            &format!("plughub_execution_duration_seconds_count{HELLO_OK}")
+        ),
+        1.0,
+        "{after}"
+    );
+    assert_eq!(
+        metric(
+            &after,
+            "plughub_http_requests_total{route=\"/api/orgs/{org}/plugins/{plugin}/run\",method=\"POST\",status=\"200\"}"
+        ),
+        1.0,
+        "{after}"
+    );
+    assert_eq!(
+        metric(
+            &after,
+            "plughub_installs_total{operation=\"install\",outcome=\"ok\"}"
+        ),
+        1.0,
+        "{after}"
+    );
+    assert_eq!(metric(&after, "plughub_workers_started_total"), 1.0);
+    // The uninstall ended its warm worker.
+    assert_eq!(metric(&after, "plughub_warm_workers"), 0.0, "{after}");
+    assert_eq!(
+        metric(&after, "plughub_workers_ended_total{cause=\"changed\"}"),
+        1.0,
+        "{after}"
+    );
 
     // The same through the ordinary commands.
     ok(client().args([
