@@ -16,8 +16,20 @@ fn check(rc: libc::c_int) -> Result<()> {
     }
 }
 
+/// Makes the calling process the leader of a new session and process group. Allocates nothing.
+pub(crate) fn new_session() -> Result<()> {
+    // SAFETY: setsid takes nothing; it fails only for a group leader, which a freshly forked child is not.
+    match unsafe { libc::setsid() } {
+        -1 => Err(Error::last_os_error()),
+        _ => Ok(()),
+    }
+}
+
 /// Runs in the child after fork, before exec.
 pub(crate) fn enter(prepared: &Prepared) -> Result<()> {
+    // A session and process group of its own, first: in plughub's, `kill(0, …)` from the worker would
+    // reach plughub and every other worker, and a SIGCONT passes the uid check within a session.
+    new_session()?;
     let namespaces =
         libc::CLONE_NEWNS | libc::CLONE_NEWNET | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS;
     // SAFETY: unshare takes flags only.
@@ -74,6 +86,9 @@ fn fork_init() -> Result<()> {
         return Err(Error::last_os_error());
     }
     if child == 0 {
+        // Out of the keeper's session and group too: the worker's `kill(0, …)` then reaches only the
+        // processes of its own pid namespace (as `kill(-1, …)` does, the namespace hiding the rest).
+        new_session()?;
         // SAFETY: prctl takes integers only. (getppid cannot tell whether the keeper died in between:
         // the keeper is outside this pid namespace, so it reads 0 either way.)
         check(unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) })?;

@@ -17,6 +17,9 @@ const V1_ALL: u64 = (1 << 13) - 1;
 const REFER: u64 = 1 << 13;
 const TRUNCATE: u64 = 1 << 14;
 const IOCTL_DEV: u64 = 1 << 15;
+/// `LANDLOCK_SCOPE_SIGNAL` (ABI 6): no signal may leave the domain (the worker and its keeper), whatever
+/// the uid or session would allow (a SIGCONT is otherwise allowed to any process of the same session).
+pub(crate) const SCOPE_SIGNAL: u64 = 1 << 1;
 /// What may be done to a file (not a directory) under a rule.
 const FILE_RIGHTS: u64 = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV;
 
@@ -47,6 +50,11 @@ pub(crate) fn abi() -> Option<u32> {
     (version > 0).then_some(version as u32)
 }
 
+/// Whether this ABI can keep signals inside the domain.
+pub(crate) fn scopes_signals(abi: u32) -> bool {
+    abi >= 6
+}
+
 /// Every filesystem right this ABI knows: all are handled, so what is not allowed is denied.
 pub(crate) fn all_rights(abi: u32) -> u64 {
     let mut rights = V1_ALL;
@@ -65,15 +73,18 @@ pub(crate) fn all_rights(abi: u32) -> u64 {
 pub(crate) struct Ruleset {
     fd: OwnedFd,
     pub(crate) rights: u64,
+    /// Whether the ruleset scopes signals (see [`SCOPE_SIGNAL`]).
+    pub(crate) scopes_signals: bool,
 }
 
 impl Ruleset {
     pub(crate) fn create(abi: u32) -> std::io::Result<Ruleset> {
         let rights = all_rights(abi);
+        let scopes_signals = scopes_signals(abi);
         let attr = RulesetAttr {
             handled_access_fs: rights,
             handled_access_net: 0,
-            scoped: 0,
+            scoped: if scopes_signals { SCOPE_SIGNAL } else { 0 },
         };
         // SAFETY: `attr` is a valid ruleset attribute of the size given, alive for the call.
         let fd = unsafe {
@@ -89,7 +100,11 @@ impl Ruleset {
         }
         // SAFETY: the kernel just returned this descriptor (close-on-exec) and nothing else owns it.
         let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
-        Ok(Ruleset { fd, rights })
+        Ok(Ruleset {
+            fd,
+            rights,
+            scopes_signals,
+        })
     }
 
     /// Allows `access` beneath `path` (only file rights when it is a file).
@@ -165,5 +180,62 @@ pub(crate) unsafe fn restrict_with_scratch(
     match rc {
         0 => Ok(()),
         _ => Err(std::io::Error::last_os_error()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::CommandExt;
+
+    /// A process restricted by a ruleset scoping signals cannot send one out of its domain, even to a
+    /// process it could signal otherwise (here its parent, as root).
+    #[test]
+    fn a_domain_scoping_signals_cannot_signal_out_of_it() {
+        if !abi().is_some_and(scopes_signals) {
+            eprintln!("skipped: this kernel's Landlock does not scope signals (ABI 6)");
+            return;
+        }
+        // Nothing but signals handled, so that the child may still execute `kill`.
+        let attr = RulesetAttr {
+            handled_access_fs: 0,
+            handled_access_net: 0,
+            scoped: SCOPE_SIGNAL,
+        };
+        // SAFETY: `attr` is a valid ruleset attribute of the size given, alive for the call.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_landlock_create_ruleset,
+                &attr as *const RulesetAttr,
+                std::mem::size_of::<RulesetAttr>(),
+                0,
+            )
+        };
+        assert!(fd >= 0, "{}", std::io::Error::last_os_error());
+        // SAFETY: the kernel just returned this descriptor and nothing else owns it.
+        let ruleset = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
+        let raw = ruleset.as_raw_fd();
+        let signal_parent = |scoped: bool| {
+            let mut command = std::process::Command::new("kill");
+            command
+                .args(["-s", "CONT", &std::process::id().to_string()])
+                .stderr(std::process::Stdio::null());
+            if scoped {
+                // SAFETY: prctl and landlock_restrict_self take integers only.
+                unsafe {
+                    command.pre_exec(move || {
+                        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+                            || libc::syscall(libc::SYS_landlock_restrict_self, raw, 0) != 0
+                        {
+                            return Err(std::io::Error::last_os_error());
+                        }
+                        Ok(())
+                    });
+                }
+            }
+            command.status().unwrap().success()
+        };
+        assert!(signal_parent(false), "unrestricted, the signal goes");
+        assert!(!signal_parent(true), "scoped, the kernel refuses it");
     }
 }

@@ -12,6 +12,8 @@ pub struct Capabilities {
     /// mount, network, ipc and uts namespaces, tried on a real child.
     pub namespaces: Result<(), String>,
     pub landlock_abi: Option<u32>,
+    /// Whether Landlock keeps a worker's signals inside its sandbox (ABI 6 and later).
+    pub landlock_scopes_signals: bool,
     pub seccomp: Result<(), String>,
     /// `v1` or `v2` when plughub can make cgroups here.
     pub cgroup: Option<String>,
@@ -30,10 +32,12 @@ impl Capabilities {
 pub fn probe(node: &Path) -> Capabilities {
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
+    let landlock_abi = crate::landlock::abi();
     Capabilities {
         root,
         namespaces: try_namespaces(),
-        landlock_abi: crate::landlock::abi(),
+        landlock_abi,
+        landlock_scopes_signals: landlock_abi.is_some_and(crate::landlock::scopes_signals),
         seccomp: crate::filter::compile().map(|_| ()),
         cgroup: crate::cgroup::layout().map(|l| format!("{l:?}").to_lowercase()),
         node_permission: node_permission_flag(node),

@@ -103,6 +103,7 @@ impl Sandbox {
     pub fn prepare(paths: SandboxPaths, policy: &SandboxPolicy) -> Result<Sandbox, SandboxError> {
         let mut layers = vec![
             "namespaces: user (unmapped), pid (the worker is its first process), mount, network (no interface but a down loopback), ipc, uts".to_string(),
+            "a session and process group of its own: kill(0) and kill(-1) reach only its own processes".to_string(),
         ];
         std::fs::create_dir_all(&paths.work_dir)
             .map_err(io(paths.work_dir.display().to_string()))?;
@@ -192,8 +193,13 @@ impl Sandbox {
                 for device in ["/dev/null", "/dev/zero", "/dev/random", "/dev/urandom"] {
                     let _ = ruleset.allow(Path::new(device), READ_FILE | WRITE_FILE);
                 }
+                let signals = if ruleset.scopes_signals {
+                    "; signals scoped to the sandbox"
+                } else {
+                    ""
+                };
                 layers.push(format!(
-                    "Landlock ABI {abi}: reads beneath what is bound in, writes in /tmp only (never executed), executes Node only"
+                    "Landlock ABI {abi}: reads beneath what is bound in, writes in /tmp only (never executed), executes Node only{signals}"
                 ));
                 Some(ruleset)
             }
@@ -243,6 +249,16 @@ impl Sandbox {
         // what a closure run between fork and exec must keep to.
         unsafe {
             command.pre_exec(move || crate::child::enter(&prepared));
+        }
+    }
+
+    /// Makes `command` (a worker started without the sandbox) start in a session and process group of
+    /// its own, so that its `kill(0, …)` reaches only its own processes, not plughub and the other
+    /// workers. (Without the sandbox it runs as plughub's uid and can still signal them by pid.)
+    pub fn own_session(command: &mut tokio::process::Command) {
+        // SAFETY: setsid is a system call on no memory, which a closure run between fork and exec may make.
+        unsafe {
+            command.pre_exec(crate::child::new_session);
         }
     }
 

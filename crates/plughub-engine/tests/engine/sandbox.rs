@@ -49,6 +49,19 @@ async fn every_escape_is_blocked() {
                 .any(|l| l.stream == "sandbox" && l.text.starts_with("namespaces:")),
             "the log says what is in force: {log:?}"
         );
+        assert!(
+            log.iter()
+                .any(|l| l.text.starts_with("a session and process group of its own")),
+            "its signals reach only its own processes: {log:?}"
+        );
+        let node = std::env::var_os("PLUGHUB_NODE").map_or_else(|| "node".into(), PathBuf::from);
+        if plughub_sandbox::probe(&node).landlock_scopes_signals {
+            assert!(
+                log.iter()
+                    .any(|l| l.text.contains("signals scoped to the sandbox")),
+                "{log:?}"
+            );
+        }
         let scratch = attempt(&plugin, "WRITE_SCRATCH", "").await;
         assert_eq!(scratch, "ESCAPED: fine", "its scratch directory works");
         let store = secret_store.display().to_string();

@@ -362,3 +362,32 @@ async fn hostile_plugins_end_their_worker_and_nothing_else() {
     );
     assert_eq!(err, json!("the plugin broke on purpose"));
 }
+
+/// Without the sandbox too, a worker leads a session and a process group of its own: its `kill(0, …)`
+/// does not reach plughub's group, nor a SIGCONT plughub's session.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unsandboxed_worker_has_a_session_and_group_of_its_own() {
+    let run = tempfile::tempdir().unwrap();
+    let plugin = LoadedPlugin::load(
+        &spec("plugin-hostile", run.path(), &[]),
+        Arc::new(LocalRuntime::default()),
+    )
+    .await
+    .unwrap();
+    // `/proc/<pid>/stat` after the parenthesised name: state, parent, group, session.
+    let ids = |pid: u32| -> (u32, u32) {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let fields: Vec<u32> = stat[stat.rfind(')').unwrap() + 2..]
+            .split_whitespace()
+            .skip(2)
+            .take(2)
+            .map(|f| f.parse().unwrap())
+            .collect();
+        (fields[0], fields[1])
+    };
+    let worker = plugin.worker().pid();
+    assert_eq!(ids(worker), (worker, worker), "its own group and session");
+    let ours = ids(std::process::id());
+    assert_ne!(ids(worker).0, ours.0);
+    assert_ne!(ids(worker).1, ours.1);
+}

@@ -42,12 +42,17 @@ pub async fn run(store_args: &StoreArgs, args: DoctorArgs) -> Result<()> {
             .unwrap_or_default()
     );
     out!(
-        "{} Landlock{}",
+        "{} Landlock{}{}",
         mark(capabilities.landlock_abi.is_some()),
         capabilities
             .landlock_abi
             .map(|a| format!(" ABI {a}"))
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        if capabilities.landlock_scopes_signals {
+            ", signals scoped to each worker's sandbox"
+        } else {
+            ""
+        }
     );
     out!("{} seccomp filter", mark(capabilities.seccomp.is_ok()));
     out!(
