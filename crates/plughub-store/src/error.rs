@@ -21,6 +21,9 @@ pub enum StoreError {
     Corrupt { what: String, reason: String },
     #[error("{0}")]
     Conflict(String),
+    /// What was asked to be stored is not of the shape kept (a memory that is not an object, …).
+    #[error("{0}")]
+    Invalid(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }

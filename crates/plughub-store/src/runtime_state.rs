@@ -2,6 +2,7 @@
 //! agent. Always scoped: no query reads another instance's or another agent's rows.
 
 use crate::clock::now_rfc3339;
+use crate::tx::unique_violation;
 use crate::{Result, Store, StoreError};
 use sqlx::Row;
 
@@ -65,10 +66,16 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Keeps a memory; returns its id.
+    /// Keeps a memory (a JSON object); returns its id: the memory's own `id` when it is a string, else a
+    /// new one. Ids are the instance's own: another instance may hold the same.
     pub async fn create_memory(&self, memory: &NewMemory<'_>) -> Result<String> {
-        let id = memory
-            .content
+        let serde_json::Value::Object(fields) = memory.content else {
+            return Err(StoreError::Invalid(format!(
+                "a memory is an object, not {}",
+                json_kind(memory.content)
+            )));
+        };
+        let id = fields
             .get("id")
             .and_then(|v| v.as_str())
             .map(str::to_string)
@@ -93,7 +100,8 @@ impl Store {
         .bind(body)
         .bind(now_rfc3339())
         .execute(self.pool())
-        .await?;
+        .await
+        .map_err(|e| unique_violation(e, || format!("a memory with id {id:?} exists already")))?;
         Ok(id)
     }
 
@@ -135,4 +143,16 @@ pub struct MemoryQuery<'a> {
     pub room_id: Option<&'a str>,
     pub text: Option<&'a str>,
     pub count: i64,
+}
+
+/// What kind of JSON value this is, for messages.
+pub(crate) fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
 }

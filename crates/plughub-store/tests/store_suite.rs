@@ -998,3 +998,104 @@ async fn events_appended_in_one_statement_come_back_in_order() {
         t.cleanup().await;
     }
 }
+
+/// An instance of `plugin` in a new group `org`: (group id, instance id).
+async fn instance_in(store: &Store, org: &str, plugin: &str) -> (String, String) {
+    let mut tx = store.begin().await.unwrap();
+    let group = tx
+        .create_group(org, Plan::Free, None, "admin")
+        .await
+        .unwrap();
+    let thing = NewThing {
+        kind: ThingKind::PluginInstance,
+        name: plugin,
+        group_id: Some(&group.id),
+        status: "draft",
+        properties: "{}",
+    };
+    let instance = tx
+        .insert_thing(&thing, event(EventType::PluginInstalled, "admin"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    (group.id, instance)
+}
+
+#[tokio::test]
+async fn memory_ids_are_each_instances_own() {
+    use plughub_store::{MemoryQuery, NewMemory};
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        let acme = instance_in(&t.store, "acme", "@a/plugin-notes").await;
+        let globex = instance_in(&t.store, "globex", "@a/plugin-notes").await;
+        for ((group, instance), text) in [(&acme, "acme's note"), (&globex, "globex's note")] {
+            let content = json!({ "id": "note-1", "content": { "text": text } });
+            let memory = NewMemory {
+                group_id: group,
+                instance_id: instance,
+                agent_id: "eliza",
+                room_id: None,
+                table: "messages",
+                content: &content,
+            };
+            // The second organisation's write is not blocked by the first's, nor told it exists.
+            assert_eq!(
+                t.store.create_memory(&memory).await.unwrap(),
+                "note-1",
+                "{backend:?}"
+            );
+        }
+        for ((_, instance), text) in [(&acme, "acme's note"), (&globex, "globex's note")] {
+            let read = t
+                .store
+                .memories(&MemoryQuery {
+                    instance_id: instance,
+                    agent_id: "eliza",
+                    table: None,
+                    room_id: None,
+                    text: None,
+                    count: 10,
+                })
+                .await
+                .unwrap();
+            assert_eq!(read.len(), 1, "{backend:?}");
+            assert_eq!(read[0]["id"], "note-1");
+            assert_eq!(read[0]["content"]["text"], text, "each reads its own");
+        }
+        // Within one instance an id is still unique, and saying so tells nothing of other instances.
+        let again = json!({ "id": "note-1", "content": { "text": "again" } });
+        let err = t
+            .store
+            .create_memory(&NewMemory {
+                group_id: &acme.0,
+                instance_id: &acme.1,
+                agent_id: "eliza",
+                room_id: None,
+                table: "messages",
+                content: &again,
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Conflict(m) if m.contains("note-1")),
+            "{backend:?}: {err}"
+        );
+        // A memory that is not an object is refused, not kept (nor a panic).
+        for malformed in [json!("x"), json!(7), json!([1]), json!(null)] {
+            let err = t
+                .store
+                .create_memory(&NewMemory {
+                    group_id: &acme.0,
+                    instance_id: &acme.1,
+                    agent_id: "eliza",
+                    room_id: None,
+                    table: "messages",
+                    content: &malformed,
+                })
+                .await
+                .unwrap_err();
+            assert!(matches!(err, StoreError::Invalid(_)), "{malformed}: {err}");
+        }
+        t.cleanup().await;
+    }
+}
