@@ -68,14 +68,18 @@ impl LocalRuntime {
                     .is_some()
             )),
             "createMemory" => {
+                // Only an object can take an id (indexing anything else by key would panic).
+                let Value::Object(mut memory) = arg(0) else {
+                    return Err(format!(
+                        "createMemory: a memory is an object, not {}",
+                        json_kind(&arg(0))
+                    ));
+                };
                 let mut memories = self.memories.lock().expect("not poisoned");
-                let mut memory = arg(0);
                 let id = format!("memory-{}", memories.len() + 1);
-                if memory.get("id").is_none() {
-                    memory["id"] = json!(id);
-                }
-                memories.push(memory.clone());
-                Ok(memory["id"].clone())
+                let id = memory.entry("id").or_insert(json!(id)).clone();
+                memories.push(Value::Object(memory));
+                Ok(id)
             }
             "getMemories" | "searchMemories" => {
                 let memories = self.memories.lock().expect("not poisoned");
@@ -110,8 +114,62 @@ impl LocalRuntime {
     }
 }
 
+/// What kind of JSON value this is, for messages to the plugin.
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 impl RuntimeHost for LocalRuntime {
     fn call<'a>(&'a self, method: &'a str, params: Vec<Value>) -> RuntimeFuture<'a> {
         Box::pin(async move { self.answer(method, &params) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plughub_testkit::runtime_calls::any_call;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever a plugin passes, each method answers (an error at worst) and the runtime goes on.
+        #[test]
+        fn every_method_answers_any_json((method, params) in any_call()) {
+            let runtime = LocalRuntime::default();
+            let _ = runtime.answer(method, &params);
+            prop_assert_eq!(
+                runtime.answer("setCache", &[json!("k"), json!(1)]),
+                Ok(json!(true))
+            );
+        }
+    }
+
+    #[test]
+    fn a_memory_that_is_not_an_object_is_an_error() {
+        let runtime = LocalRuntime::default();
+        for malformed in [json!("x"), json!(7), json!([1, 2]), json!(true)] {
+            let answer = runtime.answer("createMemory", std::slice::from_ref(&malformed));
+            assert!(
+                answer
+                    .as_ref()
+                    .is_err_and(|e| e.starts_with("createMemory: a memory is an object, not")),
+                "{malformed}: {answer:?}"
+            );
+        }
+        assert_eq!(
+            runtime.answer("createMemory", &[json!({ "content": { "text": "hi" } })]),
+            Ok(json!("memory-1"))
+        );
+        assert_eq!(
+            runtime.answer("createMemory", &[json!({ "id": "mine" })]),
+            Ok(json!("mine"))
+        );
     }
 }

@@ -789,9 +789,20 @@ async fn read_messages(
                 let writer = writer.clone();
                 let cap = shared.caps.runtime_call_bytes;
                 tokio::spawn(async move {
+                    // The call runs in a task of its own: were the runtime to panic, the plugin still
+                    // gets an answer (an error) instead of waiting for ever, and nothing else stops.
                     let answer = match refused {
                         Some(error) => Err(error),
-                        None => runtime.call(&method, params).await,
+                        None => {
+                            let called = method.clone();
+                            tokio::spawn(async move { runtime.call(&called, params).await })
+                                .await
+                                .unwrap_or_else(|_| {
+                                    Err(format!(
+                                        "plughub failed while answering runtime.{method}()"
+                                    ))
+                                })
+                        }
                     };
                     let answer = match answer {
                         Ok(result) => HostMessage::RuntimeResult {

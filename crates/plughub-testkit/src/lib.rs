@@ -119,4 +119,5 @@ pub fn registry_snapshot_dir() -> PathBuf {
 }
 
 pub mod http;
+pub mod runtime_calls;
 pub mod tarball;

@@ -391,3 +391,56 @@ async fn an_unsandboxed_worker_has_a_session_and_group_of_its_own() {
     assert_ne!(ids(worker).0, ours.0);
     assert_ne!(ids(worker).1, ours.1);
 }
+
+/// A runtime that panics on every call, as a bug in plughub's would.
+struct Panicking;
+
+impl plughub_engine::RuntimeHost for Panicking {
+    fn call<'a>(&'a self, method: &'a str, _: Vec<Value>) -> plughub_engine::RuntimeFuture<'a> {
+        Box::pin(async move { panic!("a bug answering {method}") })
+    }
+}
+
+/// A malformed runtime call is thrown back in the plugin, and even a runtime that panics answers: the
+/// call never hangs and the worker goes on.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_malformed_runtime_call_is_thrown_back_in_the_plugin() {
+    let run = tempfile::tempdir().unwrap();
+    let hostile = spec("plugin-hostile", run.path(), &[]);
+    let plugin = LoadedPlugin::load(&hostile, Arc::new(LocalRuntime::default()))
+        .await
+        .unwrap();
+    let err = plugin
+        .invoke_action(
+            "MALFORMED_MEMORY",
+            message("go", "agent-1"),
+            SECOND * 5,
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "createMemory: a memory is an object, not a string"
+    );
+
+    let plugin = LoadedPlugin::load(&hostile, Arc::new(Panicking))
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let err = plugin
+            .invoke_action(
+                "MALFORMED_MEMORY",
+                message("go", "agent-1"),
+                SECOND * 5,
+                None,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "plughub failed while answering runtime.createMemory()"
+        );
+    }
+    assert!(plugin.worker().is_alive());
+}
