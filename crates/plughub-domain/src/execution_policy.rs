@@ -14,6 +14,10 @@ pub struct PlanLimits {
     pub concurrent_executions: u32,
     pub memory_mb: u32,
     pub timeout: Duration,
+    /// What each installed instance may keep in its cache and memories, in MB (2^20 bytes, as
+    /// `memory_mb`): the bytes of the keys, values and memories stored. A write past it fails in the
+    /// plugin; deleting makes room again.
+    pub storage_mb: u64,
 }
 
 /// The figures of every rule, with the product spec's defaults.
@@ -41,16 +45,19 @@ pub struct ExecutionPolicy {
 
 impl Default for ExecutionPolicy {
     fn default() -> ExecutionPolicy {
-        let tier = |per_day, concurrent, memory_mb, seconds| PlanLimits {
+        let tier = |per_day, concurrent, memory_mb, seconds, storage_mb| PlanLimits {
             executions_per_day: per_day,
             concurrent_executions: concurrent,
             memory_mb,
             timeout: Duration::from_secs(seconds),
+            storage_mb,
         };
+        // Storage: room for a chat history of some thousands of memories on the free plan, ten times
+        // that on pro, a gigabyte on enterprise (what one SQLite store can hold for many instances).
         ExecutionPolicy {
-            free: tier(Some(100), 1, 256, 10),
-            pro: tier(Some(10_000), 5, 512, 30),
-            enterprise: tier(None, 10, 512, 30),
+            free: tier(Some(100), 1, 256, 10, 10),
+            pro: tier(Some(10_000), 5, 512, 30, 100),
+            enterprise: tier(None, 10, 512, 30, 1_024),
             max_timeout: Duration::from_secs(300),
             executions_per_minute: 100,
             recycle_after: 100,

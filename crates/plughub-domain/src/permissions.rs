@@ -61,7 +61,9 @@ impl fmt::Display for Permission {
 pub fn needed_by_call(method: &str) -> Option<Permission> {
     match method {
         "getCache" | "getMemories" | "getMemoriesByRoomIds" => Some(Permission::StorageRead),
-        "setCache" | "deleteCache" | "createMemory" => Some(Permission::StorageWrite),
+        "setCache" | "deleteCache" | "createMemory" | "deleteMemory" => {
+            Some(Permission::StorageWrite)
+        }
         "searchMemories" => Some(Permission::KnowledgeQuery),
         "emitEvent" => Some(Permission::EventsPublish),
         _ => None,
@@ -543,6 +545,10 @@ mod tests {
         assert_eq!(
             needed_by_call("searchMemories"),
             Some(Permission::KnowledgeQuery)
+        );
+        assert_eq!(
+            needed_by_call("deleteMemory"),
+            Some(Permission::StorageWrite)
         );
         assert_eq!(needed_by_call("emitEvent"), Some(Permission::EventsPublish));
         assert_eq!(needed_by_call("useModel"), None);

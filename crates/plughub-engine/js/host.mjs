@@ -274,6 +274,7 @@ const provided = {
   setCache: (key, value) => callHost('setCache', [key, value]),
   deleteCache: (key) => callHost('deleteCache', [key]),
   createMemory: (memory, table) => callHost('createMemory', [memory, table ?? 'messages']),
+  deleteMemory: (id) => callHost('deleteMemory', [id]),
   getMemories: (query) => callHost('getMemories', [query ?? {}]),
   searchMemories: (query) => callHost('searchMemories', [query ?? {}]),
   // Handlers the plugin registered for the event run here, as in elizaOS; plughub records the event too.

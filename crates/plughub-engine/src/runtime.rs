@@ -81,6 +81,13 @@ impl LocalRuntime {
                 memories.push(Value::Object(memory));
                 Ok(id)
             }
+            "deleteMemory" => {
+                let id = key(0)?;
+                let mut memories = self.memories.lock().expect("not poisoned");
+                let before = memories.len();
+                memories.retain(|m| m.get("id").and_then(Value::as_str) != Some(id.as_str()));
+                Ok(json!(memories.len() < before))
+            }
             "getMemories" | "searchMemories" => {
                 let memories = self.memories.lock().expect("not poisoned");
                 let count = arg(0).get("count").and_then(Value::as_u64).unwrap_or(10) as usize;

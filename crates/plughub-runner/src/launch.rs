@@ -92,7 +92,8 @@ impl Runner {
         };
         let models = ModelRouter::new(self.clone(), &context, agent, depth);
         let runtime = StoreRuntime::new(self.installer().store().clone(), &context, agent)
-            .with_models(models);
+            .with_models(models)
+            .with_storage_mb(self.policy().limits(context.plan).storage_mb);
         let starting = std::time::Instant::now();
         match LoadedPlugin::load(&spec, Arc::new(runtime)).await {
             Ok(plugin) => {

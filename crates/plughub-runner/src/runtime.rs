@@ -4,6 +4,7 @@
 //! checked against the grant first; a refused call throws in the plugin and is recorded.
 
 use crate::models::ModelRouter;
+use plughub_domain::execution_policy::ExecutionPolicy;
 use plughub_domain::permissions::{Permission, Permissions, needed_by_call};
 use plughub_domain::{EventType, NewEvent};
 use plughub_engine::{LocalRuntime, RuntimeFuture, RuntimeHost};
@@ -20,6 +21,9 @@ pub struct StoreRuntime {
     granted: Permissions,
     local: LocalRuntime,
     models: Option<ModelRouter>,
+    plan: plughub_domain::Plan,
+    /// What the instance may keep in its cache and memories, in MB (the plan's).
+    storage_mb: u64,
 }
 
 impl StoreRuntime {
@@ -38,7 +42,15 @@ impl StoreRuntime {
             granted: context.granted.clone(),
             local: LocalRuntime::default(),
             models: None,
+            plan: context.plan,
+            storage_mb: ExecutionPolicy::default().limits(context.plan).storage_mb,
         }
+    }
+
+    /// The storage quota the operator's policy gives the instance's plan (the default policy's without).
+    pub(crate) fn with_storage_mb(mut self, storage_mb: u64) -> StoreRuntime {
+        self.storage_mb = storage_mb;
+        self
     }
 
     /// Refuses a call whose permission is not granted, recording the attempt.
@@ -86,7 +98,14 @@ impl StoreRuntime {
             Value::String(s) => Ok(s),
             other => Err(format!("{method}: expected a string key, got {other}")),
         };
-        let failed = |e: plughub_store::StoreError| format!("{method}: {e}");
+        let failed = |e: plughub_store::StoreError| match e {
+            plughub_store::StoreError::StorageFull { .. } => format!(
+                "{method}: the storage quota of the {} plan ({} MB) is full: delete cache entries or memories (runtime.deleteCache, runtime.deleteMemory)",
+                self.plan, self.storage_mb
+            ),
+            e => format!("{method}: {e}"),
+        };
+        let quota = self.storage_mb.saturating_mul(1 << 20);
         let count = |query: &Value| {
             query
                 .get("count")
@@ -103,7 +122,7 @@ impl StoreRuntime {
                 .unwrap_or(Value::Null)),
             "setCache" => {
                 self.store
-                    .cache_set(&self.instance_id, &key(0)?, &arg(1))
+                    .cache_set(&self.instance_id, &key(0)?, &arg(1), quota)
                     .await
                     .map_err(failed)?;
                 Ok(json!(true))
@@ -123,18 +142,27 @@ impl StoreRuntime {
                     .map(str::to_string);
                 let id = self
                     .store
-                    .create_memory(&NewMemory {
-                        group_id: &self.group_id,
-                        instance_id: &self.instance_id,
-                        agent_id: &self.agent_id,
-                        room_id: room.as_deref(),
-                        table: &table,
-                        content: &memory,
-                    })
+                    .create_memory(
+                        &NewMemory {
+                            group_id: &self.group_id,
+                            instance_id: &self.instance_id,
+                            agent_id: &self.agent_id,
+                            room_id: room.as_deref(),
+                            table: &table,
+                            content: &memory,
+                        },
+                        quota,
+                    )
                     .await
                     .map_err(failed)?;
                 Ok(json!(id))
             }
+            "deleteMemory" => Ok(json!(
+                self.store
+                    .delete_memory(&self.instance_id, &self.agent_id, &key(0)?)
+                    .await
+                    .map_err(failed)?
+            )),
             "getMemories" | "searchMemories" => {
                 let query = arg(0);
                 let room = query.get("roomId").and_then(Value::as_str);

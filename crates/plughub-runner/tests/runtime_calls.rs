@@ -101,3 +101,50 @@ fn every_runtime_method_answers_any_json() {
         tokio.block_on(running.store.cleanup());
     }
 }
+
+/// A full storage quota fails the plugin's call with the plan's figure and what to do; deleting makes
+/// room again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_storage_quota_fails_the_call_with_the_plans_figure() {
+    let running = store_runtime(TestBackend::Sqlite, Plan::Free).await;
+    let runtime = &running.runtime;
+    let megabyte = json!("x".repeat(1_000_000));
+    // Free: 10 MB (10,485,760 bytes), ten values of 1,000,004 bytes with their keys.
+    for i in 0..10 {
+        let set = runtime
+            .call("setCache", vec![json!(format!("k{i}")), megabyte.clone()])
+            .await;
+        assert_eq!(set, Ok(json!(true)), "value {i}");
+    }
+    let full = "the storage quota of the free plan (10 MB) is full: delete cache entries or memories (runtime.deleteCache, runtime.deleteMemory)";
+    let set = runtime
+        .call("setCache", vec![json!("k10"), megabyte.clone()])
+        .await;
+    assert_eq!(set, Err(format!("setCache: {full}")));
+    let memory = json!({ "content": { "text": "y".repeat(600_000) } });
+    let created = runtime.call("createMemory", vec![memory.clone()]).await;
+    assert_eq!(created, Err(format!("createMemory: {full}")));
+    assert_eq!(
+        runtime.call("getCache", vec![json!("k10")]).await,
+        Ok(json!(null)),
+        "nothing of a refused write is kept"
+    );
+    assert_eq!(
+        runtime.call("deleteCache", vec![json!("k0")]).await,
+        Ok(json!(true))
+    );
+    let id = runtime.call("createMemory", vec![memory]).await.unwrap();
+    assert_eq!(
+        runtime.call("deleteMemory", vec![id.clone()]).await,
+        Ok(json!(true))
+    );
+    assert_eq!(
+        runtime.call("deleteMemory", vec![id]).await,
+        Ok(json!(false))
+    );
+    assert_eq!(
+        runtime.call("setCache", vec![json!("k10"), megabyte]).await,
+        Ok(json!(true))
+    );
+    running.store.cleanup().await;
+}

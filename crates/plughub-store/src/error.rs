@@ -24,6 +24,9 @@ pub enum StoreError {
     /// What was asked to be stored is not of the shape kept (a memory that is not an object, …).
     #[error("{0}")]
     Invalid(String),
+    /// The write would take the instance's cache and memories over `quota` bytes (nothing was written).
+    #[error("the storage quota of {quota} bytes is full")]
+    StorageFull { quota: u64 },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }

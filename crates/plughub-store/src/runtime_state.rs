@@ -3,7 +3,7 @@
 
 use crate::clock::now_rfc3339;
 use crate::tx::unique_violation;
-use crate::{Result, Store, StoreError};
+use crate::{Result, Store, StoreError, StoreTx};
 use sqlx::Row;
 
 /// A memory to keep.
@@ -37,38 +37,83 @@ impl Store {
         .transpose()
     }
 
+    /// Keeps `value` under `key`, unless the instance's cache and memories would then take more than
+    /// `quota` bytes (a write that does not grow what is kept always passes, so a full instance can
+    /// still shrink or replace its values).
     pub async fn cache_set(
         &self,
         instance_id: &str,
         key: &str,
         value: &serde_json::Value,
+        quota: u64,
     ) -> Result<()> {
+        let value = value.to_string();
+        let size = (key.len() + value.len()) as i64;
+        let mut tx = self.begin().await?;
+        let used = usage_locked(&mut tx, instance_id).await?;
+        let old: Option<i64> =
+            sqlx::query("SELECT size FROM runtime_cache WHERE instance_id = $1 AND key = $2")
+                .bind(instance_id)
+                .bind(key)
+                .fetch_optional(tx.conn())
+                .await?
+                .map(|r| r.try_get("size"))
+                .transpose()?;
+        let total = used - old.unwrap_or(0) + size;
+        within_quota(total, size - old.unwrap_or(0), quota)?;
         sqlx::query(
-            "INSERT INTO runtime_cache (instance_id, key, value, updated_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (instance_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            "INSERT INTO runtime_cache (instance_id, key, value, updated_at, size) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (instance_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, \
+             size = excluded.size",
         )
         .bind(instance_id)
         .bind(key)
-        .bind(value.to_string())
+        .bind(value)
         .bind(now_rfc3339())
-        .execute(self.pool())
+        .bind(size)
+        .execute(tx.conn())
         .await?;
+        set_usage(&mut tx, instance_id, total).await?;
+        tx.commit().await?;
         Ok(())
     }
 
     /// Removes a cached value; true when there was one.
     pub async fn cache_delete(&self, instance_id: &str, key: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM runtime_cache WHERE instance_id = $1 AND key = $2")
+        let mut tx = self.begin().await?;
+        let used = usage_locked(&mut tx, instance_id).await?;
+        let removed = sqlx::query(
+            "DELETE FROM runtime_cache WHERE instance_id = $1 AND key = $2 RETURNING size",
+        )
+        .bind(instance_id)
+        .bind(key)
+        .fetch_optional(tx.conn())
+        .await?;
+        let Some(removed) = removed else {
+            return Ok(false);
+        };
+        let size: i64 = removed.try_get("size")?;
+        set_usage(&mut tx, instance_id, used - size).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The bytes an instance's cache and memories take.
+    pub async fn storage_used(&self, instance_id: &str) -> Result<u64> {
+        let row = sqlx::query("SELECT bytes FROM runtime_usage WHERE instance_id = $1")
             .bind(instance_id)
-            .bind(key)
-            .execute(self.pool())
+            .fetch_optional(self.pool())
             .await?;
-        Ok(done.rows_affected() > 0)
+        Ok(match row {
+            Some(row) => row.try_get::<i64, _>("bytes")?.max(0) as u64,
+            None => 0,
+        })
     }
 
     /// Keeps a memory (a JSON object); returns its id: the memory's own `id` when it is a string, else a
-    /// new one. Ids are the instance's own: another instance may hold the same.
-    pub async fn create_memory(&self, memory: &NewMemory<'_>) -> Result<String> {
+    /// new one. Ids are the instance's own: another instance may hold the same. Refused when the
+    /// instance's cache and memories would then take more than `quota` bytes.
+    pub async fn create_memory(&self, memory: &NewMemory<'_>, quota: u64) -> Result<String> {
         let serde_json::Value::Object(fields) = memory.content else {
             return Err(StoreError::Invalid(format!(
                 "a memory is an object, not {}",
@@ -86,9 +131,14 @@ impl Store {
             .as_str()
             .unwrap_or_default()
             .to_lowercase();
+        let content = content.to_string();
+        let size = (content.len() + body.len()) as i64;
+        let mut tx = self.begin().await?;
+        let used = usage_locked(&mut tx, memory.instance_id).await?;
+        within_quota(used + size, size, quota)?;
         sqlx::query(
-            "INSERT INTO memories (id, group_id, instance_id, agent_id, room_id, table_name, content, body, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO memories (id, group_id, instance_id, agent_id, room_id, table_name, content, body, created_at, size) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&id)
         .bind(memory.group_id)
@@ -96,13 +146,37 @@ impl Store {
         .bind(memory.agent_id)
         .bind(memory.room_id)
         .bind(memory.table)
-        .bind(content.to_string())
+        .bind(content)
         .bind(body)
         .bind(now_rfc3339())
-        .execute(self.pool())
+        .bind(size)
+        .execute(tx.conn())
         .await
         .map_err(|e| unique_violation(e, || format!("a memory with id {id:?} exists already")))?;
+        set_usage(&mut tx, memory.instance_id, used + size).await?;
+        tx.commit().await?;
         Ok(id)
+    }
+
+    /// Removes a memory of an instance for an agent by its id; true when there was one.
+    pub async fn delete_memory(&self, instance_id: &str, agent_id: &str, id: &str) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let used = usage_locked(&mut tx, instance_id).await?;
+        let removed = sqlx::query(
+            "DELETE FROM memories WHERE instance_id = $1 AND agent_id = $2 AND id = $3 RETURNING size",
+        )
+        .bind(instance_id)
+        .bind(agent_id)
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?;
+        let Some(removed) = removed else {
+            return Ok(false);
+        };
+        let size: i64 = removed.try_get("size")?;
+        set_usage(&mut tx, instance_id, used - size).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// The newest memories of an instance for an agent that match the query, newest first.
@@ -143,6 +217,37 @@ pub struct MemoryQuery<'a> {
     pub room_id: Option<&'a str>,
     pub text: Option<&'a str>,
     pub count: i64,
+}
+
+/// Takes the instance's usage row for the rest of `tx` and returns its bytes. Every write of the
+/// instance's cache or memories starts here, so they follow one another: each reads the total the last
+/// one left (PostgreSQL locks the row; SQLite has one writer), and the total never drifts from the rows.
+async fn usage_locked(tx: &mut StoreTx<'_>, instance_id: &str) -> Result<i64> {
+    let row = sqlx::query(
+        "INSERT INTO runtime_usage (instance_id, bytes) VALUES ($1, 0) \
+         ON CONFLICT (instance_id) DO UPDATE SET bytes = runtime_usage.bytes RETURNING bytes",
+    )
+    .bind(instance_id)
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(row.try_get("bytes")?)
+}
+
+async fn set_usage(tx: &mut StoreTx<'_>, instance_id: &str, bytes: i64) -> Result<()> {
+    sqlx::query("UPDATE runtime_usage SET bytes = $1 WHERE instance_id = $2")
+        .bind(bytes)
+        .bind(instance_id)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// A write that grows what is kept by `growth` to `total` bytes fits in `quota`.
+fn within_quota(total: i64, growth: i64, quota: u64) -> Result<()> {
+    if growth > 0 && total.max(0) as u64 > quota {
+        return Err(StoreError::StorageFull { quota });
+    }
+    Ok(())
 }
 
 /// What kind of JSON value this is, for messages.

@@ -611,11 +611,11 @@ async fn runtime_cache_and_memories_stay_in_their_instance_and_agent() {
         let (one, two) = (&instances[0], &instances[1]);
 
         t.store
-            .cache_set(one, "k", &json!({ "n": 1 }))
+            .cache_set(one, "k", &json!({ "n": 1 }), u64::MAX)
             .await
             .unwrap();
         t.store
-            .cache_set(one, "k", &json!({ "n": 2 }))
+            .cache_set(one, "k", &json!({ "n": 2 }), u64::MAX)
             .await
             .unwrap();
         assert_eq!(
@@ -639,14 +639,17 @@ async fn runtime_cache_and_memories_stay_in_their_instance_and_agent() {
         ] {
             let content = json!({ "content": { "text": text }, "roomId": "r1" });
             t.store
-                .create_memory(&NewMemory {
-                    group_id: &acme.id,
-                    instance_id: instance,
-                    agent_id: agent,
-                    room_id: Some("r1"),
-                    table,
-                    content: &content,
-                })
+                .create_memory(
+                    &NewMemory {
+                        group_id: &acme.id,
+                        instance_id: instance,
+                        agent_id: agent,
+                        room_id: Some("r1"),
+                        table,
+                        content: &content,
+                    },
+                    u64::MAX,
+                )
                 .await
                 .unwrap();
         }
@@ -1040,7 +1043,7 @@ async fn memory_ids_are_each_instances_own() {
             };
             // The second organisation's write is not blocked by the first's, nor told it exists.
             assert_eq!(
-                t.store.create_memory(&memory).await.unwrap(),
+                t.store.create_memory(&memory, u64::MAX).await.unwrap(),
                 "note-1",
                 "{backend:?}"
             );
@@ -1066,14 +1069,17 @@ async fn memory_ids_are_each_instances_own() {
         let again = json!({ "id": "note-1", "content": { "text": "again" } });
         let err = t
             .store
-            .create_memory(&NewMemory {
-                group_id: &acme.0,
-                instance_id: &acme.1,
-                agent_id: "eliza",
-                room_id: None,
-                table: "messages",
-                content: &again,
-            })
+            .create_memory(
+                &NewMemory {
+                    group_id: &acme.0,
+                    instance_id: &acme.1,
+                    agent_id: "eliza",
+                    room_id: None,
+                    table: "messages",
+                    content: &again,
+                },
+                u64::MAX,
+            )
             .await
             .unwrap_err();
         assert!(
@@ -1084,18 +1090,102 @@ async fn memory_ids_are_each_instances_own() {
         for malformed in [json!("x"), json!(7), json!([1]), json!(null)] {
             let err = t
                 .store
-                .create_memory(&NewMemory {
-                    group_id: &acme.0,
-                    instance_id: &acme.1,
-                    agent_id: "eliza",
-                    room_id: None,
-                    table: "messages",
-                    content: &malformed,
-                })
+                .create_memory(
+                    &NewMemory {
+                        group_id: &acme.0,
+                        instance_id: &acme.1,
+                        agent_id: "eliza",
+                        room_id: None,
+                        table: "messages",
+                        content: &malformed,
+                    },
+                    u64::MAX,
+                )
                 .await
                 .unwrap_err();
             assert!(matches!(err, StoreError::Invalid(_)), "{malformed}: {err}");
         }
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn cache_and_memories_stay_within_the_storage_quota() {
+    use plughub_store::NewMemory;
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        let (group, one) = instance_in(&t.store, "acme", "@a/plugin-one").await;
+        let (_, two) = instance_in(&t.store, "globex", "@a/plugin-one").await;
+        let quota = 10_000;
+        let kb = |n: usize| json!("x".repeat(n * 1_000));
+        // key (2 bytes) + value (the JSON string: 4,000 bytes and its quotes).
+        t.store.cache_set(&one, "k1", &kb(4), quota).await.unwrap();
+        assert_eq!(t.store.storage_used(&one).await.unwrap(), 4_004);
+        t.store.cache_set(&one, "k2", &kb(4), quota).await.unwrap();
+        let full = t.store.cache_set(&one, "k3", &kb(4), quota).await;
+        assert!(
+            matches!(full, Err(StoreError::StorageFull { quota: 10_000 })),
+            "{backend:?}: {full:?}"
+        );
+        assert_eq!(t.store.cache_get(&one, "k3").await.unwrap(), None);
+        assert_eq!(t.store.storage_used(&one).await.unwrap(), 8_008);
+        // Replacing a value counts the difference: smaller always passes, larger only within the quota.
+        t.store.cache_set(&one, "k1", &kb(1), quota).await.unwrap();
+        assert_eq!(t.store.storage_used(&one).await.unwrap(), 5_008);
+        assert!(t.store.cache_set(&one, "k1", &kb(6), quota).await.is_err());
+        t.store.cache_set(&one, "k1", &kb(5), quota).await.unwrap();
+        // Memories count in the same total.
+        let memory = |text: String| json!({ "content": { "text": text } });
+        let big = memory("y".repeat(900));
+        let new = |content| NewMemory {
+            group_id: &group,
+            instance_id: &one,
+            agent_id: "eliza",
+            room_id: None,
+            table: "messages",
+            content,
+        };
+        let full = t.store.create_memory(&new(&big), quota).await;
+        assert!(
+            matches!(full, Err(StoreError::StorageFull { .. })),
+            "{full:?}"
+        );
+        // Deleting frees room.
+        assert!(t.store.cache_delete(&one, "k2").await.unwrap());
+        assert_eq!(t.store.storage_used(&one).await.unwrap(), 5_004);
+        let id = t.store.create_memory(&new(&big), quota).await.unwrap();
+        let used = t.store.storage_used(&one).await.unwrap();
+        assert!(used > 5_004 + 1_800, "content and its search text: {used}");
+        assert!(
+            !t.store.delete_memory(&one, "ada", &id).await.unwrap(),
+            "another agent's"
+        );
+        assert!(t.store.delete_memory(&one, "eliza", &id).await.unwrap());
+        assert_eq!(t.store.storage_used(&one).await.unwrap(), 5_004);
+        // Another instance's quota is its own.
+        t.store.cache_set(&two, "k1", &kb(9), quota).await.unwrap();
+        assert_eq!(t.store.storage_used(&one).await.unwrap(), 5_004);
+
+        // Concurrent writers of one instance never pass the quota together, and the total stays the
+        // sum of the rows.
+        let (_, three) = instance_in(&t.store, "initech", "@a/plugin-one").await;
+        let writers = (0..8).map(|i| {
+            let store = t.store.clone();
+            let three = three.clone();
+            tokio::spawn(async move {
+                store
+                    .cache_set(&three, &format!("k{i}"), &kb(3), quota)
+                    .await
+                    .is_ok()
+            })
+        });
+        let kept = all_joined(writers)
+            .await
+            .into_iter()
+            .filter(|ok| *ok)
+            .count();
+        assert_eq!(kept, 3, "{backend:?}: 3 of 3,004 bytes fit in 10,000");
+        assert_eq!(t.store.storage_used(&three).await.unwrap(), 3 * 3_004);
         t.cleanup().await;
     }
 }

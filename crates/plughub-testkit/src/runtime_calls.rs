@@ -10,6 +10,7 @@ pub const RUNTIME_METHODS: &[&str] = &[
     "setCache",
     "deleteCache",
     "createMemory",
+    "deleteMemory",
     "getMemories",
     "searchMemories",
     "emitEvent",
