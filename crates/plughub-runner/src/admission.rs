@@ -3,9 +3,8 @@
 //! however many attempts it takes, and a cache hit counts: it is a run the caller got.
 
 use crate::{RunError, Runner};
-use plughub_domain::EventType;
 use plughub_lifecycle::ExecutionContext;
-use plughub_store::EventFilter;
+use plughub_store::ExecutionScope;
 
 impl Runner {
     pub(crate) async fn check_admission(&self, context: &ExecutionContext) -> Result<(), RunError> {
@@ -17,7 +16,7 @@ impl Runner {
         // A plan without a daily quota, or an operator's rate of 0, needs no count.
         if let Some(limit) = policy.limits(context.plan).executions_per_day {
             let today = self
-                .executions_since(Some(&context.group_id), None, midnight)
+                .executions_since(ExecutionScope::Group(&context.group_id), &midnight)
                 .await?;
             if today as u64 >= limit {
                 return Err(RunError::QuotaExceeded {
@@ -29,7 +28,7 @@ impl Runner {
         }
         if policy.executions_per_minute > 0 {
             let last_minute = self
-                .executions_since(None, Some(&context.instance_id), minute_ago)
+                .executions_since(ExecutionScope::Instance(&context.instance_id), &minute_ago)
                 .await?;
             if last_minute as usize >= policy.executions_per_minute {
                 return Err(RunError::ExecutionRate {
@@ -41,31 +40,17 @@ impl Runner {
         Ok(())
     }
 
-    /// Executions (successful and failed) of a group or of an instance since a time.
+    /// Executions (successful and failed) of a group or of an instance since a time: one count in SQL
+    /// over an index of executions, which never reads a failed run's log.
     async fn executions_since(
         &self,
-        group_id: Option<&str>,
-        target: Option<&str>,
-        since: String,
+        scope: ExecutionScope<'_>,
+        since: &str,
     ) -> Result<i64, RunError> {
-        let store = self.installer().store();
-        let filter = |event_type| EventFilter {
-            event_type: Some(event_type),
-            group_id: group_id.map(str::to_string),
-            target: target.map(str::to_string),
-            since: Some(since.clone()),
-            ..Default::default()
-        };
-        let succeeded = store
-            .count_events(&filter(EventType::PluginActionExecuted))
-            .await?;
-        // Failed executions count; failed installs and recoveries, under the same type, do not.
-        let failed = store
-            .events(&filter(EventType::PluginErrorOccurred))
-            .await?
-            .iter()
-            .filter(|e| e.is_execution())
-            .count() as i64;
-        Ok(succeeded + failed)
+        Ok(self
+            .installer()
+            .store()
+            .count_executions_since(scope, since)
+            .await?)
     }
 }

@@ -18,7 +18,7 @@ pub use accounts::{PersonRecord, SessionRecord, TokenRecord};
 pub use catalog::{CatalogFingerprint, CatalogRow, SyncRun, SyncSummary};
 pub use clock::{format_time, now_rfc3339};
 pub use error::StoreError;
-pub use events::{EventCursor, EventFilter};
+pub use events::{EventCursor, EventFilter, ExecutionScope};
 pub use location::{Backend, Location};
 pub use runtime_state::{MemoryQuery, NewMemory};
 pub use timing::StoreMetrics;
