@@ -154,13 +154,20 @@ impl WarmPool {
 
 impl Runner {
     /// Gives back the plan's execution slots this server holds, for the other servers: when it stops.
-    pub async fn release_execution_slots(&self) {
+    async fn release_execution_slots(&self) {
         self.slots().release_all().await;
     }
 
-    /// Ends every warm worker, and waits until their network requests are recorded: when the command
-    /// or server that ran them stops.
-    pub async fn end_workers(&self) {
+    /// What a command or server that ran plugins does when it stops: its execution slots go back to
+    /// the other servers and commands at once (not when their leases expire), and every warm worker
+    /// ends once its network requests are recorded.
+    pub async fn shut_down(&self) {
+        self.release_execution_slots().await;
+        self.end_workers().await;
+    }
+
+    /// Ends every warm worker, and waits until their network requests are recorded.
+    async fn end_workers(&self) {
         for slot in self.warm().take_all() {
             let Some(warm) = slot.lock().await.take() else {
                 continue;

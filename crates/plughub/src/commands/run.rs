@@ -98,8 +98,10 @@ async fn run_component(
         actor: "cli".into(),
     };
     let outcome = runner.execute(request).await;
-    // The worker ends with the command: its last network requests are recorded before it returns.
-    runner.end_workers().await;
+    // The worker ends with the command (its last network requests recorded before it returns), and the
+    // plan's slot it held goes back at once: the next command of the organisation need not wait for the
+    // lease to expire.
+    runner.shut_down().await;
     let _ = printer.await;
     print(&outcome?, kind, &name, exec.json)
 }

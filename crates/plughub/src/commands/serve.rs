@@ -79,7 +79,7 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<()> {
     let served = plughub_server::serve(listener, state, shutdown_signal()).await;
     if let Some(runner) = runner {
         // The other servers on the store need not wait for this one's leases to expire.
-        runner.release_execution_slots().await;
+        runner.shut_down().await;
     }
     served?;
     Ok(())
