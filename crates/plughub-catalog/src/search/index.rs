@@ -202,10 +202,14 @@ impl SearchIndex {
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults> {
         let per_page = request.per_page.clamp(1, SearchRequest::MAX_PER_PAGE);
         let page = request.page.max(1);
-        let offset = (page - 1) * per_page;
         let tokenizer = self.index.tokenizer_for_field(self.fields.description)?;
         let (query, has_text) = build_query(&self.fields, tokenizer, request);
         let searcher = self.reader.searcher();
+        // A page past every document is empty. The collector makes room for offset + limit hits, so
+        // the offset never goes past the documents: a large page number must not ask for the memory.
+        let offset = (page - 1)
+            .saturating_mul(per_page)
+            .min(searcher.num_docs() as usize);
         let top = TopDocs::with_limit(per_page).and_offset(offset);
 
         let (addresses, total): (Vec<(Option<f32>, DocAddress)>, usize) =

@@ -174,6 +174,14 @@ async fn sorting_and_pages() {
     assert!(first.hits.last().unwrap().stars >= second.hits[0].stars);
     r.page = 1_000;
     assert!(c.search(&r).unwrap().hits.is_empty());
+    // Far past the end: an empty page, not room made for every hit before it (which took the server
+    // down asking for a terabyte).
+    for page in [u32::MAX as usize, usize::MAX] {
+        r.page = page;
+        let past = c.search(&r).unwrap();
+        assert!(past.hits.is_empty());
+        assert_eq!((past.page, past.total), (page, first.total));
+    }
 
     // Package documents carry no download counts: by downloads, ties fall back to stars.
     let mut r = SearchRequest::new("");
