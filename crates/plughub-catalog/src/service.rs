@@ -25,7 +25,7 @@ struct Built {
 }
 
 /// One plugin with everything known of it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PluginDetail {
     pub id: String,
     #[serde(flatten)]
@@ -36,7 +36,7 @@ pub struct PluginDetail {
 }
 
 /// What the catalogue holds and where it came from.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CatalogStatus {
     pub store: String,
     pub plugins: usize,

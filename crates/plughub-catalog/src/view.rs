@@ -9,7 +9,7 @@ use plughub_domain::{
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PluginView {
     pub name: String,
     pub short_name: String,
@@ -33,6 +33,8 @@ pub struct PluginView {
     pub language: Option<String>,
     pub versions: usize,
     pub dist_tags: BTreeMap<String, String>,
+    /// The package's `agentConfig`, as it declares it.
+    #[schema(value_type = Option<Object>)]
     pub agent_config: Option<serde_json::Value>,
     /// Which sources list it; a withdrawn one is marked `(withdrawn)`.
     pub sources: Vec<String>,

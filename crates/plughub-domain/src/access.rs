@@ -74,7 +74,7 @@ pub fn role_allows(role: Role, action: Action) -> bool {
 }
 
 /// One role of a person in one group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Membership {
     pub group_id: String,
     pub group: String,
@@ -82,7 +82,7 @@ pub struct Membership {
 }
 
 /// Who a request comes from: a person and the roles they hold.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Principal {
     pub person_id: String,
     pub email: String,

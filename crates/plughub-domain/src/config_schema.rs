@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ParamType {
     String,
@@ -17,13 +17,13 @@ pub enum ParamType {
     Json,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ParamSpec {
     pub name: String,
     #[serde(rename = "type")]
     pub kind: ParamType,
     pub description: Option<String>,
-    /// Normalised to the parameter's type.
+    /// Normalised to the parameter's type: a string, number, boolean, array or any JSON.
     pub default: Option<Value>,
     /// A value must be there, given or by default. Declarations default to required, as elizaOS reads them.
     pub required: bool,
@@ -31,7 +31,7 @@ pub struct ParamSpec {
     pub sensitive: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConfigSchema {
     pub params: Vec<ParamSpec>,
     /// What was odd in the declaration and how it was read.
@@ -155,7 +155,9 @@ impl ConfigSchema {
             }
         }
         for param in &self.params {
-            if param.required && param.default.is_none() && !given.contains_key(&param.name) {
+            // Empty text is no value: a plugin reading a required setting finds nothing there.
+            let has_value = given.get(&param.name).is_some_and(|v| !v.trim().is_empty());
+            if param.required && param.default.is_none() && !has_value {
                 let what = if param.sensitive {
                     "a required secret"
                 } else {
@@ -371,6 +373,18 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("sk-x"), "secrets are never echoed");
+
+        // A required secret given as empty text has no value either: the plugin would find none.
+        let mut emptied = bad.clone();
+        emptied.retain(|k, _| k == "OPENAI_API_KEY");
+        emptied.insert("EXTRA_TOKEN".into(), "  ".into());
+        let text = format!("{:?}", s.validate(&emptied).unwrap_err());
+        assert!(
+            text.contains("EXTRA_TOKEN") && text.contains("a required secret has no value"),
+            "{text}"
+        );
+        emptied.insert("EXTRA_TOKEN".into(), "t0k".into());
+        assert!(s.validate(&emptied).is_ok());
     }
 
     #[test]

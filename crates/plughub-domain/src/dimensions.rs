@@ -11,6 +11,18 @@ macro_rules! string_enum {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         pub enum $name { $(#[serde(rename = $text)] $variant),+ }
 
+        // Written out rather than derived: the derive does not read the renames of a macro's variants.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($text),+]))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
@@ -164,7 +176,7 @@ pub struct NewEvent {
 }
 
 /// An event as stored, with its position in the log and its time.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StoredEvent {
     pub seq: i64,
     pub id: String,
@@ -173,6 +185,8 @@ pub struct StoredEvent {
     pub target: Option<String>,
     pub group_id: Option<String>,
     pub time: String,
+    /// What the event records; its fields depend on `event_type`.
+    #[schema(value_type = Object)]
     pub metadata: serde_json::Value,
 }
 

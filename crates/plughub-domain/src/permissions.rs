@@ -86,7 +86,7 @@ pub enum PermissionError {
 }
 
 /// A set of permissions with their arguments: asked for, granted, or missing.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Permissions {
     /// Domains reached over the network (`*.example.com` covers its subdomains). `Some` of an empty set
     /// asks for the network without saying where: the grant has to name the domains.

@@ -17,6 +17,18 @@ pub enum EngineError {
     /// `Caps::stop_grace`). The caller may map it as a failure of the plugin's, not of plughub.
     #[error("{what} sent more than {cap} (the cap per execution); its run was stopped")]
     CallbacksOverCap { what: String, cap: CallbackCap },
+    /// The plugin has no component of this kind by this name (nor one that has it as a simile): the
+    /// caller's mistake, not the plugin's.
+    #[error("{plugin} has no {kind} named {name}")]
+    NoComponent {
+        plugin: String,
+        kind: &'static str,
+        name: String,
+    },
+    /// The action's `validate` answered false: the message is not one it takes, and its handler did not
+    /// run.
+    #[error("{what} declined this message (its validate answered false)")]
+    Declined { what: String },
     #[error("the worker broke the protocol: {0}")]
     Protocol(String),
     #[error("{path}: {source}")]

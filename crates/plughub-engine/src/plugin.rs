@@ -106,6 +106,27 @@ impl LoadedPlugin {
         &self.manifest
     }
 
+    /// Whether the plugin has the component `name` of `kind`, by name or simile, as the host finds it:
+    /// told apart here so that a name the plugin lacks is the caller's error, not the plugin's failure.
+    fn has(&self, kind: &'static str, name: &str) -> Result<(), EngineError> {
+        let list = match kind {
+            "action" => &self.manifest.actions,
+            "provider" => &self.manifest.providers,
+            _ => &self.manifest.evaluators,
+        };
+        if list
+            .iter()
+            .any(|c| c.name == name || c.similes.iter().any(|s| s == name))
+        {
+            return Ok(());
+        }
+        Err(EngineError::NoComponent {
+            plugin: self.manifest.name.clone(),
+            kind,
+            name: name.to_string(),
+        })
+    }
+
     pub fn worker(&self) -> &Worker {
         &self.worker
     }
@@ -142,6 +163,7 @@ impl LoadedPlugin {
         stream: Option<mpsc::UnboundedSender<Value>>,
         validate_first: bool,
     ) -> Result<Invocation, EngineError> {
+        self.has("action", action)?;
         let what = format!("action {action}");
         let (action, state, options) = (action.to_string(), empty_state(), json!({}));
         self.call(&what, timeout, stream, validate_first, move |id| {
@@ -200,6 +222,7 @@ impl LoadedPlugin {
         memory: Value,
         timeout: Duration,
     ) -> Result<Invocation, EngineError> {
+        self.has("provider", provider)?;
         let what = format!("provider {provider}");
         let provider = provider.to_string();
         self.call(&what, timeout, None, false, move |id| {
@@ -219,6 +242,7 @@ impl LoadedPlugin {
         memory: Value,
         timeout: Duration,
     ) -> Result<Invocation, EngineError> {
+        self.has("evaluator", evaluator)?;
         let what = format!("evaluator {evaluator}");
         let evaluator = evaluator.to_string();
         self.call(&what, timeout, None, false, move |id| {
@@ -360,9 +384,9 @@ impl LoadedPlugin {
             | WorkerMessage::ProviderResult { result, .. }
             | WorkerMessage::ModelResult { result, .. } => result,
             WorkerMessage::ValidateResult { valid: false, .. } if declinable => {
-                return Err(EngineError::Plugin(format!(
-                    "{what} declined this message (its validate answered false)"
-                )));
+                return Err(EngineError::Declined {
+                    what: what.to_string(),
+                });
             }
             other => {
                 return Err(EngineError::Protocol(format!(

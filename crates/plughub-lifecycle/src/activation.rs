@@ -25,15 +25,17 @@ pub struct ActivateOptions {
 }
 
 /// An agent and the plugins it uses.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AgentView {
     pub name: String,
     pub plugins: Vec<AgentPlugin>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AgentPlugin {
     pub plugin: String,
+    /// The actions the agent may use; `null`: all of them.
+    #[schema(value_type = Option<Vec<String>>)]
     pub enabled_actions: Value,
     pub priority: i64,
 }

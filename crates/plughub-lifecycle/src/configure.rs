@@ -12,9 +12,10 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// What may be shown of an instance's configuration: values of ordinary settings, names of secrets.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConfigView {
     pub plugin: String,
+    /// Each ordinary setting's value, typed by the schema (a string, number, boolean, array or JSON).
     pub values: BTreeMap<String, Value>,
     /// Secrets that have a value (the values are never shown).
     pub secrets_set: Vec<String>,

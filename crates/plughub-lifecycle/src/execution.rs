@@ -99,6 +99,9 @@ pub enum Attempt {
     Failed,
     /// Failed, and the execution tries again.
     FailedRetrying,
+    /// Failed by the caller's mistake (a component the plugin does not have): an execution that
+    /// failed, which neither the error streak nor the circuit breaker count against the plugin.
+    Refused,
 }
 
 /// Milliseconds since the Unix epoch: the breaker's clock, shared by every server on the store.
@@ -387,7 +390,7 @@ impl Installer {
         let event = |metadata: Value| NewEvent {
             event_type: match attempt {
                 Attempt::Succeeded => EventType::PluginActionExecuted,
-                Attempt::Failed => EventType::PluginErrorOccurred,
+                Attempt::Failed | Attempt::Refused => EventType::PluginErrorOccurred,
                 Attempt::FailedRetrying => EventType::PluginAttemptFailed,
             },
             actor: actor.into(),
@@ -396,13 +399,15 @@ impl Installer {
             metadata,
         };
         let mut metadata = context.redact_value(&metadata);
-        if succeeded
-            && context.one_execution
-            && context.error_streak == 0
-            && context.breaker.is_quiet()
+        if attempt == Attempt::Refused
+            || succeeded
+                && context.one_execution
+                && context.error_streak == 0
+                && context.breaker.is_quiet()
         {
-            // Nothing to keep on the instance (no streak to clear, a closed breaker): the event alone,
-            // written with the events of other executions of the moment.
+            // Nothing to keep on the instance (no streak to clear, a closed breaker; or the caller's
+            // mistake, not the plugin's): the event alone, written with the events of other executions
+            // of the moment.
             self.store.append_event(&event(metadata)).await?;
             return Ok(false);
         }

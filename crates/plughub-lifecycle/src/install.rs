@@ -24,7 +24,20 @@ impl Installer {
         spec: &str,
         options: &InstallOptions,
     ) -> Result<InstanceRecord, LifecycleError> {
-        self.install_as(org, spec, self.naming(options), options)
+        self.install_package(org, &PackageSpec::parse(spec)?, options)
+            .await
+    }
+
+    /// Installs `spec` as read already: the API builds registry specs itself, so that nothing it is
+    /// given is ever read as a path on this machine. Its name is read as `options` say (through the
+    /// catalogue unless `not_in_catalogue`).
+    pub async fn install_package(
+        &self,
+        org: &str,
+        spec: &PackageSpec,
+        options: &InstallOptions,
+    ) -> Result<InstanceRecord, LifecycleError> {
+        self.install_spec(org, spec, self.naming(options), options)
             .await
     }
 
@@ -36,12 +49,22 @@ impl Installer {
         naming: Naming<'_>,
         options: &InstallOptions,
     ) -> Result<InstanceRecord, LifecycleError> {
+        self.install_spec(org, &PackageSpec::parse(spec)?, naming, options)
+            .await
+    }
+
+    async fn install_spec(
+        &self,
+        org: &str,
+        spec: &PackageSpec,
+        naming: Naming<'_>,
+        options: &InstallOptions,
+    ) -> Result<InstanceRecord, LifecycleError> {
         let group = self.group(org).await?;
-        let spec = PackageSpec::parse(spec)?;
         let (result, undone) = {
             // Recovery and collection on this machine wait while this lock is held.
             let _working = self.packages.lock_shared()?;
-            self.install_with_dependencies(&group, &spec, naming, options)
+            self.install_with_dependencies(&group, spec, naming, options)
                 .await
         };
         if undone {

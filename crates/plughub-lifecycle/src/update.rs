@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 /// What an update or rollback did.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UpdateOutcome {
     pub plugin: String,
     pub from: String,
@@ -39,16 +39,43 @@ impl Installer {
         target: Option<&str>,
         options: &InstallOptions,
     ) -> Result<UpdateOutcome, LifecycleError> {
+        match target {
+            Some(t) if is_local(t) => {
+                self.update_with(org, plugin, Some(PackageSpec::parse(t)?), None, options)
+                    .await
+            }
+            wanted => self.update_to(org, plugin, wanted, options).await,
+        }
+    }
+
+    /// Updates to `wanted` of the registry (a version, range or tag; the newest for its core major when
+    /// none): what the API is given is never read as a path on this machine.
+    pub async fn update_to(
+        &self,
+        org: &str,
+        plugin: &str,
+        wanted: Option<&str>,
+        options: &InstallOptions,
+    ) -> Result<UpdateOutcome, LifecycleError> {
+        self.update_with(org, plugin, None, wanted, options).await
+    }
+
+    /// Updates to `local` when given, else to `wanted` of the registry.
+    async fn update_with(
+        &self,
+        org: &str,
+        plugin: &str,
+        local: Option<PackageSpec>,
+        wanted: Option<&str>,
+        options: &InstallOptions,
+    ) -> Result<UpdateOutcome, LifecycleError> {
         let (group, thing, record) = self.instance_meant(org, plugin).await?;
         record.state.next(Step::Replace)?;
         // The instance's own name, vetted when it was installed: taken as written from here on.
-        let spec = match target {
-            Some(t) if is_local(t) => PackageSpec::parse(t)?,
-            wanted => PackageSpec::Npm {
-                name: record.plugin.clone(),
-                wanted: wanted.map(str::to_string),
-            },
-        };
+        let spec = local.unwrap_or_else(|| PackageSpec::Npm {
+            name: record.plugin.clone(),
+            wanted: wanted.map(str::to_string),
+        });
         let core = options.core.or(record.core);
         let result = {
             let _working = self.packages.lock_shared()?;

@@ -54,6 +54,10 @@ pub enum FailureCause {
     Timeout,
     /// Its worker ended under it.
     WorkerDied,
+    /// The plugin has no component of that kind by that name: the caller's mistake.
+    NoComponent,
+    /// The action's `validate` declined the message, and its handler did not run.
+    Declined,
     /// The worker broke the protocol, or could not be reached.
     Other,
 }
@@ -65,6 +69,8 @@ impl FailureCause {
             E::Plugin(_) | E::CallbacksOverCap { .. } => FailureCause::PluginError,
             E::Timeout { .. } => FailureCause::Timeout,
             E::Exited { .. } => FailureCause::WorkerDied,
+            E::NoComponent { .. } => FailureCause::NoComponent,
+            E::Declined { .. } => FailureCause::Declined,
             _ => FailureCause::Other,
         }
     }
@@ -75,6 +81,8 @@ impl FailureCause {
             FailureCause::PluginError => "plugin_error",
             FailureCause::Timeout => "timeout",
             FailureCause::WorkerDied => "worker_died",
+            FailureCause::NoComponent => "no_component",
+            FailureCause::Declined => "declined",
             FailureCause::Other => "error",
         }
     }

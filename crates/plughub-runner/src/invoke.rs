@@ -1,6 +1,7 @@
 //! One component of a launched instance run on a message, and what it leaves: its log lines, and the
 //! record of the execution with secret values cut out of all of it.
 
+use crate::error::FailureCause;
 use crate::{Component, Launched, Outcome, RunError, Runner};
 use plughub_engine::{EngineError, Invocation};
 use plughub_lifecycle::{Attempt, ExecutionContext};
@@ -172,7 +173,7 @@ impl Recorded<'_> {
                 })
             }
             Err(e) => {
-                let cause = crate::error::FailureCause::of(&e);
+                let cause = FailureCause::of(&e);
                 let message = context.redact(&e.to_string());
                 metadata["status"] = json!("error");
                 metadata["error"] = json!(message);
@@ -180,7 +181,12 @@ impl Recorded<'_> {
                     .installer()
                     .record_execution(
                         context,
-                        Attempt::Failed,
+                        match cause {
+                            // A name the plugin lacks is the caller's mistake alone; a message its
+                            // action declines counts towards a suspension, as any failure does.
+                            FailureCause::NoComponent => Attempt::Refused,
+                            _ => Attempt::Failed,
+                        },
                         metadata,
                         self.actor,
                         runner.policy(),

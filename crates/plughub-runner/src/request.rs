@@ -48,9 +48,12 @@ pub struct ExecutionRequest {
 }
 
 /// A recorded run, secrets cut out.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Outcome {
+    /// What the component answered, as the plugin returned it (an elizaOS action result, a provider's
+    /// `{text, values, data}`, …): its shape is the plugin's.
     pub result: Value,
+    /// What an action sent through its callback, in order: elizaOS content, as the plugin sent it.
     pub callbacks: Vec<Value>,
     pub duration_ms: f64,
     pub memory_bytes: Option<u64>,

@@ -6,6 +6,24 @@ use axum::response::{IntoResponse, Response};
 use plughub_catalog::CatalogError;
 use serde_json::{Value, json};
 
+/// The one error shape of every route: `{"error": {"code", "message", "details"}}`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, for scripts: `org_not_found`, `forbidden`, `invalid_body`, …
+    #[schema(example = "org_not_found")]
+    pub code: String,
+    /// For people: what went wrong and what to do.
+    pub message: String,
+    /// More, where there is more (suggestions, the role that was refused); `null` otherwise.
+    #[schema(value_type = Option<Object>)]
+    pub details: Value,
+}
+
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -65,7 +83,13 @@ impl ApiError {
 
 impl From<plughub_store::StoreError> for ApiError {
     fn from(e: plughub_store::StoreError) -> ApiError {
-        ApiError::internal(&e)
+        match e {
+            // A name taken already (an agent), or a change another request made first.
+            plughub_store::StoreError::Conflict(message) => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", message)
+            }
+            e => ApiError::internal(&e),
+        }
     }
 }
 
@@ -112,10 +136,18 @@ impl From<plughub_lifecycle::LifecycleError> for ApiError {
                 retry_after: None,
             };
         }
+        if let E::Store(store) = e {
+            return store.into();
+        }
         let (status, code) = match &e {
             E::UnknownOrg(_) => (StatusCode::NOT_FOUND, "org_not_found"),
             E::NotInstalled { .. } => (StatusCode::NOT_FOUND, "plugin_not_installed"),
             E::UnknownAgent { .. } => (StatusCode::NOT_FOUND, "agent_not_found"),
+            // A name (or version) the registry does not have: not found, as for the catalogue.
+            E::Install(
+                plughub_install::InstallError::NotOnNpm { .. }
+                | plughub_install::InstallError::NoTarget { .. },
+            ) => (StatusCode::NOT_FOUND, "plugin_not_found"),
             E::Install(_) | E::DependencyUnavailable { .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "cannot_install")
             }
@@ -184,6 +216,16 @@ impl From<plughub_runner::RunError> for ApiError {
                     retry_after: Some(half_opens_in.as_secs().max(1)),
                 };
             }
+            // Recorded as failed executions all the same, but the caller's to change: a name the
+            // plugin lacks, or a message its action declines.
+            E::ComponentFailed {
+                cause: plughub_runner::FailureCause::NoComponent,
+                ..
+            } => (StatusCode::NOT_FOUND, "component_not_found"),
+            E::ComponentFailed {
+                cause: plughub_runner::FailureCause::Declined,
+                ..
+            } => (StatusCode::UNPROCESSABLE_ENTITY, "declined"),
             E::DidNotStart { .. } | E::NoModel { .. } | E::ComponentFailed { .. } => {
                 (StatusCode::BAD_GATEWAY, "plugin_failed")
             }
@@ -221,8 +263,14 @@ impl From<CatalogError> for ApiError {
 
 impl ApiError {
     /// The body every error answer has.
-    pub fn body(&self) -> Value {
-        json!({ "error": { "code": self.code, "message": self.message, "details": self.details } })
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message.clone(),
+                details: self.details.clone(),
+            },
+        }
     }
 }
 

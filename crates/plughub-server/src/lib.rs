@@ -3,10 +3,12 @@
 mod auth;
 mod error;
 mod handlers;
+mod integers;
 mod json;
 mod live;
 mod metrics;
 mod openapi;
+mod params;
 mod router;
 mod state;
 

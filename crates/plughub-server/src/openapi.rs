@@ -1,32 +1,316 @@
-//! The OpenAPI document, generated from the handlers' own annotations and body types, served at
-//! `/api/openapi.json`. A test checks that every route the router serves is in it.
+//! The OpenAPI document, generated from the handlers' own annotations and the types they answer with,
+//! served at `/api/openapi.json`. A test checks that every route the router serves is in it, and CI runs a
+//! contract check (`scripts/api-contract.sh`) that fuzzes every operation against it.
+//!
+//! Error answers are defined here once, as response components (`#/components/responses/…`) with the
+//! one error body; operations refer to them, alone or in the sets below, instead of each describing its
+//! own.
 
+use crate::error::{ErrorBody, ErrorDetail};
 use axum::Json;
-use utoipa::OpenApi;
+use std::collections::BTreeMap;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::link::LinkBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::{IntoResponses, Modify, OpenApi, ToResponse};
 
-/// The one error shape of every route.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct ErrorBody {
-    error: ErrorDetail,
+/// One error answer: its status, and what it means for any operation that answers it.
+pub trait ErrorResponse {
+    const STATUS: u16;
+    const NAME: &'static str;
 }
 
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct ErrorDetail {
-    /// Stable, for scripts: `org_not_found`, `forbidden`, `invalid_body`, …
-    code: String,
-    /// For people: what went wrong and what to do.
-    message: String,
-    /// More, where there is more (suggestions, the role that was refused).
-    details: Option<serde_json::Value>,
+/// Declares each error response component once: its status, name and description, with the error body.
+macro_rules! error_responses {
+    ($($(#[doc = $doc:literal])+ $name:ident = $status:literal;)+) => {
+        $(
+            $(#[doc = $doc])+
+            pub struct $name;
+
+            impl ErrorResponse for $name {
+                const STATUS: u16 = $status;
+                const NAME: &'static str = stringify!($name);
+            }
+
+            impl<'r> ToResponse<'r> for $name {
+                fn response() -> (&'r str, RefOr<Response>) {
+                    (stringify!($name), error_response(concat!($($doc),+).trim(), $status).into())
+                }
+            }
+        )+
+    };
+}
+
+error_responses! {
+    /// The body is not JSON (`malformed_json`) or could not be read (`bad_body`), or a query parameter
+    /// is not one this operation takes, not of its type or out of its bounds (`bad_request`).
+    BadRequest = 400;
+    /// Not signed in, or with a token or session that no longer holds (`unauthenticated`,
+    /// `bad_authorization`, `token_unknown`, `token_revoked`, `token_expired`, `session_ended`), or a
+    /// wrong email or password (`bad_login`).
+    Unauthenticated = 401;
+    /// The caller's role in the organisation does not allow this (`forbidden`; `details` name the role
+    /// and the action).
+    Forbidden = 403;
+    /// No such organisation among the caller's (`org_not_found`: one the caller is not in answers the
+    /// same), or no such installed plugin (`plugin_not_installed`), agent (`agent_not_found`), component
+    /// of the plugin (`component_not_found`), package in the registry or version of it
+    /// (`plugin_not_found`).
+    NotFound = 404;
+    /// Not in a state that allows this: installed already, active already, not active, needed by
+    /// others, nothing to roll back to, a name taken already, or changed by another request first
+    /// (`conflict`); permissions to grant first (`needs_grant`), settings to give first
+    /// (`needs_config`), suspended, failed or changing (`not_runnable`), or above the risk threshold
+    /// (`too_risky`).
+    Conflict = 409;
+    /// The body is over the limit of 1 MB (`body_too_large`).
+    PayloadTooLarge = 413;
+    /// The body is not sent as `application/json` (`not_json`).
+    UnsupportedMediaType = 415;
+    /// The body's fields are not this operation's, or not of their type (`invalid_body`, naming the
+    /// field); or they are well formed but cannot be carried out: values the plugin's own settings
+    /// refuse, a message the action declines (`invalid`, `declined`), a package that cannot be
+    /// installed or whose dependencies cannot (`cannot_install`, `dependencies`), a package neither in
+    /// the catalogue nor shaped like an elizaOS plugin (`not_a_plugin`, with suggestions; install it
+    /// with `not_in_catalogue`).
+    Unprocessable = 422;
+    /// Too many requests: failed sign-ins from this address, or for this account from it, unknown
+    /// tokens included (`throttled`); the organisation's installs in the hour, its executions in the day
+    /// or a plugin's in the minute (`rate_limited`). `Retry-After` says when to try again, where it is
+    /// known.
+    TooManyRequests = 429;
+    /// The server failed to answer (`internal`); the error is in its log.
+    Internal = 500;
+    /// The plugin failed: it threw, timed out, ended, or did not start (`plugin_failed`).
+    PluginFailed = 502;
+    /// This server serves the catalogue only, not organisations' plugins (`no_lifecycle`); or the
+    /// plugin failed so often in a row that its circuit is open (`circuit_open`, `details.half_opens_at`):
+    /// runs are refused until `Retry-After` seconds have passed.
+    Unavailable = 503;
+}
+
+/// A response component with the error body; `429` and `503` also say when to try again.
+fn error_response(description: &str, status: u16) -> Response {
+    let mut response = ResponseBuilder::new().description(description).content(
+        "application/json",
+        Content::new(Some(Ref::from_schema_name("ErrorBody"))),
+    );
+    if status == 429 || status == 503 {
+        response = response.header(
+            "Retry-After",
+            HeaderBuilder::new()
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .minimum(Some(0)),
+                ))
+                .description(Some("Seconds to wait before trying again"))
+                .build(),
+        );
+    }
+    response.build()
+}
+
+/// Declares a set of error responses that operations share, by reference to the components above.
+macro_rules! response_set {
+    ($(#[doc = $doc:literal])+ $name:ident = [$($member:ident),+ $(,)?]) => {
+        $(#[doc = $doc])+
+        pub struct $name;
+
+        impl IntoResponses for $name {
+            fn responses() -> BTreeMap<String, RefOr<Response>> {
+                [$(($member::STATUS, $member::NAME)),+]
+                    .into_iter()
+                    .map(|(status, name)| {
+                        (status.to_string(), RefOr::Ref(Ref::from_response_name(name)))
+                    })
+                    .collect()
+            }
+        }
+    };
+}
+
+response_set! {
+    /// What an operation open to anyone may answer beside its own answers.
+    Public = [Internal]
+}
+response_set! {
+    /// What every signed-in operation may answer: not signed in, throttled, or a failure of the server.
+    SignedIn = [Unauthenticated, TooManyRequests, Internal]
+}
+response_set! {
+    /// What every operation on an organisation may answer: those of `SignedIn`, an organisation that is
+    /// not the caller's, and a role that may not.
+    InOrg = [Unauthenticated, Forbidden, NotFound, TooManyRequests, Internal]
+}
+response_set! {
+    /// What every operation taking a JSON body may answer when the body is not what it takes.
+    JsonBody = [BadRequest, PayloadTooLarge, UnsupportedMediaType, Unprocessable]
+}
+response_set! {
+    /// What an operation on installed plugins may answer on a server that serves the catalogue only.
+    Plugins = [Unavailable]
+}
+
+/// The ways to sign in: an API token, or the session cookie a password login sets. Every operation
+/// needs one unless it says otherwise.
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An API token (`phk_…`); an admin makes one with `plughub admin create-token`",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::auth::SESSION_COOKIE,
+                "The session `POST /api/auth/login` sets",
+            ))),
+        );
+    }
+}
+
+/// What the types' derived schemas cannot say: a run names exactly one component.
+struct Shapes;
+
+impl Modify for Shapes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let schemas = &mut openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .schemas;
+        if let Some(run) = schemas.remove("Run") {
+            schemas.insert(
+                "Run".into(),
+                crate::handlers::installed::Run::exactly_one(run),
+            );
+        }
+    }
+}
+
+/// Links from the operations that name things to the operations on them, so that a client (or a test
+/// generator) can go from who it is to its organisations, and from a list of plugins to each plugin.
+struct Links;
+
+/// The operations on one installed plugin, which take `org` and `plugin` in their path.
+const ON_A_PLUGIN: [&str; 10] = [
+    "uninstall_plugin",
+    "configure_plugin",
+    "run_plugin",
+    "plugin_permissions",
+    "grant_permissions",
+    "revoke_permissions",
+    "activate_plugin",
+    "deactivate_plugin",
+    "update_plugin",
+    "rollback_plugin",
+];
+
+/// The operations on one organisation, which take `org` alone in their path.
+const ON_AN_ORG: [&str; 7] = [
+    "list_installed",
+    "install_plugin",
+    "list_agents",
+    "create_agent",
+    "list_events",
+    "list_executions",
+    "live_executions",
+];
+
+impl Modify for Links {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        // Who the caller is → each operation on their first organisation.
+        let org = ("org", "$response.body#/memberships/0/group");
+        for target in ON_AN_ORG {
+            add_link(openapi, "me", "200", target, &[org]);
+        }
+        // A list of installed plugins, or one just installed → the operations on it.
+        let org = ("org", "$request.path.org");
+        for target in ON_A_PLUGIN {
+            let listed = ("plugin", "$response.body#/plugins/0/plugin");
+            add_link(openapi, "list_installed", "200", target, &[org, listed]);
+            let installed = ("plugin", "$response.body#/plugin");
+            add_link(openapi, "install_plugin", "201", target, &[org, installed]);
+        }
+        // An uninstalled plugin → its permissions, which are gone with it (404).
+        let same = [org, ("plugin", "$request.path.plugin")];
+        add_link(
+            openapi,
+            "uninstall_plugin",
+            "200",
+            "plugin_permissions",
+            &same,
+        );
+        // Grants taken back → granted again.
+        add_link(
+            openapi,
+            "revoke_permissions",
+            "200",
+            "grant_permissions",
+            &same,
+        );
+        // A search → the plugin it found first.
+        let found = ("name", "$response.body#/hits/0/name");
+        add_link(openapi, "search_plugins", "200", "show_plugin", &[found]);
+    }
+}
+
+/// Adds to `from`'s `status` response a link to the operation `to`, its parameters taken as `parameters`
+/// say (runtime expressions).
+fn add_link(
+    openapi: &mut utoipa::openapi::OpenApi,
+    from: &str,
+    status: &str,
+    to: &str,
+    parameters: &[(&str, &str)],
+) {
+    let operation = openapi
+        .paths
+        .paths
+        .values_mut()
+        .flat_map(|item| {
+            [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+            ]
+        })
+        .filter_map(Option::as_mut)
+        .find(|operation| operation.operation_id.as_deref() == Some(from))
+        .unwrap_or_else(|| panic!("a link from {from}, which is not an operation"));
+    let Some(RefOr::T(response)) = operation.responses.responses.get_mut(status) else {
+        panic!("a link from {from} {status}, which it does not answer");
+    };
+    let link = parameters
+        .iter()
+        .fold(
+            LinkBuilder::new().operation_id(to),
+            |link, (name, value)| link.parameter(*name, *value),
+        )
+        .build();
+    response.links.insert(to.to_string(), RefOr::T(link));
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "plughub",
-        description = "The plugin platform for elizaOS agents"
+        description = "The plugin platform for elizaOS agents. Every operation needs a signed-in caller \
+                       (an API token, or the session cookie of a password login) unless it says otherwise; \
+                       errors have one shape, `ErrorBody`."
     ),
     paths(
         crate::handlers::account::me,
@@ -55,55 +339,31 @@ pub struct ErrorDetail {
         crate::handlers::health::healthz,
         crate::handlers::health::metrics,
     ),
-    components(schemas(ErrorBody, ErrorDetail)),
-    modifiers(&Throttled)
+    components(
+        schemas(ErrorBody, ErrorDetail),
+        responses(
+            BadRequest,
+            Unauthenticated,
+            Forbidden,
+            NotFound,
+            Conflict,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+            Unprocessable,
+            TooManyRequests,
+            Internal,
+            PluginFailed,
+            Unavailable,
+        )
+    ),
+    security(("token" = []), ("session" = [])),
+    modifiers(&Security, &Shapes, &Links)
 )]
 pub struct ApiDoc;
 
-/// Every operation that checks a credential (it documents 401) may also answer 429: a client address
-/// that failed to sign in too often waits (`Retry-After`). Added here once rather than on each handler.
-struct Throttled;
-
-impl utoipa::Modify for Throttled {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{
-            HeaderBuilder, ObjectBuilder, Ref, ResponseBuilder, Type, content::Content,
-        };
-        let response = ResponseBuilder::new()
-            .description("Too many failed sign-ins from this address (or for this account from it): try again after `Retry-After` seconds")
-            .header(
-                "Retry-After",
-                HeaderBuilder::new()
-                    .schema(Some(ObjectBuilder::new().schema_type(Type::Integer)))
-                    .description(Some("Seconds to wait"))
-                    .build(),
-            )
-            .content(
-                "application/json",
-                Content::new(Some(Ref::from_schema_name("ErrorBody"))),
-            )
-            .build();
-        for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-            ];
-            for operation in operations.into_iter().flatten() {
-                let responses = &mut operation.responses.responses;
-                // A 429 the handler documents itself (a quota, a rate) is kept as it says.
-                if responses.contains_key("401") {
-                    responses
-                        .entry("429".into())
-                        .or_insert_with(|| response.clone().into());
-                }
-            }
-        }
-    }
-}
-
-/// `GET /api/openapi.json`.
-pub async fn document() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// `GET /api/openapi.json`: built once.
+pub async fn document() -> Json<&'static utoipa::openapi::OpenApi> {
+    static DOCUMENT: std::sync::LazyLock<utoipa::openapi::OpenApi> =
+        std::sync::LazyLock::new(ApiDoc::openapi);
+    Json(&DOCUMENT)
 }

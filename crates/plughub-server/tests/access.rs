@@ -159,7 +159,15 @@ async fn each_role_sees_its_own_group_and_nothing_of_another() {
             .iter()
             .all(|e| e["group_id"] == events["items"][0]["group_id"])
     );
-    for bad in ["?per_page=0", "?page=0", "?per_page=1000", "?colour=red"] {
+    for bad in [
+        "?per_page=0",
+        "?page=0",
+        "?per_page=1000",
+        "?per_page=201",
+        "?page=18446744073709551616",
+        "?page=-1",
+        "?colour=red",
+    ] {
         let (status, body, _) = send(
             &w.app,
             get(

@@ -85,6 +85,21 @@ async fn health_search_and_show() {
     assert_eq!(body["per_page"], 5);
     assert!(body["total"].as_u64().unwrap() >= 5);
 
+    // The largest page the document allows is an empty page, served at once; an integral number is
+    // an integer (JSON Schema reads `2.0` as 2), as the document's generator may send it.
+    let (status, body) = get(&app, "/api/plugins?page=18446744073709551615&per_page=100").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (body["page"].as_u64(), body["hits"].as_array().map(Vec::len)),
+        (Some(u64::MAX), Some(0))
+    );
+    let (status, body) = get(&app, "/api/plugins?q=solana&page=1.0&per_page=2.0").await;
+    assert_eq!(
+        (status, body["per_page"].as_u64()),
+        (StatusCode::OK, Some(2)),
+        "{body}"
+    );
+
     let (_, body) = get(
         &app,
         "/api/plugins?topic=defi&compat=v0&sort=stars&facets=true",
@@ -133,6 +148,10 @@ async fn bad_requests_get_one_error_shape() {
         "/api/plugins?page=0",
         "/api/plugins?per_page=1000",
         "/api/plugins?page=abc",
+        "/api/plugins?page=1.5",
+        "/api/plugins?page=18446744073709551616",
+        "/api/plugins?compat=1",
+        "/api/plugins?sort=popularity",
         "/api/plugins?qq=typo",
         "/api/plugins?deprecated=maybe",
     ] {

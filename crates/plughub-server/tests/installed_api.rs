@@ -75,10 +75,14 @@ async fn install_configure_grant_and_uninstall_by_role() {
         (status, body["error"]["code"].as_str()),
         (StatusCode::NOT_FOUND, Some("org_not_found"))
     );
+    // What the document's `Install` does not admit is refused before anything is looked up: a path on
+    // the server's disk never reaches the installer.
     for (bad, code) in [
-        (json!({ "plugin": "/etc" }), "invalid"),
-        (json!({ "plugin": "./here" }), "invalid"),
-        (json!({ "plugin": PLUGIN, "core": "v9" }), "invalid"),
+        (json!({ "plugin": "/etc" }), "invalid_body"),
+        (json!({ "plugin": "./here" }), "invalid_body"),
+        (json!({ "plugin": "~/x" }), "invalid_body"),
+        (json!({ "plugin": format!(" {PLUGIN}") }), "invalid_body"),
+        (json!({ "plugin": PLUGIN, "core": "v9" }), "invalid_body"),
         (json!({ "plugin": PLUGIN, "force": true }), "invalid_body"),
     ] {
         let (status, body) = node.send("POST", plugins, owner, Some(bad.clone())).await;
@@ -138,15 +142,36 @@ async fn install_configure_grant_and_uninstall_by_role() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["missing"], json!({}));
+    // What the document's `Named` does not admit: the network and secrets are granted by naming them,
+    // and a domain is a domain name.
+    for bad in [
+        json!({ "permissions": ["network.external"] }),
+        json!({ "domains": ["203.0.113.7"] }),
+        json!({ "domains": ["*.*.example.com"] }),
+        json!({ "domains": [format!("{}.com", "a".repeat(250))] }),
+    ] {
+        let (status, body) = node
+            .send("POST", &permissions, owner, Some(bad.clone()))
+            .await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body")),
+            "{bad}: {body}"
+        );
+    }
     let (status, body) = node
         .send(
             "POST",
             &permissions,
             owner,
-            Some(json!({ "permissions": ["network.external"] })),
+            Some(json!({ "domains": ["*.example.com", "localhost"], "permissions": ["storage.read"] })),
         )
         .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["granted"]["network.external"],
+        json!(["*.example.com", "localhost"])
+    );
 
     // An agent, and the plugin activated for it.
     let (status, body) = node
@@ -158,18 +183,44 @@ async fn install_configure_grant_and_uninstall_by_role() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    // A name is taken as sent, as the document's pattern reads it: no trimming of what it refuses.
+    for bad in ["bad name", " eliza2", ""] {
+        let (status, body) = node
+            .send(
+                "POST",
+                "/api/orgs/acme/agents",
+                owner,
+                Some(json!({ "name": bad })),
+            )
+            .await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body")),
+            "{bad}: {body}"
+        );
+    }
     let (status, body) = node
         .send(
             "POST",
             "/api/orgs/acme/agents",
             owner,
-            Some(json!({ "name": "bad name" })),
+            Some(json!({ "name": "eliza" })),
         )
         .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("conflict")),
+        "a name taken already: {body}"
+    );
     let activate = format!("{plugins}/{ENCODED}/activate");
+    // An integer as JSON Schema reads it: 5.0 is 5.
     let (status, body) = node
-        .send("POST", &activate, owner, Some(json!({ "agent": "eliza" })))
+        .send(
+            "POST",
+            &activate,
+            owner,
+            Some(json!({ "agent": "eliza", "priority": 5.0 })),
+        )
         .await;
     assert_eq!(
         (status, body["state"].as_str()),
@@ -208,22 +259,44 @@ async fn install_configure_grant_and_uninstall_by_role() {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    // Exactly one is given, and not null: the document says so, and so does the answer.
     let (status, body) = node
         .send(
             "POST",
             &run,
             user,
-            Some(json!({ "action": "ECHO", "text": "hi" })),
+            Some(json!({ "action": "ECHO", "provider": null })),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body")),
+        "{body}"
+    );
+    let (status, body) = node
+        .send(
+            "POST",
+            &run,
+            user,
+            Some(json!({ "action": "ECHO", "text": "hi", "timeout": 5.0 })),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["result"]["text"], "echo hi ***");
+    // A component the plugin does not have is the caller's mistake: not found (and recorded).
     let (status, body) = node
         .send("POST", &run, user, Some(json!({ "action": "NOPE" })))
         .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
-        (StatusCode::BAD_GATEWAY, Some("plugin_failed")),
+        (StatusCode::NOT_FOUND, Some("component_not_found")),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("has no action named NOPE"),
         "{body}"
     );
 
@@ -269,6 +342,23 @@ async fn install_configure_grant_and_uninstall_by_role() {
         "a page past the log is empty: {body}"
     );
     assert_eq!(body["total"], 2, "{body}");
+    // A caller's mistakes are not the plugin's failures: however many, its circuit stays closed (5 in
+    // a row open it) and it is not suspended (10), and the next good run is answered.
+    for _ in 0..11 {
+        let (status, body) = node
+            .send("POST", &run, user, Some(json!({ "action": "NOPE" })))
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    }
+    let (status, body) = node
+        .send(
+            "POST",
+            &run,
+            user,
+            Some(json!({ "action": "ECHO", "text": "hi" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = node
         .send(
             "POST",

@@ -159,7 +159,10 @@ async fn warm_workers_streamed_callbacks_and_the_live_log() {
     let events = read_events(response.into_body(), |_, _| false).await;
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0].0, "error");
-    assert_eq!(events[0].1["error"]["code"], "plugin_failed", "{events:?}");
+    assert_eq!(
+        events[0].1["error"]["code"], "component_not_found",
+        "{events:?}"
+    );
 
     // The live log: executions recorded after it opened, and only those.
     let response = node
@@ -195,7 +198,8 @@ async fn a_warm_worker_is_replaced_after_the_policys_count_and_a_declined_messag
     let (t, node, owner) = (&world.t, &world.node, world.owner.clone());
     let plugin = PLUGIN_PATH;
 
-    // An action that declines the message: an error that says so, and its handler never ran.
+    // An action that declines the message: an error that says so (the message is the caller's to
+    // change, not a failure of the plugin), and its handler never ran.
     let (status, body) = node
         .send(
             "POST",
@@ -204,8 +208,8 @@ async fn a_warm_worker_is_replaced_after_the_policys_count_and_a_declined_messag
             Some(json!({ "action": "PICKY", "text": "now" })),
         )
         .await;
-    assert_eq!(status.as_u16(), 502, "{body}");
-    assert_eq!(body["error"]["code"], "plugin_failed", "{body}");
+    assert_eq!(status.as_u16(), 422, "{body}");
+    assert_eq!(body["error"]["code"], "declined", "{body}");
     let message = body["error"]["message"].as_str().unwrap();
     assert!(message.contains("PICKY declined this message"), "{body}");
     let streak = || async {

@@ -40,8 +40,7 @@ const ROUTES: [(&str, &str); 25] = [
     ("get", "/metrics"),
 ];
 
-#[tokio::test]
-async fn the_document_lists_every_route() {
+async fn document() -> Value {
     let t = TestStore::new(TestBackend::Sqlite).await;
     let app = router(AppState::new(
         Arc::new(Catalog::open(t.store.clone()).await.unwrap()),
@@ -58,7 +57,24 @@ async fn the_document_lists_every_route() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let doc: Value = serde_json::from_slice(&bytes).unwrap();
+    t.cleanup().await;
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// Every operation of the document, with its method and path.
+fn operations(doc: &Value) -> Vec<(String, String, &Value)> {
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            out.push((method.clone(), path.clone(), operation));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_document_lists_every_route() {
+    let doc = document().await;
     assert!(
         doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")),
         "{}",
@@ -97,7 +113,23 @@ async fn the_document_lists_every_route() {
     assert_eq!(ids.len(), count, "operation ids are unique: {ids:?}");
     // Failed sign-ins wait: 429 with Retry-After wherever a credential is checked.
     let login = &paths["/api/auth/login"]["post"]["responses"]["429"];
-    assert!(login["headers"]["Retry-After"].is_object(), "{login}");
+    assert_eq!(
+        login["$ref"], "#/components/responses/TooManyRequests",
+        "{login}"
+    );
+    let throttled = &doc["components"]["responses"]["TooManyRequests"];
+    assert!(
+        throttled["headers"]["Retry-After"].is_object(),
+        "{throttled}"
+    );
+    // An open circuit answers 503 with Retry-After too.
+    let run = &paths["/api/orgs/{org}/plugins/{plugin}/run"]["post"]["responses"];
+    assert_eq!(run["503"]["$ref"], "#/components/responses/Unavailable");
+    let unavailable = &doc["components"]["responses"]["Unavailable"];
+    assert!(
+        unavailable["headers"]["Retry-After"].is_object(),
+        "{unavailable}"
+    );
     // Request bodies carry their fields; query parameters are listed.
     let install = &paths["/api/orgs/{org}/plugins"]["post"]["requestBody"];
     assert!(install.to_string().contains("Install"), "{install}");
@@ -107,5 +139,178 @@ async fn the_document_lists_every_route() {
     let search = paths["/api/plugins"]["get"]["parameters"].to_string();
     for q in ["q", "topic", "compat", "sort", "page", "per_page"] {
         assert!(search.contains(&format!("\"{q}\"")), "{q}: {search}");
+    }
+}
+
+/// Every `$ref` names something the document defines: a generator skips what it cannot resolve.
+#[tokio::test]
+async fn every_reference_resolves() {
+    let doc = document().await;
+    fn walk(value: &Value, doc: &Value, seen: &mut usize) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get("$ref") {
+                    let pointer = target.strip_prefix('#').expect("a local reference");
+                    assert!(doc.pointer(pointer).is_some(), "{target} is not defined");
+                    *seen += 1;
+                }
+                map.values().for_each(|v| walk(v, doc, seen));
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, doc, seen)),
+            _ => {}
+        }
+    }
+    let mut seen = 0;
+    walk(&doc, &doc, &mut seen);
+    assert!(seen > 100, "{seen} references");
+}
+
+/// Every answer an operation gives is in the document: a typed body for each success, and each error
+/// as a reference to one shared definition with the one error body.
+#[tokio::test]
+async fn every_answer_is_typed_and_errors_are_shared() {
+    let doc = document().await;
+    let shared = doc["components"]["responses"].as_object().unwrap();
+    for (name, response) in shared {
+        assert_eq!(
+            response["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/ErrorBody",
+            "{name}"
+        );
+    }
+    assert!(
+        shared["TooManyRequests"]["headers"]["Retry-After"].is_object(),
+        "a 429 says when to try again"
+    );
+    for (method, path, operation) in operations(&doc) {
+        let responses = operation["responses"].as_object().unwrap();
+        for (status, response) in responses {
+            if status.starts_with('2') {
+                let content = response["content"]
+                    .as_object()
+                    .unwrap_or_else(|| panic!("{method} {path} {status} has a body"));
+                for (media, body) in content {
+                    let schema = &body["schema"];
+                    let typed = schema.get("$ref").is_some()
+                        || schema.get("type").is_some_and(|t| t != "object")
+                        || schema.get("items").is_some();
+                    assert!(typed, "{method} {path} {status} {media}: {schema}");
+                }
+            } else {
+                let target = response["$ref"].as_str().unwrap_or_else(|| {
+                    panic!("{method} {path} {status} refers to a shared response: {response}")
+                });
+                assert!(target.starts_with("#/components/responses/"), "{target}");
+            }
+        }
+        // Whatever refuses a body, a query or a caller says so in the document.
+        let mut needed = Vec::new();
+        if operation.get("requestBody").is_some() {
+            needed.extend(["400", "413", "415", "422"]);
+        }
+        let public = operation["security"] == serde_json::json!([{}]);
+        if !public {
+            needed.extend(["401", "429"]);
+        }
+        if operation["parameters"]
+            .as_array()
+            .is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"))
+        {
+            needed.push("400");
+        }
+        for status in needed {
+            assert!(
+                responses.contains_key(status),
+                "{method} {path} documents {status}"
+            );
+        }
+    }
+    // Signing in is public, and may be refused or throttled.
+    let login = &doc["paths"]["/api/auth/login"]["post"];
+    assert_eq!(login["security"], serde_json::json!([{}]));
+    for status in ["401", "429"] {
+        assert!(login["responses"].get(status).is_some(), "{status}");
+    }
+    assert!(doc["components"]["securitySchemes"]["token"].is_object());
+    assert!(doc["components"]["securitySchemes"]["session"].is_object());
+}
+
+/// What the handlers accept, the document says: bounds, patterns, one of three.
+#[tokio::test]
+async fn constraints_are_in_the_document() {
+    let doc = document().await;
+    let param = |path: &str, name: &str| -> Value {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{path} {name}"))["schema"]
+            .clone()
+    };
+    for (path, most) in [
+        ("/api/plugins", 100),
+        ("/api/orgs/{org}/events", 200),
+        ("/api/orgs/{org}/executions", 200),
+    ] {
+        assert_eq!(param(path, "page")["minimum"], 1, "{path}");
+        assert_eq!(param(path, "page")["maximum"], u64::MAX, "{path}");
+        assert_eq!(param(path, "per_page")["minimum"], 1, "{path}");
+        assert_eq!(param(path, "per_page")["maximum"], most, "{path}");
+    }
+    assert_eq!(
+        param("/api/plugins", "sort")["enum"],
+        serde_json::json!(["relevance", "stars", "downloads", "updated"])
+    );
+    assert_eq!(
+        param("/api/plugins", "deprecated")["enum"],
+        serde_json::json!(["true", "false", "any"])
+    );
+    let schemas = &doc["components"]["schemas"];
+    assert!(schemas["Install"]["properties"]["plugin"]["pattern"].is_string());
+    assert!(schemas["NewAgent"]["properties"]["name"]["pattern"].is_string());
+    assert!(schemas["Named"]["properties"]["domains"]["items"]["pattern"].is_string());
+    assert_eq!(schemas["Install"]["additionalProperties"], false);
+    let one_of = schemas["Run"]["allOf"][1]["oneOf"].as_array().unwrap();
+    assert_eq!(one_of.len(), 3);
+    assert_eq!(
+        schemas["EventType"]["enum"][0], "plugin_discovered",
+        "the names the API writes"
+    );
+    assert_eq!(schemas["Role"]["enum"][1], "org_owner");
+}
+
+/// From who one is to one's organisations, and from a list of plugins to each: links a client (or a
+/// generator) follows.
+#[tokio::test]
+async fn links_lead_from_names_to_operations() {
+    let doc = document().await;
+    let me = &doc["paths"]["/api/me"]["get"]["responses"]["200"]["links"];
+    assert_eq!(
+        me["list_installed"]["parameters"]["org"],
+        "$response.body#/memberships/0/group"
+    );
+    let listed = &doc["paths"]["/api/orgs/{org}/plugins"]["get"]["responses"]["200"]["links"];
+    for target in ["run_plugin", "configure_plugin", "uninstall_plugin"] {
+        assert_eq!(
+            listed[target]["parameters"]["plugin"], "$response.body#/plugins/0/plugin",
+            "{target}"
+        );
+    }
+    let ids: Vec<&str> = operations(&doc)
+        .iter()
+        .map(|(_, _, o)| o["operationId"].as_str().unwrap())
+        .collect();
+    for (_, _, operation) in operations(&doc) {
+        for response in operation["responses"].as_object().unwrap().values() {
+            for link in response["links"]
+                .as_object()
+                .into_iter()
+                .flat_map(|l| l.values())
+            {
+                let target = link["operationId"].as_str().unwrap();
+                assert!(ids.contains(&target), "a link to {target}");
+            }
+        }
     }
 }

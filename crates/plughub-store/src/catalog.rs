@@ -30,13 +30,15 @@ pub struct CatalogFingerprint {
 }
 
 /// One catalogue sync: when, with what outcome, and a report of each source read.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SyncRun {
     pub id: String,
     pub started_at: String,
     pub finished_at: String,
     /// `ok`, `partial` (some source failed) or `failed` (nothing was changed).
     pub status: String,
+    /// What each source read, discovered, updated or failed to read.
+    #[schema(value_type = Object)]
     pub report: serde_json::Value,
 }
 

@@ -12,7 +12,7 @@ use plughub_domain::CoreMajor;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SortOrder {
     #[default]
@@ -75,7 +75,7 @@ impl SearchRequest {
 }
 
 /// One result: a summary of the entry, and its score when sorted by relevance.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SearchHit {
     pub name: String,
     pub description: Option<String>,
@@ -130,7 +130,7 @@ impl SearchHit {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SearchResults {
     pub total: usize,
     pub page: usize,

@@ -3,6 +3,7 @@
 use crate::auth::{Caller, ClientAddress, SESSION_COOKIE, session_cookies};
 use crate::error::ApiResult;
 use crate::json::ApiJson;
+use crate::openapi::{JsonBody, Public, SignedIn, TooManyRequests, Unauthenticated};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -10,15 +11,18 @@ use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use plughub_domain::access::Principal;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 #[utoipa::path(
     get,
     path = "/api/me",
     tag = "accounts",
+    operation_id = "me",
     summary = "Who the caller is, with their roles",
-    responses((status = 200, description = "Done"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody))
+    responses(
+        (status = 200, description = "The caller and their roles in each organisation", body = Principal),
+        SignedIn,
+    )
 )]
 pub async fn me(caller: Caller) -> Json<Principal> {
     Json(caller.0)
@@ -27,8 +31,24 @@ pub async fn me(caller: Caller) -> Json<Principal> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
+    #[schema(example = "ada@acme.test")]
     pub email: String,
     pub password: String,
+}
+
+/// A session begun: whose, and until when (the secret is in the cookie only).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LoggedIn {
+    pub email: String,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
+/// A session ended, or none to end.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LoggedOut {
+    /// Always true: the cookie is cleared either way.
+    pub signed_out: bool,
 }
 
 /// A password login: the session goes in an HttpOnly, same-site cookie. Failures are throttled per
@@ -37,9 +57,18 @@ pub struct Login {
     post,
     path = "/api/auth/login",
     tag = "accounts",
+    operation_id = "login",
     summary = "Log in with a password; sets the session cookie",
     request_body = Login,
-    responses((status = 200, description = "Signed in"), (status = 401, description = "Wrong email or password", body = crate::openapi::ErrorBody), (status = 422, description = "Not the fields this takes", body = crate::openapi::ErrorBody))
+    security(()),
+    responses(
+        (status = 200, description = "Signed in: the session is in the `plughub_session` cookie", body = LoggedIn,
+         headers(("Set-Cookie" = String, description = "The session: HttpOnly, SameSite=Strict"))),
+        (status = 401, response = Unauthenticated),
+        (status = 429, response = TooManyRequests),
+        JsonBody,
+        Public,
+    )
 )]
 pub async fn login(
     State(state): State<AppState>,
@@ -54,8 +83,10 @@ pub async fn login(
         "{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
         plughub_accounts::SESSION_HOURS * 3600
     );
-    let mut response = Json(json!({ "email": body.email.trim().to_ascii_lowercase(),
-                                    "expires_at": expires_at }))
+    let mut response = Json(LoggedIn {
+        email: body.email.trim().to_ascii_lowercase(),
+        expires_at,
+    })
     .into_response();
     response.headers_mut().insert(
         SET_COOKIE,
@@ -69,14 +100,20 @@ pub async fn login(
     post,
     path = "/api/auth/logout",
     tag = "accounts",
+    operation_id = "logout",
     summary = "End the session of the cookie sent",
-    responses((status = 200, description = "Signed out"))
+    security(()),
+    responses(
+        (status = 200, description = "Signed out; the cookie is cleared", body = LoggedOut,
+         headers(("Set-Cookie" = String, description = "The session cookie, expired"))),
+        Public,
+    )
 )]
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     for session in session_cookies(&headers) {
         state.accounts.logout(&session).await?;
     }
-    let mut response = Json(json!({ "signed_out": true })).into_response();
+    let mut response = Json(LoggedOut { signed_out: true }).into_response();
     response.headers_mut().insert(
         SET_COOKIE,
         HeaderValue::from_static("plughub_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),

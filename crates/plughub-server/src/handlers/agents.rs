@@ -2,8 +2,10 @@
 
 use crate::auth::Caller;
 use crate::error::ApiResult;
-use crate::handlers::installed::{from_registry, lifecycle, summary};
+use crate::handlers::installed::{InstanceSummary, lifecycle};
 use crate::json::ApiJson;
+use crate::openapi::{Conflict, InOrg, JsonBody, Plugins};
+use crate::params::{OrgPath, PluginPath};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -11,7 +13,6 @@ use axum::http::StatusCode;
 use plughub_domain::access::Action;
 use plughub_lifecycle::{ActivateOptions, AgentView, InstallOptions, UpdateOutcome};
 use serde::Deserialize;
-use serde_json::Value;
 
 /// `GET /api/orgs/{org}/agents`.
 #[utoipa::path(
@@ -20,13 +21,17 @@ use serde_json::Value;
     operation_id = "list_agents",
     tag = "agents",
     summary = "The organisation's agents and the plugins they use",
-    params(("org" = String, Path, description = "The organisation's name")),
-    responses((status = 200, description = "Done"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "The caller's role does not allow this", body = crate::openapi::ErrorBody), (status = 404, description = "No such organisation among the caller's (or no such plugin)", body = crate::openapi::ErrorBody))
+    params(OrgPath),
+    responses(
+        (status = 200, description = "Its agents", body = Vec<AgentView>),
+        InOrg,
+        Plugins,
+    )
 )]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Path(org): Path<String>,
+    Path(OrgPath { org }): Path<OrgPath>,
 ) -> ApiResult<Json<Vec<AgentView>>> {
     let group = caller.group_for(&state, &org, Action::ViewGroup).await?;
     let installer = lifecycle(&state)?.runner.installer();
@@ -35,7 +40,10 @@ pub async fn list(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "name": "eliza" }))]
 pub struct NewAgent {
+    /// 1 to 64 letters, digits, `-`, `_` or `.`.
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     pub name: String,
 }
 
@@ -46,31 +54,40 @@ pub struct NewAgent {
     tag = "agents",
     operation_id = "create_agent",
     summary = "Create an agent",
-    params(("org" = String, Path, description = "The organisation's name")),
+    params(OrgPath),
     request_body = NewAgent,
-    responses((status = 201, description = "Created"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "The caller's role does not allow this", body = crate::openapi::ErrorBody), (status = 404, description = "No such organisation among the caller's (or no such plugin)", body = crate::openapi::ErrorBody))
+    responses(
+        (status = 201, description = "Created", body = AgentView),
+        (status = 409, response = Conflict),
+        InOrg,
+        JsonBody,
+        Plugins,
+    )
 )]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    Path(org): Path<String>,
+    Path(OrgPath { org }): Path<OrgPath>,
     ApiJson(body): ApiJson<NewAgent>,
 ) -> ApiResult<(StatusCode, Json<AgentView>)> {
     let group = caller.group_for(&state, &org, Action::ManageAgents).await?;
     let installer = lifecycle(&state)?.runner.installer();
     let agent = installer
-        .create_agent(&group.name, body.name.trim(), &caller.0.email)
+        .create_agent(&group.name, &body.name, &caller.0.email)
         .await?;
     Ok((StatusCode::CREATED, Json(agent)))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "agent": "eliza", "priority": 5 }))]
 pub struct Activate {
     pub agent: String,
     /// The actions the agent may use; all when left out.
     pub actions: Option<Vec<String>>,
-    #[serde(default)]
+    /// Higher first, when several plugins offer the same thing.
+    #[serde(default, deserialize_with = "crate::integers::required")]
+    #[schema(format = Int64, minimum = -9223372036854775808_i64, maximum = 9223372036854775807_i64)]
     pub priority: i64,
 }
 
@@ -79,17 +96,24 @@ pub struct Activate {
     post,
     path = "/api/orgs/{org}/plugins/{plugin}/activate",
     tag = "agents",
+    operation_id = "activate_plugin",
     summary = "Activate a plugin for an agent (the plugins it needs first)",
-    params(("org" = String, Path, description = "The organisation's name"), ("plugin" = String, Path, description = "The plugin's package name, percent-encoded (@acme%2Fplugin-x)")),
+    params(PluginPath),
     request_body = Activate,
-    responses((status = 200, description = "Done"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "The caller's role does not allow this", body = crate::openapi::ErrorBody), (status = 404, description = "No such organisation among the caller's (or no such plugin)", body = crate::openapi::ErrorBody))
+    responses(
+        (status = 200, description = "Active", body = InstanceSummary),
+        (status = 409, response = Conflict),
+        InOrg,
+        JsonBody,
+        Plugins,
+    )
 )]
 pub async fn activate(
     State(state): State<AppState>,
     caller: Caller,
-    Path((org, plugin)): Path<(String, String)>,
+    Path(PluginPath { org, plugin }): Path<PluginPath>,
     ApiJson(body): ApiJson<Activate>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<InstanceSummary>> {
     let group = caller.group_for(&state, &org, Action::ManageAgents).await?;
     let options = ActivateOptions {
         enabled_actions: body.actions,
@@ -101,7 +125,7 @@ pub async fn activate(
         .installer()
         .activate(&group.name, &plugin, &body.agent, &options)
         .await?;
-    Ok(Json(summary(&record)))
+    Ok(Json(InstanceSummary::of(&record)))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -116,17 +140,24 @@ pub struct Deactivate {
     post,
     path = "/api/orgs/{org}/plugins/{plugin}/deactivate",
     tag = "agents",
+    operation_id = "deactivate_plugin",
     summary = "Deactivate a plugin for an agent, or for all",
-    params(("org" = String, Path, description = "The organisation's name"), ("plugin" = String, Path, description = "The plugin's package name, percent-encoded (@acme%2Fplugin-x)")),
+    params(PluginPath),
     request_body = Deactivate,
-    responses((status = 200, description = "Done"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "The caller's role does not allow this", body = crate::openapi::ErrorBody), (status = 404, description = "No such organisation among the caller's (or no such plugin)", body = crate::openapi::ErrorBody))
+    responses(
+        (status = 200, description = "Deactivated", body = InstanceSummary),
+        (status = 409, response = Conflict),
+        InOrg,
+        JsonBody,
+        Plugins,
+    )
 )]
 pub async fn deactivate(
     State(state): State<AppState>,
     caller: Caller,
-    Path((org, plugin)): Path<(String, String)>,
+    Path(PluginPath { org, plugin }): Path<PluginPath>,
     ApiJson(body): ApiJson<Deactivate>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<InstanceSummary>> {
     let group = caller.group_for(&state, &org, Action::ManageAgents).await?;
     let runner = &lifecycle(&state)?.runner;
     let record = runner
@@ -134,13 +165,14 @@ pub async fn deactivate(
         .deactivate(&group.name, &plugin, body.agent.as_deref(), &caller.0.email)
         .await?;
     runner.forget(&group.name, &plugin).await;
-    Ok(Json(summary(&record)))
+    Ok(Json(InstanceSummary::of(&record)))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Update {
-    /// A version or range from the registry; the newest for its core major when left out.
+    /// A version, range or tag from the registry; the newest for its core major when left out.
+    #[schema(min_length = 1)]
     pub version: Option<String>,
     /// Grant what the new version asks for (needs the right to grant).
     #[serde(default)]
@@ -152,15 +184,22 @@ pub struct Update {
     post,
     path = "/api/orgs/{org}/plugins/{plugin}/update",
     tag = "plugins",
+    operation_id = "update_plugin",
     summary = "Update to a newer version, configuration kept",
-    params(("org" = String, Path, description = "The organisation's name"), ("plugin" = String, Path, description = "The plugin's package name, percent-encoded (@acme%2Fplugin-x), or a name the catalogue resolves to it (solana)")),
+    params(PluginPath),
     request_body = Update,
-    responses((status = 200, description = "Done"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "The caller's role does not allow this", body = crate::openapi::ErrorBody), (status = 404, description = "No such organisation among the caller's (or no such plugin)", body = crate::openapi::ErrorBody))
+    responses(
+        (status = 200, description = "Updated, or at that version already", body = UpdateOutcome),
+        (status = 409, response = Conflict),
+        InOrg,
+        JsonBody,
+        Plugins,
+    )
 )]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
-    Path((org, plugin)): Path<(String, String)>,
+    Path(PluginPath { org, plugin }): Path<PluginPath>,
     ApiJson(body): ApiJson<Update>,
 ) -> ApiResult<Json<UpdateOutcome>> {
     let group = caller
@@ -169,18 +208,16 @@ pub async fn update(
     if body.grant {
         caller.authorize(&group, Action::Grant)?;
     }
-    if let Some(version) = &body.version {
-        from_registry(&format!("{plugin}@{version}"))?;
-    }
     let options = InstallOptions {
         actor: caller.0.email.clone(),
         grant: body.grant,
         ..Default::default()
     };
     let runner = &lifecycle(&state)?.runner;
+    // From the registry only: the version is never read as a folder or tarball on the server's disk.
     let updated = runner
         .installer()
-        .update(&group.name, &plugin, body.version.as_deref(), &options)
+        .update_to(&group.name, &plugin, body.version.as_deref(), &options)
         .await;
     state.metrics.install("update", &updated, |u| {
         if u.changed { "ok" } else { "unchanged" }
@@ -196,14 +233,20 @@ pub async fn update(
     post,
     path = "/api/orgs/{org}/plugins/{plugin}/rollback",
     tag = "plugins",
+    operation_id = "rollback_plugin",
     summary = "Go back to the version before the last update",
-    params(("org" = String, Path, description = "The organisation's name"), ("plugin" = String, Path, description = "The plugin's package name, percent-encoded (@acme%2Fplugin-x)")),
-    responses((status = 200, description = "Done"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "The caller's role does not allow this", body = crate::openapi::ErrorBody), (status = 404, description = "No such organisation among the caller's (or no such plugin)", body = crate::openapi::ErrorBody))
+    params(PluginPath),
+    responses(
+        (status = 200, description = "Rolled back", body = UpdateOutcome),
+        (status = 409, response = Conflict),
+        InOrg,
+        Plugins,
+    )
 )]
 pub async fn rollback(
     State(state): State<AppState>,
     caller: Caller,
-    Path((org, plugin)): Path<(String, String)>,
+    Path(PluginPath { org, plugin }): Path<PluginPath>,
 ) -> ApiResult<Json<UpdateOutcome>> {
     let group = caller
         .group_for(&state, &org, Action::ManagePlugins)

@@ -1,30 +1,67 @@
 use crate::error::{ApiError, ApiResult};
+use crate::openapi::Public;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+
+/// The server is up: its store and what its catalogue serves.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    #[schema(example = "ok")]
+    pub status: &'static str,
+    /// `sqlite` or `postgres`.
+    pub store: &'static str,
+    pub plugins: usize,
+    pub catalog: HealthCatalog,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HealthCatalog {
+    /// The starter catalogue the binary carries is served until a live sync succeeds.
+    pub starter_only: bool,
+    /// The newest sync; `null` before any.
+    pub last_sync: Option<LastSync>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LastSync {
+    /// `ok`, `partial` or `failed`.
+    pub status: String,
+    pub finished_at: String,
+}
 
 /// Liveness and what the catalogue is serving.
 #[utoipa::path(
     get,
     path = "/healthz",
     tag = "health",
+    operation_id = "healthz",
     summary = "Whether the server is up, and its catalogue",
-    responses((status = 200, description = "Done"))
+    security(()),
+    responses(
+        (status = 200, description = "Up", body = Health),
+        Public,
+    )
 )]
-pub async fn healthz(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+pub async fn healthz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
     let status = state.catalog.status().await?;
     let last = status.recent_syncs.first();
-    Ok(Json(json!({
-        "status": "ok",
-        "store": state.catalog.store().backend().as_str(),
-        "plugins": status.plugins,
-        "catalog": {
-            "starter_only": status.starter_only,
-            "last_sync": last.map(|r| json!({ "status": r.status, "finished_at": r.finished_at })),
+    Ok(Json(Health {
+        status: "ok",
+        store: state.catalog.store().backend().as_str(),
+        plugins: status.plugins,
+        catalog: HealthCatalog {
+            starter_only: status.starter_only,
+            last_sync: last.map(|r| LastSync {
+                status: r.status.clone(),
+                finished_at: r.finished_at.clone(),
+            }),
         },
-    })))
+    }))
 }
 
 /// The server's series in Prometheus text: HTTP requests, executions, workers, egress, installs, the
@@ -33,8 +70,13 @@ pub async fn healthz(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     get,
     path = "/metrics",
     tag = "health",
+    operation_id = "metrics",
     summary = "Prometheus metrics: HTTP requests, executions, warm workers, cold starts, slot waits, egress, installs, catalogue syncs, store statements",
-    responses((status = 200, description = "Done"))
+    security(()),
+    responses(
+        (status = 200, description = "The Prometheus text format, version 0.0.4", body = String,
+         content_type = "text/plain; version=0.0.4; charset=utf-8"),
+    )
 )]
 pub async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
     state.metrics.refresh(&state).await;

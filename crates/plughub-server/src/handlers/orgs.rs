@@ -1,44 +1,45 @@
 //! An organisation's own things: its installed plugins and its events, for its members only.
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
+use crate::openapi::{BadRequest, InOrg};
+use crate::params::{OrgPath, Page, query};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use plughub_domain::ThingKind;
 use plughub_domain::access::Action;
+use plughub_domain::lifecycle::State as InstanceState;
+use plughub_domain::{StoredEvent, ThingKind};
 use plughub_store::EventFilter;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::Serialize;
 
-const MAX_PER_PAGE: usize = 200;
-
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct Page {
-    pub page: Option<usize>,
-    pub per_page: Option<usize>,
+/// An organisation's installed plugins.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct InstalledList {
+    pub org: String,
+    pub plugins: Vec<InstalledPlugin>,
 }
 
-impl Page {
-    fn bounds(&self) -> Result<(usize, usize), ApiError> {
-        let page = self.page.unwrap_or(1);
-        let per_page = self.per_page.unwrap_or(50);
-        if page == 0 || per_page == 0 || per_page > MAX_PER_PAGE {
-            return Err(ApiError::bad_request(format!(
-                "page starts at 1, per_page is 1 to {MAX_PER_PAGE}"
-            )));
-        }
-        Ok((page, per_page))
-    }
+/// One installed plugin, in brief.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct InstalledPlugin {
+    pub id: String,
+    pub plugin: String,
+    /// The store's status of the instance (`active`, `installed`, …).
+    pub status: String,
+    pub version: Option<String>,
+    pub state: Option<InstanceState>,
 }
 
-fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    query
-        .map(|Query(q)| q)
-        .map_err(|e| ApiError::bad_request(e.body_text()))
+/// A page of an organisation's events, newest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EventPage {
+    pub items: Vec<StoredEvent>,
+    pub page: u64,
+    pub per_page: u32,
+    /// All the events there are (of executions only, for the executions).
+    pub total: i64,
 }
 
 /// `GET /api/orgs/{org}/plugins`: the installed plugins, their versions and states.
@@ -46,29 +47,39 @@ fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     get,
     path = "/api/orgs/{org}/plugins",
     tag = "plugins",
+    operation_id = "list_installed",
     summary = "The organisation's installed plugins",
-    params(("org" = String, Path, description = "The organisation's name")),
-    responses((status = 200, description = "Done"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "The caller's role does not allow this", body = crate::openapi::ErrorBody), (status = 404, description = "No such organisation among the caller's (or no such plugin)", body = crate::openapi::ErrorBody))
+    params(OrgPath),
+    responses(
+        (status = 200, description = "Its installed plugins", body = InstalledList),
+        InOrg,
+    )
 )]
 pub async fn installed(
     State(state): State<AppState>,
     caller: Caller,
-    Path(org): Path<String>,
-) -> ApiResult<Json<Value>> {
+    Path(OrgPath { org }): Path<OrgPath>,
+) -> ApiResult<Json<InstalledList>> {
     let group = caller.group_for(&state, &org, Action::ViewGroup).await?;
     let things = state
         .catalog
         .store()
         .things(ThingKind::PluginInstance, Some(&group.id))
         .await?;
-    let plugins: Vec<Value> = things
-        .iter()
-        .map(|t| {
-            json!({ "id": t.id, "plugin": t.name, "status": t.status,
-                    "version": t.properties["version"], "state": t.properties["state"] })
+    let plugins = things
+        .into_iter()
+        .map(|t| InstalledPlugin {
+            version: t.properties["version"].as_str().map(str::to_string),
+            state: serde_json::from_value(t.properties["state"].clone()).ok(),
+            id: t.id,
+            plugin: t.name,
+            status: t.status,
         })
         .collect();
-    Ok(Json(json!({ "org": group.name, "plugins": plugins })))
+    Ok(Json(InstalledList {
+        org: group.name,
+        plugins,
+    }))
 }
 
 /// `GET /api/orgs/{org}/events?page=&per_page=`: newest first.
@@ -76,16 +87,21 @@ pub async fn installed(
     get,
     path = "/api/orgs/{org}/events",
     tag = "activity",
+    operation_id = "list_events",
     summary = "The organisation's events, newest first",
-    params(("org" = String, Path, description = "The organisation's name"), Page),
-    responses((status = 200, description = "Done"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "The caller's role does not allow this", body = crate::openapi::ErrorBody), (status = 404, description = "No such organisation among the caller's (or no such plugin)", body = crate::openapi::ErrorBody))
+    params(OrgPath, Page),
+    responses(
+        (status = 200, description = "A page of its events", body = EventPage),
+        (status = 400, response = BadRequest),
+        InOrg,
+    )
 )]
 pub async fn events(
     state: State<AppState>,
     caller: Caller,
-    org: Path<String>,
+    org: Path<OrgPath>,
     params: Result<Query<Page>, QueryRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<EventPage>> {
     activity(state, caller, org, params, false).await
 }
 
@@ -95,16 +111,21 @@ pub async fn events(
     get,
     path = "/api/orgs/{org}/executions",
     tag = "activity",
+    operation_id = "list_executions",
     summary = "Every run of the organisation's plugins, with its log, newest first",
-    params(("org" = String, Path, description = "The organisation's name"), Page),
-    responses((status = 200, description = "Done"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "The caller's role does not allow this", body = crate::openapi::ErrorBody), (status = 404, description = "No such organisation among the caller's (or no such plugin)", body = crate::openapi::ErrorBody))
+    params(OrgPath, Page),
+    responses(
+        (status = 200, description = "A page of its executions", body = EventPage),
+        (status = 400, response = BadRequest),
+        InOrg,
+    )
 )]
 pub async fn executions(
     state: State<AppState>,
     caller: Caller,
-    org: Path<String>,
+    org: Path<OrgPath>,
     params: Result<Query<Page>, QueryRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<EventPage>> {
     activity(state, caller, org, params, true).await
 }
 
@@ -114,14 +135,19 @@ pub async fn executions(
     get,
     path = "/api/orgs/{org}/executions/live",
     tag = "activity",
+    operation_id = "live_executions",
     summary = "The organisation's executions as they are recorded (server-sent events)",
-    params(("org" = String, Path, description = "The organisation's name")),
-    responses((status = 200, description = "An event stream: `execution` events", content_type = "text/event-stream"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "The caller's role does not allow this", body = crate::openapi::ErrorBody), (status = 404, description = "No such organisation among the caller's (or no such plugin)", body = crate::openapi::ErrorBody))
+    params(OrgPath),
+    responses(
+        (status = 200, description = "An event stream that stays open: an `execution` event (its data a `StoredEvent`) for each execution recorded from now on, and keep-alive comments",
+         content_type = "text/event-stream", body = String),
+        InOrg,
+    )
 )]
 pub async fn live_executions(
     State(state): State<AppState>,
     caller: Caller,
-    Path(org): Path<String>,
+    Path(OrgPath { org }): Path<OrgPath>,
 ) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse;
     let group = caller.group_for(&state, &org, Action::ViewActivity).await?;
@@ -136,10 +162,10 @@ pub async fn live_executions(
 async fn activity(
     State(state): State<AppState>,
     caller: Caller,
-    Path(org): Path<String>,
+    Path(OrgPath { org }): Path<OrgPath>,
     params: Result<Query<Page>, QueryRejection>,
     executions_only: bool,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<EventPage>> {
     let (page, per_page) = query(params)?.bounds()?;
     let group = caller.group_for(&state, &org, Action::ViewActivity).await?;
     let store = state.catalog.store();
@@ -153,12 +179,17 @@ async fn activity(
         .events(&EventFilter {
             newest_first: true,
             // A page past any log (however large its number) is an empty page.
-            offset: Some(i64::try_from((page - 1).saturating_mul(per_page)).unwrap_or(i64::MAX)),
-            limit: Some(per_page as i64),
+            offset: Some(
+                i64::try_from((page - 1).saturating_mul(per_page.into())).unwrap_or(i64::MAX),
+            ),
+            limit: Some(i64::from(per_page)),
             ..filter
         })
         .await?;
-    Ok(Json(
-        json!({ "items": items, "page": page, "per_page": per_page, "total": total }),
-    ))
+    Ok(Json(EventPage {
+        items,
+        page,
+        per_page,
+        total,
+    }))
 }

@@ -1,6 +1,7 @@
 //! The catalogue: search, one plugin, and where the catalogue came from.
 
 use crate::error::{ApiError, ApiResult};
+use crate::openapi::{BadRequest, NotFound, Public};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -9,23 +10,46 @@ use plughub_catalog::{CatalogStatus, PluginDetail, SearchRequest, SearchResults,
 use plughub_domain::CoreMajor;
 use serde::Deserialize;
 
+/// Whether deprecated plugins are found: only them, none of them (the default), or both.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Deprecated {
+    True,
+    False,
+    Any,
+}
+
 /// Query parameters of `GET /api/plugins`. Unknown parameters are refused, so a typo is not ignored.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
+    /// Words to search for; all plugins when left out.
     pub q: Option<String>,
     pub topic: Option<String>,
-    pub compat: Option<String>,
+    /// A core major the plugin must work with.
+    #[param(inline)]
+    pub compat: Option<CoreMajor>,
+    /// With `compat`: only where a published version proves it.
     pub compat_verified: Option<bool>,
     pub kind: Option<String>,
     pub license: Option<String>,
+    /// Published under `@elizaos`.
     pub verified: Option<bool>,
-    /// `true`, `false` (the default) or `any`.
-    pub deprecated: Option<String>,
-    pub sort: Option<String>,
-    pub page: Option<usize>,
-    pub per_page: Option<usize>,
+    /// `false` when left out.
+    #[param(inline)]
+    pub deprecated: Option<Deprecated>,
+    /// `relevance` when left out.
+    #[param(inline)]
+    pub sort: Option<SortOrder>,
+    /// From 1; a page past the end is empty.
+    #[param(format = Int64, minimum = 1, maximum = 18446744073709551615_u64, default = 1)]
+    #[serde(default, deserialize_with = "crate::integers::optional_in_query")]
+    pub page: Option<u64>,
+    #[param(format = Int64, minimum = 1, maximum = 100, default = 20)]
+    #[serde(default, deserialize_with = "crate::integers::optional_in_query")]
+    pub per_page: Option<u32>,
+    /// Count the hits by facet (topic, kind, license, compat).
     pub facets: Option<bool>,
 }
 
@@ -33,35 +57,24 @@ impl ListParams {
     pub fn into_request(self) -> Result<SearchRequest, ApiError> {
         let mut request = SearchRequest::new(self.q.unwrap_or_default());
         request.topic = self.topic;
-        request.compat = match self.compat {
-            None => None,
-            Some(c) => Some(CoreMajor::parse(&c).ok_or_else(|| {
-                ApiError::bad_request(format!("compat '{c}' is not a core major (v0, v1 or v2)"))
-            })?),
-        };
+        request.compat = self.compat;
         request.verified_compat_only = self.compat_verified.unwrap_or(false);
         request.kind = self.kind;
         request.license = self.license;
         request.verified = self.verified;
-        request.deprecated = match self.deprecated.as_deref() {
-            None | Some("false") => Some(false),
-            Some("true") => Some(true),
-            Some("any") => None,
-            Some(other) => {
-                return Err(ApiError::bad_request(format!(
-                    "deprecated '{other}' must be true, false or any"
-                )));
-            }
+        request.deprecated = match self.deprecated.unwrap_or(Deprecated::False) {
+            Deprecated::False => Some(false),
+            Deprecated::True => Some(true),
+            Deprecated::Any => None,
         };
-        request.sort = match self.sort {
-            None => SortOrder::Relevance,
-            Some(s) => s.parse().map_err(ApiError::bad_request)?,
-        };
-        request.page = self.page.unwrap_or(1);
+        request.sort = self.sort.unwrap_or_default();
+        request.page = usize::try_from(self.page.unwrap_or(1)).unwrap_or(usize::MAX);
         if request.page == 0 {
             return Err(ApiError::bad_request("page starts at 1"));
         }
-        request.per_page = self.per_page.unwrap_or(SearchRequest::DEFAULT_PER_PAGE);
+        request.per_page = self
+            .per_page
+            .map_or(SearchRequest::DEFAULT_PER_PAGE, |n| n as usize);
         if request.per_page == 0 || request.per_page > SearchRequest::MAX_PER_PAGE {
             return Err(ApiError::bad_request(format!(
                 "per_page must be between 1 and {}",
@@ -80,7 +93,12 @@ impl ListParams {
     operation_id = "search_plugins",
     summary = "Search the catalogue",
     params(ListParams),
-    responses((status = 200, description = "Done"), (status = 400, description = "A parameter that is not understood", body = crate::openapi::ErrorBody))
+    security(()),
+    responses(
+        (status = 200, description = "A page of the plugins found", body = SearchResults),
+        (status = 400, response = BadRequest),
+        Public,
+    )
 )]
 pub async fn list(
     State(state): State<AppState>,
@@ -98,8 +116,13 @@ pub async fn list(
     tag = "catalogue",
     operation_id = "show_plugin",
     summary = "One plugin of the catalogue",
-    params(("name" = String, Path, description = "openai, plugin-openai or @elizaos/plugin-openai")),
-    responses((status = 200, description = "Done"), (status = 404, description = "Not in the catalogue", body = crate::openapi::ErrorBody))
+    params(("name" = String, Path, description = "`openai`, `plugin-openai` or `@elizaos/plugin-openai`", example = "@elizaos/plugin-openai")),
+    security(()),
+    responses(
+        (status = 200, description = "The plugin, with everything known of it", body = PluginDetail),
+        (status = 404, response = NotFound),
+        Public,
+    )
 )]
 pub async fn show(
     State(state): State<AppState>,
@@ -112,8 +135,13 @@ pub async fn show(
     get,
     path = "/api/catalog/status",
     tag = "catalogue",
+    operation_id = "catalog_status",
     summary = "Where the catalogue came from",
-    responses((status = 200, description = "Done"))
+    security(()),
+    responses(
+        (status = 200, description = "What the catalogue holds and its recent syncs", body = CatalogStatus),
+        Public,
+    )
 )]
 pub async fn catalog_status(State(state): State<AppState>) -> ApiResult<Json<CatalogStatus>> {
     Ok(Json(state.catalog.status().await?))

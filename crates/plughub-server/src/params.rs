@@ -1,0 +1,67 @@
+//! The path and query parameters operations share, defined once for the handlers that read them and for
+//! the document that describes them.
+
+use crate::error::ApiError;
+use axum::extract::Query;
+use axum::extract::rejection::QueryRejection;
+use serde::Deserialize;
+
+/// An organisation, in the path of the operations on it.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct OrgPath {
+    /// The organisation's name.
+    #[param(example = "acme")]
+    pub org: String,
+}
+
+/// An installed plugin of an organisation, in the path of the operations on it.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct PluginPath {
+    /// The organisation's name.
+    #[param(example = "acme")]
+    pub org: String,
+    /// The plugin's package name, percent-encoded (`@acme%2Fplugin-x`); an update also takes a name the
+    /// catalogue resolves to it (`solana`).
+    #[param(example = "@elizaos/plugin-bootstrap")]
+    pub plugin: String,
+}
+
+/// A page of an organisation's events or executions, newest first.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct Page {
+    /// From 1; a page past the end is empty.
+    #[param(format = Int64, minimum = 1, maximum = 18446744073709551615_u64, default = 1)]
+    #[serde(default, deserialize_with = "crate::integers::optional_in_query")]
+    pub page: Option<u64>,
+    #[param(format = Int64, minimum = 1, maximum = 200, default = 50)]
+    #[serde(default, deserialize_with = "crate::integers::optional_in_query")]
+    pub per_page: Option<u32>,
+}
+
+impl Page {
+    pub const MAX_PER_PAGE: u32 = 200;
+
+    /// The page and its size, within the bounds the document gives.
+    pub fn bounds(&self) -> Result<(u64, u32), ApiError> {
+        let page = self.page.unwrap_or(1);
+        let per_page = self.per_page.unwrap_or(50);
+        if page == 0 || per_page == 0 || per_page > Self::MAX_PER_PAGE {
+            return Err(ApiError::bad_request(format!(
+                "page starts at 1, per_page is 1 to {}",
+                Self::MAX_PER_PAGE
+            )));
+        }
+        Ok((page, per_page))
+    }
+}
+
+/// Query parameters, or 400 saying which one is not understood.
+pub fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    query
+        .map(|Query(q)| q)
+        .map_err(|e| ApiError::bad_request(e.body_text()))
+}
