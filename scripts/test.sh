@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs plughub's whole test suite, first starting what the tests need:
+# Runs plughub's whole test suite, then the API's contract check (scripts/api-contract.sh), first
+# starting what the tests need:
 # - a PostgreSQL server on 127.0.0.1:5432 (the store suite runs on SQLite and on PostgreSQL); when none
 #   answers, it is installed from Debian's packages and started, as on a fresh machine;
 # - Node.js and npm (plugins load in Node; pnpm, which installs their dependencies, comes through npm),
@@ -62,4 +63,7 @@ status=0
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log" || status=$?
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
      END { printf "workspace: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+# schemathesis against a server on loopback, every operation of the OpenAPI document; it closes with a
+# line of its own, `schemathesis: N passed, M failed`.
+bash scripts/api-contract.sh || status=$?
 exit "$status"

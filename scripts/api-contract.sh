@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# The API's contract check: schemathesis fuzzes every operation of the OpenAPI document a plughub server
+# publishes, with all its checks, against that server; any finding fails the check.
+#
+# - The server runs on loopback with a fresh SQLite store in a temporary folder, and no catalogue sync.
+# - Data is set up first with the command line, so that the generated requests reach each operation's
+#   logic: an organisation `acme`, an org_owner with an API token, an agent, and the fixture plugin
+#   @fixture/plugin-hello installed from its folder, configured, granted and active; and a second
+#   fixture plugin for the uninstall operation to take.
+# - The server installs from an npm registry on loopback (scripts/api-contract-registry.py) that has
+#   the fixture plugins: a later version of the first, and the second, to update to and to install once
+#   uninstalled. Other names are not found (404, a documented answer); nothing leaves the machine.
+# - schemathesis (pinned) is installed with pip into a virtualenv under the cargo target folder.
+#
+# Set API_CONTRACT_SEED to replay a run, API_CONTRACT_EXAMPLES to change how many cases each operation
+# gets, API_CONTRACT_HAR to keep every request and answer. The last line says
+# `schemathesis: N passed, M failed`, counting schemathesis' tests: one per operation, and the stateful
+# one (sequences of operations along the document's links).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SCHEMATHESIS_VERSION=4.32.5
+EXAMPLES=${API_CONTRACT_EXAMPLES:-50}
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+target=${CARGO_TARGET_DIR:-target}
+mkdir -p "$target"
+target=$(cd "$target" && pwd)
+work="$target/api-contract"
+mkdir -p "$work"
+
+# Python's venv module is a package of its own on Debian.
+venv="$work/venv"
+if [ ! -x "$venv/bin/schemathesis" ] ||
+  [ "$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("schemathesis"))' 2>/dev/null)" != "$SCHEMATHESIS_VERSION" ]; then
+  if ! command -v python3 >/dev/null || ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    echo "installing python3 and python3-venv from Debian's packages"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
+  fi
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+echo "schemathesis $SCHEMATHESIS_VERSION in $venv"
+
+cargo build --locked --quiet -p plughub
+plughub="$target/debug/plughub"
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# An npm registry on loopback, with the fixture plugins in it.
+fixtures=crates/plughub-testkit/fixtures
+mkdir -p "$tmp/registry"
+python3 -m http.server --bind 127.0.0.1 0 --directory "$tmp/registry" >"$tmp/registry.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 50); do grep -q 'port [0-9]' "$tmp/registry.log" && break; sleep 0.1; done
+registry="http://127.0.0.1:$(grep -o 'port [0-9]*' "$tmp/registry.log" | head -n 1 | cut -d' ' -f2)/"
+python3 scripts/api-contract-registry.py "$tmp/registry" "$registry" \
+  "$fixtures/plugin-hello@1.0.1" "$fixtures/plugin-echo-model" >/dev/null
+
+# The set-up, with the command line on the store the server then serves. Installing the fixture uses
+# pnpm, which plughub fetches with npm on first use: kept under the target folder between runs.
+data="$tmp/data"
+mkdir -p "$data/packages" "$work/tools"
+ln -s "$work/tools" "$data/packages/tools"
+cli() { "$plughub" --data-dir "$data" "$@" >>"$tmp/setup.log" 2>&1 || { cat "$tmp/setup.log"; exit 1; }; }
+cli admin create-org acme --plan enterprise
+# The password is the one scripts/api-contract.toml gives the login operation.
+echo contract-check-password | cli admin create-user ada@acme.test --org acme --role org_owner --password-stdin
+token=$("$plughub" --data-dir "$data" admin create-token ada@acme.test --name contract --json |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
+cli agent create eliza --org acme
+cli install "./$fixtures/plugin-hello" --org acme --grant
+cli configure @fixture/plugin-hello --org acme HELLO_API_KEY=contract-key
+cli activate @fixture/plugin-hello --org acme --agent eliza
+cli install "./$fixtures/plugin-echo-model" --org acme
+echo "set up: organisation acme, ada@acme.test (org_owner) with a token, agent eliza, @fixture/plugin-hello active"
+
+# Loopback is a trusted proxy: each request says an address of its own in X-Forwarded-For
+# (scripts/api_contract_hooks.py), so sign-in throttling never stands between the check and an
+# operation. Runs per minute are not the check's concern either.
+NPM_CONFIG_REGISTRY=$registry "$plughub" --data-dir "$data" serve --listen 127.0.0.1:0 --no-sync \
+  --trusted-proxy 127.0.0.1 --executions-per-minute 1000000 \
+  >"$tmp/server.log" 2>&1 &
+pids+=($!)
+# A first start builds the catalogue's search index: up to a minute on a busy machine.
+for _ in $(seq 1 600); do
+  grep -q 'plughub listening on' "$tmp/server.log" && break
+  kill -0 "${pids[1]}" 2>/dev/null || break
+  sleep 0.1
+done
+server=$(grep -o 'http://[0-9.:]*' "$tmp/server.log" | head -n 1) || {
+  cat "$tmp/server.log"
+  exit 1
+}
+echo "plughub serving on $server"
+
+seed=()
+[ -n "${API_CONTRACT_SEED:-}" ] && seed=(--seed "$API_CONTRACT_SEED")
+started=$(date +%s)
+status=0
+# From the work folder: schemathesis keeps its example database where it runs.
+(
+  cd "$work"
+  PLUGHUB_CONTRACT_TOKEN=$token PYTHONPATH="$OLDPWD/scripts" SCHEMATHESIS_HOOKS=api_contract_hooks \
+    "$venv/bin/schemathesis" \
+    --config-file "$OLDPWD/scripts/api-contract.toml" run "$server/api/openapi.json" \
+    --checks all --max-examples "$EXAMPLES" "${seed[@]}" \
+    --report junit,har --report-junit-path "$tmp/junit.xml" --report-har-path "${API_CONTRACT_HAR:-$tmp/requests.har}" --no-color
+) || status=$?
+echo "contract check: $(($(date +%s) - started)) s"
+
+if ! kill -0 "${pids[1]}" 2>/dev/null; then
+  echo "the server ended during the check:"
+  tail -n 40 "$tmp/server.log"
+  status=1
+fi
+# Tests passed and failed, from schemathesis' own report; a check that did not run, or a server that
+# ended, is a failure too.
+python3 - "$tmp/junit.xml" "$status" <<'EOF'
+import sys
+import xml.etree.ElementTree as ET
+
+try:
+    cases = list(ET.parse(sys.argv[1]).getroot().iter("testcase"))
+except (OSError, ET.ParseError):
+    cases = []
+failed = sum(1 for c in cases if c.find("failure") is not None or c.find("error") is not None)
+passed = len(cases) - failed
+if sys.argv[2] != "0" and failed == 0:
+    failed = 1
+print(f"schemathesis: {passed} passed, {failed} failed")
+EOF
+exit "$status"
