@@ -65,5 +65,11 @@ awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += 
      END { printf "workspace: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
 # schemathesis against a server on loopback, every operation of the OpenAPI document; it closes with a
 # line of its own, `schemathesis: N passed, M failed`.
-bash scripts/api-contract.sh || status=$?
+contract=$(mktemp)
+trap 'rm -f "$log" "$contract"' EXIT
+bash scripts/api-contract.sh 2>&1 | tee "$contract" || status=$?
+# The last line counts both: the workspace's tests and the contract check's.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
+     /^schemathesis: [0-9]+ passed, [0-9]+ failed/ { p += $2; f += $4 }
+     END { printf "total: %d passed, %d failed, %d skipped\n", p, f, s }' "$log" "$contract"
 exit "$status"
