@@ -242,6 +242,9 @@ pub struct ServeArgs {
     /// Executions a warm plugin worker serves before a fresh one replaces it (default 100; 0: never)
     #[arg(long, value_name = "N")]
     pub recycle_after: Option<u64>,
+    /// Failures in a row that open an installed plugin's circuit (default 5)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub breaker_failures: Option<u32>,
     /// A reverse proxy in front of this server (an address, or a network such as 10.0.0.0/8) whose
     /// X-Forwarded-For is believed for the client's address; repeat for several. None by default: the
     /// header is then never read, so no client can choose the address its failed sign-ins count under

@@ -134,6 +134,9 @@ fn policy(args: &ServeArgs) -> ExecutionPolicy {
     if let Some(n) = args.recycle_after {
         policy.recycle_after = n;
     }
+    if let Some(n) = args.breaker_failures {
+        policy.breaker_failures = n;
+    }
     policy
 }
 
