@@ -80,16 +80,29 @@ impl Store {
 
     /// Removes a cached value; true when there was one.
     pub async fn cache_delete(&self, instance_id: &str, key: &str) -> Result<bool> {
+        self.delete_counted(
+            "DELETE FROM runtime_cache WHERE instance_id = $1 AND key = $2 RETURNING size",
+            instance_id,
+            &[key],
+        )
+        .await
+    }
+
+    /// Runs `delete` (one of the instance's rows, `$1` its id, `$2`… `binds`, `RETURNING size`) and takes
+    /// what it freed off the instance's storage total, in one transaction; true when a row went.
+    async fn delete_counted(
+        &self,
+        delete: &str,
+        instance_id: &str,
+        binds: &[&str],
+    ) -> Result<bool> {
         let mut tx = self.begin().await?;
         let used = usage_locked(&mut tx, instance_id).await?;
-        let removed = sqlx::query(
-            "DELETE FROM runtime_cache WHERE instance_id = $1 AND key = $2 RETURNING size",
-        )
-        .bind(instance_id)
-        .bind(key)
-        .fetch_optional(tx.conn())
-        .await?;
-        let Some(removed) = removed else {
+        let mut query = sqlx::query(delete).bind(instance_id);
+        for bind in binds {
+            query = query.bind(*bind);
+        }
+        let Some(removed) = query.fetch_optional(tx.conn()).await? else {
             return Ok(false);
         };
         let size: i64 = removed.try_get("size")?;
@@ -160,23 +173,12 @@ impl Store {
 
     /// Removes a memory of an instance for an agent by its id; true when there was one.
     pub async fn delete_memory(&self, instance_id: &str, agent_id: &str, id: &str) -> Result<bool> {
-        let mut tx = self.begin().await?;
-        let used = usage_locked(&mut tx, instance_id).await?;
-        let removed = sqlx::query(
+        self.delete_counted(
             "DELETE FROM memories WHERE instance_id = $1 AND agent_id = $2 AND id = $3 RETURNING size",
+            instance_id,
+            &[agent_id, id],
         )
-        .bind(instance_id)
-        .bind(agent_id)
-        .bind(id)
-        .fetch_optional(tx.conn())
-        .await?;
-        let Some(removed) = removed else {
-            return Ok(false);
-        };
-        let size: i64 = removed.try_get("size")?;
-        set_usage(&mut tx, instance_id, used - size).await?;
-        tx.commit().await?;
-        Ok(true)
+        .await
     }
 
     /// The newest memories of an instance for an agent that match the query, newest first.
