@@ -1,8 +1,11 @@
 //! Search latency (p50/p99 over a fixed query set) at the real snapshot's size and at 100,000 synthetic
-//! plugins, and the time to import the snapshot. In process, one thread issuing queries.
+//! plugins, and the time to import the snapshot. In process, one thread issuing queries. Then the quality
+//! of the ranking over the evaluation set (`eval/queries.tsv`): hits@1, hits@3 and MRR per half, and the
+//! latency of that set's queries.
 //! Run: cargo bench -p plughub-catalog --bench search
 
 use plughub_catalog::search::SearchIndex;
+use plughub_catalog::search::evaluation::{self, Half, Judged};
 use plughub_catalog::sync::{self, NoProgress};
 use plughub_catalog::{Catalog, PluginView, SearchRequest, SortOrder, SyncOptions};
 use plughub_domain::CoreMajor;
@@ -59,13 +62,16 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn measure(label: &str, index: &SearchIndex) {
-    let queries = queries();
-    for q in &queries {
+    measure_queries(label, index, &queries());
+}
+
+fn measure_queries(label: &str, index: &SearchIndex, queries: &[SearchRequest]) {
+    for q in queries {
         index.search(q).expect("warm-up search");
     }
     let mut samples = Vec::with_capacity(ROUNDS * queries.len());
     for _ in 0..ROUNDS {
-        for q in &queries {
+        for q in queries {
             let start = Instant::now();
             let results = index.search(q).expect("search");
             samples.push(start.elapsed());
@@ -126,7 +132,35 @@ fn synthetic(real: &[PluginView], n: usize) -> (Vec<PluginView>, HashMap<String,
     (views, readmes)
 }
 
+fn half_queries(set: &[Judged], half: Half) -> Vec<SearchRequest> {
+    set.iter()
+        .filter(|j| j.half == half)
+        .map(|j| SearchRequest::new(j.query.clone()))
+        .collect()
+}
+
+fn quality(index: &SearchIndex, set: &[Judged]) {
+    println!("quality over {} plugins (first page of 10):", index.len());
+    println!("  half        queries  hits@1  hits@3    MRR  empty pages");
+    for half in [Half::Tune, Half::Held] {
+        let s = evaluation::evaluate(index, set, half).expect("evaluation");
+        println!(
+            "  {:<10}  {:>7}  {:>5.1}%  {:>5.1}%  {:>5.3}  {:>11}",
+            half.as_str(),
+            s.queries,
+            s.hits_at_1() * 100.0,
+            s.hits_at_3() * 100.0,
+            s.mrr(),
+            s.empty_pages
+        );
+        if !s.misses.is_empty() {
+            println!("    below 3: {}", s.misses.join("; "));
+        }
+    }
+}
+
 fn main() {
+    let set = evaluation::parse(evaluation::QUERY_SET).expect("the evaluation set parses");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -174,6 +208,11 @@ fn main() {
     let (catalog, _dir) = catalog.unwrap();
     let real_index = catalog.index();
     measure("registry snapshot", &real_index);
+    for half in [Half::Tune, Half::Held] {
+        let label = format!("{} set", half.as_str());
+        measure_queries(&label, &real_index, &half_queries(&set, half));
+    }
+    quality(&real_index, &set);
 
     let (views, readmes) = synthetic(real_index.views(), SYNTHETIC);
     let start = Instant::now();
@@ -184,4 +223,8 @@ fn main() {
         start.elapsed().as_secs_f64()
     );
     measure("100,000 synthetic", &big);
+    for half in [Half::Tune, Half::Held] {
+        let label = format!("{} set, 100,000", half.as_str());
+        measure_queries(&label, &big, &half_queries(&set, half));
+    }
 }

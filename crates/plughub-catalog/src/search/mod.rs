@@ -1,6 +1,7 @@
 //! Search over the catalogue with tantivy: full text over name, description, topics, keywords and readme;
 //! typo tolerance (fuzzy terms); exact and normalised names first; facets and filters; sorts; pages.
 
+pub mod evaluation;
 mod index;
 mod query;
 
