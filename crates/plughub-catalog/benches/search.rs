@@ -4,8 +4,8 @@
 //! latency of that set's queries.
 //! Run: cargo bench -p plughub-catalog --bench search
 
-use plughub_catalog::search::SearchIndex;
 use plughub_catalog::search::evaluation::{self, Half, Judged};
+use plughub_catalog::search::{Knowledge, SearchIndex};
 use plughub_catalog::sync::{self, NoProgress};
 use plughub_catalog::{Catalog, PluginView, SearchRequest, SortOrder, SyncOptions};
 use plughub_domain::CoreMajor;
@@ -90,7 +90,7 @@ fn measure_queries(label: &str, index: &SearchIndex, queries: &[SearchRequest]) 
 }
 
 /// Deterministic synthetic plugins: real views renamed and re-described with words from the snapshot.
-fn synthetic(real: &[PluginView], n: usize) -> (Vec<PluginView>, HashMap<String, String>) {
+fn synthetic(real: &[PluginView], n: usize) -> (Vec<PluginView>, HashMap<String, Knowledge>) {
     let vocabulary: Vec<String> = real
         .iter()
         .filter_map(|v| v.description.as_ref())
@@ -125,7 +125,11 @@ fn synthetic(real: &[PluginView], n: usize) -> (Vec<PluginView>, HashMap<String,
             let readme: Vec<&str> = (0..200)
                 .map(|_| vocabulary[next() % vocabulary.len()].as_str())
                 .collect();
-            readmes.insert(v.name.clone(), readme.join(" "));
+            let known = Knowledge {
+                readme: Some(readme.join(" ")),
+                ..Knowledge::default()
+            };
+            readmes.insert(v.name.clone(), known);
         }
         views.push(v);
     }

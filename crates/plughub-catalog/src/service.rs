@@ -1,6 +1,6 @@
 //! The catalogue as the CLI and the server use it: the store, and a search index kept in step with it.
 
-use crate::search::{SearchIndex, SearchRequest, SearchResults};
+use crate::search::{Knowledge, SearchIndex, SearchRequest, SearchResults};
 use crate::sync::{self, SyncOptions, SyncProgress, SyncReport};
 use crate::view::PluginView;
 use crate::{CatalogError, Result, starter};
@@ -220,7 +220,7 @@ async fn build_from(store: &Store, fingerprint: CatalogFingerprint) -> Result<Bu
 async fn build_index(store: &Store) -> Result<SearchIndex> {
     let rows = store.catalog_rows().await?;
     let readme_by_id = store.catalog_knowledge("readme").await?;
-    let mut readmes = HashMap::new();
+    let mut knowledge = HashMap::new();
     let mut views = Vec::with_capacity(rows.len());
     for row in rows {
         let entry: CatalogEntry =
@@ -228,13 +228,15 @@ async fn build_index(store: &Store) -> Result<SearchIndex> {
                 what: format!("catalogue entry {}", row.name),
                 reason: e.to_string(),
             })?;
-        if let Some(readme) = readme_by_id.get(&row.id) {
-            readmes.insert(row.name.clone(), readme.clone());
-        }
+        let known = Knowledge {
+            readme: readme_by_id.get(&row.id).cloned(),
+            ..Knowledge::default()
+        };
+        knowledge.insert(row.name.clone(), known);
         views.push(PluginView::from_entry(&entry));
     }
     // Building the index is CPU work; keep it off the async workers.
-    tokio::task::spawn_blocking(move || SearchIndex::build(views, &readmes))
+    tokio::task::spawn_blocking(move || SearchIndex::build(views, &knowledge))
         .await
         .expect("index building does not panic")
 }

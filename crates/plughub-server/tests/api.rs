@@ -118,6 +118,25 @@ async fn health_search_and_show() {
     }
     assert!(body["facets"]["topic"]["defi"].as_u64().unwrap() >= 1);
 
+    // A misspelt word: what was meant, and its plugins.
+    let (status, body) = get(&app, "/api/plugins?q=twiter").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["did_you_mean"], "twitter");
+    assert_eq!(body["hits"][0]["name"], "@elizaos/plugin-twitter");
+    // A plugin nobody has looked into the package of is never said to need no network.
+    let (status, body) = get(
+        &app,
+        "/api/plugins?q=solana&without_permission=network.external&facets=true",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["total"], 0, "{body}");
+    let (_, body) = get(&app, "/api/plugins?q=solana&facets=true").await;
+    assert_eq!(
+        body["facets"]["permission"]["unknown"], body["total"],
+        "{body}"
+    );
+
     for uri in [
         "/api/plugins/@elizaos/plugin-solana",
         "/api/plugins/%40elizaos%2Fplugin-solana",
@@ -154,6 +173,8 @@ async fn bad_requests_get_one_error_shape() {
         "/api/plugins?sort=popularity",
         "/api/plugins?qq=typo",
         "/api/plugins?deprecated=maybe",
+        "/api/plugins?without_permission=network",
+        "/api/plugins?permission=network.everything",
     ] {
         let (status, body) = get(&app, uri).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");

@@ -334,11 +334,19 @@ pub struct SearchArgs {
     /// With --compat: only where a published version proves it
     #[arg(long)]
     pub compat_verified: bool,
-    /// Only plugins of this kind, where known
+    /// Only plugins of this kind: action, provider, evaluator, service, model, client, adapter
     #[arg(long)]
     pub kind: Option<String>,
     #[arg(long)]
     pub license: Option<String>,
+    /// Only plugins whose package asks for this permission (network.external, storage.read,
+    /// storage.write, secrets.access, events.publish, knowledge.query), or `none`
+    #[arg(long)]
+    pub permission: Option<String>,
+    /// Only plugins known to ask for none of these (comma-separated; repeatable):
+    /// `--without-permission network.external` finds plugins that need no network
+    #[arg(long, value_name = "PERMISSION")]
+    pub without_permission: Vec<String>,
     /// Only plugins published under the @elizaos scope
     #[arg(long)]
     pub verified: bool,
@@ -352,7 +360,7 @@ pub struct SearchArgs {
     pub page: usize,
     #[arg(long, default_value_t = 20)]
     pub per_page: usize,
-    /// Count matches by topic, compatibility, license, kind
+    /// Count matches by topic, compatibility, license, kind, permission
     #[arg(long)]
     pub facets: bool,
     #[arg(long)]

@@ -70,6 +70,9 @@ fn shorten(text: &str, max: usize) -> String {
 }
 
 pub fn print_search(results: &SearchResults) {
+    if let Some(better) = &results.did_you_mean {
+        out!("Did you mean: {better}?");
+    }
     if results.hits.is_empty() {
         out!("No plugin matches. Try fewer words, or drop a filter.");
         return;

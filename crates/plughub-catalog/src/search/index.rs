@@ -1,14 +1,22 @@
 //! Building the index from the merged views, and reading results back.
 
-use super::query::build_query;
+use super::analysis::{self, STEMMED, WORDS};
+use super::document::{Knowledge, readme_sections};
+use super::query::{QueryContext, TIER};
+use super::synonyms::Synonyms;
 use super::{SearchHit, SearchRequest, SearchResults, SortOrder};
 use crate::Result;
 use crate::view::PluginView;
 use plughub_domain::names::{candidate_names, short_name};
 use std::collections::{BTreeMap, HashMap};
 use tantivy::collector::{Count, FacetCollector, TopDocs};
-use tantivy::schema::{FAST, Facet, FacetOptions, Field, INDEXED, STRING, Schema, TEXT, Value};
-use tantivy::{DocAddress, Index, IndexReader, Order, ReloadPolicy, TantivyDocument, doc};
+use tantivy::schema::{
+    FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STRING, Schema,
+    TextFieldIndexing, TextOptions,
+};
+use tantivy::{
+    DocAddress, DocId, Index, IndexReader, Order, ReloadPolicy, Score, SegmentReader, doc,
+};
 
 pub(super) struct Fields {
     pub name: Field,
@@ -16,41 +24,105 @@ pub(super) struct Fields {
     pub description: Field,
     pub topics: Field,
     pub keywords: Field,
+    /// Component names and similes (`SEND_TWEET`, `POST_TWEET`).
+    pub components: Field,
+    /// Component descriptions.
+    pub component_text: Field,
+    pub readme_headings: Field,
     pub readme: Field,
+    /// Every word unstemmed, for spelling suggestions.
+    pub spell: Field,
     pub facets: Field,
     pub ord: Field,
 }
 
-const FACET_ROOTS: [&str; 6] = [
+impl Fields {
+    /// Every text field with its weight: a name or component match beats a README mention.
+    pub fn scored(&self) -> [(Field, f32); 8] {
+        [
+            (self.name, 8.0),
+            (self.components, 5.0),
+            (self.topics, 3.0),
+            (self.keywords, 3.0),
+            (self.description, 3.0),
+            (self.component_text, 2.0),
+            (self.readme_headings, 1.5),
+            (self.readme, 0.5),
+        ]
+    }
+
+    /// The fields that say what the plugin is, for the full tier.
+    pub fn described(&self) -> [(Field, f32); 6] {
+        [
+            (self.name, 1.0),
+            (self.components, 1.0),
+            (self.topics, 1.0),
+            (self.keywords, 1.0),
+            (self.description, 1.0),
+            (self.component_text, 1.0),
+        ]
+    }
+
+    /// The README, for half a tier.
+    pub fn readme(&self) -> [(Field, f32); 2] {
+        [(self.readme_headings, 1.0), (self.readme, 1.0)]
+    }
+}
+
+const FACET_ROOTS: [&str; 7] = [
     "topic",
     "compat",
     "license",
     "kind",
+    "permission",
     "verified",
     "deprecated",
 ];
 
+/// Popularity's pull inside a tier: a plugin with 40 stars scores about 1.4 times one with none.
+const POPULARITY_WEIGHT: f32 = 0.1;
+
 /// An immutable index over one snapshot of the catalogue; a refresh builds a new one and swaps it in.
 pub struct SearchIndex {
-    index: Index,
     reader: IndexReader,
     pub(super) fields: Fields,
+    synonyms: Synonyms,
     views: Vec<PluginView>,
     by_name: HashMap<String, usize>,
     by_short_name: HashMap<String, Vec<usize>>,
 }
 
 impl SearchIndex {
-    /// Indexes `views`; `readmes` maps plugin names to their README text.
-    pub fn build(views: Vec<PluginView>, readmes: &HashMap<String, String>) -> Result<SearchIndex> {
+    /// Indexes `views` with what the catalogue knows of each (`knowledge`, by plugin name).
+    pub fn build(
+        views: Vec<PluginView>,
+        knowledge: &HashMap<String, Knowledge>,
+    ) -> Result<SearchIndex> {
         let mut sb = Schema::builder();
+        let text = |name: &str, sb: &mut tantivy::schema::SchemaBuilder| {
+            let indexing = TextFieldIndexing::default()
+                .set_tokenizer(STEMMED)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+            sb.add_text_field(name, TextOptions::default().set_indexing_options(indexing))
+        };
         let fields = Fields {
-            name: sb.add_text_field("name", TEXT),
+            name: text("name", &mut sb),
             name_keys: sb.add_text_field("name_keys", STRING),
-            description: sb.add_text_field("description", TEXT),
-            topics: sb.add_text_field("topics", TEXT),
-            keywords: sb.add_text_field("keywords", TEXT),
-            readme: sb.add_text_field("readme", TEXT),
+            description: text("description", &mut sb),
+            topics: text("topics", &mut sb),
+            keywords: text("keywords", &mut sb),
+            components: text("components", &mut sb),
+            component_text: text("component_text", &mut sb),
+            readme_headings: text("readme_headings", &mut sb),
+            readme: text("readme", &mut sb),
+            spell: sb.add_text_field(
+                "spell",
+                TextOptions::default().set_indexing_options(
+                    TextFieldIndexing::default()
+                        .set_tokenizer(WORDS)
+                        .set_index_option(IndexRecordOption::Basic),
+                ),
+            ),
             facets: sb.add_facet_field("facets", FacetOptions::default()),
             ord: sb.add_u64_field("ord", FAST),
         };
@@ -58,11 +130,15 @@ impl SearchIndex {
         let downloads = sb.add_u64_field("downloads", FAST);
         let updated = sb.add_u64_field("updated", FAST);
         let index = Index::create_in_ram(sb.build());
+        analysis::register(&index);
         // One thread: the index is small, and one segment keeps queries fast.
         let mut writer = index.writer_with_num_threads(1, 64_000_000)?;
+        let none = Knowledge::default();
         for (ord, view) in views.iter().enumerate() {
+            let known = knowledge.get(&view.name).unwrap_or(&none);
             let mut d = doc!(
                 fields.name => format!("{} {}", view.name, view.short_name),
+                fields.spell => format!("{} {}", view.name, view.short_name),
                 fields.ord => ord as u64,
                 stars => view.stars,
                 downloads => downloads_rank(view),
@@ -71,44 +147,38 @@ impl SearchIndex {
             for key in name_keys(&view.name) {
                 d.add_text(fields.name_keys, key);
             }
+            let mut add = |field: Field, text: &str| {
+                d.add_text(field, text);
+                d.add_text(fields.spell, text);
+            };
             if let Some(text) = &view.description {
-                d.add_text(fields.description, text);
+                add(fields.description, text);
             }
             for t in &view.topics {
-                d.add_text(fields.topics, t);
-                d.add_facet(fields.facets, Facet::from_path(["topic", t.as_str()]));
+                add(fields.topics, t);
             }
             for k in &view.keywords {
-                d.add_text(fields.keywords, k);
+                add(fields.keywords, k);
             }
-            if let Some(text) = readmes.get(&view.name) {
-                d.add_text(fields.readme, text);
+            for c in &known.components {
+                add(fields.components, &c.name);
+                for simile in &c.similes {
+                    add(fields.components, simile);
+                }
+                if let Some(text) = &c.description {
+                    add(fields.component_text, text);
+                }
             }
-            for (major, compat) in &view.compat {
-                let status = serde_json::to_value(compat.status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(String::from));
-                d.add_facet(
-                    fields.facets,
-                    Facet::from_path(["compat", major.as_str(), status.as_deref().unwrap_or("")]),
-                );
+            if let Some(readme) = &known.readme {
+                let sections = readme_sections(readme);
+                for heading in &sections.headings {
+                    add(fields.readme_headings, heading);
+                }
+                add(fields.readme, &sections.prose);
             }
-            let license = view.license.as_deref().unwrap_or("unknown");
-            d.add_facet(fields.facets, Facet::from_path(["license", license]));
-            d.add_facet(
-                fields.facets,
-                Facet::from_path(["kind", view.kind.as_deref().unwrap_or("unknown")]),
-            );
-            d.add_facet(
-                fields.facets,
-                Facet::from_path(["verified", if view.verified { "true" } else { "false" }]),
-            );
-            let deprecated = if view.deprecated.is_some() {
-                "true"
-            } else {
-                "false"
-            };
-            d.add_facet(fields.facets, Facet::from_path(["deprecated", deprecated]));
+            for facet in facets_of(view, known) {
+                d.add_facet(fields.facets, facet);
+            }
             writer.add_document(d)?;
         }
         writer.commit()?;
@@ -135,10 +205,12 @@ impl SearchIndex {
                 .or_default()
                 .push(i);
         }
+        let stemmer = analysis::stemmed();
+        let synonyms = Synonyms::carried(&|phrase| analysis::terms(&mut stemmer.clone(), phrase));
         Ok(SearchIndex {
-            index,
             reader,
             fields,
+            synonyms,
             views,
             by_name,
             by_short_name,
@@ -202,9 +274,13 @@ impl SearchIndex {
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults> {
         let per_page = request.per_page.clamp(1, SearchRequest::MAX_PER_PAGE);
         let page = request.page.max(1);
-        let tokenizer = self.index.tokenizer_for_field(self.fields.description)?;
-        let (query, has_text) = build_query(&self.fields, tokenizer, request);
         let searcher = self.reader.searcher();
+        let prepared = QueryContext {
+            fields: &self.fields,
+            synonyms: &self.synonyms,
+            searcher: &searcher,
+        }
+        .prepare(request);
         // A page past every document is empty. The collector makes room for offset + limit hits, so
         // the offset never goes past the documents: a large page number must not ask for the memory.
         let offset = (page - 1)
@@ -212,11 +288,15 @@ impl SearchIndex {
             .min(searcher.num_docs() as usize);
         let top = TopDocs::with_limit(per_page).and_offset(offset);
 
-        let (addresses, total): (Vec<(Option<f32>, DocAddress)>, usize) =
-            match (request.sort, has_text) {
+        let (addresses, total, query): (Vec<(Option<f32>, DocAddress)>, usize, _) =
+            match (request.sort, prepared.has_text) {
                 (SortOrder::Relevance, true) => {
-                    let (docs, total) = searcher.search(&query, &(top.order_by_score(), Count))?;
-                    (docs.into_iter().map(|(s, a)| (Some(s), a)).collect(), total)
+                    let (docs, total) = searcher.search(
+                        &prepared.ranked,
+                        &(top.tweak_score(popularity_within_tier), Count),
+                    )?;
+                    let docs = docs.into_iter().map(|(s, a)| (Some(s), a)).collect();
+                    (docs, total, prepared.ranked)
                 }
                 (sort, _) => {
                     let field = match sort {
@@ -225,9 +305,19 @@ impl SearchIndex {
                         // With no words, relevance means popularity.
                         SortOrder::Stars | SortOrder::Relevance => "stars",
                     };
+                    // Ordered by a field, every word must match; when nothing has them all, whatever
+                    // has any of them (never an empty page while a word matches).
+                    let mut query = prepared.conjunctive;
+                    if prepared.has_text && searcher.search(&query, &Count)? == 0 {
+                        query = prepared.ranked;
+                    }
                     let (docs, total) = searcher
                         .search(&query, &(top.order_by_u64_field(field, Order::Desc), Count))?;
-                    (docs.into_iter().map(|(_, a)| (None, a)).collect(), total)
+                    (
+                        docs.into_iter().map(|(_, a)| (None, a)).collect(),
+                        total,
+                        query,
+                    )
                 }
             };
 
@@ -274,16 +364,84 @@ impl SearchIndex {
             per_page,
             hits,
             facets,
+            did_you_mean: prepared.did_you_mean,
         })
     }
+}
 
-    /// The stored document for an address; only for debugging and tests.
-    #[doc(hidden)]
-    pub fn doc_name(&self, address: DocAddress) -> Option<String> {
-        let doc: TantivyDocument = self.reader.searcher().doc(address).ok()?;
-        doc.get_first(self.fields.name)
-            .and_then(|v| v.as_str().map(String::from))
+/// Within a tier, a more popular plugin goes first among equals: the BM25 part of the score is scaled by
+/// the stars, the tier part is left as it is.
+fn popularity_within_tier(segment: &SegmentReader) -> impl Fn(DocId, Score) -> Score + use<> {
+    let stars = segment
+        .fast_fields()
+        .u64("stars")
+        .ok()
+        .map(|column| column.first_or_default_col(0));
+    move |doc, score| {
+        let unit = TIER / 2.0;
+        let tiers = (score / unit).floor() * unit;
+        let stars = stars.as_ref().map_or(0, |c| c.get_val(doc)) as f32;
+        tiers + (score - tiers) * (1.0 + POPULARITY_WEIGHT * stars.ln_1p())
     }
+}
+
+/// The facets a plugin is counted under, and filtered by.
+fn facets_of(view: &PluginView, known: &Knowledge) -> Vec<Facet> {
+    let mut out = Vec::new();
+    for t in &view.topics {
+        out.push(Facet::from_path(["topic", t.as_str()]));
+    }
+    for (major, compat) in &view.compat {
+        let status = serde_json::to_value(compat.status)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from));
+        out.push(Facet::from_path([
+            "compat",
+            major.as_str(),
+            status.as_deref().unwrap_or(""),
+        ]));
+    }
+    let license = view.license.as_deref().unwrap_or("unknown");
+    out.push(Facet::from_path(["license", license]));
+    let mut kinds: Vec<&str> = known.kinds.iter().map(String::as_str).collect();
+    kinds.extend(view.kind.as_deref());
+    // elizaOS's own naming says what a package is where its code does not.
+    for (prefix, kind) in [("client-", "client"), ("adapter-", "adapter")] {
+        if view.short_name.starts_with(prefix) || view.name.contains(&format!("/{prefix}")) {
+            kinds.push(kind);
+        }
+    }
+    kinds.sort_unstable();
+    kinds.dedup();
+    if kinds.is_empty() {
+        kinds.push("unknown");
+    }
+    for kind in kinds {
+        out.push(Facet::from_path(["kind", kind]));
+    }
+    match &known.permissions {
+        Some(asked) => {
+            out.push(Facet::from_path(["permissions_known", "true"]));
+            if asked.is_empty() {
+                out.push(Facet::from_path(["permission", "none"]));
+            }
+            for p in asked {
+                out.push(Facet::from_path(["permission", p.as_str()]));
+            }
+        }
+        None => out.push(Facet::from_path(["permission", "unknown"])),
+    }
+    out.push(Facet::from_path([
+        "verified",
+        if view.verified { "true" } else { "false" },
+    ]));
+    let deprecated = if view.deprecated.is_some() {
+        "true"
+    } else {
+        "false"
+    };
+    out.push(Facet::from_path(["deprecated", deprecated]));
+    out
 }
 
 /// Every spelling of a name that should find it exactly: `@elizaos/plugin-solana`, `plugin-solana`,

@@ -1,15 +1,23 @@
-//! Search over the catalogue with tantivy: full text over name, description, topics, keywords and readme;
-//! typo tolerance (fuzzy terms); exact and normalised names first; facets and filters; sorts; pages.
+//! Search over the catalogue with tantivy: BM25 over name, description, topics, keywords, the components
+//! the package declares and the README's sections, with English stemming, the field's synonyms, typo
+//! tolerance and "did you mean"; all words first, then most; exact and normalised names first; facets and
+//! filters; sorts; pages.
 
+mod analysis;
+mod document;
 pub mod evaluation;
 mod index;
 mod query;
+mod spelling;
+mod synonyms;
 
+pub use document::{ComponentText, Knowledge};
 pub use index::SearchIndex;
 
 use crate::compat::CompatStatus;
 use crate::view::PluginView;
 use plughub_domain::CoreMajor;
+use plughub_domain::permissions::Permission;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -48,6 +56,11 @@ pub struct SearchRequest {
     pub verified_compat_only: bool,
     pub kind: Option<String>,
     pub license: Option<String>,
+    /// Only plugins whose package asks for this permission (`network.external`, ...), or `none`: asks
+    /// for nothing.
+    pub permission: Option<String>,
+    /// Only plugins known to ask for none of these (`network.external`: plugins that need no network).
+    pub without_permissions: Vec<String>,
     /// Published under the `@elizaos` scope.
     pub verified: Option<bool>,
     /// `Some(false)` (the usual default) hides deprecated entries; `None` shows all.
@@ -56,13 +69,35 @@ pub struct SearchRequest {
     /// 1-based.
     pub page: usize,
     pub per_page: usize,
-    /// Count the matches by topic, compatibility, license, kind, verified and deprecated.
+    /// Count the matches by topic, compatibility, license, kind, permission, verified and deprecated.
     pub facets: bool,
 }
 
 impl SearchRequest {
     pub const DEFAULT_PER_PAGE: usize = 20;
     pub const MAX_PER_PAGE: usize = 100;
+
+    /// Refuses filters that can only be mistakes (an unknown permission), saying what is known.
+    pub fn check_filters(&self) -> Result<(), String> {
+        let named = self
+            .permission
+            .iter()
+            .filter(|p| p.trim() != "none")
+            .chain(&self.without_permissions);
+        for name in named {
+            Permission::parse(name.trim()).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// A list of permission names as typed: comma-separated, blanks ignored.
+    pub fn permission_list(text: &str) -> Vec<String> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect()
+    }
 
     pub fn new(query: impl Into<String>) -> SearchRequest {
         SearchRequest {
@@ -140,4 +175,7 @@ pub struct SearchResults {
     /// Facet name → value → count, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub facets: Option<BTreeMap<String, BTreeMap<String, u64>>>,
+    /// The query with its misspelt words corrected, when a word matched nothing and a close one exists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub did_you_mean: Option<String>,
 }

@@ -98,13 +98,123 @@ async fn words_in_descriptions_and_topics_match() {
         hits.contains(&"@elizaos/plugin-open-weather".to_string()),
         "{hits:?}"
     );
-    // Every word must match: two words narrow.
-    let both = c
-        .search(&SearchRequest::new("solana trading"))
-        .unwrap()
-        .total;
-    let one = c.search(&SearchRequest::new("solana")).unwrap().total;
-    assert!(both < one && both > 0, "{both} vs {one}");
+}
+
+/// The words of a plugin's name, description and topics (the snapshot has no READMEs or packages).
+fn text_of(hit: &plughub_catalog::SearchHit) -> String {
+    format!(
+        "{} {} {}",
+        hit.name,
+        hit.description.as_deref().unwrap_or(""),
+        hit.topics.join(" ")
+    )
+    .to_lowercase()
+}
+
+/// Whether `text` has one of the forms of a word.
+fn has_any(text: &str, forms: &[&str]) -> bool {
+    text.split(|c: char| !c.is_alphanumeric())
+        .any(|w| forms.contains(&w))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn all_words_first_then_most_words_never_an_empty_page() {
+    let c = catalog().await;
+    // Neither word is in the synonym table, so a plugin has both exactly when its text has these forms.
+    let mut r = SearchRequest::new("solana trading");
+    r.per_page = 100;
+    let hits = c.search(&r).unwrap().hits;
+    let both: Vec<bool> = hits
+        .iter()
+        .map(|h| {
+            let text = text_of(h);
+            has_any(&text, &["solana"]) && has_any(&text, &["trade", "trades", "trading", "traded"])
+        })
+        .collect();
+    let with_both = both.iter().filter(|b| **b).count();
+    assert!(with_both >= 2, "{hits:?}");
+    assert!(
+        both[..with_both].iter().all(|b| *b),
+        "every plugin with both words comes before any with one: {:?}",
+        hits.iter().map(|h| &h.name).collect::<Vec<_>>()
+    );
+    assert!(hits.len() > with_both, "then those with one of the words");
+
+    // A word nothing has does not empty the page: the other words still rank as they would alone.
+    let alone = top(c, "solana");
+    let with_noise = top(c, "solana qqqzzzxq");
+    assert_eq!(with_noise[..5], alone[..5]);
+    for q in [
+        "telegram bot",
+        "send tweets",
+        "generate music",
+        "phone calls",
+    ] {
+        assert!(!top(c, q).is_empty(), "{q}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn words_match_by_their_stems() {
+    let c = catalog().await;
+    assert_eq!(top(c, "trading charts"), top(c, "trade chart"));
+    assert_eq!(top(c, "charts")[0], "@elizaos/plugin-chart");
+    // "automated tweet posting" is found by "tweets" and by "posting".
+    let hits = top(c, "posting tweets");
+    assert!(
+        hits[..3].contains(&"@elizaos/plugin-twitter".to_string()),
+        "{hits:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn synonyms_of_the_field_find_what_the_plugin_calls_it() {
+    let c = catalog().await;
+    for (q, want) in [
+        // No description says "eth"; plugin-evm says "EVM-compatible chains".
+        ("eth transfer", "@elizaos/plugin-evm"),
+        // plugin-tts says "text-to-speech", nothing says "speech synthesis".
+        ("speech synthesis", "@elizaos/plugin-tts"),
+        // plugin-bedrock names Claude; plugin-anthropic has no description at all.
+        ("claude", "@elizaos/plugin-anthropic"),
+    ] {
+        let hits = top(c, q);
+        assert!(hits.iter().take(3).any(|h| h == want), "{q}: {hits:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn typos_prefer_the_popular_plugin_and_say_what_was_meant() {
+    let c = catalog().await;
+    let results = c.search(&SearchRequest::new("twiter")).unwrap();
+    assert_eq!(results.did_you_mean.as_deref(), Some("twitter"));
+    // plugin-twitter has the most stars of the twitter plugins (38).
+    assert_eq!(results.hits[0].name, "@elizaos/plugin-twitter");
+    let results = c.search(&SearchRequest::new("solanna wallet")).unwrap();
+    assert_eq!(results.did_you_mean.as_deref(), Some("solana wallet"));
+    assert_eq!(results.hits[0].name, "@elizaos/plugin-solana");
+    // Words the catalogue has are never "corrected".
+    for q in ["solana", "discord bot", "evm", "nft"] {
+        assert_eq!(
+            c.search(&SearchRequest::new(q)).unwrap().did_you_mean,
+            None,
+            "{q}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_query_of_the_evaluation_set_returns_an_empty_page() {
+    use plughub_catalog::search::evaluation::{QUERY_SET, parse};
+    let c = catalog().await;
+    let set = parse(QUERY_SET).unwrap();
+    assert!(set.len() >= 60);
+    let empty: Vec<&str> = set
+        .iter()
+        .filter(|j| top(c, &j.query).is_empty())
+        .map(|j| j.query.as_str())
+        .collect();
+    assert!(empty.is_empty(), "empty pages: {empty:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

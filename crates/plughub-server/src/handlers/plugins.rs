@@ -32,8 +32,15 @@ pub struct ListParams {
     pub compat: Option<CoreMajor>,
     /// With `compat`: only where a published version proves it.
     pub compat_verified: Option<bool>,
+    /// action, provider, evaluator, service, model, client or adapter.
     pub kind: Option<String>,
     pub license: Option<String>,
+    /// Only plugins whose package asks for this permission (`network.external`, `storage.read`,
+    /// `storage.write`, `secrets.access`, `events.publish`, `knowledge.query`), or `none`.
+    pub permission: Option<String>,
+    /// Comma-separated permissions: only plugins known to ask for none of them
+    /// (`network.external`: plugins that need no network).
+    pub without_permission: Option<String>,
     /// Published under `@elizaos`.
     pub verified: Option<bool>,
     /// `false` when left out.
@@ -49,7 +56,7 @@ pub struct ListParams {
     #[param(format = Int64, minimum = 1, maximum = 100, default = 20)]
     #[serde(default, deserialize_with = "crate::integers::optional_in_query")]
     pub per_page: Option<u32>,
-    /// Count the hits by facet (topic, kind, license, compat).
+    /// Count the hits by facet (topic, kind, license, compat, permission, verified, deprecated).
     pub facets: Option<bool>,
 }
 
@@ -61,6 +68,13 @@ impl ListParams {
         request.verified_compat_only = self.compat_verified.unwrap_or(false);
         request.kind = self.kind;
         request.license = self.license;
+        request.permission = self.permission;
+        request.without_permissions = self
+            .without_permission
+            .as_deref()
+            .map(SearchRequest::permission_list)
+            .unwrap_or_default();
+        request.check_filters().map_err(ApiError::bad_request)?;
         request.verified = self.verified;
         request.deprecated = match self.deprecated.unwrap_or(Deprecated::False) {
             Deprecated::False => Some(false),

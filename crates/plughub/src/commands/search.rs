@@ -18,6 +18,13 @@ pub async fn run(store_args: &StoreArgs, args: SearchArgs) -> Result<()> {
     request.verified_compat_only = args.compat_verified;
     request.kind = args.kind;
     request.license = args.license;
+    request.permission = args.permission;
+    request.without_permissions = args
+        .without_permission
+        .iter()
+        .flat_map(|list| SearchRequest::permission_list(list))
+        .collect();
+    request.check_filters().map_err(|e| anyhow!("{e}"))?;
     request.verified = args.verified.then_some(true);
     request.deprecated = if args.include_deprecated {
         None

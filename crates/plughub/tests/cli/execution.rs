@@ -15,6 +15,21 @@ async fn run_provide_and_inspect_an_installed_plugin() {
         (text(&out.stdout), text(&out.stderr))
     };
     ok(&["admin", "create-org", "acme"]);
+    // Search is public: what an organisation installs, inspects and runs never shows in it. The query
+    // names what only this organisation's inspection and runs reveal (component names, the plugin's).
+    let searched = || {
+        let (stdout, _) = ok(&[
+            "search",
+            "hello",
+            "greeter",
+            "registered_in_init",
+            "politeness",
+            "--facets",
+            "--json",
+        ]);
+        serde_json::from_str::<Value>(&stdout).unwrap()
+    };
+    let search_before = searched();
     let hello = plughub_testkit::fixture_plugin("plugin-hello");
     ok(&[
         "install",
@@ -111,6 +126,12 @@ async fn run_provide_and_inspect_an_installed_plugin() {
     ]);
     let evaluated: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(evaluated["result"]["values"]["polite"], true);
+    let search_after = searched();
+    assert_eq!(search_after, search_before);
+    assert!(
+        !search_after.to_string().contains("@fixture/plugin-hello"),
+        "{search_after}"
+    );
 
     let out = run(plughub(d).args(["run", "@fixture/plugin-hello", "NOPE", "--org", "acme"]));
     assert!(
