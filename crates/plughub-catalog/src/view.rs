@@ -16,6 +16,10 @@ pub struct PluginView {
     pub description: Option<String>,
     pub latest_version: Option<String>,
     pub compat: BTreeMap<CoreMajor, Compat>,
+    /// Releases whose core major is unknown (status `unknown`): the newest of a release line, where it
+    /// depends on `@elizaos/core` by a range that names no version (`latest`, `*`, a dist-tag,
+    /// `workspace:*`); the note says why. Newest first.
+    pub compat_unknown: Vec<Compat>,
     pub topics: Vec<String>,
     pub keywords: Vec<String>,
     pub kind: Option<String>,
@@ -44,7 +48,11 @@ pub struct PluginView {
 
 impl PluginView {
     pub fn from_entry(entry: &CatalogEntry) -> PluginView {
-        let (compat, mut flags) = compat::compute(entry);
+        let compat::CompatReport {
+            majors: compat,
+            unknown: compat_unknown,
+            mut flags,
+        } = compat::compute(entry);
         let npm = best_npm(entry);
         let registries: Vec<&RegistryRecord> = entry
             .sources
@@ -107,6 +115,7 @@ impl PluginView {
                 .or_else(|| any_registry().find_map(|r| r.description.clone())),
             latest_version,
             compat,
+            compat_unknown,
             topics,
             keywords: npm.map(|n| n.keywords.clone()).unwrap_or_default(),
             kind: any_registry().find_map(|r| r.kind.clone()),

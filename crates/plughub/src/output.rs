@@ -3,7 +3,7 @@
 use anyhow::Result;
 use comfy_table::presets::UTF8_BORDERS_ONLY;
 use comfy_table::{ContentArrangement, Table};
-use plughub_catalog::compat::CompatStatus;
+use plughub_catalog::compat::{Compat, CompatStatus};
 use plughub_catalog::sync::SyncReport;
 use plughub_catalog::{CatalogStatus, PluginDetail, SearchResults};
 use serde::Serialize;
@@ -98,7 +98,9 @@ pub fn print_search(results: &SearchResults) {
     if last < results.total {
         out_part!(" (next: --page {})", results.page + 1);
     }
-    out!("   ✓ published by elizaOS   v1? claimed but unverified");
+    out!(
+        "   ✓ published by elizaOS   v1? claimed but unverified   v? a release's core major unknown"
+    );
     if let Some(facets) = &results.facets {
         for (facet, values) in facets {
             let mut values: Vec<_> = values.iter().collect();
@@ -154,20 +156,10 @@ pub fn print_info(detail: &PluginDetail, readme: bool) {
             .join(", "),
     );
     for (major, c) in &v.compat {
-        let mut text = format!(
-            "{} {}",
-            if c.status == CompatStatus::Compatible {
-                "yes"
-            } else {
-                "unverified"
-            },
-            c.version.as_deref().unwrap_or("")
-        );
-        if let Some(range) = &c.core_range {
-            text.push_str(&format!(" (core {range})"));
-        }
-        text.push_str(&format!(" [{}]", c.source));
-        row(&format!("core {}", major.as_str()), text);
+        row(&format!("core {}", major.as_str()), compat_text(c));
+    }
+    for c in &v.compat_unknown {
+        row("core ?", compat_text(c));
     }
     row("topics", v.topics.join(", "));
     row("keywords", v.keywords.join(", "));
@@ -208,9 +200,15 @@ pub fn print_info(detail: &PluginDetail, readme: bool) {
         out!("{settings}");
         out!("* required, no default");
     }
-    if !v.flags.is_empty() {
+    // An unknown major's reason is on its own row already.
+    let flags: Vec<&String> = v
+        .flags
+        .iter()
+        .filter(|f| !v.compat_unknown.iter().any(|c| c.note.as_ref() == Some(*f)))
+        .collect();
+    if !flags.is_empty() {
         out!("Data to be aware of:");
-        for f in &v.flags {
+        for f in flags {
             out!("  ! {f}");
         }
     }
@@ -220,6 +218,29 @@ pub fn print_info(detail: &PluginDetail, readme: bool) {
             None => out!("\n(no README in the package document)"),
         }
     }
+}
+
+/// One line of evidence: `yes 1.2.0 (core ^1.0.0) [npm]`; an unknown major says why.
+fn compat_text(c: &Compat) -> String {
+    let mut text = format!(
+        "{} {}",
+        match c.status {
+            CompatStatus::Compatible => "yes",
+            CompatStatus::Unverified => "unverified",
+            CompatStatus::Unknown => "unknown major:",
+        },
+        c.version.as_deref().unwrap_or("")
+    );
+    if let Some(range) = &c.core_range {
+        text.push_str(&format!(" (core {range})"));
+    }
+    text.push_str(&format!(" [{}]", c.source));
+    if c.status == CompatStatus::Unknown
+        && let Some(note) = &c.note
+    {
+        text.push_str(&format!("\n{note}"));
+    }
+    text
 }
 
 pub fn print_sync_report(report: &SyncReport) {
