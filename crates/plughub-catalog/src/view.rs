@@ -42,6 +42,9 @@ pub struct PluginView {
     pub agent_config: Option<serde_json::Value>,
     /// Which sources list it; a withdrawn one is marked `(withdrawn)`.
     pub sources: Vec<String>,
+    /// The date of the newest registry snapshot the registry data comes from (its `lastUpdatedAt`): the
+    /// registry is retired, so this date no longer moves.
+    pub registry_snapshot: Option<String>,
     /// Dirty data users should know of (unverifiable core ranges, claims no release shows, 404s).
     pub flags: Vec<String>,
 }
@@ -145,6 +148,7 @@ impl PluginView {
             dist_tags: npm.map(|n| n.dist_tags.clone()).unwrap_or_default(),
             agent_config: npm.and_then(|n| n.agent_config.clone()),
             sources,
+            registry_snapshot: any_registry().filter_map(|r| r.snapshot_at.clone()).max(),
             flags,
         }
     }

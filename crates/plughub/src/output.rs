@@ -170,6 +170,13 @@ pub fn print_info(detail: &PluginDetail, readme: bool) {
     row("maintainers", v.maintainers.join(", "));
     row("updated", v.updated_at.clone().unwrap_or_default());
     row("sources", v.sources.join(", "));
+    row(
+        "registry",
+        v.registry_snapshot
+            .as_deref()
+            .map(|d| format!("snapshot of {}", d.get(..10).unwrap_or(d)))
+            .unwrap_or_default(),
+    );
     out!("{t}");
     if !detail.settings.params.is_empty() {
         let mut settings = table(&["setting", "type", "default", "description"]);
