@@ -292,6 +292,17 @@ pub fn print_status(status: &CatalogStatus) {
             "the catalogue is the starter carried by plughub (built {}); no live sync has succeeded yet",
             status.starter_generated_at.as_deref().unwrap_or("?")
         );
+        if !status.starter_registry_snapshots.is_empty() {
+            let snapshots: Vec<String> = status
+                .starter_registry_snapshots
+                .iter()
+                .map(|(source, date)| format!("{source} of {date}"))
+                .collect();
+            out!(
+                "its registry data is the registry's snapshots ({}); the registry is retired",
+                snapshots.join(", ")
+            );
+        }
     }
     if status.recent_syncs.is_empty() {
         out!("no sync yet: run `plughub catalog sync`");
