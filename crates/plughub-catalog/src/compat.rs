@@ -1,8 +1,10 @@
 //! Compatibility with the `@elizaos/core` majors, recomputed from core ranges with npm's semver semantics
 //! (npm ranges are not Cargo ranges: `^0.25.6-alpha.1`, `1.x`, `>=1 <2 || ^2.0.0-alpha`). Ranges that cannot
-//! be checked (`latest`, `workspace:*`, a dist-tag, `*`) are kept and flagged, never trusted.
+//! be checked (`latest`, `workspace:*`, a dist-tag, `*`) are kept and flagged, never trusted: a release
+//! that depends on core by such a range has an unknown core major, said with the reason, until a
+//! compatibility run settles it.
 
-use plughub_domain::core_range::{CoreRange, classify, compare_versions};
+use plughub_domain::core_range::{CoreRange, classify, compare_versions, version_major};
 use plughub_domain::{CatalogEntry, CoreMajor, SourceKind, SourceRecord};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -15,6 +17,10 @@ pub enum CompatStatus {
     Compatible,
     /// Something claims this major, but its range cannot be checked (or there is no published version).
     Unverified,
+    /// A release whose `@elizaos/core` range names no version (`latest`, `*`, a dist-tag,
+    /// `workspace:*`): which major it works with is unknown. Only in [`CompatReport::unknown`], never
+    /// under a major.
+    Unknown,
 }
 
 /// The evidence for one major.
@@ -30,8 +36,22 @@ pub struct Compat {
     pub note: Option<String>,
 }
 
-/// Compatibility per major, and the flags that tell users where the data is dirty.
-pub fn compute(entry: &CatalogEntry) -> (BTreeMap<CoreMajor, Compat>, Vec<String>) {
+/// What the sources tell of an entry's compatibility.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CompatReport {
+    /// The evidence per core major.
+    pub majors: BTreeMap<CoreMajor, Compat>,
+    /// Releases whose core major is unknown (status [`CompatStatus::Unknown`]): the newest release of a
+    /// release line (the plugin's own major), where it depends on core by a range that names no version.
+    /// Newest first.
+    pub unknown: Vec<Compat>,
+    /// Where the data is dirty, in words for users.
+    pub flags: Vec<String>,
+}
+
+/// Compatibility per major, the releases whose major is unknown, and the flags that tell users where the
+/// data is dirty.
+pub fn compute(entry: &CatalogEntry) -> CompatReport {
     let mut result: BTreeMap<CoreMajor, Compat> = BTreeMap::new();
     let mut flags = Vec::new();
 
@@ -154,14 +174,61 @@ pub fn compute(entry: &CatalogEntry) -> (BTreeMap<CoreMajor, Compat>, Vec<String
             }
         }
     }
-    for c in result.values() {
+    let unknown = unknown_majors(entry);
+    for c in result.values().chain(&unknown) {
         if let Some(note) = &c.note {
             flags.push(note.clone());
         }
     }
     flags.sort();
     flags.dedup();
-    (result, flags)
+    CompatReport {
+        majors: result,
+        unknown,
+        flags,
+    }
+}
+
+/// The newest release of each release line (the plugin's own major) of each npm record, where its core
+/// range names no version. An older release with such a range is left out when a newer one of its line
+/// depends on a real range: the line's present is known.
+fn unknown_majors(entry: &CatalogEntry) -> Vec<Compat> {
+    let mut found = Vec::new();
+    for (kind, record) in live_npm_records(entry) {
+        let mut newest_by_line: BTreeMap<u64, &plughub_domain::NpmVersion> = BTreeMap::new();
+        for v in &record.versions {
+            let Some(line) = version_major(&v.version) else {
+                continue;
+            };
+            let slot = newest_by_line.entry(line).or_insert(v);
+            if compare_versions(&v.version, &slot.version).is_gt() {
+                *slot = v;
+            }
+        }
+        for v in newest_by_line.values() {
+            let Some(range) = &v.core_range else { continue };
+            if let CoreRange::Dirty(why) = classify(range) {
+                found.push(Compat {
+                    status: CompatStatus::Unknown,
+                    version: Some(v.version.clone()),
+                    core_range: Some(range.clone()),
+                    source: kind.as_str().to_string(),
+                    note: Some(format!(
+                        "{} ({}): {why}, so the core major it works with is unknown until a compatibility run settles it",
+                        v.version,
+                        kind.as_str()
+                    )),
+                });
+            }
+        }
+    }
+    found.sort_by(|a, b| {
+        compare_versions(
+            b.version.as_deref().unwrap_or(""),
+            a.version.as_deref().unwrap_or(""),
+        )
+    });
+    found
 }
 
 fn live_npm_records(
@@ -214,7 +281,12 @@ mod tests {
                 ("2.0.0-alpha.1", "2.0.0-alpha.3"),
             ]),
         )]);
-        let (compat, flags) = compute(&e);
+        let CompatReport {
+            majors: compat,
+            unknown,
+            flags,
+        } = compute(&e);
+        assert!(unknown.is_empty());
         assert_eq!(compat[&CoreMajor::V0].version.as_deref(), Some("0.1.0"));
         assert_eq!(
             compat[&CoreMajor::V1].version.as_deref(),
@@ -235,16 +307,18 @@ mod tests {
 
     #[test]
     fn open_ended_ranges_count_for_their_lowest_major_only() {
-        let (compat, _) = compute(&entry(vec![(
+        let compat = compute(&entry(vec![(
             SourceKind::Npm,
             npm(&[("1.0.0", ">=1.0.0")]),
-        )]));
+        )]))
+        .majors;
         assert!(compat.contains_key(&CoreMajor::V1));
         assert!(!compat.contains_key(&CoreMajor::V2));
-        let (compat, _) = compute(&entry(vec![(
+        let compat = compute(&entry(vec![(
             SourceKind::Npm,
             npm(&[("1.0.0", "^1.0.0 || ^2.0.0-alpha.1")]),
-        )]));
+        )]))
+        .majors;
         assert!(compat.contains_key(&CoreMajor::V1) && compat.contains_key(&CoreMajor::V2));
     }
 
@@ -261,7 +335,11 @@ mod tests {
                 },
             );
             reg.supports.insert(CoreMajor::V0, true);
-            let (compat, flags) = compute(&entry(vec![(
+            let CompatReport {
+                majors: compat,
+                flags,
+                ..
+            } = compute(&entry(vec![(
                 SourceKind::RegistryMain,
                 SourceRecord::Registry(reg),
             )]));
@@ -281,7 +359,11 @@ mod tests {
     fn claims_without_releases_are_flagged() {
         let mut reg = RegistryRecord::default();
         reg.supports.insert(CoreMajor::V1, true);
-        let (compat, flags) = compute(&entry(vec![(
+        let CompatReport {
+            majors: compat,
+            flags,
+            ..
+        } = compute(&entry(vec![(
             SourceKind::RegistryMain,
             SourceRecord::Registry(reg),
         )]));
@@ -289,6 +371,61 @@ mod tests {
         assert!(
             flags.iter().any(|f| f.contains("claims core v1")),
             "{flags:?}"
+        );
+    }
+
+    /// plugin-solana as npm has it: 0.1.x on a clean range, 1.2.6 (the latest) on `"@elizaos/core":
+    /// "latest"`. Its core major is unknown, said with the reason; v0 stays what it is.
+    #[test]
+    fn a_release_on_a_tag_has_an_unknown_major_with_its_reason() {
+        for dirty in ["latest", "*", "next", "workspace:*"] {
+            let e = entry(vec![(
+                SourceKind::Starter,
+                npm(&[("0.1.7", "0.1.7"), ("0.1.9", "0.1.9"), ("1.2.6", dirty)]),
+            )]);
+            let report = compute(&e);
+            assert_eq!(
+                report.majors.keys().copied().collect::<Vec<_>>(),
+                [CoreMajor::V0],
+                "{dirty}"
+            );
+            let [unknown] = report.unknown.as_slice() else {
+                panic!("{dirty}: {:?}", report.unknown);
+            };
+            assert_eq!(unknown.status, CompatStatus::Unknown);
+            assert_eq!(unknown.version.as_deref(), Some("1.2.6"));
+            assert_eq!(unknown.core_range.as_deref(), Some(dirty));
+            assert_eq!(unknown.source, "starter");
+            let note = unknown.note.as_deref().unwrap();
+            assert!(
+                note.contains(&format!("'{dirty}'"))
+                    && note.contains("core major it works with is unknown"),
+                "{note}"
+            );
+            assert!(report.flags.iter().any(|f| f == note), "{:?}", report.flags);
+        }
+    }
+
+    #[test]
+    fn an_old_release_on_a_tag_is_not_unknown_once_its_line_moved_on() {
+        let report = compute(&entry(vec![(
+            SourceKind::Npm,
+            npm(&[
+                ("1.0.0", "^1.0.0"),
+                ("1.0.1", "workspace:*"),
+                ("1.0.2", "^1.0.0"),
+                ("2.0.0-alpha.1", "latest"),
+            ]),
+        )]));
+        let versions: Vec<_> = report
+            .unknown
+            .iter()
+            .map(|c| c.version.as_deref().unwrap())
+            .collect();
+        assert_eq!(versions, ["2.0.0-alpha.1"], "1.0.1 is behind 1.0.2");
+        assert_eq!(
+            report.majors[&CoreMajor::V1].version.as_deref(),
+            Some("1.0.2")
         );
     }
 }

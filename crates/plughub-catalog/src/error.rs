@@ -42,6 +42,8 @@ pub enum CatalogError {
     Index(#[from] tantivy::TantivyError),
     #[error("the starter catalogue carried by this binary is unreadable: {0}")]
     Starter(String),
+    #[error("no starter catalogue was built: {0}")]
+    StarterBuild(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -8,7 +8,7 @@ use plughub_domain::CatalogEntry;
 use plughub_domain::config_schema::ConfigSchema;
 use plughub_store::{CatalogFingerprint, Store, StoreError, SyncRun};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
 pub struct Catalog {
@@ -44,6 +44,9 @@ pub struct CatalogStatus {
     /// True while the entries come from the starter carried by the binary and no live sync has run.
     pub starter_only: bool,
     pub starter_generated_at: Option<String>,
+    /// The registry snapshots the starter carried, by source (`registry:main`), with their dates
+    /// (`lastUpdatedAt`).
+    pub starter_registry_snapshots: BTreeMap<String, String>,
     /// Newest first.
     pub recent_syncs: Vec<SyncRun>,
 }
@@ -155,15 +158,19 @@ impl Catalog {
             && recent_syncs
                 .iter()
                 .all(|r| r.status == "starter" || r.status == "failed");
-        let starter_generated_at = recent_syncs
+        let starter_sources: Vec<&serde_json::Value> = recent_syncs
             .iter()
             .find(|r| r.status == "starter")
-            .and_then(|r| {
-                r.report
-                    .pointer("/sources/0/generated_at")?
-                    .as_str()
-                    .map(String::from)
-            });
+            .and_then(|r| r.report.get("sources")?.as_array())
+            .map(|sources| sources.iter().collect())
+            .unwrap_or_default();
+        let text =
+            |source: &serde_json::Value, key: &str| source.get(key)?.as_str().map(String::from);
+        let starter_generated_at = starter_sources.iter().find_map(|s| text(s, "generated_at"));
+        let starter_registry_snapshots = starter_sources
+            .iter()
+            .filter_map(|s| Some((text(s, "name")?, text(s, "snapshot_at")?)))
+            .collect();
         Ok(CatalogStatus {
             store: self.store.describe().to_string(),
             plugins: index.len(),
@@ -174,6 +181,7 @@ impl Catalog {
                 .count(),
             starter_only,
             starter_generated_at,
+            starter_registry_snapshots,
             recent_syncs,
         })
     }

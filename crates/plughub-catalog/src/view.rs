@@ -16,6 +16,10 @@ pub struct PluginView {
     pub description: Option<String>,
     pub latest_version: Option<String>,
     pub compat: BTreeMap<CoreMajor, Compat>,
+    /// Releases whose core major is unknown (status `unknown`): the newest of a release line, where it
+    /// depends on `@elizaos/core` by a range that names no version (`latest`, `*`, a dist-tag,
+    /// `workspace:*`); the note says why. Newest first.
+    pub compat_unknown: Vec<Compat>,
     pub topics: Vec<String>,
     pub keywords: Vec<String>,
     pub kind: Option<String>,
@@ -38,13 +42,20 @@ pub struct PluginView {
     pub agent_config: Option<serde_json::Value>,
     /// Which sources list it; a withdrawn one is marked `(withdrawn)`.
     pub sources: Vec<String>,
+    /// The date of the newest registry snapshot the registry data comes from (its `lastUpdatedAt`): the
+    /// registry is retired, so this date no longer moves.
+    pub registry_snapshot: Option<String>,
     /// Dirty data users should know of (unverifiable core ranges, claims no release shows, 404s).
     pub flags: Vec<String>,
 }
 
 impl PluginView {
     pub fn from_entry(entry: &CatalogEntry) -> PluginView {
-        let (compat, mut flags) = compat::compute(entry);
+        let compat::CompatReport {
+            majors: compat,
+            unknown: compat_unknown,
+            mut flags,
+        } = compat::compute(entry);
         let npm = best_npm(entry);
         let registries: Vec<&RegistryRecord> = entry
             .sources
@@ -107,6 +118,7 @@ impl PluginView {
                 .or_else(|| any_registry().find_map(|r| r.description.clone())),
             latest_version,
             compat,
+            compat_unknown,
             topics,
             keywords: npm.map(|n| n.keywords.clone()).unwrap_or_default(),
             kind: any_registry().find_map(|r| r.kind.clone()),
@@ -136,6 +148,7 @@ impl PluginView {
             dist_tags: npm.map(|n| n.dist_tags.clone()).unwrap_or_default(),
             agent_config: npm.and_then(|n| n.agent_config.clone()),
             sources,
+            registry_snapshot: any_registry().filter_map(|r| r.snapshot_at.clone()).max(),
             flags,
         }
     }

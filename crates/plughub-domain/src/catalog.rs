@@ -138,8 +138,26 @@ pub struct RegistryRecord {
     pub supports: BTreeMap<CoreMajor, bool>,
     /// `kind` from the registry-v2 format, when present.
     pub kind: Option<String>,
+    /// The `lastUpdatedAt` of the registry file that said this: the date of the snapshot the data is as
+    /// of. A later file that says the same leaves the record, and this date, as they were (no update
+    /// without a change). `None` for the index, which has no date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_at: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub withdrawn: bool,
+}
+
+impl RegistryRecord {
+    /// The same data, whatever snapshot it was read from.
+    pub fn same_data(&self, other: &RegistryRecord) -> bool {
+        RegistryRecord {
+            snapshot_at: None,
+            ..self.clone()
+        } == RegistryRecord {
+            snapshot_at: None,
+            ..other.clone()
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -52,6 +52,11 @@ fn majors_of(range: &Range) -> Vec<CoreMajor> {
     }
 }
 
+/// The major of a version (`2` for `2.0.0-alpha.3`); `None` when it does not parse.
+pub fn version_major(version: &str) -> Option<u64> {
+    Version::parse(version).ok().map(|v| v.major())
+}
+
 /// npm's order of versions, with versions that do not parse placed first (oldest) in text order.
 pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
     match (Version::parse(a), Version::parse(b)) {

@@ -12,10 +12,13 @@ pub enum DocumentOutcome {
     Found(Box<Value>),
     /// 404: not published (or not mirrored).
     Missing,
-    /// Could not be had after the retries; `connect` when the registry itself could not be reached.
+    /// Could not be had after the retries; `connect` when the registry itself could not be reached,
+    /// `refused` when it answered a refusal that asking again will not change (a 4xx other than 404 and
+    /// 429: a name it will not serve, say).
     Failed {
         reason: String,
         connect: bool,
+        refused: bool,
     },
 }
 
@@ -62,6 +65,7 @@ impl NpmClient {
         let mut last = DocumentOutcome::Failed {
             reason: "no attempt".into(),
             connect: false,
+            refused: false,
         };
         for attempt in 0..self.attempts {
             if attempt > 0 {
@@ -78,6 +82,7 @@ impl NpmClient {
                     last = DocumentOutcome::Failed {
                         reason: describe_reqwest(&e),
                         connect: e.is_connect() || e.is_timeout(),
+                        refused: false,
                     }
                 }
                 Ok(resp) if resp.status() == reqwest::StatusCode::NOT_FOUND => {
@@ -90,18 +95,20 @@ impl NpmClient {
                         last = DocumentOutcome::Failed {
                             reason,
                             connect: false,
+                            refused: false,
                         };
                     }
                 },
                 Ok(resp) => {
                     let status = resp.status();
+                    let retried = status.is_server_error()
+                        || status == reqwest::StatusCode::TOO_MANY_REQUESTS;
                     last = DocumentOutcome::Failed {
                         reason: format!("the registry answered {status}"),
                         connect: false,
+                        refused: !retried,
                     };
-                    if !(status.is_server_error()
-                        || status == reqwest::StatusCode::TOO_MANY_REQUESTS)
-                    {
+                    if !retried {
                         break;
                     }
                 }

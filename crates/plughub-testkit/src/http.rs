@@ -19,6 +19,8 @@ struct RegistryState {
     tarballs: Mutex<HashMap<String, Vec<u8>>>,
     /// Names whose next requests answer 503, and how many more times.
     failures: Mutex<HashMap<String, usize>>,
+    /// Names answered 403, as a registry answers a name it will not serve (capitals, say).
+    refused: Mutex<std::collections::HashSet<String>>,
     search: std::sync::atomic::AtomicBool,
     requests: AtomicUsize,
 }
@@ -94,6 +96,11 @@ impl LoopbackNpm {
             .insert(name.to_string(), times);
     }
 
+    /// Every request for `name` answers 403 Forbidden, as a registry answers a name it will not serve.
+    pub fn refuse(&self, name: &str) {
+        self.state.refused.lock().unwrap().insert(name.to_string());
+    }
+
     /// Offers the search endpoint: every published package matches every query.
     pub fn enable_search(&self) {
         self.state.search.store(true, Ordering::SeqCst);
@@ -128,6 +135,9 @@ async fn serve_document(
                 .into_response(),
             None => StatusCode::NOT_FOUND.into_response(),
         };
+    }
+    if state.refused.lock().unwrap().contains(&name) {
+        return (StatusCode::FORBIDDEN, "forbidden").into_response();
     }
     if let Some(left) = state.failures.lock().unwrap().get_mut(&name)
         && *left > 0

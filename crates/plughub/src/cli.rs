@@ -313,8 +313,14 @@ pub struct JsonArg {
 
 #[derive(Debug, Args)]
 pub struct BuildStarterArgs {
+    /// The known plugins list: npm names, one a line
     #[arg(long)]
     pub names: PathBuf,
+    /// A registry snapshot (`generated-registry.json` of the `main` or the `next` shape); repeatable,
+    /// and at least one: a starter without the registry would be a poorer one
+    #[arg(long = "registry", value_name = "FILE", required = true)]
+    pub registries: Vec<PathBuf>,
+    /// Where to write the starter (gzip-compressed JSON, as the binary carries it)
     #[arg(long)]
     pub out: PathBuf,
     #[arg(long, value_name = "URL")]

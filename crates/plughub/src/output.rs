@@ -3,7 +3,7 @@
 use anyhow::Result;
 use comfy_table::presets::UTF8_BORDERS_ONLY;
 use comfy_table::{ContentArrangement, Table};
-use plughub_catalog::compat::CompatStatus;
+use plughub_catalog::compat::{Compat, CompatStatus};
 use plughub_catalog::sync::SyncReport;
 use plughub_catalog::{CatalogStatus, PluginDetail, SearchResults};
 use serde::Serialize;
@@ -101,7 +101,9 @@ pub fn print_search(results: &SearchResults) {
     if last < results.total {
         out_part!(" (next: --page {})", results.page + 1);
     }
-    out!("   ✓ published by elizaOS   v1? claimed but unverified");
+    out!(
+        "   ✓ published by elizaOS   v1? claimed but unverified   v? a release's core major unknown"
+    );
     if let Some(facets) = &results.facets {
         for (facet, values) in facets {
             let mut values: Vec<_> = values.iter().collect();
@@ -157,20 +159,10 @@ pub fn print_info(detail: &PluginDetail, readme: bool) {
             .join(", "),
     );
     for (major, c) in &v.compat {
-        let mut text = format!(
-            "{} {}",
-            if c.status == CompatStatus::Compatible {
-                "yes"
-            } else {
-                "unverified"
-            },
-            c.version.as_deref().unwrap_or("")
-        );
-        if let Some(range) = &c.core_range {
-            text.push_str(&format!(" (core {range})"));
-        }
-        text.push_str(&format!(" [{}]", c.source));
-        row(&format!("core {}", major.as_str()), text);
+        row(&format!("core {}", major.as_str()), compat_text(c));
+    }
+    for c in &v.compat_unknown {
+        row("core ?", compat_text(c));
     }
     row("topics", v.topics.join(", "));
     row("keywords", v.keywords.join(", "));
@@ -181,6 +173,13 @@ pub fn print_info(detail: &PluginDetail, readme: bool) {
     row("maintainers", v.maintainers.join(", "));
     row("updated", v.updated_at.clone().unwrap_or_default());
     row("sources", v.sources.join(", "));
+    row(
+        "registry",
+        v.registry_snapshot
+            .as_deref()
+            .map(|d| format!("snapshot of {}", d.get(..10).unwrap_or(d)))
+            .unwrap_or_default(),
+    );
     out!("{t}");
     if !detail.settings.params.is_empty() {
         let mut settings = table(&["setting", "type", "default", "description"]);
@@ -211,9 +210,15 @@ pub fn print_info(detail: &PluginDetail, readme: bool) {
         out!("{settings}");
         out!("* required, no default");
     }
-    if !v.flags.is_empty() {
+    // An unknown major's reason is on its own row already.
+    let flags: Vec<&String> = v
+        .flags
+        .iter()
+        .filter(|f| !v.compat_unknown.iter().any(|c| c.note.as_ref() == Some(*f)))
+        .collect();
+    if !flags.is_empty() {
         out!("Data to be aware of:");
-        for f in &v.flags {
+        for f in flags {
             out!("  ! {f}");
         }
     }
@@ -223,6 +228,29 @@ pub fn print_info(detail: &PluginDetail, readme: bool) {
             None => out!("\n(no README in the package document)"),
         }
     }
+}
+
+/// One line of evidence: `yes 1.2.0 (core ^1.0.0) [npm]`; an unknown major says why.
+fn compat_text(c: &Compat) -> String {
+    let mut text = format!(
+        "{} {}",
+        match c.status {
+            CompatStatus::Compatible => "yes",
+            CompatStatus::Unverified => "unverified",
+            CompatStatus::Unknown => "unknown major:",
+        },
+        c.version.as_deref().unwrap_or("")
+    );
+    if let Some(range) = &c.core_range {
+        text.push_str(&format!(" (core {range})"));
+    }
+    text.push_str(&format!(" [{}]", c.source));
+    if c.status == CompatStatus::Unknown
+        && let Some(note) = &c.note
+    {
+        text.push_str(&format!("\n{note}"));
+    }
+    text
 }
 
 pub fn print_sync_report(report: &SyncReport) {
@@ -267,6 +295,17 @@ pub fn print_status(status: &CatalogStatus) {
             "the catalogue is the starter carried by plughub (built {}); no live sync has succeeded yet",
             status.starter_generated_at.as_deref().unwrap_or("?")
         );
+        if !status.starter_registry_snapshots.is_empty() {
+            let snapshots: Vec<String> = status
+                .starter_registry_snapshots
+                .iter()
+                .map(|(source, date)| format!("{source} of {date}"))
+                .collect();
+            out!(
+                "its registry data is the registry's snapshots ({}); the registry is retired",
+                snapshots.join(", ")
+            );
+        }
     }
     if status.recent_syncs.is_empty() {
         out!("no sync yet: run `plughub catalog sync`");

@@ -117,6 +117,9 @@ pub struct SearchHit {
     pub description: Option<String>,
     pub latest_version: Option<String>,
     pub compat: BTreeMap<CoreMajor, CompatStatus>,
+    /// A release whose core major is unknown (its core range names no version; the plugin's
+    /// `compat_unknown` says which and why).
+    pub compat_unknown: bool,
     pub topics: Vec<String>,
     pub license: Option<String>,
     pub stars: u64,
@@ -128,9 +131,10 @@ pub struct SearchHit {
 }
 
 impl SearchHit {
-    /// The core majors at a glance: `v0 v1? v2`, where `?` marks a claim no published version proves.
+    /// The core majors at a glance: `v0 v1? v2`, where `?` marks a claim no published version proves,
+    /// and `v?` a release whose core major is unknown.
     pub fn compat_summary(&self) -> String {
-        let marks: Vec<String> = self
+        let mut marks: Vec<String> = self
             .compat
             .iter()
             .map(|(m, s)| {
@@ -145,6 +149,9 @@ impl SearchHit {
                 )
             })
             .collect();
+        if self.compat_unknown {
+            marks.push("v?".to_string());
+        }
         marks.join(" ")
     }
 
@@ -154,6 +161,7 @@ impl SearchHit {
             description: view.description.clone(),
             latest_version: view.latest_version.clone(),
             compat: view.compat.iter().map(|(m, c)| (*m, c.status)).collect(),
+            compat_unknown: !view.compat_unknown.is_empty(),
             topics: view.topics.clone(),
             license: view.license.clone(),
             stars: view.stars,

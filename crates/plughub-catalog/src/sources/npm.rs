@@ -15,8 +15,13 @@ pub enum PackumentOutcome {
     },
     /// 404: not published (or not mirrored).
     Missing,
-    /// Could not be had after the retries; the reason says why.
-    Failed { reason: String, connect: bool },
+    /// Could not be had after the retries; the reason says why. `refused`: the registry answered a
+    /// refusal that asking again will not change.
+    Failed {
+        reason: String,
+        connect: bool,
+        refused: bool,
+    },
 }
 
 fn reduce(outcome: DocumentOutcome) -> PackumentOutcome {
@@ -29,7 +34,15 @@ fn reduce(outcome: DocumentOutcome) -> PackumentOutcome {
             }
         }
         DocumentOutcome::Missing => PackumentOutcome::Missing,
-        DocumentOutcome::Failed { reason, connect } => PackumentOutcome::Failed { reason, connect },
+        DocumentOutcome::Failed {
+            reason,
+            connect,
+            refused,
+        } => PackumentOutcome::Failed {
+            reason,
+            connect,
+            refused,
+        },
     }
 }
 

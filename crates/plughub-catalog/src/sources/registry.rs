@@ -74,7 +74,9 @@ pub fn parse_generated(bytes: &[u8], location: &str) -> Result<RegistrySnapshot>
     for (name, value) in raw.registry {
         match serde_json::from_value::<RawEntry>(value) {
             Ok(entry) => {
-                entries.insert(name, record_from_raw(entry));
+                let mut record = record_from_raw(entry);
+                record.snapshot_at = raw.last_updated_at.clone();
+                entries.insert(name, record);
             }
             Err(e) => problems.push(format!("  entry \"{name}\": {e}")),
         }
@@ -195,6 +197,7 @@ fn record_from_raw(raw: RawEntry) -> RegistryRecord {
         majors,
         supports,
         kind: raw.kind,
+        snapshot_at: None,
         withdrawn: false,
     }
 }
@@ -232,6 +235,11 @@ mod tests {
         assert!(rec.supports[&CoreMajor::V2]);
         assert_eq!(rec.homepage, None, "an empty homepage is no homepage");
         assert_eq!(rec.stars, 7);
+        assert_eq!(
+            rec.snapshot_at.as_deref(),
+            Some("2026-04-22T00:49:19.407Z"),
+            "each record carries the date of its snapshot"
+        );
     }
 
     #[test]

@@ -114,7 +114,10 @@ pub async fn sync(
     for location in &options.registries {
         progress.stage(&format!("reading the registry from {location}"));
         match read_registry(&http, location, options.registry_fallback).await {
-            Ok((snapshot, notes)) => {
+            Ok((snapshot, mut notes)) => {
+                if let Some(date) = &snapshot.last_updated_at {
+                    notes.insert(0, format!("snapshot of {date}"));
+                }
                 reports.push(SourceReport {
                     name: snapshot.kind.as_str().to_string(),
                     location: location.clone(),
@@ -331,6 +334,9 @@ fn apply_registry(entries: &mut BTreeMap<String, CatalogEntry>, snapshot: Regist
         match entry.sources.get_mut(&kind) {
             // The index names plugins only: keep the details an earlier full read gave.
             Some(existing) if !snapshot.detailed => existing.set_withdrawn(false),
+            // A later snapshot saying the same: the record stays as it was, with the date of the snapshot
+            // that first said it, so that a new date alone is no change (and no event).
+            Some(SourceRecord::Registry(existing)) if existing.same_data(record) => {}
             _ => {
                 entry
                     .sources

@@ -41,6 +41,7 @@ pub(super) async fn sync_npm(
     if let PackumentOutcome::Failed {
         reason,
         connect: true,
+        ..
     } = &probe_outcome
     {
         let e = CatalogError::NpmUnreachable {

@@ -189,3 +189,43 @@ async fn dirty_core_ranges_are_kept_and_flagged() {
     );
     t.cleanup().await;
 }
+
+#[tokio::test]
+async fn registry_records_carry_their_snapshots_date_and_a_new_date_alone_changes_nothing() {
+    let t = TestStore::new(plughub_testkit::TestBackend::Sqlite).await;
+    import(&t.store, &["generated-registry.json"]).await;
+    let catalog = Catalog::open(t.store.clone()).await.unwrap();
+    let solana = catalog.info("solana").await.unwrap().view;
+    assert_eq!(
+        solana.registry_snapshot.as_deref(),
+        Some("2026-04-22T00:49:19.407Z")
+    );
+
+    // The same registry published again later: nothing changed, so no entry is updated and the records
+    // keep the date of the snapshot that first said what they say.
+    let text = std::fs::read_to_string(snapshot("generated-registry.json")).unwrap();
+    let later = text.replacen("2026-04-22T00:49:19.407Z", "2026-05-01T00:00:00.000Z", 1);
+    assert_ne!(later, text);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("generated-registry.json");
+    std::fs::write(&file, later).unwrap();
+    let report = sync::sync(
+        &t.store,
+        &SyncOptions::offline(vec![file.to_string_lossy().into_owned()]),
+        &NoProgress,
+    )
+    .await
+    .unwrap();
+    assert_eq!((report.updated, report.unchanged), (0, 372), "{report:?}");
+    assert_eq!(
+        report.sources[0].notes[0],
+        "snapshot of 2026-05-01T00:00:00.000Z"
+    );
+    catalog.refresh().await.unwrap();
+    let solana = catalog.info("solana").await.unwrap().view;
+    assert_eq!(
+        solana.registry_snapshot.as_deref(),
+        Some("2026-04-22T00:49:19.407Z")
+    );
+    t.cleanup().await;
+}

@@ -35,9 +35,10 @@ async fn a_sync_on_one_postgres_node_reaches_the_search_of_another() {
         "both start from the same starter"
     );
     assert_eq!(names(&node_b, "anthropic")[0], "@elizaos/plugin-anthropic");
+    assert_eq!(names(&node_b, "pi-ai")[0], "@elizaos/plugin-pi-ai");
 
-    // Node A syncs from a registry that has a newcomer and one of the starter's plugins: the newcomer is
-    // added, the starter's other entries are deprecated.
+    // Node A syncs from an npm registry that has a newcomer and one of the starter's plugins: the newcomer
+    // is added, and the starter's entries that no other source lists (the known list's) are deprecated.
     let npm = LoopbackNpm::start().await;
     npm.publish(
         "@elizaos/plugin-openai",
@@ -74,12 +75,17 @@ async fn a_sync_on_one_postgres_node_reaches_the_search_of_another() {
 
     // Node B serves what it had until it looks.
     assert!(names(&node_b, "zebracorn").is_empty());
-    assert_eq!(names(&node_b, "anthropic")[0], "@elizaos/plugin-anthropic");
+    assert_eq!(names(&node_b, "pi-ai")[0], "@elizaos/plugin-pi-ai");
     assert!(node_b.refresh_if_changed().await.unwrap());
     assert_eq!(names(&node_b, "zebracorn"), ["@example/plugin-zebracorn"]);
     assert!(
-        !names(&node_b, "anthropic").contains(&"@elizaos/plugin-anthropic".to_string()),
+        !names(&node_b, "pi-ai").contains(&"@elizaos/plugin-pi-ai".to_string()),
         "deprecated by the sync, so hidden"
+    );
+    assert_eq!(
+        names(&node_b, "anthropic")[0],
+        "@elizaos/plugin-anthropic",
+        "the registry lists it still"
     );
     assert!(!node_b.refresh_if_changed().await.unwrap());
 

@@ -6,6 +6,7 @@ use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use plughub_catalog::SyncProgress;
 use plughub_catalog::sources::npm::NpmClient;
+use plughub_catalog::sources::registry;
 use plughub_catalog::starter;
 
 pub async fn sync(store_args: &StoreArgs, args: SyncArgs) -> Result<()> {
@@ -43,25 +44,57 @@ pub async fn build_starter(args: BuildStarterArgs) -> Result<()> {
     let names = std::fs::read_to_string(&args.names)
         .with_context(|| format!("cannot read {}", args.names.display()))?;
     let names = starter::parse_names(&names);
-    let registry = match args.npm_registry {
+    let mut registries = Vec::new();
+    for path in &args.registries {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        registries.push(registry::parse_generated(
+            &bytes,
+            &path.display().to_string(),
+        )?);
+    }
+    let npm_registry = match args.npm_registry {
         Some(url) => url,
         None => plughub_catalog::sources::npm_config::npm_registry_url()?,
     };
-    let client = NpmClient::new(&registry);
-    let (catalog, skipped) = starter::build(&client, names).await?;
-    let text = serde_json::to_string_pretty(&catalog)? + "\n";
+    let client = NpmClient::new(&npm_registry);
+    let (catalog, notes) = starter::build(&client, registries, names).await?;
+    let bytes = starter::to_gzip(&catalog);
     // Write beside and rename, so an interrupted build never leaves a half-written starter.
-    let tmp = args.out.with_extension("json.tmp");
-    std::fs::write(&tmp, &text).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let tmp = args.out.with_extension("tmp");
+    std::fs::write(&tmp, &bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, &args.out)?;
-    crate::output::out!(
-        "starter catalogue: {} plugins, {} bytes, written to {}",
+    let with = |f: &dyn Fn(&starter::StarterEntry) -> bool| {
+        catalog.entries.iter().filter(|e| f(e)).count()
+    };
+    output::out!(
+        "starter catalogue: {} plugins ({} with npm data, {} with a README, {} with a description), {} bytes compressed, written to {}",
         catalog.entries.len(),
-        text.len(),
+        with(&|e| e.npm.is_some()),
+        with(&|e| e.readme.is_some()),
+        with(&|e| {
+            e.npm.as_ref().is_some_and(|n| n.description.is_some())
+                || e.registry.values().any(|r| r.description.is_some())
+        }),
+        bytes.len(),
         args.out.display()
     );
-    for s in skipped {
-        crate::output::out!("  skipped {s}");
+    for r in &catalog.registries {
+        output::out!(
+            "  {}: {} entries, snapshot of {}",
+            r.source.as_str(),
+            r.entries,
+            r.last_updated_at.as_deref().unwrap_or("an unknown date")
+        );
+    }
+    if !notes.not_on_npm.is_empty() {
+        output::out!(
+            "  {} names npm does not have (registry data only):",
+            notes.not_on_npm.len()
+        );
+        for name in &notes.not_on_npm {
+            output::out!("    {name}");
+        }
     }
     Ok(())
 }

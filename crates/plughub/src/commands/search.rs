@@ -50,7 +50,11 @@ pub async fn run(store_args: &StoreArgs, args: SearchArgs) -> Result<()> {
     let status = catalog.status().await?;
     if status.starter_only {
         eprintln!(
-            "note: the catalogue is the starter carried by plughub; run `plughub catalog sync` for the full one"
+            "note: the catalogue is the starter carried by plughub (built {}); run `plughub catalog sync` for what npm has published since",
+            status
+                .starter_generated_at
+                .as_deref()
+                .map_or("?", |d| d.get(..10).unwrap_or(d))
         );
     }
     output::print_search(&results);

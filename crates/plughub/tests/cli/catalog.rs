@@ -13,10 +13,14 @@ async fn a_fresh_install_serves_the_starter_offline_and_says_so_then_a_sync_repl
     assert_eq!(body["hits"][0]["name"], "@elizaos/plugin-openai");
     let (_, all) = http_get(&addr, "/api/plugins?per_page=100");
     assert!(
-        all["total"].as_u64().unwrap() >= 40,
-        "dozens of real plugins: {}",
+        all["total"].as_u64().unwrap() >= 382,
+        "the whole registry: {}",
         all["total"]
     );
+    let (status, solana) = http_get(&addr, "/api/plugins/solana");
+    assert_eq!(status, 200, "{solana}");
+    assert_eq!(solana["compat_unknown"][0]["status"], "unknown", "{solana}");
+    assert_eq!(solana["registry_snapshot"], "2026-04-22T00:49:19.407Z");
 
     // The background sync cannot reach anything: the catalogue says so and keeps the starter.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -83,6 +87,59 @@ async fn a_fresh_install_serves_the_starter_offline_and_says_so_then_a_sync_repl
     let status: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(status["starter_only"], false);
     assert!(status["plugins"].as_u64().unwrap() >= 372);
+}
+
+/// No network and no sync: the starter alone. The whole registry is there, and a release on
+/// `"@elizaos/core": "latest"` shows its core major as unknown, with the reason.
+#[test]
+fn a_first_start_offline_serves_the_whole_registry_and_says_what_it_does_not_know() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = run(plughub(&data).args(["catalog", "status"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let status = text(&out.stdout);
+    assert!(
+        status.contains("registry:main of 2026-04-22T00:49:19.407Z")
+            && status.contains("registry:next of 2026-02-09T02:30:56.148Z"),
+        "{status}"
+    );
+    let out = run(plughub(&data).args(["catalog", "status", "--json"]));
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(status["plugins"].as_u64().unwrap() >= 382, "{status}");
+    assert_eq!(status["starter_only"], true);
+
+    let out = run(plughub(&data).args(["info", "solana"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let info = text(&out.stdout);
+    assert!(
+        info.contains("core ?") && info.contains("unknown major: 1.2.6 (core latest)"),
+        "{info}"
+    );
+    assert!(
+        info.contains("'latest'") && info.contains("compatibility run"),
+        "{info}"
+    );
+    assert!(info.contains("snapshot of 2026-04-22"), "{info}");
+    // A description only the registry gives.
+    assert!(info.contains("Core Solana blockchain plugin"), "{info}");
+
+    let out = run(plughub(&data).args(["info", "solana", "--json"]));
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let unknown = info["compat_unknown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["version"] == "1.2.6")
+        .unwrap_or_else(|| panic!("{info}"));
+    assert_eq!(unknown["status"], "unknown");
+    assert_eq!(unknown["core_range"], "latest");
+
+    let out = run(plughub(&data).args(["search", "solana"]));
+    let table = text(&out.stdout);
+    assert!(
+        table.contains("v?") && table.contains("core major unknown"),
+        "{table}"
+    );
 }
 
 #[test]
