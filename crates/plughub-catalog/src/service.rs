@@ -4,8 +4,8 @@ use crate::search::{Knowledge, SearchIndex, SearchRequest, SearchResults};
 use crate::sync::{self, SyncOptions, SyncProgress, SyncReport};
 use crate::view::PluginView;
 use crate::{CatalogError, Result, starter};
-use plughub_domain::CatalogEntry;
 use plughub_domain::config_schema::ConfigSchema;
+use plughub_domain::{CatalogEntry, SourceRecord};
 use plughub_store::{CatalogFingerprint, Store, StoreError, SyncRun};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -225,6 +225,25 @@ async fn build_from(store: &Store, fingerprint: CatalogFingerprint) -> Result<Bu
     })
 }
 
+/// What the sources say of a plugin besides the description shown: the registry's own words often say
+/// what it does ("Load and unload plugins at runtime") where npm's say only what it is.
+fn other_descriptions(entry: &CatalogEntry, shown: Option<&str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for record in entry.sources.values().filter(|r| !r.withdrawn()) {
+        let text = match record {
+            SourceRecord::Registry(r) => r.description.as_deref(),
+            SourceRecord::Npm(n) => n.description.as_deref(),
+        };
+        if let Some(text) = text.map(str::trim).filter(|t| !t.is_empty())
+            && Some(text) != shown.map(str::trim)
+            && !out.iter().any(|o| o == text)
+        {
+            out.push(text.to_string());
+        }
+    }
+    out
+}
+
 async fn build_index(store: &Store) -> Result<SearchIndex> {
     let rows = store.catalog_rows().await?;
     let readme_by_id = store.catalog_knowledge("readme").await?;
@@ -236,12 +255,14 @@ async fn build_index(store: &Store) -> Result<SearchIndex> {
                 what: format!("catalogue entry {}", row.name),
                 reason: e.to_string(),
             })?;
+        let view = PluginView::from_entry(&entry);
         let known = Knowledge {
             readme: readme_by_id.get(&row.id).cloned(),
+            descriptions: other_descriptions(&entry, view.description.as_deref()),
             ..Knowledge::default()
         };
         knowledge.insert(row.name.clone(), known);
-        views.push(PluginView::from_entry(&entry));
+        views.push(view);
     }
     // Building the index is CPU work; keep it off the async workers.
     tokio::task::spawn_blocking(move || SearchIndex::build(views, &knowledge))

@@ -7,6 +7,8 @@ use pulldown_cmark::{Event, Parser, Tag, TagEnd};
 /// One plugin's knowledge, as search indexes it.
 #[derive(Debug, Clone, Default)]
 pub struct Knowledge {
+    /// Descriptions the sources give besides the one shown (the registry's and npm's may differ).
+    pub descriptions: Vec<String>,
     pub readme: Option<String>,
     /// The actions, providers, evaluators, services and models the package declares.
     pub components: Vec<ComponentText>,

@@ -151,7 +151,7 @@ impl SearchIndex {
                 d.add_text(field, text);
                 d.add_text(fields.spell, text);
             };
-            if let Some(text) = &view.description {
+            for text in view.description.iter().chain(&known.descriptions) {
                 add(fields.description, text);
             }
             for t in &view.topics {
