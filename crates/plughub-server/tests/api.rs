@@ -197,5 +197,12 @@ async fn the_catalogue_page_lists_and_searches() {
     // Text from the catalogue is escaped.
     let (_, body) = get(&app, "/plugins?q=%3Cscript%3E").await;
     assert!(!body.as_str().unwrap().contains("<script>"));
+    // A misspelt query offers what was meant, as a link that searches it.
+    let (_, body) = get(&app, "/plugins?q=twiter+bot").await;
+    let html = body.as_str().unwrap();
+    assert!(
+        html.contains("Did you mean <a href=\"/plugins?q=twitter+bot\">twitter bot</a>?"),
+        "{html}"
+    );
     t.cleanup().await;
 }

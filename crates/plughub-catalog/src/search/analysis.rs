@@ -55,6 +55,22 @@ pub(super) fn terms(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
     out
 }
 
+thread_local! {
+    // Analyzers are built once per thread: a query stems each of its words.
+    static STEMMER: std::cell::RefCell<TextAnalyzer> = std::cell::RefCell::new(stemmed());
+    static WORDS_ONLY: std::cell::RefCell<TextAnalyzer> = std::cell::RefCell::new(words());
+}
+
+/// The stemmed terms of `text`, as the index has them.
+pub(super) fn stems_of(text: &str) -> Vec<String> {
+    STEMMER.with(|a| terms(&mut a.borrow_mut(), text))
+}
+
+/// The words of `text`, unstemmed.
+pub(super) fn words_of(text: &str) -> Vec<String> {
+    WORDS_ONLY.with(|a| terms(&mut a.borrow_mut(), text))
+}
+
 pub(super) fn is_stop_word(word: &str) -> bool {
     QUERY_STOP_WORDS.contains(&word)
 }

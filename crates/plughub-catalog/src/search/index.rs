@@ -205,8 +205,7 @@ impl SearchIndex {
                 .or_default()
                 .push(i);
         }
-        let stemmer = analysis::stemmed();
-        let synonyms = Synonyms::carried(&|phrase| analysis::terms(&mut stemmer.clone(), phrase));
+        let synonyms = Synonyms::carried(&analysis::stems_of);
         Ok(SearchIndex {
             reader,
             fields,

@@ -12,7 +12,7 @@
 use super::SearchRequest;
 use super::analysis::{self, is_stop_word};
 use super::index::Fields;
-use super::spelling;
+use super::spelling::{self, Spelling};
 use super::synonyms::Synonyms;
 use crate::compat::CompatStatus;
 use plughub_domain::names::candidate_names;
@@ -46,8 +46,10 @@ pub(super) struct Prepared {
 /// One thing the user asked for: alternatives, each a list of stems that must all match.
 struct Concept {
     alternatives: Vec<(Vec<String>, f32)>,
-    /// The typed word's stem, for fuzzy matching (single words only).
+    /// The typed word's stem, for fuzzy matching: single words no plugin has.
     fuzzy: Option<String>,
+    /// The typed word's stem, for matching names by prefix while it is being typed.
+    prefix: Option<String>,
 }
 
 pub(super) struct QueryContext<'a> {
@@ -95,7 +97,7 @@ impl QueryContext<'_> {
 
     /// The concepts of a query, and the corrected query when a word was corrected.
     fn concepts(&self, text: &str) -> (Vec<Concept>, Option<String>) {
-        let typed = analysis::terms(&mut analysis::words(), text);
+        let typed = analysis::words_of(text);
         let stems: Vec<String> = typed.iter().map(|w| stem_one(w)).collect();
         let mut concepts = Vec::new();
         let mut corrected = typed.clone();
@@ -109,7 +111,8 @@ impl QueryContext<'_> {
                 alternatives.retain(|(stems, _)| !stems.is_empty());
                 concepts.push(Concept {
                     alternatives,
-                    fuzzy: (len == 1).then(|| stems[at].clone()),
+                    fuzzy: None,
+                    prefix: (len == 1).then(|| stems[at].clone()),
                 });
                 at += len;
                 continue;
@@ -121,21 +124,28 @@ impl QueryContext<'_> {
             }
             let mut alternatives = vec![(vec![stems[at].clone()], 1.0)];
             let stemmed = self.fields.scored().map(|(f, _)| f);
-            let fixed =
-                spelling::correction(self.searcher, self.fields.spell, word, &stems[at], &stemmed);
-            if let Some(fixed) = fixed {
-                let fixed_stem = stem_one(&fixed);
-                let one = [fixed_stem.clone()];
-                if let Some((1, also)) = self.synonyms.longest_at(&one, 0) {
-                    alternatives.extend(also.iter().map(|a| (a.clone(), SYNONYM_WEIGHT)));
+            let spelling =
+                spelling::check(self.searcher, self.fields.spell, word, &stems[at], &stemmed);
+            // Fuzzy matching is for words no plugin has: it is the costly part of a query, and a word
+            // plugins have is better served by its exact matches.
+            let mut fuzzy = None;
+            if let Spelling::Unknown(fixed) = spelling {
+                fuzzy = Some(stems[at].clone());
+                if let Some(fixed) = fixed {
+                    let fixed_stem = stem_one(&fixed);
+                    let one = [fixed_stem.clone()];
+                    if let Some((1, also)) = self.synonyms.longest_at(&one, 0) {
+                        alternatives.extend(also.iter().map(|a| (a.clone(), SYNONYM_WEIGHT)));
+                    }
+                    alternatives.push((vec![fixed_stem], CORRECTION_WEIGHT));
+                    corrected[at] = fixed;
+                    any_correction = true;
                 }
-                alternatives.push((vec![fixed_stem], CORRECTION_WEIGHT));
-                corrected[at] = fixed;
-                any_correction = true;
             }
             concepts.push(Concept {
                 alternatives,
-                fuzzy: Some(stems[at].clone()),
+                fuzzy,
+                prefix: Some(stems[at].clone()),
             });
             at += 1;
         }
@@ -145,6 +155,7 @@ impl QueryContext<'_> {
                 concepts.push(Concept {
                     alternatives: vec![(vec![stem.clone()], 1.0)],
                     fuzzy: None,
+                    prefix: None,
                 });
             }
         }
@@ -186,10 +197,10 @@ impl QueryContext<'_> {
                     scored.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost))));
                 }
             }
-            if last && stem.len() >= 2 {
-                let q = FuzzyTermQuery::new_prefix(Term::from_field_text(f.name, stem), 0, true);
-                scored.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), 1.0))));
-            }
+        }
+        if let Some(stem) = concept.prefix.as_ref().filter(|s| last && s.len() >= 2) {
+            let q = FuzzyTermQuery::new_prefix(Term::from_field_text(f.name, stem), 0, true);
+            scored.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), 1.0))));
         }
         let marker: Box<dyn Query> = Box::new(DisjunctionMaxQuery::new(markers));
         (Box::new(BooleanQuery::new(scored)), marker)
@@ -276,7 +287,7 @@ fn meaningful(stems: &[String], typed: &[String]) -> Vec<String> {
 }
 
 fn stem_one(word: &str) -> String {
-    analysis::terms(&mut analysis::stemmed(), word)
+    analysis::stems_of(word)
         .into_iter()
         .next()
         .unwrap_or_else(|| word.to_string())

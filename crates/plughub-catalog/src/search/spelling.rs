@@ -9,25 +9,37 @@ use tantivy::{Searcher, Term};
 /// Shorter words are too often another real word one edit away (`bot`, `nft`, `evm`).
 const SHORTEST_CORRECTED: usize = 4;
 
-/// The correction of `word`, when no document has it (as typed, or by its stem in any of `stemmed`)
-/// and a close word exists.
-pub(super) fn correction(
+/// What the catalogue makes of a query word.
+pub(super) enum Spelling {
+    /// Some plugin has it (as typed, or another form of it), or it is too short to judge.
+    Known,
+    /// No plugin has it; the closest word some plugin has, if any is close enough.
+    Unknown(Option<String>),
+}
+
+/// Whether a plugin has `word` (as typed in `field`, or by its stem in any of `stemmed`), and if not, its
+/// correction.
+pub(super) fn check(
     searcher: &Searcher,
     field: Field,
     word: &str,
     stem: &str,
     stemmed: &[Field],
-) -> Option<String> {
+) -> Spelling {
     let length = word.chars().count();
     if length < SHORTEST_CORRECTED || word.chars().any(|c| c.is_ascii_digit()) {
-        return None;
+        return Spelling::Known;
     }
     // "trade" is nowhere as typed, but "trading" is: a word another form of which is known is no typo.
     if doc_freq(searcher, field, word) > 0
         || stemmed.iter().any(|f| doc_freq(searcher, *f, stem) > 0)
     {
-        return None;
+        return Spelling::Known;
     }
+    Spelling::Unknown(closest(searcher, field, word, length))
+}
+
+fn closest(searcher: &Searcher, field: Field, word: &str, length: usize) -> Option<String> {
     let distance = if length >= 8 { 2 } else { 1 };
     let automaton = FuzzyTermQuery::new(Term::from_field_text(field, word), distance, true)
         .automaton()

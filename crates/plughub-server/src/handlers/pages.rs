@@ -21,6 +21,19 @@ pub async fn plugins(State(state): State<AppState>, Query(params): Query<ListPar
         Err(e) => return ApiError::from(e).into_response(),
     };
     let status = state.catalog.status().await.ok();
+    let did_you_mean = match &results.did_you_mean {
+        Some(better) => {
+            let query: String = form_urlencoded::Serializer::new(String::new())
+                .append_pair("q", better)
+                .finish();
+            format!(
+                "<p>Did you mean <a href=\"/plugins?{}\">{}</a>?</p>",
+                escape(&query),
+                escape(better)
+            )
+        }
+        None => String::new(),
+    };
     let mut rows = String::new();
     for hit in &results.hits {
         rows.push_str(&format!(
@@ -46,7 +59,7 @@ pub async fn plugins(State(state): State<AppState>, Query(params): Query<ListPar
          td,th{{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}}\
          .note{{background:#fff6d5;padding:.5rem}}</style></head><body>\
          <p style=\"float:right\"><a href=\"/login\">Sign in</a></p><h1>plughub</h1>{banner}<form action=\"/plugins\"><input name=\"q\" value=\"{q}\" placeholder=\"search plugins\" autofocus> \
-         <button>Search</button></form><p>{total} plugins</p>\
+         <button>Search</button></form>{did_you_mean}<p>{total} plugins</p>\
          <table><tr><th>Plugin</th><th>Version</th><th>Core</th><th>★</th><th>Description</th></tr>\n{rows}</table></body></html>",
         q = escape(&q),
         total = results.total,
