@@ -41,6 +41,8 @@ pub fn analyze_package(dir: &Path) -> Result<Report, AnalyzeError> {
     files.sort();
     let mut bytes = 0u64;
     let mut uses = crate::Uses::default();
+    let mut declared = Vec::new();
+    let mut unread_file = false;
     for file in &files {
         let relative = file.strip_prefix(dir).unwrap_or(file).display().to_string();
         let size = std::fs::metadata(file)
@@ -57,15 +59,19 @@ pub fn analyze_package(dir: &Path) -> Result<Report, AnalyzeError> {
                 message: format!("{size} bytes: too large to analyse"),
                 why: Rule::Unparsable.why().to_string(),
             });
+            unread_file = true;
             continue;
         }
         let bytes_read = std::fs::read(file).map_err(|source| read_error(file, source))?;
         bytes += bytes_read.len() as u64;
         let text = String::from_utf8_lossy(&bytes_read);
-        let (found, reach) = crate::js::analyze(&relative, &text);
+        let (found, reach, components) = crate::js::analyze(&relative, &text);
         findings.extend(found);
         uses.merge(reach);
+        declared.push(components);
     }
+    let mut declared = crate::Declared::merge(declared);
+    declared.cut |= unread_file;
     Ok(Report::new(
         manifest
             .get("name")
@@ -80,7 +86,8 @@ pub fn analyze_package(dir: &Path) -> Result<Report, AnalyzeError> {
         findings,
         started.elapsed(),
     )
-    .with_uses(uses))
+    .with_uses(uses)
+    .with_declared(declared))
 }
 
 fn read_error(path: &Path, source: std::io::Error) -> AnalyzeError {

@@ -5,13 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RiskLevel {
-    Low,
-    Medium,
-    High,
-}
+pub use plughub_domain::RiskLevel;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
@@ -27,6 +21,9 @@ pub struct Report {
     /// What the code reaches for: the evidence permissions are inferred from.
     #[serde(default)]
     pub uses: crate::Uses,
+    /// The components the code declares, and whether it is a client or an adapter.
+    #[serde(default)]
+    pub declared: crate::Declared,
     pub duration_ms: u64,
 }
 
@@ -53,15 +50,21 @@ impl Report {
             files,
             bytes,
             score,
-            level: level(score),
+            level: RiskLevel::of(score),
             findings,
             uses: crate::Uses::default(),
+            declared: crate::Declared::default(),
             duration_ms: duration.as_millis() as u64,
         }
     }
 
     pub fn with_uses(mut self, uses: crate::Uses) -> Report {
         self.uses = uses;
+        self
+    }
+
+    pub fn with_declared(mut self, declared: crate::Declared) -> Report {
+        self.declared = declared;
         self
     }
 
@@ -92,12 +95,4 @@ pub fn score(findings: &[Finding]) -> u32 {
         })
         .sum();
     total.min(100)
-}
-
-fn level(score: u32) -> RiskLevel {
-    match score {
-        0..=19 => RiskLevel::Low,
-        20..=49 => RiskLevel::Medium,
-        _ => RiskLevel::High,
-    }
 }

@@ -125,6 +125,7 @@ string_enum!(
         SignedIn => "signed_in",
         SignInFailed => "sign_in_failed",
         SignInThrottled => "sign_in_throttled",
+        PluginAnalysed => "plugin_analysed",
     }
 );
 

@@ -10,12 +10,14 @@ pub mod egress;
 pub mod execution_policy;
 pub mod lifecycle;
 pub mod names;
+pub mod package_facts;
 pub mod permissions;
 pub mod sign_in;
 
 pub use catalog::{
     CatalogEntry, CoreMajor, NpmRecord, NpmVersion, RegistryRecord, SourceKind, SourceRecord,
 };
+pub use package_facts::{Component, ComponentKind, PackageFacts, PluginKind, RiskLevel};
 pub use dimensions::{
     Connection, ConnectionKind, EventType, Group, NewEvent, Plan, Role, StoredEvent, Thing,
     ThingKind,

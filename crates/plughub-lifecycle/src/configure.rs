@@ -67,7 +67,7 @@ impl Installer {
         let dir = self
             .ensure_package(&record.plugin, &record.current, folder)
             .await?;
-        let schema = schema_in(&dir);
+        let schema = plughub_analyzer::settings_schema(&dir);
         self.schemas
             .lock()
             .expect("not poisoned")
@@ -238,19 +238,6 @@ fn view(plugin: &str, record: &InstanceRecord, schema: ConfigSchema) -> ConfigVi
         missing,
         schema,
     }
-}
-
-/// The settings a package folder declares (package.json `agentConfig`, v2 `elizaos.plugin.json`).
-pub(crate) fn schema_in(dir: &std::path::Path) -> ConfigSchema {
-    let read = |name: &str| -> Option<Value> {
-        serde_json::from_str(&std::fs::read_to_string(dir.join(name)).ok()?).ok()
-    };
-    let manifest = read("package.json");
-    let plugin_json = read("elizaos.plugin.json");
-    ConfigSchema::from_declarations(
-        manifest.as_ref().and_then(|m| m.get("agentConfig")),
-        plugin_json.as_ref(),
-    )
 }
 
 #[cfg(test)]

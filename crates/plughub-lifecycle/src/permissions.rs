@@ -3,15 +3,13 @@
 //! what an org_owner granted, and granting and revoking, each with its event.
 
 use crate::LifecycleError;
-use crate::configure::schema_in;
 use crate::instance::InstanceRecord;
 use crate::service::{InstallOptions, Installer};
 use plughub_analyzer::Report;
 use plughub_domain::EventType;
-use plughub_domain::config_schema::looks_sensitive;
-use plughub_domain::permissions::{Permissions, needed_by_call};
+use plughub_domain::permissions::Permissions;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::path::Path;
 
 /// An instance's permissions as an owner reviews them.
@@ -28,56 +26,20 @@ pub struct PermissionsView {
     pub granted_by: Option<String>,
 }
 
-/// What the package in `dir` asks for. A declaration is taken as written; without one, the analysis's
-/// evidence stands in: the network and the endpoint hosts it names, the permission of each runtime
-/// call, and secret-looking settings it reads. The secrets its settings declare are asked for either way:
-/// a plugin cannot use its own API key without them.
+/// What the package in `dir` asks for, read as the catalogue reads it (`plughub_analyzer`'s
+/// `requested_permissions`); a declaration that cannot be read refuses the install.
 pub(crate) fn requested(
     plugin: &str,
     dir: &Path,
     report: &Report,
 ) -> Result<(Permissions, bool), LifecycleError> {
-    let manifest: Value = std::fs::read_to_string(dir.join("package.json"))
-        .ok()
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or(Value::Null);
-    let declaration = manifest.pointer("/plughub/permissions");
-    let mut asked = match declaration {
-        Some(value) => {
-            Permissions::parse(value).map_err(|source| LifecycleError::BadPermissions {
-                plugin: plugin.into(),
-                source,
-            })?
+    let asked = plughub_analyzer::requested_permissions(dir, report).map_err(|source| {
+        LifecycleError::BadPermissions {
+            plugin: plugin.into(),
+            source,
         }
-        None => inferred(report),
-    };
-    asked.add_secrets(
-        schema_in(dir)
-            .params
-            .iter()
-            .filter(|p| p.sensitive)
-            .map(|p| p.name.clone()),
-    );
-    Ok((asked, declaration.is_some()))
-}
-
-fn inferred(report: &Report) -> Permissions {
-    let uses = &report.uses;
-    let mut asked = Permissions::default();
-    if uses.network {
-        // Hosts are names the analysis accepted as domains; one that is not is left for the grant.
-        for host in &uses.hosts {
-            let _ = asked.add_domains([host.clone()]);
-        }
-        asked.network.get_or_insert_with(Default::default);
-    }
-    for call in &uses.runtime_calls {
-        if let Some(permission) = needed_by_call(call) {
-            asked.add(permission);
-        }
-    }
-    asked.add_secrets(uses.settings.iter().filter(|s| looks_sensitive(s)).cloned());
-    asked
+    })?;
+    Ok((asked.permissions, asked.declared))
 }
 
 impl Installer {

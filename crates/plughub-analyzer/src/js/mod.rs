@@ -2,6 +2,7 @@
 
 use crate::finding::{Finding, Rule, Severity};
 use crate::strings::{self, AddressClass};
+use crate::components::FileDeclared;
 use crate::uses::Uses;
 use oxc_allocator::Allocator;
 use oxc_ast::ast::*;
@@ -41,8 +42,8 @@ const SENSITIVE_PREFIXES: [&str; 9] = [
     "/etc", "/root", "/home", "/usr", "/bin", "/var", "/proc", "/sys", "~",
 ];
 
-/// The findings of one file, and what its code reaches for.
-pub fn analyze(file: &str, source: &str) -> (Vec<Finding>, Uses) {
+/// The findings of one file, what its code reaches for, and the components it declares.
+pub fn analyze(file: &str, source: &str) -> (Vec<Finding>, Uses, FileDeclared) {
     let allocator = Allocator::default();
     let module = if file.ends_with(".cjs") {
         SourceType::cjs()
@@ -72,10 +73,11 @@ pub fn analyze(file: &str, source: &str) -> (Vec<Finding>, Uses) {
             Span::new(0, 0),
             format!("parse error: {reason}"),
         );
-        return (collector.findings, collector.uses);
+        return (collector.findings, collector.uses, FileDeclared::default());
     }
     collector.visit_program(&parsed.program);
-    collector.finish()
+    let (findings, uses) = collector.finish();
+    (findings, uses, crate::components::extract(&parsed.program))
 }
 
 struct Collector<'s> {
