@@ -196,6 +196,8 @@ fn commonjs_and_registrations_in_init() {
                 runtime.registerAction(ping);
                 runtime.registerProvider(pongProvider);
                 this.runtime.registerEvaluator(buildEvaluator());
+                runtime.registerModel(ModelType.TEXT_LARGE, large, "pong", 10);
+                runtime.registerModel("TEXT_SMALL", small);
             },
         };
     "#;
@@ -209,7 +211,9 @@ fn commonjs_and_registrations_in_init() {
         found,
         [
             (ComponentKind::Action, "PING"),
-            (ComponentKind::Provider, "PONG")
+            (ComponentKind::Provider, "PONG"),
+            (ComponentKind::Model, "TEXT_LARGE"),
+            (ComponentKind::Model, "TEXT_SMALL"),
         ]
     );
     assert_eq!(declared.unread, 1);
@@ -230,6 +234,8 @@ fn clients_and_adapters_are_told_by_what_the_code_does() {
     assert!(!components_of_source("a.js", handler).client);
     let send = "export const init = async (c, runtime) => runtime.registerSendHandler('chat', send);";
     assert!(components_of_source("a.js", send).client);
+    let v2 = "class S { async on(m) { await this.runtime.messageService.handleMessage(this.runtime, m, cb); } }";
+    assert!(components_of_source("a.js", v2).client);
     let v0 = "export default { name: 'direct', clients: [DirectClientInterface] };";
     assert!(components_of_source("a.js", v0).client);
 

@@ -4,7 +4,7 @@
 //! Two ways in, the first authoritative:
 //! - **Listed**: the plugin object (`{ name, actions: [...], providers, evaluators, services, models,
 //!   routes }`, elizaOS 0.x's `clients` and `adapters` too) and registrations on the runtime
-//!   (`runtime.registerAction(x)`, as plugins do in `init`). Its lists are followed through the file's
+//!   (`runtime.registerAction(x)`, `runtime.registerModel(ModelType.X, …)`, as plugins do in `init`). Its lists are followed through the file's
 //!   declarations (`actions: [replyAction]`, `...more`, `Object.values(map)`), so the kind of each item is
 //!   the list it is in.
 //! - **By shape**, for what no list reaches (components in files the plugin object imports from): an
@@ -19,8 +19,9 @@
 //! `const ACTION_NAME = "X"`, `Names.X` of a same-file object). What a plugin builds at run time is not
 //! seen. A plugin is a client when its code keeps the runtime in a class and calls
 //! `this.runtime.ensureConnection` (connectors bring people from another platform into the agent's
-//! rooms), registers a send handler, or lists 0.x `clients`; an adapter when it registers a database
-//! adapter, extends a `…DatabaseAdapter`, or has an `adapter`/`adapters`.
+//! rooms), registers a send handler, hands messages to elizaOS 2's `messageService.handleMessage`, or
+//! lists 0.x `clients`; an adapter when it registers a database adapter, extends a `…DatabaseAdapter`,
+//! or has an `adapter`/`adapters`.
 
 mod scan;
 
@@ -132,6 +133,25 @@ pub(crate) fn extract(program: &oxc_ast::ast::Program<'_>) -> FileDeclared {
         r.plugin(o);
     }
     for (method, node) in &scan.registered {
+        if method == "registerModel" {
+            let model = match node {
+                Node::Member(_, property) => Some(property.clone()),
+                other => r.string(Some(other)),
+            };
+            match model.filter(|m| is_model_type(m)) {
+                Some(name) => r.push(
+                    Component {
+                        kind: ComponentKind::Model,
+                        name,
+                        description: None,
+                        similes: vec![],
+                    },
+                    true,
+                ),
+                None => r.out.unread += 1,
+            }
+            continue;
+        }
         let kind = match method.as_str() {
             "registerAction" => ComponentKind::Action,
             "registerProvider" => ComponentKind::Provider,

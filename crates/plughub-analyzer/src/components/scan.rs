@@ -106,7 +106,8 @@ pub(super) struct Scan {
     pub registered: Vec<(String, Node)>,
     /// `X.serviceType = …` after a class (how bundlers write static fields).
     pub assigned_statics: Vec<(String, String, Node)>,
-    /// `this.runtime.ensureConnection(…)` or `runtime.registerSendHandler(…)`: a connector.
+    /// `this.runtime.ensureConnection(…)`, `runtime.registerSendHandler(…)` or
+    /// `messageService.handleMessage(…)`: a connector.
     pub client: bool,
     /// `runtime.registerDatabaseAdapter(…)`, or a class extending a `…DatabaseAdapter`.
     pub adapter: bool,
@@ -363,6 +364,7 @@ impl<'a> Visit<'a> for Scan {
                     Expression::Identifier(id) if id.name.as_str().to_ascii_lowercase().contains("runtime"));
             match method {
                 "registerAction" | "registerProvider" | "registerEvaluator" | "registerService"
+                | "registerModel"
                     if on_runtime =>
                 {
                     if let Some(arg) = it.arguments.first().and_then(Argument::as_expression) {
@@ -372,6 +374,20 @@ impl<'a> Visit<'a> for Scan {
                 }
                 "ensureConnection" if on_this_runtime => self.client = true,
                 "registerSendHandler" if on_runtime => self.client = true,
+                // elizaOS 2's connectors hand what arrives to the runtime's message service.
+                "handleMessage"
+                    if match m.object.without_parentheses() {
+                        Expression::Identifier(id) => {
+                            id.name.as_str().to_ascii_lowercase().ends_with("messageservice")
+                        }
+                        Expression::StaticMemberExpression(inner) => {
+                            inner.property.name == "messageService"
+                        }
+                        _ => false,
+                    } =>
+                {
+                    self.client = true
+                }
                 "registerDatabaseAdapter" if on_runtime => self.adapter = true,
                 _ => {}
             }
