@@ -2,6 +2,7 @@
 
 pub mod compat;
 mod error;
+pub mod package;
 pub mod search;
 mod service;
 pub mod sources;
@@ -10,6 +11,7 @@ pub mod sync;
 pub mod view;
 
 pub use error::CatalogError;
+pub use package::{AnalyzeOptions, AnalyzeProgress, AnalyzeReport, package_facts_by_name};
 pub use search::{SearchHit, SearchRequest, SearchResults, SortOrder};
 pub use service::{Catalog, CatalogStatus, PluginDetail};
 pub use sync::{SyncOptions, SyncProgress, SyncReport};

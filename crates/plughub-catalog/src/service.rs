@@ -5,7 +5,7 @@ use crate::sync::{self, SyncOptions, SyncProgress, SyncReport};
 use crate::view::PluginView;
 use crate::{CatalogError, Result, starter};
 use plughub_domain::config_schema::ConfigSchema;
-use plughub_domain::{CatalogEntry, SourceRecord};
+use plughub_domain::{CatalogEntry, PackageFacts, SourceRecord};
 use plughub_store::{CatalogFingerprint, Store, StoreError, SyncRun};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -33,6 +33,9 @@ pub struct PluginDetail {
     /// The settings it declares, normalised (types, defaults, required, secrets).
     pub settings: ConfigSchema,
     pub readme: Option<String>,
+    /// What its latest analysed package declares and asks for (`plughub catalog analyze`), read from the
+    /// package as published.
+    pub package: Option<PackageFacts>,
 }
 
 /// What the catalogue holds and where it came from.
@@ -141,6 +144,11 @@ impl Catalog {
                 reason: e.to_string(),
             })?;
         let readme = self.store.knowledge(&thing.id, "readme").await?;
+        let package = self
+            .store
+            .knowledge(&thing.id, crate::package::KNOWLEDGE_KIND)
+            .await?
+            .and_then(|text| crate::package::read_facts(&thing.name, &text));
         let view = PluginView::from_entry(&entry);
         let settings = ConfigSchema::from_declarations(view.agent_config.as_ref(), None);
         Ok(PluginDetail {
@@ -148,6 +156,7 @@ impl Catalog {
             view,
             settings,
             readme,
+            package,
         })
     }
 

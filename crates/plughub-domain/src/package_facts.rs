@@ -203,6 +203,7 @@ pub struct PackageFacts {
     /// Whether `permissions` were declared by the package (else inferred from its code).
     pub permissions_declared: bool,
     /// The static analysis's risk score, 0 (nothing found) to 100.
+    #[schema(maximum = 100)]
     pub risk_score: u32,
     pub risk_level: RiskLevel,
     /// How many findings the analysis reported.

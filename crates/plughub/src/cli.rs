@@ -289,6 +289,9 @@ pub enum CatalogCommand {
     Sync(SyncArgs),
     /// Which sources the catalogue came from, when, and what failed
     Status(JsonArg),
+    /// Read what plugins' latest packages declare and ask for: fetched from npm as an install fetches
+    /// them, analysed, never run
+    Analyze(AnalyzeArgs),
     /// Build the starter catalogue carried by the binary (for plughub's own developers)
     #[command(hide = true)]
     BuildStarter(BuildStarterArgs),
@@ -301,6 +304,26 @@ pub struct SyncArgs {
     /// Sync even if the last sync was less than 5 minutes ago
     #[arg(long)]
     pub force: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Plugins to analyse: `openai`, `plugin-openai` or `@elizaos/plugin-openai`
+    pub names: Vec<String>,
+    /// Every plugin of the catalogue
+    #[arg(long, conflicts_with = "names")]
+    pub all: bool,
+    /// Analyse again versions analysed before
+    #[arg(long)]
+    pub force: bool,
+    /// Packages fetched and analysed at once
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// The npm registry (default: the one in your npm configuration)
+    #[arg(long, value_name = "URL")]
+    pub npm_registry: Option<String>,
     #[arg(long)]
     pub json: bool,
 }

@@ -210,6 +210,9 @@ pub fn print_info(detail: &PluginDetail, readme: bool) {
         out!("{settings}");
         out!("* required, no default");
     }
+    if let Some(facts) = &detail.package {
+        print_package(facts);
+    }
     // An unknown major's reason is on its own row already.
     let flags: Vec<&String> = v
         .flags
@@ -359,6 +362,7 @@ pub fn print_audit(
     if let Some(sri) = integrity {
         out!("integrity verified: {}", shorten(sri, 40));
     }
+    out!("declares: {}", declared_summary(&report.declared.components));
     if report.findings.is_empty() {
         out!("nothing found");
         return;
@@ -391,4 +395,115 @@ pub fn print_audit(
     for rule in rules {
         out!("{}: {}", rule.id(), rule.why());
     }
+}
+
+/// `13 actions, 19 providers, 1 evaluator`, or `no component seen`.
+fn declared_summary(components: &[plughub_domain::Component]) -> String {
+    let mut counts: Vec<(plughub_domain::ComponentKind, usize)> = Vec::new();
+    for c in components {
+        match counts.iter_mut().find(|(k, _)| *k == c.kind) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((c.kind, 1)),
+        }
+    }
+    if counts.is_empty() {
+        return "no component seen".into();
+    }
+    counts
+        .iter()
+        .map(|(k, n)| format!("{n} {}{}", k.as_str(), if *n == 1 { "" } else { "s" }))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What a plugin's analysed package declares and asks for, in `info`.
+fn print_package(facts: &plughub_domain::PackageFacts) {
+    out!(
+        "Package {} (analysed {}): {}; risk {}/100 ({}), {} finding{}",
+        facts.version,
+        facts.analysed_at.get(..10).unwrap_or(&facts.analysed_at),
+        if facts.kinds.is_empty() {
+            "no kind seen".to_string()
+        } else {
+            facts
+                .kinds
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
+        facts.risk_score,
+        facts.risk_level.as_str(),
+        facts.findings,
+        if facts.findings == 1 { "" } else { "s" }
+    );
+    if !facts.components.is_empty() {
+        let mut t = table(&["kind", "name", "description"]);
+        for c in &facts.components {
+            let mut name = c.name.clone();
+            if !c.similes.is_empty() {
+                name.push_str(&format!("\n({})", shorten(&c.similes.join(", "), 40)));
+            }
+            t.add_row(vec![
+                c.kind.as_str().to_string(),
+                name,
+                shorten(c.description.as_deref().unwrap_or(""), 80),
+            ]);
+        }
+        out!("{t}");
+    }
+    let lines = facts.permissions.lines();
+    out!(
+        "Asks for ({}): {}",
+        if facts.permissions_declared {
+            "declared"
+        } else {
+            "inferred from its code"
+        },
+        if lines.is_empty() {
+            "nothing".to_string()
+        } else {
+            shorten(&lines.join("; "), 300)
+        }
+    );
+    for note in &facts.notes {
+        out!("  ! {note}");
+    }
+}
+
+pub fn print_analyze_report(report: &plughub_catalog::AnalyzeReport) {
+    if !report.analysed.is_empty() {
+        let mut t = table(&["plugin", "version", "kinds", "components"]);
+        for a in &report.analysed {
+            t.add_row(vec![
+                a.name.clone(),
+                a.version.clone(),
+                a.kinds
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                a.components.to_string(),
+            ]);
+        }
+        out!("{t}");
+    }
+    if !report.not_on_npm.is_empty() {
+        out!(
+            "not on npm ({}): {}",
+            report.registry,
+            report.not_on_npm.join(", ")
+        );
+    }
+    for f in &report.failed {
+        out!("failed {}: {}", f.name, f.reason);
+    }
+    out!(
+        "{} analysed, {} unchanged, {} not on npm, {} failed in {:.1} s",
+        report.analysed.len(),
+        report.unchanged.len(),
+        report.not_on_npm.len(),
+        report.failed.len(),
+        report.duration_ms as f64 / 1000.0
+    );
 }

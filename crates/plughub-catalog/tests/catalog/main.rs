@@ -7,6 +7,7 @@ mod import;
 mod live_npm;
 mod nodes;
 mod npm;
+mod package;
 mod relevance;
 mod starter;
 

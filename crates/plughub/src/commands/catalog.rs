@@ -1,10 +1,11 @@
-//! `plughub catalog sync|status|build-starter`.
+//! `plughub catalog sync|status|analyze|build-starter`.
 
-use crate::cli::{BuildStarterArgs, StoreArgs, SyncArgs};
+use crate::cli::{AnalyzeArgs, BuildStarterArgs, StoreArgs, SyncArgs};
 use crate::{context, output};
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use plughub_catalog::SyncProgress;
+use plughub_catalog::package::Outcome;
+use plughub_catalog::{AnalyzeOptions, AnalyzeProgress, SyncProgress};
 use plughub_catalog::sources::npm::NpmClient;
 use plughub_catalog::sources::registry;
 use plughub_catalog::starter;
@@ -36,6 +37,28 @@ pub async fn status(store_args: &StoreArgs, json: bool) -> Result<()> {
         output::print_json(&status)
     } else {
         output::print_status(&status);
+        Ok(())
+    }
+}
+
+pub async fn analyze(store_args: &StoreArgs, args: AnalyzeArgs) -> Result<()> {
+    if args.names.is_empty() && !args.all {
+        bail!("name the plugins to analyse, or --all for every plugin of the catalogue");
+    }
+    let catalog = context::open_catalog(store_args).await?;
+    let options = AnalyzeOptions {
+        names: (!args.all).then_some(args.names),
+        npm_registry: args.npm_registry,
+        concurrency: args.concurrency,
+        force: args.force,
+    };
+    let progress = AnalyzeBar::new(!args.json);
+    let report = catalog.analyze(&options, &progress).await?;
+    progress.bar.finish_and_clear();
+    if args.json {
+        output::print_json(&report)
+    } else {
+        output::print_analyze_report(&report);
         Ok(())
     }
 }
@@ -134,5 +157,42 @@ impl SyncProgress for BarProgress {
     }
     fn packages_finished(&self) {
         self.bar.set_style(ProgressStyle::default_spinner());
+    }
+}
+
+/// A bar over the plugins analysed, on stderr; hidden for scripts or when stderr is not a terminal.
+struct AnalyzeBar {
+    bar: ProgressBar,
+}
+
+impl AnalyzeBar {
+    fn new(visible: bool) -> AnalyzeBar {
+        let bar = if visible {
+            ProgressBar::new(0)
+        } else {
+            ProgressBar::hidden()
+        };
+        bar.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} packages {msg}")
+                .expect("fixed template"),
+        );
+        AnalyzeBar { bar }
+    }
+}
+
+impl AnalyzeProgress for AnalyzeBar {
+    fn started(&self, total: u64) {
+        self.bar.set_length(total);
+    }
+
+    fn done(&self, name: &str, outcome: &Outcome) {
+        let what = match outcome {
+            Outcome::Analysed(f) => format!("{name}@{} analysed", f.version),
+            Outcome::Unchanged(f) => format!("{name}@{} unchanged", f.version),
+            Outcome::NotOnNpm => format!("{name}: not on npm"),
+            Outcome::Failed { .. } => format!("{name}: failed"),
+        };
+        self.bar.set_message(what);
+        self.bar.inc(1);
     }
 }

@@ -40,6 +40,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             catalog::status(&cli.store, args.json).await
         }
         Command::Catalog(CatalogCommand::BuildStarter(args)) => catalog::build_starter(args).await,
+        Command::Catalog(CatalogCommand::Analyze(args)) => catalog::analyze(&cli.store, args).await,
         Command::Search(args) => search::run(&cli.store, args).await,
         Command::Info(args) => info::run(&cli.store, args).await,
         Command::Audit(args) => audit::run(&cli.store, args).await,
