@@ -236,6 +236,8 @@ fn clients_and_adapters_are_told_by_what_the_code_does() {
     assert!(components_of_source("a.js", send).client);
     let v2 = "class S { async on(m) { await this.runtime.messageService.handleMessage(this.runtime, m, cb); } }";
     assert!(components_of_source("a.js", v2).client);
+    let interface = "var TwitterClientInterface = { async start(runtime) {}, async stop(runtime) {} };";
+    assert!(components_of_source("a.js", interface).client);
     let v0 = "export default { name: 'direct', clients: [DirectClientInterface] };";
     assert!(components_of_source("a.js", v0).client);
 
@@ -344,4 +346,39 @@ fn the_fixture_plugin_declares_one_component_of_each_kind() {
     );
     assert!(!facts.needs_network());
     assert_eq!(facts.findings as usize, report.findings.len());
+}
+
+#[test]
+fn elizaos_0_plugins_list_nameless_providers_and_service_instances() {
+    let source = r#"
+        var attestationProvider = { get: async (runtime, _message) => "attested" };
+        class LogService extends Service {
+          static get serviceType() { return "tee_log"; }
+        }
+        class PlainService extends Service {}
+        var logPlugin = {
+          name: "log",
+          actions: [],
+          providers: [attestationProvider],
+          evaluators: [],
+          services: [new LogService(), new PlainService()],
+          clients: [],
+        };
+        export { logPlugin as default };
+    "#;
+    let declared = components_of_source("dist/index.js", source);
+    let found: Vec<(ComponentKind, &str)> = declared
+        .components
+        .iter()
+        .map(|c| (c.kind, c.name.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (ComponentKind::Provider, "attestationProvider"),
+            (ComponentKind::Service, "tee_log"),
+            (ComponentKind::Service, "PlainService"),
+        ]
+    );
+    assert!(!declared.client, "an empty clients list is no client");
 }

@@ -15,12 +15,15 @@
 //!   `private`), is bound like `…Provider`, or its `get` takes the runtime first; a class with a static
 //!   `serviceType` is a service.
 //!
+//! elizaOS 0.x lists nameless providers (named here by the binding they are listed by) and services as
+//! instances (`services: [new LogService()]`), whose `serviceType` may be a static getter.
+//!
 //! Names and descriptions may be same-file constants (`name: ACTION_NAME` with
 //! `const ACTION_NAME = "X"`, `Names.X` of a same-file object). What a plugin builds at run time is not
 //! seen. A plugin is a client when its code keeps the runtime in a class and calls
 //! `this.runtime.ensureConnection` (connectors bring people from another platform into the agent's
-//! rooms), registers a send handler, hands messages to elizaOS 2's `messageService.handleMessage`, or
-//! lists 0.x `clients`; an adapter when it registers a database adapter, extends a `…DatabaseAdapter`,
+//! rooms), registers a send handler, hands messages to elizaOS 2's `messageService.handleMessage`, lists
+//! 0.x `clients` or defines a 0.x `…ClientInterface` (`{ start, stop }`); an adapter when it registers a database adapter, extends a `…DatabaseAdapter`,
 //! or has an `adapter`/`adapters`.
 
 mod scan;
@@ -164,6 +167,15 @@ pub(crate) fn extract(program: &oxc_ast::ast::Program<'_>) -> FileDeclared {
         if !r.consumed.contains(&o.at) {
             r.by_shape(bound.as_deref(), o);
         }
+        // An elizaOS 0.x client: `const TwitterClientInterface = { start(runtime), stop(runtime) }`.
+        if bound
+            .as_deref()
+            .is_some_and(|b| b.to_ascii_lowercase().ends_with("clientinterface"))
+            && matches!(o.get("start"), Some(Node::Func(_)))
+            && matches!(o.get("stop"), Some(Node::Func(_)))
+        {
+            r.out.client = true;
+        }
     }
     for class in &scan.classes {
         if !r.consumed.contains(&class.at) && r.service_type(class).is_some() {
@@ -189,7 +201,7 @@ impl<'s> Resolver<'s> {
         let mut at = node;
         for _ in 0..MAX_HOPS {
             let next = match at {
-                Node::Ident(name) => self.scan.decls.get(name),
+                Node::Ident(name) | Node::New(name) => self.scan.decls.get(name),
                 Node::Member(Some(object), property) => match self.scan.decls.get(object) {
                     Some(Node::Object(o)) => o.get(property),
                     _ => None,
@@ -326,7 +338,22 @@ impl<'s> Resolver<'s> {
             (ComponentKind::Service, _) => None,
             (kind, Node::Object(o)) => {
                 self.consumed.insert(o.at);
-                self.component(kind, o)
+                self.component(kind, o).or_else(|| match (kind, item) {
+                    // elizaOS 0.x providers have no name: the one they are bound to stands in.
+                    (ComponentKind::Provider, Node::Ident(bound))
+                        if self.string(o.get("name")).is_none() && o.has("get") =>
+                    {
+                        Some(Component {
+                            kind,
+                            name: valid_name(bound)?,
+                            description: self
+                                .string(o.get("description"))
+                                .map(|d| shorten(d.trim(), MAX_DESCRIPTION)),
+                            similes: vec![],
+                        })
+                    }
+                    _ => None,
+                })
             }
             // Strings are names, not components (`actions: ["REPLY"]` in an example message).
             (_, Node::Str(_)) => return,

@@ -41,6 +41,8 @@ pub(super) enum Node {
     Spread(Box<Node>),
     /// A function, with the names of its first parameters (empty for patterns).
     Func(Vec<String>),
+    /// `new Name(…)`: elizaOS 0.x lists services as instances.
+    New(String),
     Class(ClassNode),
     /// `object.name(args)`; `Object.values(x)` is how lists are built from a map of components.
     Call {
@@ -97,7 +99,8 @@ pub(super) struct Scan {
     /// Declarations by name; one at the file's top level wins over a nested one of the same name.
     pub decls: HashMap<String, Node>,
     top_level: HashSet<String>,
-    /// Object literals with a `name` or a plugin's lists, with the name they are bound to.
+    /// Object literals with a `name`, a plugin's lists, or `start` and `stop`, with the name they are
+    /// bound to.
     pub objects: Vec<(Option<String>, Obj)>,
     seen_objects: HashSet<u32>,
     pub classes: Vec<ClassNode>,
@@ -192,6 +195,10 @@ impl Scan {
             Expression::ArrowFunctionExpression(f) => Node::Func(params(&f.params)),
             Expression::FunctionExpression(f) => Node::Func(params(&f.params)),
             Expression::ClassExpression(c) if depth < MAX_DEPTH => Node::Class(self.class(c)),
+            Expression::NewExpression(n) => match n.callee.without_parentheses() {
+                Expression::Identifier(id) => Node::New(id.name.as_str().to_string()),
+                _ => Node::Other,
+            },
             Expression::CallExpression(c) if depth < MAX_DEPTH => {
                 let (object, name) = match c.callee.without_parentheses() {
                     Expression::Identifier(id) => (None, id.name.as_str().to_string()),
@@ -266,15 +273,31 @@ impl Scan {
         let mut statics = Vec::new();
         let mut fields = Vec::new();
         for element in c.body.body.iter().take(MAX_ITEMS) {
-            if let ClassElement::PropertyDefinition(p) = element
-                && let (Some(name), Some(value)) = (p.key.static_name(), &p.value)
-            {
-                let value = self.node(value, MAX_DEPTH - 1);
-                if p.r#static {
-                    statics.push((name.to_string(), value));
-                } else {
-                    fields.push((name.to_string(), value));
+            let (name, value, is_static) = match element {
+                ClassElement::PropertyDefinition(p) => {
+                    match (p.key.static_name(), &p.value) {
+                        (Some(name), Some(value)) => (name, value, p.r#static),
+                        _ => continue,
+                    }
                 }
+                // `static get serviceType() { return "x"; }`: what the getter returns.
+                ClassElement::MethodDefinition(m) if m.kind == MethodDefinitionKind::Get => {
+                    let returned = m.value.body.as_ref().and_then(|b| match b.statements.first() {
+                        Some(Statement::ReturnStatement(r)) => r.argument.as_ref(),
+                        _ => None,
+                    });
+                    match (m.key.static_name(), returned) {
+                        (Some(name), Some(value)) => (name, value, m.r#static),
+                        _ => continue,
+                    }
+                }
+                _ => continue,
+            };
+            let value = self.node(value, MAX_DEPTH - 1);
+            if is_static {
+                statics.push((name.to_string(), value));
+            } else {
+                fields.push((name.to_string(), value));
             }
         }
         ClassNode {
@@ -311,7 +334,7 @@ impl<'a> Visit<'a> for Scan {
     fn visit_object_expression(&mut self, it: &ObjectExpression<'a>) {
         let worth = it.properties.iter().any(|p| {
             matches!(p, ObjectPropertyKind::ObjectProperty(p)
-                if p.key.static_name().is_some_and(|k| k == "name" || PLUGIN_LISTS.contains(&k.as_ref())))
+                if p.key.static_name().is_some_and(|k| k == "name" || k == "start" || PLUGIN_LISTS.contains(&k.as_ref())))
         });
         if worth && !self.seen_objects.contains(&it.span.start) {
             let o = self.object(it, 1);
@@ -414,9 +437,10 @@ impl<'a> Visit<'a> for Scan {
     }
 }
 
-/// Worth keeping: an object with a `name`, or with one of a plugin's lists.
+/// Worth keeping: an object with a `name`, with one of a plugin's lists, or with `start` and `stop` (an
+/// elizaOS 0.x client).
 fn candidate(o: &Obj) -> bool {
-    o.has("name") || PLUGIN_LISTS.iter().any(|k| o.has(k))
+    o.has("name") || PLUGIN_LISTS.iter().any(|k| o.has(k)) || (o.has("start") && o.has("stop"))
 }
 
 fn params(p: &FormalParameters<'_>) -> Vec<String> {
