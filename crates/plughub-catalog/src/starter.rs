@@ -15,8 +15,8 @@ use crate::sources::registry::RegistrySnapshot;
 use crate::view::PluginView;
 use crate::{CatalogError, Result};
 use plughub_domain::{
-    CatalogEntry, EventType, NewEvent, NpmRecord, RegistryRecord, SourceKind, SourceRecord,
-    ThingKind,
+    CatalogEntry, EventType, NewEvent, NpmRecord, PackageFacts, RegistryRecord, SourceKind,
+    SourceRecord, ThingKind,
 };
 use plughub_store::{NewThing, Store, SyncRun, now_rfc3339};
 use serde::{Deserialize, Serialize};
@@ -61,6 +61,10 @@ pub struct StarterEntry {
     /// The README of npm's package document, capped as a sync caps it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub readme: Option<String>,
+    /// What npm's latest version of the package declares and asks for, as `plughub catalog analyze`
+    /// reads it; seeded as the plugin's `package` knowledge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<PackageFacts>,
 }
 
 impl StarterEntry {
@@ -222,6 +226,86 @@ pub async fn build(
     ))
 }
 
+/// What `add_package_facts` did.
+#[derive(Debug, Clone, Default)]
+pub struct FactsNotes {
+    /// Fetched and analysed now.
+    pub analysed: usize,
+    /// Taken from the previous starter: the same version, analysed by the same revision.
+    pub reused: usize,
+    /// Names whose package could not be analysed, and why; they keep the previous starter's facts if it
+    /// had some.
+    pub failed: Vec<String>,
+}
+
+/// Adds to each entry with npm data the facts of its latest version (`crate::package`): taken from
+/// `previous` (an earlier starter) when that analysed the same version with this revision of the
+/// analysis, so a rebuild downloads only what changed; else fetched and analysed, `concurrency` at once.
+pub async fn add_package_facts(
+    client: &NpmClient,
+    starter: &mut StarterCatalog,
+    previous: &StarterCatalog,
+    concurrency: usize,
+    progress: &(dyn Fn(&str) + Sync),
+) -> FactsNotes {
+    use futures::StreamExt;
+    let before: BTreeMap<&str, &PackageFacts> = previous
+        .entries
+        .iter()
+        .filter_map(|e| Some((e.name.as_str(), e.package.as_ref()?)))
+        .collect();
+    let mut notes = FactsNotes::default();
+    let mut todo = Vec::new();
+    for (i, entry) in starter.entries.iter_mut().enumerate() {
+        if entry.npm.is_none() {
+            continue;
+        }
+        let latest = PluginView::from_entry(&entry.catalog_entry()).latest_version;
+        let known = before.get(entry.name.as_str()).copied();
+        match (known, latest) {
+            (Some(facts), Some(latest)) if facts.current_for(&latest) => {
+                entry.package = Some(facts.clone());
+                notes.reused += 1;
+                progress(&entry.name);
+            }
+            _ => todo.push((i, entry.name.clone(), known.cloned())),
+        }
+    }
+    let limits = plughub_install::ExtractLimits::default();
+    let outcomes: Vec<_> = futures::stream::iter(todo)
+        .map(|(i, name, known)| {
+            let limits = &limits;
+            async move {
+                let outcome =
+                    crate::package::facts_for_latest(client, &name, None, false, limits).await;
+                progress(&name);
+                (i, name, known, outcome)
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    for (i, name, known, outcome) in outcomes {
+        let entry = &mut starter.entries[i];
+        match outcome {
+            crate::package::Outcome::Analysed(facts) | crate::package::Outcome::Unchanged(facts) => {
+                entry.package = Some(*facts);
+                notes.analysed += 1;
+            }
+            crate::package::Outcome::NotOnNpm => {
+                notes.failed.push(format!("{name}: not on npm now"));
+                entry.package = known;
+            }
+            crate::package::Outcome::Failed { reason, .. } => {
+                notes.failed.push(format!("{name}: {reason}"));
+                entry.package = known;
+            }
+        }
+    }
+    notes.failed.sort();
+    notes
+}
+
 fn entry_for<'a>(
     entries: &'a mut BTreeMap<String, StarterEntry>,
     name: &str,
@@ -273,6 +357,11 @@ pub async fn seed_if_empty(store: &Store) -> Result<usize> {
         let id = tx.insert_thing(&thing, event).await?;
         if let Some(readme) = &item.readme {
             tx.put_knowledge(&id, "readme", readme).await?;
+        }
+        if let Some(facts) = &item.package {
+            let body = serde_json::to_string(facts).expect("facts serialise");
+            tx.put_knowledge(&id, crate::package::KNOWLEDGE_KIND, &body)
+                .await?;
         }
     }
     let report = seed_report(&starter);

@@ -138,7 +138,8 @@ async fn catalogue_plugins_are_analysed_kept_and_shown() {
 
     // Read back by name for search, the declared permissions as declared.
     let by_name = package_facts_by_name(&t.store).await.unwrap();
-    assert_eq!(by_name.len(), 2, "{:?}", by_name.keys());
+    let fixtures: Vec<&String> = by_name.keys().filter(|n| n.starts_with("@fixture/")).collect();
+    assert_eq!(fixtures.len(), 2, "{fixtures:?}");
     let quiet = &by_name["@fixture/plugin-quiet"];
     assert!(quiet.permissions_declared);
     assert_eq!(quiet.permissions.lines(), ["storage.read"]);
@@ -183,12 +184,13 @@ async fn catalogue_plugins_are_analysed_kept_and_shown() {
     options.force = true;
     let forced = catalog.analyze(&options, &NoAnalyzeProgress).await.unwrap();
     assert_eq!(forced.analysed.len(), 2);
+    // One body a plugin, replaced in place.
     let stored = t
         .store
         .catalog_knowledge(KNOWLEDGE_KIND)
         .await
         .unwrap();
-    assert_eq!(stored.len(), 2);
+    assert_eq!(stored.len(), by_name.len());
     t.cleanup().await;
 }
 
@@ -222,6 +224,105 @@ async fn unknown_names_and_an_unreachable_registry_are_refused_whole() {
         matches!(err, CatalogError::NpmUnreachable { .. }),
         "{err}"
     );
-    assert!(package_facts_by_name(&t.store).await.unwrap().is_empty());
+    assert!(
+        !package_facts_by_name(&t.store)
+            .await
+            .unwrap()
+            .contains_key("@fixture/plugin-hello")
+    );
+    t.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_starter_build_adds_the_facts_and_a_rebuild_downloads_only_what_changed() {
+    use plughub_catalog::sources::npm::NpmClient;
+    use plughub_catalog::starter;
+    let npm = LoopbackNpm::start().await;
+    publish_hello(&npm, "1.0.0");
+    publish_quiet(&npm);
+    // A document whose version has no tarball: nothing to analyse.
+    npm.publish(
+        "@fixture/plugin-paper",
+        plughub_testkit::http::packument("@fixture/plugin-paper", "Paper", &[("1.0.0", "^1.0.0")]),
+    );
+    let client = NpmClient::new(&npm.url);
+    let known = vec![
+        "@fixture/plugin-hello".to_string(),
+        "@fixture/plugin-quiet".to_string(),
+        "@fixture/plugin-paper".to_string(),
+        "@fixture/plugin-absent".to_string(),
+    ];
+    let empty = starter::StarterCatalog {
+        generated_at: String::new(),
+        registries: vec![],
+        entries: vec![],
+    };
+    let (mut first, _) = starter::build(&client, vec![], known.clone())
+        .await
+        .unwrap();
+    let notes = starter::add_package_facts(&client, &mut first, &empty, 2, &|_| {}).await;
+    assert_eq!((notes.analysed, notes.reused), (2, 0));
+    assert_eq!(notes.failed.len(), 1, "{:?}", notes.failed);
+    assert!(notes.failed[0].starts_with("@fixture/plugin-paper:"), "{:?}", notes.failed);
+    let facts = |s: &starter::StarterCatalog, name: &str| {
+        s.entries
+            .iter()
+            .find(|e| e.name == name)
+            .unwrap()
+            .package
+            .clone()
+    };
+    let hello = facts(&first, "@fixture/plugin-hello").unwrap();
+    assert_eq!(hello.version, "1.0.0");
+    assert!(hello.components.iter().any(|c| c.name == "HELLO"));
+    assert!(facts(&first, "@fixture/plugin-absent").is_none());
+    // Carried as the binary carries it.
+    let first = starter::from_gzip(&starter::to_gzip(&first)).unwrap();
+    assert_eq!(facts(&first, "@fixture/plugin-hello"), Some(hello.clone()));
+
+    // A rebuild: hello has a new version, quiet has not; only hello's tarball is fetched.
+    publish_hello(&npm, "1.1.0");
+    let (mut second, _) = starter::build(&client, vec![], known).await.unwrap();
+    let before = npm.requests();
+    let notes = starter::add_package_facts(&client, &mut second, &first, 2, &|_| {}).await;
+    assert_eq!((notes.analysed, notes.reused), (1, 1));
+    // Hello's document and tarball, and the document of the package that has none.
+    assert_eq!(npm.requests() - before, 3);
+    assert_eq!(facts(&second, "@fixture/plugin-hello").unwrap().version, "1.1.0");
+    assert_eq!(
+        facts(&second, "@fixture/plugin-quiet"),
+        facts(&first, "@fixture/plugin-quiet")
+    );
+}
+
+#[tokio::test]
+async fn a_first_start_has_the_facts_of_every_package_npm_had() {
+    let t = TestStore::new(TestBackend::Sqlite).await;
+    let catalog = Catalog::open(t.store.clone()).await.unwrap();
+    let carried = plughub_catalog::starter::embedded().unwrap();
+    let by_name = package_facts_by_name(&t.store).await.unwrap();
+    let with_npm = carried.entries.iter().filter(|e| e.npm.is_some()).count();
+    assert!(with_npm >= 100, "{with_npm}");
+    let mut kinds = std::collections::BTreeMap::new();
+    for entry in &carried.entries {
+        match (&entry.npm, &entry.package) {
+            (Some(_), Some(facts)) => {
+                assert_eq!(by_name.get(&entry.name), Some(facts), "{}", entry.name);
+                // Of the version the catalogue serves: nothing to analyse again.
+                let view = catalog.info(&entry.name).await.unwrap();
+                assert_eq!(view.view.latest_version.as_deref(), Some(facts.version.as_str()));
+                assert_eq!(view.package.as_ref(), Some(facts));
+                for kind in &facts.kinds {
+                    *kinds.entry(*kind).or_insert(0) += 1;
+                }
+            }
+            (Some(_), None) => panic!("{}: npm data without package facts", entry.name),
+            (None, package) => assert!(package.is_none(), "{}", entry.name),
+        }
+    }
+    println!("{with_npm} packages with facts; plugins by kind: {kinds:?}");
+    for kind in [PluginKind::Action, PluginKind::Model, PluginKind::Client, PluginKind::Adapter] {
+        assert!(kinds.get(&kind).is_some_and(|n| *n >= 3), "{kind:?}: {kinds:?}");
+    }
     t.cleanup().await;
 }

@@ -81,7 +81,24 @@ pub async fn build_starter(args: BuildStarterArgs) -> Result<()> {
         None => plughub_catalog::sources::npm_config::npm_registry_url()?,
     };
     let client = NpmClient::new(&npm_registry);
-    let (catalog, notes) = starter::build(&client, registries, names).await?;
+    let (mut catalog, notes) = starter::build(&client, registries, names).await?;
+    // The facts of each package with npm data; the starter being replaced (or the one this binary
+    // carries) is the cache, so a rebuild downloads only versions that changed.
+    let previous = match std::fs::read(&args.out) {
+        Ok(bytes) => starter::from_gzip(&bytes)?,
+        Err(_) => starter::embedded()?,
+    };
+    let bar = ProgressBar::new(catalog.entries.iter().filter(|e| e.npm.is_some()).count() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} packages analysed {msg}")
+            .expect("fixed template"),
+    );
+    let facts = starter::add_package_facts(&client, &mut catalog, &previous, 4, &|name| {
+        bar.set_message(name.to_string());
+        bar.inc(1);
+    })
+    .await;
+    bar.finish_and_clear();
     let bytes = starter::to_gzip(&catalog);
     // Write beside and rename, so an interrupted build never leaves a half-written starter.
     let tmp = args.out.with_extension("tmp");
@@ -102,6 +119,15 @@ pub async fn build_starter(args: BuildStarterArgs) -> Result<()> {
         bytes.len(),
         args.out.display()
     );
+    output::out!(
+        "  package facts: {} plugins ({} analysed now, {} unchanged since the last build)",
+        with(&|e| e.package.is_some()),
+        facts.analysed,
+        facts.reused
+    );
+    for failure in &facts.failed {
+        output::out!("    not analysed: {failure}");
+    }
     for r in &catalog.registries {
         output::out!(
             "  {}: {} entries, snapshot of {}",

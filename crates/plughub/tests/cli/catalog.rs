@@ -213,3 +213,80 @@ fn a_bad_database_url_is_a_clear_error() {
         "{err}"
     );
 }
+
+/// What packages declare: carried by the starter for every plugin npm had, shown by `info` offline; and
+/// `catalog analyze`, which fetches and analyses, says what it did.
+#[tokio::test]
+async fn package_facts_offline_from_the_starter_and_analysed_on_demand() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = run(plughub(&data).args(["info", "openai", "--json"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let package = &info["package"];
+    assert_eq!(package["kinds"], serde_json::json!(["model"]), "{package}");
+    assert_eq!(package["version"], info["latest_version"]);
+    let models: Vec<&str> = package["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "model")
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(models.contains(&"TEXT_LARGE"), "{models:?}");
+    let out = run(plughub(&data).args(["info", "bootstrap"]));
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("Package ") && shown.contains("REFLECTION") && shown.contains("Asks for"),
+        "{shown}"
+    );
+
+    // Names are required; every plugin the starter analysed is unchanged without asking npm.
+    let out = run(plughub(&data).args(["catalog", "analyze"]));
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("--all"), "{}", text(&out.stderr));
+    let out = run(plughub(&data).args(["catalog", "analyze", "openai", "bootstrap"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("0 analysed, 2 unchanged, 0 not on npm, 0 failed"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // Against a registry on loopback: a newer openai is fetched and read; solana is not there.
+    let npm = LoopbackNpm::start().await;
+    let manifest = serde_json::json!({ "name": "@elizaos/plugin-openai", "version": "9.0.0",
+                                       "type": "module", "main": "dist/index.js" });
+    let code = r#"import { ModelType } from "@elizaos/core";
+        export default { name: "openai", models: { [ModelType.TEXT_LARGE]: async () => "", TEXT_SMALL: async () => "" } };"#;
+    npm.publish_version(
+        manifest.clone(),
+        plughub_testkit::tarball::package(&manifest, &[("dist/index.js", code)]),
+        None,
+    );
+    let url = npm.url.clone();
+    let data2 = data.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        run(plughub(&data2).args([
+            "catalog",
+            "analyze",
+            "openai",
+            "solana",
+            "--force",
+            "--json",
+            "--npm-registry",
+            &url,
+        ]))
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["analysed"][0]["name"], "@elizaos/plugin-openai");
+    assert_eq!(report["analysed"][0]["version"], "9.0.0");
+    assert_eq!(report["not_on_npm"], serde_json::json!(["@elizaos/plugin-solana"]));
+    let out = run(plughub(&data).args(["info", "openai", "--json"]));
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["package"]["version"], "9.0.0");
+    assert_eq!(info["package"]["components"].as_array().unwrap().len(), 2);
+}
