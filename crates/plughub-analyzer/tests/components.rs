@@ -100,7 +100,11 @@ fn a_bundled_plugin_object_lists_its_components() {
         transfer.description.as_deref(),
         Some("Transfer tokens to an address")
     );
-    assert_eq!(transfer.similes, ["SEND_TOKENS", "PAY"], "strings, once each");
+    assert_eq!(
+        transfer.similes,
+        ["SEND_TOKENS", "PAY"],
+        "strings, once each"
+    );
     let wallet = declared
         .components
         .iter()
@@ -232,11 +236,13 @@ fn clients_and_adapters_are_told_by_what_the_code_does() {
     // Bootstrap handles events with the runtime it is given: that is no connector.
     let handler = "export async function sync(runtime) { await runtime.ensureConnection({}); }";
     assert!(!components_of_source("a.js", handler).client);
-    let send = "export const init = async (c, runtime) => runtime.registerSendHandler('chat', send);";
+    let send =
+        "export const init = async (c, runtime) => runtime.registerSendHandler('chat', send);";
     assert!(components_of_source("a.js", send).client);
     let v2 = "class S { async on(m) { await this.runtime.messageService.handleMessage(this.runtime, m, cb); } }";
     assert!(components_of_source("a.js", v2).client);
-    let interface = "var TwitterClientInterface = { async start(runtime) {}, async stop(runtime) {} };";
+    let interface =
+        "var TwitterClientInterface = { async start(runtime) {}, async stop(runtime) {} };";
     assert!(components_of_source("a.js", interface).client);
     let v0 = "export default { name: 'direct', clients: [DirectClientInterface] };";
     assert!(components_of_source("a.js", v0).client);

@@ -52,9 +52,12 @@ pub enum Outcome {
     Analysed(Box<PackageFacts>),
     /// The latest version is the one already analysed.
     Unchanged(Box<PackageFacts>),
-    /// The registry has no such package (404).
+    /// The registry has no such package (404), or refuses the name for good (403).
     NotOnNpm,
-    Failed { reason: String, connect: bool },
+    Failed {
+        reason: String,
+        connect: bool,
+    },
 }
 
 /// Told as the analysis goes, for a progress bar.
@@ -105,6 +108,8 @@ pub async fn facts_for_latest(
     let doc = match client.document(name).await {
         DocumentOutcome::Found(doc) => doc,
         DocumentOutcome::Missing => return Outcome::NotOnNpm,
+        // A refusal for good (a 403 for a name npm does not allow, with capitals): not there either.
+        DocumentOutcome::Failed { refused: true, .. } => return Outcome::NotOnNpm,
         DocumentOutcome::Failed {
             reason, connect, ..
         } => return Outcome::Failed { reason, connect },
@@ -164,7 +169,10 @@ pub async fn package_facts_by_name(store: &Store) -> Result<HashMap<String, Pack
     let mut by_id = store.catalog_knowledge(KNOWLEDGE_KIND).await?;
     let mut out = HashMap::new();
     for row in rows {
-        if let Some(facts) = by_id.remove(&row.id).and_then(|text| read_facts(&row.name, &text)) {
+        if let Some(facts) = by_id
+            .remove(&row.id)
+            .and_then(|text| read_facts(&row.name, &text))
+        {
             out.insert(row.name, facts);
         }
     }
@@ -223,12 +231,12 @@ impl Catalog {
         if let Some(names) = &options.names {
             let mut set = BTreeSet::new();
             for name in names {
-                let found =
-                    self.resolve_name(name)
-                        .ok_or_else(|| CatalogError::UnknownPlugin {
-                            name: name.clone(),
-                            suggestions: self.index().suggest(name, 5),
-                        })?;
+                let found = self
+                    .resolve_name(name)
+                    .ok_or_else(|| CatalogError::UnknownPlugin {
+                        name: name.clone(),
+                        suggestions: self.index().suggest(name, 5),
+                    })?;
                 set.insert(found);
             }
             wanted = Some(set);

@@ -288,7 +288,8 @@ pub async fn add_package_facts(
     for (i, name, known, outcome) in outcomes {
         let entry = &mut starter.entries[i];
         match outcome {
-            crate::package::Outcome::Analysed(facts) | crate::package::Outcome::Unchanged(facts) => {
+            crate::package::Outcome::Analysed(facts)
+            | crate::package::Outcome::Unchanged(facts) => {
                 entry.package = Some(*facts);
                 notes.analysed += 1;
             }

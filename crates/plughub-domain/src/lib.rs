@@ -17,8 +17,8 @@ pub mod sign_in;
 pub use catalog::{
     CatalogEntry, CoreMajor, NpmRecord, NpmVersion, RegistryRecord, SourceKind, SourceRecord,
 };
-pub use package_facts::{Component, ComponentKind, PackageFacts, PluginKind, RiskLevel};
 pub use dimensions::{
     Connection, ConnectionKind, EventType, Group, NewEvent, Plan, Role, StoredEvent, Thing,
     ThingKind,
 };
+pub use package_facts::{Component, ComponentKind, PackageFacts, PluginKind, RiskLevel};

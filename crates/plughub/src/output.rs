@@ -362,7 +362,10 @@ pub fn print_audit(
     if let Some(sri) = integrity {
         out!("integrity verified: {}", shorten(sri, 40));
     }
-    out!("declares: {}", declared_summary(&report.declared.components));
+    out!(
+        "declares: {}",
+        declared_summary(&report.declared.components)
+    );
     if report.findings.is_empty() {
         out!("nothing found");
         return;

@@ -484,9 +484,11 @@ impl<'s> Resolver<'s> {
     }
 
     fn push(&mut self, component: Component, listed: bool) {
-        let known = self.out.found.iter().any(|(c, _)| {
-            c.name == component.name && group(c.kind) == group(component.kind)
-        });
+        let known = self
+            .out
+            .found
+            .iter()
+            .any(|(c, _)| c.name == component.name && group(c.kind) == group(component.kind));
         if !known {
             self.out.found.push((component, listed));
         }

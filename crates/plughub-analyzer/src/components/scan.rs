@@ -274,18 +274,20 @@ impl Scan {
         let mut fields = Vec::new();
         for element in c.body.body.iter().take(MAX_ITEMS) {
             let (name, value, is_static) = match element {
-                ClassElement::PropertyDefinition(p) => {
-                    match (p.key.static_name(), &p.value) {
-                        (Some(name), Some(value)) => (name, value, p.r#static),
-                        _ => continue,
-                    }
-                }
+                ClassElement::PropertyDefinition(p) => match (p.key.static_name(), &p.value) {
+                    (Some(name), Some(value)) => (name, value, p.r#static),
+                    _ => continue,
+                },
                 // `static get serviceType() { return "x"; }`: what the getter returns.
                 ClassElement::MethodDefinition(m) if m.kind == MethodDefinitionKind::Get => {
-                    let returned = m.value.body.as_ref().and_then(|b| match b.statements.first() {
-                        Some(Statement::ReturnStatement(r)) => r.argument.as_ref(),
-                        _ => None,
-                    });
+                    let returned = m
+                        .value
+                        .body
+                        .as_ref()
+                        .and_then(|b| match b.statements.first() {
+                            Some(Statement::ReturnStatement(r)) => r.argument.as_ref(),
+                            _ => None,
+                        });
                     match (m.key.static_name(), returned) {
                         (Some(name), Some(value)) => (name, value, m.r#static),
                         _ => continue,
@@ -400,9 +402,11 @@ impl<'a> Visit<'a> for Scan {
                 // elizaOS 2's connectors hand what arrives to the runtime's message service.
                 "handleMessage"
                     if match m.object.without_parentheses() {
-                        Expression::Identifier(id) => {
-                            id.name.as_str().to_ascii_lowercase().ends_with("messageservice")
-                        }
+                        Expression::Identifier(id) => id
+                            .name
+                            .as_str()
+                            .to_ascii_lowercase()
+                            .ends_with("messageservice"),
                         Expression::StaticMemberExpression(inner) => {
                             inner.property.name == "messageService"
                         }

@@ -1,8 +1,8 @@
 //! The JavaScript rules: one oxc parse per file and one walk over its AST.
 
+use crate::components::FileDeclared;
 use crate::finding::{Finding, Rule, Severity};
 use crate::strings::{self, AddressClass};
-use crate::components::FileDeclared;
 use crate::uses::Uses;
 use oxc_allocator::Allocator;
 use oxc_ast::ast::*;

@@ -73,23 +73,37 @@ async fn catalogue_plugins_are_analysed_kept_and_shown() {
     );
     let gone = json!({ "name": "@fixture/plugin-gone", "version": "1.0.0" });
     npm.publish_version(gone.clone(), package(&gone, &[]), None);
+    let shouty = json!({ "name": "@fixture/plugin-Shouty", "version": "1.0.0" });
+    npm.publish_version(shouty.clone(), package(&shouty, &[]), None);
     let catalog = Catalog::open(t.store.clone()).await.unwrap();
     let all = [
         "@fixture/plugin-hello",
         "@fixture/plugin-quiet",
         "@fixture/plugin-liar",
         "@fixture/plugin-gone",
+        "@fixture/plugin-Shouty",
     ];
     catalog
         .sync(&npm_only(&npm.url, &all), &NoProgress)
         .await
         .unwrap();
     npm.unpublish("@fixture/plugin-gone");
+    // A name npm refuses for good (capitals), as it refuses the registry's `@elizaos/plugin-ATTPs`.
+    npm.refuse("@fixture/plugin-Shouty");
 
     // Short names, as `info` reads them.
     let report = catalog
         .analyze(
-            &names(&["hello", "plugin-quiet", "liar", "gone"], &npm),
+            &names(
+                &[
+                    "hello",
+                    "plugin-quiet",
+                    "liar",
+                    "gone",
+                    "@fixture/plugin-Shouty",
+                ],
+                &npm,
+            ),
             &NoAnalyzeProgress,
         )
         .await
@@ -106,7 +120,10 @@ async fn catalogue_plugins_are_analysed_kept_and_shown() {
             ("@fixture/plugin-quiet", "2.0.0")
         ]
     );
-    assert_eq!(report.not_on_npm, ["@fixture/plugin-gone"]);
+    assert_eq!(
+        report.not_on_npm,
+        ["@fixture/plugin-Shouty", "@fixture/plugin-gone"]
+    );
     assert_eq!(report.failed.len(), 1);
     assert_eq!(report.failed[0].name, "@fixture/plugin-liar");
     assert!(
@@ -120,12 +137,13 @@ async fn catalogue_plugins_are_analysed_kept_and_shown() {
     let hello = catalog.info("hello").await.unwrap();
     let facts = hello.package.expect("facts of the analysed version");
     assert_eq!(facts.version, "1.0.0");
-    assert!(facts.integrity.as_deref().is_some_and(|i| i.starts_with("sha512-")));
-    let action = facts
-        .components
-        .iter()
-        .find(|c| c.name == "HELLO")
-        .unwrap();
+    assert!(
+        facts
+            .integrity
+            .as_deref()
+            .is_some_and(|i| i.starts_with("sha512-"))
+    );
+    let action = facts.components.iter().find(|c| c.name == "HELLO").unwrap();
     assert_eq!(action.kind, ComponentKind::Action);
     assert_eq!(action.similes, ["GREET"]);
     assert!(facts.is(PluginKind::Evaluator) && facts.is(PluginKind::Service));
@@ -138,7 +156,10 @@ async fn catalogue_plugins_are_analysed_kept_and_shown() {
 
     // Read back by name for search, the declared permissions as declared.
     let by_name = package_facts_by_name(&t.store).await.unwrap();
-    let fixtures: Vec<&String> = by_name.keys().filter(|n| n.starts_with("@fixture/")).collect();
+    let fixtures: Vec<&String> = by_name
+        .keys()
+        .filter(|n| n.starts_with("@fixture/"))
+        .collect();
     assert_eq!(fixtures.len(), 2, "{fixtures:?}");
     let quiet = &by_name["@fixture/plugin-quiet"];
     assert!(quiet.permissions_declared);
@@ -158,7 +179,12 @@ async fn catalogue_plugins_are_analysed_kept_and_shown() {
         .unwrap();
     assert_eq!(events.len(), 2);
     assert!(events.iter().all(|e| e.group_id.is_none()));
-    assert_eq!(events[0].metadata["plugin"], "@fixture/plugin-hello");
+    let mut analysed: Vec<&str> = events
+        .iter()
+        .map(|e| e.metadata["plugin"].as_str().unwrap())
+        .collect();
+    analysed.sort();
+    assert_eq!(analysed, ["@fixture/plugin-hello", "@fixture/plugin-quiet"]);
 
     // Unchanged versions are not fetched again: not even their documents.
     let before = npm.requests();
@@ -185,11 +211,7 @@ async fn catalogue_plugins_are_analysed_kept_and_shown() {
     let forced = catalog.analyze(&options, &NoAnalyzeProgress).await.unwrap();
     assert_eq!(forced.analysed.len(), 2);
     // One body a plugin, replaced in place.
-    let stored = t
-        .store
-        .catalog_knowledge(KNOWLEDGE_KIND)
-        .await
-        .unwrap();
+    let stored = t.store.catalog_knowledge(KNOWLEDGE_KIND).await.unwrap();
     assert_eq!(stored.len(), by_name.len());
     t.cleanup().await;
 }
@@ -220,10 +242,7 @@ async fn unknown_names_and_an_unreachable_registry_are_refused_whole() {
         .analyze(&closed, &NoAnalyzeProgress)
         .await
         .unwrap_err();
-    assert!(
-        matches!(err, CatalogError::NpmUnreachable { .. }),
-        "{err}"
-    );
+    assert!(matches!(err, CatalogError::NpmUnreachable { .. }), "{err}");
     assert!(
         !package_facts_by_name(&t.store)
             .await
@@ -263,7 +282,11 @@ async fn a_starter_build_adds_the_facts_and_a_rebuild_downloads_only_what_change
     let notes = starter::add_package_facts(&client, &mut first, &empty, 2, &|_| {}).await;
     assert_eq!((notes.analysed, notes.reused), (2, 0));
     assert_eq!(notes.failed.len(), 1, "{:?}", notes.failed);
-    assert!(notes.failed[0].starts_with("@fixture/plugin-paper:"), "{:?}", notes.failed);
+    assert!(
+        notes.failed[0].starts_with("@fixture/plugin-paper:"),
+        "{:?}",
+        notes.failed
+    );
     let facts = |s: &starter::StarterCatalog, name: &str| {
         s.entries
             .iter()
@@ -288,7 +311,10 @@ async fn a_starter_build_adds_the_facts_and_a_rebuild_downloads_only_what_change
     assert_eq!((notes.analysed, notes.reused), (1, 1));
     // Hello's document and tarball, and the document of the package that has none.
     assert_eq!(npm.requests() - before, 3);
-    assert_eq!(facts(&second, "@fixture/plugin-hello").unwrap().version, "1.1.0");
+    assert_eq!(
+        facts(&second, "@fixture/plugin-hello").unwrap().version,
+        "1.1.0"
+    );
     assert_eq!(
         facts(&second, "@fixture/plugin-quiet"),
         facts(&first, "@fixture/plugin-quiet")
@@ -310,7 +336,10 @@ async fn a_first_start_has_the_facts_of_every_package_npm_had() {
                 assert_eq!(by_name.get(&entry.name), Some(facts), "{}", entry.name);
                 // Of the version the catalogue serves: nothing to analyse again.
                 let view = catalog.info(&entry.name).await.unwrap();
-                assert_eq!(view.view.latest_version.as_deref(), Some(facts.version.as_str()));
+                assert_eq!(
+                    view.view.latest_version.as_deref(),
+                    Some(facts.version.as_str())
+                );
                 assert_eq!(view.package.as_ref(), Some(facts));
                 for kind in &facts.kinds {
                     *kinds.entry(*kind).or_insert(0) += 1;
@@ -321,8 +350,16 @@ async fn a_first_start_has_the_facts_of_every_package_npm_had() {
         }
     }
     println!("{with_npm} packages with facts; plugins by kind: {kinds:?}");
-    for kind in [PluginKind::Action, PluginKind::Model, PluginKind::Client, PluginKind::Adapter] {
-        assert!(kinds.get(&kind).is_some_and(|n| *n >= 3), "{kind:?}: {kinds:?}");
+    for kind in [
+        PluginKind::Action,
+        PluginKind::Model,
+        PluginKind::Client,
+        PluginKind::Adapter,
+    ] {
+        assert!(
+            kinds.get(&kind).is_some_and(|n| *n >= 3),
+            "{kind:?}: {kinds:?}"
+        );
     }
     t.cleanup().await;
 }

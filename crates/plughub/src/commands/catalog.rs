@@ -5,10 +5,10 @@ use crate::{context, output};
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use plughub_catalog::package::Outcome;
-use plughub_catalog::{AnalyzeOptions, AnalyzeProgress, SyncProgress};
 use plughub_catalog::sources::npm::NpmClient;
 use plughub_catalog::sources::registry;
 use plughub_catalog::starter;
+use plughub_catalog::{AnalyzeOptions, AnalyzeProgress, SyncProgress};
 
 pub async fn sync(store_args: &StoreArgs, args: SyncArgs) -> Result<()> {
     let catalog = context::open_catalog(store_args).await?;

@@ -284,7 +284,10 @@ async fn package_facts_offline_from_the_starter_and_analysed_on_demand() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["analysed"][0]["name"], "@elizaos/plugin-openai");
     assert_eq!(report["analysed"][0]["version"], "9.0.0");
-    assert_eq!(report["not_on_npm"], serde_json::json!(["@elizaos/plugin-solana"]));
+    assert_eq!(
+        report["not_on_npm"],
+        serde_json::json!(["@elizaos/plugin-solana"])
+    );
     let out = run(plughub(&data).args(["info", "openai", "--json"]));
     let info: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(info["package"]["version"], "9.0.0");
