@@ -212,6 +212,15 @@ impl PackageFacts {
         self.permissions.network.is_some()
     }
 
+    /// The names of the permissions it asks for (`network.external`, `storage.read`, …), for filters.
+    pub fn permission_names(&self) -> Vec<&'static str> {
+        crate::permissions::Permission::ALL
+            .into_iter()
+            .filter(|p| self.permissions.has(*p))
+            .map(|p| p.as_str())
+            .collect()
+    }
+
     pub fn is(&self, kind: PluginKind) -> bool {
         self.kinds.contains(&kind)
     }
@@ -283,5 +292,15 @@ mod tests {
         assert_eq!(serde_json::from_str::<PackageFacts>(&text).unwrap(), facts);
         assert!(facts.current_for("1.0.0") && !facts.current_for("1.0.1"));
         assert!(!facts.needs_network());
+        assert!(facts.permission_names().is_empty());
+        let mut asking = facts.clone();
+        asking.permissions.add_secrets(["K".to_string()]);
+        asking
+            .permissions
+            .add(crate::permissions::Permission::NetworkExternal);
+        assert_eq!(
+            asking.permission_names(),
+            ["network.external", "secrets.access"]
+        );
     }
 }
