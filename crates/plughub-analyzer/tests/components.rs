@@ -241,6 +241,15 @@ fn clients_and_adapters_are_told_by_what_the_code_does() {
     assert!(components_of_source("a.js", send).client);
     let v2 = "class S { async on(m) { await this.runtime.messageService.handleMessage(this.runtime, m, cb); } }";
     assert!(components_of_source("a.js", v2).client);
+    let received = "class S { async on(m) { await this.runtime.createRoom({ id: m.chat }); this.runtime.emitEvent(EventType.MESSAGE_RECEIVED, { m }); } }";
+    assert!(components_of_source("a.js", received).client);
+    // A reminder service saying its own message was received is no connector.
+    let reminder =
+        "class R { remind(m) { this.runtime.emitEvent(EventType.MESSAGE_RECEIVED, { m }); } }";
+    assert!(!components_of_source("a.js", reminder).client);
+    // A job that hands its own message to the runtime it is given is no connector.
+    let cron = "export async function run(runtime, m) { await runtime.messageService.handleMessage(runtime, m); }";
+    assert!(!components_of_source("a.js", cron).client);
     let interface =
         "var TwitterClientInterface = { async start(runtime) {}, async stop(runtime) {} };";
     assert!(components_of_source("a.js", interface).client);

@@ -22,8 +22,9 @@
 //! `const ACTION_NAME = "X"`, `Names.X` of a same-file object). What a plugin builds at run time is not
 //! seen. A plugin is a client when its code keeps the runtime in a class and calls
 //! `this.runtime.ensureConnection` (connectors bring people from another platform into the agent's
-//! rooms), registers a send handler, hands messages to elizaOS 2's `messageService.handleMessage`, lists
-//! 0.x `clients` or defines a 0.x `…ClientInterface` (`{ start, stop }`); an adapter when it registers a database adapter, extends a `…DatabaseAdapter`,
+//! rooms) or emits `MESSAGE_RECEIVED` on it and makes rooms or people there, registers a send handler, hands messages to elizaOS 2's
+//! `messageService.handleMessage` from such a class, lists 0.x `clients` or defines a 0.x
+//! `…ClientInterface` (`{ start, stop }`); an adapter when it registers a database adapter, extends a `…DatabaseAdapter`,
 //! or has an `adapter`/`adapters`.
 
 mod scan;
@@ -126,7 +127,7 @@ pub(crate) fn extract(program: &oxc_ast::ast::Program<'_>) -> FileDeclared {
         scan: &scan,
         consumed: HashSet::new(),
         out: FileDeclared {
-            client: scan.client,
+            client: scan.client || (scan.emits_received && scan.makes_rooms),
             adapter: scan.adapter,
             cut: scan.cut,
             ..FileDeclared::default()

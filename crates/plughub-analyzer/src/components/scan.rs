@@ -110,8 +110,12 @@ pub(super) struct Scan {
     /// `X.serviceType = …` after a class (how bundlers write static fields).
     pub assigned_statics: Vec<(String, String, Node)>,
     /// `this.runtime.ensureConnection(…)`, `runtime.registerSendHandler(…)` or
-    /// `messageService.handleMessage(…)`: a connector.
+    /// `messageService.handleMessage(…)` from a class: a connector.
     pub client: bool,
+    /// `this.runtime.emitEvent(…MESSAGE_RECEIVED…)`, and rooms, worlds or people made on `this.runtime`:
+    /// together, a connector.
+    pub emits_received: bool,
+    pub makes_rooms: bool,
     /// `runtime.registerDatabaseAdapter(…)`, or a class extending a `…DatabaseAdapter`.
     pub adapter: bool,
     /// Values left out because the file's budget ran out.
@@ -380,10 +384,7 @@ impl<'a> Visit<'a> for Scan {
     fn visit_call_expression(&mut self, it: &CallExpression<'a>) {
         if let Expression::StaticMemberExpression(m) = it.callee.without_parentheses() {
             let method = m.property.name.as_str();
-            let on_this_runtime = matches!(m.object.without_parentheses(),
-                Expression::StaticMemberExpression(inner)
-                    if inner.property.name == "runtime"
-                        && matches!(inner.object.without_parentheses(), Expression::ThisExpression(_)));
+            let on_this_runtime = is_this_runtime(&m.object);
             let on_runtime = on_this_runtime
                 || matches!(m.object.without_parentheses(),
                     Expression::Identifier(id) if id.name.as_str().to_ascii_lowercase().contains("runtime"));
@@ -399,7 +400,9 @@ impl<'a> Visit<'a> for Scan {
                 }
                 "ensureConnection" if on_this_runtime => self.client = true,
                 "registerSendHandler" if on_runtime => self.client = true,
-                // elizaOS 2's connectors hand what arrives to the runtime's message service.
+                // elizaOS 2's connectors hand what arrives to the runtime's message service, from
+                // the class that keeps the runtime (a cron job handing its own message does so from a
+                // function given the runtime).
                 "handleMessage"
                     if match m.object.without_parentheses() {
                         Expression::Identifier(id) => id
@@ -409,11 +412,36 @@ impl<'a> Visit<'a> for Scan {
                             .ends_with("messageservice"),
                         Expression::StaticMemberExpression(inner) => {
                             inner.property.name == "messageService"
+                                && is_this_runtime(&inner.object)
                         }
                         _ => false,
                     } =>
                 {
                     self.client = true
+                }
+                // A connector tells the runtime that a message was received (with rooms and people
+                // of its platform made for it: a reminder service says so too, of its own messages).
+                "emitEvent"
+                    if on_this_runtime
+                        && it
+                            .arguments
+                            .first()
+                            .and_then(Argument::as_expression)
+                            .is_some_and(|e| match e.without_parentheses() {
+                                Expression::StaticMemberExpression(k) => {
+                                    k.property.name == "MESSAGE_RECEIVED"
+                                }
+                                Expression::StringLiteral(s) => s.value == "MESSAGE_RECEIVED",
+                                _ => false,
+                            }) =>
+                {
+                    self.emits_received = true
+                }
+                "createRoom" | "createEntity" | "createWorld" | "ensureRoomExists"
+                | "ensureWorldExists"
+                    if on_this_runtime =>
+                {
+                    self.makes_rooms = true
                 }
                 "registerDatabaseAdapter" if on_runtime => self.adapter = true,
                 _ => {}
@@ -439,6 +467,14 @@ impl<'a> Visit<'a> for Scan {
         }
         walk::walk_assignment_expression(self, it);
     }
+}
+
+/// `this.runtime`: the runtime a class keeps, as connectors' clients do.
+fn is_this_runtime(e: &Expression<'_>) -> bool {
+    matches!(e.without_parentheses(),
+        Expression::StaticMemberExpression(inner)
+            if inner.property.name == "runtime"
+                && matches!(inner.object.without_parentheses(), Expression::ThisExpression(_)))
 }
 
 /// Worth keeping: an object with a `name`, with one of a plugin's lists, or with `start` and `stop` (an
