@@ -130,6 +130,7 @@ fn without_a_list_the_shape_decides() {
         export const reflection = { name: "REFLECT", alwaysRun: true, validate: async () => true, handler: async () => {} };
         export const goals = { name: "GOALS", validate: async () => true, handler: async () => {},
           examples: [{ prompt: "p", messages: [], outcome: "o" }] };
+        export const extractor = { name: "form_evaluator", examples: [], validate: async () => true, handler: async () => {} };
         export const chat = { name: "CHAT", validate: async () => true, handler: async () => {},
           examples: [[{ name: "{{user}}", content: { text: "hi" } }]] };
         export const timeProvider = { name: "TIME", get: async () => ({ text: "now" }) };
@@ -145,7 +146,7 @@ fn without_a_list_the_shape_decides() {
     );
     assert_eq!(
         names(source, ComponentKind::Evaluator),
-        ["MOOD", "REFLECT", "GOALS"]
+        ["MOOD", "REFLECT", "GOALS", "form_evaluator"]
     );
     assert_eq!(
         names(source, ComponentKind::Provider),
