@@ -256,6 +256,7 @@ fn other_descriptions(entry: &CatalogEntry, shown: Option<&str>) -> Vec<String> 
 async fn build_index(store: &Store) -> Result<SearchIndex> {
     let rows = store.catalog_rows().await?;
     let readme_by_id = store.catalog_knowledge("readme").await?;
+    let mut facts = crate::package_facts_by_name(store).await?;
     let mut knowledge = HashMap::new();
     let mut views = Vec::with_capacity(rows.len());
     for row in rows {
@@ -265,11 +266,14 @@ async fn build_index(store: &Store) -> Result<SearchIndex> {
                 reason: e.to_string(),
             })?;
         let view = PluginView::from_entry(&entry);
-        let known = Knowledge {
+        let mut known = Knowledge {
             readme: readme_by_id.get(&row.id).cloned(),
             descriptions: other_descriptions(&entry, view.description.as_deref()),
             ..Knowledge::default()
         };
+        if let Some(facts) = facts.remove(&row.name) {
+            known.add_package_facts(&facts);
+        }
         knowledge.insert(row.name.clone(), known);
         views.push(view);
     }

@@ -2,6 +2,7 @@
 //! what the package itself declares (components, permissions). All of it is catalogue knowledge, recorded
 //! for the catalogue itself; nothing an organisation did reaches it.
 
+use plughub_domain::PackageFacts;
 use pulldown_cmark::{Event, Parser, Tag, TagEnd};
 
 /// One plugin's knowledge, as search indexes it.
@@ -16,6 +17,29 @@ pub struct Knowledge {
     pub permissions: Option<Vec<String>>,
     /// What the plugin is, from its components (action, provider, evaluator, service, model, ...).
     pub kinds: Vec<String>,
+}
+
+impl Knowledge {
+    /// What the package's own code says: its components, what it asks for, what it is.
+    pub fn add_package_facts(&mut self, facts: &PackageFacts) {
+        self.components = facts
+            .components
+            .iter()
+            .map(|c| ComponentText {
+                name: c.name.clone(),
+                similes: c.similes.clone(),
+                description: c.description.clone(),
+            })
+            .collect();
+        self.permissions = Some(
+            facts
+                .permission_names()
+                .into_iter()
+                .map(String::from)
+                .collect(),
+        );
+        self.kinds = facts.kinds.iter().map(|k| k.as_str().to_string()).collect();
+    }
 }
 
 #[derive(Debug, Clone, Default)]

@@ -24,9 +24,9 @@ pub(super) struct Fields {
     pub description: Field,
     pub topics: Field,
     pub keywords: Field,
-    /// Component names and similes (`SEND_TWEET`, `POST_TWEET`).
+    /// Component names (`SEND_TWEET`).
     pub components: Field,
-    /// Component descriptions.
+    /// Component similes (`POST_TWEET`) and descriptions.
     pub component_text: Field,
     pub readme_headings: Field,
     pub readme: Field,
@@ -52,20 +52,24 @@ impl Fields {
     }
 
     /// The fields that say what the plugin is, for the full tier.
-    pub fn described(&self) -> [(Field, f32); 6] {
+    pub fn described(&self) -> [(Field, f32); 5] {
         [
             (self.name, 1.0),
             (self.components, 1.0),
             (self.topics, 1.0),
             (self.keywords, 1.0),
             (self.description, 1.0),
-            (self.component_text, 1.0),
         ]
     }
 
-    /// The README, for half a tier.
-    pub fn readme(&self) -> [(Field, f32); 2] {
-        [(self.readme_headings, 1.0), (self.readme, 1.0)]
+    /// The longer texts that mention much besides what the plugin is (the README, the components'
+    /// descriptions), for half a tier.
+    pub fn mentions(&self) -> [(Field, f32); 3] {
+        [
+            (self.component_text, 1.0),
+            (self.readme_headings, 1.0),
+            (self.readme, 1.0),
+        ]
     }
 }
 
@@ -162,8 +166,9 @@ impl SearchIndex {
             }
             for c in &known.components {
                 add(fields.components, &c.name);
+                // Similes are many and wide ("READ_FILE" on a chat action): mentions, not names.
                 for simile in &c.similes {
-                    add(fields.components, simile);
+                    add(fields.component_text, simile);
                 }
                 if let Some(text) = &c.description {
                     add(fields.component_text, text);
@@ -404,10 +409,12 @@ fn facets_of(view: &PluginView, known: &Knowledge) -> Vec<Facet> {
     out.push(Facet::from_path(["license", license]));
     let mut kinds: Vec<&str> = known.kinds.iter().map(String::as_str).collect();
     kinds.extend(view.kind.as_deref());
-    // elizaOS's own naming says what a package is where its code does not.
-    for (prefix, kind) in [("client-", "client"), ("adapter-", "adapter")] {
-        if view.short_name.starts_with(prefix) || view.name.contains(&format!("/{prefix}")) {
-            kinds.push(kind);
+    // Where plughub has not read the package's code, elizaOS's own naming says what it is.
+    if known.permissions.is_none() {
+        for (prefix, kind) in [("client-", "client"), ("adapter-", "adapter")] {
+            if view.short_name.starts_with(prefix) || view.name.contains(&format!("/{prefix}")) {
+                kinds.push(kind);
+            }
         }
     }
     kinds.sort_unstable();

@@ -17,6 +17,7 @@ pub use index::SearchIndex;
 use crate::compat::CompatStatus;
 use crate::view::PluginView;
 use plughub_domain::CoreMajor;
+use plughub_domain::PluginKind;
 use plughub_domain::permissions::Permission;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -79,6 +80,14 @@ impl SearchRequest {
 
     /// Refuses filters that can only be mistakes (an unknown permission), saying what is known.
     pub fn check_filters(&self) -> Result<(), String> {
+        if let Some(kind) = &self.kind
+            && PluginKind::parse(kind.trim()).is_none()
+            && kind.trim() != "unknown"
+        {
+            return Err(format!(
+                "unknown kind '{kind}' (known: action, provider, evaluator, service, model, client, adapter, unknown)"
+            ));
+        }
         let named = self
             .permission
             .iter()

@@ -3,7 +3,8 @@
 //! The words become concepts: a phrase of the synonym table (`text to speech`) is one concept that also
 //! finds its synonyms (`tts`); any other word is one concept, with its correction when it looks misspelt.
 //! A document scores a tier for each concept it matches exactly (by stem or synonym) in its name,
-//! description, topics, keywords or components, half a tier when only its README has it; BM25 with field
+//! description, topics, keywords or component names, half a tier when only its README or its components'
+//! descriptions have it; BM25 with field
 //! boosts orders documents within a tier, and fuzzy matches add to that without raising the tier. So
 //! documents with all the words come first, then those with most of them, and the page is never empty
 //! while any word matches something. A query that is a plugin's name, in any usual spelling, puts that
@@ -159,6 +160,21 @@ impl QueryContext<'_> {
                 });
             }
         }
+        // "wallet portfolio": where the query asks for a word itself, its synonyms in the other concepts
+        // stand aside, and a synonym two concepts share stays with the first: a plugin with only one of
+        // the words must not match both concepts through it.
+        let own: Vec<Vec<String>> = concepts
+            .iter()
+            .filter_map(|c| c.alternatives.first().map(|(a, _)| a.clone()))
+            .collect();
+        let mut taken: Vec<Vec<String>> = Vec::new();
+        for concept in &mut concepts {
+            let mine = concept.alternatives.first().map(|(a, _)| a.clone());
+            concept.alternatives.retain(|(a, _)| {
+                Some(a) == mine.as_ref() || (!own.contains(a) && !taken.contains(a))
+            });
+            taken.extend(concept.alternatives.iter().map(|(a, _)| a.clone()));
+        }
         let did_you_mean = any_correction.then(|| corrected.join(" "));
         (concepts, did_you_mean)
     }
@@ -176,8 +192,8 @@ impl QueryContext<'_> {
             ));
             let outside = all_of(stems, |stem| fields_query(stem, &f.described(), false));
             markers.push(Box::new(ConstScoreQuery::new(outside, TIER)));
-            let readme = all_of(stems, |stem| fields_query(stem, &f.readme(), false));
-            markers.push(Box::new(ConstScoreQuery::new(readme, TIER / 2.0)));
+            let mentioned = all_of(stems, |stem| fields_query(stem, &f.mentions(), false));
+            markers.push(Box::new(ConstScoreQuery::new(mentioned, TIER / 2.0)));
         }
         if let Some(stem) = &concept.fuzzy {
             let distance = match stem.chars().count() {

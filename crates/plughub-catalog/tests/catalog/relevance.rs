@@ -299,3 +299,129 @@ async fn sorting_and_pages() {
     let hits = c.search(&r).unwrap().hits;
     assert!(hits.windows(2).all(|w| w[0].stars >= w[1].stars));
 }
+
+/// The catalogue a first start serves (the starter: the registry snapshot, npm's documents, and the facts
+/// plughub read from every package npm has), with those facts as the store holds them.
+struct FirstStart {
+    _store: TestStore,
+    catalog: Catalog,
+    facts: std::collections::HashMap<String, plughub_domain::PackageFacts>,
+}
+
+static FIRST_START: OnceCell<FirstStart> = OnceCell::const_new();
+
+async fn first_start() -> &'static FirstStart {
+    FIRST_START
+        .get_or_init(|| async {
+            let store = TestStore::new(TestBackend::Sqlite).await;
+            let catalog = Catalog::open(store.store.clone()).await.unwrap();
+            let facts = plughub_catalog::package_facts_by_name(&store.store)
+                .await
+                .unwrap();
+            FirstStart {
+                _store: store,
+                catalog,
+                facts,
+            }
+        })
+        .await
+}
+
+/// Every plugin the request finds, all pages.
+fn all_found(c: &Catalog, mut r: SearchRequest) -> Vec<String> {
+    r.per_page = SearchRequest::MAX_PER_PAGE;
+    let mut out = Vec::new();
+    loop {
+        let page = c.search(&r).unwrap();
+        out.extend(page.hits.into_iter().map(|h| h.name));
+        if out.len() >= page.total {
+            return out;
+        }
+        r.page += 1;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_permission_filter_keeps_what_the_packages_ask_for() {
+    let f = first_start().await;
+    let c = &f.catalog;
+    assert!(f.facts.len() >= 50, "{} plugins with facts", f.facts.len());
+    let mut no_network = SearchRequest::new("");
+    no_network.deprecated = None;
+    no_network.without_permissions = vec!["network.external".into()];
+    let found = all_found(c, no_network);
+    let expected: std::collections::BTreeSet<&String> = f
+        .facts
+        .iter()
+        .filter(|(_, facts)| !facts.needs_network())
+        .map(|(name, _)| name)
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(
+        found.iter().collect::<std::collections::BTreeSet<_>>(),
+        expected,
+        "exactly the plugins whose package was read and asks for no network"
+    );
+
+    // With words too, and counted as a facet: a plugin plughub has not read is "unknown", never "none".
+    let mut r = SearchRequest::new("");
+    r.deprecated = None;
+    r.facets = true;
+    let results = c.search(&r).unwrap();
+    let permission = &results.facets.as_ref().unwrap()["permission"];
+    assert_eq!(
+        permission["unknown"] as usize,
+        results.total - f.facts.len(),
+        "{permission:?}"
+    );
+    let asked_nothing = f
+        .facts
+        .values()
+        .filter(|facts| facts.permission_names().is_empty())
+        .count();
+    assert_eq!(
+        permission.get("none").copied().unwrap_or(0) as usize,
+        asked_nothing
+    );
+    let mut r = SearchRequest::new("");
+    r.deprecated = None;
+    r.permission = Some("secrets.access".into());
+    for name in all_found(c, r) {
+        assert!(
+            f.facts[&name]
+                .permission_names()
+                .contains(&"secrets.access"),
+            "{name}"
+        );
+    }
+    let mut r = SearchRequest::new("");
+    r.without_permissions = vec!["network".into()];
+    assert!(
+        r.check_filters()
+            .unwrap_err()
+            .contains("unknown permission")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kinds_and_components_come_from_the_packages() {
+    let f = first_start().await;
+    let c = &f.catalog;
+    let mut r = SearchRequest::new("");
+    r.deprecated = None;
+    r.kind = Some("evaluator".into());
+    let evaluators = all_found(c, r);
+    assert!(!evaluators.is_empty());
+    for name in &evaluators {
+        assert!(
+            f.facts[name].is(plughub_domain::PluginKind::Evaluator),
+            "{name}"
+        );
+    }
+    // A component's name finds its plugin: plugin-bootstrap's MUTE_ROOM action, which its name and
+    // descriptions never mention.
+    assert_eq!(top(c, "mute room")[0], "@elizaos/plugin-bootstrap");
+    let mut r = SearchRequest::new("");
+    r.kind = Some("actions".into());
+    assert!(r.check_filters().unwrap_err().contains("unknown kind"));
+}

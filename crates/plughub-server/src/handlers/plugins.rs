@@ -62,13 +62,15 @@ pub struct ListParams {
 
 impl ListParams {
     pub fn into_request(self) -> Result<SearchRequest, ApiError> {
+        // A form's empty field (`kind=`) leaves its filter open, as leaving it out does.
+        let given = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
         let mut request = SearchRequest::new(self.q.unwrap_or_default());
-        request.topic = self.topic;
+        request.topic = given(self.topic);
         request.compat = self.compat;
         request.verified_compat_only = self.compat_verified.unwrap_or(false);
-        request.kind = self.kind;
-        request.license = self.license;
-        request.permission = self.permission;
+        request.kind = given(self.kind);
+        request.license = given(self.license);
+        request.permission = given(self.permission);
         request.without_permissions = self
             .without_permission
             .as_deref()
