@@ -151,7 +151,7 @@ async fn health_search_and_show() {
         "{body}"
     );
     // An empty form field leaves its filter open.
-    let (status, body) = get(&app, "/api/plugins?q=solana&permission=&kind=").await;
+    let (status, body) = get(&app, "/api/plugins?q=solana&topic=&license=").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["hits"][0]["name"], "@elizaos/plugin-solana");
 
@@ -194,6 +194,9 @@ async fn bad_requests_get_one_error_shape() {
         "/api/plugins?without_permission=network",
         "/api/plugins?permission=network.everything",
         "/api/plugins?kind=actions",
+        "/api/plugins?kind=",
+        "/api/plugins?without_permission=network.external,",
+        "/api/plugins?without_permission=%20network.external",
     ] {
         let (status, body) = get(&app, uri).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");

@@ -91,10 +91,10 @@ impl SearchRequest {
         let named = self
             .permission
             .iter()
-            .filter(|p| p.trim() != "none")
+            .filter(|p| p.as_str() != "none")
             .chain(&self.without_permissions);
         for name in named {
-            Permission::parse(name.trim()).map_err(|e| e.to_string())?;
+            Permission::parse(name).map_err(|e| e.to_string())?;
         }
         Ok(())
     }

@@ -8,6 +8,8 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use plughub_catalog::{CatalogStatus, PluginDetail, SearchRequest, SearchResults, SortOrder};
 use plughub_domain::CoreMajor;
+use plughub_domain::PluginKind;
+use plughub_domain::permissions::Permission;
 use serde::Deserialize;
 
 /// Whether deprecated plugins are found: only them, none of them (the default), or both.
@@ -17,6 +19,75 @@ pub enum Deprecated {
     True,
     False,
     Any,
+}
+
+/// What a plugin is, as the kind filter takes it: the kinds its package's components make it, or
+/// `unknown` where plughub has not read its package and elizaOS's naming does not say.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum KindParam {
+    Action,
+    Provider,
+    Evaluator,
+    Service,
+    Model,
+    Client,
+    Adapter,
+    Unknown,
+}
+
+impl KindParam {
+    fn as_str(self) -> &'static str {
+        match self {
+            KindParam::Unknown => "unknown",
+            known => {
+                let kind = match known {
+                    KindParam::Action => PluginKind::Action,
+                    KindParam::Provider => PluginKind::Provider,
+                    KindParam::Evaluator => PluginKind::Evaluator,
+                    KindParam::Service => PluginKind::Service,
+                    KindParam::Model => PluginKind::Model,
+                    KindParam::Client => PluginKind::Client,
+                    _ => PluginKind::Adapter,
+                };
+                kind.as_str()
+            }
+        }
+    }
+}
+
+/// A permission a package asks for, as the permission filter takes it, or `none`: asks for nothing.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+pub enum PermissionParam {
+    #[serde(rename = "network.external")]
+    NetworkExternal,
+    #[serde(rename = "storage.read")]
+    StorageRead,
+    #[serde(rename = "storage.write")]
+    StorageWrite,
+    #[serde(rename = "secrets.access")]
+    SecretsAccess,
+    #[serde(rename = "events.publish")]
+    EventsPublish,
+    #[serde(rename = "knowledge.query")]
+    KnowledgeQuery,
+    #[serde(rename = "none")]
+    None,
+}
+
+impl PermissionParam {
+    fn as_str(self) -> &'static str {
+        let permission = match self {
+            PermissionParam::None => return "none",
+            PermissionParam::NetworkExternal => Permission::NetworkExternal,
+            PermissionParam::StorageRead => Permission::StorageRead,
+            PermissionParam::StorageWrite => Permission::StorageWrite,
+            PermissionParam::SecretsAccess => Permission::SecretsAccess,
+            PermissionParam::EventsPublish => Permission::EventsPublish,
+            PermissionParam::KnowledgeQuery => Permission::KnowledgeQuery,
+        };
+        permission.as_str()
+    }
 }
 
 /// Query parameters of `GET /api/plugins`. Unknown parameters are refused, so a typo is not ignored.
@@ -32,14 +103,17 @@ pub struct ListParams {
     pub compat: Option<CoreMajor>,
     /// With `compat`: only where a published version proves it.
     pub compat_verified: Option<bool>,
-    /// action, provider, evaluator, service, model, client or adapter.
-    pub kind: Option<String>,
+    #[param(inline)]
+    pub kind: Option<KindParam>,
     pub license: Option<String>,
-    /// Only plugins whose package asks for this permission (`network.external`, `storage.read`,
-    /// `storage.write`, `secrets.access`, `events.publish`, `knowledge.query`), or `none`.
-    pub permission: Option<String>,
-    /// Comma-separated permissions: only plugins known to ask for none of them
-    /// (`network.external`: plugins that need no network).
+    /// Only plugins whose package asks for this permission, or `none`: asks for nothing.
+    #[param(inline)]
+    pub permission: Option<PermissionParam>,
+    /// Comma-separated permissions: only plugins whose package plughub read and that ask for none of
+    /// them (`network.external`: plugins that need no network).
+    #[param(
+        pattern = r"^((network\.external|storage\.read|storage\.write|secrets\.access|events\.publish|knowledge\.query)(,(network\.external|storage\.read|storage\.write|secrets\.access|events\.publish|knowledge\.query))*)?$"
+    )]
     pub without_permission: Option<String>,
     /// Published under `@elizaos`.
     pub verified: Option<bool>,
@@ -62,20 +136,20 @@ pub struct ListParams {
 
 impl ListParams {
     pub fn into_request(self) -> Result<SearchRequest, ApiError> {
-        // A form's empty field (`kind=`) leaves its filter open, as leaving it out does.
+        // A form's empty text field (`topic=`) leaves its filter open, as leaving it out does.
         let given = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
         let mut request = SearchRequest::new(self.q.unwrap_or_default());
         request.topic = given(self.topic);
         request.compat = self.compat;
         request.verified_compat_only = self.compat_verified.unwrap_or(false);
-        request.kind = given(self.kind);
+        request.kind = self.kind.map(|k| k.as_str().to_string());
         request.license = given(self.license);
-        request.permission = given(self.permission);
-        request.without_permissions = self
-            .without_permission
-            .as_deref()
-            .map(SearchRequest::permission_list)
-            .unwrap_or_default();
+        request.permission = self.permission.map(|p| p.as_str().to_string());
+        // Exactly as the document's pattern says: names, each once separated by a comma.
+        request.without_permissions = match self.without_permission.as_deref() {
+            None | Some("") => vec![],
+            Some(list) => list.split(',').map(String::from).collect(),
+        };
         request.check_filters().map_err(ApiError::bad_request)?;
         request.verified = self.verified;
         request.deprecated = match self.deprecated.unwrap_or(Deprecated::False) {
