@@ -119,11 +119,11 @@ impl Store {
         })
     }
 
-    /// Every text of one kind about catalogue entries, by thing id.
+    /// Every text of one kind about catalogue entries (the public catalogue's, never a group's), by thing id.
     pub async fn catalog_knowledge(&self, kind: &str) -> Result<HashMap<String, String>> {
         let rows = sqlx::query(
             "SELECT k.thing_id, k.body FROM knowledge k JOIN things t ON t.id = k.thing_id \
-             WHERE t.kind = 'elizaos_plugin' AND k.kind = $1",
+             WHERE t.kind = 'elizaos_plugin' AND t.group_id IS NULL AND k.kind = $1",
         )
         .bind(kind)
         .fetch_all(self.pool())
