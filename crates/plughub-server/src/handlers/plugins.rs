@@ -38,21 +38,17 @@ pub enum KindParam {
 
 impl KindParam {
     fn as_str(self) -> &'static str {
-        match self {
-            KindParam::Unknown => "unknown",
-            known => {
-                let kind = match known {
-                    KindParam::Action => PluginKind::Action,
-                    KindParam::Provider => PluginKind::Provider,
-                    KindParam::Evaluator => PluginKind::Evaluator,
-                    KindParam::Service => PluginKind::Service,
-                    KindParam::Model => PluginKind::Model,
-                    KindParam::Client => PluginKind::Client,
-                    _ => PluginKind::Adapter,
-                };
-                kind.as_str()
-            }
-        }
+        let kind = match self {
+            KindParam::Unknown => return "unknown",
+            KindParam::Action => PluginKind::Action,
+            KindParam::Provider => PluginKind::Provider,
+            KindParam::Evaluator => PluginKind::Evaluator,
+            KindParam::Service => PluginKind::Service,
+            KindParam::Model => PluginKind::Model,
+            KindParam::Client => PluginKind::Client,
+            KindParam::Adapter => PluginKind::Adapter,
+        };
+        kind.as_str()
     }
 }
 
