@@ -111,12 +111,16 @@ seed=()
 started=$(date +%s)
 status=0
 # From the work folder: schemathesis keeps its example database where it runs.
+# One check is left out: use_after_free reads every DELETE as removing the resource at its path and wants a
+# 404 after it. Revoking grants is `DELETE …/permissions`, after which the permissions view rightly answers
+# 200 with nothing granted; schemathesis cannot be told so for one operation pair. That an uninstalled
+# plugin answers 404 is followed by the document's own link (uninstall → permissions) and the server's tests.
 (
   cd "$work"
   PLUGHUB_CONTRACT_TOKEN=$token PYTHONPATH="$OLDPWD/scripts" SCHEMATHESIS_HOOKS=api_contract_hooks \
     "$venv/bin/schemathesis" \
     --config-file "$OLDPWD/scripts/api-contract.toml" run "$server/api/openapi.json" \
-    --checks all --max-examples "$EXAMPLES" "${seed[@]}" \
+    --checks all --exclude-checks use_after_free --max-examples "$EXAMPLES" "${seed[@]}" \
     --report junit,har --report-junit-path "$tmp/junit.xml" --report-har-path "${API_CONTRACT_HAR:-$tmp/requests.har}" --no-color
 ) || status=$?
 echo "contract check: $(($(date +%s) - started)) s"
