@@ -13,7 +13,7 @@ pub mod view;
 pub use error::CatalogError;
 pub use package::{AnalyzeOptions, AnalyzeProgress, AnalyzeReport, package_facts_by_name};
 pub use search::{SearchHit, SearchRequest, SearchResults, SortOrder};
-pub use service::{Catalog, CatalogStatus, PluginDetail};
+pub use service::{Catalog, CatalogStatus, PluginDetail, Release};
 pub use sync::{SyncOptions, SyncProgress, SyncReport};
 pub use view::PluginView;
 

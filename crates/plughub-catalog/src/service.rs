@@ -5,6 +5,7 @@ use crate::sync::{self, SyncOptions, SyncProgress, SyncReport};
 use crate::view::PluginView;
 use crate::{CatalogError, Result, starter};
 use plughub_domain::config_schema::ConfigSchema;
+use plughub_domain::core_range::compare_versions;
 use plughub_domain::{CatalogEntry, PackageFacts, SourceRecord};
 use plughub_store::{CatalogFingerprint, Store, StoreError, SyncRun};
 use serde::Serialize;
@@ -36,6 +37,38 @@ pub struct PluginDetail {
     /// What its latest analysed package declares and asks for (`plughub catalog analyze`), read from the
     /// package as published.
     pub package: Option<PackageFacts>,
+    /// Its published versions, newest first, as npm lists them (none where npm does not have it).
+    pub releases: Vec<Release>,
+}
+
+/// One published version: when, for which core range, and whether it was deprecated.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Release {
+    pub version: String,
+    /// RFC 3339, as the registry gives it.
+    pub published: Option<String>,
+    /// The `@elizaos/core` range it depends on.
+    pub core_range: Option<String>,
+    pub deprecated: Option<String>,
+}
+
+/// The versions of `entry`'s npm record, newest first in npm's order.
+fn releases(entry: &CatalogEntry) -> Vec<Release> {
+    let Some(SourceRecord::Npm(npm)) = entry.sources.get(&plughub_domain::SourceKind::Npm) else {
+        return vec![];
+    };
+    let mut releases: Vec<Release> = npm
+        .versions
+        .iter()
+        .map(|v| Release {
+            version: v.version.clone(),
+            published: v.published.clone(),
+            core_range: v.core_range.clone(),
+            deprecated: v.deprecated.clone(),
+        })
+        .collect();
+    releases.sort_by(|a, b| compare_versions(&b.version, &a.version));
+    releases
 }
 
 /// What the catalogue holds and where it came from.
@@ -157,6 +190,7 @@ impl Catalog {
             settings,
             readme,
             package,
+            releases: releases(&entry),
         })
     }
 

@@ -136,6 +136,13 @@ impl From<plughub_lifecycle::LifecycleError> for ApiError {
                 retry_after: None,
             };
         }
+        // Each bad value by its setting's name, for a form to show beside its field.
+        if let E::InvalidConfig { problems, .. } = &e {
+            return ApiError {
+                details: json!({ "problems": problems }),
+                ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string())
+            };
+        }
         if let E::Store(store) = e {
             return store.into();
         }

@@ -1,8 +1,10 @@
 #![doc = include_str!("../README.md")]
 
 mod auth;
+mod csrf;
 mod error;
 mod handlers;
+mod headers;
 mod integers;
 mod json;
 mod live;
@@ -11,6 +13,7 @@ mod openapi;
 mod params;
 mod router;
 mod state;
+mod ui;
 
 pub use openapi::ApiDoc;
 pub use router::router;

@@ -52,7 +52,9 @@ error_responses! {
     /// wrong email or password (`bad_login`).
     Unauthenticated = 401;
     /// The caller's role in the organisation does not allow this (`forbidden`; `details` name the role
-    /// and the action).
+    /// and the action); or a change made with the session cookie that did not come from plughub's own
+    /// pages: another site's origin (`cross_origin`), or without the session's `X-CSRF-Token`
+    /// (`csrf_token_missing`, `csrf_token_wrong`).
     Forbidden = 403;
     /// No such organisation among the caller's (`org_not_found`: one the caller is not in answers the
     /// same), or no such installed plugin (`plugin_not_installed`), agent (`agent_not_found`), component
@@ -205,7 +207,7 @@ impl Modify for Shapes {
 struct Links;
 
 /// The operations on one installed plugin, which take `org` and `plugin` in their path.
-const ON_A_PLUGIN: [&str; 10] = [
+const ON_A_PLUGIN: [&str; 11] = [
     "uninstall_plugin",
     "configure_plugin",
     "run_plugin",
@@ -216,6 +218,7 @@ const ON_A_PLUGIN: [&str; 10] = [
     "deactivate_plugin",
     "update_plugin",
     "rollback_plugin",
+    "resume_plugin",
 ];
 
 /// The operations on one organisation, which take `org` alone in their path.
@@ -321,6 +324,7 @@ fn add_link(
         crate::handlers::agents::deactivate,
         crate::handlers::agents::update,
         crate::handlers::agents::rollback,
+        crate::handlers::agents::resume,
         crate::handlers::installed::install,
         crate::handlers::installed::uninstall,
         crate::handlers::installed::configure,

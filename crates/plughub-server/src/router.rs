@@ -1,6 +1,6 @@
 //! Every route of the server, in one place.
 
-use crate::handlers::{account, agents, health, installed, orgs, pages, plugins};
+use crate::handlers::{account, agents, health, installed, orgs, plugins};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -65,11 +65,15 @@ pub fn router(state: AppState) -> Router {
         .route("/api/plugins", get(plugins::list))
         .route("/api/plugins/{*name}", get(plugins::show))
         .route("/api/catalog/status", get(plugins::catalog_status))
-        .route("/", get(pages::home))
-        .route("/plugins", get(pages::plugins))
-        .route("/login", get(pages::login))
+        .route(
+            "/api/orgs/{org}/plugins/{plugin}/resume",
+            post(agents::resume),
+        )
+        .merge(crate::ui::routes())
         .fallback(health::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(crate::csrf::protect))
+        .layer(axum::middleware::from_fn(crate::headers::secure))
         .route_layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             crate::metrics::track,

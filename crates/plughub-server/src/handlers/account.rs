@@ -3,7 +3,7 @@
 use crate::auth::{Caller, ClientAddress, SESSION_COOKIE, session_cookies};
 use crate::error::ApiResult;
 use crate::json::ApiJson;
-use crate::openapi::{JsonBody, Public, SignedIn, TooManyRequests, Unauthenticated};
+use crate::openapi::{Forbidden, JsonBody, Public, SignedIn, TooManyRequests, Unauthenticated};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -65,6 +65,7 @@ pub struct LoggedOut {
         (status = 200, description = "Signed in: the session is in the `plughub_session` cookie", body = LoggedIn,
          headers(("Set-Cookie" = String, description = "The session: HttpOnly, SameSite=Strict"))),
         (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
         (status = 429, response = TooManyRequests),
         JsonBody,
         Public,
@@ -106,6 +107,7 @@ pub async fn login(
     responses(
         (status = 200, description = "Signed out; the cookie is cleared", body = LoggedOut,
          headers(("Set-Cookie" = String, description = "The session cookie, expired"))),
+        (status = 403, response = Forbidden),
         Public,
     )
 )]

@@ -261,3 +261,35 @@ pub async fn rollback(
     runner.forget(&group.name, &plugin).await;
     Ok(Json(outcome))
 }
+
+/// `POST /api/orgs/{org}/plugins/{plugin}/resume`: a suspended plugin runs again.
+#[utoipa::path(
+    post,
+    path = "/api/orgs/{org}/plugins/{plugin}/resume",
+    tag = "plugins",
+    operation_id = "resume_plugin",
+    summary = "Let a suspended plugin run again, its error streak cleared",
+    params(PluginPath),
+    responses(
+        (status = 200, description = "Resumed: active again where it serves agents, else installed", body = InstanceSummary),
+        (status = 409, response = Conflict),
+        InOrg,
+        Plugins,
+    )
+)]
+pub async fn resume(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(PluginPath { org, plugin }): Path<PluginPath>,
+) -> ApiResult<Json<InstanceSummary>> {
+    let group = caller
+        .group_for(&state, &org, Action::ManagePlugins)
+        .await?;
+    let runner = &lifecycle(&state)?.runner;
+    let record = runner
+        .installer()
+        .resume(&group.name, &plugin, &caller.0.email)
+        .await?;
+    runner.forget(&group.name, &plugin).await;
+    Ok(Json(InstanceSummary::of(&record)))
+}

@@ -3,5 +3,4 @@ pub mod agents;
 pub mod health;
 pub mod installed;
 pub mod orgs;
-pub mod pages;
 pub mod plugins;
