@@ -3,12 +3,16 @@ loopback, for the contract check (scripts/api-contract.sh): package documents at
 /-/, each version's integrity the sha512 of its tarball, as a registry gives them.
 
     api-contract-registry.py FOLDER URL FIXTURE[@VERSION]...
+    api-contract-registry.py --serve FOLDER FIXTURE[@VERSION]...
 
-FIXTURE is a package folder; @VERSION publishes it under that version instead of its own.
+FIXTURE is a package folder; @VERSION publishes it under that version instead of its own. With --serve it
+also serves the folder itself, on a free port of 127.0.0.1, and prints `serving URL` once the fixtures are
+published (scripts/browser-tests.sh waits for that line); it serves until it is ended.
 """
 
 import base64
 import hashlib
+import http.server
 import io
 import json
 import os
@@ -56,7 +60,30 @@ def publish(registry, url, spec):
     print(f"published {name}@{version}")
 
 
-if __name__ == "__main__":
-    registry, url, *specs = sys.argv[1:]
+def serve(registry, specs):
+    """Serves the folder as `python3 -m http.server` does (a scoped name's %2F read as a folder), quietly."""
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=registry, **kwargs)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    url = f"http://127.0.0.1:{server.server_port}/"
     for spec in specs:
         publish(registry, url, spec)
+    print(f"serving {url}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--serve"]:
+        registry, *specs = sys.argv[2:]
+        os.makedirs(registry, exist_ok=True)
+        serve(registry, specs)
+    else:
+        registry, url, *specs = sys.argv[1:]
+        for spec in specs:
+            publish(registry, url, spec)
