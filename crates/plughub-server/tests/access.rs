@@ -278,8 +278,33 @@ async fn tokens_and_sessions_are_checked_and_bad_input_is_refused_in_one_shape()
     );
     let (status, _, _) = send(&w.app, with_cookie("/api/orgs/acme/plugins")).await;
     assert_eq!(status, StatusCode::OK);
+    // A change made with the cookie needs the session's CSRF token, which the pages carry.
+    let response = w
+        .app
+        .clone()
+        .oneshot(with_cookie("/account"))
+        .await
+        .unwrap();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let page = String::from_utf8_lossy(&bytes).into_owned();
+    let token = page
+        .split(r#"<meta name="csrf-token" content=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page carries the session's token")
+        .to_string();
+    let without_token = Request::post("/api/auth/logout")
+        .header(header::COOKIE, session.as_str())
+        .body(Body::empty())
+        .unwrap();
+    let (status, body, _) = send(&w.app, without_token).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::FORBIDDEN, "csrf_token_missing")
+    );
     let logout = Request::post("/api/auth/logout")
         .header(header::COOKIE, session.as_str())
+        .header("x-csrf-token", token.as_str())
         .body(Body::empty())
         .unwrap();
     let (status, _, cleared) = send(&w.app, logout).await;
@@ -300,7 +325,7 @@ async fn the_sign_in_page_posts_to_the_login_route() {
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     let page = String::from_utf8(bytes.to_vec()).unwrap();
     assert!(page.contains(r#"type="password""#), "{page}");
-    assert!(page.contains("fetch('/api/auth/login'"), "{page}");
+    assert!(page.contains(r#"action="/api/auth/login""#), "{page}");
     // The catalogue page links to it.
     let response = w.app.clone().oneshot(get("/plugins", None)).await.unwrap();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();

@@ -68,6 +68,7 @@ fn routes() -> Vec<(&'static str, String, Option<Value>, May)> {
         ),
         ("POST", format!("{p}/update"), Some(json!({})), May::Owner),
         ("POST", format!("{p}/rollback"), None, May::Owner),
+        ("POST", format!("{p}/resume"), None, May::Owner),
         ("GET", "/api/orgs/ORG/agents".into(), None, May::User),
         (
             "POST",

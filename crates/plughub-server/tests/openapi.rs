@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 /// Every route of the API, as a client sees it.
-const ROUTES: [(&str, &str); 25] = [
+const ROUTES: [(&str, &str); 26] = [
     ("get", "/api/me"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/logout"),
@@ -31,6 +31,7 @@ const ROUTES: [(&str, &str); 25] = [
     ("post", "/api/orgs/{org}/plugins/{plugin}/deactivate"),
     ("post", "/api/orgs/{org}/plugins/{plugin}/update"),
     ("post", "/api/orgs/{org}/plugins/{plugin}/rollback"),
+    ("post", "/api/orgs/{org}/plugins/{plugin}/resume"),
     ("get", "/api/orgs/{org}/agents"),
     ("post", "/api/orgs/{org}/agents"),
     ("get", "/api/orgs/{org}/events"),

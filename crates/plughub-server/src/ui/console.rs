@@ -31,13 +31,13 @@ fn org_page<'a>(
     section: &'static str,
     uri: &Uri,
     q: &OrgQuery,
-) -> Result<Page<'a>, Response> {
+) -> Result<Page<'a>, Box<Response>> {
     let page = Page::new(viewer, section, uri).in_org(q.org.as_deref());
     if let Some(sign_in) = page.sign_in_first(uri) {
-        return Err(sign_in);
+        return Err(Box::new(sign_in));
     }
     if page.org().is_none() {
-        return Err(page.no_org());
+        return Err(Box::new(page.no_org()));
     }
     Ok(page)
 }
@@ -76,7 +76,7 @@ pub async fn installed(
 ) -> Response {
     let page = match org_page(&viewer, "installed", &uri, &q) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let org = page.org().expect("checked").group.clone();
     let Some(lifecycle) = &state.lifecycle else {
@@ -170,7 +170,7 @@ pub async fn playground(
 ) -> Response {
     let page = match org_page(&viewer, "playground", &uri, &q) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let membership = page.org().expect("checked");
     if !page.may().run {
@@ -330,7 +330,7 @@ pub async fn activity(
 ) -> Response {
     let page = match org_page(&viewer, "activity", &uri, &q) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let membership = page.org().expect("checked");
     if !page.may().activity {
@@ -415,7 +415,7 @@ pub async fn security(
 ) -> Response {
     let page = match org_page(&viewer, "security", &uri, &q) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let membership = page.org().expect("checked");
     if !page.may().activity {
@@ -443,27 +443,27 @@ pub async fn security(
     let mut findings = Vec::new();
     let mut grants = Vec::new();
     for record in &records {
-        if want("findings") {
-            if let Ok(Some(report)) = installer.analysis(&org, &record.plugin).await {
-                for f in report.findings {
-                    findings.push(FindingRow {
-                        plugin: record.plugin.clone(),
-                        version: record.version().to_string(),
-                        severity: serde_json::to_value(f.severity)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_string))
-                            .unwrap_or_default(),
-                        rule: serde_json::to_value(f.rule)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_string))
-                            .unwrap_or_default(),
-                        file: f.file,
-                        line: f.line,
-                        snippet: f.snippet,
-                        message: f.message,
-                        why: f.why,
-                    });
-                }
+        if want("findings")
+            && let Ok(Some(report)) = installer.analysis(&org, &record.plugin).await
+        {
+            for f in report.findings {
+                findings.push(FindingRow {
+                    plugin: record.plugin.clone(),
+                    version: record.version().to_string(),
+                    severity: serde_json::to_value(f.severity)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                    rule: serde_json::to_value(f.rule)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                    file: f.file,
+                    line: f.line,
+                    snippet: f.snippet,
+                    message: f.message,
+                    why: f.why,
+                });
             }
         }
         if want("grants") {

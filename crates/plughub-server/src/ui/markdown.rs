@@ -107,19 +107,27 @@ pub fn render(markdown: &str, base: Option<&Base>) -> String {
     clean(&html, base)
 }
 
+/// Where raw HTML's relative URLs go: into the repository (none when it is not known), but for links
+/// within the page (`#usage`), which stay.
+struct RelativeTo(Option<String>);
+
+impl<'a> ammonia::UrlRelativeEvaluate<'a> for RelativeTo {
+    fn evaluate<'url>(&self, url: &'url str) -> Option<std::borrow::Cow<'url, str>> {
+        if url.starts_with('#') {
+            return Some(url.into());
+        }
+        self.0.as_ref().map(|links| resolve(links, url).into())
+    }
+}
+
 fn clean(html: &str, base: Option<&Base>) -> String {
     let mut cleaner = ammonia::Builder::default();
     cleaner
         .url_schemes(HashSet::from(["http", "https", "mailto"]))
         .link_rel(Some("noopener noreferrer nofollow ugc"))
-        // Raw HTML in the README may hold relative URLs too; they become the repository's.
-        .url_relative(match base {
-            Some(base) => match ammonia::Url::parse(&base.links) {
-                Ok(url) => ammonia::UrlRelative::RewriteWithBase(url),
-                Err(_) => ammonia::UrlRelative::Deny,
-            },
-            None => ammonia::UrlRelative::Deny,
-        });
+        .url_relative(ammonia::UrlRelative::Custom(Box::new(RelativeTo(
+            base.map(|b| b.links.clone()),
+        ))));
     cleaner.clean(html).to_string()
 }
 
@@ -164,22 +172,26 @@ mod tests {
 
     #[test]
     fn nothing_executable_survives() {
-        let hostile = r#"# Hi
-<script>alert(1)</script>
-<img src=x onerror="alert(2)">
-[click](javascript:alert(3))
-<a href="javascript:alert(4)">x</a>
-<svg onload="alert(5)"><script>alert(6)</script></svg>
-<iframe src="https://example.test"></iframe>
-<div style="background:url(javascript:alert(7))" onclick="alert(8)">d</div>
-<form action="https://example.test"><input name=a></form>
-![p](data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9ImFsZXJ0KDkpIi8+)
-"#;
-        let html = render(hostile, None);
+        // Blank lines between them, so that each is read as Markdown or as an HTML block of its own.
+        let hostile = [
+            "# Hi",
+            "<script>alert(1)</script>",
+            r#"<img src=x onerror="alert(2)">"#,
+            "[click](javascript:alert(3))",
+            r#"<a href="javascript:alert(4)">x</a>"#,
+            r#"<svg onload="alert(5)"><script>alert(6)</script></svg>"#,
+            r#"<iframe src="https://example.test"></iframe>"#,
+            r#"<div style="background:url(javascript:alert(7))" onclick="alert(8)">d</div>"#,
+            r#"<form action="https://example.test"><input name=a></form>"#,
+            "![p](data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9ImFsZXJ0KDkpIi8+)",
+            "[also](JaVaScRiPt:alert(10))",
+        ]
+        .join("\n\n");
+        let html = render(&hostile, None).to_ascii_lowercase();
         for bad in [
             "<script",
             "onerror",
-            "javascript:",
+            "href=\"javascript",
             "<svg",
             "onload",
             "<iframe",
@@ -187,13 +199,15 @@ mod tests {
             "onclick",
             "<form",
             "<input",
-            "data:",
+            "src=\"data:",
+            "href=\"data:",
         ] {
-            assert!(
-                !html.to_ascii_lowercase().contains(bad),
-                "{bad} survived: {html}"
-            );
+            assert!(!html.contains(bad), "{bad} survived: {html}");
         }
-        assert!(html.contains("<h1>Hi</h1>"), "{html}");
+        // What is harmless stays: the heading, the links' text.
+        assert!(
+            html.contains("<h1>hi</h1>") && html.contains(">click</a>"),
+            "{html}"
+        );
     }
 }
