@@ -121,6 +121,8 @@ struct Shared {
     /// quietly (it is no forgery), and their answer ends them.
     stopped: Mutex<HashSet<RequestId>>,
     log: Mutex<Log>,
+    /// Who watches the log as it is written (`Worker::watch_log`); dropped watchers are forgotten.
+    watchers: Mutex<Vec<mpsc::Sender<LogLine>>>,
     ended: Mutex<Option<String>>,
     kill: Mutex<Option<oneshot::Sender<()>>>,
     forged: AtomicU64,
@@ -142,17 +144,25 @@ impl Shared {
         if left_out > 0 {
             text.push_str(&cut_marker(left_out as usize));
         }
+        let line = LogLine {
+            stream: stream.to_string(),
+            text,
+        };
+        {
+            // A watcher that does not keep up misses lines (the record keeps them); one gone is dropped.
+            let mut watchers = self.watchers.lock().expect("not poisoned");
+            watchers.retain(|w| {
+                !matches!(
+                    w.try_send(line.clone()),
+                    Err(mpsc::error::TrySendError::Closed(_))
+                )
+            });
+        }
         let mut log = self.log.lock().expect("not poisoned");
         log.mark.lines += 1;
         log.mark.bytes += printed;
-        log.bytes += text.len();
-        log.lines.push_back(Kept {
-            line: LogLine {
-                stream: stream.to_string(),
-                text,
-            },
-            printed,
-        });
+        log.bytes += line.text.len();
+        log.lines.push_back(Kept { line, printed });
         while log.lines.len() > self.caps.worker_log_lines
             || (log.bytes > self.caps.worker_log_bytes && log.lines.len() > 1)
         {
@@ -588,6 +598,14 @@ impl Worker {
             .iter()
             .map(|k| k.line.clone())
             .collect()
+    }
+
+    /// The lines the worker logs from now on, as they come (up to 1,024 waiting; past that a slow
+    /// reader misses lines, which the execution's record still has). Dropping the receiver stops it.
+    pub fn watch_log(&self) -> mpsc::Receiver<LogLine> {
+        let (tx, rx) = mpsc::channel(1024);
+        self.shared.watchers.lock().expect("not poisoned").push(tx);
+        rx
     }
 
     /// Where the worker's log stands now: a mark for `log_since`.

@@ -115,6 +115,18 @@ impl Runner {
             let launched = self.warm_worker(&context, &request.agent, timeout).await?;
             let worker = launched.plugin.worker();
             let mark = worker.log_mark();
+            let watching = request.log_stream.clone().map(|out| {
+                let mut lines = worker.watch_log();
+                let context = context.clone();
+                tokio::spawn(async move {
+                    while let Some(line) = lines.recv().await {
+                        let text = format!("[{}] {}", line.stream, line.text);
+                        if out.send(context.redact(&text)).is_err() {
+                            return;
+                        }
+                    }
+                })
+            });
             let outcome = launched
                 .invoke_within(
                     &request.component,
@@ -124,6 +136,10 @@ impl Runner {
                     timeout,
                 )
                 .await;
+            if let Some(watching) = watching {
+                // The worker may serve others after this run: its lines from now on are theirs.
+                watching.abort();
+            }
             let log = launched.log_lines(worker.log_since(mark));
             let recorded = record(&context, log, attempts);
             if let Err(error) = &outcome {

@@ -43,6 +43,10 @@ pub struct ExecutionRequest {
     pub timeout: Option<Duration>,
     /// Where an action's callbacks go as they come (secrets cut out).
     pub stream: Option<UnboundedSender<Value>>,
+    /// Where the worker's log lines go as they are logged, as the record writes them (`[stderr] …`,
+    /// secrets cut out). A warm worker serving other executions at once mixes their lines in, as the
+    /// record does.
+    pub log_stream: Option<UnboundedSender<String>>,
     /// Who asked: recorded on the execution's event.
     pub actor: String,
 }

@@ -194,7 +194,9 @@ async function run(form) {
   const callbacks = out.querySelector('[data-callbacks]');
   const log = out.querySelector('[data-log]');
   const result = out.querySelector('[data-result]');
-  callbacks.textContent = ''; log.textContent = ''; result.textContent = '';
+  const egress = out.querySelector('[data-egress]');
+  callbacks.textContent = ''; log.textContent = ''; result.textContent = ''; egress.textContent = '';
+  const since = new Date().toISOString();
   say(form, '.form-error', '');
   const body = { [form.kind.value]: form.name.value, text: form.text.value };
   if (form.agent.value) body.agent = form.agent.value;
@@ -228,6 +230,16 @@ async function run(form) {
     status.textContent = 'Failed.';
     say(form, '.form-error', error.message);
   } finally { button.disabled = false; }
+  try {
+    const org = encodeURIComponent(form.dataset.org);
+    const page = await api('GET', `/api/orgs/${org}/events?type=plugin_network_request&per_page=50`);
+    const mine = page.items.filter((e) => e.time >= since && e.metadata?.plugin === form.plugin.value).reverse();
+    for (const e of mine) {
+      const m = e.metadata;
+      add(egress, `${m.method ?? ''} ${m.host}:${m.port} → ${m.refused ? 'refused: ' + m.refused : m.status}`);
+    }
+    if (!mine.length) add(egress, 'none');
+  } catch { /* the run's own answer is shown already */ }
 }
 
 /** The activity page's first page: executions recorded from now on come in at the top. */

@@ -56,7 +56,7 @@ fn json_event(name: &str, data: &impl serde::Serialize) -> Event {
         .unwrap_or_else(|_| Event::default().event(name))
 }
 
-/// `callback` events while an action runs, then one `result` (the recorded run) or one `error` (the
+/// `callback` events while an action runs and `log` events as its worker logs, then one `result` (the recorded run) or one `error` (the
 /// API's error body). The execution goes on to its end and is recorded even if the client leaves or
 /// its leave ends the stream.
 pub fn run_streamed(
@@ -75,9 +75,20 @@ pub fn run_streamed(
                 }
             })
         };
+        let (log, mut logged) = mpsc::unbounded_channel::<String>();
+        let forward_log = {
+            let events = events.clone();
+            tokio::spawn(async move {
+                while let Some(line) = logged.recv().await {
+                    let _ = events.send(json_event("log", &line)).await;
+                }
+            })
+        };
         request.stream = Some(callbacks);
+        request.log_stream = Some(log);
         let outcome = runner.execute(request).await;
         let _ = forward.await;
+        let _ = forward_log.await;
         let last = match outcome {
             Ok(ran) => json_event("result", &ran),
             Err(e) => json_event("error", &ApiError::from(e).body()),

@@ -40,6 +40,10 @@ pub struct Page {
     #[param(format = Int64, minimum = 1, maximum = 200, default = 50)]
     #[serde(default, deserialize_with = "crate::integers::optional_in_query")]
     pub per_page: Option<u32>,
+    /// Only the events of this type (`plugin_network_request`: the plugins' network requests).
+    #[serde(default, rename = "type")]
+    #[param(inline)]
+    pub event_type: Option<plughub_domain::EventType>,
 }
 
 impl Page {

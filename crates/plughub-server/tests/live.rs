@@ -17,7 +17,7 @@ const PLUGIN: &str = "@acme/plugin-warm";
 const COUNTER: &str = "let served = 0; export default { name: 'warm', description: 'counts', \
     actions: [{ name: 'COUNT', description: 'count', validate: async () => true, \
     handler: async (runtime, message, state, options, callback) => { served += 1; \
-    await callback({ text: 'first' }); \
+    await callback({ text: 'first' }); console.log(`counting ${served}`); \
     await callback({ text: `second ${runtime.getSetting('GREETING')}` }); \
     return { text: `served ${served}`, success: true }; } }, \
     { name: 'PICKY', description: 'only when asked nicely', \
@@ -140,6 +140,14 @@ async fn warm_workers_streamed_callbacks_and_the_live_log() {
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     let events = read_events(response.into_body(), |_, _| false).await;
+    // The worker's log comes too, line by line as it is logged, before the result.
+    let logged: Vec<&str> = events
+        .iter()
+        .filter(|(n, _)| n == "log")
+        .filter_map(|(_, line)| line.as_str())
+        .collect();
+    assert!(logged.contains(&"[stdout] counting 2"), "{events:?}");
+    let events: Vec<_> = events.into_iter().filter(|(n, _)| n != "log").collect();
     let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["callback", "callback", "result"], "{events:?}");
     assert_eq!(events[0].1["text"], "first");
@@ -186,6 +194,35 @@ async fn warm_workers_streamed_callbacks_and_the_live_log() {
     assert_eq!(event["actor"], "owner@acme.test", "{event}");
     assert_eq!(event["metadata"]["component"], "COUNT", "{event}");
     assert_eq!(event["metadata"]["text"], "served 3", "{event}");
+
+    // The events of one type only.
+    let (status, body) = node
+        .send(
+            "GET",
+            "/api/orgs/acme/events?type=plugin_action_executed",
+            &user,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let items = body["items"].as_array().unwrap();
+    assert!(items.len() >= 3, "{body}");
+    assert!(
+        items
+            .iter()
+            .all(|e| e["event_type"] == "plugin_action_executed"),
+        "{body}"
+    );
+    assert_eq!(body["total"], items.len(), "{body}");
+    let (status, _) = node
+        .send(
+            "GET",
+            "/api/orgs/acme/events?type=no_such_type",
+            &user,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -481,7 +481,7 @@ impl Run {
     summary = "Run an action, provider or evaluator on a message",
     description = "Recorded as an execution, whatever its outcome. With `Accept: text/event-stream`, the \
                    answer is an event stream instead: a `callback` event for each callback as the action \
-                   sends it, then one `result` event (the `Outcome`) or one `error` event (an `ErrorBody`).",
+                   sends it, `log` events (a line of the worker's log each, as it is logged), then one `result` event (the `Outcome`) or one `error` event (an `ErrorBody`).",
     params(PluginPath),
     request_body = Run,
     responses(
@@ -520,6 +520,7 @@ pub async fn run(
             .timeout
             .map(|s| std::time::Duration::from_secs(s.into())),
         stream: None,
+        log_stream: None,
         actor: caller.0.email.clone(),
     };
     if crate::live::wants_events(&headers) {

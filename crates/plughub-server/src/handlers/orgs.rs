@@ -166,11 +166,13 @@ async fn activity(
     params: Result<Query<Page>, QueryRejection>,
     executions_only: bool,
 ) -> ApiResult<Json<EventPage>> {
-    let (page, per_page) = query(params)?.bounds()?;
+    let params = query(params)?;
+    let (page, per_page) = params.bounds()?;
     let group = caller.group_for(&state, &org, Action::ViewActivity).await?;
     let store = state.catalog.store();
     let filter = EventFilter {
         group_id: Some(group.id.clone()),
+        event_type: params.event_type,
         executions_only,
         ..Default::default()
     };

@@ -95,6 +95,7 @@ async fn run_component(
         text: text.to_string(),
         timeout: Some(Duration::from_secs(exec.timeout.max(1))),
         stream: (!exec.json).then_some(tx),
+        log_stream: None,
         actor: "cli".into(),
     };
     let outcome = runner.execute(request).await;
