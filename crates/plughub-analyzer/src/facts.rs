@@ -2,7 +2,9 @@
 
 use crate::permissions::{inferred_permissions, requested_permissions};
 use crate::report::Report;
-use plughub_domain::package_facts::{FACTS_REVISION, PackageFacts, PluginKind};
+use plughub_domain::package_facts::{
+    FACTS_REVISION, FindingExcerpt, MAX_EXCERPTS, PackageFacts, PluginKind,
+};
 use std::path::Path;
 
 /// The facts of the package in `dir`, analysed as `report` (by `analyze_package`) at `analysed_at`. A
@@ -51,6 +53,20 @@ pub fn package_facts(dir: &Path, report: &Report, analysed_at: String) -> Packag
         risk_score: report.score,
         risk_level: report.level,
         findings: u32::try_from(report.findings.len()).unwrap_or(u32::MAX),
+        // The report lists the most severe first.
+        excerpts: report
+            .findings
+            .iter()
+            .take(MAX_EXCERPTS)
+            .map(|f| FindingExcerpt {
+                severity: f.severity.as_str().to_string(),
+                rule: f.rule.id().to_string(),
+                file: f.file.clone(),
+                line: f.line,
+                snippet: f.snippet.chars().take(300).collect(),
+                message: f.message.clone(),
+            })
+            .collect(),
         notes,
         revision: FACTS_REVISION,
     }

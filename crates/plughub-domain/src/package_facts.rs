@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// Bumped whenever the analysis would find more or other facts in the same package: facts made by an
 /// older revision are made again, even for an unchanged version.
-pub const FACTS_REVISION: u32 = 1;
+pub const FACTS_REVISION: u32 = 2;
 
 /// What a component is, as elizaOS's `Plugin` object holds them.
 #[derive(
@@ -199,11 +199,33 @@ pub struct PackageFacts {
     pub risk_level: RiskLevel,
     /// How many findings the analysis reported.
     pub findings: u32,
+    /// The most severe findings, with the code they point at (at most `MAX_EXCERPTS`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excerpts: Vec<FindingExcerpt>,
     /// Anything the analysis could not read as it should (a malformed declaration, say).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     /// The revision of plughub's analysis that made these facts (see `FACTS_REVISION`).
     pub revision: u32,
+}
+
+/// How many findings a package's facts keep with their code: enough to judge the package before
+/// installing it, little enough to keep the catalogue small.
+pub const MAX_EXCERPTS: usize = 10;
+
+/// One finding of the analysis, with the line of code it points at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FindingExcerpt {
+    /// `critical`, `high`, `medium`, `low` or `info`.
+    pub severity: String,
+    /// The rule that found it (`dynamic-code`, `env-access`, …).
+    pub rule: String,
+    /// Path inside the package, and the 1-based line.
+    pub file: String,
+    pub line: u32,
+    /// The code, cut to a few hundred characters.
+    pub snippet: String,
+    pub message: String,
 }
 
 impl PackageFacts {
@@ -281,13 +303,14 @@ mod tests {
             risk_score: 0,
             risk_level: RiskLevel::of(0),
             findings: 0,
+            excerpts: vec![],
             notes: vec![],
             revision: FACTS_REVISION,
         };
         let text = serde_json::to_string(&facts).unwrap();
         assert_eq!(
             text,
-            r#"{"version":"1.0.0","analysed_at":"2026-12-06T00:00:00Z","kinds":["action"],"components":[{"kind":"action","name":"HELLO","description":"Greets","similes":["GREET"]}],"permissions":{},"permissions_declared":false,"risk_score":0,"risk_level":"low","findings":0,"revision":1}"#
+            r#"{"version":"1.0.0","analysed_at":"2026-12-06T00:00:00Z","kinds":["action"],"components":[{"kind":"action","name":"HELLO","description":"Greets","similes":["GREET"]}],"permissions":{},"permissions_declared":false,"risk_score":0,"risk_level":"low","findings":0,"revision":2}"#
         );
         assert_eq!(serde_json::from_str::<PackageFacts>(&text).unwrap(), facts);
         assert!(facts.current_for("1.0.0") && !facts.current_for("1.0.1"));
