@@ -21,29 +21,30 @@ fn role(text: &str) -> Result<Role> {
 
 pub async fn create_user(store_args: &StoreArgs, args: CreateUserArgs) -> Result<()> {
     let role = args.role.as_deref().map(role).transpose()?;
-    let (password, made) = if args.password_stdin {
+    let password = if args.password_stdin {
         let mut line = String::new();
         std::io::stdin().read_line(&mut line)?;
-        (line.trim_end_matches(['\r', '\n']).to_string(), false)
+        Some(line.trim_end_matches(['\r', '\n']).to_string())
     } else {
-        let (secret, _) = plughub_accounts::new_secret("pw")?;
-        (secret.trim_start_matches("pw_").to_string(), true)
+        None
     };
     let accounts = accounts(store_args).await?;
-    let person = accounts
-        .create_person(&args.email, &args.name, Some(&password), "cli")
+    let created = accounts
+        .create_person_with_password(&args.email, &args.name, password.as_deref(), "cli")
         .await?;
+    let person = created.person;
+    let made = created.made_password;
     if let (Some(org), Some(role)) = (&args.org, role) {
         accounts.set_role(&person.email, org, role, "cli").await?;
     }
     if args.json {
         return output::print_json(&json!({
             "id": person.id, "email": person.email, "name": person.display_name,
-            "password": made.then_some(&password), "org": args.org, "role": role,
+            "password": made, "org": args.org, "role": role,
         }));
     }
     out!("created {} ({})", person.email, person.id);
-    if made {
+    if let Some(password) = &made {
         out!("  password (shown this once): {password}");
     }
     if let (Some(org), Some(role)) = (&args.org, role) {
