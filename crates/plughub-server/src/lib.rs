@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod auth;
+mod catalog_sync;
 mod error;
 mod handlers;
 mod integers;
@@ -12,6 +13,7 @@ mod params;
 mod router;
 mod state;
 
+pub use catalog_sync::SyncState;
 pub use openapi::ApiDoc;
 pub use router::router;
 pub use state::{Access, AppState, Lifecycle, STREAM_RECHECK};
