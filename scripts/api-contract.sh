@@ -10,7 +10,8 @@
 #   a second member of acme (whose role the member operations change and take), an organisation
 #   `globex` (whose plan and roles the platform's operations change), a platform owner with a token
 #   (scripts/api_contract_hooks.py sends it to /api/admin/ operations), and a spare token each for the
-#   revoking operations to take. The org_owner is acme's only owner: the last-owner rule keeps them.
+#   revoking operations to take, and an invitation to acme as a customer for the invitation operations
+#   to read and accept. The org_owner is acme's only owner: the last-owner rule keeps them.
 # - The server syncs the catalogue, when a platform owner asks, from the registry snapshot the
 #   repository carries, without npm: nothing leaves the machine.
 # - The server installs from an npm registry on loopback (scripts/api-contract-registry.py) that has
@@ -92,6 +93,7 @@ others_token=$("$plughub" --data-dir "$data" admin create-token bo@acme.test --n
 cli admin create-org platform --plan enterprise
 cli admin create-user root@plughub.test --org platform --role platform_owner
 admin_token=$("$plughub" --data-dir "$data" admin create-token root@plughub.test --name contract --json | field token)
+invitation=$("$plughub" --data-dir "$data" admin invite acme --role customer --json | field secret)
 cli agent create eliza --org acme
 cli install "./$fixtures/plugin-hello" --org acme --grant
 cli configure @fixture/plugin-hello --org acme HELLO_API_KEY=contract-key
@@ -135,6 +137,7 @@ status=0
   cd "$work"
   PLUGHUB_CONTRACT_TOKEN=$token PLUGHUB_CONTRACT_ADMIN_TOKEN=$admin_token \
     PLUGHUB_CONTRACT_SPARE_TOKEN=$spare_token PLUGHUB_CONTRACT_OTHERS_TOKEN=$others_token \
+    PLUGHUB_CONTRACT_INVITATION=$invitation \
     PYTHONPATH="$OLDPWD/scripts" SCHEMATHESIS_HOOKS=api_contract_hooks \
     "$venv/bin/schemathesis" \
     --config-file "$OLDPWD/scripts/api-contract.toml" run "$server/api/openapi.json" \

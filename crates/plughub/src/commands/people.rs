@@ -2,7 +2,8 @@
 //! their API tokens. Secrets (a made password, a token) are printed once and never stored.
 
 use crate::cli::{
-    CreateTokenArgs, CreateUserArgs, PersonArgs, RevokeTokenArgs, SetRoleArgs, StoreArgs,
+    CreateTokenArgs, CreateUserArgs, InviteArgs, PersonArgs, RevokeTokenArgs, SetRoleArgs,
+    StoreArgs,
 };
 use crate::output::out;
 use crate::{context, output};
@@ -111,5 +112,37 @@ pub async fn revoke_token(store_args: &StoreArgs, args: RevokeTokenArgs) -> Resu
         .revoke_token(&args.id, "cli")
         .await?;
     out!("revoked token {}", args.id);
+    Ok(())
+}
+
+pub async fn invite(store_args: &StoreArgs, args: InviteArgs) -> Result<()> {
+    let role = role(&args.role)?;
+    let store = context::open_store(store_args).await?;
+    let group = store.group_by_name(&args.org).await?.ok_or_else(|| {
+        anyhow!(
+            "no organisation named '{}' (create it with `plughub admin create-org {}`)",
+            args.org,
+            args.org
+        )
+    })?;
+    let (invitation, secret) = Accounts::new(store)
+        .invite(&group, role, args.email.as_deref(), args.days, "cli")
+        .await?;
+    let link = format!("/invitations/{secret}");
+    if args.json {
+        return output::print_json(&json!({
+            "id": invitation.id, "org": invitation.group, "role": invitation.role,
+            "email": invitation.email, "expires_at": invitation.expires_at,
+            "link": link, "secret": secret,
+        }));
+    }
+    out!(
+        "invitation {} to {} as {role} (expires {})",
+        invitation.id,
+        invitation.group,
+        invitation.expires_at
+    );
+    out!("  {link}");
+    out!("  shown this once: give it to the person it is for; it is used once");
     Ok(())
 }
