@@ -6,7 +6,14 @@
 # - Data is set up first with the command line, so that the generated requests reach each operation's
 #   logic: an organisation `acme`, an org_owner with an API token, an agent, and the fixture plugin
 #   @fixture/plugin-hello installed from its folder, configured, granted and active; and a second
-#   fixture plugin for the uninstall operation to take.
+#   fixture plugin for the uninstall operation to take. For the members' and the platform's operations:
+#   a second member of acme (whose role the member operations change and take), an organisation
+#   `globex` (whose plan and roles the platform's operations change), a platform owner with a token
+#   (scripts/api_contract_hooks.py sends it to /api/admin/ operations), and a spare token each for the
+#   revoking operations to take, and an invitation to acme as a customer for the invitation operations
+#   to read and accept. The org_owner is acme's only owner: the last-owner rule keeps them.
+# - The server syncs the catalogue, when a platform owner asks, from the registry snapshot the
+#   repository carries, without npm: nothing leaves the machine.
 # - The server installs from an npm registry on loopback (scripts/api-contract-registry.py) that has
 #   the fixture plugins: a later version of the first, and the second, to update to and to install once
 #   uninstalled. Other names are not found (404, a documented answer); nothing leaves the machine.
@@ -76,14 +83,24 @@ cli() { "$plughub" --data-dir "$data" "$@" >>"$tmp/setup.log" 2>&1 || { cat "$tm
 cli admin create-org acme --plan enterprise
 # The password is the one scripts/api-contract.toml gives the login operation.
 echo contract-check-password | cli admin create-user ada@acme.test --org acme --role org_owner --password-stdin
-token=$("$plughub" --data-dir "$data" admin create-token ada@acme.test --name contract --json |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
+field() { python3 -c "import json, sys; print(json.load(sys.stdin)[\"$1\"])"; }
+token=$("$plughub" --data-dir "$data" admin create-token ada@acme.test --name contract --json | field token)
+spare_token=$("$plughub" --data-dir "$data" admin create-token ada@acme.test --name spare --json | field id)
+cli admin create-org globex --plan pro
+cli admin create-user bo@acme.test --org acme --role org_user
+cli admin set-role bo@acme.test --org globex --role org_user
+others_token=$("$plughub" --data-dir "$data" admin create-token bo@acme.test --name spare --json | field id)
+cli admin create-org platform --plan enterprise
+cli admin create-user root@plughub.test --org platform --role platform_owner
+admin_token=$("$plughub" --data-dir "$data" admin create-token root@plughub.test --name contract --json | field token)
+invitation=$("$plughub" --data-dir "$data" admin invite acme --role customer --json | field secret)
 cli agent create eliza --org acme
 cli install "./$fixtures/plugin-hello" --org acme --grant
 cli configure @fixture/plugin-hello --org acme HELLO_API_KEY=contract-key
 cli activate @fixture/plugin-hello --org acme --agent eliza
 cli install "./$fixtures/plugin-echo-model" --org acme
-echo "set up: organisation acme, ada@acme.test (org_owner) with a token, agent eliza, @fixture/plugin-hello active"
+echo "set up: organisation acme, ada@acme.test (org_owner) with a token, agent eliza, @fixture/plugin-hello active;"
+echo "  bo@acme.test (org_user of acme and globex), root@plughub.test (platform_owner) with a token, spare tokens"
 
 # Loopback is a trusted proxy: each request says an address of its own in X-Forwarded-For
 # (scripts/api_contract_hooks.py), so sign-in throttling never stands between the check and an
@@ -91,6 +108,7 @@ echo "set up: organisation acme, ada@acme.test (org_owner) with a token, agent e
 # random messages fail runs in a row, and an open circuit's 503 (documented, with Retry-After) is a 5xx
 # to schemathesis' server-error check, whose other 5xx findings are wanted.
 NPM_CONFIG_REGISTRY=$registry "$plughub" --data-dir "$data" serve --listen 127.0.0.1:0 --no-sync \
+  --from "$PWD/crates/plughub-testkit/data/elizaos-registry/generated-registry.json" --no-npm \
   --trusted-proxy 127.0.0.1 --executions-per-minute 1000000 --breaker-failures 1000000 \
   >"$tmp/server.log" 2>&1 &
 pids+=($!)
@@ -117,7 +135,10 @@ status=0
 # plugin answers 404 is followed by the document's own link (uninstall → permissions) and the server's tests.
 (
   cd "$work"
-  PLUGHUB_CONTRACT_TOKEN=$token PYTHONPATH="$OLDPWD/scripts" SCHEMATHESIS_HOOKS=api_contract_hooks \
+  PLUGHUB_CONTRACT_TOKEN=$token PLUGHUB_CONTRACT_ADMIN_TOKEN=$admin_token \
+    PLUGHUB_CONTRACT_SPARE_TOKEN=$spare_token PLUGHUB_CONTRACT_OTHERS_TOKEN=$others_token \
+    PLUGHUB_CONTRACT_INVITATION=$invitation \
+    PYTHONPATH="$OLDPWD/scripts" SCHEMATHESIS_HOOKS=api_contract_hooks \
     "$venv/bin/schemathesis" \
     --config-file "$OLDPWD/scripts/api-contract.toml" run "$server/api/openapi.json" \
     --checks all --exclude-checks use_after_free --max-examples "$EXAMPLES" "${seed[@]}" \

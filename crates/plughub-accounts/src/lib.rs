@@ -1,8 +1,12 @@
 #![doc = include_str!("../README.md")]
 
+mod invitations;
+mod members;
 mod secret;
 mod sign_in;
 
+pub use invitations::{INVITATION_DAYS, INVITATION_DEFAULT_DAYS, INVITATION_PREFIX};
+pub use members::{CreatedPerson, PersonWithRoles};
 pub use secret::{hash_password, hash_secret, new_secret, verify_password};
 
 use plughub_domain::access::Principal;
@@ -49,6 +53,46 @@ pub enum AccountError {
     SessionEnded,
     #[error("a token lasts 1 to 365 days")]
     BadExpiry,
+    #[error("{email} is not a member of {org} (invite them with POST /api/orgs/{org}/invitations)")]
+    NotMember { email: String, org: String },
+    #[error(
+        "{email} is the last {role} of {org}: make someone else {role} first, then change or remove {email}"
+    )]
+    LastOwner {
+        email: String,
+        org: String,
+        role: Role,
+    },
+    #[error("{0}")]
+    RoleNotHere(String),
+    #[error(
+        "'{0}' is not a usable organisation name: use 1 to 64 letters, digits, '-', '_' or '.'"
+    )]
+    BadOrgName(String),
+    #[error("no token with the id {0} that is not revoked already (list them to see their ids)")]
+    NoSuchToken(String),
+    #[error(
+        "this invitation link is not open: it was used or withdrawn, or never made; ask an owner of the organisation for a new one"
+    )]
+    UnknownInvitation,
+    #[error("the invitation expired at {0}: ask an owner of the organisation for a new one")]
+    InvitationExpired(String),
+    #[error(
+        "this invitation is for {0}: sign in as {0} to accept it, or ask for an invitation of your own"
+    )]
+    InvitationNotYours(String),
+    #[error(
+        "no open invitation with the id {id} in {org} (list them with GET /api/orgs/{org}/invitations)"
+    )]
+    NoSuchInvitation { id: String, org: String },
+    #[error("an invitation lasts 1 to 30 days")]
+    BadInvitationExpiry,
+    #[error(
+        "a person with the email {0} exists already: sign in as them first (POST /api/auth/login), then accept the invitation"
+    )]
+    EmailTaken(String),
+    #[error("the current password is wrong")]
+    WrongPassword,
     #[error(
         "too many failed sign-ins from your address: try again after {until} (in {retry_after} s)"
     )]
@@ -100,7 +144,7 @@ impl Accounts {
     }
 
     /// Forgets every token checked a moment ago: after a change here to who may do what.
-    fn forget_recent(&self) {
+    pub(crate) fn forget_recent(&self) {
         self.recent.lock().expect("not poisoned").clear();
     }
 
@@ -120,39 +164,13 @@ impl Accounts {
             Some(p) => Some(hash_password(p)?),
             None => None,
         };
-        let name = if display_name.trim().is_empty() {
-            email.split('@').next().unwrap_or_default().to_string()
-        } else {
-            display_name.trim().to_string()
-        };
+        let name = members::display_name_or_default(display_name, &email);
         let mut tx = self.store.begin().await?;
         let person = tx
             .create_person(&email, &name, hash.as_deref(), actor)
             .await?;
         tx.commit().await?;
         Ok(person)
-    }
-
-    /// Gives a person a role in an organisation (replacing the one they had there).
-    pub async fn set_role(
-        &self,
-        email: &str,
-        org: &str,
-        role: Role,
-        actor: &str,
-    ) -> Result<(), AccountError> {
-        let person = self.person(email).await?;
-        let group = self
-            .store
-            .group_by_name(org)
-            .await?
-            .ok_or_else(|| AccountError::UnknownOrg(org.into()))?;
-        let mut tx = self.store.begin().await?;
-        tx.set_membership(&person.id, &group.id, role, actor)
-            .await?;
-        tx.commit().await?;
-        self.forget_recent();
-        Ok(())
     }
 
     /// A new API token for a person, lasting `days`; the secret is returned this once.
@@ -185,7 +203,7 @@ impl Accounts {
         if revoked {
             Ok(())
         } else {
-            Err(AccountError::UnknownToken)
+            Err(AccountError::NoSuchToken(token_id.to_string()))
         }
     }
 
@@ -278,7 +296,7 @@ impl Accounts {
         Ok(Some(FirstOwner { email, password }))
     }
 
-    async fn person(&self, email: &str) -> Result<PersonRecord, AccountError> {
+    pub(crate) async fn person(&self, email: &str) -> Result<PersonRecord, AccountError> {
         let email = normalise_email(email)?;
         self.store
             .person_by_email(&email)
@@ -312,7 +330,7 @@ fn dummy_hash() -> String {
         .clone()
 }
 
-fn normalise_email(email: &str) -> Result<String, AccountError> {
+pub(crate) fn normalise_email(email: &str) -> Result<String, AccountError> {
     let email = email.trim().to_ascii_lowercase();
     let valid = email.split_once('@').is_some_and(|(user, domain)| {
         !user.is_empty() && !domain.is_empty() && !domain.starts_with('.') && domain.contains('.')
@@ -326,11 +344,11 @@ fn normalise_email(email: &str) -> Result<String, AccountError> {
 }
 
 /// In the store's own format, so that times stored by accounts sort as text with the rest.
-fn rfc3339(at: OffsetDateTime) -> String {
+pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
     plughub_store::format_time(at)
 }
 
 /// Whether an RFC 3339 time has passed; one that cannot be read counts as passed.
-fn is_past(at: &str) -> bool {
+pub(crate) fn is_past(at: &str) -> bool {
     OffsetDateTime::parse(at, &Rfc3339).map_or(true, |t| t <= OffsetDateTime::now_utc())
 }

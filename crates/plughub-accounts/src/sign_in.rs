@@ -133,11 +133,7 @@ impl Accounts {
             .await?;
             return Err(AccountError::BadLogin);
         };
-        let (secret, hash) = new_secret(SESSION_PREFIX)?;
-        let expires = rfc3339(OffsetDateTime::now_utc() + time::Duration::hours(SESSION_HOURS));
-        self.store
-            .create_session(&person.id, &hash, &expires)
-            .await?;
+        let (secret, expires) = self.start_session(&person.id).await?;
         // Ends the run of failures on this account from this address.
         self.record(
             EventType::SignedIn,
@@ -147,6 +143,85 @@ impl Accounts {
         )
         .await?;
         Ok((secret, expires))
+    }
+
+    /// A new web session of a person: its secret, for a cookie, and when it ends.
+    pub(crate) async fn start_session(
+        &self,
+        person_id: &str,
+    ) -> Result<(String, String), AccountError> {
+        let (secret, hash) = new_secret(SESSION_PREFIX)?;
+        let expires = rfc3339(OffsetDateTime::now_utc() + time::Duration::hours(SESSION_HOURS));
+        self.store
+            .create_session(person_id, &hash, &expires)
+            .await?;
+        Ok((secret, expires))
+    }
+
+    /// A person changes their password, from `from`, giving the current one: checked as a login checks
+    /// it, throttled with the logins of the same account and address (a wrong one is a failed sign-in).
+    /// Their other web sessions end; `keep_session`, the session the change came from, stays. API tokens
+    /// stay: they are revoked one by one. Returns how many sessions ended.
+    pub async fn change_password(
+        &self,
+        person_id: &str,
+        current: &str,
+        new: &str,
+        keep_session: Option<&str>,
+        from: IpAddr,
+    ) -> Result<u64, AccountError> {
+        if new.chars().count() < crate::MIN_PASSWORD_CHARS {
+            return Err(AccountError::WeakPassword);
+        }
+        let person = self
+            .store
+            .person(person_id)
+            .await?
+            .ok_or(AccountError::SessionEnded)?;
+        let client = Client::of(from);
+        let _turn = self.sign_ins.turn(&client.actor).await;
+        let now = now_ms();
+        let by_pair = self
+            .verdict(&client, Some(&person.id), &PER_ACCOUNT_AND_ADDRESS, now)
+            .await?;
+        let by_address = self.verdict(&client, None, &PER_ADDRESS, now).await?;
+        if let Verdict::Wait { until } = by_pair.and(by_address) {
+            let detail = json!({ "email": person.email, "by": "password_change" });
+            return Err(self
+                .throttled(
+                    &client,
+                    Some(&person.id),
+                    With::Password,
+                    detail,
+                    until,
+                    now,
+                )
+                .await);
+        }
+        let hash = person.password_hash.clone().unwrap_or_else(dummy_hash);
+        if !(verify_password(current, &hash) && person.password_hash.is_some()) {
+            self.failed(
+                &client,
+                Some(&person.id),
+                With::Password,
+                json!({ "email": person.email, "changing_password": true }),
+                now,
+            )
+            .await?;
+            return Err(AccountError::WrongPassword);
+        }
+        let new_hash = crate::hash_password(new)?;
+        let mut tx = self.store.begin().await?;
+        let ended = tx
+            .set_password(
+                &person.id,
+                &new_hash,
+                keep_session.map(crate::hash_secret).as_deref(),
+                &person.email,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(ended)
     }
 
     /// `authenticate_token` for a request from `from`: an unknown token is a failed sign-in of the

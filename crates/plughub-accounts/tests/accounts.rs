@@ -63,7 +63,7 @@ async fn tokens_carry_their_person_s_roles_until_revoked_or_expired() {
         );
         assert!(matches!(
             accounts.revoke_token(&token.id, "test").await,
-            Err(AccountError::UnknownToken)
+            Err(AccountError::NoSuchToken(_))
         ));
 
         // A token past its expiry says so (made directly in the store, as time passing would leave it).
@@ -307,6 +307,116 @@ async fn failed_sign_ins_are_throttled_by_account_and_address_and_by_address() {
         assert_eq!(tokens.len(), 20);
         assert_eq!(tokens[0].metadata["with"], "token");
         assert_eq!(tokens[0].target, None);
+        t.cleanup().await;
+    }
+}
+
+/// Two owners demoting each other at the same moment: the group's memberships are locked for each
+/// change, so one goes through and the other finds itself the last owner, on both databases.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_owners_stepping_down_at_once_leave_one() {
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        let accounts = with_orgs(&t).await;
+        for email in ["ada@acme.test", "bo@acme.test"] {
+            accounts
+                .create_person(email, "", None, "test")
+                .await
+                .unwrap();
+            accounts
+                .set_role(email, "acme", Role::OrgOwner, "test")
+                .await
+                .unwrap();
+        }
+        for _ in 0..3 {
+            let (a, b) = tokio::join!(
+                accounts.change_role("ada@acme.test", "acme", Role::OrgUser, "test"),
+                accounts.remove_member("bo@acme.test", "acme", "test"),
+            );
+            let refused = [&a, &b]
+                .iter()
+                .filter(|r| matches!(r, Err(AccountError::LastOwner { .. })))
+                .count();
+            assert_eq!(refused, 1, "{backend:?}: {a:?} {b:?}");
+            assert!(a.is_ok() || b.is_ok(), "{backend:?}: {a:?} {b:?}");
+            let acme = t.store.group_by_name("acme").await.unwrap().unwrap();
+            let owners: Vec<_> = t
+                .store
+                .members(&acme.id)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|m| m.role == Role::OrgOwner)
+                .collect();
+            assert_eq!(owners.len(), 1, "{backend:?}");
+            // Both owners again for the next round.
+            for email in ["ada@acme.test", "bo@acme.test"] {
+                accounts
+                    .set_role(email, "acme", Role::OrgOwner, "test")
+                    .await
+                    .unwrap();
+            }
+        }
+        // platform_owner is held on the platform only, and org roles nowhere else.
+        assert!(matches!(
+            accounts
+                .set_role("ada@acme.test", "acme", Role::PlatformOwner, "test")
+                .await,
+            Err(AccountError::RoleNotHere(_))
+        ));
+        t.cleanup().await;
+    }
+}
+
+/// An invitation's link works once: two acceptances at the same moment give the role once.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invitation_is_accepted_once() {
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        let accounts = with_orgs(&t).await;
+        let acme = t.store.group_by_name("acme").await.unwrap().unwrap();
+        let (invitation, secret) = accounts
+            .invite(&acme, Role::OrgUser, None, 7, "test")
+            .await
+            .unwrap();
+        assert!(secret.starts_with("phi_"));
+        let (a, b) = tokio::join!(
+            accounts.accept_invitation_as_new(
+                &secret,
+                "cy@acme.test",
+                "a long enough password",
+                ""
+            ),
+            accounts.accept_invitation_as_new(
+                &secret,
+                "dee@acme.test",
+                "a long enough password",
+                ""
+            ),
+        );
+        assert_eq!(
+            [&a, &b].iter().filter(|r| r.is_ok()).count(),
+            1,
+            "{backend:?}: {:?} {:?}",
+            a.as_ref().err(),
+            b.as_ref().err()
+        );
+        // Nothing half-written: the one refused was not made a person.
+        let people = t.store.people().await.unwrap();
+        assert_eq!(people.len(), 1, "{backend:?}");
+        assert_eq!(t.store.members(&acme.id).await.unwrap().len(), 1);
+        let stored = t
+            .store
+            .invitation_by_hash(&plughub_accounts::hash_secret(&secret))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.id, invitation.id);
+        assert!(stored.accepted_at.is_some());
+        assert!(matches!(
+            accounts.invitation(&secret).await,
+            Err(AccountError::UnknownInvitation)
+        ));
         t.cleanup().await;
     }
 }

@@ -126,6 +126,12 @@ string_enum!(
         SignInFailed => "sign_in_failed",
         SignInThrottled => "sign_in_throttled",
         PluginAnalysed => "plugin_analysed",
+        MemberRemoved => "member_removed",
+        PasswordChanged => "password_changed",
+        PlanChanged => "plan_changed",
+        InvitationCreated => "invitation_created",
+        InvitationWithdrawn => "invitation_withdrawn",
+        InvitationAccepted => "invitation_accepted",
     }
 );
 

@@ -118,14 +118,32 @@ impl Runner {
             let watching = request.log_stream.clone().map(|out| {
                 let mut lines = worker.watch_log();
                 let context = context.clone();
-                tokio::spawn(async move {
-                    while let Some(line) = lines.recv().await {
-                        let text = format!("[{}] {}", line.stream, line.text);
-                        if out.send(context.redact(&text)).is_err() {
-                            return;
+                let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+                let forward = move |line: &plughub_engine::LogLine| {
+                    let text = format!("[{}] {}", line.stream, line.text);
+                    out.send(context.redact(&text)).is_ok()
+                };
+                let task = tokio::spawn(async move {
+                    loop {
+                        tokio::select! {
+                            biased;
+                            line = lines.recv() => match line {
+                                Some(line) if forward(&line) => {}
+                                _ => return,
+                            },
+                            _ = &mut stopped => {
+                                // What the run logged before it answered is sent; later lines are not its.
+                                while let Ok(line) = lines.try_recv() {
+                                    if !forward(&line) {
+                                        return;
+                                    }
+                                }
+                                return;
+                            }
                         }
                     }
-                })
+                });
+                (stop, task)
             });
             let outcome = launched
                 .invoke_within(
@@ -136,9 +154,10 @@ impl Runner {
                     timeout,
                 )
                 .await;
-            if let Some(watching) = watching {
+            if let Some((stop, task)) = watching {
                 // The worker may serve others after this run: its lines from now on are theirs.
-                watching.abort();
+                let _ = stop.send(());
+                let _ = task.await;
             }
             let log = launched.log_lines(worker.log_since(mark));
             let recorded = record(&context, log, attempts);

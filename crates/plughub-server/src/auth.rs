@@ -130,6 +130,14 @@ impl Caller {
         Ok(group)
     }
 
+    /// The secret of the session the caller signed in with; `None` for a token.
+    pub fn session(&self) -> Option<&str> {
+        match &self.1 {
+            Credential::Session(secret) => Some(secret),
+            Credential::Token(_) => None,
+        }
+    }
+
     /// Checks a further action in a group already found with `group_for`.
     pub fn authorize(&self, group: &Group, action: Action) -> Result<(), ApiError> {
         authorize(&self.0, group, action)

@@ -96,26 +96,44 @@ impl From<plughub_store::StoreError> for ApiError {
 impl From<plughub_accounts::AccountError> for ApiError {
     fn from(e: plughub_accounts::AccountError) -> ApiError {
         use plughub_accounts::AccountError as E;
-        match e {
-            E::UnknownToken => ApiError::unauthenticated("token_unknown", e.to_string()),
-            E::RevokedToken(_) => ApiError::unauthenticated("token_revoked", e.to_string()),
-            E::ExpiredToken(_) => ApiError::unauthenticated("token_expired", e.to_string()),
-            E::SessionEnded => ApiError::unauthenticated("session_ended", e.to_string()),
-            E::BadLogin => ApiError::unauthenticated("bad_login", e.to_string()),
-            E::BadEmail(_) | E::WeakPassword | E::BadExpiry => ApiError::bad_request(e.to_string()),
-            E::UnknownPerson(_) | E::UnknownOrg(_) => {
-                ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
+        let (status, code) = match &e {
+            E::UnknownToken => return ApiError::unauthenticated("token_unknown", e.to_string()),
+            E::RevokedToken(_) => return ApiError::unauthenticated("token_revoked", e.to_string()),
+            E::ExpiredToken(_) => return ApiError::unauthenticated("token_expired", e.to_string()),
+            E::SessionEnded => return ApiError::unauthenticated("session_ended", e.to_string()),
+            E::BadLogin => return ApiError::unauthenticated("bad_login", e.to_string()),
+            E::Throttled { retry_after, until } => {
+                return ApiError {
+                    details: json!({ "retry_after": retry_after, "until": until }),
+                    retry_after: Some(*retry_after),
+                    ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "throttled", e.to_string())
+                };
             }
-            E::Throttled {
-                retry_after,
-                ref until,
-            } => ApiError {
-                details: json!({ "retry_after": retry_after, "until": until }),
-                retry_after: Some(retry_after),
-                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "throttled", e.to_string())
-            },
-            E::Store(_) | E::Random(_) => ApiError::internal(&e),
-        }
+            E::WeakPassword => (StatusCode::UNPROCESSABLE_ENTITY, "weak_password"),
+            E::BadEmail(_)
+            | E::BadExpiry
+            | E::BadInvitationExpiry
+            | E::BadOrgName(_)
+            | E::RoleNotHere(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            E::WrongPassword => (StatusCode::FORBIDDEN, "wrong_password"),
+            E::InvitationNotYours(_) => (StatusCode::FORBIDDEN, "invitation_not_yours"),
+            E::UnknownPerson(_) => (StatusCode::NOT_FOUND, "person_not_found"),
+            E::UnknownOrg(_) => (StatusCode::NOT_FOUND, "org_not_found"),
+            E::NotMember { .. } => (StatusCode::NOT_FOUND, "member_not_found"),
+            E::NoSuchToken(_) => (StatusCode::NOT_FOUND, "token_not_found"),
+            E::UnknownInvitation | E::NoSuchInvitation { .. } => {
+                (StatusCode::NOT_FOUND, "invitation_not_found")
+            }
+            E::InvitationExpired(_) => (StatusCode::GONE, "invitation_expired"),
+            E::LastOwner { .. } => (StatusCode::CONFLICT, "last_owner"),
+            E::EmailTaken(_) => (StatusCode::CONFLICT, "email_taken"),
+            E::Store(_) => {
+                let E::Store(store) = e else { unreachable!() };
+                return store.into();
+            }
+            E::Random(_) => return ApiError::internal(&e),
+        };
+        ApiError::new(status, code, e.to_string())
     }
 }
 

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod auth;
+mod catalog_sync;
 mod csrf;
 mod error;
 mod handlers;
@@ -15,6 +16,7 @@ mod router;
 mod state;
 mod ui;
 
+pub use catalog_sync::SyncState;
 pub use openapi::ApiDoc;
 pub use router::router;
 pub use state::{Access, AppState, Lifecycle, STREAM_RECHECK};

@@ -51,22 +51,31 @@ error_responses! {
     /// `bad_authorization`, `token_unknown`, `token_revoked`, `token_expired`, `session_ended`), or a
     /// wrong email or password (`bad_login`).
     Unauthenticated = 401;
-    /// The caller's role in the organisation does not allow this (`forbidden`; `details` name the role
-    /// and the action); or a change made with the session cookie that did not come from plughub's own
-    /// pages: another site's origin (`cross_origin`), or without the session's `X-CSRF-Token`
-    /// (`csrf_token_missing`, `csrf_token_wrong`).
+    /// The caller's role in the organisation (or on the platform) does not allow this (`forbidden`;
+    /// `details` name the role and the action); the current password given is wrong
+    /// (`wrong_password`); the invitation names someone else (`invitation_not_yours`); or a change made
+    /// with the session cookie that did not come from plughub's own pages: another site's origin
+    /// (`cross_origin`), or without the session's `X-CSRF-Token` (`csrf_token_missing`,
+    /// `csrf_token_wrong`).
     Forbidden = 403;
     /// No such organisation among the caller's (`org_not_found`: one the caller is not in answers the
     /// same), or no such installed plugin (`plugin_not_installed`), agent (`agent_not_found`), component
     /// of the plugin (`component_not_found`), package in the registry or version of it
-    /// (`plugin_not_found`).
+    /// (`plugin_not_found`); no such member of the organisation (`member_not_found`), person
+    /// (`person_not_found`), token of the caller's or not revoked yet (`token_not_found`), or open
+    /// invitation (`invitation_not_found`: used, withdrawn or never made).
     NotFound = 404;
     /// Not in a state that allows this: installed already, active already, not active, needed by
     /// others, nothing to roll back to, a name taken already, or changed by another request first
     /// (`conflict`); permissions to grant first (`needs_grant`), settings to give first
     /// (`needs_config`), suspended, failed or changing (`not_runnable`), or above the risk threshold
-    /// (`too_risky`).
+    /// (`too_risky`); the last owner of an organisation, who can be neither demoted nor removed
+    /// (`last_owner`: make someone else owner first); an email that has a person already
+    /// (`email_taken`: sign in first); a catalogue sync running already or too soon after the last
+    /// (`sync_running`, `too_soon`).
     Conflict = 409;
+    /// The invitation has expired (`invitation_expired`): ask for a new one.
+    Gone = 410;
     /// The body is over the limit of 1 MB (`body_too_large`).
     PayloadTooLarge = 413;
     /// The body is not sent as `application/json` (`not_json`).
@@ -76,7 +85,8 @@ error_responses! {
     /// refuse, a message the action declines (`invalid`, `declined`), a package that cannot be
     /// installed or whose dependencies cannot (`cannot_install`, `dependencies`), a package neither in
     /// the catalogue nor shaped like an elizaOS plugin (`not_a_plugin`, with suggestions; install it
-    /// with `not_in_catalogue`).
+    /// with `not_in_catalogue`); a password too short (`weak_password`), or a role, name, email or
+    /// expiry that cannot be had (`invalid`).
     Unprocessable = 422;
     /// Too many requests: failed sign-ins from this address, or for this account from it, unknown
     /// tokens included (`throttled`); the organisation's installs in the hour, its executions in the day
@@ -87,7 +97,8 @@ error_responses! {
     Internal = 500;
     /// The plugin failed: it threw, timed out, ended, or did not start (`plugin_failed`).
     PluginFailed = 502;
-    /// This server serves the catalogue only, not organisations' plugins (`no_lifecycle`); or the
+    /// This server serves the catalogue only, not organisations' plugins (`no_lifecycle`), or has no
+    /// catalogue sources to sync from (`no_sync_sources`); or the
     /// plugin failed so often in a row that its circuit is open (`circuit_open`, `details.half_opens_at`):
     /// runs are refused until `Retry-After` seconds have passed.
     Unavailable = 503;
@@ -146,6 +157,11 @@ response_set! {
     /// What every operation on an organisation may answer: those of `SignedIn`, an organisation that is
     /// not the caller's, and a role that may not.
     InOrg = [Unauthenticated, Forbidden, NotFound, TooManyRequests, Internal]
+}
+response_set! {
+    /// What every operation of the platform's administration may answer: not signed in, not a
+    /// platform owner, throttled, or a failure of the server.
+    Platform = [Unauthenticated, Forbidden, TooManyRequests, Internal]
 }
 response_set! {
     /// What every operation taking a JSON body may answer when the body is not what it takes.
@@ -222,8 +238,11 @@ const ON_A_PLUGIN: [&str; 11] = [
 ];
 
 /// The operations on one organisation, which take `org` alone in their path.
-const ON_AN_ORG: [&str; 7] = [
+const ON_AN_ORG: [&str; 10] = [
     "list_installed",
+    "list_members",
+    "list_invitations",
+    "create_invitation",
     "install_plugin",
     "list_agents",
     "create_agent",
@@ -263,6 +282,15 @@ impl Modify for Links {
             "200",
             "grant_permissions",
             &same,
+        );
+        // An invitation made → withdrawn. (No link from the members list to changing or removing one:
+        // its first member may be the organisation's owner.)
+        add_link(
+            openapi,
+            "create_invitation",
+            "201",
+            "withdraw_invitation",
+            &[org, ("id", "$response.body#/id")],
         );
         // No link from a search to the plugin it found first: a search may find nothing, and a link
         // must hold for every answer. The contract check names real plugins for `show_plugin` instead.
@@ -318,6 +346,29 @@ fn add_link(
         crate::handlers::account::me,
         crate::handlers::account::login,
         crate::handlers::account::logout,
+        crate::handlers::me::change_password,
+        crate::handlers::me::tokens,
+        crate::handlers::me::create_token,
+        crate::handlers::me::revoke_token,
+        crate::handlers::members::list,
+        crate::handlers::members::change,
+        crate::handlers::members::remove,
+        crate::handlers::members::invite,
+        crate::handlers::members::invitations,
+        crate::handlers::members::withdraw,
+        crate::handlers::members::show_invitation,
+        crate::handlers::members::accept_invitation,
+        crate::handlers::admin::orgs,
+        crate::handlers::admin::create_org,
+        crate::handlers::admin::set_plan,
+        crate::handlers::admin::people,
+        crate::handlers::admin::create_person,
+        crate::handlers::admin::set_role,
+        crate::handlers::admin::remove_role,
+        crate::handlers::admin::tokens,
+        crate::handlers::admin::create_token,
+        crate::handlers::admin::revoke_token,
+        crate::handlers::admin::sync_catalog,
         crate::handlers::agents::list,
         crate::handlers::agents::create,
         crate::handlers::agents::activate,
@@ -350,6 +401,7 @@ fn add_link(
             Forbidden,
             NotFound,
             Conflict,
+            Gone,
             PayloadTooLarge,
             UnsupportedMediaType,
             Unprocessable,

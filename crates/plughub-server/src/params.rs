@@ -69,3 +69,54 @@ pub fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> 
         .map(|Query(q)| q)
         .map_err(|e| ApiError::bad_request(e.body_text()))
 }
+
+/// A member of an organisation, in the path of the operations on them.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct MemberPath {
+    /// The organisation's name.
+    #[param(example = "acme")]
+    pub org: String,
+    /// The member's email.
+    #[param(example = "ada@acme.test")]
+    pub email: String,
+}
+
+/// An invitation of an organisation, by its id.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct InvitationPath {
+    /// The organisation's name.
+    #[param(example = "acme")]
+    pub org: String,
+    /// The invitation's id (from the list of invitations).
+    pub id: String,
+}
+
+/// An invitation by the secret of its link.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct SecretPath {
+    /// The secret of the invitation's link (`phi_…`, the last part of `/invitations/{secret}`).
+    pub secret: String,
+}
+
+/// An API token, by its id.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct TokenPath {
+    /// The token's id (from a list of tokens; never its secret).
+    pub id: String,
+}
+
+/// A person's role in an organisation, as the platform's administration changes it.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct PersonRolePath {
+    /// The person's email.
+    #[param(example = "ada@acme.test")]
+    pub email: String,
+    /// The organisation's name (`platform` for platform owners).
+    #[param(example = "acme")]
+    pub org: String,
+}

@@ -1,6 +1,6 @@
 //! Every route of the server, in one place.
 
-use crate::handlers::{account, agents, health, installed, orgs, plugins};
+use crate::handlers::{account, admin, agents, health, installed, me, members, orgs, plugins};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -15,6 +15,43 @@ pub fn router(state: AppState) -> Router {
         .route("/api/me", get(account::me))
         .route("/api/auth/login", post(account::login))
         .route("/api/auth/logout", post(account::logout))
+        .route("/api/me/password", put(me::change_password))
+        .route("/api/me/tokens", get(me::tokens).post(me::create_token))
+        .route("/api/me/tokens/{id}", delete(me::revoke_token))
+        .route("/api/orgs/{org}/members", get(members::list))
+        .route(
+            "/api/orgs/{org}/members/{email}",
+            put(members::change).delete(members::remove),
+        )
+        .route(
+            "/api/orgs/{org}/invitations",
+            get(members::invitations).post(members::invite),
+        )
+        .route(
+            "/api/orgs/{org}/invitations/{id}",
+            delete(members::withdraw),
+        )
+        .route("/api/invitations/{secret}", get(members::show_invitation))
+        .route(
+            "/api/invitations/{secret}/accept",
+            post(members::accept_invitation),
+        )
+        .route("/api/admin/orgs", get(admin::orgs).post(admin::create_org))
+        .route("/api/admin/orgs/{org}/plan", put(admin::set_plan))
+        .route(
+            "/api/admin/people",
+            get(admin::people).post(admin::create_person),
+        )
+        .route(
+            "/api/admin/people/{email}/roles/{org}",
+            put(admin::set_role).delete(admin::remove_role),
+        )
+        .route(
+            "/api/admin/tokens",
+            get(admin::tokens).post(admin::create_token),
+        )
+        .route("/api/admin/tokens/{id}", delete(admin::revoke_token))
+        .route("/api/admin/catalog/sync", post(admin::sync_catalog))
         .route(
             "/api/orgs/{org}/plugins",
             get(orgs::installed).post(installed::install),

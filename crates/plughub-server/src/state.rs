@@ -17,6 +17,8 @@ pub struct AppState {
     pub lifecycle: Option<Lifecycle>,
     /// Where requests come from, and how long what they were allowed holds.
     pub access: Access,
+    /// Catalogue syncs started through the API: their sources, and the one running.
+    pub catalog_syncs: crate::catalog_sync::CatalogSyncs,
 }
 
 /// The operator's settings of who a request comes from, and how long an open stream's check holds.
@@ -66,7 +68,14 @@ impl AppState {
             accounts,
             lifecycle,
             access: Access::default(),
+            catalog_syncs: Default::default(),
         }
+    }
+
+    /// The same, syncing the catalogue from `options` when a platform owner asks.
+    pub fn with_catalog_sync(mut self, options: plughub_catalog::SyncOptions) -> AppState {
+        self.catalog_syncs = crate::catalog_sync::CatalogSyncs::new(options);
+        self
     }
 
     /// The same, with the operator's `access` settings.

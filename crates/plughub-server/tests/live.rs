@@ -17,7 +17,7 @@ const PLUGIN: &str = "@acme/plugin-warm";
 const COUNTER: &str = "let served = 0; export default { name: 'warm', description: 'counts', \
     actions: [{ name: 'COUNT', description: 'count', validate: async () => true, \
     handler: async (runtime, message, state, options, callback) => { served += 1; \
-    await callback({ text: 'first' }); console.log(`counting ${served}`); \
+    await callback({ text: 'first' }); runtime.logger.info(`counting ${served}`); \
     await callback({ text: `second ${runtime.getSetting('GREETING')}` }); \
     return { text: `served ${served}`, success: true }; } }, \
     { name: 'PICKY', description: 'only when asked nicely', \
@@ -140,13 +140,14 @@ async fn warm_workers_streamed_callbacks_and_the_live_log() {
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     let events = read_events(response.into_body(), |_, _| false).await;
-    // The worker's log comes too, line by line as it is logged, before the result.
+    // The worker's log comes too, line by line as it is logged, before the result. (A logger's lines come
+    // on the worker's socket, in order with its answer; what it prints comes on a pipe and may trail.)
     let logged: Vec<&str> = events
         .iter()
         .filter(|(n, _)| n == "log")
         .filter_map(|(_, line)| line.as_str())
         .collect();
-    assert!(logged.contains(&"[stdout] counting 2"), "{events:?}");
+    assert!(logged.contains(&"[info] counting 2"), "{events:?}");
     let events: Vec<_> = events.into_iter().filter(|(n, _)| n != "log").collect();
     let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["callback", "callback", "result"], "{events:?}");

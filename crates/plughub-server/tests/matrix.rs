@@ -1,7 +1,8 @@
 //! The authorization matrix: every route of an organisation × every role × the caller's own
-//! organisation and another one, with the status each cell must get. The routes act on a plugin that is
-//! not installed, so an allowed call gets past the check and fails on that (or succeeds harmlessly), and
-//! no cell changes what another sees.
+//! organisation and another one, with the status each cell must get; and every route of the platform's
+//! administration × the platform owner and everyone else, and one's own account's routes × everyone.
+//! The routes act on a plugin, member, token or invitation that does not exist, so an allowed call gets
+//! past the check and fails on that (or succeeds harmlessly), and no cell changes what another sees.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -84,6 +85,93 @@ fn routes() -> Vec<(&'static str, String, Option<Value>, May)> {
             None,
             May::User,
         ),
+        ("GET", "/api/orgs/ORG/members".into(), None, May::User),
+        (
+            "PUT",
+            "/api/orgs/ORG/members/nobody@example.org".into(),
+            Some(json!({ "role": "org_user" })),
+            May::Owner,
+        ),
+        (
+            "DELETE",
+            "/api/orgs/ORG/members/nobody@example.org".into(),
+            None,
+            May::Owner,
+        ),
+        ("GET", "/api/orgs/ORG/invitations".into(), None, May::Owner),
+        (
+            "POST",
+            "/api/orgs/ORG/invitations".into(),
+            Some(json!({ "role": "customer", "days": 1 })),
+            May::Owner,
+        ),
+        (
+            "DELETE",
+            "/api/orgs/ORG/invitations/none".into(),
+            None,
+            May::Owner,
+        ),
+    ]
+}
+
+/// The platform's administration: its platform owner's only.
+fn platform_routes() -> Vec<(&'static str, &'static str, Option<Value>)> {
+    vec![
+        ("GET", "/api/admin/orgs", None),
+        (
+            "POST",
+            "/api/admin/orgs",
+            Some(json!({ "name": "made-by-the-matrix", "plan": "free" })),
+        ),
+        (
+            "PUT",
+            "/api/admin/orgs/acme/plan",
+            Some(json!({ "plan": "pro" })),
+        ),
+        ("GET", "/api/admin/people", None),
+        (
+            "POST",
+            "/api/admin/people",
+            Some(json!({ "email": "made@example.org" })),
+        ),
+        (
+            "PUT",
+            "/api/admin/people/nobody@example.org/roles/acme",
+            Some(json!({ "role": "org_user" })),
+        ),
+        (
+            "DELETE",
+            "/api/admin/people/nobody@example.org/roles/acme",
+            None,
+        ),
+        ("GET", "/api/admin/tokens", None),
+        (
+            "POST",
+            "/api/admin/tokens",
+            Some(json!({ "email": "nobody@example.org", "name": "t", "days": 1 })),
+        ),
+        ("DELETE", "/api/admin/tokens/none", None),
+        ("POST", "/api/admin/catalog/sync", None),
+    ]
+}
+
+/// One's own account: anyone signed in.
+fn own_routes() -> Vec<(&'static str, &'static str, Option<Value>)> {
+    vec![
+        ("GET", "/api/me/tokens", None),
+        (
+            "POST",
+            "/api/me/tokens",
+            Some(json!({ "name": "mine", "days": 1 })),
+        ),
+        ("DELETE", "/api/me/tokens/none", None),
+        (
+            "PUT",
+            "/api/me/password",
+            Some(
+                json!({ "current_password": "not the password", "new_password": "a long enough password" }),
+            ),
+        ),
     ]
 }
 
@@ -126,8 +214,24 @@ async fn send(
     )
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn every_route_every_role_own_group_and_another() {
+const CALLERS: [(&str, &str, Role); 6] = [
+    ("owner@acme.test", "acme", Role::OrgOwner),
+    ("user@acme.test", "acme", Role::OrgUser),
+    ("customer@acme.test", "acme", Role::Customer),
+    ("owner@globex.test", "globex", Role::OrgOwner),
+    ("user@globex.test", "globex", Role::OrgUser),
+    ("customer@globex.test", "globex", Role::Customer),
+];
+
+/// Two organisations with a person of each role, the platform owner, and a server: the router, each
+/// person's token by email, and the platform owner's token.
+async fn world() -> (
+    TestStore,
+    tempfile::TempDir,
+    axum::Router,
+    HashMap<&'static str, String>,
+    String,
+) {
     let t = TestStore::new(TestBackend::Sqlite).await;
     let dir = tempfile::tempdir().unwrap();
     let mut tx = t.store.begin().await.unwrap();
@@ -137,16 +241,8 @@ async fn every_route_every_role_own_group_and_another() {
     tx.commit().await.unwrap();
     let accounts = Accounts::new(t.store.clone());
     accounts.first_start("test").await.unwrap();
-    let callers = [
-        ("owner@acme.test", "acme", Role::OrgOwner),
-        ("user@acme.test", "acme", Role::OrgUser),
-        ("customer@acme.test", "acme", Role::Customer),
-        ("owner@globex.test", "globex", Role::OrgOwner),
-        ("user@globex.test", "globex", Role::OrgUser),
-        ("customer@globex.test", "globex", Role::Customer),
-    ];
     let mut tokens: HashMap<&str, String> = HashMap::new();
-    for (email, org, role) in callers {
+    for (email, org, role) in CALLERS {
         accounts
             .create_person(email, "", None, "test")
             .await
@@ -191,7 +287,13 @@ async fn every_route_every_role_own_group_and_another() {
         accounts,
         Some(Lifecycle { runner }),
     ));
+    (t, dir, app, tokens, platform)
+}
 
+#[tokio::test(flavor = "multi_thread")]
+async fn every_route_every_role_own_group_and_another() {
+    let (_t, _dir, app, tokens, platform) = world().await;
+    let callers = CALLERS;
     let mut cells = 0;
     for (method, path, body, may) in routes() {
         for (email, home, role) in callers {
@@ -242,4 +344,49 @@ async fn every_route_every_role_own_group_and_another() {
         cells += 2;
     }
     assert_eq!(cells, routes().len() * (callers.len() * 2 + 2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_platform_s_routes_are_its_owner_s_and_one_s_own_are_everyone_s() {
+    let (_t, _dir, app, tokens, platform) = world().await;
+    let mut cells = 0;
+    for (method, uri, body) in platform_routes() {
+        let (status, answer) = send(&app, method, uri, Some(&platform), &body).await;
+        assert!(
+            !matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN),
+            "{method} {uri} as the platform owner: {status} {answer}"
+        );
+        for (email, _, role) in CALLERS {
+            let (status, answer) = send(&app, method, uri, Some(&tokens[email]), &body).await;
+            assert_eq!(
+                (status, answer["error"]["code"].as_str()),
+                (StatusCode::FORBIDDEN, Some("forbidden")),
+                "{method} {uri} as {role}: {answer}"
+            );
+        }
+        let (status, answer) = send(&app, method, uri, None, &body).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {uri}: {answer}");
+        cells += CALLERS.len() + 2;
+    }
+    for (method, uri, body) in own_routes() {
+        for token in CALLERS
+            .iter()
+            .map(|(email, _, _)| &tokens[email])
+            .chain([&platform])
+        {
+            let (status, answer) = send(&app, method, uri, Some(token), &body).await;
+            assert!(
+                !matches!(status, StatusCode::UNAUTHORIZED)
+                    && answer["error"]["code"] != "forbidden",
+                "{method} {uri}: {status} {answer}"
+            );
+        }
+        let (status, answer) = send(&app, method, uri, None, &body).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {uri}: {answer}");
+        cells += CALLERS.len() + 2;
+    }
+    assert_eq!(
+        cells,
+        (platform_routes().len() + own_routes().len()) * (CALLERS.len() + 2)
+    );
 }

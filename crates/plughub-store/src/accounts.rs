@@ -34,6 +34,17 @@ pub struct TokenRecord {
     pub revoked_at: Option<String>,
 }
 
+/// A member of a group, as the group's members list shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRecord {
+    pub person_id: String,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    /// When they got the role they hold.
+    pub since: String,
+}
+
 /// A web session as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {
@@ -112,6 +123,107 @@ impl StoreTx<'_> {
         Ok(())
     }
 
+    /// Takes the group's lock for changes to its memberships until the transaction ends: two changes
+    /// to one group's members go one after the other, so a rule on what remains (the last owner) is
+    /// checked against what the other change left (PostgreSQL's row lock; SQLite has one writer).
+    pub async fn lock_members(&mut self, group_id: &str) -> Result<()> {
+        let done = sqlx::query("UPDATE groups SET plan = plan WHERE id = $1")
+            .bind(group_id)
+            .execute(self.conn())
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Conflict(format!(
+                "group {group_id} does not exist"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The role a person holds in a group, as this transaction sees it.
+    pub async fn role_in(&mut self, person_id: &str, group_id: &str) -> Result<Option<Role>> {
+        let row =
+            sqlx::query("SELECT role FROM memberships WHERE person_id = $1 AND group_id = $2")
+                .bind(person_id)
+                .bind(group_id)
+                .fetch_optional(self.conn())
+                .await?;
+        row.map(|row| -> Result<Role> {
+            let role: String = row.try_get("role")?;
+            role.parse()
+                .map_err(|e| StoreError::corrupt("memberships.role", e))
+        })
+        .transpose()
+    }
+
+    /// How many people hold `role` in a group, as this transaction sees it.
+    pub async fn count_role(&mut self, group_id: &str, role: Role) -> Result<i64> {
+        let row =
+            sqlx::query("SELECT COUNT(*) AS n FROM memberships WHERE group_id = $1 AND role = $2")
+                .bind(group_id)
+                .bind(role.as_str())
+                .fetch_one(self.conn())
+                .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// Takes a person's role in a group away; false when they had none there.
+    pub async fn remove_membership(
+        &mut self,
+        person_id: &str,
+        group_id: &str,
+        actor: &str,
+    ) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM memberships WHERE person_id = $1 AND group_id = $2")
+            .bind(person_id)
+            .bind(group_id)
+            .execute(self.conn())
+            .await?
+            .rows_affected()
+            == 1;
+        if done {
+            let event = NewEvent {
+                event_type: EventType::MemberRemoved,
+                actor: actor.to_string(),
+                target: Some(person_id.to_string()),
+                group_id: Some(group_id.to_string()),
+                metadata: serde_json::json!({}),
+            };
+            insert_event(&mut self.tx, &self.metrics, &event).await?;
+        }
+        Ok(done)
+    }
+
+    /// Replaces a person's password hash, and ends their web sessions but the one whose hash is
+    /// `keep_session` (the one that made the change, if it was one).
+    pub async fn set_password(
+        &mut self,
+        person_id: &str,
+        password_hash: &str,
+        keep_session: Option<&str>,
+        actor: &str,
+    ) -> Result<u64> {
+        sqlx::query("UPDATE people SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(person_id)
+            .execute(self.conn())
+            .await?;
+        let ended = sqlx::query("DELETE FROM sessions WHERE person_id = $1 AND token_hash <> $2")
+            .bind(person_id)
+            .bind(keep_session.unwrap_or(""))
+            .execute(self.conn())
+            .await?
+            .rows_affected();
+        let event = NewEvent {
+            event_type: EventType::PasswordChanged,
+            actor: actor.to_string(),
+            target: Some(person_id.to_string()),
+            group_id: None,
+            metadata: serde_json::json!({ "sessions_ended": ended }),
+        };
+        insert_event(&mut self.tx, &self.metrics, &event).await?;
+        Ok(ended)
+    }
+
     pub async fn create_token(
         &mut self,
         person_id: &str,
@@ -177,6 +289,91 @@ impl StoreTx<'_> {
 }
 
 impl Store {
+    /// Every person, by email.
+    pub async fn people(&self) -> Result<Vec<PersonRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, email, display_name, password_hash, created_at FROM people ORDER BY email",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(person_from_row).collect()
+    }
+
+    /// Every role of every person, by person id.
+    pub async fn all_memberships(
+        &self,
+    ) -> Result<std::collections::HashMap<String, Vec<Membership>>> {
+        let rows = sqlx::query(
+            "SELECT m.person_id, m.group_id, g.name, m.role FROM memberships m \
+             JOIN groups g ON g.id = m.group_id ORDER BY g.name",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut out: std::collections::HashMap<String, Vec<Membership>> = Default::default();
+        for row in &rows {
+            let role: String = row.try_get("role")?;
+            out.entry(row.try_get("person_id")?)
+                .or_default()
+                .push(Membership {
+                    group_id: row.try_get("group_id")?,
+                    group: row.try_get("name")?,
+                    role: role
+                        .parse()
+                        .map_err(|e| StoreError::corrupt("memberships.role", e))?,
+                });
+        }
+        Ok(out)
+    }
+
+    /// The members of a group with their roles, by email.
+    pub async fn members(&self, group_id: &str) -> Result<Vec<MemberRecord>> {
+        let rows = sqlx::query(
+            "SELECT p.id, p.email, p.display_name, m.role, m.created_at FROM memberships m \
+             JOIN people p ON p.id = m.person_id WHERE m.group_id = $1 ORDER BY p.email",
+        )
+        .bind(group_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let role: String = row.try_get("role")?;
+                Ok(MemberRecord {
+                    person_id: row.try_get("id")?,
+                    email: row.try_get("email")?,
+                    display_name: row.try_get("display_name")?,
+                    role: role
+                        .parse()
+                        .map_err(|e| StoreError::corrupt("memberships.role", e))?,
+                    since: row.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// A token by id (never its secret).
+    pub async fn token(&self, id: &str) -> Result<Option<TokenRecord>> {
+        let row = sqlx::query(
+            "SELECT id, person_id, name, token_hash, created_at, expires_at, revoked_at FROM api_tokens WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
+    /// Every person's tokens, with the email of whose each is, oldest first.
+    pub async fn all_tokens(&self) -> Result<Vec<(TokenRecord, String)>> {
+        let rows = sqlx::query(
+            "SELECT t.id, t.person_id, t.name, t.token_hash, t.created_at, t.expires_at, t.revoked_at, \
+             p.email FROM api_tokens t JOIN people p ON p.id = t.person_id ORDER BY t.created_at, t.id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| Ok((token_from_row(row)?, row.try_get("email")?)))
+            .collect()
+    }
+
     pub async fn person_by_email(&self, email: &str) -> Result<Option<PersonRecord>> {
         let row = sqlx::query(
             "SELECT id, email, display_name, password_hash, created_at FROM people WHERE email = $1",

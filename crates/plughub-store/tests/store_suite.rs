@@ -1371,3 +1371,85 @@ async fn executions_are_counted_over_an_index_without_reading_their_logs() {
         t.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn plans_change_with_their_event_and_summaries_count_members_and_plugins() {
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        let mut tx = t.store.begin().await.unwrap();
+        let acme = tx.create_group("acme", Plan::Pro, None, "t").await.unwrap();
+        let ada = tx
+            .create_person("ada@acme.test", "Ada", None, "t")
+            .await
+            .unwrap();
+        tx.set_membership(&ada.id, &acme.id, plughub_domain::Role::OrgOwner, "t")
+            .await
+            .unwrap();
+        tx.insert_thing(
+            &NewThing {
+                kind: ThingKind::PluginInstance,
+                name: "@acme/plugin-x",
+                group_id: Some(&acme.id),
+                status: "installed",
+                properties: "{}",
+            },
+            event(EventType::PluginInstalled, "t"),
+        )
+        .await
+        .unwrap();
+        tx.create_token(&ada.id, "ci", "hash", "2999-01-01T00:00:00.000Z", "t")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        assert_eq!(
+            t.store.group_by_name("acme").await.unwrap().unwrap().plan,
+            Plan::Pro
+        );
+        let mut tx = t.store.begin().await.unwrap();
+        assert!(tx.set_plan(&acme.id, Plan::Free, "admin").await.unwrap());
+        assert!(
+            !tx.set_plan("no-such-group", Plan::Free, "admin")
+                .await
+                .unwrap()
+        );
+        tx.commit().await.unwrap();
+        t.store.forget_group("acme");
+        assert_eq!(
+            t.store.group_by_name("acme").await.unwrap().unwrap().plan,
+            Plan::Free,
+            "{backend:?}"
+        );
+        let events = t
+            .store
+            .events(&EventFilter {
+                event_type: Some(EventType::PlanChanged),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            events[0].metadata,
+            json!({ "plan": "free", "before": "pro" })
+        );
+
+        let summaries = t.store.group_summaries().await.unwrap();
+        assert_eq!(summaries.len(), 1);
+        assert_eq!(
+            (
+                summaries[0].members,
+                summaries[0].plugins,
+                summaries[0].plan
+            ),
+            (1, 1, Plan::Free),
+            "{backend:?}"
+        );
+        let tokens = t.store.all_tokens().await.unwrap();
+        assert_eq!(tokens.len(), 1);
+        assert_eq!(tokens[0].1, "ada@acme.test");
+        let members = t.store.members(&acme.id).await.unwrap();
+        assert_eq!(members[0].display_name, "Ada");
+        t.cleanup().await;
+    }
+}

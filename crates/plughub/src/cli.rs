@@ -132,6 +132,25 @@ pub enum AdminCommand {
     Tokens(PersonArgs),
     /// Revoke an API token by its id
     RevokeToken(RevokeTokenArgs),
+    /// Invite someone to an organisation with a role: a link, shown once, used once
+    Invite(InviteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InviteArgs {
+    /// The organisation
+    pub org: String,
+    /// org_owner, org_user or customer
+    #[arg(long)]
+    pub role: String,
+    /// Only this person may accept it (anyone with the link when left out)
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Days until it expires (1 to 30)
+    #[arg(long, default_value_t = plughub_accounts::INVITATION_DEFAULT_DAYS)]
+    pub days: u32,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

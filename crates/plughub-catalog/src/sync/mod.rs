@@ -242,8 +242,10 @@ pub async fn sync(
     Ok(report)
 }
 
-/// The rate limit counts syncs that read something; a failed one (offline, say) may be retried at once.
-async fn check_interval(store: &Store, min_interval: Option<Duration>) -> Result<()> {
+/// Refuses (`TooSoon`) a sync sooner than `min_interval` after the last one that wrote the catalogue
+/// started: what `sync` checks first, public for callers that start a sync in the background. The rate
+/// limit counts syncs that read something; a failed one (offline, say) may be retried at once.
+pub async fn check_interval(store: &Store, min_interval: Option<Duration>) -> Result<()> {
     let Some(interval) = min_interval else {
         return Ok(());
     };

@@ -80,20 +80,26 @@ pub async fn login(
         .accounts
         .login(&body.email, &body.password, from)
         .await?;
-    let cookie = format!(
-        "{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-        plughub_accounts::SESSION_HOURS * 3600
-    );
-    let mut response = Json(LoggedIn {
+    let response = Json(LoggedIn {
         email: body.email.trim().to_ascii_lowercase(),
         expires_at,
     })
     .into_response();
+    Ok(with_session_cookie(response, &secret))
+}
+
+/// `response` with the session `secret` set in the session cookie: HttpOnly, same-site, for the
+/// session's length. Every way of signing in (a login, an invitation accepted by someone new) sets it so.
+pub(crate) fn with_session_cookie(mut response: Response, secret: &str) -> Response {
+    let cookie = format!(
+        "{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+        plughub_accounts::SESSION_HOURS * 3600
+    );
     response.headers_mut().insert(
         SET_COOKIE,
         HeaderValue::from_str(&cookie).expect("a cookie of safe characters"),
     );
-    Ok(response)
+    response
 }
 
 /// Ends the session of the cookie sent, if any; always clears the cookie.

@@ -1,6 +1,9 @@
 pub mod account;
+pub mod admin;
 pub mod agents;
 pub mod health;
 pub mod installed;
+pub mod me;
+pub mod members;
 pub mod orgs;
 pub mod plugins;

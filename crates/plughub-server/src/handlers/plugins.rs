@@ -217,6 +217,18 @@ pub async fn show(
     Ok(Json(state.catalog.info(&name).await?))
 }
 
+/// Where the catalogue came from, its last sync, and this server's syncs.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CatalogStatusView {
+    #[serde(flatten)]
+    pub catalogue: CatalogStatus,
+    /// The newest sync, of any server of the store (the first of `recent_syncs`); `null` before any.
+    /// Its `report` says what each source read or failed to read.
+    pub last_sync: Option<plughub_store::SyncRun>,
+    /// What this server syncs from, and whether it is syncing now.
+    pub sync: crate::catalog_sync::SyncState,
+}
+
 #[utoipa::path(
     get,
     path = "/api/catalog/status",
@@ -225,10 +237,15 @@ pub async fn show(
     summary = "Where the catalogue came from",
     security(()),
     responses(
-        (status = 200, description = "What the catalogue holds and its recent syncs", body = CatalogStatus),
+        (status = 200, description = "What the catalogue holds, its recent syncs and the one running", body = CatalogStatusView),
         Public,
     )
 )]
-pub async fn catalog_status(State(state): State<AppState>) -> ApiResult<Json<CatalogStatus>> {
-    Ok(Json(state.catalog.status().await?))
+pub async fn catalog_status(State(state): State<AppState>) -> ApiResult<Json<CatalogStatusView>> {
+    let catalogue = state.catalog.status().await?;
+    Ok(Json(CatalogStatusView {
+        last_sync: catalogue.recent_syncs.first().cloned(),
+        catalogue,
+        sync: state.catalog_syncs.state(),
+    }))
 }

@@ -3,30 +3,15 @@
 use crate::cli::{CreateOrgArgs, StoreArgs};
 use crate::output::out;
 use crate::{context, output};
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Result, anyhow};
 use plughub_domain::Plan;
 
 pub async fn create_org(store_args: &StoreArgs, args: CreateOrgArgs) -> Result<()> {
-    let name = args.name.trim();
-    if !plughub_domain::names::is_usable_name(name) {
-        bail!(
-            "'{name}' is not a usable organisation name: use 1 to 64 letters, digits, '-', '_' or '.'"
-        );
-    }
     let plan: Plan = args.plan.parse().map_err(|e: String| anyhow!(e))?;
-    let store = context::open_store(store_args).await?;
-    let parent =
-        match &args.parent {
-            Some(p) => Some(store.group_by_name(p).await?.ok_or_else(|| {
-                anyhow!("no organisation named '{p}' (see `plughub admin orgs`)")
-            })?),
-            None => None,
-        };
-    let mut tx = store.begin().await?;
-    let group = tx
-        .create_group(name, plan, parent.as_ref().map(|g| g.id.as_str()), "cli")
+    let accounts = plughub_accounts::Accounts::new(context::open_store(store_args).await?);
+    let group = accounts
+        .create_org(&args.name, plan, args.parent.as_deref(), "cli")
         .await?;
-    tx.commit().await?;
     if args.json {
         return output::print_json(&group);
     }

@@ -80,6 +80,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             people::create_token(&cli.store, args).await
         }
         Command::Admin(AdminCommand::Tokens(args)) => people::tokens(&cli.store, args).await,
+        Command::Admin(AdminCommand::Invite(args)) => people::invite(&cli.store, args).await,
         Command::Admin(AdminCommand::RevokeToken(args)) => {
             people::revoke_token(&cli.store, args).await
         }

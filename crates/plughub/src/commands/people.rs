@@ -2,7 +2,8 @@
 //! their API tokens. Secrets (a made password, a token) are printed once and never stored.
 
 use crate::cli::{
-    CreateTokenArgs, CreateUserArgs, PersonArgs, RevokeTokenArgs, SetRoleArgs, StoreArgs,
+    CreateTokenArgs, CreateUserArgs, InviteArgs, PersonArgs, RevokeTokenArgs, SetRoleArgs,
+    StoreArgs,
 };
 use crate::output::out;
 use crate::{context, output};
@@ -21,29 +22,30 @@ fn role(text: &str) -> Result<Role> {
 
 pub async fn create_user(store_args: &StoreArgs, args: CreateUserArgs) -> Result<()> {
     let role = args.role.as_deref().map(role).transpose()?;
-    let (password, made) = if args.password_stdin {
+    let password = if args.password_stdin {
         let mut line = String::new();
         std::io::stdin().read_line(&mut line)?;
-        (line.trim_end_matches(['\r', '\n']).to_string(), false)
+        Some(line.trim_end_matches(['\r', '\n']).to_string())
     } else {
-        let (secret, _) = plughub_accounts::new_secret("pw")?;
-        (secret.trim_start_matches("pw_").to_string(), true)
+        None
     };
     let accounts = accounts(store_args).await?;
-    let person = accounts
-        .create_person(&args.email, &args.name, Some(&password), "cli")
+    let created = accounts
+        .create_person_with_password(&args.email, &args.name, password.as_deref(), "cli")
         .await?;
+    let person = created.person;
+    let made = created.made_password;
     if let (Some(org), Some(role)) = (&args.org, role) {
         accounts.set_role(&person.email, org, role, "cli").await?;
     }
     if args.json {
         return output::print_json(&json!({
             "id": person.id, "email": person.email, "name": person.display_name,
-            "password": made.then_some(&password), "org": args.org, "role": role,
+            "password": made, "org": args.org, "role": role,
         }));
     }
     out!("created {} ({})", person.email, person.id);
-    if made {
+    if let Some(password) = &made {
         out!("  password (shown this once): {password}");
     }
     if let (Some(org), Some(role)) = (&args.org, role) {
@@ -110,5 +112,37 @@ pub async fn revoke_token(store_args: &StoreArgs, args: RevokeTokenArgs) -> Resu
         .revoke_token(&args.id, "cli")
         .await?;
     out!("revoked token {}", args.id);
+    Ok(())
+}
+
+pub async fn invite(store_args: &StoreArgs, args: InviteArgs) -> Result<()> {
+    let role = role(&args.role)?;
+    let store = context::open_store(store_args).await?;
+    let group = store.group_by_name(&args.org).await?.ok_or_else(|| {
+        anyhow!(
+            "no organisation named '{}' (create it with `plughub admin create-org {}`)",
+            args.org,
+            args.org
+        )
+    })?;
+    let (invitation, secret) = Accounts::new(store)
+        .invite(&group, role, args.email.as_deref(), args.days, "cli")
+        .await?;
+    let link = format!("/invitations/{secret}");
+    if args.json {
+        return output::print_json(&json!({
+            "id": invitation.id, "org": invitation.group, "role": invitation.role,
+            "email": invitation.email, "expires_at": invitation.expires_at,
+            "link": link, "secret": secret,
+        }));
+    }
+    out!(
+        "invitation {} to {} as {role} (expires {})",
+        invitation.id,
+        invitation.group,
+        invitation.expires_at
+    );
+    out!("  {link}");
+    out!("  shown this once: give it to the person it is for; it is used once");
     Ok(())
 }

@@ -40,9 +40,11 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<()> {
     // The line scripts and tests wait for; keep its shape.
     crate::output::out!("plughub listening on http://{address}");
 
+    let sync_options = context::sync_options(&args.sources);
     if !args.no_sync {
-        match context::sync_options(&args.sources) {
+        match &sync_options {
             Ok(options) => {
+                let options = options.clone();
                 let catalog = catalog.clone();
                 tokio::spawn(async move {
                     match catalog.sync(&options, &NoProgress).await {
@@ -66,6 +68,11 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<()> {
     }
 
     let mut state = app_state(store_args, catalog, policy(&args)).await?;
+    // Platform owners may start a sync through the API (`POST /api/admin/catalog/sync`), from the same
+    // sources, with --no-sync too.
+    if let Ok(options) = sync_options {
+        state = state.with_catalog_sync(options);
+    }
     state.access.trusted_proxies = args.trusted_proxies.clone();
     if !args.trusted_proxies.is_empty() {
         tracing::info!(proxies = ?args.trusted_proxies.iter().map(ToString::to_string).collect::<Vec<_>>(),
