@@ -132,7 +132,12 @@ struct Recent {
 pub struct FirstOwner {
     pub email: String,
     pub password: String,
+    /// The organisation made for them to own, if one was.
+    pub org: Option<String>,
 }
+
+/// The organisation the first start makes, owned by the first person.
+pub const FIRST_ORG: &str = "default";
 
 impl Accounts {
     pub fn new(store: Store) -> Accounts {
@@ -293,7 +298,21 @@ impl Accounts {
             .await?;
         self.set_role(&email, PLATFORM_GROUP, Role::PlatformOwner, actor)
             .await?;
-        Ok(Some(FirstOwner { email, password }))
+        // A first organisation that the first person owns, so that they can install and run plugins at
+        // once; one that exists already (made before the first start) is left as it is.
+        let org = if self.store.group_by_name(FIRST_ORG).await?.is_none() {
+            self.create_org(FIRST_ORG, Plan::Pro, None, actor).await?;
+            self.set_role(&email, FIRST_ORG, Role::OrgOwner, actor)
+                .await?;
+            Some(FIRST_ORG.to_string())
+        } else {
+            None
+        };
+        Ok(Some(FirstOwner {
+            email,
+            password,
+            org,
+        }))
     }
 
     pub(crate) async fn person(&self, email: &str) -> Result<PersonRecord, AccountError> {

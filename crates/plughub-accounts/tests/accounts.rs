@@ -160,6 +160,15 @@ async fn the_first_start_makes_one_platform_owner() {
         let who = accounts.authenticate_session(&session).await.unwrap();
         assert!(who.is_platform_owner());
         assert_eq!(who.may(Action::ManageOrganisations, None), Ok(()));
+        // And an organisation of their own, to install plugins in at once.
+        assert_eq!(owner.org.as_deref(), Some(plughub_accounts::FIRST_ORG));
+        let org = t
+            .store
+            .group_by_name(plughub_accounts::FIRST_ORG)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(who.may(Action::ManagePlugins, Some(&org.id)), Ok(()));
         assert!(accounts.first_start("test").await.unwrap().is_none());
         t.cleanup().await;
     }

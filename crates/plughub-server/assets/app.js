@@ -75,6 +75,11 @@ document.addEventListener('submit', async (e) => {
   const form = e.target;
   if (form.matches('[data-login]')) { e.preventDefault(); return login(form); }
   if (form.matches('[data-install]')) { e.preventDefault(); return install(form); }
+  if (form.matches('[data-path-field]')) {
+    // The field named by data-path-field goes in the API path ({} in data-api), not in the body.
+    const field = form.elements[form.dataset.pathField];
+    form.dataset.api = form.dataset.apiTemplate.replace('{}', encodeURIComponent(field.value));
+  }
   if (form.matches('[data-playground]')) { e.preventDefault(); return run(form); }
   if (!form.matches('[data-api]')) return;
   e.preventDefault();
@@ -86,6 +91,7 @@ document.addEventListener('submit', async (e) => {
   try {
     const method = form.dataset.method || 'POST';
     const body = form.matches('[data-settings]') ? { settings: settingsOf(form) } : bodyOf(form);
+    if (form.dataset.pathField) delete body[form.dataset.pathField];
     const sent = method === 'DELETE' && !Object.keys(body).length ? undefined : body;
     const answer = await api(method, form.dataset.api, sent);
     const then = form.dataset.then;
@@ -93,7 +99,7 @@ document.addEventListener('submit', async (e) => {
     else if (then === 'secret') {
       const box = form.querySelector('[data-secret]');
       box.hidden = false;
-      box.querySelector('output').textContent = answer.token ?? answer.secret ?? answer.link ?? '';
+      box.querySelector('output').textContent = answer.secret ?? answer.password ?? (answer.link ? new URL(answer.link, location.origin).href : 'nothing to show: it was not made');
       box.querySelector('output').focus?.();
     } else if (then === 'done') { say(form, '.form-done', form.dataset.done || 'Done.'); form.reset(); }
     else if (then) location.href = then;

@@ -400,7 +400,10 @@ async fn people_are_made_and_given_roles_but_no_organisation_loses_its_last_owne
     );
     assert_eq!(
         list["people"][3]["roles"],
-        json!([{ "org": "platform", "role": "platform_owner" }])
+        json!([
+            { "org": "default", "role": "org_owner" },
+            { "org": "platform", "role": "platform_owner" }
+        ])
     );
     assert!(!list.to_string().contains("argon2"), "{list}");
     w.t.cleanup().await;

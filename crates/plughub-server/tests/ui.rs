@@ -392,3 +392,42 @@ async fn the_catalogue_page_is_a_plain_form_whose_state_is_the_url() {
     assert!(!a.text.contains("<script>alert(1)"));
     assert!(a.text.contains("&lt;script&gt;alert(1)"));
 }
+
+#[tokio::test]
+async fn members_invitations_and_administration_pages_are_for_those_who_may() {
+    let w = world().await;
+    let owner = sign_in(&w, "owner@acme.test").await;
+    let user = sign_in(&w, "user@acme.test").await;
+
+    let page = send(&w, get("/members?org=acme", Some(&owner))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("user@acme.test") && page.text.contains("Make the link"));
+    let page = send(&w, get("/members?org=acme", Some(&user))).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.text.contains("does not allow managing its members"));
+
+    // Only platform owners administer; nobody here is one.
+    let page = send(&w, get("/admin", Some(&owner))).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(
+        !page.text.contains(r#"href="/admin""#),
+        "no Admin link for an org owner"
+    );
+
+    // An invitation's link shows what it offers, signed in or not; a bad one says what to do.
+    let accounts = Accounts::new(w._t.store.clone());
+    let group = w._t.store.group_by_name("acme").await.unwrap().unwrap();
+    let (_, secret) = accounts
+        .invite(&group, Role::OrgUser, None, 7, "owner@acme.test")
+        .await
+        .unwrap();
+    let link = format!("/invitations/{secret}");
+    let page = send(&w, get(&link, None)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("Join acme") && page.text.contains("Make my account and join"), "{}", page.text);
+    let page = send(&w, get(&link, Some(&user))).await;
+    assert!(page.text.contains("You are signed in as user@acme.test"));
+    let page = send(&w, get("/invitations/phi_not-a-real-one", None)).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.text.contains("Ask whoever sent it for a new link"));
+}

@@ -89,15 +89,18 @@ pub async fn list(
 fn member_list(org: String, members: Vec<plughub_store::MemberRecord>) -> MemberList {
     MemberList {
         org,
-        members: members
-            .into_iter()
-            .map(|m| Member {
-                email: m.email,
-                display_name: m.display_name,
-                role: m.role,
-                since: m.since,
-            })
-            .collect(),
+        members: members.into_iter().map(Member::from).collect(),
+    }
+}
+
+impl From<plughub_store::MemberRecord> for Member {
+    fn from(m: plughub_store::MemberRecord) -> Member {
+        Member {
+            email: m.email,
+            display_name: m.display_name,
+            role: m.role,
+            since: m.since,
+        }
     }
 }
 

@@ -497,22 +497,27 @@ pub async fn security(
     }
     if want("sign_ins") {
         // Failed sign-ins are the platform's; an organisation sees those of its own people's accounts.
-        let members = members_of(&state, &membership.group_id).await;
+        let members = members_of(&state, &membership.group).await;
         let events = store
             .events(&newest(EventType::SignInFailed, None))
             .await
             .unwrap_or_default();
-        log.insert(
-            "sign_ins",
-            events
-                .iter()
-                .filter(|e| {
-                    viewer.is_platform_owner()
-                        || e.target.as_ref().is_some_and(|t| members.contains(t))
-                })
-                .map(row)
-                .collect(),
-        );
+        let rows = events
+            .iter()
+            .filter_map(|e| {
+                let target = e.target.as_deref().unwrap_or_default();
+                let email = members.get(target);
+                if email.is_none() && !viewer.is_platform_owner() {
+                    return None;
+                }
+                let mut r = row(e);
+                if let Some(email) = email {
+                    r.summary = r.summary.replacen(target, email, 1);
+                }
+                Some(r)
+            })
+            .collect();
+        log.insert("sign_ins", rows);
     }
     page.render(
         "security.html",
@@ -521,8 +526,17 @@ pub async fn security(
     )
 }
 
-/// The emails of a group's members.
-async fn members_of(_state: &AppState, _group_id: &str) -> std::collections::HashSet<String> {
-    // MERGE-TODO: the members' emails, from the store's members query (branch h-api).
-    std::collections::HashSet::new()
+/// A group's members: person id → email (failed sign-ins name a known person by id).
+async fn members_of(state: &AppState, org: &str) -> std::collections::HashMap<String, String> {
+    let Ok(Some(group)) = state.catalog.store().group_by_name(org).await else {
+        return Default::default();
+    };
+    state
+        .accounts
+        .members(&group)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| (m.person_id, m.email))
+        .collect()
 }

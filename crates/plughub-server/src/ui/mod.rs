@@ -30,6 +30,9 @@ pub fn routes() -> Router<AppState> {
         .route("/favicon.ico", get(assets::favicon))
         .route("/login", get(people::login))
         .route("/account", get(people::account))
+        .route("/members", get(people::members))
+        .route("/admin", get(people::admin))
+        .route("/invitations/{secret}", get(people::invitation))
         .route("/plugins", get(catalog::search))
         .route("/plugins/installed", get(console::installed))
         .route("/plugins/playground", get(console::playground))
@@ -148,6 +151,7 @@ impl<'a> Page<'a> {
         title: &str,
         context: Value,
     ) -> Response {
+        // The layout's values come first, so a page's own cannot stand in for them (`me`, `org`, `csrf`).
         let context = minijinja::context! { ..Value::from(Serde(self.base(title))), ..context };
         match templates::TEMPLATES_ENV
             .get_template(template)

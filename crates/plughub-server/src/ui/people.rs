@@ -1,9 +1,13 @@
-//! Pages of people: signing in, and one's own account (password, API tokens).
+//! Pages of people: signing in, one's own account (password, API tokens), an organisation's members and
+//! invitations, accepting an invitation, and the platform's administration.
 
 use super::{Page, Viewer};
+use crate::handlers::admin::{OrgSummary, PersonView};
+use crate::handlers::me::TokenView;
+use crate::handlers::members::{Invitation, Member};
 use crate::state::AppState;
-use axum::extract::{Query, State};
-use axum::http::Uri;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use minijinja::context;
 use minijinja::value::Serde;
@@ -49,5 +53,150 @@ pub async fn account(State(state): State<AppState>, viewer: Viewer, uri: Uri) ->
         "account.html",
         "Your account",
         context! { tokens => Serde(&tokens), memberships => Serde(&viewer.principal.as_ref().map(|p| p.memberships.clone())) },
+    )
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct OrgQuery {
+    org: Option<String>,
+}
+
+/// `GET /members`: an organisation's people and their roles, and its open invitations, for its owners.
+pub async fn members(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    uri: Uri,
+    Query(q): Query<OrgQuery>,
+) -> Response {
+    let page = Page::new(&viewer, "members", &uri).in_org(q.org.as_deref());
+    if let Some(sign_in) = page.sign_in_first(&uri) {
+        return sign_in;
+    }
+    let Some(membership) = page.org() else {
+        return page.no_org();
+    };
+    if !page.may().members {
+        return page.error(
+            StatusCode::FORBIDDEN,
+            "Members",
+            &format!(
+                "Your role in {} ({}) does not allow managing its members: ask an owner.",
+                membership.group,
+                membership.role.as_str()
+            ),
+        );
+    }
+    let group = match state.catalog.store().group_by_name(&membership.group).await {
+        Ok(Some(g)) => g,
+        _ => return page.no_org(),
+    };
+    let members: Vec<Member> = state
+        .accounts
+        .members(&group)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(Member::from)
+        .collect();
+    let invitations: Vec<Invitation> = state
+        .accounts
+        .open_invitations(&group)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(Invitation::from)
+        .collect();
+    page.render(
+        "members.html",
+        "Members",
+        context! { members => Serde(&members), invitations => Serde(&invitations), roles => ORG_ROLES },
+    )
+}
+
+/// The roles an organisation's owner gives.
+const ORG_ROLES: [&str; 3] = ["org_owner", "org_user", "customer"];
+
+/// `GET /invitations/{secret}`: what the link offers, and how to take it (signed in, or as someone new).
+pub async fn invitation(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    uri: Uri,
+    Path(secret): Path<String>,
+) -> Response {
+    let page = Page::new(&viewer, "invitation", &uri);
+    match state.accounts.invitation(&secret).await {
+        Ok(invitation) => page.render(
+            "invitation.html",
+            "Invitation",
+            context! {
+                secret => secret,
+                invited_to => invitation.group,
+                role => invitation.role.as_str(),
+                email => invitation.email,
+                expires_at => invitation.expires_at,
+            },
+        ),
+        Err(e) => {
+            let error = crate::error::ApiError::from(e);
+            page.error(
+                error.status,
+                "Invitation",
+                &format!("{} Ask whoever sent it for a new link.", error.message),
+            )
+        }
+    }
+}
+
+/// `GET /admin`: organisations and plans, people and roles, every token, and the catalogue's sources
+/// and syncs, for platform owners.
+pub async fn admin(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> Response {
+    let page = Page::new(&viewer, "admin", &uri).in_org(None);
+    if let Some(sign_in) = page.sign_in_first(&uri) {
+        return sign_in;
+    }
+    if !viewer.is_platform_owner() {
+        return page.error(
+            StatusCode::FORBIDDEN,
+            "Administration",
+            "Only platform owners administer plughub.",
+        );
+    }
+    let orgs: Vec<OrgSummary> = state
+        .accounts
+        .orgs()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(OrgSummary::from)
+        .collect();
+    let people: Vec<PersonView> = state
+        .accounts
+        .people()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(PersonView::from)
+        .collect();
+    let tokens: Vec<TokenView> = state
+        .accounts
+        .all_tokens()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(t, email)| TokenView::of(t, email))
+        .collect();
+    let status = state.catalog.status().await.ok();
+    page.render(
+        "admin.html",
+        "Administration",
+        context! {
+            orgs => Serde(&orgs),
+            people => Serde(&people),
+            tokens => Serde(&tokens),
+            catalog => Serde(&status),
+            sync => Serde(&state.catalog_syncs.state()),
+            plans => ["free", "pro", "enterprise"],
+            roles => ORG_ROLES,
+        },
     )
 }

@@ -30,6 +30,12 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/security.html"),
     ),
     ("account.html", include_str!("../../templates/account.html")),
+    ("members.html", include_str!("../../templates/members.html")),
+    (
+        "invitation.html",
+        include_str!("../../templates/invitation.html"),
+    ),
+    ("admin.html", include_str!("../../templates/admin.html")),
 ];
 
 pub static TEMPLATES_ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {

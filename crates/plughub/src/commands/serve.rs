@@ -32,8 +32,12 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<()> {
     // The first start makes the platform owner, and says once how to log in.
     let accounts = plughub_accounts::Accounts::new(catalog.store().clone());
     if let Some(owner) = accounts.first_start("serve").await? {
+        let owns = match &owner.org {
+            Some(org) => format!("you own the platform and the organisation '{org}'"),
+            None => "you own the platform".to_string(),
+        };
         eprintln!(
-            "first start: the platform owner is {} with the password {} (shown this once). Make people and tokens with `plughub admin create-user` and `plughub admin create-token`.",
+            "first start: open http://{address}/login and sign in as {} with the password {} (shown this once): {owns}. Invite people from the Members page, or make them with `plughub admin create-user`.",
             owner.email, owner.password
         );
     }
