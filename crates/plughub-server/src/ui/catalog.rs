@@ -316,17 +316,10 @@ fn plugin_context(detail: &PluginDetail) -> minijinja::Value {
         }
         None => (vec![], minijinja::Value::UNDEFINED, vec![]),
     };
-    let newest_compatible = view
-        .compat
-        .values()
-        .rev()
-        .find_map(|c| c.version.clone())
-        .or_else(|| view.latest_version.clone());
     context! {
         name => Serde(&view.name),
         description => Serde(&view.description),
         latest_version => Serde(&view.latest_version),
-        newest_compatible => newest_compatible,
         verified => Serde(&view.verified),
         deprecated => Serde(&view.deprecated),
         license => Serde(&view.license),
