@@ -40,8 +40,26 @@ pub static TEMPLATES_ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
             .unwrap_or_else(|e| panic!("template {name}: {e:#}"));
     }
     env.add_function("asset", |name: &str| super::assets::url(name));
+    // minijinja's own `urlencode` leaves `/` as it is (as Jinja's does), which breaks a path segment
+    // holding a scoped plugin's name: `/api/orgs/acme/plugins/@elizaos/plugin-x/activate` matches no
+    // route. Every use here is one segment or one query value: encode all but the unreserved characters.
+    env.add_filter("urlencode", |value: &str| url_component(value));
     env
 });
+
+/// `value` as one URL path segment or query value: every byte but the unreserved characters (RFC 3986)
+/// percent-encoded, as JavaScript's `encodeURIComponent` does (which also keeps `!*'()`).
+fn url_component(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
 
 #[cfg(test)]
 mod tests {
