@@ -113,6 +113,8 @@ test('install-to-uninstall: search, detail, install with settings and grants, ac
   const secretGrant = page.locator('input[name="grant"][value="secrets.access"]');
   assert.equal(await secretGrant.count(), 1, 'it asks to read its secret setting');
   assert.match(await secretGrant.getAttribute('data-items'), /HELLO_API_KEY/);
+  // A boolean setting's default, as the package says it (not Python's False).
+  assert.equal(await page.locator('#setting-HELLO_LOUD option').first().textContent(), 'default (false)');
   await page.getByLabel(/^HELLO_GREETING/).fill(GREETING);
   const secret = page.getByLabel(/^HELLO_API_KEY/);
   assert.equal(await secret.getAttribute('type'), 'password', 'a secret setting is a password field');
