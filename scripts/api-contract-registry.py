@@ -5,12 +5,15 @@ loopback, for the contract check (scripts/api-contract.sh): package documents at
     api-contract-registry.py FOLDER URL FIXTURE[@VERSION]...
     api-contract-registry.py --serve FOLDER FIXTURE[@VERSION]...
 
-FIXTURE is a package folder; @VERSION publishes it under that version instead of its own. With --serve it
+FIXTURE is a package folder; @VERSION publishes it under that version instead of its own. As npm does, the
+document records when each version was published (`time`) and carries the README of the folder's
+README.md (`readme`), if it has one. With --serve it
 also serves the folder itself, on a free port of 127.0.0.1, and prints `serving URL` once the fixtures are
 published (scripts/browser-tests.sh waits for that line); it serves until it is ended.
 """
 
 import base64
+import datetime
 import hashlib
 import http.server
 import io
@@ -56,6 +59,14 @@ def publish(registry, url, spec):
         "name": name, "dist-tags": {}, "versions": {}, "time": {}}
     document["versions"][version] = {**manifest, "dist": {"tarball": url + file, "integrity": integrity}}
     document["dist-tags"]["latest"] = version
+    now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    document.setdefault("time", {}).setdefault("created", now)
+    document["time"][version] = now
+    document["time"]["modified"] = now
+    readme = os.path.join(folder, "README.md")
+    if os.path.exists(readme):
+        document["readme"] = open(readme, encoding="utf-8").read()
+        document["readmeFilename"] = "README.md"
     json.dump(document, open(path, "w"))
     print(f"published {name}@{version}")
 

@@ -8,13 +8,21 @@
 # - The test packages (exact versions, tests/browser/package-lock.json, which records no download
 #   addresses) are installed with `npm ci` from the registry of your npm configuration, when
 #   node_modules is missing or older than the lockfile.
-# - The server runs on 127.0.0.1 with a fresh SQLite store in a temporary folder and no catalogue sync
-#   (the starter catalogue it carries), installing from an npm registry on loopback with the fixture
-#   plugins (scripts/api-contract-registry.py --serve). The command line sets up: organisation acme
-#   (enterprise), owner@acme.test (org_owner), user@acme.test (org_user), root@plughub.test
-#   (platform_owner), agent eliza; the tests get the address and the passwords in their environment.
+# - The server runs on 127.0.0.1 with a fresh SQLite store in a temporary folder, installing from an npm
+#   registry on loopback with the fixture plugins (scripts/api-contract-registry.py --serve:
+#   @fixture/plugin-hello 1.0.0 and 1.0.1, plugin-echo-model, plugin-hostile-readme). The command line
+#   sets up: organisation acme (enterprise), owner@acme.test (org_owner), user@acme.test (org_user),
+#   account@acme.test (org_user, for the account page's tests), root@plughub.test (platform_owner),
+#   agent eliza; the tests get the address and the passwords in their environment.
+# - The catalogue: the starter one it carries, then one sync (tests/browser/fixture-registry.json, a
+#   registry list in the official shape naming the fixtures, and the loopback registry) and an analysis
+#   of the fixtures' packages. The loopback registry answers 404 for every other plugin, so the sync
+#   drops the starter's npm data (versions) and marks deprecated those only the registry's main list
+#   named; the server then starts with --no-sync.
 # - Screenshots (PNG), axe-core's and Lighthouse's results go to $CARGO_TARGET_DIR/browser-artifacts
 #   (target/browser-artifacts), emptied at each run.
+#
+# Arguments, if any, name the test files to run (e.g. install-flow.test.mjs); by default, all of them.
 #
 # The last line says `browser: N passed, M failed`, counting node:test's tests; the line before it, the
 # tests marked todo (what the UI does not do yet: they run and report, and count neither way).
@@ -22,6 +30,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 started=$(date +%s)
+files=("$@")
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -80,7 +89,8 @@ trap cleanup EXIT
 # An npm registry on loopback with the fixture plugins, for the server to install from.
 fixtures=crates/plughub-testkit/fixtures
 python3 scripts/api-contract-registry.py --serve "$tmp/registry" \
-  "$fixtures/plugin-hello" "$fixtures/plugin-echo-model" >"$tmp/registry.log" 2>&1 &
+  "$fixtures/plugin-hello" "$fixtures/plugin-hello@1.0.1" "$fixtures/plugin-echo-model" \
+  "$fixtures/plugin-hostile-readme" >"$tmp/registry.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do grep -q '^serving ' "$tmp/registry.log" && break; sleep 0.1; done
 registry=$(sed -n 's/^serving //p' "$tmp/registry.log")
@@ -89,19 +99,37 @@ registry=$(sed -n 's/^serving //p' "$tmp/registry.log")
 # The people and the organisation, with the command line on the store the server then serves. With
 # people in it, the server's first start makes no platform owner of its own: the set-up makes one.
 data="$tmp/data"
-mkdir -p "$data"
+mkdir -p "$data/packages"
+# pnpm, with which the server installs plugins' dependencies: plughub fetches it with npm on first use,
+# but the server here installs from the loopback registry, which has no pnpm. Fetched here instead (npm,
+# from the registry of your npm configuration, as scripts/api-contract.sh does), once, and kept under
+# the target folder between runs.
+tools="$target/browser-tools"
+if ! "$tools/node_modules/.bin/pnpm" --version >/dev/null 2>&1; then
+  echo "installing pnpm into $tools"
+  mkdir -p "$tools"
+  npm install --prefix "$tools" --ignore-scripts --no-audit --no-fund --loglevel=error pnpm@9 >/dev/null
+fi
+ln -s "$tools" "$data/packages/tools"
 cli() { "$plughub" --data-dir "$data" "$@" >>"$tmp/setup.log" 2>&1 || { cat "$tmp/setup.log"; exit 1; }; }
 password() { python3 -c 'import secrets; print(secrets.token_urlsafe(18))'; }
 owner_password=$(password)
 user_password=$(password)
 platform_password=$(password)
+account_password=$(password)
 cli admin create-org acme --plan enterprise
 cli admin create-org platform --plan enterprise
 echo "$owner_password" | cli admin create-user owner@acme.test --name "Olga Owner" --org acme --role org_owner --password-stdin
 echo "$user_password" | cli admin create-user user@acme.test --name "Ulla User" --org acme --role org_user --password-stdin
 echo "$platform_password" | cli admin create-user root@plughub.test --name "Platform owner" --org platform --role platform_owner --password-stdin
+echo "$account_password" | cli admin create-user account@acme.test --name "Ada Account" --org acme --role org_user --password-stdin
 cli agent create eliza --org acme
-echo "set up: organisation acme, owner@acme.test (org_owner), user@acme.test (org_user), root@plughub.test (platform_owner), agent eliza"
+# The fixture plugins in the catalogue: a registry file in the official one's shape that lists them, and
+# their package documents (versions, README) from the loopback registry; then what their packages ask for.
+cli catalog sync --from "$tests/fixture-registry.json" --npm-registry "$registry" --force
+cli catalog analyze @fixture/plugin-hello @fixture/plugin-echo-model @fixture/plugin-hostile-readme \
+  --npm-registry "$registry"
+echo "set up: organisation acme, owner@acme.test (org_owner), user@acme.test and account@acme.test (org_user), root@plughub.test (platform_owner), agent eliza; the fixture plugins in the catalogue"
 
 NPM_CONFIG_REGISTRY=$registry "$plughub" --data-dir "$data" serve --listen 127.0.0.1:0 --no-sync \
   >"$tmp/server.log" 2>&1 &
@@ -124,14 +152,16 @@ echo "plughub serving on $server"
 status=0
 (
   cd "$tests"
+  [ ${#files[@]} -gt 0 ] || files=(./*.test.mjs)
   BASE_URL=$server BROWSER_ARTIFACTS=$artifacts BROWSER_ORG=acme \
     OWNER_EMAIL=owner@acme.test OWNER_PASSWORD=$owner_password \
     USER_EMAIL=user@acme.test USER_PASSWORD=$user_password \
     PLATFORM_OWNER_EMAIL=root@plughub.test PLATFORM_OWNER_PASSWORD=$platform_password \
+    ACCOUNT_EMAIL=account@acme.test ACCOUNT_PASSWORD=$account_password \
     node --test --test-concurrency=1 \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$tmp/results.tap" \
-    ./*.test.mjs
+    "${files[@]}"
 ) || status=$?
 cp "$tmp/server.log" "$artifacts/server.log"
 

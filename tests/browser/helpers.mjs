@@ -33,6 +33,8 @@ export const people = {
     password: required('PLATFORM_OWNER_PASSWORD'),
     role: 'platform_owner',
   },
+  // An org_user of acme for the account page's tests alone, which change its password and tokens.
+  account: { email: required('ACCOUNT_EMAIL'), password: required('ACCOUNT_PASSWORD'), role: 'org_user' },
 };
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -196,4 +198,55 @@ export function browsersByPerson() {
       browsers.clear();
     },
   };
+}
+
+/** The CSRF token the page carries (<meta name="csrf-token">), or null signed out. */
+export async function csrfToken(page) {
+  return page.evaluate(() => document.querySelector('meta[name="csrf-token"]')?.content ?? null);
+}
+
+/**
+ * A same-origin fetch made by the page's own document, as its scripts would make it: { status, body }.
+ * `token`: the X-CSRF-Token to send (none when null).
+ */
+export async function fetchFromPage(page, method, path, { body, token = null } = {}) {
+  return page.evaluate(
+    async ({ method, path, body, token }) => {
+      const headers = { accept: 'application/json' };
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      if (token) headers['x-csrf-token'] = token;
+      const answer = await fetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: 'same-origin',
+      });
+      return { status: answer.status, body: await answer.json().catch(() => null) };
+    },
+    { method, path, body, token },
+  );
+}
+
+/**
+ * Uninstalls `plugin` from the organisation through the API, if it is installed: a flow test's set-up, so
+ * that one failed run does not leave the next one a plugin already there. The page must be signed in
+ * (as someone who may uninstall) and on one of plughub's pages.
+ */
+export async function uninstallIfInstalled(page, plugin, org = ORG) {
+  const installed = await fetchFromPage(page, 'GET', `/api/orgs/${encodeURIComponent(org)}/plugins`);
+  assert.equal(installed.status, 200, `the installed plugins of ${org}: HTTP ${installed.status}`);
+  // The list keeps uninstalled instances (archived), as the record of what was there.
+  const gone = (p) => p.status === 'archived' || String(p.state).toLowerCase() === 'uninstalled';
+  const instance = installed.body.plugins.find((p) => p.plugin === plugin && !gone(p));
+  if (!instance) return false;
+  const path = `/api/orgs/${encodeURIComponent(org)}/plugins/${encodeURIComponent(plugin)}`;
+  const token = await csrfToken(page);
+  // An active instance is deactivated first (for every agent), as uninstalling requires.
+  if (['active', 'executing'].includes(String(instance.state).toLowerCase())) {
+    const off = await fetchFromPage(page, 'POST', `${path}/deactivate`, { body: {}, token });
+    assert.ok(off.status < 300, `deactivating ${plugin} left by an earlier run: HTTP ${off.status} ${JSON.stringify(off.body)}`);
+  }
+  const answer = await fetchFromPage(page, 'DELETE', path, { token });
+  assert.ok(answer.status < 300, `uninstalling ${plugin} left by an earlier run: HTTP ${answer.status} ${JSON.stringify(answer.body)}`);
+  return true;
 }

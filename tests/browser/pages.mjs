@@ -10,13 +10,24 @@
 export const pages = [
   { name: 'plugins', path: '/plugins', as: null },
   { name: 'plugins-signed-in', path: '/plugins', as: 'user' },
+  { name: 'plugins-search', path: '/plugins?q=discord', as: null },
+  { name: 'detail', path: '/plugins/@elizaos/plugin-discord', as: null },
+  { name: 'detail-fixture-owner', path: '/plugins/@fixture/plugin-hello', as: 'owner' },
+  { name: 'install', path: '/plugins/@fixture/plugin-hello/install?org=acme', as: 'owner' },
+  { name: 'installed', path: '/plugins/installed?org=acme', as: 'owner' },
+  { name: 'playground', path: '/plugins/playground?org=acme', as: 'owner' },
+  { name: 'activity', path: '/plugins/activity?org=acme', as: 'owner' },
+  { name: 'activity-events', path: '/plugins/activity?org=acme&show=events', as: 'owner' },
+  { name: 'security', path: '/plugins/security?org=acme', as: 'owner' },
+  { name: 'account', path: '/account', as: 'owner' },
   { name: 'login', path: '/login', as: null },
 ];
 
-// The pages Lighthouse measures (lighthouse.test.mjs): the catalogue, and one plugin's page. There is no
-// plugin page yet: until there is, the catalogue searched for one plugin stands in for it. Replace
-// `detail.path` with the plugin page's address (e.g. '/plugins/@elizaos%2Fplugin-discord') once it exists.
+// The pages Lighthouse measures (lighthouse.test.mjs): the catalogue, and one plugin's page. The set-up's
+// sync against the loopback registry leaves the starter's plugins without their npm data (the registry
+// answers 404 for them), so the plugin is the fixture the sync brought in whole: settings, versions,
+// components and what it asks for.
 export const lighthousePages = {
   catalogue: { path: '/plugins', as: null },
-  detail: { path: '/plugins?q=discord', as: null },
+  detail: { path: '/plugins/@fixture/plugin-hello', as: null },
 };

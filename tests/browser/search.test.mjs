@@ -63,12 +63,9 @@ test('a search from the box shows its results and keeps the query in the address
 });
 
 // Chromium restores what was last typed into a form's fields on a history navigation: back on the first
-// search's page, the box shows the second query over the first one's results, though the page sends
-// value="discord". Measured 2026-12-06 with the current page; `autocomplete="off"` on the box (or setting
-// it from the address on `pageshow`) ends it.
-test('back after a second search shows the previous query in the box', {
-  todo: 'measured 2026-12-06: the box shows "solana" over the results for "discord" (form state restored)',
-}, async () => {
+// search's page, the box showed the second query over the first one's results, though the page sends
+// value="discord" (measured 2026-12-06). app.js now sets the box from the address on `pageshow`.
+test('back after a second search shows the previous query in the box', async () => {
   const page = await browser.context.newPage();
   await page.goto(url('/plugins'));
   await searchFromTheBox(page, 'discord');

@@ -61,6 +61,13 @@ function bodyOf(form) {
   return body;
 }
 
+// The catalogue's search box says the query its page shows: a browser coming back to the page (back,
+// forward) otherwise restores what was last typed into it, another query over these results.
+window.addEventListener('pageshow', () => {
+  const box = document.querySelector('form.search input[name="q"]');
+  if (box) box.value = new URLSearchParams(location.search).get('q') ?? '';
+});
+
 document.addEventListener('change', (e) => {
   if (e.target.matches('[data-autosubmit]')) e.target.form?.requestSubmit();
 });

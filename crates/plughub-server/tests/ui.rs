@@ -424,7 +424,11 @@ async fn members_invitations_and_administration_pages_are_for_those_who_may() {
     let link = format!("/invitations/{secret}");
     let page = send(&w, get(&link, None)).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text);
-    assert!(page.text.contains("Join acme") && page.text.contains("Make my account and join"), "{}", page.text);
+    assert!(
+        page.text.contains("Join acme") && page.text.contains("Make my account and join"),
+        "{}",
+        page.text
+    );
     let page = send(&w, get(&link, Some(&user))).await;
     assert!(page.text.contains("You are signed in as user@acme.test"));
     let page = send(&w, get("/invitations/phi_not-a-real-one", None)).await;

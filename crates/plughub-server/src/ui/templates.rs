@@ -38,6 +38,13 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("admin.html", include_str!("../../templates/admin.html")),
 ];
 
+/// What a URL path segment or query value keeps unencoded: the unreserved characters (RFC 3986).
+const URL_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 pub static TEMPLATES_ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
@@ -46,6 +53,12 @@ pub static TEMPLATES_ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
             .unwrap_or_else(|e| panic!("template {name}: {e:#}"));
     }
     env.add_function("asset", |name: &str| super::assets::url(name));
+    // minijinja's own `urlencode` leaves `/` as it is (as Jinja's does), which breaks a path segment
+    // holding a scoped plugin's name: `/api/orgs/acme/plugins/@elizaos/plugin-x/activate` matches no
+    // route. Every use here is one segment or one query value: encode all but the unreserved characters.
+    env.add_filter("urlencode", |value: &str| {
+        percent_encoding::utf8_percent_encode(value, URL_COMPONENT).to_string()
+    });
     env.set_formatter(format_value);
     env
 });
@@ -83,5 +96,17 @@ mod tests {
     #[test]
     fn every_template_parses() {
         assert!(super::TEMPLATES_ENV.templates().count() >= super::TEMPLATES.len());
+    }
+
+    #[test]
+    fn a_scoped_name_is_one_path_segment() {
+        let env = &super::TEMPLATES_ENV;
+        let out = env
+            .render_str(
+                "{{ n|urlencode }}",
+                minijinja::context! { n => "@elizaos/plugin-x v1&2" },
+            )
+            .unwrap();
+        assert_eq!(out, "%40elizaos%2Fplugin-x%20v1%262");
     }
 }
