@@ -5,16 +5,11 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { browsersByPerson, url } from './helpers.mjs';
 
-// The Members link (org_owner) and the Admin link (platform_owner) point at pages this branch does not
-// have yet (the API for them is on main; their pages are to come): measured 2026-12-06, both 404.
-const TODO = 'measured 2026-12-06: /members and /admin, linked from the menu, answer 404 (no such pages yet)';
-
 const { browserFor, close } = browsersByPerson();
 after(close);
 
 for (const who of [null, 'user', 'owner', 'platform']) {
-  const todo = who === 'owner' || who === 'platform' ? { todo: TODO } : {};
-  test(`navigation: every menu link ${who ? `of ${who}` : 'signed out'} leads to a page`, todo, async () => {
+  test(`navigation: every menu link ${who ? `of ${who}` : 'signed out'} leads to a page`, async () => {
     const { context } = await browserFor(who);
     const tab = await context.newPage();
     try {

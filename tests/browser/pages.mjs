@@ -20,6 +20,8 @@ export const pages = [
   { name: 'activity-events', path: '/plugins/activity?org=acme&show=events', as: 'owner' },
   { name: 'security', path: '/plugins/security?org=acme', as: 'owner' },
   { name: 'account', path: '/account', as: 'owner' },
+  { name: 'members', path: '/members?org=acme', as: 'owner' },
+  { name: 'admin', path: '/admin', as: 'platform' },
   { name: 'login', path: '/login', as: null },
 ];
 

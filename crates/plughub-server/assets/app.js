@@ -54,7 +54,9 @@ function bodyOf(form) {
     if (!el.name || el.disabled || el.type === 'submit') continue;
     if (el.type === 'checkbox' && !el.checked) continue;
     let value = el.value;
-    if (el.dataset.type === 'number') { if (value === '') continue; value = Number(value); }
+    // An empty field is a field left out: the API's optional fields take their defaults.
+    if (value === '' && el.type !== 'hidden') continue;
+    if (el.dataset.type === 'number') value = Number(value);
     if (el.dataset.type === 'list') { value = value.split(',').map((s) => s.trim()).filter(Boolean); if (!value.length) continue; }
     body[el.name] = value;
   }
