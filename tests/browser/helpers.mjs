@@ -148,32 +148,24 @@ const FAILING_IMPACTS = new Set(['serious', 'critical']);
 
 /**
  * Runs axe-core (all its rules) on the page as it is, saves the result as browser-artifacts/axe-<name>.json,
- * prints every violation, and fails when any is serious or critical, except the rules named in `known`
- * (violations the current pages are known to have, each checked by a todo test of its own). Returns the
- * serious or critical violations, known ones included.
+ * prints every violation, and fails when any is serious or critical.
  */
-export async function checkAccessibility(page, name, { known = [] } = {}) {
+export async function checkAccessibility(page, name) {
   const results = await new AxeBuilder({ page }).analyze();
   writeFileSync(
     join(ARTIFACTS, `axe-${name}.json`),
     JSON.stringify({ url: results.url, violations: results.violations, passes: results.passes.length }, null, 2),
   );
-  const serious = results.violations.filter((v) => FAILING_IMPACTS.has(v.impact));
-  const failing = serious.filter((v) => !known.includes(v.id));
+  const failing = results.violations.filter((v) => FAILING_IMPACTS.has(v.impact));
   const minor = results.violations.filter((v) => !FAILING_IMPACTS.has(v.impact));
   if (minor.length > 0) {
     console.log(`axe on ${name}: ${minor.length} minor or moderate violation(s), not failing:\n${describeViolations(minor)}`);
-  }
-  const knownFound = serious.filter((v) => known.includes(v.id));
-  if (knownFound.length > 0) {
-    console.log(`axe on ${name}: known violation(s), checked by a todo test:\n${describeViolations(knownFound)}`);
   }
   assert.equal(
     failing.length,
     0,
     `axe-core on ${name} (${results.url}): ${failing.length} serious or critical violation(s):\n${describeViolations(failing)}`,
   );
-  return serious;
 }
 
 /**

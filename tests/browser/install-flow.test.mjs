@@ -186,8 +186,10 @@ test('install-to-uninstall: search, detail, install with settings and grants, ac
   assert.match(await instance(page).locator('.meta').textContent(), new RegExp(`Version ${OLD.replaceAll('.', '\\.')}`));
   await screenshot(page, 'flow-9-rolled-back');
 
-  // Deactivate it (an active plugin is not uninstalled: the server says "deactivate it first"), then
-  // uninstall, accepting the confirmation: it is gone.
+  // While it serves an agent it is not offered for uninstall (the server would refuse: "deactivate it
+  // first"). Deactivate it, then uninstall, accepting the confirmation: it is gone.
+  assert.equal(await instance(page).getByRole('button', { name: 'Uninstall' }).count(), 0, 'no uninstall while active');
+  assert.match(await instance(page).textContent(), /deactivate it for every agent first/);
   await submitAndReload(page, instance(page).getByRole('button', { name: 'Deactivate' }));
   assert.match(await instance(page).textContent(), /It serves no agent\./);
   await submitAndReload(page, instance(page).getByRole('button', { name: 'Uninstall' }));

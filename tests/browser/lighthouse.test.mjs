@@ -19,11 +19,6 @@ const CATEGORIES = ['performance', 'accessibility', 'best-practices', 'seo'];
 // test about the page rather than about the machine. The others do not depend on timing.
 const MINIMUM = { performance: 0.9, accessibility: 0.95, 'best-practices': 0.95, seo: 0.95 };
 
-// Scores the current pages are known to miss, as `page/category` → why, with the figure measured: that
-// assertion alone is a todo (it still runs and reports). Remove an entry once the page reaches the bar.
-// None now (measured 2026-12-06: the rebuilt pages have lang, a viewport, a favicon and a description).
-const BELOW_THE_BAR = {};
-
 const results = {}; // page name → { url, scores, … }
 
 describe('lighthouse', () => {
@@ -98,8 +93,7 @@ describe('lighthouse', () => {
     });
 
     for (const category of CATEGORIES) {
-      const todo = BELOW_THE_BAR[`${name}/${category}`];
-      test(`lighthouse ${name}: ${category} ≥ ${MINIMUM[category]}`, todo ? { todo } : {}, () => {
+      test(`lighthouse ${name}: ${category} ≥ ${MINIMUM[category]}`, () => {
         const score = results[name]?.scores[category];
         assert.equal(typeof score, 'number', `no ${category} score for ${name}`);
         assert.ok(

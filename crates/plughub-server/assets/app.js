@@ -235,7 +235,7 @@ async function run(form) {
         result.textContent = JSON.stringify(data, null, 2);
         const figures = [];
         const m = data.metrics ?? data.execution ?? data;
-        if (m.duration_ms !== undefined) figures.push(`${m.duration_ms} ms`);
+        if (m.duration_ms !== undefined) figures.push(`${m.duration_ms.toFixed(1)} ms`);
         if (m.memory_bytes !== undefined) figures.push(`${Math.round(m.memory_bytes / 1048576)} MB`);
         if (m.egress_requests !== undefined) figures.push(`${m.egress_requests} network requests`);
         status.textContent = `${event === 'error' ? 'Failed' : 'Done'}${figures.length ? ': ' + figures.join(', ') : ''} (${Math.round(performance.now() - started)} ms here).`;

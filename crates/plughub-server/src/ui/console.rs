@@ -131,7 +131,7 @@ pub async fn installed(
             version: record.version().to_string(),
             state: serde_json::to_value(record.state)
                 .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
+                .and_then(|v| v.as_str().map(str::to_ascii_lowercase))
                 .unwrap_or_default(),
             risk: record.current.risk_score,
             error: record.error.clone(),
