@@ -9,7 +9,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launchChromium, screenshot, url } from './helpers.mjs';
+import { launchChromium, screenshot, signIn, url } from './helpers.mjs';
 
 const PLUGIN = '@fixture/plugin-hostile-readme';
 
@@ -131,5 +131,27 @@ test('hostile README and description: the search results run nothing and show th
   const text = await card.innerText();
   assert.match(text, /Hostile description <script>window\.__pwned='description-script'/, `the card's description, escaped: ${text}`);
   assert.match(text, /<svg onload=/);
+  await page.close();
+});
+
+test('hostile settings: defaults that try to leave their attributes stay values of the install form', async () => {
+  const { page, seen } = await watchedTab();
+  await signIn(page, 'owner');
+  const answer = await page.goto(url(`/plugins/${PLUGIN}/install?org=acme`));
+  assert.equal(answer.status(), 200);
+  await page.waitForLoadState('load');
+  for (const field of await page.locator('#install textarea, #install input').all()) await field.focus();
+  await page.waitForTimeout(300);
+  await screenshot(page, 'hostile-install');
+
+  await assertNothingRan(page, seen);
+  // The whole page: no handler, no script address (the form's own fields are the page's, not the plugin's).
+  assert.deepEqual(await leftovers(page, '.readme'), [], 'nothing executable in the install page');
+  // Each default is the placeholder, whole, as text.
+  const json = await page.getByLabel(/^HOSTILE_JSON/).getAttribute('placeholder');
+  assert.match(json, /onfocus=/, `the JSON default, whole: ${json}`);
+  assert.deepEqual(Object.keys(JSON.parse(json)), ['a" onfocus="window.__pwned=\'setting-default\'" x="']);
+  const text = await page.getByLabel(/^HOSTILE_TEXT/).getAttribute('placeholder');
+  assert.equal(text, `"><img src=x onerror="window.__pwned='setting-text'">`);
   await page.close();
 });

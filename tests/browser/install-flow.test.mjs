@@ -104,7 +104,7 @@ test('install-to-uninstall: search, detail, install with settings and grants, ac
 
   // Install: the form, filled in.
   await Promise.all([page.waitForURL((u) => u.pathname === `/plugins/${PLUGIN}/install`), page.getByRole('link', { name: 'Install', exact: true }).click()]);
-  assert.equal(await page.getByLabel('Organisation').inputValue(), ORG);
+  assert.equal(await page.getByLabel('Install into').inputValue(), ORG);
   await page.getByLabel('Version').selectOption(OLD);
   const grants = page.locator('input[name="grant"]');
   const grantCount = await grants.count();

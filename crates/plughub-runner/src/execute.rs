@@ -121,7 +121,10 @@ impl Runner {
                 let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
                 let forward = move |line: &plughub_engine::LogLine| {
                     let text = format!("[{}] {}", line.stream, line.text);
-                    out.send(context.redact(&text)).is_ok()
+                    !matches!(
+                        out.try_send(context.redact(&text)),
+                        Err(tokio::sync::mpsc::error::TrySendError::Closed(_))
+                    )
                 };
                 let task = tokio::spawn(async move {
                     loop {

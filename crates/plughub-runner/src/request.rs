@@ -45,8 +45,8 @@ pub struct ExecutionRequest {
     pub stream: Option<UnboundedSender<Value>>,
     /// Where the worker's log lines go as they are logged, as the record writes them (`[stderr] …`,
     /// secrets cut out). A warm worker serving other executions at once mixes their lines in, as the
-    /// record does.
-    pub log_stream: Option<UnboundedSender<String>>,
+    /// record does. Bounded: lines a slow reader has no room for are dropped (the record keeps them).
+    pub log_stream: Option<tokio::sync::mpsc::Sender<String>>,
     /// Who asked: recorded on the execution's event.
     pub actor: String,
 }

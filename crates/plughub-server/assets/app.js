@@ -70,10 +70,6 @@ window.addEventListener('pageshow', () => {
   if (box) box.value = new URLSearchParams(location.search).get('q') ?? '';
 });
 
-document.addEventListener('change', (e) => {
-  if (e.target.matches('[data-autosubmit]')) e.target.form?.requestSubmit();
-});
-
 document.addEventListener('click', async (e) => {
   if (!e.target.matches('[data-sign-out]')) return;
   try { await api('POST', '/api/auth/logout'); } catch { /* signed out either way */ }
@@ -123,7 +119,9 @@ async function login(form) {
   say(form, '.form-error', '');
   try {
     await api('POST', '/api/auth/login', { email: form.email.value, password: form.password.value });
-    location.href = form.dataset.next || '/plugins';
+    // Only a page of this site (the server checked the path; the browser's reading is checked here too).
+    const next = new URL(form.dataset.next || '/plugins', location.origin);
+    location.href = next.origin === location.origin ? next.href : '/plugins';
   } catch (error) { say(form, '.form-error', error.message); form.password.focus(); }
 }
 
@@ -163,8 +161,13 @@ async function install(form) {
         else if (box.value === 'secrets.access') grant.secrets.push(...items);
         else grant.permissions.push(box.value);
       }
-      await api('POST', `${one}/permissions`, grant);
-      ok(current, 'Permissions granted.');
+      // A grant that names nothing grants all the plugin asks for: never send one for what was ticked.
+      if (!grant.domains.length && !grant.secrets.length && !grant.permissions.length) {
+        ok(current, 'Nothing granted: the network it asks for names no domain; grant domains on the installed plugins page.');
+      } else {
+        await api('POST', `${one}/permissions`, grant);
+        ok(current, 'Permissions granted.');
+      }
     }
     step('Done: opening your installed plugins…').classList.add('done');
     location.href = `/plugins/installed?org=${encodeURIComponent(org)}`;
@@ -211,7 +214,12 @@ async function run(form) {
   const result = out.querySelector('[data-result]');
   const egress = out.querySelector('[data-egress]');
   callbacks.textContent = ''; log.textContent = ''; result.textContent = ''; egress.textContent = '';
-  const since = new Date().toISOString();
+  const org = encodeURIComponent(form.dataset.org);
+  const networkEvents = `/api/orgs/${org}/events?type=plugin_network_request&per_page=50`;
+  // The newest network request recorded before the run: the run's are those after it (by the store's
+  // order, not by a clock of this browser's).
+  let before = 0;
+  try { before = (await api('GET', networkEvents)).items[0]?.seq ?? 0; } catch { /* none readable */ }
   say(form, '.form-error', '');
   const body = { [form.kind.value]: form.name.value, text: form.text.value };
   if (form.agent.value) body.agent = form.agent.value;
@@ -236,8 +244,7 @@ async function run(form) {
         const figures = [];
         const m = data.metrics ?? data.execution ?? data;
         if (m.duration_ms !== undefined) figures.push(`${m.duration_ms.toFixed(1)} ms`);
-        if (m.memory_bytes !== undefined) figures.push(`${Math.round(m.memory_bytes / 1048576)} MB`);
-        if (m.egress_requests !== undefined) figures.push(`${m.egress_requests} network requests`);
+        if (m.memory_bytes != null) figures.push(`${Math.round(m.memory_bytes / 1048576)} MB`);
         status.textContent = `${event === 'error' ? 'Failed' : 'Done'}${figures.length ? ': ' + figures.join(', ') : ''} (${Math.round(performance.now() - started)} ms here).`;
       } else add(log, `${event}: ${JSON.stringify(data)}`);
     });
@@ -246,9 +253,8 @@ async function run(form) {
     say(form, '.form-error', error.message);
   } finally { button.disabled = false; }
   try {
-    const org = encodeURIComponent(form.dataset.org);
-    const page = await api('GET', `/api/orgs/${org}/events?type=plugin_network_request&per_page=50`);
-    const mine = page.items.filter((e) => e.time >= since && e.metadata?.plugin === form.plugin.value).reverse();
+    const page = await api('GET', networkEvents);
+    const mine = page.items.filter((e) => e.seq > before && e.metadata?.plugin === form.plugin.value).reverse();
     for (const e of mine) {
       const m = e.metadata;
       add(egress, `${m.method ?? ''} ${m.host}:${m.port} → ${m.refused ? 'refused: ' + m.refused : m.status}`);

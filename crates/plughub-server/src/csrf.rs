@@ -46,8 +46,13 @@ fn check(method: &Method, path: &str, headers: &HeaderMap) -> Result<(), ApiErro
         return Ok(());
     }
     same_origin(headers)?;
-    // Signing in starts a session; a stale cookie the browser still holds must not stand in its way.
-    if path == "/api/auth/login" {
+    // Signing in starts a session, and so does accepting an invitation as someone new: a stale cookie
+    // the browser still holds must not stand in their way (their pages have no token for it). The
+    // origin was checked; an invitation accepted with a live session takes that session's person, who
+    // could only be made to accept one by a page of this origin.
+    if path == "/api/auth/login"
+        || (path.starts_with("/api/invitations/") && path.ends_with("/accept"))
+    {
         return Ok(());
     }
     let mut sessions = session_cookies(headers).peekable();
@@ -71,19 +76,27 @@ fn check(method: &Method, path: &str, headers: &HeaderMap) -> Result<(), ApiErro
     }
 }
 
-/// The request's `Origin` names this server (the `Host` it was sent to); without an `Origin`, the
-/// browser's `Sec-Fetch-Site` says it came from this site or from the user; a request with neither
+/// The request's `Origin` names this server: the `Host` it was sent to, or the `X-Forwarded-Host` a
+/// reverse proxy that rewrites `Host` says the browser used (a page of another site cannot set that
+/// header on a cross-site request without a preflight this server never allows). Without an `Origin`,
+/// the browser's `Sec-Fetch-Site` says it came from this site or from the user; a request with neither
 /// comes from no browser page at all.
 fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
-    let host = headers.get(HOST).and_then(|v| v.to_str().ok());
+    let hosts: Vec<&str> = [headers.get(HOST), headers.get("x-forwarded-host")]
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
     if let Some(origin) = headers.get(ORIGIN) {
         let origin_host = origin
             .to_str()
             .ok()
             .and_then(|o| o.split_once("://"))
             .map(|(_, rest)| rest);
-        return match (origin_host, host) {
-            (Some(from), Some(host)) if from.eq_ignore_ascii_case(host) => Ok(()),
+        return match origin_host {
+            Some(from) if hosts.iter().any(|h| from.eq_ignore_ascii_case(h)) => Ok(()),
             _ => Err(refused(
                 "cross_origin",
                 format!(
@@ -161,6 +174,15 @@ mod tests {
         assert_eq!(code(check(&post, "/api/x", &bearer)), "ok");
         // Signing in checks the origin only.
         assert_eq!(code(check(&post, "/api/auth/login", &missing)), "ok");
+        // Behind a proxy that rewrites Host, the host the browser used is in X-Forwarded-Host.
+        let proxied = headers(&[
+            cookie,
+            ("host", "backend:8080"),
+            ("x-forwarded-host", "plughub.example"),
+            ("origin", "https://plughub.example"),
+            (TOKEN_HEADER, &token),
+        ]);
+        assert_eq!(code(check(&post, "/api/x", &proxied)), "ok");
         let login_elsewhere = headers(&[host, ("origin", "http://127.0.0.2:9")]);
         assert_eq!(
             code(check(&post, "/api/auth/login", &login_elsewhere)),

@@ -75,7 +75,8 @@ pub fn run_streamed(
                 }
             })
         };
-        let (log, mut logged) = mpsc::unbounded_channel::<String>();
+        // Bounded, as the worker's own watch is: a chatty plugin and a slow reader lose lines, not memory.
+        let (log, mut logged) = mpsc::channel::<String>(256);
         let forward_log = {
             let events = events.clone();
             tokio::spawn(async move {

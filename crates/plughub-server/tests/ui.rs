@@ -35,6 +35,7 @@ async fn world() -> World {
     for (email, role) in [
         ("owner@acme.test", Role::OrgOwner),
         ("user@acme.test", Role::OrgUser),
+        ("customer@acme.test", Role::Customer),
     ] {
         accounts
             .create_person(email, "", Some(PASSWORD), "test")
@@ -335,6 +336,17 @@ async fn pages_show_only_what_the_role_may_do_and_the_server_refuses_the_rest() 
     assert_eq!(
         (a.status, a.json()["error"]["code"].as_str()),
         (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
+
+    // A customer of the organisation sees none of its plugins (the API refuses them too).
+    let customer = sign_in(&w, "customer@acme.test").await;
+    let a = send(&w, get("/plugins/installed?org=acme", Some(&customer))).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert!(
+        a.text
+            .contains("does not allow seeing its installed plugins"),
+        "{}",
+        a.text
     );
 
     // An organisation's pages send a visitor to sign in, and back after.

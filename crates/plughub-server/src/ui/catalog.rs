@@ -109,8 +109,14 @@ pub async fn search(
     uri: Uri,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let page = Page::new(&viewer, "catalog", &uri).in_org(None);
     let mut pairs = given_pairs(raw.as_deref());
+    // The organisation switcher's choice is the page's, not the search's.
+    let wanted_org = pairs
+        .iter()
+        .find(|(k, _)| k == "org")
+        .map(|(_, v)| v.clone());
+    pairs.retain(|(k, _)| k != "org");
+    let page = Page::new(&viewer, "catalog", &uri).in_org(wanted_org.as_deref());
     let text = pairs
         .iter()
         .find(|(k, _)| k == "q")
@@ -302,11 +308,10 @@ fn plugin_context(detail: &PluginDetail) -> minijinja::Value {
         Some(facts) => {
             let mut by_kind: BTreeMap<String, Vec<&plughub_domain::Component>> = BTreeMap::new();
             for c in &facts.components {
-                let kind = serde_json::to_value(c.kind)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default();
-                by_kind.entry(kind).or_default().push(c);
+                by_kind
+                    .entry(c.kind.as_str().to_string())
+                    .or_default()
+                    .push(c);
             }
             (
                 explain(&facts.permissions),

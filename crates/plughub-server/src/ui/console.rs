@@ -25,6 +25,13 @@ pub struct OrgQuery {
     plugin: Option<String>,
 }
 
+impl OrgQuery {
+    /// The organisation asked for (the switcher's choice).
+    pub fn org(&self) -> Option<&str> {
+        self.org.as_deref()
+    }
+}
+
 /// The page, or where the viewer must go first (sign in; an organisation they are in).
 fn org_page<'a>(
     viewer: &'a Viewer,
@@ -78,7 +85,19 @@ pub async fn installed(
         Ok(p) => p,
         Err(r) => return *r,
     };
-    let org = page.org().expect("checked").group.clone();
+    let membership = page.org().expect("checked");
+    if !page.may().view {
+        return page.error(
+            StatusCode::FORBIDDEN,
+            "Installed plugins",
+            &format!(
+                "Your role in {} ({}) does not allow seeing its installed plugins.",
+                membership.group,
+                membership.role.as_str()
+            ),
+        );
+    }
+    let org = membership.group.clone();
     let Some(lifecycle) = &state.lifecycle else {
         return page.error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -496,27 +515,23 @@ pub async fn security(
         }
     }
     if want("sign_ins") {
-        // Failed sign-ins are the platform's; an organisation sees those of its own people's accounts.
-        let members = members_of(&state, &membership.group).await;
-        let events = store
-            .events(&newest(EventType::SignInFailed, None))
-            .await
-            .unwrap_or_default();
-        let rows = events
-            .iter()
-            .filter_map(|e| {
-                let target = e.target.as_deref().unwrap_or_default();
-                let email = members.get(target);
-                if email.is_none() && !viewer.is_platform_owner() {
-                    return None;
-                }
-                let mut r = row(e);
-                if let Some(email) = email {
-                    r.summary = r.summary.replacen(target, email, 1);
-                }
-                Some(r)
-            })
-            .collect();
+        // Failed sign-ins are the platform's: an organisation sees those of its own people's accounts,
+        // asked for person by person so that failures of other accounts cannot push them out of view.
+        let members = members_of(&state, &membership.group_id).await;
+        let mut rows = Vec::new();
+        for (person_id, email) in &members {
+            let filter = EventFilter {
+                target: Some(person_id.clone()),
+                ..newest(EventType::SignInFailed, None)
+            };
+            for e in store.events(&filter).await.unwrap_or_default() {
+                let mut r = row(&e);
+                r.summary = r.summary.replacen(person_id.as_str(), email, 1);
+                rows.push(r);
+            }
+        }
+        rows.sort_by(|a, b| b.time.cmp(&a.time));
+        rows.truncate(100);
         log.insert("sign_ins", rows);
     }
     page.render(
@@ -527,13 +542,11 @@ pub async fn security(
 }
 
 /// A group's members: person id → email (failed sign-ins name a known person by id).
-async fn members_of(state: &AppState, org: &str) -> std::collections::HashMap<String, String> {
-    let Ok(Some(group)) = state.catalog.store().group_by_name(org).await else {
-        return Default::default();
-    };
+async fn members_of(state: &AppState, group_id: &str) -> std::collections::HashMap<String, String> {
     state
-        .accounts
-        .members(&group)
+        .catalog
+        .store()
+        .members(group_id)
         .await
         .unwrap_or_default()
         .into_iter()

@@ -1,6 +1,7 @@
 //! Pages of people: signing in, one's own account (password, API tokens), an organisation's members and
 //! invitations, accepting an invitation, and the platform's administration.
 
+use super::console::OrgQuery;
 use super::{Page, Viewer};
 use crate::handlers::admin::{OrgSummary, PersonView};
 use crate::handlers::me::TokenView;
@@ -11,6 +12,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use minijinja::context;
 use minijinja::value::Serde;
+use plughub_domain::{Plan, Role};
 use serde::Deserialize;
 
 #[derive(Debug, Default, Deserialize)]
@@ -18,10 +20,20 @@ pub struct Next {
     next: Option<String>,
 }
 
-/// Where to go after signing in: a path of this site only, never another site's address.
+/// Where to go after signing in: a path of this site only, never another site's address. Browsers drop
+/// tabs and line breaks from addresses and read `\\` as `/`, so `/\t/elsewhere` is `//elsewhere`: a path
+/// with any of them, or with a second slash first, goes to the catalogue instead.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n
+                    .chars()
+                    .any(|c| c == '\\' || c.is_whitespace() || c.is_control()) =>
+        {
+            n.to_string()
+        }
         _ => "/plugins".to_string(),
     }
 }
@@ -38,27 +50,27 @@ pub async fn login(viewer: Viewer, uri: Uri, Query(q): Query<Next>) -> Response 
 }
 
 /// `GET /account`: who one is, one's organisations and roles, the password form and one's API tokens.
-pub async fn account(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> Response {
-    let page = Page::new(&viewer, "account", &uri).in_org(None);
+pub async fn account(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    uri: Uri,
+    Query(q): Query<OrgQuery>,
+) -> Response {
+    let page = Page::new(&viewer, "account", &uri).in_org(q.org());
     if let Some(sign_in) = page.sign_in_first(&uri) {
         return sign_in;
     }
-    let email = viewer
+    let person = viewer
         .principal
         .as_ref()
-        .map(|p| p.email.clone())
+        .map(|p| p.person_id.clone())
         .unwrap_or_default();
-    let tokens = state.accounts.tokens(&email).await.unwrap_or_default();
+    let tokens = state.accounts.tokens_of(&person).await.unwrap_or_default();
     page.render(
         "account.html",
         "Your account",
         context! { tokens => Serde(&tokens), memberships => Serde(&viewer.principal.as_ref().map(|p| p.memberships.clone())) },
     )
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct OrgQuery {
-    org: Option<String>,
 }
 
 /// `GET /members`: an organisation's people and their roles, and its open invitations, for its owners.
@@ -68,7 +80,7 @@ pub async fn members(
     uri: Uri,
     Query(q): Query<OrgQuery>,
 ) -> Response {
-    let page = Page::new(&viewer, "members", &uri).in_org(q.org.as_deref());
+    let page = Page::new(&viewer, "members", &uri).in_org(q.org());
     if let Some(sign_in) = page.sign_in_first(&uri) {
         return sign_in;
     }
@@ -109,12 +121,18 @@ pub async fn members(
     page.render(
         "members.html",
         "Members",
-        context! { members => Serde(&members), invitations => Serde(&invitations), roles => ORG_ROLES },
+        context! { members => Serde(&members), invitations => Serde(&invitations), roles => org_roles() },
     )
 }
 
-/// The roles an organisation's owner gives.
-const ORG_ROLES: [&str; 3] = ["org_owner", "org_user", "customer"];
+/// The roles an organisation's owner gives: all but the platform's own.
+fn org_roles() -> Vec<&'static str> {
+    Role::ALL
+        .iter()
+        .filter(|r| **r != Role::PlatformOwner)
+        .map(|r| r.as_str())
+        .collect()
+}
 
 /// `GET /invitations/{secret}`: what the link offers, and how to take it (signed in, or as someone new).
 pub async fn invitation(
@@ -149,8 +167,13 @@ pub async fn invitation(
 
 /// `GET /admin`: organisations and plans, people and roles, every token, and the catalogue's sources
 /// and syncs, for platform owners.
-pub async fn admin(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> Response {
-    let page = Page::new(&viewer, "admin", &uri).in_org(None);
+pub async fn admin(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    uri: Uri,
+    Query(q): Query<OrgQuery>,
+) -> Response {
+    let page = Page::new(&viewer, "admin", &uri).in_org(q.org());
     if let Some(sign_in) = page.sign_in_first(&uri) {
         return sign_in;
     }
@@ -195,8 +218,33 @@ pub async fn admin(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> R
             tokens => Serde(&tokens),
             catalog => Serde(&status),
             sync => Serde(&state.catalog_syncs.state()),
-            plans => ["free", "pro", "enterprise"],
-            roles => ORG_ROLES,
+            plans => Plan::ALL.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+            platform_group => plughub_accounts::PLATFORM_GROUP,
+            roles => org_roles(),
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn after_signing_in_only_a_path_of_this_site_is_followed() {
+        assert_eq!(
+            safe_next(Some("/plugins/installed?org=acme")),
+            "/plugins/installed?org=acme"
+        );
+        for elsewhere in [
+            "//evil.test",
+            "/\t/evil.test",
+            "/\n/evil.test",
+            "/\\evil.test",
+            "https://evil.test",
+            "evil",
+        ] {
+            assert_eq!(safe_next(Some(elsewhere)), "/plugins", "{elsewhere:?}");
+        }
+        assert_eq!(safe_next(None), "/plugins");
+    }
 }
