@@ -83,11 +83,17 @@ impl FromRequestParts<AppState> for Caller {
             let principal = state.accounts.authenticate_token_from(token, from).await?;
             return Ok(Caller(principal, Credential::Token(token.to_string())));
         }
-        match session_cookies(&parts.headers).next() {
-            Some(secret) => Ok(Caller(
-                state.accounts.authenticate_session(&secret).await?,
-                Credential::Session(secret),
-            )),
+        // A browser may hold more than one session cookie (set for other paths or hosts): the first that
+        // holds signs the request in, as it signs in the pages; none holding answers the last refusal.
+        let mut refused = None;
+        for secret in session_cookies(&parts.headers) {
+            match state.accounts.authenticate_session(&secret).await {
+                Ok(principal) => return Ok(Caller(principal, Credential::Session(secret))),
+                Err(e) => refused = Some(e),
+            }
+        }
+        match refused {
+            Some(e) => Err(e.into()),
             None => Err(ApiError::unauthenticated(
                 "unauthenticated",
                 "sign in: send `Authorization: Bearer <token>` (an admin makes one with `plughub admin create-token`) or log in with POST /api/auth/login",
