@@ -73,6 +73,10 @@ function label(kind: ComponentKind): string {
   return kind;
 }
 
+function article(kind: ComponentKind): string {
+  return kind === 'provider' ? 'a' : 'an';
+}
+
 export class PlughubBridge {
   readonly runtime: IAgentRuntime;
   /** Set once the settings are all there. */
@@ -303,7 +307,7 @@ export class PlughubBridge {
     this.skipped.push({ kind, name, plugin, heldBy });
     this.log(
       'warn',
-      `skipped ${label(kind)} ${name} of plughub plugin ${plugin}: the agent has a ${label(kind)} of that name already` +
+      `skipped ${label(kind)} ${name} of plughub plugin ${plugin}: the agent has ${article(kind)} ${label(kind)} of that name already` +
         (heldBy === 'local' ? ' (from a local plugin)' : ` (from ${heldBy})`),
     );
   }
@@ -340,7 +344,8 @@ export class PlughubBridge {
       return outcome.result;
     } catch (error) {
       const text = error instanceof Error ? error.message : describeCause(error);
-      const wrapped = new PlughubError(text.startsWith(`${plugin}:`) ? text : `${plugin}: ${text}`, {
+      // Errors of the bridge name the plugin already; plughub's error frames carry the plugin's own message.
+      const wrapped = new PlughubError(text.includes(plugin) ? text : `${plugin}: ${text}`, {
         status: (error as PlughubError).status,
         code: (error as PlughubError).code,
         url: (error as PlughubError).url,

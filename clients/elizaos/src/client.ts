@@ -174,6 +174,8 @@ export class PlughubClient {
   readonly org: string;
   readonly agent: string;
   readonly timeoutSeconds: number;
+  /** Sees every frame and answer, as text: 'in' from plughub, 'out' to it (for tests and debugging). */
+  observer?: (direction: 'in' | 'out', text: string) => void;
   private readonly token: string;
   private readonly slots: Slots;
 
@@ -270,6 +272,7 @@ export class PlughubClient {
       );
     }
     const text = await response.text();
+    this.observer?.('in', text);
     if (!response.ok) throw PlughubClient.fromAnswer("could not read the agent's components", url, response.status, text);
     let body: Components;
     try {
@@ -354,6 +357,7 @@ export class PlughubClient {
             error: text === undefined ? 'the answer does not serialise as JSON' : 'the answer is larger than one frame',
           });
         }
+        this.observer?.('out', text);
         ws.send(text);
       };
       // Frames that must keep their order (callbacks, then the final frame) run one after another.
@@ -375,13 +379,18 @@ export class PlughubClient {
           });
       };
 
-      ws.on('open', () => ws.send(frame));
+      ws.on('open', () => {
+        this.observer?.('out', frame);
+        ws.send(frame);
+      });
       ws.on('unexpected-response', (_request, response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () =>
-          fail(PlughubClient.fromAnswer(`could not run ${what}`, url, response.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'))),
-        );
+        response.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          this.observer?.('in', body);
+          fail(PlughubClient.fromAnswer(`could not run ${what}`, url, response.statusCode ?? 0, body));
+        });
         response.on('error', (error) => fail(new PlughubError(`could not run ${what}: ${describeCause(error)} (${url})`, { url })));
       });
       ws.on('error', (error) => {
@@ -403,9 +412,11 @@ export class PlughubClient {
       });
       ws.on('message', (data, isBinary) => {
         if (settled || finalFrame) return;
+        const raw = isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString();
+        this.observer?.('in', raw);
         let frameIn: Record<string, unknown>;
         try {
-          frameIn = JSON.parse(isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString()) as Record<string, unknown>;
+          frameIn = JSON.parse(raw) as Record<string, unknown>;
         } catch {
           fail(new PlughubError(`plughub sent a frame that is not JSON during ${what} (${url})`, { url }));
           return;
