@@ -17,12 +17,18 @@
 #   never reaches the agent) in their environment. Their traffic stays on loopback.
 #
 # Arguments, if any, name the test files to run (e.g. action.test.mjs); by default, all of them.
+# `--bench` runs the benchmark instead (clients/elizaos/bench/proxied.mjs; scripts/bench-agent-bridge.sh),
+# against a server that limits no executions.
 #
 # The last line says `bridge: N passed, M failed`, counting node:test's tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
 started=$(date +%s)
+bench=false
+if [ "${1:-}" = --bench ]; then
+  bench=true
+  shift
+fi
 files=("$@")
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -109,7 +115,9 @@ cli activate @fixture/plugin-conversation --org acme --agent eliza
 cli activate @fixture/plugin-conversation --org acme --agent eliza-models
 echo "set up: organisation acme, owner@acme.test (org_owner) with a token, agents eliza and eliza-models, @fixture/plugin-conversation active for both"
 
-NPM_CONFIG_REGISTRY=$registry "$plughub" --data-dir "$data" serve --listen 127.0.0.1:0 --no-sync \
+limits=()
+if $bench; then limits=(--executions-per-minute 0); fi
+NPM_CONFIG_REGISTRY=$registry "$plughub" --data-dir "$data" serve --listen 127.0.0.1:0 --no-sync "${limits[@]}" \
   >"$tmp/server.log" 2>&1 &
 server_pid=$!
 pids+=($server_pid)
@@ -124,6 +132,14 @@ server=$(grep -o 'http://[0-9.:]*' "$tmp/server.log" | head -n 1) || {
   exit 1
 }
 echo "plughub serving on $server"
+
+if $bench; then
+  cd "$client"
+  LOG_LEVEL=${LOG_LEVEL:-error} \
+    PLUGHUB_URL=$server PLUGHUB_TOKEN=$token PLUGHUB_ORG=acme PLUGHUB_AGENT=eliza \
+    npm run --silent bench
+  exit
+fi
 
 # One file at a time (one PGlite per process, and the machine's cores for the agent and the sandbox).
 # Spec output to the terminal, TAP to count.
