@@ -32,7 +32,6 @@ test('REPORT_STEPS through processActions: steps 1, 2, 3 in order, then the resu
   assert.match(result.text, /^three steps for the launch \(key /);
   assert.equal(result.values.steps, 3);
   assert.equal(result.values.room, message.roomId);
-  assert.equal(result.values.agentName, 'Eliza', "the plugin read the agent's state");
   if (env.secret) {
     assert.ok(!result.text.includes(env.secret), 'the secret is cut out of the result');
     for (const text of received) assert.ok(!text.includes(env.secret), `no secret in ${text.slice(0, 200)}`);
@@ -49,7 +48,8 @@ test('the direct handler of the proxy runs too, and concurrent runs each keep th
   const runs = await Promise.all(
     Array.from({ length: 4 }, async () => {
       const seen = [];
-      const result = await action.handler(runtime, message, { values: {}, data: {}, text: '' }, {}, async (content) => {
+      const state = { values: { agentName: 'Eliza' }, data: {}, text: '' };
+      const result = await action.handler(runtime, message, state, {}, async (content) => {
         seen.push(content.text);
         return [];
       });
@@ -59,5 +59,6 @@ test('the direct handler of the proxy runs too, and concurrent runs each keep th
   for (const { seen, result } of runs) {
     assert.deepEqual(seen, ['step 1 of 3', 'step 2 of 3', 'step 3 of 3']);
     assert.equal(result.success, true);
+    assert.equal(result.values.agentName, 'Eliza', 'the plugin read the state it was given');
   }
 });
