@@ -33,3 +33,19 @@ test("composeState includes CONVERSATION_SUMMARY's text, made from the agent's o
   assert.equal(state.values.conversationSender, 'Ada Lovelace');
   assert.equal(state.data.providers.CONVERSATION_SUMMARY.data.texts.length, 4);
 });
+
+test('the evaluator NOTE_TAKER runs in plughub, through runtime.evaluate and through its handler', needsServer, async () => {
+  const { runtime } = agent;
+  const chat = await conversation(runtime);
+  const message = await chat.say('note this down');
+  const state = await runtime.composeState(message);
+  const ran = await runtime.evaluate(message, state, false);
+  assert.deepEqual(
+    ran.map((e) => e.name),
+    ['NOTE_TAKER'],
+    'alwaysRun: it runs although the agent did not respond',
+  );
+  const evaluator = runtime.evaluators.find((e) => e.name === 'NOTE_TAKER');
+  const result = await evaluator.handler(runtime, message, state, {});
+  assert.deepEqual(result, { success: true, values: { noted: 'note this down' } });
+});
