@@ -132,6 +132,7 @@ string_enum!(
         InvitationCreated => "invitation_created",
         InvitationWithdrawn => "invitation_withdrawn",
         InvitationAccepted => "invitation_accepted",
+        AgentChanged => "agent_changed",
     }
 );
 

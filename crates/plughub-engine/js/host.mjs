@@ -8,6 +8,7 @@ import tls from 'node:tls';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { AsyncLocalStorage } from 'node:async_hooks';
 
 const MAX_MESSAGE_BYTES = 1_000_000;
 const socketPath = process.env.PLUGHUB_SOCKET;
@@ -207,11 +208,20 @@ if (egressPath) {
 }
 
 // ---- runtime calls back to plughub -------------------------------------------------------------------
+// Each request runs in an asynchronous context of its own, which follows it through every await, timer and
+// promise it makes: a runtime call says which request's run made it, and whether a calling agent answers
+// that run's conversation (its rooms, entities and memories: `remote`).
+const runs = new AsyncLocalStorage();
+const remote = () => runs.getStore()?.remote === true;
+
 let nextCall = 0;
 const pendingCalls = new Map();
 function callHost(method, params) {
   const id = `r${++nextCall}`;
-  const line = safeJson({ type: 'runtime.call', id, method, params });
+  const request = runs.getStore()?.id;
+  const line = safeJson(
+    request === undefined ? { type: 'runtime.call', id, method, params } : { type: 'runtime.call', id, method, params, request },
+  );
   const size = Buffer.byteLength(line);
   if (size > caps.runtimeCallBytes) {
     return Promise.reject(
@@ -246,8 +256,13 @@ function getSetting(key) {
   return value ?? null;
 }
 
+// The agent the worker serves, as plughub names it; a calling agent's run sees that agent's own id.
+let agentId;
 const provided = {
-  agentId: undefined,
+  get agentId() {
+    const run = runs.getStore();
+    return (run?.remote && run.agentId) || agentId;
+  },
   get character() {
     return character;
   },
@@ -293,19 +308,27 @@ const provided = {
   getTaskWorker: (name) => registered.taskWorkers.get(name),
   getTasks: async () => [],
   getTasksByName: async () => [],
-  // plughub keeps no rooms, worlds or entities of its own: an execution has one message, from one user, in
-  // one room, and these describe just that, so that providers reading them (bootstrap's CHARACTER,
-  // discord's) run instead of crashing.
+  // The conversation. A calling agent's run (the agent bridge) asks that agent, which answers from its own
+  // runtime. Otherwise plughub keeps no rooms, worlds or entities of its own: an execution has one message,
+  // from one user, in one room, and these describe just that, so that providers reading them (bootstrap's
+  // CHARACTER, discord's) run instead of crashing.
   isReady: async () => true,
   getConversationLength: () => 32,
-  getRoom: async (id) => (id ? roomOf(id) : null),
-  getRoomsByIds: async (ids) => (ids ?? []).map(roomOf),
-  getWorld: async (id) => (id ? { id, name: 'plughub', agentId: provided.agentId, serverId: 'plughub', metadata: {} } : null),
-  getEntityById: async (id) => (id ? entityOf(id) : null),
-  getEntitiesByIds: async (ids) => (ids ?? []).map(entityOf),
-  getEntitiesForRoom: async () => [],
-  getParticipantsForRoom: async () => [],
-  getRoomsForParticipants: async () => [],
+  getRoom: async (id) => (remote() ? callHost('getRoom', [id ?? null]) : id ? roomOf(id) : null),
+  getRoomsByIds: async (ids) => (remote() ? callHost('getRoomsByIds', [ids ?? []]) : (ids ?? []).map(roomOf)),
+  getWorld: async (id) =>
+    remote()
+      ? callHost('getWorld', [id ?? null])
+      : id
+        ? { id, name: 'plughub', agentId: provided.agentId, serverId: 'plughub', metadata: {} }
+        : null,
+  getEntityById: async (id) => (remote() ? callHost('getEntityById', [id ?? null]) : id ? entityOf(id) : null),
+  getEntitiesByIds: async (ids) => (remote() ? callHost('getEntitiesByIds', [ids ?? []]) : (ids ?? []).map(entityOf)),
+  getEntitiesForRoom: async (roomId, includeComponents) =>
+    remote() ? callHost('getEntitiesForRoom', [roomId ?? null, Boolean(includeComponents)]) : [],
+  getParticipantsForRoom: async (roomId) => (remote() ? callHost('getParticipantsForRoom', [roomId ?? null]) : []),
+  getRoomsForParticipants: async (ids) => (remote() ? callHost('getRoomsForParticipants', [ids ?? []]) : []),
+  getMemoryById: async (id) => (remote() ? callHost('getMemoryById', [id ?? null]) : null),
   getAllWorlds: async () => [],
   // Nobody has muted or followed a room plughub does not keep.
   getParticipantUserState: async () => null,
@@ -319,7 +342,7 @@ const provided = {
   ensureRoomExists: async () => undefined,
   ensureWorldExists: async () => undefined,
   getMemoriesByRoomIds: async (query) =>
-    (
+    remote() ? callHost('getMemoriesByRoomIds', [query ?? {}]) : (
       await Promise.all(
         (query?.roomIds ?? []).map((roomId) =>
           callHost('getMemories', [{ roomId, tableName: query.tableName, count: query.limit }]),
@@ -424,14 +447,27 @@ function pickPlugin(module, packageName) {
   return null;
 }
 
+// What an agent's planner reads of each component (the agent bridge registers proxies from it).
 function describe(plugin) {
-  const component = (c) => ({ name: c.name, description: c.description ?? '', similes: c.similes ?? [] });
+  const component = (c) => ({
+    name: c.name,
+    description: c.description ?? '',
+    similes: Array.isArray(c.similes) ? c.similes : [],
+    ...(Array.isArray(c.examples) && c.examples.length ? { examples: c.examples } : {}),
+  });
+  const provider = (p) => ({
+    ...component(p),
+    ...(p.dynamic ? { dynamic: true } : {}),
+    ...(p.private ? { private: true } : {}),
+    ...(typeof p.position === 'number' && Number.isFinite(p.position) ? { position: p.position } : {}),
+  });
+  const evaluator = (e) => ({ ...component(e), ...(e.alwaysRun ? { alwaysRun: true } : {}) });
   return {
     name: plugin.name,
     description: plugin.description ?? '',
     actions: registered.actions.map(component),
-    providers: registered.providers.map(component),
-    evaluators: registered.evaluators.map(component),
+    providers: registered.providers.map(provider),
+    evaluators: registered.evaluators.map(evaluator),
     services: [...serviceClasses.values()].map((s) => ({
       serviceType: s.serviceType ?? s.name,
       capabilityDescription: s.prototype?.capabilityDescription ?? s.capabilityDescription ?? '',
@@ -517,7 +553,7 @@ const handlers = {
   async 'plugin.init'(m) {
     settings = { ...(m.config?.settings ?? {}) };
     if (m.config?.character) character = { ...character, ...m.config.character };
-    provided.agentId = m.config?.agentId;
+    agentId = m.config?.agentId;
     if (typeof plugin.init === 'function') await plugin.init({ ...settings }, runtime);
     return { type: 'plugin.init.result', success: true, manifest: describe(plugin) };
   },
@@ -611,8 +647,9 @@ function onMessage(m) {
     send({ type: 'error', id: m.id, error: `unknown request ${m.type}` });
     return;
   }
-  Promise.resolve()
-    .then(() => handler(m))
+  const run = { id: m.id, remote: m.remote === true, agentId: m.memory?.agentId };
+  runs
+    .run(run, () => Promise.resolve().then(() => handler(m)))
     .then(
       (answer) => send({ ...answer, id: m.id }),
       (e) => send({ type: 'error', id: m.id, error: String(e?.message ?? e), details: { stack: String(e?.stack ?? '') } }),

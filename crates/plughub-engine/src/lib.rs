@@ -13,7 +13,8 @@ pub use error::EngineError;
 pub use plughub_egress::{Admission, AdmitFuture, EgressPolicy, EgressRecord};
 pub use plughub_sandbox::SandboxPolicy;
 pub use plugin::{
-    Invocation, LoadedPlugin, PluginSpec, RouteRequest, RouteResponse, Settings, message,
+    Invocation, LoadedPlugin, PluginSpec, RouteRequest, RouteResponse, RunContext, Settings,
+    message,
 };
 pub use runtime::{LocalRuntime, RuntimeFuture, RuntimeHost};
 pub use worker::{EgressHooks, LogLine, LogMark, Worker, WorkerSpec};

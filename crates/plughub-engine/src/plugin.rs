@@ -58,6 +58,26 @@ pub struct RouteResponse {
     pub body: Value,
 }
 
+/// What a run is given besides its message, when a calling agent runs it (the agent bridge): the
+/// agent's state, and the runtime that answers the run's calls (the agent answers the conversation's).
+#[derive(Clone, Default)]
+pub struct RunContext {
+    /// elizaOS's `State` (`{values, data, text}`); an empty one when `None`.
+    pub state: Option<Value>,
+    /// Answers the run's runtime calls in place of the worker's runtime.
+    pub runtime: Option<Arc<dyn RuntimeHost>>,
+}
+
+impl RunContext {
+    fn state(&self) -> Value {
+        self.state.clone().unwrap_or_else(empty_state)
+    }
+
+    fn remote(&self) -> bool {
+        self.runtime.is_some()
+    }
+}
+
 pub struct LoadedPlugin {
     worker: Worker,
     manifest: Manifest,
@@ -139,7 +159,15 @@ impl LoadedPlugin {
         timeout: Duration,
         stream: Option<mpsc::UnboundedSender<Value>>,
     ) -> Result<Invocation, EngineError> {
-        self.action(action, memory, timeout, stream, false).await
+        self.action(
+            action,
+            memory,
+            &RunContext::default(),
+            timeout,
+            stream,
+            false,
+        )
+        .await
     }
 
     /// Validates the message with the action and, when it is accepted, runs the handler: one round
@@ -151,7 +179,28 @@ impl LoadedPlugin {
         timeout: Duration,
         stream: Option<mpsc::UnboundedSender<Value>>,
     ) -> Result<Invocation, EngineError> {
-        self.action(action, memory, timeout, stream, true).await
+        self.action(
+            action,
+            memory,
+            &RunContext::default(),
+            timeout,
+            stream,
+            true,
+        )
+        .await
+    }
+
+    /// `run_action` for a calling agent: with its state, its calls answered by `context`'s runtime.
+    pub async fn run_action_in(
+        &self,
+        action: &str,
+        memory: Value,
+        context: &RunContext,
+        timeout: Duration,
+        stream: Option<mpsc::UnboundedSender<Value>>,
+    ) -> Result<Invocation, EngineError> {
+        self.action(action, memory, context, timeout, stream, true)
+            .await
     }
 
     /// `action.invoke`, or `action.run` when `validate_first`.
@@ -159,14 +208,16 @@ impl LoadedPlugin {
         &self,
         action: &str,
         memory: Value,
+        context: &RunContext,
         timeout: Duration,
         stream: Option<mpsc::UnboundedSender<Value>>,
         validate_first: bool,
     ) -> Result<Invocation, EngineError> {
         self.has("action", action)?;
         let what = format!("action {action}");
-        let (action, state, options) = (action.to_string(), empty_state(), json!({}));
-        self.call(&what, timeout, stream, validate_first, move |id| {
+        let (action, state, options) = (action.to_string(), context.state(), json!({}));
+        let remote = context.remote();
+        self.call(&what, timeout, stream, validate_first, context, move |id| {
             if validate_first {
                 HostMessage::RunAction {
                     id,
@@ -174,6 +225,7 @@ impl LoadedPlugin {
                     memory,
                     state,
                     options,
+                    remote,
                 }
             } else {
                 HostMessage::InvokeAction {
@@ -182,6 +234,7 @@ impl LoadedPlugin {
                     memory,
                     state,
                     options,
+                    remote,
                 }
             }
         })
@@ -222,15 +275,28 @@ impl LoadedPlugin {
         memory: Value,
         timeout: Duration,
     ) -> Result<Invocation, EngineError> {
+        self.get_provider_in(provider, memory, &RunContext::default(), timeout)
+            .await
+    }
+
+    /// `get_provider` for a calling agent (see `run_action_in`).
+    pub async fn get_provider_in(
+        &self,
+        provider: &str,
+        memory: Value,
+        context: &RunContext,
+        timeout: Duration,
+    ) -> Result<Invocation, EngineError> {
         self.has("provider", provider)?;
         let what = format!("provider {provider}");
-        let provider = provider.to_string();
-        self.call(&what, timeout, None, false, move |id| {
+        let (provider, state, remote) = (provider.to_string(), context.state(), context.remote());
+        self.call(&what, timeout, None, false, context, move |id| {
             HostMessage::GetProvider {
                 id,
                 provider,
                 memory,
-                state: empty_state(),
+                state,
+                remote,
             }
         })
         .await
@@ -242,15 +308,28 @@ impl LoadedPlugin {
         memory: Value,
         timeout: Duration,
     ) -> Result<Invocation, EngineError> {
+        self.invoke_evaluator_in(evaluator, memory, &RunContext::default(), timeout)
+            .await
+    }
+
+    /// `invoke_evaluator` for a calling agent (see `run_action_in`).
+    pub async fn invoke_evaluator_in(
+        &self,
+        evaluator: &str,
+        memory: Value,
+        context: &RunContext,
+        timeout: Duration,
+    ) -> Result<Invocation, EngineError> {
         self.has("evaluator", evaluator)?;
         let what = format!("evaluator {evaluator}");
-        let evaluator = evaluator.to_string();
-        self.call(&what, timeout, None, false, move |id| {
+        let (evaluator, state, remote) = (evaluator.to_string(), context.state(), context.remote());
+        self.call(&what, timeout, None, false, context, move |id| {
             HostMessage::InvokeEvaluator {
                 id,
                 evaluator,
                 memory,
-                state: empty_state(),
+                state,
+                remote,
             }
         })
         .await
@@ -296,13 +375,18 @@ impl LoadedPlugin {
     ) -> Result<Invocation, EngineError> {
         let what = format!("model {model_type}");
         let model_type = model_type.to_string();
-        self.call(&what, timeout, None, false, move |id| {
-            HostMessage::InvokeModel {
+        self.call(
+            &what,
+            timeout,
+            None,
+            false,
+            &RunContext::default(),
+            move |id| HostMessage::InvokeModel {
                 id,
                 model_type,
                 params,
-            }
-        })
+            },
+        )
         .await
     }
 
@@ -355,6 +439,7 @@ impl LoadedPlugin {
         timeout: Duration,
         stream: Option<mpsc::UnboundedSender<Value>>,
         declinable: bool,
+        context: &RunContext,
         make: impl FnOnce(u64) -> HostMessage,
     ) -> Result<Invocation, EngineError> {
         self.worker.new_execution();
@@ -368,7 +453,9 @@ impl LoadedPlugin {
             callbacks.push(content);
         };
         // Callbacks go on to `stream` while the action runs, not when it has answered.
-        let request = self.worker.request(make, what, timeout, Some(tx));
+        let request =
+            self.worker
+                .request_answered_by(make, what, timeout, Some(tx), context.runtime.clone());
         tokio::pin!(request);
         let answer = loop {
             tokio::select! {

@@ -91,6 +91,8 @@ pub struct LogMark {
 struct Pending {
     reply: oneshot::Sender<Result<WorkerMessage, EngineError>>,
     callbacks: Option<mpsc::UnboundedSender<Value>>,
+    /// Who answers the runtime calls this request's run makes, when not the worker's runtime.
+    runtime: Option<Arc<dyn RuntimeHost>>,
     /// What the request runs (`action HELLO`), for the error that stops it.
     what: String,
     /// Callbacks it sent so far, and their bytes (as protocol messages).
@@ -537,6 +539,20 @@ impl Worker {
         timeout: Duration,
         callbacks: Option<mpsc::UnboundedSender<Value>>,
     ) -> Result<WorkerMessage, EngineError> {
+        self.request_answered_by(make, what, timeout, callbacks, None)
+            .await
+    }
+
+    /// As `request`; the runtime calls its run makes are answered by `runtime` when given (a run for a
+    /// calling agent, which answers the conversation's calls), else by the worker's runtime.
+    pub async fn request_answered_by(
+        &self,
+        make: impl FnOnce(RequestId) -> HostMessage,
+        what: &str,
+        timeout: Duration,
+        callbacks: Option<mpsc::UnboundedSender<Value>>,
+        runtime: Option<Arc<dyn RuntimeHost>>,
+    ) -> Result<WorkerMessage, EngineError> {
         if !self.is_alive() {
             return Err(self.shared.exited());
         }
@@ -548,6 +564,7 @@ impl Worker {
             Pending {
                 reply,
                 callbacks,
+                runtime,
                 what: what.to_string(),
                 sent: 0,
                 sent_bytes: 0,
@@ -798,12 +815,24 @@ async fn read_messages(
         };
         drop(line);
         match message {
-            WorkerMessage::RuntimeCall { id, method, params } => {
+            WorkerMessage::RuntimeCall {
+                id,
+                method,
+                params,
+                request,
+            } => {
                 let refused = refuse_call(&shared, &method, size);
                 let Ok(permit) = in_flight.clone().acquire_owned().await else {
                     return;
                 };
-                let runtime = runtime.clone();
+                // The run's own runtime while it runs; a call made after its run answered (a timer it
+                // left) goes to the worker's, as any call outside a run does.
+                let runtime = request
+                    .and_then(|r| {
+                        let pending = shared.pending.lock().expect("not poisoned");
+                        pending.get(&r).and_then(|p| p.runtime.clone())
+                    })
+                    .unwrap_or_else(|| runtime.clone());
                 let writer = writer.clone();
                 let cap = shared.caps.runtime_call_bytes;
                 tokio::spawn(async move {

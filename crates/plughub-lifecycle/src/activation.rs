@@ -29,6 +29,34 @@ pub struct ActivateOptions {
 pub struct AgentView {
     pub name: String,
     pub plugins: Vec<AgentPlugin>,
+    /// Who answers its plugins' `useModel` when the agent itself runs them from its own process
+    /// (the agent bridge).
+    pub models: ModelSource,
+}
+
+/// Who answers a plugin's `useModel` in a run that an elizaOS agent makes from its own process (the
+/// agent bridge): the organisation's model plugins in plughub, or the calling agent's own models. Runs
+/// made in plughub itself (the API, the playground) always use plughub's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelSource {
+    #[default]
+    Plughub,
+    Agent,
+}
+
+impl ModelSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelSource::Plughub => "plughub",
+            ModelSource::Agent => "agent",
+        }
+    }
+
+    /// The choice kept in an agent's properties (plughub's when none was made).
+    fn of(agent: &Thing) -> ModelSource {
+        serde_json::from_value(agent.properties["models"].clone()).unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -84,6 +112,7 @@ impl Installer {
         Ok(AgentView {
             name: name.into(),
             plugins: Vec::new(),
+            models: ModelSource::default(),
         })
     }
 
@@ -91,27 +120,69 @@ impl Installer {
         let group = self.group(org).await?;
         let mut out = Vec::new();
         for agent in self.store.things(ThingKind::Agent, Some(&group.id)).await? {
-            let mut plugins = Vec::new();
-            for link in self
-                .store
-                .connections_from(ConnectionKind::PluginUses, &agent.id)
-                .await?
-            {
-                if let Some(instance) = self.store.thing(&link.to_id).await? {
-                    plugins.push(AgentPlugin {
-                        plugin: instance.name,
-                        enabled_actions: link.metadata["enabled_actions"].clone(),
-                        priority: link.metadata["priority"].as_i64().unwrap_or(0),
-                    });
-                }
-            }
-            plugins.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.plugin.cmp(&b.plugin)));
-            out.push(AgentView {
-                name: agent.name,
-                plugins,
-            });
+            out.push(self.view_of(agent).await?);
         }
         Ok(out)
+    }
+
+    /// One agent of `group`, with the plugins it uses.
+    pub async fn agent_in(&self, group: &Group, agent: &str) -> Result<AgentView, LifecycleError> {
+        let agent = self.agent(group, agent).await?;
+        self.view_of(agent).await
+    }
+
+    /// Who answers the `useModel` of the plugins `agent` runs from its own process, as the owner
+    /// chooses; recorded as an `agent_changed` event.
+    pub async fn set_agent_models(
+        &self,
+        group: &Group,
+        agent: &str,
+        models: ModelSource,
+        actor: &str,
+    ) -> Result<AgentView, LifecycleError> {
+        let mut thing = self.agent(group, agent).await?;
+        if ModelSource::of(&thing) != models {
+            thing.properties["models"] = json!(models.as_str());
+            let event = self.event(
+                EventType::AgentChanged,
+                group,
+                &InstallOptions::by(actor),
+                json!({ "agent": agent, "models": models.as_str() }),
+            );
+            let mut tx = self.store.begin().await?;
+            tx.update_thing(
+                &thing.id,
+                &thing.status,
+                &thing.properties.to_string(),
+                event,
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        self.view_of(thing).await
+    }
+
+    async fn view_of(&self, agent: Thing) -> Result<AgentView, LifecycleError> {
+        let mut plugins = Vec::new();
+        for link in self
+            .store
+            .connections_from(ConnectionKind::PluginUses, &agent.id)
+            .await?
+        {
+            if let Some(instance) = self.store.thing(&link.to_id).await? {
+                plugins.push(AgentPlugin {
+                    plugin: instance.name,
+                    enabled_actions: link.metadata["enabled_actions"].clone(),
+                    priority: link.metadata["priority"].as_i64().unwrap_or(0),
+                });
+            }
+        }
+        plugins.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.plugin.cmp(&b.plugin)));
+        Ok(AgentView {
+            models: ModelSource::of(&agent),
+            name: agent.name,
+            plugins,
+        })
     }
 
     async fn agent(&self, group: &Group, name: &str) -> Result<Thing, LifecycleError> {

@@ -16,7 +16,7 @@ mod service;
 mod uninstall;
 mod update;
 
-pub use activation::{ActivateOptions, AgentPlugin, AgentView};
+pub use activation::{ActivateOptions, AgentPlugin, AgentView, ModelSource};
 pub use configure::{ConfigView, parse_env_file};
 pub use error::LifecycleError;
 pub use execution::{Attempt, ExecutionContext, ManifestComponent, unix_ms};

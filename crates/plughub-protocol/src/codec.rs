@@ -47,11 +47,14 @@ mod tests {
             memory: json!({ "content": { "text": "hi" } }),
             state: json!({}),
             options: json!({}),
+            remote: false,
         })
         .unwrap();
         let value: serde_json::Value = serde_json::from_slice(&line).unwrap();
         assert_eq!(value["type"], "action.invoke");
         assert_eq!(value["id"], 7);
+        // plughub's own field is left out when it says nothing, so the line is the interop protocol's.
+        assert!(value.get("remote").is_none());
         assert_eq!(*line.last().unwrap(), b'\n');
 
         let answer =

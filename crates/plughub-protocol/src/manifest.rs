@@ -27,7 +27,8 @@ pub struct Manifest {
     pub dependencies: Vec<String>,
 }
 
-/// An action, provider or evaluator.
+/// An action, provider or evaluator, described as the plugin declares it: what an agent's planner reads
+/// (the agent bridge registers proxies with the same description, similes and examples).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Component {
     pub name: String,
@@ -35,6 +36,25 @@ pub struct Component {
     pub description: String,
     #[serde(default)]
     pub similes: Vec<String>,
+    /// An action's or evaluator's example conversations, as elizaOS shapes them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<serde_json::Value>,
+    /// A provider left out of the composed state unless asked for by name.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub dynamic: bool,
+    /// A provider only ever asked for by name.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub private: bool,
+    /// A provider's place in the composed state (lower first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<f64>,
+    /// An evaluator that runs on every message, whatever its `validate` says.
+    #[serde(default, rename = "alwaysRun", skip_serializing_if = "is_false")]
+    pub always_run: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -32,6 +32,9 @@ pub enum HostMessage {
         memory: Value,
         state: Value,
         options: Value,
+        /// The calling agent answers the run's conversation calls (see `RuntimeCall::request`).
+        #[serde(default, skip_serializing_if = "is_false")]
+        remote: bool,
     },
     /// `action.validate` then, when it answers true, `action.invoke`, in one message: what an execution
     /// does, at one round trip instead of two. Answered with `validate.result` (valid false) when the
@@ -44,6 +47,9 @@ pub enum HostMessage {
         memory: Value,
         state: Value,
         options: Value,
+        /// The calling agent answers the run's conversation calls (see `RuntimeCall::request`).
+        #[serde(default, skip_serializing_if = "is_false")]
+        remote: bool,
     },
     #[serde(rename = "provider.get")]
     GetProvider {
@@ -51,6 +57,8 @@ pub enum HostMessage {
         provider: String,
         memory: Value,
         state: Value,
+        #[serde(default, skip_serializing_if = "is_false")]
+        remote: bool,
     },
     #[serde(rename = "evaluator.invoke")]
     InvokeEvaluator {
@@ -58,6 +66,8 @@ pub enum HostMessage {
         evaluator: String,
         memory: Value,
         state: Value,
+        #[serde(default, skip_serializing_if = "is_false")]
+        remote: bool,
     },
     #[serde(rename = "service.start")]
     StartService { id: RequestId, service: String },
@@ -172,13 +182,17 @@ pub enum WorkerMessage {
     /// Content an action passed to its callback, while the request `id` runs.
     #[serde(rename = "callback")]
     Callback { id: RequestId, content: Value },
-    /// A call of the plugin on its runtime (`getSetting`, `useModel`, …).
+    /// A call of the plugin on its runtime (`useModel`, `getMemories`, …). `request`: the request whose
+    /// run made the call, when the call was made while one ran (the host script follows each run's
+    /// asynchronous context): a run whose calling agent answers the conversation's calls gets them.
     #[serde(rename = "runtime.call")]
     RuntimeCall {
         id: String,
         method: String,
         #[serde(default)]
         params: Vec<Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<RequestId>,
     },
     /// A line of the plugin's logger; `cut`: how many bytes of it the worker already left out (it cuts
     /// a long line before sending it, rather than sending what plughub would cut).
@@ -208,6 +222,10 @@ impl WorkerMessage {
             Ready { .. } | RuntimeCall { .. } | Log { .. } => None,
         }
     }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn is_zero(n: &u64) -> bool {

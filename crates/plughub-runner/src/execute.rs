@@ -64,7 +64,9 @@ impl Runner {
         self.check_admission(&context).await?;
         let (kind, name) = (request.component.kind(), request.component.name());
         let hints = self.hints().of(&context.package_dir);
-        let cache_key = hints.is_cacheable(name).then(|| CacheKey {
+        // A calling agent's run answers from its conversation, which the key does not hold: never cached.
+        let cacheable = hints.is_cacheable(name) && request.caller.is_none();
+        let cache_key = cacheable.then(|| CacheKey {
             instance_id: context.instance_id.clone(),
             version: context.version.clone(),
             component: format!("{kind}:{name}"),
@@ -153,6 +155,7 @@ impl Runner {
                     &request.component,
                     &request.text,
                     &request.agent,
+                    request.caller.as_ref(),
                     request.stream.clone(),
                     timeout,
                 )

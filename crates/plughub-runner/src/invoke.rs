@@ -1,11 +1,13 @@
 //! One component of a launched instance run on a message, and what it leaves: its log lines, and the
 //! record of the execution with secret values cut out of all of it.
 
+use crate::calling_agent::AgentSide;
 use crate::error::FailureCause;
-use crate::{Component, Launched, Outcome, RunError, Runner};
-use plughub_engine::{EngineError, Invocation};
+use crate::{CallingAgent, Component, Launched, Outcome, RunError, Runner};
+use plughub_engine::{EngineError, Invocation, RunContext};
 use plughub_lifecycle::{Attempt, ExecutionContext};
 use serde_json::{Value, json};
+use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedSender;
 
 impl Launched {
@@ -18,7 +20,7 @@ impl Launched {
         agent: &str,
         stream: Option<UnboundedSender<Value>>,
     ) -> Result<Invocation, EngineError> {
-        self.invoke_within(component, text, agent, stream, self.timeout)
+        self.invoke_within(component, text, agent, None, stream, self.timeout)
             .await
     }
 
@@ -29,10 +31,27 @@ impl Launched {
         component: &Component,
         text: &str,
         agent: &str,
+        caller: Option<&CallingAgent>,
         stream: Option<UnboundedSender<Value>>,
         timeout: std::time::Duration,
     ) -> Result<Invocation, EngineError> {
-        let memory = plughub_engine::message(text, agent);
+        // A calling agent's run gets the agent's message and state, and the agent answers its calls
+        // about the conversation; any other run, a message of the text from a user of its own.
+        let (memory, run) = match caller {
+            Some(caller) => {
+                let answers: Arc<dyn plughub_engine::RuntimeHost> = Arc::new(AgentSide {
+                    instance: self.runtime.clone(),
+                    calls: caller.calls.clone(),
+                    models: caller.models,
+                });
+                let run = RunContext {
+                    state: caller.state.clone(),
+                    runtime: Some(answers),
+                };
+                (caller.message.clone(), run)
+            }
+            None => (plughub_engine::message(text, agent), RunContext::default()),
+        };
         match component {
             Component::Action(action) => {
                 let redacting = stream.map(|out| {
@@ -49,18 +68,23 @@ impl Launched {
                     Some((tx, task)) => (Some(tx), Some(task)),
                     None => (None, None),
                 };
-                let outcome = self.plugin.run_action(action, memory, timeout, tx).await;
+                let outcome = self
+                    .plugin
+                    .run_action_in(action, memory, &run, timeout, tx)
+                    .await;
                 if let Some(task) = task {
                     let _ = task.await;
                 }
                 outcome
             }
             Component::Provider(provider) => {
-                self.plugin.get_provider(provider, memory, timeout).await
+                self.plugin
+                    .get_provider_in(provider, memory, &run, timeout)
+                    .await
             }
             Component::Evaluator(evaluator) => {
                 self.plugin
-                    .invoke_evaluator(evaluator, memory, timeout)
+                    .invoke_evaluator_in(evaluator, memory, &run, timeout)
                     .await
             }
         }

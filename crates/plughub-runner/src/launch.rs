@@ -23,6 +23,9 @@ pub struct Launched {
     pub service_errors: Vec<String>,
     /// The writer of its network requests' events.
     pub network_log: NetworkLog,
+    /// The runtime its plugin sees, kept in the store: a calling agent's run answers through it what
+    /// the agent does not.
+    pub(crate) runtime: Arc<StoreRuntime>,
 }
 
 impl Runner {
@@ -91,11 +94,13 @@ impl Runner {
             init_timeout: timeout,
         };
         let models = ModelRouter::new(self.clone(), &context, agent, depth);
-        let runtime = StoreRuntime::new(self.installer().store().clone(), &context, agent)
-            .with_models(models)
-            .with_storage_mb(self.policy().limits(context.plan).storage_mb);
+        let runtime = Arc::new(
+            StoreRuntime::new(self.installer().store().clone(), &context, agent)
+                .with_models(models)
+                .with_storage_mb(self.policy().limits(context.plan).storage_mb),
+        );
         let starting = std::time::Instant::now();
-        match LoadedPlugin::load(&spec, Arc::new(runtime)).await {
+        match LoadedPlugin::load(&spec, runtime.clone()).await {
             Ok(plugin) => {
                 self.metrics().workers_started.inc();
                 self.installer()
@@ -122,6 +127,7 @@ impl Runner {
                     timeout,
                     service_errors,
                     network_log,
+                    runtime,
                 })
             }
             Err(e) => {

@@ -2,12 +2,14 @@
 
 mod admission;
 mod cache;
+mod calling_agent;
 mod egress;
 mod error;
 mod execute;
 mod hints;
 mod invoke;
 mod launch;
+mod manifest;
 mod metrics;
 mod models;
 mod request;
@@ -16,6 +18,7 @@ mod slots;
 mod warm;
 
 pub use cache::CACHE_CAPACITY;
+pub use calling_agent::{AgentCall, CONVERSATION_CALLS, CallingAgent, answered_by_agent};
 pub use egress::NetworkLog;
 pub use error::{FailureCause, RunError};
 pub use launch::Launched;

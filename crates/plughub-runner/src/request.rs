@@ -49,6 +49,9 @@ pub struct ExecutionRequest {
     pub log_stream: Option<tokio::sync::mpsc::Sender<String>>,
     /// Who asked: recorded on the execution's event.
     pub actor: String,
+    /// The agent that runs it from its own process, with its message and state, answering the run's
+    /// calls about the conversation (`text` is then its message's text, for the record).
+    pub caller: Option<crate::CallingAgent>,
 }
 
 /// A recorded run, secrets cut out.

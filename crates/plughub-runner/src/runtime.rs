@@ -54,7 +54,7 @@ impl StoreRuntime {
     }
 
     /// Refuses a call whose permission is not granted, recording the attempt.
-    async fn check(&self, method: &str) -> Result<(), String> {
+    pub(crate) async fn check(&self, method: &str) -> Result<(), String> {
         let Some(permission) = needed_by_call(method) else {
             return Ok(());
         };

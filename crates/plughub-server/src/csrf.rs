@@ -40,6 +40,14 @@ pub async fn protect(request: Request, next: Next) -> Response {
 }
 
 fn check(method: &Method, path: &str, headers: &HeaderMap) -> Result<(), ApiError> {
+    // A WebSocket opens with a GET that a page of any site may send, the cookie attached: a run channel
+    // opened with the session must come from plughub's own pages.
+    if is_websocket(headers)
+        && !headers.contains_key(AUTHORIZATION)
+        && session_cookies(headers).next().is_some()
+    {
+        same_origin(headers)?;
+    }
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
         || headers.contains_key(AUTHORIZATION)
     {
@@ -117,6 +125,14 @@ fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
+/// Whether the request opens a WebSocket.
+fn is_websocket(headers: &HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
 fn refused(code: &'static str, message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::FORBIDDEN, code, message.into())
 }
@@ -174,6 +190,23 @@ mod tests {
         assert_eq!(code(check(&post, "/api/x", &bearer)), "ok");
         // Signing in checks the origin only.
         assert_eq!(code(check(&post, "/api/auth/login", &missing)), "ok");
+        // A WebSocket opened with the cookie (an agent's run channel) must come from this origin.
+        let upgrade = ("upgrade", "websocket");
+        let run = "/api/orgs/acme/agents/eliza/run";
+        let get = Method::GET;
+        let foreign = headers(&[cookie, host, upgrade, ("origin", "http://127.0.0.2:9")]);
+        assert_eq!(code(check(&get, run, &foreign)), "cross_origin");
+        assert_eq!(
+            code(check(&get, run, &headers(&[cookie, host, upgrade, own]))),
+            "ok"
+        );
+        let with_token = headers(&[
+            host,
+            upgrade,
+            ("origin", "http://127.0.0.2:9"),
+            ("authorization", "Bearer phk_x"),
+        ]);
+        assert_eq!(code(check(&get, run, &with_token)), "ok");
         // Behind a proxy that rewrites Host, the host the browser used is in X-Forwarded-Host.
         let proxied = headers(&[
             cookie,

@@ -78,6 +78,8 @@ error_responses! {
     Gone = 410;
     /// The body is over the limit of 1 MB (`body_too_large`).
     PayloadTooLarge = 413;
+    /// A WebSocket endpoint asked without a WebSocket handshake (`websocket_required`).
+    UpgradeRequired = 426;
     /// The body is not sent as `application/json` (`not_json`).
     UnsupportedMediaType = 415;
     /// The body's fields are not this operation's, or not of their type (`invalid_body`, naming the
@@ -376,6 +378,9 @@ fn add_link(
         crate::handlers::agents::update,
         crate::handlers::agents::rollback,
         crate::handlers::agents::resume,
+        crate::handlers::agent_bridge::components,
+        crate::handlers::agent_bridge::set_models,
+        crate::handlers::agent_bridge::run_channel,
         crate::handlers::installed::install,
         crate::handlers::installed::uninstall,
         crate::handlers::installed::configure,
@@ -403,6 +408,7 @@ fn add_link(
             Conflict,
             Gone,
             PayloadTooLarge,
+            UpgradeRequired,
             UnsupportedMediaType,
             Unprocessable,
             TooManyRequests,

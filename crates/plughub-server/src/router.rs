@@ -1,6 +1,8 @@
 //! Every route of the server, in one place.
 
-use crate::handlers::{account, admin, agents, health, installed, me, members, orgs, plugins};
+use crate::handlers::{
+    account, admin, agent_bridge, agents, health, installed, me, members, orgs, plugins,
+};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -80,6 +82,18 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/orgs/{org}/agents",
             get(agents::list).post(agents::create),
+        )
+        .route(
+            "/api/orgs/{org}/agents/{agent}/components",
+            get(agent_bridge::components),
+        )
+        .route(
+            "/api/orgs/{org}/agents/{agent}/models",
+            put(agent_bridge::set_models),
+        )
+        .route(
+            "/api/orgs/{org}/agents/{agent}/run",
+            get(agent_bridge::run_channel),
         )
         .route(
             "/api/orgs/{org}/plugins/{plugin}/activate",

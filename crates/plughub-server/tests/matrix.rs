@@ -77,6 +77,24 @@ fn routes() -> Vec<(&'static str, String, Option<Value>, May)> {
             Some(json!({ "name": "new-agent" })),
             May::Owner,
         ),
+        (
+            "GET",
+            "/api/orgs/ORG/agents/eliza/components".into(),
+            None,
+            May::User,
+        ),
+        (
+            "PUT",
+            "/api/orgs/ORG/agents/eliza/models".into(),
+            Some(json!({ "models": "agent" })),
+            May::Owner,
+        ),
+        (
+            "GET",
+            "/api/orgs/ORG/agents/eliza/run".into(),
+            None,
+            May::User,
+        ),
         ("GET", "/api/orgs/ORG/events".into(), None, May::User),
         ("GET", "/api/orgs/ORG/executions".into(), None, May::User),
         (

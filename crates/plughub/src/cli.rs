@@ -219,6 +219,37 @@ pub enum AgentCommand {
     Create(AgentCreateArgs),
     /// The agents of an organisation and the plugins each uses
     List(InstalledArgs),
+    /// The character fragment that makes an elizaOS agent use its plugins through plughub (the agent
+    /// bridge, @plughub/plugin-remote), its token left for you to fill in
+    Export(AgentExportArgs),
+    /// Who answers the plugins' models when the agent runs them from its own process: `agent` (its
+    /// own models) or `plughub` (the organisation's model plugins); as org_owner
+    Models(AgentModelsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AgentExportArgs {
+    /// The agent's name in plughub
+    pub name: String,
+    #[arg(long)]
+    pub org: String,
+    /// The address the agent reaches plughub at (default: --server's, else the server's default
+    /// address, http://127.0.0.1:8080)
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AgentModelsArgs {
+    /// The agent's name in plughub
+    pub name: String,
+    /// agent or plughub
+    #[arg(value_parser = ["agent", "plughub"])]
+    pub models: String,
+    #[arg(long)]
+    pub org: String,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -522,6 +522,7 @@ pub async fn run(
         stream: None,
         log_stream: None,
         actor: caller.0.email.clone(),
+        caller: None,
     };
     if crate::live::wants_events(&headers) {
         let grant = caller.grant(&state, request.group.clone(), Action::Run);

@@ -1,5 +1,6 @@
 pub mod account;
 pub mod admin;
+pub mod agent_bridge;
 pub mod agents;
 pub mod health;
 pub mod installed;

@@ -93,6 +93,20 @@ impl Node {
         self
     }
 
+    /// Serves the node on a free port of loopback, as `plughub serve` does, until the test ends; its
+    /// address (`127.0.0.1:PORT`). For what the in-process router cannot carry (a WebSocket).
+    pub async fn listen(&self) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let state = self.state.clone();
+        tokio::spawn(plughub_server::serve(
+            listener,
+            state,
+            std::future::pending(),
+        ));
+        address
+    }
+
     /// The server's accounts (its token checks are cached here, as on a real server).
     pub fn accounts(&self) -> &Accounts {
         &self.state.accounts

@@ -67,6 +67,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Doctor(args) => doctor::run(&cli.store, args).await,
         Command::Agent(AgentCommand::Create(args)) => agents::create(&cli.store, args).await,
         Command::Agent(AgentCommand::List(args)) => agents::list(&cli.store, args).await,
+        Command::Agent(AgentCommand::Export(args)) => agents::export(&cli.store, args).await,
+        Command::Agent(AgentCommand::Models(args)) => agents::models(&cli.store, args).await,
         Command::Admin(AdminCommand::RotateKey(args)) => {
             settings::rotate_key(&cli.store, args).await
         }

@@ -57,6 +57,36 @@ pub async fn run(remote: &Remote, command: Command) -> Result<()> {
             out!("created agent {} in {}", agent.name, args.org);
             Ok(())
         }
+        Command::Agent(AgentCommand::Export(args)) => {
+            let agent: AgentView = remote
+                .get(&format!("/api/orgs/{}/agents", args.org))
+                .await
+                .and_then(|agents: Vec<AgentView>| {
+                    agents
+                        .into_iter()
+                        .find(|a| a.name == args.name)
+                        .ok_or_else(|| anyhow!("no agent named '{}' in {}", args.name, args.org))
+                })?;
+            let url = args
+                .url
+                .clone()
+                .unwrap_or_else(|| remote.base().to_string());
+            super::agents::print_character(&agent, &args.org, &url)
+        }
+        Command::Agent(AgentCommand::Models(args)) => {
+            let agent: AgentView = remote
+                .call(
+                    Method::PUT,
+                    &format!(
+                        "/api/orgs/{}/agents/{}/models",
+                        args.org,
+                        segment(&args.name)
+                    ),
+                    Some(&json!({ "models": args.models })),
+                )
+                .await?;
+            super::agents::print_models(&agent, &args.org, args.json)
+        }
         Command::Logs(args) => logs(remote, args).await,
         other => bail!(
             "`{}` works on a local store only: run it without --server (on the server's machine)",

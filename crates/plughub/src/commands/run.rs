@@ -97,6 +97,7 @@ async fn run_component(
         stream: (!exec.json).then_some(tx),
         log_stream: None,
         actor: "cli".into(),
+        caller: None,
     };
     let outcome = runner.execute(request).await;
     // The worker ends with the command (its last network requests recorded before it returns), and the

@@ -1,0 +1,94 @@
+//! A run for a calling agent: an elizaOS agent in its own process that uses the plugin through plughub
+//! (the agent bridge, `clients/elizaos`). The agent sends its own message and state, and answers the
+//! run's calls about the conversation from its own runtime: its memories, rooms, entities and worlds are
+//! its own, and a provider that reads the conversation must see the real one. What stays in plughub is
+//! the plugin's: its settings and secrets, its cache, its events; and its models, unless the
+//! organisation's owner chose the agent's own (`ModelSource::Agent`). Every call is checked against the
+//! plugin's grants first, as any runtime call is.
+
+use crate::StoreRuntime;
+use plughub_engine::{RuntimeFuture, RuntimeHost};
+use serde_json::Value;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// The calling agent of a run, and the channel it answers on.
+#[derive(Debug, Clone)]
+pub struct CallingAgent {
+    /// The agent's message, an elizaOS `Memory` (ids, content) as the agent holds it.
+    pub message: Value,
+    /// The agent's state for the component (`{values, data, text}`); an empty one when `None`.
+    pub state: Option<Value>,
+    /// Where the run's calls for the agent go; the run's end (or the agent leaving) drops them.
+    pub calls: mpsc::Sender<AgentCall>,
+    /// Whether the plugin's `useModel` goes to the agent's own models (else to the organisation's
+    /// model plugins in plughub).
+    pub models: bool,
+}
+
+/// A runtime call of the plugin that the calling agent answers.
+#[derive(Debug)]
+pub struct AgentCall {
+    pub method: String,
+    pub params: Vec<Value>,
+    /// The agent's answer, or the error the plugin sees thrown.
+    pub reply: oneshot::Sender<Result<Value, String>>,
+}
+
+/// The calls about the conversation, which the calling agent answers: the same names as elizaOS's
+/// `IAgentRuntime` methods, which the bridge calls on the agent's runtime.
+pub const CONVERSATION_CALLS: [&str; 14] = [
+    "getMemories",
+    "searchMemories",
+    "getMemoriesByRoomIds",
+    "getMemoryById",
+    "createMemory",
+    "deleteMemory",
+    "getRoom",
+    "getRoomsByIds",
+    "getWorld",
+    "getEntityById",
+    "getEntitiesByIds",
+    "getEntitiesForRoom",
+    "getParticipantsForRoom",
+    "getRoomsForParticipants",
+];
+
+/// Whether the calling agent answers `method` (its models too when it serves them).
+pub fn answered_by_agent(method: &str, models: bool) -> bool {
+    CONVERSATION_CALLS.contains(&method) || (models && method == "useModel")
+}
+
+/// The runtime of one run for a calling agent: the agent's calls go to it, the rest to the instance's
+/// runtime in plughub.
+pub(crate) struct AgentSide {
+    pub(crate) instance: Arc<StoreRuntime>,
+    pub(crate) calls: mpsc::Sender<AgentCall>,
+    pub(crate) models: bool,
+}
+
+impl AgentSide {
+    async fn answer(&self, method: &str, params: Vec<Value>) -> Result<Value, String> {
+        if !answered_by_agent(method, self.models) {
+            return self.instance.call(method, params).await;
+        }
+        // The plugin's grants hold for the agent's data as for plughub's.
+        self.instance.check(method).await?;
+        let (reply, answer) = oneshot::channel();
+        let call = AgentCall {
+            method: method.to_string(),
+            params,
+            reply,
+        };
+        let gone = || format!("runtime.{method}(): the calling agent is no longer connected");
+        // Waits while the agent is slow to take calls: the run's time-out bounds the wait.
+        self.calls.send(call).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+}
+
+impl RuntimeHost for AgentSide {
+    fn call<'a>(&'a self, method: &'a str, params: Vec<Value>) -> RuntimeFuture<'a> {
+        Box::pin(self.answer(method, params))
+    }
+}
