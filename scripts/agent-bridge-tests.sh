@@ -76,21 +76,9 @@ cleanup() {
 trap cleanup EXIT
 
 # An npm registry on loopback with the fixture plugins, for the server to install from.
-# plugin-conversation declares a peer dependency on @elizaos/core (as real plugins do), which plughub's
-# pnpm installs (auto-install-peers) and which the loopback registry does not hold; its code imports
-# nothing, so the registry serves a copy without that peer dependency.
 fixtures=crates/plughub-testkit/fixtures
-mkdir -p "$tmp/fixtures"
-cp -r "$fixtures/plugin-conversation" "$tmp/fixtures/plugin-conversation"
-python3 - "$tmp/fixtures/plugin-conversation/package.json" <<'PY'
-import json, sys
-path = sys.argv[1]
-package = json.load(open(path))
-package.pop("peerDependencies", None)
-json.dump(package, open(path, "w"), indent=2)
-PY
 python3 scripts/api-contract-registry.py --serve "$tmp/registry" \
-  "$tmp/fixtures/plugin-conversation" "$fixtures/plugin-echo-model" >"$tmp/registry.log" 2>&1 &
+  "$fixtures/plugin-conversation" "$fixtures/plugin-echo-model" >"$tmp/registry.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do grep -q '^serving ' "$tmp/registry.log" && break; sleep 0.1; done
 registry=$(sed -n 's/^serving //p' "$tmp/registry.log")

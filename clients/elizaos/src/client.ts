@@ -130,7 +130,8 @@ export function runFrame(
     plugin: target.plugin,
     [target.kind]: target.name,
     message,
-    timeout: timeoutSeconds,
+    // Whole seconds, as plughub takes them.
+    timeout: Math.max(1, Math.ceil(timeoutSeconds)),
   };
   const values = state?.values ?? {};
   const text = typeof state?.text === 'string' ? state.text : '';

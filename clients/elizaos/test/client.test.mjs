@@ -23,6 +23,7 @@ test('the run frame names one component, keeps values and text, and drops data t
   assert.equal(small.provider, undefined);
   assert.deepEqual(small.state, { values: { a: 1 }, data: { b: 2 }, text: 't' });
   assert.equal(small.timeout, 30);
+  assert.equal(JSON.parse(runFrame(target, message, undefined, 0.5)).timeout, 1, 'whole seconds');
 
   const cyclic = { values: {}, data: {}, text: 'kept' };
   cyclic.data.self = cyclic;
