@@ -28,10 +28,10 @@ if (!proxied.bridge.components) {
   console.error(`plughub did not answer: ${proxied.bridge.lastError?.message}`);
   process.exit(1);
 }
-// The same plugin in the agent's process (another agent in the same database; the bridge of this one
-// has no settings and registers nothing).
+// The same plugin in the agent's process (another agent in the same database, without the bridge).
 const local = await startAgent({
   name: 'Eliza Local',
+  bridge: false,
   bridgeSettings: false,
   plugins: [{ ...conversationPlugin, config: { CONVERSATION_API_KEY: 'local-bench-key' } }],
   settings: { CONVERSATION_API_KEY: 'local-bench-key' },

@@ -34,9 +34,9 @@ process.on('exit', () => {
 
 /**
  * Starts an agent with plugin-sql, the bridge and `plugins`, its settings merged over the plughub
- * ones of the environment; `bridgeSettings: false` leaves those out.
+ * ones of the environment; `bridgeSettings: false` leaves those out, `bridge: false` the bridge itself.
  */
-export async function startAgent({ name = 'Eliza', settings = {}, plugins = [], bridgeSettings = true } = {}) {
+export async function startAgent({ name = 'Eliza', settings = {}, plugins = [], bridgeSettings = true, bridge = true } = {}) {
   const folder = mkdtempSync(join(tmpdir(), 'plughub-bridge-pglite-'));
   folders.push(folder);
   const plughub = bridgeSettings
@@ -53,7 +53,7 @@ export async function startAgent({ name = 'Eliza', settings = {}, plugins = [], 
       bio: ['A test agent of the plughub bridge'],
       settings: { PGLITE_DATA_DIR: folder, ...plughub, ...settings },
     },
-    plugins: [sqlPlugin, plughubRemotePlugin, ...plugins],
+    plugins: [sqlPlugin, ...(bridge ? [plughubRemotePlugin] : []), ...plugins],
   });
   await runtime.registerPlugin(sqlPlugin);
   await runtime.runPluginMigrations();
