@@ -4,7 +4,8 @@
 //! its own, and a provider that reads the conversation must see the real one. What stays in plughub is
 //! the plugin's: its settings and secrets, its cache, its events; and its models, unless the
 //! organisation's owner chose the agent's own (`ModelSource::Agent`). Every call is checked against the
-//! plugin's grants first, as any runtime call is.
+//! plugin's grants first, as any runtime call is, and has the plugin's secrets cut out before the agent
+//! sees it.
 
 use crate::StoreRuntime;
 use plughub_engine::{RuntimeFuture, RuntimeHost};
@@ -63,6 +64,9 @@ pub fn answered_by_agent(method: &str, models: bool) -> bool {
 /// runtime in plughub.
 pub(crate) struct AgentSide {
     pub(crate) instance: Arc<StoreRuntime>,
+    /// The instance's: its secrets are cut out of what the plugin sends the agent, as out of what it
+    /// answers (a plugin passing its key along in a call does not hand it to the agent).
+    pub(crate) context: plughub_lifecycle::ExecutionContext,
     pub(crate) calls: mpsc::Sender<AgentCall>,
     pub(crate) models: bool,
 }
@@ -74,6 +78,10 @@ impl AgentSide {
         }
         // The plugin's grants hold for the agent's data as for plughub's.
         self.instance.check(method).await?;
+        let params = match self.context.redact_value(&Value::Array(params)) {
+            Value::Array(params) => params,
+            other => vec![other],
+        };
         let (reply, answer) = oneshot::channel();
         let call = AgentCall {
             method: method.to_string(),

@@ -41,6 +41,7 @@ impl Launched {
             Some(caller) => {
                 let answers: Arc<dyn plughub_engine::RuntimeHost> = Arc::new(AgentSide {
                     instance: self.runtime.clone(),
+                    context: self.context.clone(),
                     calls: caller.calls.clone(),
                     models: caller.models,
                 });
