@@ -31,6 +31,7 @@ pub struct AgentView {
     pub plugins: Vec<AgentPlugin>,
     /// Who answers its plugins' `useModel` when the agent itself runs them from its own process
     /// (the agent bridge).
+    #[serde(default)]
     pub models: ModelSource,
 }
 

@@ -80,6 +80,10 @@ impl Runner {
             log,
             actor: &request.actor,
             attempts,
+            agent_failed: request
+                .caller
+                .as_ref()
+                .is_some_and(|c| c.failed_on_its_side()),
         };
         if let Some(hit) = cache_key.as_ref().and_then(|key| self.cache().get(key)) {
             record(&context, Vec::new(), 0)
@@ -170,7 +174,10 @@ impl Runner {
             if let Err(error) = &outcome {
                 let wait = self.policy().backoff(attempts);
                 let in_time = Instant::now() + wait + timeout <= deadline;
+                // A calling agent's run is not tried again: the agent would be asked its calls (a
+                // new memory among them) twice, and sent its callbacks twice.
                 if attempts <= self.policy().retries
+                    && request.caller.is_none()
                     && in_time
                     && retryable(error, &hints, &request.component)
                 {

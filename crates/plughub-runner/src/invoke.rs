@@ -41,8 +41,10 @@ impl Launched {
             Some(caller) => {
                 let answers: Arc<dyn plughub_engine::RuntimeHost> = Arc::new(AgentSide {
                     instance: self.runtime.clone(),
+                    context: self.context.clone(),
                     calls: caller.calls.clone(),
                     models: caller.models,
+                    agent_failed: caller.agent_failed.clone(),
                 });
                 let run = RunContext {
                     state: caller.state.clone(),
@@ -118,6 +120,7 @@ impl Launched {
             log,
             actor,
             attempts: 1,
+            agent_failed: false,
         };
         recorded.write(runner, outcome).await
     }
@@ -142,6 +145,9 @@ pub(crate) struct Recorded<'a> {
     pub actor: &'a str,
     /// The attempts the execution took, this one included.
     pub attempts: u32,
+    /// The calling agent failed the run (it left, or answered a call with an error): not the plugin's
+    /// failure.
+    pub agent_failed: bool,
 }
 
 impl Recorded<'_> {
@@ -206,9 +212,11 @@ impl Recorded<'_> {
                     .record_execution(
                         context,
                         match cause {
-                            // A name the plugin lacks is the caller's mistake alone; a message its
-                            // action declines counts towards a suspension, as any failure does.
+                            // A name the plugin lacks is the caller's mistake alone, and so is a run
+                            // whose calling agent failed it; a message its action declines counts
+                            // towards a suspension, as any failure does.
                             FailureCause::NoComponent => Attempt::Refused,
+                            _ if self.agent_failed => Attempt::Refused,
                             _ => Attempt::Failed,
                         },
                         metadata,

@@ -20,6 +20,10 @@ impl Runner {
             .await?;
         let timeout = self.policy().timeout(context.plan, None).max(MIN_TIMEOUT);
         let launched = self.warm_worker(&context, agent, timeout).await?;
-        Ok((context.version.clone(), launched.plugin.manifest().clone()))
+        // What `init` registered may be built from the settings: the secrets are cut out of it, as out
+        // of everything else the plugin says.
+        let said = serde_json::to_value(launched.plugin.manifest()).unwrap_or_default();
+        let manifest = serde_json::from_value(context.redact_value(&said)).unwrap_or_default();
+        Ok((context.version.clone(), manifest))
     }
 }

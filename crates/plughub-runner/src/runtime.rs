@@ -54,8 +54,17 @@ impl StoreRuntime {
     }
 
     /// Refuses a call whose permission is not granted, recording the attempt.
-    pub(crate) async fn check(&self, method: &str) -> Result<(), String> {
-        let Some(permission) = needed_by_call(method) else {
+    async fn check(&self, method: &str) -> Result<(), String> {
+        self.check_permission(needed_by_call(method), method).await
+    }
+
+    /// Refuses `method` unless `permission` (when it needs one) is granted, recording the attempt.
+    pub(crate) async fn check_permission(
+        &self,
+        permission: Option<Permission>,
+        method: &str,
+    ) -> Result<(), String> {
+        let Some(permission) = permission else {
             return Ok(());
         };
         if self.granted.has(permission) {

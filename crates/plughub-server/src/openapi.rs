@@ -125,6 +125,15 @@ fn error_response(description: &str, status: u16) -> Response {
                 .build(),
         );
     }
+    if status == 426 {
+        response = response.header(
+            "Upgrade",
+            HeaderBuilder::new()
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .description(Some("The protocol to switch to: `websocket`"))
+                .build(),
+        );
+    }
     response.build()
 }
 

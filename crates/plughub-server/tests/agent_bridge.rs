@@ -426,6 +426,8 @@ async fn errors_refusals_and_the_owner_s_choice_of_models() {
     let frames = run(&mut socket, ask, |method, params| {
         assert_eq!(method, "useModel");
         assert_eq!(params[0], "TEXT_SMALL");
+        // The plugin put its key in the call: it reaches the agent cut out.
+        assert_eq!(params[1]["apiKey"], "***");
         Ok(json!(format!(
             "the agent's model says 4 to «{}»",
             params[1]["prompt"].as_str().unwrap()
@@ -479,5 +481,48 @@ async fn the_channel_is_a_websocket_and_is_the_caller_s_organisation_s_only() {
             "another organisation's agent opened: {:?}",
             other.map(|r| r.1)
         ),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_agent_that_leaves_mid_run_leaves_it_recorded() {
+    let w = world().await;
+    let mut socket = w.open("eliza", &w.user).await;
+    let run = json!({ "type": "run", "plugin": PLUGIN, "provider": "CONVERSATION_SUMMARY",
+                      "message": message("bye") });
+    socket
+        .send(Message::Text(run.to_string().into()))
+        .await
+        .unwrap();
+    // The first call the run makes of the agent: the agent goes instead of answering.
+    loop {
+        let Some(Ok(Message::Text(text))) = socket.next().await else {
+            panic!("the channel ended before the run called the agent");
+        };
+        if serde_json::from_str::<Value>(&text).unwrap()["type"] == "runtime.call" {
+            break;
+        }
+    }
+    drop(socket);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (_, page) = w
+            .node
+            .send("GET", "/api/orgs/acme/executions", &w.owner, None)
+            .await;
+        let recorded = page["items"].as_array().unwrap().iter().find(|e| {
+            e["metadata"]["component"] == "CONVERSATION_SUMMARY"
+                && e["metadata"]["status"] == "error"
+        });
+        if let Some(execution) = recorded {
+            let error = execution["metadata"]["error"].as_str().unwrap();
+            assert!(
+                error.contains("the calling agent is no longer connected"),
+                "{execution}"
+            );
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not recorded: {page}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }

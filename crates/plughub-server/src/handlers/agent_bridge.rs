@@ -75,7 +75,7 @@ pub struct ComponentView {
     pub similes: Vec<String>,
     /// Example conversations (actions, evaluators), in elizaOS's shape.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<Vec<Object>>)]
     pub examples: Vec<Value>,
     /// A provider left out of the composed state unless named.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -227,8 +227,10 @@ pub async fn set_models(
 }
 
 /// The largest frame the channel takes from the agent: a run's message and state, or an answer to a
-/// runtime call (the worker takes answers of up to 1 MB).
-const MAX_FRAME_BYTES: usize = 2 << 20;
+/// runtime call; what the worker takes in one message (a larger one could not be passed on).
+const MAX_FRAME_BYTES: usize = plughub_protocol::MAX_MESSAGE_BYTES;
+/// How long a frame may wait for the agent to take it: an agent that stops reading has left.
+const SEND_WITHIN: Duration = Duration::from_secs(10);
 /// How long the channel waits for the run's first frame.
 const FIRST_FRAME: Duration = Duration::from_secs(30);
 /// Calls of the run the agent has not taken yet: past these, the plugin waits.
@@ -297,16 +299,26 @@ pub async fn run_channel(
     let group = caller.group_for(&state, &org, Action::Run).await?;
     let runner = lifecycle(&state)?.runner.clone();
     let view = runner.installer().agent_in(&group, &agent).await?;
-    let upgrade = upgrade.map_err(|rejection| {
-        ApiError::new(
-            StatusCode::UPGRADE_REQUIRED,
-            "websocket_required",
-            format!(
-                "this is the run channel of an agent, a WebSocket: connect with a WebSocket client ({})",
-                rejection.body_text()
-            ),
-        )
-    })?;
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => {
+            let mut refused = ApiError::new(
+                StatusCode::UPGRADE_REQUIRED,
+                "websocket_required",
+                format!(
+                    "this is the run channel of an agent, a WebSocket: connect with a WebSocket client ({})",
+                    rejection.body_text()
+                ),
+            )
+            .into_response();
+            // 426 names the protocol to switch to.
+            refused.headers_mut().insert(
+                axum::http::header::UPGRADE,
+                axum::http::HeaderValue::from_static("websocket"),
+            );
+            return Ok(refused);
+        }
+    };
     let actor = caller.0.email.clone();
     let grant = caller.grant(&state, group.clone(), Action::Run);
     Ok(upgrade
@@ -348,14 +360,21 @@ fn error_frame(error: ApiError) -> Message {
 impl Channel {
     async fn serve(self, socket: WebSocket) {
         let (mut to_agent, mut from_agent) = socket.split();
-        let first = match tokio::time::timeout(FIRST_FRAME, from_agent.next()).await {
+        let first = tokio::time::timeout(FIRST_FRAME, async {
+            loop {
+                match from_agent.next().await {
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    other => return other,
+                }
+            }
+        })
+        .await;
+        let first = match first {
             Ok(Some(Ok(Message::Text(text)))) => text,
             Ok(Some(Ok(_))) => {
-                let _ = to_agent
-                    .send(error_frame(invalid(
-                        "the first frame must be a `run` frame, as JSON text",
-                    )))
-                    .await;
+                let refused = invalid("the first frame must be a `run` frame, as JSON text");
+                let _ = send_within(&mut to_agent, error_frame(refused)).await;
+                let _ = to_agent.close().await;
                 return;
             }
             // Gone, or silent for too long: nothing ran.
@@ -364,7 +383,7 @@ impl Channel {
         let request = match self.request(&first) {
             Ok(request) => request,
             Err(e) => {
-                let _ = to_agent.send(error_frame(e)).await;
+                let _ = send_within(&mut to_agent, error_frame(e)).await;
                 let _ = to_agent.close().await;
                 return;
             }
@@ -387,8 +406,8 @@ impl Channel {
             tokio::select! {
                 callback = callbacks_in.recv() => match callback {
                     Some(content) => {
-                        let sent = to_agent.send(frame(json!({ "type": "callback", "content": content }))).await;
-                        agent_here &= sent.is_ok();
+                        let callback = frame(json!({ "type": "callback", "content": content }));
+                        agent_here &= send_within(&mut to_agent, callback).await;
                     }
                     None => break,
                 },
@@ -396,10 +415,8 @@ impl Channel {
                     next_call += 1;
                     let id = format!("c{next_call}");
                     let AgentCall { method, params, reply } = call;
-                    let sent = to_agent
-                        .send(frame(json!({ "type": "runtime.call", "id": id, "method": method, "params": params })))
-                        .await;
-                    if sent.is_ok() {
+                    let call = frame(json!({ "type": "runtime.call", "id": id, "method": method, "params": params }));
+                    if agent_here && send_within(&mut to_agent, call).await {
                         waiting.insert(id, reply);
                     } else {
                         agent_here = false;
@@ -430,7 +447,8 @@ impl Channel {
                 },
                 _ = checks.tick() => {
                     if let Err(refused) = self.grant.still_holds().await {
-                        let _ = to_agent.send(error_frame(refused)).await;
+                        // The run goes on to its end, recorded; the agent hears no more of it.
+                        let _ = send_within(&mut to_agent, error_frame(refused)).await;
                         let _ = to_agent.close().await;
                         return;
                     }
@@ -446,8 +464,7 @@ impl Channel {
             Ok(Err(e)) => error_frame(ApiError::from(e)),
             Err(e) => error_frame(ApiError::internal(&e)),
         };
-        if agent_here {
-            let _ = to_agent.send(last).await;
+        if agent_here && send_within(&mut to_agent, last).await {
             let _ = to_agent.close().await;
         }
     }
@@ -518,15 +535,26 @@ impl Channel {
             stream: None,
             log_stream: None,
             actor: self.actor.clone(),
-            caller: Some(CallingAgent {
-                message: Value::Object(run.message),
-                state: run.state,
+            caller: Some(CallingAgent::new(
+                Value::Object(run.message),
+                run.state,
                 calls,
-                models: self.view.models == ModelSource::Agent,
-            }),
+                self.view.models == ModelSource::Agent,
+            )),
         };
         Ok((request, calls_in))
     }
+}
+
+/// Sends `message` unless the agent takes longer than `SEND_WITHIN` to take it; whether it was sent.
+async fn send_within(
+    to_agent: &mut futures::stream::SplitSink<WebSocket, Message>,
+    message: Message,
+) -> bool {
+    matches!(
+        tokio::time::timeout(SEND_WITHIN, to_agent.send(message)).await,
+        Ok(Ok(()))
+    )
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {

@@ -164,11 +164,10 @@ pub async fn installed(
             plugin: record.plugin,
         });
     }
-    let agent_names: Vec<String> = agents.iter().map(|a| a.name.clone()).collect();
     page.render(
         "installed.html",
         "Installed plugins",
-        context! { rows => Serde(&rows), agents => agent_names },
+        context! { rows => Serde(&rows), agents => Serde(&agents) },
     )
 }
 

@@ -126,6 +126,52 @@ async fn every_lifecycle_command_through_the_binary() {
         "{agents}"
     );
 
+    // What an elizaOS agent needs to use it through plughub: the character fragment, token left blank.
+    let out = run(plughub(d).args([
+        "agent",
+        "export",
+        "eliza",
+        "--org",
+        "acme",
+        "--url",
+        "http://127.0.0.1:9999/",
+    ]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let fragment: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        fragment,
+        serde_json::json!({
+            "name": "eliza",
+            "plugins": ["@elizaos/plugin-sql", "@plughub/plugin-remote"],
+            "settings": {
+                "PLUGHUB_URL": "http://127.0.0.1:9999",
+                "PLUGHUB_ORG": "acme",
+                "PLUGHUB_AGENT": "eliza",
+                "secrets": { "PLUGHUB_TOKEN": "" },
+            },
+        })
+    );
+    let said = text(&out.stderr);
+    assert!(
+        said.contains("Fill in settings.secrets.PLUGHUB_TOKEN")
+            && said.contains("run in plughub: @acme/plugin-crash (models answered by plughub)"),
+        "{said}"
+    );
+    let out = run(plughub(d).args(["agent", "export", "nobody", "--org", "acme"]));
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("no agent named 'nobody' in acme"),
+        "{}",
+        text(&out.stderr)
+    );
+    let stdout = ok(plughub(d).args(["agent", "models", "eliza", "agent", "--org", "acme"]));
+    assert!(stdout.contains("use its own models"), "{stdout}");
+    let agents: serde_json::Value = serde_json::from_str(&ok(
+        plughub(d).args(["agent", "list", "--org", "acme", "--json"])
+    ))
+    .unwrap();
+    assert_eq!(agents[0]["models"], "agent", "{agents}");
+
     publish(
         &npm,
         "1.1.0",
