@@ -61,9 +61,11 @@ export interface RunState {
 const DEFAULT_TIMEOUT_SECONDS = 60;
 const DEFAULT_MAX_RUNS = 16;
 // Callback frames waiting for the agent beyond which the socket stops reading (TCP then holds the
-// server back), and the level at which it reads again.
-const PAUSE_AT = 32;
-const RESUME_AT = 8;
+// server back), and the level at which it reads again. High: the callbacks' promise chain is what paces
+// them; plughub takes a socket that reads nothing for 10 s as an agent that left, so this is only a
+// bound on what a flood can queue in the agent's memory.
+const PAUSE_AT = 1024;
+const RESUME_AT = 256;
 
 /** A counting semaphore with a FIFO queue. */
 class Slots {
