@@ -31,70 +31,27 @@ if [ "${1:-}" = --bench ]; then
 fi
 files=("$@")
 
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+. scripts/lib/harness.sh
+harness_target
 
-target=${CARGO_TARGET_DIR:-target}
-mkdir -p "$target"
-target=$(cd "$target" && pwd)
+harness_node "the bridge (@elizaos/core)"
 
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  echo "installing Node.js and npm from Debian's packages"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
-fi
-if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
-  echo "the bridge needs Node.js 20 or later (@elizaos/core), not $(node --version)"
-  exit 1
-fi
-
-# The package's dependencies. The lockfile must not say where packages come from: they come from the
-# registry of the npm configuration in use (clients/elizaos/.npmrc keeps npm from writing addresses).
+# The package's dependencies, at the lockfile's versions, from the registry of the npm configuration.
 client=clients/elizaos
-if grep -q '"resolved"' "$client/package-lock.json"; then
-  echo "$client/package-lock.json records download addresses (\"resolved\"): regenerate it with the .npmrc there"
-  exit 1
-fi
-stamp="$client/node_modules/.plughub-installed"
-wanted=$(cat "$client/package.json" "$client/package-lock.json" | sha256sum | cut -d' ' -f1)
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
-  echo "npm ci in $client"
-  (cd "$client" && npm ci --no-audit --no-fund --loglevel=error)
-  echo "$wanted" >"$stamp"
-fi
+harness_npm_ci "$client"
 (cd "$client" && npm run --silent build)
 
 cargo build --locked --quiet -p plughub
 plughub="$target/debug/plughub"
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+harness_tmp
 
 # An npm registry on loopback with the fixture plugins, for the server to install from.
 fixtures=crates/plughub-testkit/fixtures
-python3 scripts/api-contract-registry.py --serve "$tmp/registry" \
-  "$fixtures/plugin-conversation" "$fixtures/plugin-echo-model" >"$tmp/registry.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do grep -q '^serving ' "$tmp/registry.log" && break; sleep 0.1; done
-registry=$(sed -n 's/^serving //p' "$tmp/registry.log")
-[ -n "$registry" ] || { cat "$tmp/registry.log"; exit 1; }
+harness_registry "$fixtures/plugin-conversation" "$fixtures/plugin-echo-model"
 
 data="$tmp/data"
-mkdir -p "$data/packages"
-# pnpm, with which plughub installs plugins' dependencies: fetched here with npm (from the registry of
-# your npm configuration; the loopback registry has no pnpm), once, and kept under the target folder.
-tools="$target/agent-bridge-tools"
-if ! "$tools/node_modules/.bin/pnpm" --version >/dev/null 2>&1; then
-  echo "installing pnpm into $tools"
-  mkdir -p "$tools"
-  npm install --prefix "$tools" --ignore-scripts --no-audit --no-fund --loglevel=error pnpm@9 >/dev/null
-fi
-ln -s "$tools" "$data/packages/tools"
+harness_pnpm "$target/agent-bridge-tools" "$data"
 cli() { "$plughub" --data-dir "$data" "$@" >>"$tmp/setup.log" 2>&1 || { cat "$tmp/setup.log"; exit 1; }; }
 field() { python3 -c "import json, sys; print(json.load(sys.stdin)[\"$1\"])"; }
 owner_password=$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')
@@ -117,21 +74,7 @@ echo "set up: organisation acme, owner@acme.test (org_owner) with a token, agent
 
 limits=()
 if $bench; then limits=(--executions-per-minute 0); fi
-NPM_CONFIG_REGISTRY=$registry "$plughub" --data-dir "$data" serve --listen 127.0.0.1:0 --no-sync "${limits[@]}" \
-  >"$tmp/server.log" 2>&1 &
-server_pid=$!
-pids+=($server_pid)
-# A first start builds the catalogue's search index: up to a minute on a busy machine.
-for _ in $(seq 1 600); do
-  grep -q 'plughub listening on' "$tmp/server.log" && break
-  kill -0 "$server_pid" 2>/dev/null || break
-  sleep 0.1
-done
-server=$(grep -o 'http://[0-9.:]*' "$tmp/server.log" | head -n 1) || {
-  cat "$tmp/server.log"
-  exit 1
-}
-echo "plughub serving on $server"
+harness_serve --data-dir "$data" serve --listen 127.0.0.1:0 --no-sync "${limits[@]}"
 
 if $bench; then
   cd "$client"

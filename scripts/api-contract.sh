@@ -29,11 +29,8 @@ cd "$(dirname "$0")/.."
 SCHEMATHESIS_VERSION=4.32.5
 EXAMPLES=${API_CONTRACT_EXAMPLES:-50}
 
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-
-target=${CARGO_TARGET_DIR:-target}
-mkdir -p "$target"
-target=$(cd "$target" && pwd)
+. scripts/lib/harness.sh
+harness_target
 work="$target/api-contract"
 mkdir -p "$work"
 
@@ -55,24 +52,11 @@ echo "schemathesis $SCHEMATHESIS_VERSION in $venv"
 cargo build --locked --quiet -p plughub
 plughub="$target/debug/plughub"
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+harness_tmp
 
 # An npm registry on loopback, with the fixture plugins in it.
 fixtures=crates/plughub-testkit/fixtures
-mkdir -p "$tmp/registry"
-python3 -m http.server --bind 127.0.0.1 0 --directory "$tmp/registry" >"$tmp/registry.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 50); do grep -q 'port [0-9]' "$tmp/registry.log" && break; sleep 0.1; done
-registry="http://127.0.0.1:$(grep -o 'port [0-9]*' "$tmp/registry.log" | head -n 1 | cut -d' ' -f2)/"
-python3 scripts/api-contract-registry.py "$tmp/registry" "$registry" \
-  "$fixtures/plugin-hello@1.0.1" "$fixtures/plugin-echo-model" >/dev/null
+harness_registry "$fixtures/plugin-hello@1.0.1" "$fixtures/plugin-echo-model"
 
 # The set-up, with the command line on the store the server then serves. Installing the fixture uses
 # pnpm, which plughub fetches with npm on first use: kept under the target folder between runs.
@@ -107,22 +91,9 @@ echo "  bo@acme.test (org_user of acme and globex), root@plughub.test (platform_
 # operation. Runs per minute are not the check's concern either, nor the circuit breaker: the check's
 # random messages fail runs in a row, and an open circuit's 503 (documented, with Retry-After) is a 5xx
 # to schemathesis' server-error check, whose other 5xx findings are wanted.
-NPM_CONFIG_REGISTRY=$registry "$plughub" --data-dir "$data" serve --listen 127.0.0.1:0 --no-sync \
+harness_serve --data-dir "$data" serve --listen 127.0.0.1:0 --no-sync \
   --from "$PWD/crates/plughub-testkit/data/elizaos-registry/generated-registry.json" --no-npm \
-  --trusted-proxy 127.0.0.1 --executions-per-minute 1000000 --breaker-failures 1000000 \
-  >"$tmp/server.log" 2>&1 &
-pids+=($!)
-# A first start builds the catalogue's search index: up to a minute on a busy machine.
-for _ in $(seq 1 600); do
-  grep -q 'plughub listening on' "$tmp/server.log" && break
-  kill -0 "${pids[1]}" 2>/dev/null || break
-  sleep 0.1
-done
-server=$(grep -o 'http://[0-9.:]*' "$tmp/server.log" | head -n 1) || {
-  cat "$tmp/server.log"
-  exit 1
-}
-echo "plughub serving on $server"
+  --trusted-proxy 127.0.0.1 --executions-per-minute 1000000 --breaker-failures 1000000
 
 seed=()
 [ -n "${API_CONTRACT_SEED:-}" ] && seed=(--seed "$API_CONTRACT_SEED")

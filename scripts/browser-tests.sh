@@ -32,11 +32,8 @@ root=$PWD
 started=$(date +%s)
 files=("$@")
 
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-
-target=${CARGO_TARGET_DIR:-target}
-mkdir -p "$target"
-target=$(cd "$target" && pwd)
+. scripts/lib/harness.sh
+harness_target
 artifacts="$target/browser-artifacts"
 rm -rf "$artifacts"
 mkdir -p "$artifacts"
@@ -49,68 +46,26 @@ if [ ! -x "$CHROME_PATH" ]; then
 fi
 echo "$("$CHROME_PATH" --version 2>/dev/null)"
 
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  echo "installing Node.js and npm from Debian's packages"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
-fi
-if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
-  echo "the browser tests need Node.js 20 or later (playwright-core), not $(node --version)"
-  exit 1
-fi
+harness_node "the browser tests (playwright-core)"
 
-# The test packages. The lockfile must not say where packages come from: they come from the registry of
-# the npm configuration in use (tests/browser/.npmrc keeps npm from writing addresses).
+# The test packages, at the lockfile's versions, from the registry of the npm configuration in use.
 tests=tests/browser
-if grep -q '"resolved"' "$tests/package-lock.json"; then
-  echo "$tests/package-lock.json records download addresses (\"resolved\"): regenerate it with the .npmrc there"
-  exit 1
-fi
-stamp="$tests/node_modules/.plughub-installed"
-wanted=$(cat "$tests/package.json" "$tests/package-lock.json" | sha256sum | cut -d' ' -f1)
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
-  echo "npm ci in $tests"
-  (cd "$tests" && npm ci --no-audit --no-fund --loglevel=error)
-  echo "$wanted" >"$stamp"
-fi
+harness_npm_ci "$tests"
 
 cargo build --locked --quiet -p plughub
 plughub="$target/debug/plughub"
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+harness_tmp
 
 # An npm registry on loopback with the fixture plugins, for the server to install from.
 fixtures=crates/plughub-testkit/fixtures
-python3 scripts/api-contract-registry.py --serve "$tmp/registry" \
-  "$fixtures/plugin-hello" "$fixtures/plugin-hello@1.0.1" "$fixtures/plugin-echo-model" \
-  "$fixtures/plugin-hostile-readme" >"$tmp/registry.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do grep -q '^serving ' "$tmp/registry.log" && break; sleep 0.1; done
-registry=$(sed -n 's/^serving //p' "$tmp/registry.log")
-[ -n "$registry" ] || { cat "$tmp/registry.log"; exit 1; }
+harness_registry "$fixtures/plugin-hello" "$fixtures/plugin-hello@1.0.1" "$fixtures/plugin-echo-model" \
+  "$fixtures/plugin-hostile-readme"
 
 # The people and the organisation, with the command line on the store the server then serves. With
 # people in it, the server's first start makes no platform owner of its own: the set-up makes one.
 data="$tmp/data"
-mkdir -p "$data/packages"
-# pnpm, with which the server installs plugins' dependencies: plughub fetches it with npm on first use,
-# but the server here installs from the loopback registry, which has no pnpm. Fetched here instead (npm,
-# from the registry of your npm configuration, as scripts/api-contract.sh does), once, and kept under
-# the target folder between runs.
-tools="$target/browser-tools"
-if ! "$tools/node_modules/.bin/pnpm" --version >/dev/null 2>&1; then
-  echo "installing pnpm into $tools"
-  mkdir -p "$tools"
-  npm install --prefix "$tools" --ignore-scripts --no-audit --no-fund --loglevel=error pnpm@9 >/dev/null
-fi
-ln -s "$tools" "$data/packages/tools"
+harness_pnpm "$target/browser-tools" "$data"
 cli() { "$plughub" --data-dir "$data" "$@" >>"$tmp/setup.log" 2>&1 || { cat "$tmp/setup.log"; exit 1; }; }
 password() { python3 -c 'import secrets; print(secrets.token_urlsafe(18))'; }
 owner_password=$(password)
@@ -131,21 +86,7 @@ cli catalog analyze @fixture/plugin-hello @fixture/plugin-echo-model @fixture/pl
   --npm-registry "$registry"
 echo "set up: organisation acme, owner@acme.test (org_owner), user@acme.test and account@acme.test (org_user), root@plughub.test (platform_owner), agent eliza; the fixture plugins in the catalogue"
 
-NPM_CONFIG_REGISTRY=$registry "$plughub" --data-dir "$data" serve --listen 127.0.0.1:0 --no-sync \
-  >"$tmp/server.log" 2>&1 &
-server_pid=$!
-pids+=($server_pid)
-# A first start builds the catalogue's search index: up to a minute on a busy machine.
-for _ in $(seq 1 600); do
-  grep -q 'plughub listening on' "$tmp/server.log" && break
-  kill -0 "$server_pid" 2>/dev/null || break
-  sleep 0.1
-done
-server=$(grep -o 'http://[0-9.:]*' "$tmp/server.log" | head -n 1) || {
-  cat "$tmp/server.log"
-  exit 1
-}
-echo "plughub serving on $server"
+harness_serve --data-dir "$data" serve --listen 127.0.0.1:0 --no-sync
 
 # node:test runs one file at a time (--test-concurrency=1): Lighthouse's performance score must not
 # share the two cores with another file's browser. Spec output to the terminal, TAP to count.
