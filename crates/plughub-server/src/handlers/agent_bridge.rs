@@ -436,13 +436,8 @@ impl Channel {
                         }
                         Err(e) => tracing::debug!(error = %e, "a frame of the agent that answers nothing"),
                     },
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
-                        // The agent left: the calls it was to answer fail, and the run goes on to its
-                        // end, recorded.
-                        agent_here = false;
-                        waiting.clear();
-                        calls.close();
-                    }
+                    // The agent left.
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => agent_here = false,
                     Some(Ok(_)) => {}
                 },
                 _ = checks.tick() => {
@@ -455,6 +450,7 @@ impl Channel {
                 }
             }
             if !agent_here {
+                // The calls it was to answer fail, and the run goes on to its end, recorded.
                 waiting.clear();
                 calls.close();
             }
