@@ -82,6 +82,9 @@ string_enum!(
         PluginService => "plugin_service",
         PluginReview => "plugin_review",
         Agent => "agent",
+        Publisher => "publisher",
+        Collection => "collection",
+        Webhook => "webhook",
     }
 );
 
@@ -133,6 +136,31 @@ string_enum!(
         InvitationWithdrawn => "invitation_withdrawn",
         InvitationAccepted => "invitation_accepted",
         AgentChanged => "agent_changed",
+        // The marketplace (issue 17): reviews.
+        ReviewPosted => "review_posted",
+        ReviewEdited => "review_edited",
+        ReviewDeleted => "review_deleted",
+        ReviewVoted => "review_voted",
+        ReviewAnswered => "review_answered",
+        ReviewReported => "review_reported",
+        ReviewHidden => "review_hidden",
+        ReviewRestored => "review_restored",
+        ReviewerBanned => "reviewer_banned",
+        ReviewerUnbanned => "reviewer_unbanned",
+        // Publishers and what platform owners decide of the catalogue.
+        PublisherClaimed => "publisher_claimed",
+        PublisherClaimGranted => "publisher_claim_granted",
+        PublisherClaimRefused => "publisher_claim_refused",
+        PublisherVerified => "publisher_verified",
+        PublisherVerificationRevoked => "publisher_verification_revoked",
+        PluginDeprecated => "plugin_deprecated",
+        PluginUndeprecated => "plugin_undeprecated",
+        CollectionChanged => "collection_changed",
+        CollectionDeleted => "collection_deleted",
+        // Updates and notifications.
+        PluginUpdateAvailable => "plugin_update_available",
+        WebhookChanged => "webhook_changed",
+        WebhookDeleted => "webhook_deleted",
     }
 );
 

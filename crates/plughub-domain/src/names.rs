@@ -62,6 +62,15 @@ pub fn catalogue_plugin(catalogue: &dyn Catalogue, name: &str) -> Option<String>
     }
 }
 
+/// The namespace a package name belongs to, which one publisher owns: its npm scope (`@acme` for
+/// `@acme/plugin-x`), or, for an unscoped name, the name itself.
+pub fn namespace_of(name: &str) -> &str {
+    match name.split_once('/') {
+        Some((scope, _)) if scope.starts_with('@') => scope,
+        _ => name,
+    }
+}
+
 /// Whether an npm dependency of a plugin is itself an elizaOS plugin (which plughub installs as an instance
 /// of its own) rather than a library: the naming convention every registry entry follows.
 pub fn is_plugin_package(name: &str) -> bool {
@@ -153,5 +162,12 @@ mod tests {
         assert_eq!(short_name("@elizaos/plugin-solana"), "solana");
         assert_eq!(short_name("@blockrun/elizaos-plugin"), "elizaos");
         assert_eq!(short_name("plugin-x"), "x");
+    }
+
+    #[test]
+    fn a_namespace_is_the_scope_or_the_whole_unscoped_name() {
+        assert_eq!(namespace_of("@acme/plugin-x"), "@acme");
+        assert_eq!(namespace_of("@elizaos/plugin-openai"), "@elizaos");
+        assert_eq!(namespace_of("plugin-foo"), "plugin-foo");
     }
 }
