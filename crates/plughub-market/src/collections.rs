@@ -235,9 +235,10 @@ impl<'c> Collections<'c> {
         Ok(())
     }
 
-    /// Deletes the collection `slug` (a platform owner's, `actor`).
-    pub async fn delete(&self, slug: &str, actor: &str) -> Result<()> {
+    /// Deletes the collection `slug` (a platform owner's, `actor`); returns it as it was.
+    pub async fn delete(&self, slug: &str, actor: &str) -> Result<Collection> {
         let thing = self.thing(slug).await?.ok_or_else(|| not_found(slug))?;
+        let gone = self.collection_of(&thing).await?;
         let mut tx = self.catalog.store().begin().await?;
         tx.delete_unlinked_thing(
             &thing.id,
@@ -251,7 +252,7 @@ impl<'c> Collections<'c> {
         )
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(gone)
     }
 
     /// Makes the starting collections (`seed::STARTING`) once, on a store that never had a

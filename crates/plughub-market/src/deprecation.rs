@@ -107,19 +107,21 @@ impl<'c> Deprecations<'c> {
         Ok(record.into())
     }
 
-    /// A platform owner (`actor`) lifts their deprecation of `plugin`. npm's own deprecation, if any,
+    /// A platform owner (`actor`) lifts their deprecation of `plugin`, returned as it was. npm's own deprecation, if any,
     /// stays: only its publisher can lift it.
-    pub async fn undeprecate(&self, plugin: &str, actor: &str) -> Result<()> {
+    pub async fn undeprecate(&self, plugin: &str, actor: &str) -> Result<Deprecation> {
         let (name, target) = self.entry(plugin).await?;
+        let lifted = self.catalog.store().plugin_deprecation(&name).await?;
         let mut tx = self.catalog.store().begin().await?;
         let done = tx.remove_plugin_deprecation(&name, &target, actor).await?;
         tx.commit().await?;
-        if !done {
+        let Some(lifted) = lifted.filter(|_| done) else {
             return Err(MarketError::NotFound(format!(
                 "{name} is not deprecated by a platform owner"
             )));
-        }
-        self.refresh().await
+        };
+        self.refresh().await?;
+        Ok(lifted.into())
     }
 
     /// The catalogue's name and entry id of the plugin `name` means.

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 /// Every route of the API, as a client sees it.
-const ROUTES: [(&str, &str); 52] = [
+const ROUTES: [(&str, &str); 67] = [
     ("get", "/api/me"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/logout"),
@@ -65,6 +65,21 @@ const ROUTES: [(&str, &str); 52] = [
     ("get", "/api/orgs/{org}/executions/live"),
     ("get", "/healthz"),
     ("get", "/metrics"),
+    ("get", "/api/publishers"),
+    ("get", "/api/publishers/{publisher}"),
+    ("post", "/api/publishers/{publisher}/claims"),
+    ("get", "/api/admin/publisher-claims"),
+    ("post", "/api/admin/publisher-claims/{id}/grant"),
+    ("post", "/api/admin/publisher-claims/{id}/refuse"),
+    ("put", "/api/admin/publishers/{publisher}/verification"),
+    ("delete", "/api/admin/publishers/{publisher}/verification"),
+    ("get", "/api/collections"),
+    ("get", "/api/collections/{slug}"),
+    ("put", "/api/admin/collections/{slug}"),
+    ("delete", "/api/admin/collections/{slug}"),
+    ("get", "/api/compare"),
+    ("put", "/api/admin/deprecations"),
+    ("delete", "/api/admin/deprecations"),
 ];
 
 async fn document() -> Value {
