@@ -102,15 +102,15 @@ impl NotAvailable {
     }
 }
 
-/// The plugins a `plugins` list names: comma-separated, blanks ignored, each once.
-pub fn plugin_list(text: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for name in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        if !out.iter().any(|n| n == name) {
-            out.push(name.to_string());
-        }
+/// The plugins a `plugins` list names: comma-separated, each part a name (blanks around it dropped),
+/// 1 to `MAX_COMPARED` parts; `None` when a part is blank or there are more. The same rule as the API
+/// document's pattern for the parameter, so what it says is refused is refused.
+pub fn plugin_list(text: &str) -> Option<Vec<String>> {
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    if parts.len() > MAX_COMPARED || parts.iter().any(|p| p.is_empty()) {
+        return None;
     }
-    out
+    Some(parts.into_iter().map(str::to_string).collect())
 }
 
 /// Compares `names` (1 to `MAX_COMPARED`, by any usual spelling). More, or none, is invalid; an
@@ -138,14 +138,12 @@ pub async fn compare(catalog: &Catalog, names: &[String]) -> Result<Comparison> 
             }
             other => MarketError::Catalog(other.to_string()),
         })?;
+        // Two spellings of one plugin (`openai`, `@elizaos/plugin-openai`) make one column.
         if plugins
             .iter()
             .any(|p: &ComparedPlugin| p.name == detail.view.name)
         {
-            return Err(MarketError::Invalid(format!(
-                "{} is named twice: compare different plugins",
-                detail.view.name
-            )));
+            continue;
         }
         let namespace = namespace_of(&detail.view.name);
         let publisher = publishers.publisher(namespace).await?;

@@ -16,7 +16,10 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct CompareQuery {
     /// 1 to 3 plugins, comma-separated, by any usual spelling of their names.
-    #[param(example = "@elizaos/plugin-openai,@elizaos/plugin-anthropic")]
+    #[param(
+        example = "@elizaos/plugin-openai,@elizaos/plugin-anthropic",
+        pattern = r"^\s*[^,\s][^,]*(,\s*[^,\s][^,]*){0,2}$"
+    )]
     pub plugins: String,
 }
 
@@ -41,13 +44,11 @@ pub async fn compare(
     query: Result<Query<CompareQuery>, QueryRejection>,
 ) -> ApiResult<Json<Comparison>> {
     let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let names = comparison::plugin_list(&query.plugins);
-    if names.is_empty() || names.len() > MAX_COMPARED {
-        return Err(ApiError::bad_request(format!(
-            "compare 1 to {MAX_COMPARED} plugins (you named {}): e.g. plugins=openai,anthropic,groq",
-            names.len()
-        )));
-    }
+    let names = comparison::plugin_list(&query.plugins).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "compare 1 to {MAX_COMPARED} plugins, comma-separated, none blank: e.g. plugins=openai,anthropic,groq"
+        ))
+    })?;
     let comparison = comparison::compare(&state.catalog, &names)
         .await
         .map_err(|e| match e {
