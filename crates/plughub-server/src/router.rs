@@ -1,7 +1,7 @@
 //! Every route of the server, in one place.
 
 use crate::handlers::{
-    account, admin, agent_bridge, agents, health, installed, me, members, orgs, plugins,
+    account, admin, agent_bridge, agents, health, installed, me, members, orgs, plugins, reviews,
 };
 use crate::state::AppState;
 use axum::Router;
@@ -116,6 +116,25 @@ pub fn router(state: AppState) -> Router {
         .route("/api/plugins", get(plugins::list))
         .route("/api/plugins/{*name}", get(plugins::show))
         .route("/api/catalog/status", get(plugins::catalog_status))
+        .route("/api/reviews", get(reviews::list))
+        .route(
+            "/api/reviews/mine",
+            put(reviews::put_mine).delete(reviews::delete_mine),
+        )
+        .route("/api/reviews/{id}/history", get(reviews::history))
+        .route(
+            "/api/reviews/{id}/vote",
+            put(reviews::vote).delete(reviews::unvote),
+        )
+        .route("/api/reviews/{id}/response", put(reviews::respond))
+        .route("/api/reviews/{id}/reports", post(reviews::report))
+        .route("/api/admin/reviews", get(reviews::queue))
+        .route("/api/admin/reviews/{id}/hide", post(reviews::hide))
+        .route("/api/admin/reviews/{id}/restore", post(reviews::restore))
+        .route(
+            "/api/admin/reviewers/{email}/ban",
+            put(reviews::ban).delete(reviews::unban),
+        )
         .route(
             "/api/orgs/{org}/plugins/{plugin}/resume",
             post(agents::resume),

@@ -8,3 +8,4 @@ pub mod me;
 pub mod members;
 pub mod orgs;
 pub mod plugins;
+pub mod reviews;
