@@ -434,6 +434,65 @@ async fn who_may_review_one_review_each_with_history_votes_and_answers() {
                 .iter()
                 .all(|r| r["response"].is_null())
         );
+        // Dee's claim of @elizaos granted, Dee answers for the publisher; replacing the answer is hers too.
+        let dee =
+            w.t.store
+                .person_by_email("dee@globex.test")
+                .await
+                .unwrap()
+                .unwrap();
+        let publishers = plughub_market::publishers::Publishers::new(w.t.store.clone());
+        let claim = publishers
+            .claim(&dee.id, "@elizaos", "our npm account maintains the scope")
+            .await
+            .unwrap();
+        publishers
+            .grant(
+                &claim.id,
+                "checked the npm maintainers",
+                "root@plughub.test",
+            )
+            .await
+            .unwrap();
+        let (status, answered) = call(
+            app,
+            "PUT",
+            &response_uri,
+            Some(&w.dee),
+            Some(json!({ "text": "thanks: 1.2.1 fixes it" })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{answered}");
+        assert_eq!(answered["response"]["text"], "thanks: 1.2.1 fixes it");
+        let (status, body) = call(
+            app,
+            "PUT",
+            &response_uri,
+            Some(&w.cy),
+            Some(json!({ "text": "me too" })),
+        )
+        .await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::FORBIDDEN, "not_the_publisher")
+        );
+        let (status, body) = call(
+            app,
+            "PUT",
+            &response_uri,
+            Some(&w.dee),
+            Some(json!({ "text": "" })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let (_, page) = call(app, "GET", &list_uri(P), None, None).await;
+        let shown = page["reviews"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id.as_str())
+            .unwrap();
+        assert_eq!(shown["response"]["text"], "thanks: 1.2.1 fixes it");
 
         // Every change is an event on the review.
         let events =
@@ -465,6 +524,13 @@ async fn who_may_review_one_review_each_with_history_votes_and_answers() {
                 .filter(|t| **t == EventType::ReviewVoted)
                 .count(),
             3
+        );
+        assert_eq!(
+            types
+                .iter()
+                .filter(|t| **t == EventType::ReviewAnswered)
+                .count(),
+            1
         );
         w.t.cleanup().await;
     }

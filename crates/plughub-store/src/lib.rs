@@ -4,12 +4,14 @@ mod accounts;
 mod catalog;
 mod clock;
 mod connections;
+mod deprecations;
 mod error;
 mod events;
 mod groups;
 mod invitations;
 mod leases;
 mod location;
+mod publishers;
 mod reviews;
 mod runtime_state;
 mod things;
@@ -19,11 +21,16 @@ mod tx;
 pub use accounts::{MemberRecord, PersonRecord, SessionRecord, TokenRecord};
 pub use catalog::{CatalogFingerprint, CatalogRow, SyncRun, SyncSummary};
 pub use clock::{format_time, now_rfc3339};
+pub use deprecations::DeprecationRecord;
 pub use error::StoreError;
 pub use events::{EventCursor, EventFilter, ExecutionScope};
 pub use groups::GroupSummary;
 pub use invitations::InvitationRecord;
 pub use location::{Backend, Location};
+pub use publishers::{
+    CLAIM_GRANTED, CLAIM_PENDING, CLAIM_REFUSED, ClaimRecord, PUBLISHER_HELD, PUBLISHER_UNCLAIMED,
+    PublisherPersonRecord,
+};
 pub use reviews::{BanRecord, PUBLISHED, ReportRecord, ReviewRow};
 pub use runtime_state::{MemoryQuery, NewMemory};
 pub use timing::StoreMetrics;

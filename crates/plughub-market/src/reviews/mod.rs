@@ -327,21 +327,30 @@ impl Reviews {
         Ok(changed)
     }
 
-    /// Sets the response of the plugin's publisher; `holds` says whether `who` is one of its people
-    /// (`Publishers::holds` over the plugin's namespace).
+    /// Sets (or replaces) the response of the plugin's publisher: only its people (`Publishers::holds`
+    /// over the plugin's namespace) may.
     pub async fn respond(
         &self,
         who: &Principal,
         review_id: &str,
         text: &str,
-        holds: bool,
     ) -> Result<Review, ReviewError> {
         let row = self.visible(review_id, Some(who)).await?;
         let mut record = ReviewRecord::of(&row)?;
+        let namespace = plughub_domain::names::namespace_of(&record.plugin).to_string();
+        let holds = crate::publishers::Publishers::new(self.store.clone())
+            .holds(&who.person_id, &namespace)
+            .await
+            .map_err(|e| match e {
+                crate::MarketError::Store(e) => ReviewError::Store(e),
+                // `holds` only reads: anything else is the store's data not being what it expects.
+                other => ReviewError::Store(StoreError::Corrupt {
+                    what: "publishers".into(),
+                    reason: other.to_string(),
+                }),
+            })?;
         if !holds {
-            return Err(ReviewError::NotPublisher {
-                namespace: plughub_domain::names::namespace_of(&record.plugin).to_string(),
-            });
+            return Err(ReviewError::NotPublisher { namespace });
         }
         let chars = text.chars().count();
         if text.trim().is_empty() || chars > MAX_RESPONSE {

@@ -426,20 +426,9 @@ pub async fn respond(
     Path(ReviewPath { id }): Path<ReviewPath>,
     ApiJson(body): ApiJson<ResponseBody>,
 ) -> ApiResult<Json<Review>> {
-    let reviews = reviews(&state);
-    let review = reviews.one(&id, Some(&caller.0)).await?;
-    let namespace = plughub_domain::names::namespace_of(&review.plugin);
-    let holds = publisher_holds(&state, &caller.0.person_id, namespace).await?;
     Ok(Json(
-        reviews.respond(&caller.0, &id, &body.text, holds).await?,
+        reviews(&state).respond(&caller.0, &id, &body.text).await?,
     ))
-}
-
-/// Whether `person_id` is one of the people of the publisher of `namespace`.
-async fn publisher_holds(_state: &AppState, _person_id: &str, _namespace: &str) -> ApiResult<bool> {
-    // GAP until h-publishers is merged: `plughub_market::publishers::Publishers::holds` decides; until
-    // then nobody holds a publisher, so every answer is refused.
-    Ok(false)
 }
 
 /// Why a review is reported.
