@@ -47,6 +47,10 @@ pub enum ReviewError {
     )]
     NotEligible { plugin: String, org: String },
     #[error(
+        "your role in {org} ({role}) does not use its plugins: its org_owners and org_users may review them"
+    )]
+    NotMember { org: String, role: String },
+    #[error(
         "you may not review plugins: a platform owner banned you from reviewing ({reason}); ask them to lift it"
     )]
     Banned { reason: String },
@@ -156,9 +160,9 @@ impl Reviews {
         who.may(Action::ModerateCatalogue, None).is_ok()
     }
 
-    /// Writes or replaces `author`'s review of `plugin`, qualified by `group`'s install (the caller has
-    /// checked that the author is a member of it). True when the review is new (or written again after
-    /// its author deleted it).
+    /// Writes or replaces `author`'s review of `plugin`, qualified by `group`'s install (`group` is one
+    /// of the author's: its org_owners and org_users, who use its plugins, may review; its customers
+    /// not). True when the review is new (or written again after its author deleted it).
     pub async fn put(
         &self,
         author: &Principal,
@@ -167,6 +171,15 @@ impl Reviews {
         draft: Draft<'_>,
     ) -> Result<(Review, bool), ReviewError> {
         draft.check()?;
+        if author.may(Action::ViewGroup, Some(&group.id)).is_err() {
+            return Err(ReviewError::NotMember {
+                org: group.name.clone(),
+                role: author
+                    .role_in(&group.id)
+                    .map_or("none", |r| r.as_str())
+                    .to_string(),
+            });
+        }
         if let Some(ban) = self.store.reviewer_ban(&author.person_id).await? {
             return Err(ReviewError::Banned { reason: ban.reason });
         }
@@ -256,8 +269,12 @@ impl Reviews {
     }
 
     /// Soft-deletes `author`'s review of `plugin`: it stays in the store with its history, shows and
-    /// counts nowhere.
-    pub async fn delete_mine(&self, author: &Principal, plugin: &str) -> Result<(), ReviewError> {
+    /// counts nowhere. Returns it as it is now.
+    pub async fn delete_mine(
+        &self,
+        author: &Principal,
+        plugin: &str,
+    ) -> Result<Review, ReviewError> {
         let name = thing_name(plugin, &author.person_id);
         let thing = self
             .store
@@ -279,7 +296,8 @@ impl Reviews {
             author,
             serde_json::json!({}),
         )
-        .await
+        .await?;
+        self.shown(&row.id, Some(author)).await
     }
 
     /// A plugin's rating: every published review.

@@ -25,7 +25,9 @@ impl From<ReviewError> for ApiError {
     fn from(e: ReviewError) -> ApiError {
         let (status, code) = match &e {
             ReviewError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_review"),
-            ReviewError::NotEligible { .. } => (StatusCode::FORBIDDEN, "not_eligible_to_review"),
+            ReviewError::NotEligible { .. } | ReviewError::NotMember { .. } => {
+                (StatusCode::FORBIDDEN, "not_eligible_to_review")
+            }
             ReviewError::Banned { .. } => (StatusCode::FORBIDDEN, "banned_from_reviewing"),
             ReviewError::NotFound(_) => (StatusCode::NOT_FOUND, "review_not_found"),
             ReviewError::NoReviewOfYours(_) => (StatusCode::NOT_FOUND, "review_not_found"),
@@ -172,6 +174,7 @@ fn query<T>(params: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
         (status = 200, description = "The rating and the reviews; the reviewer's display name, never their organisation", body = ReviewPage),
         (status = 400, response = BadRequest),
         (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 429, response = crate::openapi::TooManyRequests),
         (status = 404, response = NotFound),
         Public,
     )
@@ -247,9 +250,19 @@ pub async fn put_mine(
 ) -> ApiResult<(StatusCode, Json<Review>)> {
     let params = query(params)?;
     let (id, name) = plugin_of(&state, &params.plugin).await?;
+    // One of the caller's organisations, whatever their role in it (the rules say which roles review).
     let group = caller
-        .group_for(&state, &body.org, Action::ViewGroup)
-        .await?;
+        .0
+        .memberships
+        .iter()
+        .find(|m| m.group == body.org)
+        .ok_or_else(|| ApiError::org_not_found(&body.org))?;
+    let group = state
+        .catalog
+        .store()
+        .group_by_name(&group.group)
+        .await?
+        .ok_or_else(|| ApiError::org_not_found(&body.org))?;
     let (review, created) = reviews(&state)
         .put(
             &caller.0,
@@ -281,7 +294,7 @@ pub async fn put_mine(
     summary = "Delete your review of a plugin (it shows and counts nowhere; writing again restores it)",
     params(PluginParam),
     responses(
-        (status = 204, description = "Deleted"),
+        (status = 200, description = "Deleted: the review as it is now (status `deleted`)", body = Review),
         (status = 400, response = BadRequest),
         (status = 404, response = NotFound),
         SignedIn,
@@ -291,12 +304,12 @@ pub async fn delete_mine(
     State(state): State<AppState>,
     caller: Caller,
     params: Result<Query<PluginParam>, QueryRejection>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<Json<Review>> {
     let params = query(params)?;
     let (_, name) = plugin_of(&state, &params.plugin).await?;
-    reviews(&state).delete_mine(&caller.0, &name).await?;
+    let review = reviews(&state).delete_mine(&caller.0, &name).await?;
     ratings_changed(&state).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(Json(review))
 }
 
 /// A review's versions, oldest first.
@@ -317,6 +330,7 @@ pub struct ReviewHistory {
     responses(
         (status = 200, description = "Its versions, oldest first", body = ReviewHistory),
         (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 429, response = crate::openapi::TooManyRequests),
         (status = 404, response = NotFound),
         Public,
     )
