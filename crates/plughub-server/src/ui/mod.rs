@@ -9,6 +9,7 @@ mod console;
 pub mod markdown;
 mod people;
 mod permissions;
+mod reviews;
 mod templates;
 mod viewer;
 
@@ -32,6 +33,8 @@ pub fn routes() -> Router<AppState> {
         .route("/account", get(people::account))
         .route("/members", get(people::members))
         .route("/admin", get(people::admin))
+        .route("/admin/reviews", get(reviews::moderation))
+        .route("/reviews/{*plugin}", get(reviews::page))
         .route("/invitations/{secret}", get(people::invitation))
         .route("/plugins", get(catalog::search))
         .route("/plugins/installed", get(console::installed))

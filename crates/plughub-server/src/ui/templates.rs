@@ -36,6 +36,11 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/invitation.html"),
     ),
     ("admin.html", include_str!("../../templates/admin.html")),
+    ("reviews.html", include_str!("../../templates/reviews.html")),
+    (
+        "moderation.html",
+        include_str!("../../templates/moderation.html"),
+    ),
 ];
 
 /// What a URL path segment or query value keeps unencoded: the unreserved characters (RFC 3986).
