@@ -302,6 +302,10 @@ async fn build_index(store: &Store) -> Result<SearchIndex> {
     let rows = store.catalog_rows().await?;
     let readme_by_id = store.catalog_knowledge("readme").await?;
     let mut facts = crate::package_facts_by_name(store).await?;
+    let mut ratings: HashMap<String, plughub_domain::rating::RatingSummary> = HashMap::new();
+    for (plugin, _version, stars) in store.published_review_stars().await? {
+        ratings.entry(plugin).or_default().add(stars);
+    }
     let deprecations: HashMap<String, plughub_store::DeprecationRecord> = store
         .plugin_deprecations()
         .await?
@@ -321,6 +325,7 @@ async fn build_index(store: &Store) -> Result<SearchIndex> {
         let mut known = Knowledge {
             readme: readme_by_id.get(&row.id).cloned(),
             descriptions: other_descriptions(&entry, view.description.as_deref()),
+            rating: ratings.remove(&row.name).unwrap_or_default(),
             ..Knowledge::default()
         };
         if let Some(facts) = facts.remove(&row.name) {

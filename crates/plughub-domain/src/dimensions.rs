@@ -97,6 +97,8 @@ string_enum!(
         PluginInstalledIn => "plugin_installed_in",
         PluginCreatedBy => "plugin_created_by",
         PluginUses => "plugin_uses",
+        // A review (`plugin_review`) of a catalogue plugin (`elizaos_plugin`).
+        ReviewOf => "review_of",
     }
 );
 

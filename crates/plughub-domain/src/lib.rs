@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod names;
 pub mod package_facts;
 pub mod permissions;
+pub mod rating;
 pub mod sign_in;
 
 pub use catalog::{

@@ -2,7 +2,7 @@
 
 use crate::handlers::{
     account, admin, agent_bridge, agents, collections, compare, deprecations, health, installed,
-    me, members, orgs, plugins, publishers,
+    me, members, orgs, plugins, publishers, reviews,
 };
 use crate::state::AppState;
 use axum::Router;
@@ -146,6 +146,25 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/admin/deprecations",
             put(deprecations::put).delete(deprecations::delete),
+        )
+        .route("/api/reviews", get(reviews::list))
+        .route(
+            "/api/reviews/mine",
+            put(reviews::put_mine).delete(reviews::delete_mine),
+        )
+        .route("/api/reviews/{id}/history", get(reviews::history))
+        .route(
+            "/api/reviews/{id}/vote",
+            put(reviews::vote).delete(reviews::unvote),
+        )
+        .route("/api/reviews/{id}/response", put(reviews::respond))
+        .route("/api/reviews/{id}/reports", post(reviews::report))
+        .route("/api/admin/reviews", get(reviews::queue))
+        .route("/api/admin/reviews/{id}/hide", post(reviews::hide))
+        .route("/api/admin/reviews/{id}/restore", post(reviews::restore))
+        .route(
+            "/api/admin/reviewers/{email}/ban",
+            put(reviews::ban).delete(reviews::unban),
         )
         .route(
             "/api/orgs/{org}/plugins/{plugin}/resume",

@@ -207,6 +207,19 @@ fn platform_routes() -> Vec<(&'static str, &'static str, Option<Value>)> {
             "/api/admin/deprecations?plugin=no-such-plugin",
             None,
         ),
+        ("GET", "/api/admin/reviews", None),
+        ("POST", "/api/admin/reviews/none/hide", None),
+        ("POST", "/api/admin/reviews/none/restore", None),
+        (
+            "PUT",
+            "/api/admin/reviewers/nobody@example.org/ban",
+            Some(json!({ "reason": "abuse" })),
+        ),
+        (
+            "DELETE",
+            "/api/admin/reviewers/nobody@example.org/ban",
+            None,
+        ),
     ]
 }
 
@@ -231,6 +244,30 @@ fn own_routes() -> Vec<(&'static str, &'static str, Option<Value>)> {
             Some(
                 json!({ "current_password": "not the password", "new_password": "a long enough password" }),
             ),
+        ),
+        // Reviews are a person's own: whether one may review is the plugin's install in the org named
+        // (not installed here: refused, but never as `forbidden`), not a role on a route.
+        (
+            "PUT",
+            "/api/reviews/mine?plugin=%40elizaos%2Fplugin-sui",
+            Some(json!({ "stars": 4, "text": "", "org": "acme" })),
+        ),
+        (
+            "DELETE",
+            "/api/reviews/mine?plugin=%40elizaos%2Fplugin-sui",
+            None,
+        ),
+        ("PUT", "/api/reviews/none/vote", None),
+        ("DELETE", "/api/reviews/none/vote", None),
+        (
+            "PUT",
+            "/api/reviews/none/response",
+            Some(json!({ "text": "thanks" })),
+        ),
+        (
+            "POST",
+            "/api/reviews/none/reports",
+            Some(json!({ "reason": "spam" })),
         ),
     ]
 }

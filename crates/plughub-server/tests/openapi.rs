@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 /// Every route of the API, as a client sees it.
-const ROUTES: [(&str, &str); 67] = [
+const ROUTES: [(&str, &str); 80] = [
     ("get", "/api/me"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/logout"),
@@ -42,6 +42,19 @@ const ROUTES: [(&str, &str); 67] = [
     ("get", "/api/plugins"),
     ("get", "/api/plugins/{name}"),
     ("get", "/api/catalog/status"),
+    ("get", "/api/reviews"),
+    ("put", "/api/reviews/mine"),
+    ("delete", "/api/reviews/mine"),
+    ("get", "/api/reviews/{id}/history"),
+    ("put", "/api/reviews/{id}/vote"),
+    ("delete", "/api/reviews/{id}/vote"),
+    ("put", "/api/reviews/{id}/response"),
+    ("post", "/api/reviews/{id}/reports"),
+    ("get", "/api/admin/reviews"),
+    ("post", "/api/admin/reviews/{id}/hide"),
+    ("post", "/api/admin/reviews/{id}/restore"),
+    ("put", "/api/admin/reviewers/{email}/ban"),
+    ("delete", "/api/admin/reviewers/{email}/ban"),
     ("get", "/api/orgs/{org}/plugins"),
     ("post", "/api/orgs/{org}/plugins"),
     ("delete", "/api/orgs/{org}/plugins/{plugin}"),
@@ -188,7 +201,15 @@ async fn the_document_lists_every_route() {
     assert!(schemas["Install"]["properties"]["plugin"].is_object());
     assert!(schemas["ErrorBody"]["properties"]["error"].is_object());
     let search = paths["/api/plugins"]["get"]["parameters"].to_string();
-    for q in ["q", "topic", "compat", "sort", "page", "per_page"] {
+    for q in [
+        "q",
+        "topic",
+        "compat",
+        "sort",
+        "page",
+        "per_page",
+        "min_rating",
+    ] {
         assert!(search.contains(&format!("\"{q}\"")), "{q}: {search}");
     }
 }
@@ -318,7 +339,7 @@ async fn constraints_are_in_the_document() {
     }
     assert_eq!(
         param("/api/plugins", "sort")["enum"],
-        serde_json::json!(["relevance", "stars", "downloads", "updated"])
+        serde_json::json!(["relevance", "stars", "downloads", "updated", "rating"])
     );
     assert_eq!(
         param("/api/plugins", "deprecated")["enum"],

@@ -31,6 +31,9 @@ pub struct CatalogFingerprint {
     /// one is a change of the catalogue.
     deprecations: i64,
     deprecations_newest: Option<String>,
+    /// Reviews change ratings, which search filters and orders by.
+    reviews: i64,
+    reviews_newest: Option<String>,
 }
 
 /// One catalogue sync: when, with what outcome, and a report of each source read.
@@ -104,14 +107,16 @@ impl Store {
     pub async fn catalog_fingerprint(&self) -> Result<CatalogFingerprint> {
         let row = sqlx::query(
             "SELECT e.n AS entries, e.newest AS entries_newest, k.n AS texts, k.newest AS texts_newest, \
-             s.n AS syncs, d.n AS deprecations, d.newest AS deprecations_newest FROM \
+             s.n AS syncs, d.n AS deprecations, d.newest AS deprecations_newest, r.n AS reviews, \
+             r.newest AS reviews_newest FROM \
              (SELECT COUNT(*) AS n, MAX(updated_at) AS newest FROM things \
               WHERE kind = 'elizaos_plugin' AND group_id IS NULL) e, \
              (SELECT COUNT(*) AS n, MAX(k.updated_at) AS newest FROM knowledge k \
               JOIN things t ON t.id = k.thing_id \
               WHERE t.kind = 'elizaos_plugin' AND t.group_id IS NULL) k, \
              (SELECT COUNT(*) AS n FROM catalog_syncs) s, \
-             (SELECT COUNT(*) AS n, MAX(deprecated_at) AS newest FROM plugin_deprecations) d",
+             (SELECT COUNT(*) AS n, MAX(deprecated_at) AS newest FROM plugin_deprecations) d, \
+             (SELECT COUNT(*) AS n, MAX(updated_at) AS newest FROM things WHERE kind = 'plugin_review') r",
         )
         .fetch_one(self.pool())
         .await?;
@@ -123,6 +128,8 @@ impl Store {
             syncs: row.try_get("syncs")?,
             deprecations: row.try_get("deprecations")?,
             deprecations_newest: row.try_get("deprecations_newest")?,
+            reviews: row.try_get("reviews")?,
+            reviews_newest: row.try_get("reviews_newest")?,
         })
     }
 

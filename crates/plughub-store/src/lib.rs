@@ -12,6 +12,7 @@ mod invitations;
 mod leases;
 mod location;
 mod publishers;
+mod reviews;
 mod runtime_state;
 mod things;
 mod timing;
@@ -30,6 +31,7 @@ pub use publishers::{
     CLAIM_GRANTED, CLAIM_PENDING, CLAIM_REFUSED, ClaimRecord, PUBLISHER_HELD, PUBLISHER_UNCLAIMED,
     PublisherPersonRecord,
 };
+pub use reviews::{BanRecord, PUBLISHED, ReportRecord, ReviewRow};
 pub use runtime_state::{MemoryQuery, NewMemory};
 pub use timing::StoreMetrics;
 pub use tx::{NewThing, StoreTx};

@@ -78,6 +78,44 @@ impl TestStore {
         Store::open(&self.location).await.expect("reopen store")
     }
 
+    /// Appends an event stamped `time` (RFC 3339, as the store writes times) rather than now: for what
+    /// happened long ago (an uninstall 91 days back). The store itself only ever stamps now.
+    pub async fn append_event_at(
+        &self,
+        event_type: &str,
+        actor: &str,
+        target: Option<&str>,
+        group_id: Option<&str>,
+        time: &str,
+        metadata: &serde_json::Value,
+    ) {
+        sqlx::any::install_default_drivers();
+        let url = match &self.location {
+            Location::DataDir(dir) => {
+                format!("sqlite://{}", dir.join(Location::SQLITE_FILE).display())
+            }
+            Location::Url(url) => url.clone(),
+        };
+        let mut conn = sqlx::AnyConnection::connect(&url)
+            .await
+            .expect("connect to the test store");
+        sqlx::query(
+            "INSERT INTO events (id, type, actor, target, group_id, time, metadata) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(event_type)
+        .bind(actor)
+        .bind(target)
+        .bind(group_id)
+        .bind(time)
+        .bind(metadata.to_string())
+        .execute(&mut conn)
+        .await
+        .expect("insert the event");
+        let _ = conn.close().await;
+    }
+
     /// Closes the store and drops a PostgreSQL test database.
     pub async fn cleanup(self) {
         self.store.close().await;

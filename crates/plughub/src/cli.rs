@@ -432,7 +432,10 @@ pub struct SearchArgs {
     /// Show deprecated plugins too
     #[arg(long)]
     pub include_deprecated: bool,
-    /// relevance, stars, downloads or updated
+    /// Only plugins whose reviews average at least this many stars (1 to 5)
+    #[arg(long, value_name = "STARS")]
+    pub min_rating: Option<f64>,
+    /// relevance, stars, downloads, updated or rating
     #[arg(long, default_value = "relevance")]
     pub sort: String,
     #[arg(long, default_value_t = 1)]

@@ -77,7 +77,7 @@ pub fn print_search(results: &SearchResults) {
         out!("No plugin matches. Try fewer words, or drop a filter.");
         return;
     }
-    let mut t = table(&["plugin", "version", "core", "★", "description"]);
+    let mut t = table(&["plugin", "version", "core", "★", "rating", "description"]);
     for hit in &results.hits {
         let mut name = hit.name.clone();
         if hit.verified {
@@ -91,6 +91,8 @@ pub fn print_search(results: &SearchResults) {
             hit.latest_version.clone().unwrap_or_else(|| "—".into()),
             hit.compat_summary(),
             hit.stars.to_string(),
+            hit.rating
+                .map_or_else(|| "—".into(), |r| format!("{r:.1} ({})", hit.reviews)),
             shorten(hit.description.as_deref().unwrap_or(""), 90),
         ]);
     }

@@ -17,6 +17,8 @@ pub struct Knowledge {
     pub permissions: Option<Vec<String>>,
     /// What the plugin is, from its components (action, provider, evaluator, service, model, ...).
     pub kinds: Vec<String>,
+    /// What its reviews say (published ones only), for the `min_rating` filter and the `rating` sort.
+    pub rating: plughub_domain::rating::RatingSummary,
 }
 
 impl Knowledge {

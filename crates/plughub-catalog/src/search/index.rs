@@ -8,6 +8,7 @@ use super::{SearchHit, SearchRequest, SearchResults, SortOrder};
 use crate::Result;
 use crate::view::PluginView;
 use plughub_domain::names::{candidate_names, short_name};
+use plughub_domain::rating::RatingSummary;
 use std::collections::{BTreeMap, HashMap};
 use tantivy::collector::{Count, FacetCollector, TopDocs};
 use tantivy::schema::{
@@ -34,6 +35,8 @@ pub(super) struct Fields {
     pub spell: Field,
     pub facets: Field,
     pub ord: Field,
+    /// The reviews' average in hundredths of a star (0 without reviews), for `min_rating`.
+    pub rating: Field,
 }
 
 impl Fields {
@@ -92,6 +95,8 @@ pub struct SearchIndex {
     pub(super) fields: Fields,
     synonyms: Synonyms,
     views: Vec<PluginView>,
+    /// Each view's rating, by the same position.
+    ratings: Vec<RatingSummary>,
     by_name: HashMap<String, usize>,
     by_short_name: HashMap<String, Vec<usize>>,
 }
@@ -129,7 +134,10 @@ impl SearchIndex {
             ),
             facets: sb.add_facet_field("facets", FacetOptions::default()),
             ord: sb.add_u64_field("ord", FAST),
+            rating: sb.add_u64_field("rating", INDEXED),
         };
+        // The `rating` order: the average, then how many reviews make it.
+        let rating_rank = sb.add_u64_field("rating_rank", FAST);
         let stars = sb.add_u64_field("stars", FAST | INDEXED);
         let downloads = sb.add_u64_field("downloads", FAST);
         let updated = sb.add_u64_field("updated", FAST);
@@ -147,6 +155,8 @@ impl SearchIndex {
                 stars => view.stars,
                 downloads => downloads_rank(view),
                 updated => updated_secs(view.updated_at.as_deref()),
+                fields.rating => known.rating.hundredths(),
+                rating_rank => (known.rating.hundredths() << 32) | known.rating.count.min(u32::MAX.into()),
             );
             for key in name_keys(&view.name) {
                 d.add_text(fields.name_keys, key);
@@ -211,11 +221,21 @@ impl SearchIndex {
                 .push(i);
         }
         let synonyms = Synonyms::carried(&analysis::stems_of);
+        let ratings = views
+            .iter()
+            .map(|v| {
+                knowledge
+                    .get(&v.name)
+                    .map(|k| k.rating.clone())
+                    .unwrap_or_default()
+            })
+            .collect();
         Ok(SearchIndex {
             reader,
             fields,
             synonyms,
             views,
+            ratings,
             by_name,
             by_short_name,
         })
@@ -306,6 +326,7 @@ impl SearchIndex {
                     let field = match sort {
                         SortOrder::Downloads => "downloads",
                         SortOrder::Updated => "updated",
+                        SortOrder::Rating => "rating_rank",
                         // With no words, relevance means popularity.
                         SortOrder::Stars | SortOrder::Relevance => "stars",
                     };
@@ -332,7 +353,12 @@ impl SearchIndex {
                 .fast_fields()
                 .u64("ord")?;
             if let Some(ord) = ords.first(address.doc_id) {
-                hits.push(SearchHit::from_view(&self.views[ord as usize], score));
+                let ord = ord as usize;
+                hits.push(SearchHit::from_view(
+                    &self.views[ord],
+                    &self.ratings[ord],
+                    score,
+                ));
             }
         }
         let facets = if request.facets {

@@ -19,6 +19,7 @@ use crate::view::PluginView;
 use plughub_domain::CoreMajor;
 use plughub_domain::PluginKind;
 use plughub_domain::permissions::Permission;
+use plughub_domain::rating::RatingSummary;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -30,6 +31,8 @@ pub enum SortOrder {
     Stars,
     Downloads,
     Updated,
+    /// The reviews' average, then their count.
+    Rating,
 }
 
 impl std::str::FromStr for SortOrder {
@@ -40,8 +43,9 @@ impl std::str::FromStr for SortOrder {
             "stars" | "popularity" => Ok(SortOrder::Stars),
             "downloads" => Ok(SortOrder::Downloads),
             "updated" | "recent" => Ok(SortOrder::Updated),
+            "rating" => Ok(SortOrder::Rating),
             other => Err(format!(
-                "unknown sort '{other}' (expected relevance, stars, downloads or updated)"
+                "unknown sort '{other}' (expected relevance, stars, downloads, updated or rating)"
             )),
         }
     }
@@ -66,6 +70,8 @@ pub struct SearchRequest {
     pub verified: Option<bool>,
     /// `Some(false)` (the usual default) hides deprecated entries; `None` shows all.
     pub deprecated: Option<bool>,
+    /// Only plugins whose reviews average at least this many stars (1 to 5); unreviewed ones have none.
+    pub min_rating: Option<f64>,
     pub sort: SortOrder,
     /// 1-based.
     pub page: usize,
@@ -95,6 +101,11 @@ impl SearchRequest {
             .chain(&self.without_permissions);
         for name in named {
             Permission::parse(name).map_err(|e| e.to_string())?;
+        }
+        if let Some(min) = self.min_rating
+            && !(1.0..=5.0).contains(&min)
+        {
+            return Err(format!("min_rating is 1 to 5 stars, not {min}"));
         }
         Ok(())
     }
@@ -139,6 +150,10 @@ pub struct SearchHit {
     pub replacement: Option<String>,
     pub updated_at: Option<String>,
     pub flagged: bool,
+    /// The average of its published reviews' stars; `None` without reviews.
+    pub rating: Option<f64>,
+    /// How many published reviews it has.
+    pub reviews: u64,
     pub score: Option<f32>,
 }
 
@@ -167,7 +182,7 @@ impl SearchHit {
         marks.join(" ")
     }
 
-    fn from_view(view: &PluginView, score: Option<f32>) -> SearchHit {
+    fn from_view(view: &PluginView, rating: &RatingSummary, score: Option<f32>) -> SearchHit {
         SearchHit {
             name: view.name.clone(),
             description: view.description.clone(),
@@ -182,6 +197,8 @@ impl SearchHit {
             replacement: view.replacement.clone(),
             updated_at: view.updated_at.clone(),
             flagged: !view.flags.is_empty(),
+            rating: rating.average,
+            reviews: rating.count,
             score,
         }
     }

@@ -17,9 +17,10 @@ use super::spelling::{self, Spelling};
 use super::synonyms::Synonyms;
 use crate::compat::CompatStatus;
 use plughub_domain::names::candidate_names;
+use std::ops::Bound;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, FuzzyTermQuery,
-    Occur, Query, TermQuery,
+    Occur, Query, RangeQuery, TermQuery,
 };
 use tantivy::schema::{Facet, Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
@@ -273,6 +274,17 @@ impl QueryContext<'_> {
                     facet(Facet::from_path(["permission", p.trim()])),
                 ));
             }
+        }
+        if let Some(min) = request.min_rating {
+            let hundredths = (min * 100.0).round().max(0.0) as u64;
+            let range = RangeQuery::new(
+                Bound::Included(Term::from_field_u64(self.fields.rating, hundredths)),
+                Bound::Unbounded,
+            );
+            out.push((
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(Box::new(range), 0.0)),
+            ));
         }
         out
     }

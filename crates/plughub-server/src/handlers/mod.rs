@@ -12,3 +12,4 @@ pub mod members;
 pub mod orgs;
 pub mod plugins;
 pub mod publishers;
+pub mod reviews;

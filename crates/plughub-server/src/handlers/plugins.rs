@@ -116,6 +116,10 @@ pub struct ListParams {
     /// `false` when left out.
     #[param(inline)]
     pub deprecated: Option<Deprecated>,
+    /// Only plugins whose published reviews average at least this many stars (unreviewed ones have
+    /// none).
+    #[param(minimum = 1, maximum = 5)]
+    pub min_rating: Option<f64>,
     /// `relevance` when left out.
     #[param(inline)]
     pub sort: Option<SortOrder>,
@@ -146,6 +150,7 @@ impl ListParams {
             None | Some("") => vec![],
             Some(list) => list.split(',').map(String::from).collect(),
         };
+        request.min_rating = self.min_rating;
         request.check_filters().map_err(ApiError::bad_request)?;
         request.verified = self.verified;
         request.deprecated = match self.deprecated.unwrap_or(Deprecated::False) {

@@ -281,10 +281,18 @@ pub async fn plugin(
             context! { plugin => plugin_context(&detail), installable_orgs => installable_orgs(&viewer) },
         );
     }
+    let rating = plughub_market::reviews::Reviews::new(state.catalog.store().clone())
+        .rating_of(&detail.view.name)
+        .await
+        .unwrap_or_default();
     page.render(
         "plugin.html",
         &detail.view.name.clone(),
-        context! { plugin => plugin_context(&detail), installable_orgs => installable_orgs(&viewer) },
+        context! {
+            plugin => plugin_context(&detail),
+            installable_orgs => installable_orgs(&viewer),
+            rating => Serde(&rating),
+        },
     )
 }
 

@@ -10,6 +10,7 @@ pub mod markdown;
 mod market;
 mod people;
 mod permissions;
+mod reviews;
 mod templates;
 mod viewer;
 
@@ -38,6 +39,8 @@ pub fn routes() -> Router<AppState> {
         .route("/collections", get(market::collections))
         .route("/collections/{slug}", get(market::collection))
         .route("/compare", get(market::compare))
+        .route("/admin/reviews", get(reviews::moderation))
+        .route("/reviews/{*plugin}", get(reviews::page))
         .route("/invitations/{secret}", get(people::invitation))
         .route("/plugins", get(catalog::search))
         .route("/plugins/installed", get(console::installed))

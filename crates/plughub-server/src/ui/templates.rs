@@ -53,6 +53,11 @@ const TEMPLATES: &[(&str, &str)] = &[
         "admin_publishers.html",
         include_str!("../../templates/admin_publishers.html"),
     ),
+    ("reviews.html", include_str!("../../templates/reviews.html")),
+    (
+        "moderation.html",
+        include_str!("../../templates/moderation.html"),
+    ),
 ];
 
 /// What a URL path segment or query value keeps unencoded: the unreserved characters (RFC 3986).

@@ -141,6 +141,9 @@ async fn search(remote: &Remote, args: SearchArgs) -> Result<()> {
     if args.include_deprecated {
         query.push(("deprecated", "any".into()));
     }
+    if let Some(min) = args.min_rating {
+        query.push(("min_rating", min.to_string()));
+    }
     let encoded = reqwest::Url::parse_with_params("http://x/", &query)?
         .query()
         .unwrap_or_default()

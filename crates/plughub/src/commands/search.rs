@@ -24,6 +24,7 @@ pub async fn run(store_args: &StoreArgs, args: SearchArgs) -> Result<()> {
         .iter()
         .flat_map(|list| SearchRequest::permission_list(list))
         .collect();
+    request.min_rating = args.min_rating;
     request.check_filters().map_err(|e| anyhow!("{e}"))?;
     request.verified = args.verified.then_some(true);
     request.deprecated = if args.include_deprecated {
