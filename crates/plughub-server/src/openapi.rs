@@ -406,6 +406,8 @@ fn add_link(
         crate::handlers::plugins::catalog_status,
         crate::handlers::health::healthz,
         crate::handlers::health::metrics,
+        crate::handlers::analytics::org,
+        crate::handlers::analytics::platform_report,
     ),
     components(
         schemas(ErrorBody, ErrorDetail),

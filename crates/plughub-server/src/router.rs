@@ -1,7 +1,7 @@
 //! Every route of the server, in one place.
 
 use crate::handlers::{
-    account, admin, agent_bridge, agents, health, installed, me, members, orgs, plugins,
+    account, admin, agent_bridge, agents, analytics, health, installed, me, members, orgs, plugins,
 };
 use crate::state::AppState;
 use axum::Router;
@@ -54,6 +54,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/admin/tokens/{id}", delete(admin::revoke_token))
         .route("/api/admin/catalog/sync", post(admin::sync_catalog))
+        .route("/api/admin/analytics", get(analytics::platform_report))
+        .route("/api/orgs/{org}/analytics", get(analytics::org))
         .route(
             "/api/orgs/{org}/plugins",
             get(orgs::installed).post(installed::install),

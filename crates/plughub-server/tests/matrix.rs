@@ -129,6 +129,13 @@ fn routes() -> Vec<(&'static str, String, Option<Value>, May)> {
             None,
             May::Owner,
         ),
+        ("GET", "/api/orgs/ORG/analytics".into(), None, May::Owner),
+        (
+            "GET",
+            "/api/orgs/ORG/analytics?format=csv".into(),
+            None,
+            May::Owner,
+        ),
     ]
 }
 
@@ -170,6 +177,7 @@ fn platform_routes() -> Vec<(&'static str, &'static str, Option<Value>)> {
         ),
         ("DELETE", "/api/admin/tokens/none", None),
         ("POST", "/api/admin/catalog/sync", None),
+        ("GET", "/api/admin/analytics", None),
     ]
 }
 

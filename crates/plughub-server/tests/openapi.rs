@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 /// Every route of the API, as a client sees it.
-const ROUTES: [(&str, &str); 52] = [
+const ROUTES: [(&str, &str); 54] = [
     ("get", "/api/me"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/logout"),
@@ -65,6 +65,8 @@ const ROUTES: [(&str, &str); 52] = [
     ("get", "/api/orgs/{org}/executions/live"),
     ("get", "/healthz"),
     ("get", "/metrics"),
+    ("get", "/api/orgs/{org}/analytics"),
+    ("get", "/api/admin/analytics"),
 ];
 
 async fn document() -> Value {

@@ -10,6 +10,7 @@ mod groups;
 mod invitations;
 mod leases;
 mod location;
+mod rollups;
 mod runtime_state;
 mod things;
 mod timing;
@@ -23,6 +24,9 @@ pub use events::{EventCursor, EventFilter, ExecutionScope};
 pub use groups::GroupSummary;
 pub use invitations::InvitationRecord;
 pub use location::{Backend, Location};
+pub use rollups::{
+    BUCKETS, LATENCY_BUCKETS_MS, RollupKey, RollupQuery, RollupRow, RollupRun, RollupTotals,
+};
 pub use runtime_state::{MemoryQuery, NewMemory};
 pub use timing::StoreMetrics;
 pub use tx::{NewThing, StoreTx};

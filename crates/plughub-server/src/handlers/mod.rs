@@ -2,6 +2,7 @@ pub mod account;
 pub mod admin;
 pub mod agent_bridge;
 pub mod agents;
+pub mod analytics;
 pub mod health;
 pub mod installed;
 pub mod me;
