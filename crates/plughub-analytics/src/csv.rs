@@ -92,10 +92,13 @@ fn s(names: &[&str]) -> Vec<String> {
 }
 
 /// A field quoted when it must be (RFC 4180: a comma, a quote or a line break), its quotes doubled.
-/// A field that a spreadsheet would take for a formula (`=`, `+`, `-`, `@` first) is prefixed with `'`:
-/// component names are the plugin's text.
+/// A field that a spreadsheet would take for a formula (`=` or `+` first, or `-` before something not
+/// a number) is prefixed with `'`: component names are the plugin's own text. `@` first is left as it
+/// is: every scoped npm name starts with it, and the export must say what the JSON says.
 fn field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '@']) || (value.starts_with('-') && value.parse::<f64>().is_err()) {
+    let value = if value.starts_with(['=', '+'])
+        || (value.starts_with('-') && value.parse::<f64>().is_err())
+    {
         format!("'{value}")
     } else {
         value.to_string()
@@ -118,5 +121,6 @@ mod tests {
         assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(field("=cmd()"), "'=cmd()");
         assert_eq!(field("-1.5"), "-1.5");
+        assert_eq!(field("@acme/plugin-a"), "@acme/plugin-a");
     }
 }

@@ -408,6 +408,7 @@ fn add_link(
         crate::handlers::health::metrics,
         crate::handlers::analytics::org,
         crate::handlers::analytics::platform_report,
+        crate::handlers::reputation::show,
     ),
     components(
         schemas(ErrorBody, ErrorDetail),

@@ -2,6 +2,7 @@
 
 use crate::handlers::{
     account, admin, agent_bridge, agents, analytics, health, installed, me, members, orgs, plugins,
+    reputation,
 };
 use crate::state::AppState;
 use axum::Router;
@@ -118,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/plugins", get(plugins::list))
         .route("/api/plugins/{*name}", get(plugins::show))
         .route("/api/catalog/status", get(plugins::catalog_status))
+        .route("/api/reputation/{*name}", get(reputation::show))
         .route(
             "/api/orgs/{org}/plugins/{plugin}/resume",
             post(agents::resume),

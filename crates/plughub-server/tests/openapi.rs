@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 /// Every route of the API, as a client sees it.
-const ROUTES: [(&str, &str); 54] = [
+const ROUTES: [(&str, &str); 55] = [
     ("get", "/api/me"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/logout"),
@@ -67,6 +67,7 @@ const ROUTES: [(&str, &str); 54] = [
     ("get", "/metrics"),
     ("get", "/api/orgs/{org}/analytics"),
     ("get", "/api/admin/analytics"),
+    ("get", "/api/reputation/{name}"),
 ];
 
 async fn document() -> Value {

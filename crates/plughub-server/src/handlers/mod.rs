@@ -9,3 +9,4 @@ pub mod me;
 pub mod members;
 pub mod orgs;
 pub mod plugins;
+pub mod reputation;
