@@ -81,24 +81,11 @@ impl Analytics {
         min_organisations: i64,
     ) -> Result<std::collections::HashMap<String, i64>, AnalyticsError> {
         self.roll_up().await?;
-        let rows = self
+        Ok(self
             .store()
-            .rollup_rows(&RollupQuery {
-                since_day: Some(day_before_today(USAGE_DAYS - 1)),
-                by: vec![RollupKey::Plugin, RollupKey::Group],
-                ..Default::default()
-            })
-            .await?;
-        let mut per_plugin: std::collections::HashMap<String, (i64, i64)> = Default::default();
-        for row in rows {
-            let (orgs, executions) = per_plugin.entry(row.key[0].clone()).or_default();
-            *orgs += 1;
-            *executions += row.totals.executions;
-        }
-        Ok(per_plugin
+            .rollup_executions_by_plugin(&day_before_today(USAGE_DAYS - 1), min_organisations)
+            .await?
             .into_iter()
-            .filter(|(_, (orgs, _))| *orgs >= min_organisations)
-            .map(|(plugin, (_, executions))| (plugin, executions))
             .collect())
     }
 }

@@ -92,6 +92,88 @@ pub struct RollupRow {
     pub totals: RollupTotals,
 }
 
+/// The summed columns of a rollup row (the histogram's buckets follow).
+const COUNTED: [&str; 7] = [
+    "executions",
+    "errors",
+    "timeouts",
+    "cache_hits",
+    "timed",
+    "duration_ms",
+    "memory_mib_s",
+];
+
+/// What stands for "every one" in a rollup row's key: no group id, plugin name or kind is `*`.
+pub(crate) const ALL: &str = "*";
+
+/// The levels rows are kept at (grouping sets): by organisation or for all (`*`), and by component,
+/// by plugin or for all plugins. A page's query reads the level it needs, so that the platform's
+/// figures read a row per day and plugin, not one per organisation too.
+#[derive(Clone, Copy)]
+struct Level {
+    by_group: bool,
+    detail: Detail,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Detail {
+    Component,
+    Plugin,
+    None,
+}
+
+const LEVELS: [Level; 6] = [
+    Level { by_group: true, detail: Detail::Component },
+    Level { by_group: true, detail: Detail::Plugin },
+    Level { by_group: true, detail: Detail::None },
+    Level { by_group: false, detail: Detail::Component },
+    Level { by_group: false, detail: Detail::Plugin },
+    Level { by_group: false, detail: Detail::None },
+];
+
+/// Adds `rollup_delta` to the rows of `level`.
+fn upsert_sql(level: Level) -> String {
+    let all = format!("'{ALL}'");
+    let group = if level.by_group { "group_id" } else { all.as_str() };
+    let (plugin, kind, component) = match level.detail {
+        Detail::Component => ("plugin", "kind", "component"),
+        Detail::Plugin => ("plugin", all.as_str(), all.as_str()),
+        Detail::None => (all.as_str(), all.as_str(), all.as_str()),
+    };
+    let mut keys = vec!["day"];
+    if level.by_group {
+        keys.push("group_id");
+    }
+    match level.detail {
+        Detail::Component => keys.extend(["plugin", "kind", "component"]),
+        Detail::Plugin => keys.push("plugin"),
+        Detail::None => {}
+    }
+    let counted: Vec<String> = COUNTED
+        .iter()
+        .map(|c| c.to_string())
+        .chain((0..BUCKETS).map(bucket_column))
+        .collect();
+    let sums = counted
+        .iter()
+        .map(|c| format!("SUM({c})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let updates = counted
+        .iter()
+        .map(|c| format!("{c} = execution_rollups.{c} + excluded.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "INSERT INTO execution_rollups (day, group_id, plugin, kind, component, {}) \
+         SELECT day, {group}, {plugin}, {kind}, {component}, {sums} FROM rollup_delta WHERE true \
+         GROUP BY {} \
+         ON CONFLICT (day, group_id, plugin, kind, component) DO UPDATE SET {updates}",
+        counted.join(", "),
+        keys.join(", ")
+    )
+}
+
 fn bucket_column(i: usize) -> String {
     format!("b{i:02}")
 }
@@ -120,9 +202,16 @@ impl Store {
                 return Ok(*run);
             }
             let to = bound.min(from + STEP);
-            sqlx::query::<Any>(&self.rollup_sql())
-                .bind(from)
-                .bind(to)
+            // The step's events summed once into a temporary table, then added to each level.
+            sqlx::query::<Any>(&self.delta_sql(from, to))
+                .execute(tx.conn())
+                .await?;
+            for level in LEVELS {
+                sqlx::query::<Any>(&upsert_sql(level))
+                    .execute(tx.conn())
+                    .await?;
+            }
+            sqlx::query("DROP TABLE rollup_delta")
                 .execute(tx.conn())
                 .await?;
             sqlx::query("UPDATE rollup_watermarks SET covered_seq = $1 WHERE name = 'executions'")
@@ -160,10 +249,12 @@ impl Store {
         Ok(seq)
     }
 
-    /// The statement that adds the executions with `$1 < seq <= $2` to the rollups. The metadata is
-    /// parsed once per event on PostgreSQL (`json_to_record`; `json`, not `jsonb`, which refuses a NUL
-    /// a log line may hold); SQLite keeps a parsed document for the following `json_extract`s.
-    fn rollup_sql(&self) -> String {
+    /// The statement that sums the executions with `from < seq <= to` into the temporary table
+    /// `rollup_delta`, by day, organisation, plugin, kind and component. The metadata is parsed once per
+    /// event on PostgreSQL (`json_to_record`); SQLite keeps a parsed document for the following
+    /// `json_extract`s. The seqs are numbers, inlined (a `CREATE TABLE … AS` takes no parameters on
+    /// PostgreSQL).
+    fn delta_sql(&self, from: i64, to: i64) -> String {
         let condition = executions_condition(self.backend());
         let source = match self.backend() {
             Backend::Sqlite => format!(
@@ -175,7 +266,7 @@ impl Store {
                    COALESCE(json_extract(metadata, '$.cache_hit'), 0) = 1 AS cache_hit, \
                    CAST(json_extract(metadata, '$.duration_ms') AS REAL) AS duration_ms, \
                    CAST(json_extract(metadata, '$.memory_bytes') AS REAL) AS memory_bytes \
-                 FROM events WHERE seq > $1 AND seq <= $2 AND {condition}"
+                 FROM events WHERE seq > {from} AND seq <= {to} AND {condition}"
             ),
             Backend::Postgres => format!(
                 "SELECT substr(time, 1, 10) AS day, COALESCE(group_id, '') AS group_id, \
@@ -185,7 +276,7 @@ impl Store {
                  FROM events CROSS JOIN LATERAL json_to_record(metadata::json) AS m(plugin text, \
                    kind text, operation text, component text, error text, cause text, cache_hit boolean, \
                    duration_ms double precision, memory_bytes double precision) \
-                 WHERE seq > $1 AND seq <= $2 AND {condition}"
+                 WHERE seq > {from} AND seq <= {to} AND {condition}"
             ),
         };
         let failed = "type = 'plugin_error_occurred'";
@@ -212,32 +303,40 @@ impl Store {
             sums.push(format!("SUM(CASE WHEN {timed}{above}{below} THEN 1 ELSE 0 END)"));
             lower = upper.copied();
         }
-        let counted = [
-            "executions",
-            "errors",
-            "timeouts",
-            "cache_hits",
-            "timed",
-            "duration_ms",
-            "memory_mib_s",
-        ]
-        .into_iter()
-        .map(str::to_string)
-        .chain((0..BUCKETS).map(bucket_column))
-        .collect::<Vec<_>>();
-        let updates = counted
+        let columns = COUNTED
             .iter()
-            .map(|c| format!("{c} = execution_rollups.{c} + excluded.{c}"))
+            .map(|c| c.to_string())
+            .chain((0..BUCKETS).map(bucket_column))
+            .zip(sums)
+            .map(|(column, sum)| format!("{sum} AS {column}"))
             .collect::<Vec<_>>()
             .join(", ");
         format!(
-            "INSERT INTO execution_rollups (day, group_id, plugin, kind, component, {}) \
-             SELECT day, group_id, plugin, kind, component, {} FROM ({source}) e WHERE true \
-             GROUP BY day, group_id, plugin, kind, component \
-             ON CONFLICT (day, group_id, plugin, kind, component) DO UPDATE SET {updates}",
-            counted.join(", "),
-            sums.join(", ")
+            "CREATE TEMPORARY TABLE rollup_delta AS \
+             SELECT day, group_id, plugin, kind, component, {columns} FROM ({source}) e WHERE true \
+             GROUP BY day, group_id, plugin, kind, component"
         )
+    }
+
+    /// Each plugin's executions since `since_day`, for the plugins that at least `min_groups`
+    /// organisations ran: one row per plugin, counted in SQL.
+    pub async fn rollup_executions_by_plugin(
+        &self,
+        since_day: &str,
+        min_groups: i64,
+    ) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(&format!(
+            "SELECT plugin, CAST(SUM(executions) AS BIGINT) AS executions FROM execution_rollups \
+             WHERE day >= $1 AND group_id <> '{ALL}' AND plugin <> '{ALL}' AND kind = '{ALL}' \
+             GROUP BY plugin HAVING COUNT(DISTINCT group_id) >= $2"
+        ))
+        .bind(since_day)
+        .bind(min_groups)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("plugin")?, row.try_get("executions")?)))
+            .collect()
     }
 
     /// The rollups summed as `query` says, in SQL.
@@ -255,11 +354,25 @@ impl Store {
                 conditions.push(format!("{column} ${}", binds.len()));
             }
         }
-        let where_clause = if conditions.is_empty() {
-            String::new()
+        // The level of rows that answers the query (see `LEVELS`).
+        let by = |k: RollupKey| query.by.contains(&k);
+        if query.group_id.is_none() {
+            conditions.push(if by(RollupKey::Group) {
+                format!("group_id <> '{ALL}'")
+            } else {
+                format!("group_id = '{ALL}'")
+            });
+        }
+        let components = query.kind.is_some() || by(RollupKey::Kind) || by(RollupKey::Component);
+        let plugins = components || query.plugin.is_some() || by(RollupKey::Plugin);
+        conditions.push(if components {
+            format!("kind <> '{ALL}'")
+        } else if plugins {
+            format!("plugin <> '{ALL}' AND kind = '{ALL}'")
         } else {
-            format!(" WHERE {}", conditions.join(" AND "))
-        };
+            format!("plugin = '{ALL}'")
+        });
+        let where_clause = format!(" WHERE {}", conditions.join(" AND "));
         let keys: Vec<&str> = query.by.iter().map(|k| k.column()).collect();
         let int = |c: &str| format!("CAST(COALESCE(SUM({c}), 0) AS BIGINT) AS {c}");
         let real = |c: &str| format!("CAST(COALESCE(SUM({c}), 0) AS DOUBLE PRECISION) AS {c}");

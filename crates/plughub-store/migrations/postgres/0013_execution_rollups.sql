@@ -1,7 +1,9 @@
 -- Daily rollups of executions, for analytics (issue 17). Not a dimension change but a summary derived
 -- from the execution events (src/rollups.rs fills it from the events after the watermark), so that an
--- analytics page reads a few thousand rows instead of millions of events. One row per UTC day,
--- organisation, plugin, component kind and component. The latency histogram has fixed buckets
+-- analytics page reads a few thousand rows instead of millions of events. Rows per UTC day at six
+-- levels (grouping sets, `LEVELS` in src/rollups.rs): by organisation or for all of them, and by
+-- plugin and component, by plugin, or for all plugins; `*` stands for "all" in group_id, plugin, kind
+-- and component (no id or name is `*`), so that the platform's figures read a row per day and plugin. The latency histogram has fixed buckets
 -- (`LATENCY_BUCKETS_MS` in src/rollups.rs: b00 up to 5 ms, ... b12 above 60 s), so percentiles come
 -- from sums of rows. A retention that deletes events deletes only those at or below the watermark.
 CREATE TABLE execution_rollups (
