@@ -279,10 +279,19 @@ pub async fn plugin(
             context! { plugin => plugin_context(&detail), installable_orgs => installable_orgs(&viewer) },
         );
     }
+    // The page stands without it: a reputation that cannot be read is left out, and logged.
+    let reputation = crate::handlers::reputation::reputation_of(&state, &detail.view.name)
+        .await
+        .inspect_err(|e| tracing::warn!(plugin = %detail.view.name, error = %e.message, "no reputation"))
+        .ok();
     page.render(
         "plugin.html",
         &detail.view.name.clone(),
-        context! { plugin => plugin_context(&detail), installable_orgs => installable_orgs(&viewer) },
+        context! {
+            plugin => plugin_context(&detail),
+            installable_orgs => installable_orgs(&viewer),
+            reputation => Serde(reputation),
+        },
     )
 }
 
