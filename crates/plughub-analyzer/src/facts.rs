@@ -50,6 +50,8 @@ pub fn package_facts(dir: &Path, report: &Report, analysed_at: String) -> Packag
         components_cut: declared_components.cut,
         permissions,
         permissions_declared: declared,
+        tests: Some(crate::package::has_tests(dir)),
+        types: Some(crate::package::has_types(dir)),
         risk_score: report.score,
         risk_level: report.level,
         findings: u32::try_from(report.findings.len()).unwrap_or(u32::MAX),

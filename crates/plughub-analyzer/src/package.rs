@@ -150,3 +150,49 @@ fn install_scripts(manifest: &serde_json::Value, text: &str) -> Vec<Finding> {
         })
         .collect()
 }
+
+/// Whether the package in `dir` carries a test suite: a `test`, `tests` or `__tests__` folder, a
+/// `*.test.*` or `*.spec.*` file, or a `test` script that is not npm's placeholder (`no test
+/// specified`). Published packages often leave their tests out, so a script counts too.
+pub fn has_tests(dir: &Path) -> bool {
+    let script = manifest(dir)
+        .and_then(|m| m["scripts"]["test"].as_str().map(str::to_string))
+        .is_some_and(|s| !s.trim().is_empty() && !s.contains("no test specified"));
+    script
+        || any_file(dir, 0, &|name, is_dir| {
+            if is_dir {
+                matches!(name, "test" | "tests" | "__tests__")
+            } else {
+                name.contains(".test.") || name.contains(".spec.")
+            }
+        })
+}
+
+/// Whether the package in `dir` ships TypeScript types: `types` or `typings` in its package.json, or a
+/// `.d.ts` file.
+pub fn has_types(dir: &Path) -> bool {
+    manifest(dir).is_some_and(|m| m.get("types").is_some() || m.get("typings").is_some())
+        || any_file(dir, 0, &|name, is_dir| !is_dir && name.ends_with(".d.ts"))
+}
+
+fn manifest(dir: &Path) -> Option<serde_json::Value> {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("package.json")).ok()?).ok()
+}
+
+/// Whether a file or folder under `dir` (not in `node_modules`, at most 6 folders deep) matches.
+fn any_file(dir: &Path, depth: usize, matches: &dyn Fn(&str, bool) -> bool) -> bool {
+    if depth > 6 {
+        return false;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if name == "node_modules" {
+            return false;
+        }
+        matches(&name, is_dir) || (is_dir && any_file(&entry.path(), depth + 1, matches))
+    })
+}

@@ -205,6 +205,14 @@ pub struct PackageFacts {
     /// Anything the analysis could not read as it should (a malformed declaration, say).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Whether the package carries a test suite (test files or folders, or a `test` script other than
+    /// npm's placeholder); `None` in facts made before this was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tests: Option<bool>,
+    /// Whether it ships TypeScript types (`types`/`typings` in package.json, or `.d.ts` files); `None`
+    /// in facts made before this was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub types: Option<bool>,
     /// The revision of plughub's analysis that made these facts (see `FACTS_REVISION`).
     pub revision: u32,
 }
@@ -300,6 +308,8 @@ mod tests {
             components_cut: false,
             permissions: Permissions::default(),
             permissions_declared: false,
+            tests: Some(true),
+            types: None,
             risk_score: 0,
             risk_level: RiskLevel::of(0),
             findings: 0,

@@ -5,6 +5,7 @@ pub mod comparison;
 pub mod deprecation;
 mod error;
 pub mod publishers;
+pub mod reputation;
 pub mod reviews;
 mod seed;
 

@@ -207,6 +207,8 @@ impl Recorded<'_> {
                 let message = context.redact(&e.to_string());
                 metadata["status"] = json!("error");
                 metadata["error"] = json!(message);
+                // Why, in one word: analytics count timeouts by it.
+                metadata["cause"] = json!(cause.as_str());
                 runner
                     .installer()
                     .record_execution(

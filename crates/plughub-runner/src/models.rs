@@ -99,6 +99,7 @@ impl ModelRouter {
             Err(e) => {
                 let message = model.context.redact(&e.to_string());
                 metadata["status"] = json!("error");
+                metadata["cause"] = json!(label);
                 metadata["error"] = json!(message);
                 Err(format!(
                     "{} ({model_type}): {message}",

@@ -438,6 +438,9 @@ fn add_link(
         crate::handlers::compare::compare,
         crate::handlers::deprecations::put,
         crate::handlers::deprecations::delete,
+        crate::handlers::analytics::org,
+        crate::handlers::analytics::platform_report,
+        crate::handlers::reputation::show,
     ),
     components(
         schemas(ErrorBody, ErrorDetail),

@@ -1,8 +1,8 @@
 //! Every route of the server, in one place.
 
 use crate::handlers::{
-    account, admin, agent_bridge, agents, collections, compare, deprecations, health, installed,
-    me, members, orgs, plugins, publishers, reviews,
+    account, admin, agent_bridge, agents, analytics, collections, compare, deprecations, health,
+    installed, me, members, orgs, plugins, publishers, reputation, reviews,
 };
 use crate::state::AppState;
 use axum::Router;
@@ -55,6 +55,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/admin/tokens/{id}", delete(admin::revoke_token))
         .route("/api/admin/catalog/sync", post(admin::sync_catalog))
+        .route("/api/admin/analytics", get(analytics::platform_report))
+        .route("/api/orgs/{org}/analytics", get(analytics::org))
         .route(
             "/api/orgs/{org}/plugins",
             get(orgs::installed).post(installed::install),
@@ -166,6 +168,7 @@ pub fn router(state: AppState) -> Router {
             "/api/admin/reviewers/{email}/ban",
             put(reviews::ban).delete(reviews::unban),
         )
+        .route("/api/reputation/{*name}", get(reputation::show))
         .route(
             "/api/orgs/{org}/plugins/{plugin}/resume",
             post(agents::resume),

@@ -129,6 +129,13 @@ fn routes() -> Vec<(&'static str, String, Option<Value>, May)> {
             None,
             May::Owner,
         ),
+        ("GET", "/api/orgs/ORG/analytics".into(), None, May::Owner),
+        (
+            "GET",
+            "/api/orgs/ORG/analytics?format=csv".into(),
+            None,
+            May::Owner,
+        ),
     ]
 }
 
@@ -220,6 +227,7 @@ fn platform_routes() -> Vec<(&'static str, &'static str, Option<Value>)> {
             "/api/admin/reviewers/nobody@example.org/ban",
             None,
         ),
+        ("GET", "/api/admin/analytics", None),
     ]
 }
 

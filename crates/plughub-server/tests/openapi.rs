@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 /// Every route of the API, as a client sees it.
-const ROUTES: [(&str, &str); 80] = [
+const ROUTES: [(&str, &str); 83] = [
     ("get", "/api/me"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/logout"),
@@ -93,6 +93,9 @@ const ROUTES: [(&str, &str); 80] = [
     ("get", "/api/compare"),
     ("put", "/api/admin/deprecations"),
     ("delete", "/api/admin/deprecations"),
+    ("get", "/api/orgs/{org}/analytics"),
+    ("get", "/api/admin/analytics"),
+    ("get", "/api/reputation/{name}"),
 ];
 
 async fn document() -> Value {

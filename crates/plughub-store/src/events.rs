@@ -362,7 +362,7 @@ fn count_executions_sql(
 /// ran (or a start that failed). The metadata is JSON text, read with each database's JSON functions.
 /// Migration 0009's partial indexes repeat it word for word: a change here goes there too (a new
 /// migration), or counts stop using them (the store suite's EXPLAIN test says so).
-fn executions_condition(backend: Backend) -> String {
+pub(crate) fn executions_condition(backend: Backend) -> String {
     let (ran, failed) = (
         EventType::PluginActionExecuted.as_str(),
         EventType::PluginErrorOccurred.as_str(),

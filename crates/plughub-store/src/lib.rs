@@ -13,6 +13,7 @@ mod leases;
 mod location;
 mod publishers;
 mod reviews;
+mod rollups;
 mod runtime_state;
 mod things;
 mod timing;
@@ -32,6 +33,9 @@ pub use publishers::{
     PublisherPersonRecord,
 };
 pub use reviews::{BanRecord, PUBLISHED, ReportRecord, ReviewRow};
+pub use rollups::{
+    BUCKETS, LATENCY_BUCKETS_MS, RollupKey, RollupQuery, RollupRow, RollupRun, RollupTotals,
+};
 pub use runtime_state::{MemoryQuery, NewMemory};
 pub use timing::StoreMetrics;
 pub use tx::{NewThing, StoreTx};

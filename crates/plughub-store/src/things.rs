@@ -61,6 +61,53 @@ impl Store {
         rows.iter().map(thing_from_row).collect()
     }
 
+    /// How many groups have a thing of `kind` named `name` (an installed plugin's instances: the
+    /// organisations that installed it).
+    pub async fn count_groups_with(&self, kind: ThingKind, name: &str) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(DISTINCT group_id) AS n FROM things WHERE kind = $1 AND name = $2",
+        )
+        .bind(kind.as_str())
+        .bind(name)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// How many groups have a thing of `kind` named `name` in `status` (suspended instances of a plugin).
+    pub async fn count_groups_with_status(
+        &self,
+        kind: ThingKind,
+        name: &str,
+        status: &str,
+    ) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(DISTINCT group_id) AS n FROM things WHERE kind = $1 AND name = $2 AND status = $3",
+        )
+        .bind(kind.as_str())
+        .bind(name)
+        .bind(status)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// For each name of a thing of `kind`, how many groups have one (each plugin's installs).
+    pub async fn count_groups_by_name(
+        &self,
+        kind: ThingKind,
+    ) -> Result<std::collections::HashMap<String, i64>> {
+        let rows = sqlx::query(
+            "SELECT name, COUNT(DISTINCT group_id) AS n FROM things WHERE kind = $1 GROUP BY name",
+        )
+        .bind(kind.as_str())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("name")?, row.try_get("n")?)))
+            .collect()
+    }
+
     pub async fn count_things(&self, kind: ThingKind) -> Result<i64> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM things WHERE kind = $1")
             .bind(kind.as_str())

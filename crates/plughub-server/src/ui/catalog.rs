@@ -285,6 +285,11 @@ pub async fn plugin(
         .rating_of(&detail.view.name)
         .await
         .unwrap_or_default();
+    // The page stands without it: a reputation that cannot be read is left out, and logged.
+    let reputation = crate::handlers::reputation::reputation_of(&state, &detail.view.name)
+        .await
+        .inspect_err(|e| tracing::warn!(plugin = %detail.view.name, error = %e.message, "no reputation"))
+        .ok();
     page.render(
         "plugin.html",
         &detail.view.name.clone(),
@@ -292,6 +297,7 @@ pub async fn plugin(
             plugin => plugin_context(&detail),
             installable_orgs => installable_orgs(&viewer),
             rating => Serde(&rating),
+            reputation => Serde(reputation),
         },
     )
 }

@@ -3,6 +3,7 @@
 //! the JSON API with the session cookie and the page's CSRF token, so the server checks the role for the
 //! UI exactly as for any client; the pages only leave out what the role may not do.
 
+mod analytics;
 mod assets;
 mod catalog;
 mod console;
@@ -47,6 +48,7 @@ pub fn routes() -> Router<AppState> {
         .route("/plugins/playground", get(console::playground))
         .route("/plugins/activity", get(console::activity))
         .route("/plugins/security", get(console::security))
+        .route("/plugins/analytics", get(analytics::page))
         .route("/plugins/{*name}", get(catalog::plugin))
 }
 

@@ -48,6 +48,7 @@ pub struct Abilities {
     pub run: bool,
     pub activity: bool,
     pub members: bool,
+    pub analytics: bool,
 }
 
 impl Viewer {
@@ -91,6 +92,7 @@ impl Viewer {
             run: may(Action::Run),
             activity: may(Action::ViewActivity),
             members: may(Action::ManageMembers),
+            analytics: may(Action::ViewAnalytics),
         }
     }
 }

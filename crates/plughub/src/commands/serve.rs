@@ -95,6 +95,9 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<()> {
         // Idle warm workers end, and those another server's change made stale, without waiting for a run.
         lifecycle.runner.spawn_warm_reaper(Duration::from_secs(30));
     }
+    // Every analytics read rolls up the tail first; this keeps that tail to a minute's executions.
+    plughub_analytics::Analytics::new(state.catalog.store().clone())
+        .keep_rolling(Duration::from_secs(60));
     let runner = state.lifecycle.as_ref().map(|l| l.runner.clone());
     let served = plughub_server::serve(listener, state, shutdown_signal()).await;
     if let Some(runner) = runner {
