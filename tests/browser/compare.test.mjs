@@ -20,14 +20,19 @@ test('compare: plugins ticked in the search results, side by side', async () => 
   const heads = await page.locator('table.compare thead th').allInnerTexts();
   assert.deepEqual(heads.slice(1).sort(), ['@fixture/plugin-echo-model', '@fixture/plugin-hello']);
   const rows = await page.locator('table.compare tbody th').allInnerTexts();
-  for (const row of ['Latest version', 'Works with core', 'Settings', 'Permissions', 'Findings and risk', 'Package size', 'Dependencies', 'Publisher', 'Rating', 'Reputation']) {
+  for (const row of ['Latest version', 'Works with core', 'Settings', 'Permissions', 'Findings and risk', 'Package size', 'Dependencies', 'Publisher', 'Rating', 'Reputation', 'Installs', 'Executions (30 days)', 'Error rate', 'Latency p50 / p95']) {
     assert.ok(rows.includes(row), `${row} in ${rows.join(', ')}`);
   }
-  // The fixtures were analysed: their risk is in the table; figures plughub cannot give yet say so.
+  // The fixtures were analysed: their risk is in the table. Nobody reviewed them, and fewer than three
+  // organisations ran them: the page says so rather than show a figure.
   const risk = await page.locator('table.compare tbody tr', { hasText: 'Findings and risk' }).innerText();
   assert.match(risk, /risk \d+\/100/);
   const rating = await page.locator('table.compare tbody tr', { hasText: 'Rating' }).innerText();
-  assert.match(rating, /not available yet/);
+  assert.match(rating, /no reviews yet/);
+  const executions = await page.locator('table.compare tbody tr', { hasText: 'Executions (30 days)' }).innerText();
+  assert.match(executions, /shown once 3 organisations run it/);
+  const reputation = await page.locator('table.compare tbody tr', { hasText: 'Reputation' }).innerText();
+  assert.match(reputation, /quality: \d+\/100/);
   await screenshot(page, 'compare');
 });
 

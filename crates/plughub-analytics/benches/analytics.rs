@@ -49,7 +49,12 @@ async fn main() {
     tx.commit().await.unwrap();
 
     let started = Instant::now();
-    fill(&location, &groups.iter().map(|g| g.id.clone()).collect::<Vec<_>>(), total).await;
+    fill(
+        &location,
+        &groups.iter().map(|g| g.id.clone()).collect::<Vec<_>>(),
+        total,
+    )
+    .await;
     let fill_time = started.elapsed();
     let bytes = folder_bytes(dir.path());
     println!(
@@ -186,7 +191,10 @@ async fn connect(location: &Location) -> sqlx::SqliteConnection {
     let Location::DataDir(dir) = location else {
         unreachable!("the bench makes a SQLite store")
     };
-    let url = format!("sqlite://{}?mode=rw", dir.join(Location::SQLITE_FILE).display());
+    let url = format!(
+        "sqlite://{}?mode=rw",
+        dir.join(Location::SQLITE_FILE).display()
+    );
     let mut conn = sqlx::SqliteConnection::connect(&url)
         .await
         .unwrap_or_else(|e| panic!("{url}: {e}"));

@@ -1,15 +1,20 @@
 //! Plugins side by side: up to three, each with what the catalogue and its analysis know (versions,
 //! compatibility, settings, permissions, findings and risk, package size and dependencies, deprecation,
 //! publisher) and what plughub's own evidence says (rating, reputation, usage). Catalogue-wide figures
-//! only: nothing of one organisation is in a comparison.
+//! only: nothing of one organisation is in a comparison (usage counts executions only over at least
+//! three organisations, as `Analytics::plugin_usage` does).
 
 use crate::publishers::Publishers;
+use crate::reputation::{Reputation, Reputations};
+use crate::reviews::Reviews;
 use crate::{MarketError, Result};
+use plughub_analytics::{Analytics, PluginUsage};
 use plughub_catalog::{Catalog, CatalogError, PluginDetail};
 use plughub_domain::catalog::Provenance;
 use plughub_domain::config_schema::ConfigSchema;
 use plughub_domain::names::namespace_of;
 use plughub_domain::permissions::Permissions;
+use plughub_domain::rating::RatingSummary;
 use plughub_domain::{CoreMajor, RiskLevel};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -53,13 +58,13 @@ pub struct ComparedPlugin {
     /// npm's provenance attestation of its latest version, shown as information: its signatures are
     /// not checked (offline, the transparency log cannot be reached).
     pub provenance: Option<Provenance>,
-    /// Its rating from reviews: not available until reviews are merged into this server.
-    pub rating: NotAvailable,
-    /// Its reputation and the parts of it: not available until reputation is merged.
-    pub reputation: NotAvailable,
-    /// Installs, executions, error rate and latency across organisations: not available until analytics
-    /// is merged.
-    pub usage: NotAvailable,
+    /// Its rating from reviews (`Reviews::rating_of`): average, count and distribution of the stars.
+    pub rating: RatingSummary,
+    /// Its reputation, 0–100, with its parts (`plughub_market::reputation`).
+    pub reputation: Reputation,
+    /// Installs, executions in 30 days, error rate and latency across organisations
+    /// (`Analytics::plugin_usage`): the figures of executions only over at least three organisations.
+    pub usage: PluginUsage,
 }
 
 /// The publisher of a plugin, in short.
@@ -85,23 +90,6 @@ pub struct AnalysisBrief {
     pub findings: u32,
 }
 
-/// A figure this server cannot give yet, said so rather than made up.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct NotAvailable {
-    /// Always false.
-    pub available: bool,
-    pub reason: String,
-}
-
-impl NotAvailable {
-    fn because(reason: &str) -> NotAvailable {
-        NotAvailable {
-            available: false,
-            reason: reason.to_string(),
-        }
-    }
-}
-
 /// The plugins a `plugins` list names: comma-separated, each part a name (blanks around it dropped),
 /// 1 to `MAX_COMPARED` parts; `None` when a part is blank or there are more. The same rule as the API
 /// document's pattern for the parameter, so what it says is refused is refused.
@@ -122,7 +110,14 @@ pub async fn compare(catalog: &Catalog, names: &[String]) -> Result<Comparison> 
             names.len()
         )));
     }
-    let publishers = Publishers::new(catalog.store().clone());
+    let store = catalog.store().clone();
+    let publishers = Publishers::new(store.clone());
+    let reviews = Reviews::new(store.clone());
+    let analytics = Analytics::new(store);
+    let reputations = Reputations {
+        catalog,
+        analytics: &analytics,
+    };
     let mut plugins = Vec::with_capacity(names.len());
     for name in names {
         let detail = catalog.info(name).await.map_err(|e| match e {
@@ -136,7 +131,7 @@ pub async fn compare(catalog: &Catalog, names: &[String]) -> Result<Comparison> 
                     )
                 })
             }
-            other => MarketError::Catalog(other.to_string()),
+            other => MarketError::Internal(other.to_string()),
         })?;
         // Two spellings of one plugin (`openai`, `@elizaos/plugin-openai`) make one column.
         if plugins
@@ -145,8 +140,20 @@ pub async fn compare(catalog: &Catalog, names: &[String]) -> Result<Comparison> 
         {
             continue;
         }
-        let namespace = namespace_of(&detail.view.name);
-        let publisher = publishers.publisher(namespace).await?;
+        let name = detail.view.name.clone();
+        let publisher = publishers.publisher(namespace_of(&name)).await?;
+        let failed = |e: &dyn std::fmt::Display| MarketError::Internal(e.to_string());
+        let figures = Figures {
+            rating: reviews.rating_of(&name).await.map_err(|e| failed(&e))?,
+            reputation: reputations
+                .of(&name, Some(publisher.verified))
+                .await
+                .map_err(|e| failed(&e))?,
+            usage: analytics
+                .plugin_usage(&name)
+                .await
+                .map_err(|e| failed(&e))?,
+        };
         plugins.push(column(
             detail,
             PublisherBrief {
@@ -154,12 +161,20 @@ pub async fn compare(catalog: &Catalog, names: &[String]) -> Result<Comparison> 
                 status: publisher.status,
                 verified: publisher.verified,
             },
+            figures,
         ));
     }
     Ok(Comparison { plugins })
 }
 
-fn column(detail: PluginDetail, publisher: PublisherBrief) -> ComparedPlugin {
+/// What plughub's own evidence says of a plugin.
+struct Figures {
+    rating: RatingSummary,
+    reputation: Reputation,
+    usage: PluginUsage,
+}
+
+fn column(detail: PluginDetail, publisher: PublisherBrief, figures: Figures) -> ComparedPlugin {
     let view = detail.view;
     let latest = detail
         .releases
@@ -187,9 +202,9 @@ fn column(detail: PluginDetail, publisher: PublisherBrief) -> ComparedPlugin {
         unpacked_size: latest.and_then(|r| r.unpacked_size),
         dependencies: latest.map(|r| r.dependencies.clone()),
         provenance: latest.and_then(|r| r.provenance.clone()),
-        rating: NotAvailable::because("reviews are not part of this server yet"),
-        reputation: NotAvailable::because("reputation is not part of this server yet"),
-        usage: NotAvailable::because("usage analytics are not part of this server yet"),
+        rating: figures.rating,
+        reputation: figures.reputation,
+        usage: figures.usage,
         name: view.name,
     }
 }

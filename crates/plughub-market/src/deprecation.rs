@@ -146,6 +146,6 @@ impl<'c> Deprecations<'c> {
         self.catalog
             .refresh()
             .await
-            .map_err(|e| MarketError::Catalog(e.to_string()))
+            .map_err(|e| MarketError::Internal(e.to_string()))
     }
 }

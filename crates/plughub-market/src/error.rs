@@ -16,9 +16,9 @@ pub enum MarketError {
     Invalid(String),
     #[error(transparent)]
     Store(StoreError),
-    /// The catalogue failed (its index could not be rebuilt, …).
-    #[error("the catalogue failed: {0}")]
-    Catalog(String),
+    /// What the marketplace reads failed (the catalogue's index, reviews, analytics, …).
+    #[error("the marketplace could not answer: {0}")]
+    Internal(String),
 }
 
 impl From<StoreError> for MarketError {

@@ -323,7 +323,7 @@ impl From<plughub_market::MarketError> for ApiError {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
             }
             E::Store(e) => e.into(),
-            E::Catalog(message) => ApiError::internal(&message),
+            E::Internal(message) => ApiError::internal(&message),
         }
     }
 }

@@ -341,6 +341,39 @@ async fn a_claim_granted_one_refused_and_verification_granted_then_revoked() {
         );
         let (_, page) = call(app, "GET", "/api/publishers/@bealers", None, None).await;
         assert_eq!(page["verified"], true);
+        // Its plugins' reputation counts it, in the comparison and on its own.
+        let publisher_part = |reputation: &Value| {
+            reputation["parts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == "publisher")
+                .unwrap()["score"]
+                .clone()
+        };
+        let (_, compared) = call(
+            app,
+            "GET",
+            "/api/compare?plugins=@bealers/plugin-mattermost",
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(
+            publisher_part(&compared["plugins"][0]["reputation"]),
+            json!(1.0),
+            "{compared}"
+        );
+        assert_eq!(compared["plugins"][0]["publisher"]["verified"], true);
+        let (_, reputation) = call(
+            app,
+            "GET",
+            "/api/reputation/@bealers/plugin-mattermost",
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(publisher_part(&reputation), json!(1.0), "{reputation}");
         let (status, body) = call(app, "DELETE", verify, Some(&w.platform), None).await;
         assert_eq!(
             (status, body["verified"].as_bool()),
@@ -354,6 +387,15 @@ async fn a_claim_granted_one_refused_and_verification_granted_then_revoked() {
             (page["verified"].as_bool(), page["status"].as_str()),
             (Some(false), Some("held"))
         );
+        let (_, reputation) = call(
+            app,
+            "GET",
+            "/api/reputation/@bealers/plugin-mattermost",
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(publisher_part(&reputation), json!(0.0), "{reputation}");
         let verified = events(&w.t.store, EventType::PublisherVerified).await;
         let revoked = events(&w.t.store, EventType::PublisherVerificationRevoked).await;
         assert_eq!((verified.len(), revoked.len()), (1, 1), "{backend:?}");
@@ -545,10 +587,24 @@ async fn three_plugins_compare_side_by_side_and_four_or_an_unknown_one_are_refus
         ] {
             assert!(column.get(key).is_some(), "{key} in {column}");
         }
-        // What this server cannot know yet says so, never a made-up figure.
-        for key in ["rating", "reputation", "usage"] {
-            assert_eq!(column[key]["available"], false, "{key}");
-        }
+        // Nobody reviewed or ran them here: no rating, and no figure of executions (fewer than three
+        // organisations), never a made-up one; the reputation has its five parts.
+        assert_eq!(
+            (
+                column["rating"]["count"].as_u64(),
+                column["rating"]["average"].is_null()
+            ),
+            (Some(0), true),
+            "{column}"
+        );
+        assert_eq!(column["usage"]["installs"], 0);
+        assert_eq!(column["usage"]["enough_organisations"], false);
+        assert!(column["usage"]["executions_30d"].is_null() && column["usage"]["p95_ms"].is_null());
+        assert_eq!(
+            column["reputation"]["parts"].as_array().unwrap().len(),
+            5,
+            "{column}"
+        );
     }
     assert_eq!(columns[0]["publisher"]["namespace"], "@elizaos");
     assert_eq!(columns[2]["publisher"]["namespace"], "@bealers");

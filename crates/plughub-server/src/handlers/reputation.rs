@@ -49,8 +49,18 @@ pub async fn reputation_of(state: &AppState, name: &str) -> Result<Reputation, A
         catalog: &state.catalog,
         analytics: &analytics,
     };
-    // GAP (h-publishers): `Publishers::is_verified(namespace)` once that branch is merged; until then
-    // the publisher part is unknown and does not count.
-    let verified = None;
+    let namespace = state
+        .catalog
+        .resolve_name(name)
+        .map(|found| plughub_domain::names::namespace_of(&found).to_string());
+    let verified = match namespace {
+        Some(namespace) => Some(
+            plughub_market::publishers::Publishers::new(state.catalog.store().clone())
+                .is_verified(&namespace)
+                .await?,
+        ),
+        // Unknown: `of` answers not found with the closest names.
+        None => None,
+    };
     Ok(reputations.of(name, verified).await?)
 }
