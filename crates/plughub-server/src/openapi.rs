@@ -307,6 +307,37 @@ impl Modify for Links {
             "withdraw_invitation",
             &[org, ("id", "$response.body#/id")],
         );
+        // A claim made → decided (by the platform owner); a collection saved → read and deleted.
+        let claim = [("id", "$response.body#/id")];
+        add_link(
+            openapi,
+            "claim_publisher",
+            "201",
+            "admin_grant_claim",
+            &claim,
+        );
+        add_link(
+            openapi,
+            "claim_publisher",
+            "201",
+            "admin_refuse_claim",
+            &claim,
+        );
+        let slug = [("slug", "$response.body#/slug")];
+        add_link(
+            openapi,
+            "admin_put_collection",
+            "200",
+            "show_collection",
+            &slug,
+        );
+        add_link(
+            openapi,
+            "admin_put_collection",
+            "200",
+            "admin_delete_collection",
+            &slug,
+        );
         // No link from a search to the plugin it found first: a search may find nothing, and a link
         // must hold for every answer. The contract check names real plugins for `show_plugin` instead.
     }

@@ -211,6 +211,49 @@ mod tests {
     }
 
     #[test]
+    fn size_dependencies_and_provenance_are_kept_per_version() {
+        let doc = json!({
+            "dist-tags": { "latest": "1.0.0" },
+            "versions": {
+                "0.9.0": { "dist": { "tarball": "t" } },
+                "1.0.0": {
+                    "dependencies": { "@elizaos/core": "^1.0.0", "zod": "^3.0.0", "bad": 1 },
+                    "dist": {
+                        "unpackedSize": 12345,
+                        "attestations": {
+                            "url": "https://attestations.invalid/x@1.0.0",
+                            "provenance": { "predicateType": "https://slsa.dev/provenance/v1" }
+                        }
+                    }
+                }
+            }
+        });
+        let (rec, _) = reduce(&doc);
+        let old = &rec.versions[0];
+        assert_eq!(
+            (
+                old.unpacked_size,
+                old.dependencies.len(),
+                old.provenance.is_none()
+            ),
+            (None, 0, true)
+        );
+        let new = &rec.versions[1];
+        assert_eq!(new.unpacked_size, Some(12345));
+        assert_eq!(
+            new.dependencies.keys().collect::<Vec<_>>(),
+            ["@elizaos/core", "zod"],
+            "a range that is not text is dropped"
+        );
+        let provenance = new.provenance.as_ref().unwrap();
+        assert_eq!(
+            provenance.predicate_type.as_deref(),
+            Some("https://slsa.dev/provenance/v1")
+        );
+        assert!(provenance.url.as_deref().unwrap().ends_with("x@1.0.0"));
+    }
+
+    #[test]
     fn readme_placeholders_and_oversized_readmes() {
         let (_, readme) = reduce(&json!({ "readme": "ERROR: No README data found!" }));
         assert_eq!(readme, None);
