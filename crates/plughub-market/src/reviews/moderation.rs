@@ -33,7 +33,7 @@ impl Reviews {
                 reports,
             });
         }
-        items.sort_by(|a, b| b.reports.len().cmp(&a.reports.len()));
+        items.sort_by_key(|i| std::cmp::Reverse(i.reports.len()));
         for row in self.store.reviews_with_status(HIDDEN).await? {
             if items.iter().any(|i| i.review.id == row.id) {
                 continue;
