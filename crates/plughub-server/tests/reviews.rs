@@ -39,6 +39,8 @@ struct World {
     fay: String,
     /// The platform owner.
     root: String,
+    /// Gil, a customer of acme.
+    gil: String,
 }
 
 async fn world(backend: TestBackend) -> World {
@@ -62,6 +64,7 @@ async fn world(backend: TestBackend) -> World {
             PLATFORM_GROUP,
             Role::PlatformOwner,
         ),
+        ("gil@acme.test", "Gil", "acme", Role::Customer),
     ] {
         accounts
             .create_person(email, name, None, "test")
@@ -122,6 +125,7 @@ async fn world(backend: TestBackend) -> World {
         eve: next(),
         fay: next(),
         root: next(),
+        gil: next(),
         app,
         t,
     }
@@ -280,6 +284,19 @@ async fn who_may_review_one_review_each_with_history_votes_and_answers() {
             (status, code(&body)),
             (StatusCode::NOT_FOUND, "org_not_found"),
             "{body}"
+        );
+        // A customer of acme does not use its plugins: not a reviewer of them.
+        let (status, body) = put_review(&w, &w.gil, P, 5, "great", "acme").await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::FORBIDDEN, "not_eligible_to_review"),
+            "{body}"
+        );
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("customer")
         );
         // Unauthenticated: refused.
         let (status, _) = call(
