@@ -239,6 +239,7 @@ pub struct ReviewBody {
         (status = 400, response = BadRequest),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 409, response = crate::openapi::Conflict),
         SignedIn,
         JsonBody,
     )
