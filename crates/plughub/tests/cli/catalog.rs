@@ -335,7 +335,7 @@ async fn search_by_rating_reads_the_reviews() {
         ("@elizaos/plugin-aptos", [3, 3]),
     ] {
         let properties =
-            serde_json::json!({ "plugin": plugin, "version": "1.0.0", "state": "active" })
+            serde_json::json!({ "plugin": plugin, "version": "1.0.0", "state": "ACTIVE" })
                 .to_string();
         let mut tx = store.begin().await.unwrap();
         tx.insert_thing(
@@ -351,7 +351,7 @@ async fn search_by_rating_reads_the_reviews() {
                 actor: "test".into(),
                 target: None,
                 group_id: Some(acme.id.clone()),
-                metadata: serde_json::json!({ "plugin": plugin, "version": "1.0.0" }),
+                metadata: serde_json::json!({ "phase": "installed", "plugin": plugin, "version": "1.0.0" }),
             },
         )
         .await
