@@ -107,6 +107,15 @@ test('members of an organisation that uses the plugin write, edit and vote; mode
   await platform.goto(url(REVIEWS));
   assert.match(await review(platform, 'Olga Owner').innerText(), /hidden by a moderator/);
 
+  // The catalogue filters and sorts by rating: only the reviewed plugin is rated 3 or more.
+  await visitor.goto(url('/plugins?min_rating=3&sort=rating'));
+  const cards = visitor.locator('li.card');
+  assert.equal(await cards.count(), 1);
+  assert.match(await cards.first().innerText(), /@fixture\/plugin-hello[\s\S]*rated 3(\.0)? of 5 \(1 review\)/);
+  assert.equal(await visitor.getByLabel('Rated').inputValue(), '3');
+  await visitor.goto(url('/plugins?min_rating=4'));
+  assert.equal(await visitor.locator('li.card').count(), 0);
+
   // The plugin's page shows the rating and leads to the reviews.
   await visitor.goto(url(`/plugins/${PLUGIN}`));
   assert.match(await visitor.locator('p.rating').innerText(), /Rated 3(\.0)? of 5 from 1 review/);

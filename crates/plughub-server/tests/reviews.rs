@@ -39,6 +39,8 @@ struct World {
     fay: String,
     /// The platform owner.
     root: String,
+    /// Gil, a customer of acme.
+    gil: String,
 }
 
 async fn world(backend: TestBackend) -> World {
@@ -62,6 +64,7 @@ async fn world(backend: TestBackend) -> World {
             PLATFORM_GROUP,
             Role::PlatformOwner,
         ),
+        ("gil@acme.test", "Gil", "acme", Role::Customer),
     ] {
         accounts
             .create_person(email, name, None, "test")
@@ -90,7 +93,7 @@ async fn world(backend: TestBackend) -> World {
     tx.update_thing(
         &old,
         "archived",
-        &json!({ "plugin": P, "version": "0.8.0", "state": "uninstalled" }).to_string(),
+        &json!({ "plugin": P, "version": "0.8.0", "state": "UNINSTALLED" }).to_string(),
         NewEvent {
             event_type: EventType::PluginDeactivated,
             actor: "test".into(),
@@ -122,6 +125,7 @@ async fn world(backend: TestBackend) -> World {
         eve: next(),
         fay: next(),
         root: next(),
+        gil: next(),
         app,
         t,
     }
@@ -130,7 +134,7 @@ async fn world(backend: TestBackend) -> World {
 /// An instance of `plugin` in `org`, as an install leaves it; its thing's id.
 async fn install(t: &TestStore, org: &str, plugin: &str, version: &str) -> String {
     let group = t.store.group_by_name(org).await.unwrap().unwrap();
-    let properties = json!({ "plugin": plugin, "version": version, "state": "active" }).to_string();
+    let properties = json!({ "plugin": plugin, "version": version, "state": "ACTIVE" }).to_string();
     let mut tx = t.store.begin().await.unwrap();
     let id = tx
         .insert_thing(
@@ -146,7 +150,7 @@ async fn install(t: &TestStore, org: &str, plugin: &str, version: &str) -> Strin
                 actor: "test".into(),
                 target: None,
                 group_id: Some(group.id.clone()),
-                metadata: json!({ "plugin": plugin, "version": version }),
+                metadata: json!({ "phase": "installed", "plugin": plugin, "version": version }),
             },
         )
         .await
@@ -159,7 +163,7 @@ async fn install(t: &TestStore, org: &str, plugin: &str, version: &str) -> Strin
 async fn uninstall(t: &TestStore, org: &str, id: &str, plugin: &str, version: &str) {
     let group = t.store.group_by_name(org).await.unwrap().unwrap();
     let properties =
-        json!({ "plugin": plugin, "version": version, "state": "uninstalled" }).to_string();
+        json!({ "plugin": plugin, "version": version, "state": "UNINSTALLED" }).to_string();
     let mut tx = t.store.begin().await.unwrap();
     tx.update_thing(
         id,
@@ -280,6 +284,19 @@ async fn who_may_review_one_review_each_with_history_votes_and_answers() {
             (status, code(&body)),
             (StatusCode::NOT_FOUND, "org_not_found"),
             "{body}"
+        );
+        // A customer of acme does not use its plugins: not a reviewer of them.
+        let (status, body) = put_review(&w, &w.gil, P, 5, "great", "acme").await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::FORBIDDEN, "not_eligible_to_review"),
+            "{body}"
+        );
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("customer")
         );
         // Unauthenticated: refused.
         let (status, _) = call(
@@ -824,5 +841,134 @@ async fn search_filters_by_min_rating_and_sorts_by_rating_as_reviews_change() {
         let (_, found) = call(app, "GET", "/api/plugins?min_rating=3.5", None, None).await;
         assert!(names(&found).is_empty(), "Q is 3 again, P 3.33: {found}");
         w.t.cleanup().await;
+    }
+}
+
+/// An instance whose install failed, as the installer leaves it: its thing a draft in state FAILED, its
+/// only `plugin_installed` event the one of the install's start. Its thing's id.
+async fn failed_install(t: &TestStore, org: &str, plugin: &str, version: &str) -> String {
+    let group = t.store.group_by_name(org).await.unwrap().unwrap();
+    let properties = json!({ "plugin": plugin, "version": version, "state": "FAILED" }).to_string();
+    let mut tx = t.store.begin().await.unwrap();
+    let id = tx
+        .insert_thing(
+            &NewThing {
+                kind: ThingKind::PluginInstance,
+                name: plugin,
+                group_id: Some(&group.id),
+                status: "draft",
+                properties: &properties,
+            },
+            NewEvent {
+                event_type: EventType::PluginInstalled,
+                actor: "test".into(),
+                target: None,
+                group_id: Some(group.id.clone()),
+                metadata: json!({ "phase": "started", "plugin": plugin, "version": version }),
+            },
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+#[tokio::test]
+async fn no_write_from_a_stale_copy_failed_installs_give_no_right_and_a_repost_starts_afresh() {
+    for backend in BACKENDS {
+        let w = world(backend).await;
+        let app = &w.app;
+
+        // Hidden by a moderator, then edited by its author: still hidden, to everyone but them and
+        // the moderators.
+        let (_, ada) = put_review(&w, &w.ada, P, 1, "spam spam", "acme").await;
+        let id = ada["id"].as_str().unwrap().to_string();
+        let (status, _) = call(
+            app,
+            "POST",
+            &format!("/api/admin/reviews/{id}/hide"),
+            Some(&w.root),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, edited) = put_review(&w, &w.ada, P, 2, "spam, edited", "acme").await;
+        assert_eq!(status, StatusCode::OK, "{edited}");
+        assert_eq!(edited["status"], "hidden", "{edited}");
+        let (_, page) = call(app, "GET", &list_uri(P), None, None).await;
+        assert!(!ids(&page).contains(&id), "{page}");
+
+        // The compare-and-set under every change: a write from a copy read before another write is
+        // refused (so a stale copy can never put back `hidden: false` or `deleted: false`).
+        let row = w.t.store.review(&id).await.unwrap().unwrap();
+        let (status, _) = call(
+            app,
+            "POST",
+            &format!("/api/admin/reviews/{id}/restore"),
+            Some(&w.root),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let mut tx = w.t.store.begin().await.unwrap();
+        let written = tx
+            .update_thing_if_unchanged(
+                &id,
+                &row.updated_at,
+                "hidden",
+                &row.properties.to_string(),
+                NewEvent {
+                    event_type: EventType::ReviewEdited,
+                    actor: "test".into(),
+                    target: None,
+                    group_id: None,
+                    metadata: json!({}),
+                },
+            )
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert!(!written, "a stale copy overwrote a newer write");
+        let (_, page) = call(app, "GET", &list_uri(P), None, None).await;
+        assert!(ids(&page).contains(&id), "restored, and stays so: {page}");
+
+        // An install that failed gives no right to review, nor does uninstalling it.
+        let failed = failed_install(&w.t, "globex", P, "1.2.0").await;
+        let (status, body) = put_review(&w, &w.dee, P, 5, "great", "globex").await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::FORBIDDEN, "not_eligible_to_review"),
+            "{body}"
+        );
+        uninstall(&w.t, "globex", &failed, P, "1.2.0").await;
+        let (status, body) = put_review(&w, &w.dee, P, 5, "great", "globex").await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::FORBIDDEN, "not_eligible_to_review"),
+            "{body}"
+        );
+
+        // Deleted, then written again: a new review, without the old one's votes.
+        let (_, cy) = put_review(&w, &w.cy, Q, 4, "solid", "acme").await;
+        let cy_id = cy["id"].as_str().unwrap().to_string();
+        let (status, _) = call(
+            app,
+            "PUT",
+            &format!("/api/reviews/{cy_id}/vote"),
+            Some(&w.ada),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = call(app, "DELETE", &mine(Q), Some(&w.cy), None).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, again) = put_review(&w, &w.cy, Q, 2, "changed my mind", "acme").await;
+        assert_eq!(status, StatusCode::CREATED, "{again}");
+        assert_eq!(
+            (again["id"].as_str(), again["helpful"].as_i64()),
+            (Some(cy_id.as_str()), Some(0)),
+            "{again}"
+        );
+        assert_eq!(again["voted"], false);
     }
 }

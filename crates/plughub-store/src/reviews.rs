@@ -257,6 +257,16 @@ impl StoreTx<'_> {
         Ok(done)
     }
 
+    /// Takes back every helpful vote on a review (one written again after its author deleted it starts
+    /// afresh); the event that records it is the caller's.
+    pub async fn clear_review_votes(&mut self, review_id: &str) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM review_votes WHERE review_id = $1")
+            .bind(review_id)
+            .execute(self.conn())
+            .await?
+            .rows_affected())
+    }
+
     /// Records a report of a review by `person_id`; false when they have one open on it already.
     pub async fn report_review(
         &mut self,

@@ -119,6 +119,45 @@ impl<'c> StoreTx<'c> {
         Ok(())
     }
 
+    /// Replaces a thing's status and properties only if nobody wrote it since it was read: its
+    /// `updated_at` is still `seen` (a compare-and-set, so a write from a stale copy cannot undo a
+    /// newer one). False when another write came first: read it again and decide again. The new
+    /// `updated_at` is always later than `seen`, even within one millisecond, so every such write is
+    /// seen by the next compare.
+    pub async fn update_thing_if_unchanged(
+        &mut self,
+        id: &str,
+        seen: &str,
+        status: &str,
+        properties: &str,
+        event: NewEvent,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE things SET status = $1, properties = $2, updated_at = $3 \
+             WHERE id = $4 AND updated_at = $5",
+        )
+        .bind(status)
+        .bind(properties)
+        .bind(crate::clock::later_than(seen))
+        .bind(id)
+        .bind(seen)
+        .execute(self.conn())
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        insert_event(
+            &mut self.tx,
+            &self.metrics,
+            &NewEvent {
+                target: Some(id.to_string()),
+                ..event
+            },
+        )
+        .await?;
+        Ok(true)
+    }
+
     /// Deletes a thing that nothing links to (a collection), with the event that records it. Its
     /// events stay: the log is append-only.
     pub async fn delete_unlinked_thing(&mut self, id: &str, event: NewEvent) -> Result<()> {

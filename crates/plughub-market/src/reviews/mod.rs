@@ -197,7 +197,6 @@ impl Reviews {
             .await?;
         let history =
             serde_json::json!({ "stars": draft.stars, "text": draft.text, "version": version });
-        let mut tx = self.store.begin().await?;
         let (id, created) = match existing {
             None => {
                 let record = ReviewRecord {
@@ -212,6 +211,7 @@ impl Reviews {
                     response: None,
                 };
                 let properties = serde_json::to_string(&record).expect("records serialise");
+                let mut tx = self.store.begin().await?;
                 let id = tx
                     .insert_thing(
                         &NewThing {
@@ -232,38 +232,33 @@ impl Reviews {
                     &serde_json::json!({}),
                 )
                 .await?;
+                tx.commit().await?;
                 (id, true)
             }
             Some(thing) => {
-                let mut record: ReviewRecord =
-                    serde_json::from_value(thing.properties).map_err(|e| StoreError::Corrupt {
-                        what: format!("review {}", thing.id),
-                        reason: e.to_string(),
-                    })?;
-                let revived = record.deleted;
-                record.stars = draft.stars;
-                record.text = draft.text.to_string();
-                record.version = version;
-                record.org = group.id.clone();
-                record.deleted = false;
-                // A hidden review stays hidden when edited: an edit is no way round moderation.
-                let kind = if revived {
-                    EventType::ReviewPosted
-                } else {
-                    EventType::ReviewEdited
-                };
-                let properties = serde_json::to_string(&record).expect("records serialise");
-                tx.update_thing(
-                    &thing.id,
-                    record.status(),
-                    &properties,
-                    event(kind, author, history),
-                )
+                let mut revived = false;
+                self.modify(&thing.id, author, |_, record| {
+                    revived = record.deleted;
+                    record.stars = draft.stars;
+                    record.text = draft.text.to_string();
+                    record.version = version.clone();
+                    record.org = group.id.clone();
+                    record.deleted = false;
+                    // A hidden review stays hidden when edited (its `hidden` is the one read now, in
+                    // the compare-and-set): an edit is no way round moderation.
+                    if revived {
+                        // Written again after its author deleted it: a new review, without the old
+                        // one's response (and, below, its votes).
+                        record.response = None;
+                        Ok(Change::new(EventType::ReviewPosted, history.clone()).afresh())
+                    } else {
+                        Ok(Change::new(EventType::ReviewEdited, history.clone()))
+                    }
+                })
                 .await?;
                 (thing.id, revived)
             }
         };
-        tx.commit().await?;
         let review = self.shown(&id, Some(author)).await?;
         Ok((review, created))
     }
@@ -282,22 +277,15 @@ impl Reviews {
             .await?
             .filter(|t| t.status != DELETED)
             .ok_or_else(|| ReviewError::NoReviewOfYours(plugin.to_string()))?;
-        let row = self
-            .store
-            .review(&thing.id)
-            .await?
-            .ok_or_else(|| ReviewError::NoReviewOfYours(plugin.to_string()))?;
-        let mut record = ReviewRecord::of(&row)?;
-        record.deleted = true;
-        self.save(
-            &row.id,
-            &record,
-            EventType::ReviewDeleted,
-            author,
-            serde_json::json!({}),
-        )
+        self.modify(&thing.id, author, |row, record| {
+            if row.status == DELETED {
+                return Err(ReviewError::NoReviewOfYours(plugin.to_string()));
+            }
+            record.deleted = true;
+            Ok(Change::new(EventType::ReviewDeleted, serde_json::json!({})))
+        })
         .await?;
-        self.shown(&row.id, Some(author)).await
+        self.shown(&thing.id, Some(author)).await
     }
 
     /// A plugin's rating: every published review.
@@ -354,7 +342,7 @@ impl Reviews {
         text: &str,
     ) -> Result<Review, ReviewError> {
         let row = self.visible(review_id, Some(who)).await?;
-        let mut record = ReviewRecord::of(&row)?;
+        let record = ReviewRecord::of(&row)?;
         let namespace = plughub_domain::names::namespace_of(&record.plugin).to_string();
         let holds = crate::publishers::Publishers::new(self.store.clone())
             .holds(&who.person_id, &namespace)
@@ -376,18 +364,23 @@ impl Reviews {
                 "a response has 1 to {MAX_RESPONSE} characters, this one {chars}"
             )));
         }
-        record.response = Some(ResponseRecord {
-            text: text.to_string(),
-            by: who.person_id.clone(),
-            at: plughub_store::now_rfc3339(),
-        });
-        self.save(
-            review_id,
-            &record,
-            EventType::ReviewAnswered,
-            who,
-            serde_json::json!({ "text": text }),
-        )
+        let moderator = Reviews::moderates(who);
+        self.modify(review_id, who, |row, record| {
+            // Read again in the compare-and-set: a review deleted or hidden meanwhile takes no answer
+            // (nor comes back by one).
+            if !shows_to(&row.status, moderator) {
+                return Err(ReviewError::NotFound(review_id.to_string()));
+            }
+            record.response = Some(ResponseRecord {
+                text: text.to_string(),
+                by: who.person_id.clone(),
+                at: plughub_store::now_rfc3339(),
+            });
+            Ok(Change::new(
+                EventType::ReviewAnswered,
+                serde_json::json!({ "text": text }),
+            ))
+        })
         .await?;
         self.shown(review_id, Some(who)).await
     }
@@ -414,26 +407,57 @@ impl Reviews {
         Ok(done)
     }
 
-    /// Replaces a review's record with the event that records the change.
-    async fn save(
-        &self,
-        id: &str,
-        record: &ReviewRecord,
-        kind: EventType,
-        actor: &Principal,
-        metadata: serde_json::Value,
-    ) -> Result<(), ReviewError> {
-        let properties = serde_json::to_string(record).expect("records serialise");
-        let mut tx = self.store.begin().await?;
-        tx.update_thing(
-            id,
-            record.status(),
-            &properties,
-            event(kind, actor, metadata),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+    /// Changes a review with `change`, applied to it as it is now, and writes it with the event that
+    /// records the change only if nobody wrote it meanwhile (a compare-and-set on its `updated_at`):
+    /// no write from a stale copy undoes another (an author's edit un-hiding a moderator's hide, an
+    /// answer bringing back a deleted review). On a lost race it reads the review again and decides
+    /// again; after a few lost races in a row it answers a conflict, to try again.
+    async fn modify<F>(&self, id: &str, actor: &Principal, mut change: F) -> Result<(), ReviewError>
+    where
+        F: FnMut(&ReviewRow, &mut ReviewRecord) -> Result<Change, ReviewError>,
+    {
+        const ATTEMPTS: usize = 5;
+        for _ in 0..ATTEMPTS {
+            let row = self
+                .store
+                .review(id)
+                .await?
+                .ok_or_else(|| ReviewError::NotFound(id.to_string()))?;
+            let mut record = ReviewRecord::of(&row)?;
+            let Change {
+                kind,
+                mut metadata,
+                afresh,
+                resolve_reports,
+            } = change(&row, &mut record)?;
+            let properties = serde_json::to_string(&record).expect("records serialise");
+            let mut tx = self.store.begin().await?;
+            if resolve_reports {
+                let resolved = tx.resolve_review_reports(id, &actor.email).await?;
+                metadata["reports_resolved"] = resolved.into();
+            }
+            if afresh {
+                tx.clear_review_votes(id).await?;
+            }
+            if tx
+                .update_thing_if_unchanged(
+                    id,
+                    &row.updated_at,
+                    record.status(),
+                    &properties,
+                    event(kind, actor, metadata),
+                )
+                .await?
+            {
+                tx.commit().await?;
+                return Ok(());
+            }
+            // Dropped, the transaction rolls back (the reports stay open, the votes counted).
+        }
+        Err(StoreError::Conflict(format!(
+            "review {id} changed while this change was being made, {ATTEMPTS} times; try again"
+        ))
+        .into())
     }
 
     /// A review `viewer` may see: published, or any but a deleted one for moderators.
@@ -448,10 +472,50 @@ impl Reviews {
             .await?
             .ok_or_else(|| ReviewError::NotFound(id.to_string()))?;
         let moderator = viewer.is_some_and(Reviews::moderates);
-        match row.status.as_str() {
-            PUBLISHED => Ok(row),
-            HIDDEN if moderator => Ok(row),
-            _ => Err(ReviewError::NotFound(id.to_string())),
+        if shows_to(&row.status, moderator) {
+            Ok(row)
+        } else {
+            Err(ReviewError::NotFound(id.to_string()))
+        }
+    }
+}
+
+/// Whether a review with this status shows: published ones to everyone, hidden ones to moderators.
+fn shows_to(status: &str, moderator: bool) -> bool {
+    status == PUBLISHED || (status == HIDDEN && moderator)
+}
+
+/// What a change to a review records, for [`Reviews::modify`].
+pub(crate) struct Change {
+    kind: EventType,
+    metadata: serde_json::Value,
+    /// Its votes taken back (a review written again after its deletion).
+    afresh: bool,
+    /// Its open reports resolved by it (a moderator's hide or restore).
+    resolve_reports: bool,
+}
+
+impl Change {
+    fn new(kind: EventType, metadata: serde_json::Value) -> Change {
+        Change {
+            kind,
+            metadata,
+            afresh: false,
+            resolve_reports: false,
+        }
+    }
+
+    fn afresh(self) -> Change {
+        Change {
+            afresh: true,
+            ..self
+        }
+    }
+
+    pub(crate) fn resolving_reports(self) -> Change {
+        Change {
+            resolve_reports: true,
+            ..self
         }
     }
 }

@@ -2,7 +2,7 @@
 //! and restoring one (which resolves its reports), and banning a person from reviewing.
 
 use super::views::{QueueItem, QueueReport, ReviewerBan};
-use super::{HIDDEN, MAX_REASON, ReviewError, ReviewRecord, Reviews, event};
+use super::{Change, HIDDEN, MAX_REASON, ReviewError, Reviews};
 use plughub_domain::EventType;
 use plughub_domain::access::Principal;
 use std::collections::BTreeMap;
@@ -33,7 +33,7 @@ impl Reviews {
                 reports,
             });
         }
-        items.sort_by(|a, b| b.reports.len().cmp(&a.reports.len()));
+        items.sort_by_key(|i| std::cmp::Reverse(i.reports.len()));
         for row in self.store.reviews_with_status(HIDDEN).await? {
             if items.iter().any(|i| i.review.id == row.id) {
                 continue;
@@ -53,31 +53,20 @@ impl Reviews {
         review_id: &str,
         hidden: bool,
     ) -> Result<super::Review, ReviewError> {
-        let row = self.visible(review_id, Some(moderator)).await?;
-        let mut record = ReviewRecord::of(&row)?;
-        record.hidden = hidden;
         let kind = if hidden {
             EventType::ReviewHidden
         } else {
             EventType::ReviewRestored
         };
-        let properties = serde_json::to_string(&record).expect("records serialise");
-        let mut tx = self.store.begin().await?;
-        let resolved = tx
-            .resolve_review_reports(review_id, &moderator.email)
-            .await?;
-        tx.update_thing(
-            review_id,
-            record.status(),
-            &properties,
-            event(
-                kind,
-                moderator,
-                serde_json::json!({ "reports_resolved": resolved }),
-            ),
-        )
+        self.modify(review_id, moderator, |row, record| {
+            // Read again in the compare-and-set: a review its author deleted meanwhile stays deleted.
+            if row.status == super::DELETED {
+                return Err(ReviewError::NotFound(review_id.to_string()));
+            }
+            record.hidden = hidden;
+            Ok(Change::new(kind, serde_json::json!({})).resolving_reports())
+        })
         .await?;
-        tx.commit().await?;
         self.shown(review_id, Some(moderator)).await
     }
 

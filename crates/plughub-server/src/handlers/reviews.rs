@@ -121,7 +121,7 @@ pub struct ListParams {
     /// Only the reviews of this version.
     pub version: Option<String>,
     /// From 1; a page past the end is empty.
-    #[param(format = Int64, minimum = 1, maximum = 1000000, default = 1)]
+    #[param(format = Int64, minimum = 1, maximum = 18446744073709551615_u64, default = 1)]
     #[serde(default, deserialize_with = "crate::integers::optional_in_query")]
     pub page: Option<u64>,
     #[param(format = Int64, minimum = 1, maximum = 100, default = 20)]
@@ -215,6 +215,7 @@ pub async fn list(
 #[schema(example = json!({ "stars": 4, "text": "Works well with our agents.", "org": "acme" }))]
 pub struct ReviewBody {
     #[schema(minimum = 1, maximum = 5)]
+    #[serde(deserialize_with = "crate::integers::required")]
     pub stars: u8,
     /// At most 2,000 characters; may be empty.
     #[schema(max_length = 2000)]
@@ -238,6 +239,7 @@ pub struct ReviewBody {
         (status = 400, response = BadRequest),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 409, response = crate::openapi::Conflict),
         SignedIn,
         JsonBody,
     )

@@ -293,3 +293,123 @@ async fn package_facts_offline_from_the_starter_and_analysed_on_demand() {
     assert_eq!(info["package"]["version"], "9.0.0");
     assert_eq!(info["package"]["components"].as_array().unwrap().len(), 2);
 }
+
+/// `plughub search --min-rating` and `--sort rating` read the ratings of published reviews (written here
+/// with the reviews' own rules, by members of an organisation that has the plugins installed).
+#[tokio::test]
+async fn search_by_rating_reads_the_reviews() {
+    use plughub_domain::{EventType, NewEvent, Plan, Role, ThingKind};
+    use plughub_market::reviews::{Draft, Reviewed, Reviews};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = run(plughub(&data).args(["search", "--sort", "rating", "--json"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let store = store_of(&data).await;
+    let mut tx = store.begin().await.unwrap();
+    let acme = tx
+        .create_group("acme", Plan::Pro, None, "test")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let accounts = plughub_accounts::Accounts::new(store.clone());
+    let mut people = Vec::new();
+    for email in ["ada@acme.test", "bo@acme.test"] {
+        accounts
+            .create_person(email, "", None, "test")
+            .await
+            .unwrap();
+        accounts
+            .set_role(email, "acme", Role::OrgUser, "test")
+            .await
+            .unwrap();
+        let token = accounts
+            .create_token(email, "t", 1, "test")
+            .await
+            .unwrap()
+            .1;
+        people.push(accounts.authenticate_token(&token).await.unwrap());
+    }
+    let reviews = Reviews::new(store.clone());
+    for (plugin, stars) in [
+        ("@elizaos/plugin-sui", [5, 4]),
+        ("@elizaos/plugin-aptos", [3, 3]),
+    ] {
+        let properties =
+            serde_json::json!({ "plugin": plugin, "version": "1.0.0", "state": "ACTIVE" })
+                .to_string();
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_thing(
+            &plughub_store::NewThing {
+                kind: ThingKind::PluginInstance,
+                name: plugin,
+                group_id: Some(&acme.id),
+                status: "active",
+                properties: &properties,
+            },
+            NewEvent {
+                event_type: EventType::PluginInstalled,
+                actor: "test".into(),
+                target: None,
+                group_id: Some(acme.id.clone()),
+                metadata: serde_json::json!({ "phase": "installed", "plugin": plugin, "version": "1.0.0" }),
+            },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let entry = store
+            .thing_by_name(ThingKind::ElizaosPlugin, None, plugin)
+            .await
+            .unwrap()
+            .unwrap();
+        for (person, stars) in people.iter().zip(stars) {
+            reviews
+                .put(
+                    person,
+                    Reviewed {
+                        id: &entry.id,
+                        name: plugin,
+                    },
+                    &acme,
+                    Draft { stars, text: "" },
+                )
+                .await
+                .unwrap();
+        }
+    }
+    store.close().await;
+
+    let out = run(plughub(&data).args(["search", "--min-rating", "4", "--json"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let found: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = found["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["@elizaos/plugin-sui"]);
+    assert_eq!(found["hits"][0]["rating"], 4.5);
+    let out = run(plughub(&data).args(["search", "--sort", "rating", "--per-page", "2", "--json"]));
+    let sorted: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = sorted["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["@elizaos/plugin-sui", "@elizaos/plugin-aptos"]);
+    let out = run(plughub(&data).args(["search", "--sort", "rating", "--per-page", "2"]));
+    let table = text(&out.stdout);
+    assert!(
+        table.contains("rating") && table.contains("4.5 (2)") && table.contains("3.0 (2)"),
+        "{table}"
+    );
+    let out = run(plughub(&data).args(["search", "--min-rating", "7"]));
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("min_rating is 1 to 5"),
+        "{}",
+        text(&out.stderr)
+    );
+}
