@@ -23,6 +23,12 @@ export const pages = [
   { name: 'members', path: '/members?org=acme', as: 'owner' },
   { name: 'admin', path: '/admin', as: 'platform' },
   { name: 'login', path: '/login', as: null },
+  { name: 'publisher', path: '/publishers/@elizaos', as: null },
+  { name: 'publisher-signed-in', path: '/publishers/@bealers', as: 'owner' },
+  { name: 'collections-page', path: '/collections', as: null },
+  { name: 'collection-page', path: '/collections/model-providers', as: null },
+  { name: 'compare-page', path: '/compare?plugins=@fixture/plugin-hello,@fixture/plugin-echo-model', as: null },
+  { name: 'admin-publishers', path: '/admin/publishers', as: 'platform' },
 ];
 
 // The pages Lighthouse measures (lighthouse.test.mjs): the catalogue, and one plugin's page. The set-up's

@@ -50,6 +50,13 @@ pub struct Release {
     /// The `@elizaos/core` range it depends on.
     pub core_range: Option<String>,
     pub deprecated: Option<String>,
+    /// The unpacked size of its tarball in bytes, where npm gives it.
+    pub unpacked_size: Option<u64>,
+    /// Its runtime dependencies: package name → range.
+    pub dependencies: BTreeMap<String, String>,
+    /// npm's provenance attestation of it, shown as information: its signatures are not checked
+    /// (offline, the transparency log they are checked against cannot be reached).
+    pub provenance: Option<plughub_domain::catalog::Provenance>,
 }
 
 /// The versions of `entry`'s npm record, newest first in npm's order.
@@ -65,6 +72,9 @@ fn releases(entry: &CatalogEntry) -> Vec<Release> {
             published: v.published.clone(),
             core_range: v.core_range.clone(),
             deprecated: v.deprecated.clone(),
+            unpacked_size: v.unpacked_size,
+            dependencies: v.dependencies.clone(),
+            provenance: v.provenance.clone(),
         })
         .collect();
     releases.sort_by(|a, b| compare_versions(&b.version, &a.version));
@@ -182,7 +192,8 @@ impl Catalog {
             .knowledge(&thing.id, crate::package::KNOWLEDGE_KIND)
             .await?
             .and_then(|text| crate::package::read_facts(&thing.name, &text));
-        let view = PluginView::from_entry(&entry);
+        let view = PluginView::from_entry(&entry)
+            .with_platform_deprecation(self.store.plugin_deprecation(&thing.name).await?.as_ref());
         let settings = ConfigSchema::from_declarations(view.agent_config.as_ref(), None);
         Ok(PluginDetail {
             id: thing.id,
@@ -291,6 +302,12 @@ async fn build_index(store: &Store) -> Result<SearchIndex> {
     let rows = store.catalog_rows().await?;
     let readme_by_id = store.catalog_knowledge("readme").await?;
     let mut facts = crate::package_facts_by_name(store).await?;
+    let deprecations: HashMap<String, plughub_store::DeprecationRecord> = store
+        .plugin_deprecations()
+        .await?
+        .into_iter()
+        .map(|d| (d.plugin.clone(), d))
+        .collect();
     let mut knowledge = HashMap::new();
     let mut views = Vec::with_capacity(rows.len());
     for row in rows {
@@ -299,7 +316,8 @@ async fn build_index(store: &Store) -> Result<SearchIndex> {
                 what: format!("catalogue entry {}", row.name),
                 reason: e.to_string(),
             })?;
-        let view = PluginView::from_entry(&entry);
+        let view =
+            PluginView::from_entry(&entry).with_platform_deprecation(deprecations.get(&row.name));
         let mut known = Knowledge {
             readme: readme_by_id.get(&row.id).cloned(),
             descriptions: other_descriptions(&entry, view.description.as_deref()),

@@ -6,6 +6,7 @@ use plughub_domain::names::short_name;
 use plughub_domain::{
     CatalogEntry, CoreMajor, NpmRecord, RegistryRecord, SourceKind, SourceRecord,
 };
+use plughub_store::DeprecationRecord;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -30,6 +31,9 @@ pub struct PluginView {
     /// Published under the `@elizaos` npm scope, which only the elizaOS organisation can publish to.
     pub verified: bool,
     pub deprecated: Option<String>,
+    /// The plugin to use instead, where a platform owner deprecated this one and named one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replacement: Option<String>,
     pub updated_at: Option<String>,
     pub repository: Option<String>,
     pub homepage: Option<String>,
@@ -127,6 +131,7 @@ impl PluginView {
             downloads: None,
             verified: entry.name.starts_with("@elizaos/"),
             deprecated,
+            replacement: None,
             updated_at: npm.and_then(|n| {
                 n.modified
                     .clone()
@@ -151,6 +156,25 @@ impl PluginView {
             registry_snapshot: any_registry().filter_map(|r| r.snapshot_at.clone()).max(),
             flags,
         }
+    }
+}
+
+impl PluginView {
+    /// The view with a platform owner's deprecation: it says so (before npm's own reason, which it
+    /// outweighs: plughub's owners decided), and names the replacement.
+    pub fn with_platform_deprecation(
+        mut self,
+        deprecation: Option<&DeprecationRecord>,
+    ) -> PluginView {
+        if let Some(d) = deprecation {
+            let mut message = format!("deprecated by plughub: {}", d.reason);
+            if let Some(r) = &d.replacement {
+                message.push_str(&format!(" (use {r} instead)"));
+            }
+            self.deprecated = Some(message);
+            self.replacement = d.replacement.clone();
+        }
+        self
     }
 }
 

@@ -198,4 +198,24 @@ pub struct NpmVersion {
     pub core_range: Option<String>,
     pub published: Option<String>,
     pub deprecated: Option<String>,
+    /// The unpacked size of its tarball in bytes (`dist.unpackedSize`), where npm gives it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unpacked_size: Option<u64>,
+    /// Its runtime dependencies (`dependencies`): package name → range.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dependencies: BTreeMap<String, String>,
+    /// The provenance attestation npm lists for it (`dist.attestations`), where there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
+}
+
+/// What npm says of a version's provenance (`dist.attestations`): where its attestations are and the
+/// kind of statement. Kept as npm gives it: its signatures are not checked here (that needs the
+/// transparency log, which is not reachable offline), so it is information, not proof.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Provenance {
+    /// Where npm serves the attestations.
+    pub url: Option<String>,
+    /// The statement's predicate type, e.g. `https://slsa.dev/provenance/v1`.
+    pub predicate_type: Option<String>,
 }

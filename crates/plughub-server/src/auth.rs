@@ -206,3 +206,24 @@ fn authorize(principal: &Principal, group: &Group, action: Action) -> Result<(),
         }),
     }
 }
+
+/// A caller who may also be nobody: for operations open to everyone that show a signed-in person more
+/// (an organisation's collections). Sending a credential that does not hold is still refused, so that
+/// a stale token is not silently read as no one.
+impl axum::extract::OptionalFromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Caller>, ApiError> {
+        if parts.headers.get(AUTHORIZATION).is_none()
+            && session_cookies(&parts.headers).next().is_none()
+        {
+            return Ok(None);
+        }
+        <Caller as FromRequestParts<AppState>>::from_request_parts(parts, state)
+            .await
+            .map(Some)
+    }
+}

@@ -312,3 +312,18 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+impl From<plughub_market::MarketError> for ApiError {
+    fn from(e: plughub_market::MarketError) -> ApiError {
+        use plughub_market::MarketError as E;
+        match e {
+            E::NotFound(message) => ApiError::new(StatusCode::NOT_FOUND, "not_found", message),
+            E::Conflict(message) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+            E::Invalid(message) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
+            }
+            E::Store(e) => e.into(),
+            E::Catalog(message) => ApiError::internal(&message),
+        }
+    }
+}

@@ -63,7 +63,10 @@ error_responses! {
     /// of the plugin (`component_not_found`), package in the registry or version of it
     /// (`plugin_not_found`); no such member of the organisation (`member_not_found`), person
     /// (`person_not_found`), token of the caller's or not revoked yet (`token_not_found`), or open
-    /// invitation (`invitation_not_found`: used, withdrawn or never made).
+    /// invitation (`invitation_not_found`: used, withdrawn or never made); no such publisher
+    /// (`publisher_not_found`), claim on one (`claim_not_found`), collection the caller may see
+    /// (`collection_not_found`: an organisation's answers the same to others), or platform deprecation
+    /// to lift (`plugin_not_found`).
     NotFound = 404;
     /// Not in a state that allows this: installed already, active already, not active, needed by
     /// others, nothing to roll back to, a name taken already, or changed by another request first
@@ -72,7 +75,8 @@ error_responses! {
     /// (`too_risky`); the last owner of an organisation, who can be neither demoted nor removed
     /// (`last_owner`: make someone else owner first); an email that has a person already
     /// (`email_taken`: sign in first); a catalogue sync running already or too soon after the last
-    /// (`sync_running`, `too_soon`).
+    /// (`sync_running`, `too_soon`); a publisher held or claimed by the caller already, a claim decided
+    /// already, or a verification that is already as asked (`conflict`).
     Conflict = 409;
     /// The invitation has expired (`invitation_expired`): ask for a new one.
     Gone = 410;
@@ -409,6 +413,22 @@ fn add_link(
         crate::handlers::analytics::org,
         crate::handlers::analytics::platform_report,
         crate::handlers::reputation::show,
+        crate::handlers::analytics::publisher,
+        crate::handlers::publishers::list,
+        crate::handlers::publishers::show,
+        crate::handlers::publishers::claim,
+        crate::handlers::publishers::claims,
+        crate::handlers::publishers::grant,
+        crate::handlers::publishers::refuse,
+        crate::handlers::publishers::verify,
+        crate::handlers::publishers::unverify,
+        crate::handlers::collections::list,
+        crate::handlers::collections::show,
+        crate::handlers::collections::put,
+        crate::handlers::collections::delete,
+        crate::handlers::compare::compare,
+        crate::handlers::deprecations::put,
+        crate::handlers::deprecations::delete,
     ),
     components(
         schemas(ErrorBody, ErrorDetail),

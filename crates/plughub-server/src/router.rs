@@ -1,8 +1,8 @@
 //! Every route of the server, in one place.
 
 use crate::handlers::{
-    account, admin, agent_bridge, agents, analytics, health, installed, me, members, orgs, plugins,
-    reputation,
+    account, admin, agent_bridge, agents, analytics, collections, compare, deprecations, health,
+    installed, me, members, orgs, plugins, publishers, reputation,
 };
 use crate::state::AppState;
 use axum::Router;
@@ -120,6 +120,40 @@ pub fn router(state: AppState) -> Router {
         .route("/api/plugins/{*name}", get(plugins::show))
         .route("/api/catalog/status", get(plugins::catalog_status))
         .route("/api/reputation/{*name}", get(reputation::show))
+        .route("/api/publishers", get(publishers::list))
+        .route("/api/publishers/{publisher}", get(publishers::show))
+        .route(
+            "/api/publishers/{publisher}/analytics",
+            get(analytics::publisher),
+        )
+        .route(
+            "/api/publishers/{publisher}/claims",
+            post(publishers::claim),
+        )
+        .route("/api/admin/publisher-claims", get(publishers::claims))
+        .route(
+            "/api/admin/publisher-claims/{id}/grant",
+            post(publishers::grant),
+        )
+        .route(
+            "/api/admin/publisher-claims/{id}/refuse",
+            post(publishers::refuse),
+        )
+        .route(
+            "/api/admin/publishers/{publisher}/verification",
+            put(publishers::verify).delete(publishers::unverify),
+        )
+        .route("/api/collections", get(collections::list))
+        .route("/api/collections/{slug}", get(collections::show))
+        .route(
+            "/api/admin/collections/{slug}",
+            put(collections::put).delete(collections::delete),
+        )
+        .route("/api/compare", get(compare::compare))
+        .route(
+            "/api/admin/deprecations",
+            put(deprecations::put).delete(deprecations::delete),
+        )
         .route(
             "/api/orgs/{org}/plugins/{plugin}/resume",
             post(agents::resume),

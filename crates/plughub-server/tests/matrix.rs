@@ -178,6 +178,43 @@ fn platform_routes() -> Vec<(&'static str, &'static str, Option<Value>)> {
         ("DELETE", "/api/admin/tokens/none", None),
         ("POST", "/api/admin/catalog/sync", None),
         ("GET", "/api/admin/analytics", None),
+        ("GET", "/api/admin/publisher-claims", None),
+        (
+            "POST",
+            "/api/admin/publisher-claims/none/grant",
+            Some(json!({})),
+        ),
+        (
+            "POST",
+            "/api/admin/publisher-claims/none/refuse",
+            Some(json!({})),
+        ),
+        (
+            "PUT",
+            "/api/admin/publishers/@nobody-here/verification",
+            Some(json!({})),
+        ),
+        (
+            "DELETE",
+            "/api/admin/publishers/@nobody-here/verification",
+            None,
+        ),
+        (
+            "PUT",
+            "/api/admin/collections/made-by-the-matrix",
+            Some(json!({ "title": "t", "plugins": ["@elizaos/plugin-openai"] })),
+        ),
+        ("DELETE", "/api/admin/collections/none", None),
+        (
+            "PUT",
+            "/api/admin/deprecations?plugin=no-such-plugin",
+            Some(json!({ "reason": "r" })),
+        ),
+        (
+            "DELETE",
+            "/api/admin/deprecations?plugin=no-such-plugin",
+            None,
+        ),
     ]
 }
 
@@ -191,6 +228,11 @@ fn own_routes() -> Vec<(&'static str, &'static str, Option<Value>)> {
             Some(json!({ "name": "mine", "days": 1 })),
         ),
         ("DELETE", "/api/me/tokens/none", None),
+        (
+            "POST",
+            "/api/publishers/@nobody-here/claims",
+            Some(json!({ "evidence": "mine" })),
+        ),
         (
             "PUT",
             "/api/me/password",

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 /// Every route of the API, as a client sees it.
-const ROUTES: [(&str, &str); 55] = [
+const ROUTES: [(&str, &str); 71] = [
     ("get", "/api/me"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/logout"),
@@ -68,6 +68,22 @@ const ROUTES: [(&str, &str); 55] = [
     ("get", "/api/orgs/{org}/analytics"),
     ("get", "/api/admin/analytics"),
     ("get", "/api/reputation/{name}"),
+    ("get", "/api/publishers/{publisher}/analytics"),
+    ("get", "/api/publishers"),
+    ("get", "/api/publishers/{publisher}"),
+    ("post", "/api/publishers/{publisher}/claims"),
+    ("get", "/api/admin/publisher-claims"),
+    ("post", "/api/admin/publisher-claims/{id}/grant"),
+    ("post", "/api/admin/publisher-claims/{id}/refuse"),
+    ("put", "/api/admin/publishers/{publisher}/verification"),
+    ("delete", "/api/admin/publishers/{publisher}/verification"),
+    ("get", "/api/collections"),
+    ("get", "/api/collections/{slug}"),
+    ("put", "/api/admin/collections/{slug}"),
+    ("delete", "/api/admin/collections/{slug}"),
+    ("get", "/api/compare"),
+    ("put", "/api/admin/deprecations"),
+    ("delete", "/api/admin/deprecations"),
 ];
 
 async fn document() -> Value {

@@ -27,6 +27,10 @@ pub struct CatalogFingerprint {
     texts: i64,
     texts_newest: Option<String>,
     syncs: i64,
+    /// Platform owners' deprecations (migration 0012): they change what search shows, so a change to
+    /// one is a change of the catalogue.
+    deprecations: i64,
+    deprecations_newest: Option<String>,
 }
 
 /// One catalogue sync: when, with what outcome, and a report of each source read.
@@ -100,13 +104,14 @@ impl Store {
     pub async fn catalog_fingerprint(&self) -> Result<CatalogFingerprint> {
         let row = sqlx::query(
             "SELECT e.n AS entries, e.newest AS entries_newest, k.n AS texts, k.newest AS texts_newest, \
-             s.n AS syncs FROM \
+             s.n AS syncs, d.n AS deprecations, d.newest AS deprecations_newest FROM \
              (SELECT COUNT(*) AS n, MAX(updated_at) AS newest FROM things \
               WHERE kind = 'elizaos_plugin' AND group_id IS NULL) e, \
              (SELECT COUNT(*) AS n, MAX(k.updated_at) AS newest FROM knowledge k \
               JOIN things t ON t.id = k.thing_id \
               WHERE t.kind = 'elizaos_plugin' AND t.group_id IS NULL) k, \
-             (SELECT COUNT(*) AS n FROM catalog_syncs) s",
+             (SELECT COUNT(*) AS n FROM catalog_syncs) s, \
+             (SELECT COUNT(*) AS n, MAX(deprecated_at) AS newest FROM plugin_deprecations) d",
         )
         .fetch_one(self.pool())
         .await?;
@@ -116,6 +121,8 @@ impl Store {
             texts: row.try_get("texts")?,
             texts_newest: row.try_get("texts_newest")?,
             syncs: row.try_get("syncs")?,
+            deprecations: row.try_get("deprecations")?,
+            deprecations_newest: row.try_get("deprecations_newest")?,
         })
     }
 

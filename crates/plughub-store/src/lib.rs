@@ -4,6 +4,7 @@ mod accounts;
 mod catalog;
 mod clock;
 mod connections;
+mod deprecations;
 mod error;
 mod events;
 mod groups;
@@ -11,6 +12,7 @@ mod invitations;
 mod leases;
 mod location;
 mod rollups;
+mod publishers;
 mod runtime_state;
 mod things;
 mod timing;
@@ -19,6 +21,7 @@ mod tx;
 pub use accounts::{MemberRecord, PersonRecord, SessionRecord, TokenRecord};
 pub use catalog::{CatalogFingerprint, CatalogRow, SyncRun, SyncSummary};
 pub use clock::{format_time, now_rfc3339};
+pub use deprecations::DeprecationRecord;
 pub use error::StoreError;
 pub use events::{EventCursor, EventFilter, ExecutionScope};
 pub use groups::GroupSummary;
@@ -26,6 +29,10 @@ pub use invitations::InvitationRecord;
 pub use location::{Backend, Location};
 pub use rollups::{
     BUCKETS, LATENCY_BUCKETS_MS, RollupKey, RollupQuery, RollupRow, RollupRun, RollupTotals,
+};
+pub use publishers::{
+    CLAIM_GRANTED, CLAIM_PENDING, CLAIM_REFUSED, ClaimRecord, PUBLISHER_HELD, PUBLISHER_UNCLAIMED,
+    PublisherPersonRecord,
 };
 pub use runtime_state::{MemoryQuery, NewMemory};
 pub use timing::StoreMetrics;

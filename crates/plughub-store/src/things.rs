@@ -127,7 +127,7 @@ impl Store {
     }
 }
 
-fn thing_from_row(row: &AnyRow) -> Result<Thing> {
+pub(crate) fn thing_from_row(row: &AnyRow) -> Result<Thing> {
     let kind: String = row.try_get("kind")?;
     let properties: String = row.try_get("properties")?;
     Ok(Thing {

@@ -119,6 +119,28 @@ impl<'c> StoreTx<'c> {
         Ok(())
     }
 
+    /// Deletes a thing that nothing links to (a collection), with the event that records it. Its
+    /// events stay: the log is append-only.
+    pub async fn delete_unlinked_thing(&mut self, id: &str, event: NewEvent) -> Result<()> {
+        let done = sqlx::query("DELETE FROM things WHERE id = $1")
+            .bind(id)
+            .execute(self.conn())
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Conflict(format!("thing {id} does not exist")));
+        }
+        insert_event(
+            &mut self.tx,
+            &self.metrics,
+            &NewEvent {
+                target: Some(id.to_string()),
+                ..event
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Sets the text of one kind (`readme`, `description`) about a thing; an empty body removes it.
     /// Knowledge is part of the thing's change, recorded by that change's event.
     pub async fn put_knowledge(&mut self, thing_id: &str, kind: &str, body: &str) -> Result<()> {

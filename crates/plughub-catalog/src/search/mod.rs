@@ -134,6 +134,9 @@ pub struct SearchHit {
     pub stars: u64,
     pub verified: bool,
     pub deprecated: bool,
+    /// The plugin a platform owner named to use instead of a deprecated one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replacement: Option<String>,
     pub updated_at: Option<String>,
     pub flagged: bool,
     pub score: Option<f32>,
@@ -176,6 +179,7 @@ impl SearchHit {
             stars: view.stars,
             verified: view.verified,
             deprecated: view.deprecated.is_some(),
+            replacement: view.replacement.clone(),
             updated_at: view.updated_at.clone(),
             flagged: !view.flags.is_empty(),
             score,

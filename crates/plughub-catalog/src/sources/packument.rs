@@ -41,6 +41,26 @@ pub fn reduce(doc: &Value) -> (NpmRecord, Option<String>) {
                 .get("deprecated")
                 .and_then(Value::as_str)
                 .map(str::to_string),
+            unpacked_size: vdoc.pointer("/dist/unpackedSize").and_then(Value::as_u64),
+            dependencies: vdoc
+                .get("dependencies")
+                .and_then(Value::as_object)
+                .map(|deps| {
+                    deps.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            provenance: vdoc
+                .pointer("/dist/attestations")
+                .filter(|a| a.is_object())
+                .map(|a| plughub_domain::catalog::Provenance {
+                    url: a.get("url").and_then(Value::as_str).map(str::to_string),
+                    predicate_type: a
+                        .pointer("/provenance/predicateType")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                }),
         })
         .collect();
     versions.sort_by(|a, b| compare_versions(&a.version, &b.version));

@@ -41,6 +41,7 @@ struct Card<'a> {
     compat_unknown: bool,
     verified: bool,
     deprecated: bool,
+    replacement: Option<&'a str>,
     stars: u64,
     updated: Option<&'a str>,
     topics: &'a [String],
@@ -166,6 +167,7 @@ pub async fn search(
             compat_unknown: h.compat_unknown,
             verified: h.verified,
             deprecated: h.deprecated,
+            replacement: h.replacement.as_deref(),
             stars: h.stars,
             updated: h.updated_at.as_deref().map(|d| d.get(..10).unwrap_or(d)),
             topics: &h.topics,
@@ -336,6 +338,15 @@ fn plugin_context(detail: &PluginDetail) -> minijinja::Value {
         latest_version => Serde(&view.latest_version),
         verified => Serde(&view.verified),
         deprecated => Serde(&view.deprecated),
+        replacement => Serde(&view.replacement),
+        publisher => plughub_domain::names::namespace_of(&view.name),
+        provenance => Serde(
+            detail
+                .releases
+                .iter()
+                .find(|r| Some(&r.version) == view.latest_version.as_ref())
+                .and_then(|r| r.provenance.as_ref())
+        ),
         license => Serde(&view.license),
         stars => Serde(&view.stars),
         topics => Serde(&view.topics),

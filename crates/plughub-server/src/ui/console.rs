@@ -60,6 +60,9 @@ struct InstalledRow {
     previous: Option<String>,
     /// A newer version that works with the core it is on, when the catalogue knows one.
     update: Option<String>,
+    /// Why the catalogue says it is deprecated (npm or a platform owner), and what to use instead.
+    deprecated: Option<String>,
+    replacement: Option<String>,
     agents: Vec<AgentUse>,
     requested: Vec<super::permissions::PermissionLine>,
     missing: Vec<super::permissions::PermissionLine>,
@@ -131,8 +134,13 @@ pub async fn installed(
                     })
             })
             .collect();
+        let mut deprecation = (None, None);
         let update = match state.catalog.info(&record.plugin).await {
             Ok(detail) => {
+                deprecation = (
+                    detail.view.deprecated.clone(),
+                    detail.view.replacement.clone(),
+                );
                 let newest = match record.core {
                     Some(core) => detail
                         .view
@@ -156,6 +164,8 @@ pub async fn installed(
             error: record.error.clone(),
             previous: record.previous.as_ref().map(|p| p.version.clone()),
             update,
+            deprecated: deprecation.0,
+            replacement: deprecation.1,
             agents: uses,
             requested: explain(&record.current.requested),
             missing: explain(&record.ungranted()),

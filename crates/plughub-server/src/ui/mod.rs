@@ -8,6 +8,7 @@ mod assets;
 mod catalog;
 mod console;
 pub mod markdown;
+mod market;
 mod people;
 mod permissions;
 mod templates;
@@ -33,6 +34,11 @@ pub fn routes() -> Router<AppState> {
         .route("/account", get(people::account))
         .route("/members", get(people::members))
         .route("/admin", get(people::admin))
+        .route("/admin/publishers", get(market::admin))
+        .route("/publishers/{name}", get(market::publisher))
+        .route("/collections", get(market::collections))
+        .route("/collections/{slug}", get(market::collection))
+        .route("/compare", get(market::compare))
         .route("/invitations/{secret}", get(people::invitation))
         .route("/plugins", get(catalog::search))
         .route("/plugins/installed", get(console::installed))

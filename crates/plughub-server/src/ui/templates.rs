@@ -36,6 +36,23 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/invitation.html"),
     ),
     ("admin.html", include_str!("../../templates/admin.html")),
+    (
+        "publisher.html",
+        include_str!("../../templates/publisher.html"),
+    ),
+    (
+        "collections.html",
+        include_str!("../../templates/collections.html"),
+    ),
+    (
+        "collection.html",
+        include_str!("../../templates/collection.html"),
+    ),
+    ("compare.html", include_str!("../../templates/compare.html")),
+    (
+        "admin_publishers.html",
+        include_str!("../../templates/admin_publishers.html"),
+    ),
 ];
 
 /// What a URL path segment or query value keeps unencoded: the unreserved characters (RFC 3986).

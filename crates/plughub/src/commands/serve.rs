@@ -41,6 +41,15 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<()> {
             owner.email, owner.password
         );
     }
+    // The starting collections, once per store (plughub_market's seed module says why here and not in
+    // a migration).
+    let seeded = plughub_market::collections::Collections::new(&catalog)
+        .seed_once()
+        .await
+        .context("cannot make the starting collections")?;
+    if seeded > 0 {
+        tracing::info!(collections = seeded, "made the starting collections");
+    }
     // The line scripts and tests wait for; keep its shape.
     crate::output::out!("plughub listening on http://{address}");
 
