@@ -22,6 +22,8 @@ export const pages = [
   { name: 'account', path: '/account', as: 'owner' },
   { name: 'members', path: '/members?org=acme', as: 'owner' },
   { name: 'admin', path: '/admin', as: 'platform' },
+  { name: 'analytics', path: '/plugins/analytics?org=acme', as: 'owner' },
+  { name: 'analytics-platform', path: '/plugins/analytics', as: 'platform' },
   { name: 'login', path: '/login', as: null },
   { name: 'publisher', path: '/publishers/@elizaos', as: null },
   { name: 'publisher-signed-in', path: '/publishers/@bealers', as: 'owner' },

@@ -32,7 +32,9 @@ impl Cost {
         Cost {
             cpu_seconds: round(cpu_seconds),
             memory_gib_seconds: round(memory_gib_seconds),
-            cost_units: round(CPU_SECOND_UNITS * cpu_seconds + GIB_SECOND_UNITS * memory_gib_seconds),
+            cost_units: round(
+                CPU_SECOND_UNITS * cpu_seconds + GIB_SECOND_UNITS * memory_gib_seconds,
+            ),
         }
     }
 }

@@ -28,7 +28,13 @@ impl Report {
         let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
         match table {
             Table::Days => {
-                line(s(&["day", "executions", "errors", "timeouts", "error_rate"]));
+                line(s(&[
+                    "day",
+                    "executions",
+                    "errors",
+                    "timeouts",
+                    "error_rate",
+                ]));
                 for d in &self.per_day {
                     line(vec![
                         d.day.clone(),
@@ -41,7 +47,13 @@ impl Report {
             }
             Table::Plugins => {
                 line(s(&[
-                    "plugin", "executions", "errors", "timeouts", "error_rate", "p50_ms", "p95_ms",
+                    "plugin",
+                    "executions",
+                    "errors",
+                    "timeouts",
+                    "error_rate",
+                    "p50_ms",
+                    "p95_ms",
                     "p99_ms",
                 ]));
                 for p in &self.top_plugins {
@@ -58,7 +70,14 @@ impl Report {
                 }
             }
             Table::Actions => {
-                line(s(&["plugin", "kind", "component", "executions", "errors", "error_rate"]));
+                line(s(&[
+                    "plugin",
+                    "kind",
+                    "component",
+                    "executions",
+                    "errors",
+                    "error_rate",
+                ]));
                 for a in &self.top_actions {
                     line(vec![
                         a.plugin.clone(),
@@ -71,7 +90,13 @@ impl Report {
                 }
             }
             Table::Cost => {
-                line(s(&["org", "executions", "cpu_seconds", "memory_gib_seconds", "cost_units"]));
+                line(s(&[
+                    "org",
+                    "executions",
+                    "cpu_seconds",
+                    "memory_gib_seconds",
+                    "cost_units",
+                ]));
                 for c in &self.cost {
                     line(vec![
                         c.org.clone(),

@@ -38,7 +38,11 @@ pub fn percentile(buckets: &[i64; BUCKETS], p: f64) -> Option<f64> {
     let mut below = 0;
     for (i, &count) in buckets.iter().enumerate() {
         if count > 0 && below + count >= rank {
-            let lower = if i == 0 { 0.0 } else { LATENCY_BUCKETS_MS[i - 1] };
+            let lower = if i == 0 {
+                0.0
+            } else {
+                LATENCY_BUCKETS_MS[i - 1]
+            };
             let Some(&upper) = LATENCY_BUCKETS_MS.get(i) else {
                 return Some(lower);
             };

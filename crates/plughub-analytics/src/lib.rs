@@ -11,8 +11,8 @@ mod report;
 mod usage;
 
 pub use cost::{CPU_SECOND_UNITS, Cost, GIB_SECOND_UNITS};
-pub use latency::{Latency, percentile};
 pub use csv::Table;
+pub use latency::{Latency, percentile};
 pub use report::{ComponentFigures, DayFigures, OrgCost, PluginFigures, Report, Scope, Totals};
 pub use usage::{MIN_ORGANISATIONS, PluginUsage};
 

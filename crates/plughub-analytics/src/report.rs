@@ -106,10 +106,7 @@ impl Analytics {
             ..Default::default()
         };
         let store = self.store();
-        let sum = |by: Vec<RollupKey>| RollupQuery {
-            by,
-            ..base.clone()
-        };
+        let sum = |by: Vec<RollupKey>| RollupQuery { by, ..base.clone() };
         let all = store
             .rollup_rows(&sum(vec![]))
             .await?
@@ -141,7 +138,11 @@ impl Analytics {
                 kind: Some("action".into()),
                 most_executions_first: true,
                 limit: Some(TOP),
-                ..sum(vec![RollupKey::Plugin, RollupKey::Kind, RollupKey::Component])
+                ..sum(vec![
+                    RollupKey::Plugin,
+                    RollupKey::Kind,
+                    RollupKey::Component,
+                ])
             })
             .await?
             .into_iter()

@@ -10,7 +10,10 @@ use serde_json::{Value, json};
 
 async fn group(store: &Store, name: &str) -> String {
     let mut tx = store.begin().await.unwrap();
-    let id = tx.create_group(name, Plan::Pro, None, "test").await.unwrap();
+    let id = tx
+        .create_group(name, Plan::Pro, None, "test")
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     id.id
 }
@@ -121,7 +124,10 @@ async fn rollups_equal_the_raw_events_however_often_they_run() {
         assert_eq!(report.totals.timeouts, 2, "{backend:?}");
         assert_eq!(report.per_day.len(), 7);
         assert_eq!(report.per_day.last().unwrap().executions, raw);
-        assert_eq!(report.per_day.iter().map(|d| d.executions).sum::<i64>(), raw);
+        assert_eq!(
+            report.per_day.iter().map(|d| d.executions).sum::<i64>(),
+            raw
+        );
         assert_eq!(report.latency.samples, 3, "ok runs only have durations");
         assert_eq!(report.top_plugins[0].plugin, "@acme/plugin-a");
         assert_eq!(report.top_plugins[0].executions, 6);

@@ -1,11 +1,11 @@
 #![doc = include_str!("../README.md")]
 
-pub mod reputation;
 pub mod collections;
 pub mod comparison;
 pub mod deprecation;
 mod error;
 pub mod publishers;
+pub mod reputation;
 mod seed;
 
 pub use error::{MarketError, Result};

@@ -238,7 +238,10 @@ pub fn score(plugin: &str, e: &Evidence, spread: &Spread) -> Reputation {
         input(
             "releases_last_year",
             Some(f64::from(e.releases_last_year)),
-            Some(against(f64::from(e.releases_last_year), spread.releases_p95)),
+            Some(against(
+                f64::from(e.releases_last_year),
+                spread.releases_p95,
+            )),
             "releases in the last 365 days, against the catalogue's spread",
         ),
         input(
@@ -325,13 +328,22 @@ impl Reputations<'_> {
             .count_groups_with_status(ThingKind::PluginInstance, &name, "suspended")
             .await?;
         let now = time::OffsetDateTime::now_utc();
-        let releases = release_dates(&detail.releases.iter().filter_map(|r| r.published.clone()).collect::<Vec<_>>());
+        let releases = release_dates(
+            &detail
+                .releases
+                .iter()
+                .filter_map(|r| r.published.clone())
+                .collect::<Vec<_>>(),
+        );
         let mut evidence = Evidence {
             risk_score: detail.package.as_ref().map(|p| p.risk_score),
             findings: detail.package.as_ref().map(|p| p.findings),
             tests: detail.package.as_ref().and_then(|p| p.tests),
             types: detail.package.as_ref().and_then(|p| p.types),
-            readme: detail.readme.as_ref().is_some_and(|r| r.trim().len() >= 200),
+            readme: detail
+                .readme
+                .as_ref()
+                .is_some_and(|r| r.trim().len() >= 200),
             license: detail.view.license.is_some(),
             settings_declared: detail.view.agent_config.is_some(),
             installs: usage.installs,
@@ -373,9 +385,11 @@ impl Reputations<'_> {
         for row in store.catalog_rows().await? {
             if let Ok(entry) = serde_json::from_str::<CatalogEntry>(&row.properties) {
                 let dates: Vec<String> = match entry.sources.get(&SourceKind::Npm) {
-                    Some(SourceRecord::Npm(npm)) => {
-                        npm.versions.iter().filter_map(|v| v.published.clone()).collect()
-                    }
+                    Some(SourceRecord::Npm(npm)) => npm
+                        .versions
+                        .iter()
+                        .filter_map(|v| v.published.clone())
+                        .collect(),
                     _ => vec![],
                 };
                 releases.push(f64::from(releases_within(&release_dates(&dates), now, 365)));
@@ -386,7 +400,13 @@ impl Reputations<'_> {
             .into_values()
             .map(|facts| f64::from(facts.findings))
             .collect();
-        Ok(Spread::of(&stars, &installs, &executions, &releases, &findings))
+        Ok(Spread::of(
+            &stars,
+            &installs,
+            &executions,
+            &releases,
+            &findings,
+        ))
     }
 }
 
@@ -466,7 +486,14 @@ mod tests {
         // Quality 0.98 (risk 0.9, the rest 1; tests and types unknown), adoption 1, maintenance 1:
         // (0.25·0.98 + 0.25 + 0.20) / 0.70 = 0.993.
         assert_eq!(r.score, Some(99));
-        let deprecated = score("p", &Evidence { deprecated: true, ..evidence }, &spread());
+        let deprecated = score(
+            "p",
+            &Evidence {
+                deprecated: true,
+                ..evidence
+            },
+            &spread(),
+        );
         let part = |n: PartName| deprecated.parts.iter().find(|p| p.name == n).unwrap().score;
         assert_eq!(part(PartName::Maintenance), Some(0.0));
         assert_eq!(deprecated.score, Some(71));

@@ -35,7 +35,10 @@ async fn world(backend: plughub_testkit::TestBackend) -> World {
     for org in ["acme", "globex", "initech"] {
         groups.insert(
             org,
-            tx.create_group(org, Plan::Pro, None, "test").await.unwrap().id,
+            tx.create_group(org, Plan::Pro, None, "test")
+                .await
+                .unwrap()
+                .id,
         );
     }
     tx.commit().await.unwrap();
@@ -54,7 +57,11 @@ async fn world(backend: plughub_testkit::TestBackend) -> World {
         accounts.set_role(email, org, role, "test").await.unwrap();
         tokens.insert(
             email,
-            accounts.create_token(email, "t", 1, "test").await.unwrap().1,
+            accounts
+                .create_token(email, "t", 1, "test")
+                .await
+                .unwrap()
+                .1,
         );
     }
     tokens.insert(
@@ -168,16 +175,15 @@ async fn an_organisation_s_analytics_are_its_own_and_its_owners() {
             .json("/api/orgs/acme/analytics?days=7", "owner@acme.test")
             .await;
         // Rollups equal the raw count of the organisation's executions.
-        let raw = w
-            .t
-            .store
-            .count_events(&EventFilter {
-                group_id: Some(w.groups["acme"].clone()),
-                executions_only: true,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
+        let raw =
+            w.t.store
+                .count_events(&EventFilter {
+                    group_id: Some(w.groups["acme"].clone()),
+                    executions_only: true,
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
         assert_eq!(acme["totals"]["executions"], json!(raw), "{backend:?}");
         assert_eq!(acme["totals"]["errors"], 2);
         assert_eq!(acme["totals"]["timeouts"], 1);
@@ -217,9 +223,7 @@ async fn an_organisation_s_analytics_are_its_own_and_its_owners() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 
         // The platform's view: its owners only, every organisation's executions.
-        let (status, _, _) = w
-            .get("/api/admin/analytics", Some("owner@acme.test"))
-            .await;
+        let (status, _, _) = w.get("/api/admin/analytics", Some("owner@acme.test")).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         let platform = w.json("/api/admin/analytics?days=7", "platform").await;
         assert_eq!(platform["scope"], "platform");
@@ -265,9 +269,10 @@ async fn csv_says_what_json_says() {
     for (line, day) in lines[1..].iter().zip(days) {
         let fields: Vec<&str> = line.split(',').collect();
         assert_eq!(fields[0], day["day"].as_str().unwrap());
-        for (field, name) in fields[1..]
-            .iter()
-            .zip(["executions", "errors", "timeouts", "error_rate"])
+        for (field, name) in
+            fields[1..]
+                .iter()
+                .zip(["executions", "errors", "timeouts", "error_rate"])
         {
             assert_eq!(
                 field.parse::<f64>().unwrap(),
@@ -354,7 +359,13 @@ async fn a_reputation_with_its_breakdown_and_the_three_organisation_floor() {
             .collect();
         assert_eq!(
             names,
-            ["quality", "adoption", "reliability", "maintenance", "publisher"]
+            [
+                "quality",
+                "adoption",
+                "reliability",
+                "maintenance",
+                "publisher"
+            ]
         );
         let weights: f64 = before["parts"]
             .as_array()
@@ -365,7 +376,10 @@ async fn a_reputation_with_its_breakdown_and_the_three_organisation_floor() {
         assert!((weights - 1.0).abs() < 1e-9);
         // Its GitHub stars and license come from the catalogue.
         let adoption = part(&before, "adoption");
-        assert!(adoption["inputs"].to_string().contains("stars"), "{adoption}");
+        assert!(
+            adoption["inputs"].to_string().contains("stars"),
+            "{adoption}"
+        );
         assert_eq!(part(&before, "reliability")["score"], Value::Null);
 
         // Two organisations' executions, half failed: not enough to count.
@@ -394,7 +408,8 @@ async fn a_reputation_with_its_breakdown_and_the_three_organisation_floor() {
         assert_eq!(executions(&two), Value::Null);
 
         // A third organisation: the figures count.
-        w.record("initech", vec![ok(PLUGIN, "GENERATE", 40.0)]).await;
+        w.record("initech", vec![ok(PLUGIN, "GENERATE", 40.0)])
+            .await;
         let three = w.json(&uri, "owner@acme.test").await;
         let reliability = part(&three, "reliability");
         let input = |name: &str| {
@@ -434,7 +449,10 @@ async fn a_publisher_s_people_see_its_plugins_aggregates_and_nobody_else_does() 
         .claim(&person.id, "@elizaos", "I maintain it")
         .await
         .unwrap();
-    publishers.grant(&claim.id, "checked", "test").await.unwrap();
+    publishers
+        .grant(&claim.id, "checked", "test")
+        .await
+        .unwrap();
     for org in ["acme", "globex"] {
         w.record(org, vec![ok(PLUGIN, "GENERATE", 40.0)]).await;
     }

@@ -11,8 +11,8 @@ mod groups;
 mod invitations;
 mod leases;
 mod location;
-mod rollups;
 mod publishers;
+mod rollups;
 mod runtime_state;
 mod things;
 mod timing;
@@ -27,12 +27,12 @@ pub use events::{EventCursor, EventFilter, ExecutionScope};
 pub use groups::GroupSummary;
 pub use invitations::InvitationRecord;
 pub use location::{Backend, Location};
-pub use rollups::{
-    BUCKETS, LATENCY_BUCKETS_MS, RollupKey, RollupQuery, RollupRow, RollupRun, RollupTotals,
-};
 pub use publishers::{
     CLAIM_GRANTED, CLAIM_PENDING, CLAIM_REFUSED, ClaimRecord, PUBLISHER_HELD, PUBLISHER_UNCLAIMED,
     PublisherPersonRecord,
+};
+pub use rollups::{
+    BUCKETS, LATENCY_BUCKETS_MS, RollupKey, RollupQuery, RollupRow, RollupRun, RollupTotals,
 };
 pub use runtime_state::{MemoryQuery, NewMemory};
 pub use timing::StoreMetrics;

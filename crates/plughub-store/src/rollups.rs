@@ -123,18 +123,40 @@ enum Detail {
 }
 
 const LEVELS: [Level; 6] = [
-    Level { by_group: true, detail: Detail::Component },
-    Level { by_group: true, detail: Detail::Plugin },
-    Level { by_group: true, detail: Detail::None },
-    Level { by_group: false, detail: Detail::Component },
-    Level { by_group: false, detail: Detail::Plugin },
-    Level { by_group: false, detail: Detail::None },
+    Level {
+        by_group: true,
+        detail: Detail::Component,
+    },
+    Level {
+        by_group: true,
+        detail: Detail::Plugin,
+    },
+    Level {
+        by_group: true,
+        detail: Detail::None,
+    },
+    Level {
+        by_group: false,
+        detail: Detail::Component,
+    },
+    Level {
+        by_group: false,
+        detail: Detail::Plugin,
+    },
+    Level {
+        by_group: false,
+        detail: Detail::None,
+    },
 ];
 
 /// Adds `rollup_delta` to the rows of `level`.
 fn upsert_sql(level: Level) -> String {
     let all = format!("'{ALL}'");
-    let group = if level.by_group { "group_id" } else { all.as_str() };
+    let group = if level.by_group {
+        "group_id"
+    } else {
+        all.as_str()
+    };
     let (plugin, kind, component) = match level.detail {
         Detail::Component => ("plugin", "kind", "component"),
         Detail::Plugin => ("plugin", all.as_str(), all.as_str()),
@@ -298,9 +320,15 @@ impl Store {
         ];
         let mut lower: Option<f64> = None;
         for upper in LATENCY_BUCKETS_MS.iter().map(Some).chain([None]) {
-            let above = lower.map(|l| format!(" AND duration_ms > {l}")).unwrap_or_default();
-            let below = upper.map(|u| format!(" AND duration_ms <= {u}")).unwrap_or_default();
-            sums.push(format!("SUM(CASE WHEN {timed}{above}{below} THEN 1 ELSE 0 END)"));
+            let above = lower
+                .map(|l| format!(" AND duration_ms > {l}"))
+                .unwrap_or_default();
+            let below = upper
+                .map(|u| format!(" AND duration_ms <= {u}"))
+                .unwrap_or_default();
+            sums.push(format!(
+                "SUM(CASE WHEN {timed}{above}{below} THEN 1 ELSE 0 END)"
+            ));
             lower = upper.copied();
         }
         let columns = COUNTED

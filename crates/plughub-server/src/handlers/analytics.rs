@@ -83,7 +83,9 @@ pub async fn org(
 ) -> ApiResult<Response> {
     let params = query(params)?;
     let days = params.days()?;
-    let group = caller.group_for(&state, &org, Action::ViewAnalytics).await?;
+    let group = caller
+        .group_for(&state, &org, Action::ViewAnalytics)
+        .await?;
     let scope = Scope::Org {
         group_id: group.id,
         name: group.name,

@@ -12,5 +12,5 @@ pub mod me;
 pub mod members;
 pub mod orgs;
 pub mod plugins;
-pub mod reputation;
 pub mod publishers;
+pub mod reputation;

@@ -52,11 +52,16 @@ pub async fn reputation_of(state: &AppState, name: &str) -> Result<Reputation, A
         analytics: &analytics,
     };
     // The catalogue's name first: the publisher is that of its namespace.
-    let resolved = state.catalog.resolve_name(name).unwrap_or_else(|| name.to_string());
+    let resolved = state
+        .catalog
+        .resolve_name(name)
+        .unwrap_or_else(|| name.to_string());
     let verified = Publishers::new(state.catalog.store().clone())
         .is_verified(namespace_of(&resolved))
         .await
-        .inspect_err(|e| tracing::warn!(error = %e, "cannot tell whether the publisher is verified"))
+        .inspect_err(
+            |e| tracing::warn!(error = %e, "cannot tell whether the publisher is verified"),
+        )
         .ok();
     Ok(reputations.of(&resolved, verified).await?)
 }

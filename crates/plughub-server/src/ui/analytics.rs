@@ -122,7 +122,12 @@ pub fn executions_chart(days: &[DayFigures]) -> String {
         ),
         _ => format!("No executions over {} days.", days.len()),
     };
-    let mut svg = open_svg("executions-title", "executions-desc", "Executions per day", &desc);
+    let mut svg = open_svg(
+        "executions-title",
+        "executions-desc",
+        "Executions per day",
+        &desc,
+    );
     axis(&mut svg, &format!("{max}"), "0");
     let plot = WIDTH - LEFT - 8.0;
     let step = plot / days.len().max(1) as f64;
@@ -145,10 +150,7 @@ pub fn executions_chart(days: &[DayFigures]) -> String {
 
 /// A line of the error rate per day, 0 to its highest (at least 5 %).
 pub fn error_rate_chart(days: &[DayFigures]) -> String {
-    let max = days
-        .iter()
-        .map(|d| d.error_rate)
-        .fold(0.05_f64, f64::max);
+    let max = days.iter().map(|d| d.error_rate).fold(0.05_f64, f64::max);
     let worst = days
         .iter()
         .max_by(|a, b| a.error_rate.total_cmp(&b.error_rate));

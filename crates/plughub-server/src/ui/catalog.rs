@@ -284,7 +284,9 @@ pub async fn plugin(
     // The page stands without it: a reputation that cannot be read is left out, and logged.
     let reputation = crate::handlers::reputation::reputation_of(&state, &detail.view.name)
         .await
-        .inspect_err(|e| tracing::warn!(plugin = %detail.view.name, error = %e.message, "no reputation"))
+        .inspect_err(
+            |e| tracing::warn!(plugin = %detail.view.name, error = %e.message, "no reputation"),
+        )
         .ok();
     page.render(
         "plugin.html",
