@@ -24,6 +24,8 @@ export const pages = [
   { name: 'admin', path: '/admin', as: 'platform' },
   { name: 'reviews-page', path: '/reviews/@elizaos/plugin-discord', as: 'user' },
   { name: 'moderation', path: '/admin/reviews', as: 'platform' },
+  { name: 'analytics', path: '/plugins/analytics?org=acme', as: 'owner' },
+  { name: 'analytics-platform', path: '/plugins/analytics', as: 'platform' },
   { name: 'login', path: '/login', as: null },
   { name: 'publisher', path: '/publishers/@elizaos', as: null },
   { name: 'publisher-signed-in', path: '/publishers/@bealers', as: 'owner' },

@@ -76,7 +76,7 @@ async fn main() {
     );
 
     // A day's tail after the backfill: 10,000 more executions, rolled up incrementally.
-    fill_more(&location, &groups[0].id, 10_000).await;
+    fill_more(&location, &groups[0].id, total, 10_000).await;
     let started = Instant::now();
     let run = analytics.roll_up().await.expect("rollup");
     println!(
@@ -180,10 +180,17 @@ async fn fill(location: &Location, groups: &[String], total: i64) {
     }
 }
 
-/// `count` more executions of one organisation, today.
-async fn fill_more(location: &Location, group: &str, count: i64) {
+/// `count` more executions of one organisation, today (numbered from `start`, after the others).
+async fn fill_more(location: &Location, group: &str, start: i64, count: i64) {
     let mut conn = connect(location).await;
-    let sql = insert_sql(&format!("WHEN 0 THEN '{group}'"), 1, 0, count, count, 0.0);
+    let sql = insert_sql(
+        &format!("WHEN 0 THEN '{group}'"),
+        1,
+        start,
+        start + count,
+        count,
+        0.0,
+    );
     sqlx::query(&sql).execute(&mut conn).await.unwrap();
 }
 
@@ -218,7 +225,7 @@ fn insert_sql(orgs: &str, org_count: usize, from: i64, to: i64, total: i64, days
                   round(1 + (abs(random()) % 100000) / 100000.0 * (abs(random()) % 100000) / 100000.0 * 2000, 1) \
            FROM n) \
          INSERT INTO events (id, type, actor, target, group_id, time, metadata) \
-         SELECT 'bench-' || lower(hex(randomblob(8))) || '-' || i, \
+         SELECT printf('bench-%012d', i), \
            CASE WHEN roll < 50 THEN 'plugin_error_occurred' ELSE 'plugin_action_executed' END, \
            'bench', 'instance-' || org || '-' || plugin, CASE org {orgs} END, \
            strftime('%Y-%m-%dT%H:%M:%fZ', julianday('now') - {days} + i * {days} / {total}.0), \

@@ -196,3 +196,34 @@ fn any_file(dir: &Path, depth: usize, matches: &dyn Fn(&str, bool) -> bool) -> b
         matches(&name, is_dir) || (is_dir && any_file(&entry.path(), depth + 1, matches))
     })
 }
+
+#[cfg(test)]
+mod quality_tests {
+    use super::{has_tests, has_types};
+
+    #[test]
+    fn tests_and_types_are_seen_in_the_package() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |path: &str, text: &str| {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write(
+            "package.json",
+            r#"{"name":"p","scripts":{"test":"echo \"Error: no test specified\" && exit 1"}}"#,
+        );
+        write("dist/index.js", "export default {};");
+        write("node_modules/dep/index.test.js", "");
+        write("node_modules/dep/index.d.ts", "");
+        assert!(
+            !has_tests(dir.path()),
+            "npm's placeholder and a dependency's tests do not count"
+        );
+        assert!(!has_types(dir.path()));
+        write("dist/index.d.ts", "export {};");
+        write("src/__tests__/a.js", "");
+        assert!(has_types(dir.path()));
+        assert!(has_tests(dir.path()));
+    }
+}

@@ -320,7 +320,7 @@ mod tests {
         let text = serde_json::to_string(&facts).unwrap();
         assert_eq!(
             text,
-            r#"{"version":"1.0.0","analysed_at":"2026-12-06T00:00:00Z","kinds":["action"],"components":[{"kind":"action","name":"HELLO","description":"Greets","similes":["GREET"]}],"permissions":{},"permissions_declared":false,"risk_score":0,"risk_level":"low","findings":0,"revision":2}"#
+            r#"{"version":"1.0.0","analysed_at":"2026-12-06T00:00:00Z","kinds":["action"],"components":[{"kind":"action","name":"HELLO","description":"Greets","similes":["GREET"]}],"permissions":{},"permissions_declared":false,"risk_score":0,"risk_level":"low","findings":0,"tests":true,"revision":2}"#
         );
         assert_eq!(serde_json::from_str::<PackageFacts>(&text).unwrap(), facts);
         assert!(facts.current_for("1.0.0") && !facts.current_for("1.0.1"));

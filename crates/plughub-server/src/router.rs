@@ -119,8 +119,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/plugins", get(plugins::list))
         .route("/api/plugins/{*name}", get(plugins::show))
         .route("/api/catalog/status", get(plugins::catalog_status))
+        .route("/api/reputation/{*name}", get(reputation::show))
         .route("/api/publishers", get(publishers::list))
         .route("/api/publishers/{publisher}", get(publishers::show))
+        .route(
+            "/api/publishers/{publisher}/analytics",
+            get(analytics::publisher),
+        )
         .route(
             "/api/publishers/{publisher}/claims",
             post(publishers::claim),
@@ -168,7 +173,6 @@ pub fn router(state: AppState) -> Router {
             "/api/admin/reviewers/{email}/ban",
             put(reviews::ban).delete(reviews::unban),
         )
-        .route("/api/reputation/{*name}", get(reputation::show))
         .route(
             "/api/orgs/{org}/plugins/{plugin}/resume",
             post(agents::resume),

@@ -434,3 +434,54 @@ async fn a_reputation_with_its_breakdown_and_the_three_organisation_floor() {
         w.t.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_publisher_s_people_see_its_plugins_aggregates_and_nobody_else_does() {
+    let w = world(plughub_testkit::TestBackend::Sqlite).await;
+    let store = &w.t.store;
+    let publishers = plughub_market::publishers::Publishers::new(store.clone());
+    let person = store
+        .person_by_email("owner@globex.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let claim = publishers
+        .claim(&person.id, "@elizaos", "I maintain it")
+        .await
+        .unwrap();
+    publishers
+        .grant(&claim.id, "checked", "test")
+        .await
+        .unwrap();
+    for org in ["acme", "globex"] {
+        w.record(org, vec![ok(PLUGIN, "GENERATE", 40.0)]).await;
+    }
+    let uri = "/api/publishers/@elizaos/analytics";
+    let usage = |r: &Value| {
+        r["plugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["plugin"] == PLUGIN)
+            .cloned()
+            .unwrap()
+    };
+    let two = w.json(uri, "owner@globex.test").await;
+    assert_eq!(two["publisher"], "@elizaos");
+    // Two organisations: nothing shown that would tell one's figures.
+    assert_eq!(usage(&two)["executions_30d"], Value::Null, "{two}");
+    w.record("initech", vec![failed(PLUGIN, "GENERATE", "timeout")])
+        .await;
+    let three = w.json(uri, "owner@globex.test").await;
+    let plugin = usage(&three);
+    assert_eq!(plugin["executions_30d"], 3, "{plugin}");
+    assert_eq!(plugin["timeouts"], 1);
+    // Aggregates only: no organisation is named.
+    assert!(!three.to_string().contains("acme"), "{three}");
+    // Someone who does not hold the publisher is refused.
+    let (status, _, body) = w.get(uri, Some("owner@acme.test")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _, _) = w.get(uri, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    w.t.cleanup().await;
+}

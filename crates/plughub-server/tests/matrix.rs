@@ -177,6 +177,7 @@ fn platform_routes() -> Vec<(&'static str, &'static str, Option<Value>)> {
         ),
         ("DELETE", "/api/admin/tokens/none", None),
         ("POST", "/api/admin/catalog/sync", None),
+        ("GET", "/api/admin/analytics", None),
         ("GET", "/api/admin/publisher-claims", None),
         (
             "POST",
@@ -227,7 +228,6 @@ fn platform_routes() -> Vec<(&'static str, &'static str, Option<Value>)> {
             "/api/admin/reviewers/nobody@example.org/ban",
             None,
         ),
-        ("GET", "/api/admin/analytics", None),
     ]
 }
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 /// Every route of the API, as a client sees it.
-const ROUTES: [(&str, &str); 83] = [
+const ROUTES: [(&str, &str); 84] = [
     ("get", "/api/me"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/logout"),
@@ -78,6 +78,10 @@ const ROUTES: [(&str, &str); 83] = [
     ("get", "/api/orgs/{org}/executions/live"),
     ("get", "/healthz"),
     ("get", "/metrics"),
+    ("get", "/api/orgs/{org}/analytics"),
+    ("get", "/api/admin/analytics"),
+    ("get", "/api/reputation/{name}"),
+    ("get", "/api/publishers/{publisher}/analytics"),
     ("get", "/api/publishers"),
     ("get", "/api/publishers/{publisher}"),
     ("post", "/api/publishers/{publisher}/claims"),
@@ -93,9 +97,6 @@ const ROUTES: [(&str, &str); 83] = [
     ("get", "/api/compare"),
     ("put", "/api/admin/deprecations"),
     ("delete", "/api/admin/deprecations"),
-    ("get", "/api/orgs/{org}/analytics"),
-    ("get", "/api/admin/analytics"),
-    ("get", "/api/reputation/{name}"),
 ];
 
 async fn document() -> Value {

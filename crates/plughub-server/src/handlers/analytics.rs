@@ -12,7 +12,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use plughub_analytics::{Analytics, AnalyticsError, MAX_DAYS, Report, Scope, Table};
+use plughub_analytics::{Analytics, AnalyticsError, MAX_DAYS, PluginUsage, Report, Scope, Table};
 use plughub_domain::access::Action;
 use serde::Deserialize;
 
@@ -162,4 +162,62 @@ fn table_name(table: Table) -> &'static str {
 /// The analytics of the server's store.
 pub fn analytics(state: &AppState) -> Analytics {
     Analytics::new(state.catalog.store().clone())
+}
+
+/// A publisher's plugins as their usage shows them: aggregates only.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct PublisherAnalytics {
+    pub publisher: String,
+    /// Each of its catalogue plugins over the last 30 days; the figures are `null` for a plugin run by
+    /// fewer than 3 organisations.
+    pub plugins: Vec<PluginUsage>,
+}
+
+/// `GET /api/publishers/{publisher}/analytics`.
+#[utoipa::path(
+    get,
+    path = "/api/publishers/{publisher}/analytics",
+    tag = "analytics",
+    operation_id = "publisher_analytics",
+    summary = "A publisher's plugins' use across organisations, for the people who hold the publisher (aggregates over at least 3 organisations)",
+    params(crate::handlers::publishers::PublisherPath),
+    responses(
+        (status = 200, description = "Each of its plugins' usage", body = PublisherAnalytics),
+        (status = 403, response = crate::openapi::Forbidden),
+        crate::openapi::SignedIn,
+    )
+)]
+pub async fn publisher(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(crate::handlers::publishers::PublisherPath { publisher }): Path<
+        crate::handlers::publishers::PublisherPath,
+    >,
+) -> ApiResult<axum::Json<PublisherAnalytics>> {
+    let holds = plughub_market::publishers::Publishers::new(state.catalog.store().clone())
+        .holds(&caller.0.person_id, &publisher)
+        .await?;
+    if !holds {
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "only the people who hold the publisher {publisher} see its plugins' analytics: claim it first (POST /api/publishers/{{publisher}}/claims)"
+            ),
+        ));
+    }
+    let names: Vec<String> = state
+        .catalog
+        .index()
+        .views()
+        .iter()
+        .filter(|v| plughub_domain::names::namespace_of(&v.name) == publisher)
+        .map(|v| v.name.clone())
+        .collect();
+    let analytics = analytics(&state);
+    let mut plugins = Vec::with_capacity(names.len());
+    for name in names {
+        plugins.push(analytics.plugin_usage(&name).await?);
+    }
+    Ok(axum::Json(PublisherAnalytics { publisher, plugins }))
 }

@@ -8,6 +8,8 @@ use crate::openapi::{NotFound, Public};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
+use plughub_domain::names::namespace_of;
+use plughub_market::publishers::Publishers;
 use plughub_market::reputation::{Reputation, ReputationError, Reputations};
 
 impl From<ReputationError> for ApiError {
@@ -49,18 +51,17 @@ pub async fn reputation_of(state: &AppState, name: &str) -> Result<Reputation, A
         catalog: &state.catalog,
         analytics: &analytics,
     };
-    let namespace = state
+    // The catalogue's name first: the publisher is that of its namespace.
+    let resolved = state
         .catalog
         .resolve_name(name)
-        .map(|found| plughub_domain::names::namespace_of(&found).to_string());
-    let verified = match namespace {
-        Some(namespace) => Some(
-            plughub_market::publishers::Publishers::new(state.catalog.store().clone())
-                .is_verified(&namespace)
-                .await?,
-        ),
-        // Unknown: `of` answers not found with the closest names.
-        None => None,
-    };
-    Ok(reputations.of(name, verified).await?)
+        .unwrap_or_else(|| name.to_string());
+    let verified = Publishers::new(state.catalog.store().clone())
+        .is_verified(namespace_of(&resolved))
+        .await
+        .inspect_err(
+            |e| tracing::warn!(error = %e, "cannot tell whether the publisher is verified"),
+        )
+        .ok();
+    Ok(reputations.of(&resolved, verified).await?)
 }

@@ -26,6 +26,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/activity.html"),
     ),
     (
+        "analytics.html",
+        include_str!("../../templates/analytics.html"),
+    ),
+    (
         "security.html",
         include_str!("../../templates/security.html"),
     ),
