@@ -897,6 +897,15 @@ async fn no_write_from_a_stale_copy_failed_installs_give_no_right_and_a_repost_s
         assert_eq!(edited["status"], "hidden", "{edited}");
         let (_, page) = call(app, "GET", &list_uri(P), None, None).await;
         assert!(!ids(&page).contains(&id), "{page}");
+        // The queue gives moderators the author's email, which bans go by.
+        let (_, queue) = call(app, "GET", "/api/admin/reviews", Some(&w.root), None).await;
+        let item = queue["queue"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["review"]["id"] == id.as_str())
+            .unwrap_or_else(|| panic!("{queue}"));
+        assert_eq!(item["reviewer_email"], "ada@acme.test");
 
         // The compare-and-set under every change: a write from a copy read before another write is
         // refused (so a stale copy can never put back `hidden: false` or `deleted: false`).

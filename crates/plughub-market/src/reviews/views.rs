@@ -77,6 +77,8 @@ pub struct ReviewVersion {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct QueueItem {
     pub review: Review,
+    /// The reviewer's email, for moderators only (the queue is theirs): bans go by email.
+    pub reviewer_email: String,
     pub reports: Vec<QueueReport>,
 }
 
