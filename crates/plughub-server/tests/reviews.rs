@@ -940,6 +940,24 @@ async fn no_write_from_a_stale_copy_failed_installs_give_no_right_and_a_repost_s
         assert!(!written, "a stale copy overwrote a newer write");
         let (_, page) = call(app, "GET", &list_uri(P), None, None).await;
         assert!(ids(&page).contains(&id), "restored, and stays so: {page}");
+        // Hidden, edited, restored: the public history starts at the version restored; the text
+        // that was hidden shows only to moderators (and its author).
+        let history = format!("/api/reviews/{id}/history");
+        let texts = |h: &Value| -> Vec<String> {
+            h["versions"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{h}"))
+                .iter()
+                .map(|v| v["text"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let (status, public) = call(app, "GET", &history, None, None).await;
+        assert_eq!(status, StatusCode::OK, "{public}");
+        assert_eq!(texts(&public), ["spam, edited"], "{public}");
+        let (_, other) = call(app, "GET", &history, Some(&w.cy), None).await;
+        assert_eq!(texts(&other), ["spam, edited"], "{other}");
+        let (_, moderators) = call(app, "GET", &history, Some(&w.root), None).await;
+        assert_eq!(texts(&moderators), ["spam spam", "spam, edited"]);
 
         // An install that failed gives no right to review, nor does uninstalling it.
         let failed = failed_install(&w.t, "globex", P, "1.2.0").await;

@@ -300,11 +300,9 @@ impl Reviews {
     ) -> Result<(RatingSummary, BTreeMap<String, RatingSummary>), ReviewError> {
         let mut all = RatingSummary::default();
         let mut by_version: BTreeMap<String, RatingSummary> = BTreeMap::new();
-        for (name, version, stars) in self.store.published_review_stars().await? {
-            if name == plugin {
-                all.add(stars);
-                by_version.entry(version).or_default().add(stars);
-            }
+        for (_, version, stars) in self.store.published_review_stars_of(plugin).await? {
+            all.add(stars);
+            by_version.entry(version).or_default().add(stars);
         }
         Ok((all, by_version))
     }

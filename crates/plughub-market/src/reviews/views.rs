@@ -171,14 +171,35 @@ impl Reviews {
                 ..Default::default()
             })
             .await?;
+        // Moderators and the author see every version; anyone else only what has been public since
+        // the last moderation or deletion: a hidden text stays hidden in the history, a deleted one
+        // too. After a restore that is the version restored, and every one since.
+        let sees_all = viewer.is_some_and(|v| {
+            Reviews::moderates(v) || ReviewRecord::of(&row).is_ok_and(|r| r.person == v.person_id)
+        });
+        let cut = |t: EventType| {
+            matches!(
+                t,
+                EventType::ReviewHidden | EventType::ReviewRestored | EventType::ReviewDeleted
+            )
+        };
+        let is_version =
+            |t: EventType| matches!(t, EventType::ReviewPosted | EventType::ReviewEdited);
+        let mut from = 0;
+        if !sees_all && let Some(last_cut) = events.iter().rposition(|e| cut(e.event_type)) {
+            from = last_cut + 1;
+            if events[last_cut].event_type == EventType::ReviewRestored
+                && let Some(restored) = events[..last_cut]
+                    .iter()
+                    .rposition(|e| is_version(e.event_type))
+            {
+                from = restored;
+            }
+        }
         Ok(events
             .into_iter()
-            .filter(|e| {
-                matches!(
-                    e.event_type,
-                    EventType::ReviewPosted | EventType::ReviewEdited
-                )
-            })
+            .skip(from)
+            .filter(|e| is_version(e.event_type))
             .map(|e| ReviewVersion {
                 stars: e
                     .metadata
