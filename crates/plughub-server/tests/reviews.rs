@@ -26,6 +26,8 @@ const Q: &str = "@elizaos/plugin-aptos";
 
 struct World {
     t: TestStore,
+    /// The router's catalogue: search follows review changes in the background, `refreshed` waits.
+    catalog: Arc<Catalog>,
     app: axum::Router,
     /// Ada (org_user of acme, which has P and Q installed).
     ada: String,
@@ -80,7 +82,7 @@ async fn world(backend: TestBackend) -> World {
         );
     }
     let catalog = Arc::new(Catalog::open(t.store.clone()).await.unwrap());
-    let app = router(AppState::new(catalog, accounts, None));
+    let app = router(AppState::new(catalog.clone(), accounts, None));
     install(&t, "acme", P, "1.2.0").await;
     install(&t, "acme", Q, "0.4.0").await;
     let gone = install(&t, "gone", P, "0.9.0").await;
@@ -126,6 +128,7 @@ async fn world(backend: TestBackend) -> World {
         fay: next(),
         root: next(),
         gil: next(),
+        catalog,
         app,
         t,
     }
@@ -772,6 +775,7 @@ async fn search_filters_by_min_rating_and_sorts_by_rating_as_reviews_change() {
                 .map(|h| h["name"].as_str().unwrap().to_string())
                 .collect()
         };
+        w.catalog.refreshed().await;
         let (status, found) = call(app, "GET", "/api/plugins?min_rating=4", None, None).await;
         assert_eq!(status, StatusCode::OK, "{found}");
         assert_eq!(names(&found), [P]);
@@ -803,6 +807,7 @@ async fn search_filters_by_min_rating_and_sorts_by_rating_as_reviews_change() {
         // Q rises above P once P loses its reviews: hidden, then deleted.
         put_review(&w, &w.cy, Q, 5, "", "acme").await;
         put_review(&w, &w.eve, P, 1, "", "gone").await;
+        w.catalog.refreshed().await;
         let (_, sorted) = call(
             app,
             "GET",
@@ -821,6 +826,7 @@ async fn search_filters_by_min_rating_and_sorts_by_rating_as_reviews_change() {
             None,
         )
         .await;
+        w.catalog.refreshed().await;
         let (_, found) = call(app, "GET", "/api/plugins?min_rating=3", None, None).await;
         assert_eq!(
             names(&found),
@@ -835,9 +841,11 @@ async fn search_filters_by_min_rating_and_sorts_by_rating_as_reviews_change() {
             None,
         )
         .await;
+        w.catalog.refreshed().await;
         let (_, found) = call(app, "GET", "/api/plugins?min_rating=3", None, None).await;
         assert_eq!(names(&found).len(), 2);
         call(app, "DELETE", &mine(Q), Some(&w.cy), None).await;
+        w.catalog.refreshed().await;
         let (_, found) = call(app, "GET", "/api/plugins?min_rating=3.5", None, None).await;
         assert!(names(&found).is_empty(), "Q is 3 again, P 3.33: {found}");
         w.t.cleanup().await;

@@ -89,10 +89,10 @@ fn reviews(state: &AppState) -> Reviews {
     Reviews::new(state.catalog.store().clone())
 }
 
-/// Search filters and orders by ratings: after a change to one, the index follows at once.
-async fn ratings_changed(state: &AppState) -> ApiResult<()> {
-    state.catalog.refresh_if_changed().await?;
-    Ok(())
+/// Search filters and orders by ratings: after a change to one, the index follows soon, rebuilt in
+/// the background (once for a burst of changes) rather than in the request.
+fn ratings_changed(state: &AppState) {
+    state.catalog.refresh_soon();
 }
 
 /// The caller may moderate reviews (a platform owner), or is refused with 403.
@@ -279,7 +279,7 @@ pub async fn put_mine(
             },
         )
         .await?;
-    ratings_changed(&state).await?;
+    ratings_changed(&state);
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -310,7 +310,7 @@ pub async fn delete_mine(
     let params = query(params)?;
     let (_, name) = plugin_of(&state, &params.plugin).await?;
     let review = reviews(&state).delete_mine(&caller.0, &name).await?;
-    ratings_changed(&state).await?;
+    ratings_changed(&state);
     Ok(Json(review))
 }
 
@@ -550,7 +550,7 @@ pub async fn hide(
 ) -> ApiResult<Json<Review>> {
     moderator(&caller)?;
     let review = reviews(&state).set_hidden(&caller.0, &id, true).await?;
-    ratings_changed(&state).await?;
+    ratings_changed(&state);
     Ok(Json(review))
 }
 
@@ -574,7 +574,7 @@ pub async fn restore(
 ) -> ApiResult<Json<Review>> {
     moderator(&caller)?;
     let review = reviews(&state).set_hidden(&caller.0, &id, false).await?;
-    ratings_changed(&state).await?;
+    ratings_changed(&state);
     Ok(Json(review))
 }
 
