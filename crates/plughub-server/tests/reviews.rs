@@ -967,6 +967,63 @@ async fn no_write_from_a_stale_copy_failed_installs_give_no_right_and_a_repost_s
         let (_, moderators) = call(app, "GET", &history, Some(&w.root), None).await;
         assert_eq!(texts(&moderators), ["spam spam", "spam, edited"]);
 
+        // Nobody reports their own review; a hidden review takes no vote nor report, even from a
+        // moderator; a platform owner does not ban themselves.
+        let (status, body) = call(
+            app,
+            "POST",
+            &format!("/api/reviews/{id}/reports"),
+            Some(&w.ada),
+            Some(json!({ "reason": "mine" })),
+        )
+        .await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::FORBIDDEN, "own_review"),
+            "{body}"
+        );
+        call(
+            app,
+            "POST",
+            &format!("/api/admin/reviews/{id}/hide"),
+            Some(&w.root),
+            None,
+        )
+        .await;
+        for token in [&w.cy, &w.root] {
+            let (status, body) = call(
+                app,
+                "PUT",
+                &format!("/api/reviews/{id}/vote"),
+                Some(token),
+                None,
+            )
+            .await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+            let (status, body) = call(
+                app,
+                "POST",
+                &format!("/api/reviews/{id}/reports"),
+                Some(token),
+                Some(json!({ "reason": "again" })),
+            )
+            .await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        }
+        let (status, body) = call(
+            app,
+            "PUT",
+            "/api/admin/reviewers/root%40plughub.test/ban",
+            Some(&w.root),
+            Some(json!({ "reason": "oops" })),
+        )
+        .await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "cannot_ban_yourself"),
+            "{body}"
+        );
+
         // An install that failed gives no right to review, nor does uninstalling it.
         let failed = failed_install(&w.t, "globex", P, "1.2.0").await;
         let (status, body) = put_review(&w, &w.dee, P, 5, "great", "globex").await;

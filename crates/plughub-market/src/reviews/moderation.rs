@@ -91,6 +91,9 @@ impl Reviews {
         person_id: &str,
         reason: &str,
     ) -> Result<bool, ReviewError> {
+        if person_id == moderator.person_id {
+            return Err(ReviewError::SelfBan);
+        }
         let chars = reason.chars().count();
         if reason.trim().is_empty() || chars > MAX_REASON {
             return Err(ReviewError::Invalid(format!(

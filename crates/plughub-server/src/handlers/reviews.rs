@@ -31,7 +31,10 @@ impl From<ReviewError> for ApiError {
             ReviewError::Banned { .. } => (StatusCode::FORBIDDEN, "banned_from_reviewing"),
             ReviewError::NotFound(_) => (StatusCode::NOT_FOUND, "review_not_found"),
             ReviewError::NoReviewOfYours(_) => (StatusCode::NOT_FOUND, "review_not_found"),
-            ReviewError::OwnReview => (StatusCode::FORBIDDEN, "own_review"),
+            ReviewError::OwnReview | ReviewError::OwnReport => {
+                (StatusCode::FORBIDDEN, "own_review")
+            }
+            ReviewError::SelfBan => (StatusCode::UNPROCESSABLE_ENTITY, "cannot_ban_yourself"),
             ReviewError::NotPublisher { .. } => (StatusCode::FORBIDDEN, "not_the_publisher"),
             ReviewError::Store(_) => {
                 let ReviewError::Store(e) = e else {
@@ -299,6 +302,7 @@ pub async fn put_mine(
         (status = 200, description = "Deleted: the review as it is now (status `deleted`)", body = Review),
         (status = 400, response = BadRequest),
         (status = 404, response = NotFound),
+        (status = 403, response = Forbidden),
         SignedIn,
     )
 )]
@@ -476,6 +480,7 @@ pub struct ReportOutcome {
         (status = 201, description = "Reported", body = ReportOutcome),
         (status = 200, description = "Reported by you already", body = ReportOutcome),
         (status = 404, response = NotFound),
+        (status = 403, response = Forbidden),
         SignedIn,
         JsonBody,
     )
