@@ -108,6 +108,12 @@ test('members of an organisation that uses the plugin write, edit and vote; mode
   await platform.goto(url(REVIEWS));
   assert.match(await review(platform, 'Olga Owner').innerText(), /hidden by a moderator/);
 
+  // Its author sees it as hidden, their text in the form (not an empty form).
+  await owner.goto(url(REVIEWS));
+  assert.match(await owner.locator('.hidden-note').innerText(), /A moderator hid your review/);
+  assert.equal(await owner.getByLabel('What you found').inputValue(), 'Greets every time; the settings are clear.');
+  assert.equal(await owner.getByRole('button', { name: 'Save your review' }).count(), 1);
+
   // Banned from the queue: the moderators see the author's email there (bans go by email), then lift it.
   await platform.goto(url('/admin/reviews'));
   const reported = platform.locator('article.review').filter({ hasText: 'Greets every time; the settings are clear.' });

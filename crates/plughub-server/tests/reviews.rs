@@ -903,6 +903,16 @@ async fn no_write_from_a_stale_copy_failed_installs_give_no_right_and_a_repost_s
         let (status, edited) = put_review(&w, &w.ada, P, 2, "spam, edited", "acme").await;
         assert_eq!(status, StatusCode::OK, "{edited}");
         assert_eq!(edited["status"], "hidden", "{edited}");
+        let (_, own) = call(app, "GET", &list_uri(P), Some(&w.ada), None).await;
+        assert_eq!(
+            (
+                own["yours"]["status"].as_str(),
+                own["yours"]["text"].as_str()
+            ),
+            (Some("hidden"), Some("spam, edited")),
+            "its author sees it, as hidden: {own}"
+        );
+        assert!(!ids(&own).contains(&id));
         let (_, page) = call(app, "GET", &list_uri(P), None, None).await;
         assert!(!ids(&page).contains(&id), "{page}");
         // The queue gives moderators the author's email, which bans go by.

@@ -108,18 +108,23 @@ impl Reviews {
         per_page: usize,
     ) -> Result<ReviewPage, ReviewError> {
         let moderator = viewer.is_some_and(Reviews::moderates);
-        let rows: Vec<ReviewRow> = self
-            .store
-            .reviews_of(plugin.id)
-            .await?
+        let all = self.store.reviews_of(plugin.id).await?;
+        // The viewer's own review, hidden by a moderator too (shown to them as such), not deleted.
+        let own = viewer.and_then(|v| {
+            all.iter().find(|r| {
+                r.status != super::DELETED
+                    && ReviewRecord::of(r).is_ok_and(|rec| rec.person == v.person_id)
+            })
+        });
+        let yours = match own {
+            Some(row) => Some(self.view_of(row, viewer).await?),
+            None => None,
+        };
+        let rows: Vec<ReviewRow> = all
             .into_iter()
             .filter(|r| r.status == PUBLISHED || (moderator && r.status == HIDDEN))
             .collect();
         let mut reviews = self.views_of(&rows, viewer).await?;
-        let yours = reviews
-            .iter()
-            .find(|r| r.mine && r.status == PUBLISHED)
-            .cloned();
         reviews.retain(|r| version.is_none_or(|v| r.version == v));
         reviews.sort_by(|a, b| {
             b.helpful
