@@ -552,6 +552,15 @@ async fn who_may_review_one_review_each_with_history_votes_and_answers() {
                 .count(),
             1
         );
+
+        // Deleted, then written again: a new review, without the old one's answer or votes.
+        let (status, _) = call(app, "DELETE", &mine(P), Some(&w.ada), None).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, again) = put_review(&w, &w.ada, P, 3, "trying again", "acme").await;
+        assert_eq!(status, StatusCode::CREATED, "{again}");
+        assert_eq!(again["id"], id.as_str());
+        assert!(again["response"].is_null(), "{again}");
+        assert_eq!(again["helpful"], 0, "{again}");
         w.t.cleanup().await;
     }
 }
@@ -1072,5 +1081,6 @@ async fn no_write_from_a_stale_copy_failed_installs_give_no_right_and_a_repost_s
             "{again}"
         );
         assert_eq!(again["voted"], false);
+        w.t.cleanup().await;
     }
 }
