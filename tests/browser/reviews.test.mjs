@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
   ORG,
+  people,
   browsersByPerson,
   checkAccessibility,
   csrfToken,
@@ -106,6 +107,24 @@ test('members of an organisation that uses the plugin write, edit and vote; mode
   // The moderator still sees it, marked hidden, and may restore it.
   await platform.goto(url(REVIEWS));
   assert.match(await review(platform, 'Olga Owner').innerText(), /hidden by a moderator/);
+
+  // Its author sees it as hidden, their text in the form (not an empty form).
+  await owner.goto(url(REVIEWS));
+  assert.match(await owner.locator('.hidden-note').innerText(), /A moderator hid your review/);
+  assert.equal(await owner.getByLabel('What you found').inputValue(), 'Greets every time; the settings are clear.');
+  assert.equal(await owner.getByRole('button', { name: 'Save your review' }).count(), 1);
+
+  // Banned from the queue: the moderators see the author's email there (bans go by email), then lift it.
+  await platform.goto(url('/admin/reviews'));
+  const reported = platform.locator('article.review').filter({ hasText: 'Greets every time; the settings are clear.' });
+  assert.match(await reported.innerText(), new RegExp(`Ban ${people.owner.email.replace(/[.+]/g, '\\$&')} from reviewing`));
+  await reported.getByLabel(/from reviewing, because/).fill('Advertises in reviews.');
+  await submitAndReload(platform, reported.getByRole('button', { name: 'Ban the author' }));
+  const banned = platform.locator('tbody tr').filter({ hasText: 'Advertises in reviews.' });
+  assert.equal(await banned.count(), 1, 'banned from the queue');
+  assert.match(await banned.innerText(), new RegExp(people.owner.email.replace(/[.+]/g, '\\$&')));
+  await submitAndReload(platform, banned.getByRole('button', { name: 'Lift' }));
+  assert.equal(await platform.locator('tbody tr').filter({ hasText: 'Advertises in reviews.' }).count(), 0, 'lifted');
 
   // The catalogue filters and sorts by rating: only the reviewed plugin is rated 3 or more.
   await visitor.goto(url('/plugins?min_rating=3&sort=rating'));

@@ -3,6 +3,7 @@
 pub mod compat;
 mod error;
 pub mod package;
+mod refresh;
 pub mod search;
 mod service;
 pub mod sources;

@@ -17,6 +17,8 @@ pub struct Catalog {
     built: RwLock<Built>,
     /// One rebuild at a time, so an index built from an older read never replaces a newer one.
     rebuilding: tokio::sync::Mutex<()>,
+    /// The refresh asked for in the background (`refresh.rs`).
+    pending: crate::refresh::Pending,
 }
 
 /// The index and the fingerprint of the catalogue it was built from, swapped together.
@@ -110,7 +112,12 @@ impl Catalog {
             store,
             built: RwLock::new(built),
             rebuilding: tokio::sync::Mutex::new(()),
+            pending: Default::default(),
         })
+    }
+
+    pub(crate) fn pending(&self) -> &crate::refresh::Pending {
+        &self.pending
     }
 
     pub fn store(&self) -> &Store {

@@ -162,6 +162,15 @@ async fn the_document_lists_every_route() {
                 );
             }
         }
+        // A change with the session cookie passes the CSRF check or is refused with 403 (checked for
+        // reviews; older operations such as `POST /api/me/tokens` do not list it yet).
+        let responses = operation["responses"].as_object().unwrap();
+        if method != "get" && path.starts_with("/api/reviews") && responses.contains_key("401") {
+            assert!(
+                responses.contains_key("403"),
+                "{method} {path} documents 403 (the CSRF check of a session)"
+            );
+        }
         if path.contains("{org}") && !path.starts_with("/api/admin/") {
             let responses = operation["responses"].as_object().unwrap();
             assert!(

@@ -26,6 +26,8 @@ const Q: &str = "@elizaos/plugin-aptos";
 
 struct World {
     t: TestStore,
+    /// The router's catalogue: search follows review changes in the background, `refreshed` waits.
+    catalog: Arc<Catalog>,
     app: axum::Router,
     /// Ada (org_user of acme, which has P and Q installed).
     ada: String,
@@ -80,7 +82,7 @@ async fn world(backend: TestBackend) -> World {
         );
     }
     let catalog = Arc::new(Catalog::open(t.store.clone()).await.unwrap());
-    let app = router(AppState::new(catalog, accounts, None));
+    let app = router(AppState::new(catalog.clone(), accounts, None));
     install(&t, "acme", P, "1.2.0").await;
     install(&t, "acme", Q, "0.4.0").await;
     let gone = install(&t, "gone", P, "0.9.0").await;
@@ -126,6 +128,7 @@ async fn world(backend: TestBackend) -> World {
         fay: next(),
         root: next(),
         gil: next(),
+        catalog,
         app,
         t,
     }
@@ -549,6 +552,15 @@ async fn who_may_review_one_review_each_with_history_votes_and_answers() {
                 .count(),
             1
         );
+
+        // Deleted, then written again: a new review, without the old one's answer or votes.
+        let (status, _) = call(app, "DELETE", &mine(P), Some(&w.ada), None).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, again) = put_review(&w, &w.ada, P, 3, "trying again", "acme").await;
+        assert_eq!(status, StatusCode::CREATED, "{again}");
+        assert_eq!(again["id"], id.as_str());
+        assert!(again["response"].is_null(), "{again}");
+        assert_eq!(again["helpful"], 0, "{again}");
         w.t.cleanup().await;
     }
 }
@@ -772,6 +784,7 @@ async fn search_filters_by_min_rating_and_sorts_by_rating_as_reviews_change() {
                 .map(|h| h["name"].as_str().unwrap().to_string())
                 .collect()
         };
+        w.catalog.refreshed().await;
         let (status, found) = call(app, "GET", "/api/plugins?min_rating=4", None, None).await;
         assert_eq!(status, StatusCode::OK, "{found}");
         assert_eq!(names(&found), [P]);
@@ -803,6 +816,7 @@ async fn search_filters_by_min_rating_and_sorts_by_rating_as_reviews_change() {
         // Q rises above P once P loses its reviews: hidden, then deleted.
         put_review(&w, &w.cy, Q, 5, "", "acme").await;
         put_review(&w, &w.eve, P, 1, "", "gone").await;
+        w.catalog.refreshed().await;
         let (_, sorted) = call(
             app,
             "GET",
@@ -821,6 +835,7 @@ async fn search_filters_by_min_rating_and_sorts_by_rating_as_reviews_change() {
             None,
         )
         .await;
+        w.catalog.refreshed().await;
         let (_, found) = call(app, "GET", "/api/plugins?min_rating=3", None, None).await;
         assert_eq!(
             names(&found),
@@ -835,9 +850,11 @@ async fn search_filters_by_min_rating_and_sorts_by_rating_as_reviews_change() {
             None,
         )
         .await;
+        w.catalog.refreshed().await;
         let (_, found) = call(app, "GET", "/api/plugins?min_rating=3", None, None).await;
         assert_eq!(names(&found).len(), 2);
         call(app, "DELETE", &mine(Q), Some(&w.cy), None).await;
+        w.catalog.refreshed().await;
         let (_, found) = call(app, "GET", "/api/plugins?min_rating=3.5", None, None).await;
         assert!(names(&found).is_empty(), "Q is 3 again, P 3.33: {found}");
         w.t.cleanup().await;
@@ -895,8 +912,27 @@ async fn no_write_from_a_stale_copy_failed_installs_give_no_right_and_a_repost_s
         let (status, edited) = put_review(&w, &w.ada, P, 2, "spam, edited", "acme").await;
         assert_eq!(status, StatusCode::OK, "{edited}");
         assert_eq!(edited["status"], "hidden", "{edited}");
+        let (_, own) = call(app, "GET", &list_uri(P), Some(&w.ada), None).await;
+        assert_eq!(
+            (
+                own["yours"]["status"].as_str(),
+                own["yours"]["text"].as_str()
+            ),
+            (Some("hidden"), Some("spam, edited")),
+            "its author sees it, as hidden: {own}"
+        );
+        assert!(!ids(&own).contains(&id));
         let (_, page) = call(app, "GET", &list_uri(P), None, None).await;
         assert!(!ids(&page).contains(&id), "{page}");
+        // The queue gives moderators the author's email, which bans go by.
+        let (_, queue) = call(app, "GET", "/api/admin/reviews", Some(&w.root), None).await;
+        let item = queue["queue"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["review"]["id"] == id.as_str())
+            .unwrap_or_else(|| panic!("{queue}"));
+        assert_eq!(item["reviewer_email"], "ada@acme.test");
 
         // The compare-and-set under every change: a write from a copy read before another write is
         // refused (so a stale copy can never put back `hidden: false` or `deleted: false`).
@@ -931,6 +967,81 @@ async fn no_write_from_a_stale_copy_failed_installs_give_no_right_and_a_repost_s
         assert!(!written, "a stale copy overwrote a newer write");
         let (_, page) = call(app, "GET", &list_uri(P), None, None).await;
         assert!(ids(&page).contains(&id), "restored, and stays so: {page}");
+        // Hidden, edited, restored: the public history starts at the version restored; the text
+        // that was hidden shows only to moderators (and its author).
+        let history = format!("/api/reviews/{id}/history");
+        let texts = |h: &Value| -> Vec<String> {
+            h["versions"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{h}"))
+                .iter()
+                .map(|v| v["text"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let (status, public) = call(app, "GET", &history, None, None).await;
+        assert_eq!(status, StatusCode::OK, "{public}");
+        assert_eq!(texts(&public), ["spam, edited"], "{public}");
+        let (_, other) = call(app, "GET", &history, Some(&w.cy), None).await;
+        assert_eq!(texts(&other), ["spam, edited"], "{other}");
+        let (_, moderators) = call(app, "GET", &history, Some(&w.root), None).await;
+        assert_eq!(texts(&moderators), ["spam spam", "spam, edited"]);
+
+        // Nobody reports their own review; a hidden review takes no vote nor report, even from a
+        // moderator; a platform owner does not ban themselves.
+        let (status, body) = call(
+            app,
+            "POST",
+            &format!("/api/reviews/{id}/reports"),
+            Some(&w.ada),
+            Some(json!({ "reason": "mine" })),
+        )
+        .await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::FORBIDDEN, "own_review"),
+            "{body}"
+        );
+        call(
+            app,
+            "POST",
+            &format!("/api/admin/reviews/{id}/hide"),
+            Some(&w.root),
+            None,
+        )
+        .await;
+        for token in [&w.cy, &w.root] {
+            let (status, body) = call(
+                app,
+                "PUT",
+                &format!("/api/reviews/{id}/vote"),
+                Some(token),
+                None,
+            )
+            .await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+            let (status, body) = call(
+                app,
+                "POST",
+                &format!("/api/reviews/{id}/reports"),
+                Some(token),
+                Some(json!({ "reason": "again" })),
+            )
+            .await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        }
+        let (status, body) = call(
+            app,
+            "PUT",
+            "/api/admin/reviewers/root%40plughub.test/ban",
+            Some(&w.root),
+            Some(json!({ "reason": "oops" })),
+        )
+        .await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "cannot_ban_yourself"),
+            "{body}"
+        );
 
         // An install that failed gives no right to review, nor does uninstalling it.
         let failed = failed_install(&w.t, "globex", P, "1.2.0").await;
@@ -970,5 +1081,6 @@ async fn no_write_from_a_stale_copy_failed_installs_give_no_right_and_a_repost_s
             "{again}"
         );
         assert_eq!(again["voted"], false);
+        w.t.cleanup().await;
     }
 }

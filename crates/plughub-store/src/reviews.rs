@@ -94,35 +94,54 @@ impl Store {
     }
 
     /// The stars of every published review (neither hidden nor deleted), as (plugin, version, stars):
-    /// what every rating is computed from. A review's `stars` and `version` properties are read here
-    /// only (plughub-market writes them).
+    /// what the catalogue's index of ratings is built from. A review's `stars` and `version`
+    /// properties are read here only (plughub-market writes them).
     pub async fn published_review_stars(&self) -> Result<Vec<(String, String, u8)>> {
-        Ok(self
-            .reviews_with_status(PUBLISHED)
-            .await?
-            .into_iter()
-            .filter_map(|r| {
-                let stars = r.properties.get("stars")?.as_u64()?;
-                let version = r.properties.get("version")?.as_str()?.to_string();
-                Some((r.plugin, version, u8::try_from(stars).ok()?))
-            })
-            .collect())
+        Ok(stars_of(self.reviews_with_status(PUBLISHED).await?))
     }
 
-    /// Helpful votes by review, for these reviews (those with none are left out).
+    /// The stars of the published reviews of one catalogue plugin (by its name), as
+    /// [`Store::published_review_stars`] gives them.
+    pub async fn published_review_stars_of(
+        &self,
+        plugin: &str,
+    ) -> Result<Vec<(String, String, u8)>> {
+        let sql = format!(
+            "SELECT {REVIEW_COLUMNS} FROM {REVIEW_FROM} \
+             WHERE r.kind = 'plugin_review' AND r.status = $1 AND p.name = $2 \
+             ORDER BY r.created_at, r.id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(PUBLISHED)
+            .bind(plugin)
+            .fetch_all(self.pool())
+            .await?;
+        Ok(stars_of(
+            rows.iter().map(review_from_row).collect::<Result<_>>()?,
+        ))
+    }
+
+    /// Helpful votes by review, for these reviews (those with none are left out): one query.
     pub async fn review_votes(&self, review_ids: &[String]) -> Result<HashMap<String, i64>> {
-        let mut out = HashMap::new();
-        for id in review_ids {
-            let row = sqlx::query("SELECT COUNT(*) AS n FROM review_votes WHERE review_id = $1")
-                .bind(id)
-                .fetch_one(self.pool())
-                .await?;
-            let n: i64 = row.try_get("n")?;
-            if n > 0 {
-                out.insert(id.clone(), n);
-            }
+        if review_ids.is_empty() {
+            return Ok(HashMap::new());
         }
-        Ok(out)
+        let placeholders = (1..=review_ids.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT review_id, COUNT(*) AS n FROM review_votes \
+             WHERE review_id IN ({placeholders}) GROUP BY review_id"
+        );
+        let mut query = sqlx::query(&sql);
+        for id in review_ids {
+            query = query.bind(id);
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("review_id")?, r.try_get("n")?)))
+            .collect()
     }
 
     /// Which of these reviews `person_id` found helpful.
@@ -157,11 +176,14 @@ impl Store {
 
     /// The ban on `person_id` reviewing, if any.
     pub async fn reviewer_ban(&self, person_id: &str) -> Result<Option<BanRecord>> {
-        Ok(self
-            .reviewer_bans()
-            .await?
-            .into_iter()
-            .find(|b| b.person_id == person_id))
+        let row = sqlx::query(
+            "SELECT b.person_id, p.email, b.reason, b.banned_by, b.created_at \
+             FROM reviewer_bans b JOIN people p ON p.id = b.person_id WHERE b.person_id = $1",
+        )
+        .bind(person_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(ban_from_row).transpose()
     }
 
     /// Everyone banned from reviewing, by email.
@@ -172,17 +194,7 @@ impl Store {
         )
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(BanRecord {
-                    person_id: r.try_get("person_id")?,
-                    email: r.try_get("email")?,
-                    reason: r.try_get("reason")?,
-                    banned_by: r.try_get("banned_by")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(ban_from_row).collect()
     }
 
     /// The display names of these people, by id (an unknown id is left out).
@@ -405,4 +417,25 @@ fn review_from_row(row: &AnyRow) -> Result<ReviewRow> {
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
+}
+
+fn ban_from_row(r: &AnyRow) -> Result<BanRecord> {
+    Ok(BanRecord {
+        person_id: r.try_get("person_id")?,
+        email: r.try_get("email")?,
+        reason: r.try_get("reason")?,
+        banned_by: r.try_get("banned_by")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+/// (plugin, version, stars) of these reviews, leaving out any without readable stars or version.
+fn stars_of(rows: Vec<ReviewRow>) -> Vec<(String, String, u8)> {
+    rows.into_iter()
+        .filter_map(|r| {
+            let stars = r.properties.get("stars")?.as_u64()?;
+            let version = r.properties.get("version")?.as_str()?.to_string();
+            Some((r.plugin, version, u8::try_from(stars).ok()?))
+        })
+        .collect()
 }

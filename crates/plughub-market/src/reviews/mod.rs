@@ -60,6 +60,10 @@ pub enum ReviewError {
     NoReviewOfYours(String),
     #[error("your own review takes no helpful vote from you")]
     OwnReview,
+    #[error("you cannot report your own review: edit or delete it instead")]
+    OwnReport,
+    #[error("you cannot ban yourself from reviewing")]
+    SelfBan,
     #[error(
         "only the people of {namespace}'s publisher may answer reviews of its plugins; claim the publisher first"
     )]
@@ -300,11 +304,9 @@ impl Reviews {
     ) -> Result<(RatingSummary, BTreeMap<String, RatingSummary>), ReviewError> {
         let mut all = RatingSummary::default();
         let mut by_version: BTreeMap<String, RatingSummary> = BTreeMap::new();
-        for (name, version, stars) in self.store.published_review_stars().await? {
-            if name == plugin {
-                all.add(stars);
-                by_version.entry(version).or_default().add(stars);
-            }
+        for (_, version, stars) in self.store.published_review_stars_of(plugin).await? {
+            all.add(stars);
+            by_version.entry(version).or_default().add(stars);
         }
         Ok((all, by_version))
     }
@@ -316,7 +318,7 @@ impl Reviews {
         review_id: &str,
         helpful: bool,
     ) -> Result<bool, ReviewError> {
-        let row = self.visible(review_id, Some(voter)).await?;
+        let row = self.published(review_id).await?;
         let record = ReviewRecord::of(&row)?;
         if record.person == voter.person_id {
             return Err(ReviewError::OwnReview);
@@ -392,7 +394,10 @@ impl Reviews {
         review_id: &str,
         reason: &str,
     ) -> Result<bool, ReviewError> {
-        self.visible(review_id, Some(who)).await?;
+        let row = self.published(review_id).await?;
+        if ReviewRecord::of(&row)?.person == who.person_id {
+            return Err(ReviewError::OwnReport);
+        }
         let chars = reason.chars().count();
         if reason.trim().is_empty() || chars > MAX_REASON {
             return Err(ReviewError::Invalid(format!(
@@ -458,6 +463,16 @@ impl Reviews {
             "review {id} changed while this change was being made, {ATTEMPTS} times; try again"
         ))
         .into())
+    }
+
+    /// A published review: the only ones that take votes and reports (a hidden one is the
+    /// moderators' already, even for them; a deleted one is gone).
+    async fn published(&self, id: &str) -> Result<ReviewRow, ReviewError> {
+        self.store
+            .review(id)
+            .await?
+            .filter(|row| row.status == PUBLISHED)
+            .ok_or_else(|| ReviewError::NotFound(id.to_string()))
     }
 
     /// A review `viewer` may see: published, or any but a deleted one for moderators.

@@ -30,6 +30,7 @@ impl Reviews {
             }
             items.push(QueueItem {
                 review: self.view_of(&row, Some(moderator)).await?,
+                reviewer_email: self.email_of(&row).await?,
                 reports,
             });
         }
@@ -40,10 +41,22 @@ impl Reviews {
             }
             items.push(QueueItem {
                 review: self.view_of(&row, Some(moderator)).await?,
+                reviewer_email: self.email_of(&row).await?,
                 reports: vec![],
             });
         }
         Ok(items)
+    }
+
+    /// The email of a review's author (empty when they are gone from the store).
+    async fn email_of(&self, row: &plughub_store::ReviewRow) -> Result<String, ReviewError> {
+        let person = super::ReviewRecord::of(row)?.person;
+        Ok(self
+            .store
+            .person(&person)
+            .await?
+            .map(|p| p.email)
+            .unwrap_or_default())
     }
 
     /// Hides (`hidden`) or restores a review; its open reports are resolved by it.
@@ -78,6 +91,9 @@ impl Reviews {
         person_id: &str,
         reason: &str,
     ) -> Result<bool, ReviewError> {
+        if person_id == moderator.person_id {
+            return Err(ReviewError::SelfBan);
+        }
         let chars = reason.chars().count();
         if reason.trim().is_empty() || chars > MAX_REASON {
             return Err(ReviewError::Invalid(format!(

@@ -77,6 +77,8 @@ pub struct ReviewVersion {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct QueueItem {
     pub review: Review,
+    /// The reviewer's email, for moderators only (the queue is theirs): bans go by email.
+    pub reviewer_email: String,
     pub reports: Vec<QueueReport>,
 }
 
@@ -106,18 +108,23 @@ impl Reviews {
         per_page: usize,
     ) -> Result<ReviewPage, ReviewError> {
         let moderator = viewer.is_some_and(Reviews::moderates);
-        let rows: Vec<ReviewRow> = self
-            .store
-            .reviews_of(plugin.id)
-            .await?
+        let all = self.store.reviews_of(plugin.id).await?;
+        // The viewer's own review, hidden by a moderator too (shown to them as such), not deleted.
+        let own = viewer.and_then(|v| {
+            all.iter().find(|r| {
+                r.status != super::DELETED
+                    && ReviewRecord::of(r).is_ok_and(|rec| rec.person == v.person_id)
+            })
+        });
+        let yours = match own {
+            Some(row) => Some(self.view_of(row, viewer).await?),
+            None => None,
+        };
+        let rows: Vec<ReviewRow> = all
             .into_iter()
             .filter(|r| r.status == PUBLISHED || (moderator && r.status == HIDDEN))
             .collect();
         let mut reviews = self.views_of(&rows, viewer).await?;
-        let yours = reviews
-            .iter()
-            .find(|r| r.mine && r.status == PUBLISHED)
-            .cloned();
         reviews.retain(|r| version.is_none_or(|v| r.version == v));
         reviews.sort_by(|a, b| {
             b.helpful
@@ -169,14 +176,35 @@ impl Reviews {
                 ..Default::default()
             })
             .await?;
+        // Moderators and the author see every version; anyone else only what has been public since
+        // the last moderation or deletion: a hidden text stays hidden in the history, a deleted one
+        // too. After a restore that is the version restored, and every one since.
+        let sees_all = viewer.is_some_and(|v| {
+            Reviews::moderates(v) || ReviewRecord::of(&row).is_ok_and(|r| r.person == v.person_id)
+        });
+        let cut = |t: EventType| {
+            matches!(
+                t,
+                EventType::ReviewHidden | EventType::ReviewRestored | EventType::ReviewDeleted
+            )
+        };
+        let is_version =
+            |t: EventType| matches!(t, EventType::ReviewPosted | EventType::ReviewEdited);
+        let mut from = 0;
+        if !sees_all && let Some(last_cut) = events.iter().rposition(|e| cut(e.event_type)) {
+            from = last_cut + 1;
+            if events[last_cut].event_type == EventType::ReviewRestored
+                && let Some(restored) = events[..last_cut]
+                    .iter()
+                    .rposition(|e| is_version(e.event_type))
+            {
+                from = restored;
+            }
+        }
         Ok(events
             .into_iter()
-            .filter(|e| {
-                matches!(
-                    e.event_type,
-                    EventType::ReviewPosted | EventType::ReviewEdited
-                )
-            })
+            .skip(from)
+            .filter(|e| is_version(e.event_type))
             .map(|e| ReviewVersion {
                 stars: e
                     .metadata

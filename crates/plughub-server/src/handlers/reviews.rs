@@ -31,7 +31,10 @@ impl From<ReviewError> for ApiError {
             ReviewError::Banned { .. } => (StatusCode::FORBIDDEN, "banned_from_reviewing"),
             ReviewError::NotFound(_) => (StatusCode::NOT_FOUND, "review_not_found"),
             ReviewError::NoReviewOfYours(_) => (StatusCode::NOT_FOUND, "review_not_found"),
-            ReviewError::OwnReview => (StatusCode::FORBIDDEN, "own_review"),
+            ReviewError::OwnReview | ReviewError::OwnReport => {
+                (StatusCode::FORBIDDEN, "own_review")
+            }
+            ReviewError::SelfBan => (StatusCode::UNPROCESSABLE_ENTITY, "cannot_ban_yourself"),
             ReviewError::NotPublisher { .. } => (StatusCode::FORBIDDEN, "not_the_publisher"),
             ReviewError::Store(_) => {
                 let ReviewError::Store(e) = e else {
@@ -89,10 +92,10 @@ fn reviews(state: &AppState) -> Reviews {
     Reviews::new(state.catalog.store().clone())
 }
 
-/// Search filters and orders by ratings: after a change to one, the index follows at once.
-async fn ratings_changed(state: &AppState) -> ApiResult<()> {
-    state.catalog.refresh_if_changed().await?;
-    Ok(())
+/// Search filters and orders by ratings: after a change to one, the index follows soon, rebuilt in
+/// the background (once for a burst of changes) rather than in the request.
+fn ratings_changed(state: &AppState) {
+    state.catalog.refresh_soon();
 }
 
 /// The caller may moderate reviews (a platform owner), or is refused with 403.
@@ -279,7 +282,7 @@ pub async fn put_mine(
             },
         )
         .await?;
-    ratings_changed(&state).await?;
+    ratings_changed(&state);
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -299,6 +302,7 @@ pub async fn put_mine(
         (status = 200, description = "Deleted: the review as it is now (status `deleted`)", body = Review),
         (status = 400, response = BadRequest),
         (status = 404, response = NotFound),
+        (status = 403, response = Forbidden),
         SignedIn,
     )
 )]
@@ -310,7 +314,7 @@ pub async fn delete_mine(
     let params = query(params)?;
     let (_, name) = plugin_of(&state, &params.plugin).await?;
     let review = reviews(&state).delete_mine(&caller.0, &name).await?;
-    ratings_changed(&state).await?;
+    ratings_changed(&state);
     Ok(Json(review))
 }
 
@@ -476,6 +480,7 @@ pub struct ReportOutcome {
         (status = 201, description = "Reported", body = ReportOutcome),
         (status = 200, description = "Reported by you already", body = ReportOutcome),
         (status = 404, response = NotFound),
+        (status = 403, response = Forbidden),
         SignedIn,
         JsonBody,
     )
@@ -550,7 +555,7 @@ pub async fn hide(
 ) -> ApiResult<Json<Review>> {
     moderator(&caller)?;
     let review = reviews(&state).set_hidden(&caller.0, &id, true).await?;
-    ratings_changed(&state).await?;
+    ratings_changed(&state);
     Ok(Json(review))
 }
 
@@ -574,7 +579,7 @@ pub async fn restore(
 ) -> ApiResult<Json<Review>> {
     moderator(&caller)?;
     let review = reviews(&state).set_hidden(&caller.0, &id, false).await?;
-    ratings_changed(&state).await?;
+    ratings_changed(&state);
     Ok(Json(review))
 }
 

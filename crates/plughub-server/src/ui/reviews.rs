@@ -75,7 +75,15 @@ pub async fn page(
         .await;
     let listed = match listed {
         Ok(l) => l,
-        Err(e) => return page.error(StatusCode::INTERNAL_SERVER_ERROR, "Reviews", &e.to_string()),
+        Err(e) => {
+            // The cause goes to the log, not the page: it may name the store's internals.
+            tracing::error!(error = %e, plugin = %plugin.name, "cannot list reviews");
+            return page.error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Reviews",
+                "The reviews cannot be shown just now. Try again in a moment; if it lasts, tell the platform's operators.",
+            );
+        }
     };
     let mut qualifying = Vec::new();
     let mut publisher = false;
@@ -140,10 +148,11 @@ pub async fn moderation(State(state): State<AppState>, viewer: Viewer, uri: Uri)
     let (queue, bans) = match (reviews.queue(principal).await, reviews.bans().await) {
         (Ok(q), Ok(b)) => (q, b),
         (Err(e), _) | (_, Err(e)) => {
+            tracing::error!(error = %e, "cannot read the moderation queue");
             return page.error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Moderation",
-                &e.to_string(),
+                "The moderation queue cannot be shown just now. Try again in a moment; if it lasts, look at the server's log.",
             );
         }
     };
