@@ -33,10 +33,12 @@ pub enum Action {
     ViewActivity,
     /// Add people to the group and change their roles.
     ManageMembers,
+    /// Make and delete the group's webhooks, and read their deliveries.
+    ManageWebhooks,
 }
 
 impl Action {
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 12] = [
         Action::BrowseCatalogue,
         Action::ModerateCatalogue,
         Action::ManageOrganisations,
@@ -48,6 +50,7 @@ impl Action {
         Action::Run,
         Action::ViewActivity,
         Action::ManageMembers,
+        Action::ManageWebhooks,
     ];
 
     /// Whether the action is on one group's things (else on the platform).

@@ -129,6 +129,22 @@ fn routes() -> Vec<(&'static str, String, Option<Value>, May)> {
             None,
             May::Owner,
         ),
+        ("GET", format!("{p}/changelog"), None, May::User),
+        ("GET", "/api/orgs/ORG/webhooks".into(), None, May::Owner),
+        (
+            "POST",
+            "/api/orgs/ORG/webhooks".into(),
+            // Refused by the address policy (loopback is not allowed here): changes nothing.
+            Some(json!({ "url": "http://127.0.0.1:9/hook", "events": ["update_available"] })),
+            May::Owner,
+        ),
+        ("DELETE", "/api/orgs/ORG/webhooks/none".into(), None, May::Owner),
+        (
+            "GET",
+            "/api/orgs/ORG/webhooks/none/deliveries".into(),
+            None,
+            May::Owner,
+        ),
     ]
 }
 
@@ -170,6 +186,7 @@ fn platform_routes() -> Vec<(&'static str, &'static str, Option<Value>)> {
         ),
         ("DELETE", "/api/admin/tokens/none", None),
         ("POST", "/api/admin/catalog/sync", None),
+        ("POST", "/api/admin/updates/check", None),
     ]
 }
 
@@ -183,6 +200,12 @@ fn own_routes() -> Vec<(&'static str, &'static str, Option<Value>)> {
             Some(json!({ "name": "mine", "days": 1 })),
         ),
         ("DELETE", "/api/me/tokens/none", None),
+        ("GET", "/api/me/notifications", None),
+        (
+            "POST",
+            "/api/me/notifications/read",
+            Some(json!({})),
+        ),
         (
             "PUT",
             "/api/me/password",

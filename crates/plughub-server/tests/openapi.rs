@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 /// Every route of the API, as a client sees it.
-const ROUTES: [(&str, &str); 52] = [
+const ROUTES: [(&str, &str); 60] = [
     ("get", "/api/me"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/logout"),
@@ -65,6 +65,14 @@ const ROUTES: [(&str, &str); 52] = [
     ("get", "/api/orgs/{org}/executions/live"),
     ("get", "/healthz"),
     ("get", "/metrics"),
+    ("get", "/api/me/notifications"),
+    ("post", "/api/me/notifications/read"),
+    ("get", "/api/orgs/{org}/webhooks"),
+    ("post", "/api/orgs/{org}/webhooks"),
+    ("delete", "/api/orgs/{org}/webhooks/{id}"),
+    ("get", "/api/orgs/{org}/webhooks/{id}/deliveries"),
+    ("get", "/api/orgs/{org}/plugins/{plugin}/changelog"),
+    ("post", "/api/admin/updates/check"),
 ];
 
 async fn document() -> Value {

@@ -10,6 +10,7 @@ mod groups;
 mod invitations;
 mod leases;
 mod location;
+mod notify;
 mod runtime_state;
 mod things;
 mod timing;
@@ -23,6 +24,9 @@ pub use events::{EventCursor, EventFilter, ExecutionScope};
 pub use groups::GroupSummary;
 pub use invitations::InvitationRecord;
 pub use location::{Backend, Location};
+pub use notify::{
+    AttemptRecord, DeliveryOutcome, DeliveryRecord, NewNotification, NotificationRecord,
+};
 pub use runtime_state::{MemoryQuery, NewMemory};
 pub use timing::StoreMetrics;
 pub use tx::{NewThing, StoreTx};

@@ -18,7 +18,7 @@ use plughub_domain::{Plan, Role};
 use serde::{Deserialize, Serialize};
 
 /// The caller may do `action` on the platform (a platform owner), or is refused with 403.
-fn platform(caller: &Caller, action: Action) -> Result<(), ApiError> {
+pub(crate) fn platform(caller: &Caller, action: Action) -> Result<(), ApiError> {
     match caller.0.may(action, None) {
         Ok(()) => Ok(()),
         Err(Denial::NotFound | Denial::Forbidden { .. }) => Err(ApiError {

@@ -6,5 +6,8 @@ pub mod health;
 pub mod installed;
 pub mod me;
 pub mod members;
+pub mod notifications;
 pub mod orgs;
 pub mod plugins;
+pub mod updates;
+pub mod webhooks;

@@ -1,0 +1,299 @@
+//! Webhooks through the API, delivered to receivers on loopback: a delivery whose signature verifies
+//! (recomputed here with HMAC-SHA256), one retried after a failure with both attempts logged, and a
+//! loopback target refused when the operator has not allowed loopback, its receiver never connected to.
+
+mod support;
+#[path = "support/receiver.rs"]
+mod receiver;
+
+use axum::http::StatusCode;
+use hmac::{Hmac, Mac};
+use plughub_domain::{EventType, NewEvent, Plan, Role};
+use plughub_notify::{Notifier, RetryPolicy, WebhookPolicy};
+use plughub_store::Store;
+use plughub_testkit::http::LoopbackNpm;
+use plughub_testkit::{TestBackend, TestStore};
+use receiver::Receiver;
+use serde_json::{Value, json};
+use std::time::Duration;
+use support::{Node, person_with_token};
+
+struct World {
+    t: TestStore,
+    _dir: tempfile::TempDir,
+    _npm: LoopbackNpm,
+    node: Node,
+    owner: String,
+    user: String,
+    globex: String,
+}
+
+/// Two organisations, an owner and a user of acme and an owner of globex, and a server whose
+/// notifier follows `policy` and retries after 100 ms.
+async fn world(backend: TestBackend, policy: WebhookPolicy) -> World {
+    let t = TestStore::new(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let npm = LoopbackNpm::start().await;
+    let mut tx = t.store.begin().await.unwrap();
+    for org in ["acme", "globex"] {
+        tx.create_group(org, Plan::Pro, None, "test").await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let owner = person_with_token(&t.store, "owner@acme.test", "acme", Role::OrgOwner).await;
+    let user = person_with_token(&t.store, "user@acme.test", "acme", Role::OrgUser).await;
+    let globex = person_with_token(&t.store, "owner@globex.test", "globex", Role::OrgOwner).await;
+    let node = Node::start(
+        t.store.clone(),
+        &npm.url,
+        dir.path(),
+        &dir.path().join("keys.json"),
+        Default::default(),
+    )
+    .await
+    .with_notifier(notifier(&t.store, policy));
+    World {
+        t,
+        _dir: dir,
+        _npm: npm,
+        node,
+        owner,
+        user,
+        globex,
+    }
+}
+
+fn notifier(store: &Store, policy: WebhookPolicy) -> Notifier {
+    Notifier::new(store.clone())
+        .with_policy(policy)
+        .with_retry(RetryPolicy {
+            first_delay: Duration::from_millis(100),
+            ..Default::default()
+        })
+}
+
+fn loopback_allowed() -> WebhookPolicy {
+    WebhookPolicy {
+        allow_loopback: true,
+        ..Default::default()
+    }
+}
+
+/// What the review helper records when a publisher answers a review: an event of the log, appended
+/// here as any part of plughub appends one.
+async fn review_answered(store: &Store, org: &str) {
+    let group = store.group_by_name(org).await.unwrap().unwrap();
+    store
+        .append_event(&NewEvent {
+            event_type: EventType::ReviewAnswered,
+            actor: "publisher@acme.test".into(),
+            target: None,
+            group_id: Some(group.id),
+            metadata: json!({ "plugin": "@acme/plugin-api", "review": "r1" }),
+        })
+        .await
+        .unwrap();
+}
+
+async fn deliveries(w: &World, id: &str) -> Vec<Value> {
+    let (status, body) = w
+        .node
+        .send(
+            "GET",
+            &format!("/api/orgs/acme/webhooks/{id}/deliveries"),
+            &w.owner,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["deliveries"].as_array().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delivery_is_signed_with_the_secret_shown_once() {
+    for backend in [TestBackend::Sqlite, TestBackend::Postgres] {
+        let w = world(backend, loopback_allowed()).await;
+        let receiver = Receiver::start(&[200]).await;
+        let made = json!({ "url": receiver.url, "events": ["review_answered"] });
+        // Owners only; another organisation's owner does not see acme at all.
+        let (status, _) = w
+            .node
+            .send("POST", "/api/orgs/acme/webhooks", &w.user, Some(made.clone()))
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _) = w
+            .node
+            .send("POST", "/api/orgs/acme/webhooks", &w.globex, Some(made.clone()))
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, bad) = w
+            .node
+            .send(
+                "POST",
+                "/api/orgs/acme/webhooks",
+                &w.owner,
+                Some(json!({ "url": receiver.url, "events": ["everything"] })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert!(bad["error"]["message"].as_str().unwrap().contains("update_available"));
+
+        let (status, created) = w
+            .node
+            .send("POST", "/api/orgs/acme/webhooks", &w.owner, Some(made))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let secret = created["secret"].as_str().unwrap().to_string();
+        let id = created["id"].as_str().unwrap().to_string();
+        let (_, listed) = w
+            .node
+            .send("GET", "/api/orgs/acme/webhooks", &w.owner, None)
+            .await;
+        assert_eq!(listed["webhooks"][0]["id"], id.as_str());
+        assert_eq!(listed["webhooks"][0]["events"], json!(["review_answered"]));
+        assert!(listed["webhooks"][0].get("secret").is_none(), "the secret is shown once");
+
+        // An event of another organisation goes to none of acme's webhooks.
+        review_answered(&w.t.store, "globex").await;
+        review_answered(&w.t.store, "acme").await;
+        w.node.notifier().run_once().await.unwrap();
+        let got = receiver.received();
+        assert_eq!(got.len(), 1, "one delivery, acme's");
+        let delivery = &got[0];
+        let header = delivery.header("x-plughub-signature").unwrap();
+        let (t, v1) = header.split_once(',').unwrap();
+        let t = t.strip_prefix("t=").unwrap();
+        let v1 = v1.strip_prefix("v1=").unwrap();
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(format!("{t}.").as_bytes());
+        mac.update(&delivery.body);
+        assert_eq!(hex::encode(mac.finalize().into_bytes()), v1, "the signature verifies");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        assert!((now - t.parse::<i64>().unwrap()).abs() < 60);
+        let body: Value = serde_json::from_slice(&delivery.body).unwrap();
+        assert_eq!(body["type"], "review_answered");
+        assert_eq!(body["organisation"], "acme");
+        assert_eq!(body["data"]["plugin"], "@acme/plugin-api");
+        assert_eq!(delivery.header("x-plughub-event"), Some("review_answered"));
+
+        let log = deliveries(&w, &id).await;
+        assert_eq!(log.len(), 1);
+        assert_eq!(log[0]["status"], "delivered");
+        assert_eq!(log[0]["attempts"][0]["status"], 200);
+        // A second round sends nothing again.
+        w.node.notifier().run_once().await.unwrap();
+        assert_eq!(receiver.received().len(), 1);
+
+        // Deleted: no more deliveries, its log kept out of reach.
+        let (status, _) = w
+            .node
+            .send("DELETE", &format!("/api/orgs/acme/webhooks/{id}"), &w.owner, None)
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        review_answered(&w.t.store, "acme").await;
+        w.node.notifier().run_once().await.unwrap();
+        assert_eq!(receiver.received().len(), 1);
+        let (status, _) = w
+            .node
+            .send("GET", &format!("/api/orgs/acme/webhooks/{id}/deliveries"), &w.owner, None)
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_delivery_is_retried_with_each_attempt_logged() {
+    let w = world(TestBackend::Sqlite, loopback_allowed()).await;
+    let receiver = Receiver::start(&[500, 200]).await;
+    let (status, created) = w
+        .node
+        .send(
+            "POST",
+            "/api/orgs/acme/webhooks",
+            &w.owner,
+            Some(json!({ "url": receiver.url, "events": ["review_answered", "update_available"] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap();
+    review_answered(&w.t.store, "acme").await;
+    w.node.notifier().run_once().await.unwrap();
+    let log = deliveries(&w, id).await;
+    assert_eq!(log[0]["status"], "pending", "{log:?}");
+    assert_eq!(log[0]["attempts"][0]["status"], 500);
+    assert!(log[0]["attempts"][0]["error"].as_str().unwrap().contains("500"));
+    // Not due before its backoff.
+    w.node.notifier().run_once().await.unwrap();
+    assert_eq!(receiver.received().len(), 1);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    w.node.notifier().run_once().await.unwrap();
+    let log = deliveries(&w, id).await;
+    assert_eq!(log[0]["status"], "delivered", "{log:?}");
+    let attempts = log[0]["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 2);
+    assert_eq!((attempts[0]["status"].as_i64(), attempts[1]["status"].as_i64()), (Some(500), Some(200)));
+    assert!(attempts[1]["error"].is_null());
+    let got = receiver.received();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].body, got[1].body, "the same delivery, sent again");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_loopback_target_is_refused_unless_the_operator_allows_it() {
+    let w = world(TestBackend::Sqlite, WebhookPolicy::default()).await;
+    let receiver = Receiver::start(&[200]).await;
+    for url in [receiver.url.clone(), receiver.url.replace("127.0.0.1", "localhost")] {
+        let (status, body) = w
+            .node
+            .send(
+                "POST",
+                "/api/orgs/acme/webhooks",
+                &w.owner,
+                Some(json!({ "url": url, "events": ["review_answered"] })),
+            )
+            .await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("target_refused")),
+            "{url}: {body}"
+        );
+        assert!(body["error"]["message"].as_str().unwrap().contains("loopback"), "{body}");
+    }
+    let (_, listed) = w
+        .node
+        .send("GET", "/api/orgs/acme/webhooks", &w.owner, None)
+        .await;
+    assert_eq!(listed["webhooks"], json!([]), "nothing was made");
+
+    // Made while the operator allowed loopback, then sent by a server that does not: every attempt is
+    // checked again, and refused without connecting.
+    let allowed = Node::start(
+        w.t.store.clone(),
+        &w._npm.url,
+        w._dir.path(),
+        &w._dir.path().join("keys.json"),
+        Default::default(),
+    )
+    .await
+    .with_notifier(notifier(&w.t.store, loopback_allowed()));
+    let (status, created) = allowed
+        .send(
+            "POST",
+            "/api/orgs/acme/webhooks",
+            &w.owner,
+            Some(json!({ "url": receiver.url, "events": ["review_answered"] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    review_answered(&w.t.store, "acme").await;
+    w.node.notifier().run_once().await.unwrap();
+    let log = deliveries(&w, created["id"].as_str().unwrap()).await;
+    let attempt = &log[0]["attempts"][0];
+    assert!(attempt["status"].is_null(), "{attempt}");
+    assert!(attempt["error"].as_str().unwrap().contains("loopback"), "{attempt}");
+    assert_eq!(log[0]["status"], "pending", "retried later, as the operator may allow it");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(receiver.connections(), 0, "the receiver was never connected to");
+}
