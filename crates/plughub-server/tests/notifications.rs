@@ -56,10 +56,7 @@ async fn a_newer_version_in_the_registry_is_told_of_once() {
             tx.create_group(org, Plan::Pro, None, "test").await.unwrap();
         }
         tx.commit().await.unwrap();
-        let owner = person_with_token(&t.store, "owner@acme.test", "acme", Role::OrgOwner).await;
-        let user = person_with_token(&t.store, "user@acme.test", "acme", Role::OrgUser).await;
-        let globex =
-            person_with_token(&t.store, "owner@globex.test", "globex", Role::OrgOwner).await;
+        // The platform owner is the first person (before there is any other).
         let accounts = plughub_accounts::Accounts::new(t.store.clone());
         let first = accounts.first_start("test").await.unwrap().unwrap();
         let platform = accounts
@@ -67,6 +64,10 @@ async fn a_newer_version_in_the_registry_is_told_of_once() {
             .await
             .unwrap()
             .1;
+        let owner = person_with_token(&t.store, "owner@acme.test", "acme", Role::OrgOwner).await;
+        let user = person_with_token(&t.store, "user@acme.test", "acme", Role::OrgUser).await;
+        let globex =
+            person_with_token(&t.store, "owner@globex.test", "globex", Role::OrgOwner).await;
         let node = Node::start(
             t.store.clone(),
             &npm.url,

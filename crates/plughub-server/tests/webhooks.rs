@@ -200,6 +200,7 @@ async fn a_delivery_is_signed_with_the_secret_shown_once() {
             .send("GET", &format!("/api/orgs/acme/webhooks/{id}/deliveries"), &w.owner, None)
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
+        w.t.cleanup().await;
     }
 }
 

@@ -1,3 +1,4 @@
+#![allow(dead_code)]
 //! A webhook receiver on loopback for tests: it answers each request with the next status of its
 //! script (the last one from then on), and keeps what it was sent; and counts the connections made to
 //! it, so a test can show that a refused target was never connected to.
