@@ -62,8 +62,9 @@ error_responses! {
     /// same), or no such installed plugin (`plugin_not_installed`), agent (`agent_not_found`), component
     /// of the plugin (`component_not_found`), package in the registry or version of it
     /// (`plugin_not_found`); no such member of the organisation (`member_not_found`), person
-    /// (`person_not_found`), token of the caller's or not revoked yet (`token_not_found`), or open
-    /// invitation (`invitation_not_found`: used, withdrawn or never made).
+    /// (`person_not_found`), token of the caller's or not revoked yet (`token_not_found`), open
+    /// invitation (`invitation_not_found`: used, withdrawn or never made), or webhook of the
+    /// organisation (`not_found`).
     NotFound = 404;
     /// Not in a state that allows this: installed already, active already, not active, needed by
     /// others, nothing to roll back to, a name taken already, or changed by another request first
@@ -88,7 +89,10 @@ error_responses! {
     /// installed or whose dependencies cannot (`cannot_install`, `dependencies`), a package neither in
     /// the catalogue nor shaped like an elizaOS plugin (`not_a_plugin`, with suggestions; install it
     /// with `not_in_catalogue`); a password too short (`weak_password`), or a role, name, email or
-    /// expiry that cannot be had (`invalid`).
+    /// expiry that cannot be had (`invalid`); a webhook URL that is not an http(s) URL or events that
+    /// are not among those sent (`invalid`), or a target the address policy refuses
+    /// (`target_refused`: loopback, private and other non-public addresses, unless the operator
+    /// allows them).
     Unprocessable = 422;
     /// Too many requests: failed sign-ins from this address, or for this account from it, unknown
     /// tokens included (`throttled`); the organisation's installs in the hour, its executions in the day
@@ -99,6 +103,8 @@ error_responses! {
     Internal = 500;
     /// The plugin failed: it threw, timed out, ended, or did not start (`plugin_failed`).
     PluginFailed = 502;
+    /// The npm registry could not be read, or does not have the version asked for (`registry`).
+    RegistryFailed = 502;
     /// This server serves the catalogue only, not organisations' plugins (`no_lifecycle`), or has no
     /// catalogue sources to sync from (`no_sync_sources`); or the
     /// plugin failed so often in a row that its circuit is open (`circuit_open`, `details.half_opens_at`):
@@ -431,6 +437,7 @@ fn add_link(
             TooManyRequests,
             Internal,
             PluginFailed,
+            RegistryFailed,
             Unavailable,
         )
     ),

@@ -36,7 +36,7 @@ pub struct ChangelogQuery {
     responses(
         (status = 200, description = "From the package's changelog, else the versions and their dates", body = Changelog),
         (status = 400, response = BadRequest),
-        (status = 502, description = "The registry could not be read, or did not have what was asked", body = crate::error::ErrorBody),
+        (status = 502, response = crate::openapi::RegistryFailed),
         InOrg,
         Plugins,
     )
@@ -78,7 +78,7 @@ pub struct UpdateCheck {
     summary = "Look for newer versions of installed plugins now, and tell of them",
     responses(
         (status = 200, description = "Checked; the notices recorded", body = UpdateCheck),
-        (status = 502, description = "The registry could not be read, or did not have what was asked", body = crate::error::ErrorBody),
+        (status = 502, response = crate::openapi::RegistryFailed),
         Platform,
         Plugins,
     )

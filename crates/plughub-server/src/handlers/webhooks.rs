@@ -152,7 +152,7 @@ pub async fn create(
     summary = "Delete a webhook (owners); its pending deliveries end, its log stays",
     params(WebhookPath),
     responses(
-        (status = 204, description = "Deleted"),
+        (status = 200, description = "Deleted: the organisation's webhooks now", body = WebhookList),
         InOrg,
     )
 )]
@@ -160,12 +160,15 @@ pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
     Path(WebhookPath { org, id }): Path<WebhookPath>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<Json<WebhookList>> {
     let group = caller
         .group_for(&state, &org, Action::ManageWebhooks)
         .await?;
-    webhooks::delete(state.catalog.store(), &group.id, &id, &caller.0.email).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let store = state.catalog.store();
+    webhooks::delete(store, &group.id, &id, &caller.0.email).await?;
+    Ok(Json(WebhookList {
+        webhooks: webhooks::list(store, &group.id).await?,
+    }))
 }
 
 /// `GET /api/orgs/{org}/webhooks/{id}/deliveries`.
