@@ -67,17 +67,14 @@ pub async fn between(
     to: Option<&str>,
     core: Option<CoreMajor>,
 ) -> Result<Changelog, NotifyError> {
-    let registry = |e: plughub_install::InstallError| NotifyError::Registry(e.to_string());
-    let doc = plughub_install::document(npm, plugin).await.map_err(registry)?;
-    let target = plughub_install::resolve(&doc, plugin, to, core).map_err(registry)?;
+    let doc = plughub_install::document(npm, plugin).await?;
+    let target = plughub_install::resolve(&doc, plugin, to, core)?;
     let to = target.version.clone();
     let versions = versions_between(&doc, from, &to);
     let folder = tempfile::tempdir()
-        .map_err(|e| NotifyError::Registry(format!("no temporary folder: {e}")))?;
+        .map_err(|e| NotifyError::Local(format!("no temporary folder: {e}")))?;
     let dest = folder.path().join("package");
-    plughub_install::fetch_resolved(npm, target, &dest, &ExtractLimits::default())
-        .await
-        .map_err(registry)?;
+    plughub_install::fetch_resolved(npm, target, &dest, &ExtractLimits::default()).await?;
     let found = read_changelog(&dest).and_then(|(file, text)| {
         sections_between(&text, from, &to).map(|markdown| (file, markdown))
     });

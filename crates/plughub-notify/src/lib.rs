@@ -27,7 +27,12 @@ pub enum NotifyError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
-    /// The registry could not be asked, or did not answer what was needed.
+    /// The package or version could not be had from the registry.
+    #[error(transparent)]
+    Install(#[from] plughub_install::InstallError),
+    #[error(transparent)]
+    Lifecycle(#[from] plughub_lifecycle::LifecycleError),
+    /// Something needed on this machine failed (a temporary folder).
     #[error("{0}")]
-    Registry(String),
+    Local(String),
 }

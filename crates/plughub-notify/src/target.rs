@@ -15,11 +15,17 @@ pub struct WebhookPolicy {
     pub allow_loopback: bool,
     /// Non-public addresses the operator trusts (an internal receiver), as for the egress proxy.
     pub trusted_addresses: Vec<IpAddr>,
+    /// Only loopback (`--webhook-loopback-only`): nothing leaves the machine, no name but `localhost`
+    /// is resolved. For checks that make webhooks from generated URLs (the API's contract check).
+    pub loopback_only: bool,
 }
 
 impl WebhookPolicy {
     /// Whether a delivery may connect to `address`, and if not, what kind of address it is.
     pub fn refusal(&self, address: IpAddr) -> Option<&'static str> {
+        if self.loopback_only {
+            return (!address.is_loopback()).then_some("non-loopback");
+        }
         let kind = egress::non_public(address)?;
         if self.trusted_addresses.contains(&address)
             || (self.allow_loopback && address.is_loopback())
@@ -94,6 +100,11 @@ impl Target {
                         other => NotifyError::Invalid(other.to_string()),
                     });
                 }
+                if policy.loopback_only && !name.eq_ignore_ascii_case("localhost") {
+                    return Err(NotifyError::Refused(format!(
+                        "{name}: this server sends webhooks to loopback only (--webhook-loopback-only)"
+                    )));
+                }
                 resolver.resolve(name, self.port).await.map_err(|e| {
                     NotifyError::Refused(format!("cannot resolve {name}: {e}"))
                 })?
@@ -162,6 +173,11 @@ mod tests {
         // An address the operator trusts.
         let trusted = WebhookPolicy { trusted_addresses: vec!["10.1.2.3".parse().unwrap()], ..Default::default() };
         assert!(check("http://10.1.2.3/hook", &trusted, &[]).await.is_ok());
+        // Loopback only: no public address, and no name but localhost is even resolved.
+        let only = WebhookPolicy { loopback_only: true, ..Default::default() };
+        assert!(check("http://127.0.0.1:9/hook", &only, &[]).await.is_ok());
+        assert!(check("http://93.184.216.34/hook", &only, &[]).await.is_err());
+        assert!(check("https://hooks.example.test/x", &only, &["127.0.0.1"]).await.is_err());
         // A public answer is kept, a private one beside it dropped.
         assert_eq!(
             check("https://hooks.example.test/x", &strict, &["10.0.0.7", "93.184.216.34"]).await.unwrap(),

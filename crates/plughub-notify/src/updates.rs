@@ -21,10 +21,7 @@ pub async fn check(installer: &Installer) -> Result<Vec<StoredEvent>, NotifyErro
     let mut documents: HashMap<String, Option<Value>> = HashMap::new();
     let mut recorded = Vec::new();
     for group in store.groups().await? {
-        let records = installer
-            .list(&group.name)
-            .await
-            .map_err(|e| NotifyError::Registry(e.to_string()))?;
+        let records = installer.list(&group.name).await?;
         for record in records {
             if matches!(record.state, State::Uninstalled | State::Failed) {
                 continue;

@@ -77,20 +77,14 @@ pub async fn create(
     resolver: &dyn Resolver,
     group_id: &str,
     url: &str,
-    events: &[String],
+    events: &[NotifyKind],
     actor: &str,
 ) -> Result<CreatedWebhook, NotifyError> {
     let target = Target::parse(url)?;
-    let mut kinds = Vec::new();
-    for e in events {
-        let kind = NotifyKind::parse(e).ok_or_else(|| {
-            NotifyError::Invalid(format!(
-                "{e:?} is not an event a webhook is sent: choose among {}",
-                NotifyKind::ALL.map(NotifyKind::as_str).join(", ")
-            ))
-        })?;
-        if !kinds.contains(&kind) {
-            kinds.push(kind);
+    let mut kinds: Vec<NotifyKind> = Vec::new();
+    for kind in events {
+        if !kinds.contains(kind) {
+            kinds.push(*kind);
         }
     }
     if kinds.is_empty() {

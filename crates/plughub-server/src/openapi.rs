@@ -240,7 +240,7 @@ impl Modify for Shapes {
 struct Links;
 
 /// The operations on one installed plugin, which take `org` and `plugin` in their path.
-const ON_A_PLUGIN: [&str; 11] = [
+const ON_A_PLUGIN: [&str; 12] = [
     "uninstall_plugin",
     "configure_plugin",
     "run_plugin",
@@ -252,10 +252,11 @@ const ON_A_PLUGIN: [&str; 11] = [
     "update_plugin",
     "rollback_plugin",
     "resume_plugin",
+    "plugin_changelog",
 ];
 
 /// The operations on one organisation, which take `org` alone in their path.
-const ON_AN_ORG: [&str; 10] = [
+const ON_AN_ORG: [&str; 12] = [
     "list_installed",
     "list_members",
     "list_invitations",
@@ -266,6 +267,8 @@ const ON_AN_ORG: [&str; 10] = [
     "list_events",
     "list_executions",
     "live_executions",
+    "list_webhooks",
+    "create_webhook",
 ];
 
 impl Modify for Links {
@@ -309,6 +312,16 @@ impl Modify for Links {
             "withdraw_invitation",
             &[org, ("id", "$response.body#/id")],
         );
+        // A webhook made → its deliveries, and deleted.
+        for target in ["webhook_deliveries", "delete_webhook"] {
+            add_link(
+                openapi,
+                "create_webhook",
+                "201",
+                target,
+                &[org, ("id", "$response.body#/id")],
+            );
+        }
         // No link from a search to the plugin it found first: a search may find nothing, and a link
         // must hold for every answer. The contract check names real plugins for `show_plugin` instead.
     }

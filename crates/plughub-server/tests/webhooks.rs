@@ -135,7 +135,18 @@ async fn a_delivery_is_signed_with_the_secret_shown_once() {
             )
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
-        assert!(bad["error"]["message"].as_str().unwrap().contains("update_available"));
+        assert!(bad["error"]["message"].as_str().unwrap().contains("review_answered"), "{bad}");
+        let (status, bad) = w
+            .node
+            .send(
+                "POST",
+                "/api/orgs/acme/webhooks",
+                &w.owner,
+                Some(json!({ "url": receiver.url, "events": [] })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert!(bad["error"]["message"].as_str().unwrap().contains("update_available"), "{bad}");
 
         let (status, created) = w
             .node

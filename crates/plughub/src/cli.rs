@@ -309,6 +309,10 @@ pub struct ServeArgs {
     /// tests). Off by default: webhooks go to public addresses only, as plugins' requests do
     #[arg(long)]
     pub webhook_allow_loopback: bool,
+    /// Send webhooks to loopback only, resolving no name but localhost: nothing leaves this machine
+    /// (checks that make webhooks from generated URLs)
+    #[arg(long)]
+    pub webhook_loopback_only: bool,
     /// A non-public address webhooks may be sent to anyway (an internal receiver); repeat for several
     #[arg(long = "webhook-trusted-address", value_name = "ADDRESS", value_delimiter = ',')]
     pub webhook_trusted_addresses: Vec<std::net::IpAddr>,

@@ -104,7 +104,15 @@ impl From<plughub_notify::NotifyError> for ApiError {
             E::Refused(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "target_refused", m),
             E::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
             E::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
-            E::Registry(m) => ApiError::new(StatusCode::BAD_GATEWAY, "registry", m),
+            // A name or version the registry does not have: not found, as for an update.
+            E::Install(
+                e @ (plughub_install::InstallError::NotOnNpm { .. }
+                | plughub_install::InstallError::NoTarget { .. }
+                | plughub_install::InstallError::NoCompatible { .. }),
+            ) => ApiError::new(StatusCode::NOT_FOUND, "plugin_not_found", e.to_string()),
+            E::Install(e) => ApiError::new(StatusCode::BAD_GATEWAY, "registry", e.to_string()),
+            E::Lifecycle(e) => e.into(),
+            E::Local(m) => ApiError::internal(&m),
         }
     }
 }

@@ -10,6 +10,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use plughub_domain::access::Action;
+use plughub_notify::NotifyKind;
 use plughub_notify::webhooks::{self, CreatedWebhook, Webhook};
 use serde::{Deserialize, Serialize};
 
@@ -33,10 +34,9 @@ pub struct NewWebhook {
     /// loopback or trusts the address).
     #[schema(min_length = 1, max_length = 2000)]
     pub url: String,
-    /// The events it is sent, among `update_available`, `plugin_suspended`, `install_failed`,
-    /// `review_answered`.
+    /// The events it is sent (at least one).
     #[schema(min_items = 1, max_items = 4)]
-    pub events: Vec<String>,
+    pub events: Vec<NotifyKind>,
 }
 
 /// An organisation's webhooks.

@@ -87,8 +87,9 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<()> {
     state = state.with_notifier(
         plughub_notify::Notifier::new(state.catalog.store().clone()).with_policy(
             plughub_notify::WebhookPolicy {
-                allow_loopback: args.webhook_allow_loopback,
+                allow_loopback: args.webhook_allow_loopback || args.webhook_loopback_only,
                 trusted_addresses: args.webhook_trusted_addresses.clone(),
+                loopback_only: args.webhook_loopback_only,
             },
         ),
     );
