@@ -146,7 +146,7 @@ async fn a_delivery_is_signed_with_the_secret_shown_once() {
             )
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
-        assert!(bad["error"]["message"].as_str().unwrap().contains("update_available"), "{bad}");
+        assert!(bad["error"]["message"].as_str().unwrap().contains("`events`"), "{bad}");
 
         let (status, created) = w
             .node
