@@ -22,6 +22,8 @@ export const pages = [
   { name: 'account', path: '/account', as: 'owner' },
   { name: 'members', path: '/members?org=acme', as: 'owner' },
   { name: 'admin', path: '/admin', as: 'platform' },
+  { name: 'notifications-page', path: '/notifications', as: 'owner' },
+  { name: 'webhooks-page', path: '/webhooks?org=acme', as: 'owner' },
   { name: 'login', path: '/login', as: null },
 ];
 

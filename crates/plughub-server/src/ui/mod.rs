@@ -6,6 +6,7 @@
 mod assets;
 mod catalog;
 mod console;
+mod notify;
 pub mod markdown;
 mod people;
 mod permissions;
@@ -38,6 +39,9 @@ pub fn routes() -> Router<AppState> {
         .route("/plugins/playground", get(console::playground))
         .route("/plugins/activity", get(console::activity))
         .route("/plugins/security", get(console::security))
+        .route("/plugins/changelog", get(notify::changelog))
+        .route("/notifications", get(notify::notifications))
+        .route("/webhooks", get(notify::webhooks))
         .route("/plugins/{*name}", get(catalog::plugin))
 }
 
@@ -62,6 +66,8 @@ struct Base<'a> {
 #[derive(Serialize)]
 struct Me<'a> {
     email: &'a str,
+    /// Notifications not read yet.
+    unread: i64,
     platform_owner: bool,
     orgs: Vec<OrgChoice<'a>>,
 }
@@ -117,6 +123,7 @@ impl<'a> Page<'a> {
         Base {
             me: self.viewer.principal.as_ref().map(|p| Me {
                 email: &p.email,
+                unread: self.viewer.unread,
                 platform_owner: p.is_platform_owner(),
                 orgs: self
                     .viewer

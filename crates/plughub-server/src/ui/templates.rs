@@ -36,6 +36,15 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/invitation.html"),
     ),
     ("admin.html", include_str!("../../templates/admin.html")),
+    (
+        "notifications.html",
+        include_str!("../../templates/notifications.html"),
+    ),
+    ("webhooks.html", include_str!("../../templates/webhooks.html")),
+    (
+        "changelog.html",
+        include_str!("../../templates/changelog.html"),
+    ),
 ];
 
 /// What a URL path segment or query value keeps unencoded: the unreserved characters (RFC 3986).

@@ -84,8 +84,9 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<()> {
     }
     // Notifications and webhooks: the operator's address policy for webhook targets, and a round of
     // telling and delivering every few seconds.
+    let store = state.catalog.store().clone();
     state = state.with_notifier(
-        plughub_notify::Notifier::new(state.catalog.store().clone()).with_policy(
+        plughub_notify::Notifier::new(store).with_policy(
             plughub_notify::WebhookPolicy {
                 allow_loopback: args.webhook_allow_loopback || args.webhook_loopback_only,
                 trusted_addresses: args.webhook_trusted_addresses.clone(),
