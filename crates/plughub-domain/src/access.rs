@@ -198,7 +198,7 @@ mod tests {
             .iter()
             .map(|r| Action::ALL.iter().filter(|a| role_allows(*r, **a)).count())
             .sum();
-        // platform_owner 3, org_owner 9, org_user 4, customer 1.
-        assert_eq!(allowed, 17);
+        // platform_owner 3, org_owner 10, org_user 4, customer 1.
+        assert_eq!(allowed, 18);
     }
 }

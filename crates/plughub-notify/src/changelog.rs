@@ -71,8 +71,8 @@ pub async fn between(
     let target = plughub_install::resolve(&doc, plugin, to, core)?;
     let to = target.version.clone();
     let versions = versions_between(&doc, from, &to);
-    let folder = tempfile::tempdir()
-        .map_err(|e| NotifyError::Local(format!("no temporary folder: {e}")))?;
+    let folder =
+        tempfile::tempdir().map_err(|e| NotifyError::Local(format!("no temporary folder: {e}")))?;
     let dest = folder.path().join("package");
     plughub_install::fetch_resolved(npm, target, &dest, &ExtractLimits::default()).await?;
     let found = read_changelog(&dest).and_then(|(file, text)| {
@@ -142,7 +142,8 @@ pub fn sections_between(text: &str, from: &str, to: &str) -> Option<String> {
     let mut keep = false;
     for line in text.lines() {
         let heading_level = line.chars().take_while(|c| *c == '#').count();
-        let is_heading = heading_level > 0 && line[heading_level..].starts_with(char::is_whitespace);
+        let is_heading =
+            heading_level > 0 && line[heading_level..].starts_with(char::is_whitespace);
         if let Some(captures) = VERSION_HEADING.captures(line) {
             let this_level = captures[1].len();
             if level.is_none_or(|l| this_level <= l) {
@@ -179,7 +180,10 @@ mod tests {
             None,
             "nothing after the installed version up to it"
         );
-        assert_eq!(sections_between("no versions here\n", "1.0.0", "2.0.0"), None);
+        assert_eq!(
+            sections_between("no versions here\n", "1.0.0", "2.0.0"),
+            None
+        );
     }
 
     #[test]
@@ -190,8 +194,14 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                VersionDate { version: "1.2.0".into(), published: None },
-                VersionDate { version: "1.1.0".into(), published: Some("2026-02-01T00:00:00.000Z".into()) },
+                VersionDate {
+                    version: "1.2.0".into(),
+                    published: None
+                },
+                VersionDate {
+                    version: "1.1.0".into(),
+                    published: Some("2026-02-01T00:00:00.000Z".into())
+                },
             ]
         );
     }

@@ -88,7 +88,8 @@ pub fn link(kind: NotifyKind, event: &StoredEvent, org: &str) -> Option<String> 
     let plugin = plugin_of(event)?;
     Some(match kind {
         NotifyKind::UpdateAvailable => {
-            let plugin = url::form_urlencoded::byte_serialize(plugin.as_bytes()).collect::<String>();
+            let plugin =
+                url::form_urlencoded::byte_serialize(plugin.as_bytes()).collect::<String>();
             format!("/plugins/changelog?org={org}&plugin={plugin}")
         }
         NotifyKind::PluginSuspended | NotifyKind::InstallFailed => {

@@ -5,15 +5,16 @@
 //! where it was; every step is idempotent (one notification per person per event, one delivery per
 //! webhook per event), so reading an event twice tells nobody twice.
 
+use crate::NotifyError;
 use crate::kinds::{self, NotifyKind};
 use crate::signature;
 use crate::target::{Target, WebhookPolicy};
 use crate::webhooks::{self, Webhook};
-use crate::NotifyError;
 use plughub_domain::StoredEvent;
 use plughub_egress::{Resolver, SystemResolver};
 use plughub_store::{
-    AttemptRecord, DeliveryOutcome, DeliveryRecord, EventCursor, NewNotification, Store, format_time,
+    AttemptRecord, DeliveryOutcome, DeliveryRecord, EventCursor, NewNotification, Store,
+    format_time,
 };
 use serde_json::json;
 use std::collections::HashMap;
@@ -130,9 +131,7 @@ impl Notifier {
         if guard.is_none() {
             // Back by the look-back window: what another server's late commit put below the place.
             let saved = self.store.notify_cursor(CURSOR).await?;
-            *guard = Some(EventCursor::after(
-                (saved - EventCursor::LOOK_BACK).max(0),
-            ));
+            *guard = Some(EventCursor::after((saved - EventCursor::LOOK_BACK).max(0)));
         }
         let cursor = guard.as_mut().expect("set above");
         let mut told = 0;
@@ -231,7 +230,11 @@ impl Notifier {
         for delivery in due {
             // The lease: no other server sends it until this attempt has had its time.
             let lease = now + self.retry.timeout + Duration::from_secs(30);
-            if !self.store.claim_delivery(&delivery, &format_time(lease)).await? {
+            if !self
+                .store
+                .claim_delivery(&delivery, &format_time(lease))
+                .await?
+            {
                 continue;
             }
             self.attempt(&delivery).await?;
@@ -259,9 +262,14 @@ impl Notifier {
         } else {
             let failures = delivery.attempts as u32 + 1;
             let next = OffsetDateTime::now_utc() + self.retry.delay(failures);
-            let created = OffsetDateTime::parse(&delivery.created_at, &Rfc3339).unwrap_or(attempted_at);
+            let created =
+                OffsetDateTime::parse(&delivery.created_at, &Rfc3339).unwrap_or(attempted_at);
             if next > created + self.retry.give_up_after
-                || self.store.webhook_secret(&delivery.webhook_id).await?.is_none()
+                || self
+                    .store
+                    .webhook_secret(&delivery.webhook_id)
+                    .await?
+                    .is_none()
             {
                 DeliveryOutcome::Failed
             } else {
@@ -285,7 +293,8 @@ impl Notifier {
 
     /// Sends a delivery once: the receiver's status, or why there was none.
     async fn send(&self, delivery: &DeliveryRecord) -> Result<u16, String> {
-        let store_error = |e: plughub_store::StoreError| format!("plughub could not read the webhook: {e}");
+        let store_error =
+            |e: plughub_store::StoreError| format!("plughub could not read the webhook: {e}");
         let Some(secret) = self
             .store
             .webhook_secret(&delivery.webhook_id)
@@ -321,7 +330,10 @@ impl Notifier {
         let response = client
             .post(target.url.clone())
             .header("content-type", "application/json")
-            .header(signature::HEADER, signature::sign(&secret, timestamp, &body))
+            .header(
+                signature::HEADER,
+                signature::sign(&secret, timestamp, &body),
+            )
             .header("X-Plughub-Event", &delivery.event_type)
             .header("X-Plughub-Delivery", &delivery.id)
             .body(body)

@@ -57,9 +57,14 @@ impl Target {
             return Err(invalid("only http and https are sent to"));
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(invalid("a user name or password in the URL would be shown to every owner"));
+            return Err(invalid(
+                "a user name or password in the URL would be shown to every owner",
+            ));
         }
-        let host = url.host().ok_or_else(|| invalid("it has no host"))?.to_owned();
+        let host = url
+            .host()
+            .ok_or_else(|| invalid("it has no host"))?
+            .to_owned();
         let port = url
             .port_or_known_default()
             .ok_or_else(|| invalid("it has no port"))?;
@@ -105,9 +110,10 @@ impl Target {
                         "{name}: this server sends webhooks to loopback only (--webhook-loopback-only)"
                     )));
                 }
-                resolver.resolve(name, self.port).await.map_err(|e| {
-                    NotifyError::Refused(format!("cannot resolve {name}: {e}"))
-                })?
+                resolver
+                    .resolve(name, self.port)
+                    .await
+                    .map_err(|e| NotifyError::Refused(format!("cannot resolve {name}: {e}")))?
             }
         };
         let allowed: Vec<SocketAddr> = candidates
@@ -117,7 +123,10 @@ impl Target {
             .collect();
         match (allowed.is_empty(), candidates.first()) {
             (false, _) => Ok(allowed),
-            (true, Some(first)) => Err(refused(*first, policy.refusal(*first).unwrap_or("non-public"))),
+            (true, Some(first)) => Err(refused(
+                *first,
+                policy.refusal(*first).unwrap_or("non-public"),
+            )),
             (true, None) => Err(NotifyError::Refused(format!(
                 "{} has no address",
                 self.host()
@@ -140,7 +149,11 @@ mod tests {
         }
     }
 
-    async fn check(url: &str, policy: &WebhookPolicy, dns: &[&str]) -> Result<Vec<SocketAddr>, NotifyError> {
+    async fn check(
+        url: &str,
+        policy: &WebhookPolicy,
+        dns: &[&str],
+    ) -> Result<Vec<SocketAddr>, NotifyError> {
         let resolver = Fixed(dns.iter().map(|a| a.parse().unwrap()).collect());
         Target::parse(url)?.addresses(policy, &resolver).await
     }
@@ -158,37 +171,74 @@ mod tests {
             "http://0x7f.1/hook",
         ] {
             let refused = check(url, &strict, &[]).await;
-            assert!(matches!(refused, Err(NotifyError::Refused(_))), "{url}: {refused:?}");
+            assert!(
+                matches!(refused, Err(NotifyError::Refused(_))),
+                "{url}: {refused:?}"
+            );
         }
         // A name that resolves to a private address is refused as the address itself is.
         let rebinding = check("https://hooks.example.test/x", &strict, &["10.0.0.7"]).await;
-        assert!(matches!(rebinding, Err(NotifyError::Refused(_))), "{rebinding:?}");
+        assert!(
+            matches!(rebinding, Err(NotifyError::Refused(_))),
+            "{rebinding:?}"
+        );
         // Loopback allowed admits loopback only.
-        let local = WebhookPolicy { allow_loopback: true, ..Default::default() };
+        let local = WebhookPolicy {
+            allow_loopback: true,
+            ..Default::default()
+        };
         assert_eq!(
             check("http://127.0.0.1:9/hook", &local, &[]).await.unwrap(),
             vec!["127.0.0.1:9".parse().unwrap()]
         );
         assert!(check("http://10.1.2.3/hook", &local, &[]).await.is_err());
         // An address the operator trusts.
-        let trusted = WebhookPolicy { trusted_addresses: vec!["10.1.2.3".parse().unwrap()], ..Default::default() };
+        let trusted = WebhookPolicy {
+            trusted_addresses: vec!["10.1.2.3".parse().unwrap()],
+            ..Default::default()
+        };
         assert!(check("http://10.1.2.3/hook", &trusted, &[]).await.is_ok());
         // Loopback only: no public address, and no name but localhost is even resolved.
-        let only = WebhookPolicy { loopback_only: true, ..Default::default() };
+        let only = WebhookPolicy {
+            loopback_only: true,
+            ..Default::default()
+        };
         assert!(check("http://127.0.0.1:9/hook", &only, &[]).await.is_ok());
-        assert!(check("http://93.184.216.34/hook", &only, &[]).await.is_err());
-        assert!(check("https://hooks.example.test/x", &only, &["127.0.0.1"]).await.is_err());
+        assert!(
+            check("http://93.184.216.34/hook", &only, &[])
+                .await
+                .is_err()
+        );
+        assert!(
+            check("https://hooks.example.test/x", &only, &["127.0.0.1"])
+                .await
+                .is_err()
+        );
         // A public answer is kept, a private one beside it dropped.
         assert_eq!(
-            check("https://hooks.example.test/x", &strict, &["10.0.0.7", "93.184.216.34"]).await.unwrap(),
+            check(
+                "https://hooks.example.test/x",
+                &strict,
+                &["10.0.0.7", "93.184.216.34"]
+            )
+            .await
+            .unwrap(),
             vec!["93.184.216.34:443".parse().unwrap()]
         );
     }
 
     #[test]
     fn only_http_urls_without_credentials_are_targets() {
-        for bad in ["ftp://x.test/", "https://user:pw@x.test/", "not a url", "file:///etc/passwd"] {
-            assert!(matches!(Target::parse(bad), Err(NotifyError::Invalid(_))), "{bad}");
+        for bad in [
+            "ftp://x.test/",
+            "https://user:pw@x.test/",
+            "not a url",
+            "file:///etc/passwd",
+        ] {
+            assert!(
+                matches!(Target::parse(bad), Err(NotifyError::Invalid(_))),
+                "{bad}"
+            );
         }
     }
 }

@@ -39,7 +39,8 @@ pub async fn check(installer: &Installer) -> Result<Vec<StoredEvent>, NotifyErro
             let Some(doc) = &documents[&record.plugin] else {
                 continue;
             };
-            let Ok(newest) = plughub_install::resolve(doc, &record.plugin, None, record.core) else {
+            let Ok(newest) = plughub_install::resolve(doc, &record.plugin, None, record.core)
+            else {
                 continue;
             };
             if !compare_versions(&newest.version, record.version()).is_gt() {

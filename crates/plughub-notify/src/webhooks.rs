@@ -2,10 +2,10 @@
 //! event it is sent), made and deleted with their events; its signing secret is kept apart and shown
 //! once, when it is made.
 
+use crate::NotifyError;
 use crate::kinds::NotifyKind;
 use crate::signature::new_secret;
 use crate::target::{Target, WebhookPolicy};
-use crate::NotifyError;
 use plughub_domain::{EventType, NewEvent, Thing, ThingKind};
 use plughub_egress::Resolver;
 use plughub_store::{NewThing, Store};
@@ -154,7 +154,12 @@ pub async fn find(store: &Store, group_id: &str, id: &str) -> Result<Webhook, No
 
 /// Deletes a webhook: no more deliveries (those pending end as failed), its secret forgotten, its
 /// delivery log kept.
-pub async fn delete(store: &Store, group_id: &str, id: &str, actor: &str) -> Result<(), NotifyError> {
+pub async fn delete(
+    store: &Store,
+    group_id: &str,
+    id: &str,
+    actor: &str,
+) -> Result<(), NotifyError> {
     let webhook = find(store, group_id, id).await?;
     let thing = store
         .thing(id)

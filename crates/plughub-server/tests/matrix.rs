@@ -138,7 +138,12 @@ fn routes() -> Vec<(&'static str, String, Option<Value>, May)> {
             Some(json!({ "url": "http://127.0.0.1:9/hook", "events": ["update_available"] })),
             May::Owner,
         ),
-        ("DELETE", "/api/orgs/ORG/webhooks/none".into(), None, May::Owner),
+        (
+            "DELETE",
+            "/api/orgs/ORG/webhooks/none".into(),
+            None,
+            May::Owner,
+        ),
         (
             "GET",
             "/api/orgs/ORG/webhooks/none/deliveries".into(),
@@ -201,11 +206,7 @@ fn own_routes() -> Vec<(&'static str, &'static str, Option<Value>)> {
         ),
         ("DELETE", "/api/me/tokens/none", None),
         ("GET", "/api/me/notifications", None),
-        (
-            "POST",
-            "/api/me/notifications/read",
-            Some(json!({})),
-        ),
+        ("POST", "/api/me/notifications/read", Some(json!({}))),
         (
             "PUT",
             "/api/me/password",

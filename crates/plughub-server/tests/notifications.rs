@@ -3,9 +3,9 @@
 //! notified (unread count, list, marked read) and its webhook is sent it; the changelog between the
 //! installed version and the newer one comes from the tarball's CHANGELOG.md, else from the versions.
 
-mod support;
 #[path = "support/receiver.rs"]
 mod receiver;
+mod support;
 
 use axum::http::StatusCode;
 use plughub_domain::{Plan, Role};
@@ -25,7 +25,10 @@ const CHANGELOG: &str = "# Changelog\n\n## [1.1.0] - 2026-11-02\n### Fixed\n- **
 fn publish(npm: &LoopbackNpm, version: &str, changelog: Option<&str>) {
     let manifest = json!({ "name": PLUGIN, "version": version, "type": "module", "main": "index.js",
         "keywords": ["elizaos-plugins"], "agentConfig": { "pluginType": "elizaos:plugin:1.0.0" } });
-    let mut files = vec![("index.js", "export default { name: 'api', description: 'x' };")];
+    let mut files = vec![(
+        "index.js",
+        "export default { name: 'api', description: 'x' };",
+    )];
     if let Some(text) = changelog {
         files.push(("CHANGELOG.md", text));
     }
@@ -37,9 +40,7 @@ fn publish(npm: &LoopbackNpm, version: &str, changelog: Option<&str>) {
 }
 
 async fn notifications(node: &Node, token: &str) -> Value {
-    let (status, body) = node
-        .send("GET", "/api/me/notifications", token, None)
-        .await;
+    let (status, body) = node.send("GET", "/api/me/notifications", token, None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
 }
@@ -115,7 +116,10 @@ async fn a_newer_version_in_the_registry_is_told_of_once() {
         assert_eq!(notices.len(), 1, "{body}");
         assert_eq!(notices[0]["event_type"], "plugin_update_available");
         assert_eq!(
-            (&notices[0]["metadata"]["version"], &notices[0]["metadata"]["installed"]),
+            (
+                &notices[0]["metadata"]["version"],
+                &notices[0]["metadata"]["installed"]
+            ),
             (&json!("1.1.0"), &json!("1.0.0"))
         );
         // Once per version per organisation.
@@ -126,32 +130,66 @@ async fn a_newer_version_in_the_registry_is_told_of_once() {
             let mine = notifications(&node, token).await;
             assert_eq!(mine["unread"], 1, "{mine}");
             let n = &mine["notifications"][0];
-            assert_eq!((&n["kind"], &n["org"]), (&json!("update_available"), &json!("acme")));
+            assert_eq!(
+                (&n["kind"], &n["org"]),
+                (&json!("update_available"), &json!("acme"))
+            );
             assert!(n["summary"].as_str().unwrap().contains("1.1.0"), "{n}");
-            assert!(n["link"].as_str().unwrap().contains("/plugins/changelog?org=acme"), "{n}");
+            assert!(
+                n["link"]
+                    .as_str()
+                    .unwrap()
+                    .contains("/plugins/changelog?org=acme"),
+                "{n}"
+            );
         }
         let theirs = notifications(&node, &globex).await;
-        assert_eq!((theirs["unread"].as_i64(), theirs["notifications"].as_array().unwrap().len()), (Some(0), 0));
+        assert_eq!(
+            (
+                theirs["unread"].as_i64(),
+                theirs["notifications"].as_array().unwrap().len()
+            ),
+            (Some(0), 0)
+        );
 
         let sent = receiver.received();
         assert_eq!(sent.len(), 1, "the webhook was sent the notice");
         let payload: Value = serde_json::from_slice(&sent[0].body).unwrap();
-        assert_eq!((&payload["type"], &payload["data"]["version"]), (&json!("update_available"), &json!("1.1.0")));
+        assert_eq!(
+            (&payload["type"], &payload["data"]["version"]),
+            (&json!("update_available"), &json!("1.1.0"))
+        );
 
         // Read: one by id for the owner (another's id changes nothing), all for the user.
         let id = notifications(&node, &owner).await["notifications"][0]["id"].clone();
         let (_, marked) = node
-            .send("POST", "/api/me/notifications/read", &globex, Some(json!({ "ids": [id] })))
+            .send(
+                "POST",
+                "/api/me/notifications/read",
+                &globex,
+                Some(json!({ "ids": [id] })),
+            )
             .await;
         assert_eq!(marked["marked"], 0);
         let (status, marked) = node
-            .send("POST", "/api/me/notifications/read", &owner, Some(json!({ "ids": [id] })))
+            .send(
+                "POST",
+                "/api/me/notifications/read",
+                &owner,
+                Some(json!({ "ids": [id] })),
+            )
             .await;
-        assert_eq!((status, &marked["marked"], &marked["unread"]), (StatusCode::OK, &json!(1), &json!(0)));
+        assert_eq!(
+            (status, &marked["marked"], &marked["unread"]),
+            (StatusCode::OK, &json!(1), &json!(0))
+        );
         let (_, marked) = node
             .send("POST", "/api/me/notifications/read", &user, Some(json!({})))
             .await;
-        assert_eq!((&marked["marked"], &marked["unread"]), (&json!(1), &json!(0)));
+        assert_eq!(
+            (&marked["marked"], &marked["unread"]),
+            (&json!(1), &json!(0))
+        );
         let owner_list = notifications(&node, &owner).await;
         assert!(owner_list["notifications"][0]["read_at"].is_string());
 
@@ -159,9 +197,15 @@ async fn a_newer_version_in_the_registry_is_told_of_once() {
         let changelog = format!("/api/orgs/acme/plugins/{ENCODED}/changelog");
         let (status, log) = node.send("GET", &changelog, &user, None).await;
         assert_eq!(status, StatusCode::OK, "{log}");
-        assert_eq!((&log["source"], &log["from"], &log["to"]), (&json!("changelog"), &json!("1.0.0"), &json!("1.1.0")));
+        assert_eq!(
+            (&log["source"], &log["from"], &log["to"]),
+            (&json!("changelog"), &json!("1.0.0"), &json!("1.1.0"))
+        );
         let markdown = log["markdown"].as_str().unwrap();
-        assert!(markdown.contains("retries") && !markdown.contains("the first release"), "{markdown}");
+        assert!(
+            markdown.contains("retries") && !markdown.contains("the first release"),
+            "{markdown}"
+        );
         assert_eq!(log["versions"][0]["version"], "1.1.0");
         let (status, _) = node.send("GET", &changelog, &globex, None).await;
         assert_eq!(status, StatusCode::NOT_FOUND);

@@ -2,9 +2,9 @@
 //! (recomputed here with HMAC-SHA256), one retried after a failure with both attempts logged, and a
 //! loopback target refused when the operator has not allowed loopback, its receiver never connected to.
 
-mod support;
 #[path = "support/receiver.rs"]
 mod receiver;
+mod support;
 
 use axum::http::StatusCode;
 use hmac::{Hmac, Mac};
@@ -117,12 +117,22 @@ async fn a_delivery_is_signed_with_the_secret_shown_once() {
         // Owners only; another organisation's owner does not see acme at all.
         let (status, _) = w
             .node
-            .send("POST", "/api/orgs/acme/webhooks", &w.user, Some(made.clone()))
+            .send(
+                "POST",
+                "/api/orgs/acme/webhooks",
+                &w.user,
+                Some(made.clone()),
+            )
             .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         let (status, _) = w
             .node
-            .send("POST", "/api/orgs/acme/webhooks", &w.globex, Some(made.clone()))
+            .send(
+                "POST",
+                "/api/orgs/acme/webhooks",
+                &w.globex,
+                Some(made.clone()),
+            )
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         let (status, bad) = w
@@ -135,7 +145,13 @@ async fn a_delivery_is_signed_with_the_secret_shown_once() {
             )
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
-        assert!(bad["error"]["message"].as_str().unwrap().contains("review_answered"), "{bad}");
+        assert!(
+            bad["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("review_answered"),
+            "{bad}"
+        );
         let (status, bad) = w
             .node
             .send(
@@ -146,7 +162,13 @@ async fn a_delivery_is_signed_with_the_secret_shown_once() {
             )
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
-        assert!(bad["error"]["message"].as_str().unwrap().contains("`events`"), "{bad}");
+        assert!(
+            bad["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("`events`"),
+            "{bad}"
+        );
 
         let (status, created) = w
             .node
@@ -161,7 +183,10 @@ async fn a_delivery_is_signed_with_the_secret_shown_once() {
             .await;
         assert_eq!(listed["webhooks"][0]["id"], id.as_str());
         assert_eq!(listed["webhooks"][0]["events"], json!(["review_answered"]));
-        assert!(listed["webhooks"][0].get("secret").is_none(), "the secret is shown once");
+        assert!(
+            listed["webhooks"][0].get("secret").is_none(),
+            "the secret is shown once"
+        );
 
         // An event of another organisation goes to none of acme's webhooks.
         review_answered(&w.t.store, "globex").await;
@@ -177,7 +202,11 @@ async fn a_delivery_is_signed_with_the_secret_shown_once() {
         let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
         mac.update(format!("{t}.").as_bytes());
         mac.update(&delivery.body);
-        assert_eq!(hex::encode(mac.finalize().into_bytes()), v1, "the signature verifies");
+        assert_eq!(
+            hex::encode(mac.finalize().into_bytes()),
+            v1,
+            "the signature verifies"
+        );
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -200,7 +229,12 @@ async fn a_delivery_is_signed_with_the_secret_shown_once() {
         // Deleted: no more deliveries, its log kept out of reach.
         let (status, left) = w
             .node
-            .send("DELETE", &format!("/api/orgs/acme/webhooks/{id}"), &w.owner, None)
+            .send(
+                "DELETE",
+                &format!("/api/orgs/acme/webhooks/{id}"),
+                &w.owner,
+                None,
+            )
             .await;
         assert_eq!((status, &left["webhooks"]), (StatusCode::OK, &json!([])));
         review_answered(&w.t.store, "acme").await;
@@ -208,7 +242,12 @@ async fn a_delivery_is_signed_with_the_secret_shown_once() {
         assert_eq!(receiver.received().len(), 1);
         let (status, _) = w
             .node
-            .send("GET", &format!("/api/orgs/acme/webhooks/{id}/deliveries"), &w.owner, None)
+            .send(
+                "GET",
+                &format!("/api/orgs/acme/webhooks/{id}/deliveries"),
+                &w.owner,
+                None,
+            )
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         w.t.cleanup().await;
@@ -235,7 +274,12 @@ async fn a_failed_delivery_is_retried_with_each_attempt_logged() {
     let log = deliveries(&w, id).await;
     assert_eq!(log[0]["status"], "pending", "{log:?}");
     assert_eq!(log[0]["attempts"][0]["status"], 500);
-    assert!(log[0]["attempts"][0]["error"].as_str().unwrap().contains("500"));
+    assert!(
+        log[0]["attempts"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("500")
+    );
     // Not due before its backoff.
     w.node.notifier().run_once().await.unwrap();
     assert_eq!(receiver.received().len(), 1);
@@ -245,7 +289,13 @@ async fn a_failed_delivery_is_retried_with_each_attempt_logged() {
     assert_eq!(log[0]["status"], "delivered", "{log:?}");
     let attempts = log[0]["attempts"].as_array().unwrap();
     assert_eq!(attempts.len(), 2);
-    assert_eq!((attempts[0]["status"].as_i64(), attempts[1]["status"].as_i64()), (Some(500), Some(200)));
+    assert_eq!(
+        (
+            attempts[0]["status"].as_i64(),
+            attempts[1]["status"].as_i64()
+        ),
+        (Some(500), Some(200))
+    );
     assert!(attempts[1]["error"].is_null());
     let got = receiver.received();
     assert_eq!(got.len(), 2);
@@ -256,7 +306,10 @@ async fn a_failed_delivery_is_retried_with_each_attempt_logged() {
 async fn a_loopback_target_is_refused_unless_the_operator_allows_it() {
     let w = world(TestBackend::Sqlite, WebhookPolicy::default()).await;
     let receiver = Receiver::start(&[200]).await;
-    for url in [receiver.url.clone(), receiver.url.replace("127.0.0.1", "localhost")] {
+    for url in [
+        receiver.url.clone(),
+        receiver.url.replace("127.0.0.1", "localhost"),
+    ] {
         let (status, body) = w
             .node
             .send(
@@ -271,7 +324,13 @@ async fn a_loopback_target_is_refused_unless_the_operator_allows_it() {
             (StatusCode::UNPROCESSABLE_ENTITY, Some("target_refused")),
             "{url}: {body}"
         );
-        assert!(body["error"]["message"].as_str().unwrap().contains("loopback"), "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("loopback"),
+            "{body}"
+        );
     }
     let (_, listed) = w
         .node
@@ -304,8 +363,18 @@ async fn a_loopback_target_is_refused_unless_the_operator_allows_it() {
     let log = deliveries(&w, created["id"].as_str().unwrap()).await;
     let attempt = &log[0]["attempts"][0];
     assert!(attempt["status"].is_null(), "{attempt}");
-    assert!(attempt["error"].as_str().unwrap().contains("loopback"), "{attempt}");
-    assert_eq!(log[0]["status"], "pending", "retried later, as the operator may allow it");
+    assert!(
+        attempt["error"].as_str().unwrap().contains("loopback"),
+        "{attempt}"
+    );
+    assert_eq!(
+        log[0]["status"], "pending",
+        "retried later, as the operator may allow it"
+    );
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(receiver.connections(), 0, "the receiver was never connected to");
+    assert_eq!(
+        receiver.connections(),
+        0,
+        "the receiver was never connected to"
+    );
 }

@@ -98,7 +98,9 @@ impl StoreTx<'_> {
         if done.rows_affected() != 1 {
             return Ok(None);
         }
-        Ok(Some(insert_event(&mut self.tx, &self.metrics, &event).await?))
+        Ok(Some(
+            insert_event(&mut self.tx, &self.metrics, &event).await?,
+        ))
     }
 
     /// Keeps the signing secret of a webhook (made in the same transaction).
@@ -335,7 +337,11 @@ impl Store {
 
     /// Takes a due delivery for this server until `lease_until`: false when another server took it
     /// first (its `next_attempt_at` moved).
-    pub async fn claim_delivery(&self, delivery: &DeliveryRecord, lease_until: &str) -> Result<bool> {
+    pub async fn claim_delivery(
+        &self,
+        delivery: &DeliveryRecord,
+        lease_until: &str,
+    ) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE webhook_deliveries SET next_attempt_at = $1 WHERE id = $2 AND status = 'pending' \
              AND next_attempt_at = $3",

@@ -314,7 +314,11 @@ pub struct ServeArgs {
     #[arg(long)]
     pub webhook_loopback_only: bool,
     /// A non-public address webhooks may be sent to anyway (an internal receiver); repeat for several
-    #[arg(long = "webhook-trusted-address", value_name = "ADDRESS", value_delimiter = ',')]
+    #[arg(
+        long = "webhook-trusted-address",
+        value_name = "ADDRESS",
+        value_delimiter = ','
+    )]
     pub webhook_trusted_addresses: Vec<std::net::IpAddr>,
     /// How often to look in the registry for newer versions of installed plugins and tell
     /// organisations of them (0: never; `POST /api/admin/updates/check` checks at once)

@@ -83,10 +83,7 @@ pub struct UpdateCheck {
         Plugins,
     )
 )]
-pub async fn check(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> ApiResult<Json<UpdateCheck>> {
+pub async fn check(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<UpdateCheck>> {
     platform(&caller, Action::ModerateCatalogue)?;
     let installer = lifecycle(&state)?.runner.installer();
     let notices = plughub_notify::updates::check(installer).await?;

@@ -6,8 +6,8 @@
 mod assets;
 mod catalog;
 mod console;
-mod notify;
 pub mod markdown;
+mod notify;
 mod people;
 mod permissions;
 mod templates;

@@ -128,7 +128,11 @@ pub async fn webhooks(
                 context! { rows => Serde(&rows), kinds => kinds },
             )
         }
-        Err(e) => page.error(StatusCode::INTERNAL_SERVER_ERROR, "Webhooks", &e.to_string()),
+        Err(e) => page.error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Webhooks",
+            &e.to_string(),
+        ),
     }
 }
 
@@ -173,7 +177,10 @@ pub async fn changelog(
         );
     };
     let installer = lifecycle.runner.installer();
-    let record = match installer.installed_instance(&membership.group, plugin).await {
+    let record = match installer
+        .installed_instance(&membership.group, plugin)
+        .await
+    {
         Ok((_, _, record)) => record,
         Err(e) => {
             let e = crate::error::ApiError::from(e);
@@ -195,10 +202,7 @@ pub async fn changelog(
             return page.error(e.status, title, &e.message);
         }
     };
-    let html = log
-        .markdown
-        .as_deref()
-        .map(|md| markdown::render(md, None));
+    let html = log.markdown.as_deref().map(|md| markdown::render(md, None));
     let newer = plughub_domain::core_range::compare_versions(&log.to, &log.from).is_gt();
     page.render(
         "changelog.html",

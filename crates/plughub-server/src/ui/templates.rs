@@ -40,7 +40,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "notifications.html",
         include_str!("../../templates/notifications.html"),
     ),
-    ("webhooks.html", include_str!("../../templates/webhooks.html")),
+    (
+        "webhooks.html",
+        include_str!("../../templates/webhooks.html"),
+    ),
     (
         "changelog.html",
         include_str!("../../templates/changelog.html"),

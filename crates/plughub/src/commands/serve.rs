@@ -85,20 +85,21 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<()> {
     // Notifications and webhooks: the operator's address policy for webhook targets, and a round of
     // telling and delivering every few seconds.
     let store = state.catalog.store().clone();
-    state = state.with_notifier(
-        plughub_notify::Notifier::new(store).with_policy(
-            plughub_notify::WebhookPolicy {
-                allow_loopback: args.webhook_allow_loopback || args.webhook_loopback_only,
-                trusted_addresses: args.webhook_trusted_addresses.clone(),
-                loopback_only: args.webhook_loopback_only,
-            },
-        ),
-    );
+    state = state.with_notifier(plughub_notify::Notifier::new(store).with_policy(
+        plughub_notify::WebhookPolicy {
+            allow_loopback: args.webhook_allow_loopback || args.webhook_loopback_only,
+            trusted_addresses: args.webhook_trusted_addresses.clone(),
+            loopback_only: args.webhook_loopback_only,
+        },
+    ));
     state.notifier.clone().spawn(Duration::from_secs(5));
     if let Some(lifecycle) = &state.lifecycle
         && args.update_check_every > 0
     {
-        check_updates(lifecycle.runner.clone(), Duration::from_secs(args.update_check_every));
+        check_updates(
+            lifecycle.runner.clone(),
+            Duration::from_secs(args.update_check_every),
+        );
     }
     if let Some(lifecycle) = &state.lifecycle {
         // Idle warm workers end, and those another server's change made stale, without waiting for a run.
@@ -150,7 +151,10 @@ fn check_updates(runner: plughub_runner::Runner, every: Duration) {
             ticks.tick().await;
             match plughub_notify::updates::check(runner.installer()).await {
                 Ok(notices) if !notices.is_empty() => {
-                    tracing::info!(notices = notices.len(), "newer versions of installed plugins found")
+                    tracing::info!(
+                        notices = notices.len(),
+                        "newer versions of installed plugins found"
+                    )
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "update check failed; will try again"),
