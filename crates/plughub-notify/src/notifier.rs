@@ -26,6 +26,9 @@ use tokio::sync::Mutex;
 
 /// The name of the notifier's place in the event log.
 const CURSOR: &str = "notifier";
+/// Where the log ended when notifications came (migration 0014): what is at or below it is history,
+/// never told of.
+const FLOOR: &str = "notifier_floor";
 /// Events read at once.
 const PAGE: i64 = 500;
 /// Deliveries sent in one round.
@@ -131,7 +134,10 @@ impl Notifier {
         if guard.is_none() {
             // Back by the look-back window: what another server's late commit put below the place.
             let saved = self.store.notify_cursor(CURSOR).await?;
-            *guard = Some(EventCursor::after((saved - EventCursor::LOOK_BACK).max(0)));
+            let floor = self.store.notify_cursor(FLOOR).await?;
+            *guard = Some(EventCursor::after(
+                (saved - EventCursor::LOOK_BACK).max(floor),
+            ));
         }
         let cursor = guard.as_mut().expect("set above");
         let mut told = 0;

@@ -233,3 +233,93 @@ async fn a_newer_version_in_the_registry_is_told_of_once() {
         t.cleanup().await;
     }
 }
+
+/// The events of the log that people are told of, whoever recorded them: an answered review (recorded by
+/// the reviews), a failed install and a suspension (by the lifecycle); a failed execution is not one.
+#[tokio::test(flavor = "multi_thread")]
+async fn members_are_told_of_their_organisation_s_events_only() {
+    for backend in [TestBackend::Sqlite, TestBackend::Postgres] {
+        let t = TestStore::new(backend).await;
+        let dir = tempfile::tempdir().unwrap();
+        let npm = LoopbackNpm::start().await;
+        let mut tx = t.store.begin().await.unwrap();
+        for org in ["acme", "globex"] {
+            tx.create_group(org, Plan::Pro, None, "test").await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        let owner = person_with_token(&t.store, "owner@acme.test", "acme", Role::OrgOwner).await;
+        let globex =
+            person_with_token(&t.store, "owner@globex.test", "globex", Role::OrgOwner).await;
+        let node = Node::start(
+            t.store.clone(),
+            &npm.url,
+            dir.path(),
+            &dir.path().join("keys.json"),
+            Default::default(),
+        )
+        .await;
+        let acme = t.store.group_by_name("acme").await.unwrap().unwrap();
+        let event = |event_type, metadata: Value| plughub_domain::NewEvent {
+            event_type,
+            actor: "test".into(),
+            target: None,
+            group_id: Some(acme.id.clone()),
+            metadata,
+        };
+        use plughub_domain::EventType::{PluginErrorOccurred, ReviewAnswered};
+        for e in [
+            event(ReviewAnswered, json!({ "plugin": PLUGIN })),
+            event(
+                PluginErrorOccurred,
+                json!({ "operation": "install", "plugin": PLUGIN, "version": "1.0.0", "error": "no such file" }),
+            ),
+            event(
+                PluginErrorOccurred,
+                json!({ "plugin": PLUGIN, "kind": "action", "error": "boom", "suspended": true }),
+            ),
+            // An execution that failed, without suspending: not a notification.
+            event(
+                PluginErrorOccurred,
+                json!({ "plugin": PLUGIN, "kind": "action", "error": "boom" }),
+            ),
+        ] {
+            t.store.append_event(&e).await.unwrap();
+        }
+        node.notifier().run_once().await.unwrap();
+        // Read twice, told once.
+        node.notifier().run_once().await.unwrap();
+        let mine = notifications(&node, &owner).await;
+        let kinds: Vec<&str> = mine["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds.len(), 3, "{mine}");
+        for kind in ["review_answered", "install_failed", "plugin_suspended"] {
+            assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+        }
+        assert_eq!(mine["unread"], 3);
+        let (status, unread) = node
+            .send(
+                "GET",
+                "/api/me/notifications?unread=true&limit=2",
+                &owner,
+                None,
+            )
+            .await;
+        assert_eq!(
+            (status, unread["notifications"].as_array().unwrap().len()),
+            (StatusCode::OK, 2)
+        );
+        let (status, _) = node
+            .send("GET", "/api/me/notifications?limit=0", &owner, None)
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            notifications(&node, &globex).await["notifications"],
+            json!([])
+        );
+        t.cleanup().await;
+    }
+}

@@ -10,6 +10,10 @@ CREATE TABLE notify_cursors (
     name TEXT PRIMARY KEY,
     seq  BIGINT NOT NULL
 );
+-- What was in the log before notifications existed is history, not news: the notifier starts after it
+-- (`notifier_floor`: it never reads below, even looking back for late commits).
+INSERT INTO notify_cursors (name, seq) SELECT 'notifier', COALESCE(MAX(seq), 0) FROM events;
+INSERT INTO notify_cursors (name, seq) SELECT 'notifier_floor', COALESCE(MAX(seq), 0) FROM events;
 
 -- One notification per person per event; `read_at` is when they marked it read.
 CREATE TABLE notifications (
