@@ -185,10 +185,13 @@ impl Notifier {
         event: &StoredEvent,
         groups: &HashMap<String, String>,
     ) -> Result<bool, NotifyError> {
-        let (Some(kind), Some(group_id)) = (NotifyKind::of(event), event.group_id.as_deref())
-        else {
+        let Some(kind) = NotifyKind::of(event) else {
             return Ok(false);
         };
+        let Some((group_id, event)) = self.concerned(kind, event).await? else {
+            return Ok(false);
+        };
+        let (group_id, event) = (group_id.as_str(), &event);
         let org = groups.get(group_id).map(String::as_str).unwrap_or("");
         let summary = kinds::summary(kind, event);
         let link = kinds::link(kind, event, org);
@@ -223,6 +226,40 @@ impl Notifier {
             }
         }
         Ok(true)
+    }
+
+    /// The organisation an event concerns, and the event with what its notification says (the plugin).
+    /// An answered review is recorded on the review (a `plugin_review` thing of no organisation): it
+    /// concerns the organisation whose install qualified the review, and names the review's plugin.
+    async fn concerned(
+        &self,
+        kind: NotifyKind,
+        event: &StoredEvent,
+    ) -> Result<Option<(String, StoredEvent)>, NotifyError> {
+        if let Some(group_id) = &event.group_id {
+            return Ok(Some((group_id.clone(), event.clone())));
+        }
+        if kind != NotifyKind::ReviewAnswered {
+            return Ok(None);
+        }
+        let Some(review_id) = &event.target else {
+            return Ok(None);
+        };
+        let Some(review) = self.store.thing(review_id).await? else {
+            return Ok(None);
+        };
+        let Some(org) = review.properties["org"].as_str() else {
+            return Ok(None);
+        };
+        let mut event = event.clone();
+        if !event.metadata.is_object() {
+            event.metadata = json!({});
+        }
+        event.metadata["review"] = json!(review_id);
+        if event.metadata.get("plugin").is_none() {
+            event.metadata["plugin"] = review.properties["plugin"].clone();
+        }
+        Ok(Some((org.to_string(), event)))
     }
 
     /// Sends the deliveries that are due; returns how many were attempted.

@@ -8,7 +8,7 @@ mod support;
 
 use axum::http::StatusCode;
 use hmac::{Hmac, Mac};
-use plughub_domain::{EventType, NewEvent, Plan, Role};
+use plughub_domain::{EventType, NewEvent, Plan, Role, ThingKind};
 use plughub_notify::{Notifier, RetryPolicy, WebhookPolicy};
 use plughub_store::Store;
 use plughub_testkit::http::LoopbackNpm;
@@ -78,20 +78,53 @@ fn loopback_allowed() -> WebhookPolicy {
     }
 }
 
-/// What the review helper records when a publisher answers a review: an event of the log, appended
-/// here as any part of plughub appends one.
+/// What the reviews record when a publisher answers a review, made here in the store as they make it
+/// (their code is not called): a `plugin_review` thing of no organisation, naming the organisation whose
+/// install qualified it, and its `review_answered` event, whose target is the review.
 async fn review_answered(store: &Store, org: &str) {
     let group = store.group_by_name(org).await.unwrap().unwrap();
-    store
-        .append_event(&NewEvent {
-            event_type: EventType::ReviewAnswered,
-            actor: "publisher@acme.test".into(),
-            target: None,
-            group_id: Some(group.id),
-            metadata: json!({ "plugin": "@acme/plugin-api", "review": "r1" }),
-        })
+    let name = format!(
+        "@acme/plugin-api:{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let properties = json!({ "plugin": "@acme/plugin-api", "person": "p1", "org": group.id,
+        "stars": 4, "text": "good", "version": "1.0.0" });
+    let event = |event_type, metadata| NewEvent {
+        event_type,
+        actor: "someone@acme.test".into(),
+        target: None,
+        group_id: None,
+        metadata,
+    };
+    let mut tx = store.begin().await.unwrap();
+    let id = tx
+        .insert_thing(
+            &plughub_store::NewThing {
+                kind: ThingKind::PluginReview,
+                name: &name,
+                group_id: None,
+                status: "published",
+                properties: &properties.to_string(),
+            },
+            event(
+                EventType::ReviewPosted,
+                json!({ "stars": 4, "text": "good" }),
+            ),
+        )
         .await
         .unwrap();
+    tx.update_thing(
+        &id,
+        "published",
+        &properties.to_string(),
+        event(EventType::ReviewAnswered, json!({ "text": "thanks" })),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
 }
 
 async fn deliveries(w: &World, id: &str) -> Vec<Value> {
@@ -216,6 +249,7 @@ async fn a_delivery_is_signed_with_the_secret_shown_once() {
         assert_eq!(body["type"], "review_answered");
         assert_eq!(body["organisation"], "acme");
         assert_eq!(body["data"]["plugin"], "@acme/plugin-api");
+        assert_eq!(body["data"]["text"], "thanks");
         assert_eq!(delivery.header("x-plughub-event"), Some("review_answered"));
 
         let log = deliveries(&w, &id).await;

@@ -164,9 +164,10 @@ impl Store {
         Ok(())
     }
 
-    /// The events after `after_seq` that people are told of: update notices, answered reviews, and the
-    /// failures that name an install or a suspension (decided in SQL, so the executions' failures are
-    /// never read). At most `limit`, in log order.
+    /// The events after `after_seq` that people are told of: update notices and the failures that name an
+    /// install or a suspension, of an organisation; and answered reviews (whose organisation is the
+    /// review's: the event names the review). Decided in SQL, so the executions' failures are never read.
+    /// At most `limit`, in log order.
     pub async fn notable_events(&self, after_seq: i64, limit: i64) -> Result<Vec<StoredEvent>> {
         let failure = match self.backend() {
             Backend::Sqlite => {
@@ -178,7 +179,8 @@ impl Store {
         };
         let sql = format!(
             "SELECT seq, id, type, actor, target, group_id, time, metadata FROM events \
-             WHERE seq > {after_seq} AND group_id IS NOT NULL AND (type IN ($1, $2) OR (type = $3 AND {failure})) \
+             WHERE seq > {after_seq} AND (type = $2 \
+             OR (group_id IS NOT NULL AND (type = $1 OR (type = $3 AND {failure})))) \
              ORDER BY seq LIMIT {}",
             limit.max(0)
         );
