@@ -73,11 +73,15 @@ pub fn summary(kind: NotifyKind, event: &StoredEvent) -> String {
         NotifyKind::PluginSuspended => {
             format!("{plugin} was suspended after repeated errors; resume it once fixed")
         }
-        NotifyKind::InstallFailed => format!(
-            "Installing {plugin} {} failed: {}",
-            text("version"),
-            text("error")
-        ),
+        NotifyKind::InstallFailed => {
+            // The installer's whole message may be long (a dependency's output): its start says why.
+            let error = text("error");
+            let mut why: String = error.chars().take(300).collect();
+            if why.len() < error.len() {
+                why.push('…');
+            }
+            format!("Installing {plugin} {} failed: {why}", text("version"))
+        }
         NotifyKind::ReviewAnswered => format!("The publisher of {plugin} answered a review"),
     }
 }
