@@ -32,6 +32,14 @@ pub enum NotifyError {
     Install(#[from] plughub_install::InstallError),
     #[error(transparent)]
     Lifecycle(#[from] plughub_lifecycle::LifecycleError),
+    /// This server has no key ring to seal or open webhook secrets with: it serves the catalogue only.
+    #[error(
+        "this server serves the catalogue only: webhooks are made and sent by a server that runs plugins (it holds the key ring their secrets are sealed with)"
+    )]
+    NoKeyRing,
+    /// A webhook's sealed secret did not open (or a rotation could not reseal it).
+    #[error("webhook secret: {0}")]
+    Secrets(#[from] plughub_secrets::SecretsError),
     /// Something needed on this machine failed (a temporary folder).
     #[error("{0}")]
     Local(String),

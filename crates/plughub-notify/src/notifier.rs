@@ -12,6 +12,7 @@ use crate::target::{Target, WebhookPolicy};
 use crate::webhooks::{self, Webhook};
 use plughub_domain::StoredEvent;
 use plughub_egress::{Resolver, SystemResolver};
+use plughub_secrets::KeyRing;
 use plughub_store::{
     AttemptRecord, DeliveryOutcome, DeliveryRecord, EventCursor, NewNotification, Store,
     format_time,
@@ -75,6 +76,10 @@ pub struct Notifier {
     resolver: Arc<dyn Resolver>,
     /// Where this server has read the log (events seen already are skipped; see `EventCursor`).
     cursor: Arc<Mutex<Option<EventCursor>>>,
+    /// The key ring webhook secrets are sealed with: the one the server's plugins' secrets are sealed
+    /// with. `None` on a server that serves the catalogue only: it makes no webhooks and sends no
+    /// deliveries (a server that runs plugins, on the same store, sends them).
+    keys: Option<Arc<KeyRing>>,
 }
 
 impl Notifier {
@@ -85,7 +90,19 @@ impl Notifier {
             retry: RetryPolicy::default(),
             resolver: Arc::new(SystemResolver),
             cursor: Default::default(),
+            keys: None,
         }
+    }
+
+    /// The same, sealing and opening webhook secrets with `keys`.
+    pub fn with_keys(mut self, keys: Arc<KeyRing>) -> Notifier {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// The key ring webhook secrets are sealed with, when this server has one.
+    pub fn keys(&self) -> Option<&KeyRing> {
+        self.keys.as_deref()
     }
 
     pub fn with_policy(mut self, policy: WebhookPolicy) -> Notifier {
@@ -264,6 +281,10 @@ impl Notifier {
 
     /// Sends the deliveries that are due; returns how many were attempted.
     pub async fn deliver_due(&self) -> Result<usize, NotifyError> {
+        if self.keys.is_none() {
+            // Without the key ring no delivery can be signed: leave them to a server that has it.
+            return Ok(0);
+        }
         let now = OffsetDateTime::now_utc();
         let due = self
             .store
@@ -310,7 +331,7 @@ impl Notifier {
             if next > created + self.retry.give_up_after
                 || self
                     .store
-                    .webhook_secret(&delivery.webhook_id)
+                    .sealed_webhook_secret(&delivery.webhook_id)
                     .await?
                     .is_none()
             {
@@ -338,13 +359,18 @@ impl Notifier {
     async fn send(&self, delivery: &DeliveryRecord) -> Result<u16, String> {
         let store_error =
             |e: plughub_store::StoreError| format!("plughub could not read the webhook: {e}");
-        let Some(secret) = self
-            .store
-            .webhook_secret(&delivery.webhook_id)
-            .await
-            .map_err(store_error)?
-        else {
-            return Err("the webhook was deleted".into());
+        let keys = self
+            .keys()
+            .ok_or("this server holds no key ring to sign with")?;
+        let secret = match webhooks::open_secret(&self.store, keys, &delivery.webhook_id).await {
+            Ok(Some(secret)) => secret,
+            Ok(None) => return Err("the webhook was deleted".into()),
+            Err(NotifyError::Store(e)) => return Err(store_error(e)),
+            Err(e) => {
+                return Err(format!(
+                    "plughub could not open the webhook's secret ({e}): was the key file replaced?"
+                ));
+            }
         };
         let webhook = self
             .store
@@ -375,7 +401,7 @@ impl Notifier {
             .header("content-type", "application/json")
             .header(
                 signature::HEADER,
-                signature::sign(&secret, timestamp, &body),
+                signature::sign(secret.expose(), timestamp, &body),
             )
             .header("X-Plughub-Event", &delivery.event_type)
             .header("X-Plughub-Delivery", &delivery.id)

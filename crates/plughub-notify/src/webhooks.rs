@@ -4,10 +4,11 @@
 
 use crate::NotifyError;
 use crate::kinds::NotifyKind;
+use crate::notifier::Notifier;
 use crate::signature::new_secret;
-use crate::target::{Target, WebhookPolicy};
+use crate::target::Target;
 use plughub_domain::{EventType, NewEvent, Thing, ThingKind};
-use plughub_egress::Resolver;
+use plughub_secrets::{KeyRing, Secret};
 use plughub_store::{NewThing, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -71,15 +72,17 @@ pub async fn list(store: &Store, group_id: &str) -> Result<Vec<Webhook>, NotifyE
 
 /// Makes a webhook for a group: the URL must pass the address policy now (and does again at each
 /// delivery), the events must be some of the four kinds.
+/// `notifier` gives the address policy and the key ring the secret is sealed with (none on a server
+/// that serves the catalogue only: `NoKeyRing`, and nothing is made).
 pub async fn create(
-    store: &Store,
-    policy: &WebhookPolicy,
-    resolver: &dyn Resolver,
+    notifier: &Notifier,
     group_id: &str,
     url: &str,
     events: &[NotifyKind],
     actor: &str,
 ) -> Result<CreatedWebhook, NotifyError> {
+    let keys = notifier.keys().ok_or(NotifyError::NoKeyRing)?;
+    let (store, policy, resolver) = (notifier.store(), &notifier.policy, notifier.resolver());
     let target = Target::parse(url)?;
     let mut kinds: Vec<NotifyKind> = Vec::new();
     for kind in events {
@@ -124,7 +127,8 @@ pub async fn create(
             },
         )
         .await?;
-    tx.put_webhook_secret(&id, &secret).await?;
+    let sealed = keys.seal(&secret_place(&id), &Secret::new(secret.as_str()));
+    tx.put_sealed_webhook_secret(&id, &sealed).await?;
     tx.commit().await?;
     let thing = store
         .thing(&id)
@@ -133,6 +137,56 @@ pub async fn create(
     let webhook = Webhook::of(&thing)
         .ok_or_else(|| NotifyError::NotFound(format!("webhook {id} is unreadable")))?;
     Ok(CreatedWebhook { webhook, secret })
+}
+
+/// Where a webhook's secret is sealed for: a sealed value opens only for its own webhook.
+pub fn secret_place(webhook_id: &str) -> String {
+    format!("webhook/{webhook_id}")
+}
+
+/// Opens a webhook's sealed secret, while the webhook exists.
+pub async fn open_secret(
+    store: &Store,
+    keys: &KeyRing,
+    webhook_id: &str,
+) -> Result<Option<Secret>, NotifyError> {
+    let Some(sealed) = store.sealed_webhook_secret(webhook_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(keys.open(&secret_place(webhook_id), &sealed)?))
+}
+
+/// Reseals every webhook secret sealed with an older key under the ring's active key (after
+/// `KeyRing::rotate`, before old keys are retired), each with a `webhook_changed` event saying so.
+/// Returns how many were resealed. Safe to repeat: a secret sealed with the active key is left alone.
+pub async fn reseal_secrets(
+    store: &Store,
+    keys: &KeyRing,
+    actor: &str,
+) -> Result<usize, NotifyError> {
+    let mut resealed = 0;
+    for (id, sealed) in store.sealed_webhook_secrets().await? {
+        if !keys.is_stale(&sealed) {
+            continue;
+        }
+        let place = secret_place(&id);
+        let again = keys.seal(&place, &keys.open(&place, &sealed)?);
+        let group_id = store.thing(&id).await?.and_then(|t| t.group_id);
+        let mut tx = store.begin().await?;
+        if tx.reseal_webhook_secret(&id, &again).await? {
+            tx.append_event(&NewEvent {
+                event_type: EventType::WebhookChanged,
+                actor: actor.to_string(),
+                target: Some(id.clone()),
+                group_id,
+                metadata: json!({ "change": "resealed", "key": keys.active_key_id() }),
+            })
+            .await?;
+            resealed += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(resealed)
 }
 
 /// A live webhook of the group by id.

@@ -73,6 +73,16 @@ impl AppState {
             notifier: plughub_notify::Notifier::new(catalog.store().clone()),
             catalog,
         }
+        .with_notifier_keys()
+    }
+
+    /// Gives the notifier the key ring of the lifecycle, which seals webhook secrets as it seals
+    /// plugins' secret settings; a server without lifecycle has none (it makes and sends no webhooks).
+    fn with_notifier_keys(mut self) -> AppState {
+        if let Some(keys) = self.lifecycle.as_ref().map(|l| l.runner.shared_keys()) {
+            self.notifier = self.notifier.with_keys(keys);
+        }
+        self
     }
 
     /// The same, syncing the catalogue from `options` when a platform owner asks.
@@ -82,9 +92,10 @@ impl AppState {
     }
 
     /// The same, telling of events with `notifier` (the operator's webhook policy, the retries).
+    /// It seals and opens webhook secrets with the lifecycle's key ring.
     pub fn with_notifier(mut self, notifier: plughub_notify::Notifier) -> AppState {
         self.notifier = notifier;
-        self
+        self.with_notifier_keys()
     }
 
     /// The same, with the operator's `access` settings.

@@ -220,6 +220,10 @@ async fn a_delivery_is_signed_with_the_secret_shown_once() {
             listed["webhooks"][0].get("secret").is_none(),
             "the secret is shown once"
         );
+        // Encrypted at rest: the table keeps the secret sealed with the key ring, not the secret.
+        let stored = w.t.store.sealed_webhook_secret(&id).await.unwrap().unwrap();
+        assert!(!stored.contains(&secret), "{stored}");
+        assert!(stored.starts_with("v1."), "{stored}");
 
         // An event of another organisation goes to none of acme's webhooks.
         review_answered(&w.t.store, "globex").await;
@@ -288,6 +292,119 @@ async fn a_delivery_is_signed_with_the_secret_shown_once() {
     }
 }
 
+/// Checks a delivery's `X-Plughub-Signature` with `secret`, as a receiver would (docs/webhooks.md).
+fn verifies(secret: &str, delivery: &receiver::Received) -> bool {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let header = delivery.header("x-plughub-signature").unwrap();
+    plughub_notify::signature::verify(secret, header, &delivery.body, now, 300)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_webhook_still_signs_after_the_key_is_rotated_and_old_keys_retired() {
+    for backend in [TestBackend::Sqlite, TestBackend::Postgres] {
+        let w = world(backend, loopback_allowed()).await;
+        let receiver = Receiver::start(&[200]).await;
+        let (status, created) = w
+            .node
+            .send(
+                "POST",
+                "/api/orgs/acme/webhooks",
+                &w.owner,
+                Some(json!({ "url": receiver.url, "events": ["review_answered"] })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let secret = created["secret"].as_str().unwrap().to_string();
+        let id = created["id"].as_str().unwrap().to_string();
+        let before = w.t.store.sealed_webhook_secret(&id).await.unwrap().unwrap();
+
+        // What `plughub admin rotate-key --retire` does, step by step, on the server's key file.
+        let key_file = w._dir.path().join("keys.json");
+        let mut keys = plughub_secrets::KeyRing::load_or_create(&key_file).unwrap();
+        let active = keys.rotate().unwrap();
+        let resealed = plughub_notify::webhooks::reseal_secrets(&w.t.store, &keys, "cli")
+            .await
+            .unwrap();
+        assert_eq!(resealed, 1);
+        keys.retire_old_keys().unwrap();
+        let after = w.t.store.sealed_webhook_secret(&id).await.unwrap().unwrap();
+        assert_ne!(after, before);
+        assert!(after.starts_with(&format!("v1.{active}.")), "{after}");
+        assert!(!after.contains(&secret));
+        // Resealing again finds nothing stale.
+        let again = plughub_notify::webhooks::reseal_secrets(&w.t.store, &keys, "cli")
+            .await
+            .unwrap();
+        assert_eq!(again, 0);
+
+        // The server started again (with the rotated key file, only the new key in it) signs with the
+        // same secret the owner was shown.
+        let restarted = Node::start(
+            w.t.store.clone(),
+            &w._npm.url,
+            w._dir.path(),
+            &key_file,
+            Default::default(),
+        )
+        .await
+        .with_notifier(notifier(&w.t.store, loopback_allowed()));
+        review_answered(&w.t.store, "acme").await;
+        restarted.notifier().run_once().await.unwrap();
+        let got = receiver.received();
+        assert_eq!(got.len(), 1, "{:?}", deliveries(&w, &id).await);
+        assert!(verifies(&secret, &got[0]), "the signature verifies");
+        assert!(!verifies("whsec_other", &got[0]));
+        w.t.cleanup().await;
+    }
+}
+
+/// A server that serves the catalogue only holds no key ring: it makes no webhook (and says why), and
+/// its notifier leaves deliveries to a server that can sign them.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_catalogue_only_server_makes_and_sends_no_webhooks() {
+    let w = world(TestBackend::Sqlite, loopback_allowed()).await;
+    let receiver = Receiver::start(&[200]).await;
+    let (status, created) = w
+        .node
+        .send(
+            "POST",
+            "/api/orgs/acme/webhooks",
+            &w.owner,
+            Some(json!({ "url": receiver.url, "events": ["review_answered"] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap().to_string();
+    let catalogue_only = notifier(&w.t.store, loopback_allowed());
+    assert!(catalogue_only.keys().is_none());
+    let refused = plughub_notify::webhooks::create(
+        &catalogue_only,
+        &w.t.store.group_by_name("acme").await.unwrap().unwrap().id,
+        &format!("{}/other", receiver.url),
+        &[plughub_notify::NotifyKind::ReviewAnswered],
+        "owner@acme.test",
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(refused, plughub_notify::NotifyError::NoKeyRing));
+    assert!(refused.to_string().contains("serves the catalogue only"));
+
+    review_answered(&w.t.store, "acme").await;
+    catalogue_only.run_once().await.unwrap();
+    assert!(receiver.received().is_empty(), "nothing sent unsigned");
+    let log = deliveries(&w, &id).await;
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0]["status"], "pending");
+    assert_eq!(log[0]["attempts"], json!([]));
+    // The server that holds the key ring sends it.
+    w.node.notifier().run_once().await.unwrap();
+    assert_eq!(receiver.received().len(), 1);
+    w.t.cleanup().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_delivery_is_retried_with_each_attempt_logged() {
     let w = world(TestBackend::Sqlite, loopback_allowed()).await;
@@ -318,8 +435,11 @@ async fn a_failed_delivery_is_retried_with_each_attempt_logged() {
     w.node.notifier().run_once().await.unwrap();
     assert_eq!(receiver.received().len(), 1);
     tokio::time::sleep(Duration::from_millis(150)).await;
-    // The retry is in the store: a notifier started afresh (a restarted server) sends it.
+    // The retry is in the store: a notifier started afresh (a restarted server, its key file loaded
+    // again) sends it.
+    let keys = plughub_secrets::KeyRing::load_or_create(&w._dir.path().join("keys.json")).unwrap();
     notifier(&w.t.store, loopback_allowed())
+        .with_keys(std::sync::Arc::new(keys))
         .run_once()
         .await
         .unwrap();

@@ -103,14 +103,29 @@ impl StoreTx<'_> {
         ))
     }
 
-    /// Keeps the signing secret of a webhook (made in the same transaction).
-    pub async fn put_webhook_secret(&mut self, webhook_id: &str, secret: &str) -> Result<()> {
-        sqlx::query("INSERT INTO webhook_secrets (webhook_id, secret) VALUES ($1, $2)")
+    /// Keeps the signing secret of a webhook, sealed with the key ring (made in the same transaction).
+    pub async fn put_sealed_webhook_secret(
+        &mut self,
+        webhook_id: &str,
+        sealed: &str,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO webhook_secrets (webhook_id, sealed) VALUES ($1, $2)")
             .bind(webhook_id)
-            .bind(secret)
+            .bind(sealed)
             .execute(self.conn())
             .await?;
         Ok(())
+    }
+
+    /// Replaces a webhook's sealed secret with the same secret sealed again (a key rotation); false when
+    /// the webhook was deleted meanwhile.
+    pub async fn reseal_webhook_secret(&mut self, webhook_id: &str, sealed: &str) -> Result<bool> {
+        let done = sqlx::query("UPDATE webhook_secrets SET sealed = $2 WHERE webhook_id = $1")
+            .bind(webhook_id)
+            .bind(sealed)
+            .execute(self.conn())
+            .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     /// Forgets a deleted webhook's secret and ends its pending deliveries (their log stays).
@@ -286,13 +301,24 @@ impl Store {
         Ok(changed)
     }
 
-    /// The secret a webhook signs with, while it exists.
-    pub async fn webhook_secret(&self, webhook_id: &str) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT secret FROM webhook_secrets WHERE webhook_id = $1")
+    /// The sealed secret a webhook signs with, while it exists (opened with the key ring).
+    pub async fn sealed_webhook_secret(&self, webhook_id: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT sealed FROM webhook_secrets WHERE webhook_id = $1")
             .bind(webhook_id)
             .fetch_optional(self.pool())
             .await?;
-        Ok(row.map(|r| r.try_get("secret")).transpose()?)
+        Ok(row.map(|r| r.try_get("sealed")).transpose()?)
+    }
+
+    /// Every webhook's sealed secret, by webhook id: what a key rotation reseals.
+    pub async fn sealed_webhook_secrets(&self) -> Result<Vec<(String, String)>> {
+        let rows =
+            sqlx::query("SELECT webhook_id, sealed FROM webhook_secrets ORDER BY webhook_id")
+                .fetch_all(self.pool())
+                .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("webhook_id")?, r.try_get("sealed")?)))
+            .collect()
     }
 
     /// Queues a delivery of an event to a webhook, due at once, unless it is queued already; true when

@@ -109,6 +109,12 @@ impl From<plughub_notify::NotifyError> for ApiError {
             ) => ApiError::new(StatusCode::NOT_FOUND, "plugin_not_found", e.to_string()),
             E::Install(e) => ApiError::new(StatusCode::BAD_GATEWAY, "registry", e.to_string()),
             E::Lifecycle(e) => e.into(),
+            E::NoKeyRing => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no_lifecycle",
+                E::NoKeyRing.to_string(),
+            ),
+            E::Secrets(e) => ApiError::internal(&e.to_string()),
             E::Local(m) => ApiError::internal(&m),
         }
     }

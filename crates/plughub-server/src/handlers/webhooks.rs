@@ -3,7 +3,7 @@
 use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::json::ApiJson;
-use crate::openapi::{Conflict, InOrg, JsonBody};
+use crate::openapi::{Conflict, InOrg, JsonBody, Plugins};
 use crate::params::OrgPath;
 use crate::state::AppState;
 use axum::Json;
@@ -118,6 +118,7 @@ pub async fn list(
         (status = 409, response = Conflict),
         InOrg,
         JsonBody,
+        Plugins,
     )
 )]
 pub async fn create(
@@ -129,11 +130,8 @@ pub async fn create(
     let group = caller
         .group_for(&state, &org, Action::ManageWebhooks)
         .await?;
-    let notifier = &state.notifier;
     let created = webhooks::create(
-        state.catalog.store(),
-        &notifier.policy,
-        notifier.resolver(),
+        &state.notifier,
         &group.id,
         &body.url,
         &body.events,

@@ -95,7 +95,7 @@ impl Node {
 
     /// The same server telling of events with `notifier` (its webhook policy and retries).
     pub fn with_notifier(mut self, notifier: plughub_notify::Notifier) -> Node {
-        self.state.notifier = notifier;
+        self.state = self.state.clone().with_notifier(notifier);
         self.app = router(self.state.clone());
         self
     }

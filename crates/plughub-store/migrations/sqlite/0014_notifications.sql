@@ -31,10 +31,12 @@ CREATE TABLE notifications (
 CREATE INDEX notifications_person ON notifications (person_id, created_at);
 
 -- The secret a webhook signs its deliveries with: shown once when the webhook is made, kept out of the
--- thing's properties (which events and listings show).
+-- thing's properties (which events and listings show). `sealed` is the secret sealed with the server's
+-- key ring (plughub-secrets, place `webhook/{id}`), never the secret itself: secrets are encrypted at
+-- rest, and `plughub admin rotate-key` reseals these with the plugins' secret settings.
 CREATE TABLE webhook_secrets (
     webhook_id TEXT PRIMARY KEY REFERENCES things(id),
-    secret     TEXT NOT NULL
+    sealed     TEXT NOT NULL
 );
 
 -- One delivery per webhook per event: pending until delivered, or failed once it has been retried
