@@ -405,6 +405,76 @@ async fn a_catalogue_only_server_makes_and_sends_no_webhooks() {
     w.t.cleanup().await;
 }
 
+/// A store that had events before migration 0014 (notifications and webhooks) came: those events are
+/// history, not news. Made by taking 0014 back out of a SQLite store (its tables and its row in sqlx's
+/// table), recording an event, and opening the store again, which applies 0014 over that log.
+#[tokio::test(flavor = "multi_thread")]
+async fn events_from_before_migration_0014_are_not_announced() {
+    let w = world(TestBackend::Sqlite, loopback_allowed()).await;
+    let plughub_store::Location::DataDir(data) = &w.t.location else {
+        unreachable!("a SQLite test store lives in a data directory")
+    };
+    review_answered(&w.t.store, "acme").await;
+    let file = data.join(plughub_store::Location::SQLITE_FILE);
+    let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .unwrap();
+    for table in [
+        "webhook_attempts",
+        "webhook_deliveries",
+        "webhook_secrets",
+        "notifications",
+        "update_notices",
+        "notify_cursors",
+    ] {
+        sqlx::query(&format!("DROP TABLE {table}"))
+            .execute(&raw)
+            .await
+            .unwrap();
+    }
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 14")
+        .execute(&raw)
+        .await
+        .unwrap();
+    raw.close().await;
+    // Opening the store applies 0014 again: the notifier's start is after the answered review.
+    Store::open(&w.t.location).await.unwrap();
+
+    let receiver = Receiver::start(&[200]).await;
+    let (status, created) = w
+        .node
+        .send(
+            "POST",
+            "/api/orgs/acme/webhooks",
+            &w.owner,
+            Some(json!({ "url": receiver.url, "events": ["review_answered"] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap().to_string();
+    w.node.notifier().run_once().await.unwrap();
+    assert!(
+        deliveries(&w, &id).await.is_empty(),
+        "the old event is not sent"
+    );
+    let (_, told) = w
+        .node
+        .send("GET", "/api/me/notifications", &w.owner, None)
+        .await;
+    assert_eq!(told["notifications"], json!([]), "{told}");
+
+    // An event after the migration is told.
+    review_answered(&w.t.store, "acme").await;
+    w.node.notifier().run_once().await.unwrap();
+    assert_eq!(receiver.received().len(), 1);
+    let (_, told) = w
+        .node
+        .send("GET", "/api/me/notifications", &w.owner, None)
+        .await;
+    assert_eq!(told["notifications"].as_array().unwrap().len(), 1, "{told}");
+    w.t.cleanup().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_delivery_is_retried_with_each_attempt_logged() {
     let w = world(TestBackend::Sqlite, loopback_allowed()).await;
