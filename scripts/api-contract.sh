@@ -90,10 +90,12 @@ echo "  bo@acme.test (org_user of acme and globex), root@plughub.test (platform_
 # (scripts/api_contract_hooks.py), so sign-in throttling never stands between the check and an
 # operation. Runs per minute are not the check's concern either, nor the circuit breaker: the check's
 # random messages fail runs in a row, and an open circuit's 503 (documented, with Retry-After) is a 5xx
-# to schemathesis' server-error check, whose other 5xx findings are wanted.
+# to schemathesis' server-error check, whose other 5xx findings are wanted. Webhooks made from generated
+# URLs are sent to loopback only, and no other name is resolved: nothing leaves the machine.
 harness_serve --data-dir "$data" serve --listen 127.0.0.1:0 --no-sync \
   --from "$PWD/crates/plughub-testkit/data/elizaos-registry/generated-registry.json" --no-npm \
-  --trusted-proxy 127.0.0.1 --executions-per-minute 1000000 --breaker-failures 1000000
+  --trusted-proxy 127.0.0.1 --executions-per-minute 1000000 --breaker-failures 1000000 \
+  --webhook-loopback-only
 
 seed=()
 [ -n "${API_CONTRACT_SEED:-}" ] && seed=(--seed "$API_CONTRACT_SEED")

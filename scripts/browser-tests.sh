@@ -86,7 +86,8 @@ cli catalog analyze @fixture/plugin-hello @fixture/plugin-echo-model @fixture/pl
   --npm-registry "$registry"
 echo "set up: organisation acme, owner@acme.test (org_owner), user@acme.test and account@acme.test (org_user), root@plughub.test (platform_owner), agent eliza; the fixture plugins in the catalogue"
 
-harness_serve --data-dir "$data" serve --listen 127.0.0.1:0 --no-sync
+# Webhooks made in the pages go to loopback (nothing listens there).
+harness_serve --data-dir "$data" serve --listen 127.0.0.1:0 --no-sync --webhook-allow-loopback
 
 # node:test runs one file at a time (--test-concurrency=1): Lighthouse's performance score must not
 # share the two cores with another file's browser. Spec output to the terminal, TAP to count.

@@ -26,6 +26,8 @@ export const pages = [
   { name: 'moderation', path: '/admin/reviews', as: 'platform' },
   { name: 'analytics', path: '/plugins/analytics?org=acme', as: 'owner' },
   { name: 'analytics-platform', path: '/plugins/analytics', as: 'platform' },
+  { name: 'notifications-page', path: '/notifications', as: 'owner' },
+  { name: 'webhooks-page', path: '/webhooks?org=acme', as: 'owner' },
   { name: 'login', path: '/login', as: null },
   { name: 'publisher', path: '/publishers/@elizaos', as: null },
   { name: 'publisher-signed-in', path: '/publishers/@bealers', as: 'owner' },

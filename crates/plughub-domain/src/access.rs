@@ -36,10 +36,12 @@ pub enum Action {
     /// See the group's analytics: executions, error rates, latency and cost (owners only, as the
     /// marketplace's issue says: cost is the owner's business).
     ViewAnalytics,
+    /// Make and delete the group's webhooks, and read their deliveries.
+    ManageWebhooks,
 }
 
 impl Action {
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 13] = [
         Action::BrowseCatalogue,
         Action::ModerateCatalogue,
         Action::ManageOrganisations,
@@ -52,6 +54,7 @@ impl Action {
         Action::ViewActivity,
         Action::ManageMembers,
         Action::ViewAnalytics,
+        Action::ManageWebhooks,
     ];
 
     /// Whether the action is on one group's things (else on the platform).
@@ -199,7 +202,7 @@ mod tests {
             .iter()
             .map(|r| Action::ALL.iter().filter(|a| role_allows(*r, **a)).count())
             .sum();
-        // platform_owner 3, org_owner 10, org_user 4, customer 1.
-        assert_eq!(allowed, 18);
+        // platform_owner 3, org_owner 11, org_user 4, customer 1.
+        assert_eq!(allowed, 19);
     }
 }

@@ -133,6 +133,11 @@ impl Installer {
         &self.store
     }
 
+    /// The npm registry client installs use (the registry of the user's npm configuration).
+    pub fn npm(&self) -> &NpmClient {
+        &self.npm
+    }
+
     pub(crate) async fn deps(&self) -> Result<&DependencyInstaller, LifecycleError> {
         Ok(self
             .deps

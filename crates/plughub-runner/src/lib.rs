@@ -57,7 +57,7 @@ pub struct Runner(Arc<Inner>);
 
 struct Inner {
     installer: Installer,
-    keys: KeyRing,
+    keys: Arc<KeyRing>,
     config: RunnerConfig,
     warm: warm::WarmPool,
     slots: slots::Slots,
@@ -71,7 +71,7 @@ impl Runner {
         let slots = slots::Slots::new(installer.store().clone());
         Runner(Arc::new(Inner {
             installer,
-            keys,
+            keys: Arc::new(keys),
             config,
             warm: Default::default(),
             slots,
@@ -88,6 +88,11 @@ impl Runner {
     /// The keys that open the instances' secrets.
     pub fn keys(&self) -> &KeyRing {
         &self.0.keys
+    }
+
+    /// The same keys, shared with what else seals secrets on this server (webhook secrets).
+    pub fn shared_keys(&self) -> Arc<KeyRing> {
+        self.0.keys.clone()
     }
 
     pub fn policy(&self) -> &ExecutionPolicy {

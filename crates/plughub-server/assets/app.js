@@ -57,6 +57,8 @@ function bodyOf(form) {
     // An empty field is a field left out: the API's optional fields take their defaults.
     if (value === '' && el.type !== 'hidden') continue;
     if (el.dataset.type === 'number') value = Number(value);
+    // Checkboxes of one name that together make a list (the events of a webhook).
+    if (el.dataset.type === 'each') { (body[el.name] ??= []).push(value); continue; }
     if (el.dataset.type === 'list') { value = value.split(',').map((s) => s.trim()).filter(Boolean); if (!value.length) continue; }
     body[el.name] = value;
   }

@@ -67,6 +67,9 @@ error_responses! {
     /// (`publisher_not_found`), claim on one (`claim_not_found`), collection the caller may see
     /// (`collection_not_found`: an organisation's answers the same to others), or platform deprecation
     /// to lift (`plugin_not_found`).
+    /// (`person_not_found`), token of the caller's or not revoked yet (`token_not_found`), open
+    /// invitation (`invitation_not_found`: used, withdrawn or never made), or webhook of the
+    /// organisation (`not_found`).
     NotFound = 404;
     /// Not in a state that allows this: installed already, active already, not active, needed by
     /// others, nothing to roll back to, a name taken already, or changed by another request first
@@ -92,7 +95,10 @@ error_responses! {
     /// installed or whose dependencies cannot (`cannot_install`, `dependencies`), a package neither in
     /// the catalogue nor shaped like an elizaOS plugin (`not_a_plugin`, with suggestions; install it
     /// with `not_in_catalogue`); a password too short (`weak_password`), or a role, name, email or
-    /// expiry that cannot be had (`invalid`).
+    /// expiry that cannot be had (`invalid`); a webhook URL that is not an http(s) URL or events that
+    /// are not among those sent (`invalid`), or a target the address policy refuses
+    /// (`target_refused`: loopback, private and other non-public addresses, unless the operator
+    /// allows them).
     Unprocessable = 422;
     /// Too many requests: failed sign-ins from this address, or for this account from it, unknown
     /// tokens included (`throttled`); the organisation's installs in the hour, its executions in the day
@@ -103,6 +109,8 @@ error_responses! {
     Internal = 500;
     /// The plugin failed: it threw, timed out, ended, or did not start (`plugin_failed`).
     PluginFailed = 502;
+    /// The npm registry could not be read, or does not have the version asked for (`registry`).
+    RegistryFailed = 502;
     /// This server serves the catalogue only, not organisations' plugins (`no_lifecycle`), or has no
     /// catalogue sources to sync from (`no_sync_sources`); or the
     /// plugin failed so often in a row that its circuit is open (`circuit_open`, `details.half_opens_at`):
@@ -238,7 +246,7 @@ impl Modify for Shapes {
 struct Links;
 
 /// The operations on one installed plugin, which take `org` and `plugin` in their path.
-const ON_A_PLUGIN: [&str; 11] = [
+const ON_A_PLUGIN: [&str; 12] = [
     "uninstall_plugin",
     "configure_plugin",
     "run_plugin",
@@ -250,10 +258,11 @@ const ON_A_PLUGIN: [&str; 11] = [
     "update_plugin",
     "rollback_plugin",
     "resume_plugin",
+    "plugin_changelog",
 ];
 
 /// The operations on one organisation, which take `org` alone in their path.
-const ON_AN_ORG: [&str; 10] = [
+const ON_AN_ORG: [&str; 12] = [
     "list_installed",
     "list_members",
     "list_invitations",
@@ -264,6 +273,8 @@ const ON_AN_ORG: [&str; 10] = [
     "list_events",
     "list_executions",
     "live_executions",
+    "list_webhooks",
+    "create_webhook",
 ];
 
 impl Modify for Links {
@@ -338,6 +349,16 @@ impl Modify for Links {
             "admin_delete_collection",
             &slug,
         );
+        // A webhook made → its deliveries, and deleted.
+        for target in ["webhook_deliveries", "delete_webhook"] {
+            add_link(
+                openapi,
+                "create_webhook",
+                "201",
+                target,
+                &[org, ("id", "$response.body#/id")],
+            );
+        }
         // No link from a search to the plugin it found first: a search may find nothing, and a link
         // must hold for every answer. The contract check names real plugins for `show_plugin` instead.
     }
@@ -473,6 +494,14 @@ fn add_link(
         crate::handlers::compare::compare,
         crate::handlers::deprecations::put,
         crate::handlers::deprecations::delete,
+        crate::handlers::notifications::list,
+        crate::handlers::notifications::mark_read,
+        crate::handlers::webhooks::list,
+        crate::handlers::webhooks::create,
+        crate::handlers::webhooks::delete,
+        crate::handlers::webhooks::deliveries,
+        crate::handlers::updates::changelog,
+        crate::handlers::updates::check,
     ),
     components(
         schemas(ErrorBody, ErrorDetail),
@@ -490,6 +519,7 @@ fn add_link(
             TooManyRequests,
             Internal,
             PluginFailed,
+            RegistryFailed,
             Unavailable,
         )
     ),

@@ -2,7 +2,8 @@
 
 use crate::handlers::{
     account, admin, agent_bridge, agents, analytics, collections, compare, deprecations, health,
-    installed, me, members, orgs, plugins, publishers, reputation, reviews,
+    installed, me, members, notifications, orgs, plugins, publishers, reputation, reviews, updates,
+    webhooks,
 };
 use crate::state::AppState;
 use axum::Router;
@@ -21,6 +22,22 @@ pub fn router(state: AppState) -> Router {
         .route("/api/me/password", put(me::change_password))
         .route("/api/me/tokens", get(me::tokens).post(me::create_token))
         .route("/api/me/tokens/{id}", delete(me::revoke_token))
+        .route("/api/me/notifications", get(notifications::list))
+        .route("/api/me/notifications/read", post(notifications::mark_read))
+        .route(
+            "/api/orgs/{org}/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route("/api/orgs/{org}/webhooks/{id}", delete(webhooks::delete))
+        .route(
+            "/api/orgs/{org}/webhooks/{id}/deliveries",
+            get(webhooks::deliveries),
+        )
+        .route(
+            "/api/orgs/{org}/plugins/{plugin}/changelog",
+            get(updates::changelog),
+        )
+        .route("/api/admin/updates/check", post(updates::check))
         .route("/api/orgs/{org}/members", get(members::list))
         .route(
             "/api/orgs/{org}/members/{email}",

@@ -19,6 +19,8 @@ pub struct AppState {
     pub access: Access,
     /// Catalogue syncs started through the API: their sources, and the one running.
     pub catalog_syncs: crate::catalog_sync::CatalogSyncs,
+    /// Notifications and webhook deliveries (its address policy checks webhook targets).
+    pub notifier: plughub_notify::Notifier,
 }
 
 /// The operator's settings of who a request comes from, and how long an open stream's check holds.
@@ -63,19 +65,37 @@ impl AppState {
             catalog.store().metrics(),
         );
         AppState {
-            catalog,
             metrics: Arc::new(metrics),
             accounts,
             lifecycle,
             access: Access::default(),
             catalog_syncs: Default::default(),
+            notifier: plughub_notify::Notifier::new(catalog.store().clone()),
+            catalog,
         }
+        .with_notifier_keys()
+    }
+
+    /// Gives the notifier the key ring of the lifecycle, which seals webhook secrets as it seals
+    /// plugins' secret settings; a server without lifecycle has none (it makes and sends no webhooks).
+    fn with_notifier_keys(mut self) -> AppState {
+        if let Some(keys) = self.lifecycle.as_ref().map(|l| l.runner.shared_keys()) {
+            self.notifier = self.notifier.with_keys(keys);
+        }
+        self
     }
 
     /// The same, syncing the catalogue from `options` when a platform owner asks.
     pub fn with_catalog_sync(mut self, options: plughub_catalog::SyncOptions) -> AppState {
         self.catalog_syncs = crate::catalog_sync::CatalogSyncs::new(options);
         self
+    }
+
+    /// The same, telling of events with `notifier` (the operator's webhook policy, the retries).
+    /// It seals and opens webhook secrets with the lifecycle's key ring.
+    pub fn with_notifier(mut self, notifier: plughub_notify::Notifier) -> AppState {
+        self.notifier = notifier;
+        self.with_notifier_keys()
     }
 
     /// The same, with the operator's `access` settings.

@@ -136,6 +136,27 @@ fn routes() -> Vec<(&'static str, String, Option<Value>, May)> {
             None,
             May::Owner,
         ),
+        ("GET", format!("{p}/changelog"), None, May::User),
+        ("GET", "/api/orgs/ORG/webhooks".into(), None, May::Owner),
+        (
+            "POST",
+            "/api/orgs/ORG/webhooks".into(),
+            // Refused by the address policy (loopback is not allowed here): changes nothing.
+            Some(json!({ "url": "http://127.0.0.1:9/hook", "events": ["update_available"] })),
+            May::Owner,
+        ),
+        (
+            "DELETE",
+            "/api/orgs/ORG/webhooks/none".into(),
+            None,
+            May::Owner,
+        ),
+        (
+            "GET",
+            "/api/orgs/ORG/webhooks/none/deliveries".into(),
+            None,
+            May::Owner,
+        ),
     ]
 }
 
@@ -228,6 +249,7 @@ fn platform_routes() -> Vec<(&'static str, &'static str, Option<Value>)> {
             "/api/admin/reviewers/nobody@example.org/ban",
             None,
         ),
+        ("POST", "/api/admin/updates/check", None),
     ]
 }
 
@@ -241,6 +263,8 @@ fn own_routes() -> Vec<(&'static str, &'static str, Option<Value>)> {
             Some(json!({ "name": "mine", "days": 1 })),
         ),
         ("DELETE", "/api/me/tokens/none", None),
+        ("GET", "/api/me/notifications", None),
+        ("POST", "/api/me/notifications/read", Some(json!({}))),
         (
             "POST",
             "/api/publishers/@nobody-here/claims",

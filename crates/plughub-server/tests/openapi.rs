@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 /// Every route of the API, as a client sees it.
-const ROUTES: [(&str, &str); 84] = [
+const ROUTES: [(&str, &str); 92] = [
     ("get", "/api/me"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/logout"),
@@ -97,6 +97,14 @@ const ROUTES: [(&str, &str); 84] = [
     ("get", "/api/compare"),
     ("put", "/api/admin/deprecations"),
     ("delete", "/api/admin/deprecations"),
+    ("get", "/api/me/notifications"),
+    ("post", "/api/me/notifications/read"),
+    ("get", "/api/orgs/{org}/webhooks"),
+    ("post", "/api/orgs/{org}/webhooks"),
+    ("delete", "/api/orgs/{org}/webhooks/{id}"),
+    ("get", "/api/orgs/{org}/webhooks/{id}/deliveries"),
+    ("get", "/api/orgs/{org}/plugins/{plugin}/changelog"),
+    ("post", "/api/admin/updates/check"),
 ];
 
 async fn document() -> Value {

@@ -14,6 +14,7 @@ mod location;
 mod publishers;
 mod reviews;
 mod rollups;
+mod notify;
 mod runtime_state;
 mod things;
 mod timing;
@@ -35,6 +36,8 @@ pub use publishers::{
 pub use reviews::{BanRecord, PUBLISHED, ReportRecord, ReviewRow};
 pub use rollups::{
     BUCKETS, LATENCY_BUCKETS_MS, RollupKey, RollupQuery, RollupRow, RollupRun, RollupTotals,
+pub use notify::{
+    AttemptRecord, DeliveryOutcome, DeliveryRecord, NewNotification, NotificationRecord,
 };
 pub use runtime_state::{MemoryQuery, NewMemory};
 pub use timing::StoreMetrics;

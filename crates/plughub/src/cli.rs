@@ -305,6 +305,25 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<plughub_domain::sign_in::Network>,
+    /// Let webhooks be sent to loopback addresses (a receiver on this machine, for local use and
+    /// tests). Off by default: webhooks go to public addresses only, as plugins' requests do
+    #[arg(long)]
+    pub webhook_allow_loopback: bool,
+    /// Send webhooks to loopback only, resolving no name but localhost: nothing leaves this machine
+    /// (checks that make webhooks from generated URLs)
+    #[arg(long)]
+    pub webhook_loopback_only: bool,
+    /// A non-public address webhooks may be sent to anyway (an internal receiver); repeat for several
+    #[arg(
+        long = "webhook-trusted-address",
+        value_name = "ADDRESS",
+        value_delimiter = ','
+    )]
+    pub webhook_trusted_addresses: Vec<std::net::IpAddr>,
+    /// How often to look in the registry for newer versions of installed plugins and tell
+    /// organisations of them (0: never; `POST /api/admin/updates/check` checks at once)
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    pub update_check_every: u64,
     #[command(flatten)]
     pub sources: SourceArgs,
 }

@@ -9,6 +9,7 @@ mod catalog;
 mod console;
 pub mod markdown;
 mod market;
+mod notify;
 mod people;
 mod permissions;
 mod reviews;
@@ -49,6 +50,9 @@ pub fn routes() -> Router<AppState> {
         .route("/plugins/activity", get(console::activity))
         .route("/plugins/security", get(console::security))
         .route("/plugins/analytics", get(analytics::page))
+        .route("/plugins/changelog", get(notify::changelog))
+        .route("/notifications", get(notify::notifications))
+        .route("/webhooks", get(notify::webhooks))
         .route("/plugins/{*name}", get(catalog::plugin))
 }
 
@@ -73,6 +77,8 @@ struct Base<'a> {
 #[derive(Serialize)]
 struct Me<'a> {
     email: &'a str,
+    /// Notifications not read yet.
+    unread: i64,
     platform_owner: bool,
     orgs: Vec<OrgChoice<'a>>,
 }
@@ -128,6 +134,7 @@ impl<'a> Page<'a> {
         Base {
             me: self.viewer.principal.as_ref().map(|p| Me {
                 email: &p.email,
+                unread: self.viewer.unread,
                 platform_owner: p.is_platform_owner(),
                 orgs: self
                     .viewer

@@ -61,6 +61,16 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "moderation.html",
         include_str!("../../templates/moderation.html"),
+        "notifications.html",
+        include_str!("../../templates/notifications.html"),
+    ),
+    (
+        "webhooks.html",
+        include_str!("../../templates/webhooks.html"),
+    ),
+    (
+        "changelog.html",
+        include_str!("../../templates/changelog.html"),
     ),
 ];
 

@@ -16,6 +16,8 @@ pub struct Viewer {
     pub principal: Option<Principal>,
     /// The session's token for changes (see `csrf`).
     pub csrf: Option<String>,
+    /// How many of the person's notifications are unread, for the header.
+    pub unread: i64,
 }
 
 impl FromRequestParts<AppState> for Viewer {
@@ -24,15 +26,24 @@ impl FromRequestParts<AppState> for Viewer {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Viewer, Infallible> {
         for secret in session_cookies(&parts.headers) {
             if let Ok(principal) = state.accounts.authenticate_session(&secret).await {
+                // A count the header shows; a store that cannot say leaves it out, not the page.
+                let unread = state
+                    .catalog
+                    .store()
+                    .unread_notifications(&principal.person_id)
+                    .await
+                    .unwrap_or(0);
                 return Ok(Viewer {
                     principal: Some(principal),
                     csrf: Some(csrf::token_for(&secret)),
+                    unread,
                 });
             }
         }
         Ok(Viewer {
             principal: None,
             csrf: None,
+            unread: 0,
         })
     }
 }
@@ -49,6 +60,7 @@ pub struct Abilities {
     pub activity: bool,
     pub members: bool,
     pub analytics: bool,
+    pub webhooks: bool,
 }
 
 impl Viewer {
@@ -93,6 +105,7 @@ impl Viewer {
             activity: may(Action::ViewActivity),
             members: may(Action::ManageMembers),
             analytics: may(Action::ViewAnalytics),
+            webhooks: may(Action::ManageWebhooks),
         }
     }
 }

@@ -93,6 +93,18 @@ impl Node {
         self
     }
 
+    /// The same server telling of events with `notifier` (its webhook policy and retries).
+    pub fn with_notifier(mut self, notifier: plughub_notify::Notifier) -> Node {
+        self.state = self.state.clone().with_notifier(notifier);
+        self.app = router(self.state.clone());
+        self
+    }
+
+    /// The server's notifier, to run a round at once instead of waiting for the next.
+    pub fn notifier(&self) -> &plughub_notify::Notifier {
+        &self.state.notifier
+    }
+
     /// Serves the node on a free port of loopback, as `plughub serve` does, until the test ends; its
     /// address (`127.0.0.1:PORT`). For what the in-process router cannot carry (a WebSocket).
     pub async fn listen(&self) -> std::net::SocketAddr {

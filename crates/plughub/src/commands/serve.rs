@@ -91,6 +91,25 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<()> {
         tracing::info!(proxies = ?args.trusted_proxies.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "X-Forwarded-For is believed from these proxies only");
     }
+    // Notifications and webhooks: the operator's address policy for webhook targets, and a round of
+    // telling and delivering every few seconds.
+    let store = state.catalog.store().clone();
+    state = state.with_notifier(plughub_notify::Notifier::new(store).with_policy(
+        plughub_notify::WebhookPolicy {
+            allow_loopback: args.webhook_allow_loopback || args.webhook_loopback_only,
+            trusted_addresses: args.webhook_trusted_addresses.clone(),
+            loopback_only: args.webhook_loopback_only,
+        },
+    ));
+    state.notifier.clone().spawn(Duration::from_secs(5));
+    if let Some(lifecycle) = &state.lifecycle
+        && args.update_check_every > 0
+    {
+        check_updates(
+            lifecycle.runner.clone(),
+            Duration::from_secs(args.update_check_every),
+        );
+    }
     if let Some(lifecycle) = &state.lifecycle {
         // Idle warm workers end, and those another server's change made stale, without waiting for a run.
         lifecycle.runner.spawn_warm_reaper(Duration::from_secs(30));
@@ -128,6 +147,29 @@ fn follow_catalog(catalog: Arc<plughub_catalog::Catalog>, every: Duration) {
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot check the catalogue for changes; will try again")
                 }
+            }
+        }
+    });
+}
+
+/// Looks for newer versions of installed plugins every `every` (the first time after one period: a
+/// server that restarts often does not ask the registry at each start). The notifier tells of them.
+fn check_updates(runner: plughub_runner::Runner, every: Duration) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            match plughub_notify::updates::check(runner.installer()).await {
+                Ok(notices) if !notices.is_empty() => {
+                    tracing::info!(
+                        notices = notices.len(),
+                        "newer versions of installed plugins found"
+                    )
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "update check failed; will try again"),
             }
         }
     });

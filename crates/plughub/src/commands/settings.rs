@@ -105,12 +105,14 @@ pub async fn show_config(store_args: &StoreArgs, args: InstanceArgs) -> Result<(
 }
 
 /// Rotation in three steps, each safe to repeat after a crash: the new key is saved (old keys kept),
-/// every stale secret is resealed, and only then are old keys dropped (with --retire).
+/// every stale secret is resealed (plugins' secret settings and webhook signing secrets), and only then
+/// are old keys dropped (with --retire).
 pub async fn rotate_key(store_args: &StoreArgs, args: RotateKeyArgs) -> Result<()> {
     let installer = local_installer(store_args).await?;
     let mut keys = context::key_ring(store_args)?;
     let key = keys.rotate()?;
-    let resealed = installer.reseal_secrets(&keys, "cli").await?;
+    let resealed = installer.reseal_secrets(&keys, "cli").await?
+        + plughub_notify::webhooks::reseal_secrets(installer.store(), &keys, "cli").await?;
     if args.retire {
         keys.retire_old_keys()?;
     }
