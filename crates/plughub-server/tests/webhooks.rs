@@ -260,7 +260,7 @@ async fn a_delivery_is_signed_with_the_secret_shown_once() {
         w.node.notifier().run_once().await.unwrap();
         assert_eq!(receiver.received().len(), 1);
 
-        // Deleted: no more deliveries, its log kept out of reach.
+        // Deleted: no more deliveries; its log stays readable, as docs/webhooks.md says.
         let (status, left) = w
             .node
             .send(
@@ -274,16 +274,26 @@ async fn a_delivery_is_signed_with_the_secret_shown_once() {
         review_answered(&w.t.store, "acme").await;
         w.node.notifier().run_once().await.unwrap();
         assert_eq!(receiver.received().len(), 1);
+        let log = deliveries(&w, &id).await;
+        assert_eq!(
+            (log.len(), &log[0]["status"]),
+            (1, &json!("delivered")),
+            "{log:?}"
+        );
         let (status, _) = w
             .node
             .send(
                 "GET",
-                &format!("/api/orgs/acme/webhooks/{id}/deliveries"),
+                "/api/orgs/acme/webhooks/no-such-webhook/deliveries",
                 &w.owner,
                 None,
             )
             .await;
-        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "only an unknown id is not found"
+        );
         w.t.cleanup().await;
     }
 }
