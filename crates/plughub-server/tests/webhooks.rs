@@ -426,3 +426,76 @@ async fn a_loopback_target_is_refused_unless_the_operator_allows_it() {
         "the receiver was never connected to"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_attempt_is_recorded_only_while_its_lease_is_held() {
+    let w = world(TestBackend::Sqlite, loopback_allowed()).await;
+    let receiver = Receiver::start(&[200]).await;
+    let (status, created) = w
+        .node
+        .send(
+            "POST",
+            "/api/orgs/acme/webhooks",
+            &w.owner,
+            Some(json!({ "url": receiver.url, "events": ["review_answered"] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap();
+    review_answered(&w.t.store, "acme").await;
+    // Told, not sent: the delivery waits in the store.
+    w.node.notifier().dispatch().await.unwrap();
+    let store = &w.t.store;
+    let due = store
+        .due_deliveries("2999-01-01T00:00:00Z", 10)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1);
+    let lease = "2999-01-01T00:00:00Z";
+    assert!(store.claim_delivery(&due[0], lease).await.unwrap());
+    assert!(
+        !store.claim_delivery(&due[0], lease).await.unwrap(),
+        "claimed once"
+    );
+    let attempt = plughub_store::AttemptRecord {
+        delivery_id: due[0].id.clone(),
+        attempted_at: plughub_store::now_rfc3339(),
+        status_code: Some(200),
+        duration_ms: 1,
+        error: None,
+    };
+    let delivered = plughub_store::DeliveryOutcome::Delivered;
+    // A server whose lease ran out (another took the delivery since) records nothing.
+    assert!(
+        !store
+            .record_attempt(&attempt, &delivered, "2998-01-01T00:00:00Z")
+            .await
+            .unwrap()
+    );
+    let log = deliveries(&w, id).await;
+    assert_eq!(
+        (
+            &log[0]["status"],
+            log[0]["attempts"].as_array().unwrap().len()
+        ),
+        (&json!("pending"), 0),
+        "{log:?}"
+    );
+    assert!(
+        store
+            .record_attempt(&attempt, &delivered, lease)
+            .await
+            .unwrap()
+    );
+    let log = deliveries(&w, id).await;
+    assert_eq!(
+        (
+            &log[0]["status"],
+            log[0]["attempts"].as_array().unwrap().len()
+        ),
+        (&json!("delivered"), 1),
+        "{log:?}"
+    );
+    assert!(receiver.received().is_empty());
+    w.t.cleanup().await;
+}
