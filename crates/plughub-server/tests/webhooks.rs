@@ -499,3 +499,50 @@ async fn an_attempt_is_recorded_only_while_its_lease_is_held() {
     assert!(receiver.received().is_empty());
     w.t.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retries_end_a_day_after_the_event_and_at_once_when_its_time_is_unreadable() {
+    let w = world(TestBackend::Sqlite, loopback_allowed()).await;
+    let receiver = Receiver::start(&[500, 500, 500]).await;
+    let (status, created) = w
+        .node
+        .send(
+            "POST",
+            "/api/orgs/acme/webhooks",
+            &w.owner,
+            Some(json!({ "url": receiver.url, "events": ["review_answered"] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap();
+    let yesterday = time::OffsetDateTime::now_utc() - time::Duration::hours(25);
+    let cases = [
+        (
+            "old",
+            json!({ "time": plughub_store::format_time(yesterday) }),
+        ),
+        ("unreadable", json!({ "time": "not a time" })),
+        ("fresh", json!({ "time": plughub_store::now_rfc3339() })),
+    ];
+    for (event_id, payload) in &cases {
+        assert!(
+            w.t.store
+                .enqueue_delivery(id, event_id, "review_answered", &payload.to_string())
+                .await
+                .unwrap()
+        );
+    }
+    w.node.notifier().deliver_due().await.unwrap();
+    assert_eq!(receiver.received().len(), 3, "each tried once");
+    let log = deliveries(&w, id).await;
+    let status_of = |event: &str| {
+        log.iter()
+            .find(|d| d["event_id"] == event)
+            .map(|d| d["status"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(status_of("old"), "failed", "{log:?}");
+    assert_eq!(status_of("unreadable"), "failed", "{log:?}");
+    assert_eq!(status_of("fresh"), "pending", "retried later: {log:?}");
+    w.t.cleanup().await;
+}
