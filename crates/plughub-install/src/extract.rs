@@ -146,6 +146,14 @@ fn unpack(tarball: &[u8], root: &Path, limits: &ExtractLimits) -> Result<(), Ins
                         link.display()
                     )));
                 }
+                // A link resolved through an earlier link is checked against the wrong folder
+                // (`s/l1 -> ..` then `s/l2 -> l1/..` climbs two levels while reading as one).
+                if passes_through_link(root, &base.join(&link)) {
+                    return Err(unsafe_archive(format!(
+                        "link '{shown}' points through another link ({})",
+                        link.display()
+                    )));
+                }
                 if let Some(dir) = relative.parent() {
                     ensure_no_links(root, dir)?;
                     std::fs::create_dir_all(root.join(dir))
@@ -165,6 +173,68 @@ fn unpack(tarball: &[u8], root: &Path, limits: &ExtractLimits) -> Result<(), Ins
             }
             // Metadata entries (pax headers and the like) are handled by the tar reader itself.
             _ => {}
+        }
+    }
+    links_stay_inside(root)
+}
+
+/// Whether a path under `root` (relative, `..` applied as written) names an existing link on the way.
+fn passes_through_link(root: &Path, path: &Path) -> bool {
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+    for component in path.components() {
+        match component {
+            Component::Normal(p) => {
+                parts.push(p);
+                let at: PathBuf = std::iter::once(root.as_os_str())
+                    .chain(parts.iter().copied())
+                    .collect();
+                if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+                    return true;
+                }
+            }
+            Component::ParentDir => {
+                parts.pop();
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Every link, once the whole archive is out, resolves to something inside it: a later link can change
+/// where an earlier one leads, so each is checked against the finished tree. A link to nothing is refused
+/// too, as where it leads cannot be checked.
+fn links_stay_inside(root: &Path) -> Result<(), InstallError> {
+    let top = root.canonicalize().map_err(|e| InstallError::io(root, e))?;
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| InstallError::io(&dir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| InstallError::io(&dir, e))?;
+            let path = entry.path();
+            let kind = entry.file_type().map_err(|e| InstallError::io(&path, e))?;
+            if kind.is_dir() {
+                pending.push(path);
+            } else if kind.is_symlink() {
+                let shown = path
+                    .strip_prefix(root)
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string();
+                match path.canonicalize() {
+                    Ok(real) if real.starts_with(&top) => {}
+                    Ok(_) => {
+                        return Err(unsafe_archive(format!(
+                            "link '{shown}' leads outside the package through other links"
+                        )));
+                    }
+                    Err(_) => {
+                        return Err(unsafe_archive(format!(
+                            "link '{shown}' leads to nothing in the package"
+                        )));
+                    }
+                }
+            }
         }
     }
     Ok(())

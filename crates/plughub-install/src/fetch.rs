@@ -65,7 +65,11 @@ pub async fn fetch_resolved(
         &resolved.expected,
         &bytes,
     )?;
-    extract_tarball(&bytes, dest, limits)?;
+    // Unpacking is blocking file work: off the async threads, so a large package stalls no request.
+    let (into, limits_copy) = (dest.to_path_buf(), *limits);
+    tokio::task::spawn_blocking(move || extract_tarball(&bytes, &into, &limits_copy))
+        .await
+        .map_err(|e| InstallError::Unsafe(format!("extraction stopped ({e})")))??;
     Ok(FetchedPackage {
         name: resolved.name.clone(),
         version: resolved.version.clone(),

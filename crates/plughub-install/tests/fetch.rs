@@ -230,6 +230,36 @@ fn hostile_archives_are_refused_whole() {
         &limits,
         "writes through the link",
     );
+    // A chain of links each checked alone stays inside, together they climb out.
+    let link = |path: &str, target: &str| Entry::Symlink {
+        path: path.into(),
+        target: target.into(),
+    };
+    refuse(
+        tgz(&[
+            ok(),
+            link("package/s/l1", ".."),
+            link("package/s/l2", "l1/.."),
+            link("package/CHANGELOG.md", "s/l2/evil"),
+        ]),
+        &limits,
+        "points through another link",
+    );
+    // The same chain written in the other order: the later link changes where the earlier one leads.
+    refuse(
+        tgz(&[
+            ok(),
+            link("package/s/l2", "l1/.."),
+            link("package/s/l1", ".."),
+        ]),
+        &limits,
+        "leads outside the package through other links",
+    );
+    refuse(
+        tgz(&[ok(), link("package/CHANGELOG.md", "missing.md")]),
+        &limits,
+        "leads to nothing in the package",
+    );
     refuse(
         tgz(&[
             ok(),

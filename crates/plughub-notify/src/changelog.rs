@@ -59,6 +59,30 @@ pub struct Changelog {
     pub versions: Vec<VersionDate>,
 }
 
+/// Limits for a tarball fetched only to read its changelog: far below an install's, as nothing else of
+/// the package is used.
+const CHANGELOG_LIMITS: ExtractLimits = ExtractLimits {
+    max_total_bytes: 16 << 20,
+    max_file_bytes: 16 << 20,
+    max_files: 20_000,
+    max_ratio: 100,
+};
+
+/// The most Markdown a changelog answer carries.
+const MAX_MARKDOWN_BYTES: usize = 256 << 10;
+
+/// `text` cut to at most `max` bytes, at a character boundary.
+fn cap(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
 /// The changelog of `plugin` from `from` to `to` (the newest version for `core` when none).
 pub async fn between(
     npm: &NpmClient,
@@ -74,9 +98,9 @@ pub async fn between(
     let folder =
         tempfile::tempdir().map_err(|e| NotifyError::Local(format!("no temporary folder: {e}")))?;
     let dest = folder.path().join("package");
-    plughub_install::fetch_resolved(npm, target, &dest, &ExtractLimits::default()).await?;
+    plughub_install::fetch_resolved(npm, target, &dest, &CHANGELOG_LIMITS).await?;
     let found = read_changelog(&dest).and_then(|(file, text)| {
-        sections_between(&text, from, &to).map(|markdown| (file, markdown))
+        sections_between(&text, from, &to).map(|markdown| (file, cap(markdown, MAX_MARKDOWN_BYTES)))
     });
     let (source, file, markdown) = match found {
         Some((file, markdown)) => (ChangelogSource::Changelog, Some(file), Some(markdown)),
@@ -122,9 +146,36 @@ fn read_changelog(dir: &std::path::Path) -> Option<(String, String)> {
         .collect();
     FILES.iter().find_map(|wanted| {
         let name = entries.iter().find(|n| n.eq_ignore_ascii_case(wanted))?;
-        let text = std::fs::read_to_string(dir.join(name)).ok()?;
+        let text = read_plain_file(dir, name)?;
         Some((name.clone(), text))
     })
+}
+
+/// The most of a changelog file read: the page shows a few sections, not a book.
+const MAX_CHANGELOG_BYTES: u64 = 1 << 20;
+
+/// The text of `dir/name` if it is a plain file (not a link) inside `dir`, at most
+/// [`MAX_CHANGELOG_BYTES`]: the package is untrusted, and a link could lead anywhere on the server.
+fn read_plain_file(dir: &std::path::Path, name: &str) -> Option<String> {
+    use std::io::Read;
+    let path = dir.join(name);
+    if !std::fs::symlink_metadata(&path).ok()?.file_type().is_file() {
+        return None;
+    }
+    if !path
+        .canonicalize()
+        .ok()?
+        .starts_with(dir.canonicalize().ok()?)
+    {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(&path)
+        .ok()?
+        .take(MAX_CHANGELOG_BYTES)
+        .read_to_end(&mut bytes)
+        .ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// A heading that names a version: `## 1.2.0`, `## [1.2.0](…) - 2026-01-01`, `# v1.2.0`.
@@ -168,6 +219,33 @@ mod tests {
     use super::*;
 
     const LOG: &str = "# Changelog\n\n## Unreleased\n- next\n\n## [1.2.0](https://x.test) - 2026-11-02\n### Added\n- two\n\n## v1.1.0\n- one\n\n## 1.0.0\n- first\n";
+
+    #[cfg(unix)]
+    #[test]
+    fn a_changelog_is_read_only_as_a_plain_file_inside_the_package_and_only_its_first_mebibyte() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "## 9.9.9\nserver secret\n").unwrap();
+        let package = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("secret"),
+            package.path().join("CHANGELOG.md"),
+        )
+        .unwrap();
+        assert_eq!(
+            read_changelog(package.path()),
+            None,
+            "a link is not followed"
+        );
+
+        let package = tempfile::tempdir().unwrap();
+        let big = format!("## 1.1.0\n{}", "x".repeat(3 << 20));
+        std::fs::write(package.path().join("changelog.md"), &big).unwrap();
+        let (file, text) = read_changelog(package.path()).unwrap();
+        assert_eq!(file, "changelog.md");
+        assert_eq!(text.len() as u64, MAX_CHANGELOG_BYTES);
+        assert!(text.starts_with("## 1.1.0\nxxx"));
+        assert_eq!(cap(text, 10), "## 1.1.0\nx");
+    }
 
     #[test]
     fn only_the_sections_after_the_installed_version_are_kept() {

@@ -157,6 +157,17 @@ impl Notifier {
             ));
         }
         let cursor = guard.as_mut().expect("set above");
+        let result = self.dispatch_from(cursor).await;
+        if result.is_err() {
+            // The cursor marks a page seen before its events are told: forget it, so the next round
+            // reads again from the saved place (telling is idempotent: notifications and deliveries
+            // are unique per event).
+            *guard = None;
+        }
+        result
+    }
+
+    async fn dispatch_from(&self, cursor: &mut EventCursor) -> Result<usize, NotifyError> {
         let mut told = 0;
         let mut groups: Option<HashMap<String, String>> = None;
         let mut from = cursor.read_from();
@@ -213,6 +224,13 @@ impl Notifier {
         let summary = kinds::summary(kind, event);
         let link = kinds::link(kind, event, org);
         for member in self.store.members(group_id).await? {
+            // Customers are members without a view of the organisation: its news is not theirs.
+            if !plughub_domain::access::role_allows(
+                member.role,
+                plughub_domain::access::Action::ViewGroup,
+            ) {
+                continue;
+            }
             self.store
                 .insert_notification(&NewNotification {
                     person_id: &member.person_id,
@@ -265,7 +283,15 @@ impl Notifier {
         let Some(review) = self.store.thing(review_id).await? else {
             return Ok(None);
         };
-        let Some(org) = review.properties["org"].as_str() else {
+        // A review hidden or deleted since is no news to anybody (the statuses the reviews give).
+        if matches!(review.status.as_str(), "hidden" | "deleted") {
+            return Ok(None);
+        }
+        // The organisation as the event recorded it when the review was answered, else the review's.
+        let Some(org) = event.metadata["org"]
+            .as_str()
+            .or_else(|| review.properties["org"].as_str())
+        else {
             return Ok(None);
         };
         let mut event = event.clone();
@@ -292,23 +318,34 @@ impl Notifier {
             .await?;
         let mut attempted = 0;
         for delivery in due {
-            // The lease: no other server sends it until this attempt has had its time.
-            let lease = now + self.retry.timeout + Duration::from_secs(30);
-            if !self
-                .store
-                .claim_delivery(&delivery, &format_time(lease))
-                .await?
-            {
-                continue;
+            // One delivery's trouble with the store is logged; the others are still sent.
+            match self.claim_and_attempt(&delivery).await {
+                Ok(true) => attempted += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(delivery = %delivery.id, error = %e, "webhook delivery not recorded; it is tried again once its lease ends");
+                }
             }
-            self.attempt(&delivery).await?;
-            attempted += 1;
         }
         Ok(attempted)
     }
 
+    /// Claims a delivery and attempts it; false when another server holds it.
+    async fn claim_and_attempt(&self, delivery: &DeliveryRecord) -> Result<bool, NotifyError> {
+        // The lease, from the moment of the claim: no other server sends it until this attempt (its
+        // address lookup and its request, each bounded by the timeout) has had its time.
+        let lease = format_time(
+            OffsetDateTime::now_utc() + self.retry.timeout * 2 + Duration::from_secs(30),
+        );
+        if !self.store.claim_delivery(delivery, &lease).await? {
+            return Ok(false);
+        }
+        self.attempt(delivery, &lease).await?;
+        Ok(true)
+    }
+
     /// One attempt at a delivery, logged with what became of it.
-    async fn attempt(&self, delivery: &DeliveryRecord) -> Result<(), NotifyError> {
+    async fn attempt(&self, delivery: &DeliveryRecord, lease: &str) -> Result<(), NotifyError> {
         let started = Instant::now();
         let attempted_at = OffsetDateTime::now_utc();
         let sent = self.send(delivery).await;
@@ -326,9 +363,13 @@ impl Notifier {
         } else {
             let failures = delivery.attempts as u32 + 1;
             let next = OffsetDateTime::now_utc() + self.retry.delay(failures);
-            let created =
-                OffsetDateTime::parse(&delivery.created_at, &Rfc3339).unwrap_or(attempted_at);
-            if next > created + self.retry.give_up_after
+            // The retry window counts from the event's time; a time that cannot be read gives up
+            // rather than retrying for ever.
+            let happened = serde_json::from_str::<serde_json::Value>(&delivery.payload)
+                .ok()
+                .and_then(|p| p["time"].as_str().map(str::to_string))
+                .and_then(|t| OffsetDateTime::parse(&t, &Rfc3339).ok());
+            if happened.is_none_or(|at| next > at + self.retry.give_up_after)
                 || self
                     .store
                     .sealed_webhook_secret(&delivery.webhook_id)
@@ -340,7 +381,8 @@ impl Notifier {
                 DeliveryOutcome::RetryAt(format_time(next))
             }
         };
-        self.store
+        let recorded = self
+            .store
             .record_attempt(
                 &AttemptRecord {
                     delivery_id: delivery.id.clone(),
@@ -350,8 +392,12 @@ impl Notifier {
                     error,
                 },
                 &outcome,
+                lease,
             )
             .await?;
+        if !recorded {
+            tracing::warn!(delivery = %delivery.id, "webhook attempt outlived its lease; another server has the delivery, this attempt is not logged");
+        }
         Ok(())
     }
 
@@ -382,12 +428,23 @@ impl Notifier {
             .ok_or("the webhook was deleted")?;
         let target = Target::parse(&webhook.url).map_err(|e| e.to_string())?;
         // Checked again at each attempt: a name may resolve elsewhere now.
-        let addresses = target
-            .addresses(&self.policy, self.resolver.as_ref())
-            .await
-            .map_err(|e| e.to_string())?;
+        let addresses = tokio::time::timeout(
+            self.retry.timeout,
+            target.addresses(&self.policy, self.resolver.as_ref()),
+        )
+        .await
+        .map_err(|_| {
+            format!(
+                "looking up '{}' took longer than {:?}",
+                target.host(),
+                self.retry.timeout
+            )
+        })?
+        .map_err(|e| e.to_string())?;
         let mut client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // No proxy from the environment: the request goes to the address checked above, or not.
+            .no_proxy()
             .timeout(self.retry.timeout)
             .user_agent("plughub-webhooks");
         if target.url.domain().is_some() {

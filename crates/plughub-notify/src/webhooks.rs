@@ -191,6 +191,24 @@ pub async fn reseal_secrets(
 
 /// A live webhook of the group by id.
 pub async fn find(store: &Store, group_id: &str, id: &str) -> Result<Webhook, NotifyError> {
+    find_in(store, group_id, id, true).await
+}
+
+/// A webhook of the group by id, deleted or not: a deleted webhook's delivery log stays readable.
+pub async fn find_with_log(
+    store: &Store,
+    group_id: &str,
+    id: &str,
+) -> Result<Webhook, NotifyError> {
+    find_in(store, group_id, id, false).await
+}
+
+async fn find_in(
+    store: &Store,
+    group_id: &str,
+    id: &str,
+    live_only: bool,
+) -> Result<Webhook, NotifyError> {
     let not_found = || {
         NotifyError::NotFound(format!(
             "no webhook {id} in this organisation: list them with GET /api/orgs/{{org}}/webhooks"
@@ -199,7 +217,7 @@ pub async fn find(store: &Store, group_id: &str, id: &str) -> Result<Webhook, No
     let thing = store.thing(id).await?.ok_or_else(not_found)?;
     if thing.kind != ThingKind::Webhook
         || thing.group_id.as_deref() != Some(group_id)
-        || thing.status != ACTIVE
+        || (live_only && thing.status != ACTIVE)
     {
         return Err(not_found());
     }

@@ -152,6 +152,13 @@ async fn a_newer_version_in_the_registry_is_told_of_once() {
             (Some(0), 0)
         );
 
+        // The check tells; sending is the notifier's round, not the request's.
+        assert_eq!(
+            receiver.received().len(),
+            0,
+            "nothing sent inside the check"
+        );
+        assert_eq!(node.notifier().deliver_due().await.unwrap(), 1);
         let sent = receiver.received();
         assert_eq!(sent.len(), 1, "the webhook was sent the notice");
         let payload: Value = serde_json::from_slice(&sent[0].body).unwrap();
@@ -250,6 +257,9 @@ async fn members_are_told_of_their_organisation_s_events_only() {
         let owner = person_with_token(&t.store, "owner@acme.test", "acme", Role::OrgOwner).await;
         let globex =
             person_with_token(&t.store, "owner@globex.test", "globex", Role::OrgOwner).await;
+        let user = person_with_token(&t.store, "user@acme.test", "acme", Role::OrgUser).await;
+        let customer =
+            person_with_token(&t.store, "customer@acme.test", "acme", Role::Customer).await;
         let node = Node::start(
             t.store.clone(),
             &npm.url,
@@ -319,6 +329,36 @@ async fn members_are_told_of_their_organisation_s_events_only() {
         assert_eq!(
             notifications(&node, &globex).await["notifications"],
             json!([])
+        );
+        // A customer has no view of the organisation, so none of its news.
+        assert_eq!(
+            notifications(&node, &customer).await["notifications"],
+            json!([])
+        );
+        // A member sees them while a member, and no longer once removed.
+        let theirs = notifications(&node, &user).await;
+        assert_eq!(
+            (
+                theirs["notifications"].as_array().unwrap().len(),
+                &theirs["unread"]
+            ),
+            (3, &json!(3)),
+            "{theirs}"
+        );
+        let (status, body) = node
+            .send(
+                "DELETE",
+                "/api/orgs/acme/members/user@acme.test",
+                &owner,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, body) = node.send("GET", "/api/me/notifications", &user, None).await;
+        assert_eq!(
+            (status, &body["notifications"], &body["unread"]),
+            (StatusCode::OK, &json!([]), &json!(0)),
+            "{body}"
         );
         t.cleanup().await;
     }

@@ -264,7 +264,7 @@ async fn a_delivery_is_signed_with_the_secret_shown_once() {
         w.node.notifier().run_once().await.unwrap();
         assert_eq!(receiver.received().len(), 1);
 
-        // Deleted: no more deliveries, its log kept out of reach.
+        // Deleted: no more deliveries; its log stays readable, as docs/webhooks.md says.
         let (status, left) = w
             .node
             .send(
@@ -278,16 +278,26 @@ async fn a_delivery_is_signed_with_the_secret_shown_once() {
         review_answered(&w.t.store, "acme").await;
         w.node.notifier().run_once().await.unwrap();
         assert_eq!(receiver.received().len(), 1);
+        let log = deliveries(&w, &id).await;
+        assert_eq!(
+            (log.len(), &log[0]["status"]),
+            (1, &json!("delivered")),
+            "{log:?}"
+        );
         let (status, _) = w
             .node
             .send(
                 "GET",
-                &format!("/api/orgs/acme/webhooks/{id}/deliveries"),
+                "/api/orgs/acme/webhooks/no-such-webhook/deliveries",
                 &w.owner,
                 None,
             )
             .await;
-        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "only an unknown id is not found"
+        );
         w.t.cleanup().await;
     }
 }
@@ -605,4 +615,124 @@ async fn a_loopback_target_is_refused_unless_the_operator_allows_it() {
         0,
         "the receiver was never connected to"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_attempt_is_recorded_only_while_its_lease_is_held() {
+    let w = world(TestBackend::Sqlite, loopback_allowed()).await;
+    let receiver = Receiver::start(&[200]).await;
+    let (status, created) = w
+        .node
+        .send(
+            "POST",
+            "/api/orgs/acme/webhooks",
+            &w.owner,
+            Some(json!({ "url": receiver.url, "events": ["review_answered"] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap();
+    review_answered(&w.t.store, "acme").await;
+    // Told, not sent: the delivery waits in the store.
+    w.node.notifier().dispatch().await.unwrap();
+    let store = &w.t.store;
+    let due = store
+        .due_deliveries("2999-01-01T00:00:00Z", 10)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1);
+    let lease = "2999-01-01T00:00:00Z";
+    assert!(store.claim_delivery(&due[0], lease).await.unwrap());
+    assert!(
+        !store.claim_delivery(&due[0], lease).await.unwrap(),
+        "claimed once"
+    );
+    let attempt = plughub_store::AttemptRecord {
+        delivery_id: due[0].id.clone(),
+        attempted_at: plughub_store::now_rfc3339(),
+        status_code: Some(200),
+        duration_ms: 1,
+        error: None,
+    };
+    let delivered = plughub_store::DeliveryOutcome::Delivered;
+    // A server whose lease ran out (another took the delivery since) records nothing.
+    assert!(
+        !store
+            .record_attempt(&attempt, &delivered, "2998-01-01T00:00:00Z")
+            .await
+            .unwrap()
+    );
+    let log = deliveries(&w, id).await;
+    assert_eq!(
+        (
+            &log[0]["status"],
+            log[0]["attempts"].as_array().unwrap().len()
+        ),
+        (&json!("pending"), 0),
+        "{log:?}"
+    );
+    assert!(
+        store
+            .record_attempt(&attempt, &delivered, lease)
+            .await
+            .unwrap()
+    );
+    let log = deliveries(&w, id).await;
+    assert_eq!(
+        (
+            &log[0]["status"],
+            log[0]["attempts"].as_array().unwrap().len()
+        ),
+        (&json!("delivered"), 1),
+        "{log:?}"
+    );
+    assert!(receiver.received().is_empty());
+    w.t.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retries_end_a_day_after_the_event_and_at_once_when_its_time_is_unreadable() {
+    let w = world(TestBackend::Sqlite, loopback_allowed()).await;
+    let receiver = Receiver::start(&[500, 500, 500]).await;
+    let (status, created) = w
+        .node
+        .send(
+            "POST",
+            "/api/orgs/acme/webhooks",
+            &w.owner,
+            Some(json!({ "url": receiver.url, "events": ["review_answered"] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap();
+    let yesterday = time::OffsetDateTime::now_utc() - time::Duration::hours(25);
+    let cases = [
+        (
+            "old",
+            json!({ "time": plughub_store::format_time(yesterday) }),
+        ),
+        ("unreadable", json!({ "time": "not a time" })),
+        ("fresh", json!({ "time": plughub_store::now_rfc3339() })),
+    ];
+    for (event_id, payload) in &cases {
+        assert!(
+            w.t.store
+                .enqueue_delivery(id, event_id, "review_answered", &payload.to_string())
+                .await
+                .unwrap()
+        );
+    }
+    w.node.notifier().deliver_due().await.unwrap();
+    assert_eq!(receiver.received().len(), 3, "each tried once");
+    let log = deliveries(&w, id).await;
+    let status_of = |event: &str| {
+        log.iter()
+            .find(|d| d["event_id"] == event)
+            .map(|d| d["status"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(status_of("old"), "failed", "{log:?}");
+    assert_eq!(status_of("unreadable"), "failed", "{log:?}");
+    assert_eq!(status_of("fresh"), "pending", "retried later: {log:?}");
+    w.t.cleanup().await;
 }

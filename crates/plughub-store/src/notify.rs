@@ -228,7 +228,14 @@ impl Store {
         .await?;
         Ok(done.rows_affected() == 1)
     }
+}
 
+/// Only notifications of organisations the person is still a member of with a view of them (not a
+/// customer): a former member no longer sees an organisation's news.
+const STILL_MEMBER: &str = "EXISTS (SELECT 1 FROM memberships m WHERE m.person_id = notifications.person_id \
+     AND m.group_id = notifications.group_id AND m.role <> 'customer')";
+
+impl Store {
     /// A person's notifications, newest first (only the unread ones with `unread_only`).
     pub async fn notifications(
         &self,
@@ -244,7 +251,7 @@ impl Store {
         };
         let sql = format!(
             "SELECT id, group_id, event_id, kind, summary, link, created_at, read_at FROM notifications \
-             WHERE person_id = $1{unread} ORDER BY created_at DESC, id DESC LIMIT {} OFFSET {}",
+             WHERE person_id = $1 AND {STILL_MEMBER}{unread} ORDER BY created_at DESC, id DESC LIMIT {} OFFSET {}",
             limit.max(0),
             offset.max(0)
         );
@@ -259,9 +266,10 @@ impl Store {
 
     /// How many notifications a person has not read.
     pub async fn unread_notifications(&self, person_id: &str) -> Result<i64> {
-        Ok(sqlx::query(
-            "SELECT COUNT(*) AS n FROM notifications WHERE person_id = $1 AND read_at IS NULL",
-        )
+        Ok(sqlx::query(&format!(
+            "SELECT COUNT(*) AS n FROM notifications WHERE person_id = $1 AND read_at IS NULL \
+             AND {STILL_MEMBER}"
+        ))
         .bind(person_id)
         .fetch_one(self.pool())
         .await?
@@ -277,9 +285,10 @@ impl Store {
     ) -> Result<u64> {
         let now = now_rfc3339();
         let Some(ids) = ids else {
-            let done = sqlx::query(
-                "UPDATE notifications SET read_at = $2 WHERE person_id = $1 AND read_at IS NULL",
-            )
+            let done = sqlx::query(&format!(
+                "UPDATE notifications SET read_at = $2 WHERE person_id = $1 AND read_at IS NULL \
+                 AND {STILL_MEMBER}"
+            ))
             .bind(person_id)
             .bind(&now)
             .execute(self.pool())
@@ -288,9 +297,10 @@ impl Store {
         };
         let mut changed = 0;
         for id in ids {
-            let done = sqlx::query(
-                "UPDATE notifications SET read_at = $3 WHERE person_id = $1 AND id = $2 AND read_at IS NULL",
-            )
+            let done = sqlx::query(&format!(
+                "UPDATE notifications SET read_at = $3 WHERE person_id = $1 AND id = $2 \
+                 AND read_at IS NULL AND {STILL_MEMBER}"
+            ))
             .bind(person_id)
             .bind(id)
             .bind(&now)
@@ -382,13 +392,36 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Logs an attempt at a delivery and what became of the delivery, together.
+    /// Logs an attempt at a delivery and what became of the delivery, together, if this server still
+    /// holds the delivery's lease (`lease`, as claimed); false, and nothing written, when it does not
+    /// (the lease ran out and another server took the delivery).
     pub async fn record_attempt(
         &self,
         attempt: &AttemptRecord,
         outcome: &DeliveryOutcome,
-    ) -> Result<()> {
+        lease: &str,
+    ) -> Result<bool> {
+        let (status, next, finished) = match outcome {
+            DeliveryOutcome::Delivered => ("delivered", None, Some(now_rfc3339())),
+            DeliveryOutcome::RetryAt(at) => ("pending", Some(at.clone()), None),
+            DeliveryOutcome::Failed => ("failed", None, Some(now_rfc3339())),
+        };
         let mut tx = self.begin().await?;
+        let held = sqlx::query(
+            "UPDATE webhook_deliveries SET status = $1, next_attempt_at = $2, finished_at = $3, \
+             attempts = attempts + 1 WHERE id = $4 AND status = 'pending' AND next_attempt_at = $5",
+        )
+        .bind(status)
+        .bind(next)
+        .bind(finished)
+        .bind(&attempt.delivery_id)
+        .bind(lease)
+        .execute(tx.conn())
+        .await?;
+        if held.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         sqlx::query(
             "INSERT INTO webhook_attempts (id, delivery_id, attempted_at, status_code, duration_ms, error) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -401,22 +434,8 @@ impl Store {
         .bind(&attempt.error)
         .execute(tx.conn())
         .await?;
-        let (status, next, finished) = match outcome {
-            DeliveryOutcome::Delivered => ("delivered", None, Some(now_rfc3339())),
-            DeliveryOutcome::RetryAt(at) => ("pending", Some(at.clone()), None),
-            DeliveryOutcome::Failed => ("failed", None, Some(now_rfc3339())),
-        };
-        sqlx::query(
-            "UPDATE webhook_deliveries SET status = $1, next_attempt_at = $2, finished_at = $3, \
-             attempts = attempts + 1 WHERE id = $4",
-        )
-        .bind(status)
-        .bind(next)
-        .bind(finished)
-        .bind(&attempt.delivery_id)
-        .execute(tx.conn())
-        .await?;
-        tx.commit().await
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// A webhook's deliveries, newest first.

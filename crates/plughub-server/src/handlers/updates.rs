@@ -88,7 +88,8 @@ pub async fn check(State(state): State<AppState>, caller: Caller) -> ApiResult<J
     let installer = lifecycle(&state)?.runner.installer();
     let notices = plughub_notify::updates::check(installer).await?;
     // Told of at once, not at the notifier's next round.
-    state.notifier.run_once().await?;
+    // Only the telling: deliveries go out in the notifier's own rounds, so the request answers fast.
+    state.notifier.dispatch().await?;
     Ok(Json(UpdateCheck { notices }))
 }
 

@@ -191,7 +191,7 @@ pub async fn deliveries(
         .group_for(&state, &org, Action::ManageWebhooks)
         .await?;
     let store = state.catalog.store();
-    let webhook = webhooks::find(store, &group.id, &id).await?;
+    let webhook = webhooks::find_with_log(store, &group.id, &id).await?;
     let mut deliveries = Vec::new();
     for d in store.deliveries(&webhook.id, 100).await? {
         let attempts = store
