@@ -11,10 +11,10 @@ mod groups;
 mod invitations;
 mod leases;
 mod location;
+mod notify;
 mod publishers;
 mod reviews;
 mod rollups;
-mod notify;
 mod runtime_state;
 mod things;
 mod timing;
@@ -29,6 +29,9 @@ pub use events::{EventCursor, EventFilter, ExecutionScope};
 pub use groups::GroupSummary;
 pub use invitations::InvitationRecord;
 pub use location::{Backend, Location};
+pub use notify::{
+    AttemptRecord, DeliveryOutcome, DeliveryRecord, NewNotification, NotificationRecord,
+};
 pub use publishers::{
     CLAIM_GRANTED, CLAIM_PENDING, CLAIM_REFUSED, ClaimRecord, PUBLISHER_HELD, PUBLISHER_UNCLAIMED,
     PublisherPersonRecord,
@@ -36,8 +39,6 @@ pub use publishers::{
 pub use reviews::{BanRecord, PUBLISHED, ReportRecord, ReviewRow};
 pub use rollups::{
     BUCKETS, LATENCY_BUCKETS_MS, RollupKey, RollupQuery, RollupRow, RollupRun, RollupTotals,
-pub use notify::{
-    AttemptRecord, DeliveryOutcome, DeliveryRecord, NewNotification, NotificationRecord,
 };
 pub use runtime_state::{MemoryQuery, NewMemory};
 pub use timing::StoreMetrics;

@@ -61,6 +61,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "moderation.html",
         include_str!("../../templates/moderation.html"),
+    ),
+    (
         "notifications.html",
         include_str!("../../templates/notifications.html"),
     ),
