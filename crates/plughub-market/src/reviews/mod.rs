@@ -378,9 +378,11 @@ impl Reviews {
                 by: who.person_id.clone(),
                 at: plughub_store::now_rfc3339(),
             });
+            // The organisation whose install qualified the review, as it is now: its members are told
+            // of the answer (an author who writes again from another organisation moves later news only).
             Ok(Change::new(
                 EventType::ReviewAnswered,
-                serde_json::json!({ "text": text }),
+                serde_json::json!({ "text": text, "org": record.org }),
             ))
         })
         .await?;
