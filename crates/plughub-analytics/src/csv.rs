@@ -121,7 +121,20 @@ fn s(names: &[&str]) -> Vec<String> {
 /// a number) is prefixed with `'`: component names are the plugin's own text. `@` first is left as it
 /// is: every scoped npm name starts with it, and the export must say what the JSON says.
 fn field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+'])
+    // What a spreadsheet would take for a formula: `=`, `+`, `@`, a tab or a carriage return first, or
+    // `-` before anything but a number. A scoped package name (`@acme/plugin-x`) is a name, kept as is;
+    // a component's name is the plugin's own text and may be anything.
+    let scoped_name = value.starts_with('@')
+        && value.split_once('/').is_some_and(|(scope, name)| {
+            let plain = |t: &str| {
+                !t.is_empty()
+                    && t.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-._~".contains(c))
+            };
+            plain(&scope[1..]) && plain(name)
+        });
+    let value = if value.starts_with(['=', '+', '\t', '\r'])
+        || (value.starts_with('@') && !scoped_name)
         || (value.starts_with('-') && value.parse::<f64>().is_err())
     {
         format!("'{value}")
@@ -147,5 +160,11 @@ mod tests {
         assert_eq!(field("=cmd()"), "'=cmd()");
         assert_eq!(field("-1.5"), "-1.5");
         assert_eq!(field("@acme/plugin-a"), "@acme/plugin-a");
+        assert_eq!(
+            field("@SUM(1+1)*cmd|' /C calc'!A0"),
+            "'@SUM(1+1)*cmd|' /C calc'!A0"
+        );
+        assert_eq!(field("@acme/x(1)"), "'@acme/x(1)");
+        assert_eq!(field("\tx"), "'\tx");
     }
 }

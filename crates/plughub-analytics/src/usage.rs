@@ -16,8 +16,9 @@ pub const USAGE_DAYS: u32 = 30;
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PluginUsage {
     pub plugin: String,
-    /// Organisations that have it installed now.
-    pub installs: i64,
+    /// Organisations that have it installed now; `null` below `MIN_ORGANISATIONS` (a count of one
+    /// or two would tell the catalogue what an organisation or two do).
+    pub installs: Option<i64>,
     /// Whether at least `MIN_ORGANISATIONS` organisations ran it in the last 30 days; when not, every
     /// figure below is `null`.
     pub enough_organisations: bool,
@@ -60,7 +61,7 @@ impl Analytics {
         let latency = Latency::of(&all.buckets);
         Ok(PluginUsage {
             plugin: plugin.to_string(),
-            installs,
+            installs: (installs >= MIN_ORGANISATIONS).then_some(installs),
             enough_organisations: enough,
             executions_30d: enough.then_some(all.executions),
             error_rate: enough.then_some(rate(all.errors, all.executions)),

@@ -211,3 +211,46 @@ async fn a_plugin_s_usage_shows_only_over_three_organisations() {
         t.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn calls_to_a_missing_component_are_not_runs_and_a_nul_stops_nothing() {
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        let store = &t.store;
+        let acme = group(store, "acme").await;
+        record(
+            store,
+            &acme,
+            vec![
+                ok("@acme/plugin-a", "HELLO", 5.0),
+                // The caller's mistake: a made-up name, refused; not the plugin's error.
+                failed(
+                    "@acme/plugin-a",
+                    "=MADE-UP",
+                    Some("no_component"),
+                    "no such action",
+                ),
+                // A plugin's error with a NUL in it (PostgreSQL's JSON functions refuse one).
+                failed(
+                    "@acme/plugin-a",
+                    "HELLO",
+                    Some("plugin_error"),
+                    "bad\u{0}byte",
+                ),
+            ],
+        )
+        .await;
+        let report = Analytics::new(store.clone())
+            .report(&Scope::Platform, 1)
+            .await
+            .unwrap();
+        assert_eq!(report.totals.executions, 2, "{backend:?}");
+        assert_eq!(report.totals.errors, 1, "{backend:?}");
+        assert!(
+            report.top_actions.iter().all(|a| a.component != "=MADE-UP"),
+            "{backend:?}: {:?}",
+            report.top_actions
+        );
+        t.cleanup().await;
+    }
+}

@@ -73,7 +73,8 @@ pub struct Evidence {
     pub readme: bool,
     pub license: bool,
     pub settings_declared: bool,
-    pub installs: i64,
+    /// `None` below `MIN_ORGANISATIONS`, as the cross-organisation figures.
+    pub installs: Option<i64>,
     pub stars: u64,
     /// Cross-organisation figures: `None` below `MIN_ORGANISATIONS`.
     pub executions_30d: Option<i64>,
@@ -190,8 +191,8 @@ pub fn score(plugin: &str, e: &Evidence, spread: &Spread) -> Reputation {
     let adoption = vec![
         input(
             "installs",
-            Some(e.installs as f64),
-            Some(against(e.installs as f64, spread.installs_p95)),
+            e.installs.map(|n| n as f64),
+            e.installs.map(|n| against(n as f64, spread.installs_p95)),
             "organisations that installed it, against the catalogue's spread",
         ),
         input(
@@ -421,8 +422,8 @@ fn with_usage(evidence: &mut Evidence, usage: &PluginUsage, suspended: i64) {
         evidence.timeout_rate = Some(timeouts as f64 / executions as f64);
         evidence.init_success = Some(1.0 - init_failures as f64 / executions as f64);
     }
-    if usage.installs >= MIN_ORGANISATIONS {
-        evidence.suspended_share = Some(suspended as f64 / usage.installs as f64);
+    if let Some(installs) = usage.installs.filter(|n| *n >= MIN_ORGANISATIONS) {
+        evidence.suspended_share = Some(suspended as f64 / installs as f64);
     }
 }
 
@@ -473,7 +474,7 @@ mod tests {
             license: true,
             settings_declared: true,
             stars: 100,
-            installs: 10,
+            installs: Some(10),
             releases_last_year: 12,
             latest_release_age_days: Some(0.0),
             ..Default::default()

@@ -597,7 +597,8 @@ async fn three_plugins_compare_side_by_side_and_four_or_an_unknown_one_are_refus
             (Some(0), true),
             "{column}"
         );
-        assert_eq!(column["usage"]["installs"], 0);
+        // Fewer than 3 organisations: not shown, as every cross-organisation figure.
+        assert_eq!(column["usage"]["installs"], Value::Null);
         assert_eq!(column["usage"]["enough_organisations"], false);
         assert!(column["usage"]["executions_30d"].is_null() && column["usage"]["p95_ms"].is_null());
         assert_eq!(

@@ -119,7 +119,12 @@ async fn insert_events(
     let time = now_rfc3339();
     let rows: Vec<(String, String)> = events
         .iter()
-        .map(|e| (uuid::Uuid::now_v7().to_string(), e.metadata.to_string()))
+        .map(|e| {
+            (
+                uuid::Uuid::now_v7().to_string(),
+                storable(&e.metadata).to_string(),
+            )
+        })
         .collect();
     let values: Vec<String> = (0..events.len())
         .map(|row| {
@@ -177,10 +182,43 @@ async fn insert_events(
                 target: event.target.clone(),
                 group_id: event.group_id.clone(),
                 time: time.clone(),
-                metadata: event.metadata.clone(),
+                metadata: storable(&event.metadata).into_owned(),
             })
         })
         .collect()
+}
+
+/// `metadata` with every NUL in its strings (a plugin's log line, its error, an answer's text may hold
+/// one) replaced by U+FFFD: PostgreSQL's JSON functions refuse `\u0000` when they turn a string into
+/// text, so one such event would stop every statement that reads the log's metadata (the execution
+/// counts' partial indexes, the analytics' rollups). The same on SQLite, so both stores keep the same.
+fn storable(metadata: &serde_json::Value) -> std::borrow::Cow<'_, serde_json::Value> {
+    use serde_json::Value;
+    fn has_nul(value: &Value) -> bool {
+        match value {
+            Value::String(text) => text.contains('\0'),
+            Value::Array(items) => items.iter().any(has_nul),
+            Value::Object(fields) => fields.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+            _ => false,
+        }
+    }
+    fn clean(value: &Value) -> Value {
+        let text = |t: &str| t.replace('\0', "\u{FFFD}");
+        match value {
+            Value::String(t) => Value::String(text(t)),
+            Value::Array(items) => Value::Array(items.iter().map(clean).collect()),
+            Value::Object(fields) => {
+                Value::Object(fields.iter().map(|(k, v)| (text(k), clean(v))).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    // Most events hold no NUL: those are neither walked twice nor copied.
+    if has_nul(metadata) {
+        std::borrow::Cow::Owned(clean(metadata))
+    } else {
+        std::borrow::Cow::Borrowed(metadata)
+    }
 }
 
 /// Inserts one event (in whatever transaction `conn` is in).

@@ -339,9 +339,13 @@ impl Store {
             .map(|(column, sum)| format!("{sum} AS {column}"))
             .collect::<Vec<_>>()
             .join(", ");
+        // A call to a component the plugin lacks is the caller's mistake (refused, as the breaker and
+        // the streak take it), not a run of the plugin: counted, anyone could raise a plugin's public
+        // error rate, and grow the rollups by a row per name made up.
         format!(
             "CREATE TEMPORARY TABLE rollup_delta AS \
-             SELECT day, group_id, plugin, kind, component, {columns} FROM ({source}) e WHERE true \
+             SELECT day, group_id, plugin, kind, component, {columns} FROM ({source}) e \
+             WHERE (cause IS NULL OR cause <> 'no_component') \
              GROUP BY day, group_id, plugin, kind, component"
         )
     }

@@ -1453,3 +1453,44 @@ async fn plans_change_with_their_event_and_summaries_count_members_and_plugins()
         t.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_nul_in_an_event_s_metadata_is_kept_as_a_replacement_character() {
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        let since = plughub_store::now_rfc3339();
+        // A plugin's error, log line and answer may hold a NUL; PostgreSQL's JSON functions refuse one.
+        let stored = t
+            .store
+            .append_event(&NewEvent {
+                event_type: EventType::PluginErrorOccurred,
+                actor: "p-1".into(),
+                target: Some("i-1".into()),
+                group_id: Some("g-nul".into()),
+                metadata: json!({ "kind": "action", "component": "A\u{0}B",
+                                  "error": "bad\u{0}byte", "log": ["line\u{0}"] }),
+            })
+            .await
+            .unwrap();
+        assert_eq!(stored.metadata["error"], "bad\u{FFFD}byte", "{backend:?}");
+        let read = t
+            .store
+            .events(&EventFilter {
+                group_id: Some("g-nul".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(read.len(), 1, "{backend:?}");
+        assert_eq!(read[0].metadata["component"], "A\u{FFFD}B", "{backend:?}");
+        assert_eq!(read[0].metadata["log"][0], "line\u{FFFD}", "{backend:?}");
+        // Counted as the execution it records, by the SQL that reads the metadata.
+        let counted = t
+            .store
+            .count_executions_since(plughub_store::ExecutionScope::Group("g-nul"), &since)
+            .await
+            .unwrap();
+        assert_eq!(counted, 1, "{backend:?}");
+        t.cleanup().await;
+    }
+}
