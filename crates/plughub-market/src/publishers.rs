@@ -109,11 +109,6 @@ impl Publishers {
             .is_some_and(|t| publisher_of(&t).verified))
     }
 
-    /// The namespaces `person_id` holds.
-    pub async fn held_by(&self, person_id: &str) -> Result<Vec<String>> {
-        Ok(self.store.namespaces_held_by(person_id).await?)
-    }
-
     /// The publisher of `namespace`: unclaimed and unverified if nobody ever claimed it.
     pub async fn publisher(&self, namespace: &str) -> Result<Publisher> {
         check_namespace(namespace)?;

@@ -208,18 +208,6 @@ impl Store {
         Ok(row.try_get::<i64, _>("n")? > 0)
     }
 
-    /// The namespaces `person_id` holds, by name.
-    pub async fn namespaces_held_by(&self, person_id: &str) -> Result<Vec<String>> {
-        let rows = sqlx::query(
-            "SELECT t.name FROM publisher_people pp JOIN things t ON t.id = pp.publisher_id \
-             WHERE pp.person_id = $1 ORDER BY t.name",
-        )
-        .bind(person_id)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter().map(|r| Ok(r.try_get("name")?)).collect()
-    }
-
     /// The people who hold a publisher, longest-standing first.
     pub async fn publisher_people(&self, publisher_id: &str) -> Result<Vec<PublisherPersonRecord>> {
         let rows = sqlx::query(

@@ -245,16 +245,6 @@ impl Store {
         }
     }
 
-    /// The seq up to which every execution is in the rollups.
-    pub async fn rollup_watermark(&self) -> Result<i64> {
-        Ok(
-            sqlx::query("SELECT covered_seq FROM rollup_watermarks WHERE name = 'executions'")
-                .fetch_one(self.pool())
-                .await?
-                .try_get("covered_seq")?,
-        )
-    }
-
     /// The largest seq with no event below it still to commit (see the module's comment).
     async fn settled_seq(&self) -> Result<i64> {
         let mut tx = self.begin().await?;
