@@ -163,6 +163,17 @@ string_enum!(
         PluginUpdateAvailable => "plugin_update_available",
         WebhookChanged => "webhook_changed",
         WebhookDeleted => "webhook_deleted",
+        // plughub as a registry (issue 18): versions published to it, on their catalogue entry.
+        VersionPublished => "version_published",
+        VersionQuarantined => "version_quarantined",
+        VersionReleased => "version_released",
+        VersionRejected => "version_rejected",
+        VersionUnpublished => "version_unpublished",
+        DistTagChanged => "dist_tag_changed",
+        BlocklistChanged => "blocklist_changed",
+        PublishTokenCreated => "publish_token_created",
+        PublishTokenRevoked => "publish_token_revoked",
+        NamespaceOwnershipDecided => "namespace_ownership_decided",
     }
 );
 

@@ -13,6 +13,7 @@ mod leases;
 mod location;
 mod notify;
 mod publishers;
+mod registry;
 mod reviews;
 mod rollups;
 mod runtime_state;
@@ -35,6 +36,11 @@ pub use notify::{
 pub use publishers::{
     CLAIM_GRANTED, CLAIM_PENDING, CLAIM_REFUSED, ClaimRecord, PUBLISHER_HELD, PUBLISHER_UNCLAIMED,
     PublisherPersonRecord,
+};
+pub use registry::{
+    BlockedHashRecord, NamespaceDecisionRecord, NewRegistryVersion, PublishTokenRecord,
+    RegistryVersionRecord, VERSION_PUBLISHED, VERSION_QUARANTINED, VERSION_REJECTED,
+    VERSION_UNPUBLISHED,
 };
 pub use reviews::{BanRecord, PUBLISHED, ReportRecord, ReviewRow};
 pub use rollups::{

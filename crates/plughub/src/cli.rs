@@ -111,6 +111,86 @@ pub enum Command {
     /// Organisations, people, roles, API tokens and keys
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// For plugin authors: make, check, test and publish a plugin (alone: rebuild and reload on change)
+    Dev(DevArgs),
+}
+
+/// `plughub dev`: the plugin author's tools. Each works on the plugin package in the current folder
+/// (or `--dir`).
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct DevArgs {
+    #[command(subcommand)]
+    pub command: Option<DevCommand>,
+    #[command(flatten)]
+    pub watch: DevWatchArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// A new plugin package from a template, ready to build and test
+    Init(DevInitArgs),
+    /// Load and init the plugin with placeholder settings, check its package, permissions and analysis
+    Validate(DevValidateArgs),
+    /// Run the plugin's own test suites in plughub's engine and sandbox
+    Test(DevTestArgs),
+    /// The log of the plugin's runs in the local development server
+    Logs(DevLogsArgs),
+    /// Pack, validate and publish the plugin to a plughub server
+    Publish(DevPublishArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DevDirArg {
+    /// The plugin package's folder
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct DevWatchArgs {
+    #[command(flatten)]
+    pub dir: DevDirArg,
+}
+
+#[derive(Debug, Args)]
+pub struct DevInitArgs {
+    /// The package name: plugin-x, or @scope/plugin-x
+    pub name: String,
+    #[command(flatten)]
+    pub dir: DevDirArg,
+}
+
+#[derive(Debug, Args)]
+pub struct DevValidateArgs {
+    #[command(flatten)]
+    pub dir: DevDirArg,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DevTestArgs {
+    #[command(flatten)]
+    pub dir: DevDirArg,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DevLogsArgs {
+    #[command(flatten)]
+    pub dir: DevDirArg,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DevPublishArgs {
+    #[command(flatten)]
+    pub dir: DevDirArg,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,6 +2,7 @@ mod admin;
 mod agents;
 mod audit;
 mod catalog;
+mod dev;
 mod doctor;
 mod info;
 mod install;
@@ -27,6 +28,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         )?),
         None => None,
     };
+    // `dev publish` takes --server and --token as where to publish; the rest of `dev` works locally.
+    if let Command::Dev(args) = cli.command {
+        return dev::run(&cli.store, &cli.remote, args).await;
+    }
     if let Command::Smoke(args) = cli.command {
         return smoke::run(remote, args).await;
     }
@@ -86,5 +91,6 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Admin(AdminCommand::RevokeToken(args)) => {
             people::revoke_token(&cli.store, args).await
         }
+        Command::Dev(_) => unreachable!("dispatched above"),
     }
 }
