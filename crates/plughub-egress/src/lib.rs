@@ -76,6 +76,13 @@ pub trait Admission: Send + Sync + 'static {
 /// to ask here).
 pub trait Resolver: Send + Sync + 'static {
     fn resolve(&self, host: &str, port: u16) -> ResolveFuture;
+
+    /// The port to connect to at the resolved addresses for a request to `host:port`: the same port,
+    /// but for `plughub dev test`'s stub, which serves every granted domain on one loopback port (the
+    /// permission check has passed before this is asked).
+    fn port(&self, _host: &str, port: u16) -> u16 {
+        port
+    }
 }
 
 pub struct SystemResolver;
@@ -221,10 +228,11 @@ impl EgressProxy {
             Ok(addresses) => addresses,
             Err(refusal) => return refuse(record, 403, refusal.to_string()),
         };
+        let to_port = self.resolver.port(&host, port);
         let connect = async {
             let mut last = None;
             for address in &addresses {
-                match TcpStream::connect(SocketAddr::new(*address, port)).await {
+                match TcpStream::connect(SocketAddr::new(*address, to_port)).await {
                     Ok(stream) => return Ok(stream),
                     Err(e) => last = Some(e),
                 }

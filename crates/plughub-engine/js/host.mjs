@@ -14,6 +14,9 @@ const MAX_MESSAGE_BYTES = 1_000_000;
 const socketPath = process.env.PLUGHUB_SOCKET;
 const packageDir = process.env.PLUGHUB_PACKAGE;
 const egressPath = process.env.PLUGHUB_EGRESS;
+// `plughub dev test`: the plugin's own tests run here, and what they send over the network is noted for
+// `plughubTest.httpRequests()`. Never set for an execution.
+const devTest = process.env.PLUGHUB_DEV_TEST === '1';
 // plughub's caps (crates/plughub-engine/src/caps.rs), the same figures it enforces on its side, so that
 // both stop at the same message; these defaults are its own.
 const caps = {
@@ -27,6 +30,7 @@ delete process.env.PLUGHUB_SOCKET;
 delete process.env.PLUGHUB_PACKAGE;
 delete process.env.PLUGHUB_EGRESS;
 delete process.env.PLUGHUB_CAPS;
+delete process.env.PLUGHUB_DEV_TEST;
 
 // The plugin's stdout and stderr are pipes to plughub, which reads them as they come. Node writes to a pipe
 // asynchronously, queueing in this process what the pipe has not taken: a plugin printing 300 lines of
@@ -157,7 +161,11 @@ function tunnel(host, port) {
       }
       let why = rest.toString();
       proxy.on('data', (more) => (why += more.toString()));
-      proxy.on('end', () => reject(new Error(`plughub's egress proxy refused ${host}:${port} (${status}): ${why}`)));
+      proxy.on('end', () => {
+        const error = new Error(`plughub's egress proxy refused ${host}:${port} (${status}): ${why}`);
+        error.plughubEgressStatus = status;
+        reject(error);
+      });
     };
     proxy.on('data', onData);
   });
@@ -207,6 +215,73 @@ if (egressPath) {
   });
 }
 
+// ---- what a test sends over the network (`plughub dev test` only) -------------------------------------
+// Noted in the worker, where the URL is still seen (the egress proxy sees a tunnel to host:port, with TLS
+// inside): each request of a test with its method, URL and the status it got (0 when it got no answer,
+// or the proxy's status when the proxy refused it).
+function noteHttp(method, url) {
+  const test = runs.getStore()?.test;
+  if (!test) return null;
+  const note = { method: String(method ?? 'GET').toUpperCase(), url, status: null };
+  test.http.push(note);
+  return note;
+}
+
+function failed(note, error) {
+  if (note && note.status === null) {
+    note.status = error?.plughubEgressStatus ?? 0;
+    note.error = String(error?.message ?? error);
+  }
+}
+
+async function noteTestRequests() {
+  const DISPATCHER = Symbol.for('undici.globalDispatcher.1');
+  await fetch('data:,');
+  const dispatcher = globalThis[DISPATCHER];
+  const dispatch = dispatcher.dispatch.bind(dispatcher);
+  dispatcher.dispatch = (options, handler) => {
+    let url;
+    try {
+      url = new URL(options.path, options.origin).href;
+    } catch {
+      url = `${options.origin}${options.path}`;
+    }
+    const note = noteHttp(options.method, url);
+    if (!note) return dispatch(options, handler);
+    const noted = new Proxy(handler, {
+      get(target, property) {
+        const value = Reflect.get(target, property);
+        if (typeof value !== 'function') return value;
+        if (property === 'onHeaders') return (status, ...rest) => ((note.status = status), value.call(target, status, ...rest));
+        if (property === 'onResponseStart') return (c, status, ...rest) => ((note.status = status), value.call(target, c, status, ...rest));
+        if (property === 'onError' || property === 'onResponseError') {
+          return (...args) => (failed(note, args[args.length - 1]), value.apply(target, args));
+        }
+        return value.bind(target);
+      },
+    });
+    return dispatch(options, noted);
+  };
+  for (const module of [http, https]) {
+    const request = module.request;
+    module.request = function (...args) {
+      const req = request.apply(this, args);
+      const note = noteHttp(req.method, `${req.protocol}//${req.host}${req.path}`);
+      if (note) {
+        req.once('response', (res) => (note.status = res.statusCode));
+        req.once('error', (error) => failed(note, error));
+      }
+      return req;
+    };
+    module.get = function (...args) {
+      const req = module.request(...args);
+      req.end();
+      return req;
+    };
+  }
+}
+if (devTest) await noteTestRequests();
+
 // ---- runtime calls back to plughub -------------------------------------------------------------------
 // Each request runs in an asynchronous context of its own, which follows it through every await, timer and
 // promise it makes: a runtime call says which request's run made it, and whether a calling agent answers
@@ -218,6 +293,8 @@ let nextCall = 0;
 const pendingCalls = new Map();
 function callHost(method, params) {
   const id = `r${++nextCall}`;
+  // A test's runtime calls, as plughub receives them, for `plughubTest.runtimeCalls()`.
+  runs.getStore()?.test?.calls.push({ method, params: JSON.parse(safeJson(params ?? null)) });
   const request = runs.getStore()?.id;
   const line = safeJson(
     request === undefined ? { type: 'runtime.call', id, method, params } : { type: 'runtime.call', id, method, params, request },
@@ -478,6 +555,12 @@ function describe(plugin) {
   };
 }
 
+// What a test may ask about itself (`plughub dev test`): copies, so that asserting changes nothing.
+globalThis.plughubTest = Object.freeze({
+  runtimeCalls: () => (runs.getStore()?.test?.calls ?? []).map((c) => ({ ...c })),
+  httpRequests: () => (runs.getStore()?.test?.http ?? []).map((r) => ({ ...r })),
+});
+
 const { manifest: packageJson, file } = entryOf(packageDir);
 const plugin = pickPlugin(await import(pathToFileURL(file).href), packageJson.name);
 if (!plugin) {
@@ -599,6 +682,31 @@ const handlers = {
     registered.services.delete(m.service);
     return { type: 'service.response', success: true };
   },
+  // The plugin's own test suites (elizaOS's `TestSuite[]` in its `tests`), for `plughub dev test`.
+  async 'test.list'() {
+    const suites = (Array.isArray(plugin.tests) ? plugin.tests : []).map((suite) => ({
+      name: String(suite?.name ?? ''),
+      tests: (Array.isArray(suite?.tests) ? suite.tests : []).map((t) => String(t?.name ?? '')),
+    }));
+    return { type: 'test.list.result', suites };
+  },
+  // One test: `fn(runtime)` with the runtime components get; it fails by throwing.
+  async 'test.run'(m) {
+    const suite = (plugin.tests ?? []).find((s) => s?.name === m.suite);
+    const test = suite?.tests?.find((t) => t?.name === m.test);
+    if (typeof test?.fn !== 'function') throw new Error(`${plugin.name} has no test ${m.suite} / ${m.test}`);
+    const noted = runs.getStore().test;
+    const started = performance.now();
+    let outcome;
+    try {
+      await test.fn(runtime);
+      outcome = { passed: true };
+    } catch (e) {
+      outcome = { passed: false, error: String(e?.message ?? e), stack: String(e?.stack ?? '') };
+    }
+    const result = { ...outcome, durationMs: performance.now() - started, runtimeCalls: noted.calls, httpRequests: noted.http };
+    return { type: 'test.result', result: JSON.parse(safeJson(result)) };
+  },
   async 'route.handle'(m) {
     const route = registered.routes.find(
       (r) => r.path === m.path && (r.type ?? 'GET').toUpperCase() === m.method.toUpperCase(),
@@ -648,6 +756,7 @@ function onMessage(m) {
     return;
   }
   const run = { id: m.id, remote: m.remote === true, agentId: m.memory?.agentId };
+  if (m.type === 'test.run') run.test = { calls: [], http: [] };
   runs
     .run(run, () => Promise.resolve().then(() => handler(m)))
     .then(

@@ -10,7 +10,9 @@ mod worker;
 
 pub use caps::{CallbackCap, Caps};
 pub use error::EngineError;
-pub use plughub_egress::{Admission, AdmitFuture, EgressPolicy, EgressRecord};
+pub use plughub_egress::{
+    Admission, AdmitFuture, EgressPolicy, EgressRecord, ResolveFuture, Resolver,
+};
 pub use plughub_sandbox::SandboxPolicy;
 pub use plugin::{
     Invocation, LoadedPlugin, PluginSpec, RouteRequest, RouteResponse, RunContext, Settings,

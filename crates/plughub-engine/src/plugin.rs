@@ -431,6 +431,44 @@ impl LoadedPlugin {
         }
     }
 
+    /// The plugin's own test suites (its `tests`): `[{name, tests: [name]}]`, for `plughub dev test`.
+    pub async fn list_tests(&self, timeout: Duration) -> Result<Value, EngineError> {
+        match self
+            .worker
+            .request(|id| HostMessage::ListTests { id }, "listing its tests", timeout, None)
+            .await?
+        {
+            WorkerMessage::TestList { suites, .. } => Ok(suites),
+            other => Err(EngineError::Protocol(format!(
+                "test.list answered with {other:?}"
+            ))),
+        }
+    }
+
+    /// Runs one test of the plugin's suites, its runtime calls answered by the worker's runtime (the
+    /// same as components get). A test that throws is an answer (`passed: false`), not an error: the
+    /// error is the worker's (it ended, it timed out).
+    pub async fn run_test(
+        &self,
+        suite: &str,
+        test: &str,
+        timeout: Duration,
+    ) -> Result<Value, EngineError> {
+        self.worker.new_execution();
+        let what = format!("test {suite} / {test}");
+        let (suite, test) = (suite.to_string(), test.to_string());
+        match self
+            .worker
+            .request(|id| HostMessage::RunTest { id, suite, test }, &what, timeout, None)
+            .await?
+        {
+            WorkerMessage::TestResult { result, .. } => Ok(result),
+            other => Err(EngineError::Protocol(format!(
+                "{what} answered with {other:?}"
+            ))),
+        }
+    }
+
     /// Sends a request and waits for its result, forwarding callbacks meanwhile. `declinable`: the
     /// request validates first (`action.run`), so `validate.result` false is an answer, not a breach.
     async fn call(

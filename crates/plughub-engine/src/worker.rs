@@ -8,7 +8,9 @@ use crate::EngineError;
 use crate::caps::{CallbackCap, Caps, bytes, cut, cut_marker, thousands};
 use crate::lines::{Line, next_line};
 use crate::runtime::RuntimeHost;
-use plughub_egress::{Admission, EgressPolicy, EgressProxy, EgressRecord, SystemResolver};
+use plughub_egress::{
+    Admission, EgressPolicy, EgressProxy, EgressRecord, Resolver, SystemResolver,
+};
 use plughub_protocol::{
     CodecError, HostMessage, MAX_MESSAGE_BYTES, Manifest, RequestId, WorkerMessage, decode_worker,
     encode,
@@ -64,6 +66,10 @@ pub struct WorkerSpec {
 pub struct EgressHooks {
     pub report: Arc<dyn Fn(&EgressRecord) + Send + Sync>,
     pub admission: Option<Arc<dyn Admission>>,
+    /// Name resolution for the proxy in place of the system's: `plughub dev test`'s, which sends the
+    /// granted domains to its stub. With one, the worker goes out through the proxy even without the
+    /// OS sandbox, so that the permission check stands in a development run too.
+    pub resolver: Option<Arc<dyn Resolver>>,
 }
 
 impl std::fmt::Debug for EgressHooks {
@@ -263,7 +269,7 @@ impl Worker {
         let mut command = Command::new(&spec.node);
         // Nothing of plughub's environment reaches the worker: it is cleared before anything is set.
         command.env_clear();
-        let (socket_path, socket_dir, sandbox) = match &spec.sandbox {
+        let (socket_path, mut socket_dir, sandbox) = match &spec.sandbox {
             Some(policy) => {
                 let socket_dir = spec.run_dir.join(format!("w-{id}.d"));
                 std::fs::create_dir_all(&socket_dir).map_err(|e| io(&socket_dir, e))?;
@@ -308,6 +314,18 @@ impl Worker {
         } else {
             // Even unsandboxed, out of plughub's process group and session (the sandbox does the same).
             Sandbox::own_session(&mut command);
+            // A development run's stub is reached through the proxy, sandbox or not (see EgressHooks).
+            let resolving = spec.egress_hooks.as_ref().is_some_and(|h| h.resolver.is_some());
+            if let (Some(policy), true) = (&spec.egress, resolving) {
+                // In a folder of its own, removed with the worker as a sandboxed one's is.
+                let dir = spec.run_dir.join(format!("w-{id}.d"));
+                std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+                let egress_path = dir.join("egress.sock");
+                let listener = UnixListener::bind(&egress_path).map_err(|e| io(&egress_path, e))?;
+                command.env("PLUGHUB_EGRESS", &egress_path);
+                egress_listener = Some((listener, policy.clone()));
+                socket_dir = Some(dir);
+            }
         }
         // A V8 heap flag makes V8 refuse the code cache Node carries for its own modules (their flags
         // must match the build's): measured here, a start then costs 120 ms of CPU instead of 70, and
@@ -382,9 +400,13 @@ impl Worker {
             let log = shared.clone();
             let hooks = spec.egress_hooks.clone();
             let admission = hooks.as_ref().and_then(|h| h.admission.clone());
+            let resolver = hooks
+                .as_ref()
+                .and_then(|h| h.resolver.clone())
+                .unwrap_or_else(|| Arc::new(SystemResolver));
             let proxy = EgressProxy::with_admission(
                 policy,
-                Arc::new(SystemResolver),
+                resolver,
                 admission,
                 move |r| {
                     log.log("egress", describe_egress(&r));

@@ -92,6 +92,18 @@ pub enum HostMessage {
         model_type: String,
         params: Value,
     },
+    /// The plugin's own test suites (its `tests`, elizaOS's `TestSuite[]`): their names, answered with
+    /// `test.list.result`. `plughub dev test` only; plughub's addition.
+    #[serde(rename = "test.list")]
+    ListTests { id: RequestId },
+    /// Runs one test of the plugin's suites (`fn(runtime)` with the runtime components get), answered
+    /// with `test.result` whether it passed or threw. `plughub dev test` only; plughub's addition.
+    #[serde(rename = "test.run")]
+    RunTest {
+        id: RequestId,
+        suite: String,
+        test: String,
+    },
     /// The answer to a runtime call of the plugin.
     #[serde(rename = "runtime.result")]
     RuntimeResult { id: String, result: Value },
@@ -113,7 +125,9 @@ impl HostMessage {
             | StartService { id, .. }
             | StopService { id, .. }
             | HandleRoute { id, .. }
-            | InvokeModel { id, .. } => Some(*id),
+            | InvokeModel { id, .. }
+            | ListTests { id }
+            | RunTest { id, .. } => Some(*id),
             Start | RuntimeResult { .. } | RuntimeError { .. } => None,
         }
     }
@@ -172,6 +186,21 @@ pub enum WorkerMessage {
         #[serde(default)]
         body: Value,
     },
+    /// The plugin's test suites: `[{name, tests: [name]}]`.
+    #[serde(rename = "test.list.result")]
+    TestList {
+        id: RequestId,
+        #[serde(default)]
+        suites: Value,
+    },
+    /// How one test went: `{passed, error?, stack?, durationMs, runtimeCalls, httpRequests}`; a test
+    /// that throws is answered here too (it is the test's outcome, not the worker's error).
+    #[serde(rename = "test.result")]
+    TestResult {
+        id: RequestId,
+        #[serde(default)]
+        result: Value,
+    },
     #[serde(rename = "error")]
     Error {
         id: RequestId,
@@ -217,6 +246,8 @@ impl WorkerMessage {
             | ModelResult { id, .. }
             | ServiceResponse { id, .. }
             | RouteResponse { id, .. }
+            | TestList { id, .. }
+            | TestResult { id, .. }
             | Error { id, .. }
             | Callback { id, .. } => Some(*id),
             Ready { .. } | RuntimeCall { .. } | Log { .. } => None,

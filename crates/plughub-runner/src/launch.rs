@@ -71,7 +71,9 @@ impl Runner {
                 node: self.config().node.clone(),
                 package_dir: context.package_dir.clone(),
                 run_dir: self.config().run_dir.clone(),
-                env: vec![("NODE_ENV".into(), "production".into())],
+                env: std::iter::once(("NODE_ENV".to_string(), "production".to_string()))
+                    .chain(self.dev().map(|d| d.env.clone()).unwrap_or_default())
+                    .collect(),
                 start_timeout: timeout,
                 memory_mb: Some(policy.limits(context.plan).memory_mb),
                 sandbox: self.config().sandbox.clone().map(|mut sandbox| {

@@ -3,6 +3,7 @@
 mod admission;
 mod cache;
 mod calling_agent;
+mod dev;
 mod egress;
 mod error;
 mod execute;
@@ -20,6 +21,7 @@ mod warm;
 pub use cache::CACHE_CAPACITY;
 pub use calling_agent::{AgentCall, CONVERSATION_CALLS, CallingAgent, answered_by_agent};
 pub use egress::NetworkLog;
+pub use dev::{DevRun, ScriptedModels};
 pub use error::{FailureCause, RunError};
 pub use launch::Launched;
 pub use metrics::Metrics;
@@ -64,6 +66,8 @@ struct Inner {
     cache: cache::ResultCache,
     hints: hints::HintsCache,
     metrics: Metrics,
+    /// What `plughub dev test` changes (scripted models, its stub's resolver); never on a server.
+    dev: Option<DevRun>,
 }
 
 impl Runner {
@@ -78,7 +82,21 @@ impl Runner {
             cache: Default::default(),
             hints: Default::default(),
             metrics: Metrics::default(),
+            dev: None,
         }))
+    }
+
+    /// This runner for `plughub dev test`: models answered from `dev`'s script, the egress proxy's
+    /// names resolved by its resolver, its environment added to the workers'. Before it is shared.
+    pub fn with_dev(mut self, dev: DevRun) -> Runner {
+        Arc::get_mut(&mut self.0)
+            .expect("with_dev is called on a new runner")
+            .dev = Some(dev);
+        self
+    }
+
+    pub(crate) fn dev(&self) -> Option<&DevRun> {
+        self.0.dev.as_ref()
     }
 
     pub fn installer(&self) -> &Installer {

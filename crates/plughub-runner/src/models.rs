@@ -51,6 +51,10 @@ impl ModelRouter {
 
     /// The answer of the group's model for `model_type`, or an error the calling plugin sees.
     pub(crate) async fn use_model(&self, model_type: &str, params: Value) -> Result<Value, String> {
+        // A development run's models answer from its script, never a model plugin.
+        if let Some(models) = self.runner.dev().and_then(|d| d.models.as_ref()) {
+            return models.answer(model_type);
+        }
         if self.depth >= MAX_MODEL_DEPTH {
             return Err(format!(
                 "useModel({model_type}): model calls nest deeper than {MAX_MODEL_DEPTH} (a model plugin calling models in a loop?)"

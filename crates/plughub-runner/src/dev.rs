@@ -1,0 +1,50 @@
+//! What a runner for `plughub dev test` does differently: `useModel` answered from the package's script
+//! (`plughub.dev.json` `models`) instead of a model plugin, the egress proxy's names resolved to the
+//! harness's stub, and the workers' environment told they run tests. Everything else is the one path.
+
+use plughub_engine::Resolver;
+use serde_json::Value;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Default)]
+pub struct DevRun {
+    pub models: Option<Arc<ScriptedModels>>,
+    pub resolver: Option<Arc<dyn Resolver>>,
+    /// Added to each worker's environment (`PLUGHUB_DEV_TEST`, `NODE_EXTRA_CA_CERTS`).
+    pub env: Vec<(String, String)>,
+}
+
+/// Answers per model type, each given once, in order.
+#[derive(Debug, Default)]
+pub struct ScriptedModels {
+    answers: Mutex<BTreeMap<String, VecDeque<Value>>>,
+}
+
+impl ScriptedModels {
+    pub fn new(answers: BTreeMap<String, Vec<Value>>) -> ScriptedModels {
+        ScriptedModels {
+            answers: Mutex::new(
+                answers
+                    .into_iter()
+                    .map(|(k, v)| (k, v.into_iter().collect()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The next answer for `model_type`, or an error the test sees saying where answers come from.
+    pub fn answer(&self, model_type: &str) -> Result<Value, String> {
+        let mut answers = self.answers.lock().expect("not poisoned");
+        match answers.get_mut(model_type) {
+            Some(queue) => queue.pop_front().ok_or_else(|| {
+                format!(
+                    "useModel({model_type}): the scripted answers for {model_type} in plughub.dev.json `models` have all been given; add more there"
+                )
+            }),
+            None => Err(format!(
+                "useModel({model_type}): plughub.dev.json `models` has no answers for {model_type}; add \"{model_type}\": [\"…\"] there, or register a model in the test with runtime.registerModel"
+            )),
+        }
+    }
+}
