@@ -175,6 +175,15 @@ pub struct DevTestArgs {
     pub dir: DevDirArg,
     #[arg(long)]
     pub json: bool,
+    /// Also write the outcome as JUnit XML to FILE (for CI)
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Run the worker without the OS sandbox (it runs without it anyway when plughub is not root)
+    #[arg(long)]
+    pub no_sandbox: bool,
+    /// Seconds each test may take
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Args)]

@@ -1,0 +1,231 @@
+//! The HTTP stub of a test run: a loopback server answering `plughub.dev.json`'s `http` entries. The
+//! egress proxy of the run resolves the plugin's granted domains to it (`StubResolver`), so a request
+//! reaches it only through the real permission check; a domain not granted never connects. A URL
+//! without an entry is answered 404 and reported.
+
+use crate::test::plan::HttpStub;
+use plughub_egress::{ResolveFuture, Resolver};
+use serde::Serialize;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// The longest request head and body the stub reads.
+const MAX_HEAD: usize = 64 * 1024;
+const MAX_BODY: usize = 4 << 20;
+
+/// A request the stub saw.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StubRequest {
+    pub method: String,
+    pub url: String,
+    pub status: u16,
+    /// An entry of `plughub.dev.json` answered it (else 404).
+    pub matched: bool,
+}
+
+#[derive(Default)]
+struct Seen {
+    requests: Vec<StubRequest>,
+    connections: u64,
+}
+
+pub struct Stub {
+    address: SocketAddr,
+    seen: Arc<Mutex<Seen>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Stub {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Stub {
+    /// Listens on a loopback port of its own and answers `entries`.
+    pub async fn start(entries: Vec<HttpStub>) -> std::io::Result<Stub> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let address = listener.local_addr()?;
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let entries = Arc::new(entries);
+        let task = tokio::spawn({
+            let seen = seen.clone();
+            async move {
+                while let Ok((stream, _)) = listener.accept().await {
+                    seen.lock().expect("not poisoned").connections += 1;
+                    let (seen, entries) = (seen.clone(), entries.clone());
+                    tokio::spawn(async move {
+                        let mut stream = stream;
+                        if let Some(request) = serve(&mut stream, &entries, "http").await {
+                            seen.lock().expect("not poisoned").requests.push(request);
+                        }
+                    });
+                }
+            }
+        });
+        Ok(Stub {
+            address,
+            seen,
+            task,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The resolver for the run's egress proxy: every name to this stub.
+    pub fn resolver(&self) -> Arc<dyn Resolver> {
+        Arc::new(StubResolver {
+            port: self.address.port(),
+        })
+    }
+
+    /// The requests seen since the last call (a test's, when called after each test).
+    pub fn take_requests(&self) -> Vec<StubRequest> {
+        std::mem::take(&mut self.seen.lock().expect("not poisoned").requests)
+    }
+
+    /// Connections accepted over the run.
+    pub fn connections(&self) -> u64 {
+        self.seen.lock().expect("not poisoned").connections
+    }
+}
+
+/// Every name resolves to the stub on loopback, at the stub's port whatever port was asked for. Asked
+/// only once the proxy's permission check has let the host through.
+struct StubResolver {
+    port: u16,
+}
+
+impl Resolver for StubResolver {
+    fn resolve(&self, _host: &str, _port: u16) -> ResolveFuture {
+        Box::pin(async { Ok(vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]) })
+    }
+
+    fn port(&self, _host: &str, _port: u16) -> u16 {
+        self.port
+    }
+}
+
+/// Reads one request, answers it, and says what it was.
+async fn serve(
+    stream: &mut (impl AsyncRead + AsyncWrite + Unpin),
+    entries: &[HttpStub],
+    scheme: &str,
+) -> Option<StubRequest> {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end + 4;
+        }
+        if buffer.len() > MAX_HEAD {
+            return None;
+        }
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next()?.split_whitespace();
+    let (method, target) = (first.next()?.to_string(), first.next()?.to_string());
+    let mut host = String::new();
+    let mut length = 0usize;
+    for line in lines {
+        if let Some((key, value)) = line.split_once(':') {
+            match key.trim().to_ascii_lowercase().as_str() {
+                "host" => host = value.trim().to_string(),
+                "content-length" => length = value.trim().parse().unwrap_or(0),
+                _ => {}
+            }
+        }
+    }
+    // The body is read (and dropped) so that the client sees its request taken whole.
+    let mut have = buffer.len() - head_end;
+    while have < length.min(MAX_BODY) {
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => have += n,
+        }
+    }
+    let url = if target.starts_with("http://") || target.starts_with("https://") {
+        target.clone()
+    } else {
+        format!("{scheme}://{host}{target}")
+    };
+    let asked = url::Url::parse(&url).ok();
+    let found = entries.iter().find(|e| {
+        e.method.eq_ignore_ascii_case(&method)
+            && asked.is_some()
+            && url::Url::parse(&e.url).ok() == asked
+    });
+    let (status, headers, body) = match found {
+        Some(entry) => {
+            let mut headers = entry.headers.clone();
+            let body = match (&entry.json, &entry.body) {
+                (Some(json), _) => {
+                    headers
+                        .entry("content-type".into())
+                        .or_insert_with(|| "application/json".into());
+                    json.to_string()
+                }
+                (None, Some(body)) => {
+                    headers
+                        .entry("content-type".into())
+                        .or_insert_with(|| "text/plain; charset=utf-8".into());
+                    body.clone()
+                }
+                (None, None) => String::new(),
+            };
+            (entry.status, headers, body)
+        }
+        None => {
+            let mut headers = std::collections::BTreeMap::new();
+            headers.insert("content-type".to_string(), "text/plain".to_string());
+            let body = format!(
+                "plughub dev test: no entry in plughub.dev.json `http` for {method} {url}"
+            );
+            (404, headers, body)
+        }
+    };
+    let mut answer = format!("HTTP/1.1 {status} {}\r\n", reason(status));
+    for (key, value) in &headers {
+        if !key.eq_ignore_ascii_case("content-length") && !key.eq_ignore_ascii_case("connection") {
+            answer.push_str(&format!("{key}: {value}\r\n"));
+        }
+    }
+    answer.push_str(&format!(
+        "content-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    ));
+    answer.push_str(&body);
+    let _ = stream.write_all(answer.as_bytes()).await;
+    let _ = stream.shutdown().await;
+    Some(StubRequest {
+        method,
+        url: asked.map_or(url, |u| u.to_string()),
+        status,
+        matched: found.is_some(),
+    })
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        _ => "Status",
+    }
+}
