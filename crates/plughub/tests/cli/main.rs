@@ -4,6 +4,7 @@
 mod admin;
 mod audit;
 mod catalog;
+mod dev_test;
 mod common;
 mod escape;
 mod execution;

@@ -105,7 +105,12 @@ async fn test(store: &StoreArgs, args: &DevTestArgs) -> Result<Report> {
         installer.create_agent(ORG, AGENT, ACTOR).await?;
     }
     // The folder as it is now, each run: what an earlier run installed goes first.
-    if installer.installed_instance(ORG, &package.name).await.is_ok() {
+    if let Ok((_, _, record)) = installer.installed_instance(ORG, &package.name).await {
+        if record.state == plughub_domain::lifecycle::State::Active {
+            installer
+                .deactivate(ORG, &package.name, None, ACTOR)
+                .await?;
+        }
         installer.uninstall(ORG, &package.name, ACTOR).await?;
     }
     let options = InstallOptions {
