@@ -17,6 +17,9 @@ const egressPath = process.env.PLUGHUB_EGRESS;
 // `plughub dev test`: the plugin's own tests run here, and what they send over the network is noted for
 // `plughubTest.httpRequests()`. Never set for an execution.
 const devTest = process.env.PLUGHUB_DEV_TEST === '1';
+// The certificate authority `plughub dev test` made for its stub, trusted on the tunnels of this run
+// only (every granted domain leads to the stub there).
+const devCa = devTest && process.env.PLUGHUB_DEV_CA ? [...tls.rootCertificates, process.env.PLUGHUB_DEV_CA] : undefined;
 // plughub's caps (crates/plughub-engine/src/caps.rs), the same figures it enforces on its side, so that
 // both stop at the same message; these defaults are its own.
 const caps = {
@@ -31,6 +34,7 @@ delete process.env.PLUGHUB_PACKAGE;
 delete process.env.PLUGHUB_EGRESS;
 delete process.env.PLUGHUB_CAPS;
 delete process.env.PLUGHUB_DEV_TEST;
+delete process.env.PLUGHUB_DEV_CA;
 
 // The plugin's stdout and stderr are pipes to plughub, which reads them as they come. Node writes to a pipe
 // asynchronously, queueing in this process what the pipe has not taken: a plugin printing 300 lines of
@@ -177,7 +181,8 @@ function egressAgent(Base, secure) {
       const host = options.host ?? options.hostname ?? 'localhost';
       const port = options.port ?? (secure ? 443 : 80);
       tunnel(host, port).then(
-        (socket) => callback(null, secure ? tls.connect({ ...options, socket, servername: options.servername ?? host }) : socket),
+        (socket) =>
+          callback(null, secure ? tls.connect({ ...options, socket, servername: options.servername ?? host, ...(devCa && !options.ca ? { ca: devCa } : {}) }) : socket),
         (error) => callback(error),
       );
     }
@@ -205,7 +210,7 @@ if (egressPath) {
       tunnel(host, port).then(
         (socket) => {
           if (!secure) return callback(null, socket);
-          const tlsSocket = tls.connect({ socket, servername: options.servername || host, ALPNProtocols: ['http/1.1'] });
+          const tlsSocket = tls.connect({ socket, servername: options.servername || host, ALPNProtocols: ['http/1.1'], ...(devCa ? { ca: devCa } : {}) });
           tlsSocket.once('secureConnect', () => callback(null, tlsSocket));
           tlsSocket.once('error', (error) => callback(error));
         },

@@ -1,7 +1,9 @@
 //! The HTTP stub of a test run: a loopback server answering `plughub.dev.json`'s `http` entries. The
 //! egress proxy of the run resolves the plugin's granted domains to it (`StubResolver`), so a request
 //! reaches it only through the real permission check; a domain not granted never connects. A URL
-//! without an entry is answered 404 and reported.
+//! without an entry is answered 404 and reported. `https://` entries are served with a certificate for
+//! their hosts signed by a certificate authority made for the run, which the worker trusts for this run
+//! only (`ca_pem`, given to it by the harness); one port serves both, told apart by the first byte.
 
 use crate::test::plan::HttpStub;
 use plughub_egress::{ResolveFuture, Resolver};
@@ -33,6 +35,7 @@ struct Seen {
 
 pub struct Stub {
     address: SocketAddr,
+    ca_pem: String,
     seen: Arc<Mutex<Seen>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -46,6 +49,16 @@ impl Drop for Stub {
 impl Stub {
     /// Listens on a loopback port of its own and answers `entries`.
     pub async fn start(entries: Vec<HttpStub>) -> std::io::Result<Stub> {
+        let hosts: Vec<String> = {
+            let mut hosts: Vec<String> = entries
+                .iter()
+                .filter_map(|e| url::Url::parse(&e.url).ok()?.host_str().map(str::to_string))
+                .collect();
+            hosts.sort();
+            hosts.dedup();
+            hosts
+        };
+        let (ca_pem, tls) = tls_for(hosts).map_err(std::io::Error::other)?;
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let address = listener.local_addr()?;
         let seen = Arc::new(Mutex::new(Seen::default()));
@@ -55,10 +68,21 @@ impl Stub {
             async move {
                 while let Ok((stream, _)) = listener.accept().await {
                     seen.lock().expect("not poisoned").connections += 1;
-                    let (seen, entries) = (seen.clone(), entries.clone());
+                    let (seen, entries, tls) = (seen.clone(), entries.clone(), tls.clone());
                     tokio::spawn(async move {
                         let mut stream = stream;
-                        if let Some(request) = serve(&mut stream, &entries, "http").await {
+                        // A TLS handshake starts with a handshake record (22).
+                        let mut first = [0u8; 1];
+                        let secure = matches!(stream.peek(&mut first).await, Ok(1) if first[0] == 22);
+                        let request = if secure {
+                            match tls.accept(stream).await {
+                                Ok(mut stream) => serve(&mut stream, &entries, "https").await,
+                                Err(_) => None,
+                            }
+                        } else {
+                            serve(&mut stream, &entries, "http").await
+                        };
+                        if let Some(request) = request {
                             seen.lock().expect("not poisoned").requests.push(request);
                         }
                     });
@@ -67,6 +91,7 @@ impl Stub {
         });
         Ok(Stub {
             address,
+            ca_pem,
             seen,
             task,
         })
@@ -74,6 +99,12 @@ impl Stub {
 
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// The run's certificate authority (PEM), which signed the stub's certificate: the worker trusts
+    /// it for its tunnels through the egress proxy in this run only.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
     }
 
     /// The resolver for the run's egress proxy: every name to this stub.
@@ -228,4 +259,57 @@ fn reason(status: u16) -> &'static str {
         500 => "Internal Server Error",
         _ => "Status",
     }
+}
+
+/// A certificate authority made for this run, and a TLS acceptor with a certificate for `hosts` that it
+/// signed. Made anew each run and never written to disk: nothing else ever trusts it.
+fn tls_for(hosts: Vec<String>) -> Result<(String, tokio_rustls::TlsAcceptor), String> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+        KeyUsagePurpose,
+    };
+    use tokio_rustls::rustls;
+    let e = |e: rcgen::Error| format!("cannot make the stub's certificate: {e}");
+    let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(e)?;
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "plughub dev test (this run only)");
+    ca.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca_key = KeyPair::generate().map_err(e)?;
+    let ca_cert = ca.self_signed(&ca_key).map_err(e)?;
+    let names = if hosts.is_empty() {
+        vec!["localhost".to_string()]
+    } else {
+        hosts
+    };
+    let mut leaf = CertificateParams::new(names).map_err(e)?;
+    leaf.distinguished_name
+        .push(DnType::CommonName, "plughub dev test stub");
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    leaf.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
+    let leaf_key = KeyPair::generate().map_err(e)?;
+    let leaf_cert = leaf.signed_by(&leaf_key, &ca_cert, &ca_key).map_err(e)?;
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(
+        rustls::pki_types::PrivatePkcs8KeyDer::from(leaf_key.serialize_der()),
+    );
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_no_client_auth()
+    .with_single_cert(vec![leaf_cert.der().clone(), ca_cert.der().clone()], key)
+    .map_err(|e| e.to_string())?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok((
+        ca_cert.pem(),
+        tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+    ))
 }

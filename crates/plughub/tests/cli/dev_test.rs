@@ -113,7 +113,9 @@ async fn without_the_sandbox_requests_still_pass_the_permission_check() {
         serde_json::json!([
             { "method": "GET", "url": "http://api.devtest.example/v1/weather?city=Paris",
               "status": 200, "matched": true },
-            { "method": "POST", "url": "http://api.devtest.example/v1/notes",
+            { "method": "GET", "url": "https://api.devtest.example/v1/weather?city=Oslo",
+              "status": 200, "matched": true },
+            { "method": "POST", "url": "https://api.devtest.example/v1/notes",
               "status": 201, "matched": true },
         ])
     );
@@ -137,7 +139,8 @@ async fn without_the_sandbox_requests_still_pass_the_permission_check() {
         .map(|r| r["url"].as_str().unwrap())
         .collect();
     assert!(
-        hosts.iter().all(|u| u.starts_with("http://api.devtest.example/")),
+        hosts.iter().all(|u| u.starts_with("http://api.devtest.example/")
+            || u.starts_with("https://api.devtest.example/")),
         "{hosts:?}"
     );
     let calls = &test("the runtime calls of the test are seen")["runtime_calls"];

@@ -193,7 +193,10 @@ async fn test(store: &StoreArgs, args: &DevTestArgs) -> Result<Report> {
     let dev = DevRun {
         models: Some(Arc::new(ScriptedModels::new(package.dev.models.clone()))),
         resolver: Some(stub.resolver()),
-        env: vec![("PLUGHUB_DEV_TEST".into(), "1".into())],
+        env: vec![
+            ("PLUGHUB_DEV_TEST".into(), "1".into()),
+            ("PLUGHUB_DEV_CA".into(), stub.ca_pem().to_string()),
+        ],
     };
     let runner = Runner::new(installer, keys, config).with_dev(dev);
     let timeout = Duration::from_secs(args.timeout.max(1));
