@@ -23,6 +23,9 @@ pub struct DevConfig {
     /// Answers of the scripted model, per model type, in order.
     #[serde(default)]
     pub models: BTreeMap<String, Vec<Value>>,
+    /// An editor's schema reference, allowed and ignored.
+    #[serde(default, rename = "$schema")]
+    pub schema: Option<String>,
 }
 
 /// One answer of the stub.
@@ -174,4 +177,71 @@ fn newest(dir: &Path) -> Option<SystemTime> {
         }
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn package(dev: &str) -> (tempfile::TempDir, Result<Package, PlanError>) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("package.json"),
+            r#"{"name": "@acme/plugin-x", "version": "0.1.0"}"#,
+        )
+        .unwrap();
+        std::fs::write(dir.path().join(DEV_FILE), dev).unwrap();
+        let read = Package::read(dir.path());
+        (dir, read)
+    }
+
+    #[test]
+    fn settings_stubs_and_models_are_read() {
+        let (_dir, read) = package(
+            r#"{"settings": {"KEY": "v", "LOUD": true, "N": 3},
+                "http": [{"url": "https://api.example.com/v1/x?q=1", "json": {"a": 1}},
+                         {"method": "POST", "url": "http://b.example.com/", "status": 201, "body": "ok"}],
+                "models": {"TEXT_SMALL": ["one", "two"]}}"#,
+        );
+        let package = read.unwrap();
+        assert_eq!((package.name.as_str(), package.version.as_str()), ("@acme/plugin-x", "0.1.0"));
+        let settings = package.dev.settings();
+        assert_eq!(settings["KEY"], "v");
+        assert_eq!(settings["LOUD"], "true");
+        assert_eq!(settings["N"], "3");
+        assert_eq!(package.dev.stub_domains(), ["api.example.com", "b.example.com"]);
+        assert_eq!(package.dev.http[0].method, "GET");
+        assert_eq!(package.dev.http[0].status, 200);
+        assert_eq!(package.dev.models["TEXT_SMALL"].len(), 2);
+    }
+
+    #[test]
+    fn a_misspelt_key_or_a_bad_url_is_refused_naming_the_file() {
+        let (_dir, read) = package(r#"{"setings": {}}"#);
+        let error = read.unwrap_err().to_string();
+        assert!(error.contains("plughub.dev.json") && error.contains("setings"), "{error}");
+        let (_dir, read) = package(r#"{"http": [{"url": "ftp://x.example.com/"}]}"#);
+        let error = read.unwrap_err().to_string();
+        assert!(error.contains("expected http(s)://host/"), "{error}");
+    }
+
+    #[test]
+    fn dist_is_built_when_missing_or_older_than_src() {
+        let (dir, read) = package("{}");
+        let package = read.unwrap();
+        assert_eq!(package.build_needed(), None, "no src/: nothing to build");
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        std::fs::write(dir.path().join("src/index.ts"), "export {}").unwrap();
+        assert_eq!(package.build_needed().as_deref(), Some("dist/ is missing"));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::create_dir_all(dir.path().join("dist")).unwrap();
+        std::fs::write(dir.path().join("dist/index.js"), "export {}").unwrap();
+        assert_eq!(package.build_needed(), None);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(dir.path().join("src/index.ts"), "export const x = 1").unwrap();
+        assert_eq!(
+            package.build_needed().as_deref(),
+            Some("src/ changed since dist/ was built")
+        );
+    }
 }

@@ -313,3 +313,75 @@ fn tls_for(hosts: Vec<String>) -> Result<(String, tokio_rustls::TlsAcceptor), St
         tokio_rustls::TlsAcceptor::from(Arc::new(config)),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test::plan::DevConfig;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn ask(stub: &Stub, request: &str) -> String {
+        let mut stream = tokio::net::TcpStream::connect(stub.address()).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        answer
+    }
+
+    #[tokio::test]
+    async fn entries_are_answered_and_an_unmatched_url_is_404_and_reported() {
+        let dev: DevConfig = serde_json::from_str(
+            r#"{"http": [{"url": "http://api.example.com/v1/x?q=1", "json": {"a": 1},
+                          "headers": {"x-one": "1"}}]}"#,
+        )
+        .unwrap();
+        let stub = Stub::start(dev.http).await.unwrap();
+        let answer = ask(
+            &stub,
+            "GET /v1/x?q=1 HTTP/1.1\r\nHost: api.example.com\r\n\r\n",
+        )
+        .await;
+        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+        assert!(answer.contains("content-type: application/json\r\n"), "{answer}");
+        assert!(answer.contains("x-one: 1\r\n"), "{answer}");
+        assert!(answer.ends_with("\r\n\r\n{\"a\":1}"), "{answer}");
+        let answer = ask(
+            &stub,
+            "POST /v1/x?q=1 HTTP/1.1\r\nHost: api.example.com\r\ncontent-length: 2\r\n\r\nhi",
+        )
+        .await;
+        assert!(answer.starts_with("HTTP/1.1 404 Not Found\r\n"), "{answer}");
+        assert!(answer.contains("no entry in plughub.dev.json `http` for POST"), "{answer}");
+        assert_eq!(
+            stub.take_requests(),
+            [
+                StubRequest {
+                    method: "GET".into(),
+                    url: "http://api.example.com/v1/x?q=1".into(),
+                    status: 200,
+                    matched: true
+                },
+                StubRequest {
+                    method: "POST".into(),
+                    url: "http://api.example.com/v1/x?q=1".into(),
+                    status: 404,
+                    matched: false
+                },
+            ]
+        );
+        assert!(stub.take_requests().is_empty());
+        assert_eq!(stub.connections(), 2);
+        assert!(stub.ca_pem().starts_with("-----BEGIN CERTIFICATE-----"));
+    }
+
+    #[tokio::test]
+    async fn its_resolver_sends_every_name_to_the_stub() {
+        let stub = Stub::start(Vec::new()).await.unwrap();
+        let resolver = stub.resolver();
+        assert_eq!(
+            resolver.resolve("api.example.com", 443).await.unwrap(),
+            [IpAddr::V4(Ipv4Addr::LOCALHOST)]
+        );
+        assert_eq!(resolver.port("api.example.com", 443), stub.address().port());
+    }
+}
