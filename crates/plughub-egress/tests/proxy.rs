@@ -255,3 +255,52 @@ async fn the_byte_budget_is_the_execution_s_across_tunnels() {
     tunnel.read_exact(&mut echoed).await.unwrap();
     assert_eq!(&echoed, b"a new execution, a new budget");
 }
+
+/// `plughub dev test`'s resolver: names to loopback, any port to its stub's.
+struct StubResolver(u16);
+
+impl Resolver for StubResolver {
+    fn resolve(&self, _host: &str, _port: u16) -> ResolveFuture {
+        Box::pin(async { Ok(vec!["127.0.0.1".parse().unwrap()]) })
+    }
+
+    fn port(&self, _host: &str, _port: u16) -> u16 {
+        self.0
+    }
+}
+
+#[tokio::test]
+async fn a_resolver_may_send_a_granted_name_to_another_port_after_the_check() {
+    let stub = echo_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("egress.sock");
+    let records = Arc::new(Mutex::new(Vec::new()));
+    let sink = records.clone();
+    let proxy = EgressProxy::new(
+        EgressPolicy {
+            domains: vec!["api.example.com".into()],
+            trusted_addresses: vec!["127.0.0.1".parse().unwrap()],
+            ..EgressPolicy::default()
+        },
+        Arc::new(StubResolver(stub)),
+        move |r| sink.lock().unwrap().push(r),
+    );
+    tokio::spawn(proxy.serve(UnixListener::bind(&socket).unwrap()));
+    let (line, mut stream) = ask(
+        &socket,
+        "CONNECT api.example.com:443 HTTP/1.1\r\nhost: api.example.com:443\r\n\r\n",
+    )
+    .await;
+    assert!(line.contains("200"), "{line}");
+    stream.write_all(b"ping").await.unwrap();
+    let mut echoed = [0u8; 4];
+    stream.read_exact(&mut echoed).await.unwrap();
+    assert_eq!(&echoed, b"ping");
+    // The permission check comes first: a name not granted never gets to the resolver's port.
+    let (line, _) = ask(
+        &socket,
+        "CONNECT elsewhere.example.com:443 HTTP/1.1\r\nhost: elsewhere.example.com\r\n\r\n",
+    )
+    .await;
+    assert!(line.contains("403"), "{line}");
+}
