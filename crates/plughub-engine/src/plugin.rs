@@ -435,7 +435,12 @@ impl LoadedPlugin {
     pub async fn list_tests(&self, timeout: Duration) -> Result<Value, EngineError> {
         match self
             .worker
-            .request(|id| HostMessage::ListTests { id }, "listing its tests", timeout, None)
+            .request(
+                |id| HostMessage::ListTests { id },
+                "listing its tests",
+                timeout,
+                None,
+            )
             .await?
         {
             WorkerMessage::TestList { suites, .. } => Ok(suites),
@@ -459,7 +464,12 @@ impl LoadedPlugin {
         let (suite, test) = (suite.to_string(), test.to_string());
         match self
             .worker
-            .request(|id| HostMessage::RunTest { id, suite, test }, &what, timeout, None)
+            .request(
+                |id| HostMessage::RunTest { id, suite, test },
+                &what,
+                timeout,
+                None,
+            )
             .await?
         {
             WorkerMessage::TestResult { result, .. } => Ok(result),

@@ -315,7 +315,10 @@ impl Worker {
             // Even unsandboxed, out of plughub's process group and session (the sandbox does the same).
             Sandbox::own_session(&mut command);
             // A development run's stub is reached through the proxy, sandbox or not (see EgressHooks).
-            let resolving = spec.egress_hooks.as_ref().is_some_and(|h| h.resolver.is_some());
+            let resolving = spec
+                .egress_hooks
+                .as_ref()
+                .is_some_and(|h| h.resolver.is_some());
             if let (Some(policy), true) = (&spec.egress, resolving) {
                 // In a folder of its own, removed with the worker as a sandboxed one's is.
                 let dir = spec.run_dir.join(format!("w-{id}.d"));
@@ -404,17 +407,12 @@ impl Worker {
                 .as_ref()
                 .and_then(|h| h.resolver.clone())
                 .unwrap_or_else(|| Arc::new(SystemResolver));
-            let proxy = EgressProxy::with_admission(
-                policy,
-                resolver,
-                admission,
-                move |r| {
-                    log.log("egress", describe_egress(&r));
-                    if let Some(hooks) = &hooks {
-                        (hooks.report)(&r);
-                    }
-                },
-            );
+            let proxy = EgressProxy::with_admission(policy, resolver, admission, move |r| {
+                log.log("egress", describe_egress(&r));
+                if let Some(hooks) = &hooks {
+                    (hooks.report)(&r);
+                }
+            });
             (
                 proxy.clone(),
                 AbortOnDrop(tokio::spawn(proxy.serve(listener))),

@@ -57,13 +57,23 @@ mod tests {
     #[test]
     fn answers_in_order_then_say_they_ran_out_naming_the_type() {
         let models = ScriptedModels::new(
-            [("TEXT_SMALL".to_string(), vec![json!("one"), json!({"two": 2})])].into(),
+            [(
+                "TEXT_SMALL".to_string(),
+                vec![json!("one"), json!({"two": 2})],
+            )]
+            .into(),
         );
         assert_eq!(models.answer("TEXT_SMALL"), Ok(json!("one")));
         assert_eq!(models.answer("TEXT_SMALL"), Ok(json!({"two": 2})));
         let ran_out = models.answer("TEXT_SMALL").unwrap_err();
-        assert!(ran_out.contains("TEXT_SMALL") && ran_out.contains("plughub.dev.json"), "{ran_out}");
+        assert!(
+            ran_out.contains("TEXT_SMALL") && ran_out.contains("plughub.dev.json"),
+            "{ran_out}"
+        );
         let none = models.answer("TEXT_LARGE").unwrap_err();
-        assert!(none.contains("no answers for TEXT_LARGE") && none.contains("registerModel"), "{none}");
+        assert!(
+            none.contains("no answers for TEXT_LARGE") && none.contains("registerModel"),
+            "{none}"
+        );
     }
 }

@@ -20,8 +20,8 @@ mod warm;
 
 pub use cache::CACHE_CAPACITY;
 pub use calling_agent::{AgentCall, CONVERSATION_CALLS, CallingAgent, answered_by_agent};
-pub use egress::NetworkLog;
 pub use dev::{DevRun, ScriptedModels};
+pub use egress::NetworkLog;
 pub use error::{FailureCause, RunError};
 pub use launch::Launched;
 pub use metrics::Metrics;

@@ -42,7 +42,11 @@ pub fn to_xml(report: &Report) -> String {
                 continue;
             }
             let message = t.error.clone().unwrap_or_default();
-            let detail = t.stack.clone().filter(|s| !s.is_empty()).unwrap_or(message.clone());
+            let detail = t
+                .stack
+                .clone()
+                .filter(|s| !s.is_empty())
+                .unwrap_or(message.clone());
             xml.push_str(&format!(
                 "{open}>\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n",
                 escape(&message),

@@ -121,7 +121,9 @@ impl Package {
             Ok(text) => serde_json::from_str(&text).map_err(|e| {
                 bad(
                     &dev_path,
-                    format!("{e} (expected {{\"settings\": {{…}}, \"http\": […], \"models\": {{…}}}})"),
+                    format!(
+                        "{e} (expected {{\"settings\": {{…}}, \"http\": […], \"models\": {{…}}}})"
+                    ),
                 )
             })?,
             Err(_) => DevConfig::default(),
@@ -204,12 +206,18 @@ mod tests {
                 "models": {"TEXT_SMALL": ["one", "two"]}}"#,
         );
         let package = read.unwrap();
-        assert_eq!((package.name.as_str(), package.version.as_str()), ("@acme/plugin-x", "0.1.0"));
+        assert_eq!(
+            (package.name.as_str(), package.version.as_str()),
+            ("@acme/plugin-x", "0.1.0")
+        );
         let settings = package.dev.settings();
         assert_eq!(settings["KEY"], "v");
         assert_eq!(settings["LOUD"], "true");
         assert_eq!(settings["N"], "3");
-        assert_eq!(package.dev.stub_domains(), ["api.example.com", "b.example.com"]);
+        assert_eq!(
+            package.dev.stub_domains(),
+            ["api.example.com", "b.example.com"]
+        );
         assert_eq!(package.dev.http[0].method, "GET");
         assert_eq!(package.dev.http[0].status, 200);
         assert_eq!(package.dev.models["TEXT_SMALL"].len(), 2);
@@ -219,7 +227,10 @@ mod tests {
     fn a_misspelt_key_or_a_bad_url_is_refused_naming_the_file() {
         let (_dir, read) = package(r#"{"setings": {}}"#);
         let error = read.unwrap_err().to_string();
-        assert!(error.contains("plughub.dev.json") && error.contains("setings"), "{error}");
+        assert!(
+            error.contains("plughub.dev.json") && error.contains("setings"),
+            "{error}"
+        );
         let (_dir, read) = package(r#"{"http": [{"url": "ftp://x.example.com/"}]}"#);
         let error = read.unwrap_err().to_string();
         assert!(error.contains("expected http(s)://host/"), "{error}");

@@ -115,7 +115,10 @@ impl Report {
             }
         }
         let summary = match (self.tests.len(), self.failed) {
-            (0, _) => format!("{}: no tests (give the plugin `tests: TestSuite[]`)", self.plugin),
+            (0, _) => format!(
+                "{}: no tests (give the plugin `tests: TestSuite[]`)",
+                self.plugin
+            ),
             (n, 0) => format!("{n} passed ({:.0} ms)", self.duration_ms),
             (n, failed) => format!(
                 "{failed} failed, {} passed of {n} ({:.0} ms)",

@@ -73,7 +73,8 @@ impl Stub {
                         let mut stream = stream;
                         // A TLS handshake starts with a handshake record (22).
                         let mut first = [0u8; 1];
-                        let secure = matches!(stream.peek(&mut first).await, Ok(1) if first[0] == 22);
+                        let secure =
+                            matches!(stream.peek(&mut first).await, Ok(1) if first[0] == 22);
                         let request = if secure {
                             match tls.accept(stream).await {
                                 Ok(mut stream) => serve(&mut stream, &entries, "https").await,
@@ -219,9 +220,8 @@ async fn serve(
         None => {
             let mut headers = std::collections::BTreeMap::new();
             headers.insert("content-type".to_string(), "text/plain".to_string());
-            let body = format!(
-                "plughub dev test: no entry in plughub.dev.json `http` for {method} {url}"
-            );
+            let body =
+                format!("plughub dev test: no entry in plughub.dev.json `http` for {method} {url}");
             (404, headers, body)
         }
     };
@@ -296,9 +296,9 @@ fn tls_for(hosts: Vec<String>) -> Result<(String, tokio_rustls::TlsAcceptor), St
     ];
     let leaf_key = KeyPair::generate().map_err(e)?;
     let leaf_cert = leaf.signed_by(&leaf_key, &ca_cert, &ca_key).map_err(e)?;
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(
-        rustls::pki_types::PrivatePkcs8KeyDer::from(leaf_key.serialize_der()),
-    );
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
+        leaf_key.serialize_der(),
+    ));
     let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
@@ -321,7 +321,9 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     async fn ask(stub: &Stub, request: &str) -> String {
-        let mut stream = tokio::net::TcpStream::connect(stub.address()).await.unwrap();
+        let mut stream = tokio::net::TcpStream::connect(stub.address())
+            .await
+            .unwrap();
         stream.write_all(request.as_bytes()).await.unwrap();
         let mut answer = String::new();
         stream.read_to_string(&mut answer).await.unwrap();
@@ -342,7 +344,10 @@ mod tests {
         )
         .await;
         assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
-        assert!(answer.contains("content-type: application/json\r\n"), "{answer}");
+        assert!(
+            answer.contains("content-type: application/json\r\n"),
+            "{answer}"
+        );
         assert!(answer.contains("x-one: 1\r\n"), "{answer}");
         assert!(answer.ends_with("\r\n\r\n{\"a\":1}"), "{answer}");
         let answer = ask(
@@ -351,7 +356,10 @@ mod tests {
         )
         .await;
         assert!(answer.starts_with("HTTP/1.1 404 Not Found\r\n"), "{answer}");
-        assert!(answer.contains("no entry in plughub.dev.json `http` for POST"), "{answer}");
+        assert!(
+            answer.contains("no entry in plughub.dev.json `http` for POST"),
+            "{answer}"
+        );
         assert_eq!(
             stub.take_requests(),
             [

@@ -31,7 +31,12 @@ async fn the_plugins_suites_run_in_the_engine_with_lines_and_junit() {
     let junit = dir.path().join("out.xml");
     let out = dev_test(&data, &package, &["--junit", junit.to_str().unwrap()]);
     let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}\n{}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
     for passed in [
         "the action calls back with the greeting",
         "the provider reads a secret setting",
@@ -46,7 +51,10 @@ async fn the_plugins_suites_run_in_the_engine_with_lines_and_junit() {
             "{passed}:\n{stdout}"
         );
     }
-    assert!(stdout.contains("✗ devtest › fails on purpose ("), "{stdout}");
+    assert!(
+        stdout.contains("✗ devtest › fails on purpose ("),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("    arithmetic: expected 4, got 3"),
         "{stdout}"
@@ -78,8 +86,16 @@ async fn the_plugins_suites_run_in_the_engine_with_lines_and_junit() {
     .unwrap();
     let out = dev_test(&data, &package, &[]);
     let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", text(&out.stderr));
-    assert!(stdout.contains("✓ devtest › fails on purpose ("), "{stdout}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(
+        stdout.contains("✓ devtest › fails on purpose ("),
+        "{stdout}"
+    );
     assert!(stdout.contains("8 passed"), "{stdout}");
 }
 
@@ -95,7 +111,10 @@ async fn without_the_sandbox_requests_still_pass_the_permission_check() {
     );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["sandboxed"], false);
-    assert_eq!((report["passed"].as_u64(), report["failed"].as_u64()), (Some(7), Some(1)));
+    assert_eq!(
+        (report["passed"].as_u64(), report["failed"].as_u64()),
+        (Some(7), Some(1))
+    );
     let test = |name: &str| {
         report["tests"]
             .as_array()
@@ -139,8 +158,10 @@ async fn without_the_sandbox_requests_still_pass_the_permission_check() {
         .map(|r| r["url"].as_str().unwrap())
         .collect();
     assert!(
-        hosts.iter().all(|u| u.starts_with("http://api.devtest.example/")
-            || u.starts_with("https://api.devtest.example/")),
+        hosts
+            .iter()
+            .all(|u| u.starts_with("http://api.devtest.example/")
+                || u.starts_with("https://api.devtest.example/")),
         "{hosts:?}"
     );
     let calls = &test("the runtime calls of the test are seen")["runtime_calls"];
@@ -175,6 +196,9 @@ async fn a_plugin_that_cannot_load_or_build_is_exit_2() {
     let out = dev_test(&data, &package, &[]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("dist/ is missing: running `npm run build`"), "{stderr}");
+    assert!(
+        stderr.contains("dist/ is missing: running `npm run build`"),
+        "{stderr}"
+    );
     assert!(stderr.contains("`npm run build` failed"), "{stderr}");
 }

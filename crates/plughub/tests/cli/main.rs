@@ -4,8 +4,8 @@
 mod admin;
 mod audit;
 mod catalog;
-mod dev_test;
 mod common;
+mod dev_test;
 mod escape;
 mod execution;
 mod lifecycle;

@@ -16,10 +16,10 @@ use plughub_domain::execution_policy::ExecutionPolicy;
 use plughub_engine::EgressPolicy;
 use plughub_lifecycle::{ActivateOptions, InstallOptions};
 use plughub_runner::{DevRun, Runner, RunnerConfig, ScriptedModels};
+use plughub_sdk::test::junit;
 use plughub_sdk::test::plan::Package;
 use plughub_sdk::test::report::{Report, TestOutcome};
 use plughub_sdk::test::stub::Stub;
-use plughub_sdk::test::junit;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -96,12 +96,7 @@ async fn test(store: &StoreArgs, args: &DevTestArgs) -> Result<Report> {
             .create_org(ORG, Plan::Pro, None, ACTOR)
             .await?;
     }
-    if !installer
-        .agents(ORG)
-        .await?
-        .iter()
-        .any(|a| a.name == AGENT)
-    {
+    if !installer.agents(ORG).await?.iter().any(|a| a.name == AGENT) {
         installer.create_agent(ORG, AGENT, ACTOR).await?;
     }
     // The folder as it is now, each run: what an earlier run installed goes first.
