@@ -560,8 +560,8 @@ function describe(plugin) {
   };
 }
 
-// What a test may ask about itself (`plughub dev test`): copies, so that asserting changes nothing.
-globalThis.plughubTest = Object.freeze({
+// What a test may ask about itself (`plughub dev test` only): copies, so that asserting changes nothing.
+if (devTest) globalThis.plughubTest = Object.freeze({
   runtimeCalls: () => (runs.getStore()?.test?.calls ?? []).map((c) => ({ ...c })),
   httpRequests: () => (runs.getStore()?.test?.http ?? []).map((r) => ({ ...r })),
 });
