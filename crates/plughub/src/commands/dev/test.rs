@@ -195,7 +195,7 @@ async fn test(store: &StoreArgs, args: &DevTestArgs) -> Result<Report> {
     };
     let runner = Runner::new(installer, keys, config).with_dev(dev);
     let timeout = Duration::from_secs(args.timeout.max(1));
-    let outcomes = run_tests(&runner, &package.name, &stub, timeout).await;
+    let outcomes = run_tests(&runner, &package.name, &stub, timeout, sandboxed).await;
     runner.shut_down().await;
     Ok(Report::new(
         &package.name,
@@ -211,6 +211,7 @@ async fn run_tests(
     plugin: &str,
     stub: &Stub,
     timeout: Duration,
+    runner_sandboxed: bool,
 ) -> Result<Vec<TestOutcome>> {
     let launch = || async {
         let launched = runner
@@ -228,6 +229,21 @@ async fn run_tests(
         .list_tests(timeout)
         .await
         .context("cannot list its tests")?;
+    let count: usize = suites
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| s["tests"].as_array().map_or(0, Vec::len))
+        .sum();
+    eprintln!(
+        "{plugin} {}: {count} test(s) in its worker{}",
+        launched.context.version,
+        if runner_sandboxed {
+            ", in the OS sandbox"
+        } else {
+            ""
+        }
+    );
     let mut outcomes = Vec::new();
     for suite in suites.as_array().into_iter().flatten() {
         let name = suite["name"].as_str().unwrap_or_default();
