@@ -227,9 +227,16 @@ pub fn init(parent: &Path, name: &str, template: &str) -> Result<Created, InitEr
         written.push(rel.to_string());
         Ok(())
     };
+    // In TypeScript the description sits in a single-quoted string literal.
+    let escaped = description.replace('\\', "\\\\").replace('\'', "\\'");
+    let mut extra_ts = extra.clone();
+    extra_ts[0] = ("description", &escaped);
     for (rel, content) in COMMON.iter().chain(files.iter()) {
-        // The description goes into TypeScript string literals too.
-        let content = words.fill(content, &extra);
+        let content = if rel.ends_with(".ts") {
+            words.fill(content, &extra_ts)
+        } else {
+            words.fill(content, &extra)
+        };
         write(rel, content.as_bytes(), &mut written)?;
     }
     for (rel, bytes) in IMAGES {

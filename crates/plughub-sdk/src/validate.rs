@@ -175,7 +175,7 @@ pub async fn validate(dir: &Path, work: &Path, load: Option<&LoadOptions>) -> Ou
     };
     let mut report = None;
     if let Some(packed) = &packed {
-        check_packed(&manifest, packed, &mut v.problems);
+        check_packed(dir, &manifest, packed, &mut v.problems);
         v.packed = Some(PackSummary {
             files: packed.files.clone(),
             size: packed.size,
@@ -376,10 +376,10 @@ fn check_manifest(dir: &Path, m: &Value, problems: &mut Vec<Problem>) {
             "add \"main\": \"dist/index.js\" and \"exports\": {\".\": {\"import\": \"./dist/index.js\"}}",
         )),
         Some(entry) => {
-            let mut named: Vec<String> = vec![entry];
+            let mut named: Vec<String> = vec![normalise(&entry)];
             for key in ["main", "module", "types"] {
                 if let Some(file) = m[key].as_str() {
-                    named.push(file.to_string());
+                    named.push(normalise(file));
                 }
             }
             named.sort();
@@ -521,12 +521,13 @@ fn check_core(m: &Value, problems: &mut Vec<Problem>) {
     }
 }
 
-fn check_packed(m: &Value, packed: &Packed, problems: &mut Vec<Problem>) {
+fn check_packed(dir: &Path, m: &Value, packed: &Packed, problems: &mut Vec<Problem>) {
     let has = |file: &str| packed.files.iter().any(|f| f.path == normalise(file));
     let mut wanted: Vec<String> = vec!["images/icon.png".into(), "images/banner.png".into()];
     wanted.extend(entry_of(m));
     for file in wanted {
-        if !has(&file) {
+        // A file that is not there at all has its own error already.
+        if dir.join(normalise(&file)).is_file() && !has(&file) {
             problems.push(error(
                 "package",
                 format!("{file} would not be published (npm pack leaves it out)"),

@@ -134,7 +134,7 @@ pub enum DevCommand {
     Validate(DevValidateArgs),
     /// Run the plugin's own test suites in plughub's engine and sandbox
     Test(DevTestArgs),
-    /// The log of the plugin's runs in the local development server
+    /// The plugin's executions with their logs in the local development server (`plughub dev`'s store)
     Logs(DevLogsArgs),
     /// Pack, validate and publish the plugin to a plughub server
     Publish(DevPublishArgs),
@@ -147,18 +147,33 @@ pub struct DevDirArg {
     pub dir: PathBuf,
 }
 
+/// `plughub dev` alone: build, serve the plugin on a local plughub with a playground, rebuild and reload
+/// it on every change of src/.
 #[derive(Debug, Args)]
 pub struct DevWatchArgs {
     #[command(flatten)]
     pub dir: DevDirArg,
+    /// The local server's port (0: any free one)
+    #[arg(long, default_value_t = 3017)]
+    pub port: u16,
+    /// Print the ready line, each reload and the URLs as JSON lines
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct DevInitArgs {
-    /// The package name: plugin-x, or @scope/plugin-x
+    /// The package name: plugin-x, or @scope/plugin-x (npm's rules: lowercase, no spaces)
     pub name: String,
-    #[command(flatten)]
-    pub dir: DevDirArg,
+    /// What the plugin starts with: action, provider (calls an HTTP API with a secret), evaluator, model
+    /// (a model provider), service, or full (one of each)
+    #[arg(long, default_value = "action", value_parser = ["action", "provider", "evaluator", "model", "service", "full"])]
+    pub template: String,
+    /// The folder to make the package in (as DIR/<name without scope>)
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -181,14 +196,28 @@ pub struct DevTestArgs {
 pub struct DevLogsArgs {
     #[command(flatten)]
     pub dir: DevDirArg,
+    /// Keep showing new executions as they come
+    #[arg(long)]
+    pub follow: bool,
+    /// How many of the latest executions to show first
+    #[arg(long, default_value_t = 20)]
+    pub last: usize,
     #[arg(long)]
     pub json: bool,
 }
 
+/// `--server` and `--token` (or PLUGHUB_SERVER / PLUGHUB_TOKEN) say where to publish and with which
+/// publish token.
 #[derive(Debug, Args)]
 pub struct DevPublishArgs {
     #[command(flatten)]
     pub dir: DevDirArg,
+    /// The dist-tag the version gets
+    #[arg(long, default_value = "latest")]
+    pub tag: String,
+    /// Pack and validate, show what would be published, and stop there
+    #[arg(long)]
+    pub dry_run: bool,
     #[arg(long)]
     pub json: bool,
 }
