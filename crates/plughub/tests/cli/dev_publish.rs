@@ -152,7 +152,7 @@ async fn quarantine_and_refusals_say_what_to_do() {
 async fn an_invalid_package_is_not_uploaded_and_dry_run_uploads_nothing() {
     let parent = tempfile::tempdir().unwrap();
     let dir = made_package(parent.path(), "plugin-broken");
-    fake_build(&dir, "await fetch('https://undeclared.example.org/x');");
+    fake_build(&dir, "await fetch('https://api.undeclared-host.com/x');");
     let (server, seen) = stub(201, serde_json::json!({})).await;
     let out = tokio::task::spawn_blocking({
         let (dir, server) = (dir.clone(), server.clone());
@@ -161,7 +161,7 @@ async fn an_invalid_package_is_not_uploaded_and_dry_run_uploads_nothing() {
     .await
     .unwrap();
     assert!(!out.status.success());
-    assert!(text(&out.stdout).contains("undeclared.example.org"), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("api.undeclared-host.com"), "{}", text(&out.stdout));
     assert!(seen.lock().unwrap().is_none(), "nothing uploaded");
     fake_build(&dir, "");
     let out = tokio::task::spawn_blocking({

@@ -65,6 +65,10 @@ fn dev_serves_reloads_on_change_and_logs_show_the_runs() {
     )
     .unwrap();
 
+    // pnpm for the plugin's dependencies, shared by the tests (their npm is on loopback).
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(share_pnpm(&cache.join("plughub/dev")));
     let mut child = plughub(&work.path().join("unused"))
         .env("XDG_CACHE_HOME", &cache)
         .args(["dev", "--port", "0", "--json", "--dir"])
