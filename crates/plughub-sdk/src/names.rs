@@ -4,11 +4,46 @@
 
 /// Node's built-in modules: npm refuses them as new package names.
 const BUILTINS: &[&str] = &[
-    "assert", "buffer", "child_process", "cluster", "console", "constants", "crypto", "dgram", "dns",
-    "domain", "events", "fs", "http", "http2", "https", "inspector", "module", "net", "os", "path",
-    "perf_hooks", "process", "punycode", "querystring", "readline", "repl", "stream",
-    "string_decoder", "sys", "timers", "tls", "trace_events", "tty", "url", "util", "v8", "vm",
-    "wasi", "worker_threads", "zlib",
+    "assert",
+    "buffer",
+    "child_process",
+    "cluster",
+    "console",
+    "constants",
+    "crypto",
+    "dgram",
+    "dns",
+    "domain",
+    "events",
+    "fs",
+    "http",
+    "http2",
+    "https",
+    "inspector",
+    "module",
+    "net",
+    "os",
+    "path",
+    "perf_hooks",
+    "process",
+    "punycode",
+    "querystring",
+    "readline",
+    "repl",
+    "stream",
+    "string_decoder",
+    "sys",
+    "timers",
+    "tls",
+    "trace_events",
+    "tty",
+    "url",
+    "util",
+    "v8",
+    "vm",
+    "wasi",
+    "worker_threads",
+    "zlib",
 ];
 
 /// Why `name` cannot be a new npm package's name, or `None` when it can.
@@ -35,9 +70,7 @@ pub fn npm_name_problem(name: &str) -> Option<String> {
         Some(rest) => match rest.split_once('/') {
             Some((scope, bare)) if !scope.is_empty() && !bare.is_empty() => (Some(scope), bare),
             _ => {
-                return Some(format!(
-                    "'{name}' starts with @ but is not @scope/name"
-                ));
+                return Some(format!("'{name}' starts with @ but is not @scope/name"));
             }
         },
         None => (None, name),
@@ -61,7 +94,8 @@ pub fn npm_name_problem(name: &str) -> Option<String> {
             ));
         }
     }
-    if scope.is_none() && (BUILTINS.contains(&bare) || bare == "node_modules" || bare == "favicon.ico")
+    if scope.is_none()
+        && (BUILTINS.contains(&bare) || bare == "node_modules" || bare == "favicon.ico")
     {
         return Some(format!(
             "'{name}' is reserved (a Node.js module or npm's own); pick another name, e.g. plugin-{name}"

@@ -62,8 +62,9 @@ pub fn pack(dir: &Path, destination: &Path) -> Result<Packed, PackError> {
             stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
         });
     }
-    let answer: serde_json::Value = serde_json::from_slice(&output.stdout)
-        .map_err(|e| PackError::Answer(format!("{e}: {}", String::from_utf8_lossy(&output.stdout))))?;
+    let answer: serde_json::Value = serde_json::from_slice(&output.stdout).map_err(|e| {
+        PackError::Answer(format!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
+    })?;
     let entry = answer
         .get(0)
         .ok_or_else(|| PackError::Answer(answer.to_string()))?;

@@ -17,20 +17,42 @@ pub const CORE_VERSION: &str = "1.7.2";
 pub const CORE_RANGE: &str = "^1.0.0";
 
 /// The kinds of template.
-pub const TEMPLATES: &[&str] = &["action", "provider", "evaluator", "model", "service", "full"];
+pub const TEMPLATES: &[&str] = &[
+    "action",
+    "provider",
+    "evaluator",
+    "model",
+    "service",
+    "full",
+];
 
 /// Files every template has: (path in the package, content).
 const COMMON: &[(&str, &str)] = &[
-    ("package.json", include_str!("../templates/common/package.json")),
-    ("tsconfig.json", include_str!("../templates/common/tsconfig.json")),
-    ("tsup.config.ts", include_str!("../templates/common/tsup.config.ts")),
+    (
+        "package.json",
+        include_str!("../templates/common/package.json"),
+    ),
+    (
+        "tsconfig.json",
+        include_str!("../templates/common/tsconfig.json"),
+    ),
+    (
+        "tsup.config.ts",
+        include_str!("../templates/common/tsup.config.ts"),
+    ),
     ("README.md", include_str!("../templates/common/README.md")),
     (".gitignore", include_str!("../templates/common/gitignore")),
 ];
 
 const IMAGES: &[(&str, &[u8])] = &[
-    ("images/icon.png", include_bytes!("../templates/common/images/icon.png")),
-    ("images/banner.png", include_bytes!("../templates/common/images/banner.png")),
+    (
+        "images/icon.png",
+        include_bytes!("../templates/common/images/icon.png"),
+    ),
+    (
+        "images/banner.png",
+        include_bytes!("../templates/common/images/banner.png"),
+    ),
 ];
 
 macro_rules! kind {
@@ -73,7 +95,9 @@ fn kind(name: &str) -> Option<Kind> {
 pub enum InitError {
     #[error("cannot name the package so: {0}")]
     BadName(String),
-    #[error("unknown template '{0}': choose one of action, provider, evaluator, model, service, full")]
+    #[error(
+        "unknown template '{0}': choose one of action, provider, evaluator, model, service, full"
+    )]
     UnknownTemplate(String),
     #[error(
         "{} is not empty: choose another --dir, or another name, or empty it",
@@ -310,12 +334,16 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let made = init(dir.path(), "@acme/plugin-thing", template).unwrap();
             let text = std::fs::read_to_string(made.dir.join("package.json")).unwrap();
-            let json: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{template}: {e}\n{text}"));
+            let json: Value =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{template}: {e}\n{text}"));
             assert_eq!(json["name"], "@acme/plugin-thing");
             let dev = std::fs::read_to_string(made.dir.join("plughub.dev.json")).unwrap();
             serde_json::from_str::<Value>(&dev).unwrap();
             let index = std::fs::read_to_string(made.dir.join("src/index.ts")).unwrap();
-            assert!(index.contains("thingPlugin") && !index.contains("{{PREFIX}}"), "{template}");
+            assert!(
+                index.contains("thingPlugin") && !index.contains("{{PREFIX}}"),
+                "{template}"
+            );
         }
     }
 }

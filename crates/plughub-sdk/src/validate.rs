@@ -196,9 +196,10 @@ pub async fn validate(dir: &Path, work: &Path, load: Option<&LoadOptions>) -> Ou
                 "keep the package within the limits (fewer, smaller files)",
             )),
             Ok(()) => {
-                let analysed =
-                    tokio::task::spawn_blocking(move || plughub_analyzer::analyze_package(&unpacked))
-                        .await;
+                let analysed = tokio::task::spawn_blocking(move || {
+                    plughub_analyzer::analyze_package(&unpacked)
+                })
+                .await;
                 match analysed {
                     Ok(Ok(r)) => report = Some(r),
                     Ok(Err(e)) => v.problems.push(error(
@@ -261,17 +262,18 @@ fn entry_of(manifest: &Value) -> Option<String> {
             let root = map.get(".").unwrap_or(&manifest["exports"]);
             match root {
                 Value::String(s) => Some(s.clone()),
-                Value::Object(o) => o
-                    .get("import")
-                    .or_else(|| o.get("default"))
-                    .and_then(|v| match v {
-                        Value::String(s) => Some(s.clone()),
-                        Value::Object(inner) => inner
-                            .get("default")
-                            .and_then(Value::as_str)
-                            .map(str::to_string),
-                        _ => None,
-                    }),
+                Value::Object(o) => {
+                    o.get("import")
+                        .or_else(|| o.get("default"))
+                        .and_then(|v| match v {
+                            Value::String(s) => Some(s.clone()),
+                            Value::Object(inner) => inner
+                                .get("default")
+                                .and_then(Value::as_str)
+                                .map(str::to_string),
+                            _ => None,
+                        })
+                }
                 _ => None,
             }
         }
@@ -321,7 +323,10 @@ fn check_manifest(dir: &Path, m: &Value, problems: &mut Vec<Problem>) {
         )),
         Some(_) => {}
     }
-    if m["description"].as_str().is_none_or(|d| d.trim().is_empty()) {
+    if m["description"]
+        .as_str()
+        .is_none_or(|d| d.trim().is_empty())
+    {
         problems.push(warning(
             "package",
             "package.json has no description".into(),
@@ -476,7 +481,11 @@ fn check_settings(m: &Value, problems: &mut Vec<Problem>) {
         }
     }
     for note in ConfigSchema::from_declarations(Some(agent_config), None).notes {
-        problems.push(warning("settings", note, "declare the setting as documented in the guide"));
+        problems.push(warning(
+            "settings",
+            note,
+            "declare the setting as documented in the guide",
+        ));
     }
 }
 
@@ -553,7 +562,11 @@ fn check_packed(dir: &Path, m: &Value, packed: &Packed, problems: &mut Vec<Probl
             "leave out what the plugin does not need at run time (\"files\" in package.json)",
         ));
     }
-    if packed.files.iter().any(|f| f.path.starts_with("src/") && f.path.ends_with(".ts")) {
+    if packed
+        .files
+        .iter()
+        .any(|f| f.path.starts_with("src/") && f.path.ends_with(".ts"))
+    {
         problems.push(warning(
             "package",
             "the TypeScript sources would be published as well as dist/".into(),
@@ -586,7 +599,10 @@ fn check_analysis(m: &Value, report: &Report, v: &mut Validation) {
                     format!("plughub.permissions cannot be read: {e}"),
                     "write it as {\"network.external\": [\"api.example.com\"], \"secrets.access\": [\"X_API_KEY\"], \"storage.read\": true}",
                 ));
-                v.permissions = Some(PermissionsCheck { declared: None, inferred });
+                v.permissions = Some(PermissionsCheck {
+                    declared: None,
+                    inferred,
+                });
                 return;
             }
         },
@@ -622,7 +638,9 @@ fn check_analysis(m: &Value, report: &Report, v: &mut Validation) {
     for secret in &missing.secrets {
         v.problems.push(error(
             "permissions",
-            format!("the code reads the secret {secret}, which plughub.permissions does not declare"),
+            format!(
+                "the code reads the secret {secret}, which plughub.permissions does not declare"
+            ),
             &format!("add \"{secret}\" to \"secrets.access\" in plughub.permissions"),
         ));
     }
@@ -643,11 +661,17 @@ fn check_analysis(m: &Value, report: &Report, v: &mut Validation) {
     // Secret settings it declares are asked for at install either way; saying so keeps the grant readable.
     let schema = ConfigSchema::from_declarations(m.get("agentConfig"), None);
     for param in schema.params.iter().filter(|p| p.sensitive) {
-        if declared.as_ref().is_some_and(|d| !d.secrets.contains(&param.name)) {
+        if declared
+            .as_ref()
+            .is_some_and(|d| !d.secrets.contains(&param.name))
+        {
             v.problems.push(warning(
                 "permissions",
                 format!("the secret setting {} is not in secrets.access", param.name),
-                &format!("add \"{}\" to \"secrets.access\" in plughub.permissions", param.name),
+                &format!(
+                    "add \"{}\" to \"secrets.access\" in plughub.permissions",
+                    param.name
+                ),
             ));
         }
     }

@@ -5,12 +5,23 @@ use crate::common::*;
 
 fn init(parent: &std::path::Path, args: &[&str]) -> Output {
     let data = parent.join("data");
-    run(plughub(&data).args(["dev", "init"]).args(args).arg("--dir").arg(parent))
+    run(plughub(&data)
+        .args(["dev", "init"])
+        .args(args)
+        .arg("--dir")
+        .arg(parent))
 }
 
 #[test]
 fn every_template_makes_a_package_in_the_shape() {
-    for template in ["action", "provider", "evaluator", "model", "service", "full"] {
+    for template in [
+        "action",
+        "provider",
+        "evaluator",
+        "model",
+        "service",
+        "full",
+    ] {
         let parent = tempfile::tempdir().unwrap();
         let out = init(
             parent.path(),
@@ -53,7 +64,10 @@ fn every_template_makes_a_package_in_the_shape() {
         );
         let keywords = package["keywords"].as_array().unwrap();
         for k in ["elizaos", "elizaos-plugins", "plugin"] {
-            assert!(keywords.contains(&Value::from(k)), "{template}: keyword {k}");
+            assert!(
+                keywords.contains(&Value::from(k)),
+                "{template}: keyword {k}"
+            );
         }
         assert_eq!(package["scripts"]["build"], "tsup");
         assert_eq!(package["peerDependencies"]["@elizaos/core"], "^1.0.0");
@@ -65,10 +79,7 @@ fn every_template_makes_a_package_in_the_shape() {
                 "{dep} pinned: {v}"
             );
         }
-        assert_eq!(
-            package["agentConfig"]["pluginType"],
-            "elizaos:plugin:1.0.0"
-        );
+        assert_eq!(package["agentConfig"]["pluginType"], "elizaos:plugin:1.0.0");
         let params = package["agentConfig"]["pluginParameters"]
             .as_object()
             .unwrap();
@@ -78,16 +89,39 @@ fn every_template_makes_a_package_in_the_shape() {
         );
         assert!(package["plughub"]["permissions"].is_object());
         let index = std::fs::read_to_string(dir.join("src/index.ts")).unwrap();
-        assert!(index.contains("export const weatherNowPlugin"), "{template}");
-        assert!(index.contains("export default weatherNowPlugin"), "{template}");
+        assert!(
+            index.contains("export const weatherNowPlugin"),
+            "{template}"
+        );
+        assert!(
+            index.contains("export default weatherNowPlugin"),
+            "{template}"
+        );
         assert!(index.contains("name: 'plugin-weather-now'"), "{template}");
-        assert!(index.contains("tests,"), "{template}: the suites are the plugin's");
+        assert!(
+            index.contains("tests,"),
+            "{template}: the suites are the plugin's"
+        );
         let tests = std::fs::read_to_string(dir.join("src/tests.ts")).unwrap();
         assert!(tests.contains("TestSuite[]"), "{template}");
-        for file in ["src/index.ts", "src/tests.ts", "README.md", "plughub.dev.json"] {
+        for file in [
+            "src/index.ts",
+            "src/tests.ts",
+            "README.md",
+            "plughub.dev.json",
+        ] {
             let content = std::fs::read_to_string(dir.join(file)).unwrap();
-            for placeholder in ["{{name}}", "{{bare}}", "{{ident}}", "{{PREFIX}}", "{{description}}"] {
-                assert!(!content.contains(placeholder), "{template} {file}: {placeholder}");
+            for placeholder in [
+                "{{name}}",
+                "{{bare}}",
+                "{{ident}}",
+                "{{PREFIX}}",
+                "{{description}}",
+            ] {
+                assert!(
+                    !content.contains(placeholder),
+                    "{template} {file}: {placeholder}"
+                );
             }
         }
         let dev: Value =
@@ -124,7 +158,12 @@ fn the_provider_template_declares_what_it_calls_and_stubs_it() {
     assert_eq!(dev["settings"]["STATUS_API_KEY"], "test-key");
     // The human output names the next steps.
     let said = text(&out.stdout);
-    for step in ["npm install", "npm run build", "plughub dev validate", "plughub dev test"] {
+    for step in [
+        "npm install",
+        "npm run build",
+        "plughub dev validate",
+        "plughub dev test",
+    ] {
         assert!(said.contains(step), "{step}: {said}");
     }
 }

@@ -78,7 +78,12 @@ async fn the_tarball_goes_up_to_the_encoded_name_with_the_token() {
     })
     .await
     .unwrap();
-    assert!(out.status.success(), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(printed["answer"]["outcome"], "published");
     let seen = seen.lock().unwrap().clone().expect("a request came");
@@ -144,7 +149,10 @@ async fn quarantine_and_refusals_say_what_to_do() {
         .unwrap();
         let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
         assert_eq!(out.status.success(), status == 202, "{status}: {said}");
-        assert!(said.contains(says) && said.contains(todo), "{status}: {said}");
+        assert!(
+            said.contains(says) && said.contains(todo),
+            "{status}: {said}"
+        );
     }
 }
 
@@ -161,7 +169,11 @@ async fn an_invalid_package_is_not_uploaded_and_dry_run_uploads_nothing() {
     .await
     .unwrap();
     assert!(!out.status.success());
-    assert!(text(&out.stdout).contains("api.undeclared-host.com"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("api.undeclared-host.com"),
+        "{}",
+        text(&out.stdout)
+    );
     assert!(seen.lock().unwrap().is_none(), "nothing uploaded");
     fake_build(&dir, "");
     let out = tokio::task::spawn_blocking({
@@ -172,13 +184,23 @@ async fn an_invalid_package_is_not_uploaded_and_dry_run_uploads_nothing() {
     .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     let said = text(&out.stdout);
-    assert!(said.contains("plugin-broken@0.1.0") && said.contains("integrity sha512-"), "{said}");
-    assert!(said.contains("dist/index.js") && said.contains("dry run"), "{said}");
+    assert!(
+        said.contains("plugin-broken@0.1.0") && said.contains("integrity sha512-"),
+        "{said}"
+    );
+    assert!(
+        said.contains("dist/index.js") && said.contains("dry run"),
+        "{said}"
+    );
     assert!(seen.lock().unwrap().is_none(), "nothing uploaded");
     // Without a server, it says how to give one.
     let out = run(plughub(&parent.path().join("data"))
         .env_remove("PLUGHUB_SERVER")
         .args(["dev", "publish", "--dir"])
         .arg(&dir));
-    assert!(text(&out.stderr).contains("--server"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--server"),
+        "{}",
+        text(&out.stderr)
+    );
 }

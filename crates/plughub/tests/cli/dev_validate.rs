@@ -29,7 +29,11 @@ export default plugin;
         ),
     )
     .unwrap();
-    std::fs::write(dir.join("dist/index.d.ts"), "export declare const plugin: unknown;\n").unwrap();
+    std::fs::write(
+        dir.join("dist/index.d.ts"),
+        "export declare const plugin: unknown;\n",
+    )
+    .unwrap();
 }
 
 /// A package made by `dev init` with a hand-made build: valid as it is.
@@ -54,7 +58,8 @@ pub fn validate(dir: &std::path::Path) -> (Output, Value) {
 
 fn edit_package(dir: &std::path::Path, change: impl FnOnce(&mut Value)) {
     let path = dir.join("package.json");
-    let mut package: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut package: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     change(&mut package);
     std::fs::write(&path, serde_json::to_string_pretty(&package).unwrap()).unwrap();
 }
@@ -82,7 +87,10 @@ fn a_made_package_is_valid_and_its_components_are_listed() {
     let (out, report) = validate(&dir);
     assert!(out.status.success(), "{report:#}\n{}", text(&out.stderr));
     assert_eq!(report["ok"], true);
-    assert_eq!(report["components"]["actions"], serde_json::json!(["GREET"]));
+    assert_eq!(
+        report["components"]["actions"],
+        serde_json::json!(["GREET"])
+    );
     assert_eq!(report["name"], "plugin-greeter");
     assert!(report["risk"]["score"].is_u64());
     let files: Vec<&str> = report["packed"]["files"]
@@ -91,7 +99,12 @@ fn a_made_package_is_valid_and_its_components_are_listed() {
         .iter()
         .map(|f| f["path"].as_str().unwrap())
         .collect();
-    for f in ["package.json", "dist/index.js", "images/icon.png", "README.md"] {
+    for f in [
+        "package.json",
+        "dist/index.js",
+        "images/icon.png",
+        "README.md",
+    ] {
         assert!(files.contains(&f), "{f} packed: {files:?}");
     }
     assert!(!files.iter().any(|f| f.starts_with("src/")), "{files:?}");
@@ -123,14 +136,17 @@ fn an_undeclared_domain_is_an_error_with_the_fix() {
     assert_eq!(out.status.code(), Some(1), "{report:#}");
     let errors = errors(&report);
     assert!(
-        errors.iter().any(|(check, message, fix)| check == "permissions"
-            && message.contains("api.weather-data.com")
-            && fix.contains("network.external")),
+        errors
+            .iter()
+            .any(|(check, message, fix)| check == "permissions"
+                && message.contains("api.weather-data.com")
+                && fix.contains("network.external")),
         "{errors:?}"
     );
     // Declared, it passes.
     edit_package(&dir, |p| {
-        p["plughub"]["permissions"]["network.external"] = serde_json::json!(["api.weather-data.com"]);
+        p["plughub"]["permissions"]["network.external"] =
+            serde_json::json!(["api.weather-data.com"]);
     });
     let (out, report) = validate(&dir);
     assert!(out.status.success(), "{report:#}");
@@ -156,8 +172,13 @@ fn a_missing_image_is_an_error_with_the_fix() {
 fn a_bad_core_range_is_an_error_with_the_fix() {
     let parent = tempfile::tempdir().unwrap();
     let dir = made_package(parent.path(), "plugin-old");
-    for (range, says) in [("latest", "tag or not a semver range"), ("^0.25.6", "admits no elizaOS")] {
-        edit_package(&dir, |p| p["peerDependencies"]["@elizaos/core"] = range.into());
+    for (range, says) in [
+        ("latest", "tag or not a semver range"),
+        ("^0.25.6", "admits no elizaOS"),
+    ] {
+        edit_package(&dir, |p| {
+            p["peerDependencies"]["@elizaos/core"] = range.into()
+        });
         let (out, report) = validate(&dir);
         assert_eq!(out.status.code(), Some(1), "{range}");
         let errors = errors(&report);
@@ -169,10 +190,17 @@ fn a_bad_core_range_is_an_error_with_the_fix() {
         );
     }
     edit_package(&dir, |p| {
-        p["peerDependencies"].as_object_mut().unwrap().remove("@elizaos/core");
+        p["peerDependencies"]
+            .as_object_mut()
+            .unwrap()
+            .remove("@elizaos/core");
     });
     let (_, report) = validate(&dir);
-    assert!(errors(&report).iter().any(|(c, m, _)| c == "core" && m.contains("not a peer")));
+    assert!(
+        errors(&report)
+            .iter()
+            .any(|(c, m, _)| c == "core" && m.contains("not a peer"))
+    );
 }
 
 #[test]
@@ -209,7 +237,14 @@ fn the_action_template_installs_builds_and_validates() {
         .unwrap_or_default();
     let parent = tempfile::tempdir().unwrap();
     let out = run(plughub(&parent.path().join("data"))
-        .args(["dev", "init", "@acme/plugin-hello-world", "--template", "action", "--dir"])
+        .args([
+            "dev",
+            "init",
+            "@acme/plugin-hello-world",
+            "--template",
+            "action",
+            "--dir",
+        ])
         .arg(parent.path()));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let dir = parent.path().join("plugin-hello-world");
@@ -217,7 +252,14 @@ fn the_action_template_installs_builds_and_validates() {
     let cache = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("npm-cache");
     let started = Instant::now();
     let install = Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--registry", &registry, "--cache"])
+        .args([
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--registry",
+            &registry,
+            "--cache",
+        ])
         .arg(&cache)
         .current_dir(&dir)
         .output()
@@ -244,7 +286,10 @@ fn the_action_template_installs_builds_and_validates() {
     assert!(dir.join("dist/index.d.ts").is_file(), "declarations built");
     let (out, report) = validate(&dir);
     assert!(out.status.success(), "{report:#}\n{}", text(&out.stderr));
-    assert_eq!(report["components"]["actions"], serde_json::json!(["HELLO_WORLD_GREET"]));
+    assert_eq!(
+        report["components"]["actions"],
+        serde_json::json!(["HELLO_WORLD_GREET"])
+    );
     // The built plugin needs nothing of @elizaos/core at run time (its types only).
     let built = std::fs::read_to_string(dir.join("dist/index.js")).unwrap();
     assert!(!built.contains("from '@elizaos/core'") && !built.contains("from \"@elizaos/core\""));

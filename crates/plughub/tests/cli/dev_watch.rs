@@ -23,7 +23,10 @@ fn http_post(addr: &str, path: &str, token: &str, body: &Value) -> (u16, Value) 
         .find('{')
         .and_then(|start| body.rfind('}').map(|end| &body[start..=end]))
         .unwrap_or(body);
-    (status, serde_json::from_str(json).unwrap_or(Value::String(body.into())))
+    (
+        status,
+        serde_json::from_str(json).unwrap_or(Value::String(body.into())),
+    )
 }
 
 fn next_event(lines: &mpsc::Receiver<String>, wanted: &str, within: Duration) -> Value {
@@ -89,7 +92,10 @@ fn dev_serves_reloads_on_change_and_logs_show_the_runs() {
     });
     let ready = next_event(&lines, "ready", Duration::from_secs(180));
     assert_eq!(ready["plugin"], "@fixture/plugin-hello");
-    assert!(ready["version"].as_str().unwrap().starts_with("1.0.0-dev."), "{ready}");
+    assert!(
+        ready["version"].as_str().unwrap().starts_with("1.0.0-dev."),
+        "{ready}"
+    );
     let url = ready["url"].as_str().unwrap();
     assert!(url.starts_with("http://127.0.0.1:"), "{ready}");
     assert_eq!(
@@ -128,7 +134,10 @@ fn dev_serves_reloads_on_change_and_logs_show_the_runs() {
     assert_ne!(reloaded["version"], ready["version"]);
     let (status, answer) = run("Bob");
     assert_eq!(status, 200, "{answer}");
-    assert_eq!(answer["result"]["text"], "Hi there, Bob.", "the new build runs: {answer}");
+    assert_eq!(
+        answer["result"]["text"], "Hi there, Bob.",
+        "the new build runs: {answer}"
+    );
     drop(server);
 
     let out = run_logs(work.path(), &cache, &dir);

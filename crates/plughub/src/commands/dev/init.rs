@@ -24,7 +24,9 @@ pub async fn run(args: DevInitArgs) -> Result<()> {
         out!("  {step}");
     }
     out!();
-    out!("then `plughub dev` rebuilds and reloads it on every change, with a playground in the browser,");
+    out!(
+        "then `plughub dev` rebuilds and reloads it on every change, with a playground in the browser,"
+    );
     out!("and `plughub dev publish --server URL --token php_…` publishes it.");
     Ok(())
 }

@@ -31,10 +31,9 @@ pub async fn check(dir: &Path, work: &Path, say: bool) -> Result<Outcome> {
     // The sandbox where this machine can make one (as root, with namespaces and seccomp), else a plain
     // process: validation loads the author's own code, and says which it was.
     let probe_node = node.clone();
-    let possible = tokio::task::spawn_blocking(move || {
-        plughub_sandbox::probe(&probe_node).sandbox_possible()
-    })
-    .await?;
+    let possible =
+        tokio::task::spawn_blocking(move || plughub_sandbox::probe(&probe_node).sandbox_possible())
+            .await?;
     let sandbox = match std::env::var("PLUGHUB_SANDBOX").as_deref() {
         Ok("off") => None,
         _ if possible => Some(plughub_engine::SandboxPolicy::default()),
@@ -101,13 +100,7 @@ pub fn print(v: &Validation) {
             v.findings.len()
         );
         for f in &v.findings {
-            out!(
-                "  {:?} {}:{}  {}",
-                f.severity,
-                f.file,
-                f.line,
-                f.message
-            );
+            out!("  {:?} {}:{}  {}", f.severity, f.file, f.line, f.message);
         }
     }
     if let Some(p) = &v.packed {
@@ -119,7 +112,11 @@ pub fn print(v: &Validation) {
             v.dependencies
         );
     }
-    let errors = v.problems.iter().filter(|p| p.level == Level::Error).count();
+    let errors = v
+        .problems
+        .iter()
+        .filter(|p| p.level == Level::Error)
+        .count();
     let warnings = v.problems.len() - errors;
     for p in &v.problems {
         let level = match p.level {

@@ -244,7 +244,9 @@ async fn load(
             .configure(DEV_ORG, name, &settings, keys, "dev")
             .await?;
     }
-    installer.grant(DEV_ORG, name, true, &Default::default(), "dev").await?;
+    installer
+        .grant(DEV_ORG, name, true, &Default::default(), "dev")
+        .await?;
     let active = installer
         .agents(DEV_ORG)
         .await?
@@ -270,8 +272,8 @@ fn dev_settings(dir: &Path) -> Result<BTreeMap<String, String>> {
     let Ok(text) = std::fs::read_to_string(&path) else {
         return Ok(BTreeMap::new());
     };
-    let harness: Value = serde_json::from_str(&text)
-        .map_err(|e| anyhow!("{} is not JSON: {e}", path.display()))?;
+    let harness: Value =
+        serde_json::from_str(&text).map_err(|e| anyhow!("{} is not JSON: {e}", path.display()))?;
     Ok(harness["settings"]
         .as_object()
         .into_iter()
@@ -295,7 +297,8 @@ async fn ensure_org_and_login(
     let store = catalog.store().clone();
     if store.group_by_name(DEV_ORG).await?.is_none() {
         let mut tx = store.begin().await?;
-        tx.create_group(DEV_ORG, Plan::Enterprise, None, "dev").await?;
+        tx.create_group(DEV_ORG, Plan::Enterprise, None, "dev")
+            .await?;
         tx.commit().await?;
     }
     let path = store_args
@@ -322,7 +325,9 @@ async fn ensure_org_and_login(
     accounts
         .set_role(DEV_EMAIL, DEV_ORG, Role::OrgOwner, "dev")
         .await?;
-    let (_, token) = accounts.create_token(DEV_EMAIL, "plughub dev", 365, "dev").await?;
+    let (_, token) = accounts
+        .create_token(DEV_EMAIL, "plughub dev", 365, "dev")
+        .await?;
     let login = Login {
         email: DEV_EMAIL.into(),
         password,
