@@ -109,8 +109,16 @@ pub async fn run(_store: &StoreArgs, args: DevWatchArgs) -> Result<()> {
 
     let (tx, mut changes) = tokio::sync::mpsc::unbounded_channel::<()>();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        // What the build and npm write (dist/, node_modules/, packed tarballs) is not a change of the
+        // sources: reacting to it would reload forever when the whole folder is watched.
+        let generated = |p: &std::path::PathBuf| {
+            p.components().any(|c| {
+                matches!(c.as_os_str().to_str(), Some("dist" | "node_modules" | ".git"))
+            }) || p.extension().is_some_and(|e| e == "tgz")
+        };
         if let Ok(event) = event
             && !matches!(event.kind, notify::EventKind::Access(_))
+            && !event.paths.iter().all(generated)
         {
             let _ = tx.send(());
         }
