@@ -108,12 +108,17 @@ pub async fn run(_store: &StoreArgs, args: DevWatchArgs) -> Result<()> {
     );
 
     let (tx, mut changes) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let root = dir.clone();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         // What the build and npm write (dist/, node_modules/, packed tarballs) is not a change of the
         // sources: reacting to it would reload forever when the whole folder is watched.
         let generated = |p: &std::path::PathBuf| {
+            let p = p.strip_prefix(&root).unwrap_or(p);
             p.components().any(|c| {
-                matches!(c.as_os_str().to_str(), Some("dist" | "node_modules" | ".git"))
+                matches!(
+                    c.as_os_str().to_str(),
+                    Some("dist" | "node_modules" | ".git")
+                )
             }) || p.extension().is_some_and(|e| e == "tgz")
         };
         if let Ok(event) = event
