@@ -256,6 +256,7 @@ fn the_action_template_installs_builds_and_validates() {
             "install",
             "--no-audit",
             "--no-fund",
+            "--prefer-offline",
             "--registry",
             &registry,
             "--cache",
