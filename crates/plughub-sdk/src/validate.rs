@@ -400,12 +400,46 @@ fn check_manifest(dir: &Path, m: &Value, problems: &mut Vec<Problem>) {
             }
         }
     }
+    check_harness(dir, m, problems);
     if !dir.join("README.md").is_file() {
         problems.push(warning(
             "package",
             "no README.md".into(),
             "add a README.md: the plugin's page shows it",
         ));
+    }
+}
+
+/// plughub.dev.json, when there is one: JSON, with settings the plugin declares.
+fn check_harness(dir: &Path, m: &Value, problems: &mut Vec<Problem>) {
+    let Ok(text) = std::fs::read_to_string(dir.join("plughub.dev.json")) else {
+        return;
+    };
+    let harness = match serde_json::from_str::<Value>(&text) {
+        Ok(h) if h.is_object() => h,
+        _ => {
+            problems.push(error(
+                "harness",
+                "plughub.dev.json is not a JSON object".into(),
+                "fix its syntax: {\"settings\": {}, \"http\": [], \"models\": {}}",
+            ));
+            return;
+        }
+    };
+    let declared = &m["agentConfig"]["pluginParameters"];
+    for key in harness["settings"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| k)
+    {
+        if declared.get(key).is_none() {
+            problems.push(warning(
+                "harness",
+                format!("plughub.dev.json sets {key}, which agentConfig.pluginParameters does not declare"),
+                "declare the setting in package.json (organisations can only set declared settings), or remove it",
+            ));
+        }
     }
 }
 
