@@ -38,3 +38,24 @@ pub(crate) fn package_name(dir: &Path) -> Result<String> {
         .map(str::to_string)
         .ok_or_else(|| anyhow!("{} has no name", path.display()))
 }
+
+/// The OS sandbox for the plugin's workers where this machine can make one (as root, with namespaces and
+/// seccomp; `PLUGHUB_SANDBOX=off` turns it off), else none, said on stderr when `say`: authors without
+/// root still validate and run their plugin, knowingly unconfined.
+pub(crate) async fn sandbox_here(say: bool) -> Result<Option<plughub_engine::SandboxPolicy>> {
+    let node = crate::context::node();
+    let possible =
+        tokio::task::spawn_blocking(move || plughub_sandbox::probe(&node).sandbox_possible())
+            .await?;
+    let sandbox = match std::env::var("PLUGHUB_SANDBOX").as_deref() {
+        Ok("off") => None,
+        _ if possible => Some(plughub_engine::SandboxPolicy::default()),
+        _ => None,
+    };
+    if sandbox.is_none() && say {
+        eprintln!(
+            "note: plugins run without the OS sandbox here (it needs root with namespaces and seccomp; `plughub doctor` says what is missing)"
+        );
+    }
+    Ok(sandbox)
+}

@@ -27,27 +27,12 @@ pub async fn run(_store: &StoreArgs, args: DevValidateArgs) -> Result<()> {
 /// Validates the package in `dir` (shared with `dev publish`), `work` holding the packed tarball.
 pub async fn check(dir: &Path, work: &Path, say: bool) -> Result<Outcome> {
     let dir = std::path::absolute(dir)?;
-    let node = context::node();
-    // The sandbox where this machine can make one (as root, with namespaces and seccomp), else a plain
-    // process: validation loads the author's own code, and says which it was.
-    let probe_node = node.clone();
-    let possible =
-        tokio::task::spawn_blocking(move || plughub_sandbox::probe(&probe_node).sandbox_possible())
-            .await?;
-    let sandbox = match std::env::var("PLUGHUB_SANDBOX").as_deref() {
-        Ok("off") => None,
-        _ if possible => Some(plughub_engine::SandboxPolicy::default()),
-        _ => None,
-    };
-    if sandbox.is_none() && say {
-        eprintln!(
-            "note: loading the plugin without the OS sandbox (it needs root with namespaces and seccomp; `plughub doctor` says what is missing)"
-        );
-    }
+    // Validation loads the author's own code: in the sandbox where possible, and it says which.
+    let sandbox = super::sandbox_here(say).await?;
     let run_dir = work.join("run");
     std::fs::create_dir_all(&run_dir)?;
     let load = LoadOptions {
-        node,
+        node: context::node(),
         run_dir,
         sandbox,
         timeout: Duration::from_secs(30),

@@ -57,7 +57,7 @@ pub async fn run(_store: &StoreArgs, args: DevWatchArgs) -> Result<()> {
     build(&dir)?;
     let catalog = Arc::new(context::open_catalog(&store_args).await?);
     let login = ensure_org_and_login(&catalog, &store_args).await?;
-    let state = super::super::serve::app_state(&store_args, catalog, Default::default()).await?;
+    let state = dev_state(&store_args, catalog).await?;
     let runner = state
         .lifecycle
         .as_ref()
@@ -171,6 +171,32 @@ pub async fn run(_store: &StoreArgs, args: DevWatchArgs) -> Result<()> {
     runner.shut_down().await;
     say(json!({ "event": "stopped" }), "stopped".into());
     Ok(())
+}
+
+/// The server's state as `plughub serve` makes it, with the plugin's workers in the OS sandbox where
+/// this machine can make one (as root), else plain processes, said once: an author's laptop without root
+/// still gets a working `plughub dev`.
+async fn dev_state(
+    store_args: &StoreArgs,
+    catalog: Arc<plughub_catalog::Catalog>,
+) -> Result<plughub_server::AppState> {
+    let sandbox = super::sandbox_here(true).await?;
+    let mut installer = super::super::install::local_installer(store_args).await?;
+    installer.set_catalogue(catalog.clone());
+    let config = plughub_runner::RunnerConfig {
+        node: context::node(),
+        run_dir: context::run_dir(store_args),
+        policy: Default::default(),
+        sandbox,
+        egress: plughub_engine::EgressPolicy::default(),
+    };
+    let runner = plughub_runner::Runner::new(installer, context::key_ring(store_args)?, config);
+    let accounts = plughub_accounts::Accounts::new(catalog.store().clone());
+    Ok(plughub_server::AppState::new(
+        catalog,
+        accounts,
+        Some(plughub_server::Lifecycle { runner }),
+    ))
 }
 
 /// `npm run build` when the package has a build script.
