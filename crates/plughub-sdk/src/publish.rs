@@ -154,4 +154,18 @@ mod tests {
         assert_eq!(package_segment("@acme/plugin-x"), "@acme%2Fplugin-x");
         assert_eq!(package_segment("plugin-x"), "plugin-x");
     }
+
+    #[test]
+    fn each_refusal_says_what_to_do() {
+        assert!(
+            what_to_do(403, "namespace_not_held", "@acme/x")
+                .contains("claim the publisher of @acme")
+        );
+        assert!(what_to_do(403, "namespace_on_npm", "@acme/x").contains("prove it is yours"));
+        assert!(
+            what_to_do(403, "namespace_reserved", "@elizaos/plugin-x").contains("@you/plugin-x")
+        );
+        assert!(what_to_do(409, "version_exists", "x").contains("bump"));
+        assert!(what_to_do(401, "unauthorized", "x").contains("new publish token"));
+    }
 }

@@ -791,3 +791,48 @@ async fn load_plugin(dir: &Path, manifest: &Value, load: &LoadOptions, v: &mut V
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholder_settings_take_the_harness_then_defaults_then_a_value_of_the_type() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("plughub.dev.json"),
+            r#"{"settings": {"X_API_KEY": "from-harness"}}"#,
+        )
+        .unwrap();
+        let manifest = json!({"agentConfig": {"pluginParameters": {
+            "X_API_KEY": {"type": "string", "required": true, "sensitive": true},
+            "X_UNITS": {"type": "string", "default": "metric"},
+            "X_LIMIT": {"type": "number"},
+            "X_LOUD": {"type": "boolean"},
+        }}});
+        let values = placeholder_settings(dir.path(), &manifest);
+        assert_eq!(values["X_API_KEY"], "from-harness");
+        assert_eq!(values["X_UNITS"], "metric");
+        assert_eq!(values["X_LIMIT"], 1);
+        assert_eq!(values["X_LOUD"], false);
+    }
+
+    #[test]
+    fn the_entry_is_what_import_reaches() {
+        assert_eq!(
+            entry_of(
+                &json!({"exports": {".": {"types": "./d.ts", "import": "./dist/index.js"}}, "main": "x.js"})
+            ),
+            Some("./dist/index.js".into())
+        );
+        assert_eq!(
+            entry_of(&json!({"exports": "./e.js"})),
+            Some("./e.js".into())
+        );
+        assert_eq!(
+            entry_of(&json!({"main": "dist/index.js"})),
+            Some("dist/index.js".into())
+        );
+        assert_eq!(entry_of(&json!({})), None);
+    }
+}
