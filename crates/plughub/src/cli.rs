@@ -112,6 +112,11 @@ pub enum Command {
     #[command(subcommand)]
     Admin(AdminCommand),
     /// For plugin authors: make, check, test and publish a plugin (alone: rebuild and reload on change)
+    ///
+    /// `plughub dev` alone, in a plugin's folder: builds it (npm run build), starts a local plughub on
+    /// 127.0.0.1 with a development store (~/.cache/plughub/dev), installs the plugin in the organisation
+    /// `dev`, configures it from plughub.dev.json, grants and activates it for the agent `dev`, prints the
+    /// playground URL and a sign-in, then rebuilds and reloads it on every change of src/. Ctrl-C stops.
     Dev(DevArgs),
 }
 
@@ -129,14 +134,29 @@ pub struct DevArgs {
 #[derive(Debug, Subcommand)]
 pub enum DevCommand {
     /// A new plugin package from a template, ready to build and test
+    ///
+    /// Writes DIR/<name without scope>: TypeScript sources (src/index.ts, src/tests.ts with TestSuite
+    /// tests), package.json with settings and declared permissions, tsup config, plughub.dev.json (the
+    /// test harness's settings, HTTP stubs and models), README and placeholder images. Then: npm install,
+    /// npm run build, plughub dev validate, plughub dev test.
     Init(DevInitArgs),
     /// Load and init the plugin with placeholder settings, check its package, permissions and analysis
+    ///
+    /// Packs the package as `npm publish` would, analyses it as an install does, loads it in plughub's
+    /// engine (in the OS sandbox as root), and lists its components. Each problem is an error or a warning
+    /// with its fix: the package.json (name, semver, keywords, settings, the @elizaos/core peer range,
+    /// images, built entry files), declared permissions against what the code uses, the analysis'
+    /// findings and risk score, size and dependencies. Exits 1 on errors.
     Validate(DevValidateArgs),
     /// Run the plugin's own test suites in plughub's engine and sandbox
     Test(DevTestArgs),
-    /// The log of the plugin's runs in the local development server
+    /// The plugin's executions with their logs in the local development server (`plughub dev`'s store)
     Logs(DevLogsArgs),
     /// Pack, validate and publish the plugin to a plughub server
+    ///
+    /// Packs with `npm pack`, validates (errors stop it), shows the files, size and sha512 integrity, and
+    /// uploads to --server with --token (a publish token, php_…, for the package's namespace). Says
+    /// whether it was published or quarantined for a moderator, or why it was refused and what to do.
     Publish(DevPublishArgs),
 }
 
@@ -147,24 +167,41 @@ pub struct DevDirArg {
     pub dir: PathBuf,
 }
 
+/// `plughub dev` alone: build, serve the plugin on a local plughub with a playground, rebuild and reload
+/// it on every change of src/.
 #[derive(Debug, Args)]
 pub struct DevWatchArgs {
     #[command(flatten)]
     pub dir: DevDirArg,
+    /// The local server's port (0: any free one)
+    #[arg(long, default_value_t = 3017)]
+    pub port: u16,
+    /// Print the ready line, each reload and the URLs as JSON lines
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct DevInitArgs {
-    /// The package name: plugin-x, or @scope/plugin-x
+    /// The package name: plugin-x, or @scope/plugin-x (npm's rules: lowercase, no spaces)
     pub name: String,
-    #[command(flatten)]
-    pub dir: DevDirArg,
+    /// What the plugin starts with: action, provider (calls an HTTP API with a secret), evaluator, model
+    /// (a model provider), service, or full (one of each)
+    #[arg(long, default_value = "action", value_parser = ["action", "provider", "evaluator", "model", "service", "full"])]
+    pub template: String,
+    /// The folder to make the package in (as DIR/<name without scope>)
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Print JSON for scripts
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct DevValidateArgs {
     #[command(flatten)]
     pub dir: DevDirArg,
+    /// Print JSON for scripts
     #[arg(long)]
     pub json: bool,
 }
@@ -190,14 +227,30 @@ pub struct DevTestArgs {
 pub struct DevLogsArgs {
     #[command(flatten)]
     pub dir: DevDirArg,
+    /// Keep showing new executions as they come
+    #[arg(long)]
+    pub follow: bool,
+    /// How many of the latest executions to show first
+    #[arg(long, default_value_t = 20)]
+    pub last: usize,
+    /// Print JSON for scripts
     #[arg(long)]
     pub json: bool,
 }
 
+/// `--server` and `--token` (or PLUGHUB_SERVER / PLUGHUB_TOKEN) say where to publish and with which
+/// publish token.
 #[derive(Debug, Args)]
 pub struct DevPublishArgs {
     #[command(flatten)]
     pub dir: DevDirArg,
+    /// The dist-tag the version gets
+    #[arg(long, default_value = "latest")]
+    pub tag: String,
+    /// Pack and validate, show what would be published, and stop there
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print JSON for scripts
     #[arg(long)]
     pub json: bool,
 }

@@ -21,7 +21,6 @@ use plughub_sdk::test::plan::Package;
 use plughub_sdk::test::report::{Report, TestOutcome};
 use plughub_sdk::test::stub::Stub;
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -56,18 +55,6 @@ pub async fn run(store: &StoreArgs, args: DevTestArgs) -> Result<()> {
     Ok(())
 }
 
-/// Where the development store lives unless `--data-dir` says: `$XDG_CACHE_HOME/plughub/dev`, else
-/// `~/.cache/plughub/dev`. Kept between runs, so that pnpm's store is reused.
-fn dev_data_dir() -> PathBuf {
-    if let Some(xdg) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
-        return PathBuf::from(xdg).join("plughub/dev");
-    }
-    match std::env::var_os("HOME") {
-        Some(home) => PathBuf::from(home).join(".cache/plughub/dev"),
-        None => std::env::temp_dir().join("plughub-dev"),
-    }
-}
-
 /// Builds, installs, loads and runs; an error here is exit 2 (the plugin did not get to its tests).
 async fn test(store: &StoreArgs, args: &DevTestArgs) -> Result<Report> {
     let dir = std::path::absolute(&args.dir.dir).unwrap_or_else(|_| args.dir.dir.clone());
@@ -86,10 +73,7 @@ async fn test(store: &StoreArgs, args: &DevTestArgs) -> Result<Report> {
             ));
         }
     }
-    let store_args = StoreArgs {
-        data_dir: Some(store.data_dir.clone().unwrap_or_else(dev_data_dir)),
-        database_url: None,
-    };
+    let store_args = super::dev_store(store);
     let installer = install::installer(&store_args, None, true).await?;
     if installer.group(ORG).await.is_err() {
         plughub_accounts::Accounts::new(installer.store().clone())
