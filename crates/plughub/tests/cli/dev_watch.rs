@@ -72,7 +72,7 @@ fn dev_serves_reloads_on_change_and_logs_show_the_runs() {
     tokio::runtime::Runtime::new()
         .unwrap()
         .block_on(share_pnpm(&cache.join("plughub/dev")));
-    let mut child = plughub(&work.path().join("unused"))
+    let mut child = plughub(&cache.join("plughub/dev"))
         .env("XDG_CACHE_HOME", &cache)
         .args(["dev", "--port", "0", "--json", "--dir"])
         .arg(&dir)
@@ -155,8 +155,8 @@ fn dev_serves_reloads_on_change_and_logs_show_the_runs() {
     assert!(texts.contains(&"Hi there, Bob."), "{runs:?}");
 }
 
-fn run_logs(work: &std::path::Path, cache: &std::path::Path, dir: &std::path::Path) -> Output {
-    run(plughub(&work.join("unused"))
+fn run_logs(dir: &std::path::Path) -> Output {
+    run(plughub(&cache.join("plughub/dev"))
         .env("XDG_CACHE_HOME", cache)
         .args(["dev", "logs", "--json", "--dir"])
         .arg(dir))
