@@ -74,6 +74,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "changelog.html",
         include_str!("../../templates/changelog.html"),
     ),
+    (
+        "api_docs.html",
+        include_str!("../../templates/api_docs.html"),
+    ),
 ];
 
 /// What a URL path segment or query value keeps unencoded: the unreserved characters (RFC 3986).
