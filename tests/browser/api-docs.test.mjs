@@ -4,7 +4,8 @@
 
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { browsersByPerson, screenshot, url } from './helpers.mjs';
+import { join } from 'node:path';
+import { ARTIFACTS, browsersByPerson, url } from './helpers.mjs';
 
 const { browserFor, close } = browsersByPerson();
 after(close);
@@ -33,7 +34,8 @@ test('api docs: every operation of the OpenAPI document, signed out', async () =
     assert.deepEqual({ method: heading.method, path: heading.path }, { method: op.method, path: op.path });
   }
   await page.getByRole('link', { name: '/api/openapi.json' }).first().waitFor();
-  await screenshot(page, 'api-docs');
+  // The window, not the whole page: the whole reference is some hundred screens long.
+  await page.screenshot({ path: join(ARTIFACTS, 'api-docs.png') });
 });
 
 test("api docs: the contents lead to an operation, and a body's schema link to the schema", async () => {
@@ -53,7 +55,7 @@ test("api docs: the contents lead to an operation, and a body's schema link to t
     return r.top >= 0 && r.top < window.innerHeight;
   });
   assert.ok(inView, 'the operation is scrolled into view');
-  await screenshot(page, 'api-docs-operation');
+  await page.screenshot({ path: join(ARTIFACTS, 'api-docs-operation.png') });
   // Its request body names the Install schema: the link leads to the schema's section with its fields.
   const operation = page.locator('article.operation', { has: target });
   await operation.getByRole('link', { name: 'Install', exact: true }).first().click();

@@ -101,6 +101,14 @@ async fn every_operation_of_the_document_is_on_the_page() {
             "schema {name} has its section"
         );
     }
+    // Answers many operations share are described once, and linked from each operation.
+    for name in doc["components"]["responses"].as_object().unwrap().keys() {
+        assert!(
+            page.contains(&format!("id=\"response-{name}\"")),
+            "shared answer {name} has its section"
+        );
+    }
+    assert!(page.contains("href=\"#response-Unauthenticated\""), "401s link the shared answer");
     // A body that refers to a named schema links to its section, and nothing on the page is inline
     // script or style (the CSP would refuse it).
     assert!(page.contains("href=\"#schema-Install\""), "the install body links its schema");

@@ -40,8 +40,17 @@ pub struct Reference {
     version: String,
     description: String,
     tags: Vec<TagView>,
+    /// The answers many operations share (`#/components/responses/…`), described once.
+    shared: Vec<SharedAnswer>,
     schemas: Vec<NamedSchema>,
     operations: usize,
+}
+
+#[derive(Serialize)]
+struct SharedAnswer {
+    name: String,
+    anchor: String,
+    answer: Answer,
 }
 
 #[derive(Serialize)]
@@ -87,6 +96,8 @@ struct Body {
 #[derive(Serialize)]
 struct Answer {
     status: String,
+    /// A shared answer's name and anchor: the operation shows its first words and links to it.
+    shared: Option<(String, String)>,
     description: String,
     headers: Vec<String>,
     media: Vec<Media>,
@@ -139,6 +150,10 @@ impl Part {
             link: None,
         }
     }
+}
+
+pub fn response_anchor(name: &str) -> String {
+    format!("response-{}", slug(name))
 }
 
 pub fn schema_anchor(name: &str) -> String {
@@ -219,7 +234,18 @@ impl Reference {
                 schema: schema_view(schema),
             })
             .collect();
+        let shared = doc["components"]["responses"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(name, r)| SharedAnswer {
+                name: name.clone(),
+                anchor: response_anchor(name),
+                answer: answer(doc, "", r),
+            })
+            .collect();
         Reference {
+            shared,
             title: text(&doc["info"]["title"]),
             version: text(&doc["info"]["version"]),
             description: text(&doc["info"]["description"]),
@@ -228,6 +254,33 @@ impl Reference {
             operations: count,
         }
     }
+}
+
+/// Text with `code` in backticks as HTML: escaped, the backticked parts in `<code>`. An odd backtick
+/// stays as it is.
+pub fn ticks(text: &str) -> String {
+    let escape = |t: &str| {
+        t.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#x27;")
+    };
+    let parts: Vec<&str> = text.split('`').collect();
+    if parts.len() % 2 == 0 {
+        return escape(text);
+    }
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if i % 2 == 1 {
+                format!("<code>{}</code>", escape(p))
+            } else {
+                escape(p)
+            }
+        })
+        .collect()
 }
 
 /// `value`, or what its `$ref` points to in the document (`#/components/…`), followed a few times.
@@ -274,25 +327,14 @@ fn operation(doc: &Value, path: &str, method: &str, item: &Value, op: &Value) ->
         Body {
             required: b["required"].as_bool().unwrap_or(false),
             description: text(&b["description"]),
-            media: media(&b["content"]),
+            media: media(doc, &b["content"]),
         }
     });
     let mut responses: Vec<Answer> = op["responses"]
         .as_object()
         .into_iter()
         .flatten()
-        .map(|(status, r)| {
-            let r = resolve(doc, r);
-            Answer {
-                status: status.clone(),
-                description: text(&r["description"]),
-                headers: r["headers"]
-                    .as_object()
-                    .map(|h| h.keys().cloned().collect())
-                    .unwrap_or_default(),
-                media: media(&r["content"]),
-            }
-        })
+        .map(|(status, r)| answer(doc, status, r))
         .collect();
     responses.sort_by(|a, b| a.status.cmp(&b.status));
     // `security: [{}]` (or an empty list) on the operation: it needs no credential.
@@ -313,14 +355,63 @@ fn operation(doc: &Value, path: &str, method: &str, item: &Value, op: &Value) ->
     }
 }
 
-fn media(content: &Value) -> Vec<Media> {
+/// One answer. A shared one (a `$ref` to `#/components/responses/…`) keeps only the first clause of its
+/// description and links to where it is described whole: the same long text under every operation would
+/// make the page many times longer.
+fn answer(doc: &Value, status: &str, r: &Value) -> Answer {
+    let shared = r["$ref"]
+        .as_str()
+        .filter(|p| p.starts_with("#/components/responses/"))
+        .map(|p| p.rsplit('/').next().unwrap_or(p).to_string());
+    let r = resolve(doc, r);
+    let description = r["description"].as_str().unwrap_or_default();
+    match shared {
+        Some(name) => Answer {
+            status: status.to_string(),
+            description: first_clause(description),
+            shared: Some((response_anchor(&name), name)),
+            headers: Vec::new(),
+            media: Vec::new(),
+        },
+        None => Answer {
+            status: status.to_string(),
+            shared: None,
+            description: description.to_string(),
+            headers: r["headers"]
+                .as_object()
+                .map(|h| h.keys().cloned().collect())
+                .unwrap_or_default(),
+            media: media(doc, &r["content"]),
+        },
+    }
+}
+
+/// A description up to its first `(`, `;`, `:` or full stop.
+fn first_clause(text: &str) -> String {
+    let end = text.find(['(', ';', ':', '.']).unwrap_or(text.len());
+    text[..end].trim().trim_end_matches(',').to_string()
+}
+
+/// A body's media types with their schemas. A body that is a named schema (or an array of one) shows
+/// that schema's fields right there too: a reader of one operation sees what to send and what comes back.
+fn media(doc: &Value, content: &Value) -> Vec<Media> {
     content
         .as_object()
         .into_iter()
         .flatten()
         .map(|(content_type, m)| Media {
             content_type: content_type.clone(),
-            schema: m.get("schema").map(|s| schema_view(s)),
+            schema: m.get("schema").map(|s| {
+                let mut view = schema_view(s);
+                let named = ref_name(s).or_else(|| ref_name(&s["items"]));
+                if view.rows.is_empty()
+                    && let Some(name) = named
+                    && let Some(target) = doc["components"]["schemas"].get(name)
+                {
+                    properties(target, 0, &mut view.rows);
+                }
+                view
+            }),
         })
         .collect()
 }
@@ -482,7 +573,7 @@ fn constraints(schema: &Value) -> String {
         }
     }
     if let Some(pattern) = schema["pattern"].as_str() {
-        out.push(format!("matches {pattern}"));
+        out.push(format!("matches `{pattern}`"));
     }
     if let Some(default) = schema.get("default") {
         out.push(format!("default {}", compact(default)));
@@ -501,6 +592,16 @@ fn compact(v: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn backticks_become_code_and_the_rest_is_escaped() {
+        assert_eq!(
+            ticks("sent as `application/json` <b>"),
+            "sent as <code>application/json</code> &lt;b&gt;"
+        );
+        assert_eq!(ticks("one ` only"), "one ` only");
+        assert_eq!(ticks("`<x>`"), "<code>&lt;x&gt;</code>");
+    }
 
     #[test]
     fn types_read_as_words_with_links() {

@@ -101,6 +101,10 @@ pub static TEMPLATES_ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     env.add_filter("urlencode", |value: &str| {
         percent_encoding::utf8_percent_encode(value, URL_COMPONENT).to_string()
     });
+    // The API reference's descriptions mark code with backticks, as the OpenAPI document's Markdown does.
+    env.add_filter("ticks", |value: &str| {
+        minijinja::Value::from_safe_string(super::api_docs::ticks(value))
+    });
     env.set_formatter(format_value);
     env
 });
