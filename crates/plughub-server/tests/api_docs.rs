@@ -55,10 +55,14 @@ fn escaped(text: &str) -> String {
 async fn every_operation_of_the_document_is_on_the_page() {
     let (doc, page, csp) = document_and_page().await;
     assert!(
-        csp.as_deref().is_some_and(|c| c.contains("script-src 'self'")),
+        csp.as_deref()
+            .is_some_and(|c| c.contains("script-src 'self'")),
         "the page has the CSP: {csp:?}"
     );
-    assert!(page.contains("href=\"/api/openapi.json\""), "links the JSON document");
+    assert!(
+        page.contains("href=\"/api/openapi.json\""),
+        "links the JSON document"
+    );
     let mut count = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
@@ -74,14 +78,21 @@ async fn every_operation_of_the_document_is_on_the_page() {
             // The heading under the anchor names the method and the path.
             let heading = &page[at..at + page[at..].find("</h3>").unwrap()];
             let upper = method.to_ascii_uppercase();
-            assert!(heading.contains(&format!(">{upper}</span>")), "{method} {path}: {heading}");
+            assert!(
+                heading.contains(&format!(">{upper}</span>")),
+                "{method} {path}: {heading}"
+            );
             let shown = escaped(path);
             assert!(
-                heading.contains(&format!("<code>{shown}</code>")) || heading.contains(&format!("<code>{path}</code>")),
+                heading.contains(&format!("<code>{shown}</code>"))
+                    || heading.contains(&format!("<code>{path}</code>")),
                 "{method} {path}: {heading}"
             );
             // And the contents link to it.
-            assert!(page.contains(&format!("href=\"#op-{id}\"")), "{method} {path} is in the contents");
+            assert!(
+                page.contains(&format!("href=\"#op-{id}\"")),
+                "{method} {path} is in the contents"
+            );
             // Every answer's status is listed for it.
             let end = page[at..].find("</article>").map(|e| at + e).unwrap();
             let section = &page[at..end];
@@ -94,7 +105,10 @@ async fn every_operation_of_the_document_is_on_the_page() {
         }
     }
     assert!(count >= 90, "the document has {count} operations");
-    assert!(page.contains(&format!("({count} of them)")), "the page counts {count} operations");
+    assert!(
+        page.contains(&format!("({count} of them)")),
+        "the page counts {count} operations"
+    );
     for name in doc["components"]["schemas"].as_object().unwrap().keys() {
         assert!(
             page.contains(&format!("id=\"schema-{name}\"")),
@@ -108,9 +122,18 @@ async fn every_operation_of_the_document_is_on_the_page() {
             "shared answer {name} has its section"
         );
     }
-    assert!(page.contains("href=\"#response-Unauthenticated\""), "401s link the shared answer");
+    assert!(
+        page.contains("href=\"#response-Unauthenticated\""),
+        "401s link the shared answer"
+    );
     // A body that refers to a named schema links to its section, and nothing on the page is inline
     // script or style (the CSP would refuse it).
-    assert!(page.contains("href=\"#schema-Install\""), "the install body links its schema");
-    assert!(!page.contains("<script>") && !page.contains("style="), "no inline script or style");
+    assert!(
+        page.contains("href=\"#schema-Install\""),
+        "the install body links its schema"
+    );
+    assert!(
+        !page.contains("<script>") && !page.contains("style="),
+        "no inline script or style"
+    );
 }

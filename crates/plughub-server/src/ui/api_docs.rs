@@ -267,7 +267,7 @@ pub fn ticks(text: &str) -> String {
             .replace('\'', "&#x27;")
     };
     let parts: Vec<&str> = text.split('`').collect();
-    if parts.len() % 2 == 0 {
+    if parts.len().is_multiple_of(2) {
         return escape(text);
     }
     parts
@@ -338,9 +338,11 @@ fn operation(doc: &Value, path: &str, method: &str, item: &Value, op: &Value) ->
         .collect();
     responses.sort_by(|a, b| a.status.cmp(&b.status));
     // `security: [{}]` (or an empty list) on the operation: it needs no credential.
-    let public = op["security"]
-        .as_array()
-        .is_some_and(|s| s.is_empty() || s.iter().any(|r| r.as_object().is_some_and(|o| o.is_empty())));
+    let public = op["security"].as_array().is_some_and(|s| {
+        s.is_empty()
+            || s.iter()
+                .any(|r| r.as_object().is_some_and(|o| o.is_empty()))
+    });
     Operation {
         anchor: operation_anchor(method, path, op["operationId"].as_str()),
         method: method.to_ascii_uppercase(),
@@ -543,7 +545,9 @@ fn type_of(schema: &Value) -> Vec<Part> {
                 out.extend(type_of(&schema["additionalProperties"]));
             }
             other => match schema["format"].as_str() {
-                Some(format) if other != "null" => out.push(Part::text(format!("{other} ({format})"))),
+                Some(format) if other != "null" => {
+                    out.push(Part::text(format!("{other} ({format})")))
+                }
                 _ => out.push(Part::text(other)),
             },
         }
