@@ -68,6 +68,27 @@ export const tests: TestSuite[] = [
         },
       },
       {
+        name: 'when the API fails, the agent is told the weather is not known',
+        fn: async (runtime) => {
+          // The same runtime, set up for the place at 0,0, for which plughub.dev.json answers 503.
+          const elsewhere = new Proxy(runtime, {
+            get(target, property) {
+              if (property === 'getSetting') {
+                return (key: string) =>
+                  key === 'WEATHER_LATITUDE' || key === 'WEATHER_LONGITUDE' ? '0' : key === 'WEATHER_PLACE' ? 'Null Island' : target.getSetting(key);
+              }
+              return Reflect.get(target, property);
+            },
+          });
+          const result = await weatherProvider.get(elsewhere, message(runtime), state);
+          assert(result.text === 'The weather in Null Island is not known right now.', `got ${JSON.stringify(result.text)}`);
+          assert(result.values?.weatherTemperature === undefined, 'a temperature was made up');
+          assert(String(result.data?.error).includes('answered 503'), `data.error: ${JSON.stringify(result.data)}`);
+          const requests = harness().httpRequests();
+          assert(requests.length === 1 && requests[0].status === 503, `requests: ${JSON.stringify(requests)}`);
+        },
+      },
+      {
         name: 'an answer without the current weather is refused',
         fn: async (runtime) => {
           // plughub.dev.json answers {} for the place at 1,1.
