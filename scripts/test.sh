@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs plughub's whole test suite, then the API's contract check (scripts/api-contract.sh), then the web
 # UI's tests in a real browser (scripts/browser-tests.sh), then the elizaOS bridge's tests with real
-# elizaOS agents (scripts/agent-bridge-tests.sh), first starting what the tests need:
+# elizaOS agents (scripts/agent-bridge-tests.sh), then the example plugins under `plughub dev test`
+# (scripts/examples-tests.sh), first starting what the tests need:
 # - a PostgreSQL server on 127.0.0.1:5432 (the store suite runs on SQLite and on PostgreSQL); when none
 #   answers, it is installed from Debian's packages and started, as on a fresh machine;
 # - Node.js and npm (plugins load in Node; pnpm, which installs their dependencies, comes through npm),
@@ -79,11 +80,18 @@ bash scripts/browser-tests.sh 2>&1 | tee "$browser" || status=$?
 bridge=$(mktemp)
 trap 'rm -f "$log" "$contract" "$browser" "$bridge"' EXIT
 bash scripts/agent-bridge-tests.sh 2>&1 | tee "$bridge" || status=$?
-# The last line counts them all: the workspace's tests, the contract check's, the browser's and the bridge's.
+# The example plugins (examples/), built and run with `plughub dev test`; it closes with
+# `examples: N passed, M failed`.
+examples=$(mktemp)
+trap 'rm -f "$log" "$contract" "$browser" "$bridge" "$examples"' EXIT
+bash scripts/examples-tests.sh 2>&1 | tee "$examples" || status=$?
+# The last line counts them all: the workspace's tests, the contract check's, the browser's, the bridge's
+# and the examples'.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
      /^schemathesis: [0-9]+ passed, [0-9]+ failed/ { p += $2; f += $4 }
      /^browser: [0-9]+ passed, [0-9]+ failed/ { p += $2; f += $4 }
      /^browser todo: [0-9]+/ { s += $3 }
      /^bridge: [0-9]+ passed, [0-9]+ failed/ { p += $2; f += $4 }
-     END { printf "total: %d passed, %d failed, %d skipped\n", p, f, s }' "$log" "$contract" "$browser" "$bridge"
+     /^examples: [0-9]+ passed, [0-9]+ failed/ { p += $2; f += $4 }
+     END { printf "total: %d passed, %d failed, %d skipped\n", p, f, s }' "$log" "$contract" "$browser" "$bridge" "$examples"
 exit "$status"

@@ -26,10 +26,11 @@ harness_node() {
 
 # `npm ci` in folder $1 when its node_modules is missing or older than its lockfile. The lockfile must
 # not say where packages come from: they come from the registry of the npm configuration in use (the
-# folder's .npmrc keeps npm from writing addresses).
+# folder's .npmrc keeps npm from writing addresses). A workspace's own packages are recorded as links
+# ("resolved": "plugin-x", a folder): those are no addresses.
 harness_npm_ci() {
   local dir=$1 stamp wanted
-  if grep -q '"resolved"' "$dir/package-lock.json"; then
+  if grep -Eq '"resolved": "[a-z+]+:' "$dir/package-lock.json"; then
     echo "$dir/package-lock.json records download addresses (\"resolved\"): regenerate it with the .npmrc there"
     exit 1
   fi

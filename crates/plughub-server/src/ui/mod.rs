@@ -4,6 +4,7 @@
 //! UI exactly as for any client; the pages only leave out what the role may not do.
 
 mod analytics;
+mod api_docs;
 mod assets;
 mod catalog;
 mod console;
@@ -30,6 +31,7 @@ pub use viewer::Viewer;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
+        .route("/api/docs", get(api_docs::page))
         .route("/assets/{file}", get(assets::serve))
         .route("/favicon.ico", get(assets::favicon))
         .route("/login", get(people::login))

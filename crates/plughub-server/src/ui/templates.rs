@@ -74,6 +74,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "changelog.html",
         include_str!("../../templates/changelog.html"),
     ),
+    (
+        "api_docs.html",
+        include_str!("../../templates/api_docs.html"),
+    ),
 ];
 
 /// What a URL path segment or query value keeps unencoded: the unreserved characters (RFC 3986).
@@ -96,6 +100,10 @@ pub static TEMPLATES_ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     // route. Every use here is one segment or one query value: encode all but the unreserved characters.
     env.add_filter("urlencode", |value: &str| {
         percent_encoding::utf8_percent_encode(value, URL_COMPONENT).to_string()
+    });
+    // The API reference's descriptions mark code with backticks, as the OpenAPI document's Markdown does.
+    env.add_filter("ticks", |value: &str| {
+        minijinja::Value::from_safe_string(super::api_docs::ticks(value))
     });
     env.set_formatter(format_value);
     env
