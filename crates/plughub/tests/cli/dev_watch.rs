@@ -140,7 +140,7 @@ fn dev_serves_reloads_on_change_and_logs_show_the_runs() {
     );
     drop(server);
 
-    let out = run_logs(work.path(), &cache, &dir);
+    let out = run_logs(&cache, &dir);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let runs: Vec<Value> = text(&out.stdout)
         .lines()
@@ -155,7 +155,7 @@ fn dev_serves_reloads_on_change_and_logs_show_the_runs() {
     assert!(texts.contains(&"Hi there, Bob."), "{runs:?}");
 }
 
-fn run_logs(dir: &std::path::Path) -> Output {
+fn run_logs(cache: &std::path::Path, dir: &std::path::Path) -> Output {
     run(plughub(&cache.join("plughub/dev"))
         .env("XDG_CACHE_HOME", cache)
         .args(["dev", "logs", "--json", "--dir"])
