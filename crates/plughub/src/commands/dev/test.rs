@@ -74,7 +74,8 @@ async fn test(store: &StoreArgs, args: &DevTestArgs) -> Result<Report> {
         }
     }
     let store_args = super::dev_store(store);
-    let installer = install::installer(&store_args, None, true).await?;
+    let mut installer = install::installer(&store_args, None, true).await?;
+    super::for_development(&mut installer);
     if installer.group(ORG).await.is_err() {
         plughub_accounts::Accounts::new(installer.store().clone())
             .create_org(ORG, Plan::Pro, None, ACTOR)

@@ -178,6 +178,7 @@ async fn dev_state(
 ) -> Result<plughub_server::AppState> {
     let sandbox = super::sandbox_here(true).await?;
     let mut installer = super::super::install::local_installer(store_args).await?;
+    super::for_development(&mut installer);
     installer.set_catalogue(catalog.clone());
     let config = plughub_runner::RunnerConfig {
         node: context::node(),
