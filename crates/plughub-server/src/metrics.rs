@@ -236,10 +236,11 @@ fn install_outcome(e: &plughub_lifecycle::LifecycleError) -> &'static str {
         E::UnknownOrg(_)
         | E::NotInstalled { .. }
         | E::Install(
-            I::NotOnNpm { .. } | I::NotPublished { .. } | I::NoTarget { .. } | I::NoCompatible { .. },
-        ) => {
-            "not_found"
-        }
+            I::NotOnNpm { .. }
+            | I::NotPublished { .. }
+            | I::NoTarget { .. }
+            | I::NoCompatible { .. },
+        ) => "not_found",
         E::Install(
             I::IntegrityMismatch { .. }
             | I::BadIntegrity { .. }
