@@ -11,4 +11,5 @@ mod lifecycle;
 mod live_install;
 mod models;
 mod names;
+mod private_registry;
 mod smoke;
