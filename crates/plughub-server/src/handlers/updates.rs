@@ -52,7 +52,7 @@ pub async fn changelog(
     let installer = lifecycle(&state)?.runner.installer();
     let (_, _, record) = installer.installed_instance(&group.name, &plugin).await?;
     let found = changelog::between(
-        installer.npm(),
+        installer.sources(),
         &record.plugin,
         record.version(),
         q.to.as_deref(),
