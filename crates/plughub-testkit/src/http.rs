@@ -29,6 +29,8 @@ struct RegistryState {
     authorizations: Mutex<Vec<String>>,
     /// Paths (as asked) of every request, in order.
     paths: Mutex<Vec<String>>,
+    /// Names answered with a redirect (302) to another URL.
+    redirects: Mutex<HashMap<String, String>>,
 }
 
 /// An npm registry on loopback. Unknown names answer 404 and the search endpoint answers 404, as the
@@ -122,6 +124,15 @@ impl LoopbackNpm {
         *self.state.token.lock().unwrap() = Some(token.to_string());
     }
 
+    /// Requests for `name` answer 302 to `to`, as a registry sending clients to a CDN does.
+    pub fn redirect(&self, name: &str, to: &str) {
+        self.state
+            .redirects
+            .lock()
+            .unwrap()
+            .insert(name.to_string(), to.to_string());
+    }
+
     /// The Authorization header each request carried, in order ("" for none).
     pub fn authorizations(&self) -> Vec<String> {
         self.state.authorizations.lock().unwrap().clone()
@@ -162,6 +173,9 @@ async fn serve_document(
     }
     // npm clients encode the scope's slash; the path extractor has already decoded it.
     let name = name.replace("%2f", "/").replace("%2F", "/");
+    if let Some(to) = state.redirects.lock().unwrap().get(&name) {
+        return (StatusCode::FOUND, [("location", to.clone())]).into_response();
+    }
     if name == "-/v1/search" && state.search.load(Ordering::SeqCst) {
         let docs = state.documents.lock().unwrap();
         let objects: Vec<Value> = docs

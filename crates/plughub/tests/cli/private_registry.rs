@@ -32,7 +32,13 @@ fn plughub_with(dir: &Path, registry: &str, npmrc: &str) -> Command {
 async fn data_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     share_pnpm(&dir.path().join("data")).await;
-    let out = run(plughub(&dir.path().join("data")).args(["admin", "create-org", "acme", "--plan", "pro"]));
+    let out = run(plughub(&dir.path().join("data")).args([
+        "admin",
+        "create-org",
+        "acme",
+        "--plan",
+        "pro",
+    ]));
     assert!(out.status.success(), "{}", text(&out.stderr));
     dir
 }
@@ -41,7 +47,11 @@ fn installed_code(dir: &Path, name: &str) -> String {
     let folder = std::fs::read_dir(dir.join("data/packages/pkgs"))
         .unwrap()
         .filter_map(Result::ok)
-        .find(|e| e.file_name().to_string_lossy().starts_with(&name.replace('/', "+")))
+        .find(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(&name.replace('/', "+"))
+        })
         .unwrap_or_else(|| panic!("{name} in the package store"));
     std::fs::read_to_string(folder.path().join("index.js")).unwrap()
 }
@@ -56,13 +66,22 @@ async fn a_registry_needing_a_token_installs_with_the_token_of_the_npm_configura
         serde_json::json!({ "@private/dep": "^1.0.0" }),
     );
     // A dependency on the same private registry: pnpm must authenticate too.
-    publish(&private, "@private/dep", "export default 42;", serde_json::json!({}));
+    publish(
+        &private,
+        "@private/dep",
+        "export default 42;",
+        serde_json::json!({}),
+    );
     private.require_token(TOKEN);
     let dir = data_dir().await;
 
     // No token: refused, saying by whom and what to configure.
-    let out = run(plughub_with(dir.path(), &private.url, "")
-        .args(["install", "@private/plugin-x", "--org", "acme"]));
+    let out = run(plughub_with(dir.path(), &private.url, "").args([
+        "install",
+        "@private/plugin-x",
+        "--org",
+        "acme",
+    ]));
     assert!(!out.status.success());
     let err = text(&out.stderr);
     let prefix = private.url.trim_start_matches("http:");
@@ -75,8 +94,12 @@ async fn a_registry_needing_a_token_installs_with_the_token_of_the_npm_configura
 
     // The token in the user's npm configuration, from an environment variable as npm expands it.
     let npmrc = format!("{prefix}:_authToken=${{PRIVATE_TOKEN}}\n");
-    let out = run(plughub_with(dir.path(), &private.url, &npmrc)
-        .args(["install", "@private/plugin-x", "--org", "acme"]));
+    let out = run(plughub_with(dir.path(), &private.url, &npmrc).args([
+        "install",
+        "@private/plugin-x",
+        "--org",
+        "acme",
+    ]));
     assert!(
         out.status.success(),
         "{}{}",
@@ -86,11 +109,16 @@ async fn a_registry_needing_a_token_installs_with_the_token_of_the_npm_configura
     assert!(installed_code(dir.path(), "@private/plugin-x").contains("name: 'x'"));
     let asked = private.paths();
     assert!(
-        asked.iter().any(|p| p.contains("@private__dep") || p.contains("dep-1.0.0")),
+        asked
+            .iter()
+            .any(|p| p.contains("@private__dep") || p.contains("dep-1.0.0")),
         "pnpm fetched the dependency from the private registry: {asked:?}"
     );
     let auths = private.authorizations();
-    let with_token = auths.iter().filter(|a| **a == format!("Bearer {TOKEN}")).count();
+    let with_token = auths
+        .iter()
+        .filter(|a| **a == format!("Bearer {TOKEN}"))
+        .count();
     assert!(with_token >= 3, "{auths:?}");
 }
 
@@ -98,18 +126,37 @@ async fn a_registry_needing_a_token_installs_with_the_token_of_the_npm_configura
 async fn a_scoped_registry_serves_its_scope_only_and_its_token_goes_nowhere_else() {
     let public = LoopbackNpm::start().await;
     let private = LoopbackNpm::start().await;
-    publish(&public, "plugin-public", "export default { name: 'public' };", serde_json::json!({}));
+    publish(
+        &public,
+        "plugin-public",
+        "export default { name: 'public' };",
+        serde_json::json!({}),
+    );
     // The default registry has the scoped name too, with other code: the scope's registry wins.
-    publish(&public, "@private/plugin-y", "export default { name: 'impostor' };", serde_json::json!({}));
-    publish(&private, "@private/plugin-y", "export default { name: 'y' };", serde_json::json!({}));
+    publish(
+        &public,
+        "@private/plugin-y",
+        "export default { name: 'impostor' };",
+        serde_json::json!({}),
+    );
+    publish(
+        &private,
+        "@private/plugin-y",
+        "export default { name: 'y' };",
+        serde_json::json!({}),
+    );
     private.require_token(TOKEN);
     let dir = data_dir().await;
     let prefix = private.url.trim_start_matches("http:");
-    let npmrc = format!("@private:registry={}\n{prefix}:_authToken={TOKEN}\n", private.url);
+    let npmrc = format!(
+        "@private:registry={}\n{prefix}:_authToken={TOKEN}\n",
+        private.url
+    );
 
     for name in ["@private/plugin-y", "plugin-public"] {
-        let out = run(plughub_with(dir.path(), &public.url, &npmrc)
-            .args(["install", name, "--org", "acme"]));
+        let out =
+            run(plughub_with(dir.path(), &public.url, &npmrc)
+                .args(["install", name, "--org", "acme"]));
         assert!(
             out.status.success(),
             "{name}: {}{}",
