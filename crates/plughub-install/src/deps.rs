@@ -24,6 +24,10 @@ pub struct DependencyInstaller {
     /// util-linux's `setpriv`, when present: pnpm then dies with plughub (parent-death signal) instead
     /// of writing on into a staging folder after a crash.
     setpriv: Option<PathBuf>,
+    /// The npm configuration plughub's own client uses (scoped registries, credentials), as an
+    /// `.npmrc` given to pnpm as its user configuration, so that pnpm asks the same registries with the
+    /// same tokens.
+    npmrc: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -85,7 +89,14 @@ impl DependencyInstaller {
             store_dir,
             registry: registry.to_string(),
             setpriv: works(&setpriv).await.then_some(setpriv),
+            npmrc: None,
         })
+    }
+
+    /// The same, with pnpm reading `npmrc` as its user configuration.
+    pub fn with_npmrc(mut self, npmrc: String) -> DependencyInstaller {
+        self.npmrc = Some(npmrc);
+        self
     }
 
     pub fn store_dir(&self) -> &Path {
@@ -96,6 +107,18 @@ impl DependencyInstaller {
     pub async fn install(&self, package_dir: &Path) -> Result<DependencyReport, InstallError> {
         let started = Instant::now();
         prepare_manifest(package_dir)?;
+        // Tokens in a file only this user reads (tempfile makes it 0600), outside the package's folder,
+        // removed when pnpm is done; never on pnpm's command line, where `ps` shows them.
+        let userconfig = match &self.npmrc {
+            Some(text) => {
+                let mut file = tempfile::NamedTempFile::new()
+                    .map_err(|e| InstallError::io(std::path::Path::new("npmrc"), e))?;
+                std::io::Write::write_all(&mut file, text.as_bytes())
+                    .map_err(|e| InstallError::io(file.path(), e))?;
+                Some(file)
+            }
+            None => None,
+        };
         let mut command = match &self.setpriv {
             Some(setpriv) => {
                 let mut c = Command::new(setpriv);
@@ -135,6 +158,9 @@ impl DependencyInstaller {
             .env("npm_config_update_notifier", "false")
             .stdin(Stdio::null())
             .kill_on_drop(true);
+        if let Some(file) = &userconfig {
+            command.env("npm_config_userconfig", file.path());
+        }
         let output = tokio::time::timeout(INSTALL_TIMEOUT, command.output())
             .await
             .map_err(|_| {

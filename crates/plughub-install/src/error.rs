@@ -6,6 +6,10 @@ pub enum InstallError {
         "{name} is not on the npm registry at {registry} (404): check the name, or whether your registry mirrors it"
     )]
     NotOnNpm { name: String, registry: String },
+    #[error(
+        "{name} is published to plughub, which is its only source: it has no published version there (each is quarantined, rejected or unpublished), and it is never taken from npm instead"
+    )]
+    NotPublished { name: String },
     #[error("{name}: no version matches '{wanted}' (notarget); {available}")]
     NoTarget {
         name: String,

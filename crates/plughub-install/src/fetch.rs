@@ -5,8 +5,8 @@ use crate::InstallError;
 use crate::extract::{ExtractLimits, extract_tarball};
 use crate::integrity;
 use crate::resolve::{Resolved, resolve};
+use crate::source::PackageSource;
 use plughub_domain::CoreMajor;
-use plughub_npm::{DocumentOutcome, NpmClient};
 use std::path::{Path, PathBuf};
 
 /// A package on disk, with what is known of where it came from.
@@ -20,9 +20,9 @@ pub struct FetchedPackage {
     pub resolved: Option<Resolved>,
 }
 
-/// Resolves `name@wanted` on npm, downloads and verifies the tarball, and extracts it into `dest`.
+/// Resolves `name@wanted` on `client` (npm, or plughub's own registry), downloads and verifies the tarball, and extracts it into `dest`.
 pub async fn fetch_from_npm(
-    client: &NpmClient,
+    client: &dyn PackageSource,
     name: &str,
     wanted: Option<&str>,
     core: Option<CoreMajor>,
@@ -34,31 +34,22 @@ pub async fn fetch_from_npm(
     fetch_resolved(client, resolved, dest, limits).await
 }
 
-/// The package document of `name`, or why there is none.
-pub async fn document(client: &NpmClient, name: &str) -> Result<serde_json::Value, InstallError> {
-    match client.document(name).await {
-        DocumentOutcome::Found(doc) => Ok(*doc),
-        DocumentOutcome::Missing => Err(InstallError::NotOnNpm {
-            name: name.into(),
-            registry: client.base().into(),
-        }),
-        DocumentOutcome::Failed { reason, .. } => {
-            Err(InstallError::Npm(format!("{name}: {reason}")))
-        }
-    }
+/// The package document of `name` from `client`, or why there is none.
+pub async fn document(
+    client: &dyn PackageSource,
+    name: &str,
+) -> Result<serde_json::Value, InstallError> {
+    client.document(name).await
 }
 
 /// Downloads a resolved version, verifies it against its integrity, and extracts it into `dest`.
 pub async fn fetch_resolved(
-    client: &NpmClient,
+    client: &dyn PackageSource,
     resolved: Resolved,
     dest: &Path,
     limits: &ExtractLimits,
 ) -> Result<FetchedPackage, InstallError> {
-    let bytes = client
-        .tarball(&resolved.tarball, limits.max_total_bytes)
-        .await
-        .map_err(|e| InstallError::Npm(e.to_string()))?;
+    let bytes = client.tarball(&resolved, limits.max_total_bytes).await?;
     let sri = integrity::verify(
         &resolved.name,
         &resolved.version,

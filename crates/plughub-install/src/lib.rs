@@ -7,6 +7,7 @@ mod fetch;
 pub mod integrity;
 pub mod named;
 pub mod resolve;
+pub mod source;
 pub mod spec;
 
 pub use deps::{DependencyInstaller, DependencyReport};
@@ -15,4 +16,5 @@ pub use extract::{ExtractLimits, extract_tarball};
 pub use fetch::{FetchedPackage, document, fetch_from_npm, fetch_resolved, open_local};
 pub use named::{Naming, PluginShape, locate_named};
 pub use resolve::{Resolved, resolve};
+pub use source::{PackageSource, SourceFuture};
 pub use spec::PackageSpec;

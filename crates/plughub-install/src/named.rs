@@ -7,9 +7,9 @@
 use crate::InstallError;
 use crate::fetch::document;
 use crate::resolve::{Resolved, resolve};
+use crate::source::PackageSource;
 use plughub_domain::CoreMajor;
 use plughub_domain::names::{Catalogue, catalogue_plugin};
-use plughub_npm::NpmClient;
 use serde_json::Value;
 
 /// How a name given by a user is read.
@@ -65,7 +65,7 @@ impl PluginShape {
 
 /// The version of the package `name` means that an install or an audit takes, checked as `naming` says.
 pub async fn locate_named(
-    client: &NpmClient,
+    client: &dyn PackageSource,
     name: &str,
     wanted: Option<&str>,
     core: Option<CoreMajor>,

@@ -261,6 +261,13 @@ impl Installer {
         // npm versions are immutable, so one folder serves every organisation. A local folder or tarball
         // may claim any name and version: it gets a folder of its own, never shared or reused.
         let folder = match &item.source {
+            // A version published to plughub never shares a folder with an npm version of the same
+            // name and number (one taken from npm before the name was plughub's, say).
+            Source::Npm(r) if crate::sources::from_plughub(r) => format!(
+                "{}{}",
+                PackageStore::folder_name(name, version),
+                crate::sources::PLUGHUB_MARKER
+            ),
             Source::Npm(_) => PackageStore::folder_name(name, version),
             Source::Local(_) => format!(
                 "{}{}{}",
@@ -344,7 +351,10 @@ impl Installer {
                         item.version
                     ),
                 );
-                Ok(fetch_resolved(&self.npm, (**resolved).clone(), staging, &self.limits).await?)
+                Ok(
+                    fetch_resolved(&self.sources, (**resolved).clone(), staging, &self.limits)
+                        .await?,
+                )
             }
             Source::Local(path) => {
                 self.progress

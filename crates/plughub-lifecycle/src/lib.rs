@@ -13,6 +13,7 @@ mod plan;
 mod progress;
 mod recovery;
 mod service;
+pub mod sources;
 mod uninstall;
 mod update;
 

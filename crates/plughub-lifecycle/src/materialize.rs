@@ -48,12 +48,12 @@ impl Installer {
                 version: installed.version.clone(),
             });
         };
-        let doc = document(&self.npm, plugin).await?;
+        let doc = document(&self.sources, plugin).await?;
         let mut resolved = resolve(&doc, plugin, Some(&installed.version), None)?;
         resolved.expected = Expected::Sri(sri.clone());
         let staging = self.packages.staging()?;
         let result = async {
-            fetch_resolved(&self.npm, resolved, &staging, &self.limits).await?;
+            fetch_resolved(&self.sources, resolved, &staging, &self.limits).await?;
             self.deps().await?.install(&staging).await?;
             self.packages.commit(&staging, folder)
         }

@@ -62,7 +62,7 @@ impl Installer {
             PackageSpec::Npm { name, wanted } => {
                 self.progress.step(name, "resolving");
                 let resolved =
-                    locate_named(&self.npm, name, wanted.as_deref(), core, naming).await?;
+                    locate_named(&self.sources, name, wanted.as_deref(), core, naming).await?;
                 if resolved.name != *name {
                     self.progress
                         .step(name, &format!("the catalogue's {}", resolved.name));
@@ -178,7 +178,7 @@ impl Installer {
             by: by.to_string(),
             source: Box::new(source),
         };
-        let doc = document(&self.npm, &requirement.name)
+        let doc = document(&self.sources, &requirement.name)
             .await
             .map_err(unavailable)?;
         // A workspace range names no published version: take what npm's `latest` gives.

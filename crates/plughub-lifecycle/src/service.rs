@@ -44,6 +44,8 @@ pub struct Installer {
     pub(crate) store: Store,
     pub(crate) packages: PackageStore,
     pub(crate) npm: NpmClient,
+    /// npm and plughub's own registry, chosen by name: what installs fetch from.
+    pub(crate) sources: crate::sources::Sources,
     registry: String,
     pub(crate) deps: OnceCell<DependencyInstaller>,
     pub(crate) progress: Arc<dyn Progress>,
@@ -88,10 +90,17 @@ impl Installer {
         packages_root: &Path,
         registry: &str,
     ) -> Result<Installer, LifecycleError> {
+        // The scopes and credentials of the npm configuration's files apply to `registry` too: a
+        // private registry's token, a scope's own registry.
+        let npm = NpmClient::with_config(plughub_npm::NpmConfig::with_files(registry));
         let installer = Installer {
+            sources: crate::sources::Sources {
+                npm: npm.clone(),
+                store: store.clone(),
+            },
             store,
             packages: PackageStore::new(packages_root),
-            npm: NpmClient::new(registry),
+            npm,
             registry: registry.to_string(),
             deps: OnceCell::new(),
             progress: Arc::new(Silent),
@@ -138,6 +147,12 @@ impl Installer {
         &self.npm
     }
 
+    /// Where installs fetch packages: plughub's own registry for the names published to it, npm for
+    /// every other name. Read documents of installable packages through this, never through `npm()`.
+    pub fn sources(&self) -> &crate::sources::Sources {
+        &self.sources
+    }
+
     pub(crate) async fn deps(&self) -> Result<&DependencyInstaller, LifecycleError> {
         Ok(self
             .deps
@@ -145,6 +160,7 @@ impl Installer {
                 let tools = self.packages.tools_dir();
                 DependencyInstaller::locate(&tools, self.packages.pnpm_store(), &self.registry)
                     .await
+                    .map(|d| d.with_npmrc(self.npm.config().to_npmrc()))
             })
             .await?)
     }

@@ -6,7 +6,6 @@ use crate::NotifyError;
 use plughub_domain::CoreMajor;
 use plughub_domain::core_range::compare_versions;
 use plughub_install::ExtractLimits;
-use plughub_npm::NpmClient;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::cmp::Ordering;
@@ -83,9 +82,10 @@ fn cap(mut text: String, max: usize) -> String {
     text
 }
 
-/// The changelog of `plugin` from `from` to `to` (the newest version for `core` when none).
+/// The changelog of `plugin` from `from` to `to` (the newest version for `core` when none), read from
+/// where installs take the plugin (`Installer::sources`: plughub's registry for its names, else npm).
 pub async fn between(
-    npm: &NpmClient,
+    npm: &dyn plughub_install::PackageSource,
     plugin: &str,
     from: &str,
     to: Option<&str>,

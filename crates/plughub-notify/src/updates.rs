@@ -27,7 +27,8 @@ pub async fn check(installer: &Installer) -> Result<Vec<StoredEvent>, NotifyErro
                 continue;
             }
             if !documents.contains_key(&record.plugin) {
-                let doc = match plughub_install::document(installer.npm(), &record.plugin).await {
+                let doc = match plughub_install::document(installer.sources(), &record.plugin).await
+                {
                     Ok(doc) => Some(doc),
                     Err(e) => {
                         tracing::info!(plugin = %record.plugin, error = %e, "no update check for this plugin");

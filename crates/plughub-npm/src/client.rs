@@ -1,9 +1,10 @@
 //! Package documents, search and tarballs from one npm registry.
 
-use crate::config::with_trailing_slash;
 use crate::http::{describe_reqwest, http_client};
+use crate::npmrc::NpmConfig;
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What the registry said of one package document.
@@ -28,35 +29,74 @@ pub enum NpmError {
     Request { url: String, reason: String },
     #[error("{url}: the download is larger than the {limit} bytes allowed")]
     TooLarge { url: String, limit: u64 },
+    #[error("{url}: not found")]
+    NotFound { url: String },
 }
 
 #[derive(Debug, Clone)]
 pub struct NpmClient {
     http: reqwest::Client,
-    base: String,
+    config: Arc<NpmConfig>,
     pub concurrency: usize,
     pub attempts: u32,
     pub backoff: Duration,
 }
 
 impl NpmClient {
+    /// A client of one registry, with no scopes and no credentials.
     pub fn new(base: &str) -> NpmClient {
+        NpmClient::with_config(NpmConfig::plain(base))
+    }
+
+    /// A client of an npm configuration: scoped names go to their scope's registry, and each request
+    /// carries the credential configured for its URL's prefix, if any.
+    pub fn with_config(config: NpmConfig) -> NpmClient {
         NpmClient {
             http: http_client(),
-            base: with_trailing_slash(base),
+            config: Arc::new(config),
             concurrency: 8,
             attempts: 3,
             backoff: Duration::from_millis(250),
         }
     }
 
+    /// The default registry.
     pub fn base(&self) -> &str {
-        &self.base
+        &self.config.registry
     }
 
-    /// The document URL: a scoped name's slash is encoded, as npm itself does.
+    pub fn config(&self) -> &NpmConfig {
+        &self.config
+    }
+
+    /// The document URL: on the name's registry, a scoped name's slash encoded, as npm itself does.
     pub fn document_url(&self, name: &str) -> String {
-        format!("{}{}", self.base, name.replace('/', "%2f"))
+        format!(
+            "{}{}",
+            self.config.registry_for(name),
+            name.replace('/', "%2f")
+        )
+    }
+
+    /// A GET of `url` with the credential configured for it (and for no other URL).
+    fn get(&self, url: &str) -> reqwest::RequestBuilder {
+        let request = self.http.get(url);
+        match self.config.credential_for(url) {
+            Some(credential) => request.header("authorization", credential.header_value()),
+            None => request,
+        }
+    }
+
+    /// Why a registry's answer `status` to `url` is a refusal, with what to configure for a 401/403.
+    fn refusal(&self, url: &str, status: reqwest::StatusCode) -> String {
+        if matches!(status.as_u16(), 401 | 403) {
+            format!(
+                "the registry refused ({status}): {}",
+                self.config.refusal_advice(url)
+            )
+        } else {
+            format!("the registry answered {status}")
+        }
     }
 
     /// One package document, retried with backoff on network errors, 429 and 5xx.
@@ -72,7 +112,6 @@ impl NpmClient {
                 tokio::time::sleep(self.backoff * 2u32.pow(attempt - 1)).await;
             }
             let response = self
-                .http
                 .get(&url)
                 .header("accept", "application/json")
                 .send()
@@ -104,7 +143,7 @@ impl NpmClient {
                     let retried = status.is_server_error()
                         || status == reqwest::StatusCode::TOO_MANY_REQUESTS;
                     last = DocumentOutcome::Failed {
-                        reason: format!("the registry answered {status}"),
+                        reason: self.refusal(&url, status),
                         connect: false,
                         refused: !retried,
                     };
@@ -142,9 +181,8 @@ impl NpmClient {
         let mut names = Vec::new();
         let mut from = 0;
         loop {
-            let url = format!("{}-/v1/search", self.base);
+            let url = format!("{}-/v1/search", self.base());
             let resp = self
-                .http
                 .get(&url)
                 .query(&[
                     ("text", text),
@@ -188,7 +226,7 @@ impl NpmClient {
             if attempt > 0 {
                 tokio::time::sleep(self.backoff * 2u32.pow(attempt - 1)).await;
             }
-            let mut resp = match self.http.get(url).send().await {
+            let mut resp = match self.get(url).send().await {
                 Ok(r) => r,
                 Err(e) => {
                     last = Some(fail(describe_reqwest(&e)));
@@ -197,7 +235,7 @@ impl NpmClient {
             };
             let status = resp.status();
             if !status.is_success() {
-                last = Some(fail(format!("the registry answered {status}")));
+                last = Some(fail(self.refusal(url, status)));
                 if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
                     continue;
                 }
@@ -233,5 +271,73 @@ impl NpmClient {
             }
         }
         Err(last.unwrap_or_else(|| fail("no attempt".into())))
+    }
+
+    /// Starts a download of `url` to be passed on as it comes (no retry: the caller answers at once),
+    /// refusing a body announced larger than `limit`; `TarballStream::chunk` refuses one that grows past it.
+    pub async fn tarball_stream(&self, url: &str, limit: u64) -> Result<TarballStream, NpmError> {
+        let fail = |reason: String| NpmError::Request {
+            url: url.to_string(),
+            reason,
+        };
+        let resp = self
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| fail(describe_reqwest(&e)))?;
+        let status = resp.status();
+        if status == reqwest::StatusCode::NOT_FOUND {
+            return Err(NpmError::NotFound {
+                url: url.to_string(),
+            });
+        }
+        if !status.is_success() {
+            return Err(fail(self.refusal(url, status)));
+        }
+        if resp.content_length().is_some_and(|n| n > limit) {
+            return Err(NpmError::TooLarge {
+                url: url.to_string(),
+                limit,
+            });
+        }
+        Ok(TarballStream {
+            length: resp.content_length(),
+            url: url.to_string(),
+            resp,
+            limit,
+            seen: 0,
+        })
+    }
+}
+
+/// A tarball being downloaded, chunk by chunk, within a size limit.
+pub struct TarballStream {
+    pub length: Option<u64>,
+    url: String,
+    resp: reqwest::Response,
+    limit: u64,
+    seen: u64,
+}
+
+impl TarballStream {
+    /// The next chunk, `None` at the end; an error when the body grows past the limit or breaks off.
+    pub async fn chunk(&mut self) -> Result<Option<bytes::Bytes>, NpmError> {
+        match self.resp.chunk().await {
+            Ok(Some(chunk)) => {
+                self.seen += chunk.len() as u64;
+                if self.seen > self.limit {
+                    return Err(NpmError::TooLarge {
+                        url: self.url.clone(),
+                        limit: self.limit,
+                    });
+                }
+                Ok(Some(chunk))
+            }
+            Ok(None) => Ok(None),
+            Err(e) => Err(NpmError::Request {
+                url: self.url.clone(),
+                reason: format!("download interrupted: {}", describe_reqwest(&e)),
+            }),
+        }
     }
 }

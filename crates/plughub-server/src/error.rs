@@ -171,6 +171,7 @@ impl From<plughub_lifecycle::LifecycleError> for ApiError {
             // A name (or version) the registry does not have: not found, as for the catalogue.
             E::Install(
                 plughub_install::InstallError::NotOnNpm { .. }
+                | plughub_install::InstallError::NotPublished { .. }
                 | plughub_install::InstallError::NoTarget { .. },
             ) => (StatusCode::NOT_FOUND, "plugin_not_found"),
             E::Install(_) | E::DependencyUnavailable { .. } => {

@@ -235,9 +235,12 @@ fn install_outcome(e: &plughub_lifecycle::LifecycleError) -> &'static str {
         E::NothingToRollBack { .. } => "nothing_to_roll_back",
         E::UnknownOrg(_)
         | E::NotInstalled { .. }
-        | E::Install(I::NotOnNpm { .. } | I::NoTarget { .. } | I::NoCompatible { .. }) => {
-            "not_found"
-        }
+        | E::Install(
+            I::NotOnNpm { .. }
+            | I::NotPublished { .. }
+            | I::NoTarget { .. }
+            | I::NoCompatible { .. },
+        ) => "not_found",
         E::Install(
             I::IntegrityMismatch { .. }
             | I::BadIntegrity { .. }

@@ -111,6 +111,9 @@ error_responses! {
     PluginFailed = 502;
     /// The npm registry could not be read, or does not have the version asked for (`registry`).
     RegistryFailed = 502;
+    /// The upstream npm registry `/npm/` passes other names through from could not be read, refused,
+    /// or sent a tarball larger than allowed (`upstream`).
+    UpstreamFailed = 502;
     /// This server serves the catalogue only, not organisations' plugins (`no_lifecycle`), or has no
     /// catalogue sources to sync from (`no_sync_sources`); or the
     /// plugin failed so often in a row that its circuit is open (`circuit_open`, `details.half_opens_at`):
@@ -502,6 +505,8 @@ fn add_link(
         crate::handlers::webhooks::deliveries,
         crate::handlers::updates::changelog,
         crate::handlers::updates::check,
+        crate::handlers::npm::document_doc,
+        crate::handlers::npm::tarball_doc,
     ),
     components(
         schemas(ErrorBody, ErrorDetail),
@@ -520,6 +525,7 @@ fn add_link(
             Internal,
             PluginFailed,
             RegistryFailed,
+            UpstreamFailed,
             Unavailable,
         )
     ),

@@ -2,8 +2,8 @@
 
 use crate::handlers::{
     account, admin, agent_bridge, agents, analytics, collections, compare, deprecations, health,
-    installed, me, members, notifications, orgs, plugins, publishers, reputation, reviews, updates,
-    webhooks,
+    installed, me, members, notifications, npm, orgs, plugins, publishers, reputation, reviews,
+    updates, webhooks,
 };
 use crate::state::AppState;
 use axum::Router;
@@ -132,6 +132,9 @@ pub fn router(state: AppState) -> Router {
             post(agents::rollback),
         )
         .route("/healthz", get(health::healthz))
+        // npm clients: one route, the handler tells a document from a tarball (`…/-/file`) and takes
+        // a scoped name with its slash encoded or not.
+        .route("/npm/{*path}", get(npm::serve))
         .route("/metrics", get(health::metrics))
         .route("/api/plugins", get(plugins::list))
         .route("/api/plugins/{*name}", get(plugins::show))

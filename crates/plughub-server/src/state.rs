@@ -21,6 +21,12 @@ pub struct AppState {
     pub catalog_syncs: crate::catalog_sync::CatalogSyncs,
     /// Notifications and webhook deliveries (its address policy checks webhook targets).
     pub notifier: plughub_notify::Notifier,
+    /// The address clients reach this server at (`--public-url`), for absolute URLs it hands out (the
+    /// tarballs of `/npm/`); none: taken from each request's Host header, over http.
+    pub public_url: Option<String>,
+    /// The npm registry `/npm/` passes names not published to plughub through from: the default
+    /// registry of the server's npm configuration, without its credentials (`/npm/` is public).
+    pub npm_upstream: Option<plughub_npm::NpmClient>,
 }
 
 /// The operator's settings of who a request comes from, and how long an open stream's check holds.
@@ -64,7 +70,12 @@ impl AppState {
             lifecycle.as_ref().map(|l| l.runner.metrics()),
             catalog.store().metrics(),
         );
+        let npm_upstream = lifecycle
+            .as_ref()
+            .map(|l| plughub_npm::NpmClient::new(l.runner.installer().npm().base()));
         AppState {
+            public_url: None,
+            npm_upstream,
             metrics: Arc::new(metrics),
             accounts,
             lifecycle,
@@ -96,6 +107,18 @@ impl AppState {
     pub fn with_notifier(mut self, notifier: plughub_notify::Notifier) -> AppState {
         self.notifier = notifier;
         self.with_notifier_keys()
+    }
+
+    /// The same, handing out URLs under `url` (`https://plughub.example.org`).
+    pub fn with_public_url(mut self, url: Option<String>) -> AppState {
+        self.public_url = url.map(|u| u.trim_end_matches('/').to_string());
+        self
+    }
+
+    /// The same, passing names not published to plughub through from `registry` on `/npm/`.
+    pub fn with_npm_upstream(mut self, registry: &str) -> AppState {
+        self.npm_upstream = Some(plughub_npm::NpmClient::new(registry));
+        self
     }
 
     /// The same, with the operator's `access` settings.

@@ -519,3 +519,42 @@ async fn the_platform_s_routes_are_its_owner_s_and_one_s_own_are_everyone_s() {
         (platform_routes().len() + own_routes().len()) * (CALLERS.len() + 2)
     );
 }
+
+/// plughub's npm registry (`/npm/`): public, as npm registries are for public packages. Anyone, signed in
+/// or not, of any role, gets the same answer; a token never changes what is shown (only published
+/// versions; nothing an organisation did).
+fn public_routes() -> Vec<&'static str> {
+    vec![
+        "/npm/@acme%2Fnone",
+        "/npm/@acme/none",
+        "/npm/@acme%2Fnone/-/none-1.0.0.tgz",
+        "/npm/left-pad",
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_npm_registry_is_public_and_the_same_for_everyone() {
+    let (_t, _dir, app, tokens, platform) = world().await;
+    let mut cells = 0;
+    for uri in public_routes() {
+        let (anonymous, body) = send(&app, "GET", uri, None, &None).await;
+        assert!(
+            !matches!(anonymous, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN),
+            "GET {uri}: {anonymous} {body}"
+        );
+        for token in CALLERS
+            .iter()
+            .map(|(email, _, _)| &tokens[email])
+            .chain([&platform])
+        {
+            let (status, answer) = send(&app, "GET", uri, Some(token), &None).await;
+            assert_eq!(
+                (status, &answer["error"]["code"]),
+                (anonymous, &body["error"]["code"]),
+                "GET {uri} with a token"
+            );
+        }
+        cells += CALLERS.len() + 2;
+    }
+    assert_eq!(cells, public_routes().len() * (CALLERS.len() + 2));
+}

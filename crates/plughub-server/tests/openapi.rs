@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 /// Every route of the API, as a client sees it.
-const ROUTES: [(&str, &str); 92] = [
+const ROUTES: [(&str, &str); 94] = [
     ("get", "/api/me"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/logout"),
@@ -105,6 +105,8 @@ const ROUTES: [(&str, &str); 92] = [
     ("get", "/api/orgs/{org}/webhooks/{id}/deliveries"),
     ("get", "/api/orgs/{org}/plugins/{plugin}/changelog"),
     ("post", "/api/admin/updates/check"),
+    ("get", "/npm/{name}"),
+    ("get", "/npm/{name}/-/{file}"),
 ];
 
 async fn document() -> Value {

@@ -23,6 +23,14 @@ struct RegistryState {
     refused: Mutex<std::collections::HashSet<String>>,
     search: std::sync::atomic::AtomicBool,
     requests: AtomicUsize,
+    /// The token every request must carry (`Authorization: Bearer …`), as a private registry asks.
+    token: Mutex<Option<String>>,
+    /// The Authorization header of every request, in order (none: empty).
+    authorizations: Mutex<Vec<String>>,
+    /// Paths (as asked) of every request, in order.
+    paths: Mutex<Vec<String>>,
+    /// Names answered with a redirect (302) to another URL.
+    redirects: Mutex<HashMap<String, String>>,
 }
 
 /// An npm registry on loopback. Unknown names answer 404 and the search endpoint answers 404, as the
@@ -109,15 +117,65 @@ impl LoopbackNpm {
     pub fn requests(&self) -> usize {
         self.state.requests.load(Ordering::SeqCst)
     }
+
+    /// From now on every request without `Authorization: Bearer <token>` answers 401, as a private
+    /// registry does.
+    pub fn require_token(&self, token: &str) {
+        *self.state.token.lock().unwrap() = Some(token.to_string());
+    }
+
+    /// Requests for `name` answer 302 to `to`, as a registry sending clients to a CDN does.
+    pub fn redirect(&self, name: &str, to: &str) {
+        self.state
+            .redirects
+            .lock()
+            .unwrap()
+            .insert(name.to_string(), to.to_string());
+    }
+
+    /// The Authorization header each request carried, in order ("" for none).
+    pub fn authorizations(&self) -> Vec<String> {
+        self.state.authorizations.lock().unwrap().clone()
+    }
+
+    /// The path of each request, in order (the package name or tarball as asked).
+    pub fn paths(&self) -> Vec<String> {
+        self.state.paths.lock().unwrap().clone()
+    }
 }
 
 async fn serve_document(
     State(state): State<Arc<RegistryState>>,
     Path(name): Path<String>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
     state.requests.fetch_add(1, Ordering::SeqCst);
+    let authorization = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    state
+        .authorizations
+        .lock()
+        .unwrap()
+        .push(authorization.clone());
+    state.paths.lock().unwrap().push(name.clone());
+    if let Some(token) = state.token.lock().unwrap().as_deref()
+        && authorization != format!("Bearer {token}")
+    {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [("www-authenticate", "Bearer")],
+            axum::Json(json!({ "error": "authentication required" })),
+        )
+            .into_response();
+    }
     // npm clients encode the scope's slash; the path extractor has already decoded it.
     let name = name.replace("%2f", "/").replace("%2F", "/");
+    if let Some(to) = state.redirects.lock().unwrap().get(&name) {
+        return (StatusCode::FOUND, [("location", to.clone())]).into_response();
+    }
     if name == "-/v1/search" && state.search.load(Ordering::SeqCst) {
         let docs = state.documents.lock().unwrap();
         let objects: Vec<Value> = docs

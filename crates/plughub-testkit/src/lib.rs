@@ -157,5 +157,6 @@ pub fn registry_snapshot_dir() -> PathBuf {
 }
 
 pub mod http;
+pub mod registry;
 pub mod runtime_calls;
 pub mod tarball;

@@ -466,6 +466,11 @@ pub struct ServeArgs {
     /// organisations of them (0: never; `POST /api/admin/updates/check` checks at once)
     #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
     pub update_check_every: u64,
+    /// The address clients reach this server at (`https://plughub.example.org`), for the absolute URLs
+    /// it hands out: the tarballs of its npm registry at `/npm/`. Set it behind a reverse proxy; without
+    /// it, each request's Host header is used, over http
+    #[arg(long, env = "PLUGHUB_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
     #[command(flatten)]
     pub sources: SourceArgs,
 }

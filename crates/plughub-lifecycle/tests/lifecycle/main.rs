@@ -7,5 +7,6 @@ mod dependencies;
 mod execution;
 mod install;
 mod names;
+mod registry_source;
 mod secrets;
 mod versions;

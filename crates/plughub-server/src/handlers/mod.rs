@@ -11,6 +11,7 @@ pub mod installed;
 pub mod me;
 pub mod members;
 pub mod notifications;
+pub mod npm;
 pub mod orgs;
 pub mod plugins;
 pub mod publishers;

@@ -52,7 +52,7 @@ pub async fn changelog(
     let installer = lifecycle(&state)?.runner.installer();
     let (_, _, record) = installer.installed_instance(&group.name, &plugin).await?;
     let found = changelog::between(
-        installer.npm(),
+        installer.sources(),
         &record.plugin,
         record.version(),
         q.to.as_deref(),
@@ -105,6 +105,7 @@ impl From<plughub_notify::NotifyError> for ApiError {
             // A name or version the registry does not have: not found, as for an update.
             E::Install(
                 e @ (plughub_install::InstallError::NotOnNpm { .. }
+                | plughub_install::InstallError::NotPublished { .. }
                 | plughub_install::InstallError::NoTarget { .. }
                 | plughub_install::InstallError::NoCompatible { .. }),
             ) => ApiError::new(StatusCode::NOT_FOUND, "plugin_not_found", e.to_string()),

@@ -188,7 +188,7 @@ pub async fn changelog(
         }
     };
     let found = plughub_notify::changelog::between(
-        installer.npm(),
+        installer.sources(),
         &record.plugin,
         record.version(),
         None,

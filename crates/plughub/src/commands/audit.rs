@@ -37,7 +37,8 @@ pub async fn run(store_args: &StoreArgs, args: AuditArgs) -> Result<()> {
                 Some(url) => url.clone(),
                 None => npm_registry_url()?,
             };
-            let client = NpmClient::new(&registry);
+            // The npm configuration's scopes and tokens, as installs use them.
+            let client = NpmClient::with_config(plughub_npm::NpmConfig::with_files(&registry));
             // The same reading of the name as an install's, so that what is audited is what would be
             // installed.
             let catalog;

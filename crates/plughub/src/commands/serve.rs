@@ -87,6 +87,14 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<()> {
         state = state.with_catalog_sync(options);
     }
     state.access.trusted_proxies = args.trusted_proxies.clone();
+    if let Some(url) = &args.public_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        anyhow::bail!(
+            "--public-url {url}: give an http:// or https:// URL, e.g. https://plughub.example.org"
+        );
+    }
+    state = state.with_public_url(args.public_url.clone());
     if !args.trusted_proxies.is_empty() {
         tracing::info!(proxies = ?args.trusted_proxies.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "X-Forwarded-For is believed from these proxies only");

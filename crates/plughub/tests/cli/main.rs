@@ -2,6 +2,7 @@
 //! registry in the live tests, skipped with a reason when it cannot be reached).
 
 mod admin;
+mod author_path;
 mod audit;
 mod catalog;
 mod common;
@@ -16,4 +17,5 @@ mod lifecycle;
 mod live_install;
 mod models;
 mod names;
+mod private_registry;
 mod smoke;

@@ -1,0 +1,118 @@
+//! Installing from plughub's own registry: a name published to plughub comes from its store only, never
+//! from npm (a same-named npm package with other bytes is dependency confusion, refused), and a name
+//! plughub holds but has not published (quarantined) does not install and does not fall back to npm.
+//! Every other name still comes from npm. On SQLite and PostgreSQL.
+
+use crate::common::*;
+use plughub_install::InstallError;
+use plughub_testkit::BACKENDS;
+use plughub_testkit::registry::put_version;
+
+fn manifest(name: &str, version: &str) -> serde_json::Value {
+    json!({ "name": name, "version": version, "type": "module", "main": "dist/index.js",
+            "keywords": ["elizaos-plugin"] })
+}
+
+async fn org_world(backend: TestBackend) -> (TestStore, LoopbackNpm, tempfile::TempDir) {
+    let t = TestStore::new(backend).await;
+    let mut tx = t.store.begin().await.unwrap();
+    tx.create_group("acme", Plan::Pro, None, "test")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    (t, LoopbackNpm::start().await, tempfile::tempdir().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plughub_s_names_install_from_plughub_only_and_others_from_npm() {
+    for backend in BACKENDS {
+        let (t, npm, dir) = org_world(backend).await;
+        let name = "@acme/plugin-x";
+        // The same name and version on npm, with other (malicious) bytes.
+        let m = manifest(name, "1.0.0");
+        npm.publish_version(
+            m.clone(),
+            package(&m, &[("dist/index.js", "export default { evil: true };")]),
+            None,
+        );
+        let ours = package(&m, &[("dist/index.js", "export default { name: 'x' };")]);
+        let integrity = put_version(&t.store, &m, ours, "published").await;
+        // A name only npm has.
+        let only_npm = manifest("@acme/plugin-npm-only", "2.0.0");
+        npm.publish_version(
+            only_npm.clone(),
+            package(&only_npm, &[("dist/index.js", "export default {};")]),
+            None,
+        );
+        // A name plughub holds with nothing published (quarantined), also on npm.
+        let held = manifest("@acme/plugin-held", "1.0.0");
+        npm.publish_version(
+            held.clone(),
+            package(&held, &[("dist/index.js", "export default { npm: true };")]),
+            None,
+        );
+        put_version(
+            &t.store,
+            &held,
+            package(&held, &[("dist/index.js", "export default {};")]),
+            "quarantined",
+        )
+        .await;
+
+        let inst = installer(t.store.clone(), &dir.path().join("packages"), &npm.url).await;
+        let record = inst.install("acme", name, &opts("alice")).await.unwrap();
+        assert_eq!(record.version(), "1.0.0");
+        assert_eq!(
+            record.current.integrity.as_deref(),
+            Some(integrity.as_str()),
+            "{backend:?}: plughub's bytes, verified against plughub's integrity"
+        );
+        let folder = record.current.package.clone().unwrap();
+        assert!(folder.ends_with("+plughub"), "{folder}");
+        let code =
+            std::fs::read_to_string(inst.packages().path(&folder).join("dist/index.js")).unwrap();
+        assert!(
+            code.contains("name: 'x'") && !code.contains("evil"),
+            "{code}"
+        );
+        assert!(
+            !npm.paths().iter().any(|p| p.contains("plugin-x")),
+            "npm was never asked for plughub's name: {:?}",
+            npm.paths()
+        );
+
+        let record = inst
+            .install("acme", "@acme/plugin-npm-only", &opts("alice"))
+            .await
+            .unwrap();
+        assert_eq!(record.version(), "2.0.0");
+        assert!(
+            !record
+                .current
+                .package
+                .clone()
+                .unwrap()
+                .ends_with("+plughub"),
+            "an npm package's folder is npm's"
+        );
+
+        let err = inst
+            .install("acme", "@acme/plugin-held", &opts("alice"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                LifecycleError::Install(InstallError::NotPublished { .. })
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("never taken from npm"), "{err}");
+        assert!(
+            !npm.paths().iter().any(|p| p.contains("plugin-held")),
+            "no fall back to npm: {:?}",
+            npm.paths()
+        );
+        t.cleanup().await;
+    }
+}
