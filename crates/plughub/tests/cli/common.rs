@@ -21,6 +21,18 @@ pub fn plughub(data_dir: &std::path::Path) -> Command {
     cmd
 }
 
+/// Runs `cmd`, which must succeed, and gives its stdout.
+pub fn ok(cmd: &mut Command) -> String {
+    let out = run(cmd);
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
 pub fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("run plughub")
 }

@@ -53,16 +53,6 @@ async fn data_dir() -> tempfile::TempDir {
     dir
 }
 
-fn ok(cmd: &mut Command) -> String {
-    let out = run(cmd);
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
 
 /// Runs a command that must fail; returns its stderr.
 fn fails(cmd: &mut Command) -> String {

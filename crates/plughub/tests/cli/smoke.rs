@@ -16,16 +16,6 @@ fn publish_hello(npm: &LoopbackNpm) {
     );
 }
 
-fn ok(cmd: &mut Command) -> String {
-    let out = run(cmd);
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
 
 /// The value of one sample of a `/metrics` text, named as rendered (`name{labels}`); 0 when absent.
 fn metric(text: &str, series: &str) -> f64 {
