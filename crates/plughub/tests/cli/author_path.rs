@@ -22,8 +22,7 @@ fn ok_json(cmd: &mut Command) -> Value {
         text(&out.stdout),
         text(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)))
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)))
 }
 
 async fn api(method: reqwest::Method, url: &str, token: &str, body: Value) -> (u16, Value) {
@@ -107,23 +106,21 @@ fn an_author_inits_tests_publishes_and_an_organisation_installs_and_runs_it() {
         text(&out.stdout),
         text(&out.stderr)
     );
-    assert!(text(&out.stdout).contains("passed"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("passed"),
+        "{}",
+        text(&out.stdout)
+    );
 
     // The server: an organisation, its owner (who will hold the namespace) and a platform owner.
-    ok(plughub(&data).args(["admin", "create-org", "acme"]));
+    for org in ["acme", "platform"] {
+        ok(plughub(&data).args(["admin", "create-org", org]));
+    }
     for (email, org, role) in [
         ("author@acme.test", "acme", "org_owner"),
         ("owner@plughub.test", "platform", "platform_owner"),
     ] {
-        ok(plughub(&data).args([
-            "admin",
-            "create-user",
-            email,
-            "--org",
-            org,
-            "--role",
-            role,
-        ]));
+        ok(plughub(&data).args(["admin", "create-user", email, "--org", org, "--role", role]));
     }
     let token_of = |email: &str| -> String {
         ok_json(plughub(&data).args(["admin", "create-token", email, "--json"]))["token"]

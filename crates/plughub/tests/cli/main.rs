@@ -2,8 +2,8 @@
 //! registry in the live tests, skipped with a reason when it cannot be reached).
 
 mod admin;
-mod author_path;
 mod audit;
+mod author_path;
 mod catalog;
 mod common;
 mod dev_init;

@@ -53,7 +53,6 @@ async fn data_dir() -> tempfile::TempDir {
     dir
 }
 
-
 /// Runs a command that must fail; returns its stderr.
 fn fails(cmd: &mut Command) -> String {
     let out = run(cmd);

@@ -16,7 +16,6 @@ fn publish_hello(npm: &LoopbackNpm) {
     );
 }
 
-
 /// The value of one sample of a `/metrics` text, named as rendered (`name{labels}`); 0 when absent.
 fn metric(text: &str, series: &str) -> f64 {
     text.lines()
