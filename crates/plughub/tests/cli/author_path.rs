@@ -6,14 +6,6 @@
 
 use crate::common::*;
 
-fn npm_registry() -> String {
-    let out = Command::new("npm")
-        .args(["config", "get", "registry"])
-        .output()
-        .expect("npm is installed");
-    text(&out.stdout).trim().to_string()
-}
-
 fn ok_json(cmd: &mut Command) -> Value {
     let out = run(cmd);
     assert!(
@@ -57,32 +49,7 @@ fn an_author_inits_tests_publishes_and_an_organisation_installs_and_runs_it() {
         .arg(work.path()));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let dir = work.path().join("plugin-greeter");
-    let cache = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("npm-cache");
-    for args in [
-        vec![
-            "install",
-            "--no-audit",
-            "--no-fund",
-            "--prefer-offline",
-            "--registry",
-            &registry,
-            "--cache",
-            cache.to_str().unwrap(),
-        ],
-        vec!["run", "build"],
-    ] {
-        let out = Command::new("npm")
-            .args(&args)
-            .current_dir(&dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "npm {args:?}: {}\n{}",
-            text(&out.stdout),
-            text(&out.stderr)
-        );
-    }
+    npm_install_and_build(&dir);
 
     // dev validate and dev test, with the npm configuration's registry for the plugin's peer.
     let report = ok_json(

@@ -152,3 +152,46 @@ pub fn hello_in_acme(data_dir: &std::path::Path, key: &str) {
         assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
     }
 }
+
+/// The registry of the npm configuration: where an author's `npm install` gets the build's packages.
+pub fn npm_registry() -> String {
+    let out = Command::new("npm")
+        .args(["config", "get", "registry"])
+        .output()
+        .expect("npm is installed");
+    text(&out.stdout).trim().to_string()
+}
+
+/// What an author does after `plughub dev init`: `npm install` from the npm configuration's registry
+/// (one npm cache for the test runs, under the target folder) and `npm run build`.
+pub fn npm_install_and_build(dir: &std::path::Path) {
+    let registry = npm_registry();
+    let cache = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("npm-cache");
+    let started = Instant::now();
+    for args in [
+        vec![
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--prefer-offline",
+            "--registry",
+            &registry,
+            "--cache",
+            cache.to_str().unwrap(),
+        ],
+        vec!["run", "build"],
+    ] {
+        let out = Command::new("npm")
+            .args(&args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "npm {args:?}: {}\n{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+    }
+    eprintln!("npm install and build took {:?}", started.elapsed());
+}

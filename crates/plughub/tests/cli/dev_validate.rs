@@ -230,11 +230,6 @@ fn an_unbuilt_package_and_a_bad_manifest_say_what_to_do() {
 /// npm configuration's registry, built with tsup, and valid.
 #[test]
 fn the_action_template_installs_builds_and_validates() {
-    let registry = Command::new("npm")
-        .args(["config", "get", "registry"])
-        .output()
-        .map(|o| text(&o.stdout).trim().to_string())
-        .unwrap_or_default();
     let parent = tempfile::tempdir().unwrap();
     let out = run(plughub(&parent.path().join("data"))
         .args([
@@ -248,41 +243,7 @@ fn the_action_template_installs_builds_and_validates() {
         .arg(parent.path()));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let dir = parent.path().join("plugin-hello-world");
-    // One npm cache for the test runs, under the target folder: the second run installs from it.
-    let cache = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("npm-cache");
-    let started = Instant::now();
-    let install = Command::new("npm")
-        .args([
-            "install",
-            "--no-audit",
-            "--no-fund",
-            "--prefer-offline",
-            "--registry",
-            &registry,
-            "--cache",
-        ])
-        .arg(&cache)
-        .current_dir(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        install.status.success(),
-        "npm install: {}\n{}",
-        text(&install.stdout),
-        text(&install.stderr)
-    );
-    eprintln!("npm install took {:?}", started.elapsed());
-    let build = Command::new("npm")
-        .args(["run", "build"])
-        .current_dir(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        build.status.success(),
-        "npm run build: {}\n{}",
-        text(&build.stdout),
-        text(&build.stderr)
-    );
+    npm_install_and_build(&dir);
     assert!(dir.join("dist/index.js").is_file());
     assert!(dir.join("dist/index.d.ts").is_file(), "declarations built");
     let (out, report) = validate(&dir);
