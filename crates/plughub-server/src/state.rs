@@ -21,6 +21,8 @@ pub struct AppState {
     pub catalog_syncs: crate::catalog_sync::CatalogSyncs,
     /// Notifications and webhook deliveries (its address policy checks webhook targets).
     pub notifier: plughub_notify::Notifier,
+    /// plughub as a registry: publishing, its checks and moderation, publish tokens.
+    pub registry: plughub_registry::Registry,
 }
 
 /// The operator's settings of who a request comes from, and how long an open stream's check holds.
@@ -71,6 +73,8 @@ impl AppState {
             access: Access::default(),
             catalog_syncs: Default::default(),
             notifier: plughub_notify::Notifier::new(catalog.store().clone()),
+            // npm of the npm configuration is asked whether it has a namespace before one is published.
+            registry: plughub_registry::Registry::from_npm_config(catalog.store().clone()),
             catalog,
         }
         .with_notifier_keys()
@@ -96,6 +100,12 @@ impl AppState {
     pub fn with_notifier(mut self, notifier: plughub_notify::Notifier) -> AppState {
         self.notifier = notifier;
         self.with_notifier_keys()
+    }
+
+    /// The same, publishing with `registry` (its npm registry and limits).
+    pub fn with_registry(mut self, registry: plughub_registry::Registry) -> AppState {
+        self.registry = registry;
+        self
     }
 
     /// The same, with the operator's `access` settings.

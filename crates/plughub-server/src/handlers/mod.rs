@@ -14,6 +14,7 @@ pub mod notifications;
 pub mod orgs;
 pub mod plugins;
 pub mod publishers;
+pub mod registry;
 pub mod reputation;
 pub mod reviews;
 pub mod updates;
