@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 /// Every route of the API, as a client sees it.
-const ROUTES: [(&str, &str); 92] = [
+const ROUTES: [(&str, &str); 107] = [
     ("get", "/api/me"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/logout"),
@@ -105,6 +105,27 @@ const ROUTES: [(&str, &str); 92] = [
     ("get", "/api/orgs/{org}/webhooks/{id}/deliveries"),
     ("get", "/api/orgs/{org}/plugins/{plugin}/changelog"),
     ("post", "/api/admin/updates/check"),
+    ("put", "/api/registry/packages/{name}"),
+    ("get", "/api/registry/packages/{name}"),
+    ("delete", "/api/registry/packages/{name}/versions/{version}"),
+    ("put", "/api/registry/packages/{name}/dist-tags/{tag}"),
+    ("delete", "/api/registry/packages/{name}/dist-tags/{tag}"),
+    ("post", "/api/me/publish-tokens"),
+    ("get", "/api/me/publish-tokens"),
+    ("delete", "/api/me/publish-tokens/{id}"),
+    ("get", "/api/admin/registry/quarantine"),
+    (
+        "post",
+        "/api/admin/registry/packages/{name}/versions/{version}/release",
+    ),
+    (
+        "post",
+        "/api/admin/registry/packages/{name}/versions/{version}/reject",
+    ),
+    ("get", "/api/admin/registry/blocklist"),
+    ("post", "/api/admin/registry/blocklist"),
+    ("delete", "/api/admin/registry/blocklist/{sha512}"),
+    ("put", "/api/admin/registry/namespaces/{namespace}/decision"),
 ];
 
 async fn document() -> Value {

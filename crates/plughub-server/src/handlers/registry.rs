@@ -7,7 +7,10 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::handlers::admin::platform;
 use crate::json::ApiJson;
-use crate::openapi::{BadRequest, Conflict, JsonBody, NotFound, Platform, Public, SignedIn};
+use crate::openapi::{
+    BadRequest, Conflict, Forbidden, JsonBody, NotFound, PayloadTooLarge, Platform, Public,
+    RegistryFailed, SignedIn, Unprocessable, UnsupportedMediaType,
+};
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Body;
@@ -101,12 +104,13 @@ impl FromRequestParts<AppState> for PublishCaller {
     responses(
         (status = 201, description = "Published, in the catalogue at once", body = PublishOutcome),
         (status = 202, description = "Quarantined: a check failed, a moderator decides (`reasons`)", body = PublishOutcome),
-        (status = 400, description = "Not a package that can be published (`invalid_package`), or a bad query (`bad_request`)", body = crate::error::ErrorBody),
-        (status = 403, description = "`namespace_not_held`, `namespace_reserved` (elizaOS's and the official registry's scopes), `namespace_on_npm` (npm has it, not proven yours), `wrong_namespace` (a publish token of another namespace)", body = crate::error::ErrorBody),
-        (status = 409, description = "The version was published already (`version_exists`): versions are immutable", body = crate::error::ErrorBody),
-        (status = 413, description = "Over the size limits (`too_large`)", body = crate::error::ErrorBody),
-        (status = 422, description = "A dist-tag that is not one (`invalid`)", body = crate::error::ErrorBody),
-        (status = 502, description = "The npm registry could not be asked about the namespace (`registry`)", body = crate::error::ErrorBody),
+        (status = 400, response = BadRequest),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 502, response = RegistryFailed),
         SignedIn,
     ),
     security(("token" = []), ("session" = []))
@@ -280,9 +284,9 @@ async fn holder(state: &AppState, caller: &Caller, name: &str) -> ApiResult<()> 
     params(VersionPath),
     responses(
         (status = 200, description = "Unpublished; its number stays used", body = VersionSummary),
-        (status = 403, description = "Not a holder of the namespace (`namespace_not_held`)", body = crate::error::ErrorBody),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 409, description = "`unpublish_window_over` (more than 72 h), `installed` (an organisation has it), or not published (`conflict`)", body = crate::error::ErrorBody),
+        (status = 409, response = Conflict),
         SignedIn,
     )
 )]
@@ -326,9 +330,9 @@ pub struct DistTags {
     request_body = TagChange,
     responses(
         (status = 200, description = "The dist-tags", body = DistTags),
-        (status = 403, description = "Not a holder of the namespace (`namespace_not_held`)", body = crate::error::ErrorBody),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 409, description = "The version is not published (`conflict`)", body = crate::error::ErrorBody),
+        (status = 409, response = Conflict),
         SignedIn,
         JsonBody,
     )
@@ -358,9 +362,9 @@ pub async fn set_tag(
     params(TagPath),
     responses(
         (status = 200, description = "The dist-tags", body = DistTags),
-        (status = 403, description = "Not a holder of the namespace (`namespace_not_held`)", body = crate::error::ErrorBody),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 422, description = "`latest` cannot be removed (`invalid`)", body = crate::error::ErrorBody),
+        (status = 422, response = Unprocessable),
         SignedIn,
     )
 )]
@@ -457,7 +461,7 @@ pub struct PublishTokenList {
     request_body = NewPublishToken,
     responses(
         (status = 201, description = "The token, shown this once", body = CreatedPublishToken),
-        (status = 403, description = "You do not hold the namespace (`namespace_not_held`)", body = crate::error::ErrorBody),
+        (status = 403, response = Forbidden),
         SignedIn,
         JsonBody,
     )
@@ -524,7 +528,7 @@ pub struct TokenPath {
     summary = "Revoke one of your publish tokens",
     params(TokenPath),
     responses(
-        (status = 204, description = "Revoked"),
+        (status = 200, description = "Revoked", body = PublishTokenView),
         (status = 404, response = NotFound),
         SignedIn,
     )
@@ -533,12 +537,18 @@ pub async fn revoke_token(
     State(state): State<AppState>,
     caller: Caller,
     Path(TokenPath { id }): Path<TokenPath>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<Json<PublishTokenView>> {
     state
         .registry
         .revoke_token(&caller.0.person_id, &id)
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    let record = state
+        .catalog
+        .store()
+        .publish_token(&id)
+        .await?
+        .ok_or_else(|| ApiError::internal(&"a revoked token is gone"))?;
+    Ok(Json(record.into()))
 }
 
 /// A version waiting for a moderator.
@@ -791,7 +801,7 @@ pub struct HashPath {
     summary = "Remove a file hash from the blocklist",
     params(HashPath),
     responses(
-        (status = 204, description = "Removed"),
+        (status = 200, description = "Removed: the blocklist now", body = Blocklist),
         (status = 404, response = NotFound),
         Platform,
     )
@@ -800,10 +810,10 @@ pub async fn unblock(
     State(state): State<AppState>,
     caller: Caller,
     Path(HashPath { sha512 }): Path<HashPath>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<Json<Blocklist>> {
     platform(&caller, Action::ModerateCatalogue)?;
     state.registry.unblock(&sha512, &caller.0.person_id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    blocklist(State(state), caller).await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
