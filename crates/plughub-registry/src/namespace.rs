@@ -57,11 +57,11 @@ pub async fn on_npm(npm: &NpmClient, namespace: &str, name: &str) -> Result<OnNp
     if let Some(doc) = document(npm, name).await? {
         found.push((name.to_string(), doc));
     }
-    if namespace.starts_with('@') {
+    if let Some(scope) = namespace.strip_prefix('@') {
         let prefix = format!("{namespace}/");
         // A registry without search (a private one) answers with an error: the name's own document is
         // then all that can be asked.
-        if let Ok(names) = npm.search(&format!("scope:{}", &namespace[1..])).await {
+        if let Ok(names) = npm.search(&format!("scope:{scope}")).await {
             let scoped: BTreeSet<String> = names
                 .into_iter()
                 .filter(|n| n.starts_with(&prefix) && n != name)

@@ -501,7 +501,7 @@ impl Registry {
             .await?;
         }
         tx.commit().await?;
-        Ok(self.version_in(name, version, VERSION_PUBLISHED).await?)
+        self.version_in(name, version, VERSION_PUBLISHED).await
     }
 
     /// A moderator rejects a quarantined version: it is never published; its number stays used.
@@ -538,7 +538,7 @@ impl Registry {
             return Err(decided_already(name, version));
         }
         tx.commit().await?;
-        Ok(self.version_in(name, version, VERSION_REJECTED).await?)
+        self.version_in(name, version, VERSION_REJECTED).await
     }
 
     /// Takes a published version back, within `UNPUBLISH_WINDOW` of its upload and only when no
@@ -623,7 +623,7 @@ impl Registry {
             }
         }
         tx.commit().await?;
-        Ok(self.version_in(name, version, VERSION_UNPUBLISHED).await?)
+        self.version_in(name, version, VERSION_UNPUBLISHED).await
     }
 
     /// How many organisations have `name@version` installed (as the running version, or as the one
