@@ -127,7 +127,7 @@ test('registry: a publish token made on /account is shown once and revoked there
   const form = owner.locator('#publish-token-form');
   await form.getByLabel('Namespace').selectOption(NAMESPACE);
   const name = `ci-${Date.now()}`;
-  await form.getByLabel('Name').fill(name);
+  await form.getByLabel('Name', { exact: true }).fill(name);
   await form.getByRole('button', { name: 'Make a publish token' }).click();
   const secret = form.locator('[data-secret] output');
   await secret.waitFor({ state: 'visible' });
