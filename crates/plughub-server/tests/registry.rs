@@ -278,6 +278,18 @@ async fn a_publish_is_in_the_catalogue_at_once_and_a_version_is_never_published_
             json!({ "latest": "2.0.0", "next": "3.0.0-rc.1" })
         );
 
+        // Past the API's 1 MB body limit, within the registry's 10 MB: accepted.
+        let noise: String = (0..20_000u32)
+            .map(|i| hex::encode(sha2::Sha512::digest(i.to_le_bytes())))
+            .collect();
+        let big = tarball::package(
+            &manifest("@acme/plugin-big", "1.0.0"),
+            &[("index.js", CODE), ("data/noise.txt", &noise)],
+        );
+        assert!(big.len() > 1 << 20, "{}", big.len());
+        let (status, body) = publish(app, &w.ada, "@acme/plugin-big", None, big).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+
         // The name in the path must be the package's.
         let (status, body) =
             publish(app, &w.ada, "@acme/other", None, package(name, "4.0.0")).await;
