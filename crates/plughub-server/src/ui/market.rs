@@ -94,12 +94,22 @@ pub async fn admin_registry(State(state): State<AppState>, viewer: Viewer, uri: 
         .into_iter()
         .map(crate::handlers::registry::BlockedHash::from)
         .collect::<Vec<_>>();
+    let decisions = state
+        .catalog
+        .store()
+        .namespace_decisions()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(crate::handlers::registry::NamespaceDecision::from)
+        .collect::<Vec<_>>();
     page.render(
         "admin_registry.html",
         "Registry moderation",
         context! {
             quarantined => Serde(&quarantined),
             blocked => Serde(&blocked),
+            decisions => Serde(&decisions),
         },
     )
 }
