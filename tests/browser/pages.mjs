@@ -36,6 +36,7 @@ export const pages = [
   { name: 'compare-page', path: '/compare?plugins=@fixture/plugin-hello,@fixture/plugin-echo-model', as: null },
   { name: 'admin-publishers', path: '/admin/publishers', as: 'platform' },
   { name: 'api-docs', path: '/api/docs', as: null },
+  { name: 'admin-registry', path: '/admin/registry', as: 'platform' },
 ];
 
 // The pages Lighthouse measures (lighthouse.test.mjs): the catalogue, and one plugin's page. The set-up's

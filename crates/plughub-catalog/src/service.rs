@@ -63,7 +63,13 @@ pub struct Release {
 
 /// The versions of `entry`'s npm record, newest first in npm's order.
 fn releases(entry: &CatalogEntry) -> Vec<Release> {
-    let Some(SourceRecord::Npm(npm)) = entry.sources.get(&plughub_domain::SourceKind::Npm) else {
+    // A package published to plughub has its versions in plughub's record; any other, in npm's.
+    let Some(SourceRecord::Npm(npm)) = [
+        plughub_domain::SourceKind::Plughub,
+        plughub_domain::SourceKind::Npm,
+    ]
+    .iter()
+    .find_map(|k| entry.sources.get(k)) else {
         return vec![];
     };
     let mut releases: Vec<Release> = npm

@@ -178,9 +178,10 @@ impl PluginView {
     }
 }
 
-/// The npm record to show: the live one, else the starter's.
-fn best_npm(entry: &CatalogEntry) -> Option<&NpmRecord> {
-    [SourceKind::Npm, SourceKind::Starter]
+/// The npm record to show: plughub's own (a package published to plughub), else the live one, else the
+/// starter's.
+pub fn best_npm(entry: &CatalogEntry) -> Option<&NpmRecord> {
+    [SourceKind::Plughub, SourceKind::Npm, SourceKind::Starter]
         .iter()
         .find_map(|k| match entry.sources.get(k) {
             Some(SourceRecord::Npm(n)) if !n.missing && !n.withdrawn => Some(n),

@@ -71,6 +71,10 @@ pub enum SourceKind {
     /// The starter catalogue carried by the binary, until the first live sync replaces it.
     #[serde(rename = "starter")]
     Starter,
+    /// Published to plughub itself (`plughub-registry`): the npm view of its published versions. A
+    /// catalogue sync never reads, changes or removes it.
+    #[serde(rename = "plughub")]
+    Plughub,
 }
 
 impl SourceKind {
@@ -80,6 +84,7 @@ impl SourceKind {
             SourceKind::RegistryNext => "registry:next",
             SourceKind::Npm => "npm",
             SourceKind::Starter => "starter",
+            SourceKind::Plughub => "plughub",
         }
     }
 

@@ -385,7 +385,11 @@ impl Reputations<'_> {
         let mut releases = Vec::new();
         for row in store.catalog_rows().await? {
             if let Ok(entry) = serde_json::from_str::<CatalogEntry>(&row.properties) {
-                let dates: Vec<String> = match entry.sources.get(&SourceKind::Npm) {
+                let npm = entry
+                    .sources
+                    .get(&SourceKind::Plughub)
+                    .or_else(|| entry.sources.get(&SourceKind::Npm));
+                let dates: Vec<String> = match npm {
                     Some(SourceRecord::Npm(npm)) => npm
                         .versions
                         .iter()

@@ -106,7 +106,7 @@ document.addEventListener('submit', async (e) => {
     else if (then === 'secret') {
       const box = form.querySelector('[data-secret]');
       box.hidden = false;
-      box.querySelector('output').textContent = answer.secret ?? answer.password ?? (answer.link ? new URL(answer.link, location.origin).href : 'nothing to show: it was not made');
+      box.querySelector('output').textContent = answer.secret ?? answer.token ?? answer.password ?? (answer.link ? new URL(answer.link, location.origin).href : 'nothing to show: it was not made');
       box.querySelector('output').focus?.();
     } else if (then === 'done') { say(form, '.form-done', form.dataset.done || 'Done.'); form.reset(); }
     else if (then) location.href = then;

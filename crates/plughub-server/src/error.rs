@@ -328,3 +328,19 @@ impl From<plughub_market::MarketError> for ApiError {
         }
     }
 }
+
+impl From<plughub_registry::RegistryError> for ApiError {
+    fn from(e: plughub_registry::RegistryError) -> ApiError {
+        use plughub_registry::RegistryError as E;
+        match e {
+            E::Store(e) => e.into(),
+            E::Market(e) => e.into(),
+            E::Internal(_) => ApiError::internal(&e),
+            e => ApiError::new(
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                e.code(),
+                e.to_string(),
+            ),
+        }
+    }
+}

@@ -45,7 +45,9 @@ macro_rules! error_responses {
 
 error_responses! {
     /// The body is not JSON (`malformed_json`) or could not be read (`bad_body`), or a query parameter
-    /// is not one this operation takes, not of its type or out of its bounds (`bad_request`).
+    /// is not one this operation takes, not of its type or out of its bounds (`bad_request`); or an
+    /// upload that is not a package that can be published (`invalid_package`: no readable
+    /// package.json, a name other than the one in the path, no semantic version).
     BadRequest = 400;
     /// Not signed in, or with a token or session that no longer holds (`unauthenticated`,
     /// `bad_authorization`, `token_unknown`, `token_revoked`, `token_expired`, `session_ended`), or a
@@ -56,7 +58,10 @@ error_responses! {
     /// (`wrong_password`); the invitation names someone else (`invitation_not_yours`); or a change made
     /// with the session cookie that did not come from plughub's own pages: another site's origin
     /// (`cross_origin`), or without the session's `X-CSRF-Token` (`csrf_token_missing`,
-    /// `csrf_token_wrong`).
+    /// `csrf_token_wrong`); or a namespace one may not publish to or change: not held by the caller
+    /// (`namespace_not_held`), elizaOS's or a scope of the official registry (`namespace_reserved`),
+    /// one npm has that is not proven the publisher's (`namespace_on_npm`), or another than the publish
+    /// token's (`wrong_namespace`).
     Forbidden = 403;
     /// No such organisation among the caller's (`org_not_found`: one the caller is not in answers the
     /// same), or no such installed plugin (`plugin_not_installed`), agent (`agent_not_found`), component
@@ -79,11 +84,15 @@ error_responses! {
     /// (`last_owner`: make someone else owner first); an email that has a person already
     /// (`email_taken`: sign in first); a catalogue sync running already or too soon after the last
     /// (`sync_running`, `too_soon`); a publisher held or claimed by the caller already, a claim decided
-    /// already, or a verification that is already as asked (`conflict`).
+    /// already, or a verification that is already as asked (`conflict`); a version published already
+    /// (`version_exists`: versions are immutable), one published more than 72 hours ago
+    /// (`unpublish_window_over`) or installed in an organisation (`installed`), or a version not in the
+    /// state asked (`conflict`: releasing one that is not quarantined).
     Conflict = 409;
     /// The invitation has expired (`invitation_expired`): ask for a new one.
     Gone = 410;
-    /// The body is over the limit of 1 MB (`body_too_large`).
+    /// The body is over the limit of 1 MB (`body_too_large`); or an upload over the registry's limits
+    /// of size or file count (`too_large`).
     PayloadTooLarge = 413;
     /// A WebSocket endpoint asked without a WebSocket handshake (`websocket_required`).
     UpgradeRequired = 426;
@@ -109,7 +118,8 @@ error_responses! {
     Internal = 500;
     /// The plugin failed: it threw, timed out, ended, or did not start (`plugin_failed`).
     PluginFailed = 502;
-    /// The npm registry could not be read, or does not have the version asked for (`registry`).
+    /// The npm registry could not be read, or does not have the version asked for, or could not be asked
+    /// whether it has a namespace being published to (`registry`).
     RegistryFailed = 502;
     /// The upstream npm registry `/npm/` passes other names through from could not be read, refused,
     /// or sent a tarball larger than allowed (`upstream`).
@@ -507,6 +517,21 @@ fn add_link(
         crate::handlers::updates::check,
         crate::handlers::npm::document_doc,
         crate::handlers::npm::tarball_doc,
+        crate::handlers::registry::publish,
+        crate::handlers::registry::show,
+        crate::handlers::registry::unpublish,
+        crate::handlers::registry::set_tag,
+        crate::handlers::registry::remove_tag,
+        crate::handlers::registry::create_token,
+        crate::handlers::registry::tokens,
+        crate::handlers::registry::revoke_token,
+        crate::handlers::registry::quarantine,
+        crate::handlers::registry::release,
+        crate::handlers::registry::reject,
+        crate::handlers::registry::blocklist,
+        crate::handlers::registry::block,
+        crate::handlers::registry::unblock,
+        crate::handlers::registry::decide_namespace,
     ),
     components(
         schemas(ErrorBody, ErrorDetail),

@@ -2,8 +2,8 @@
 
 use crate::handlers::{
     account, admin, agent_bridge, agents, analytics, collections, compare, deprecations, health,
-    installed, me, members, notifications, npm, orgs, plugins, publishers, reputation, reviews,
-    updates, webhooks,
+    installed, me, members, notifications, npm, orgs, plugins, publishers, registry, reputation,
+    reviews, updates, webhooks,
 };
 use crate::state::AppState;
 use axum::Router;
@@ -196,6 +196,47 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/orgs/{org}/plugins/{plugin}/resume",
             post(agents::resume),
+        )
+        .route(
+            "/api/registry/packages/{name}",
+            get(registry::show).put(registry::publish),
+        )
+        .route(
+            "/api/registry/packages/{name}/versions/{version}",
+            delete(registry::unpublish),
+        )
+        .route(
+            "/api/registry/packages/{name}/dist-tags/{tag}",
+            put(registry::set_tag).delete(registry::remove_tag),
+        )
+        .route(
+            "/api/me/publish-tokens",
+            get(registry::tokens).post(registry::create_token),
+        )
+        .route(
+            "/api/me/publish-tokens/{id}",
+            delete(registry::revoke_token),
+        )
+        .route("/api/admin/registry/quarantine", get(registry::quarantine))
+        .route(
+            "/api/admin/registry/packages/{name}/versions/{version}/release",
+            post(registry::release),
+        )
+        .route(
+            "/api/admin/registry/packages/{name}/versions/{version}/reject",
+            post(registry::reject),
+        )
+        .route(
+            "/api/admin/registry/blocklist",
+            get(registry::blocklist).post(registry::block),
+        )
+        .route(
+            "/api/admin/registry/blocklist/{sha512}",
+            delete(registry::unblock),
+        )
+        .route(
+            "/api/admin/registry/namespaces/{namespace}/decision",
+            put(registry::decide_namespace),
         )
         .merge(crate::ui::routes())
         .fallback(health::not_found)

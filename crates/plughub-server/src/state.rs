@@ -27,6 +27,8 @@ pub struct AppState {
     /// The npm registry `/npm/` passes names not published to plughub through from: the default
     /// registry of the server's npm configuration, without its credentials (`/npm/` is public).
     pub npm_upstream: Option<plughub_npm::NpmClient>,
+    /// plughub as a registry: publishing, its checks and moderation, publish tokens.
+    pub registry: plughub_registry::Registry,
 }
 
 /// The operator's settings of who a request comes from, and how long an open stream's check holds.
@@ -82,6 +84,8 @@ impl AppState {
             access: Access::default(),
             catalog_syncs: Default::default(),
             notifier: plughub_notify::Notifier::new(catalog.store().clone()),
+            // npm of the npm configuration is asked whether it has a namespace before one is published.
+            registry: plughub_registry::Registry::from_npm_config(catalog.store().clone()),
             catalog,
         }
         .with_notifier_keys()
@@ -118,6 +122,12 @@ impl AppState {
     /// The same, passing names not published to plughub through from `registry` on `/npm/`.
     pub fn with_npm_upstream(mut self, registry: &str) -> AppState {
         self.npm_upstream = Some(plughub_npm::NpmClient::new(registry));
+        self
+    }
+
+    /// The same, publishing with `registry` (its npm registry and limits).
+    pub fn with_registry(mut self, registry: plughub_registry::Registry) -> AppState {
+        self.registry = registry;
         self
     }
 

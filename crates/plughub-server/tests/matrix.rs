@@ -250,6 +250,29 @@ fn platform_routes() -> Vec<(&'static str, &'static str, Option<Value>)> {
             None,
         ),
         ("POST", "/api/admin/updates/check", None),
+        ("GET", "/api/admin/registry/quarantine", None),
+        (
+            "POST",
+            "/api/admin/registry/packages/@nobody-here%2Fx/versions/1.0.0/release",
+            Some(json!({})),
+        ),
+        (
+            "POST",
+            "/api/admin/registry/packages/@nobody-here%2Fx/versions/1.0.0/reject",
+            Some(json!({ "note": "no" })),
+        ),
+        ("GET", "/api/admin/registry/blocklist", None),
+        (
+            "POST",
+            "/api/admin/registry/blocklist",
+            Some(json!({ "sha512": "0".repeat(128), "reason": "made by the matrix" })),
+        ),
+        ("DELETE", "/api/admin/registry/blocklist/none", None),
+        (
+            "PUT",
+            "/api/admin/registry/namespaces/@nobody-here/decision",
+            Some(json!({ "note": "made by the matrix" })),
+        ),
     ]
 }
 
@@ -300,6 +323,35 @@ fn own_routes() -> Vec<(&'static str, &'static str, Option<Value>)> {
             "POST",
             "/api/reviews/none/reports",
             Some(json!({ "reason": "spam" })),
+        ),
+        // The registry's: whether one may is holding the package's namespace (nobody here holds
+        // @nobody-here: refused as `namespace_not_held`, never `forbidden`), not a role.
+        ("GET", "/api/me/publish-tokens", None),
+        (
+            "POST",
+            "/api/me/publish-tokens",
+            Some(json!({ "namespace": "@nobody-here", "name": "ci", "days": 1 })),
+        ),
+        ("DELETE", "/api/me/publish-tokens/none", None),
+        (
+            "PUT",
+            "/api/registry/packages/@nobody-here%2Fx",
+            Some(json!({})),
+        ),
+        (
+            "DELETE",
+            "/api/registry/packages/@nobody-here%2Fx/versions/1.0.0",
+            None,
+        ),
+        (
+            "PUT",
+            "/api/registry/packages/@nobody-here%2Fx/dist-tags/beta",
+            Some(json!({ "version": "1.0.0" })),
+        ),
+        (
+            "DELETE",
+            "/api/registry/packages/@nobody-here%2Fx/dist-tags/beta",
+            None,
         ),
     ]
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 /// Every route of the API, as a client sees it.
-const ROUTES: [(&str, &str); 94] = [
+const ROUTES: [(&str, &str); 109] = [
     ("get", "/api/me"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/logout"),
@@ -107,6 +107,27 @@ const ROUTES: [(&str, &str); 94] = [
     ("post", "/api/admin/updates/check"),
     ("get", "/npm/{name}"),
     ("get", "/npm/{name}/-/{file}"),
+    ("put", "/api/registry/packages/{name}"),
+    ("get", "/api/registry/packages/{name}"),
+    ("delete", "/api/registry/packages/{name}/versions/{version}"),
+    ("put", "/api/registry/packages/{name}/dist-tags/{tag}"),
+    ("delete", "/api/registry/packages/{name}/dist-tags/{tag}"),
+    ("post", "/api/me/publish-tokens"),
+    ("get", "/api/me/publish-tokens"),
+    ("delete", "/api/me/publish-tokens/{id}"),
+    ("get", "/api/admin/registry/quarantine"),
+    (
+        "post",
+        "/api/admin/registry/packages/{name}/versions/{version}/release",
+    ),
+    (
+        "post",
+        "/api/admin/registry/packages/{name}/versions/{version}/reject",
+    ),
+    ("get", "/api/admin/registry/blocklist"),
+    ("post", "/api/admin/registry/blocklist"),
+    ("delete", "/api/admin/registry/blocklist/{sha512}"),
+    ("put", "/api/admin/registry/namespaces/{namespace}/decision"),
 ];
 
 async fn document() -> Value {

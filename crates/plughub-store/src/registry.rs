@@ -471,6 +471,26 @@ impl Store {
         rows.iter().map(token_from_row).collect()
     }
 
+    /// Every namespace decision, newest first (for the moderators' page).
+    pub async fn namespace_decisions(&self) -> Result<Vec<NamespaceDecisionRecord>> {
+        let rows = sqlx::query(
+            "SELECT namespace, note, decided_by, decided_at FROM namespace_decisions \
+             ORDER BY decided_at DESC, namespace",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(NamespaceDecisionRecord {
+                    namespace: r.try_get("namespace")?,
+                    note: r.try_get("note")?,
+                    decided_by: r.try_get("decided_by")?,
+                    decided_at: r.try_get("decided_at")?,
+                })
+            })
+            .collect()
+    }
+
     /// A platform owner's decision on `namespace`, if there is one.
     pub async fn namespace_decision(
         &self,

@@ -8,7 +8,7 @@ use crate::sources::fetch;
 use crate::sources::registry::{self, RegistrySnapshot};
 use crate::view::PluginView;
 use crate::{CatalogError, Result};
-use plughub_domain::{CatalogEntry, EventType, NewEvent, SourceRecord, ThingKind};
+use plughub_domain::{CatalogEntry, EventType, NewEvent, SourceKind, SourceRecord, ThingKind};
 use plughub_store::{NewThing, Store, SyncRun, now_rfc3339};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -136,6 +136,15 @@ pub async fn sync(
     if let Some(base) = &options.npm_registry {
         let report = npm_stage::sync_npm(&mut entries, &mut readmes, base, options, progress).await;
         reports.push(report);
+    }
+
+    // A package published to plughub is plughub's alone: whatever the registry or npm said of its name,
+    // its entry stays as the registry (`plughub-registry`) wrote it, never changed or withdrawn by a sync.
+    for (name, stored) in &existing {
+        if stored.entry.sources.contains_key(&SourceKind::Plughub) {
+            entries.insert(name.clone(), stored.entry.clone());
+            readmes.remove(name);
+        }
     }
 
     let any_ok = reports.iter().any(|r| r.ok);

@@ -21,6 +21,8 @@ pub(super) async fn sync_npm(
     let mut names: BTreeSet<String> = entries
         .iter()
         .filter(|(_, e)| e.sources.values().any(|r| !r.withdrawn()))
+        // plughub's own packages are never looked up on npm (their entry stays plughub's).
+        .filter(|(_, e)| !e.sources.contains_key(&SourceKind::Plughub))
         .map(|(n, _)| n.clone())
         .collect();
     names.extend(options.npm_seeds.iter().cloned());

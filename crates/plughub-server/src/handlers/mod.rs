@@ -15,6 +15,7 @@ pub mod npm;
 pub mod orgs;
 pub mod plugins;
 pub mod publishers;
+pub mod registry;
 pub mod reputation;
 pub mod reviews;
 pub mod updates;

@@ -47,14 +47,69 @@ pub async fn publisher(
         ),
         None => (false, Vec::new()),
     };
+    // Its packages published to plughub (the catalogue lists them among its plugins, marked).
+    let published = state
+        .catalog
+        .store()
+        .registry_packages_of(&name)
+        .await
+        .unwrap_or_default();
     page.render(
         "publisher.html",
         &format!("Publisher {name}"),
         context! {
             publisher => Serde(&found),
+            published => published,
             holds => holds,
             waiting => my_claims.iter().any(|c| c.status == "pending"),
             my_claims => Serde(&my_claims),
+        },
+    )
+}
+
+/// `GET /admin/registry`: quarantined versions to release or reject, the blocklist, namespace
+/// decisions.
+pub async fn admin_registry(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> Response {
+    let page = Page::new(&viewer, "admin", &uri);
+    if let Some(sign_in) = page.sign_in_first(&uri) {
+        return sign_in;
+    }
+    if !viewer.is_platform_owner() {
+        return page.error(
+            StatusCode::FORBIDDEN,
+            "Registry moderation",
+            "Only platform owners release or reject quarantined versions and keep the blocklist.",
+        );
+    }
+    let quarantined = match crate::handlers::registry::quarantined(&state).await {
+        Ok(q) => q,
+        Err(e) => return page.error(e.status, "Registry moderation", &e.message),
+    };
+    let blocked = state
+        .catalog
+        .store()
+        .blocked_hashes()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(crate::handlers::registry::BlockedHash::from)
+        .collect::<Vec<_>>();
+    let decisions = state
+        .catalog
+        .store()
+        .namespace_decisions()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(crate::handlers::registry::NamespaceDecision::from)
+        .collect::<Vec<_>>();
+    page.render(
+        "admin_registry.html",
+        "Registry moderation",
+        context! {
+            quarantined => Serde(&quarantined),
+            blocked => Serde(&blocked),
+            decisions => Serde(&decisions),
         },
     )
 }

@@ -39,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/members", get(people::members))
         .route("/admin", get(people::admin))
         .route("/admin/publishers", get(market::admin))
+        .route("/admin/registry", get(market::admin_registry))
         .route("/publishers/{name}", get(market::publisher))
         .route("/collections", get(market::collections))
         .route("/collections/{slug}", get(market::collection))

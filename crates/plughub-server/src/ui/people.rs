@@ -66,10 +66,37 @@ pub async fn account(
         .map(|p| p.person_id.clone())
         .unwrap_or_default();
     let tokens = state.accounts.tokens_of(&person).await.unwrap_or_default();
+    // Publish tokens, and the namespaces the person holds (those a publish token can be made for).
+    let publish_tokens = state
+        .catalog
+        .store()
+        .publish_tokens_of(&person)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(crate::handlers::registry::PublishTokenView::from)
+        .collect::<Vec<_>>();
+    let publishers = plughub_market::publishers::Publishers::new(state.catalog.store().clone());
+    let mut held = Vec::new();
+    for claim in publishers.claims_of(&person).await.unwrap_or_default() {
+        if !held.contains(&claim.namespace)
+            && publishers
+                .holds(&person, &claim.namespace)
+                .await
+                .unwrap_or(false)
+        {
+            held.push(claim.namespace);
+        }
+    }
     page.render(
         "account.html",
         "Your account",
-        context! { tokens => Serde(&tokens), memberships => Serde(&viewer.principal.as_ref().map(|p| p.memberships.clone())) },
+        context! {
+            tokens => Serde(&tokens),
+            memberships => Serde(&viewer.principal.as_ref().map(|p| p.memberships.clone())),
+            publish_tokens => Serde(&publish_tokens),
+            held => held,
+        },
     )
 }
 

@@ -57,6 +57,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "admin_publishers.html",
         include_str!("../../templates/admin_publishers.html"),
     ),
+    (
+        "admin_registry.html",
+        include_str!("../../templates/admin_registry.html"),
+    ),
     ("reviews.html", include_str!("../../templates/reviews.html")),
     (
         "moderation.html",
