@@ -127,6 +127,39 @@ fn names(list: &Value, key: &str) -> Vec<String> {
         .collect()
 }
 
+/// An author may claim a namespace the catalogue does not have yet, to publish under it on plughub; not
+/// one of the official registry's scopes.
+#[tokio::test]
+async fn a_new_namespace_is_claimed_to_publish_under_but_not_an_official_scope() {
+    for backend in BACKENDS {
+        let w = world(backend).await;
+        let evidence = json!({ "evidence": "our team's new scope" });
+        let (status, claim) = call(
+            &w.app,
+            "POST",
+            "/api/publishers/@nobody-here/claims",
+            Some(&w.ada),
+            Some(evidence.clone()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{claim}");
+        assert_eq!(claim["namespace"], "@nobody-here");
+        let (status, body) = call(
+            &w.app,
+            "POST",
+            "/api/publishers/@elizaos-plugins/claims",
+            Some(&w.ada),
+            Some(evidence),
+        )
+        .await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::FORBIDDEN, "namespace_reserved"),
+            "{body}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_claim_granted_one_refused_and_verification_granted_then_revoked() {
     for backend in BACKENDS {
@@ -161,7 +194,7 @@ async fn a_claim_granted_one_refused_and_verification_granted_then_revoked() {
         let (status, body) = call(
             app,
             "POST",
-            "/api/publishers/@nobody-here/claims",
+            "/api/publishers/not%20a%20namespace/claims",
             Some(&w.ada),
             Some(evidence.clone()),
         )

@@ -5,7 +5,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::handlers::admin::platform;
 use crate::json::ApiJson;
-use crate::openapi::{Conflict, JsonBody, NotFound, Platform, Public, SignedIn};
+use crate::openapi::{Conflict, Forbidden, JsonBody, NotFound, Platform, Public, SignedIn};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -220,6 +220,7 @@ pub struct NewClaim {
     request_body = NewClaim,
     responses(
         (status = 201, description = "The claim, waiting for a decision", body = Claim),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         SignedIn,
@@ -232,9 +233,25 @@ pub async fn claim(
     Path(PublisherPath { publisher }): Path<PublisherPath>,
     ApiJson(body): ApiJson<NewClaim>,
 ) -> ApiResult<(StatusCode, Json<Claim>)> {
-    // Only a publisher there is: a namespace of the catalogue, or one claimed before.
-    publisher_page(&state, &publisher).await?;
-    let claim = Publishers::new(state.catalog.store().clone())
+    let publishers = Publishers::new(state.catalog.store().clone());
+    // A namespace of the catalogue, one claimed before, or a new one an author means to publish to
+    // plughub under; never a new claim on one of the official registry's scopes, which nobody may
+    // publish to, nor on a name that cannot be a namespace.
+    if let Err(unknown) = publisher_page(&state, &publisher).await {
+        if publishers.publisher(&publisher).await.is_err() {
+            return Err(unknown);
+        }
+        if plughub_registry::namespace::is_reserved(&publisher) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "namespace_reserved",
+                format!(
+                    "{publisher} is a scope of elizaOS's official registry: nobody may publish under it on plughub"
+                ),
+            ));
+        }
+    }
+    let claim = publishers
         .claim(&caller.0.person_id, &publisher, &body.evidence)
         .await?;
     Ok((StatusCode::CREATED, Json(claim)))
