@@ -144,8 +144,10 @@ fn an_author_inits_tests_publishes_and_an_organisation_installs_and_runs_it() {
             .arg(&dir)
             .args(["--server", &url, "--token", &publish_token]),
     );
-    assert_eq!(published["status"], "published", "{published:#}");
-    assert_eq!(published["name"], name.as_str());
+    assert_eq!(published["answer"]["outcome"], "published", "{published:#}");
+    let body = &published["answer"]["body"];
+    assert_eq!(body["name"], name.as_str());
+    assert_eq!(body["integrity"], published["package"]["integrity"]);
 
     // An organisation installs it from plughub through the ordinary install path, and runs its action.
     let client = || {
@@ -167,12 +169,12 @@ fn an_author_inits_tests_publishes_and_an_organisation_installs_and_runs_it() {
         "--org",
         "acme",
         "--text",
-        "I am Ada",
+        "greet Ada",
         "--json",
     ]));
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "run: {stdout}\n{}", text(&out.stderr));
-    assert!(stdout.contains("Hello"), "{stdout}");
+    assert!(stdout.contains("Hello, Ada!"), "{stdout}");
 }
 
 /// A name part unique to this run (no extra dependency for it).
