@@ -1167,7 +1167,10 @@ async fn cache_and_memories_stay_within_the_storage_quota() {
         assert_eq!(t.store.storage_used(&one).await.unwrap(), 5_004);
         // Clearing an instance (a `plughub dev test` run) removes its cache and memories and their
         // bytes, and nothing of another instance's.
-        t.store.create_memory(&new(&memory("m".into())), quota).await.unwrap();
+        t.store
+            .create_memory(&new(&memory("m".into())), quota)
+            .await
+            .unwrap();
         t.store.clear_runtime_state(&one).await.unwrap();
         assert_eq!(t.store.storage_used(&one).await.unwrap(), 0);
         assert_eq!(t.store.cache_get(&one, "k1").await.unwrap(), None);

@@ -235,12 +235,15 @@ async fn serve(
     answer.push_str(&body);
     // Recorded before the answer goes: a test that ends as soon as it has its answer still finds its
     // request among the run's.
-    seen.lock().expect("not poisoned").requests.push(StubRequest {
-        method,
-        url: asked.map_or(url, |u| u.to_string()),
-        status,
-        matched: found.is_some(),
-    });
+    seen.lock()
+        .expect("not poisoned")
+        .requests
+        .push(StubRequest {
+            method,
+            url: asked.map_or(url, |u| u.to_string()),
+            status,
+            matched: found.is_some(),
+        });
     let _ = stream.write_all(answer.as_bytes()).await;
     let _ = stream.shutdown().await;
     Some(())
@@ -333,9 +336,10 @@ mod tests {
     /// The request is among the stub's as soon as its answer is read: a test that ends then has it.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_request_is_recorded_before_it_is_answered() {
-        let dev: DevConfig =
-            serde_json::from_str(r#"{"http": [{"url": "http://api.example.com/a", "body": "ok"}]}"#)
-                .unwrap();
+        let dev: DevConfig = serde_json::from_str(
+            r#"{"http": [{"url": "http://api.example.com/a", "body": "ok"}]}"#,
+        )
+        .unwrap();
         let stub = Stub::start(dev.http).await.unwrap();
         for _ in 0..50 {
             let mut stream = tokio::net::TcpStream::connect(stub.address())

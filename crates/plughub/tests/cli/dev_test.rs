@@ -276,7 +276,10 @@ async fn a_plugin_without_tests_is_exit_1_and_says_so() {
     let source = std::fs::read_to_string(package.join("dist/index.js")).unwrap();
     std::fs::write(
         package.join("dist/index.js"),
-        source.replace("  providers: [keyInfo],\n  tests,\n", "  providers: [keyInfo],\n"),
+        source.replace(
+            "  providers: [keyInfo],\n  tests,\n",
+            "  providers: [keyInfo],\n",
+        ),
     )
     .unwrap();
     let out = dev_test(&data, &package, &[]);
@@ -325,10 +328,7 @@ async fn a_plugin_that_does_not_restart_fails_the_tests_left_with_a_report() {
         "{stdout}\n{}",
         text(&out.stderr)
     );
-    assert!(
-        stdout.contains("✗ devtest › after the end ("),
-        "{stdout}"
-    );
+    assert!(stdout.contains("✗ devtest › after the end ("), "{stdout}");
     assert!(stdout.contains("the plugin did not restart"), "{stdout}");
     assert!(stdout.contains("will not start twice"), "{stdout}");
     let xml = std::fs::read_to_string(&junit).unwrap();
