@@ -12,8 +12,12 @@
 #
 # Arguments, if any, name the examples to run (e.g. plugin-weather); by default, all five.
 #
+# The development store is a fresh folder under the target dir each run (`--data-dir`), shared by the
+# examples (one pnpm store): never the author's own development store, and no state from an earlier run.
+#
 # The last line says `examples: N passed, M failed`, counting the tests in the JUnit reports; an example
-# that cannot be built or loaded (no report) counts as one failed test.
+# that cannot be built or loaded (no report) or has no tests counts as one failed test. The exit status is
+# non-zero when any failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
@@ -35,6 +39,9 @@ plughub="$target/debug/plughub"
 reports="$target/examples-junit"
 rm -rf "$reports"
 mkdir -p "$reports"
+data="$target/examples-data"
+rm -rf "$data"
+mkdir -p "$data"
 
 status=0
 for example in "${examples[@]}"; do
@@ -46,13 +53,13 @@ for example in "${examples[@]}"; do
     status=1
     continue
   fi
-  "$plughub" dev test --dir "examples/$example" --junit "$reports/$example.xml" || status=1
+  "$plughub" --data-dir "$data" dev test --dir "examples/$example" --junit "$reports/$example.xml" || status=1
 done
 
 echo "examples tests: $(($(date +%s) - started)) s"
 # A test is a <testcase>; it failed when it holds a <failure> or an <error>. An example without a report
 # never got to its tests: one failure.
-python3 - "$reports" "${examples[@]}" <<'PY' || echo "examples: 0 passed, 1 failed"
+python3 - "$reports" "${examples[@]}" <<'PY' || status=1
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -74,5 +81,6 @@ for name in names:
     passed += len(cases) - bad
     failed += bad
 print(f"examples: {passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
 PY
 exit "$status"

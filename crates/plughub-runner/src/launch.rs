@@ -80,8 +80,12 @@ impl Runner {
                     sandbox.memory_mb = u64::from(policy.limits(context.plan).memory_mb);
                     sandbox
                 }),
-                // The granted domains, or no way out at all.
-                egress: context.granted.network.as_ref().map(|_| EgressPolicy {
+                // The granted domains, or no way out at all. A development run (its resolver names the
+                // stub) always goes through the proxy, with no domain when none is granted: unsandboxed,
+                // a worker without a proxy would reach the open network.
+                egress: (context.granted.network.is_some()
+                    || self.dev().is_some_and(|d| d.resolver.is_some()))
+                .then(|| EgressPolicy {
                     domains: context.granted.domains(),
                     ..self.config().egress.clone()
                 }),

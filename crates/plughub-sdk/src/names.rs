@@ -87,10 +87,10 @@ pub fn npm_name_problem(name: &str) -> Option<String> {
         }
         if let Some(c) = part
             .chars()
-            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || "-._~".contains(*c)))
+            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || "-._".contains(*c)))
         {
             return Some(format!(
-                "'{name}' has '{c}'; npm names use only lowercase letters, digits and - . _ ~"
+                "'{name}' has '{c}'; npm names use only lowercase letters, digits and - . _"
             ));
         }
     }
@@ -115,7 +115,7 @@ mod tests {
 
     #[test]
     fn names_npm_accepts_pass_and_others_say_why() {
-        for ok in ["plugin-x", "@acme/plugin-x", "a.b_c~d", "plugin-2"] {
+        for ok in ["plugin-x", "@acme/plugin-x", "a.b_c-d", "plugin-2"] {
             assert_eq!(npm_name_problem(ok), None, "{ok}");
         }
         for (bad, says) in [
@@ -127,6 +127,8 @@ mod tests {
             ("@a/b/c", "more than one"),
             ("http", "reserved"),
             ("plugin-é", "lowercase letters"),
+            // npm refuses ~'!()* in new names (validate-npm-package-name).
+            ("plugin~x", "has '~'"),
             ("", "empty"),
         ] {
             let problem = npm_name_problem(bad).unwrap_or_default();

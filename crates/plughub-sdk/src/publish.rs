@@ -70,12 +70,13 @@ pub fn what_to_do(status: u16, code: &str, name: &str) -> String {
     }
 }
 
-/// PUTs the tarball for `name` under `tag` to the server, with the token as a bearer.
+/// PUTs the tarball for `name` to the server, with the token as a bearer; under `tag` when given, else
+/// no tag is sent and the server moves `latest` only forward.
 pub async fn upload(
     server: &str,
     token: &str,
     name: &str,
-    tag: &str,
+    tag: Option<&str>,
     tarball: Vec<u8>,
 ) -> Result<Answer, PublishError> {
     let url = format!(
@@ -90,9 +91,11 @@ pub async fn upload(
             url: url.clone(),
             source,
         })?;
-    let response = client
-        .put(&url)
-        .query(&[("tag", tag)])
+    let mut request = client.put(&url);
+    if let Some(tag) = tag {
+        request = request.query(&[("tag", tag)]);
+    }
+    let response = request
         .bearer_auth(token)
         .header("Content-Type", "application/octet-stream")
         .body(tarball)

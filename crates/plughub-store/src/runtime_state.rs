@@ -181,6 +181,25 @@ impl Store {
         .await
     }
 
+    /// Removes all an instance's cache and memories (every agent's), in one transaction: `plughub dev
+    /// test` starts each run from nothing, though its instance id survives the reinstall.
+    pub async fn clear_runtime_state(&self, instance_id: &str) -> Result<()> {
+        let mut tx = self.begin().await?;
+        usage_locked(&mut tx, instance_id).await?;
+        for delete in [
+            "DELETE FROM runtime_cache WHERE instance_id = $1",
+            "DELETE FROM memories WHERE instance_id = $1",
+        ] {
+            sqlx::query(delete)
+                .bind(instance_id)
+                .execute(tx.conn())
+                .await?;
+        }
+        set_usage(&mut tx, instance_id, 0).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The newest memories of an instance for an agent that match the query, newest first.
     pub async fn memories(&self, query: &MemoryQuery<'_>) -> Result<Vec<serde_json::Value>> {
         let pattern = query

@@ -1165,6 +1165,25 @@ async fn cache_and_memories_stay_within_the_storage_quota() {
         // Another instance's quota is its own.
         t.store.cache_set(&two, "k1", &kb(9), quota).await.unwrap();
         assert_eq!(t.store.storage_used(&one).await.unwrap(), 5_004);
+        // Clearing an instance (a `plughub dev test` run) removes its cache and memories and their
+        // bytes, and nothing of another instance's.
+        t.store
+            .create_memory(&new(&memory("m".into())), quota)
+            .await
+            .unwrap();
+        t.store.clear_runtime_state(&one).await.unwrap();
+        assert_eq!(t.store.storage_used(&one).await.unwrap(), 0);
+        assert_eq!(t.store.cache_get(&one, "k1").await.unwrap(), None);
+        let all = plughub_store::MemoryQuery {
+            instance_id: &one,
+            agent_id: "eliza",
+            table: None,
+            room_id: None,
+            text: None,
+            count: 10,
+        };
+        assert!(t.store.memories(&all).await.unwrap().is_empty());
+        assert!(t.store.cache_get(&two, "k1").await.unwrap().is_some());
 
         // Concurrent writers of one instance never pass the quota together, and the total stays the
         // sum of the rows.

@@ -244,9 +244,9 @@ pub struct DevLogsArgs {
 pub struct DevPublishArgs {
     #[command(flatten)]
     pub dir: DevDirArg,
-    /// The dist-tag the version gets
-    #[arg(long, default_value = "latest")]
-    pub tag: String,
+    /// The dist-tag the version gets (without it, the server moves `latest` to it only when it is newer)
+    #[arg(long)]
+    pub tag: Option<String>,
     /// Pack and validate, show what would be published, and stop there
     #[arg(long)]
     pub dry_run: bool,

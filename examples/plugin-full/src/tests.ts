@@ -24,11 +24,14 @@ function assert(condition: unknown, what: string): asserts condition {
 
 const USER = '00000000-0000-4000-8000-000000000002' as UUID;
 const state: State = { values: {}, data: {}, text: '' };
-let sequence = 0;
+// A new id each time: the development store is kept between runs, so a fixed id or room could meet what an
+// earlier run stored (plughub dev test clears memories before each run; a test does not rely on it).
+function uniqueId(): UUID {
+  return 'xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx'.replace(/x/g, () => Math.floor(Math.random() * 16).toString(16)) as UUID;
+}
 function message(runtime: IAgentRuntime, text: string, roomId = '00000000-0000-4000-8000-000000000001' as UUID): Memory {
-  sequence += 1;
   return {
-    id: `00000000-0000-4000-9000-${String(sequence).padStart(12, '0')}` as UUID,
+    id: uniqueId(),
     entityId: USER,
     agentId: runtime.agentId,
     roomId,
@@ -145,7 +148,7 @@ export const tests: TestSuite[] = [
       {
         name: 'REMEMBER_QUESTIONS stores questions as memories',
         fn: async (runtime) => {
-          const roomId = '00000000-0000-4000-8000-000000000201' as UUID;
+          const roomId = uniqueId();
           const asked = message(runtime, 'How does the counter work?', roomId);
           assert(await questionEvaluator.validate(runtime, asked), 'validate refused a question');
           await questionEvaluator.handler(runtime, asked);

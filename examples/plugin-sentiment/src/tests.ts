@@ -10,15 +10,16 @@ function assert(condition: unknown, what: string): asserts condition {
   if (!condition) throw new Error(what);
 }
 
-// A room of its own for each test, so that memories other tests stored are not counted.
-function room(n: number): UUID {
-  return `00000000-0000-4000-8000-${String(100 + n).padStart(12, '0')}` as UUID;
+// A new id each time: the development store is kept between runs, so a fixed id or room could meet what an
+// earlier run stored (plughub dev test clears memories before each run; a test does not rely on it).
+function uniqueId(): UUID {
+  return 'xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx'.replace(/x/g, () => Math.floor(Math.random() * 16).toString(16)) as UUID;
 }
 const USER = '00000000-0000-4000-8000-000000000002' as UUID;
 
 function message(runtime: IAgentRuntime, roomId: UUID, text: string, from: UUID = USER): Memory {
   return {
-    id: `00000000-0000-4000-9000-${String(Date.now() % 1e12).padStart(12, '0')}` as UUID,
+    id: uniqueId(),
     entityId: from,
     agentId: runtime.agentId,
     roomId,
@@ -57,15 +58,14 @@ export const tests: TestSuite[] = [
       {
         name: 'the evaluator stores the score as a memory in the message room',
         fn: async (runtime) => {
-          const roomId = room(1);
-          const before = (await scoresIn(runtime, roomId)).length;
+          // A room of its own, new each run: only this test's memory can be in it.
+          const roomId = uniqueId();
           const sent = message(runtime, roomId, 'I love this, it works great');
           const result = await sentimentEvaluator.handler(runtime, sent);
           assert(result && (result as { success?: boolean }).success === true, 'the evaluator did not succeed');
-          const memories = await scoresIn(runtime, roomId);
-          assert(memories.length === before + 1, `expected one more memory in the room, found ${memories.length - before}`);
-          const stored = memories.find((m) => m.content?.messageId === sent.id);
-          assert(stored, 'no stored memory names the message it scored');
+          const memories = (await scoresIn(runtime, roomId)).filter((m) => m.content?.messageId === sent.id);
+          assert(memories.length === 1, `expected one memory naming the message, found ${memories.length}`);
+          const stored = memories[0];
           assert(stored.content.label === 'positive', `stored label ${String(stored.content.label)}`);
           assert(stored.content.score === 6, `stored score ${String(stored.content.score)}`);
           assert(stored.entityId === USER, 'the memory is not about the message sender');
@@ -74,7 +74,7 @@ export const tests: TestSuite[] = [
       {
         name: 'storing goes through createMemory into the sentiment table',
         fn: async (runtime) => {
-          await sentimentEvaluator.handler(runtime, message(runtime, room(2), 'what an awful day'));
+          await sentimentEvaluator.handler(runtime, message(runtime, uniqueId(), 'what an awful day'));
           const creates = harness()
             .runtimeCalls()
             .filter((c) => c.method === 'createMemory');
@@ -87,9 +87,9 @@ export const tests: TestSuite[] = [
       {
         name: "the agent's own messages and empty messages are not scored",
         fn: async (runtime) => {
-          assert(!(await sentimentEvaluator.validate(runtime, message(runtime, room(3), 'great!', runtime.agentId))), "validate took the agent's own message");
-          assert(!(await sentimentEvaluator.validate(runtime, message(runtime, room(3), '   '))), 'validate took an empty message');
-          assert(await sentimentEvaluator.validate(runtime, message(runtime, room(3), 'great!')), "validate refused a person's message");
+          assert(!(await sentimentEvaluator.validate(runtime, message(runtime, uniqueId(), 'great!', runtime.agentId))), "validate took the agent's own message");
+          assert(!(await sentimentEvaluator.validate(runtime, message(runtime, uniqueId(), '   '))), 'validate took an empty message');
+          assert(await sentimentEvaluator.validate(runtime, message(runtime, uniqueId(), 'great!')), "validate refused a person's message");
         },
       },
     ],

@@ -75,16 +75,12 @@ impl Stub {
                         let mut first = [0u8; 1];
                         let secure =
                             matches!(stream.peek(&mut first).await, Ok(1) if first[0] == 22);
-                        let request = if secure {
-                            match tls.accept(stream).await {
-                                Ok(mut stream) => serve(&mut stream, &entries, "https").await,
-                                Err(_) => None,
+                        if secure {
+                            if let Ok(mut stream) = tls.accept(stream).await {
+                                serve(&mut stream, &entries, "https", &seen).await;
                             }
                         } else {
-                            serve(&mut stream, &entries, "http").await
-                        };
-                        if let Some(request) = request {
-                            seen.lock().expect("not poisoned").requests.push(request);
+                            serve(&mut stream, &entries, "http", &seen).await;
                         }
                     });
                 }
@@ -147,7 +143,8 @@ async fn serve(
     stream: &mut (impl AsyncRead + AsyncWrite + Unpin),
     entries: &[HttpStub],
     scheme: &str,
-) -> Option<StubRequest> {
+    seen: &Mutex<Seen>,
+) -> Option<()> {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 4096];
     let head_end = loop {
@@ -236,14 +233,20 @@ async fn serve(
         body.len()
     ));
     answer.push_str(&body);
+    // Recorded before the answer goes: a test that ends as soon as it has its answer still finds its
+    // request among the run's.
+    seen.lock()
+        .expect("not poisoned")
+        .requests
+        .push(StubRequest {
+            method,
+            url: asked.map_or(url, |u| u.to_string()),
+            status,
+            matched: found.is_some(),
+        });
     let _ = stream.write_all(answer.as_bytes()).await;
     let _ = stream.shutdown().await;
-    Some(StubRequest {
-        method,
-        url: asked.map_or(url, |u| u.to_string()),
-        status,
-        matched: found.is_some(),
-    })
+    Some(())
 }
 
 fn reason(status: u16) -> &'static str {
@@ -328,6 +331,30 @@ mod tests {
         let mut answer = String::new();
         stream.read_to_string(&mut answer).await.unwrap();
         answer
+    }
+
+    /// The request is among the stub's as soon as its answer is read: a test that ends then has it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_request_is_recorded_before_it_is_answered() {
+        let dev: DevConfig = serde_json::from_str(
+            r#"{"http": [{"url": "http://api.example.com/a", "body": "ok"}]}"#,
+        )
+        .unwrap();
+        let stub = Stub::start(dev.http).await.unwrap();
+        for _ in 0..50 {
+            let mut stream = tokio::net::TcpStream::connect(stub.address())
+                .await
+                .unwrap();
+            stream
+                .write_all(b"GET /a HTTP/1.1\r\nHost: api.example.com\r\n\r\n")
+                .await
+                .unwrap();
+            // The answer's first bytes, not its end: the test reads what it needs and goes on.
+            let mut first = [0u8; 12];
+            stream.read_exact(&mut first).await.unwrap();
+            assert_eq!(&first, b"HTTP/1.1 200");
+            assert_eq!(stub.take_requests().len(), 1);
+        }
     }
 
     #[tokio::test]

@@ -136,8 +136,12 @@ pub async fn publish(
         .publish(&publisher, &name, query.tag.as_deref(), &bytes)
         .await?;
     let status = if outcome.status == plughub_store::VERSION_PUBLISHED {
-        // Searchable at once on this server (others see the catalogue change on their next check).
-        state.catalog.refresh().await?;
+        // Searchable at once on this server (others see the catalogue change on their next check). The
+        // version is committed by now: a failed refresh is logged, not answered as a failed publish (a
+        // retry would only get 409); the next refresh shows it.
+        if let Err(e) = state.catalog.refresh().await {
+            tracing::warn!(package = %name, error = %e, "published, but the catalogue refresh failed");
+        }
         StatusCode::CREATED
     } else {
         StatusCode::ACCEPTED

@@ -106,6 +106,21 @@ async fn the_tarball_goes_up_to_the_encoded_name_with_the_token() {
     assert!(unpacked.join("dist/index.js").is_file());
     assert!(unpacked.join("images/icon.png").is_file());
     assert!(!unpacked.join("src").exists(), "sources stay out");
+
+    // Without --tag no tag is sent: the server moves `latest` only forward (a backport leaves it).
+    let (server, seen) = stub(
+        201,
+        serde_json::json!({"name": "@acme/plugin-up", "version": "0.1.0", "status": "published",
+                           "tag": "latest", "integrity": "x", "checks": []}),
+    )
+    .await;
+    let out = tokio::task::spawn_blocking(move || publish(&dir, &server, &[]))
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let seen = seen.lock().unwrap().clone().expect("a request came");
+    assert_eq!(seen.path, "/api/registry/packages/@acme%2Fplugin-up");
+    assert_eq!(seen.query, "", "no tag asked for");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -202,3 +202,135 @@ async fn a_plugin_that_cannot_load_or_build_is_exit_2() {
     );
     assert!(stderr.contains("`npm run build` failed"), "{stderr}");
 }
+
+#[tokio::test]
+async fn a_plugin_without_network_is_refused_every_domain_even_unsandboxed() {
+    let (_dir, package, data) = copy().await;
+    let manifest = std::fs::read_to_string(package.join("package.json")).unwrap();
+    std::fs::write(
+        package.join("package.json"),
+        manifest.replace("\"network.external\": [\"api.devtest.example\"],", ""),
+    )
+    .unwrap();
+    let out = dev_test(&data, &package, &["--no-sandbox", "--json"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("does not ask for"), "{stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tests = report["tests"].as_array().unwrap();
+    // Nothing reached the stub: without a grant the proxy refuses, and there is no way around it.
+    assert!(
+        tests
+            .iter()
+            .all(|t| t["stub_requests"] == serde_json::json!([])),
+        "{report}"
+    );
+    let fetched = tests
+        .iter()
+        .find(|t| t["test"] == "a request to the granted domain is answered by the stub")
+        .unwrap();
+    assert_eq!(fetched["passed"], false, "{fetched}");
+    assert_eq!(fetched["http_requests"][0]["status"], 403, "{fetched}");
+}
+
+#[tokio::test]
+async fn plughub_data_dir_from_the_environment_is_not_the_development_store() {
+    let (dir, package, _data) = copy().await;
+    let production = dir.path().join("production");
+    std::fs::create_dir_all(&production).unwrap();
+    let cache = dir.path().join("cache");
+    share_pnpm(&cache.join("plughub/dev")).await;
+    let out = run(Command::new(env!("CARGO_BIN_EXE_plughub"))
+        .args(["dev", "test", "--no-sandbox", "--dir"])
+        .arg(&package)
+        .env("PLUGHUB_DATA_DIR", &production)
+        .env("XDG_CACHE_HOME", &cache)
+        .env(
+            "PLUGHUB_REGISTRY_URL",
+            closed_port_url("generated-registry.json"),
+        )
+        .env("NPM_CONFIG_REGISTRY", closed_port_url(""))
+        .env_remove("PLUGHUB_DATABASE_URL"));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("PLUGHUB_DATA_DIR is not used for development"),
+        "{stderr}"
+    );
+    let used = cache.join("plughub/dev");
+    assert!(
+        stderr.contains(&format!("development store: {}", used.display())),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&production).unwrap().count(),
+        0,
+        "the folder of PLUGHUB_DATA_DIR was written to"
+    );
+    assert!(text(&out.stdout).contains("1 failed, 7 passed of 8"));
+}
+
+#[tokio::test]
+async fn a_plugin_without_tests_is_exit_1_and_says_so() {
+    let (_dir, package, data) = copy().await;
+    let source = std::fs::read_to_string(package.join("dist/index.js")).unwrap();
+    std::fs::write(
+        package.join("dist/index.js"),
+        source.replace(
+            "  providers: [keyInfo],\n  tests,\n",
+            "  providers: [keyInfo],\n",
+        ),
+    )
+    .unwrap();
+    let out = dev_test(&data, &package, &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("@fixture/plugin-devtest has no tests"),
+        "{stderr}"
+    );
+}
+
+/// A worker that ends in a test and cannot start again: the tests left fail with the reason, and the
+/// report and the JUnit XML are still written.
+#[tokio::test]
+async fn a_plugin_that_does_not_restart_fails_the_tests_left_with_a_report() {
+    let (dir, package, data) = copy().await;
+    let marker = dir.path().join("ended-once");
+    let source = std::fs::read_to_string(package.join("dist/index.js")).unwrap();
+    let source = source
+        .replace(
+            "import https from 'node:https';",
+            &format!(
+                "import https from 'node:https';\nimport fs from 'node:fs';\nconst MARKER = {:?};",
+                marker.display().to_string()
+            ),
+        )
+        .replace(
+            "          expect(1 + 2, 4, 'arithmetic');",
+            "          fs.writeFileSync(MARKER, 'x');\n          process.exit(3);",
+        )
+        .replace(
+            "  providers: [keyInfo],\n  tests,\n",
+            "  providers: [keyInfo],\n  init: async () => {\n    if (fs.existsSync(MARKER)) throw new Error('will not start twice');\n  },\n  tests: [{ name: 'devtest', tests: [...tests[0].tests, { name: 'after the end', fn: async () => {} }] }],\n",
+        );
+    std::fs::write(package.join("dist/index.js"), source).unwrap();
+    let junit = dir.path().join("out.xml");
+    let out = dev_test(
+        &data,
+        &package,
+        &["--no-sandbox", "--junit", junit.to_str().unwrap()],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains("✗ devtest › after the end ("), "{stdout}");
+    assert!(stdout.contains("the plugin did not restart"), "{stdout}");
+    assert!(stdout.contains("will not start twice"), "{stdout}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<testcase ").count(), 9, "{xml}");
+}

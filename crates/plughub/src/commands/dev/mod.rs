@@ -60,19 +60,39 @@ pub(crate) async fn sandbox_here(say: bool) -> Result<Option<plughub_engine::San
     Ok(sandbox)
 }
 
+/// The plan of the organisations the development store makes (`plughub dev`'s and `dev test`'s): one
+/// plan, so a plugin meets the same limits in the playground and in its tests.
+pub(crate) const DEV_PLAN: plughub_domain::Plan = plughub_domain::Plan::Enterprise;
+
 /// The development store `plughub dev` (watch), `dev test` and `dev logs` share: the folder `--data-dir`
-/// (or PLUGHUB_DATA_DIR) names, else plughub_sdk's development folder. Always an embedded store: a
-/// development run never writes to a shared PostgreSQL.
+/// names when given on the command line, else plughub_sdk's development folder; said on stderr. Not
+/// PLUGHUB_DATA_DIR: a production store exported in the environment must not become a development store
+/// (an organisation `dev`, an owner with a known password). Always an embedded store: a development run
+/// never writes to a shared PostgreSQL.
 pub fn dev_store(store: &StoreArgs) -> StoreArgs {
+    let dir = match &store.data_dir {
+        Some(dir) if data_dir_on_command_line(std::env::args()) => dir.clone(),
+        _ => {
+            if std::env::var_os("PLUGHUB_DATA_DIR").is_some() {
+                eprintln!(
+                    "note: PLUGHUB_DATA_DIR is not used for development (it may be a production store); give --data-dir to choose the development store"
+                );
+            }
+            plughub_sdk::dev_data_dir()
+        }
+    };
+    eprintln!("development store: {}", dir.display());
     StoreArgs {
-        data_dir: Some(
-            store
-                .data_dir
-                .clone()
-                .unwrap_or_else(plughub_sdk::dev_data_dir),
-        ),
+        data_dir: Some(dir),
         database_url: None,
     }
+}
+
+/// Whether `--data-dir` is among the arguments (clap also fills it from the environment).
+fn data_dir_on_command_line(args: impl IntoIterator<Item = String>) -> bool {
+    args.into_iter()
+        .take_while(|a| a != "--")
+        .any(|a| a == "--data-dir" || a.starts_with("--data-dir="))
 }
 
 /// An installer for the development store: an author reinstalls their plugin on every test run and every
@@ -80,4 +100,28 @@ pub fn dev_store(store: &StoreArgs) -> StoreArgs {
 /// the hour. The store is theirs alone; nothing else is relaxed.
 pub fn for_development(installer: &mut plughub_lifecycle::Installer) {
     installer.installs_per_hour = i64::MAX;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_data_dir_counts_only_from_the_command_line() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(super::data_dir_on_command_line(args(&[
+            "plughub",
+            "--data-dir",
+            "/d",
+            "dev",
+            "test"
+        ])));
+        assert!(super::data_dir_on_command_line(args(&[
+            "plughub",
+            "dev",
+            "test",
+            "--data-dir=/d"
+        ])));
+        assert!(!super::data_dir_on_command_line(args(&[
+            "plughub", "dev", "test", "--dir", "/p"
+        ])));
+    }
 }

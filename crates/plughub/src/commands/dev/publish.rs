@@ -41,7 +41,10 @@ pub async fn run(remote: &RemoteArgs, args: DevPublishArgs) -> Result<()> {
         "shasum": packed.shasum,
     });
     if !args.json {
-        out!("{}@{} (tag {})", packed.name, packed.version, args.tag);
+        match &args.tag {
+            Some(tag) => out!("{}@{} (tag {tag})", packed.name, packed.version),
+            None => out!("{}@{}", packed.name, packed.version),
+        }
         for f in &packed.files {
             out!("  {:>9}  {}", f.size, f.path);
         }
@@ -69,7 +72,7 @@ pub async fn run(remote: &RemoteArgs, args: DevPublishArgs) -> Result<()> {
         &server,
         &token,
         &packed.name,
-        &args.tag,
+        args.tag.as_deref(),
         packed.bytes.clone(),
     )
     .await?;
@@ -81,7 +84,10 @@ pub async fn run(remote: &RemoteArgs, args: DevPublishArgs) -> Result<()> {
                 "published {}@{} to {server} (tag {}; status {})",
                 packed.name,
                 packed.version,
-                body["tag"].as_str().unwrap_or(&args.tag),
+                body["tag"]
+                    .as_str()
+                    .or(args.tag.as_deref())
+                    .unwrap_or("none"),
                 body["status"].as_str().unwrap_or("published")
             ),
             Answer::Quarantined { reasons, .. } => {

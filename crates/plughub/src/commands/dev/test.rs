@@ -1,6 +1,7 @@
 //! `plughub dev test`: the plugin's own test suites (its `tests`, elizaOS's `TestSuite[]`) run in
 //! plughub's real engine. The package is installed through the ordinary install path into a development
-//! store kept between runs (organisation `dev`, agent `dev`), configured with `plughub.dev.json`'s
+//! store kept between runs (organisation `dev-test`, agent `dev`: not `plughub dev`'s organisation, so a
+//! test run leaves a running `plughub dev` alone; each run starts with no memories and no cache), configured with `plughub.dev.json`'s
 //! settings, granted what it asks for, activated, and started in a worker (sandboxed when this machine
 //! can) whose runtime calls plughub answers as in any execution; `useModel` answers from the file's
 //! `models`, and its granted domains reach the file's `http` stub through the egress proxy.
@@ -11,7 +12,6 @@ use crate::commands::install;
 use crate::context;
 use crate::output::{self, out};
 use anyhow::{Context, Result, anyhow};
-use plughub_domain::Plan;
 use plughub_domain::execution_policy::ExecutionPolicy;
 use plughub_engine::EgressPolicy;
 use plughub_lifecycle::{ActivateOptions, InstallOptions};
@@ -24,7 +24,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const ORG: &str = "dev";
+const ORG: &str = "dev-test";
 const AGENT: &str = "dev";
 const ACTOR: &str = "dev-test";
 
@@ -46,6 +46,13 @@ pub async fn run(store: &StoreArgs, args: DevTestArgs) -> Result<()> {
     if let Some(file) = &args.junit {
         std::fs::write(file, junit::to_xml(&report))
             .with_context(|| format!("cannot write the JUnit XML to {}", file.display()))?;
+    }
+    if report.tests.is_empty() {
+        eprintln!(
+            "error: {} has no tests: export them as the plugin's `tests` (elizaOS TestSuite[]: {{ name, tests: [{{ name, fn }}] }}), then run plughub dev test again",
+            report.plugin
+        );
+        std::process::exit(1);
     }
     if report.failed > 0 {
         use std::io::Write;
@@ -78,7 +85,7 @@ async fn test(store: &StoreArgs, args: &DevTestArgs) -> Result<Report> {
     super::for_development(&mut installer);
     if installer.group(ORG).await.is_err() {
         plughub_accounts::Accounts::new(installer.store().clone())
-            .create_org(ORG, Plan::Pro, None, ACTOR)
+            .create_org(ORG, super::DEV_PLAN, None, ACTOR)
             .await?;
     }
     if !installer.agents(ORG).await?.iter().any(|a| a.name == AGENT) {
@@ -106,6 +113,14 @@ async fn test(store: &StoreArgs, args: &DevTestArgs) -> Result<Report> {
         .install(ORG, &dir.display().to_string(), &options)
         .await
         .with_context(|| format!("cannot install {} from {}", package.name, dir.display()))?;
+    // The instance keeps its id through the reinstall, and with it what an earlier run wrote: each run
+    // starts from nothing, so a test's counts and "not yet remembered" checks hold every time.
+    let (_, instance, _) = installer.installed_instance(ORG, &package.name).await?;
+    installer
+        .store()
+        .clear_runtime_state(&instance.id)
+        .await
+        .context("cannot clear the memories and cache of the previous run")?;
     let keys = context::key_ring(&store_args)?;
     let settings = package.dev.settings();
     if !settings.is_empty() {
@@ -145,6 +160,9 @@ async fn test(store: &StoreArgs, args: &DevTestArgs) -> Result<Report> {
     let node = context::node();
     let sandbox = if args.no_sandbox {
         eprintln!("--no-sandbox: the plugin runs without the OS sandbox");
+        None
+    } else if std::env::var("PLUGHUB_SANDBOX").as_deref() == Ok("off") {
+        eprintln!("PLUGHUB_SANDBOX=off: the plugin runs without the OS sandbox");
         None
     } else if !plughub_sandbox::probe(&node).sandbox_possible() {
         eprintln!(
@@ -230,12 +248,26 @@ async fn run_tests(
         }
     );
     let mut outcomes = Vec::new();
+    // Set when a worker could not be started again: the tests left are failed with it, not skipped.
+    let mut not_restarted: Option<String> = None;
     for suite in suites.as_array().into_iter().flatten() {
         let name = suite["name"].as_str().unwrap_or_default();
         for test in suite["tests"].as_array().into_iter().flatten() {
             let test = test.as_str().unwrap_or_default();
-            if !launched.plugin.worker().is_alive() {
-                launched = launch().await?;
+            if not_restarted.is_none() && !launched.plugin.worker().is_alive() {
+                match launch().await {
+                    Ok(again) => launched = again,
+                    Err(e) => {
+                        not_restarted = Some(format!(
+                            "the plugin did not restart: {}",
+                            launched.context.redact(&format!("{e:#}"))
+                        ))
+                    }
+                }
+            }
+            if let Some(why) = &not_restarted {
+                outcomes.push(TestOutcome::broken(name, test, why.clone(), 0.0));
+                continue;
             }
             stub.take_requests();
             let started = Instant::now();

@@ -10,7 +10,7 @@ use crate::cli::{DevWatchArgs, StoreArgs};
 use crate::context;
 use crate::output::{self, out};
 use anyhow::{Context, Result, anyhow, bail};
-use plughub_domain::{Plan, Role};
+use plughub_domain::Role;
 use plughub_lifecycle::{ActivateOptions, InstallOptions, Installer};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -333,7 +333,7 @@ async fn ensure_org_and_login(
     let store = catalog.store().clone();
     if store.group_by_name(DEV_ORG).await?.is_none() {
         let mut tx = store.begin().await?;
-        tx.create_group(DEV_ORG, Plan::Enterprise, None, "dev")
+        tx.create_group(DEV_ORG, super::DEV_PLAN, None, "dev")
             .await?;
         tx.commit().await?;
     }
