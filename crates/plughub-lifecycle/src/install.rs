@@ -366,15 +366,19 @@ impl Installer {
             if !self.sources.is_plughub(&dep).await? {
                 continue;
             }
-            let required = field != "optionalDependencies"
-                && item.requires.iter().any(|r| r.name == dep);
+            let required =
+                field != "optionalDependencies" && item.requires.iter().any(|r| r.name == dep);
             if required {
                 if !provided.contains(&dep) {
                     provided.push(dep);
                 }
                 continue;
             }
-            return Err(plughub_dependency(&item.name, &dep, &format!("its {field}")));
+            return Err(plughub_dependency(
+                &item.name,
+                &dep,
+                &format!("its {field}"),
+            ));
         }
         Ok(provided)
     }

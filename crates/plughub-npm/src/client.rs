@@ -28,7 +28,10 @@ pub enum NpmError {
     // A URL's user name and password never reach a message.
     #[error("{}: {reason}", crate::without_userinfo(url))]
     Request { url: String, reason: String },
-    #[error("{}: the download is larger than the {limit} bytes allowed", crate::without_userinfo(url))]
+    #[error(
+        "{}: the download is larger than the {limit} bytes allowed",
+        crate::without_userinfo(url)
+    )]
     TooLarge { url: String, limit: u64 },
     #[error("{}: not found", crate::without_userinfo(url))]
     NotFound { url: String },

@@ -100,6 +100,9 @@ mod userinfo_tests {
             super::without_userinfo("https://u:secret@reg.test/npm/"),
             "https://reg.test/npm/"
         );
-        assert_eq!(super::without_userinfo("http://reg.test/"), "http://reg.test/");
+        assert_eq!(
+            super::without_userinfo("http://reg.test/"),
+            "http://reg.test/"
+        );
     }
 }

@@ -86,7 +86,15 @@ const KEPT_KEYS: &[&str] = &[
 ];
 
 /// Per-registry settings (`//host/:name`) kept besides the credentials plughub reads itself.
-const KEPT_REGISTRY_KEYS: &[&str] = &["username", "_password", "certfile", "keyfile", "cert", "key", "ca"];
+const KEPT_REGISTRY_KEYS: &[&str] = &[
+    "username",
+    "_password",
+    "certfile",
+    "keyfile",
+    "cert",
+    "key",
+    "ca",
+];
 
 impl NpmConfig {
     /// Only a default registry: no scopes, no credentials (what the server's public pass-through uses).

@@ -74,8 +74,11 @@ impl AppState {
             lifecycle.as_ref().map(|l| l.runner.metrics()),
             catalog.store().metrics(),
         );
-        let npm_config = lifecycle.as_ref().map(|l| l.runner.installer().npm().config());
-        let npm_upstream = npm_config.map(|c| plughub_npm::NpmClient::new(&upstream_url(&c.registry)));
+        let npm_config = lifecycle
+            .as_ref()
+            .map(|l| l.runner.installer().npm().config());
+        let npm_upstream =
+            npm_config.map(|c| plughub_npm::NpmClient::new(&upstream_url(&c.registry)));
         let npm_routed_scopes = npm_config
             .map(|c| c.scopes.keys().cloned().collect())
             .unwrap_or_default();

@@ -356,7 +356,9 @@ async fn the_pass_through_keeps_the_operator_s_configuration_to_itself() {
     let mut huge = plughub_testkit::http::packument("huge", "x", &[("1.0.0", "^1.0.0")]);
     huge["readme"] = Value::String("x".repeat((32 << 20) + 1));
     upstream.publish("huge", huge);
-    let with_userinfo = upstream.url.replacen("http://", "http://operator:s3cret@", 1);
+    let with_userinfo = upstream
+        .url
+        .replacen("http://", "http://operator:s3cret@", 1);
     let server = serve_state(&t, |s| {
         s.with_npm_upstream(&with_userinfo)
             .with_npm_routed_scopes(vec!["@corp".into()])
@@ -374,7 +376,10 @@ async fn the_pass_through_keeps_the_operator_s_configuration_to_itself() {
     let (status, body) = get(&format!("{server}/npm/broken")).await;
     let body = String::from_utf8_lossy(&body);
     assert_eq!(status, 502, "{body}");
-    assert!(!body.contains("s3cret") && !body.contains("operator"), "{body}");
+    assert!(
+        !body.contains("s3cret") && !body.contains("operator"),
+        "{body}"
+    );
 
     let (status, body) = get_json(&format!("{server}/npm/@corp%2flib")).await;
     assert_eq!(status, 404, "{body}");
