@@ -398,9 +398,20 @@ impl DependencyInstaller {
         if !self.store_dir.exists() {
             return Ok(());
         }
+        let home = tempfile::tempdir().map_err(|e| InstallError::io(Path::new("home"), e))?;
         let out = Command::new(&self.pnpm)
             .args(["store", "prune", "--store-dir"])
             .arg(&self.store_dir)
+            // As for installs: nothing of the environment but the allow-list.
+            .env_clear()
+            .envs(
+                KEPT_ENV
+                    .iter()
+                    .filter_map(|k| std::env::var_os(k).map(|v| (*k, v))),
+            )
+            .env("HOME", home.path())
+            .env("npm_config_globalconfig", "/dev/null")
+            .env("npm_config_userconfig", "/dev/null")
             .env("CI", "true")
             .stdin(Stdio::null())
             .output()

@@ -197,4 +197,7 @@ async fn a_package_s_own_package_manager_files_are_not_obeyed() {
     let code =
         std::fs::read_to_string(fetched.dir.join("node_modules/@evil/dep/index.js")).unwrap();
     assert!(code.contains("= 1"), "{code}");
+    // The store is pruned with the same cleared environment.
+    installer.prune().await.unwrap();
+    assert!(fetched.dir.join("node_modules/@evil/dep/index.js").exists());
 }

@@ -122,6 +122,13 @@ impl NpmConfig {
             {
                 let key = &key["npm_config_".len()..];
                 config.set(key, &value);
+            } else if let Some(rest) = lower.strip_prefix("npm_config_") {
+                // `npm_config_strict_ssl=false` and the like: pnpm runs with a cleared environment, so
+                // the operator's network settings reach it through its configuration file.
+                let key = rest.replace('_', "-");
+                if KEPT_KEYS.contains(&key.as_str()) {
+                    config.set(&key, &value);
+                }
             }
         }
         config
