@@ -16,7 +16,7 @@ use tokio::process::Command;
 pub const PNPM_SPEC: &str = "pnpm@9";
 const INSTALL_TIMEOUT: Duration = Duration::from_secs(900);
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DependencyInstaller {
     pnpm: PathBuf,
     store_dir: PathBuf,
@@ -30,11 +30,120 @@ pub struct DependencyInstaller {
     npmrc: Option<String>,
 }
 
+/// The npm configuration holds credentials: never printed.
+impl std::fmt::Debug for DependencyInstaller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DependencyInstaller")
+            .field("pnpm", &self.pnpm)
+            .field("store_dir", &self.store_dir)
+            .field("registry", &self.registry)
+            .field("setpriv", &self.setpriv)
+            .field("npmrc", &self.npmrc.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct DependencyReport {
     pub duration: Duration,
     /// Packages in the plugin's dependency tree (its `node_modules/.pnpm` entries).
     pub packages: usize,
+    /// The package manager configuration files of the package that were deleted before pnpm ran.
+    pub removed_config: Vec<String>,
+}
+
+/// Files at a package's root that pnpm (or the npm configuration it reads) would obey: registries and
+/// credentials per scope (`.npmrc`, with `${ENV}` references expanded from pnpm's environment), hooks that
+/// run code outside any sandbox (`.pnpmfile.cjs`), workspace and lockfile contents choosing where tarballs
+/// come from. A published package is untrusted input: none of them is read.
+pub const PACKAGE_MANAGER_FILES: &[&str] = &[
+    ".npmrc",
+    ".pnpmfile.cjs",
+    ".pnpmfile.mjs",
+    ".pnpmfile.js",
+    "pnpm-workspace.yaml",
+    "pnpm-lock.yaml",
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "yarn.lock",
+    ".yarnrc",
+    ".yarnrc.yml",
+    "bun.lockb",
+    "bun.lock",
+];
+
+/// Environment variables pnpm keeps when it runs (everything else is cleared): locale, proxies and the
+/// extra certificate authorities the operator configured.
+const KEPT_ENV: &[&str] = &[
+    "PATH",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "LC_MESSAGES",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "NODE_EXTRA_CA_CERTS",
+];
+
+/// The names a package.json asks a package manager to fetch (`dependencies`, `optionalDependencies`,
+/// `peerDependencies`), each with the field naming it.
+pub fn declared_dependencies(package_dir: &Path) -> Result<Vec<(String, String)>, InstallError> {
+    let path = package_dir.join("package.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| InstallError::io(&path, e))?;
+    let manifest: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        InstallError::io(
+            &path,
+            std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        )
+    })?;
+    let mut out = Vec::new();
+    for field in DEPENDENCY_FIELDS {
+        for name in manifest
+            .get(field)
+            .and_then(serde_json::Value::as_object)
+            .into_iter()
+            .flat_map(|o| o.keys())
+        {
+            out.push((field.to_string(), name.clone()));
+        }
+    }
+    Ok(out)
+}
+
+const DEPENDENCY_FIELDS: [&str; 3] = ["dependencies", "optionalDependencies", "peerDependencies"];
+
+/// The names of every package pnpm installed for the package in `package_dir` (direct and transitive),
+/// read from the folder names of `node_modules/.pnpm` (`@scope+name@1.0.0_peer@2`).
+pub fn installed_packages(package_dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(package_dir.join("node_modules/.pnpm"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter_map(|e| e.file_name().to_str().and_then(package_of_folder))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// `@scope+name@1.0.0_x` → `@scope/name`; `name@1.0.0` → `name`; pnpm's own entries → None.
+fn package_of_folder(folder: &str) -> Option<String> {
+    let from = usize::from(folder.starts_with('@'));
+    let at = folder[from..].find('@')? + from;
+    let name = &folder[..at];
+    if name.is_empty() || name == "node_modules" {
+        return None;
+    }
+    Some(if name.starts_with('@') {
+        name.replacen('+', "/", 1)
+    } else {
+        name.to_string()
+    })
 }
 
 impl DependencyInstaller {
@@ -105,8 +214,22 @@ impl DependencyInstaller {
 
     /// Installs the production dependencies of the package in `package_dir`, in place.
     pub async fn install(&self, package_dir: &Path) -> Result<DependencyReport, InstallError> {
+        self.install_without(package_dir, &[]).await
+    }
+
+    /// The same, leaving out the dependencies named in `provided` (plugins installed by plughub as
+    /// plugins of their own, which pnpm must not fetch from npm).
+    pub async fn install_without(
+        &self,
+        package_dir: &Path,
+        provided: &[String],
+    ) -> Result<DependencyReport, InstallError> {
         let started = Instant::now();
-        prepare_manifest(package_dir)?;
+        let removed_config = remove_package_manager_files(package_dir)?;
+        prepare_manifest(package_dir, provided)?;
+        // pnpm's HOME: nothing of the operator's (~/.npmrc, ~/.config/pnpm) is read but the userconfig
+        // below, and pnpm's own state stays out of the operator's home.
+        let home = tempfile::tempdir().map_err(|e| InstallError::io(Path::new("home"), e))?;
         // Tokens in a file only this user reads (tempfile makes it 0600), outside the package's folder,
         // removed when pnpm is done; never on pnpm's command line, where `ps` shows them.
         let userconfig = match &self.npmrc {
@@ -153,6 +276,19 @@ impl DependencyInstaller {
             // only @elizaos/core declares), as npm's flat layout allows: hoist the whole tree to the
             // package's node_modules, still linked from the one store.
             .arg("--config.shamefully-hoist=true")
+            // A package's .pnpmfile.cjs is removed already; the flag keeps any other hook file unread.
+            .arg("--ignore-pnpmfile")
+            // An allow-list of the environment: a `${TOKEN}` in any configuration pnpm reads expands only
+            // from what is listed, never from plughub's secrets.
+            .env_clear()
+            .envs(
+                KEPT_ENV
+                    .iter()
+                    .filter_map(|k| std::env::var_os(k).map(|v| (*k, v))),
+            )
+            .env("HOME", home.path())
+            .env("npm_config_globalconfig", "/dev/null")
+            .env("npm_config_userconfig", home.path().join(".npmrc"))
             // Non-interactive, and no update check phoning home.
             .env("CI", "true")
             .env("npm_config_update_notifier", "false")
@@ -180,16 +316,12 @@ impl DependencyInstaller {
             );
             return Err(InstallError::Dependencies(pnpm_error(&text)));
         }
-        let packages = std::fs::read_dir(package_dir.join("node_modules/.pnpm"))
-            .map(|d| {
-                d.filter_map(Result::ok)
-                    .filter(|e| e.file_name() != "node_modules" && e.file_name() != "lock.yaml")
-                    .count()
-            })
-            .unwrap_or(0);
+        let packages = installed_packages(package_dir).len();
+        drop(home);
         Ok(DependencyReport {
             duration: started.elapsed(),
             packages,
+            removed_config,
         })
     }
 }
@@ -197,7 +329,7 @@ impl DependencyInstaller {
 /// pnpm resolves `devDependencies` even with `--prod` (an unpublished dev tool would fail the install), and
 /// a published package.json may name a package manager or workspaces of its author's machine: plughub's
 /// copy keeps what Node.js reads at run time (name, type, exports, main, dependencies) and drops the rest.
-fn prepare_manifest(package_dir: &Path) -> Result<(), InstallError> {
+fn prepare_manifest(package_dir: &Path, provided: &[String]) -> Result<(), InstallError> {
     let path = package_dir.join("package.json");
     let text = std::fs::read_to_string(&path).map_err(|e| InstallError::io(&path, e))?;
     let mut manifest: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
@@ -222,11 +354,42 @@ fn prepare_manifest(package_dir: &Path) -> Result<(), InstallError> {
     .into_iter()
     .filter(|k| fields.remove(*k).is_some())
     .collect();
-    if !dropped.is_empty() {
+    let mut left_out = false;
+    for field in DEPENDENCY_FIELDS {
+        if let Some(deps) = fields
+            .get_mut(field)
+            .and_then(serde_json::Value::as_object_mut)
+        {
+            for name in provided {
+                left_out |= deps.remove(name).is_some();
+            }
+        }
+    }
+    if !dropped.is_empty() || left_out {
         let text = serde_json::to_string_pretty(&manifest).expect("a JSON value serialises");
         std::fs::write(&path, text).map_err(|e| InstallError::io(&path, e))?;
     }
     Ok(())
+}
+
+/// Deletes the package manager files of `PACKAGE_MANAGER_FILES` at the package's root; returns their names.
+fn remove_package_manager_files(package_dir: &Path) -> Result<Vec<String>, InstallError> {
+    let mut removed = Vec::new();
+    for file in PACKAGE_MANAGER_FILES {
+        let path = package_dir.join(file);
+        // symlink_metadata: a link is removed itself, whatever it points to.
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        }
+        .map_err(|e| InstallError::io(&path, e))?;
+        removed.push(file.to_string());
+    }
+    Ok(removed)
 }
 
 impl DependencyInstaller {
@@ -235,9 +398,20 @@ impl DependencyInstaller {
         if !self.store_dir.exists() {
             return Ok(());
         }
+        let home = tempfile::tempdir().map_err(|e| InstallError::io(Path::new("home"), e))?;
         let out = Command::new(&self.pnpm)
             .args(["store", "prune", "--store-dir"])
             .arg(&self.store_dir)
+            // As for installs: nothing of the environment but the allow-list.
+            .env_clear()
+            .envs(
+                KEPT_ENV
+                    .iter()
+                    .filter_map(|k| std::env::var_os(k).map(|v| (*k, v))),
+            )
+            .env("HOME", home.path())
+            .env("npm_config_globalconfig", "/dev/null")
+            .env("npm_config_userconfig", "/dev/null")
             .env("CI", "true")
             .stdin(Stdio::null())
             .output()
@@ -278,7 +452,26 @@ fn pnpm_error(text: &str) -> String {
         Some(i) => lines[i..].iter().take(6).copied().collect(),
         None => lines.iter().rev().take(6).rev().copied().collect(),
     };
-    picked.join("\n")
+    without_userinfo(&picked.join("\n"))
+}
+
+/// `scheme://user:password@host` in `text` → `scheme://host`: a registry URL's credentials never reach a
+/// message.
+fn without_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        out.push_str(&rest[..i + 3]);
+        rest = &rest[i + 3..];
+        let authority_end = rest
+            .find(|c: char| c == '/' || c.is_whitespace())
+            .unwrap_or(rest.len());
+        if let Some(at) = rest[..authority_end].rfind('@') {
+            rest = &rest[at + 1..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -292,5 +485,27 @@ mod tests {
             "{picked}"
         );
         assert!(!picked.contains("Progress"));
+    }
+
+    #[test]
+    fn registry_userinfo_never_reaches_a_message() {
+        let text = super::pnpm_error(
+            "ERR_PNPM_FETCH_401 GET https://ops:s3cret@reg.test/x: Unauthorized\nsee http://reg.test/a",
+        );
+        assert!(!text.contains("s3cret") && !text.contains("ops:"), "{text}");
+        assert!(text.contains("https://reg.test/x") && text.contains("http://reg.test/a"));
+    }
+
+    #[test]
+    fn package_names_are_read_from_pnpm_folder_names() {
+        let of = super::package_of_folder;
+        assert_eq!(of("@acme+dep-a@1.2.0").as_deref(), Some("@acme/dep-a"));
+        assert_eq!(of("zod@3.22.0_typescript@5.0.0").as_deref(), Some("zod"));
+        assert_eq!(
+            of("@elizaos+core@1.0.0_@types+node@20").as_deref(),
+            Some("@elizaos/core")
+        );
+        assert_eq!(of("node_modules"), None);
+        assert_eq!(of("lock.yaml"), None);
     }
 }

@@ -10,7 +10,10 @@ pub mod resolve;
 pub mod source;
 pub mod spec;
 
-pub use deps::{DependencyInstaller, DependencyReport};
+pub use deps::{
+    DependencyInstaller, DependencyReport, PACKAGE_MANAGER_FILES, declared_dependencies,
+    installed_packages,
+};
 pub use error::InstallError;
 pub use extract::{ExtractLimits, extract_tarball};
 pub use fetch::{FetchedPackage, document, fetch_from_npm, fetch_resolved, open_local};

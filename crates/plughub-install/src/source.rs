@@ -27,7 +27,7 @@ impl PackageSource for NpmClient {
                 DocumentOutcome::Found(doc) => Ok(*doc),
                 DocumentOutcome::Missing => Err(InstallError::NotOnNpm {
                     name: name.into(),
-                    registry: self.config().registry_for(name).into(),
+                    registry: plughub_npm::without_userinfo(self.config().registry_for(name)),
                 }),
                 DocumentOutcome::Failed { reason, .. } => {
                     Err(InstallError::Npm(format!("{name}: {reason}")))

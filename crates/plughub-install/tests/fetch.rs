@@ -370,3 +370,24 @@ fn inside_links_and_local_packages_are_fine() {
     .unwrap_err();
     assert!(err.to_string().contains("nothing-here"), "{err}");
 }
+
+/// A registry URL's user name and password never reach an install error.
+#[tokio::test]
+async fn an_install_error_does_not_show_the_registry_s_password() {
+    let npm = LoopbackNpm::start().await;
+    let url = npm.url.replacen("http://", "http://ops:s3cret@", 1);
+    let work = tempfile::tempdir().unwrap();
+    let err = fetch_from_npm(
+        &NpmClient::new(&url),
+        "@acme/nowhere",
+        None,
+        None,
+        &work.path().join("pkg"),
+        &ExtractLimits::default(),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("@acme/nowhere"), "{err}");
+    assert!(!err.contains("s3cret") && !err.contains("ops:"), "{err}");
+}

@@ -312,9 +312,24 @@ impl Installer {
             let (requested, declared_permissions) =
                 crate::permissions::requested(name, &dir, &report)?;
             if dir == staging {
+                let provided = self.plughub_dependencies(item, &staging).await?;
                 self.progress
                     .step(name, "installing dependencies (no install scripts)");
-                self.deps().await?.install(&staging).await?;
+                let report = self
+                    .deps()
+                    .await?
+                    .install_without(&staging, &provided)
+                    .await?;
+                if !report.removed_config.is_empty() {
+                    self.progress.step(
+                        name,
+                        &format!(
+                            "ignored the package's own package manager files (deleted before installing its dependencies): {}",
+                            report.removed_config.join(", ")
+                        ),
+                    );
+                }
+                self.refuse_plughub_packages_in_tree(name, &staging).await?;
                 self.packages.commit(&staging, &folder)?;
             }
             let installed = InstalledVersion {
@@ -335,6 +350,56 @@ impl Installer {
         .await;
         remove(&staging)?;
         result
+    }
+
+    /// A name published to plughub comes from plughub only, and pnpm fetches from npm: a dependency
+    /// with a plughub name is refused before pnpm runs, unless it is one of the plugins this plugin
+    /// requires (installed by plughub as plugins of their own, from plughub): those are left out of what
+    /// pnpm installs, and returned.
+    async fn plughub_dependencies(
+        &self,
+        item: &Located,
+        dir: &Path,
+    ) -> Result<Vec<String>, LifecycleError> {
+        let mut provided = Vec::new();
+        for (field, dep) in plughub_install::declared_dependencies(dir)? {
+            if !self.sources.is_plughub(&dep).await? {
+                continue;
+            }
+            let required =
+                field != "optionalDependencies" && item.requires.iter().any(|r| r.name == dep);
+            if required {
+                if !provided.contains(&dep) {
+                    provided.push(dep);
+                }
+                continue;
+            }
+            return Err(plughub_dependency(
+                &item.name,
+                &dep,
+                &format!("its {field}"),
+            ));
+        }
+        Ok(provided)
+    }
+
+    /// After pnpm ran: no package of the installed tree, however deep, may have a plughub name (pnpm
+    /// took it from npm, where a same-named package is not plughub's).
+    async fn refuse_plughub_packages_in_tree(
+        &self,
+        name: &str,
+        dir: &Path,
+    ) -> Result<(), LifecycleError> {
+        for dep in plughub_install::installed_packages(dir) {
+            if dep != name && self.sources.is_plughub(&dep).await? {
+                return Err(plughub_dependency(
+                    name,
+                    &dep,
+                    "the dependency tree pnpm installed",
+                ));
+            }
+        }
+        Ok(())
     }
 
     async fn fetch(
@@ -484,4 +549,13 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), LifecycleError> {
         }
     }
     Ok(())
+}
+
+fn plughub_dependency(plugin: &str, dep: &str, place: &str) -> LifecycleError {
+    LifecycleError::Install(plughub_install::InstallError::Dependencies(format!(
+        "{plugin}: {dep} (in {place}) is a package published to plughub, and packages published to \
+         plughub cannot yet be dependencies fetched by pnpm (pnpm takes them from npm, where the same name \
+         is someone else's); nothing was installed. Require it as a plugin (a dependency that is an \
+         elizaOS plugin), or depend on a package that is not published to plughub"
+    )))
 }

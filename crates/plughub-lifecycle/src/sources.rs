@@ -26,7 +26,7 @@ pub struct Sources {
 
 impl Sources {
     /// Whether `name` is plughub's to serve.
-    async fn is_plughub(&self, name: &str) -> Result<bool, InstallError> {
+    pub(crate) async fn is_plughub(&self, name: &str) -> Result<bool, InstallError> {
         self.store.registry_has_package(name).await.map_err(|e| {
             InstallError::Npm(format!("{name}: plughub's registry could not be read: {e}"))
         })

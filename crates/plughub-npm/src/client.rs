@@ -25,11 +25,15 @@ pub enum DocumentOutcome {
 
 #[derive(Debug, thiserror::Error)]
 pub enum NpmError {
-    #[error("{url}: {reason}")]
+    // A URL's user name and password never reach a message.
+    #[error("{}: {reason}", crate::without_userinfo(url))]
     Request { url: String, reason: String },
-    #[error("{url}: the download is larger than the {limit} bytes allowed")]
+    #[error(
+        "{}: the download is larger than the {limit} bytes allowed",
+        crate::without_userinfo(url)
+    )]
     TooLarge { url: String, limit: u64 },
-    #[error("{url}: not found")]
+    #[error("{}: not found", crate::without_userinfo(url))]
     NotFound { url: String },
 }
 
@@ -101,6 +105,12 @@ impl NpmClient {
 
     /// One package document, retried with backoff on network errors, 429 and 5xx.
     pub async fn document(&self, name: &str) -> DocumentOutcome {
+        self.document_within(name, None).await
+    }
+
+    /// The same, refusing a document larger than `limit` bytes (announced or received), without retry:
+    /// for a server passing documents through to anyone who asks.
+    pub async fn document_within(&self, name: &str, limit: Option<u64>) -> DocumentOutcome {
         let url = self.document_url(name);
         let mut last = DocumentOutcome::Failed {
             reason: "no attempt".into(),
@@ -126,6 +136,38 @@ impl NpmClient {
                 }
                 Ok(resp) if resp.status() == reqwest::StatusCode::NOT_FOUND => {
                     return DocumentOutcome::Missing;
+                }
+                Ok(resp) if resp.status().is_success() && limit.is_some() => {
+                    let limit = limit.unwrap_or(u64::MAX);
+                    match read_within(resp, limit).await {
+                        Ok(Some(body)) => match serde_json::from_slice::<Value>(&body) {
+                            Ok(doc) => return DocumentOutcome::Found(Box::new(doc)),
+                            Err(e) => {
+                                last = DocumentOutcome::Failed {
+                                    reason: format!("unreadable document: {e}"),
+                                    connect: false,
+                                    refused: false,
+                                }
+                            }
+                        },
+                        Ok(None) => {
+                            return DocumentOutcome::Failed {
+                                reason: format!(
+                                    "the document is larger than the {} MB allowed",
+                                    limit >> 20
+                                ),
+                                connect: false,
+                                refused: true,
+                            };
+                        }
+                        Err(e) => {
+                            last = DocumentOutcome::Failed {
+                                reason: format!("download interrupted: {}", describe_reqwest(&e)),
+                                connect: false,
+                                refused: false,
+                            }
+                        }
+                    }
                 }
                 Ok(resp) if resp.status().is_success() => match resp.json::<Value>().await {
                     Ok(doc) => return DocumentOutcome::Found(Box::new(doc)),
@@ -308,6 +350,24 @@ impl NpmClient {
             seen: 0,
         })
     }
+}
+
+/// A response's body, `None` when it is (announced or turns out) larger than `limit` bytes.
+async fn read_within(
+    mut resp: reqwest::Response,
+    limit: u64,
+) -> Result<Option<Vec<u8>>, reqwest::Error> {
+    if resp.content_length().is_some_and(|n| n > limit) {
+        return Ok(None);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        body.extend_from_slice(&chunk);
+        if body.len() as u64 > limit {
+            return Ok(None);
+        }
+    }
+    Ok(Some(body))
 }
 
 /// A tarball being downloaded, chunk by chunk, within a size limit.

@@ -78,3 +78,31 @@ mod tests {
         );
     }
 }
+
+/// `url` without its user name and password (`https://user:pass@host/` → `https://host/`): for error
+/// messages, and for a client that must send no credential of the operator's. Not a URL: as it is.
+pub fn without_userinfo(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod userinfo_tests {
+    #[test]
+    fn userinfo_is_stripped() {
+        assert_eq!(
+            super::without_userinfo("https://u:secret@reg.test/npm/"),
+            "https://reg.test/npm/"
+        );
+        assert_eq!(
+            super::without_userinfo("http://reg.test/"),
+            "http://reg.test/"
+        );
+    }
+}

@@ -49,7 +49,52 @@ pub struct NpmConfig {
     pub scopes: BTreeMap<String, String>,
     /// npm's "nerf dart" prefix (`//host:port/path/`) → the credential for URLs under it.
     pub credentials: BTreeMap<String, Credential>,
+    /// The operator's other settings pnpm must keep (certificate authorities, TLS strictness, proxies,
+    /// client certificates, `//host/:username` and `:_password`), copied as they are into the `.npmrc`
+    /// pnpm reads.
+    pub kept: KeptSettings,
 }
+
+/// Settings of the npm configuration passed on to pnpm as they are (later lines of the same key win,
+/// `ca[]` lines add up). Debug never prints their values (a `_password`, a key file's path).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct KeptSettings(pub Vec<(String, String)>);
+
+impl std::fmt::Debug for KeptSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(k, _)| format!("{k}=…")))
+            .finish()
+    }
+}
+
+/// Top-level npm settings pnpm understands that an operator sets for their network.
+const KEPT_KEYS: &[&str] = &[
+    "ca",
+    "ca[]",
+    "cafile",
+    "cert",
+    "key",
+    "certfile",
+    "keyfile",
+    "strict-ssl",
+    "proxy",
+    "https-proxy",
+    "noproxy",
+    "no-proxy",
+    "local-address",
+];
+
+/// Per-registry settings (`//host/:name`) kept besides the credentials plughub reads itself.
+const KEPT_REGISTRY_KEYS: &[&str] = &[
+    "username",
+    "_password",
+    "certfile",
+    "keyfile",
+    "cert",
+    "key",
+    "ca",
+];
 
 impl NpmConfig {
     /// Only a default registry: no scopes, no credentials (what the server's public pass-through uses).
@@ -77,6 +122,13 @@ impl NpmConfig {
             {
                 let key = &key["npm_config_".len()..];
                 config.set(key, &value);
+            } else if let Some(rest) = lower.strip_prefix("npm_config_") {
+                // `npm_config_strict_ssl=false` and the like: pnpm runs with a cleared environment, so
+                // the operator's network settings reach it through its configuration file.
+                let key = rest.replace('_', "-");
+                if KEPT_KEYS.contains(&key.as_str()) {
+                    config.set(&key, &value);
+                }
             }
         }
         config
@@ -98,21 +150,33 @@ impl NpmConfig {
     }
 
     fn set(&mut self, key: &str, value: &str) {
+        let kept = KEPT_KEYS.contains(&key)
+            || key.starts_with("//")
+                && key
+                    .rsplit_once(':')
+                    .is_some_and(|(prefix, k)| prefix.len() > 2 && KEPT_REGISTRY_KEYS.contains(&k));
+        if kept {
+            if key != "ca[]" {
+                self.kept.0.retain(|(k, _)| k != key);
+            }
+            self.kept.0.push((key.to_string(), value.to_string()));
+            return;
+        }
         if let Some(scope) = key.strip_suffix(":registry")
             && scope.starts_with('@')
         {
             self.scopes
                 .insert(scope.to_ascii_lowercase(), with_trailing_slash(value));
         } else if let Some(prefix) = key.strip_suffix(":_authToken")
-            && prefix.starts_with("//")
+            && let Some(prefix) = nerf(prefix)
         {
             self.credentials
-                .insert(nerf(prefix), Credential::Bearer(value.to_string()));
+                .insert(prefix, Credential::Bearer(value.to_string()));
         } else if let Some(prefix) = key.strip_suffix(":_auth")
-            && prefix.starts_with("//")
+            && let Some(prefix) = nerf(prefix)
         {
             self.credentials
-                .insert(nerf(prefix), Credential::Basic(value.to_string()));
+                .insert(prefix, Credential::Basic(value.to_string()));
         }
     }
 
@@ -124,14 +188,32 @@ impl NpmConfig {
             .unwrap_or(&self.registry)
     }
 
-    /// The credential for `url`: the one of the longest prefix it lies under, if any.
+    /// The credential for `url`: the one of the longest prefix it lies under, if any. Like npm's nerf
+    /// darts, a prefix names no scheme; but a credential goes over plain http only when a registry of
+    /// this configuration under that prefix is itself an http URL (the operator chose http there): a
+    /// token meant for `https://host/` is never sent to `http://host/`.
     pub fn credential_for(&self, url: &str) -> Option<&Credential> {
+        let parsed = url::Url::parse(url).ok()?;
         let target = nerf_of_url(url)?;
-        self.credentials
+        let (prefix, credential) = self
+            .credentials
             .iter()
             .filter(|(prefix, _)| target.starts_with(prefix.as_str()))
-            .max_by_key(|(prefix, _)| prefix.len())
-            .map(|(_, c)| c)
+            .max_by_key(|(prefix, _)| prefix.len())?;
+        match parsed.scheme() {
+            "https" => Some(credential),
+            "http" if self.http_registry_under(prefix) => Some(credential),
+            _ => None,
+        }
+    }
+
+    /// Whether a configured registry (the default or a scope's) is an `http:` URL lying under `prefix`.
+    fn http_registry_under(&self, prefix: &str) -> bool {
+        std::iter::once(&self.registry)
+            .chain(self.scopes.values())
+            .filter(|r| r.starts_with("http:"))
+            .filter_map(|r| nerf_of_url(r))
+            .any(|n| n.starts_with(prefix) || with_trailing_slash(&n) == prefix)
     }
 
     /// This configuration as an `.npmrc` (for pnpm, so that it asks the same registries with the same
@@ -146,6 +228,9 @@ impl NpmConfig {
                 Credential::Bearer(t) => out.push_str(&format!("{prefix}:_authToken={t}\n")),
                 Credential::Basic(b) => out.push_str(&format!("{prefix}:_auth={b}\n")),
             }
+        }
+        for (key, value) in &self.kept.0 {
+            out.push_str(&format!("{key}={value}\n"));
         }
         out
     }
@@ -199,11 +284,15 @@ fn expand(value: &str, env: &dyn Fn(&str) -> Option<String>) -> String {
     out
 }
 
-/// A configured prefix, normalised: `//Host:443/path` → `//host:443/path/`.
-fn nerf(prefix: &str) -> String {
+/// A configured prefix, normalised: `//Host:443/path` → `//host:443/path/`; None without a host
+/// (`//:_authToken`, which would otherwise be a prefix of every URL).
+fn nerf(prefix: &str) -> Option<String> {
+    if !prefix.starts_with("//") {
+        return None;
+    }
     nerf_of_url(&format!("http:{prefix}"))
+        .filter(|n| n.len() > 2 && !n.starts_with("///"))
         .map(|n| with_trailing_slash(&n))
-        .unwrap_or_else(|| with_trailing_slash(prefix))
 }
 
 /// `https://host:8443/a/b` → `//host:8443/a/b` (the port only when not the scheme's default, as npm).
@@ -248,7 +337,7 @@ mod tests {
     #[test]
     fn tokens_go_only_under_their_prefix() {
         let c = config(
-            "//127.0.0.1:9/p/:_authToken=${NPM_TOKEN}\n//127.0.0.1:4873/:_auth=dTpw\n; comment\n",
+            "@p:registry=http://127.0.0.1:9/p/\n//127.0.0.1:9/p/:_authToken=${NPM_TOKEN}\n//127.0.0.1:4873/:_auth=dTpw\n; comment\n",
         );
         assert_eq!(
             c.credential_for("http://127.0.0.1:9/p/@private%2fx"),
@@ -274,6 +363,50 @@ mod tests {
             rc.contains("//127.0.0.1:9/p/:_authToken=from-env") && rc.starts_with("registry="),
             "{rc}"
         );
+    }
+
+    #[test]
+    fn a_token_for_an_https_registry_never_goes_over_http() {
+        let mut c = NpmConfig::plain("https://reg.test/");
+        c.read_npmrc("//reg.test/:_authToken=t\n", &|_| None);
+        assert!(c.credential_for("https://reg.test/x").is_some());
+        assert_eq!(c.credential_for("http://reg.test/x"), None);
+        // Configured from an http registry: the operator chose http there.
+        let mut c = NpmConfig::plain("http://reg.test/");
+        c.read_npmrc("//reg.test/:_authToken=t\n", &|_| None);
+        assert!(c.credential_for("http://reg.test/x").is_some());
+        assert_eq!(c.credential_for("ftp://reg.test/x"), None);
+    }
+
+    #[test]
+    fn a_credential_without_a_host_is_dropped() {
+        let c = config("//:_authToken=t\n//:_auth=dTpw\n");
+        assert!(c.credentials.is_empty(), "{c:?}");
+        assert_eq!(c.credential_for("http://127.0.0.1:4873/x"), None);
+    }
+
+    #[test]
+    fn the_operator_s_network_settings_reach_pnpm() {
+        let c = config(
+            "cafile=/etc/ca.pem\nstrict-ssl=false\nproxy=http://proxy:3128\nhttps-proxy=http://proxy:3128\nca[]=A\nca[]=B\ncertfile=/c\nkeyfile=/k\n//127.0.0.1:4873/:username=u\n//127.0.0.1:4873/:_password=c2VjcmV0\nunknown=1\n",
+        );
+        let rc = c.to_npmrc();
+        for line in [
+            "cafile=/etc/ca.pem",
+            "strict-ssl=false",
+            "proxy=http://proxy:3128",
+            "https-proxy=http://proxy:3128",
+            "ca[]=A",
+            "ca[]=B",
+            "certfile=/c",
+            "keyfile=/k",
+            "//127.0.0.1:4873/:username=u",
+            "//127.0.0.1:4873/:_password=c2VjcmV0",
+        ] {
+            assert!(rc.lines().any(|l| l == line), "{line} missing from {rc}");
+        }
+        assert!(!rc.contains("unknown"), "{rc}");
+        assert!(!format!("{c:?}").contains("c2VjcmV0"), "{c:?}");
     }
 
     #[test]

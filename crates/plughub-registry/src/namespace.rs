@@ -53,6 +53,18 @@ const MAX_READ: usize = 20;
 /// Asks npm whether it has `namespace` for publishing `name`: for a scope, the name itself or any
 /// package of the scope in npm's search; for an unscoped name, the name.
 pub async fn on_npm(npm: &NpmClient, namespace: &str, name: &str) -> Result<OnNpm> {
+    // A scope the npm configuration sends to a registry of its own is looked for there (its search
+    // too): that is where npm clients would take its packages from.
+    let scoped;
+    let npm = match npm.config().scopes.get(&namespace.to_ascii_lowercase()) {
+        Some(registry) if registry != npm.base() => {
+            let mut config = npm.config().clone();
+            config.registry = registry.clone();
+            scoped = NpmClient::with_config(config);
+            &scoped
+        }
+        _ => npm,
+    };
     let mut found: Vec<(String, Value)> = Vec::new();
     if let Some(doc) = document(npm, name).await? {
         found.push((name.to_string(), doc));

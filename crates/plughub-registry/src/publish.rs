@@ -111,8 +111,8 @@ pub struct NewPublishToken {
 #[derive(Clone)]
 pub struct Registry {
     store: Store,
-    /// The npm registry asked whether it has a namespace; `None` asks nobody (then only reserved and
-    /// held namespaces are checked). Unset until first needed when it comes from the npm configuration
+    /// The npm registry asked whether it has a namespace; `None`: there is none to ask, and a namespace
+    /// without a platform owner's decision is refused (fail closed). Unset until first needed when it comes from the npm configuration
     /// (reading that runs `npm`, which a server that never publishes should not wait for).
     npm: std::sync::Arc<std::sync::OnceLock<Option<NpmClient>>>,
     pub limits: Limits,
@@ -145,8 +145,12 @@ impl Registry {
             .await
             .ok()
             .and_then(Result::ok);
+        // With the scopes (and their credentials) of the npm configuration: a scope it routes to a
+        // registry of its own is looked for there.
         self.npm
-            .get_or_init(|| url.map(|u| NpmClient::new(&u)))
+            .get_or_init(|| {
+                url.map(|u| NpmClient::with_config(plughub_npm::NpmConfig::with_files(&u)))
+            })
             .clone()
     }
 
@@ -430,10 +434,16 @@ impl Registry {
                 "you do not hold the publisher {namespace}: claim it first (POST /api/publishers/{namespace}/claims), a platform owner grants it"
             )));
         }
-        if let Some(npm) = &self.npm().await
-            && self.store.namespace_decision(namespace).await?.is_none()
-            && let OnNpm::Taken(packages) = namespace::on_npm(npm, namespace, name).await?
-        {
+        if self.store.namespace_decision(namespace).await?.is_some() {
+            return Ok(());
+        }
+        // Fail closed: a namespace nobody could look up on npm may be someone's there.
+        let Some(npm) = self.npm().await else {
+            return Err(RegistryError::NamespaceOnNpm(format!(
+                "whether npm already has {namespace} cannot be checked: this server finds no npm registry; configure npm's registry for the server (NPM_CONFIG_REGISTRY or `npm config set registry`), or ask a platform owner for a namespace decision (docs/publishing.md)"
+            )));
+        };
+        if let OnNpm::Taken(packages) = namespace::on_npm(&npm, namespace, name).await? {
             return Err(RegistryError::NamespaceOnNpm(format!(
                 "npm already has {namespace} ({}): prove it is yours by publishing a version there whose package.json says \"plughub\": {{\"publisher\": \"{namespace}\"}}, or ask a platform owner for a namespace decision (docs/publishing.md)",
                 packages.join(", ")

@@ -27,6 +27,8 @@ pub struct AppState {
     /// The npm registry `/npm/` passes names not published to plughub through from: the default
     /// registry of the server's npm configuration, without its credentials (`/npm/` is public).
     pub npm_upstream: Option<plughub_npm::NpmClient>,
+    /// `@scope`s (lower case) the server's npm configuration routes to a registry of their own.
+    pub npm_routed_scopes: Vec<String>,
     /// plughub as a registry: publishing, its checks and moderation, publish tokens.
     pub registry: plughub_registry::Registry,
 }
@@ -72,12 +74,18 @@ impl AppState {
             lifecycle.as_ref().map(|l| l.runner.metrics()),
             catalog.store().metrics(),
         );
-        let npm_upstream = lifecycle
+        let npm_config = lifecycle
             .as_ref()
-            .map(|l| plughub_npm::NpmClient::new(l.runner.installer().npm().base()));
+            .map(|l| l.runner.installer().npm().config());
+        let npm_upstream =
+            npm_config.map(|c| plughub_npm::NpmClient::new(&upstream_url(&c.registry)));
+        let npm_routed_scopes = npm_config
+            .map(|c| c.scopes.keys().cloned().collect())
+            .unwrap_or_default();
         AppState {
             public_url: None,
             npm_upstream,
+            npm_routed_scopes,
             metrics: Arc::new(metrics),
             accounts,
             lifecycle,
@@ -121,7 +129,14 @@ impl AppState {
 
     /// The same, passing names not published to plughub through from `registry` on `/npm/`.
     pub fn with_npm_upstream(mut self, registry: &str) -> AppState {
-        self.npm_upstream = Some(plughub_npm::NpmClient::new(registry));
+        self.npm_upstream = Some(plughub_npm::NpmClient::new(&upstream_url(registry)));
+        self
+    }
+
+    /// The same, with the scopes the server's npm configuration sends to registries of their own: the
+    /// public pass-through never answers for them (their packages are not the default registry's).
+    pub fn with_npm_routed_scopes(mut self, scopes: Vec<String>) -> AppState {
+        self.npm_routed_scopes = scopes;
         self
     }
 
@@ -136,4 +151,10 @@ impl AppState {
         self.access = access;
         self
     }
+}
+
+/// The upstream of the public pass-through: the operator's registry URL without its user name and
+/// password (reqwest would send them as Basic credentials to anyone's request).
+fn upstream_url(registry: &str) -> String {
+    plughub_npm::without_userinfo(registry)
 }

@@ -127,15 +127,21 @@ async fn a_published_package_comes_from_plughub_s_store_only() {
             assert_eq!(status, 404, "{file}: {body}");
             assert_eq!(body["error"]["code"], "not_found");
         }
-        // A name plughub holds with nothing published: 404, though upstream has it.
+        // A name plughub holds with nothing published: 404, though upstream has it, with the same words
+        // as for a name that exists nowhere (that a quarantined upload exists is not told).
         let (status, body) = get_json(&format!("{server}/npm/@acme%2fplugin-held")).await;
         assert_eq!(status, 404, "{body}");
-        assert!(
+        let (_, unknown) = get_json(&format!("{server}/npm/@acme%2fplugin-nowhere")).await;
+        assert_eq!(
             body["error"]["message"]
                 .as_str()
                 .unwrap()
-                .contains("none of its versions"),
-            "{body}"
+                .replace("plugin-held", "NAME"),
+            unknown["error"]["message"]
+                .as_str()
+                .unwrap()
+                .replace("plugin-nowhere", "NAME"),
+            "{body} {unknown}"
         );
         let (status, _) = get(&format!(
             "{server}/npm/@acme/plugin-held/-/plugin-held-1.0.0.tgz"
@@ -315,6 +321,91 @@ async fn npm_installs_from_plughub_with_dependencies_passed_through() {
         !upstream.paths().iter().any(|p| p.contains("plugin-x")),
         "{:?}",
         upstream.paths()
+    );
+    t.cleanup().await;
+}
+
+/// A plughub server on loopback whose state is `state` made on a store: its base URL.
+async fn serve_state(t: &TestStore, state: impl FnOnce(AppState) -> AppState) -> String {
+    let state = state(AppState::new(
+        Arc::new(Catalog::open(t.store.clone()).await.unwrap()),
+        Accounts::new(t.store.clone()),
+        None,
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(plughub_server::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    format!("http://{address}")
+}
+
+/// The public pass-through sends none of the operator's credentials, not even a user name and password
+/// in the upstream URL, and says none in its errors; it does not answer for a scope the server's npm
+/// configuration routes elsewhere; and it refuses an upstream document over its size limit.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pass_through_keeps_the_operator_s_configuration_to_itself() {
+    let t = TestStore::new(TestBackend::Sqlite).await;
+    let upstream = LoopbackNpm::start().await;
+    let m = json!({ "name": "left-pad", "version": "1.0.0", "main": "index.js" });
+    upstream.publish_version(m.clone(), package(&m, &[("index.js", "1")]), None);
+    let corp = json!({ "name": "@corp/lib", "version": "1.0.0", "main": "index.js" });
+    upstream.publish_version(corp.clone(), package(&corp, &[("index.js", "1")]), None);
+    let mut huge = plughub_testkit::http::packument("huge", "x", &[("1.0.0", "^1.0.0")]);
+    huge["readme"] = Value::String("x".repeat((32 << 20) + 1));
+    upstream.publish("huge", huge);
+    let with_userinfo = upstream
+        .url
+        .replacen("http://", "http://operator:s3cret@", 1);
+    let server = serve_state(&t, |s| {
+        s.with_npm_upstream(&with_userinfo)
+            .with_npm_routed_scopes(vec!["@corp".into()])
+    })
+    .await;
+
+    let (status, doc) = get_json(&format!("{server}/npm/left-pad")).await;
+    assert_eq!(status, 200, "{doc}");
+    assert!(
+        upstream.authorizations().iter().all(String::is_empty),
+        "{:?}",
+        upstream.authorizations()
+    );
+    upstream.fail_next("broken", 5);
+    let (status, body) = get(&format!("{server}/npm/broken")).await;
+    let body = String::from_utf8_lossy(&body);
+    assert_eq!(status, 502, "{body}");
+    assert!(
+        !body.contains("s3cret") && !body.contains("operator"),
+        "{body}"
+    );
+
+    let (status, body) = get_json(&format!("{server}/npm/@corp%2flib")).await;
+    assert_eq!(status, 404, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("registry of its own"),
+        "{body}"
+    );
+    let (status, _) = get(&format!("{server}/npm/@corp/lib/-/lib-1.0.0.tgz")).await;
+    assert_eq!(status, 404);
+    assert!(
+        !upstream.paths().iter().any(|p| p.contains("corp")),
+        "{:?}",
+        upstream.paths()
+    );
+
+    let (status, body) = get_json(&format!("{server}/npm/huge")).await;
+    assert_eq!(status, 502, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("larger than the 32 MB allowed"),
+        "{body}"
     );
     t.cleanup().await;
 }

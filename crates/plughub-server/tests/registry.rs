@@ -935,3 +935,98 @@ async fn a_catalogue_sync_leaves_plughub_s_packages_alone() {
         w.t.cleanup().await;
     }
 }
+
+/// The world's store and accounts served with another publishing `registry`.
+fn app_with(w: &World, registry: Registry) -> axum::Router {
+    router(
+        AppState::new(w.catalog.clone(), Accounts::new(w.t.store.clone()), None)
+            .with_registry(registry),
+    )
+}
+
+/// The npm-namespace check fails closed: with no npm registry to ask, a namespace without a platform
+/// owner's decision is refused; and a scope the npm configuration routes to a registry of its own is
+/// looked for there, not on the default registry.
+#[tokio::test]
+async fn the_npm_namespace_check_fails_closed_and_follows_scoped_registries() {
+    for backend in BACKENDS {
+        let w = world(backend, Limits::default()).await;
+        let app = app_with(&w, Registry::new(w.t.store.clone(), None));
+        let (status, body) = publish(
+            &app,
+            &w.ada,
+            "@acme/plugin-closed",
+            None,
+            package("@acme/plugin-closed", "1.0.0"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{backend:?}: {body}");
+        assert_eq!(code(&body), "namespace_on_npm");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("configure npm's registry"),
+            "{body}"
+        );
+        let (status, decision) = call(
+            &app,
+            "PUT",
+            "/api/admin/registry/namespaces/@acme/decision",
+            Some(&w.platform),
+            Some(json!({ "note": "@acme is Ada's (checked with the npm scope's owner)" })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{decision}");
+        let (status, body) = publish(
+            &app,
+            &w.ada,
+            "@acme/plugin-closed",
+            None,
+            package("@acme/plugin-closed", "1.0.0"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+
+        // @globex is routed to its own registry, which has a package of the scope; the default
+        // registry (the world's) is not asked about it.
+        let own = LoopbackNpm::start().await;
+        own.enable_search();
+        own.publish(
+            "@globex/private-thing",
+            plughub_testkit::http::packument("@globex/private-thing", "x", &[("1.0.0", "^1.0.0")]),
+        );
+        let empty = LoopbackNpm::start().await;
+        empty.enable_search();
+        let mut config = plughub_npm::NpmConfig::plain(&empty.url);
+        config
+            .scopes
+            .insert("@globex".into(), plughub_npm::with_trailing_slash(&own.url));
+        let app = app_with(
+            &w,
+            Registry::new(
+                w.t.store.clone(),
+                Some(plughub_npm::NpmClient::with_config(config)),
+            ),
+        );
+        let (status, body) = publish(
+            &app,
+            &w.ada,
+            "@globex/plugin-new",
+            None,
+            package("@globex/plugin-new", "1.0.0"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        assert_eq!(code(&body), "namespace_on_npm");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("@globex/private-thing"),
+            "{body}"
+        );
+        assert_eq!(empty.requests(), 0, "{:?}", empty.paths());
+        w.t.cleanup().await;
+    }
+}

@@ -29,6 +29,47 @@ use std::sync::LazyLock;
 /// The largest tarball passed through from upstream (npm's own packages stay well below).
 pub const MAX_TARBALL_BYTES: u64 = 256 << 20;
 
+/// The largest package document passed through from upstream (the biggest real ones are a few MB).
+pub const MAX_DOCUMENT_BYTES: u64 = 32 << 20;
+
+/// Pass-through requests to upstream at once, for everyone: `/npm/` needs no sign-in, and each request
+/// holds upstream bandwidth and (for a document) memory. More wait their turn.
+const PASS_THROUGH_AT_ONCE: usize = 16;
+static PASS_THROUGH: LazyLock<std::sync::Arc<tokio::sync::Semaphore>> =
+    LazyLock::new(|| std::sync::Arc::new(tokio::sync::Semaphore::new(PASS_THROUGH_AT_ONCE)));
+
+async fn pass_through_turn() -> tokio::sync::OwnedSemaphorePermit {
+    PASS_THROUGH
+        .clone()
+        .acquire_owned()
+        .await
+        .expect("the semaphore is never closed")
+}
+
+/// One answer for a name nobody can install from here, whether plughub holds it with nothing published
+/// (quarantined, rejected, unpublished) or it exists nowhere: the difference is not anyone's to learn.
+fn unknown_package(name: &str) -> ApiError {
+    not_found(format!(
+        "{name} is neither published to plughub nor on the upstream npm registry"
+    ))
+}
+
+/// A scoped name the server's npm configuration sends to the scope's own registry: not passed through
+/// from the default registry (where the same name may be someone else's).
+fn routed_scope(state: &AppState, name: &str) -> Result<(), ApiError> {
+    let scope = name
+        .split_once('/')
+        .map(|(s, _)| s.to_ascii_lowercase())
+        .filter(|s| s.starts_with('@'));
+    match scope {
+        Some(scope) if state.npm_routed_scopes.contains(&scope) => Err(not_found(format!(
+            "{name}: the scope {scope} has a registry of its own in this server's npm configuration, \
+             which /npm/ does not pass through; ask that registry"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// A package name as npm takes it: `@scope/name` or `name`, URL-safe characters, no leading dot or
 /// underscore. Anything else names no package (and never reaches the upstream registry: no `-/…`
 /// endpoint, no path of its own).
@@ -72,7 +113,9 @@ pub struct NpmDocument {
         rejected or unpublished one), tarballs under this server's `/npm/`. It is never taken from the \
         upstream registry, even when nothing of it is published (404). Any other name: passed through from \
         the upstream npm registry of the server's npm configuration, tarball addresses rewritten to come \
-        through `/npm/` too. A scoped name is one path segment (`@acme%2Fplugin-x`, as npm asks); \
+        through `/npm/` too (a document over 32 MB is refused, 502; a scope the server's npm configuration \
+        sends to a registry of its own is not passed through, 404). A name plughub holds with nothing \
+        published gets the same 404 as an unknown name. A scoped name is one path segment (`@acme%2Fplugin-x`, as npm asks); \
         `/npm/@acme/plugin-x` is accepted too. `Accept: application/vnd.npm.install-v1+json` is answered \
         with the full document. No sign-in needed.",
     params(("name" = String, Path, description = "The package name, its scope's slash encoded", example = "@acme%2Fplugin-x")),
@@ -168,22 +211,23 @@ async fn document(state: &AppState, name: &str, headers: &HeaderMap) -> Result<R
     if store.registry_has_package(name).await? {
         return match npm_view::document(store, name, &base).await? {
             Some(doc) => Ok(json(doc)),
-            None => Err(not_found(format!(
-                "{name} is published to plughub, but none of its versions is (quarantined, rejected or unpublished)"
-            ))),
+            None => Err(unknown_package(name)),
         };
     }
+    routed_scope(state, name)?;
     let upstream = state.npm_upstream.as_ref().ok_or_else(|| {
         upstream_failed("this server has no upstream npm registry (set NPM_CONFIG_REGISTRY or `npm config set registry`)".into())
     })?;
-    match upstream.document(name).await {
+    let _turn = pass_through_turn().await;
+    match upstream
+        .document_within(name, Some(MAX_DOCUMENT_BYTES))
+        .await
+    {
         DocumentOutcome::Found(doc) => Ok(json(rewrite_tarballs(*doc, name, &base))),
-        DocumentOutcome::Missing => Err(not_found(format!(
-            "{name} is neither published to plughub nor on the upstream npm registry"
-        ))),
+        DocumentOutcome::Missing => Err(unknown_package(name)),
         DocumentOutcome::Failed { reason, .. } => Err(upstream_failed(format!(
             "the upstream npm registry {} could not be read for {name}: {reason}",
-            upstream.base()
+            plughub_npm::without_userinfo(upstream.base())
         ))),
     }
 }
@@ -233,24 +277,26 @@ async fn tarball(state: &AppState, name: &str, file: &str) -> Result<Response, A
         };
         return match bytes {
             Some(bytes) => Ok(tarball_response(Body::from(bytes), None)),
-            None => Err(not_found(format!("{name}@{version} is not published"))),
+            None => Err(unknown_package(name)),
         };
     }
+    routed_scope(state, name)?;
     let upstream = state.npm_upstream.as_ref().ok_or_else(|| {
         upstream_failed("this server has no upstream npm registry (set NPM_CONFIG_REGISTRY or `npm config set registry`)".into())
     })?;
+    // Held until the tarball is passed on (it moves into the body's stream).
+    let turn = pass_through_turn().await;
     // The real address is the upstream document's: registries lay tarballs out differently.
-    let doc = match upstream.document(name).await {
+    let doc = match upstream
+        .document_within(name, Some(MAX_DOCUMENT_BYTES))
+        .await
+    {
         DocumentOutcome::Found(doc) => doc,
-        DocumentOutcome::Missing => {
-            return Err(not_found(format!(
-                "{name} is not on the upstream npm registry"
-            )));
-        }
+        DocumentOutcome::Missing => return Err(unknown_package(name)),
         DocumentOutcome::Failed { reason, .. } => {
             return Err(upstream_failed(format!(
                 "the upstream npm registry {} could not be read for {name}: {reason}",
-                upstream.base()
+                plughub_npm::without_userinfo(upstream.base())
             )));
         }
     };
@@ -268,7 +314,8 @@ async fn tarball(state: &AppState, name: &str, file: &str) -> Result<Response, A
     // Only from the upstream registry's own host: a document cannot make this server fetch elsewhere.
     if origin(url) != origin(upstream.base()) {
         return Err(upstream_failed(format!(
-            "the upstream document of {name}@{version} puts its tarball on another host ({url}); it is not passed through"
+            "the upstream document of {name}@{version} puts its tarball on another host ({}); it is not passed through",
+            plughub_npm::without_userinfo(url)
         )));
     }
     let stream = match upstream.tarball_stream(url, MAX_TARBALL_BYTES).await {
@@ -285,10 +332,10 @@ async fn tarball(state: &AppState, name: &str, file: &str) -> Result<Response, A
         }
     };
     let length = stream.length;
-    let body = futures::stream::unfold(Some(stream), |state| async move {
-        let mut stream = state?;
+    let body = futures::stream::unfold(Some((stream, turn)), |state| async move {
+        let (mut stream, turn) = state?;
         match stream.chunk().await {
-            Ok(Some(chunk)) => Some((Ok(chunk), Some(stream))),
+            Ok(Some(chunk)) => Some((Ok(chunk), Some((stream, turn)))),
             Ok(None) => None,
             // Breaking the body off tells the client the download failed.
             Err(e) => Some((Err(std::io::Error::other(e.to_string())), None)),
