@@ -11,6 +11,7 @@ pub mod execution_policy;
 pub mod lifecycle;
 pub mod names;
 pub mod package_facts;
+pub mod package_name;
 pub mod permissions;
 pub mod rating;
 pub mod sign_in;

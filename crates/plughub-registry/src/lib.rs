@@ -1,12 +1,17 @@
 #![doc = include_str!("../README.md")]
+mod entry;
 mod error;
+mod moderation;
 pub mod namespace;
 pub mod npm_view;
-pub mod publish;
+mod publish;
 pub mod scan;
+mod service;
+mod tokens;
+mod versions;
 
 pub use error::{RegistryError, Result};
-pub use publish::{
-    DEFAULT_RISK_THRESHOLD, Limits, NewPublishToken, PUBLISH_TOKEN_PREFIX, PublishOutcome,
-    Publisher, Reason, Registry, UNPUBLISH_WINDOW,
-};
+pub use publish::{PublishOutcome, Reason, check_name};
+pub use service::{DEFAULT_RISK_THRESHOLD, Limits, Publisher, Registry};
+pub use tokens::{NewPublishToken, PUBLISH_TOKEN_PREFIX};
+pub use versions::{UNPUBLISH_WINDOW, check_tag};

@@ -1,6 +1,5 @@
 #![doc = include_str!("../README.md")]
 
-pub mod names;
 pub mod pack;
 pub mod publish;
 pub mod templates;

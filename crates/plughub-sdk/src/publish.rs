@@ -52,7 +52,7 @@ pub fn what_to_do(status: u16, code: &str, name: &str) -> String {
         ),
         "namespace_reserved" => format!(
             "{namespace} is reserved for the official elizaOS registry: publish under your own scope (@you/{})",
-            crate::names::bare_name(name)
+            plughub_domain::package_name::bare_name(name)
         ),
         "wrong_namespace" => format!(
             "this publish token is for another namespace: make one for {namespace}"

@@ -2,7 +2,7 @@
 //! every plughub example follows (TypeScript in src/, tsup to dist/index.js, TestSuite tests, a
 //! plughub.dev.json harness file, declared permissions, images).
 
-use crate::names::{bare_name, npm_name_problem};
+use plughub_domain::package_name::{bare_name, npm_name_problem};
 use serde::Serialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -2,12 +2,12 @@
 //! with its fix. The package is packed as `npm publish` would (so what is checked is what is uploaded),
 //! analysed as an install analyses it, and loaded with placeholder settings in plughub's engine.
 
-use crate::names::npm_name_problem;
 use crate::pack::{PackError, Packed, pack};
 use plughub_analyzer::{Finding, Report, inferred_permissions};
 use plughub_domain::CoreMajor;
 use plughub_domain::config_schema::{ConfigSchema, ParamType};
 use plughub_domain::core_range::{CoreRange, classify};
+use plughub_domain::package_name::npm_name_problem;
 use plughub_domain::permissions::Permissions;
 use plughub_engine::{LoadedPlugin, LocalRuntime, PluginSpec, SandboxPolicy, Settings, WorkerSpec};
 use serde::Serialize;

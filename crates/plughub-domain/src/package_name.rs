@@ -1,6 +1,6 @@
 //! npm's rules for a package name (those of `validate-npm-package-name` for new packages), each broken
-//! rule said in words, so that `dev init` and `dev validate` refuse a name npm and plughub's registry
-//! would refuse, before anything is written or published.
+//! rule said in words: the one check behind `dev init`, `dev validate` and what plughub's registry takes,
+//! so an author is refused before anything is written by the same rule a publish would meet.
 
 /// Node's built-in modules: npm refuses them as new package names.
 const BUILTINS: &[&str] = &[
