@@ -247,7 +247,7 @@ impl NpmConfig {
             )
         } else {
             format!(
-                "it needs a token: add `{prefix}:_authToken=<token>` (or `${{NPM_TOKEN}}`) to ~/.npmrc, the file NPM_CONFIG_USERCONFIG names, or the project's .npmrc"
+                "no token is configured for it; if it needs one, add `{prefix}:_authToken=<token>` (or `${{NPM_TOKEN}}`) to ~/.npmrc, the file NPM_CONFIG_USERCONFIG names, or the project's .npmrc"
             )
         }
     }
