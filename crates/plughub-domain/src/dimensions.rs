@@ -174,6 +174,8 @@ string_enum!(
         PublishTokenCreated => "publish_token_created",
         PublishTokenRevoked => "publish_token_revoked",
         NamespaceOwnershipDecided => "namespace_ownership_decided",
+        // Compatibility runs (issue 19): a trial recorded, on the catalogue entry when there is one.
+        PluginTried => "plugin_tried",
     }
 );
 

@@ -15,6 +15,7 @@ pub mod package_name;
 pub mod permissions;
 pub mod rating;
 pub mod sign_in;
+pub mod trial;
 
 pub use catalog::{
     CatalogEntry, CoreMajor, NpmRecord, NpmVersion, RegistryRecord, SourceKind, SourceRecord,

@@ -19,6 +19,7 @@ mod rollups;
 mod runtime_state;
 mod things;
 mod timing;
+mod trials;
 mod tx;
 
 pub use accounts::{MemberRecord, PersonRecord, SessionRecord, TokenRecord};
@@ -151,7 +152,15 @@ impl Store {
     /// Starts a transaction; its mutations take their events, and nothing is visible until `commit`.
     pub async fn begin(&self) -> Result<StoreTx<'static>> {
         let started = std::time::Instant::now();
-        let tx = self.pool.begin().await;
+        // SQLite's plain BEGIN reads first and asks for the write lock at the first write; when another
+        // connection wrote in between, that upgrade fails at once with "database is locked" (a snapshot
+        // that is no longer the newest cannot be written from, so the busy timeout never waits for it).
+        // BEGIN IMMEDIATE takes the write lock up front, where the busy timeout does wait. Transactions
+        // here are for writing; reads go through the pool.
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        };
         self.metrics.observe(timing::Kind::Begin, started);
         Ok(StoreTx::new(tx?, self.metrics.clone()))
     }

@@ -1513,3 +1513,124 @@ async fn a_nul_in_an_event_s_metadata_is_kept_as_a_replacement_character() {
         t.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn transactions_that_read_before_they_write_all_commit_when_run_at_once() {
+    // A transaction reads, then writes: another connection's commit in between must make it wait
+    // for the write lock, never fail it (a "database is locked" reached users as a 500 on a plan change).
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        let mut tx = t.store.begin().await.unwrap();
+        let acme = tx.create_group("acme", Plan::Pro, None, "t").await.unwrap();
+        tx.commit().await.unwrap();
+        let changes = (0..40).map(|i| {
+            let store = t.store.clone();
+            let id = acme.id.clone();
+            tokio::spawn(async move {
+                let plan = if i % 2 == 0 {
+                    Plan::Enterprise
+                } else {
+                    Plan::Pro
+                };
+                let mut tx = store.begin().await?;
+                assert!(tx.set_plan(&id, plan, &format!("actor-{i}")).await?);
+                tx.commit().await
+            })
+        });
+        for (i, outcome) in all_joined(changes).await.into_iter().enumerate() {
+            if let Err(e) = outcome {
+                panic!("change {i} failed on {backend:?}: {e}");
+            }
+        }
+        let events = t
+            .store
+            .events(&EventFilter {
+                event_type: Some(EventType::PlanChanged),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(events.len(), 40, "{backend:?}");
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn trials_are_kept_per_version_and_registry_and_replaced_when_tried_again() {
+    use plughub_domain::trial::{Baseline, Cause, Reached, Trial};
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        let trial = |version: &str, reached: Reached, cause: Option<Cause>| Trial {
+            plugin: "@elizaos/plugin-x".into(),
+            package: "@elizaos/plugin-x".into(),
+            version: version.into(),
+            core_major: Some(1),
+            registry: "http://127.0.0.1:4873/".into(),
+            reached,
+            cause,
+            message: cause.map(|c| c.label().to_string()),
+            duration_ms: 1200,
+            disk_bytes: 4096,
+            packages: 12,
+            manifest: (reached == Reached::Inited).then(|| json!({ "actions": ["HELLO"] })),
+            needs: vec!["addons".into()],
+            npm: Some(Baseline {
+                reached: Reached::Loaded,
+                message: None,
+                duration_ms: 900,
+            }),
+            rules: "0.1.0/1".into(),
+            tried_at: format!("2026-12-07T10:00:0{}.000Z", version.len() % 10),
+        };
+        let first = trial("1.0.0", Reached::Loaded, Some(Cause::SettingsRejected));
+        let mut tx = t.store.begin().await.unwrap();
+        tx.put_trial(&first, None, "compat").await.unwrap();
+        tx.put_trial(
+            &trial("0.25.9", Reached::Nothing, Some(Cause::PackageMissing)),
+            None,
+            "compat",
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let kept = t
+            .store
+            .trial("@elizaos/plugin-x", "1.0.0", "http://127.0.0.1:4873/")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(kept, first, "{backend:?}");
+        // Tried again: the row is replaced, and each try has its event.
+        let again = trial("1.0.0", Reached::Inited, None);
+        let mut tx = t.store.begin().await.unwrap();
+        tx.put_trial(&again, None, "compat").await.unwrap();
+        tx.commit().await.unwrap();
+        let all = t.store.trials(None).await.unwrap();
+        assert_eq!(all.len(), 2, "{backend:?}");
+        assert_eq!(all[1], again, "{backend:?}");
+        assert!(all[1].runs());
+        assert_eq!(
+            t.store
+                .trials(Some("http://elsewhere/"))
+                .await
+                .unwrap()
+                .len(),
+            0
+        );
+        assert_eq!(
+            t.store.trials_of("@elizaos/plugin-x").await.unwrap().len(),
+            2
+        );
+        let events = t
+            .store
+            .events(&EventFilter {
+                event_type: Some(EventType::PluginTried),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(events.len(), 3, "{backend:?}");
+        assert_eq!(events.last().unwrap().metadata["reached"], "inited");
+        t.cleanup().await;
+    }
+}
