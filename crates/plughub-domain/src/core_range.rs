@@ -30,6 +30,38 @@ pub fn classify(range: &str) -> CoreRange {
     }
 }
 
+/// The package every elizaOS plugin runs against.
+pub const CORE_PACKAGE: &str = "@elizaos/core";
+
+/// The core range a published package.json gives where it runs: its `dependencies`' or
+/// `peerDependencies`' `@elizaos/core`, as written.
+pub fn runtime_core_range(manifest: &serde_json::Value) -> Option<&str> {
+    ["dependencies", "peerDependencies"]
+        .iter()
+        .find_map(|d| manifest.get(d)?.get(CORE_PACKAGE)?.as_str())
+}
+
+/// The core range a plugin works with: the one it runs against when that is checkable; when it says
+/// nothing (`latest`, `*`, `workspace:*`, missing), the `devDependencies`' one, the core its author built
+/// and tested it against (`@elizaos/plugin-mcp` 1.8.2 peers on `*` and builds against `^1.7.0`). `None`:
+/// the plugin names no core at all.
+pub fn plugin_core_range(manifest: &serde_json::Value) -> Option<CoreRange> {
+    let runtime = runtime_core_range(manifest).map(classify);
+    if let Some(CoreRange::Clean(_)) = &runtime {
+        return runtime;
+    }
+    let built = manifest
+        .get("devDependencies")
+        .and_then(|d| d.get(CORE_PACKAGE))
+        .and_then(serde_json::Value::as_str)
+        .map(classify);
+    match (runtime, built) {
+        (_, Some(CoreRange::Clean(majors))) => Some(CoreRange::Clean(majors)),
+        (Some(dirty), _) => Some(dirty),
+        (None, built) => built,
+    }
+}
+
 fn major_range(major: CoreMajor) -> Range {
     let m = major.number();
     Range::parse(format!(">={m}.0.0-0 <{}.0.0-0", m + 1)).expect("a fixed range parses")
@@ -96,6 +128,42 @@ mod tests {
         for dirty in ["latest", "workspace:*", "*", "next", ""] {
             assert!(matches!(classify(dirty), CoreRange::Dirty(_)), "{dirty}");
         }
+    }
+
+    #[test]
+    fn a_range_that_says_nothing_falls_back_to_the_core_built_against() {
+        let m = |v: serde_json::Value| match plugin_core_range(&v) {
+            Some(CoreRange::Clean(m)) => Ok(m),
+            Some(CoreRange::Dirty(why)) => Err(why),
+            None => Err("none".into()),
+        };
+        use serde_json::json;
+        assert_eq!(
+            m(json!({ "peerDependencies": { "@elizaos/core": "*" },
+                      "devDependencies": { "@elizaos/core": "^1.7.0" } })),
+            Ok(vec![CoreMajor::V1])
+        );
+        assert_eq!(
+            m(
+                json!({ "dependencies": { "@elizaos/core": "^2.0.0-alpha.3" },
+                      "devDependencies": { "@elizaos/core": "^1.7.0" } })
+            ),
+            Ok(vec![CoreMajor::V2]),
+            "a checkable runtime range wins"
+        );
+        assert_eq!(
+            m(json!({ "devDependencies": { "@elizaos/core": "1.x" } })),
+            Ok(vec![CoreMajor::V1])
+        );
+        assert!(
+            m(json!({ "dependencies": { "@elizaos/core": "workspace:*" } }))
+                .unwrap_err()
+                .contains("protocol")
+        );
+        assert_eq!(
+            m(json!({ "dependencies": { "zod": "3" } })),
+            Err("none".into())
+        );
     }
 
     #[test]

@@ -496,13 +496,51 @@ const runtime = new Proxy(provided, {
 });
 
 // ---- loading the plugin, as elizaOS does -------------------------------------------------------------
+// The file `import(name)` loads, found as Node.js finds it: the package's `exports` for "." under the
+// conditions of an import on Node (`node`, `import`, `default`, in the order the package lists them,
+// nested as deep as it nests them), else `main` (with Node's extensions and index files for CommonJS
+// packages that name it without one), else index.js.
+const CONDITIONS = new Set(['node', 'import', 'default']);
+function exportTarget(target) {
+  if (typeof target === 'string') return target;
+  if (Array.isArray(target)) {
+    for (const t of target) {
+      const found = exportTarget(t);
+      if (found) return found;
+    }
+    return null;
+  }
+  if (target && typeof target === 'object') {
+    for (const [key, value] of Object.entries(target)) {
+      if (!CONDITIONS.has(key)) continue;
+      const found = exportTarget(value);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
 function entryOf(dir) {
   const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
-  const dot = manifest.exports?.['.'] ?? manifest.exports;
-  const fromExports =
-    typeof dot === 'string' ? dot : dot?.import?.default ?? dot?.import ?? dot?.default ?? dot?.node ?? null;
-  const entry = [fromExports, manifest.module, manifest.main, 'index.js'].find((e) => typeof e === 'string');
-  return { manifest, file: path.join(dir, entry) };
+  const exp = manifest.exports;
+  // `exports` is either a map of subpaths (keys starting with ".") or the conditions of "." itself.
+  const subpaths = exp && typeof exp === 'object' && !Array.isArray(exp) && Object.keys(exp).some((k) => k.startsWith('.'));
+  const dot = subpaths ? exp['.'] : exp;
+  const fromExports = dot === undefined ? null : exportTarget(dot);
+  if (exp !== undefined && dot !== undefined) {
+    if (!fromExports) throw new Error(`${manifest.name}: its package.json "exports" has no entry for an import on Node.js`);
+    return { manifest, file: path.join(dir, fromExports) };
+  }
+  const main = typeof manifest.main === 'string' ? manifest.main : 'index.js';
+  const candidates = [main, `${main}.js`, `${main}.json`, `${main}.cjs`, path.join(main, 'index.js'), 'index.js'];
+  const found = candidates.find((c) => {
+    try {
+      return fs.statSync(path.join(dir, c)).isFile();
+    } catch {
+      return false;
+    }
+  });
+  return { manifest, file: path.join(dir, found ?? main) };
 }
 
 function camelName(name) {
@@ -515,7 +553,13 @@ const looksLikePlugin = (v) =>
   ['init', 'services', 'providers', 'actions', 'evaluators', 'description'].some((k) => k in v);
 
 function pickPlugin(module, packageName) {
-  const candidates = [module[camelName(packageName)], module.default, ...Object.values(module)];
+  const camel = camelName(packageName);
+  // A CommonJS module's `module.exports` is the namespace's default: `module.exports = plugin`, or an
+  // object holding it as `exports.default` (TypeScript's `export default`) or as a named export.
+  const cjs = module.default && typeof module.default === 'object' && !looksLikePlugin(module.default) ? module.default : {};
+  const candidates = [
+    module[camel], module.default, cjs[camel], cjs.default, ...Object.values(module), ...Object.values(cjs),
+  ];
   for (let candidate of candidates) {
     if (typeof candidate === 'function' && candidate.length === 0 && !/^class\b/.test(String(candidate))) {
       try {

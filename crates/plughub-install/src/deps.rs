@@ -7,6 +7,7 @@
 //! 2,086 MB, pnpm with one store 66 s and 796 MB (38 %), and all eight loaded under pnpm's layout.
 
 use crate::InstallError;
+use crate::pins::Pin;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -214,19 +215,20 @@ impl DependencyInstaller {
 
     /// Installs the production dependencies of the package in `package_dir`, in place.
     pub async fn install(&self, package_dir: &Path) -> Result<DependencyReport, InstallError> {
-        self.install_without(package_dir, &[]).await
+        self.install_without(package_dir, &[], &[]).await
     }
 
     /// The same, leaving out the dependencies named in `provided` (plugins installed by plughub as
-    /// plugins of their own, which pnpm must not fetch from npm).
+    /// plugins of their own, which pnpm must not fetch from npm), with the ranges of `pins` replaced.
     pub async fn install_without(
         &self,
         package_dir: &Path,
         provided: &[String],
+        pins: &[Pin],
     ) -> Result<DependencyReport, InstallError> {
         let started = Instant::now();
         let removed_config = remove_package_manager_files(package_dir)?;
-        prepare_manifest(package_dir, provided)?;
+        prepare_manifest(package_dir, provided, pins)?;
         // pnpm's HOME: nothing of the operator's (~/.npmrc, ~/.config/pnpm) is read but the userconfig
         // below, and pnpm's own state stays out of the operator's home.
         let home = tempfile::tempdir().map_err(|e| InstallError::io(Path::new("home"), e))?;
@@ -329,7 +331,17 @@ impl DependencyInstaller {
 /// pnpm resolves `devDependencies` even with `--prod` (an unpublished dev tool would fail the install), and
 /// a published package.json may name a package manager or workspaces of its author's machine: plughub's
 /// copy keeps what Node.js reads at run time (name, type, exports, main, dependencies) and drops the rest.
-fn prepare_manifest(package_dir: &Path, provided: &[String]) -> Result<(), InstallError> {
+/// Its dependencies are as npm installs them for a plugin added to a project: the overrides a package
+/// declares for its own development (`resolutions`, `overrides`, `pnpm.overrides`) are not obeyed, since
+/// npm obeys them only in the project's own package.json, and pnpm, for which the plugin is the project,
+/// would (`@elizaos/plugin-browser` 1.0.3's `"resolutions": { "zod": "3.25.23" }` gave `@elizaos/core`,
+/// which declares zod ^4, zod 3: `z3.object(...).loose is not a function`); `pins` replace the ranges npm
+/// cannot install (see `pins`).
+pub(crate) fn prepare_manifest(
+    package_dir: &Path,
+    provided: &[String],
+    pins: &[Pin],
+) -> Result<(), InstallError> {
     let path = package_dir.join("package.json");
     let text = std::fs::read_to_string(&path).map_err(|e| InstallError::io(&path, e))?;
     let mut manifest: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
@@ -350,22 +362,33 @@ fn prepare_manifest(package_dir: &Path, provided: &[String]) -> Result<(), Insta
         "packageManager",
         "workspaces",
         "pnpm",
+        "resolutions",
+        "overrides",
     ]
     .into_iter()
     .filter(|k| fields.remove(*k).is_some())
     .collect();
-    let mut left_out = false;
+    let mut changed = !dropped.is_empty();
+    for pin in pins.iter().filter(|p| !provided.contains(&p.name)) {
+        let deps = fields
+            .entry(pin.field.clone())
+            .or_insert_with(|| serde_json::json!({}));
+        if let Some(deps) = deps.as_object_mut() {
+            deps.insert(pin.name.clone(), serde_json::Value::from(pin.to.clone()));
+            changed = true;
+        }
+    }
     for field in DEPENDENCY_FIELDS {
         if let Some(deps) = fields
             .get_mut(field)
             .and_then(serde_json::Value::as_object_mut)
         {
             for name in provided {
-                left_out |= deps.remove(name).is_some();
+                changed |= deps.remove(name).is_some();
             }
         }
     }
-    if !dropped.is_empty() || left_out {
+    if changed {
         let text = serde_json::to_string_pretty(&manifest).expect("a JSON value serialises");
         std::fs::write(&path, text).map_err(|e| InstallError::io(&path, e))?;
     }
@@ -494,6 +517,50 @@ mod tests {
         );
         assert!(!text.contains("s3cret") && !text.contains("ops:"), "{text}");
         assert!(text.contains("https://reg.test/x") && text.contains("http://reg.test/a"));
+    }
+
+    #[test]
+    fn a_plugin_s_own_overrides_are_dropped_and_pins_applied() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("package.json");
+        std::fs::write(
+            &path,
+            serde_json::json!({
+                "name": "@elizaos/plugin-browser", "version": "1.0.3",
+                "dependencies": { "@elizaos/core": "workspace:*", "zod": "3.25.23", "@acme/mine": "1" },
+                "peerDependencies": { "@elizaos/core": "*" },
+                "resolutions": { "zod": "3.25.23" }, "overrides": { "zod": "3.25.23" },
+                "pnpm": { "overrides": { "zod": "3" } }, "devDependencies": { "tsup": "8" }
+            })
+            .to_string(),
+        )
+        .unwrap();
+        let pin = |field: &str, to: &str| crate::Pin {
+            field: field.into(),
+            name: "@elizaos/core".into(),
+            from: None,
+            to: to.into(),
+            why: String::new(),
+        };
+        super::prepare_manifest(
+            dir.path(),
+            &["@acme/mine".to_string()],
+            &[
+                pin("dependencies", "1.7.0"),
+                pin("peerDependencies", "1.7.0"),
+            ],
+        )
+        .unwrap();
+        let written: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for gone in ["resolutions", "overrides", "pnpm", "devDependencies"] {
+            assert!(written.get(gone).is_none(), "{gone}: {written}");
+        }
+        assert_eq!(
+            written["dependencies"],
+            serde_json::json!({ "@elizaos/core": "1.7.0", "zod": "3.25.23" })
+        );
+        assert_eq!(written["peerDependencies"]["@elizaos/core"], "1.7.0");
     }
 
     #[test]

@@ -32,6 +32,15 @@ pub enum InstallError {
         /// Catalogue plugins of names close to the one asked for.
         suggestions: Vec<String>,
     },
+    #[error(
+        "{plugin} depends on {dependency}@{spec}, a reference to its author's monorepo that npm replaces with a version when it publishes, and plughub cannot replace it: {reason}. The plugin's author must publish it with that dependency as a version range"
+    )]
+    WorkspaceDependency {
+        plugin: String,
+        dependency: String,
+        spec: String,
+        reason: String,
+    },
     #[error("{name}@{version}: the package document has no tarball to download")]
     NoTarball { name: String, version: String },
     #[error(

@@ -5,7 +5,7 @@ use crate::InstallError;
 use crate::integrity::Expected;
 use nodejs_semver::{Range, Version};
 use plughub_domain::CoreMajor;
-use plughub_domain::core_range::{CoreRange, classify};
+use plughub_domain::core_range::{CoreRange, plugin_core_range, runtime_core_range};
 use serde_json::Value;
 
 /// The version chosen, and where to get it.
@@ -16,16 +16,16 @@ pub struct Resolved {
     pub tarball: String,
     pub expected: Expected,
     pub core_range: Option<String>,
+    /// When the version was published (the document's `time`), if the registry says.
+    pub published: Option<String>,
     /// The version's own document (its package.json as published).
     pub manifest: Value,
 }
 
-/// How a version stands with a core major.
+/// How a version stands with a core major: by the core range it runs against, or, when that says nothing,
+/// the one it was built against (plughub then installs that core for it: see `pins`).
 fn works_with(manifest: &Value, core: CoreMajor) -> Result<bool, String> {
-    let range = ["dependencies", "peerDependencies"]
-        .iter()
-        .find_map(|d| manifest.get(d)?.get("@elizaos/core")?.as_str());
-    match range.map(classify) {
+    match plugin_core_range(manifest) {
         // No dependency on the core: nothing ties it to one major.
         None => Ok(true),
         Some(CoreRange::Clean(majors)) => Ok(majors.contains(&core)),
@@ -156,19 +156,21 @@ pub fn resolve(
             });
         }
     };
-    let core_range = ["dependencies", "peerDependencies"].iter().find_map(|d| {
-        manifest
-            .get(d)?
-            .get("@elizaos/core")?
-            .as_str()
-            .map(str::to_string)
-    });
+    let core_range = runtime_core_range(&manifest).map(str::to_string);
+    // When the registry says (npm's `time`): the versions of the packages a plugin names by a range that
+    // says nothing are chosen as they were at this moment.
+    let published = doc
+        .get("time")
+        .and_then(|t| t.get(chosen.as_str()))
+        .and_then(Value::as_str)
+        .map(str::to_string);
     Ok(Resolved {
         name: name.into(),
         version: chosen.clone(),
         tarball,
         expected,
         core_range,
+        published,
         manifest,
     })
 }
@@ -224,6 +226,32 @@ mod tests {
         assert_eq!(r(Some("1.0.0"), None).unwrap(), "1.0.0");
         assert_eq!(r(None, Some(CoreMajor::V0)).unwrap(), "0.9.0");
         assert_eq!(r(None, Some(CoreMajor::V2)).unwrap(), "2.0.0-alpha.3");
+    }
+
+    /// `@elizaos/plugin-mcp` 1.8.2 peers on core `*` and builds against `^1.7.0`: `--core v1` takes it.
+    #[test]
+    fn a_range_that_says_nothing_is_read_from_the_core_built_against() {
+        let dist = json!({ "tarball": "http://127.0.0.1:1/x.tgz", "integrity": "sha512-AAAA" });
+        let doc = json!({
+            "dist-tags": { "latest": "1.8.2" },
+            "time": { "1.8.2": "2026-03-23T12:07:18.304000+00:00" },
+            "versions": {
+                "1.3.5": { "dependencies": { "@elizaos/core": "^1.0.0" }, "dist": dist },
+                "1.8.2": { "peerDependencies": { "@elizaos/core": "*" },
+                           "devDependencies": { "@elizaos/core": "^1.7.0" }, "dist": dist }
+            }
+        });
+        let r = resolve(&doc, "p", None, Some(CoreMajor::V1)).unwrap();
+        assert_eq!(r.version, "1.8.2");
+        assert_eq!(r.core_range.as_deref(), Some("*"), "the published range");
+        assert_eq!(
+            r.published.as_deref(),
+            Some("2026-03-23T12:07:18.304000+00:00")
+        );
+        let err = resolve(&doc, "p", Some("1.8.2"), Some(CoreMajor::V2))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no version works with core v2"), "{err}");
     }
 
     #[test]

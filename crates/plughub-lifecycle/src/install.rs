@@ -313,12 +313,13 @@ impl Installer {
                 crate::permissions::requested(name, &dir, &report)?;
             if dir == staging {
                 let provided = self.plughub_dependencies(item, &staging).await?;
+                let pins = self.pins(&item.name, published_of(&item.source), &staging).await?;
                 self.progress
                     .step(name, "installing dependencies (no install scripts)");
                 let report = self
                     .deps()
                     .await?
-                    .install_without(&staging, &provided)
+                    .install_without(&staging, &provided, &pins)
                     .await?;
                 if !report.removed_config.is_empty() {
                     self.progress.step(
@@ -381,6 +382,32 @@ impl Installer {
             ));
         }
         Ok(provided)
+    }
+
+    /// The dependency ranges of the package in `dir` replaced before pnpm runs (`workspace:` references,
+    /// a core range that says nothing), each shown as a step.
+    pub(crate) async fn pins(
+        &self,
+        name: &str,
+        published: Option<&str>,
+        dir: &Path,
+    ) -> Result<Vec<plughub_install::Pin>, LifecycleError> {
+        let manifest = crate::plan::read_manifest(&dir.join("package.json"));
+        let pins = plughub_install::pins(&self.sources, name, &manifest, published).await?;
+        for pin in &pins {
+            self.progress.step(
+                name,
+                &format!(
+                    "{} {} → {} in {}: {}",
+                    pin.name,
+                    pin.from.as_deref().unwrap_or("(none)"),
+                    pin.to,
+                    pin.field,
+                    pin.why
+                ),
+            );
+        }
+        Ok(pins)
     }
 
     /// After pnpm ran: no package of the installed tree, however deep, may have a plughub name (pnpm
@@ -549,6 +576,14 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), LifecycleError> {
         }
     }
     Ok(())
+}
+
+/// When an npm version was published (none for a local folder or tarball).
+fn published_of(source: &Source) -> Option<&str> {
+    match source {
+        Source::Npm(resolved) => resolved.published.as_deref(),
+        Source::Local(_) => None,
+    }
 }
 
 fn plughub_dependency(plugin: &str, dep: &str, place: &str) -> LifecycleError {

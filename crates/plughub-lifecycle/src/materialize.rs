@@ -53,8 +53,14 @@ impl Installer {
         resolved.expected = Expected::Sri(sri.clone());
         let staging = self.packages.staging()?;
         let result = async {
+            let published = resolved.published.clone();
             fetch_resolved(&self.sources, resolved, &staging, &self.limits).await?;
-            self.deps().await?.install(&staging).await?;
+            // The same tree as on the node that installed it: the same ranges replaced.
+            let pins = self.pins(plugin, published.as_deref(), &staging).await?;
+            self.deps()
+                .await?
+                .install_without(&staging, &[], &pins)
+                .await?;
             self.packages.commit(&staging, folder)
         }
         .await;

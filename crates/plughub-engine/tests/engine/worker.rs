@@ -152,6 +152,39 @@ async fn every_component_kind_with_a_real_runtime_behind_it() {
     );
 }
 
+/// The file Node.js would import is the one loaded, whatever module format the plugin is published in: a
+/// CommonJS `module.exports = plugin` named by a `main` without its extension, TypeScript's `export
+/// default` compiled to CommonJS (`exports.default`), and a dual package whose ESM build sits under a
+/// nested `node` condition next to a browser build that must not load.
+#[tokio::test(flavor = "multi_thread")]
+async fn commonjs_and_esm_entry_points_load() {
+    let run = tempfile::tempdir().unwrap();
+    for (fixture, action, answer) in [
+        ("plugin-cjs", "CJS_PING", "cjs: hi"),
+        ("plugin-cjs-default", "CJS_DEFAULT_PING", "cjs default"),
+        ("plugin-dual", "DUAL_PING", "esm"),
+    ] {
+        let plugin = LoadedPlugin::load(
+            &spec(fixture, run.path(), &[]),
+            Arc::new(LocalRuntime::default()),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{fixture}: {e}"));
+        let actions: Vec<&str> = plugin
+            .manifest()
+            .actions
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
+        assert_eq!(actions, [action], "{fixture}");
+        let run1 = plugin
+            .invoke_action(action, message("hi", "agent-1"), SECOND * 5, None)
+            .await
+            .unwrap();
+        assert_eq!(run1.result["text"], answer, "{fixture}");
+    }
+}
+
 /// A model plugin answers `model.invoke` with its own handlers: plughub's local model, deterministic.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_model_plugin_answers_model_calls() {

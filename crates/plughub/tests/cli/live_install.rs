@@ -12,7 +12,7 @@ const PLUGINS: [&str; 3] = [
     "@elizaos/plugin-ollama",
 ];
 
-fn plughub_live(data_dir: &std::path::Path) -> Command {
+pub fn plughub_live(data_dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_plughub"));
     cmd.arg("--data-dir").arg(data_dir);
     cmd.env_remove("NPM_CONFIG_REGISTRY")

@@ -14,6 +14,7 @@ mod dev_watch;
 mod escape;
 mod execution;
 mod lifecycle;
+mod live_fixes;
 mod live_install;
 mod models;
 mod names;

@@ -1,0 +1,195 @@
+//! Live: the real plugins that showed each install fault, installed through the binary from the npm
+//! registry of this machine's npm configuration, then loaded and initialised offline. Skipped, with the
+//! reason printed, when npm cannot reach a registry or the registry does not serve the plugin.
+
+use crate::common::*;
+use crate::live_install::plughub_live;
+
+/// Whether the registry serves `plugin`; prints why the test is skipped when not.
+fn served(plugin: &str) -> bool {
+    match Command::new("npm")
+        .args(["view", plugin, "version"])
+        .output()
+    {
+        Ok(out) if out.status.success() => true,
+        Ok(out) => {
+            println!(
+                "SKIPPED {plugin}: npm cannot reach a registry serving it: {}",
+                text(&out.stderr).trim()
+            );
+            false
+        }
+        Err(e) => {
+            println!("SKIPPED {plugin}: cannot run npm ({e})");
+            false
+        }
+    }
+}
+
+/// A data directory with an organisation `live`.
+fn data_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(plughub_live(dir.path()).args(["admin", "create-org", "live"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    dir
+}
+
+/// Installs `args` (a plugin and flags) into `live`; the install record and what it printed.
+fn install(d: &std::path::Path, args: &[&str]) -> (Value, String) {
+    let out = run(plughub_live(d)
+        .arg("install")
+        .args(args)
+        .args(["--org", "live", "--json"]));
+    assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    let record: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(record["state"], "INSTALLED", "{record}");
+    (record, text(&out.stderr))
+}
+
+fn package_dir(d: &std::path::Path, record: &Value) -> std::path::PathBuf {
+    d.join("packages/pkgs")
+        .join(record["package"].as_str().unwrap())
+}
+
+/// The version of `dependency` that Node.js resolves from the folder of `package` (a package folder
+/// under `from`'s node_modules), and the version of `package` itself.
+fn resolved_from(from: &std::path::Path, package: &str, dependency: &str) -> (String, String) {
+    let script = format!(
+        "const {{ createRequire }} = require('node:module'); const fs = require('node:fs');\
+         const own = createRequire({from:?} + '/package.json').resolve({package:?} + '/package.json');\
+         const dep = createRequire(fs.realpathSync(own)).resolve({dependency:?} + '/package.json');\
+         console.log(require(own).version + ' ' + require(dep).version);",
+        from = from.display().to_string()
+    );
+    let out = Command::new("node").args(["-e", &script]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let line = text(&out.stdout);
+    let (own, dep) = line.trim().split_once(' ').unwrap();
+    (own.to_string(), dep.to_string())
+}
+
+/// The true manifest `inspect` shows after loading and initialising the plugin in the sandbox.
+fn inspect(d: &std::path::Path, plugin: &str) -> Result<Value, String> {
+    let out = run(plughub_live(d).args(["inspect", plugin, "--org", "live", "--json"]));
+    if out.status.success() {
+        Ok(serde_json::from_slice(&out.stdout).unwrap())
+    } else {
+        Err(text(&out.stderr))
+    }
+}
+
+/// `@elizaos/plugin-browser` 1.0.3 declares `"resolutions": { "zod": "3.25.23" }` for its own development;
+/// npm ignores it in a dependency, pnpm obeyed it in the plugin's folder and gave `@elizaos/core` (which
+/// declares zod ^4) zod 3: `z3.object(...).loose is not a function` at load. Now core gets the zod major it
+/// declares, the plugin its own, and the plugin gets past loading (it may still stop at starting
+/// Chromium, a program it runs: a permission of its own).
+#[test]
+fn plugin_browser_gets_the_zod_each_module_declares() {
+    let plugin = "@elizaos/plugin-browser";
+    if !served(plugin) {
+        return;
+    }
+    let dir = data_dir();
+    let d = dir.path();
+    let (record, _) = install(d, &[plugin]);
+    let package = package_dir(d, &record);
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(package.join("package.json")).unwrap())
+            .unwrap();
+    assert!(manifest.get("resolutions").is_none(), "{manifest}");
+    let (core, core_zod) = resolved_from(&package, "@elizaos/core", "zod");
+    let declared: Value = serde_json::from_str(
+        &std::fs::read_to_string(package.join("node_modules/@elizaos/core/package.json")).unwrap(),
+    )
+    .unwrap();
+    let wanted = declared["dependencies"]["zod"].as_str().unwrap_or("*");
+    let range = nodejs_semver::Range::parse(wanted).unwrap();
+    assert!(
+        nodejs_semver::Version::parse(&core_zod)
+            .unwrap()
+            .satisfies(&range),
+        "@elizaos/core {core} declares zod {wanted} and gets {core_zod}"
+    );
+    let (_, own_zod) = resolved_from(&package, plugin, "zod");
+    println!(
+        "plugin-browser@{}: core {core} gets zod {core_zod}, the plugin zod {own_zod}",
+        record["version"]
+    );
+    match inspect(d, plugin) {
+        Ok(manifest) => println!("plugin-browser loads and inits: {}", manifest["actions"]),
+        Err(stderr) => {
+            assert!(
+                !stderr.contains("loose is not a function") && !stderr.contains("zod"),
+                "{stderr}"
+            );
+            println!("plugin-browser loads, then stops at: {}", stderr.trim());
+        }
+    }
+}
+
+/// `@elizaos/plugin-edge-tts` 1.0.0 publishes `"@elizaos/core": "workspace:*"`: pnpm refused to install
+/// it. The reference is replaced by the published core it was built against, and it loads and inits.
+#[test]
+fn plugin_edge_tts_workspace_dependency_is_replaced_by_a_published_version() {
+    let plugin = "@elizaos/plugin-edge-tts";
+    if !served(plugin) {
+        return;
+    }
+    let out = Command::new("npm")
+        .args(["view", plugin, "dependencies", "--json"])
+        .output()
+        .unwrap();
+    let published: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    if published["@elizaos/core"]
+        .as_str()
+        .is_none_or(|r| !r.starts_with("workspace:"))
+    {
+        println!(
+            "SKIPPED {plugin}: its newest version no longer has a workspace: dependency ({published})"
+        );
+        return;
+    }
+    let dir = data_dir();
+    let d = dir.path();
+    let (record, steps) = install(d, &[plugin]);
+    assert!(
+        steps.contains("@elizaos/core workspace:* →"),
+        "the replacement is shown: {steps}"
+    );
+    let package = package_dir(d, &record);
+    let (core, _) = resolved_from(&package, "@elizaos/core", "@elizaos/core");
+    println!(
+        "plugin-edge-tts@{}: workspace:* → core {core}",
+        record["version"]
+    );
+    let manifest = inspect(d, plugin).unwrap();
+    assert_eq!(manifest["name"], "edge-tts", "{manifest}");
+}
+
+/// `@elizaos/plugin-mcp` 1.8.2 peers on core `*` and calls `getRequestContext`, which the newest core
+/// lacks: it now gets the core it was built against (its devDependencies' range, published last before
+/// it), and `--core v1` takes it (its devDependencies say v1) instead of refusing a `*` range.
+#[test]
+fn plugin_mcp_gets_the_core_it_was_built_against() {
+    let plugin = "@elizaos/plugin-mcp";
+    if !served(plugin) {
+        return;
+    }
+    let dir = data_dir();
+    let d = dir.path();
+    let (record, steps) = install(d, &[plugin, "--core", "v1"]);
+    let package = package_dir(d, &record);
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(package.join("package.json")).unwrap())
+            .unwrap();
+    let (core, _) = resolved_from(&package, "@elizaos/core", "@elizaos/core");
+    println!(
+        "plugin-mcp@{}: core {core}; peer range now {}",
+        record["version"], manifest["peerDependencies"]["@elizaos/core"]
+    );
+    if steps.contains("@elizaos/core * →") {
+        assert_eq!(manifest["peerDependencies"]["@elizaos/core"], core.as_str());
+    }
+    let shown = inspect(d, plugin).unwrap_or_else(|stderr| panic!("{stderr}"));
+    assert_eq!(shown["name"], "mcp", "{shown}");
+}
