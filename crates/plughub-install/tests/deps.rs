@@ -201,3 +201,106 @@ async fn a_package_s_own_package_manager_files_are_not_obeyed() {
     installer.prune().await.unwrap();
     assert!(fetched.dir.join("node_modules/@evil/dep/index.js").exists());
 }
+
+/// As `@elizaos/plugin-browser` 1.0.3 against `@elizaos/core`: the plugin pins zod 3 for its own
+/// development (`resolutions`), core declares zod 4 and uses what only 4 has. Each gets the major it
+/// declares, as npm gives them; a `workspace:` reference becomes the published version (pins), and the
+/// plugin's undeclared import of a package only a dependency declares still resolves.
+#[tokio::test]
+async fn each_package_gets_the_major_it_declares_and_workspace_references_install() {
+    let npm = LoopbackNpm::start().await;
+    let work = tempfile::tempdir().unwrap();
+    for (version, api) in [
+        ("3.25.23", "export const v = 3;"),
+        ("4.1.0", "export const v = 4;"),
+    ] {
+        publish(
+            &npm,
+            json!({ "name": "@acme/zod", "version": version, "type": "module", "main": "index.js" }),
+            &[("index.js", api)],
+        );
+    }
+    publish(
+        &npm,
+        json!({ "name": "@acme/uuid", "version": "11.0.3", "type": "module", "main": "index.js" }),
+        &[("index.js", "export const uuid = () => 'u-1';")],
+    );
+    publish(
+        &npm,
+        json!({ "name": "@acme/core", "version": "1.7.2", "type": "module", "main": "index.js",
+                "dependencies": { "@acme/zod": "^4.0.0", "@acme/uuid": "^11.0.0" } }),
+        &[(
+            "index.js",
+            "import { v } from '@acme/zod'; export const coreZod = v;",
+        )],
+    );
+    let plugin = json!({ "name": "@acme/plugin-browser", "version": "1.0.3", "type": "module",
+        "main": "index.js",
+        "dependencies": { "@acme/core": "workspace:^", "@acme/zod": "3.25.23" },
+        "resolutions": { "@acme/zod": "3.25.23" }, "overrides": { "@acme/zod": "3.25.23" } });
+    publish(
+        &npm,
+        plugin.clone(),
+        &[(
+            "index.js",
+            // @acme/uuid is declared by core only (as zod is for plugin-bootstrap): it resolves through
+            // the hoisted tree, as under npm's flat layout.
+            "import { coreZod } from '@acme/core'; import { v } from '@acme/zod'; import { uuid } from '@acme/uuid'; console.log(`${coreZod} ${v} ${uuid()}`);",
+        )],
+    );
+    let client = NpmClient::new(&npm.url);
+    let installer = installer(work.path().join("store"), &npm.url).await;
+    let dest = work.path().join("pkg");
+    let fetched = fetch_from_npm(
+        &client,
+        "@acme/plugin-browser",
+        None,
+        None,
+        &dest,
+        &ExtractLimits::default(),
+    )
+    .await
+    .unwrap();
+    let published = fetched.resolved.as_ref().unwrap().published.clone();
+    let pins = plughub_install::pins(
+        &client,
+        "@acme/plugin-browser",
+        &plugin,
+        published.as_deref(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        pins.iter()
+            .map(|p| (p.name.as_str(), p.to.as_str()))
+            .collect::<Vec<_>>(),
+        [("@acme/core", "^1.7.2")]
+    );
+    installer
+        .install_without(&fetched.dir, &[], &pins)
+        .await
+        .unwrap();
+    let out = std::process::Command::new("node")
+        .current_dir(&fetched.dir)
+        .args(["index.js"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "4 3 u-1",
+        "core gets zod 4, the plugin zod 3, an undeclared import resolves: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A workspace reference to a package the registry does not have fails, naming it.
+    let orphan = json!({ "name": "@acme/plugin-orphan", "version": "1.0.0",
+        "dependencies": { "@acme/private-lib": "workspace:*" } });
+    let err = plughub_install::pins(&client, "@acme/plugin-orphan", &orphan, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, InstallError::WorkspaceDependency { .. })
+            && err.to_string().contains("@acme/private-lib@workspace:*"),
+        "{err}"
+    );
+}
