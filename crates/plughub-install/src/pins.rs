@@ -56,55 +56,21 @@ pub async fn pins(
             continue;
         };
         for (name, spec) in deps {
-            let Some(rest) = spec.as_str().and_then(|s| s.strip_prefix("workspace:")) else {
+            let Some(spec) = spec.as_str().filter(|s| s.starts_with("workspace:")) else {
                 continue;
             };
-            let refused = |reason: String| InstallError::WorkspaceDependency {
-                plugin: plugin.into(),
-                dependency: name.clone(),
-                spec: spec.as_str().unwrap_or_default().into(),
-                reason,
+            let within = if name == CORE_PACKAGE {
+                core_within.clone()
+            } else {
+                Within::default()
             };
-            let to = match rest.trim() {
-                "*" | "" | "^" | "~" => {
-                    let doc = match client.document(name).await {
-                        Ok(doc) => doc,
-                        Err(
-                            e @ (InstallError::NotOnNpm { .. } | InstallError::NotPublished { .. }),
-                        ) => return Err(refused(e.to_string())),
-                        Err(e) => return Err(e),
-                    };
-                    let within = if name == CORE_PACKAGE {
-                        core_within.clone()
-                    } else {
-                        Within::default()
-                    };
-                    let Some(version) = built_against(&doc, published, &within) else {
-                        return Err(refused(format!(
-                            "the registry has no version of {name}{}",
-                            within.describe()
-                        )));
-                    };
-                    match rest.trim() {
-                        "^" => format!("^{version}"),
-                        "~" => format!("~{version}"),
-                        _ => version,
-                    }
-                }
-                range if Range::parse(range).is_ok() => range.to_string(),
-                other => {
-                    return Err(refused(format!(
-                        "'{other}' after workspace: is neither *, ^, ~ nor a version range"
-                    )));
-                }
-            };
+            let to = workspace_range(client, plugin, name, spec, published, &within).await?;
             pins.push(Pin {
                 field: field.into(),
                 name: name.clone(),
-                from: spec.as_str().map(str::to_string),
+                from: Some(spec.to_string()),
                 why: format!(
-                    "{name}@{} is a reference to its author's monorepo, replaced as npm replaces it at publish time",
-                    spec.as_str().unwrap_or_default()
+                    "{name}@{spec} is a reference to its author's monorepo, replaced as npm replaces it at publish time"
                 ),
                 to,
             });
@@ -112,6 +78,52 @@ pub async fn pins(
     }
     pins.extend(core_pins(client, manifest, published, &core_within, &pins).await?);
     Ok(pins)
+}
+
+/// The range npm publishes for `dependency@spec` (a `workspace:` reference) in `plugin`, published at
+/// `published`: `*` the exact version it was built against, `^`/`~` that range, a range as it is. Fails,
+/// naming the dependency, when the registry has no version of it.
+pub async fn workspace_range(
+    client: &dyn PackageSource,
+    plugin: &str,
+    dependency: &str,
+    spec: &str,
+    published: Option<&str>,
+    within: &Within,
+) -> Result<String, InstallError> {
+    let refused = |reason: String| InstallError::WorkspaceDependency {
+        plugin: plugin.into(),
+        dependency: dependency.into(),
+        spec: spec.into(),
+        reason,
+    };
+    let rest = spec.strip_prefix("workspace:").unwrap_or(spec).trim();
+    match rest {
+        "*" | "" | "^" | "~" => {
+            let doc = match client.document(dependency).await {
+                Ok(doc) => doc,
+                Err(e @ (InstallError::NotOnNpm { .. } | InstallError::NotPublished { .. })) => {
+                    return Err(refused(e.to_string()));
+                }
+                Err(e) => return Err(e),
+            };
+            let Some(version) = built_against(&doc, published, within) else {
+                return Err(refused(format!(
+                    "the registry has no version of {dependency}{}",
+                    within.describe()
+                )));
+            };
+            Ok(match rest {
+                "^" => format!("^{version}"),
+                "~" => format!("~{version}"),
+                _ => version,
+            })
+        }
+        range if Range::parse(range).is_ok() => Ok(range.to_string()),
+        other => Err(refused(format!(
+            "'{other}' after workspace: is neither *, ^, ~ nor a version range"
+        ))),
+    }
 }
 
 /// The pins of `@elizaos/core` (in each field naming it) when the plugin's runtime range says nothing

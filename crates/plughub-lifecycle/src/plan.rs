@@ -129,7 +129,13 @@ impl Installer {
                 }
                 self.progress
                     .step(&requirement.name, &format!("resolving (needed by {by})"));
-                let dependency = self.locate_dependency(&requirement, &by, core).await?;
+                let published = found.get(&by).and_then(|l| match &l.source {
+                    Source::Npm(r) => r.published.clone(),
+                    Source::Local(_) => None,
+                });
+                let dependency = self
+                    .locate_dependency(&requirement, &by, published.as_deref(), core)
+                    .await?;
                 graph.insert(dependency.name.clone(), planned(&dependency, false));
                 queue.push_back((
                     dependency.name.clone(),
@@ -167,10 +173,13 @@ impl Installer {
         Ok(out)
     }
 
+    /// The version of a required plugin to install; `published` is when the plugin requiring it was
+    /// published.
     async fn locate_dependency(
         &self,
         requirement: &Requirement,
         by: &str,
+        published: Option<&str>,
         core: Option<CoreMajor>,
     ) -> Result<Located, LifecycleError> {
         let unavailable = |source| LifecycleError::DependencyUnavailable {
@@ -181,10 +190,23 @@ impl Installer {
         let doc = document(&self.sources, &requirement.name)
             .await
             .map_err(unavailable)?;
-        // A workspace range names no published version: take what npm's `latest` gives.
-        let wanted = (!requirement.range.starts_with("workspace:")).then_some(&requirement.range);
-        let resolved = resolve(&doc, &requirement.name, wanted.map(String::as_str), core)
-            .map_err(unavailable)?;
+        // A workspace reference is read as pnpm gets it (`pins`): the version published last before the
+        // plugin requiring it.
+        let wanted = if requirement.range.starts_with("workspace:") {
+            plughub_install::pins::workspace_range(
+                &self.sources,
+                by,
+                &requirement.name,
+                &requirement.range,
+                published,
+                &plughub_install::pins::Within::default(),
+            )
+            .await?
+        } else {
+            requirement.range.clone()
+        };
+        let resolved =
+            resolve(&doc, &requirement.name, Some(&wanted), core).map_err(unavailable)?;
         Ok(located_on_npm(resolved))
     }
 }

@@ -344,3 +344,46 @@ async fn an_update_cannot_close_a_cycle_and_a_rollback_needs_what_it_needs() {
     );
     t.cleanup().await;
 }
+
+/// A `workspace:` reference left in a published plugin (as `@elizaos/plugin-edge-tts` 1.0.0 has): the
+/// plugin it names is installed at the version pnpm gets for it (the one published last before the plugin
+/// requiring it), and a reference to a package the registry does not have fails, naming it.
+#[tokio::test]
+async fn workspace_references_are_read_as_the_published_versions() {
+    let (t, npm, dir) = world().await;
+    publish_with(&npm, "@acme/plugin-base", "1.0.0", json!({}));
+    publish_with(&npm, "@acme/plugin-base", "1.1.0", json!({}));
+    publish_with(
+        &npm,
+        "@acme/plugin-top",
+        "1.0.0",
+        needs(&[("@acme/plugin-base", "workspace:^")]),
+    );
+    publish_with(
+        &npm,
+        "@acme/plugin-orphan",
+        "1.0.0",
+        needs(&[("@acme/private-lib", "workspace:*")]),
+    );
+    let inst = installer(t.store.clone(), &dir.path().join("packages"), &npm.url).await;
+    inst.install("acme", "@acme/plugin-top", &opts("alice"))
+        .await
+        .unwrap();
+    assert_eq!(
+        installed_names(&inst.list("acme").await.unwrap()),
+        [
+            "@acme/plugin-base@1.1.0 Installed",
+            "@acme/plugin-top@1.0.0 Installed"
+        ]
+    );
+    let err = inst
+        .install("acme", "@acme/plugin-orphan", &opts("alice"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("@acme/plugin-orphan depends on @acme/private-lib@workspace:*")
+            && err.contains("not on the npm registry"),
+        "{err}"
+    );
+}
