@@ -746,6 +746,13 @@ const handlers = {
   },
 };
 
+// Node's permission model says only "Access to this API has been restricted": what it refused (its
+// `permission`, e.g. ChildProcess) is what plughub needs to name the grant that would allow it.
+function errorText(e) {
+  const text = String(e?.message ?? e);
+  return e?.code === 'ERR_ACCESS_DENIED' ? `${text} (ERR_ACCESS_DENIED: ${e.permission ?? 'unknown'})` : text;
+}
+
 function onMessage(m) {
   if (m.type === 'runtime.result' || m.type === 'runtime.error') {
     const call = pendingCalls.get(m.id);
@@ -766,7 +773,7 @@ function onMessage(m) {
     .run(run, () => Promise.resolve().then(() => handler(m)))
     .then(
       (answer) => send({ ...answer, id: m.id }),
-      (e) => send({ type: 'error', id: m.id, error: String(e?.message ?? e), details: { stack: String(e?.stack ?? '') } }),
+      (e) => send({ type: 'error', id: m.id, error: errorText(e), details: { stack: String(e?.stack ?? '') } }),
     );
 }
 

@@ -2,5 +2,6 @@
 
 mod caps;
 mod common;
+mod grants;
 mod sandbox;
 mod worker;

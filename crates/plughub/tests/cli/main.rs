@@ -15,6 +15,7 @@ mod escape;
 mod execution;
 mod lifecycle;
 mod live_install;
+mod live_sandbox;
 mod models;
 mod names;
 mod private_registry;
