@@ -67,9 +67,10 @@ pub fn inferred_permissions(uses: &Uses) -> Permissions {
     asked
 }
 
-/// Whether the package tree in `dir` (its node_modules included, when installed) holds a compiled
-/// native addon (a `.node` file): loading one needs native.addons. Symbolic links are not followed.
-fn holds_native_addon(dir: &Path) -> bool {
+/// Whether the package tree in `dir` (its node_modules included, once installed: an install asks again
+/// after its dependencies are in) holds a compiled native addon (a `.node` file): loading one needs
+/// native.addons. Symbolic links are not followed (pnpm's links lead into the same tree).
+pub fn holds_native_addon(dir: &Path) -> bool {
     let mut folders = vec![dir.to_path_buf()];
     while let Some(folder) = folders.pop() {
         let Ok(entries) = std::fs::read_dir(&folder) else {

@@ -3,5 +3,6 @@
 mod caps;
 mod common;
 mod grants;
+mod live;
 mod sandbox;
 mod worker;

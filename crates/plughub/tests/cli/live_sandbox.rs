@@ -1,8 +1,9 @@
-//! Live: real plugins from the npm registry of this machine's npm configuration that the sandbox's old
-//! figures or its gates stopped. `@elizaos/plugin-evm` failed with EMFILE at 256 open files;
-//! `@elizaos/plugin-local-ai` stops at Node's addon gate until an org owner grants native.addons.
-//! Granted domains never resolve (`*.invalid`): every request of theirs fails at the egress proxy. Skipped,
-//! with the reason printed, when npm cannot reach a registry.
+//! Live: a real plugin from the npm registry of this machine's npm configuration that needs a grant the
+//! sandbox added: `@elizaos/plugin-local-ai`'s dependencies bring compiled addons, so it asks for
+//! native.addons, does not start without it, and an org owner grants it; process.spawn is granted by
+//! program, fixed to a real path. (It is run, with and without the grant, by the engine's live tests: here
+//! it also asks for domains, which a test never grants.) Skipped, with the reason printed, when npm
+//! cannot reach a registry.
 
 use crate::common::*;
 use std::path::Path;
@@ -52,89 +53,45 @@ fn ok_live(d: &Path, args: &[&str]) -> String {
     text(&out.stdout)
 }
 
-/// Installs `plugin` in a new organisation `live` and grants what it asks for, but with a domain that
-/// never resolves in place of its domains and without the permissions `withheld`.
-fn install_offline(d: &Path, plugin: &str, withheld: &[&str]) -> Value {
-    ok_live(d, &["admin", "create-org", "live"]);
-    ok_live(d, &["install", plugin, "--org", "live", "--core", "v1"]);
-    let view: Value = serde_json::from_str(&ok_live(
-        d,
-        &["permissions", plugin, "--org", "live", "--json"],
-    ))
-    .unwrap();
-    let mut grant: Vec<String> = ["grant", plugin, "--org", "live"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    for (name, argument) in view["requested"].as_object().unwrap() {
-        if withheld.contains(&name.as_str()) {
-            continue;
-        }
-        match name.as_str() {
-            "network.external" => grant.extend(["--domain".into(), "plughub-test.invalid".into()]),
-            "secrets.access" => {
-                for secret in argument.as_array().unwrap() {
-                    grant.extend(["--secret".into(), secret.as_str().unwrap().into()]);
-                }
-            }
-            "process.spawn" => {}
-            flag => grant.extend(["--permission".into(), flag.into()]),
-        }
-    }
-    let grant: Vec<&str> = grant.iter().map(String::as_str).collect();
-    ok_live(d, &grant);
-    view
-}
-
 #[test]
-fn plugin_evm_loads_and_inits_in_the_sandbox() {
-    let plugin = "@elizaos/plugin-evm";
-    if !reachable(plugin) {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    install_offline(d, plugin, &[]);
-    // A key of the right shape that holds nothing (its settings validator wants one).
-    let key = format!("EVM_PRIVATE_KEY=0x{}", "11".repeat(32));
-    ok_live(d, &["configure", plugin, "--org", "live", &key]);
-    let out = run(plughub_live(d).args(["inspect", plugin, "--org", "live", "--json"]));
-    let stderr = text(&out.stderr);
-    assert!(!stderr.contains("EMFILE"), "{stderr}");
-    assert!(out.status.success(), "{stderr}");
-    let manifest: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(
-        !manifest["actions"].as_array().unwrap().is_empty(),
-        "{manifest}"
-    );
-    println!(
-        "live sandbox: {plugin} loads and inits; actions {}",
-        manifest["actions"]
-    );
-}
-
-#[test]
-fn plugin_local_ai_needs_native_addons_and_gets_past_the_gate_with_it() {
+fn plugin_local_ai_asks_for_native_addons_and_an_owner_grants_it() {
     let plugin = "@elizaos/plugin-local-ai";
     if !reachable(plugin) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let view = install_offline(d, plugin, &["native.addons"]);
+    ok_live(d, &["admin", "create-org", "live"]);
+    ok_live(d, &["install", plugin, "--org", "live", "--core", "v1"]);
+    let permissions = |d: &Path| -> Value {
+        serde_json::from_str(&ok_live(
+            d,
+            &["permissions", plugin, "--org", "live", "--json"],
+        ))
+        .unwrap()
+    };
+    let view = permissions(d);
     assert_eq!(
         view["requested"]["native.addons"], true,
-        "its tree holds compiled addons (node-llama-cpp's): {view}"
+        "its dependencies brought compiled addons (node-llama-cpp's): {view}"
+    );
+    // Asked for and not granted, it does not start: the refusal names the permission to grant. (Started
+    // anyway, Node's addon gate stops it with the same advice: see the engine's live tests.)
+    ok_live(
+        d,
+        &[
+            "configure",
+            plugin,
+            "--org",
+            "live",
+            "CACHE_DIR=/tmp/cache",
+            "MODELS_DIR=/tmp/models",
+        ],
     );
     let out = run(plughub_live(d).args(["inspect", plugin, "--org", "live"]));
     let refused = text(&out.stderr);
     assert!(!out.status.success(), "{refused}");
-    // Asked for and not granted, it does not start: the refusal names the permission to grant. (Started
-    // anyway, Node's addon gate stops it with the same advice: see the engine's grants tests.)
-    assert!(
-        refused.contains("native.addons"),
-        "the refusal names the permission to grant: {refused}"
-    );
+    assert!(refused.contains("native.addons"), "{refused}");
     ok_live(
         d,
         &[
@@ -146,16 +103,54 @@ fn plugin_local_ai_needs_native_addons_and_gets_past_the_gate_with_it() {
             "native.addons",
         ],
     );
-    let out = run(plughub_live(d).args(["inspect", plugin, "--org", "live", "--json"]));
-    let after = text(&out.stderr);
-    assert!(!after.contains("loading addons is disabled"), "{after}");
-    println!(
-        "live sandbox: {plugin} with native.addons: {} {}",
-        if out.status.success() {
-            "inits"
-        } else {
-            "stops later"
-        },
-        after.lines().take(12).collect::<Vec<_>>().join("\n")
+    let view = permissions(d);
+    assert_eq!(view["granted"]["native.addons"], true, "{view}");
+    assert!(view["missing"].get("native.addons").is_none(), "{view}");
+
+    // process.spawn is granted by program, fixed to its real path on this machine when granted.
+    let out = run(plughub_live(d).args([
+        "grant",
+        plugin,
+        "--org",
+        "live",
+        "--permission",
+        "process.spawn",
+    ]));
+    assert!(
+        text(&out.stderr).contains("--program"),
+        "{}",
+        text(&out.stderr)
     );
+    ok_live(d, &["grant", plugin, "--org", "live", "--program", "id"]);
+    let id = std::fs::canonicalize("/usr/bin/id").unwrap();
+    let view = permissions(d);
+    assert_eq!(
+        view["granted"]["process.spawn"],
+        serde_json::json!([id.display().to_string()]),
+        "{view}"
+    );
+    let script = d.join("run-me");
+    std::fs::write(&script, "#!/bin/sh\ntrue\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script = script.display().to_string();
+    for (program, says) in [
+        (script.as_str(), "is a script: grant the program it starts"),
+        (
+            "no-such-program-here",
+            "no such program on this machine's PATH",
+        ),
+        ("../bin/sh", "not a program name or an absolute path"),
+    ] {
+        let out =
+            run(plughub_live(d).args(["grant", plugin, "--org", "live", "--program", program]));
+        assert!(!out.status.success());
+        assert!(
+            text(&out.stderr).contains(says),
+            "{program}: {}",
+            text(&out.stderr)
+        );
+    }
+    ok_live(d, &["revoke", plugin, "--org", "live", "--program", "id"]);
+    assert!(permissions(d)["granted"].get("process.spawn").is_none());
 }
