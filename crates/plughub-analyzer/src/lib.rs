@@ -14,7 +14,9 @@ pub use components::{Declared, MAX_COMPONENTS};
 pub use facts::package_facts;
 pub use finding::{Finding, Rule, Severity};
 pub use package::{AnalyzeError, analyze_package};
-pub use permissions::{Requested, inferred_permissions, requested_permissions, settings_schema};
+pub use permissions::{
+    Requested, holds_native_addon, inferred_permissions, requested_permissions, settings_schema,
+};
 pub use report::{Report, RiskLevel, score};
 pub use uses::{Uses, url_host};
 

@@ -7,7 +7,7 @@
 use crate::report::Report;
 use crate::uses::Uses;
 use plughub_domain::config_schema::{ConfigSchema, looks_sensitive};
-use plughub_domain::permissions::{PermissionError, Permissions, needed_by_call};
+use plughub_domain::permissions::{Permission, PermissionError, Permissions, needed_by_call};
 use serde_json::Value;
 use std::path::Path;
 
@@ -26,7 +26,13 @@ pub fn requested_permissions(dir: &Path, report: &Report) -> Result<Requested, P
     let declaration = manifest.pointer("/plughub/permissions");
     let mut permissions = match declaration {
         Some(value) => Permissions::parse(value)?,
-        None => inferred_permissions(&report.uses),
+        None => {
+            let mut inferred = inferred_permissions(&report.uses);
+            if holds_native_addon(dir) {
+                inferred.add(Permission::NativeAddons);
+            }
+            inferred
+        }
     };
     permissions.add_secrets(
         settings_schema(dir)
@@ -59,6 +65,30 @@ pub fn inferred_permissions(uses: &Uses) -> Permissions {
     }
     asked.add_secrets(uses.settings.iter().filter(|s| looks_sensitive(s)).cloned());
     asked
+}
+
+/// Whether the package tree in `dir` (its node_modules included, once installed: an install asks again
+/// after its dependencies are in) holds a compiled native addon (a `.node` file): loading one needs
+/// native.addons. Symbolic links are not followed (pnpm's links lead into the same tree).
+pub fn holds_native_addon(dir: &Path) -> bool {
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let path = entry.path();
+            if kind.is_dir() {
+                folders.push(path);
+            } else if kind.is_file() && path.extension().is_some_and(|e| e == "node") {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// The settings the package in `dir` declares (package.json `agentConfig`, v2 `elizaos.plugin.json`).
@@ -109,6 +139,20 @@ mod tests {
             asked.permissions.lines(),
             ["storage.read", "secrets.access: P_API_KEY"]
         );
+    }
+
+    #[test]
+    fn a_compiled_addon_in_the_tree_asks_for_native_addons() {
+        let dir = package(json!({ "name": "p", "version": "1.0.0" }));
+        let asked = requested_permissions(dir.path(), &report_with(Uses::default())).unwrap();
+        assert!(!asked.permissions.native_addons);
+        let bins = dir
+            .path()
+            .join("node_modules/@node-llama-cpp/linux-x64/bins");
+        std::fs::create_dir_all(&bins).unwrap();
+        std::fs::write(bins.join("llama-addon.node"), b"\x7fELF").unwrap();
+        let asked = requested_permissions(dir.path(), &report_with(Uses::default())).unwrap();
+        assert_eq!(asked.permissions.lines(), ["native.addons"]);
     }
 
     #[test]

@@ -17,16 +17,23 @@ pub enum Permission {
     SecretsAccess,
     EventsPublish,
     KnowledgeQuery,
+    /// Loading native addons (`.node` files): lifts Node's addon gate for the plugin; the OS layers of
+    /// its sandbox stay in force.
+    NativeAddons,
+    /// Executing the programs it names (and nothing else), inside its sandbox.
+    ProcessSpawn,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 6] = [
+    pub const ALL: [Permission; 8] = [
         Permission::NetworkExternal,
         Permission::StorageRead,
         Permission::StorageWrite,
         Permission::SecretsAccess,
         Permission::EventsPublish,
         Permission::KnowledgeQuery,
+        Permission::NativeAddons,
+        Permission::ProcessSpawn,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -37,6 +44,8 @@ impl Permission {
             Permission::SecretsAccess => "secrets.access",
             Permission::EventsPublish => "events.publish",
             Permission::KnowledgeQuery => "knowledge.query",
+            Permission::NativeAddons => "native.addons",
+            Permission::ProcessSpawn => "process.spawn",
         }
     }
 
@@ -73,7 +82,7 @@ pub fn needed_by_call(method: &str) -> Option<Permission> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PermissionError {
     #[error(
-        "unknown permission '{name}' (known: network.external, storage.read, storage.write, secrets.access, events.publish, knowledge.query)"
+        "unknown permission '{name}' (known: network.external, storage.read, storage.write, secrets.access, events.publish, knowledge.query, native.addons, process.spawn)"
     )]
     Unknown { name: String },
     #[error("permission {permission}: {problem}")]
@@ -111,6 +120,18 @@ pub struct Permissions {
     pub events_publish: bool,
     #[serde(rename = "knowledge.query", default, skip_serializing_if = "is_false")]
     pub knowledge_query: bool,
+    /// Native addons may be loaded (Node's addon gate lifted for this plugin alone).
+    #[serde(rename = "native.addons", default, skip_serializing_if = "is_false")]
+    pub native_addons: bool,
+    /// Programs it may execute: names (`chromium`) as asked for, real absolute paths as granted (a grant
+    /// resolves each name on the machine when it is made). `Some` of an empty set asks to run programs
+    /// without saying which: the grant has to name them.
+    #[serde(
+        rename = "process.spawn",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub programs: Option<BTreeSet<String>>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -122,6 +143,7 @@ impl Permissions {
     /// (`{"network.external": ["api.example.com"], "secrets.access": ["API_KEY"], "storage.read": true}`,
     /// where a list may also be given as `{"domains": [...]}` or `{"names": [...]}`), or a list of names
     /// with optional arguments after a colon (`["storage.read", "network.external:api.example.com"]`).
+    /// `process.spawn` names programs as network.external names domains (`{"programs": [...]}` too).
     pub fn parse(value: &Value) -> Result<Permissions, PermissionError> {
         let mut out = Permissions::default();
         match value {
@@ -203,6 +225,11 @@ impl Permissions {
             }
             Permission::SecretsAccess if *argument == Value::Bool(false) => {}
             Permission::SecretsAccess => self.secrets.extend(names("names")?),
+            Permission::ProcessSpawn if *argument == Value::Bool(false) => {}
+            Permission::ProcessSpawn => {
+                self.programs.get_or_insert_with(BTreeSet::new);
+                self.add_programs(names("programs")?)?;
+            }
             other => {
                 if flag()? {
                     self.add(other);
@@ -212,8 +239,8 @@ impl Permissions {
         Ok(())
     }
 
-    /// Adds a permission that has no arguments (network and secrets get theirs with `add_domains` and
-    /// `add_secrets`).
+    /// Adds a permission that has no arguments (network, secrets and programs get theirs with
+    /// `add_domains`, `add_secrets` and `add_programs`).
     pub fn add(&mut self, permission: Permission) {
         match permission {
             Permission::NetworkExternal => {
@@ -224,7 +251,26 @@ impl Permissions {
             Permission::SecretsAccess => {}
             Permission::EventsPublish => self.events_publish = true,
             Permission::KnowledgeQuery => self.knowledge_query = true,
+            Permission::NativeAddons => self.native_addons = true,
+            Permission::ProcessSpawn => {
+                self.programs.get_or_insert_with(BTreeSet::new);
+            }
         }
+    }
+
+    /// Adds programs to process.spawn: names looked up on the machine's PATH when granted, or absolute
+    /// paths (none given: nothing changes).
+    pub fn add_programs(
+        &mut self,
+        programs: impl IntoIterator<Item = String>,
+    ) -> Result<(), PermissionError> {
+        for program in programs {
+            check_program(&program)?;
+            self.programs
+                .get_or_insert_with(BTreeSet::new)
+                .insert(program);
+        }
+        Ok(())
     }
 
     /// Adds domains to network.external (none given: nothing changes).
@@ -254,6 +300,8 @@ impl Permissions {
             Permission::SecretsAccess => !self.secrets.is_empty(),
             Permission::EventsPublish => self.events_publish,
             Permission::KnowledgeQuery => self.knowledge_query,
+            Permission::NativeAddons => self.native_addons,
+            Permission::ProcessSpawn => self.programs.is_some(),
         }
     }
 
@@ -263,17 +311,10 @@ impl Permissions {
 
     /// Everything of both.
     pub fn union(&self, other: &Permissions) -> Permissions {
-        let network = match (&self.network, &other.network) {
-            (None, None) => None,
-            (a, b) => Some(
-                a.iter()
-                    .chain(b.iter())
-                    .flat_map(|s| s.iter().cloned())
-                    .collect(),
-            ),
-        };
         Permissions {
-            network,
+            network: merged(&self.network, &other.network),
+            programs: merged(&self.programs, &other.programs),
+            native_addons: self.native_addons || other.native_addons,
             storage_read: self.storage_read || other.storage_read,
             storage_write: self.storage_write || other.storage_write,
             secrets: self.secrets.union(&other.secrets).cloned().collect(),
@@ -303,8 +344,19 @@ impl Permissions {
                 }
             }
         };
+        let programs = match (&self.programs, &granted.programs) {
+            (None, _) => None,
+            (Some(_), None) => self.programs.clone(),
+            (Some(asked), Some(given)) => {
+                let missing: BTreeSet<String> =
+                    asked.iter().filter(|p| !runs(given, p)).cloned().collect();
+                (!missing.is_empty() || (asked.is_empty() && given.is_empty())).then_some(missing)
+            }
+        };
         Permissions {
             network,
+            programs,
+            native_addons: self.native_addons && !granted.native_addons,
             storage_read: self.storage_read && !granted.storage_read,
             storage_write: self.storage_write && !granted.storage_write,
             secrets: self.secrets.difference(&granted.secrets).cloned().collect(),
@@ -325,8 +377,23 @@ impl Permissions {
             (network, None) => network.clone(),
             (None, _) => None,
         };
+        let programs = match (&self.programs, &taken.programs) {
+            (Some(_), Some(gone)) if gone.is_empty() => None,
+            (Some(programs), Some(gone)) => {
+                let left: BTreeSet<String> = programs
+                    .iter()
+                    .filter(|p| !runs(gone, p))
+                    .cloned()
+                    .collect();
+                (!left.is_empty()).then_some(left)
+            }
+            (programs, None) => programs.clone(),
+            (None, _) => None,
+        };
         Permissions {
             network,
+            programs,
+            native_addons: self.native_addons && !taken.native_addons,
             storage_read: self.storage_read && !taken.storage_read,
             storage_write: self.storage_write && !taken.storage_write,
             secrets: self.secrets.difference(&taken.secrets).cloned().collect(),
@@ -340,6 +407,14 @@ impl Permissions {
         self.network
             .iter()
             .flat_map(|d| d.iter().cloned())
+            .collect()
+    }
+
+    /// The programs granted, for the sandbox (real absolute paths once granted).
+    pub fn program_paths(&self) -> Vec<String> {
+        self.programs
+            .iter()
+            .flat_map(|p| p.iter().cloned())
             .collect()
     }
 
@@ -378,6 +453,19 @@ impl Permissions {
                 lines.push(permission.as_str().to_string());
             }
         }
+        if self.native_addons {
+            lines.push(Permission::NativeAddons.as_str().to_string());
+        }
+        if let Some(programs) = &self.programs {
+            lines.push(if programs.is_empty() {
+                "process.spawn (no program named: the grant must name them)".to_string()
+            } else {
+                format!(
+                    "process.spawn: {}",
+                    programs.iter().cloned().collect::<Vec<_>>().join(", ")
+                )
+            });
+        }
         lines
     }
 }
@@ -402,6 +490,54 @@ fn covers(given: &[String], domain: &str) -> bool {
         }),
         None => is_granted(domain, given),
     }
+}
+
+fn merged(a: &Option<BTreeSet<String>>, b: &Option<BTreeSet<String>>) -> Option<BTreeSet<String>> {
+    match (a, b) {
+        (None, None) => None,
+        (a, b) => Some(
+            a.iter()
+                .chain(b.iter())
+                .flat_map(|s| s.iter().cloned())
+                .collect(),
+        ),
+    }
+}
+
+/// Whether `given` (programs granted) runs `program` (asked for by name or path): the same entry, or a
+/// granted path of that file name (a grant holds `chromium` as the real path it found for it). What
+/// runs is only ever what was granted: the sandbox allows executing the granted paths alone.
+fn runs(given: &BTreeSet<String>, program: &str) -> bool {
+    let name = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
+    given.contains(program) || given.iter().any(|g| name(g) == name(program))
+}
+
+/// A program as a declaration or a grant may name it: a file name (looked up on PATH when granted) or an
+/// absolute path, never a relative path or one with `..`.
+fn check_program(program: &str) -> Result<(), PermissionError> {
+    let ok = if let Some(path) = program.strip_prefix('/') {
+        !path.is_empty()
+            && path
+                .split('/')
+                .all(|c| !c.is_empty() && c != "." && c != "..")
+    } else {
+        !program.is_empty()
+            && program.len() <= 255
+            && program != "."
+            && program != ".."
+            && program
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._+-".contains(&b))
+    };
+    if !ok {
+        return Err(PermissionError::Malformed {
+            permission: "process.spawn",
+            problem: format!(
+                "'{program}' is not a program name or an absolute path (e.g. chromium, /usr/bin/ffmpeg)"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// A domain as a grant may name it: a host name, optionally under `*.`; never an address (the egress
@@ -552,6 +688,42 @@ mod tests {
         );
         assert_eq!(needed_by_call("emitEvent"), Some(Permission::EventsPublish));
         assert_eq!(needed_by_call("useModel"), None);
+    }
+
+    #[test]
+    fn programs_are_asked_by_name_and_granted_by_path() {
+        let asked =
+            set(json!({"process.spawn": {"programs": ["chromium"]}, "native.addons": true}));
+        assert_eq!(
+            asked,
+            set(json!(["process.spawn:chromium", "native.addons"]))
+        );
+        assert_eq!(
+            asked.lines(),
+            vec!["native.addons", "process.spawn: chromium"]
+        );
+        // A grant holds the real path found for the name: it covers the name, nothing else.
+        let granted =
+            set(json!({"process.spawn": ["/usr/lib/chromium/chromium"], "native.addons": true}));
+        assert!(asked.beyond(&granted).is_empty());
+        let other = set(json!({"process.spawn": ["/usr/bin/ffmpeg"]}));
+        assert_eq!(
+            asked.beyond(&other).lines(),
+            vec!["native.addons", "process.spawn: chromium"]
+        );
+        // Asked without naming a program: the grant must name one.
+        let any = set(json!(["process.spawn"]));
+        assert_eq!(any.beyond(&Permissions::default()), any);
+        assert!(any.beyond(&granted).is_empty());
+        // Taking the name back takes the path it was granted as.
+        assert_eq!(granted.without(&asked), Permissions::default());
+        for bad in ["../bin/sh", "bin/sh", "/usr/../bin/sh", "a b"] {
+            let refused = Permissions::parse(&json!({"process.spawn": [bad]})).unwrap_err();
+            assert!(
+                refused.to_string().contains("not a program name"),
+                "{bad}: {refused}"
+            );
+        }
     }
 
     #[test]

@@ -9,6 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AsyncLocalStorage } from 'node:async_hooks';
+import childProcess from 'node:child_process';
+import { syncBuiltinESMExports } from 'node:module';
 
 const MAX_MESSAGE_BYTES = 1_000_000;
 const socketPath = process.env.PLUGHUB_SOCKET;
@@ -35,6 +37,32 @@ delete process.env.PLUGHUB_EGRESS;
 delete process.env.PLUGHUB_CAPS;
 delete process.env.PLUGHUB_DEV_TEST;
 delete process.env.PLUGHUB_DEV_CA;
+
+// Node's permission model refuses a child process with "Access to this API has been restricted", which
+// libraries pass on in their own words (patchright: "browserType.launch: Access to this API…"): the
+// refusal is tagged with what was refused, so that plughub can name the grant that would allow it.
+const tagged = (e) => {
+  if (e?.code === 'ERR_ACCESS_DENIED' && !String(e.message).includes('(ERR_ACCESS_DENIED')) {
+    e.message = `${e.message} (ERR_ACCESS_DENIED: ${e.permission ?? 'unknown'})`;
+  }
+  return e;
+};
+for (const name of ['spawn', 'spawnSync', 'exec', 'execSync', 'execFile', 'execFileSync', 'fork']) {
+  const original = childProcess[name];
+  const wrapped = function (...args) {
+    try {
+      return original.apply(this, args);
+    } catch (e) {
+      throw tagged(e);
+    }
+  };
+  // util.promisify's own form of exec and execFile stays what it was.
+  for (const key of Object.getOwnPropertySymbols(original)) {
+    Object.defineProperty(wrapped, key, Object.getOwnPropertyDescriptor(original, key));
+  }
+  childProcess[name] = wrapped;
+}
+syncBuiltinESMExports();
 
 // The plugin's stdout and stderr are pipes to plughub, which reads them as they come. Node writes to a pipe
 // asynchronously, queueing in this process what the pipe has not taken: a plugin printing 300 lines of
@@ -790,6 +818,11 @@ const handlers = {
   },
 };
 
+// What a request failed with; a permission refusal says what it refused (see `tagged`).
+function errorText(e) {
+  return String(tagged(e)?.message ?? e);
+}
+
 function onMessage(m) {
   if (m.type === 'runtime.result' || m.type === 'runtime.error') {
     const call = pendingCalls.get(m.id);
@@ -810,7 +843,7 @@ function onMessage(m) {
     .run(run, () => Promise.resolve().then(() => handler(m)))
     .then(
       (answer) => send({ ...answer, id: m.id }),
-      (e) => send({ type: 'error', id: m.id, error: String(e?.message ?? e), details: { stack: String(e?.stack ?? '') } }),
+      (e) => send({ type: 'error', id: m.id, error: errorText(e), details: { stack: String(e?.stack ?? '') } }),
     );
 }
 

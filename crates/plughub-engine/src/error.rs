@@ -6,11 +6,11 @@ pub enum EngineError {
     NoNode(String),
     #[error("the plugin worker did not start: {0}")]
     Start(String),
-    #[error("the plugin worker ended: {reason}{}", tail(.log))]
+    #[error("the plugin worker ended: {reason}{}{}", tail(.log), grant_hint(.log.iter()))]
     Exited { reason: String, log: Vec<String> },
     #[error("{what} did not answer within {seconds} s; its worker was ended")]
     Timeout { what: String, seconds: u64 },
-    #[error("{0}")]
+    #[error("{text}{hint}", text = .0, hint = grant_hint(std::iter::once(.0)))]
     Plugin(String),
     /// A request went past a cap on its callbacks (`Caps::callbacks`, `Caps::callback_bytes`): it was
     /// failed at once, and its worker serves on (or is ended, when the run does not stop within
@@ -36,6 +36,24 @@ pub enum EngineError {
         path: String,
         source: std::io::Error,
     },
+}
+
+/// What an org owner could grant, when a refusal by the sandbox is what stopped the plugin: Node's
+/// addon gate (`ERR_DLOPEN_DISABLED`), its child-process gate (`ERR_ACCESS_DENIED` for `ChildProcess`,
+/// as the host script names it), or Landlock refusing to execute a program not granted (`EACCES`).
+pub fn grant_hint<'a>(lines: impl IntoIterator<Item = &'a String>) -> &'static str {
+    // Node prints an uncaught error's code and permission on lines of their own.
+    let text: String = lines.into_iter().map(|l| format!("{l}\n")).collect();
+    if text.contains("loading addons is disabled") || text.contains("ERR_DLOPEN_DISABLED") {
+        return "\nIt loads a native addon, which its sandbox refuses unless an org owner grants it native.addons (plughub grant PLUGIN --org ORG --permission native.addons).";
+    }
+    if text.contains("ChildProcess") && text.contains("ERR_ACCESS_DENIED") {
+        return "\nIt starts a program, which its sandbox refuses unless an org owner grants it process.spawn naming that program (plughub grant PLUGIN --org ORG --program NAME).";
+    }
+    if text.contains("spawn") && text.contains("EACCES") {
+        return "\nIt starts a program that its process.spawn grant does not name: an org owner may grant it (plughub grant PLUGIN --org ORG --program NAME).";
+    }
+    ""
 }
 
 /// The last lines the plugin printed, which usually say why it ended.

@@ -26,6 +26,8 @@ pub enum LifecycleError {
         org: String,
         missing: plughub_domain::permissions::Permissions,
     },
+    #[error("process.spawn cannot be granted for '{program}': {problem}")]
+    UngrantableProgram { program: String, problem: String },
     #[error("{plugin}: its plughub.permissions cannot be read: {source}")]
     BadPermissions {
         plugin: String,

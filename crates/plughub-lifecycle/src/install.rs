@@ -333,6 +333,13 @@ impl Installer {
                 self.refuse_plughub_packages_in_tree(name, &staging).await?;
                 self.packages.commit(&staging, &folder)?;
             }
+            // What the package alone did not show: compiled addons its dependencies brought.
+            let mut requested = requested;
+            if !declared_permissions
+                && plughub_analyzer::holds_native_addon(&self.packages.path(&folder))
+            {
+                requested.add(plughub_domain::permissions::Permission::NativeAddons);
+            }
             let installed = InstalledVersion {
                 version: version.into(),
                 package: Some(folder.clone()),

@@ -95,6 +95,7 @@ impl Installer {
         if requested {
             added = added.union(&record.current.requested);
         }
+        resolve_programs(&mut added)?;
         record.granted = record.granted.union(&added);
         record.granted_by = Some(actor.into());
         let options = InstallOptions::by(actor);
@@ -135,6 +136,67 @@ impl Installer {
         self.save(&thing.id, &record, event).await?;
         Ok(view(&record))
     }
+}
+
+/// Replaces each program of a process.spawn grant by the real path it names on this machine now: a name
+/// as found on plughub's PATH, links followed. What the worker may execute is then fixed at the grant; a
+/// later change of PATH or of a link does not widen it. A script is refused: its interpreter (a shell)
+/// would have to be executable too, and the programs it starts.
+pub(crate) fn resolve_programs(set: &mut Permissions) -> Result<(), LifecycleError> {
+    let Some(programs) = set.programs.take() else {
+        return Ok(());
+    };
+    let refuse = |program: &str, problem: String| LifecycleError::UngrantableProgram {
+        program: program.into(),
+        problem,
+    };
+    let mut resolved = std::collections::BTreeSet::new();
+    for program in &programs {
+        let found = if program.starts_with('/') {
+            Some(std::path::PathBuf::from(program))
+        } else {
+            std::env::var_os("PATH").and_then(|path| {
+                std::env::split_paths(&path)
+                    .map(|dir| dir.join(program))
+                    .find(|candidate| candidate.is_file())
+            })
+        };
+        let found = found.ok_or_else(|| {
+            refuse(
+                program,
+                "no such program on this machine's PATH: install it, or grant its absolute path"
+                    .into(),
+            )
+        })?;
+        let real = std::fs::canonicalize(&found)
+            .map_err(|e| refuse(program, format!("{}: {e}", found.display())))?;
+        use std::io::Read;
+        use std::os::unix::fs::PermissionsExt;
+        let mut head = [0u8; 2];
+        let mut file = std::fs::File::open(&real)
+            .map_err(|e| refuse(program, format!("{}: {e}", real.display())))?;
+        let executable = file
+            .metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+        if !executable {
+            return Err(refuse(
+                program,
+                format!("{} is not an executable file", real.display()),
+            ));
+        }
+        if file.read_exact(&mut head).is_ok() && &head == b"#!" {
+            return Err(refuse(
+                program,
+                format!(
+                    "{} is a script: grant the program it starts instead (for Debian's chromium, /usr/lib/chromium/chromium)",
+                    real.display()
+                ),
+            ));
+        }
+        resolved.insert(real.display().to_string());
+    }
+    set.programs = Some(resolved);
+    Ok(())
 }
 
 pub(crate) fn view(record: &InstanceRecord) -> PermissionsView {

@@ -76,8 +76,17 @@ impl Runner {
                     .collect(),
                 start_timeout: timeout,
                 memory_mb: Some(policy.limits(context.plan).memory_mb),
+                // The plan's memory, and what its grants lift: Node's addon gate, the programs it may
+                // execute (resolved to real paths when granted). Every OS layer stays either way.
                 sandbox: self.config().sandbox.clone().map(|mut sandbox| {
                     sandbox.memory_mb = u64::from(policy.limits(context.plan).memory_mb);
+                    sandbox.native_addons = context.granted.native_addons;
+                    sandbox.programs = context
+                        .granted
+                        .program_paths()
+                        .into_iter()
+                        .map(Into::into)
+                        .collect();
                     sandbox
                 }),
                 // The granted domains, or no way out at all. A development run (its resolver names the

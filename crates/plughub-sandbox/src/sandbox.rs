@@ -13,8 +13,21 @@ pub struct SandboxPolicy {
     pub memory_mb: u64,
     /// The size of the scratch `/tmp` (and of everything else the worker could write).
     pub scratch_mb: u64,
-    /// Processes and threads (Node itself runs about a dozen threads).
+    /// Tasks (processes and threads) of the worker, Node alone: the rlimit of the worker's uid, and the
+    /// pids cgroup on v2. RLIMIT_NPROC counts every task of a uid, threads included, and each worker has
+    /// a uid of its own, so it caps this worker's tasks and no one else's, as `pids.max` does. Node
+    /// runs 11 (measured for plugin-evm, -local-ai, -discord, -knowledge, -browser, -sql loaded: main,
+    /// four libuv and four V8 platform threads, two of its own; both pools are fixed in size, not one a
+    /// core). Its permission model forbids children and worker threads, so 64 leaves a margin of five
+    /// and still stops a fork bomb where that model is off. The grants add to it: see
+    /// [`SandboxPolicy::max_tasks`].
     pub max_processes: u64,
+    /// Open files. Node's ESM loader reads a module graph's files concurrently, so a plugin needs about
+    /// as many descriptors as its widest level of imports: measured, `@elizaos/plugin-evm` does not load
+    /// below 983 (viem, ox and the LiFi SDK: 9,000 module files in its tree) where 256 was the limit,
+    /// `@elizaos/plugin-local-ai` below 223. 8192 is eight times the largest seen. It weakens nothing:
+    /// an open file is kernel memory the memory cgroup charges to the worker, and every file reachable
+    /// is still what Landlock and the root allow.
     pub max_open_files: u64,
     /// The largest file the worker may write.
     pub max_file_mb: u64,
@@ -22,6 +35,14 @@ pub struct SandboxPolicy {
     pub cpu_seconds: u64,
     /// Node's permission model as the innermost layer (off only to test the layers beneath it).
     pub node_permissions: bool,
+    /// The `native.addons` grant: Node's addon gate (`--allow-addons`) is lifted for this worker alone;
+    /// every OS layer stays (an addon's code runs as the worker's uid in the same namespaces, root,
+    /// Landlock domain, seccomp filter and cgroup).
+    pub native_addons: bool,
+    /// The `process.spawn` grant: the real paths of the programs the worker may execute besides Node.
+    /// Node lets it start children (`--allow-child-process`); Landlock lets it execute these files alone,
+    /// and the children stay in every layer of the worker's sandbox.
+    pub programs: Vec<PathBuf>,
 }
 
 impl Default for SandboxPolicy {
@@ -30,11 +51,35 @@ impl Default for SandboxPolicy {
             memory_mb: 512,
             scratch_mb: 64,
             max_processes: 64,
-            max_open_files: 256,
+            max_open_files: 8192,
             max_file_mb: 16,
             cpu_seconds: 600,
             node_permissions: true,
+            native_addons: false,
+            programs: Vec::new(),
         }
+    }
+}
+
+/// Tasks a granted program may add. Chromium, as plugin-browser starts it (headless, one blank page),
+/// measured 9 processes and 107 tasks; each further page is a renderer of about a dozen more. 512 holds
+/// some thirty pages.
+const SPAWN_TASKS: u64 = 512;
+
+impl SandboxPolicy {
+    /// The tasks the worker may have, with what its grants add: an addon's thread pools are sized by
+    /// the machine's cores (llama.cpp and onnxruntime start one thread a core), so two a core more; a
+    /// program it may start, [`SPAWN_TASKS`] more.
+    pub fn max_tasks(&self) -> u64 {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+        let mut tasks = self.max_processes;
+        if self.native_addons {
+            tasks += 2 * cores;
+        }
+        if !self.programs.is_empty() {
+            tasks += SPAWN_TASKS;
+        }
+        tasks
     }
 }
 
@@ -87,6 +132,8 @@ pub struct Sandbox {
     layers: Vec<String>,
     paths: SandboxPaths,
     node_permissions: bool,
+    native_addons: bool,
+    spawns: bool,
 }
 
 /// Where the Node installation lives: `/usr` for a system Node, else the prefix above its `bin/`.
@@ -125,6 +172,16 @@ impl Sandbox {
         let host_script = canonical(&paths.host_script);
         let socket_dir = canonical(&paths.socket_dir);
         binds.extend([package.clone(), host_script.clone(), socket_dir.clone()]);
+        // A granted program's folder is bound in when it lies outside what is (its resources are
+        // usually beside it: Chromium's are); under /usr it is visible already.
+        let programs: Vec<PathBuf> = policy.programs.iter().map(|p| canonical(p)).collect();
+        for program in &programs {
+            if let Some(dir) = program.parent()
+                && !binds.iter().any(|b| dir.starts_with(b))
+            {
+                binds.push(dir.to_path_buf());
+            }
+        }
         let root = root::plan(&root_dir, &binds, policy.scratch_mb << 20);
         layers.push(format!(
             "root: a tmpfs of {} MB with /usr, Node, the package and the host script read-only, /tmp as scratch",
@@ -135,28 +192,28 @@ impl Sandbox {
         let uid = 3_000_000 + (uuid::Uuid::new_v4().as_u128() % 1_000_000) as u32;
         layers.push(format!("uid {uid}, no groups, no new privileges"));
         let mb = |n: u64| n << 20;
+        let tasks = policy.max_tasks();
         let rlimits = vec![
-            (libc::RLIMIT_NPROC, policy.max_processes),
+            (libc::RLIMIT_NPROC, tasks),
             (libc::RLIMIT_NOFILE, policy.max_open_files),
             (libc::RLIMIT_FSIZE, mb(policy.max_file_mb)),
             (libc::RLIMIT_CPU, policy.cpu_seconds),
             (libc::RLIMIT_CORE, 0),
         ];
         layers.push(format!(
-            "rlimits: {} processes, {} open files, {} MB a file, {} CPU seconds, no core dumps",
-            policy.max_processes, policy.max_open_files, policy.max_file_mb, policy.cpu_seconds
+            "rlimits: {tasks} tasks (processes and threads), {} open files, {} MB a file, {} CPU seconds, no core dumps",
+            policy.max_open_files, policy.max_file_mb, policy.cpu_seconds
         ));
 
         let name = format!("w-{}", uuid::Uuid::new_v4().simple());
         let cgroup = match cgroup::layout() {
             Some(layout) => {
-                let made =
-                    WorkerCgroup::create(layout, &name, mb(policy.memory_mb), policy.max_processes)
-                        .map_err(io("creating the worker's cgroup"))?;
+                let made = WorkerCgroup::create(layout, &name, mb(policy.memory_mb), tasks)
+                    .map_err(io("creating the worker's cgroup"))?;
                 layers.push(match layout {
                     cgroup::Layout::V2 => format!(
-                        "cgroup v2: {} MB of memory, {} processes",
-                        policy.memory_mb, policy.max_processes
+                        "cgroup v2: {} MB of memory, {tasks} tasks",
+                        policy.memory_mb
                     ),
                     cgroup::Layout::V1 => format!(
                         "cgroup v1: {} MB of memory (processes: the rlimit of its own uid)",
@@ -170,13 +227,15 @@ impl Sandbox {
         let ruleset = match landlock::abi() {
             Some(abi) => {
                 let ruleset = Ruleset::create(abi).map_err(io("creating the Landlock ruleset"))?;
-                // Only Node itself may be executed: no shell, no other program, even were Node's own
-                // permission model bypassed.
+                // Only Node itself may be executed, and the programs granted: no shell, no other
+                // program, even were Node's own permission model bypassed.
                 let read = READ_FILE | READ_DIR;
                 let node = canonical(&paths.node);
-                ruleset
-                    .allow(&node, EXECUTE | READ_FILE)
-                    .map_err(io(format!("Landlock rule for {}", node.display())))?;
+                for program in std::iter::once(&node).chain(&programs) {
+                    ruleset
+                        .allow(program, EXECUTE | READ_FILE)
+                        .map_err(io(format!("Landlock rule for {}", program.display())))?;
+                }
                 // The kernel executes the ELF interpreter too.
                 for loader in ["/lib64/ld-linux-x86-64.so.2", "/lib/ld-linux-aarch64.so.1"] {
                     if let Ok(loader) = std::fs::canonicalize(loader) {
@@ -198,8 +257,20 @@ impl Sandbox {
                 } else {
                     ""
                 };
+                let executes = if programs.is_empty() {
+                    "Node only".to_string()
+                } else {
+                    format!(
+                        "Node and {} only",
+                        programs
+                            .iter()
+                            .map(|p| p.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
                 layers.push(format!(
-                    "Landlock ABI {abi}: reads beneath what is bound in, writes in /tmp only (never executed), executes Node only{signals}"
+                    "Landlock ABI {abi}: reads beneath what is bound in, writes in /tmp only (never executed), executes {executes}{signals}"
                 ));
                 Some(ruleset)
             }
@@ -225,6 +296,8 @@ impl Sandbox {
             uid,
             layers,
             node_permissions: policy.node_permissions,
+            native_addons: policy.native_addons,
+            spawns: !programs.is_empty(),
             paths: SandboxPaths {
                 package_dir: package,
                 host_script,
@@ -263,19 +336,29 @@ impl Sandbox {
     }
 
     /// Node's permission flags, the innermost layer: reads of the package and the host script, writes in
-    /// the scratch directory; no child processes, workers, native addons or inspector.
+    /// the scratch directory; no child processes, workers, native addons or inspector, but what the
+    /// grants lift (addons; child processes, whose programs Landlock names).
     pub fn node_flags(&self, permission_flag: &str) -> Vec<String> {
         if !self.node_permissions {
             return Vec::new();
         }
-        vec![
+        let granted = [
+            (self.native_addons, "--allow-addons"),
+            (self.spawns, "--allow-child-process"),
+        ]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, flag)| flag.to_string());
+        let mut flags = vec![
             permission_flag.to_string(),
             format!("--allow-fs-read={}", self.paths.package_dir.display()),
             format!("--allow-fs-read={}", self.paths.host_script.display()),
             "--allow-fs-read=/tmp".into(),
             "--allow-fs-write=/tmp".into(),
             "--no-warnings".into(),
-        ]
+        ];
+        flags.extend(granted);
+        flags
     }
 
     /// The socket directory must be reachable by the worker's uid.

@@ -156,16 +156,17 @@ async function install(form) {
     const ticked = [...form.querySelectorAll('input[name=grant]:checked')];
     if (ticked.length) {
       current = step('Granting the permissions ticked…');
-      const grant = { domains: [], secrets: [], permissions: [] };
+      const grant = { domains: [], secrets: [], programs: [], permissions: [] };
       for (const box of ticked) {
         const items = box.dataset.items ? box.dataset.items.split(',').filter((s) => s && !s.startsWith('(')) : [];
         if (box.value === 'network.external') grant.domains.push(...items);
         else if (box.value === 'secrets.access') grant.secrets.push(...items);
+        else if (box.value === 'process.spawn') grant.programs.push(...items);
         else grant.permissions.push(box.value);
       }
       // A grant that names nothing grants all the plugin asks for: never send one for what was ticked.
-      if (!grant.domains.length && !grant.secrets.length && !grant.permissions.length) {
-        ok(current, 'Nothing granted: the network it asks for names no domain; grant domains on the installed plugins page.');
+      if (!grant.domains.length && !grant.secrets.length && !grant.programs.length && !grant.permissions.length) {
+        ok(current, 'Nothing granted: what it asks for names no domain or program; grant them on the installed plugins page.');
       } else {
         await api('POST', `${one}/permissions`, grant);
         ok(current, 'Permissions granted.');

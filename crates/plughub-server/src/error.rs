@@ -192,6 +192,7 @@ impl From<plughub_lifecycle::LifecycleError> for ApiError {
             E::InvalidConfig { .. }
             | E::BadEnvFile(_)
             | E::BadPermissions { .. }
+            | E::UngrantableProgram { .. }
             | E::BadName { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             E::Dependencies(_) | E::DependencyFailed { .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "dependencies")

@@ -393,6 +393,11 @@ async fn constraints_are_in_the_document() {
     assert!(schemas["Install"]["properties"]["plugin"]["pattern"].is_string());
     assert!(schemas["NewAgent"]["properties"]["name"]["pattern"].is_string());
     assert!(schemas["Named"]["properties"]["domains"]["items"]["pattern"].is_string());
+    assert!(schemas["Named"]["properties"]["programs"]["items"]["pattern"].is_string());
+    let grantable = schemas["Grantable"]["enum"].to_string();
+    assert!(grantable.contains("native.addons"), "{grantable}");
+    let permissions = &schemas["Permissions"]["properties"];
+    assert!(permissions["native.addons"].is_object() && permissions["process.spawn"].is_object());
     assert_eq!(schemas["Install"]["additionalProperties"], false);
     let one_of = schemas["Run"]["allOf"][1]["oneOf"].as_array().unwrap();
     assert_eq!(one_of.len(), 3);

@@ -696,8 +696,13 @@ pub struct GrantArgs {
     /// A secret setting for secrets.access; repeatable
     #[arg(long = "secret", value_name = "NAME")]
     pub secrets: Vec<String>,
-    /// storage.read, storage.write, events.publish or knowledge.query; repeatable (network.external is
-    /// granted by naming its domains with --domain)
+    /// A program for process.spawn: a name found on PATH or an absolute path, fixed to its real path when
+    /// granted; repeatable
+    #[arg(long = "program", value_name = "PROGRAM")]
+    pub programs: Vec<String>,
+    /// storage.read, storage.write, events.publish, knowledge.query or native.addons; repeatable
+    /// (network.external is granted by naming its domains with --domain, process.spawn its programs
+    /// with --program)
     #[arg(long = "permission", value_name = "NAME")]
     pub permissions: Vec<String>,
     #[arg(long)]

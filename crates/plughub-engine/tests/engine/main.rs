@@ -2,5 +2,7 @@
 
 mod caps;
 mod common;
+mod grants;
+mod live;
 mod sandbox;
 mod worker;

@@ -275,8 +275,8 @@ pub async fn permissions(
     ))
 }
 
-/// The permissions granted without an argument; the network and secrets are granted by naming the
-/// domains and the secrets.
+/// The permissions granted without an argument; the network, secrets and programs are granted by naming
+/// the domains, the secrets and the programs.
 #[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
 pub enum Grantable {
     #[serde(rename = "storage.read")]
@@ -287,6 +287,9 @@ pub enum Grantable {
     EventsPublish,
     #[serde(rename = "knowledge.query")]
     KnowledgeQuery,
+    /// Lifts Node's addon gate for the plugin; its OS sandbox stays.
+    #[serde(rename = "native.addons")]
+    NativeAddons,
 }
 
 impl From<Grantable> for Permission {
@@ -296,6 +299,7 @@ impl From<Grantable> for Permission {
             Grantable::StorageWrite => Permission::StorageWrite,
             Grantable::EventsPublish => Permission::EventsPublish,
             Grantable::KnowledgeQuery => Permission::KnowledgeQuery,
+            Grantable::NativeAddons => Permission::NativeAddons,
         }
     }
 }
@@ -312,9 +316,20 @@ pub struct Named {
     /// Secret settings `getSetting` may give it.
     #[serde(default)]
     pub secrets: Vec<String>,
+    /// Programs it may execute (process.spawn): names found on the server's PATH or absolute paths,
+    /// each fixed to its real path when granted.
+    #[serde(default)]
+    #[schema(inline, value_type = Vec<ProgramName>)]
+    pub programs: Vec<String>,
     #[serde(default)]
     pub permissions: Vec<Grantable>,
 }
+
+/// A program: a file name (`chromium`) or an absolute path (`/usr/lib/chromium/chromium`).
+#[derive(utoipa::ToSchema)]
+#[schema(pattern = r"^(/[^/]+)+$|^[A-Za-z0-9._+-]{1,255}$")]
+#[allow(dead_code)]
+pub struct ProgramName(String);
 
 /// A domain name (`api.example.com`, `*.example.com`) or `localhost`.
 #[derive(utoipa::ToSchema)]
@@ -332,6 +347,8 @@ impl Named {
         set.add_domains(self.domains.iter().cloned())
             .map_err(|e| invalid(e.to_string()))?;
         set.add_secrets(self.secrets.iter().cloned());
+        set.add_programs(self.programs.iter().cloned())
+            .map_err(|e| invalid(e.to_string()))?;
         for permission in &self.permissions {
             set.add(Permission::from(*permission));
         }

@@ -67,6 +67,10 @@ pub enum PermissionParam {
     EventsPublish,
     #[serde(rename = "knowledge.query")]
     KnowledgeQuery,
+    #[serde(rename = "native.addons")]
+    NativeAddons,
+    #[serde(rename = "process.spawn")]
+    ProcessSpawn,
     #[serde(rename = "none")]
     None,
 }
@@ -81,6 +85,8 @@ impl PermissionParam {
             PermissionParam::SecretsAccess => Permission::SecretsAccess,
             PermissionParam::EventsPublish => Permission::EventsPublish,
             PermissionParam::KnowledgeQuery => Permission::KnowledgeQuery,
+            PermissionParam::NativeAddons => Permission::NativeAddons,
+            PermissionParam::ProcessSpawn => Permission::ProcessSpawn,
         };
         permission.as_str()
     }
@@ -108,7 +114,7 @@ pub struct ListParams {
     /// Comma-separated permissions: only plugins whose package plughub read and that ask for none of
     /// them (`network.external`: plugins that need no network).
     #[param(
-        pattern = r"^((network\.external|storage\.read|storage\.write|secrets\.access|events\.publish|knowledge\.query)(,(network\.external|storage\.read|storage\.write|secrets\.access|events\.publish|knowledge\.query))*)?$"
+        pattern = r"^((network\.external|storage\.read|storage\.write|secrets\.access|events\.publish|knowledge\.query|native\.addons|process\.spawn)(,(network\.external|storage\.read|storage\.write|secrets\.access|events\.publish|knowledge\.query|native\.addons|process\.spawn))*)?$"
     )]
     pub without_permission: Option<String>,
     /// Published under `@elizaos`.

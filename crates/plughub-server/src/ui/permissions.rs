@@ -28,6 +28,18 @@ pub fn explain(p: &Permissions) -> Vec<PermissionLine> {
             },
         });
     }
+    if let Some(programs) = &p.programs {
+        lines.push(PermissionLine {
+            key: "process.spawn",
+            label: "Run programs",
+            explanation: "It may execute these programs, and no other, inside its sandbox (no network but its granted domains, its own files only). A name is fixed to the program it names on this server when granted.",
+            items: if programs.is_empty() {
+                vec!["(no program named: the grant must name them)".into()]
+            } else {
+                programs.iter().cloned().collect()
+            },
+        });
+    }
     if !p.secrets.is_empty() {
         lines.push(PermissionLine {
             key: "secrets.access",
@@ -60,6 +72,12 @@ pub fn explain(p: &Permissions) -> Vec<PermissionLine> {
             "knowledge.query",
             "Query knowledge",
             "It may search the memories and documents of the agents it serves.",
+        ),
+        (
+            p.native_addons,
+            "native.addons",
+            "Load native code",
+            "It may load compiled addons (.node files) from its package. They run inside its sandbox, which still confines them: its own files only, no network but its granted domains, its memory and process limits.",
         ),
     ];
     for (asked, key, label, explanation) in flags {

@@ -44,6 +44,7 @@ fn named(args: &GrantArgs) -> Result<Option<Permissions>> {
     let mut set = Permissions::default();
     set.add_domains(args.domains.iter().cloned())?;
     set.add_secrets(args.secrets.iter().cloned());
+    set.add_programs(args.programs.iter().cloned())?;
     for name in &args.permissions {
         match Permission::parse(name)? {
             Permission::SecretsAccess => {
@@ -54,6 +55,11 @@ fn named(args: &GrantArgs) -> Result<Option<Permissions>> {
             Permission::NetworkExternal => {
                 return Err(anyhow!(
                     "name the domains with --domain DOMAIN (network.external is granted by domain)"
+                ));
+            }
+            Permission::ProcessSpawn => {
+                return Err(anyhow!(
+                    "name the programs with --program NAME (process.spawn is granted by program)"
                 ));
             }
             permission => set.add(permission),

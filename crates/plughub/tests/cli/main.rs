@@ -16,6 +16,7 @@ mod execution;
 mod lifecycle;
 mod live_fixes;
 mod live_install;
+mod live_sandbox;
 mod models;
 mod names;
 mod private_registry;
