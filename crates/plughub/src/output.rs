@@ -77,7 +77,15 @@ pub fn print_search(results: &SearchResults) {
         out!("No plugin matches. Try fewer words, or drop a filter.");
         return;
     }
-    let mut t = table(&["plugin", "version", "core", "★", "rating", "description"]);
+    let mut t = table(&[
+        "plugin",
+        "version",
+        "core",
+        "runs on plughub",
+        "★",
+        "rating",
+        "description",
+    ]);
     for hit in &results.hits {
         let mut name = hit.name.clone();
         if hit.verified {
@@ -90,6 +98,7 @@ pub fn print_search(results: &SearchResults) {
             name,
             hit.latest_version.clone().unwrap_or_else(|| "—".into()),
             hit.compat_summary(),
+            shorten(&hit.runs_summary(), 40),
             hit.stars.to_string(),
             hit.rating
                 .map_or_else(|| "—".into(), |r| format!("{r:.1} ({})", hit.reviews)),
