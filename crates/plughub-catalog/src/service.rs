@@ -2,7 +2,7 @@
 
 use crate::search::{Knowledge, SearchIndex, SearchRequest, SearchResults};
 use crate::sync::{self, SyncOptions, SyncProgress, SyncReport};
-use crate::trials::{CompatibilityReport, TrialMark, TrialView};
+use crate::trials::{CompatibilityReport, Runs, TrialMark, TrialView};
 use crate::view::PluginView;
 use crate::{CatalogError, Result, starter};
 use plughub_domain::config_schema::ConfigSchema;
@@ -42,8 +42,10 @@ pub struct PluginDetail {
     pub package: Option<PackageFacts>,
     /// Its published versions, newest first, as npm lists them (none where npm does not have it).
     pub releases: Vec<Release>,
-    /// What compatibility runs found when they tried its versions, newest try first (the catalogue's
-    /// own records, shown to anyone).
+    /// Whether it runs on plughub: by the first of `trials`, its newest tried version's.
+    pub runs: Runs,
+    /// What compatibility runs found when they tried its versions, newest version first (the
+    /// catalogue's own records, shown to anyone).
     pub trials: Vec<TrialView>,
 }
 
@@ -211,6 +213,8 @@ impl Catalog {
             .and_then(|text| crate::package::read_facts(&thing.name, &text));
         let view = PluginView::from_entry(&entry)
             .with_platform_deprecation(self.store.plugin_deprecation(&thing.name).await?.as_ref());
+        let mut trials = self.store.trials_of(&thing.name).await?;
+        crate::trials::newest_first(&mut trials);
         let settings = ConfigSchema::from_declarations(view.agent_config.as_ref(), None);
         Ok(PluginDetail {
             id: thing.id,
@@ -219,10 +223,8 @@ impl Catalog {
             readme,
             package,
             releases: releases(&entry),
-            trials: (self.store.trials_of(&thing.name).await?)
-                .into_iter()
-                .map(TrialView::from)
-                .collect(),
+            runs: Runs::of(trials.first().map(TrialMark::of).as_ref()),
+            trials: trials.into_iter().map(TrialView::from).collect(),
         })
     }
 

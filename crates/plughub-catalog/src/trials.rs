@@ -51,12 +51,28 @@ impl std::str::FromStr for Runs {
     }
 }
 
+/// A step as reports and pages name it (`install`, `load`, `init`), as the API writes it.
+pub fn stage_name(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Install => "install",
+        Stage::Load => "load",
+        Stage::Init => "init",
+    }
+}
+
 /// The trial that says whether a plugin runs: its newest tried version's (the newest try of it, when
 /// it was tried on more than one registry).
 pub fn deciding(trials: &[Trial]) -> Option<&Trial> {
-    trials.iter().max_by(|a, b| {
-        compare_versions(&a.version, &b.version).then_with(|| a.tried_at.cmp(&b.tried_at))
-    })
+    trials.iter().max_by(|a, b| newer(a, b))
+}
+
+/// Newest version first, a version's newest try first: the first is [`deciding`]'s.
+pub fn newest_first(trials: &mut [Trial]) {
+    trials.sort_by(|a, b| newer(b, a));
+}
+
+fn newer(a: &Trial, b: &Trial) -> std::cmp::Ordering {
+    compare_versions(&a.version, &b.version).then_with(|| a.tried_at.cmp(&b.tried_at))
 }
 
 /// A trial in short, as a search hit shows it.
@@ -238,7 +254,7 @@ impl CompatibilityReport {
             })
             .collect();
         // The most common first; equals in the order of the steps they stop.
-        causes.sort_by(|a, b| b.trials.len().cmp(&a.trials.len()));
+        causes.sort_by_key(|g| std::cmp::Reverse(g.trials.len()));
         let needs = by_need
             .into_iter()
             .map(|(need, trials)| NeedGroup {
@@ -294,6 +310,16 @@ mod tests {
     }
 
     #[test]
+    fn steps_are_named_as_the_api_writes_them() {
+        for stage in [Stage::Install, Stage::Load, Stage::Init] {
+            assert_eq!(
+                serde_json::to_value(stage).unwrap(),
+                serde_json::json!(stage_name(stage))
+            );
+        }
+    }
+
+    #[test]
     fn the_newest_tried_version_decides_whether_a_plugin_runs() {
         let trials = vec![
             trial("a", "1.10.0", Reached::Loaded, Some(Cause::SandboxLimit)),
@@ -301,6 +327,10 @@ mod tests {
         ];
         let deciding = deciding(&trials).unwrap();
         assert_eq!(deciding.version, "1.10.0");
+        let mut sorted = trials.clone();
+        sorted.reverse();
+        newest_first(&mut sorted);
+        assert_eq!(&sorted[0], deciding);
         assert_eq!(Runs::of(Some(&TrialMark::of(deciding))), Runs::No);
         assert_eq!(Runs::of(None), Runs::Untried);
         assert_eq!(Runs::of(Some(&TrialMark::of(&trials[1]))), Runs::Yes);

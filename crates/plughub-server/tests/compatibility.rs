@@ -248,9 +248,11 @@ async fn trials_reach_search_the_detail_the_export_and_the_pages() {
         // The detail: every trial of its versions, with what the cause means.
         let (status, detail) = get(&app, "/api/plugins/evm").await;
         assert_eq!(status, StatusCode::OK, "{backend:?}: {detail}");
+        assert_eq!(detail["runs"], "no", "{backend:?}: {detail}");
         let trials = detail["trials"].as_array().unwrap();
         assert_eq!(trials.len(), 2, "{backend:?}: {detail}");
-        let newest = trials.iter().find(|t| t["version"] == "1.0.10").unwrap();
+        let newest = &trials[0];
+        assert_eq!(newest["version"], "1.0.10", "newest version first");
         assert_eq!(newest["reached"], "loaded");
         assert_eq!(newest["cause"], "sandbox_limit");
         assert_eq!(newest["cause_label"], "hit a sandbox limit");
@@ -295,6 +297,10 @@ async fn trials_reach_search_the_detail_the_export_and_the_pages() {
         let (_, page) = get_text(&app, "/plugins/@elizaos/plugin-evm").await;
         assert!(page.contains("Does it run on plughub?"), "{backend:?}");
         assert!(page.contains("data-trial=\"1.0.10\""));
+        assert!(
+            page.contains("fails at init: hit a sandbox limit"),
+            "{backend:?}: the badge"
+        );
         assert!(page.contains("hit a sandbox limit"));
         t.cleanup().await;
     }

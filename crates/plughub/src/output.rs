@@ -129,6 +129,27 @@ pub fn print_search(results: &SearchResults) {
     }
 }
 
+/// Whether it runs on plughub, by its newest tried version's trial: `yes (v1.2.0, tried 2026-12-07)`,
+/// `no: v1.2.0 fails at init: hit a sandbox limit (tried …)` or `untried`.
+fn runs_text(detail: &PluginDetail) -> String {
+    let Some(t) = detail.trials.first() else {
+        return "untried".into();
+    };
+    let day = t.trial.tried_at.get(..10).unwrap_or(&t.trial.tried_at);
+    if t.trial.runs() {
+        return format!("yes (v{}, tried {day})", t.trial.version);
+    }
+    let stage = t.stopped_at.map_or("", plughub_catalog::trials::stage_name);
+    let why = t
+        .cause_label
+        .as_deref()
+        .map_or(String::new(), |l| format!(": {l}"));
+    format!(
+        "no: v{} fails at {stage}{why} (tried {day})",
+        t.trial.version
+    )
+}
+
 pub fn print_info(detail: &PluginDetail, readme: bool) {
     let v = &detail.view;
     out!(
@@ -175,6 +196,7 @@ pub fn print_info(detail: &PluginDetail, readme: bool) {
     for c in &v.compat_unknown {
         row("core ?", compat_text(c));
     }
+    row("runs on plughub", runs_text(detail));
     row("topics", v.topics.join(", "));
     row("keywords", v.keywords.join(", "));
     row("license", v.license.clone().unwrap_or_default());

@@ -197,11 +197,7 @@ impl SearchHit {
         match (&self.runs, &self.trial) {
             (Runs::Yes, _) => "runs".to_string(),
             (Runs::No, Some(t)) => {
-                let stage = t
-                    .stopped_at
-                    .and_then(|s| serde_json::to_value(s).ok())
-                    .and_then(|v| v.as_str().map(String::from))
-                    .unwrap_or_default();
+                let stage = t.stopped_at.map_or("", crate::trials::stage_name);
                 match &t.cause_label {
                     Some(label) => format!("fails at {stage}: {label}"),
                     None => format!("fails at {stage}"),

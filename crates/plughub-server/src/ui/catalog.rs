@@ -390,6 +390,7 @@ fn plugin_context(detail: &PluginDetail) -> minijinja::Value {
         settings_notes => Serde(&detail.settings.notes),
         releases => Serde(&detail.releases),
         trials => Serde(&detail.trials),
+        runs => detail.runs.as_str(),
         facts => Serde(&detail.package),
         requested => Serde(&requested),
         components => components,
