@@ -84,7 +84,29 @@ cli agent create eliza --org acme
 cli catalog sync --from "$tests/fixture-registry.json" --npm-registry "$registry" --force
 cli catalog analyze @fixture/plugin-hello @fixture/plugin-echo-model @fixture/plugin-hostile-readme \
   --npm-registry "$registry"
-echo "set up: organisation acme, owner@acme.test (org_owner), user@acme.test and account@acme.test (org_user), root@plughub.test (platform_owner), agent eliza; the fixture plugins in the catalogue"
+# Trials, as a compatibility run records them (one row per version tried, migration 0016), with outcomes
+# the compatibility pages' tests know: hello runs, echo-model stops at a sandbox limit, hostile-readme's
+# message is markup, plugin-browser needs to run Chromium.
+python3 - "$data/plughub.db" "$registry" <<'PY'
+import sqlite3, sys
+db, registry = sys.argv[1:]
+rows = [
+    ("@fixture/plugin-hello", "1.0.1", "inited", None, None, "[]"),
+    ("@fixture/plugin-echo-model", "1.0.0", "loaded", "sandbox_limit", "EMFILE: too many open files", "[]"),
+    ("@fixture/plugin-hostile-readme", "1.0.0", "loaded", "init_failed", "<img src=x onerror=alert(1)>", "[]"),
+    ("@elizaos/plugin-browser", "1.0.5", "loaded", "needs_program", "spawn chromium EACCES", '["process.spawn:chromium"]'),
+]
+with sqlite3.connect(db) as c:
+    for plugin, version, reached, cause, message, needs in rows:
+        c.execute(
+            "INSERT INTO plugin_trials (plugin, version, registry, package, core_major, reached, cause, message, "
+            "duration_ms, disk_bytes, packages, manifest, needs, npm_reached, npm_message, npm_duration_ms, rules, "
+            "tried_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?, 2400, 1048576, 12, NULL, ?, 'loaded', NULL, 1800, "
+            "'browser-tests', '2026-12-07T09:00:00.000Z')",
+            (plugin, version, registry, plugin, reached, cause, message, needs),
+        )
+PY
+echo "set up: organisation acme, owner@acme.test (org_owner), user@acme.test and account@acme.test (org_user), root@plughub.test (platform_owner), agent eliza; the fixture plugins in the catalogue; four trials"
 
 # Webhooks made in the pages go to loopback (nothing listens there).
 harness_serve --data-dir "$data" serve --listen 127.0.0.1:0 --no-sync --webhook-allow-loopback

@@ -11,6 +11,7 @@ export const pages = [
   { name: 'plugins', path: '/plugins', as: null },
   { name: 'plugins-signed-in', path: '/plugins', as: 'user' },
   { name: 'plugins-search', path: '/plugins?q=discord', as: null },
+  { name: 'compatibility-page', path: '/plugins/compatibility', as: null },
   { name: 'detail', path: '/plugins/@elizaos/plugin-discord', as: null },
   { name: 'detail-fixture-owner', path: '/plugins/@fixture/plugin-hello', as: 'owner' },
   { name: 'install', path: '/plugins/@fixture/plugin-hello/install?org=acme', as: 'owner' },

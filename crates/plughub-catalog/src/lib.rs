@@ -9,6 +9,7 @@ mod service;
 pub mod sources;
 pub mod starter;
 pub mod sync;
+pub mod trials;
 pub mod view;
 
 pub use error::CatalogError;
@@ -16,6 +17,7 @@ pub use package::{AnalyzeOptions, AnalyzeProgress, AnalyzeReport, package_facts_
 pub use search::{SearchHit, SearchRequest, SearchResults, SortOrder};
 pub use service::{Catalog, CatalogStatus, PluginDetail, Release};
 pub use sync::{SyncOptions, SyncProgress, SyncReport};
+pub use trials::{CompatibilityReport, Runs, TrialMark, TrialView};
 pub use view::PluginView;
 
 pub type Result<T, E = CatalogError> = std::result::Result<T, E>;

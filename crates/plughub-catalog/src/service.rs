@@ -2,6 +2,7 @@
 
 use crate::search::{Knowledge, SearchIndex, SearchRequest, SearchResults};
 use crate::sync::{self, SyncOptions, SyncProgress, SyncReport};
+use crate::trials::{CompatibilityReport, Runs, TrialMark, TrialView};
 use crate::view::PluginView;
 use crate::{CatalogError, Result, starter};
 use plughub_domain::config_schema::ConfigSchema;
@@ -41,6 +42,11 @@ pub struct PluginDetail {
     pub package: Option<PackageFacts>,
     /// Its published versions, newest first, as npm lists them (none where npm does not have it).
     pub releases: Vec<Release>,
+    /// Whether it runs on plughub: by the first of `trials`, its newest tried version's.
+    pub runs: Runs,
+    /// What compatibility runs found when they tried its versions, newest version first (the
+    /// catalogue's own records, shown to anyone).
+    pub trials: Vec<TrialView>,
 }
 
 /// One published version: when, for which core range, and whether it was deprecated.
@@ -207,6 +213,8 @@ impl Catalog {
             .and_then(|text| crate::package::read_facts(&thing.name, &text));
         let view = PluginView::from_entry(&entry)
             .with_platform_deprecation(self.store.plugin_deprecation(&thing.name).await?.as_ref());
+        let mut trials = self.store.trials_of(&thing.name).await?;
+        crate::trials::newest_first(&mut trials);
         let settings = ConfigSchema::from_declarations(view.agent_config.as_ref(), None);
         Ok(PluginDetail {
             id: thing.id,
@@ -215,7 +223,18 @@ impl Catalog {
             readme,
             package,
             releases: releases(&entry),
+            runs: Runs::of(trials.first().map(TrialMark::of).as_ref()),
+            trials: trials.into_iter().map(TrialView::from).collect(),
         })
+    }
+
+    /// Every trial (on `registry` only, when given), summed up for the compatibility page and export.
+    pub async fn compatibility(&self, registry: Option<&str>) -> Result<CompatibilityReport> {
+        let trials = self.store.trials(registry).await?;
+        Ok(CompatibilityReport::of(
+            trials,
+            plughub_store::now_rfc3339(),
+        ))
     }
 
     pub async fn status(&self) -> Result<CatalogStatus> {
@@ -319,6 +338,10 @@ async fn build_index(store: &Store) -> Result<SearchIndex> {
     for (plugin, _version, stars) in store.published_review_stars().await? {
         ratings.entry(plugin).or_default().add(stars);
     }
+    let mut trials: HashMap<String, Vec<plughub_domain::trial::Trial>> = HashMap::new();
+    for trial in store.trials(None).await? {
+        trials.entry(trial.plugin.clone()).or_default().push(trial);
+    }
     let deprecations: HashMap<String, plughub_store::DeprecationRecord> = store
         .plugin_deprecations()
         .await?
@@ -339,6 +362,10 @@ async fn build_index(store: &Store) -> Result<SearchIndex> {
             readme: readme_by_id.get(&row.id).cloned(),
             descriptions: other_descriptions(&entry, view.description.as_deref()),
             rating: ratings.remove(&row.name).unwrap_or_default(),
+            trial: trials
+                .get(&row.name)
+                .and_then(|t| crate::trials::deciding(t))
+                .map(TrialMark::of),
             ..Knowledge::default()
         };
         if let Some(facts) = facts.remove(&row.name) {

@@ -473,6 +473,7 @@ fn add_link(
         crate::handlers::plugins::list,
         crate::handlers::plugins::show,
         crate::handlers::plugins::catalog_status,
+        crate::handlers::plugins::compatibility,
         crate::handlers::reviews::list,
         crate::handlers::reviews::put_mine,
         crate::handlers::reviews::delete_mine,

@@ -139,6 +139,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/plugins", get(plugins::list))
         .route("/api/plugins/{*name}", get(plugins::show))
         .route("/api/catalog/status", get(plugins::catalog_status))
+        .route("/api/catalog/compatibility", get(plugins::compatibility))
         .route("/api/reputation/{*name}", get(reputation::show))
         .route("/api/publishers", get(publishers::list))
         .route("/api/publishers/{publisher}", get(publishers::show))

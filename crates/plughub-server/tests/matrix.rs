@@ -572,20 +572,24 @@ async fn the_platform_s_routes_are_its_owner_s_and_one_s_own_are_everyone_s() {
     );
 }
 
-/// plughub's npm registry (`/npm/`): public, as npm registries are for public packages. Anyone, signed in
-/// or not, of any role, gets the same answer; a token never changes what is shown (only published
-/// versions; nothing an organisation did).
+/// plughub's npm registry (`/npm/`): public, as npm registries are for public packages; and the
+/// catalogue's compatibility export and its "runs on plughub" search, public as the catalogue is
+/// (trials belong to no organisation). Anyone, signed in or not, of any role, gets the same answer; a
+/// token never changes what is shown (only published versions and the catalogue's own records;
+/// nothing an organisation did).
 fn public_routes() -> Vec<&'static str> {
     vec![
         "/npm/@acme%2Fnone",
         "/npm/@acme/none",
         "/npm/@acme%2Fnone/-/none-1.0.0.tgz",
         "/npm/left-pad",
+        "/api/catalog/compatibility",
+        "/api/plugins?runs=no",
     ]
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_npm_registry_is_public_and_the_same_for_everyone() {
+async fn the_npm_registry_and_the_catalogue_s_records_are_public_and_the_same_for_everyone() {
     let (_t, _dir, app, tokens, platform) = world().await;
     let mut cells = 0;
     for uri in public_routes() {

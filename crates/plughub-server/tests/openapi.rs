@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 /// Every route of the API, as a client sees it.
-const ROUTES: [(&str, &str); 109] = [
+const ROUTES: [(&str, &str); 110] = [
     ("get", "/api/me"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/logout"),
@@ -42,6 +42,7 @@ const ROUTES: [(&str, &str); 109] = [
     ("get", "/api/plugins"),
     ("get", "/api/plugins/{name}"),
     ("get", "/api/catalog/status"),
+    ("get", "/api/catalog/compatibility"),
     ("get", "/api/reviews"),
     ("put", "/api/reviews/mine"),
     ("delete", "/api/reviews/mine"),

@@ -34,6 +34,11 @@ pub struct CatalogFingerprint {
     /// Reviews change ratings, which search filters and orders by.
     reviews: i64,
     reviews_newest: Option<String>,
+    /// Trials (migration 0016) say whether a plugin runs, which search filters by and shows. Each write
+    /// of one records its `plugin_tried` event in the same transaction, and events' `seq` only grows: a
+    /// trial replaced by one stamped no later (another machine's clock) is seen all the same.
+    trials: i64,
+    trials_newest_event: Option<i64>,
 }
 
 /// One catalogue sync: when, with what outcome, and a report of each source read.
@@ -108,7 +113,7 @@ impl Store {
         let row = sqlx::query(
             "SELECT e.n AS entries, e.newest AS entries_newest, k.n AS texts, k.newest AS texts_newest, \
              s.n AS syncs, d.n AS deprecations, d.newest AS deprecations_newest, r.n AS reviews, \
-             r.newest AS reviews_newest FROM \
+             r.newest AS reviews_newest, tr.n AS trials, te.newest AS trials_newest_event FROM \
              (SELECT COUNT(*) AS n, MAX(updated_at) AS newest FROM things \
               WHERE kind = 'elizaos_plugin' AND group_id IS NULL) e, \
              (SELECT COUNT(*) AS n, MAX(k.updated_at) AS newest FROM knowledge k \
@@ -116,7 +121,9 @@ impl Store {
               WHERE t.kind = 'elizaos_plugin' AND t.group_id IS NULL) k, \
              (SELECT COUNT(*) AS n FROM catalog_syncs) s, \
              (SELECT COUNT(*) AS n, MAX(deprecated_at) AS newest FROM plugin_deprecations) d, \
-             (SELECT COUNT(*) AS n, MAX(updated_at) AS newest FROM things WHERE kind = 'plugin_review') r",
+             (SELECT COUNT(*) AS n, MAX(updated_at) AS newest FROM things WHERE kind = 'plugin_review') r, \
+             (SELECT COUNT(*) AS n FROM plugin_trials) tr, \
+             (SELECT MAX(seq) AS newest FROM events WHERE type = 'plugin_tried') te",
         )
         .fetch_one(self.pool())
         .await?;
@@ -130,6 +137,8 @@ impl Store {
             deprecations_newest: row.try_get("deprecations_newest")?,
             reviews: row.try_get("reviews")?,
             reviews_newest: row.try_get("reviews_newest")?,
+            trials: row.try_get("trials")?,
+            trials_newest_event: row.try_get("trials_newest_event")?,
         })
     }
 

@@ -767,6 +767,33 @@ async fn the_catalogue_fingerprint_follows_every_catalogue_change_and_nothing_el
         tx.commit().await.unwrap();
         changed("a sync run", store.catalog_fingerprint().await.unwrap());
 
+        // A trial says whether a plugin runs (search's facet): a new one, and one tried again with the
+        // same time stamp (another machine's clock), are both seen.
+        let tried = plughub_domain::trial::Trial {
+            plugin: "@elizaos/plugin-a".into(),
+            package: "@elizaos/plugin-a".into(),
+            version: "1.0.0".into(),
+            core_major: Some(1),
+            registry: "http://127.0.0.1:4873/".into(),
+            reached: plughub_domain::trial::Reached::Inited,
+            cause: None,
+            message: None,
+            duration_ms: 1,
+            disk_bytes: 1,
+            packages: 1,
+            manifest: None,
+            needs: vec![],
+            npm: None,
+            rules: "0.1.0/1".into(),
+            tried_at: "2026-11-20T00:00:00.000Z".into(),
+        };
+        for what in ["a trial", "a trial tried again"] {
+            let mut tx = store.begin().await.unwrap();
+            tx.put_trial(&tried, Some(&id), "compat").await.unwrap();
+            tx.commit().await.unwrap();
+            changed(what, store.catalog_fingerprint().await.unwrap());
+        }
+
         // What an organisation installs is not the catalogue.
         let before = store.catalog_fingerprint().await.unwrap();
         next_moment().await;

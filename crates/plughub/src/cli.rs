@@ -601,6 +601,10 @@ pub struct SearchArgs {
     /// Only plugins whose reviews average at least this many stars (1 to 5)
     #[arg(long, value_name = "STARS")]
     pub min_rating: Option<f64>,
+    /// Only plugins that run on plughub (a compatibility run inited their newest tried version),
+    /// that do not, or that no run has tried: yes, no or untried
+    #[arg(long, value_name = "yes|no|untried")]
+    pub runs: Option<String>,
     /// relevance, stars, downloads, updated or rating
     #[arg(long, default_value = "relevance")]
     pub sort: String,

@@ -77,7 +77,15 @@ pub fn print_search(results: &SearchResults) {
         out!("No plugin matches. Try fewer words, or drop a filter.");
         return;
     }
-    let mut t = table(&["plugin", "version", "core", "★", "rating", "description"]);
+    let mut t = table(&[
+        "plugin",
+        "version",
+        "core",
+        "runs on plughub",
+        "★",
+        "rating",
+        "description",
+    ]);
     for hit in &results.hits {
         let mut name = hit.name.clone();
         if hit.verified {
@@ -90,6 +98,7 @@ pub fn print_search(results: &SearchResults) {
             name,
             hit.latest_version.clone().unwrap_or_else(|| "—".into()),
             hit.compat_summary(),
+            shorten(&hit.runs_summary(), 40),
             hit.stars.to_string(),
             hit.rating
                 .map_or_else(|| "—".into(), |r| format!("{r:.1} ({})", hit.reviews)),
@@ -118,6 +127,27 @@ pub fn print_search(results: &SearchResults) {
             out!("{facet}: {}", shown.join(", "));
         }
     }
+}
+
+/// Whether it runs on plughub, by its newest tried version's trial: `yes (v1.2.0, tried 2026-12-07)`,
+/// `no: v1.2.0 fails at init: hit a sandbox limit (tried …)` or `untried`.
+fn runs_text(detail: &PluginDetail) -> String {
+    let Some(t) = detail.trials.first() else {
+        return "untried".into();
+    };
+    let day = t.trial.tried_at.get(..10).unwrap_or(&t.trial.tried_at);
+    if t.trial.runs() {
+        return format!("yes (v{}, tried {day})", t.trial.version);
+    }
+    let stage = t.stopped_at.map_or("", plughub_catalog::trials::stage_name);
+    let why = t
+        .cause_label
+        .as_deref()
+        .map_or(String::new(), |l| format!(": {l}"));
+    format!(
+        "no: v{} fails at {stage}{why} (tried {day})",
+        t.trial.version
+    )
 }
 
 pub fn print_info(detail: &PluginDetail, readme: bool) {
@@ -166,6 +196,7 @@ pub fn print_info(detail: &PluginDetail, readme: bool) {
     for c in &v.compat_unknown {
         row("core ?", compat_text(c));
     }
+    row("runs on plughub", runs_text(detail));
     row("topics", v.topics.join(", "));
     row("keywords", v.keywords.join(", "));
     row("license", v.license.clone().unwrap_or_default());

@@ -19,6 +19,9 @@ pub struct Knowledge {
     pub kinds: Vec<String>,
     /// What its reviews say (published ones only), for the `min_rating` filter and the `rating` sort.
     pub rating: plughub_domain::rating::RatingSummary,
+    /// The trial of its newest tried version (a compatibility run's), for the "runs on plughub" facet
+    /// and badge.
+    pub trial: Option<crate::trials::TrialMark>,
 }
 
 impl Knowledge {

@@ -6,6 +6,7 @@ use super::query::{QueryContext, TIER};
 use super::synonyms::Synonyms;
 use super::{SearchHit, SearchRequest, SearchResults, SortOrder};
 use crate::Result;
+use crate::trials::{Runs, TrialMark};
 use crate::view::PluginView;
 use plughub_domain::names::{candidate_names, short_name};
 use plughub_domain::rating::RatingSummary;
@@ -76,7 +77,7 @@ impl Fields {
     }
 }
 
-const FACET_ROOTS: [&str; 7] = [
+const FACET_ROOTS: [&str; 8] = [
     "topic",
     "compat",
     "license",
@@ -84,6 +85,7 @@ const FACET_ROOTS: [&str; 7] = [
     "permission",
     "verified",
     "deprecated",
+    "runs",
 ];
 
 /// Popularity's pull inside a tier: a plugin with 40 stars scores about 1.4 times one with none.
@@ -97,6 +99,8 @@ pub struct SearchIndex {
     views: Vec<PluginView>,
     /// Each view's rating, by the same position.
     ratings: Vec<RatingSummary>,
+    /// Each view's trial in short, by the same position.
+    trials: Vec<Option<TrialMark>>,
     by_name: HashMap<String, usize>,
     by_short_name: HashMap<String, Vec<usize>>,
 }
@@ -230,12 +234,17 @@ impl SearchIndex {
                     .unwrap_or_default()
             })
             .collect();
+        let trials = views
+            .iter()
+            .map(|v| knowledge.get(&v.name).and_then(|k| k.trial.clone()))
+            .collect();
         Ok(SearchIndex {
             reader,
             fields,
             synonyms,
             views,
             ratings,
+            trials,
             by_name,
             by_short_name,
         })
@@ -357,6 +366,7 @@ impl SearchIndex {
                 hits.push(SearchHit::from_view(
                     &self.views[ord],
                     &self.ratings[ord],
+                    self.trials[ord].as_ref(),
                     score,
                 ));
             }
@@ -473,6 +483,10 @@ fn facets_of(view: &PluginView, known: &Knowledge) -> Vec<Facet> {
         "false"
     };
     out.push(Facet::from_path(["deprecated", deprecated]));
+    out.push(Facet::from_path([
+        "runs",
+        Runs::of(known.trial.as_ref()).as_str(),
+    ]));
     out
 }
 

@@ -15,6 +15,7 @@ pub use document::{ComponentText, Knowledge};
 pub use index::SearchIndex;
 
 use crate::compat::CompatStatus;
+use crate::trials::{Runs, TrialMark};
 use crate::view::PluginView;
 use plughub_domain::CoreMajor;
 use plughub_domain::PluginKind;
@@ -72,11 +73,15 @@ pub struct SearchRequest {
     pub deprecated: Option<bool>,
     /// Only plugins whose reviews average at least this many stars (1 to 5); unreviewed ones have none.
     pub min_rating: Option<f64>,
+    /// Only plugins that run on plughub (the trial of their newest tried version inited), that do
+    /// not, or that were not tried.
+    pub runs: Option<Runs>,
     pub sort: SortOrder,
     /// 1-based.
     pub page: usize,
     pub per_page: usize,
-    /// Count the matches by topic, compatibility, license, kind, permission, verified and deprecated.
+    /// Count the matches by topic, compatibility, license, kind, permission, verified, deprecated and
+    /// runs.
     pub facets: bool,
 }
 
@@ -154,6 +159,10 @@ pub struct SearchHit {
     pub rating: Option<f64>,
     /// How many published reviews it has.
     pub reviews: u64,
+    /// Whether it runs on plughub, by the trial of its newest tried version.
+    pub runs: Runs,
+    /// That trial in short (`null` when untried): how far it got and, when it stopped, why.
+    pub trial: Option<TrialMark>,
     pub score: Option<f32>,
 }
 
@@ -182,7 +191,28 @@ impl SearchHit {
         marks.join(" ")
     }
 
-    fn from_view(view: &PluginView, rating: &RatingSummary, score: Option<f32>) -> SearchHit {
+    /// Whether it runs on plughub in a few words: `runs`, `fails at init: hit a sandbox limit` or
+    /// `untried`.
+    pub fn runs_summary(&self) -> String {
+        match (&self.runs, &self.trial) {
+            (Runs::Yes, _) => "runs".to_string(),
+            (Runs::No, Some(t)) => {
+                let stage = t.stopped_at.map_or("", crate::trials::stage_name);
+                match &t.cause_label {
+                    Some(label) => format!("fails at {stage}: {label}"),
+                    None => format!("fails at {stage}"),
+                }
+            }
+            _ => "untried".to_string(),
+        }
+    }
+
+    fn from_view(
+        view: &PluginView,
+        rating: &RatingSummary,
+        trial: Option<&TrialMark>,
+        score: Option<f32>,
+    ) -> SearchHit {
         SearchHit {
             name: view.name.clone(),
             description: view.description.clone(),
@@ -199,6 +229,8 @@ impl SearchHit {
             flagged: !view.flags.is_empty(),
             rating: rating.average,
             reviews: rating.count,
+            runs: Runs::of(trial),
+            trial: trial.cloned(),
             score,
         }
     }

@@ -382,6 +382,9 @@ fn filter_facets(request: &SearchRequest) -> Vec<Facet> {
             if verified { "true" } else { "false" },
         ]));
     }
+    if let Some(runs) = request.runs {
+        out.push(Facet::from_path(["runs", runs.as_str()]));
+    }
     if let Some(deprecated) = request.deprecated {
         out.push(Facet::from_path([
             "deprecated",

@@ -6,7 +6,9 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use plughub_catalog::{CatalogStatus, PluginDetail, SearchRequest, SearchResults, SortOrder};
+use plughub_catalog::{
+    CatalogStatus, CompatibilityReport, PluginDetail, Runs, SearchRequest, SearchResults, SortOrder,
+};
 use plughub_domain::CoreMajor;
 use plughub_domain::PluginKind;
 use plughub_domain::permissions::Permission;
@@ -126,6 +128,10 @@ pub struct ListParams {
     /// none).
     #[param(minimum = 1, maximum = 5)]
     pub min_rating: Option<f64>,
+    /// Only plugins that run on plughub (the compatibility run's trial of their newest tried version
+    /// inited), that do not, or that no run has tried.
+    #[param(inline)]
+    pub runs: Option<Runs>,
     /// `relevance` when left out.
     #[param(inline)]
     pub sort: Option<SortOrder>,
@@ -136,7 +142,7 @@ pub struct ListParams {
     #[param(format = Int64, minimum = 1, maximum = 100, default = 20)]
     #[serde(default, deserialize_with = "crate::integers::optional_in_query")]
     pub per_page: Option<u32>,
-    /// Count the hits by facet (topic, kind, license, compat, permission, verified, deprecated).
+    /// Count the hits by facet (topic, kind, license, compat, permission, verified, deprecated, runs).
     pub facets: Option<bool>,
 }
 
@@ -157,6 +163,7 @@ impl ListParams {
             Some(list) => list.split(',').map(String::from).collect(),
         };
         request.min_rating = self.min_rating;
+        request.runs = self.runs;
         request.check_filters().map_err(ApiError::bad_request)?;
         request.verified = self.verified;
         request.deprecated = match self.deprecated.unwrap_or(Deprecated::False) {
@@ -259,4 +266,39 @@ pub async fn catalog_status(State(state): State<AppState>) -> ApiResult<Json<Cat
         catalogue,
         sync: state.catalog_syncs.state(),
     }))
+}
+
+/// Query parameters of `GET /api/catalog/compatibility`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CompatibilityParams {
+    /// Only the trials made against this npm registry (as the report's `registries` names it); every
+    /// registry's when left out.
+    pub registry: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/catalog/compatibility",
+    tag = "catalogue",
+    operation_id = "catalog_compatibility",
+    summary = "What compatibility runs found: totals, failures by cause, and every trial",
+    params(CompatibilityParams),
+    security(()),
+    responses(
+        (status = 200, description = "Every trial of a catalogue plugin, summed up (trials belong to no organisation)", body = CompatibilityReport),
+        (status = 400, response = BadRequest),
+        Public,
+    )
+)]
+pub async fn compatibility(
+    State(state): State<AppState>,
+    params: Result<Query<CompatibilityParams>, QueryRejection>,
+) -> ApiResult<Json<CompatibilityReport>> {
+    let Query(params) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let registry = params.registry.filter(|r| !r.trim().is_empty());
+    Ok(Json(
+        state.catalog.compatibility(registry.as_deref()).await?,
+    ))
 }

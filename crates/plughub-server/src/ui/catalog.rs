@@ -11,7 +11,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use minijinja::context;
 use minijinja::value::Serde;
-use plughub_catalog::{CatalogError, PluginDetail, SearchResults};
+use plughub_catalog::{CatalogError, PluginDetail, SearchResults, TrialMark};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -49,6 +49,9 @@ struct Card<'a> {
     updated: Option<&'a str>,
     topics: &'a [String],
     license: Option<&'a str>,
+    /// `yes`, `no` or `untried`, and the trial that says so.
+    runs: &'static str,
+    trial: Option<&'a TrialMark>,
 }
 
 /// One facet's choices, as a select shows them.
@@ -61,13 +64,23 @@ struct Facet {
     choices: Vec<(String, String)>,
 }
 
-const FACETS: [(&str, &str); 5] = [
+const FACETS: [(&str, &str); 6] = [
     ("topic", "Topic"),
     ("kind", "Kind"),
     ("compat", "Works with core"),
+    ("runs", "Runs on plughub"),
     ("license", "License"),
     ("permission", "Asks for"),
 ];
+
+/// How a facet's value reads in its choices, where the value alone says too little.
+fn choice_label(facet: &str, value: &str) -> String {
+    match (facet, value) {
+        ("runs", "yes") => "runs".to_string(),
+        ("runs", "no") => "fails".to_string(),
+        _ => value.to_string(),
+    }
+}
 
 fn facets(results: &SearchResults, pairs: &[(String, String)]) -> Vec<Facet> {
     let counted = results.facets.clone().unwrap_or_default();
@@ -92,7 +105,7 @@ fn facets(results: &SearchResults, pairs: &[(String, String)]) -> Vec<Facet> {
             let choices = values
                 .into_iter()
                 .map(|(v, n)| {
-                    let shown = format!("{v} ({n})");
+                    let shown = format!("{} ({n})", choice_label(name, &v));
                     (v, shown)
                 })
                 .collect();
@@ -177,6 +190,8 @@ pub async fn search(
             updated: h.updated_at.as_deref().map(|d| d.get(..10).unwrap_or(d)),
             topics: &h.topics,
             license: h.license.as_deref(),
+            runs: h.runs.as_str(),
+            trial: h.trial.as_ref(),
         })
         .collect();
     let facets = facets(&results, &pairs);
@@ -374,6 +389,8 @@ fn plugin_context(detail: &PluginDetail) -> minijinja::Value {
         settings => Serde(&detail.settings.params),
         settings_notes => Serde(&detail.settings.notes),
         releases => Serde(&detail.releases),
+        trials => Serde(&detail.trials),
+        runs => detail.runs.as_str(),
         facts => Serde(&detail.package),
         requested => Serde(&requested),
         components => components,

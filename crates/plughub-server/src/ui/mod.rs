@@ -7,6 +7,7 @@ mod analytics;
 mod api_docs;
 mod assets;
 mod catalog;
+mod compatibility;
 mod console;
 pub mod markdown;
 mod market;
@@ -48,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .route("/reviews/{*plugin}", get(reviews::page))
         .route("/invitations/{secret}", get(people::invitation))
         .route("/plugins", get(catalog::search))
+        .route("/plugins/compatibility", get(compatibility::page))
         .route("/plugins/installed", get(console::installed))
         .route("/plugins/playground", get(console::playground))
         .route("/plugins/activity", get(console::activity))

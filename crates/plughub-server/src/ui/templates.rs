@@ -12,6 +12,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("login.html", include_str!("../../templates/login.html")),
     ("catalog.html", include_str!("../../templates/catalog.html")),
     ("plugin.html", include_str!("../../templates/plugin.html")),
+    (
+        "compatibility.html",
+        include_str!("../../templates/compatibility.html"),
+    ),
     ("install.html", include_str!("../../templates/install.html")),
     (
         "installed.html",

@@ -124,6 +124,7 @@ async fn search(remote: &Remote, args: SearchArgs) -> Result<()> {
         ("compat", &args.compat),
         ("kind", &args.kind),
         ("license", &args.license),
+        ("runs", &args.runs),
     ] {
         if let Some(value) = value {
             query.push((key, value.clone()));

@@ -25,6 +25,10 @@ pub async fn run(store_args: &StoreArgs, args: SearchArgs) -> Result<()> {
         .flat_map(|list| SearchRequest::permission_list(list))
         .collect();
     request.min_rating = args.min_rating;
+    request.runs = match &args.runs {
+        Some(runs) => Some(runs.parse().map_err(|e: String| anyhow!("--runs: {e}"))?),
+        None => None,
+    };
     request.check_filters().map_err(|e| anyhow!("{e}"))?;
     request.verified = args.verified.then_some(true);
     request.deprecated = if args.include_deprecated {

@@ -413,3 +413,80 @@ async fn search_by_rating_reads_the_reviews() {
         text(&out.stderr)
     );
 }
+
+/// `plughub search --runs` and the `runs on plughub` column, and `info`'s line, read the trials a
+/// compatibility run wrote to the store (written here as `compat run` writes them).
+#[tokio::test]
+async fn search_and_info_say_whether_a_plugin_runs_on_plughub() {
+    use plughub_domain::trial::{Cause, Reached, Trial};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = run(plughub(&data).args(["search", "sui", "--json"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let store = store_of(&data).await;
+    let trial = |plugin: &str, reached: Reached, cause: Option<Cause>| Trial {
+        plugin: plugin.into(),
+        package: plugin.into(),
+        version: "1.0.0".into(),
+        core_major: Some(1),
+        registry: "http://127.0.0.1:9/".into(),
+        reached,
+        cause,
+        message: None,
+        duration_ms: 1000,
+        disk_bytes: 1000,
+        packages: 10,
+        manifest: None,
+        needs: vec![],
+        npm: None,
+        rules: "0.1.0/1".into(),
+        tried_at: "2026-12-07T09:00:00.000Z".into(),
+    };
+    let mut tx = store.begin().await.unwrap();
+    for t in [
+        trial("@elizaos/plugin-sui", Reached::Inited, None),
+        trial(
+            "@elizaos/plugin-aptos",
+            Reached::Loaded,
+            Some(Cause::SandboxLimit),
+        ),
+    ] {
+        tx.put_trial(&t, None, "compat").await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    store.close().await;
+
+    let names = |out: &std::process::Output| -> Vec<String> {
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let found: Value = serde_json::from_slice(&out.stdout).unwrap();
+        found["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let out = run(plughub(&data).args(["search", "--runs", "yes", "--json"]));
+    assert_eq!(names(&out), ["@elizaos/plugin-sui"]);
+    let out = run(plughub(&data).args(["search", "--runs", "no", "--json"]));
+    assert_eq!(names(&out), ["@elizaos/plugin-aptos"]);
+    let out = run(plughub(&data).args(["search", "aptos", "--per-page", "1"]));
+    let table = text(&out.stdout);
+    assert!(
+        table.contains("runs on plughub") && table.contains("fails at init: hit a sandbox limit"),
+        "{table}"
+    );
+    let out = run(plughub(&data).args(["info", "sui"]));
+    assert!(
+        text(&out.stdout).contains("yes (v1.0.0, tried 2026-12-07)"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = run(plughub(&data).args(["search", "--runs", "maybe"]));
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("expected yes, no or untried"),
+        "{}",
+        text(&out.stderr)
+    );
+}
