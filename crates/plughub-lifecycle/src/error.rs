@@ -24,7 +24,8 @@ pub enum LifecycleError {
     NeedsGrant {
         plugin: String,
         org: String,
-        missing: plughub_domain::permissions::Permissions,
+        /// Boxed: the error stays small on every path that returns it.
+        missing: Box<plughub_domain::permissions::Permissions>,
     },
     #[error("process.spawn cannot be granted for '{program}': {problem}")]
     UngrantableProgram { program: String, problem: String },

@@ -188,7 +188,7 @@ impl Installer {
             return Err(LifecycleError::NeedsGrant {
                 plugin: plugin.into(),
                 org: org.into(),
-                missing,
+                missing: Box::new(missing),
             });
         }
         let schema = self.schema_of(&record).await?;
