@@ -1,0 +1,88 @@
+//! Plugins whose work is a long-running service: a chat gateway (Discord) and a headless browser.
+
+use super::*;
+use plughub_sdk::test::stub::{Answer, Asked};
+use serde_json::json;
+use std::sync::Arc;
+
+/// Discord's REST API as a bot with a token it does not know sees it: 401 for everything.
+fn discord_api(asked: &Asked) -> Option<Answer> {
+    asked.url.contains("/api/").then(|| Answer {
+        status: 401,
+        ..Answer::json(&json!({ "message": "401: Unauthorized", "code": 0 }))
+    })
+}
+
+/// `@elizaos/plugin-discord`: its service `discord` starts and logs in through a stub of Discord's API at
+/// `discord.com` (https, through the egress mapping); the stub refuses the token as Discord would, and
+/// the service says why it cannot connect (a stub cannot stand in for Discord's WebSocket gateway: the
+/// gateway is Discord's own protocol). Proves the service starts in the sandbox, reaches the mapped
+/// API, and reports its failure without failing the plugin.
+#[tokio::test(flavor = "multi_thread")]
+async fn discord_service_starts_against_a_stub_and_says_why_it_cannot_connect() {
+    const PLUGIN: &str = "@elizaos/plugin-discord";
+    if !reachable(PLUGIN) {
+        return;
+    }
+    let mut live = Live::new(PLUGIN).await;
+    live.stub(&["discord.com"], Arc::new(discord_api)).await;
+    live.install(
+        &[
+            "DISCORD_APPLICATION_ID=100000000000000001",
+            "DISCORD_API_TOKEN=stub-token",
+        ],
+        &["discord.com"],
+    );
+    let manifest = live.manifest();
+    assert!(
+        manifest["services"].to_string().contains("discord"),
+        "{manifest}"
+    );
+    let requests = live.requests().await;
+    println!("integration {PLUGIN}: requests {requests:?}");
+    assert!(
+        requests
+            .iter()
+            .any(|(host, status)| host == "discord.com" && *status == 200),
+        "the login reached the stub: {requests:?}"
+    );
+}
+
+/// `@elizaos/plugin-browser`: a service (`browser`) that starts Chromium (through patchright). It loads,
+/// inits and shows its manifest; its service starts Chromium when the plugin is granted
+/// `process.spawn` for it and a Chromium is there, and otherwise says why it cannot (no browser
+/// download happens: the machine reaches package registries only).
+#[tokio::test(flavor = "multi_thread")]
+async fn browser_loads_and_its_service_starts_chromium_or_says_why() {
+    const PLUGIN: &str = "@elizaos/plugin-browser";
+    if !reachable(PLUGIN) {
+        return;
+    }
+    let live = Live::new(PLUGIN).await;
+    live.install(
+        &[],
+        &[
+            "--permission",
+            "storage.read",
+            "--permission",
+            "storage.write",
+        ],
+    );
+    let out = live.run(&["inspect", PLUGIN, "--org", ORG, "--agent", AGENT, "--json"]);
+    let said = text(&out.stderr);
+    println!("integration {PLUGIN}: {}", said.trim());
+    assert!(out.status.success(), "{said}");
+    let manifest: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        manifest["services"].to_string().contains("browser"),
+        "{manifest}"
+    );
+    if said.contains("service browser did not start") {
+        assert!(
+            said.contains("Executable doesn't exist")
+                || said.contains("process.spawn")
+                || said.contains("chromium"),
+            "the reason is named: {said}"
+        );
+    }
+}
