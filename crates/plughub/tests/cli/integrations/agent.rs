@@ -12,8 +12,8 @@ async fn bootstrap_answers_a_message() {
     if !reachable(PLUGIN) {
         return;
     }
-    let live = Live::new(PLUGIN).await;
-    live.install(&[], &[]);
+    let mut live = Live::new(PLUGIN).await;
+    live.install(&[], &[], None).await;
     let manifest = live.manifest();
     assert!(
         manifest["actions"].to_string().contains("REPLY"),
@@ -38,8 +38,8 @@ async fn knowledge_stores_a_document_and_its_provider_finds_it() {
     if !reachable(PLUGIN) {
         return;
     }
-    let live = Live::new(PLUGIN).await;
-    live.install(&[], &[]);
+    let mut live = Live::new(PLUGIN).await;
+    live.install(&[], &[], None).await;
     let manifest = live.manifest();
     assert!(
         manifest["actions"]
@@ -77,8 +77,8 @@ async fn memory_runs_and_says_what_it_remembers_across_two_runs() {
     if !reachable(PLUGIN) {
         return;
     }
-    let live = Live::new(PLUGIN).await;
-    live.install(&[], &[]);
+    let mut live = Live::new(PLUGIN).await;
+    live.install(&[], &[], None).await;
     let manifest = live.manifest();
     assert!(
         manifest["providers"]
@@ -104,8 +104,8 @@ async fn sql_finds_plughub_s_store_serving_the_runtime() {
     if !reachable(PLUGIN) {
         return;
     }
-    let live = Live::new(PLUGIN).await;
-    live.install(&[], &[]);
+    let mut live = Live::new(PLUGIN).await;
+    live.install(&[], &[], None).await;
     let manifest = live.manifest();
     for section in ["actions", "providers", "evaluators"] {
         assert_eq!(

@@ -30,11 +30,6 @@ async fn evm_reads_a_balance_from_a_stub_rpc_endpoint() {
         return;
     }
     let mut live = Live::new(PLUGIN).await;
-    live.stub(
-        &["mainnet.rpc.invalid", "base.rpc.invalid"],
-        json_rpc(ethereum),
-    )
-    .await;
     live.install(
         &[
             &format!("EVM_PRIVATE_KEY={EVM_KEY}"),
@@ -42,7 +37,9 @@ async fn evm_reads_a_balance_from_a_stub_rpc_endpoint() {
             "ETHEREUM_PROVIDER_BASE=https://base.rpc.invalid/",
         ],
         &["mainnet.rpc.invalid", "base.rpc.invalid"],
-    );
+        Some(json_rpc(ethereum)),
+    )
+    .await;
     let manifest = live.manifest();
     assert!(
         manifest["providers"]

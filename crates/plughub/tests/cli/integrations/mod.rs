@@ -26,7 +26,8 @@ pub struct Live {
     dir: tempfile::TempDir,
     /// `--egress-map` and `--egress-map-ca` for every command that runs the plugin.
     mapping: Vec<String>,
-    stubs: Vec<Stub>,
+    /// The stub every domain the plugin is granted leads to.
+    stub: Option<Stub>,
     started: Instant,
     name: &'static str,
 }
@@ -83,7 +84,7 @@ impl Live {
         let live = Live {
             dir,
             mapping: Vec::new(),
-            stubs: Vec::new(),
+            stub: None,
             started: Instant::now(),
             name: package,
         };
@@ -109,26 +110,6 @@ impl Live {
 
     pub fn dir(&self) -> &Path {
         self.dir.path()
-    }
-
-    /// A stub answering for `domains` (https too, with a certificate its authority signed), reached
-    /// through the egress mapping of each domain.
-    pub async fn stub(&mut self, domains: &[&str], answer: Answerer) -> &Stub {
-        let stub = Stub::answering(domains.iter().map(|d| d.to_string()).collect(), answer)
-            .await
-            .unwrap();
-        for domain in domains {
-            self.mapping.push("--egress-map".into());
-            self.mapping.push(format!("{domain}={}", stub.address()));
-        }
-        let ca = self.dir().join(format!("stub-ca-{}.pem", self.stubs.len()));
-        std::fs::write(&ca, stub.ca_pem()).unwrap();
-        // One authority is trusted for the mapped domains: one stub with https per test.
-        self.mapping.retain(|a| !a.starts_with("--egress-map-ca"));
-        self.mapping
-            .push(format!("--egress-map-ca={}", ca.display()));
-        self.stubs.push(stub);
-        self.stubs.last().unwrap()
     }
 
     /// The binary on this world's data directory, the registry of the npm configuration, the mapping.
@@ -164,10 +145,17 @@ impl Live {
         text(&out.stdout)
     }
 
-    /// Installs the plugin from the npm registry (core v1) with `settings`, grants what it asks for but
-    /// the network, and of the network only `domains` (names that never resolve, or mapped to stubs),
-    /// and activates it for the agent.
-    pub fn install(&self, settings: &[&str], domains: &[&str]) -> Value {
+    /// Installs the plugin from the npm registry (core v1) with `settings`, grants what it asks for,
+    /// and activates it for the agent. Of the network it is granted `stubbed` (answered by `answer`) and
+    /// the domains its code names, every one mapped to the test's stub (answering 404 what `answer` does
+    /// not know); a plugin that names no domain is granted one that never resolves. Nothing it asks for
+    /// leaves loopback.
+    pub async fn install(
+        &mut self,
+        settings: &[&str],
+        stubbed: &[&str],
+        answer: Option<Answerer>,
+    ) -> Value {
         let out = self.ok(&["install", self.name, "--org", ORG, "--core", "v1", "--json"]);
         let record: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(record["state"], "INSTALLED", "{record}");
@@ -179,10 +167,23 @@ impl Live {
         let view: Value =
             serde_json::from_str(&self.ok(&["permissions", self.name, "--org", ORG, "--json"]))
                 .unwrap();
+        println!("integration {}: asks for {}", self.name, view["requested"]);
         let mut grants: Vec<String> = Vec::new();
+        let mut domains: Vec<String> = stubbed.iter().map(|d| d.to_string()).collect();
         for (permission, asked) in view["requested"].as_object().into_iter().flatten() {
             match permission.as_str() {
-                "network.external" => {}
+                "network.external" => {
+                    let named: Vec<String> = asked
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|d| d.as_str().map(str::to_string))
+                        .collect();
+                    if named.is_empty() && domains.is_empty() {
+                        grants.extend(["--domain".into(), "nowhere.invalid".into()]);
+                    }
+                    domains.extend(named);
+                }
                 "secrets.access" => {
                     for secret in asked.as_array().into_iter().flatten() {
                         grants.extend(["--secret".into(), secret.as_str().unwrap().to_string()]);
@@ -192,10 +193,22 @@ impl Live {
                 other => grants.extend(["--permission".into(), other.to_string()]),
             }
         }
-        for domain in domains {
-            grants.extend(["--domain".into(), domain.to_string()]);
+        domains.sort();
+        domains.dedup();
+        if !domains.is_empty() {
+            let answer = answer.unwrap_or_else(|| std::sync::Arc::new(|_: &_| None));
+            let stub = Stub::answering(domains.clone(), answer).await.unwrap();
+            let ca = self.dir().join("stub-ca.pem");
+            std::fs::write(&ca, stub.ca_pem()).unwrap();
+            for domain in &domains {
+                self.mapping.push("--egress-map".into());
+                self.mapping.push(format!("{domain}={}", stub.address()));
+                grants.extend(["--domain".into(), domain.clone()]);
+            }
+            self.mapping
+                .push(format!("--egress-map-ca={}", ca.display()));
+            self.stub = Some(stub);
         }
-        println!("integration {}: asks for {}", self.name, view["requested"]);
         if !grants.is_empty() {
             let mut args = vec!["grant", self.name, "--org", ORG];
             args.extend(grants.iter().map(String::as_str));

@@ -90,14 +90,15 @@ async fn openrouter_answers_use_model_from_a_stub_of_its_api() {
         return;
     }
     let mut live = Live::new(PLUGIN).await;
-    live.stub(&["openrouter.ai"], Arc::new(openai_wire)).await;
     live.install(
         &[
             "OPENROUTER_API_KEY=sk-or-stub",
             "OPENROUTER_EMBEDDING_DIMENSIONS=384",
         ],
         &["openrouter.ai"],
-    );
+        Some(Arc::new(openai_wire)),
+    )
+    .await;
     let manifest = live.manifest();
     assert!(
         manifest["models"].to_string().contains("TEXT_SMALL"),
@@ -142,11 +143,12 @@ async fn openai_answers_use_model_from_a_stub_of_its_api() {
         return;
     }
     let mut live = Live::new(PLUGIN).await;
-    live.stub(&["api.openai.com"], Arc::new(openai_wire)).await;
     live.install(
         &["OPENAI_API_KEY=sk-stub", "OPENAI_EMBEDDING_DIMENSIONS=384"],
         &["api.openai.com"],
-    );
+        Some(Arc::new(openai_wire)),
+    )
+    .await;
     let manifest = live.manifest();
     assert!(
         manifest["models"].to_string().contains("TEXT_EMBEDDING"),

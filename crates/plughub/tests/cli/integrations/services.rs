@@ -25,14 +25,15 @@ async fn discord_service_starts_against_a_stub_and_says_why_it_cannot_connect() 
         return;
     }
     let mut live = Live::new(PLUGIN).await;
-    live.stub(&["discord.com"], Arc::new(discord_api)).await;
     live.install(
         &[
             "DISCORD_APPLICATION_ID=100000000000000001",
             "DISCORD_API_TOKEN=stub-token",
         ],
         &["discord.com"],
-    );
+        Some(Arc::new(discord_api)),
+    )
+    .await;
     let manifest = live.manifest();
     assert!(
         manifest["services"].to_string().contains("discord"),
@@ -58,16 +59,8 @@ async fn browser_loads_and_its_service_starts_chromium_or_says_why() {
     if !reachable(PLUGIN) {
         return;
     }
-    let live = Live::new(PLUGIN).await;
-    live.install(
-        &[],
-        &[
-            "--permission",
-            "storage.read",
-            "--permission",
-            "storage.write",
-        ],
-    );
+    let mut live = Live::new(PLUGIN).await;
+    live.install(&[], &[], None).await;
     let out = live.run(&["inspect", PLUGIN, "--org", ORG, "--agent", AGENT, "--json"]);
     let said = text(&out.stderr);
     println!("integration {PLUGIN}: {}", said.trim());
