@@ -31,7 +31,8 @@ async fn bootstrap_answers_a_message() {
 
 /// `@elizaos/plugin-knowledge`: its action PROCESS_KNOWLEDGE stores a document (fragments embedded by
 /// the offline model's TEXT_EMBEDDING, kept in plughub's store), and its provider KNOWLEDGE finds it
-/// again for a question in a later run: proves the knowledge service's storage and retrieval on plughub.
+/// again for a question in a later run, by the nearness of their embeddings (`searchMemories` with an
+/// embedding): proves the knowledge service's storage and retrieval on plughub.
 #[tokio::test(flavor = "multi_thread")]
 async fn knowledge_stores_a_document_and_its_provider_finds_it() {
     const PLUGIN: &str = "@elizaos/plugin-knowledge";
@@ -39,7 +40,8 @@ async fn knowledge_stores_a_document_and_its_provider_finds_it() {
         return;
     }
     let mut live = Live::new(PLUGIN).await;
-    live.install(&[], &[], None).await;
+    // No embedding provider of its own (its default is OpenAI's API): the agent's model makes them.
+    live.install(&["EMBEDDING_PROVIDER="], &[], None).await;
     let manifest = live.manifest();
     assert!(
         manifest["actions"]
