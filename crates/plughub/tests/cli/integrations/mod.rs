@@ -228,28 +228,26 @@ impl Live {
                 return;
             }
             let said = text(&out.stderr);
+            // `error: @elizaos/plugin-x needs KEY, OTHER before it can be used: …`
             let needed = said
                 .split_once(" needs ")
                 .and_then(|(dependency, rest)| {
                     let dependency = dependency.rsplit(' ').next()?;
-                    let key = rest.split_whitespace().next()?.trim_end_matches(',');
-                    Some((dependency.to_string(), key.to_string()))
+                    let (keys, _) = rest.split_once(" before ")?;
+                    let keys: Vec<String> = keys
+                        .split(',')
+                        .map(|k| format!("{}=placeholder", k.trim()))
+                        .collect();
+                    Some((dependency.to_string(), keys))
                 })
                 .filter(|(dependency, _)| dependency != self.name);
-            let Some((dependency, key)) = needed else {
+            let Some((dependency, keys)) = needed else {
                 panic!("{}: activate: {said}", self.name);
             };
-            println!(
-                "integration {}: {dependency} needs {key}: a placeholder",
-                self.name
-            );
-            self.ok(&[
-                "configure",
-                &dependency,
-                "--org",
-                ORG,
-                &format!("{key}=placeholder"),
-            ]);
+            println!("integration {}: {dependency} needs {keys:?}", self.name);
+            let mut args = vec!["configure", dependency.as_str(), "--org", ORG];
+            args.extend(keys.iter().map(String::as_str));
+            self.ok(&args);
         }
         panic!("{}: activate: too many settings asked for", self.name);
     }
