@@ -47,9 +47,13 @@ function embed(runtime, params) {
     return vector;
   }
   const words = promptOf(params).toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  // The first component is a small constant, the words hashed into the others: elizaOS plugins take an
+  // embedding whose first component is 0 for an empty one (plugin-knowledge drops it), and a constant
+  // this small leaves unrelated texts far apart.
+  vector[0] = size > 1 ? 0.1 : 1;
   for (const word of words) {
     const hash = createHash('sha256').update(word).digest();
-    const index = hash.readUInt32BE(0) % size;
+    const index = size > 1 ? 1 + (hash.readUInt32BE(0) % (size - 1)) : 0;
     vector[index] += hash[4] & 1 ? 1 : -1;
   }
   const norm = Math.sqrt(vector.reduce((sum, v) => sum + v * v, 0));

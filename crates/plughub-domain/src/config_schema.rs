@@ -110,8 +110,13 @@ impl ConfigSchema {
         schema
     }
 
+    /// The declared setting `name` is: the one of that name, else a family's (`ETHEREUM_PROVIDER_<CHAINNAME>`
+    /// declares `ETHEREUM_PROVIDER_MAINNET`, `ETHEREUM_PROVIDER_BASE`, …).
     pub fn param(&self, name: &str) -> Option<&ParamSpec> {
-        self.params.iter().find(|p| p.name == name)
+        self.params
+            .iter()
+            .find(|p| p.name == name)
+            .or_else(|| self.params.iter().find(|p| in_family(&p.name, name)))
     }
 
     /// Checks given values (as text, from `KEY=VALUE` or an env file) and returns them typed. Every problem
@@ -156,7 +161,9 @@ impl ConfigSchema {
         }
         for param in &self.params {
             // Empty text is no value: a plugin reading a required setting finds nothing there.
-            let has_value = given.get(&param.name).is_some_and(|v| !v.trim().is_empty());
+            let has_value = given.iter().any(|(k, v)| {
+                (*k == param.name || in_family(&param.name, k)) && !v.trim().is_empty()
+            });
             if param.required && param.default.is_none() && !has_value {
                 let what = if param.sensitive {
                     "a required secret"
@@ -175,6 +182,23 @@ impl ConfigSchema {
             Err(problems)
         }
     }
+}
+
+/// Whether `key` is a member of the family `declared` names with one `<PLACEHOLDER>`: the text around the
+/// placeholder the same, and in its place a name of capitals, digits and underscores.
+fn in_family(declared: &str, key: &str) -> bool {
+    let Some((before, rest)) = declared.split_once('<') else {
+        return false;
+    };
+    let Some((_, after)) = rest.split_once('>') else {
+        return false;
+    };
+    key.len() > before.len() + after.len()
+        && key.starts_with(before)
+        && key.ends_with(after)
+        && key[before.len()..key.len() - after.len()]
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
 }
 
 fn schema_param(name: &str, decl: &Value, notes: &mut Vec<String>) -> ParamSpec {
@@ -280,6 +304,35 @@ pub fn parse_value(kind: ParamType, text: &str) -> Result<Value, &'static str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_family_s_declaration_covers_its_members() {
+        let schema = super::ConfigSchema::from_declarations(
+            Some(&serde_json::json!({ "pluginParameters": {
+                "ETHEREUM_PROVIDER_<CHAINNAME>": { "type": "string" },
+                "EVM_PRIVATE_KEY": { "type": "string", "sensitive": true }
+            }})),
+            None,
+        );
+        let given = [
+            ("ETHEREUM_PROVIDER_MAINNET", "https://rpc.example.invalid/"),
+            ("EVM_PRIVATE_KEY", "0x01"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .into();
+        assert_eq!(schema.validate(&given).unwrap().len(), 2);
+        assert_eq!(
+            schema.param("ETHEREUM_PROVIDER_BASE").unwrap().name,
+            "ETHEREUM_PROVIDER_<CHAINNAME>"
+        );
+        for not_a_member in [
+            "ETHEREUM_PROVIDER_",
+            "ETHEREUM_PROVIDER_main net",
+            "EVM_PROVIDER_X",
+        ] {
+            assert!(schema.param(not_a_member).is_none(), "{not_a_member}");
+        }
+    }
+
     use super::*;
     use serde_json::json;
 

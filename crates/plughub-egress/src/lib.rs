@@ -4,9 +4,15 @@
 //! 1. counts it against the plugin's requests a minute;
 //! 2. checks the host against the plugin's granted domains (`plughub_domain::egress`), refusing addresses
 //!    in any encoding that are not public;
-//! 3. resolves the name itself and keeps only public addresses (or ones the operator trusts);
+//! 3. resolves the name itself and keeps only public addresses (or ones the operator trusts); a granted
+//!    domain the operator mapped to a server on loopback (`EgressMapping`: staging, tests, `plughub dev
+//!    test`'s stub) is sent there instead, without resolving;
 //! 4. connects to the address it checked, never resolving again, so a rebinding answer cannot get in;
 //! 5. relays bytes up to the execution's budget, then reports the request (host, method, status, bytes).
+
+mod mapping;
+
+pub use mapping::EgressMapping;
 
 use plughub_domain::egress::{self, Refusal};
 use std::future::Future;
@@ -32,6 +38,12 @@ pub struct EgressPolicy {
     /// Non-public addresses the operator lets plugins reach anyway (an internal API); empty by default.
     pub trusted_addresses: Vec<IpAddr>,
     pub connect_timeout: Duration,
+    /// Granted domains the operator sends to a server on loopback instead of resolving them (a stub of
+    /// the real API); a mapped domain that is not granted is refused like any other. Empty by default.
+    pub mapped: Vec<EgressMapping>,
+    /// A certificate authority (PEM) the worker trusts on its TLS connections to mapped domains only:
+    /// the one that signed the stub's certificate.
+    pub mapped_ca: Option<String>,
 }
 
 impl Default for EgressPolicy {
@@ -42,6 +54,8 @@ impl Default for EgressPolicy {
             bytes_per_execution: 10 << 20,
             trusted_addresses: Vec::new(),
             connect_timeout: Duration::from_secs(10),
+            mapped: Vec::new(),
+            mapped_ca: None,
         }
     }
 }
@@ -76,13 +90,6 @@ pub trait Admission: Send + Sync + 'static {
 /// to ask here).
 pub trait Resolver: Send + Sync + 'static {
     fn resolve(&self, host: &str, port: u16) -> ResolveFuture;
-
-    /// The port to connect to at the resolved addresses for a request to `host:port`: the same port,
-    /// but for `plughub dev test`'s stub, which serves every granted domain on one loopback port (the
-    /// permission check has passed before this is asked).
-    fn port(&self, _host: &str, port: u16) -> u16 {
-        port
-    }
 }
 
 pub struct SystemResolver;
@@ -228,11 +235,10 @@ impl EgressProxy {
             Ok(addresses) => addresses,
             Err(refusal) => return refuse(record, 403, refusal.to_string()),
         };
-        let to_port = self.resolver.port(&host, port);
         let connect = async {
             let mut last = None;
             for address in &addresses {
-                match TcpStream::connect(SocketAddr::new(*address, to_port)).await {
+                match TcpStream::connect(*address).await {
                     Ok(stream) => return Ok(stream),
                     Err(e) => last = Some(e),
                 }
@@ -282,18 +288,28 @@ impl EgressProxy {
         true
     }
 
-    /// The checked addresses to connect to: the host granted, each address public or trusted.
-    async fn addresses(&self, host: &str, port: u16) -> Result<Vec<IpAddr>, Refusal> {
+    /// The checked addresses to connect to: the host granted, each address public or trusted, or the
+    /// operator's server for a mapped domain (checked as granted first, never resolved).
+    async fn addresses(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, Refusal> {
+        let at = |addresses: Vec<IpAddr>| {
+            addresses
+                .into_iter()
+                .map(|a| SocketAddr::new(a, port))
+                .collect()
+        };
         let trusted = |a: &IpAddr| self.policy.trusted_addresses.contains(a);
         let literal = egress::literal_address(host);
         if let Some(address) = literal
             && trusted(&address)
             && egress::is_granted(host, &self.policy.domains)
         {
-            return Ok(vec![address]);
+            return Ok(at(vec![address]));
         }
         if let Some(address) = egress::check_host(host, &self.policy.domains)? {
-            return Ok(vec![address]);
+            return Ok(at(vec![address]));
+        }
+        if let Some(to) = mapping::target(&self.policy.mapped, host) {
+            return Ok(vec![to]);
         }
         let resolved = self
             .resolver
@@ -303,9 +319,9 @@ impl EgressProxy {
         let (trusted_ones, rest): (Vec<IpAddr>, Vec<IpAddr>) =
             resolved.iter().partition(|a| trusted(a));
         if !trusted_ones.is_empty() {
-            return Ok(trusted_ones);
+            return Ok(at(trusted_ones));
         }
-        egress::public_addresses(&rest)
+        egress::public_addresses(&rest).map(at)
     }
 }
 

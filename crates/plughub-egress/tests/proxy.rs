@@ -256,38 +256,26 @@ async fn the_byte_budget_is_the_execution_s_across_tunnels() {
     assert_eq!(&echoed, b"a new execution, a new budget");
 }
 
-/// `plughub dev test`'s resolver: names to loopback, any port to its stub's.
-struct StubResolver(u16);
-
-impl Resolver for StubResolver {
-    fn resolve(&self, _host: &str, _port: u16) -> ResolveFuture {
-        Box::pin(async { Ok(vec!["127.0.0.1".parse().unwrap()]) })
-    }
-
-    fn port(&self, _host: &str, _port: u16) -> u16 {
-        self.0
-    }
-}
-
+/// The operator's mapping sends a granted domain to a server on loopback, never resolving it; a mapped
+/// domain that is not granted is refused before the mapping is looked at (the mapped listener sees no
+/// connection for it); a granted domain that is not mapped is resolved and checked as before.
 #[tokio::test]
-async fn a_resolver_may_send_a_granted_name_to_another_port_after_the_check() {
+async fn a_mapped_granted_domain_reaches_its_loopback_server_and_nothing_else_does() {
     let stub = echo_server().await;
-    let dir = tempfile::tempdir().unwrap();
-    let socket = dir.path().join("egress.sock");
-    let records = Arc::new(Mutex::new(Vec::new()));
-    let sink = records.clone();
-    let proxy = EgressProxy::new(
-        EgressPolicy {
-            domains: vec!["api.example.com".into()],
-            trusted_addresses: vec!["127.0.0.1".parse().unwrap()],
-            ..EgressPolicy::default()
-        },
-        Arc::new(StubResolver(stub)),
-        move |r| sink.lock().unwrap().push(r),
-    );
-    tokio::spawn(proxy.serve(UnixListener::bind(&socket).unwrap()));
+    let watched = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let watched_port = watched.local_addr().unwrap().port();
+    let h = start(EgressPolicy {
+        domains: vec!["api.example.com".into(), "granted.test".into()],
+        mapped: vec![
+            format!("api.example.com=127.0.0.1:{stub}").parse().unwrap(),
+            format!("not-granted.example.com=127.0.0.1:{watched_port}")
+                .parse()
+                .unwrap(),
+        ],
+        ..EgressPolicy::default()
+    });
     let (line, mut stream) = ask(
-        &socket,
+        &h.socket,
         "CONNECT api.example.com:443 HTTP/1.1\r\nhost: api.example.com:443\r\n\r\n",
     )
     .await;
@@ -296,11 +284,31 @@ async fn a_resolver_may_send_a_granted_name_to_another_port_after_the_check() {
     let mut echoed = [0u8; 4];
     stream.read_exact(&mut echoed).await.unwrap();
     assert_eq!(&echoed, b"ping");
-    // The permission check comes first: a name not granted never gets to the resolver's port.
-    let (line, _) = ask(
-        &socket,
-        "CONNECT elsewhere.example.com:443 HTTP/1.1\r\nhost: elsewhere.example.com\r\n\r\n",
+    drop(stream);
+    // Mapped but not granted: refused, and its server never hears of it.
+    let (line, mut stream) = ask(
+        &h.socket,
+        "CONNECT not-granted.example.com:443 HTTP/1.1\r\nhost: not-granted.example.com\r\n\r\n",
     )
     .await;
     assert!(line.contains("403"), "{line}");
+    assert!(
+        body(&mut stream)
+            .await
+            .contains("not among the plugin's granted domains")
+    );
+    // Granted, not mapped: resolved as ever (to loopback here), and so refused by the address policy.
+    let request =
+        format!("CONNECT granted.test:{watched_port} HTTP/1.1\r\nhost: granted.test\r\n\r\n");
+    let (line, mut stream) = ask(&h.socket, &request).await;
+    assert!(line.contains("403"), "{line}");
+    assert!(body(&mut stream).await.contains("loopback address"));
+    assert_eq!(
+        *h.resolver.asked.lock().unwrap(),
+        ["granted.test"],
+        "a mapped domain is never resolved"
+    );
+    let accepted =
+        tokio::time::timeout(std::time::Duration::from_millis(300), watched.accept()).await;
+    assert!(accepted.is_err(), "the listener saw no connection");
 }

@@ -19,9 +19,17 @@ const egressPath = process.env.PLUGHUB_EGRESS;
 // `plughub dev test`: the plugin's own tests run here, and what they send over the network is noted for
 // `plughubTest.httpRequests()`. Never set for an execution.
 const devTest = process.env.PLUGHUB_DEV_TEST === '1';
-// The certificate authority `plughub dev test` made for its stub, trusted on the tunnels of this run
-// only (every granted domain leads to the stub there).
-const devCa = devTest && process.env.PLUGHUB_DEV_CA ? [...tls.rootCertificates, process.env.PLUGHUB_DEV_CA] : undefined;
+// The certificate authority of the operator's stubs (`--egress-map-ca`, or the one `plughub dev test`
+// makes for its stub), trusted on TLS to the mapped domains only: the proxy sends those to the stubs.
+const mappedCa = process.env.PLUGHUB_EGRESS_CA ? [...tls.rootCertificates, process.env.PLUGHUB_EGRESS_CA] : undefined;
+const mappedDomains = JSON.parse(process.env.PLUGHUB_EGRESS_MAPPED || '[]');
+// The same match as the proxy's (a name, or `*.example.com` for the names under it).
+function caFor(host) {
+  if (!mappedCa) return undefined;
+  const name = String(host).replace(/\.$/, '').toLowerCase();
+  const mapped = mappedDomains.some((d) => (d.startsWith('*.') ? name.endsWith(d.slice(1)) : name === d));
+  return mapped ? mappedCa : undefined;
+}
 // plughub's caps (crates/plughub-engine/src/caps.rs), the same figures it enforces on its side, so that
 // both stop at the same message; these defaults are its own.
 const caps = {
@@ -36,7 +44,8 @@ delete process.env.PLUGHUB_PACKAGE;
 delete process.env.PLUGHUB_EGRESS;
 delete process.env.PLUGHUB_CAPS;
 delete process.env.PLUGHUB_DEV_TEST;
-delete process.env.PLUGHUB_DEV_CA;
+delete process.env.PLUGHUB_EGRESS_CA;
+delete process.env.PLUGHUB_EGRESS_MAPPED;
 
 // Node's permission model refuses a child process with "Access to this API has been restricted", which
 // libraries pass on in their own words (patchright: "browserType.launch: Access to this API…"): the
@@ -210,7 +219,7 @@ function egressAgent(Base, secure) {
       const port = options.port ?? (secure ? 443 : 80);
       tunnel(host, port).then(
         (socket) =>
-          callback(null, secure ? tls.connect({ ...options, socket, servername: options.servername ?? host, ...(devCa && !options.ca ? { ca: devCa } : {}) }) : socket),
+          callback(null, secure ? tls.connect({ ...options, socket, servername: options.servername ?? host, ...(caFor(host) && !options.ca ? { ca: caFor(host) } : {}) }) : socket),
         (error) => callback(error),
       );
     }
@@ -238,7 +247,7 @@ if (egressPath) {
       tunnel(host, port).then(
         (socket) => {
           if (!secure) return callback(null, socket);
-          const tlsSocket = tls.connect({ socket, servername: options.servername || host, ALPNProtocols: ['http/1.1'], ...(devCa ? { ca: devCa } : {}) });
+          const tlsSocket = tls.connect({ socket, servername: options.servername || host, ALPNProtocols: ['http/1.1'], ...(caFor(host) ? { ca: caFor(host) } : {}) });
           tlsSocket.once('secureConnect', () => callback(null, tlsSocket));
           tlsSocket.once('error', (error) => callback(error));
         },

@@ -11,7 +11,7 @@ mod worker;
 pub use caps::{CallbackCap, Caps};
 pub use error::EngineError;
 pub use plughub_egress::{
-    Admission, AdmitFuture, EgressPolicy, EgressRecord, ResolveFuture, Resolver,
+    Admission, AdmitFuture, EgressMapping, EgressPolicy, EgressRecord, ResolveFuture, Resolver,
 };
 pub use plughub_sandbox::SandboxPolicy;
 pub use plugin::{

@@ -8,9 +8,7 @@ use crate::EngineError;
 use crate::caps::{CallbackCap, Caps, bytes, cut, cut_marker, thousands};
 use crate::lines::{Line, next_line};
 use crate::runtime::RuntimeHost;
-use plughub_egress::{
-    Admission, EgressPolicy, EgressProxy, EgressRecord, Resolver, SystemResolver,
-};
+use plughub_egress::{Admission, EgressPolicy, EgressProxy, EgressRecord, SystemResolver};
 use plughub_protocol::{
     CodecError, HostMessage, MAX_MESSAGE_BYTES, Manifest, RequestId, WorkerMessage, decode_worker,
     encode,
@@ -66,10 +64,6 @@ pub struct WorkerSpec {
 pub struct EgressHooks {
     pub report: Arc<dyn Fn(&EgressRecord) + Send + Sync>,
     pub admission: Option<Arc<dyn Admission>>,
-    /// Name resolution for the proxy in place of the system's: `plughub dev test`'s, which sends the
-    /// granted domains to its stub. With one, the worker goes out through the proxy even without the
-    /// OS sandbox, so that the permission check stands in a development run too.
-    pub resolver: Option<Arc<dyn Resolver>>,
 }
 
 impl std::fmt::Debug for EgressHooks {
@@ -308,24 +302,24 @@ impl Worker {
                 let listener = UnixListener::bind(&egress_path).map_err(|e| io(&egress_path, e))?;
                 sandbox.grant_socket(&egress_path).map_err(start)?;
                 command.env("PLUGHUB_EGRESS", &egress_path);
+                command.envs(mapped_env(policy));
                 egress_listener = Some((listener, policy.clone()));
             }
             sandbox.apply(&mut command);
         } else {
             // Even unsandboxed, out of plughub's process group and session (the sandbox does the same).
             Sandbox::own_session(&mut command);
-            // A development run's stub is reached through the proxy, sandbox or not (see EgressHooks).
-            let resolving = spec
-                .egress_hooks
-                .as_ref()
-                .is_some_and(|h| h.resolver.is_some());
-            if let (Some(policy), true) = (&spec.egress, resolving) {
+            // With an egress policy the worker goes out through the proxy, sandbox or not: the permission
+            // check stands, and mapped domains (the operator's stubs, `plughub dev test`'s) reach their
+            // stubs. Without one, an unsandboxed worker is a plain process (the operator's choice).
+            if let Some(policy) = &spec.egress {
                 // In a folder of its own, removed with the worker as a sandboxed one's is.
                 let dir = spec.run_dir.join(format!("w-{id}.d"));
                 std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
                 let egress_path = dir.join("egress.sock");
                 let listener = UnixListener::bind(&egress_path).map_err(|e| io(&egress_path, e))?;
                 command.env("PLUGHUB_EGRESS", &egress_path);
+                command.envs(mapped_env(policy));
                 egress_listener = Some((listener, policy.clone()));
                 socket_dir = Some(dir);
             }
@@ -403,16 +397,17 @@ impl Worker {
             let log = shared.clone();
             let hooks = spec.egress_hooks.clone();
             let admission = hooks.as_ref().and_then(|h| h.admission.clone());
-            let resolver = hooks
-                .as_ref()
-                .and_then(|h| h.resolver.clone())
-                .unwrap_or_else(|| Arc::new(SystemResolver));
-            let proxy = EgressProxy::with_admission(policy, resolver, admission, move |r| {
-                log.log("egress", describe_egress(&r));
-                if let Some(hooks) = &hooks {
-                    (hooks.report)(&r);
-                }
-            });
+            let proxy = EgressProxy::with_admission(
+                policy,
+                Arc::new(SystemResolver),
+                admission,
+                move |r| {
+                    log.log("egress", describe_egress(&r));
+                    if let Some(hooks) = &hooks {
+                        (hooks.report)(&r);
+                    }
+                },
+            );
             (
                 proxy.clone(),
                 AbortOnDrop(tokio::spawn(proxy.serve(listener))),
@@ -1022,6 +1017,24 @@ fn write_host_script(run_dir: &Path) -> Result<PathBuf, EngineError> {
 }
 
 /// One request through the egress proxy, as a log line: host, method, status, bytes, and why refused.
+/// What the worker's host script needs to trust the operator's stubs: the certificate authority that
+/// signed their certificates, for TLS to the mapped domains only (`js/host.mjs`). Nothing without one.
+fn mapped_env(policy: &EgressPolicy) -> Vec<(&'static str, String)> {
+    match &policy.mapped_ca {
+        Some(ca) if !policy.mapped.is_empty() => {
+            let domains: Vec<&str> = policy.mapped.iter().map(|m| m.domain.as_str()).collect();
+            vec![
+                ("PLUGHUB_EGRESS_CA", ca.clone()),
+                (
+                    "PLUGHUB_EGRESS_MAPPED",
+                    serde_json::to_string(&domains).expect("strings serialise"),
+                ),
+            ]
+        }
+        _ => Vec::new(),
+    }
+}
+
 fn describe_egress(r: &EgressRecord) -> String {
     let mut line = format!(
         "{} {}:{} -> {} ({} bytes up, {} down)",

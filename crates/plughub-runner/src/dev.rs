@@ -1,8 +1,8 @@
 //! What a runner for `plughub dev test` does differently: `useModel` answered from the package's script
-//! (`plughub.dev.json` `models`) instead of a model plugin, the egress proxy's names resolved to the
-//! harness's stub, and the workers' environment told they run tests. Everything else is the one path.
+//! (`plughub.dev.json` `models`) instead of a model plugin, and the workers' environment told they run
+//! tests. Everything else is the one path: its stub is reached through the egress mapping
+//! (`EgressPolicy::mapped`), as an operator's are.
 
-use plughub_engine::Resolver;
 use serde_json::Value;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -10,8 +10,7 @@ use std::sync::{Arc, Mutex};
 #[derive(Clone, Default)]
 pub struct DevRun {
     pub models: Option<Arc<ScriptedModels>>,
-    pub resolver: Option<Arc<dyn Resolver>>,
-    /// Added to each worker's environment (`PLUGHUB_DEV_TEST`, `NODE_EXTRA_CA_CERTS`).
+    /// Added to each worker's environment (`PLUGHUB_DEV_TEST`).
     pub env: Vec<(String, String)>,
 }
 

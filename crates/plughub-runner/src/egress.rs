@@ -81,7 +81,6 @@ impl Runner {
                 }
             }),
             admission: Some(admission),
-            resolver: self.dev().and_then(|d| d.resolver.clone()),
         };
         (hooks, NetworkLog(Some(task)))
     }

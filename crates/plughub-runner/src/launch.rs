@@ -89,11 +89,13 @@ impl Runner {
                         .collect();
                     sandbox
                 }),
-                // The granted domains, or no way out at all. A development run (its resolver names the
-                // stub) always goes through the proxy, with no domain when none is granted: unsandboxed,
-                // a worker without a proxy would reach the open network.
+                // The granted domains, or no way out at all. With domains mapped to stubs (an
+                // operator's, `plughub dev test`'s), and in a development run, a worker always goes
+                // through the proxy, with no domain when none is granted: unsandboxed, a worker without
+                // a proxy would reach the open network.
                 egress: (context.granted.network.is_some()
-                    || self.dev().is_some_and(|d| d.resolver.is_some()))
+                    || !self.config().egress.mapped.is_empty()
+                    || self.dev().is_some())
                 .then(|| EgressPolicy {
                     domains: context.granted.domains(),
                     ..self.config().egress.clone()

@@ -47,8 +47,8 @@ pub struct RunnerConfig {
     /// The OS sandbox workers start in (its memory limit is the plan's); `None` runs them as plain
     /// processes, which only an operator's explicit choice does.
     pub sandbox: Option<SandboxPolicy>,
-    /// The egress proxy's figures (rate, byte budget, trusted addresses); each plugin's domains are its
-    /// `network.external` grant.
+    /// The egress proxy's figures (rate, byte budget, trusted addresses, domains mapped to stubs on
+    /// loopback); each plugin's domains are its `network.external` grant.
     pub egress: EgressPolicy,
 }
 
@@ -66,7 +66,7 @@ struct Inner {
     cache: cache::ResultCache,
     hints: hints::HintsCache,
     metrics: Metrics,
-    /// What `plughub dev test` changes (scripted models, its stub's resolver); never on a server.
+    /// What `plughub dev test` changes (scripted models, its environment); never on a server.
     dev: Option<DevRun>,
 }
 
@@ -86,8 +86,8 @@ impl Runner {
         }))
     }
 
-    /// This runner for `plughub dev test`: models answered from `dev`'s script, the egress proxy's
-    /// names resolved by its resolver, its environment added to the workers'. Before it is shared.
+    /// This runner for `plughub dev test`: models answered from `dev`'s script, its environment added
+    /// to the workers'. Before it is shared.
     pub fn with_dev(mut self, dev: DevRun) -> Runner {
         Arc::get_mut(&mut self.0)
             .expect("with_dev is called on a new runner")

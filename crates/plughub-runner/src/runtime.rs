@@ -11,6 +11,39 @@ use plughub_engine::{LocalRuntime, RuntimeFuture, RuntimeHost};
 use plughub_store::{MemoryQuery, NewMemory, Store};
 use serde_json::{Value, json};
 
+/// The newest memories of a table a search by embedding ranks.
+const SEARCHED_BY_EMBEDDING: i64 = 1_000;
+
+/// The memories whose `embedding` is nearest `to` (cosine similarity at least `threshold`), nearest first,
+/// at most `count`, each with its `similarity` as elizaOS gives it. Memories without an embedding of the
+/// same length are not found by one.
+fn nearest(memories: Vec<Value>, to: &[f64], threshold: f64, count: usize) -> Vec<Value> {
+    let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let to_norm = norm(to);
+    let mut scored: Vec<(f64, Value)> = memories
+        .into_iter()
+        .filter_map(|mut memory| {
+            let own: Vec<f64> = memory
+                .get("embedding")?
+                .as_array()?
+                .iter()
+                .filter_map(Value::as_f64)
+                .collect();
+            if own.len() != to.len() || to_norm == 0.0 || norm(&own) == 0.0 {
+                return None;
+            }
+            let dot: f64 = own.iter().zip(to).map(|(a, b)| a * b).sum();
+            let similarity = dot / (norm(&own) * to_norm);
+            (similarity >= threshold).then(|| {
+                memory["similarity"] = json!(similarity);
+                (similarity, memory)
+            })
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored.into_iter().take(count).map(|(_, m)| m).collect()
+}
+
 pub struct StoreRuntime {
     store: Store,
     org: String,
@@ -175,9 +208,19 @@ impl StoreRuntime {
             "getMemories" | "searchMemories" => {
                 let query = arg(0);
                 let room = query.get("roomId").and_then(Value::as_str);
-                // elizaOS searches by embedding; plughub matches the text until a model is wired in.
-                let text = match method {
+                // elizaOS searches by embedding (the plugin made it with the agent's model): the
+                // memories of the table ranked by how near their own embeddings are. Without one, the
+                // memories whose text contains the query's.
+                let embedding: Option<Vec<f64>> = match method {
                     "searchMemories" => query
+                        .get("embedding")
+                        .and_then(Value::as_array)
+                        .map(|v| v.iter().filter_map(Value::as_f64).collect())
+                        .filter(|v: &Vec<f64>| !v.is_empty()),
+                    _ => None,
+                };
+                let text = match method {
+                    "searchMemories" if embedding.is_none() => query
                         .get("query")
                         .or_else(|| query.get("text"))
                         .and_then(Value::as_str),
@@ -195,11 +238,30 @@ impl StoreRuntime {
                         table,
                         room_id: room,
                         text,
-                        count: count(&query),
+                        // Ranked here, among the newest of the table: a bound on what one search reads.
+                        count: if embedding.is_some() {
+                            SEARCHED_BY_EMBEDDING
+                        } else {
+                            count(&query)
+                        },
                     })
                     .await
                     .map_err(failed)?;
-                Ok(json!(memories))
+                Ok(match embedding {
+                    Some(embedding) => {
+                        let threshold = query
+                            .get("match_threshold")
+                            .and_then(Value::as_f64)
+                            .unwrap_or(0.0);
+                        json!(nearest(
+                            memories,
+                            &embedding,
+                            threshold,
+                            count(&query) as usize
+                        ))
+                    }
+                    None => json!(memories),
+                })
             }
             "useModel" if self.models.is_some() => {
                 let Value::String(model_type) = arg(0) else {
@@ -216,5 +278,25 @@ impl StoreRuntime {
 impl RuntimeHost for StoreRuntime {
     fn call<'a>(&'a self, method: &'a str, params: Vec<Value>) -> RuntimeFuture<'a> {
         Box::pin(self.answer(method, params))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_search_by_embedding_finds_the_nearest_first_above_the_threshold() {
+        let memories = vec![
+            json!({ "id": "far", "embedding": [0.0, 1.0, 0.0] }),
+            json!({ "id": "near", "embedding": [1.0, 0.1, 0.0] }),
+            json!({ "id": "nearer", "embedding": [2.0, 0.0, 0.0] }),
+            json!({ "id": "no embedding" }),
+            json!({ "id": "other length", "embedding": [1.0, 0.0] }),
+        ];
+        let found = nearest(memories, &[1.0, 0.0, 0.0], 0.5, 10);
+        let ids: Vec<&str> = found.iter().map(|m| m["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, ["nearer", "near"]);
+        assert_eq!(found[0]["similarity"], 1.0);
     }
 }

@@ -14,6 +14,8 @@ pub struct Cli {
     pub store: StoreArgs,
     #[command(flatten)]
     pub remote: RemoteArgs,
+    #[command(flatten)]
+    pub egress: EgressMapArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -32,6 +34,32 @@ pub struct StoreArgs {
         hide_env_values = true
     )]
     pub database_url: Option<String>,
+}
+
+/// Granted domains sent to stubs on this machine (staging, tests), for every command that runs plugins:
+/// `serve`, `run`, `provide`, `evaluate`, `route`, `inspect`, `compat run`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct EgressMapArgs {
+    /// Send a plugin's requests for DOMAIN (a name, or *.example.com), on any port, to a server on
+    /// loopback instead of the internet, once its grant is checked: a stub of that API for staging and
+    /// tests. Repeat for several. Every other request is checked and resolved as ever
+    #[arg(
+        long = "egress-map",
+        global = true,
+        env = "PLUGHUB_EGRESS_MAP",
+        value_name = "DOMAIN=HOST:PORT",
+        value_delimiter = ','
+    )]
+    pub egress_map: Vec<plughub_engine::EgressMapping>,
+    /// A certificate authority (PEM file) that signed the stubs' certificates: plugins trust it for
+    /// https to the mapped domains only
+    #[arg(
+        long = "egress-map-ca",
+        global = true,
+        env = "PLUGHUB_EGRESS_MAP_CA",
+        value_name = "FILE"
+    )]
+    pub egress_map_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

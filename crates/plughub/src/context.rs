@@ -1,6 +1,6 @@
 //! Opening the store and the catalogue a command works on.
 
-use crate::cli::{SourceArgs, StoreArgs};
+use crate::cli::{EgressMapArgs, SourceArgs, StoreArgs};
 use anyhow::{Context, Result};
 use plughub_catalog::{Catalog, SyncOptions};
 use plughub_store::{Location, Store};
@@ -60,6 +60,42 @@ pub fn sandbox() -> Option<plughub_engine::SandboxPolicy> {
         }
         _ => Some(plughub_engine::SandboxPolicy::default()),
     }
+}
+
+/// The egress proxy's figures for the plugins this command runs: the defaults, and the operator's
+/// domains mapped to stubs on loopback (`--egress-map`), said on stderr since nothing reaches the real
+/// API for them.
+pub fn egress(args: &EgressMapArgs) -> Result<plughub_engine::EgressPolicy> {
+    let mapped_ca = match &args.egress_map_ca {
+        Some(path) => {
+            let pem = std::fs::read_to_string(path)
+                .with_context(|| format!("--egress-map-ca {}: cannot read it", path.display()))?;
+            if !pem.contains("-----BEGIN CERTIFICATE-----") {
+                anyhow::bail!(
+                    "--egress-map-ca {}: not a PEM certificate (-----BEGIN CERTIFICATE-----); give the certificate authority that signed the stubs' certificates",
+                    path.display()
+                );
+            }
+            if args.egress_map.is_empty() {
+                anyhow::bail!(
+                    "--egress-map-ca is trusted for mapped domains only: give --egress-map DOMAIN=HOST:PORT too"
+                );
+            }
+            Some(pem)
+        }
+        None => None,
+    };
+    for mapping in &args.egress_map {
+        eprintln!(
+            "note: --egress-map: plugins granted {} reach {} on this machine, not the internet",
+            mapping.domain, mapping.to
+        );
+    }
+    Ok(plughub_engine::EgressPolicy {
+        mapped: args.egress_map.clone(),
+        mapped_ca,
+        ..plughub_engine::EgressPolicy::default()
+    })
 }
 
 /// The key ring for secrets at rest: `PLUGHUB_SECRET_KEY`, else `secret-keys.json` in the data directory,

@@ -1,14 +1,17 @@
-//! The HTTP stub of a test run: a loopback server answering `plughub.dev.json`'s `http` entries. The
-//! egress proxy of the run resolves the plugin's granted domains to it (`StubResolver`), so a request
-//! reaches it only through the real permission check; a domain not granted never connects. A URL
-//! without an entry is answered 404 and reported. `https://` entries are served with a certificate for
-//! their hosts signed by a certificate authority made for the run, which the worker trusts for this run
-//! only (`ca_pem`, given to it by the harness); one port serves both, told apart by the first byte.
+//! The HTTP stub of a test run: a loopback server answering `plughub.dev.json`'s `http` entries (or, for
+//! plughub's own tests of real plugins, an answerer of the test's: `Stub::answering`). The egress proxy
+//! of the run maps the plugin's granted domains to it (`EgressPolicy::mapped`, the mapping an operator
+//! uses for staging), so a request reaches it only through the real permission check; a domain not
+//! granted never connects. A URL without an entry is answered 404 and reported. `https://` is served
+//! with a certificate for the stub's hosts signed by a certificate authority made for the run, which the
+//! worker trusts for the mapped domains of this run only (`ca_pem`); one port serves both, told apart
+//! by the first byte.
 
 use crate::test::plan::HttpStub;
-use plughub_egress::{ResolveFuture, Resolver};
 use serde::Serialize;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -26,6 +29,42 @@ pub struct StubRequest {
     /// An entry of `plughub.dev.json` answered it (else 404).
     pub matched: bool,
 }
+
+/// A request as the stub's answerer gets it: the whole URL (`https://host/path?query`) and the body.
+#[derive(Debug, Clone)]
+pub struct Asked {
+    pub method: String,
+    pub url: String,
+    pub body: Vec<u8>,
+}
+
+impl Asked {
+    /// The body as JSON, when it is.
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+}
+
+/// An answer: status, headers (a `content-type` is added from `json`/`body` when missing) and body.
+#[derive(Debug, Clone, Default)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: BTreeMap<String, String>,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn json(value: &Value) -> Answer {
+        Answer {
+            status: 200,
+            headers: [("content-type".into(), "application/json".into())].into(),
+            body: value.to_string(),
+        }
+    }
+}
+
+/// Answers a request, or `None` for a URL it has no answer for (404, reported as unmatched).
+pub type Answerer = Arc<dyn Fn(&Asked) -> Option<Answer> + Send + Sync>;
 
 #[derive(Default)]
 struct Seen {
@@ -49,26 +88,29 @@ impl Drop for Stub {
 impl Stub {
     /// Listens on a loopback port of its own and answers `entries`.
     pub async fn start(entries: Vec<HttpStub>) -> std::io::Result<Stub> {
-        let hosts: Vec<String> = {
-            let mut hosts: Vec<String> = entries
-                .iter()
-                .filter_map(|e| url::Url::parse(&e.url).ok()?.host_str().map(str::to_string))
-                .collect();
-            hosts.sort();
-            hosts.dedup();
-            hosts
-        };
+        let mut hosts: Vec<String> = entries
+            .iter()
+            .filter_map(|e| url::Url::parse(&e.url).ok()?.host_str().map(str::to_string))
+            .collect();
+        hosts.sort();
+        hosts.dedup();
+        Stub::answering(hosts, Arc::new(move |asked| answer_from(&entries, asked))).await
+    }
+
+    /// Listens on a loopback port of its own, with a certificate for `hosts` (https), and lets `answer`
+    /// answer each request: a stub of an API whose answers depend on what is asked (a JSON-RPC
+    /// endpoint), for tests reaching it through the egress mapping.
+    pub async fn answering(hosts: Vec<String>, answer: Answerer) -> std::io::Result<Stub> {
         let (ca_pem, tls) = tls_for(hosts).map_err(std::io::Error::other)?;
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let address = listener.local_addr()?;
         let seen = Arc::new(Mutex::new(Seen::default()));
-        let entries = Arc::new(entries);
         let task = tokio::spawn({
             let seen = seen.clone();
             async move {
                 while let Ok((stream, _)) = listener.accept().await {
                     seen.lock().expect("not poisoned").connections += 1;
-                    let (seen, entries, tls) = (seen.clone(), entries.clone(), tls.clone());
+                    let (seen, answer, tls) = (seen.clone(), answer.clone(), tls.clone());
                     tokio::spawn(async move {
                         let mut stream = stream;
                         // A TLS handshake starts with a handshake record (22).
@@ -77,10 +119,10 @@ impl Stub {
                             matches!(stream.peek(&mut first).await, Ok(1) if first[0] == 22);
                         if secure {
                             if let Ok(mut stream) = tls.accept(stream).await {
-                                serve(&mut stream, &entries, "https", &seen).await;
+                                serve(&mut stream, &answer, "https", &seen).await;
                             }
                         } else {
-                            serve(&mut stream, &entries, "http", &seen).await;
+                            serve(&mut stream, &answer, "http", &seen).await;
                         }
                     });
                 }
@@ -99,16 +141,9 @@ impl Stub {
     }
 
     /// The run's certificate authority (PEM), which signed the stub's certificate: the worker trusts
-    /// it for its tunnels through the egress proxy in this run only.
+    /// it for its tunnels to the mapped domains (`EgressPolicy::mapped_ca`) in this run only.
     pub fn ca_pem(&self) -> &str {
         &self.ca_pem
-    }
-
-    /// The resolver for the run's egress proxy: every name to this stub.
-    pub fn resolver(&self) -> Arc<dyn Resolver> {
-        Arc::new(StubResolver {
-            port: self.address.port(),
-        })
     }
 
     /// The requests seen since the last call (a test's, when called after each test).
@@ -122,26 +157,40 @@ impl Stub {
     }
 }
 
-/// Every name resolves to the stub on loopback, at the stub's port whatever port was asked for. Asked
-/// only once the proxy's permission check has let the host through.
-struct StubResolver {
-    port: u16,
-}
-
-impl Resolver for StubResolver {
-    fn resolve(&self, _host: &str, _port: u16) -> ResolveFuture {
-        Box::pin(async { Ok(vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]) })
-    }
-
-    fn port(&self, _host: &str, _port: u16) -> u16 {
-        self.port
-    }
+/// `plughub.dev.json`'s answer: the entry with the same method and URL.
+fn answer_from(entries: &[HttpStub], asked: &Asked) -> Option<Answer> {
+    let url = url::Url::parse(&asked.url).ok()?;
+    let entry = entries.iter().find(|e| {
+        e.method.eq_ignore_ascii_case(&asked.method)
+            && url::Url::parse(&e.url).ok() == Some(url.clone())
+    })?;
+    let mut headers = entry.headers.clone();
+    let body = match (&entry.json, &entry.body) {
+        (Some(json), _) => {
+            headers
+                .entry("content-type".into())
+                .or_insert_with(|| "application/json".into());
+            json.to_string()
+        }
+        (None, Some(body)) => {
+            headers
+                .entry("content-type".into())
+                .or_insert_with(|| "text/plain; charset=utf-8".into());
+            body.clone()
+        }
+        (None, None) => String::new(),
+    };
+    Some(Answer {
+        status: entry.status,
+        headers,
+        body,
+    })
 }
 
 /// Reads one request, answers it, and says what it was.
 async fn serve(
     stream: &mut (impl AsyncRead + AsyncWrite + Unpin),
-    entries: &[HttpStub],
+    answer: &Answerer,
     scheme: &str,
     seen: &Mutex<Seen>,
 ) -> Option<()> {
@@ -175,12 +224,12 @@ async fn serve(
             }
         }
     }
-    // The body is read (and dropped) so that the client sees its request taken whole.
-    let mut have = buffer.len() - head_end;
-    while have < length.min(MAX_BODY) {
+    // The body is read whole, so that the client sees its request taken and the answerer sees it.
+    let mut body = buffer[head_end..].to_vec();
+    while body.len() < length.min(MAX_BODY) {
         match stream.read(&mut chunk).await {
             Ok(0) | Err(_) => break,
-            Ok(n) => have += n,
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
         }
     }
     let url = if target.starts_with("http://") || target.starts_with("https://") {
@@ -188,40 +237,26 @@ async fn serve(
     } else {
         format!("{scheme}://{host}{target}")
     };
-    let asked = url::Url::parse(&url).ok();
-    let found = entries.iter().find(|e| {
-        e.method.eq_ignore_ascii_case(&method)
-            && asked.is_some()
-            && url::Url::parse(&e.url).ok() == asked
-    });
-    let (status, headers, body) = match found {
-        Some(entry) => {
-            let mut headers = entry.headers.clone();
-            let body = match (&entry.json, &entry.body) {
-                (Some(json), _) => {
-                    headers
-                        .entry("content-type".into())
-                        .or_insert_with(|| "application/json".into());
-                    json.to_string()
-                }
-                (None, Some(body)) => {
-                    headers
-                        .entry("content-type".into())
-                        .or_insert_with(|| "text/plain; charset=utf-8".into());
-                    body.clone()
-                }
-                (None, None) => String::new(),
-            };
-            (entry.status, headers, body)
-        }
-        None => {
-            let mut headers = std::collections::BTreeMap::new();
-            headers.insert("content-type".to_string(), "text/plain".to_string());
-            let body =
-                format!("plughub dev test: no entry in plughub.dev.json `http` for {method} {url}");
-            (404, headers, body)
-        }
+    let url = url::Url::parse(&url).map_or(url, |u| u.to_string());
+    let asked = Asked {
+        method: method.clone(),
+        url: url.clone(),
+        body,
     };
+    let found = answer(&asked);
+    let matched = found.is_some();
+    let Answer {
+        status,
+        mut headers,
+        body,
+    } = found.unwrap_or_else(|| Answer {
+        status: 404,
+        headers: Default::default(),
+        body: format!("plughub dev test: no entry in plughub.dev.json `http` for {method} {url}"),
+    });
+    headers
+        .entry("content-type".into())
+        .or_insert_with(|| "text/plain; charset=utf-8".into());
     let mut answer = format!("HTTP/1.1 {status} {}\r\n", reason(status));
     for (key, value) in &headers {
         if !key.eq_ignore_ascii_case("content-length") && !key.eq_ignore_ascii_case("connection") {
@@ -240,9 +275,9 @@ async fn serve(
         .requests
         .push(StubRequest {
             method,
-            url: asked.map_or(url, |u| u.to_string()),
+            url,
             status,
-            matched: found.is_some(),
+            matched,
         });
     let _ = stream.write_all(answer.as_bytes()).await;
     let _ = stream.shutdown().await;
@@ -407,16 +442,5 @@ mod tests {
         assert!(stub.take_requests().is_empty());
         assert_eq!(stub.connections(), 2);
         assert!(stub.ca_pem().starts_with("-----BEGIN CERTIFICATE-----"));
-    }
-
-    #[tokio::test]
-    async fn its_resolver_sends_every_name_to_the_stub() {
-        let stub = Stub::start(Vec::new()).await.unwrap();
-        let resolver = stub.resolver();
-        assert_eq!(
-            resolver.resolve("api.example.com", 443).await.unwrap(),
-            [IpAddr::V4(Ipv4Addr::LOCALHOST)]
-        );
-        assert_eq!(resolver.port("api.example.com", 443), stub.address().port());
     }
 }

@@ -39,7 +39,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         return remote::run(&remote, cli.command).await;
     }
     match cli.command {
-        Command::Serve(args) => serve::run(&cli.store, args).await,
+        Command::Serve(args) => serve::run(&cli.store, &cli.egress, args).await,
         Command::Catalog(CatalogCommand::Sync(args)) => catalog::sync(&cli.store, args).await,
         Command::Catalog(CatalogCommand::Status(args)) => {
             catalog::status(&cli.store, args.json).await
@@ -58,11 +58,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Deactivate(args) => agents::deactivate(&cli.store, args).await,
         Command::Update(args) => versions::update(&cli.store, args).await,
         Command::Rollback(args) => versions::rollback(&cli.store, args).await,
-        Command::Run(args) => run::run(&cli.store, args).await,
-        Command::Provide(args) => run::provide(&cli.store, args, false).await,
-        Command::Evaluate(args) => run::provide(&cli.store, args, true).await,
-        Command::Route(args) => run::route(&cli.store, args).await,
-        Command::Inspect(args) => run::inspect(&cli.store, args).await,
+        Command::Run(args) => run::run(&cli.store, &cli.egress, args).await,
+        Command::Provide(args) => run::provide(&cli.store, &cli.egress, args, false).await,
+        Command::Evaluate(args) => run::provide(&cli.store, &cli.egress, args, true).await,
+        Command::Route(args) => run::route(&cli.store, &cli.egress, args).await,
+        Command::Inspect(args) => run::inspect(&cli.store, &cli.egress, args).await,
         Command::Resume(args) => agents::resume(&cli.store, args).await,
         Command::Logs(args) => logs::run(&cli.store, args).await,
         Command::Smoke(_) => unreachable!("answered above"),

@@ -2,20 +2,27 @@
 //! run, its true manifest recorded, and one component called; every execution recorded as an event.
 
 use super::install::local_installer;
-use crate::cli::{ExecArgs, InspectArgs, ProvideArgs, RouteArgs, RunArgs, StoreArgs};
+use crate::cli::{
+    EgressMapArgs, ExecArgs, InspectArgs, ProvideArgs, RouteArgs, RunArgs, StoreArgs,
+};
 use crate::output::out;
 use crate::{context, output};
 use anyhow::{Result, anyhow};
 use plughub_domain::execution_policy::ExecutionPolicy;
-use plughub_engine::{EgressPolicy, Invocation, RouteRequest};
+use plughub_engine::{Invocation, RouteRequest};
 use plughub_runner::{Component, ExecutionRequest, Launched, Outcome, Runner, RunnerConfig};
 use serde_json::{Value, json};
 use std::time::Duration;
 
 /// Starts the instance for the agent (recording its manifest, or why it did not start), for one use:
 /// `inspect` and `route`. Warnings (a service that did not start) go to stderr and stay in the log.
-async fn open(store_args: &StoreArgs, plugin: &str, exec: &ExecArgs) -> Result<(Runner, Launched)> {
-    let runner = runner(store_args).await?;
+async fn open(
+    store_args: &StoreArgs,
+    egress: &EgressMapArgs,
+    plugin: &str,
+    exec: &ExecArgs,
+) -> Result<(Runner, Launched)> {
+    let runner = runner(store_args, egress).await?;
     let asked = Duration::from_secs(exec.timeout.max(1));
     let launched = runner
         .launch(&exec.org, plugin, &exec.agent, Some(asked))
@@ -27,14 +34,15 @@ async fn open(store_args: &StoreArgs, plugin: &str, exec: &ExecArgs) -> Result<(
 }
 
 /// Runs installed instances from this machine's data directory, under the default policy.
-pub async fn runner(store_args: &StoreArgs) -> Result<Runner> {
-    runner_with(store_args, ExecutionPolicy::default(), None).await
+pub async fn runner(store_args: &StoreArgs, egress: &EgressMapArgs) -> Result<Runner> {
+    runner_with(store_args, egress, ExecutionPolicy::default(), None).await
 }
 
 /// As `runner`, under the figures of `policy`, its installs and updates resolving names through
 /// `catalogue` when given (the server's).
 pub async fn runner_with(
     store_args: &StoreArgs,
+    egress: &EgressMapArgs,
     policy: ExecutionPolicy,
     catalogue: Option<std::sync::Arc<dyn plughub_domain::names::Catalogue>>,
 ) -> Result<Runner> {
@@ -48,7 +56,7 @@ pub async fn runner_with(
         run_dir: context::run_dir(store_args),
         policy,
         sandbox: context::sandbox(),
-        egress: EgressPolicy::default(),
+        egress: context::egress(egress)?,
     };
     Ok(Runner::new(installer, keys, config))
 }
@@ -70,12 +78,13 @@ pub fn print(ran: &Outcome, kind: &str, component: &str, json: bool) -> Result<(
 /// retries), and records it; an action's callbacks print as they come.
 async fn run_component(
     store_args: &StoreArgs,
+    egress: &EgressMapArgs,
     plugin: &str,
     exec: &ExecArgs,
     component: Component,
     text: &str,
 ) -> Result<()> {
-    let runner = runner(store_args).await?;
+    let runner = runner(store_args, egress).await?;
     let group = runner.installer().group(&exec.org).await?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
     let printer = tokio::spawn(async move {
@@ -108,23 +117,44 @@ async fn run_component(
     print(&outcome?, kind, &name, exec.json)
 }
 
-pub async fn run(store_args: &StoreArgs, args: RunArgs) -> Result<()> {
+pub async fn run(store_args: &StoreArgs, egress: &EgressMapArgs, args: RunArgs) -> Result<()> {
     let component = Component::Action(args.action.clone());
-    run_component(store_args, &args.plugin, &args.exec, component, &args.text).await
+    run_component(
+        store_args,
+        egress,
+        &args.plugin,
+        &args.exec,
+        component,
+        &args.text,
+    )
+    .await
 }
 
 /// A provider, or with `evaluator` an evaluator, called on the message.
-pub async fn provide(store_args: &StoreArgs, args: ProvideArgs, evaluator: bool) -> Result<()> {
+pub async fn provide(
+    store_args: &StoreArgs,
+    egress: &EgressMapArgs,
+    args: ProvideArgs,
+    evaluator: bool,
+) -> Result<()> {
     let component = if evaluator {
         Component::Evaluator(args.provider.clone())
     } else {
         Component::Provider(args.provider.clone())
     };
-    run_component(store_args, &args.plugin, &args.exec, component, &args.text).await
+    run_component(
+        store_args,
+        egress,
+        &args.plugin,
+        &args.exec,
+        component,
+        &args.text,
+    )
+    .await
 }
 
 /// A request to one of the plugin's routes; the answer's status, headers and body are the result.
-pub async fn route(store_args: &StoreArgs, args: RouteArgs) -> Result<()> {
+pub async fn route(store_args: &StoreArgs, egress: &EgressMapArgs, args: RouteArgs) -> Result<()> {
     let body = match &args.body {
         Some(text) => serde_json::from_str(text).map_err(|e| {
             anyhow!("--body is not JSON ({e}): give it as e.g. '{{\"name\":\"Ada\"}}'")
@@ -138,7 +168,7 @@ pub async fn route(store_args: &StoreArgs, args: RouteArgs) -> Result<()> {
             .ok_or_else(|| anyhow!("--query {pair}: expected KEY=VALUE"))?;
         query.insert(key.to_string(), json!(value));
     }
-    let (runner, launched) = open(store_args, &args.plugin, &args.exec).await?;
+    let (runner, launched) = open(store_args, egress, &args.plugin, &args.exec).await?;
     let method = args.method.to_uppercase();
     let request = RouteRequest {
         method: method.clone(),
@@ -167,8 +197,12 @@ pub async fn route(store_args: &StoreArgs, args: RouteArgs) -> Result<()> {
     print(&ran, "route", &component, args.exec.json)
 }
 
-pub async fn inspect(store_args: &StoreArgs, args: InspectArgs) -> Result<()> {
-    let (_, launched) = open(store_args, &args.plugin, &args.exec).await?;
+pub async fn inspect(
+    store_args: &StoreArgs,
+    egress: &EgressMapArgs,
+    args: InspectArgs,
+) -> Result<()> {
+    let (_, launched) = open(store_args, egress, &args.plugin, &args.exec).await?;
     let manifest = launched.plugin.manifest();
     if args.exec.json {
         return output::print_json(manifest);

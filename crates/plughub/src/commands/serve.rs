@@ -1,7 +1,7 @@
 //! `plughub serve`: the server, with the catalogue usable at once (the starter, when nothing else is there)
 //! and a live sync in the background that replaces it.
 
-use crate::cli::{ServeArgs, StoreArgs};
+use crate::cli::{EgressMapArgs, ServeArgs, StoreArgs};
 use crate::context;
 use anyhow::{Context, Result};
 use plughub_catalog::sync::NoProgress;
@@ -10,7 +10,7 @@ use plughub_server::AppState;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<()> {
+pub async fn run(store_args: &StoreArgs, egress: &EgressMapArgs, args: ServeArgs) -> Result<()> {
     let catalog = Arc::new(context::open_catalog(store_args).await?);
     let status = catalog.status().await?;
     tracing::info!(store = %status.store, plugins = status.plugins, "catalogue loaded");
@@ -80,7 +80,7 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<()> {
         follow_catalog(catalog.clone(), Duration::from_secs(args.catalog_poll));
     }
 
-    let mut state = app_state(store_args, catalog, policy(&args)).await?;
+    let mut state = app_state(store_args, egress, catalog, policy(&args)).await?;
     // Platform owners may start a sync through the API (`POST /api/admin/catalog/sync`), from the same
     // sources, with --no-sync too.
     if let Ok(options) = sync_options {
@@ -217,13 +217,15 @@ fn policy(args: &ServeArgs) -> ExecutionPolicy {
 /// this machine's data directory (installer, keys, sandbox) under `policy`.
 pub async fn app_state(
     store_args: &StoreArgs,
+    egress: &EgressMapArgs,
     catalog: Arc<plughub_catalog::Catalog>,
     policy: ExecutionPolicy,
 ) -> Result<AppState> {
     let accounts = plughub_accounts::Accounts::new(catalog.store().clone());
     // Installs and updates through the API resolve names with the catalogue it serves.
     let runner =
-        crate::commands::run::runner_with(store_args, policy, Some(catalog.clone())).await?;
+        crate::commands::run::runner_with(store_args, egress, policy, Some(catalog.clone()))
+            .await?;
     let lifecycle = plughub_server::Lifecycle { runner };
     Ok(AppState::new(catalog, accounts, Some(lifecycle)))
 }

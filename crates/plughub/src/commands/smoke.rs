@@ -239,7 +239,13 @@ async fn throwaway(args: &SmokeArgs) -> Result<Vec<Step>> {
         .set_role(email, &args.org, Role::OrgOwner, "smoke")
         .await?;
     let (_, token) = accounts.create_token(email, "smoke", 1, "smoke").await?;
-    let state = super::serve::app_state(&store_args, catalog, Default::default()).await?;
+    let state = super::serve::app_state(
+        &store_args,
+        &Default::default(),
+        catalog,
+        Default::default(),
+    )
+    .await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

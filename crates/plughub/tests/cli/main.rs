@@ -13,6 +13,7 @@ mod dev_validate;
 mod dev_watch;
 mod escape;
 mod execution;
+mod integrations;
 mod lifecycle;
 mod live_fixes;
 mod live_install;

@@ -13,14 +13,13 @@ use crate::context;
 use crate::output::{self, out};
 use anyhow::{Context, Result, anyhow};
 use plughub_domain::execution_policy::ExecutionPolicy;
-use plughub_engine::EgressPolicy;
+use plughub_engine::{EgressMapping, EgressPolicy};
 use plughub_lifecycle::{ActivateOptions, InstallOptions};
 use plughub_runner::{DevRun, Runner, RunnerConfig, ScriptedModels};
 use plughub_sdk::test::junit;
 use plughub_sdk::test::plan::Package;
 use plughub_sdk::test::report::{Report, TestOutcome};
 use plughub_sdk::test::stub::Stub;
-use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -182,19 +181,23 @@ async fn test(store: &StoreArgs, args: &DevTestArgs) -> Result<Report> {
         policy: ExecutionPolicy::default(),
         sandbox,
         egress: EgressPolicy {
-            // The stub is on loopback, which only this run's resolver names.
-            trusted_addresses: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
+            // Every granted domain leads to the stub, through the egress mapping an operator uses for
+            // staging (the proxy checks the grant first), its https with the run's own authority.
+            mapped: granted
+                .iter()
+                .map(|domain| EgressMapping {
+                    domain: domain.clone(),
+                    to: stub.address(),
+                })
+                .collect(),
+            mapped_ca: Some(stub.ca_pem().to_string()),
             requests_per_minute: 600,
             ..EgressPolicy::default()
         },
     };
     let dev = DevRun {
         models: Some(Arc::new(ScriptedModels::new(package.dev.models.clone()))),
-        resolver: Some(stub.resolver()),
-        env: vec![
-            ("PLUGHUB_DEV_TEST".into(), "1".into()),
-            ("PLUGHUB_DEV_CA".into(), stub.ca_pem().to_string()),
-        ],
+        env: vec![("PLUGHUB_DEV_TEST".into(), "1".into())],
     };
     let runner = Runner::new(installer, keys, config).with_dev(dev);
     let timeout = Duration::from_secs(args.timeout.max(1));
