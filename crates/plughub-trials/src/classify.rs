@@ -106,6 +106,8 @@ const TABLE: &[Row] = &[
         texts: &[
             "ERR_PNPM_FETCH_404",
             "E404",
+            "is not on the npm registry",
+            "(404)",
             "404 Not Found",
             "is not in this registry",
             "not found on",
@@ -299,6 +301,11 @@ mod tests {
             (
                 Stage::Install,
                 "ERR_PNPM_FETCH_404  GET http://127.0.0.1:4873/@acme%2Fnothing: Not Found - 404",
+                Cause::PackageMissing,
+            ),
+            (
+                Stage::Install,
+                "@fixture/plugin-compat-gone is not on the npm registry at http://127.0.0.1:38329/ (404): check the name, or whether your registry mirrors it",
                 Cause::PackageMissing,
             ),
             (

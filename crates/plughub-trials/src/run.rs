@@ -134,6 +134,10 @@ pub async fn run(
     }
     let node = setup.node.clone();
     let runner = runner(setup, &org).await?;
+    // Installs share the package store's lock and a removal's collection takes it alone; an install
+    // waits for its share without yielding, so the trials in flight of this one task take turns here
+    // instead: installs together, a removal alone.
+    let gate = tokio::sync::RwLock::new(());
     let trials = futures::stream::iter(todo)
         .map(|target| {
             let runner = runner.clone();
@@ -141,8 +145,9 @@ pub async fn run(
             let registry = registry.clone();
             let options = options.clone();
             let node = node.clone();
+            let gate = &gate;
             async move {
-                let mut trial = try_one(&runner, &org, &registry, &target, &options).await;
+                let mut trial = try_one(&runner, gate, &org, &registry, &target, &options).await;
                 if options.npm_baseline {
                     trial.npm =
                         Some(baseline(&node, &registry, &target.package, &target.version).await);
@@ -194,6 +199,7 @@ async fn runner(setup: Setup, org: &str) -> Result<Runner, TrialError> {
 /// One version under plughub: install, settings, grants, activation, start; then everything removed.
 async fn try_one(
     runner: &Runner,
+    gate: &tokio::sync::RwLock<()>,
     org: &str,
     registry: &str,
     target: &Target,
@@ -229,7 +235,11 @@ async fn try_one(
         not_in_catalogue: true,
     };
     let spec = format!("{}@{}", target.package, target.version);
-    let stopped = match installer.install(org, &spec, &install).await {
+    let installed = {
+        let _installing = gate.read().await;
+        installer.install(org, &spec, &install).await
+    };
+    let stopped = match installed {
         Err(e) => Some((Stage::Install, e.to_string())),
         Ok(record) => {
             trial.reached = Reached::Installed;
@@ -238,6 +248,7 @@ async fn try_one(
                 (trial.disk_bytes, trial.packages) = measure(&dir);
             }
             let stopped = start(runner, org, &target.package, options, &mut trial).await;
+            let _removing = gate.write().await;
             remove(installer, org, &target.package).await;
             stopped
         }
