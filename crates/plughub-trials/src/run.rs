@@ -74,6 +74,7 @@ pub trait RunProgress: Send + Sync {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RunOutcome {
     pub registry: String,
+    /// The throwaway organisations' name, before `-1`, `-2`, … (one per job).
     pub org: String,
     pub sandboxed: bool,
     /// The trials of this run, in the order they ended.
@@ -133,33 +134,58 @@ pub async fn run(
         });
     }
     let node = setup.node.clone();
-    let runner = runner(setup, &org).await?;
+    let jobs = options.jobs.max(1);
+    // One organisation per job: a trial's plugin and the plugins installed for it are alone in theirs,
+    // and all of them go after it.
+    let orgs: Vec<String> = (1..=jobs).map(|i| format!("{org}-{i}")).collect();
+    let runner = runner(setup, &orgs).await?;
+    let free = std::sync::Mutex::new(orgs);
     // Installs share the package store's lock and a removal's collection takes it alone; an install
     // waits for its share without yielding, so the trials in flight of this one task take turns here
     // instead: installs together, a removal alone.
     let gate = tokio::sync::RwLock::new(());
-    let trials = futures::stream::iter(todo)
-        .map(|target| {
-            let runner = runner.clone();
-            let org = org.clone();
-            let registry = registry.clone();
-            let options = options.clone();
-            let node = node.clone();
-            let gate = &gate;
+    // One plugin's versions one after another: an organisation holds one version of a plugin.
+    let mut by_plugin: Vec<Vec<Target>> = Vec::new();
+    for target in todo {
+        match by_plugin.iter_mut().find(|g| g[0].plugin == target.plugin) {
+            Some(group) => group.push(target),
+            None => by_plugin.push(vec![target]),
+        }
+    }
+    let trials = futures::stream::iter(by_plugin)
+        .map(|versions| {
+            let (runner, registry, node, gate, free) = (&runner, &registry, &node, &gate, &free);
             async move {
-                let mut trial = try_one(&runner, gate, &org, &registry, &target, &options).await;
-                if options.npm_baseline {
-                    trial.npm =
-                        Some(baseline(&node, &registry, &target.package, &target.version).await);
+                // At most `jobs` of these run at once: one organisation is always free.
+                let org = free
+                    .lock()
+                    .expect("not poisoned")
+                    .pop()
+                    .expect("one per job");
+                let tried = async {
+                    let mut tried = Vec::new();
+                    for target in versions {
+                        let mut trial =
+                            try_one(runner, gate, &org, registry, &target, options).await;
+                        if options.npm_baseline {
+                            trial.npm = Some(
+                                baseline(node, registry, &target.package, &target.version).await,
+                            );
+                        }
+                        let mut tx = runner.installer().store().begin().await?;
+                        tx.put_trial(&trial, Some(&target.entry_id), ACTOR).await?;
+                        tx.commit().await?;
+                        progress.finished(&trial);
+                        tried.push(trial);
+                    }
+                    Ok::<Vec<Trial>, TrialError>(tried)
                 }
-                let mut tx = runner.installer().store().begin().await?;
-                tx.put_trial(&trial, Some(&target.entry_id), ACTOR).await?;
-                tx.commit().await?;
-                progress.finished(&trial);
-                Ok::<Trial, TrialError>(trial)
+                .await;
+                free.lock().expect("not poisoned").push(org);
+                tried
             }
         })
-        .buffer_unordered(options.jobs.max(1))
+        .buffer_unordered(jobs)
         .collect::<Vec<_>>()
         .await;
     runner.shut_down().await;
@@ -167,20 +193,29 @@ pub async fn run(
         registry,
         org,
         sandboxed,
-        trials: trials.into_iter().collect::<Result<Vec<_>, _>>()?,
+        trials: trials
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect(),
         skipped,
     })
 }
 
-/// The throwaway organisation with its agent, and a runner over it.
-async fn runner(setup: Setup, org: &str) -> Result<Runner, TrialError> {
+/// The throwaway organisations with their agent, and a runner over them.
+async fn runner(setup: Setup, orgs: &[String]) -> Result<Runner, TrialError> {
     let mut tx = setup.store.begin().await?;
-    tx.create_group(org, Plan::Enterprise, None, ACTOR).await?;
+    for org in orgs {
+        tx.create_group(org, Plan::Enterprise, None, ACTOR).await?;
+    }
     tx.commit().await?;
     let mut installer = Installer::open(setup.store, &setup.packages_dir, &setup.registry).await?;
-    // A run installs every plugin of the catalogue in one organisation: its hourly cap is for people.
+    // A run installs every plugin of the catalogue in a few organisations: the hourly cap is for people.
     installer.installs_per_hour = i64::MAX;
-    installer.create_agent(org, AGENT, ACTOR).await?;
+    for org in orgs {
+        installer.create_agent(org, AGENT, ACTOR).await?;
+    }
     let config = RunnerConfig {
         node: setup.node,
         run_dir: setup.run_dir,
@@ -249,7 +284,7 @@ async fn try_one(
             }
             let stopped = start(runner, org, &target.package, options, &mut trial).await;
             let _removing = gate.write().await;
-            remove(installer, org, &target.package).await;
+            remove(installer, org).await;
             stopped
         }
     };
@@ -273,20 +308,27 @@ async fn start(
 ) -> Option<(Stage, String)> {
     let installer = runner.installer();
     let prepared = async {
-        let view = installer.config_view(org, plugin).await?;
-        let values = placeholders(&view.schema, &view.missing);
-        if !values.is_empty() {
-            installer
-                .configure(org, plugin, &values, runner.keys(), ACTOR)
-                .await?;
+        // The plugin and the plugins installed for it (its organisation holds nothing else), each with
+        // placeholders for what it requires and its grants.
+        for record in installer.list(org).await? {
+            if !record.is_present() {
+                continue;
+            }
+            let name = &record.plugin;
+            let view = installer.config_view(org, name).await?;
+            let values = placeholders(&view.schema, &view.missing);
+            if !values.is_empty() {
+                installer
+                    .configure(org, name, &values, runner.keys(), ACTOR)
+                    .await?;
+            }
+            let mut grant = installer.permissions(org, name).await?.requested;
+            // Asked for the network without saying where: a name that never resolves.
+            if grant.network.as_ref().is_some_and(|d| d.is_empty()) {
+                grant.network = Some([UNRESOLVABLE.to_string()].into());
+            }
+            installer.grant(org, name, false, &grant, ACTOR).await?;
         }
-        let asked = installer.permissions(org, plugin).await?.requested;
-        let mut grant = asked.clone();
-        // Asked for the network without saying where: a name that never resolves.
-        if grant.network.as_ref().is_some_and(|d| d.is_empty()) {
-            grant.network = Some([UNRESOLVABLE.to_string()].into());
-        }
-        installer.grant(org, plugin, false, &grant, ACTOR).await?;
         installer
             .activate(
                 org,
@@ -338,12 +380,33 @@ fn loading(message: &str) -> bool {
         || message.starts_with("the worker broke the protocol: expected ready")
 }
 
-/// Takes the trial's instance away again (and the plugins installed for it), so the package folder is
-/// collected and the disk stays bounded over a whole catalogue.
-async fn remove(installer: &Installer, org: &str, plugin: &str) {
-    let _ = installer.deactivate(org, plugin, None, ACTOR).await;
-    if let Err(e) = installer.uninstall(org, plugin, ACTOR).await {
-        eprintln!("warning: {plugin} stays installed in {org}: {e}");
+/// Takes every instance of the trial's organisation away again (the plugin, then the plugins installed
+/// for it once nothing depends on them), so their package folders are collected and the disk stays
+/// bounded over a whole catalogue.
+async fn remove(installer: &Installer, org: &str) {
+    loop {
+        let present: Vec<String> = match installer.list(org).await {
+            Ok(list) => list
+                .into_iter()
+                .filter(|r| r.is_present())
+                .map(|r| r.plugin)
+                .collect(),
+            Err(e) => {
+                eprintln!("warning: cannot list what {org} holds: {e}");
+                return;
+            }
+        };
+        let mut removed = false;
+        for plugin in &present {
+            let _ = installer.deactivate(org, plugin, None, ACTOR).await;
+            removed |= installer.uninstall(org, plugin, ACTOR).await.is_ok();
+        }
+        if !removed {
+            if !present.is_empty() {
+                eprintln!("warning: {} stay installed in {org}", present.join(", "));
+            }
+            return;
+        }
     }
 }
 
