@@ -107,6 +107,8 @@ const TABLE: &[Row] = &[
             "ERR_PNPM_FETCH_404",
             "E404",
             "is not on the npm registry",
+            "(notarget)",
+            "ETARGET",
             "(404)",
             "404 Not Found",
             "is not in this registry",
@@ -306,6 +308,11 @@ mod tests {
             (
                 Stage::Install,
                 "@fixture/plugin-compat-gone is not on the npm registry at http://127.0.0.1:38329/ (404): check the name, or whether your registry mirrors it",
+                Cause::PackageMissing,
+            ),
+            (
+                Stage::Install,
+                "@elizaos/plugin-evm: no version matches '2.0.0-alpha.8' (notarget); newest versions: 1.0.13, 1.0.12",
                 Cause::PackageMissing,
             ),
             (
