@@ -136,6 +136,9 @@ pub enum Command {
     Revoke(GrantArgs),
     /// What this machine allows plughub's sandbox to do, tried on a real sandboxed worker
     Doctor(DoctorArgs),
+    /// Try catalogue plugins under plughub and under plain npm, and report which run
+    #[command(subcommand)]
+    Compat(CompatCommand),
     /// Organisations, people, roles, API tokens and keys
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -525,6 +528,66 @@ pub struct SourceArgs {
     /// Parallel npm requests
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CompatCommand {
+    /// Try each plugin's newest version per core major: installed in a throwaway organisation with
+    /// placeholder settings, granted what it asks with no name resolving, inited in the sandbox; beside
+    /// it plain `npm install --ignore-scripts` and Node offline. Versions tried before are skipped
+    Run(CompatRunArgs),
+    /// What the trials add up to: totals, plugins plain npm loads that plughub does not init, failures
+    /// by cause and whose fault; --markdown writes what COMPATIBILITY.md holds
+    Report(CompatReportArgs),
+    /// One plugin's trials: how far each version got, why it stopped, its manifest
+    Show(CompatShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompatRunArgs {
+    /// Plugins to try: `openai`, `plugin-openai` or `@elizaos/plugin-openai`
+    pub names: Vec<String>,
+    /// Every plugin of the catalogue with an npm package
+    #[arg(long, conflicts_with = "names")]
+    pub all: bool,
+    /// Versions tried at once
+    #[arg(long, default_value_t = 2)]
+    pub jobs: usize,
+    /// Do not try plain npm beside plughub
+    #[arg(long)]
+    pub no_npm_baseline: bool,
+    /// Try again versions tried before under the same rules
+    #[arg(long)]
+    pub retry: bool,
+    /// Seconds a plugin's init may take
+    #[arg(long, default_value_t = 60)]
+    pub timeout: u64,
+    /// The npm registry (default: the one in your npm configuration)
+    #[arg(long, value_name = "URL")]
+    pub npm_registry: Option<String>,
+    /// Print the trials of this run as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompatReportArgs {
+    #[arg(long, conflicts_with = "markdown")]
+    pub json: bool,
+    /// Markdown, as COMPATIBILITY.md holds it
+    #[arg(long)]
+    pub markdown: bool,
+    /// The registry whose trials to report (default: the one in your npm configuration)
+    #[arg(long, value_name = "URL")]
+    pub npm_registry: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompatShowArgs {
+    /// The plugin: `openai`, `plugin-openai` or `@elizaos/plugin-openai`
+    pub name: String,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

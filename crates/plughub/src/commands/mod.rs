@@ -2,6 +2,7 @@ mod admin;
 mod agents;
 mod audit;
 mod catalog;
+mod compat;
 mod dev;
 mod doctor;
 mod info;
@@ -17,7 +18,7 @@ mod settings;
 mod smoke;
 mod versions;
 
-use crate::cli::{AdminCommand, AgentCommand, CatalogCommand, Cli, Command};
+use crate::cli::{AdminCommand, AgentCommand, CatalogCommand, Cli, Command, CompatCommand};
 use anyhow::Result;
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -70,6 +71,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Grant(args) => permissions::grant(&cli.store, args).await,
         Command::Revoke(args) => permissions::revoke(&cli.store, args).await,
         Command::Doctor(args) => doctor::run(&cli.store, args).await,
+        Command::Compat(CompatCommand::Run(args)) => compat::run(&cli.store, args).await,
+        Command::Compat(CompatCommand::Report(args)) => compat::report(&cli.store, args).await,
+        Command::Compat(CompatCommand::Show(args)) => compat::show(&cli.store, args).await,
         Command::Agent(AgentCommand::Create(args)) => agents::create(&cli.store, args).await,
         Command::Agent(AgentCommand::List(args)) => agents::list(&cli.store, args).await,
         Command::Agent(AgentCommand::Export(args)) => agents::export(&cli.store, args).await,

@@ -6,6 +6,7 @@ mod audit;
 mod author_path;
 mod catalog;
 mod common;
+mod compat;
 mod dev_init;
 mod dev_publish;
 mod dev_test;
