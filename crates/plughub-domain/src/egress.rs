@@ -9,9 +9,20 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 /// Why an address or host is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
-    NotGranted { host: String },
-    Address { address: IpAddr, kind: &'static str },
-    BadHost { host: String },
+    NotGranted {
+        host: String,
+    },
+    Address {
+        address: IpAddr,
+        kind: &'static str,
+    },
+    BadHost {
+        host: String,
+    },
+    /// The operator resolves no name (a compatibility run): nothing leaves the machine.
+    Unresolved {
+        host: String,
+    },
 }
 
 impl std::fmt::Display for Refusal {
@@ -28,6 +39,10 @@ impl std::fmt::Display for Refusal {
                 )
             }
             Refusal::BadHost { host } => write!(f, "{host:?} is not a host name"),
+            Refusal::Unresolved { host } => write!(
+                f,
+                "{host} is not resolved: this plughub reaches no network (ENOTFOUND)"
+            ),
         }
     }
 }

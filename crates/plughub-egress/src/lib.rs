@@ -44,6 +44,9 @@ pub struct EgressPolicy {
     /// A certificate authority (PEM) the worker trusts on its TLS connections to mapped domains only:
     /// the one that signed the stub's certificate.
     pub mapped_ca: Option<String>,
+    /// False when no name is resolved at all: a granted domain that is not mapped is refused as
+    /// unresolvable. A compatibility run grants what plugins ask for and must reach nothing with it.
+    pub resolve_names: bool,
 }
 
 impl Default for EgressPolicy {
@@ -56,6 +59,7 @@ impl Default for EgressPolicy {
             connect_timeout: Duration::from_secs(10),
             mapped: Vec::new(),
             mapped_ca: None,
+            resolve_names: true,
         }
     }
 }
@@ -310,6 +314,9 @@ impl EgressProxy {
         }
         if let Some(to) = mapping::target(&self.policy.mapped, host) {
             return Ok(vec![to]);
+        }
+        if !self.policy.resolve_names {
+            return Err(Refusal::Unresolved { host: host.into() });
         }
         let resolved = self
             .resolver

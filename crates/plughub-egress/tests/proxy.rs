@@ -312,3 +312,36 @@ async fn a_mapped_granted_domain_reaches_its_loopback_server_and_nothing_else_do
         tokio::time::timeout(std::time::Duration::from_millis(300), watched.accept()).await;
     assert!(accepted.is_err(), "the listener saw no connection");
 }
+
+#[tokio::test]
+async fn with_no_name_resolved_a_granted_domain_is_refused_unasked_and_a_mapped_one_still_answers()
+{
+    let stub = echo_server().await;
+    let h = start(EgressPolicy {
+        domains: vec!["api.example.com".into(), "granted.test".into()],
+        mapped: vec![format!("api.example.com=127.0.0.1:{stub}").parse().unwrap()],
+        resolve_names: false,
+        ..EgressPolicy::default()
+    });
+    let (line, mut stream) = ask(
+        &h.socket,
+        "CONNECT granted.test:443 HTTP/1.1\r\nhost: granted.test:443\r\n\r\n",
+    )
+    .await;
+    assert!(line.contains("403"), "{line}");
+    assert!(body(&mut stream).await.contains("reaches no network"));
+    let (line, mut stream) = ask(
+        &h.socket,
+        "CONNECT api.example.com:443 HTTP/1.1\r\nhost: api.example.com:443\r\n\r\n",
+    )
+    .await;
+    assert!(line.contains("200"), "{line}");
+    stream.write_all(b"ping").await.unwrap();
+    let mut echoed = [0u8; 4];
+    stream.read_exact(&mut echoed).await.unwrap();
+    assert_eq!(&echoed, b"ping");
+    assert!(
+        h.resolver.asked.lock().unwrap().is_empty(),
+        "no name was resolved"
+    );
+}

@@ -90,11 +90,12 @@ impl Runner {
                     sandbox
                 }),
                 // The granted domains, or no way out at all. With domains mapped to stubs (an
-                // operator's, `plughub dev test`'s), and in a development run, a worker always goes
-                // through the proxy, with no domain when none is granted: unsandboxed, a worker without
-                // a proxy would reach the open network.
+                // operator's, `plughub dev test`'s), with no name resolved (a compatibility run), and
+                // in a development run, a worker always goes through the proxy, with no domain when
+                // none is granted: unsandboxed, a worker without a proxy would reach the open network.
                 egress: (context.granted.network.is_some()
                     || !self.config().egress.mapped.is_empty()
+                    || !self.config().egress.resolve_names
                     || self.dev().is_some())
                 .then(|| EgressPolicy {
                     domains: context.granted.domains(),

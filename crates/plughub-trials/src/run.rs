@@ -14,13 +14,12 @@ use futures::StreamExt;
 use plughub_domain::Plan;
 use plughub_domain::execution_policy::ExecutionPolicy;
 use plughub_domain::trial::{Reached, Stage, Trial};
-use plughub_engine::{EgressPolicy, ResolveFuture, Resolver, SandboxPolicy};
+use plughub_engine::{EgressPolicy, SandboxPolicy};
 use plughub_lifecycle::{ActivateOptions, InstallOptions, Installer};
-use plughub_runner::{DevRun, RunError, Runner, RunnerConfig};
+use plughub_runner::{RunError, Runner, RunnerConfig};
 use plughub_secrets::KeyRing;
 use plughub_store::Store;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const ACTOR: &str = "compat";
@@ -81,17 +80,6 @@ pub struct RunOutcome {
     pub trials: Vec<Trial>,
     /// Versions skipped: tried before under the same rules.
     pub skipped: Vec<String>,
-}
-
-/// Resolves no name: every granted domain of a trial is as unreachable as `compat.invalid`, so the only
-/// requests that leave the machine in a run are plughub's and npm's to the registry.
-struct NoNames;
-
-impl Resolver for NoNames {
-    fn resolve(&self, host: &str, _port: u16) -> ResolveFuture {
-        let why = format!("{host}: a compatibility run resolves no name (ENOTFOUND)");
-        Box::pin(async move { Err(std::io::Error::new(std::io::ErrorKind::NotFound, why)) })
-    }
 }
 
 /// Runs `targets` under `options`.
@@ -221,14 +209,14 @@ async fn runner(setup: Setup, orgs: &[String]) -> Result<Runner, TrialError> {
         run_dir: setup.run_dir,
         policy: ExecutionPolicy::default(),
         sandbox: setup.sandbox,
-        egress: EgressPolicy::default(),
+        // What plugins ask for is granted (a plugin starts only with its grants), and no name is
+        // resolved: a run reaches nothing but the npm registry, which only the installer asks.
+        egress: EgressPolicy {
+            resolve_names: false,
+            ..EgressPolicy::default()
+        },
     };
-    let dev = DevRun {
-        models: None,
-        resolver: Some(Arc::new(NoNames)),
-        env: Vec::new(),
-    };
-    Ok(Runner::new(installer, setup.keys, config).with_dev(dev))
+    Ok(Runner::new(installer, setup.keys, config))
 }
 
 /// One version under plughub: install, settings, grants, activation, start; then everything removed.
