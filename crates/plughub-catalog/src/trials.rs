@@ -143,6 +143,11 @@ pub struct TrialTotals {
     pub npm_tried: usize,
     pub npm_installed: usize,
     pub npm_loaded: usize,
+    /// The mean time of a trial under plughub and of plain npm's, in ms, and the mean disk an install
+    /// took, in bytes (removed after the trial).
+    pub mean_ms: i64,
+    pub npm_mean_ms: i64,
+    pub mean_disk_bytes: i64,
 }
 
 /// A version tried, as a list of failures or needs names it.
@@ -151,6 +156,8 @@ pub struct TrialRef {
     pub plugin: String,
     pub version: String,
     pub registry: String,
+    /// Why it stopped, when it did.
+    pub cause: Option<Cause>,
     /// What failed, in its own words (first lines), when it did.
     pub message: Option<String>,
 }
@@ -161,6 +168,7 @@ impl TrialRef {
             plugin: trial.plugin.clone(),
             version: trial.version.clone(),
             registry: trial.registry.clone(),
+            cause: trial.cause,
             message: trial.message.clone(),
         }
     }
@@ -200,6 +208,12 @@ pub struct CompatibilityReport {
     pub causes: Vec<CauseGroup>,
     /// The grants versions need, by grant.
     pub needs: Vec<NeedGroup>,
+    /// Versions plain npm loads and plughub does not init: plughub's to fix first (the goal: none).
+    pub behind_npm: Vec<TrialRef>,
+    /// Versions plughub inits that plain npm does not load.
+    pub ahead_of_npm: Vec<TrialRef>,
+    /// The trial rules the trials were made under.
+    pub rules: Vec<String>,
     /// Every trial, by plugin then version.
     pub trials: Vec<TrialView>,
 }
@@ -219,6 +233,8 @@ impl CompatibilityReport {
                 .filter(|t| at_least(t.npm.as_ref().map(|b| b.reached), step))
                 .count()
         };
+        let mean = |sum: i64, n: usize| if n == 0 { 0 } else { sum / n as i64 };
+        let npm_tried = trials.iter().filter(|t| t.npm.is_some()).count();
         let totals = TrialTotals {
             plugins: trials
                 .iter()
@@ -229,10 +245,36 @@ impl CompatibilityReport {
             installed: count(Reached::Installed),
             loaded: count(Reached::Loaded),
             inited: count(Reached::Inited),
-            npm_tried: trials.iter().filter(|t| t.npm.is_some()).count(),
+            npm_tried,
             npm_installed: npm(Reached::Installed),
             npm_loaded: npm(Reached::Loaded),
+            mean_ms: mean(trials.iter().map(|t| t.duration_ms).sum(), trials.len()),
+            npm_mean_ms: mean(
+                trials
+                    .iter()
+                    .filter_map(|t| t.npm.as_ref().map(|b| b.duration_ms))
+                    .sum(),
+                npm_tried,
+            ),
+            mean_disk_bytes: mean(trials.iter().map(|t| t.disk_bytes).sum(), trials.len()),
         };
+        let npm_loads = |t: &Trial| at_least(t.npm.as_ref().map(|b| b.reached), Reached::Loaded);
+        let behind_npm = trials
+            .iter()
+            .filter(|t| npm_loads(t) && !t.runs())
+            .map(TrialRef::of)
+            .collect();
+        let ahead_of_npm = trials
+            .iter()
+            .filter(|t| t.runs() && t.npm.is_some() && !npm_loads(t))
+            .map(TrialRef::of)
+            .collect();
+        let rules = trials
+            .iter()
+            .map(|t| t.rules.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         let mut by_cause: BTreeMap<Cause, Vec<TrialRef>> = BTreeMap::new();
         let mut by_need: BTreeMap<&str, Vec<TrialRef>> = BTreeMap::new();
         for trial in &trials {
@@ -274,6 +316,9 @@ impl CompatibilityReport {
             totals,
             causes,
             needs,
+            behind_npm,
+            ahead_of_npm,
+            rules,
             trials: trials.into_iter().map(TrialView::from).collect(),
         }
     }
@@ -356,6 +401,11 @@ mod tests {
             (4, 5, 4, 4, 1)
         );
         assert_eq!((t.npm_tried, t.npm_installed, t.npm_loaded), (5, 5, 5));
+        assert_eq!((t.mean_ms, t.npm_mean_ms, t.mean_disk_bytes), (10, 5, 100));
+        // Plain npm loads all five; plughub inits one.
+        assert_eq!(report.behind_npm.len(), 4);
+        assert!(report.ahead_of_npm.is_empty());
+        assert_eq!(report.rules, ["0.1.0/1"]);
         assert_eq!(report.causes[0].cause, Cause::SandboxLimit);
         assert_eq!(report.causes[0].trials.len(), 2);
         assert_eq!(report.causes[0].fault, Fault::Plughub);

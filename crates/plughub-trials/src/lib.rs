@@ -12,7 +12,6 @@ pub mod report;
 pub mod run;
 pub mod targets;
 
-pub use report::{Report, report};
 pub use run::{RunOptions, RunOutcome, RunProgress, Setup, run};
 pub use targets::{Target, targets};
 

@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use plughub_catalog::Catalog;
 use plughub_domain::trial::{Cause, Trial};
-use plughub_trials::{RunOptions, RunProgress, Setup};
+use plughub_trials::{RunOptions, RunProgress, Setup, report};
 use std::time::Duration;
 
 /// The command a report says made it.
@@ -105,32 +105,29 @@ pub async fn run(store_args: &StoreArgs, args: CompatRunArgs) -> Result<()> {
 }
 
 pub async fn report(store_args: &StoreArgs, args: CompatReportArgs) -> Result<()> {
-    let store = context::open_store(store_args).await?;
+    let catalog = context::open_catalog(store_args).await?;
     let registry = registry(args.npm_registry.as_deref())?;
-    let mut trials = store.trials(Some(&registry)).await?;
-    let mut named = Some(registry.as_str());
-    if trials.is_empty() {
-        trials = store.trials(None).await?;
-        if !trials.is_empty() {
+    let mut report = catalog.compatibility(Some(&registry)).await?;
+    if report.trials.is_empty() {
+        report = catalog.compatibility(None).await?;
+        if !report.trials.is_empty() {
             eprintln!(
                 "note: no trial on {registry}, the registry of your npm configuration: the report is over every registry's"
             );
-            named = None;
         }
     }
-    if trials.is_empty() && !args.json {
+    if report.trials.is_empty() && !args.json {
         bail!(
             "no plugin has been tried yet: `plughub compat run --all` tries every plugin of the catalogue"
         );
     }
-    let report = plughub_trials::report(named, &trials);
     if args.json {
         output::print_json(&report)
     } else if args.markdown {
-        out!("{}", report.markdown(RUN_COMMAND).trim_end());
+        out!("{}", report::markdown(&report, RUN_COMMAND).trim_end());
         Ok(())
     } else {
-        for line in report.lines() {
+        for line in report::lines(&report) {
             out!("{line}");
         }
         Ok(())
