@@ -87,7 +87,7 @@ async fn solana_is_broken_upstream_and_plughub_says_why() {
         );
     }
     let live = Live::new(PLUGIN).await;
-    let out = live.run(&["install", PLUGIN, "--org", ORG, "--core", "v1", "--json"]);
+    let out = live.run(&["install", PLUGIN, "--org", ORG, "--json"]);
     let said = if out.status.success() {
         // Installed (the missing package is an optional peer): its load names what it cannot find.
         live.ok(&[
