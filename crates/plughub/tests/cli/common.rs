@@ -195,3 +195,25 @@ pub fn npm_install_and_build(dir: &std::path::Path) {
     }
     eprintln!("npm install and build took {:?}", started.elapsed());
 }
+
+/// Whether the registry of the npm configuration serves `package`; when not, prints why the live test
+/// calling it is SKIPPED (it then returns).
+pub fn npm_serves(package: &str) -> bool {
+    match Command::new("npm")
+        .args(["view", package, "version"])
+        .output()
+    {
+        Ok(out) if out.status.success() => true,
+        Ok(out) => {
+            println!(
+                "SKIPPED {package}: npm cannot reach a registry serving it: {}",
+                text(&out.stderr).trim()
+            );
+            false
+        }
+        Err(e) => {
+            println!("SKIPPED {package}: cannot run npm ({e})");
+            false
+        }
+    }
+}

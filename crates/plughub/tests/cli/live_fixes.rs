@@ -5,27 +5,6 @@
 use crate::common::*;
 use crate::live_install::plughub_live;
 
-/// Whether the registry serves `plugin`; prints why the test is skipped when not.
-fn served(plugin: &str) -> bool {
-    match Command::new("npm")
-        .args(["view", plugin, "version"])
-        .output()
-    {
-        Ok(out) if out.status.success() => true,
-        Ok(out) => {
-            println!(
-                "SKIPPED {plugin}: npm cannot reach a registry serving it: {}",
-                text(&out.stderr).trim()
-            );
-            false
-        }
-        Err(e) => {
-            println!("SKIPPED {plugin}: cannot run npm ({e})");
-            false
-        }
-    }
-}
-
 /// A data directory with an organisation `live`.
 fn data_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -102,7 +81,7 @@ fn inspect(d: &std::path::Path, plugin: &str) -> Result<Value, String> {
 #[test]
 fn plugin_browser_gets_the_zod_each_module_declares() {
     let plugin = "@elizaos/plugin-browser";
-    if !served(plugin) {
+    if !npm_serves(plugin) {
         return;
     }
     let dir = data_dir();
@@ -148,7 +127,7 @@ fn plugin_browser_gets_the_zod_each_module_declares() {
 #[test]
 fn plugin_edge_tts_workspace_dependency_is_replaced_by_a_published_version() {
     let plugin = "@elizaos/plugin-edge-tts";
-    if !served(plugin) {
+    if !npm_serves(plugin) {
         return;
     }
     let out = Command::new("npm")
@@ -192,7 +171,7 @@ fn plugin_edge_tts_workspace_dependency_is_replaced_by_a_published_version() {
 #[test]
 fn plugin_mcp_gets_the_core_it_was_built_against() {
     let plugin = "@elizaos/plugin-mcp";
-    if !served(plugin) {
+    if !npm_serves(plugin) {
         return;
     }
     let dir = data_dir();

@@ -21,27 +21,6 @@ fn plughub_live(data_dir: &Path) -> Command {
     cmd
 }
 
-/// Whether npm reaches a registry serving `package` (else the test prints SKIPPED and returns).
-fn reachable(package: &str) -> bool {
-    match Command::new("npm")
-        .args(["view", package, "version"])
-        .output()
-    {
-        Ok(out) if out.status.success() => true,
-        Ok(out) => {
-            println!(
-                "SKIPPED {package}: npm cannot reach a registry: {}",
-                text(&out.stderr).trim()
-            );
-            false
-        }
-        Err(e) => {
-            println!("SKIPPED {package}: cannot run npm ({e})");
-            false
-        }
-    }
-}
-
 fn ok_live(d: &Path, args: &[&str]) -> String {
     let out = run(plughub_live(d).args(args));
     assert!(
@@ -56,7 +35,7 @@ fn ok_live(d: &Path, args: &[&str]) -> String {
 #[test]
 fn plugin_local_ai_asks_for_native_addons_and_an_owner_grants_it() {
     let plugin = "@elizaos/plugin-local-ai";
-    if !reachable(plugin) {
+    if !npm_serves(plugin) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

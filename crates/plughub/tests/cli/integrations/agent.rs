@@ -9,7 +9,7 @@ use super::*;
 #[tokio::test(flavor = "multi_thread")]
 async fn bootstrap_answers_a_message() {
     const PLUGIN: &str = "@elizaos/plugin-bootstrap";
-    if !reachable(PLUGIN) {
+    if !npm_serves(PLUGIN) {
         return;
     }
     let mut live = Live::new(PLUGIN).await;
@@ -36,7 +36,7 @@ async fn bootstrap_answers_a_message() {
 #[tokio::test(flavor = "multi_thread")]
 async fn knowledge_stores_a_document_and_its_provider_finds_it() {
     const PLUGIN: &str = "@elizaos/plugin-knowledge";
-    if !reachable(PLUGIN) {
+    if !npm_serves(PLUGIN) {
         return;
     }
     let mut live = Live::new(PLUGIN).await;
@@ -77,7 +77,7 @@ async fn knowledge_stores_a_document_and_its_provider_finds_it() {
 #[tokio::test(flavor = "multi_thread")]
 async fn memory_runs_but_cannot_remember_without_the_agent_s_sql_database() {
     const PLUGIN: &str = "@elizaos/plugin-memory";
-    if !reachable(PLUGIN) {
+    if !npm_serves(PLUGIN) {
         return;
     }
     let mut live = Live::new(PLUGIN).await;
@@ -108,7 +108,7 @@ async fn memory_runs_but_cannot_remember_without_the_agent_s_sql_database() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sql_finds_plughub_s_store_serving_the_runtime() {
     const PLUGIN: &str = "@elizaos/plugin-sql";
-    if !reachable(PLUGIN) {
+    if !npm_serves(PLUGIN) {
         return;
     }
     let mut live = Live::new(PLUGIN).await;

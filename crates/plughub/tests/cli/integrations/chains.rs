@@ -26,7 +26,7 @@ fn ethereum(method: &str, _params: &Value) -> Option<Value> {
 #[tokio::test(flavor = "multi_thread")]
 async fn evm_reads_a_balance_from_a_stub_rpc_endpoint() {
     const PLUGIN: &str = "@elizaos/plugin-evm";
-    if !reachable(PLUGIN) {
+    if !npm_serves(PLUGIN) {
         return;
     }
     let mut live = Live::new(PLUGIN).await;
@@ -74,7 +74,7 @@ async fn evm_reads_a_balance_from_a_stub_rpc_endpoint() {
 #[tokio::test(flavor = "multi_thread")]
 async fn solana_is_broken_upstream_and_plughub_says_why() {
     const PLUGIN: &str = "@elizaos/plugin-solana";
-    if !reachable(PLUGIN) {
+    if !npm_serves(PLUGIN) {
         return;
     }
     if Command::new("npm")

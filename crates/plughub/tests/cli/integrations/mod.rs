@@ -32,27 +32,6 @@ pub struct Live {
     name: &'static str,
 }
 
-/// Whether the registry serves `package`; says SKIPPED when it does not.
-pub fn reachable(package: &str) -> bool {
-    match Command::new("npm")
-        .args(["view", package, "version"])
-        .output()
-    {
-        Ok(out) if out.status.success() => true,
-        Ok(out) => {
-            println!(
-                "SKIPPED {package}: npm cannot reach a registry: {}",
-                text(&out.stderr).trim()
-            );
-            false
-        }
-        Err(e) => {
-            println!("SKIPPED {package}: cannot run npm ({e})");
-            false
-        }
-    }
-}
-
 fn shared() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("integrations")
 }

@@ -86,7 +86,7 @@ fn summarize_through(live: &Live) -> Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn openrouter_answers_use_model_from_a_stub_of_its_api() {
     const PLUGIN: &str = "@elizaos/plugin-openrouter";
-    if !reachable(PLUGIN) {
+    if !npm_serves(PLUGIN) {
         return;
     }
     let mut live = Live::new(PLUGIN).await;
@@ -139,7 +139,7 @@ async fn openrouter_answers_use_model_from_a_stub_of_its_api() {
 #[tokio::test(flavor = "multi_thread")]
 async fn openai_answers_use_model_from_a_stub_of_its_api() {
     const PLUGIN: &str = "@elizaos/plugin-openai";
-    if !reachable(PLUGIN) {
+    if !npm_serves(PLUGIN) {
         return;
     }
     let mut live = Live::new(PLUGIN).await;

@@ -23,7 +23,7 @@ fn discord_api(asked: &Asked) -> Option<Answer> {
 #[tokio::test(flavor = "multi_thread")]
 async fn discord_service_starts_against_a_stub_and_says_why_it_cannot_connect() {
     const PLUGIN: &str = "@elizaos/plugin-discord";
-    if !reachable(PLUGIN) {
+    if !npm_serves(PLUGIN) {
         return;
     }
     let mut live = Live::new(PLUGIN).await;
@@ -68,7 +68,7 @@ async fn discord_service_starts_against_a_stub_and_says_why_it_cannot_connect() 
 #[tokio::test(flavor = "multi_thread")]
 async fn browser_loads_and_its_service_starts_chromium_or_says_why() {
     const PLUGIN: &str = "@elizaos/plugin-browser";
-    if !reachable(PLUGIN) {
+    if !npm_serves(PLUGIN) {
         return;
     }
     let mut live = Live::new(PLUGIN).await;
