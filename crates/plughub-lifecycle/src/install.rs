@@ -158,7 +158,8 @@ impl Installer {
                 record.current = current;
                 record.core = options.core;
                 if options.grant && !record.current.requested.is_empty() {
-                    record.granted = record.current.requested.clone();
+                    record.granted =
+                        crate::permissions::granted_on_request(&record.current.requested);
                     record.granted_by = Some(options.actor.clone());
                 }
                 let mut links = self

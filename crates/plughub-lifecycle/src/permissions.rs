@@ -199,6 +199,17 @@ pub(crate) fn resolve_programs(set: &mut Permissions) -> Result<(), LifecycleErr
     Ok(())
 }
 
+/// What `--grant` (install and update: "grant what it asks for") grants: everything asked for but the
+/// programs to execute. A program is granted only by name, through `grant --program`, which fixes it to
+/// a real, non-script executable on this machine; a path taken as asked could name any file, and its
+/// folder is made readable in the sandbox.
+pub(crate) fn granted_on_request(requested: &Permissions) -> Permissions {
+    Permissions {
+        programs: None,
+        ..requested.clone()
+    }
+}
+
 pub(crate) fn view(record: &InstanceRecord) -> PermissionsView {
     PermissionsView {
         plugin: record.plugin.clone(),
@@ -208,5 +219,27 @@ pub(crate) fn view(record: &InstanceRecord) -> PermissionsView {
         granted: record.granted.clone(),
         missing: record.ungranted(),
         granted_by: record.granted_by.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grant_what_it_asks_for_leaves_the_programs_to_an_explicit_grant() {
+        let asked: Permissions = serde_json::from_value(json!({
+            "native.addons": true,
+            "process.spawn": ["/etc/shadow-folder/x", "chromium"],
+            "storage.read": true,
+        }))
+        .unwrap();
+        let granted = granted_on_request(&asked);
+        assert!(granted.programs.is_none());
+        assert!(granted.native_addons);
+        assert_eq!(
+            serde_json::to_value(&granted).unwrap()["storage.read"],
+            json!(true)
+        );
     }
 }

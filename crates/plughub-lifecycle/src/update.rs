@@ -156,7 +156,11 @@ impl Installer {
                 record.previous = Some(std::mem::replace(&mut record.current, new));
                 let asks_more = record.ungranted();
                 if options.grant && !asks_more.is_empty() {
-                    record.granted = record.granted.union(&record.current.requested);
+                    record.granted = record
+                        .granted
+                        .union(&crate::permissions::granted_on_request(
+                            &record.current.requested,
+                        ));
                     record.granted_by = Some(options.actor.clone());
                 }
                 record.state = settle(self.serves_agents(&thing.id).await?)?;

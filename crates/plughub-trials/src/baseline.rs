@@ -1,7 +1,9 @@
 //! The same version under plain npm, in the same run: `npm install --ignore-scripts` in a folder of its
 //! own, then Node imports the package from there inside a network namespace with no route (`unshare
 //! --net`), so that nothing a module does at import leaves the machine. Where no such namespace can be
-//! made, the import is not tried and the baseline says so: a plain import could reach the network.
+//! made, the import is not tried and the baseline says so: a plain import could reach the network. The
+//! import runs as nobody (util-linux's `setpriv`), never as the root that `unshare` needs: a module's
+//! import-time code can then write nothing of plughub's or the machine's.
 
 use crate::classify::first_lines;
 use plughub_domain::trial::{Baseline, Reached};
@@ -53,6 +55,12 @@ pub async fn baseline(node: &Path, registry: &str, package: &str, version: &str)
         Ok((false, text)) => return done(Reached::Nothing, Some(first_lines(&text))),
         Err(why) => return done(Reached::Nothing, Some(why)),
     }
+    let Some(setpriv) = setpriv() else {
+        return done(
+            Reached::Installed,
+            Some("not imported: util-linux's setpriv is not on the PATH, and the import must not run as root".into()),
+        );
+    };
     if !offline_namespace() {
         return done(
             Reached::Installed,
@@ -64,8 +72,17 @@ pub async fn baseline(node: &Path, registry: &str, package: &str, version: &str)
     let script = format!(
         "import({package:?}).then(() => {{ console.log({LOADED:?}); process.exit(0); }}, (e) => {{ console.error(e && e.stack ? e.stack : String(e)); process.exit(1); }});"
     );
+    // Nobody reads the package's files: the folder is opened to others (the files are npm's, public).
+    if let Err(e) = std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    ) {
+        return done(Reached::Installed, Some(format!("not imported: {e}")));
+    }
     let mut load = Command::new("unshare");
     load.arg("--net")
+        .arg(setpriv)
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
         .arg(node)
         .args(["--input-type=module", "-e", &script])
         .current_dir(dir.path());
@@ -76,6 +93,15 @@ pub async fn baseline(node: &Path, registry: &str, package: &str, version: &str)
     };
     drop(dir);
     reached
+}
+
+/// util-linux's `setpriv` on the PATH.
+fn setpriv() -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("setpriv"))
+            .find(|candidate| candidate.is_file())
+    })
 }
 
 /// Whether `unshare --net` works here (root, namespaces allowed): asked once.

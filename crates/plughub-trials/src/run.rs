@@ -311,6 +311,10 @@ async fn start(
                     .await?;
             }
             let mut grant = installer.permissions(org, name).await?.requested;
+            // No program to execute: a catalogue package does not choose what runs on this machine.
+            // One that needs a program stops at its launch with `process.spawn` named, and the report
+            // lists it among the plugins that need a grant.
+            grant.programs = None;
             // Asked for the network without saying where: a name that never resolves.
             if grant.network.as_ref().is_some_and(|d| d.is_empty()) {
                 grant.network = Some([UNRESOLVABLE.to_string()].into());

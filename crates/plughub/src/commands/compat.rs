@@ -31,7 +31,9 @@ pub async fn run(store_args: &StoreArgs, args: CompatRunArgs) -> Result<()> {
     let node = context::node();
     let sandbox = match std::env::var("PLUGHUB_SANDBOX").as_deref() {
         Ok("off") => {
-            eprintln!("PLUGHUB_SANDBOX=off: plugins run without the OS sandbox");
+            eprintln!(
+                "PLUGHUB_SANDBOX=off: the catalogue's plugins run without the OS sandbox, as you: only their http, https and fetch requests go through the egress proxy (which resolves no name); other sockets and child processes are not held"
+            );
             None
         }
         _ => {
@@ -44,10 +46,9 @@ pub async fn run(store_args: &StoreArgs, args: CompatRunArgs) -> Result<()> {
             if possible {
                 Some(plughub_engine::SandboxPolicy::default())
             } else {
-                eprintln!(
-                    "note: plugins run without the OS sandbox (it needs root and namespaces; `plughub doctor` shows what this machine allows); no name resolves for them, so they reach nothing"
+                bail!(
+                    "a compatibility run starts the code of every plugin it tries, and this machine cannot give them the OS sandbox (it needs root and namespaces; `plughub doctor` shows what is missing); run it where the sandbox works, or set PLUGHUB_SANDBOX=off to run them unsandboxed, as you, knowing that only their http, https and fetch requests are held"
                 );
-                None
             }
         }
     };
