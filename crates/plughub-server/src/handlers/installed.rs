@@ -6,7 +6,7 @@
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
-use crate::openapi::{Conflict, InOrg, JsonBody, PluginFailed, Plugins};
+use crate::openapi::{Conflict, InOrg, JsonBody, PluginFailed, Plugins, Unprocessable};
 use crate::params::{OrgPath, PluginPath};
 use crate::state::{AppState, Lifecycle};
 use axum::Json;
@@ -368,6 +368,8 @@ impl Named {
     responses(
         (status = 200, description = "Its permissions now", body = PermissionsView),
         (status = 409, response = Conflict),
+        // A program named that cannot be granted (not on this machine, not executable, a script).
+        (status = 422, response = Unprocessable),
         InOrg,
         JsonBody,
         Plugins,
