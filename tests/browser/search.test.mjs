@@ -19,8 +19,9 @@ const searchBox = (page) => page.locator('input[name="q"]');
 /** Links to plugins whose text has `word`, on the page as it is. */
 const resultLinks = (page, word) => page.getByRole('link', { name: new RegExp(word, 'i') });
 
-/** The first link to a plugin's page (or its API document) on the page: the best hit. */
-const firstResult = (page) => page.locator('a[href*="plugins/"]').first();
+/** The first result's link to its plugin's page: the best hit. Only the list of results counts: the page
+ * also links to other plugin pages (the compatibility report) above it. */
+const firstResult = (page) => page.locator('ol.cards li.card h2 a').first();
 
 async function assertResultsFor(page, word) {
   assert.ok((await resultLinks(page, word).count()) > 0, `plugins about ${word} are listed`);
