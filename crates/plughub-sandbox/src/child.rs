@@ -196,7 +196,10 @@ fn make_root(plan: &RootPlan) -> Result<()> {
         check(libc::chdir(plan.root.as_ptr()))?;
         check(libc::syscall(libc::SYS_pivot_root, c".".as_ptr(), c".".as_ptr()) as libc::c_int)?;
         check(libc::umount2(c".".as_ptr(), libc::MNT_DETACH))?;
-        check(libc::chdir(c"/".as_ptr()))?;
+        // The worker starts in its scratch folder, as a program under plain npm starts in a folder it may
+        // read: code that looks for a file beside it (dotenv's `.env`, read by elizaOS core 0.x at load)
+        // then finds none, where in `/` Node's permission model would throw `ERR_ACCESS_DENIED` instead.
+        check(libc::chdir(c"/tmp".as_ptr()))?;
     }
     Ok(())
 }

@@ -354,6 +354,11 @@ impl Sandbox {
             format!("--allow-fs-read={}", self.paths.package_dir.display()),
             format!("--allow-fs-read={}", self.paths.host_script.display()),
             "--allow-fs-read=/tmp".into(),
+            // elizaOS core 0.x looks for a `.env` in every folder from where it runs up to `/` at load,
+            // with `fs.existsSync`, which Node 20's permission model makes throw `ERR_ACCESS_DENIED` for
+            // `/.env` instead of answering false. `/` is the worker's own root (a tmpfs of plughub's,
+            // see `root::plan`), where no `.env` exists: the read finds nothing of the host's.
+            "--allow-fs-read=/.env".into(),
             "--allow-fs-write=/tmp".into(),
             "--no-warnings".into(),
         ];

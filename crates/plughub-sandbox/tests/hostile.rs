@@ -91,6 +91,8 @@ fn hostile_child() {
     // SAFETY: getuid() cannot fail and takes nothing.
     let uid = unsafe { libc::getuid() };
     results.push(("uid", uid.to_string()));
+    let cwd = std::env::current_dir().map_or_else(|e| e.to_string(), |d| d.display().to_string());
+    results.push(("cwd", cwd));
     for (name, result) in results {
         println!("hostile:{name}={result}");
     }
@@ -132,7 +134,7 @@ async fn calls_a_plugin_never_needs_are_refused() {
         .filter_map(|l| l.split_once("hostile:")?.1.split_once('='))
         .collect();
     assert!(
-        out.status.success() && results.len() == 12,
+        out.status.success() && results.len() == 13,
         "the child ran in the sandbox: {stdout} {}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -155,6 +157,9 @@ async fn calls_a_plugin_never_needs_are_refused() {
     // own. Root in neither.
     assert_eq!(results["uid"], "65534", "never root, not even inside");
     assert!(sandbox.uid() >= 3_000_000 && sandbox.uid() != 0);
+    // It starts in its scratch folder, one it may read (a lookup of `.env` beside it finds none), not in
+    // `/`, where Node's permission model refuses the read instead.
+    assert_eq!(results["cwd"], "/tmp");
 }
 
 const SIGNALS_CHILD: &str = "PLUGHUB_SIGNALS_CHILD";
