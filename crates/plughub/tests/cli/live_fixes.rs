@@ -206,3 +206,20 @@ fn plugin_mcp_gets_the_core_it_was_built_against() {
     let shown = inspect(d, plugin).unwrap_or_else(|stderr| panic!("{stderr}"));
     assert_eq!(shown["name"], "mcp", "{shown}");
 }
+
+/// `@elizaos/client-direct` 0.25.9 stopped at load under plughub and loaded under plain npm: its core
+/// (0.25.x) looks for a `.env` from where it runs up to `/` with `fs.existsSync`, which Node 20's
+/// permission model turned into `ERR_ACCESS_DENIED` for `/.env`. The worker now starts in its scratch
+/// folder and may look for `/.env` in its own root, where there is none: the plugin loads and inits.
+#[test]
+fn client_direct_finds_no_env_file_instead_of_being_refused() {
+    let plugin = "@elizaos/client-direct";
+    if !npm_serves(plugin) {
+        return;
+    }
+    let dir = data_dir();
+    let d = dir.path();
+    install(d, &[&format!("{plugin}@0.25.9")]);
+    let shown = inspect(d, plugin).unwrap_or_else(|stderr| panic!("{stderr}"));
+    assert!(shown["actions"].is_array(), "{shown}");
+}
