@@ -73,6 +73,39 @@ pub const PACKAGE_MANAGER_FILES: &[&str] = &[
     "bun.lock",
 ];
 
+/// pnpm's `readPackage` hook, run in pnpm for the plugin's manifest and every manifest pnpm reads while it
+/// resolves the tree, before it fetches what that manifest names: a dependency that does not come from the
+/// registry (a tarball or git URL, a GitHub shorthand, a `file:` or `link:` path, another registry's
+/// protocol) stops the install, named. Such a source bypasses the registry's integrity and plughub's
+/// checks, makes the installer contact a host nobody chose, and a path would copy the host's files into a
+/// folder the plugin reads. Allowed: semver ranges, dist-tags and `npm:` aliases of them.
+const REGISTRY_ONLY_HOOK: &str = r#"'use strict';
+const FIELDS = ['dependencies', 'optionalDependencies', 'peerDependencies'];
+function fromRegistry(spec) {
+  let range = String(spec).trim();
+  if (range.startsWith('npm:')) {
+    const alias = range.slice(4);
+    const at = alias.lastIndexOf('@');
+    range = at > 0 ? alias.slice(at + 1) : '';
+  }
+  return !/[:/\\]/.test(range);
+}
+module.exports = {
+  hooks: {
+    readPackage(pkg) {
+      for (const field of FIELDS) {
+        for (const [name, spec] of Object.entries(pkg[field] || {})) {
+          if (!fromRegistry(spec)) {
+            throw new Error(`PLUGHUB_NOT_FROM_REGISTRY ${pkg.name}@${pkg.version} takes ${name} from ${JSON.stringify(spec)}: plughub installs dependencies from the registry only`);
+          }
+        }
+      }
+      return pkg;
+    },
+  },
+};
+"#;
+
 /// Environment variables pnpm keeps when it runs (everything else is cleared): locale, proxies and the
 /// extra certificate authorities the operator configured.
 const KEPT_ENV: &[&str] = &[
@@ -232,6 +265,8 @@ impl DependencyInstaller {
         // pnpm's HOME: nothing of the operator's (~/.npmrc, ~/.config/pnpm) is read but the userconfig
         // below, and pnpm's own state stays out of the operator's home.
         let home = tempfile::tempdir().map_err(|e| InstallError::io(Path::new("home"), e))?;
+        let hook = home.path().join("registry-only.cjs");
+        std::fs::write(&hook, REGISTRY_ONLY_HOOK).map_err(|e| InstallError::io(&hook, e))?;
         // Tokens in a file only this user reads (tempfile makes it 0600), outside the package's folder,
         // removed when pnpm is done; never on pnpm's command line, where `ps` shows them.
         let userconfig = match &self.npmrc {
@@ -278,8 +313,10 @@ impl DependencyInstaller {
             // only @elizaos/core declares), as npm's flat layout allows: hoist the whole tree to the
             // package's node_modules, still linked from the one store.
             .arg("--config.shamefully-hoist=true")
-            // A package's .pnpmfile.cjs is removed already; the flag keeps any other hook file unread.
-            .arg("--ignore-pnpmfile")
+            // A package's .pnpmfile.cjs is removed already; pnpm reads plughub's hook file instead (and
+            // no global one: the configuration it reads is plughub's).
+            .arg("--pnpmfile")
+            .arg(&hook)
             // An allow-list of the environment: a `${TOKEN}` in any configuration pnpm reads expands only
             // from what is listed, never from plughub's secrets.
             .env_clear()
@@ -468,6 +505,13 @@ fn pnpm_error(text: &str) -> String {
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect();
+    // plughub's own hook refused a dependency: its sentence is the message.
+    if let Some(refused) = lines.iter().find_map(|l| {
+        l.split_once("PLUGHUB_NOT_FROM_REGISTRY ")
+            .map(|(_, rest)| rest)
+    }) {
+        return without_userinfo(refused);
+    }
     let start = lines
         .iter()
         .position(|l| l.contains("ERR_PNPM") || l.starts_with("ERROR") || l.contains(" ERR!"));

@@ -304,3 +304,96 @@ async fn each_package_gets_the_major_it_declares_and_workspace_references_instal
         "{err}"
     );
 }
+
+/// A dependency from anywhere but the registry is refused before anything is fetched from it, whether the
+/// plugin names it or a package of its tree does: a tarball URL, a git URL and a `file:` path (which would
+/// copy the host's files into a folder the plugin reads). The URLs point at a loopback listener that must
+/// see no connection. An `npm:` alias of a registry package is a registry dependency and installs.
+#[tokio::test]
+async fn dependencies_from_anywhere_but_the_registry_are_refused() {
+    let npm = LoopbackNpm::start().await;
+    let work = tempfile::tempdir().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let elsewhere = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
+    publish(
+        &npm,
+        json!({ "name": "@acme/dep-b", "version": "2.0.0", "main": "index.js" }),
+        &[("index.js", "module.exports = 2;")],
+    );
+    publish(
+        &npm,
+        json!({ "name": "@acme/middle", "version": "1.0.0", "main": "index.js",
+                "dependencies": { "left-pad": format!("git+http://{elsewhere}/left-pad.git") } }),
+        &[("index.js", "module.exports = 1;")],
+    );
+    let cases = [
+        (
+            "@acme/plugin-tarball",
+            json!({ "@acme/evil": format!("http://{elsewhere}/evil.tgz") }),
+            "@acme/evil",
+        ),
+        (
+            "@acme/plugin-tree",
+            json!({ "@acme/middle": "1.0.0" }),
+            "left-pad",
+        ),
+        (
+            "@acme/plugin-path",
+            json!({ "@acme/secrets": "file:/etc" }),
+            "@acme/secrets",
+        ),
+        (
+            "@acme/plugin-shorthand",
+            json!({ "@acme/gh": "acme/gh#main" }),
+            "@acme/gh",
+        ),
+    ];
+    for (plugin, dependencies, _) in &cases {
+        publish(
+            &npm,
+            json!({ "name": plugin, "version": "1.0.0", "main": "index.js", "dependencies": dependencies }),
+            &[("index.js", "module.exports = {};")],
+        );
+    }
+    publish(
+        &npm,
+        json!({ "name": "@acme/plugin-alias", "version": "1.0.0", "main": "index.js",
+                "dependencies": { "two": "npm:@acme/dep-b@^2.0.0" } }),
+        &[("index.js", "module.exports = require('two');")],
+    );
+    let installer = installer(work.path().join("store"), &npm.url).await;
+    let client = NpmClient::new(&npm.url);
+    let fetch = |plugin: &'static str| {
+        let dest = work.path().join(plugin.replace('/', "__"));
+        let client = &client;
+        async move {
+            fetch_from_npm(client, plugin, None, None, &dest, &ExtractLimits::default())
+                .await
+                .unwrap()
+        }
+    };
+    for (plugin, _, named) in cases {
+        let fetched = fetch(plugin).await;
+        let err = installer
+            .install(&fetched.dir)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(named) && err.contains("from the registry only"),
+            "{plugin}: {err}"
+        );
+        assert!(
+            !fetched.dir.join("node_modules").join(named).exists(),
+            "{plugin}: {named} was installed"
+        );
+    }
+    let fetched = fetch("@acme/plugin-alias").await;
+    installer.install(&fetched.dir).await.unwrap();
+    assert!(fetched.dir.join("node_modules/two/index.js").exists());
+    assert!(
+        matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the installer connected to a host that is not the registry"
+    );
+}
