@@ -259,7 +259,10 @@ impl Worker {
         runtime: Arc<dyn RuntimeHost>,
     ) -> Result<Worker, EngineError> {
         let host = write_host_script(&spec.run_dir)?;
-        let id = uuid::Uuid::new_v4().simple().to_string();
+        // 64 random bits name the worker's files: enough to never meet another's, and short, because a
+        // Unix socket's path (below) holds at most 107 bytes.
+        let id = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
+        check_socket_room(&spec.run_dir)?;
         let mut command = Command::new(&spec.node);
         // Nothing of plughub's environment reaches the worker: it is cleared before anything is set.
         command.env_clear();
@@ -1053,6 +1056,28 @@ fn parent_of(pid: i32) -> Option<i32> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after_name = &stat[stat.rfind(')')? + 1..];
     after_name.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The longest path a Unix socket may be bound at (`sun_path` holds 108 bytes with the final NUL).
+const SOCKET_PATH_MAX: usize = 107;
+
+/// The longest name a worker's socket takes below the run folder: `/w-<16 hex>.d/egress.sock`.
+const SOCKET_NAME_LEN: usize = "/w-0123456789abcdef.d/egress.sock".len();
+
+/// Refuses, saying what to do, a run folder too deep for the workers' sockets: bound there, they would fail
+/// with a bare "path too long" from the kernel.
+fn check_socket_room(run_dir: &Path) -> Result<(), EngineError> {
+    let room = SOCKET_PATH_MAX - SOCKET_NAME_LEN;
+    let len = run_dir.as_os_str().len();
+    if len > room {
+        return Err(EngineError::Start(format!(
+            "its sockets would be too long a path: the run folder {} is {len} bytes, and a Unix socket's \
+             path holds at most {SOCKET_PATH_MAX}, which leaves {room} for the folder; use a data \
+             directory with a shorter path (--data-dir or PLUGHUB_DATA_DIR)",
+            run_dir.display()
+        )));
+    }
+    Ok(())
 }
 
 fn io(path: &Path, source: std::io::Error) -> EngineError {

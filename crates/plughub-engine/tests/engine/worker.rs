@@ -281,8 +281,24 @@ async fn init_failures_are_clear() {
 
     let mut missing = spec("plugin-hello", run.path(), &[]);
     missing.worker.node = "/nonexistent/node".into();
-    let err = LoadedPlugin::load(&missing, runtime).await.err().unwrap();
+    let err = LoadedPlugin::load(&missing, runtime.clone())
+        .await
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("install Node.js"), "{err}");
+
+    // A run folder too deep for a Unix socket's path: said so, with what to do, before anything starts.
+    let deep = run.path().join("d".repeat(100));
+    std::fs::create_dir_all(&deep).unwrap();
+    let err = LoadedPlugin::load(&spec("plugin-hello", &deep, &[]), runtime)
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string()
+            .contains("use a data directory with a shorter path"),
+        "{err}"
+    );
 }
 
 /// Each hostile behaviour: a clear error for that execution, the worker ended where it must be, and the
