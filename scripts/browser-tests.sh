@@ -10,7 +10,8 @@
 #   node_modules is missing or older than the lockfile.
 # - The server runs on 127.0.0.1 with a fresh SQLite store in a temporary folder, installing from an npm
 #   registry on loopback with the fixture plugins (scripts/api-contract-registry.py --serve:
-#   @fixture/plugin-hello 1.0.0 and 1.0.1, plugin-echo-model, plugin-hostile-readme). The command line
+#   @fixture/plugin-hello 1.0.0 and 1.0.1, plugin-echo-model, plugin-hostile-readme and the three
+#   plugin-compat-* fixtures of the compatibility run). The command line
 #   sets up: organisation acme (enterprise), owner@acme.test (org_owner), user@acme.test (org_user),
 #   account@acme.test (org_user, for the account page's tests), root@plughub.test (platform_owner),
 #   agent eliza; the tests get the address and the passwords in their environment.
@@ -60,7 +61,8 @@ harness_tmp
 # An npm registry on loopback with the fixture plugins, for the server to install from.
 fixtures=crates/plughub-testkit/fixtures
 harness_registry "$fixtures/plugin-hello" "$fixtures/plugin-hello@1.0.1" "$fixtures/plugin-echo-model" \
-  "$fixtures/plugin-hostile-readme"
+  "$fixtures/plugin-hostile-readme" "$fixtures/plugin-compat-limit" "$fixtures/plugin-compat-markup" \
+  "$fixtures/plugin-compat-launcher"
 
 # The people and the organisation, with the command line on the store the server then serves. With
 # people in it, the server's first start makes no platform owner of its own: the set-up makes one.
@@ -84,29 +86,12 @@ cli agent create eliza --org acme
 cli catalog sync --from "$tests/fixture-registry.json" --npm-registry "$registry" --force
 cli catalog analyze @fixture/plugin-hello @fixture/plugin-echo-model @fixture/plugin-hostile-readme \
   --npm-registry "$registry"
-# Trials, as a compatibility run records them (one row per version tried, migration 0016), with outcomes
-# the compatibility pages' tests know: hello runs, echo-model stops at a sandbox limit, hostile-readme's
-# message is markup, plugin-browser needs to run Chromium.
-python3 - "$data/plughub.db" "$registry" <<'PY'
-import sqlite3, sys
-db, registry = sys.argv[1:]
-rows = [
-    ("@fixture/plugin-hello", "1.0.1", "inited", None, None, "[]"),
-    ("@fixture/plugin-echo-model", "1.0.0", "loaded", "sandbox_limit", "EMFILE: too many open files", "[]"),
-    ("@fixture/plugin-hostile-readme", "1.0.0", "loaded", "init_failed", "<img src=x onerror=alert(1)>", "[]"),
-    ("@elizaos/plugin-browser", "1.0.5", "loaded", "needs_program", "spawn chromium EACCES", '["process.spawn:chromium"]'),
-]
-with sqlite3.connect(db) as c:
-    for plugin, version, reached, cause, message, needs in rows:
-        c.execute(
-            "INSERT INTO plugin_trials (plugin, version, registry, package, core_major, reached, cause, message, "
-            "duration_ms, disk_bytes, packages, manifest, needs, npm_reached, npm_message, npm_duration_ms, rules, "
-            "tried_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?, 2400, 1048576, 12, NULL, ?, 'loaded', NULL, 1800, "
-            "'browser-tests', '2026-12-07T09:00:00.000Z')",
-            (plugin, version, registry, plugin, reached, cause, message, needs),
-        )
-PY
-echo "set up: organisation acme, owner@acme.test (org_owner), user@acme.test and account@acme.test (org_user), root@plughub.test (platform_owner), agent eliza; the fixture plugins in the catalogue; four trials"
+# A compatibility run over five fixtures, in the OS sandbox, against the loopback registry: hello and
+# echo-model init, compat-limit stops at the sandbox's open-file limit, compat-markup fails at init with a
+# message that is markup, compat-launcher needs to run Chromium. hostile-readme stays untried.
+cli compat run @fixture/plugin-hello @fixture/plugin-echo-model @fixture/plugin-compat-limit \
+  @fixture/plugin-compat-markup @fixture/plugin-compat-launcher --npm-registry "$registry"
+echo "set up: organisation acme, owner@acme.test (org_owner), user@acme.test and account@acme.test (org_user), root@plughub.test (platform_owner), agent eliza; the fixture plugins in the catalogue; five of them tried"
 
 # Webhooks made in the pages go to loopback (nothing listens there).
 harness_serve --data-dir "$data" serve --listen 127.0.0.1:0 --no-sync --webhook-allow-loopback

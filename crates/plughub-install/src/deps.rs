@@ -8,6 +8,7 @@
 
 use crate::InstallError;
 use crate::pins::Pin;
+use serde_json::value::RawValue;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -381,18 +382,17 @@ pub(crate) fn prepare_manifest(
 ) -> Result<(), InstallError> {
     let path = package_dir.join("package.json");
     let text = std::fs::read_to_string(&path).map_err(|e| InstallError::io(&path, e))?;
-    let mut manifest: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+    let invalid = |e: serde_json::Error| {
         InstallError::io(
             &path,
             std::io::Error::new(std::io::ErrorKind::InvalidData, e),
         )
-    })?;
-    let Some(fields) = manifest.as_object_mut() else {
-        return Err(InstallError::io(
-            &path,
-            std::io::Error::new(std::io::ErrorKind::InvalidData, "not a JSON object"),
-        ));
     };
+    // Fields in the package's own order, each kept as its text but the dependency fields changed here:
+    // order is meaning in `exports`, whose conditions Node tries as listed (`{"bun", "import",
+    // "default"}` sorted would put `default` before `import`).
+    let mut fields: indexmap::IndexMap<String, Box<RawValue>> =
+        serde_json::from_str(&text).map_err(invalid)?;
     let dropped: Vec<&str> = [
         "devDependencies",
         "scripts",
@@ -403,33 +403,51 @@ pub(crate) fn prepare_manifest(
         "overrides",
     ]
     .into_iter()
-    .filter(|k| fields.remove(*k).is_some())
+    .filter(|k| fields.shift_remove(*k).is_some())
     .collect();
     let mut changed = !dropped.is_empty();
-    for pin in pins.iter().filter(|p| !provided.contains(&p.name)) {
-        let deps = fields
-            .entry(pin.field.clone())
-            .or_insert_with(|| serde_json::json!({}));
-        if let Some(deps) = deps.as_object_mut() {
-            deps.insert(pin.name.clone(), serde_json::Value::from(pin.to.clone()));
+    for field in DEPENDENCY_FIELDS {
+        let pinned: Vec<&Pin> = pins
+            .iter()
+            .filter(|p| p.field == field && !provided.contains(&p.name))
+            .collect();
+        let Some(raw) = fields.get(field) else {
+            if !pinned.is_empty() {
+                let deps: serde_json::Map<String, serde_json::Value> = pinned
+                    .iter()
+                    .map(|p| (p.name.clone(), p.to.clone().into()))
+                    .collect();
+                fields.insert(field.to_string(), raw_json(&deps));
+                changed = true;
+            }
+            continue;
+        };
+        let mut deps: serde_json::Value = serde_json::from_str(raw.get()).map_err(invalid)?;
+        let Some(map) = deps.as_object_mut() else {
+            continue;
+        };
+        let mut edited = false;
+        for pin in pinned {
+            map.insert(pin.name.clone(), pin.to.clone().into());
+            edited = true;
+        }
+        for name in provided {
+            edited |= map.remove(name).is_some();
+        }
+        if edited {
+            fields.insert(field.to_string(), raw_json(&deps));
             changed = true;
         }
     }
-    for field in DEPENDENCY_FIELDS {
-        if let Some(deps) = fields
-            .get_mut(field)
-            .and_then(serde_json::Value::as_object_mut)
-        {
-            for name in provided {
-                changed |= deps.remove(name).is_some();
-            }
-        }
-    }
     if changed {
-        let text = serde_json::to_string_pretty(&manifest).expect("a JSON value serialises");
+        let text = serde_json::to_string_pretty(&fields).expect("JSON text serialises");
         std::fs::write(&path, text).map_err(|e| InstallError::io(&path, e))?;
     }
     Ok(())
+}
+
+fn raw_json(value: &impl serde::Serialize) -> Box<RawValue> {
+    serde_json::value::to_raw_value(value).expect("a JSON value serialises")
 }
 
 /// Deletes the package manager files of `PACKAGE_MANAGER_FILES` at the package's root; returns their names.

@@ -397,3 +397,87 @@ async fn dependencies_from_anywhere_but_the_registry_are_refused() {
         "the installer connected to a host that is not the registry"
     );
 }
+
+/// A package.json plughub rewrites before pnpm runs (development fields dropped, ranges pinned) keeps its
+/// fields in their order and the conditions of its `exports` as listed: Node tries them in that order,
+/// and `@elizaos/plugin-coding-agent` 0.1.0-next.1 lists `bun`, `import`, then a `default` that names a
+/// TypeScript source it does not ship. Sorted, `default` came first and Node could not load it.
+#[tokio::test]
+async fn a_rewritten_manifest_keeps_the_order_of_its_exports() {
+    let npm = LoopbackNpm::start().await;
+    let work = tempfile::tempdir().unwrap();
+    let manifest = r#"{
+  "name": "@acme/plugin-conditions",
+  "version": "1.0.0",
+  "type": "module",
+  "main": "dist/index.js",
+  "exports": {
+    "./package.json": "./package.json",
+    ".": {
+      "bun": "./src/index.ts",
+      "import": { "types": "./dist/index.d.ts", "default": "./dist/index.js" },
+      "default": "./src/index.ts"
+    }
+  },
+  "scripts": { "build": "tsc" },
+  "devDependencies": { "typescript": "5" }
+}"#;
+    // The tarball holds the manifest's text as written (not a re-serialised, sorted copy).
+    use plughub_testkit::tarball::{Entry, file, tgz};
+    let tarball = tgz(&[
+        Entry::Dir {
+            path: "package/".into(),
+        },
+        file("package/package.json", manifest),
+        file(
+            "package/dist/index.js",
+            "export default { name: 'conditions' };",
+        ),
+    ]);
+    npm.publish_version(serde_json::from_str(manifest).unwrap(), tarball, None);
+    let installer = installer(work.path().join("store"), &npm.url).await;
+    let dest = work.path().join("pkg");
+    let fetched = fetch_from_npm(
+        &NpmClient::new(&npm.url),
+        "@acme/plugin-conditions",
+        None,
+        None,
+        &dest,
+        &ExtractLimits::default(),
+    )
+    .await
+    .unwrap();
+    installer.install(&fetched.dir).await.unwrap();
+    let written = std::fs::read_to_string(fetched.dir.join("package.json")).unwrap();
+    assert!(!written.contains("devDependencies"), "{written}");
+    let at = |needle: &str| {
+        written
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle}: {written}"))
+    };
+    assert!(at("\"name\"") < at("\"exports\""), "{written}");
+    assert!(at("\"bun\"") < at("\"import\"") && at("\"import\"") < at("\"default\": \"./src"));
+    // Node, importing the package by name, takes the first condition that applies: `import`.
+    let consumer = work.path().join("consumer");
+    std::fs::create_dir_all(consumer.join("node_modules/@acme")).unwrap();
+    std::os::unix::fs::symlink(
+        &fetched.dir,
+        consumer.join("node_modules/@acme/plugin-conditions"),
+    )
+    .unwrap();
+    let out = std::process::Command::new("node")
+        .current_dir(&consumer)
+        .args([
+            "--input-type=module",
+            "-e",
+            "const m = await import('@acme/plugin-conditions'); console.log(m.default.name);",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "conditions",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

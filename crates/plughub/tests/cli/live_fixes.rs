@@ -223,3 +223,25 @@ fn client_direct_finds_no_env_file_instead_of_being_refused() {
     let shown = inspect(d, plugin).unwrap_or_else(|stderr| panic!("{stderr}"));
     assert!(shown["actions"].is_array(), "{shown}");
 }
+
+/// `@elizaos/plugin-coding-agent` 0.1.0-next.1 lists its `exports` conditions as `bun`, `import`, then a
+/// `default` naming TypeScript it does not ship. plughub's rewrite of its package.json sorted them, and the
+/// worker imported `src/index.ts`; the order is now kept and it loads `dist/index.js` and inits.
+#[test]
+fn plugin_coding_agent_keeps_the_order_of_its_export_conditions() {
+    let plugin = "@elizaos/plugin-coding-agent";
+    if !npm_serves(plugin) {
+        return;
+    }
+    let dir = data_dir();
+    let d = dir.path();
+    let record = install(d, &[&format!("{plugin}@0.1.0-next.1")]);
+    let written = std::fs::read_to_string(package_dir(d, &record).join("package.json")).unwrap();
+    let (import, default) = (
+        written.find("\"import\"").unwrap(),
+        written.find("\"default\": \"./src/index.ts\"").unwrap(),
+    );
+    assert!(import < default, "{written}");
+    let shown = inspect(d, plugin).unwrap_or_else(|stderr| panic!("{stderr}"));
+    assert!(!shown["actions"].as_array().unwrap().is_empty(), "{shown}");
+}
