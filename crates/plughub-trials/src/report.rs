@@ -30,11 +30,22 @@ fn registries(r: &CompatibilityReport) -> String {
     }
 }
 
-/// A message's first line, short enough for a table cell.
+/// The line of a message that says what went wrong, short enough for a table cell: a worker's failure
+/// opens with "did not start: the plugin worker ended: … its last output:" and the error follows, so
+/// the first line that reads as an error wins, else the first line.
 fn first_line(message: Option<&str>) -> String {
-    message
-        .and_then(|m| m.lines().find(|l| !l.trim().is_empty()))
-        .map(|l| l.trim().chars().take(160).collect())
+    const ERROR_WORDS: [&str; 6] = ["Error", "ERR_", "Cannot", "cannot", "refused", "failed"];
+    let lines: Vec<&str> = message
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && *l != "…" && !l.ends_with("its last output:"))
+        .collect();
+    lines
+        .iter()
+        .find(|l| ERROR_WORDS.iter().any(|w| l.contains(w)))
+        .or(lines.first())
+        .map(|l| l.chars().take(160).collect())
         .unwrap_or_default()
 }
 
@@ -307,5 +318,17 @@ mod tests {
                 .any(|l| l == "  native.addons: @a/plugin-addon@1.0.0"),
             "{text:?}"
         );
+    }
+
+    #[test]
+    fn the_cell_shows_the_line_that_says_what_went_wrong() {
+        let worker = "@elizaos/adapter-postgres did not start: the plugin worker ended: it exited with code 1; its last output:\n  Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'sharp' imported from /pkg/index.js\n  …\n  code: 'ERR_MODULE_NOT_FOUND'";
+        assert_eq!(
+            first_line(Some(worker)),
+            "Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'sharp' imported from /pkg/index.js"
+        );
+        let plain = "@acme/x is not on the npm registry at http://127.0.0.1:1/ (404)";
+        assert_eq!(first_line(Some(plain)), plain);
+        assert_eq!(first_line(None), "");
     }
 }
