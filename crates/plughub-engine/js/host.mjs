@@ -365,6 +365,19 @@ const registered = {
 };
 const serviceClasses = new Map();
 
+// Settings as an elizaOS agent has them: from its environment, so text. A number or a boolean an
+// organisation configured arrives as its text (getSetting turns "true"/"false" back into booleans, as
+// elizaOS does), a JSON setting as JSON text: plugins validate them as strings (`z.string()` on what
+// init or getSetting gives) and parse them themselves.
+function asEnvironment(values) {
+  const out = {};
+  for (const [key, value] of Object.entries(values)) {
+    if (value === null || value === undefined) continue;
+    out[key] = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  }
+  return out;
+}
+
 // elizaOS's lookup: character secrets, then character settings, then runtime settings; "true"/"false"
 // become booleans.
 function getSetting(key) {
@@ -720,7 +733,7 @@ async function invoke(action, m) {
 
 const handlers = {
   async 'plugin.init'(m) {
-    settings = { ...(m.config?.settings ?? {}) };
+    settings = asEnvironment(m.config?.settings ?? {});
     if (m.config?.character) character = { ...character, ...m.config.character };
     agentId = m.config?.agentId;
     if (typeof plugin.init === 'function') await plugin.init({ ...settings }, runtime);

@@ -245,3 +245,28 @@ fn plugin_coding_agent_keeps_the_order_of_its_export_conditions() {
     let shown = inspect(d, plugin).unwrap_or_else(|stderr| panic!("{stderr}"));
     assert!(!shown["actions"].as_array().unwrap().is_empty(), "{shown}");
 }
+
+/// `@elizaos/plugin-defillama` 1.3.5 validates its init config with `z.string()` for
+/// `RATE_LIMIT_PER_MINUTE`, a setting its package declares a number (default 300), as an elizaOS agent
+/// has every setting: text from its environment. plughub passed the number and init threw "Expected
+/// string, received number"; settings now reach init and `getSetting` as text, and it inits.
+#[test]
+fn plugin_defillama_gets_its_number_settings_as_text() {
+    let plugin = "@elizaos/plugin-defillama";
+    if !npm_serves(plugin) {
+        return;
+    }
+    let dir = data_dir();
+    let d = dir.path();
+    install(d, &[&format!("{plugin}@1.3.5")]);
+    let out = run(plughub_live(d).args([
+        "configure",
+        plugin,
+        "--org",
+        "live",
+        "RATE_LIMIT_PER_MINUTE=120",
+    ]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = inspect(d, plugin).unwrap_or_else(|stderr| panic!("{stderr}"));
+    assert!(!shown["actions"].as_array().unwrap().is_empty(), "{shown}");
+}
