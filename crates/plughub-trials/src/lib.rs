@@ -18,7 +18,7 @@ pub use targets::{Target, targets};
 /// The trial rules: this crate's version and a revision bumped by whoever changes how plugins are
 /// installed or run (the install layout, the sandbox's limits, the classification). A trial made
 /// under other rules is tried again by the next run.
-pub const RULES: &str = concat!(env!("CARGO_PKG_VERSION"), "/3");
+pub const RULES: &str = concat!(env!("CARGO_PKG_VERSION"), "/4");
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrialError {
