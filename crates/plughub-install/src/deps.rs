@@ -76,8 +76,8 @@ pub const PACKAGE_MANAGER_FILES: &[&str] = &[
 
 /// pnpm's `readPackage` hook, run in pnpm for the plugin's manifest and every manifest pnpm reads while it
 /// resolves the tree, before it fetches what that manifest names: a dependency that does not come from the
-/// registry (a tarball or git URL, a GitHub shorthand, a `file:` or `link:` path, another registry's
-/// protocol) stops the install, named. Such a source bypasses the registry's integrity and plughub's
+/// registry (a tarball or git URL, a GitHub shorthand, a `file:` or `link:` path, a bare folder such as
+/// `..`, another registry's protocol) stops the install, named. Such a source bypasses the registry's integrity and plughub's
 /// checks, makes the installer contact a host nobody chose, and a path would copy the host's files into a
 /// folder the plugin reads. Allowed: semver ranges, dist-tags and `npm:` aliases of them.
 const REGISTRY_ONLY_HOOK: &str = r#"'use strict';
@@ -89,7 +89,9 @@ function fromRegistry(spec) {
     const at = alias.lastIndexOf('@');
     range = at > 0 ? alias.slice(at + 1) : '';
   }
-  return !/[:/\\]/.test(range);
+  // A URL or a path (`:`, `/`, `\\`), a folder (`.`, `..`, `~`) or a tarball by file name, as npm reads
+  // a spec: none of them is a range or a tag.
+  return !/[:/\\]/.test(range) && !/^[.~]/.test(range) && !/\.(tgz|tar|tar\.gz)$/i.test(range);
 }
 module.exports = {
   hooks: {

@@ -348,6 +348,17 @@ async fn dependencies_from_anywhere_but_the_registry_are_refused() {
             json!({ "@acme/gh": "acme/gh#main" }),
             "@acme/gh",
         ),
+        // npm reads a spec starting with a dot as a folder: here, the folder of every installed package.
+        (
+            "@acme/plugin-parent",
+            json!({ "@acme/up": ".." }),
+            "@acme/up",
+        ),
+        (
+            "@acme/plugin-file",
+            json!({ "@acme/tgz": "evil.tgz" }),
+            "@acme/tgz",
+        ),
     ];
     for (plugin, dependencies, _) in &cases {
         publish(
