@@ -89,9 +89,9 @@ function fromRegistry(spec) {
     const at = alias.lastIndexOf('@');
     range = at > 0 ? alias.slice(at + 1) : '';
   }
-  // A URL or a path (`:`, `/`, `\\`), a folder (`.`, `..`, `~`) or a tarball by file name, as npm reads
-  // a spec: none of them is a range or a tag.
-  return !/[:/\\]/.test(range) && !/^[.~]/.test(range) && !/\.(tgz|tar|tar\.gz)$/i.test(range);
+  // A URL or a path (`:`, `/`, `\\`; `~/` too), a folder (`.`, `..`) or a tarball by file name, as npm
+  // reads a spec: none of them is a range or a tag (`~3.0.4` is a range).
+  return !/[:/\\]/.test(range) && !range.startsWith('.') && !/\.(tgz|tar|tar\.gz)$/i.test(range);
 }
 module.exports = {
   hooks: {

@@ -308,7 +308,8 @@ async fn each_package_gets_the_major_it_declares_and_workspace_references_instal
 /// A dependency from anywhere but the registry is refused before anything is fetched from it, whether the
 /// plugin names it or a package of its tree does: a tarball URL, a git URL and a `file:` path (which would
 /// copy the host's files into a folder the plugin reads). The URLs point at a loopback listener that must
-/// see no connection. An `npm:` alias of a registry package is a registry dependency and installs.
+/// see no connection. An `npm:` alias of a registry package is a registry dependency and installs, as does
+/// a tilde range.
 #[tokio::test]
 async fn dependencies_from_anywhere_but_the_registry_are_refused() {
     let npm = LoopbackNpm::start().await;
@@ -370,7 +371,7 @@ async fn dependencies_from_anywhere_but_the_registry_are_refused() {
     publish(
         &npm,
         json!({ "name": "@acme/plugin-alias", "version": "1.0.0", "main": "index.js",
-                "dependencies": { "two": "npm:@acme/dep-b@^2.0.0" } }),
+                "dependencies": { "two": "npm:@acme/dep-b@^2.0.0", "@acme/dep-b": "~2.0.0" } }),
         &[("index.js", "module.exports = require('two');")],
     );
     let installer = installer(work.path().join("store"), &npm.url).await;
