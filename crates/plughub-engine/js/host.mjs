@@ -99,16 +99,19 @@ await new Promise((resolve, reject) => {
   socket.once('close', () => process.exit(0));
 });
 
+// JSON of what a plugin gives, where only a true cycle (an object inside itself) is cut: an object met
+// twice side by side (two actions sharing one similes array) is written twice, as it is data.
 function safeJson(value) {
-  const seen = new WeakSet();
-  return JSON.stringify(value, (_key, v) => {
+  const path = [];
+  return JSON.stringify(value, function (_key, v) {
     if (typeof v === 'bigint') return v.toString();
     if (typeof v === 'function') return undefined;
     if (v instanceof Error) return { name: v.name, message: v.message };
-    if (typeof v === 'object' && v !== null) {
-      if (seen.has(v)) return '[Circular]';
-      seen.add(v);
-    }
+    if (typeof v !== 'object' || v === null) return v;
+    // `this` holds v: the objects on the path below `this` were siblings' and are done.
+    while (path.length > 0 && path[path.length - 1] !== this) path.pop();
+    if (path.includes(v)) return '[Circular]';
+    path.push(v);
     return v;
   });
 }
@@ -623,25 +626,31 @@ function pickPlugin(module, packageName) {
   return null;
 }
 
+// A component's name; elizaOS 0.x providers have none (the agent called them all), so one is made from
+// the kind and the place: `provider-1`.
+function nameOf(component, kind, index) {
+  return typeof component.name === 'string' && component.name ? component.name : `${kind}-${index + 1}`;
+}
+
 // What an agent's planner reads of each component (the agent bridge registers proxies from it).
 function describe(plugin) {
-  const component = (c) => ({
-    name: c.name,
+  const component = (kind) => (c, i) => ({
+    name: nameOf(c, kind, i),
     description: c.description ?? '',
     similes: Array.isArray(c.similes) ? c.similes : [],
     ...(Array.isArray(c.examples) && c.examples.length ? { examples: c.examples } : {}),
   });
-  const provider = (p) => ({
-    ...component(p),
+  const provider = (p, i) => ({
+    ...component('provider')(p, i),
     ...(p.dynamic ? { dynamic: true } : {}),
     ...(p.private ? { private: true } : {}),
     ...(typeof p.position === 'number' && Number.isFinite(p.position) ? { position: p.position } : {}),
   });
-  const evaluator = (e) => ({ ...component(e), ...(e.alwaysRun ? { alwaysRun: true } : {}) });
+  const evaluator = (e, i) => ({ ...component('evaluator')(e, i), ...(e.alwaysRun ? { alwaysRun: true } : {}) });
   return {
     name: plugin.name,
     description: plugin.description ?? '',
-    actions: registered.actions.map(component),
+    actions: registered.actions.map(component('action')),
     providers: registered.providers.map(provider),
     evaluators: registered.evaluators.map(evaluator),
     services: [...serviceClasses.values()].map((s) => ({
@@ -678,7 +687,8 @@ for (const [name, handlers] of Object.entries(plugin.events ?? {})) {
 
 // ---- requests ----------------------------------------------------------------------------------------
 const find = (list, name, kind) => {
-  const found = list.find((c) => c.name === name) ?? list.find((c) => (c.similes ?? []).includes(name));
+  const found =
+    list.find((c, i) => nameOf(c, kind, i) === name) ?? list.find((c) => (c.similes ?? []).includes(name));
   if (!found) throw new Error(`${plugin.name} has no ${kind} named ${name}`);
   return found;
 };
