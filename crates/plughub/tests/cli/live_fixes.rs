@@ -270,3 +270,52 @@ fn plugin_defillama_gets_its_number_settings_as_text() {
     let shown = inspect(d, plugin).unwrap_or_else(|stderr| panic!("{stderr}"));
     assert!(!shown["actions"].as_array().unwrap().is_empty(), "{shown}");
 }
+
+/// `@elizaos/plugin-sgx` 0.25.6-alpha.1 has an elizaOS 0.x provider, which has no name: its manifest
+/// broke the worker protocol (`missing field name`). Such a provider is now named by its place
+/// (`provider-1`), and the plugin inits.
+#[test]
+fn plugin_sgx_provider_without_a_name_gets_one() {
+    let plugin = "@elizaos/plugin-sgx";
+    if !npm_serves(plugin) {
+        return;
+    }
+    let dir = data_dir();
+    let d = dir.path();
+    install(d, &[&format!("{plugin}@0.25.6-alpha.1")]);
+    let shown = inspect(d, plugin).unwrap_or_else(|stderr| panic!("{stderr}"));
+    let providers: Vec<&str> = shown["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert!(providers.contains(&"provider-1"), "{shown}");
+}
+
+/// `@lunchtable/plugin-ltcg` 0.1.0 shares one array between components: the worker wrote the second as
+/// `"[Circular]"` and its manifest broke the protocol. Only true cycles are cut now: it reaches its own
+/// init, whose validator refuses a key that does not start with `ltcg_` (the plugin's check).
+#[test]
+fn plugin_ltcg_manifest_with_shared_arrays_reaches_its_init() {
+    let plugin = "@lunchtable/plugin-ltcg";
+    if !npm_serves(plugin) {
+        return;
+    }
+    let dir = data_dir();
+    let d = dir.path();
+    install(d, &[&format!("{plugin}@0.1.0")]);
+    let out = run(plughub_live(d).args([
+        "configure",
+        plugin,
+        "--org",
+        "live",
+        "LTCG_API_KEY=ltcg_placeholder",
+        "LTCG_API_URL=https://plugin-api.invalid",
+    ]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    match inspect(d, plugin) {
+        Ok(shown) => assert!(shown["actions"].is_array(), "{shown}"),
+        Err(stderr) => assert!(!stderr.contains("protocol"), "{stderr}"),
+    }
+}
