@@ -34,7 +34,17 @@ fn registries(r: &CompatibilityReport) -> String {
 /// opens with "did not start: the plugin worker ended: … its last output:" and the error follows, so
 /// the first line that reads as an error wins, else the first line.
 fn first_line(message: Option<&str>) -> String {
-    const ERROR_WORDS: [&str; 6] = ["Error", "ERR_", "Cannot", "cannot", "refused", "failed"];
+    const ERROR_WORDS: [&str; 9] = [
+        "Error",
+        "ERR_",
+        "Cannot",
+        "cannot",
+        "refused",
+        "failed",
+        "Invalid",
+        "must",
+        "exports no",
+    ];
     let lines: Vec<&str> = message
         .unwrap_or_default()
         .lines()
