@@ -153,6 +153,10 @@ const TABLE: &[Row] = &[
             "configuration validation",
             "config validation",
             "Invalid plugin configuration",
+            // `Invalid GitHub plugin configuration: [...]` (@elizaos/plugin-github 1.2.9).
+            " plugin configuration: ",
+            // `LTCG_API_KEY must start with 'ltcg_'` (@lunchtable/plugin-ltcg 0.1.0).
+            "must start with",
             "invalid api key",
             "Invalid API key",
             "API key is required",
@@ -324,6 +328,16 @@ mod tests {
                 Stage::Install,
                 "npm ERR! code ERESOLVE\nnpm ERR! ERESOLVE unable to resolve dependency tree",
                 Cause::PeerConflict,
+            ),
+            (
+                Stage::Init,
+                "@elizaos/plugin-github did not start: Invalid GitHub plugin configuration: [\n  {\n    \"code\": \"custom\"",
+                Cause::SettingsRejected,
+            ),
+            (
+                Stage::Init,
+                "@lunchtable/plugin-ltcg did not start: LTCG_API_KEY must start with 'ltcg_'. Check your API key.",
+                Cause::SettingsRejected,
             ),
             (
                 Stage::Init,
