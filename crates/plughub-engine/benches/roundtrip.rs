@@ -31,6 +31,8 @@ fn main() {
             egress: None,
             egress_hooks: None,
             caps: Default::default(),
+            pool: None,
+            urgency: plughub_engine::Urgency::Now,
         },
         settings: Settings {
             values: [("HELLO_API_KEY".to_string(), json!("k"))].into(),

@@ -27,6 +27,8 @@ fn spec(run: &std::path::Path, sandbox: Option<SandboxPolicy>) -> PluginSpec {
             egress: None,
             egress_hooks: None,
             caps: Default::default(),
+            pool: None,
+            urgency: plughub_engine::Urgency::Now,
         },
         settings: Settings {
             values: [("HELLO_API_KEY".to_string(), json!("k"))].into(),

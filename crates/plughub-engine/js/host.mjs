@@ -14,38 +14,7 @@ import { syncBuiltinESMExports } from 'node:module';
 
 const MAX_MESSAGE_BYTES = 1_000_000;
 const socketPath = process.env.PLUGHUB_SOCKET;
-const packageDir = process.env.PLUGHUB_PACKAGE;
-const egressPath = process.env.PLUGHUB_EGRESS;
-// `plughub dev test`: the plugin's own tests run here, and what they send over the network is noted for
-// `plughubTest.httpRequests()`. Never set for an execution.
-const devTest = process.env.PLUGHUB_DEV_TEST === '1';
-// The certificate authority of the operator's stubs (`--egress-map-ca`, or the one `plughub dev test`
-// makes for its stub), trusted on TLS to the mapped domains only: the proxy sends those to the stubs.
-const mappedCa = process.env.PLUGHUB_EGRESS_CA ? [...tls.rootCertificates, process.env.PLUGHUB_EGRESS_CA] : undefined;
-const mappedDomains = JSON.parse(process.env.PLUGHUB_EGRESS_MAPPED || '[]');
-// The same match as the proxy's (a name, or `*.example.com` for the names under it).
-function caFor(host) {
-  if (!mappedCa) return undefined;
-  const name = String(host).replace(/\.$/, '').toLowerCase();
-  const mapped = mappedDomains.some((d) => (d.startsWith('*.') ? name.endsWith(d.slice(1)) : name === d));
-  return mapped ? mappedCa : undefined;
-}
-// plughub's caps (crates/plughub-engine/src/caps.rs), the same figures it enforces on its side, so that
-// both stop at the same message; these defaults are its own.
-const caps = {
-  callbacks: 1_000,
-  callbackBytes: 1024 * 1024,
-  logLineBytes: 8 * 1024,
-  runtimeCallBytes: MAX_MESSAGE_BYTES,
-  ...JSON.parse(process.env.PLUGHUB_CAPS || '{}'),
-};
 delete process.env.PLUGHUB_SOCKET;
-delete process.env.PLUGHUB_PACKAGE;
-delete process.env.PLUGHUB_EGRESS;
-delete process.env.PLUGHUB_CAPS;
-delete process.env.PLUGHUB_DEV_TEST;
-delete process.env.PLUGHUB_EGRESS_CA;
-delete process.env.PLUGHUB_EGRESS_MAPPED;
 
 // Node's permission model refuses a child process with "Access to this API has been restricted", which
 // libraries pass on in their own words (patchright: "browserType.launch: Access to this API…"): the
@@ -81,8 +50,10 @@ for (const stream of [process.stdout, process.stderr]) stream._handle?.setBlocki
 const socket = net.createConnection(socketPath);
 socket.setNoDelay(true);
 
-// No plugin code runs until plughub has confined this process (its cgroup): the first line says so.
-await new Promise((resolve, reject) => {
+// This process boots without a plugin, possibly ahead of need, and waits: no plugin code runs until
+// plughub has confined it (its cgroup) and given it a package (mounted where PLUGHUB_PACKAGE says). The
+// first line says so, with what the plugin's process needs in its environment.
+const start = await new Promise((resolve, reject) => {
   let early = '';
   const onData = (chunk) => {
     early += chunk.toString('utf8');
@@ -92,12 +63,47 @@ await new Promise((resolve, reject) => {
     socket.pause();
     const first = JSON.parse(early.slice(0, newline));
     if (first.type !== 'plughub.start') reject(new Error(`plughub: expected plughub.start, got ${first.type}`));
-    else resolve();
+    else resolve(first);
   };
   socket.on('data', onData);
   socket.once('error', reject);
   socket.once('close', () => process.exit(0));
 });
+
+Object.assign(process.env, start.env);
+if (process.env.PLUGHUB_CWD) process.chdir(process.env.PLUGHUB_CWD);
+delete process.env.PLUGHUB_CWD;
+const packageDir = process.env.PLUGHUB_PACKAGE;
+const egressPath = process.env.PLUGHUB_EGRESS;
+// `plughub dev test`: the plugin's own tests run here, and what they send over the network is noted for
+// `plughubTest.httpRequests()`. Never set for an execution.
+const devTest = process.env.PLUGHUB_DEV_TEST === '1';
+// The certificate authority of the operator's stubs (`--egress-map-ca`, or the one `plughub dev test`
+// makes for its stub), trusted on TLS to the mapped domains only: the proxy sends those to the stubs.
+const mappedCa = process.env.PLUGHUB_EGRESS_CA ? [...tls.rootCertificates, process.env.PLUGHUB_EGRESS_CA] : undefined;
+const mappedDomains = JSON.parse(process.env.PLUGHUB_EGRESS_MAPPED || '[]');
+// The same match as the proxy's (a name, or `*.example.com` for the names under it).
+function caFor(host) {
+  if (!mappedCa) return undefined;
+  const name = String(host).replace(/\.$/, '').toLowerCase();
+  const mapped = mappedDomains.some((d) => (d.startsWith('*.') ? name.endsWith(d.slice(1)) : name === d));
+  return mapped ? mappedCa : undefined;
+}
+// plughub's caps (crates/plughub-engine/src/caps.rs), the same figures it enforces on its side, so that
+// both stop at the same message; these defaults are its own.
+const caps = {
+  callbacks: 1_000,
+  callbackBytes: 1024 * 1024,
+  logLineBytes: 8 * 1024,
+  runtimeCallBytes: MAX_MESSAGE_BYTES,
+  ...JSON.parse(process.env.PLUGHUB_CAPS || '{}'),
+};
+delete process.env.PLUGHUB_PACKAGE;
+delete process.env.PLUGHUB_EGRESS;
+delete process.env.PLUGHUB_CAPS;
+delete process.env.PLUGHUB_DEV_TEST;
+delete process.env.PLUGHUB_EGRESS_CA;
+delete process.env.PLUGHUB_EGRESS_MAPPED;
 
 // JSON of what a plugin gives, where only a true cycle (an object inside itself) is cut: an object met
 // twice side by side (two actions sharing one similes array) is written twice, as it is data.

@@ -1,13 +1,16 @@
 #![doc = include_str!("../README.md")]
 
+mod boot;
 mod caps;
 mod error;
 mod lines;
 mod plugin;
+mod pool;
 mod runtime;
 mod sandboxing;
 mod worker;
 
+pub use boot::{BootSpec, Booted, Urgency};
 pub use caps::{CallbackCap, Caps};
 pub use error::EngineError;
 pub use plughub_egress::{
@@ -18,6 +21,7 @@ pub use plugin::{
     Invocation, LoadedPlugin, PluginSpec, RouteRequest, RouteResponse, RunContext, Settings,
     message,
 };
+pub use pool::WorkerPool;
 pub use runtime::{LocalRuntime, RuntimeFuture, RuntimeHost};
 pub use worker::{EgressHooks, LogLine, LogMark, Worker, WorkerSpec};
 

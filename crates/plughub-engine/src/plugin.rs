@@ -90,6 +90,11 @@ impl LoadedPlugin {
         runtime: Arc<dyn RuntimeHost>,
     ) -> Result<LoadedPlugin, EngineError> {
         let worker = Worker::spawn(&spec.worker, runtime).await?;
+        LoadedPlugin::init(worker, spec).await
+    }
+
+    /// Runs the `init` of the plugin `worker` has loaded, with the settings of `spec`.
+    pub async fn init(worker: Worker, spec: &PluginSpec) -> Result<LoadedPlugin, EngineError> {
         let config = json!({
             "settings": spec.settings.values,
             "agentId": spec.settings.agent_id,

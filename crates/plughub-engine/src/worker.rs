@@ -5,27 +5,26 @@
 //! in hand with a clear error.
 
 use crate::EngineError;
+use crate::boot::{BootSpec, Booted, Urgency};
 use crate::caps::{CallbackCap, Caps, bytes, cut, cut_marker, thousands};
 use crate::lines::{Line, next_line};
+use crate::pool::WorkerPool;
 use crate::runtime::RuntimeHost;
 use plughub_egress::{Admission, EgressPolicy, EgressProxy, EgressRecord, SystemResolver};
 use plughub_protocol::{
     CodecError, HostMessage, MAX_MESSAGE_BYTES, Manifest, RequestId, WorkerMessage, decode_worker,
     encode,
 };
-use plughub_sandbox::{Sandbox, SandboxPaths, SandboxPolicy};
+use plughub_sandbox::SandboxPolicy;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncWriteExt, BufReader};
-use tokio::net::UnixListener;
 use tokio::net::unix::OwnedWriteHalf;
-use tokio::process::Command;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 /// How to start a worker.
@@ -56,6 +55,25 @@ pub struct WorkerSpec {
     /// What the plugin may make plughub hold: its log, callbacks, events and runtime calls
     /// (`Caps::default()` unless a test wants smaller figures).
     pub caps: Caps,
+    /// Workers booted ahead of need, taken from when one of these limits is there (`None`: booted when
+    /// needed).
+    pub pool: Option<Arc<WorkerPool>>,
+    /// Whether a run waits for this worker, or it starts ahead of need (a recycled worker's successor),
+    /// booting at the lowest CPU priority when no booted worker is kept for it.
+    pub urgency: Urgency,
+}
+
+impl WorkerSpec {
+    /// How its worker boots, before it has a plugin.
+    pub fn boot(&self) -> BootSpec {
+        BootSpec {
+            node: self.node.clone(),
+            run_dir: self.run_dir.clone(),
+            start_timeout: self.start_timeout,
+            memory_mb: self.memory_mb,
+            sandbox: self.sandbox.clone(),
+        }
+    }
 }
 
 /// What a worker's egress proxy tells and asks: each request as it ends (besides the worker's log),
@@ -116,8 +134,9 @@ struct Log {
 }
 
 #[derive(Default)]
-struct Shared {
-    caps: Caps,
+pub(crate) struct Shared {
+    /// The caps of the plugin it runs, set when it is assigned one; the defaults until then.
+    caps: std::sync::OnceLock<Caps>,
     pending: Mutex<HashMap<RequestId, Pending>>,
     /// Requests stopped at a cap whose run has not answered yet: what they still send is dropped
     /// quietly (it is no forgery), and their answer ends them.
@@ -125,23 +144,29 @@ struct Shared {
     log: Mutex<Log>,
     /// Who watches the log as it is written (`Worker::watch_log`); dropped watchers are forgotten.
     watchers: Mutex<Vec<mpsc::Sender<LogLine>>>,
-    ended: Mutex<Option<String>>,
-    kill: Mutex<Option<oneshot::Sender<()>>>,
+    pub(crate) ended: Mutex<Option<String>>,
+    pub(crate) kill: Mutex<Option<oneshot::Sender<()>>>,
     forged: AtomicU64,
     /// Events emitted in the current execution.
     events: AtomicUsize,
 }
 
+static DEFAULT_CAPS: std::sync::LazyLock<Caps> = std::sync::LazyLock::new(Caps::default);
+
 impl Shared {
-    fn log(&self, stream: &str, text: String) {
+    pub(crate) fn caps(&self) -> &Caps {
+        self.caps.get().unwrap_or(&DEFAULT_CAPS)
+    }
+
+    pub(crate) fn log(&self, stream: &str, text: String) {
         self.log_cut(stream, text, 0);
     }
 
     /// Logs a line of which `already_cut` bytes were left out before it got here; a line over the cap
     /// is cut, with a marker saying how much is missing. The oldest lines go past the worker's caps.
-    fn log_cut(&self, stream: &str, text: String, already_cut: u64) {
+    pub(crate) fn log_cut(&self, stream: &str, text: String, already_cut: u64) {
         let printed = text.len() as u64 + already_cut;
-        let (mut text, left_out) = cut(text, self.caps.log_line_bytes);
+        let (mut text, left_out) = cut(text, self.caps().log_line_bytes);
         let left_out = left_out as u64 + already_cut;
         if left_out > 0 {
             text.push_str(&cut_marker(left_out as usize));
@@ -165,8 +190,8 @@ impl Shared {
         log.mark.bytes += printed;
         log.bytes += line.text.len();
         log.lines.push_back(Kept { line, printed });
-        while log.lines.len() > self.caps.worker_log_lines
-            || (log.bytes > self.caps.worker_log_bytes && log.lines.len() > 1)
+        while log.lines.len() > self.caps().worker_log_lines
+            || (log.bytes > self.caps().worker_log_bytes && log.lines.len() > 1)
         {
             let oldest = log.lines.pop_front().expect("not empty");
             log.bytes -= oldest.line.text.len();
@@ -174,7 +199,7 @@ impl Shared {
     }
 
     /// Ends the worker (once): the reason is kept, the process killed, what was in hand failed.
-    fn end(&self, reason: String) {
+    pub(crate) fn end(&self, reason: String) {
         {
             let mut ended = self.ended.lock().expect("not poisoned");
             if ended.is_none() {
@@ -187,7 +212,7 @@ impl Shared {
         self.pending.lock().expect("not poisoned").clear();
     }
 
-    fn exited(&self) -> EngineError {
+    pub(crate) fn exited(&self) -> EngineError {
         let reason = self
             .ended
             .lock()
@@ -218,7 +243,7 @@ impl Shared {
         self.log("plughub", error.to_string());
         let _ = pending.reply.send(Err(error));
         let shared = self.clone();
-        let grace = self.caps.stop_grace;
+        let grace = self.caps().stop_grace;
         tokio::spawn(async move {
             tokio::time::sleep(grace).await;
             if shared.stopped.lock().expect("not poisoned").contains(&id) {
@@ -253,155 +278,95 @@ impl Drop for AbortOnDrop {
 }
 
 impl Worker {
-    /// Starts Node.js with the host script on the plugin and waits until it has loaded the plugin.
+    /// A worker running the plugin of `spec`: one booted ahead from `spec.pool` when it has one for
+    /// these limits, else one booted now; then assigned the plugin, which it loads.
     pub async fn spawn(
         spec: &WorkerSpec,
         runtime: Arc<dyn RuntimeHost>,
     ) -> Result<Worker, EngineError> {
-        let host = write_host_script(&spec.run_dir)?;
-        // 64 random bits name the worker's files: enough to never meet another's, and short, because a
-        // Unix socket's path (below) holds at most 107 bytes.
-        let id = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
-        check_socket_room(&spec.run_dir)?;
-        let mut command = Command::new(&spec.node);
-        // Nothing of plughub's environment reaches the worker: it is cleared before anything is set.
-        command.env_clear();
-        let (socket_path, mut socket_dir, sandbox) = match &spec.sandbox {
-            Some(policy) => {
-                let socket_dir = spec.run_dir.join(format!("w-{id}.d"));
-                std::fs::create_dir_all(&socket_dir).map_err(|e| io(&socket_dir, e))?;
-                let paths = SandboxPaths {
-                    node: crate::sandboxing::resolve_node(&spec.node),
-                    package_dir: spec.package_dir.clone(),
-                    host_script: host.clone(),
-                    socket_dir: socket_dir.clone(),
-                    work_dir: spec.run_dir.join(format!("w-{id}.box")),
-                };
-                let sandbox = Sandbox::prepare(paths, policy)
-                    .map_err(|e| EngineError::Start(format!("its sandbox: {e}")))?;
-                let flag = policy
-                    .node_permissions
-                    .then(|| crate::sandboxing::node_permission_flag(&spec.node, &spec.run_dir))
-                    .flatten();
-                if let Some(flag) = &flag {
-                    command.args(sandbox.node_flags(flag));
-                }
-                (
-                    socket_dir.join("sock"),
-                    Some(socket_dir),
-                    Some((sandbox, flag)),
-                )
-            }
-            None => (spec.run_dir.join(format!("w-{id}.sock")), None, None),
+        let boot = spec.boot();
+        let booted = match &spec.pool {
+            Some(pool) => pool.take(&boot, spec.urgency).await?,
+            None => Booted::boot(&boot, spec.urgency).await?,
         };
-        let listener = UnixListener::bind(&socket_path).map_err(|e| io(&socket_path, e))?;
-        let mut egress_listener = None;
-        if let Some((sandbox, _)) = &sandbox {
-            let start =
-                |e: plughub_sandbox::SandboxError| EngineError::Start(format!("its sandbox: {e}"));
-            sandbox.grant_socket(&socket_path).map_err(start)?;
-            if let (Some(policy), Some(dir)) = (&spec.egress, &socket_dir) {
-                let egress_path = dir.join("egress.sock");
-                let listener = UnixListener::bind(&egress_path).map_err(|e| io(&egress_path, e))?;
-                sandbox.grant_socket(&egress_path).map_err(start)?;
-                command.env("PLUGHUB_EGRESS", &egress_path);
-                command.envs(mapped_env(policy));
-                egress_listener = Some((listener, policy.clone()));
-            }
-            sandbox.apply(&mut command);
-        } else {
-            // Even unsandboxed, out of plughub's process group and session (the sandbox does the same).
-            Sandbox::own_session(&mut command);
-            // With an egress policy the worker goes out through the proxy, sandbox or not: the permission
-            // check stands, and mapped domains (the operator's stubs, `plughub dev test`'s) reach their
-            // stubs. Without one, an unsandboxed worker is a plain process (the operator's choice).
-            if let Some(policy) = &spec.egress {
-                // In a folder of its own, removed with the worker as a sandboxed one's is.
-                let dir = spec.run_dir.join(format!("w-{id}.d"));
-                std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
-                let egress_path = dir.join("egress.sock");
-                let listener = UnixListener::bind(&egress_path).map_err(|e| io(&egress_path, e))?;
-                command.env("PLUGHUB_EGRESS", &egress_path);
-                command.envs(mapped_env(policy));
-                egress_listener = Some((listener, policy.clone()));
-                socket_dir = Some(dir);
-            }
-        }
-        // A V8 heap flag makes V8 refuse the code cache Node carries for its own modules (their flags
-        // must match the build's): measured here, a start then costs 120 ms of CPU instead of 70, and
-        // the warm pool starts a worker every 100 executions. So where a memory cgroup holds the
-        // worker, the cgroup alone caps it. The trade-off: V8 then sizes its heap by the machine (it
-        // cannot see the cgroup from inside the sandbox), so a plugin whose live heap nears the plan's
-        // memory is ended by the kernel (reported as over its memory) where V8 would have collected
-        // harder first; one far below it is unaffected (V8 collects by live size, not by the cap).
-        let cgroup_caps_memory = sandbox.as_ref().is_some_and(|(s, _)| s.limits_memory());
-        if let Some(mb) = spec.memory_mb.filter(|_| !cgroup_caps_memory) {
-            command.arg(format!("--max-old-space-size={mb}"));
-        }
-        command
-            .arg(&host)
-            .envs(spec.env.iter().map(|(k, v)| (k, v)))
-            .env("PLUGHUB_SOCKET", &socket_path)
-            .env("PLUGHUB_PACKAGE", &spec.package_dir)
-            .env("PLUGHUB_CAPS", spec.caps.for_host())
-            .current_dir(&spec.package_dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        // The worker's socket goes once it is connected (nobody else may connect); its directory, with
-        // the egress socket, when the worker has ended.
-        let remove_socket = || drop(std::fs::remove_file(&socket_path));
-        let mut child = command.spawn().map_err(|e| {
-            remove_socket();
-            if let Some(dir) = &socket_dir {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-            match (&sandbox, e.kind()) {
-                (_, std::io::ErrorKind::NotFound) | (None, _) => {
-                    EngineError::NoNode(format!("{}: {e}", spec.node.display()))
+        Worker::assign(booted, spec, runtime).await
+    }
+
+    /// Gives a booted worker its plugin: the package mounted where the worker looks for it (in a
+    /// sandbox: nowhere else of the host's packages is visible), the egress proxy of the plugin's
+    /// grants on the worker's egress socket, and `plughub.start` with what the plugin's process needs;
+    /// then waits until it has loaded the plugin.
+    pub async fn assign(
+        booted: Booted,
+        spec: &WorkerSpec,
+        runtime: Arc<dyn RuntimeHost>,
+    ) -> Result<Worker, EngineError> {
+        let Booted {
+            shared,
+            stream,
+            pid,
+            sandbox,
+            egress_listener,
+            egress_path,
+            exited: mut exit_rx,
+            lowered,
+            booted_at,
+            urgency,
+            mut guard,
+        } = booted;
+        shared.log(
+            "plughub",
+            format!(
+                "given its plugin, {} ms after it booted{}",
+                booted_at.elapsed().as_millis(),
+                if urgency == Urgency::Ahead {
+                    ", ahead of need"
+                } else {
+                    ""
                 }
-                (Some(_), _) => EngineError::Start(format!(
-                    "its sandbox could not be entered ({e}); `plughub doctor` shows what this machine allows"
-                )),
+            ),
+        );
+        let _ = shared.caps.set(spec.caps.clone());
+        let package = match &sandbox {
+            Some(sandbox) => {
+                let (sandbox, package_dir) = (sandbox.clone(), spec.package_dir.clone());
+                tokio::task::spawn_blocking(move || sandbox.mount_package(&package_dir))
+                    .await
+                    .map_err(|e| EngineError::Start(format!("its package: {e}")))?
+                    .map_err(|e| EngineError::Start(format!("its package: {e}")))?;
+                PathBuf::from(plughub_sandbox::PACKAGE_MOUNT)
             }
-        })?;
-        let pid = child.id().unwrap_or_default();
-        let sandboxed = sandbox.is_some();
-        // The worker is moved into its cgroup from here while Node starts; it loads the plugin only
-        // once told it is confined.
-        let confining = sandbox
-            .as_ref()
-            .and_then(|(sandbox, _)| sandbox.confiner())
-            .map(|confiner| tokio::task::spawn_blocking(move || confiner.confine(pid)));
-        let shared = Arc::new(Shared {
-            caps: spec.caps.clone(),
-            ..Shared::default()
-        });
-        let sandbox = sandbox.map(|(sandbox, flag)| {
-            for layer in sandbox.layers() {
-                shared.log("sandbox", layer.clone());
-            }
-            match flag {
-                Some(flag) => shared.log("sandbox", format!("Node permission model ({flag}): reads of the package, writes in /tmp; no child processes, workers or addons")),
-                None => shared.log("sandbox", "Node permission model: not in force".into()),
-            }
-            sandbox
-        });
-        for (stream, name) in [
-            (child.stdout.take().map(Either::Out), "stdout"),
-            (child.stderr.take().map(Either::Err), "stderr"),
-        ] {
-            if let Some(stream) = stream {
-                tokio::spawn(capture(stream, name, shared.clone()));
-            }
+            None => spec.package_dir.clone(),
+        };
+        if lowered {
+            tokio::task::spawn_blocking(move || plughub_sandbox::priority::raise_to_ordinary(pid))
+                .await
+                .map_err(|e| EngineError::Start(format!("its priority: {e}")))?;
         }
-        let egress = egress_listener.map(|(listener, policy)| {
+        // What the host script reads from its environment once started, and the plugin's own.
+        let mut env: Vec<(String, String)> = spec.env.clone();
+        env.push(("PLUGHUB_PACKAGE".into(), package.display().to_string()));
+        env.push(("PLUGHUB_CAPS".into(), spec.caps.for_host()));
+        if sandbox.is_none() {
+            // Unsandboxed, a worker runs in its package as a program under plain npm does.
+            env.push(("PLUGHUB_CWD".into(), spec.package_dir.display().to_string()));
+        }
+        // With an egress policy the worker goes out through the proxy, sandbox or not: the permission
+        // check stands, and mapped domains (the operator's stubs, `plughub dev test`'s) reach their
+        // stubs. Without one, a sandboxed worker has no way out at all, and an unsandboxed one is a
+        // plain process (the operator's choice).
+        let egress = spec.egress.as_ref().map(|policy| {
+            env.push(("PLUGHUB_EGRESS".into(), egress_path.display().to_string()));
+            env.extend(
+                mapped_env(policy)
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v)),
+            );
             let log = shared.clone();
             let hooks = spec.egress_hooks.clone();
             let admission = hooks.as_ref().and_then(|h| h.admission.clone());
             let proxy = EgressProxy::with_admission(
-                policy,
+                policy.clone(),
                 Arc::new(SystemResolver),
                 admission,
                 move |r| {
@@ -413,68 +378,14 @@ impl Worker {
             );
             (
                 proxy.clone(),
-                AbortOnDrop(tokio::spawn(proxy.serve(listener))),
+                AbortOnDrop(tokio::spawn(proxy.serve(egress_listener))),
             )
         });
-        let (kill_tx, kill_rx) = oneshot::channel();
-        *shared.kill.lock().expect("not poisoned") = Some(kill_tx);
-        let (exit_tx, mut exit_rx) = oneshot::channel::<()>();
-        tokio::spawn(watch(
-            child,
-            kill_rx,
-            shared.clone(),
-            exit_tx,
-            sandbox,
-            socket_dir,
-        ));
-
-        let accepted = tokio::time::timeout(spec.start_timeout, async {
-            loop {
-                tokio::select! {
-                    accepted = listener.accept() => {
-                        let (stream, _) = accepted.map_err(|e| io(&socket_path, e))?;
-                        // Only the worker we started may speak for the plugin.
-                        let peer = stream.peer_cred().ok().and_then(|c| c.pid());
-                        // In a sandbox the worker is the child of the process plughub started (the
-                        // first process of its pid namespace).
-                        if let Some(peer) = peer.filter(|p| {
-                            *p == pid as i32 || (sandboxed && parent_of(*p) == Some(pid as i32))
-                        }) {
-                            return Ok((stream, peer as u32));
-                        }
-                    }
-                    _ = &mut exit_rx => return Err(shared.exited()),
-                }
-            }
-        })
-        .await;
-        remove_socket();
-        let (stream, process) = match accepted {
-            Ok(Ok(accepted)) => accepted,
-            Ok(Err(e)) => return Err(e),
-            Err(_) => {
-                shared.end("it did not connect in time".into());
-                return Err(EngineError::Timeout {
-                    what: "loading the plugin".into(),
-                    seconds: spec.start_timeout.as_secs(),
-                });
-            }
-        };
-        if let Some(confining) = confining {
-            let confined = match confining.await {
-                Ok(Ok(worker)) if worker == process => Ok(()),
-                Ok(Ok(worker)) => Err(format!("its cgroup took process {worker}, not the worker")),
-                Ok(Err(e)) => Err(format!("its cgroup: {e}")),
-                Err(e) => Err(format!("its cgroup: {e}")),
-            };
-            if let Err(why) = confined {
-                shared.end(why.clone());
-                return Err(EngineError::Start(why));
-            }
-        }
         let (read, mut write) = stream.into_split();
-        let start =
-            encode(&HostMessage::Start).map_err(|e| EngineError::Protocol(e.to_string()))?;
+        let start = encode(&HostMessage::Start {
+            env: env.into_iter().collect(),
+        })
+        .map_err(|e| EngineError::Protocol(e.to_string()))?;
         if write.write_all(&start).await.is_err() {
             shared.end("its channel closed".into());
             return Err(shared.exited());
@@ -501,7 +412,7 @@ impl Worker {
             },
             Ok(Ok(_)) | Ok(Err(_)) => {
                 // Give the exit watcher a moment to record why.
-                let _ = tokio::time::timeout(Duration::from_millis(500), exit_rx).await;
+                let _ = tokio::time::timeout(Duration::from_millis(500), &mut exit_rx).await;
                 return Err(shared.exited());
             }
             Err(_) => {
@@ -519,12 +430,13 @@ impl Worker {
             writer.clone(),
             runtime,
         ));
+        guard.assigned = true;
         Ok(Worker {
             manifest,
             writer,
             shared,
             next_id: AtomicU64::new(1),
-            pid: process,
+            pid,
             egress,
         })
     }
@@ -653,7 +565,7 @@ impl Worker {
     /// `Caps::run_log_lines` and `Caps::run_log_bytes`, after a first line saying how many lines, and
     /// bytes as printed, were left out (those the worker no longer keeps included).
     pub fn log_since(&self, mark: LogMark) -> Vec<LogLine> {
-        let caps = &self.shared.caps;
+        let caps = self.shared.caps();
         let log = self.shared.log.lock().expect("not poisoned");
         let lines = log.mark.lines.saturating_sub(mark.lines);
         let printed = log.mark.bytes.saturating_sub(mark.bytes);
@@ -727,69 +639,8 @@ impl Drop for Worker {
     }
 }
 
-enum Either {
-    Out(tokio::process::ChildStdout),
-    Err(tokio::process::ChildStderr),
-}
-
 /// Bytes of a run's log kept free for the line saying what was cut from it.
 const RUN_LOG_MARKER_ROOM: usize = 256;
-
-/// The plugin's own output, line by line (cut when too long), into its log.
-async fn capture(stream: Either, name: &str, shared: Arc<Shared>) {
-    let reader: Box<dyn tokio::io::AsyncRead + Unpin + Send> = match stream {
-        Either::Out(s) => Box::new(s),
-        Either::Err(s) => Box::new(s),
-    };
-    let mut reader = BufReader::new(reader);
-    while let Ok(Some(line)) = next_line(&mut reader, shared.caps.log_line_bytes).await {
-        match line {
-            Line::Complete(bytes) => shared.log(name, String::from_utf8_lossy(&bytes).into_owned()),
-            Line::TooLong(bytes, total) => shared.log_cut(
-                name,
-                String::from_utf8_lossy(&bytes).into_owned(),
-                (total - bytes.len()) as u64,
-            ),
-        }
-    }
-}
-
-/// Waits for the process to end (or ends it when asked), then records why.
-async fn watch(
-    mut child: tokio::process::Child,
-    kill: oneshot::Receiver<()>,
-    shared: Arc<Shared>,
-    exited: oneshot::Sender<()>,
-    sandbox: Option<Sandbox>,
-    socket_dir: Option<PathBuf>,
-) {
-    let mut reason = tokio::select! {
-        status = child.wait() => match status {
-            Ok(s) => match (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)) {
-                (Some(code), _) => format!("it exited with code {code}"),
-                (None, Some(signal)) => format!("it was killed by signal {signal}"),
-                _ => "it exited".into(),
-            },
-            Err(e) => format!("cannot wait for it: {e}"),
-        },
-        _ = kill => {
-            let _ = child.kill().await;
-            "ended by plughub".into()
-        }
-    };
-    if let Some(sandbox) = &sandbox
-        && sandbox.oom_killed()
-    {
-        reason = format!("{reason}: it went over its memory limit");
-    }
-    // The worker is gone: its cgroup and mount point go with the sandbox, and its sockets.
-    drop(sandbox);
-    if let Some(dir) = socket_dir {
-        let _ = std::fs::remove_dir_all(dir);
-    }
-    shared.end(reason);
-    let _ = exited.send(());
-}
 
 /// Reads the worker's messages: answers go to their requests, runtime calls to the runtime, logs to the
 /// log. A line that breaks the protocol ends the worker. Runtime calls are answered at most
@@ -801,7 +652,7 @@ async fn read_messages(
     writer: Arc<tokio::sync::Mutex<OwnedWriteHalf>>,
     runtime: Arc<dyn RuntimeHost>,
 ) {
-    let in_flight = Arc::new(Semaphore::new(shared.caps.runtime_calls_in_flight.max(1)));
+    let in_flight = Arc::new(Semaphore::new(shared.caps().runtime_calls_in_flight.max(1)));
     loop {
         let line = match next_line(&mut reader, MAX_MESSAGE_BYTES).await {
             Ok(Some(Line::Complete(line))) => line,
@@ -852,7 +703,7 @@ async fn read_messages(
                     })
                     .unwrap_or_else(|| runtime.clone());
                 let writer = writer.clone();
-                let cap = shared.caps.runtime_call_bytes;
+                let cap = shared.caps().runtime_call_bytes;
                 tokio::spawn(async move {
                     // The call runs in a task of its own: were the runtime to panic, the plugin still
                     // gets an answer (an error) instead of waiting for ever, and nothing else stops.
@@ -921,7 +772,7 @@ async fn read_messages(
                 };
                 request.sent += 1;
                 request.sent_bytes += size;
-                let caps = &shared.caps;
+                let caps = shared.caps();
                 let over = if request.sent > caps.callbacks {
                     Some(CallbackCap::Count(caps.callbacks))
                 } else if request.sent_bytes > caps.callback_bytes {
@@ -974,7 +825,7 @@ async fn read_messages(
 /// Why a runtime call of `size` bytes is refused before the runtime sees it, if it is: over the cap of
 /// a call, or an event past the caps of the execution.
 fn refuse_call(shared: &Shared, method: &str, size: usize) -> Option<String> {
-    let caps = &shared.caps;
+    let caps = shared.caps();
     if size > caps.runtime_call_bytes {
         return Some(format!(
             "runtime.{method}(): its arguments are {} bytes, over the {}-byte cap of a runtime call",
@@ -999,24 +850,6 @@ fn refuse_call(shared: &Shared, method: &str, size: usize) -> Option<String> {
             thousands(caps.events as u64)
         )
     })
-}
-
-/// Writes the host script into the run folder (owner-only), unless it is there already as it should be.
-fn write_host_script(run_dir: &Path) -> Result<PathBuf, EngineError> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::create_dir_all(run_dir).map_err(|e| io(run_dir, e))?;
-    std::fs::set_permissions(run_dir, std::fs::Permissions::from_mode(0o700))
-        .map_err(|e| io(run_dir, e))?;
-    let path = run_dir.join(format!(
-        "host-{}.mjs",
-        env!("CARGO_PKG_VERSION").replace('.', "_")
-    ));
-    if std::fs::read_to_string(&path).ok().as_deref() != Some(crate::HOST_SCRIPT) {
-        let temp = run_dir.join(format!(".host-{}.mjs", uuid::Uuid::new_v4().simple()));
-        std::fs::write(&temp, crate::HOST_SCRIPT).map_err(|e| io(&temp, e))?;
-        std::fs::rename(&temp, &path).map_err(|e| io(&path, e))?;
-    }
-    Ok(path)
 }
 
 /// One request through the egress proxy, as a log line: host, method, status, bytes, and why refused.
@@ -1048,41 +881,4 @@ fn describe_egress(r: &EgressRecord) -> String {
         line.push_str(why);
     }
     line
-}
-
-/// The parent pid of a process, from `/proc/<pid>/stat` (after the parenthesised name, the state, then
-/// the parent).
-fn parent_of(pid: i32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    after_name.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// The longest path a Unix socket may be bound at (`sun_path` holds 108 bytes with the final NUL).
-const SOCKET_PATH_MAX: usize = 107;
-
-/// The longest name a worker's socket takes below the run folder: `/w-<16 hex>.d/egress.sock`.
-const SOCKET_NAME_LEN: usize = "/w-0123456789abcdef.d/egress.sock".len();
-
-/// Refuses, saying what to do, a run folder too deep for the workers' sockets: bound there, they would fail
-/// with a bare "path too long" from the kernel.
-fn check_socket_room(run_dir: &Path) -> Result<(), EngineError> {
-    let room = SOCKET_PATH_MAX - SOCKET_NAME_LEN;
-    let len = run_dir.as_os_str().len();
-    if len > room {
-        return Err(EngineError::Start(format!(
-            "its sockets would be too long a path: the run folder {} is {len} bytes, and a Unix socket's \
-             path holds at most {SOCKET_PATH_MAX}, which leaves {room} for the folder; use a data \
-             directory with a shorter path (--data-dir or PLUGHUB_DATA_DIR)",
-            run_dir.display()
-        )));
-    }
-    Ok(())
-}
-
-fn io(path: &Path, source: std::io::Error) -> EngineError {
-    EngineError::Io {
-        path: path.display().to_string(),
-        source,
-    }
 }

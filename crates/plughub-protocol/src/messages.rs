@@ -13,9 +13,14 @@ pub type RequestId = u64;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum HostMessage {
-    /// The first line to a worker: it has been confined (its cgroup joined), and may load the plugin.
+    /// The first line to a worker, which booted without a plugin: it has been confined (its cgroup
+    /// joined) and given its package; `env` is added to its environment (the plugin's own variables,
+    /// and the host script's `PLUGHUB_*` settings: where the package is, the egress socket, the caps),
+    /// and it may load the plugin.
     #[serde(rename = "plughub.start")]
-    Start,
+    Start {
+        env: std::collections::BTreeMap<String, String>,
+    },
     #[serde(rename = "plugin.init")]
     Init { id: RequestId, config: Value },
     #[serde(rename = "action.validate")]
@@ -128,7 +133,7 @@ impl HostMessage {
             | InvokeModel { id, .. }
             | ListTests { id }
             | RunTest { id, .. } => Some(*id),
-            Start | RuntimeResult { .. } | RuntimeError { .. } => None,
+            Start { .. } | RuntimeResult { .. } | RuntimeError { .. } => None,
         }
     }
 }

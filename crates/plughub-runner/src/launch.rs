@@ -7,7 +7,7 @@
 use crate::egress::NetworkLog;
 use crate::models::ModelRouter;
 use crate::{RunError, Runner, StoreRuntime};
-use plughub_engine::{EgressPolicy, LoadedPlugin, PluginSpec, Settings, WorkerSpec};
+use plughub_engine::{EgressPolicy, LoadedPlugin, PluginSpec, Settings, Urgency, WorkerSpec};
 use plughub_lifecycle::ExecutionContext;
 use serde_json::json;
 use std::sync::Arc;
@@ -54,13 +54,39 @@ impl Runner {
             .await?)
     }
 
-    /// Starts the instance of `context`; `depth` counts the model calls that led here.
+    /// Starts the instance of `context` for a run that waits for it; `depth` counts the model calls
+    /// that led here.
     pub(crate) async fn start(
         &self,
         context: ExecutionContext,
         agent: &str,
         timeout: Option<Duration>,
         depth: usize,
+    ) -> Result<Launched, RunError> {
+        self.start_with(context, agent, timeout, depth, Urgency::Now)
+            .await
+    }
+
+    /// Starts the instance of `context` ahead of need (a recycled worker's successor, which nothing
+    /// waits for): when no booted worker is kept, its worker boots at the lowest CPU priority, so the
+    /// executions served meanwhile keep the CPU.
+    pub(crate) async fn start_ahead(
+        &self,
+        context: ExecutionContext,
+        agent: &str,
+        timeout: Option<Duration>,
+    ) -> Result<Launched, RunError> {
+        self.start_with(context, agent, timeout, 0, Urgency::Ahead)
+            .await
+    }
+
+    async fn start_with(
+        &self,
+        context: ExecutionContext,
+        agent: &str,
+        timeout: Option<Duration>,
+        depth: usize,
+        urgency: Urgency,
     ) -> Result<Launched, RunError> {
         let context = context.kept();
         let policy = self.policy();
@@ -103,6 +129,8 @@ impl Runner {
                 }),
                 egress_hooks: Some(reporter),
                 caps: Default::default(),
+                pool: self.booted_workers(),
+                urgency,
             },
             settings: Settings {
                 values: context.settings.clone(),

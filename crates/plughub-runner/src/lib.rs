@@ -30,7 +30,7 @@ pub use request::{Component, ExecutionRequest, Outcome};
 pub use runtime::StoreRuntime;
 
 use plughub_domain::execution_policy::ExecutionPolicy;
-use plughub_engine::{EgressPolicy, SandboxPolicy};
+use plughub_engine::{EgressPolicy, SandboxPolicy, WorkerPool};
 use plughub_lifecycle::Installer;
 use plughub_secrets::KeyRing;
 use std::path::PathBuf;
@@ -68,6 +68,8 @@ struct Inner {
     metrics: Metrics,
     /// What `plughub dev test` changes (scripted models, its environment); never on a server.
     dev: Option<DevRun>,
+    /// Workers booted ahead of need (a server's; a command that runs once boots what it runs).
+    booted: Option<Arc<WorkerPool>>,
 }
 
 impl Runner {
@@ -83,7 +85,23 @@ impl Runner {
             hints: Default::default(),
             metrics: Metrics::default(),
             dev: None,
+            booted: None,
         }))
+    }
+
+    /// This runner keeping `per_spec` workers booted ahead of need for each set of limits it has run
+    /// plugins under lately (a server's runner; 0 keeps none). Before it is shared.
+    pub fn with_booted_workers(mut self, per_spec: usize) -> Runner {
+        let inner =
+            Arc::get_mut(&mut self.0).expect("with_booted_workers is called on a new runner");
+        inner.booted =
+            (per_spec > 0).then(|| WorkerPool::new(per_spec, inner.config.policy.worker_idle));
+        self
+    }
+
+    /// Workers booted ahead of need, when this runner keeps them.
+    pub(crate) fn booted_workers(&self) -> Option<Arc<WorkerPool>> {
+        self.0.booted.clone()
     }
 
     /// This runner for `plughub dev test`: models answered from `dev`'s script, its environment added

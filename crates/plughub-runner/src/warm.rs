@@ -163,6 +163,9 @@ impl Runner {
     /// ends once its network requests are recorded.
     pub async fn shut_down(&self) {
         self.release_execution_slots().await;
+        if let Some(pool) = self.booted_workers() {
+            pool.clear();
+        }
         self.end_workers().await;
     }
 
@@ -231,6 +234,9 @@ impl Runner {
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticks.tick().await;
+                if let Some(pool) = runner.booted_workers() {
+                    pool.reap();
+                }
                 let ended = runner.reap_warm().await;
                 if ended > 0 {
                     tracing::info!(
@@ -285,7 +291,7 @@ impl Runner {
                     let (runner, context, agent) =
                         (self.clone(), context.clone(), agent.to_string());
                     warm.successor = Some(tokio::spawn(async move {
-                        runner.start(context, &agent, Some(timeout), 0).await
+                        runner.start_ahead(context, &agent, Some(timeout)).await
                     }));
                 }
                 warm.executions += 1;

@@ -65,10 +65,17 @@ pub(crate) fn enter(prepared: &Prepared) -> Result<()> {
         check(libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0))?;
     }
     if let Some((ruleset, rights)) = prepared.landlock {
-        // Everything in the scratch directory but executing what was written there.
+        // Everything in the scratch directory but executing what was written there; reads beneath the
+        // folder of the package's mount point, where plughub mounts the package it gives the worker.
         let scratch = rights & !crate::landlock::EXECUTE;
+        let package = crate::landlock::READ_FILE | crate::landlock::READ_DIR;
         // SAFETY: the ruleset descriptor is held open by `prepared` until the spawn returns.
-        unsafe { crate::landlock::restrict_with_scratch(ruleset, c"/tmp", scratch)? };
+        unsafe {
+            crate::landlock::restrict_in_root(
+                ruleset,
+                &[(c"/tmp", scratch), (crate::PACKAGE_PARENT_C, package)],
+            )?
+        };
     }
     for program in &prepared.seccomp {
         seccompiler::apply_filter(program).map_err(|e| Error::other(e.to_string()))?;

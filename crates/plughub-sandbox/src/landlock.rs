@@ -153,27 +153,30 @@ pub(crate) unsafe fn add_rule(ruleset: RawFd, parent: RawFd, access: u64) -> lib
     }
 }
 
-/// In the child: allows every right beneath `path` (the scratch directory), then restricts the process
-/// to the ruleset. `no_new_privs` must be set already. Allocates nothing.
+/// In the child, in its new root: allows each of `rules` (a directory and the rights beneath it: the
+/// scratch directory, the package's mount point), then restricts the process to the ruleset. Rules on
+/// the new root's own directories can only be added here: the parent cannot name them. `no_new_privs`
+/// must be set already. Allocates nothing.
 ///
 /// # Safety
 /// `ruleset` must be an open Landlock ruleset descriptor.
-pub(crate) unsafe fn restrict_with_scratch(
+pub(crate) unsafe fn restrict_in_root(
     ruleset: RawFd,
-    scratch: &CStr,
-    rights: u64,
+    rules: &[(&CStr, u64)],
 ) -> std::io::Result<()> {
-    // SAFETY: `scratch` is a valid C string; the descriptor is closed below.
-    let dir = unsafe { libc::open(scratch.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
-    if dir < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: both descriptors are open.
-    let rc = unsafe { add_rule(ruleset, dir, rights) };
-    // SAFETY: `dir` was opened above and is not used again.
-    unsafe { libc::close(dir) };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error());
+    for (path, rights) in rules {
+        // SAFETY: `path` is a valid C string; the descriptor is closed below.
+        let dir = unsafe { libc::open(path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
+        if dir < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: both descriptors are open.
+        let rc = unsafe { add_rule(ruleset, dir, *rights) };
+        // SAFETY: `dir` was opened above and is not used again.
+        unsafe { libc::close(dir) };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
     }
     // SAFETY: restricting takes the open ruleset descriptor and no memory.
     let rc = unsafe { libc::syscall(libc::SYS_landlock_restrict_self, ruleset, 0) };

@@ -1,6 +1,7 @@
 //! The sandbox a plugin worker starts in, built from Linux primitives as bubblewrap and nsjail build
 //! theirs: new mount, network, ipc and uts namespaces; a root of its own (a size-capped tmpfs holding the
-//! Node runtime, the plugin's package and the host script read-only, and `/tmp` as its scratch); an
+//! Node runtime and the host script read-only, an empty mount point for the one package the worker is
+//! given once it has booted ([`Sandbox::mount_package`]), and `/tmp` as its scratch); an
 //! unprivileged uid of its own; rlimits; a memory cgroup (with pids on v2) where the machine has one;
 //! Landlock where the kernel has it; a seccomp filter; and Node's permission flags innermost.
 //!
@@ -13,9 +14,19 @@ mod cgroup;
 mod child;
 mod filter;
 mod landlock;
+mod package_mount;
+pub mod priority;
 pub mod probe;
 mod root;
 mod sandbox;
 
 pub use probe::{Capabilities, probe};
+
+/// Where a sandboxed worker sees its plugin's package: an empty directory of its root when it boots,
+/// onto which plughub mounts the one package it assigns ([`Sandbox::mount_package`]), read-only.
+pub const PACKAGE_MOUNT: &str = "/plughub/package";
+/// The folder holding it, which the worker's Landlock rule for reading the package names: Landlock
+/// checks a path's rules from the file up, and passes over a mount point hidden by what is mounted on
+/// it, so a rule must be on a folder above the mount point to cover what is mounted there later.
+pub(crate) const PACKAGE_PARENT_C: &std::ffi::CStr = c"/plughub";
 pub use sandbox::{Confiner, Sandbox, SandboxError, SandboxPaths, SandboxPolicy};

@@ -65,6 +65,8 @@ pub(crate) fn plan(root: &Path, binds: &[PathBuf], size_bytes: u64) -> RootPlan 
         }
     }
     dir(&mut steps, Path::new("/tmp"));
+    // The package's mount point, empty until plughub assigns the worker a package.
+    dir(&mut steps, Path::new(crate::PACKAGE_MOUNT));
     dir(&mut steps, Path::new("/dev"));
     for device in ["/dev/null", "/dev/zero", "/dev/random", "/dev/urandom"] {
         let device = Path::new(device);

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The limits of one worker. Defaults from the product spec (512 MB a plugin).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SandboxPolicy {
     /// The cgroup memory limit (the whole process, Buffers included, not only V8's heap).
     pub memory_mb: u64,
@@ -88,7 +88,6 @@ impl SandboxPolicy {
 pub struct SandboxPaths {
     /// The Node.js binary (its installation is bound in: `/usr` or the prefix it lives under).
     pub node: PathBuf,
-    pub package_dir: PathBuf,
     pub host_script: PathBuf,
     /// The directory holding the worker's socket (the worker's own).
     pub socket_dir: PathBuf,
@@ -134,6 +133,8 @@ pub struct Sandbox {
     node_permissions: bool,
     native_addons: bool,
     spawns: bool,
+    /// The worker's mount namespace, once it runs (`attach`): where its package is mounted.
+    namespace: Option<std::os::fd::OwnedFd>,
 }
 
 /// Where the Node installation lives: `/usr` for a system Node, else the prefix above its `bin/`.
@@ -168,10 +169,11 @@ impl Sandbox {
                 .map(PathBuf::from)
                 .filter(|p| p.exists()),
         );
-        let package = canonical(&paths.package_dir);
         let host_script = canonical(&paths.host_script);
         let socket_dir = canonical(&paths.socket_dir);
-        binds.extend([package.clone(), host_script.clone(), socket_dir.clone()]);
+        // No package: the worker boots without one, and plughub mounts the one it assigns at
+        // `PACKAGE_MOUNT` (`mount_package`), so a booted worker waiting for its plugin can read none.
+        binds.extend([host_script.clone(), socket_dir.clone()]);
         // A granted program's folder is bound in when it lies outside what is (its resources are
         // usually beside it: Chromium's are); under /usr it is visible already.
         let programs: Vec<PathBuf> = policy.programs.iter().map(|p| canonical(p)).collect();
@@ -184,8 +186,9 @@ impl Sandbox {
         }
         let root = root::plan(&root_dir, &binds, policy.scratch_mb << 20);
         layers.push(format!(
-            "root: a tmpfs of {} MB with /usr, Node, the package and the host script read-only, /tmp as scratch",
-            policy.scratch_mb
+            "root: a tmpfs of {} MB with /usr, Node and the host script read-only, the package assigned mounted read-only at {}, /tmp as scratch",
+            policy.scratch_mb,
+            crate::PACKAGE_MOUNT
         ));
 
         // A uid of its own, never root, never another worker's (so no worker can signal or trace another).
@@ -298,8 +301,8 @@ impl Sandbox {
             node_permissions: policy.node_permissions,
             native_addons: policy.native_addons,
             spawns: !programs.is_empty(),
+            namespace: None,
             paths: SandboxPaths {
-                package_dir: package,
                 host_script,
                 socket_dir,
                 ..paths
@@ -351,7 +354,7 @@ impl Sandbox {
         .map(|(_, flag)| flag.to_string());
         let mut flags = vec![
             permission_flag.to_string(),
-            format!("--allow-fs-read={}", self.paths.package_dir.display()),
+            format!("--allow-fs-read={}", crate::PACKAGE_MOUNT),
             format!("--allow-fs-read={}", self.paths.host_script.display()),
             "--allow-fs-read=/tmp".into(),
             // elizaOS core 0.x looks for a `.env` in every folder from where it runs up to `/` at load,
@@ -382,6 +385,31 @@ impl Sandbox {
         std::os::unix::fs::chown(socket, Some(self.uid), None)
             .map_err(io(socket.display().to_string()))?;
         Ok(())
+    }
+
+    /// Takes hold of the mount namespace of the worker's first process (`keeper`, the process plughub
+    /// started), for `mount_package`. Called once the process has been spawned: it has entered its
+    /// namespaces by then.
+    pub fn attach(&mut self, keeper: u32) -> Result<(), SandboxError> {
+        self.namespace = Some(
+            crate::package_mount::open_namespace(keeper)
+                .map_err(io(format!("the mount namespace of process {keeper}")))?,
+        );
+        Ok(())
+    }
+
+    /// Mounts `package_dir` read-only at `PACKAGE_MOUNT` in the worker's namespace (it sees it there,
+    /// and nothing else of the host's packages). Blocking (a fork and a wait): call it off the async
+    /// threads.
+    pub fn mount_package(&self, package_dir: &Path) -> Result<(), SandboxError> {
+        let namespace = self.namespace.as_ref().ok_or_else(|| SandboxError::Io {
+            what: "mounting the package".into(),
+            source: std::io::Error::other("the worker's namespace is not known (not attached)"),
+        })?;
+        let package =
+            std::fs::canonicalize(package_dir).map_err(io(package_dir.display().to_string()))?;
+        crate::package_mount::mount_into(namespace, &package, crate::PACKAGE_MOUNT)
+            .map_err(io(format!("mounting {}", package.display())))
     }
 
     /// Each layer in force, in words, for the worker's log and `plughub doctor`.

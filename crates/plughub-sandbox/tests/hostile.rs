@@ -111,7 +111,6 @@ async fn calls_a_plugin_never_needs_are_refused() {
     let sandbox = Sandbox::prepare(
         SandboxPaths {
             node: exe.clone(),
-            package_dir: package,
             host_script,
             socket_dir: sockets,
             work_dir: dir.path().join("work"),
@@ -237,7 +236,6 @@ fn sandbox_in(dir: &std::path::Path) -> Sandbox {
     Sandbox::prepare(
         SandboxPaths {
             node: exe,
-            package_dir: package,
             host_script,
             socket_dir: sockets,
             work_dir: dir.join("work"),

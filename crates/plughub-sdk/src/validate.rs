@@ -751,6 +751,8 @@ async fn load_plugin(dir: &Path, manifest: &Value, load: &LoadOptions, v: &mut V
             egress: None,
             egress_hooks: None,
             caps: Default::default(),
+            pool: None,
+            urgency: plughub_engine::Urgency::Now,
         },
         settings: Settings {
             values: placeholder_settings(dir, manifest),

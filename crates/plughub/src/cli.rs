@@ -465,6 +465,11 @@ pub struct ServeArgs {
     /// Executions a warm plugin worker serves before a fresh one replaces it (default 100; 0: never)
     #[arg(long, value_name = "N")]
     pub recycle_after: Option<u64>,
+    /// Plugin workers kept booted ahead of need (Node started in its sandbox, no plugin yet) for each
+    /// set of limits plugins ran under lately: a new agent's worker, or a recycled one's successor, then
+    /// costs only the plugin's import and init (0: none)
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub booted_workers: usize,
     /// Failures in a row that open an installed plugin's circuit (default 5)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub breaker_failures: Option<u32>,

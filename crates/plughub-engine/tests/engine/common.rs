@@ -25,6 +25,8 @@ pub fn spec(name: &str, run_dir: &std::path::Path, settings: &[(&str, &str)]) ->
             egress: None,
             egress_hooks: None,
             caps: Default::default(),
+            pool: None,
+            urgency: plughub_engine::Urgency::Now,
         },
         settings: Settings {
             values: settings

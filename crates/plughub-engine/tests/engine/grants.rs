@@ -107,6 +107,8 @@ async fn a_granted_addon_loads_and_its_native_code_meets_every_os_layer() {
     let run_dir = tempfile::tempdir().unwrap();
     let runtime = Arc::new(LocalRuntime::default());
     let (listener, port) = listener();
+    // The addon as the worker sees it: its package is mounted at the sandbox's package mount point.
+    let addon = Path::new(plughub_sandbox::PACKAGE_MOUNT).join(addon.file_name().unwrap());
     let text = format!("{} {port}", addon.display());
 
     // Not granted: Node's addon gate refuses it, and the error names the grant.

@@ -109,6 +109,8 @@ async fn sandboxed_trial(store_args: &StoreArgs) -> Result<Vec<String>> {
             egress: None,
             egress_hooks: None,
             caps: Default::default(),
+            pool: None,
+            urgency: plughub_engine::Urgency::Now,
         },
         settings: Settings {
             values: Default::default(),

@@ -80,7 +80,14 @@ pub async fn run(store_args: &StoreArgs, egress: &EgressMapArgs, args: ServeArgs
         follow_catalog(catalog.clone(), Duration::from_secs(args.catalog_poll));
     }
 
-    let mut state = app_state(store_args, egress, catalog, policy(&args)).await?;
+    let mut state = app_state(
+        store_args,
+        egress,
+        catalog,
+        policy(&args),
+        args.booted_workers,
+    )
+    .await?;
     // Platform owners may start a sync through the API (`POST /api/admin/catalog/sync`), from the same
     // sources, with --no-sync too.
     if let Ok(options) = sync_options {
@@ -214,18 +221,21 @@ fn policy(args: &ServeArgs) -> ExecutionPolicy {
 }
 
 /// What the server's handlers use: the catalogue, the accounts on the same store, and the runner of
-/// this machine's data directory (installer, keys, sandbox) under `policy`.
+/// this machine's data directory (installer, keys, sandbox) under `policy`, keeping `booted_workers`
+/// workers booted ahead of need for each set of limits it runs plugins under.
 pub async fn app_state(
     store_args: &StoreArgs,
     egress: &EgressMapArgs,
     catalog: Arc<plughub_catalog::Catalog>,
     policy: ExecutionPolicy,
+    booted_workers: usize,
 ) -> Result<AppState> {
     let accounts = plughub_accounts::Accounts::new(catalog.store().clone());
     // Installs and updates through the API resolve names with the catalogue it serves.
     let runner =
         crate::commands::run::runner_with(store_args, egress, policy, Some(catalog.clone()))
-            .await?;
+            .await?
+            .with_booted_workers(booted_workers);
     let lifecycle = plughub_server::Lifecycle { runner };
     Ok(AppState::new(catalog, accounts, Some(lifecycle)))
 }

@@ -244,6 +244,8 @@ async fn throwaway(args: &SmokeArgs) -> Result<Vec<Step>> {
         &Default::default(),
         catalog,
         Default::default(),
+        // A check that runs a plugin once boots its worker when it needs it.
+        0,
     )
     .await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
