@@ -33,6 +33,13 @@ pub struct ExecutionPolicy {
     /// Executions a warm worker serves before a fresh one replaces it; 0 means never (an operator's
     /// choice: each replacement is a Node.js start, tens of milliseconds of CPU).
     pub recycle_after: u64,
+    /// How much a warm worker's resident memory may grow over what it held once started (its `init`
+    /// and services done) before a fresh one replaces it, in MB (2^20 bytes, as `memory_mb`); 0 means
+    /// never. 128 by default: half the smallest plan's `memory_mb`, so a worker that leaks is renewed
+    /// before it is killed there.
+    pub recycle_memory_growth_mb: u64,
+    /// How old a warm worker may grow before a fresh one replaces it; zero means never.
+    pub recycle_age: Duration,
     /// How long a warm worker may stay unused before it is ended.
     pub worker_idle: Duration,
     pub retries: u32,
@@ -61,6 +68,8 @@ impl Default for ExecutionPolicy {
             max_timeout: Duration::from_secs(300),
             executions_per_minute: 100,
             recycle_after: 100,
+            recycle_memory_growth_mb: 128,
+            recycle_age: Duration::from_secs(3_600),
             worker_idle: Duration::from_secs(300),
             retries: 3,
             backoff_first: Duration::from_secs(1),
@@ -96,11 +105,60 @@ impl ExecutionPolicy {
             .min(self.backoff_max)
     }
 
+    /// Whether the recycling rule by memory growth is on: only then need a worker's memory be read.
+    pub fn recycles_by_memory(&self) -> bool {
+        self.recycle_memory_growth_mb > 0
+    }
+
+    /// Why a warm worker should be replaced by a fresh one, if it should: it has served
+    /// `recycle_after` executions, its resident memory has grown by `recycle_memory_growth_mb` over
+    /// what it held once started, or it is `recycle_age` old. Each rule is off at 0. When several hold,
+    /// the one named is memory growth first (a leak is what an operator most needs to see), then the
+    /// count, then the age.
+    pub fn recycle_reason(
+        &self,
+        executions: u64,
+        age: Duration,
+        memory_growth_bytes: u64,
+    ) -> Option<RecycleReason> {
+        let growth_limit = self.recycle_memory_growth_mb.saturating_mul(1 << 20);
+        if self.recycles_by_memory() && memory_growth_bytes >= growth_limit {
+            Some(RecycleReason::MemoryGrowth)
+        } else if self.recycle_after > 0 && executions >= self.recycle_after {
+            Some(RecycleReason::Executions)
+        } else if !self.recycle_age.is_zero() && age >= self.recycle_age {
+            Some(RecycleReason::Age)
+        } else {
+            None
+        }
+    }
+
     /// Whether another execution fits in today's quota, given how many ran today.
     pub fn within_daily_quota(&self, plan: Plan, ran_today: u64) -> bool {
         self.limits(plan)
             .executions_per_day
             .is_none_or(|limit| ran_today < limit)
+    }
+}
+
+/// Why a warm worker is replaced by a fresh one (`ExecutionPolicy::recycle_reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecycleReason {
+    /// It served the policy's `recycle_after` executions.
+    Executions,
+    /// Its resident memory grew by the policy's `recycle_memory_growth_mb` since it started.
+    MemoryGrowth,
+    /// It is the policy's `recycle_age` old.
+    Age,
+}
+
+impl RecycleReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecycleReason::Executions => "executions",
+            RecycleReason::MemoryGrowth => "memory_growth",
+            RecycleReason::Age => "age",
+        }
     }
 }
 
@@ -314,6 +372,143 @@ mod tests {
             Duration::from_secs(300),
             "never above 5 minutes"
         );
+    }
+
+    const MB: u64 = 1 << 20;
+
+    #[test]
+    fn the_defaults_recycle_after_100_executions_128_mb_of_growth_or_an_hour() {
+        let policy = ExecutionPolicy::default();
+        assert_eq!(policy.recycle_after, 100);
+        assert_eq!(policy.recycle_memory_growth_mb, 128);
+        assert_eq!(policy.recycle_age, Duration::from_secs(3_600));
+        assert!(policy.recycles_by_memory());
+        assert_eq!(policy.recycle_reason(0, Duration::ZERO, 0), None);
+    }
+
+    #[test]
+    fn a_worker_is_recycled_after_its_count_of_executions() {
+        let policy = ExecutionPolicy::default();
+        let minute = Duration::from_secs(60);
+        assert_eq!(policy.recycle_reason(99, minute, 10 * MB), None);
+        assert_eq!(
+            policy.recycle_reason(100, minute, 10 * MB),
+            Some(RecycleReason::Executions)
+        );
+        assert_eq!(
+            policy.recycle_reason(250, minute, 10 * MB),
+            Some(RecycleReason::Executions)
+        );
+    }
+
+    #[test]
+    fn a_worker_is_recycled_when_its_memory_grew_by_the_threshold() {
+        let policy = ExecutionPolicy::default();
+        let minute = Duration::from_secs(60);
+        assert_eq!(policy.recycle_reason(5, minute, 128 * MB - 1), None);
+        assert_eq!(
+            policy.recycle_reason(5, minute, 128 * MB),
+            Some(RecycleReason::MemoryGrowth)
+        );
+        let small = ExecutionPolicy {
+            recycle_memory_growth_mb: 32,
+            ..Default::default()
+        };
+        assert_eq!(small.recycle_reason(5, minute, 31 * MB), None);
+        assert_eq!(
+            small.recycle_reason(5, minute, 64 * MB),
+            Some(RecycleReason::MemoryGrowth)
+        );
+    }
+
+    #[test]
+    fn a_worker_is_recycled_once_it_is_the_policys_age() {
+        let policy = ExecutionPolicy::default();
+        assert_eq!(
+            policy.recycle_reason(5, Duration::from_secs(3_599), 0),
+            None
+        );
+        assert_eq!(
+            policy.recycle_reason(5, Duration::from_secs(3_600), 0),
+            Some(RecycleReason::Age)
+        );
+        assert_eq!(
+            policy.recycle_reason(0, Duration::from_secs(86_400), 0),
+            Some(RecycleReason::Age)
+        );
+    }
+
+    #[test]
+    fn each_rule_is_off_at_zero() {
+        let (many, old, grown) = (u64::MAX, Duration::MAX, u64::MAX);
+        let off = ExecutionPolicy {
+            recycle_after: 0,
+            recycle_memory_growth_mb: 0,
+            recycle_age: Duration::ZERO,
+            ..Default::default()
+        };
+        assert!(!off.recycles_by_memory());
+        assert_eq!(off.recycle_reason(many, old, grown), None);
+        // One rule on at a time: only it ever answers.
+        let count = ExecutionPolicy {
+            recycle_after: 3,
+            ..off.clone()
+        };
+        assert_eq!(count.recycle_reason(2, old, grown), None);
+        assert_eq!(
+            count.recycle_reason(3, old, grown),
+            Some(RecycleReason::Executions)
+        );
+        let memory = ExecutionPolicy {
+            recycle_memory_growth_mb: 1,
+            ..off.clone()
+        };
+        assert_eq!(memory.recycle_reason(many, old, MB - 1), None);
+        assert_eq!(
+            memory.recycle_reason(many, old, MB),
+            Some(RecycleReason::MemoryGrowth)
+        );
+        let age = ExecutionPolicy {
+            recycle_age: Duration::from_secs(1),
+            ..off
+        };
+        assert_eq!(
+            age.recycle_reason(many, Duration::from_millis(999), grown),
+            None
+        );
+        assert_eq!(
+            age.recycle_reason(many, Duration::from_secs(1), grown),
+            Some(RecycleReason::Age)
+        );
+    }
+
+    #[test]
+    fn memory_growth_comes_first_then_the_count_then_the_age() {
+        let policy = ExecutionPolicy {
+            recycle_after: 10,
+            recycle_memory_growth_mb: 64,
+            recycle_age: Duration::from_secs(60),
+            ..Default::default()
+        };
+        let old = Duration::from_secs(61);
+        assert_eq!(
+            policy.recycle_reason(10, old, 64 * MB),
+            Some(RecycleReason::MemoryGrowth)
+        );
+        assert_eq!(
+            policy.recycle_reason(10, Duration::ZERO, 64 * MB),
+            Some(RecycleReason::MemoryGrowth)
+        );
+        assert_eq!(
+            policy.recycle_reason(0, old, 64 * MB),
+            Some(RecycleReason::MemoryGrowth)
+        );
+        assert_eq!(
+            policy.recycle_reason(10, old, 0),
+            Some(RecycleReason::Executions)
+        );
+        assert_eq!(policy.recycle_reason(9, old, 0), Some(RecycleReason::Age));
+        assert_eq!(RecycleReason::MemoryGrowth.as_str(), "memory_growth");
     }
 
     #[test]

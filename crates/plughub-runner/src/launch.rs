@@ -67,20 +67,9 @@ impl Runner {
             .await
     }
 
-    /// Starts the instance of `context` ahead of need (a recycled worker's successor, which nothing
-    /// waits for): when no booted worker is kept, its worker boots at the lowest CPU priority, so the
-    /// executions served meanwhile keep the CPU.
-    pub(crate) async fn start_ahead(
-        &self,
-        context: ExecutionContext,
-        agent: &str,
-        timeout: Option<Duration>,
-    ) -> Result<Launched, RunError> {
-        self.start_with(context, agent, timeout, 0, Urgency::Ahead)
-            .await
-    }
-
-    async fn start_with(
+    /// Starts the instance of `context`; `urgency` says whether a run waits for it (see
+    /// `plughub_engine::Urgency`).
+    pub(crate) async fn start_with(
         &self,
         context: ExecutionContext,
         agent: &str,

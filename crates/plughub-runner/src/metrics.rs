@@ -5,6 +5,7 @@
 //! from a fixed set, or the plugin's name (bounded by what is installed): never a host, an organisation
 //! or a path.
 
+use plughub_domain::execution_policy::RecycleReason;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -24,8 +25,9 @@ pub struct ExecutionLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CauseLabels {
-    /// Why a warm worker ended: recycled, idle, changed, died, evicted (the node kept its most), or
-    /// shutdown.
+    /// Why a warm worker ended: recycled (after the policy's count of executions), recycled_memory
+    /// (its memory grew by the policy's threshold), recycled_age (it reached the policy's age), idle,
+    /// changed, died, evicted (the node kept its most), or shutdown.
     pub cause: String,
 }
 
@@ -45,7 +47,25 @@ pub struct BytesLabels {
 }
 
 /// Why warm workers end; each is counted from 0, so that a rate of any of them is there from the start.
-const END_CAUSES: [&str; 6] = ["recycled", "idle", "changed", "died", "evicted", "shutdown"];
+const END_CAUSES: [&str; 8] = [
+    "recycled",
+    "recycled_memory",
+    "recycled_age",
+    "idle",
+    "changed",
+    "died",
+    "evicted",
+    "shutdown",
+];
+
+/// The cause a worker recycled for `reason` ends with.
+pub fn recycled_cause(reason: RecycleReason) -> &'static str {
+    match reason {
+        RecycleReason::Executions => "recycled",
+        RecycleReason::MemoryGrowth => "recycled_memory",
+        RecycleReason::Age => "recycled_age",
+    }
+}
 
 fn seconds_buckets() -> impl Iterator<Item = f64> {
     [
@@ -192,6 +212,11 @@ impl Metrics {
         }
     }
 
+    /// Counts a warm worker replaced by a fresh one for `reason`.
+    pub fn worker_recycled(&self, reason: RecycleReason) {
+        self.worker_ended(recycled_cause(reason));
+    }
+
     pub fn worker_ended(&self, cause: &str) {
         debug_assert!(END_CAUSES.contains(&cause), "{cause} is not in END_CAUSES");
         self.workers_ended
@@ -256,6 +281,34 @@ mod tests {
             egress_result(&record(405, Some("GET"), false)),
             "bad_request"
         );
+    }
+
+    #[test]
+    fn each_recycling_reason_is_a_cause_of_its_own_counted_from_zero() {
+        let metrics = Metrics::default();
+        metrics.worker_recycled(RecycleReason::Age);
+        let mut registry = Registry::with_prefix("plughub");
+        metrics.register(&mut registry);
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        for (cause, count) in [("recycled", 0), ("recycled_memory", 0), ("recycled_age", 1)] {
+            assert!(
+                text.contains(&format!(
+                    "plughub_workers_ended_total{{cause=\"{cause}\"}} {count}"
+                )),
+                "{cause}: {text}"
+            );
+        }
+        let causes: std::collections::BTreeSet<_> = [
+            RecycleReason::Executions,
+            RecycleReason::MemoryGrowth,
+            RecycleReason::Age,
+        ]
+        .into_iter()
+        .map(recycled_cause)
+        .collect();
+        assert_eq!(causes.len(), 3);
+        assert!(causes.iter().all(|c| END_CAUSES.contains(c)));
     }
 
     #[test]

@@ -3,12 +3,16 @@
 //! execution still reads the instance from the store first (state, settings, grants, plan, quota and
 //! rate), so a change made on any node applies at once: a worker whose version, settings, grants or plan
 //! are not the current ones is replaced before it serves again, and the reaper ends such workers (and
-//! idle ones) even when no execution comes. A worker is retired after the policy's `recycle_after`
-//! executions, ended after `worker_idle` unused, replaced when it died; at most `MAX_WARM` are kept per
-//! node (the least recently used goes); executions of a group wait for one of the plan's concurrent
-//! slots, which hold across servers (`slots.rs`).
+//! idle ones) even when no execution comes. A worker is retired (a successor started in the background
+//! takes over) after the policy's `recycle_after` executions, once its resident memory grew by
+//! `recycle_memory_growth_mb` over what it held when started, or once it is `recycle_age` old; it is
+//! ended after `worker_idle` unused, replaced when it died; at most `MAX_WARM` are kept per node (the
+//! least recently used goes); executions of a group wait for one of the plan's concurrent slots, which
+//! hold across servers (`slots.rs`).
 
 use crate::{Launched, Metrics, RunError, Runner};
+use plughub_domain::execution_policy::RecycleReason;
+use plughub_engine::Urgency;
 use plughub_lifecycle::ExecutionContext;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -37,11 +41,65 @@ struct Warm {
     /// What the worker was started with (a digest): it serves only while the store says the same.
     fingerprint: [u8; 32],
     launched: Arc<Launched>,
+    /// When the worker was ready (its `init` and services done): its age counts from then.
+    started: Instant,
+    /// Its resident memory then, read only while the policy recycles by memory growth.
+    memory_at_start: Option<u64>,
     executions: u64,
     last_used: Instant,
-    /// The worker that takes over once this one has served the policy's `recycle_after` executions,
-    /// starting in the background meanwhile: executions do not wait for a cold start.
-    successor: Option<tokio::task::JoinHandle<Result<Launched, RunError>>>,
+    /// The worker that takes over once the policy says this one is to be recycled, starting in the
+    /// background meanwhile: executions do not wait for a cold start.
+    successor: Option<Successor>,
+}
+
+/// A replacement starting in the background, and why the worker it replaces is recycled.
+struct Successor {
+    reason: RecycleReason,
+    start: tokio::task::JoinHandle<Result<Ready, RunError>>,
+}
+
+/// A worker just started, with what its recycling is measured from.
+struct Ready {
+    launched: Launched,
+    started: Instant,
+    memory_at_start: Option<u64>,
+}
+
+impl Warm {
+    /// Why the policy would have this worker replaced now, if it would. Its memory is read (a /proc
+    /// read) only when the policy recycles by memory growth.
+    fn recycle_reason(
+        &mut self,
+        policy: &plughub_domain::execution_policy::ExecutionPolicy,
+    ) -> Option<RecycleReason> {
+        let growth = if policy.recycles_by_memory() {
+            let now = self.launched.plugin.worker().memory_bytes();
+            match (now, self.memory_at_start) {
+                (Some(now), Some(then)) => now.saturating_sub(then),
+                (now, None) => {
+                    // Not read at its start: measured from here.
+                    self.memory_at_start = now;
+                    0
+                }
+                (None, Some(_)) => 0,
+            }
+        } else {
+            0
+        };
+        policy.recycle_reason(self.executions, self.started.elapsed(), growth)
+    }
+
+    /// A replacement that did not start: the current worker serves on, and is measured again from now
+    /// (count, age and memory), so a failing start is not tried again at every execution.
+    fn measure_again(&mut self, recycles_by_memory: bool) {
+        self.executions = 0;
+        self.started = Instant::now();
+        self.memory_at_start = if recycles_by_memory {
+            self.launched.plugin.worker().memory_bytes()
+        } else {
+            None
+        };
+    }
 }
 
 /// What a worker depends on: the version and package, the settings (secrets included), the grants and
@@ -248,6 +306,31 @@ impl Runner {
         });
     }
 
+    /// Starts the instance of `context` for `agent` to be kept warm: when it was ready, and its memory
+    /// then when the policy recycles by memory growth. A successor starts ahead of need (`urgency`):
+    /// nothing waits for it.
+    async fn start_warm(
+        &self,
+        context: ExecutionContext,
+        agent: &str,
+        timeout: Duration,
+        urgency: Urgency,
+    ) -> Result<Ready, RunError> {
+        let launched = self
+            .start_with(context, agent, Some(timeout), 0, urgency)
+            .await?;
+        let memory_at_start = if self.policy().recycles_by_memory() {
+            launched.plugin.worker().memory_bytes()
+        } else {
+            None
+        };
+        Ok(Ready {
+            launched,
+            started: Instant::now(),
+            memory_at_start,
+        })
+    }
+
     pub(crate) async fn warm_worker(
         &self,
         context: &ExecutionContext,
@@ -267,32 +350,43 @@ impl Runner {
             if warm
                 .successor
                 .as_ref()
-                .is_some_and(tokio::task::JoinHandle::is_finished)
+                .is_some_and(|s| s.start.is_finished())
             {
-                let started = warm.successor.take().expect("checked").await;
-                match started {
+                let Successor { reason, start } = warm.successor.take().expect("checked");
+                let recycles_by_memory = self.policy().recycles_by_memory();
+                match start.await {
                     Ok(Ok(next)) => {
                         // The one it replaces ends once the executions it serves now are done.
-                        warm.launched = Arc::new(next);
+                        warm.launched = Arc::new(next.launched);
+                        warm.started = next.started;
+                        warm.memory_at_start = next.memory_at_start;
                         warm.executions = 0;
-                        self.metrics().worker_ended("recycled");
+                        self.metrics().worker_recycled(reason);
                     }
                     Ok(Err(e)) => {
-                        tracing::warn!(plugin = %context.plugin, error = %e, "a replacement worker did not start; the current one serves on");
-                        warm.executions = 0;
+                        tracing::warn!(plugin = %context.plugin, reason = reason.as_str(), error = %e, "a replacement worker did not start; the current one serves on");
+                        warm.measure_again(recycles_by_memory);
                     }
-                    Err(e) => tracing::warn!(error = %e, "a replacement worker's start failed"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "a replacement worker's start failed");
+                        warm.measure_again(recycles_by_memory);
+                    }
                 }
             }
             if warm.launched.plugin.worker().is_alive() {
-                let recycle_after = self.policy().recycle_after;
-                if recycle_after > 0 && warm.executions >= recycle_after && warm.successor.is_none()
+                if warm.successor.is_none()
+                    && let Some(reason) = warm.recycle_reason(self.policy())
                 {
                     let (runner, context, agent) =
                         (self.clone(), context.clone(), agent.to_string());
-                    warm.successor = Some(tokio::spawn(async move {
-                        runner.start_ahead(context, &agent, Some(timeout)).await
-                    }));
+                    warm.successor = Some(Successor {
+                        reason,
+                        start: tokio::spawn(async move {
+                            runner
+                                .start_warm(context, &agent, timeout, Urgency::Ahead)
+                                .await
+                        }),
+                    });
                 }
                 warm.executions += 1;
                 warm.last_used = Instant::now();
@@ -305,13 +399,18 @@ impl Runner {
             self.metrics()
                 .worker_ended(if died { "died" } else { "changed" });
         }
-        let launched = Arc::new(self.start(context.clone(), agent, Some(timeout), 0).await?);
+        let ready = self
+            .start_warm(context.clone(), agent, timeout, Urgency::Now)
+            .await?;
+        let launched = Arc::new(ready.launched);
         *slot = Some(Warm {
             org: context.org.clone(),
             plugin: context.plugin.clone(),
             instance_id: context.instance_id.clone(),
             fingerprint: wanted,
             launched: launched.clone(),
+            started: ready.started,
+            memory_at_start: ready.memory_at_start,
             executions: 1,
             last_used: Instant::now(),
             successor: None,

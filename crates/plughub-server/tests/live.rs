@@ -1,6 +1,8 @@
-//! Executions through the API: on a warm worker kept between runs, replaced when the settings change and
-//! after the policy's count of executions, an action's callbacks streamed as server-sent events (ended
-//! when the caller's token is revoked), and an organisation's executions followed live.
+//! Executions through the API: on a warm worker kept between runs, replaced when the settings change,
+//! after the policy's count of executions, once its memory grew by the policy's threshold and once it
+//! is the policy's age (each counted under its own cause), an action's callbacks streamed as
+//! server-sent events (ended when the caller's token is revoked), and an organisation's executions
+//! followed live.
 
 mod support;
 
@@ -10,11 +12,13 @@ use plughub_testkit::http::LoopbackNpm;
 use plughub_testkit::{TestBackend, TestStore};
 use serde_json::json;
 use std::time::Duration;
-use support::{Node, person_with_token, read_events};
+use support::{Node, metrics_text, person_with_token, read_events, sample};
 
 const PLUGIN: &str = "@acme/plugin-warm";
-/// Counts the executions its worker served, and says hello twice on the way.
-const COUNTER: &str = "let served = 0; export default { name: 'warm', description: 'counts', \
+/// Counts the executions its worker served, and says hello twice on the way; HOLD keeps 64 MB more
+/// for as long as its worker lives.
+const COUNTER: &str = "let served = 0; const held = []; \
+    export default { name: 'warm', description: 'counts', \
     actions: [{ name: 'COUNT', description: 'count', validate: async () => true, \
     handler: async (runtime, message, state, options, callback) => { served += 1; \
     await callback({ text: 'first' }); runtime.logger.info(`counting ${served}`); \
@@ -26,7 +30,10 @@ const COUNTER: &str = "let served = 0; export default { name: 'warm', descriptio
     { name: 'WAIT', description: 'says so, then takes three seconds', validate: async () => true, \
     handler: async (runtime, message, state, options, callback) => { \
     await callback({ text: 'waiting' }); await new Promise((done) => setTimeout(done, 3000)); \
-    return { text: 'waited', success: true }; } }] };";
+    return { text: 'waited', success: true }; } }, \
+    { name: 'HOLD', description: 'keeps 64 MB', validate: async () => true, \
+    handler: async () => { held.push(Buffer.alloc(64 * 1024 * 1024, 1)); \
+    return { text: `holding ${held.length * 64} MB`, success: true }; } }] };";
 
 /// A server on a fresh SQLite store with the counter plugin installed in `acme` (on `plan`) and
 /// configured with GREETING "hi" by its owner, whose token is returned.
@@ -302,6 +309,172 @@ async fn a_warm_worker_is_replaced_after_the_policys_count_and_a_declined_messag
         "a fresh worker took over: {served:?}"
     );
     assert_eq!(node.runner.warm_workers(), 1, "the replaced one is gone");
+    assert_eq!(
+        recycled(node).await,
+        [1.0, 0.0, 0.0],
+        "recycled for its count"
+    );
+}
+
+/// Runs COUNT on `node`, whose worker has served COUNT twice, until a fresh worker serves it (its count
+/// back at 1; a worker's count is its own process's module state), and checks that the old worker
+/// served on meanwhile ("served 3", "served 4", … while its replacement started, none when it had
+/// started already). Returns what each run answered, in order.
+async fn count_until_a_fresh_worker(node: &Node, token: &str, why: &str) -> Vec<String> {
+    let run = json!({ "action": "COUNT", "text": "go" });
+    let mut served: Vec<String> = Vec::new();
+    for _ in 0..300 {
+        let (status, body) = node
+            .send(
+                "POST",
+                &format!("{PLUGIN_PATH}/run"),
+                token,
+                Some(run.clone()),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let text = body["result"]["text"].as_str().unwrap().to_string();
+        let fresh = text == "served 1";
+        served.push(text);
+        if fresh {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (last, old) = served.split_last().unwrap();
+    assert_eq!(
+        last,
+        "served 1",
+        "a fresh worker took over: {} runs all served by the old worker, the first {:?} ({why})",
+        served.len(),
+        &served[..3.min(served.len())]
+    );
+    for (i, text) in old.iter().enumerate() {
+        assert_eq!(
+            *text,
+            format!("served {}", i + 3),
+            "the old worker served on: {served:?} ({why})"
+        );
+    }
+    served
+}
+
+/// `plughub_workers_ended_total` by the recycling causes: count, memory, age.
+async fn recycled(node: &Node) -> [f64; 3] {
+    let text = metrics_text(node).await;
+    ["recycled", "recycled_memory", "recycled_age"]
+        .map(|cause| sample(&text, "plughub_workers_ended_total", &[("cause", cause)]))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_warm_worker_is_replaced_once_it_is_the_policys_age() {
+    // Only the age rule: the count and the memory rules off (and no rate limit on the runs that wait
+    // for the replacement).
+    let policy = plughub_domain::execution_policy::ExecutionPolicy {
+        executions_per_minute: 0,
+        recycle_after: 0,
+        recycle_memory_growth_mb: 0,
+        recycle_age: Duration::from_secs(1),
+        ..Default::default()
+    };
+    let world = world(Plan::Enterprise, policy).await;
+    let (node, owner) = (&world.node, world.owner.clone());
+    let run = json!({ "action": "COUNT", "text": "go" });
+
+    // The first run starts a worker; the second is served by it (a replacement it would start meanwhile
+    // takes over only at a later run).
+    for expected in ["served 1", "served 2"] {
+        let (status, body) = node
+            .send(
+                "POST",
+                &format!("{PLUGIN_PATH}/run"),
+                &owner,
+                Some(run.clone()),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["result"]["text"], expected, "{body}");
+    }
+    // Past its age, the next run starts a fresh worker in the background and is served by the old one;
+    // once started, the fresh one (its count back at 1) serves.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    count_until_a_fresh_worker(node, &owner, "past its age").await;
+    assert_eq!(
+        recycled(node).await,
+        [0.0, 0.0, 1.0],
+        "recycled for its age"
+    );
+    assert_eq!(node.runner.warm_workers(), 1, "the replaced one is gone");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_warm_worker_whose_memory_grew_past_the_policys_threshold_is_replaced() {
+    // Only the memory rule, at 40 MB of growth (well above what a few runs of COUNT add, well below
+    // HOLD's 64 MB): the count and the age rules off (and no rate limit on the runs that wait for the
+    // replacement).
+    let policy = plughub_domain::execution_policy::ExecutionPolicy {
+        executions_per_minute: 0,
+        recycle_after: 0,
+        recycle_memory_growth_mb: 40,
+        recycle_age: Duration::ZERO,
+        ..Default::default()
+    };
+    let world = world(Plan::Enterprise, policy).await;
+    let (node, owner) = (&world.node, world.owner.clone());
+    let run = |action: &str| json!({ "action": action, "text": "go" });
+
+    let mut memory = Vec::new();
+    for expected in ["served 1", "served 2"] {
+        let (status, body) = node
+            .send(
+                "POST",
+                &format!("{PLUGIN_PATH}/run"),
+                &owner,
+                Some(run("COUNT")),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(
+            body["result"]["text"], expected,
+            "not replaced before it grew: {body}"
+        );
+        memory.push(body["memory_bytes"].clone());
+    }
+    assert_eq!(recycled(node).await, [0.0, 0.0, 0.0]);
+
+    // The worker keeps 64 MB more: the next run starts a fresh one in the background and is served by
+    // the old one; once started, the fresh one (its count back at 1, without the 64 MB) serves. (HOLD's
+    // own run was not: a worker is measured before it serves.)
+    let (status, body) = node
+        .send(
+            "POST",
+            &format!("{PLUGIN_PATH}/run"),
+            &owner,
+            Some(run("HOLD")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["result"]["text"], "holding 64 MB", "{body}");
+    memory.push(body["memory_bytes"].clone());
+    count_until_a_fresh_worker(node, &owner, &format!("memory after each run: {memory:?}")).await;
+    assert_eq!(
+        recycled(node).await,
+        [0.0, 1.0, 0.0],
+        "recycled for its memory"
+    );
+    assert_eq!(node.runner.warm_workers(), 1, "the replaced one is gone");
+
+    // The fresh worker is measured from its own start: it serves on.
+    let (status, body) = node
+        .send(
+            "POST",
+            &format!("{PLUGIN_PATH}/run"),
+            &owner,
+            Some(run("COUNT")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["result"]["text"], "served 2", "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -465,6 +465,13 @@ pub struct ServeArgs {
     /// Executions a warm plugin worker serves before a fresh one replaces it (default 100; 0: never)
     #[arg(long, value_name = "N")]
     pub recycle_after: Option<u64>,
+    /// Seconds after its start a warm plugin worker is replaced by a fresh one (default 3600; 0: never)
+    #[arg(long, value_name = "SECONDS")]
+    pub recycle_age: Option<u64>,
+    /// MB by which a warm plugin worker's resident memory may grow over what it held once started
+    /// before a fresh one replaces it (default 128; 0: never)
+    #[arg(long, value_name = "MB")]
+    pub recycle_memory_growth: Option<u64>,
     /// Plugin workers kept booted ahead of need (Node started in its sandbox, no plugin yet) for each
     /// set of limits plugins ran under lately: a new agent's worker, or a recycled one's successor, then
     /// costs only the plugin's import and init (0: none)

@@ -214,6 +214,12 @@ fn policy(args: &ServeArgs) -> ExecutionPolicy {
     if let Some(n) = args.recycle_after {
         policy.recycle_after = n;
     }
+    if let Some(seconds) = args.recycle_age {
+        policy.recycle_age = Duration::from_secs(seconds);
+    }
+    if let Some(mb) = args.recycle_memory_growth {
+        policy.recycle_memory_growth_mb = mb;
+    }
     if let Some(n) = args.breaker_failures {
         policy.breaker_failures = n;
     }
@@ -238,4 +244,42 @@ pub async fn app_state(
             .with_booted_workers(booted_workers);
     let lifecycle = plughub_server::Lifecycle { runner };
     Ok(AppState::new(catalog, accounts, Some(lifecycle)))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+    use std::time::Duration;
+
+    fn policy_of(args: &[&str]) -> super::ExecutionPolicy {
+        let cli = Cli::try_parse_from(["plughub", "serve"].iter().chain(args)).unwrap();
+        let Command::Serve(serve) = cli.command else {
+            panic!("not serve");
+        };
+        super::policy(&serve)
+    }
+
+    #[test]
+    fn recycling_flags_set_the_policy_and_zero_turns_a_rule_off() {
+        let default = policy_of(&[]);
+        assert_eq!(default, super::ExecutionPolicy::default());
+        assert_eq!(default.recycle_age, Duration::from_secs(3_600));
+        assert_eq!(default.recycle_memory_growth_mb, 256);
+        let set = policy_of(&[
+            "--recycle-after",
+            "50",
+            "--recycle-age",
+            "600",
+            "--recycle-memory-growth",
+            "128",
+        ]);
+        assert_eq!(set.recycle_after, 50);
+        assert_eq!(set.recycle_age, Duration::from_secs(600));
+        assert_eq!(set.recycle_memory_growth_mb, 128);
+        let off = policy_of(&["--recycle-age", "0", "--recycle-memory-growth", "0"]);
+        assert_eq!(off.recycle_age, Duration::ZERO);
+        assert!(!off.recycles_by_memory());
+        assert_eq!(off.recycle_reason(99, Duration::MAX, u64::MAX), None);
+    }
 }
