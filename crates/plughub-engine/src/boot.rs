@@ -25,13 +25,16 @@ pub struct BootSpec {
     pub node: PathBuf,
     /// A private folder for the host script and the sockets.
     pub run_dir: PathBuf,
-    /// Time to start and connect (and, once assigned, to load the plugin).
-    pub start_timeout: Duration,
     /// V8's heap cap (`--max-old-space-size`), passed only where no memory cgroup holds the worker.
     pub memory_mb: Option<u32>,
     /// The OS sandbox (`None`: a plain child process).
     pub sandbox: Option<SandboxPolicy>,
 }
+
+/// How long Node may take to start and connect. Not a plugin's time (its load is timed once it is
+/// assigned one), so one figure for all: generous, since a boot ahead of need runs at the lowest CPU
+/// priority and, on a busy machine, gets only what executions leave.
+const BOOT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How hard a boot may press on the machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,7 +221,7 @@ impl Booted {
             cleanup,
         ));
 
-        let accepted = tokio::time::timeout(spec.start_timeout, async {
+        let accepted = tokio::time::timeout(BOOT_TIMEOUT, async {
             loop {
                 tokio::select! {
                     accepted = listener.accept() => {
@@ -247,7 +250,7 @@ impl Booted {
                 shared.end("it did not connect in time".into());
                 return Err(EngineError::Timeout {
                     what: "starting Node.js".into(),
-                    seconds: spec.start_timeout.as_secs(),
+                    seconds: BOOT_TIMEOUT.as_secs(),
                 });
             }
         };

@@ -69,7 +69,6 @@ impl WorkerSpec {
         BootSpec {
             node: self.node.clone(),
             run_dir: self.run_dir.clone(),
-            start_timeout: self.start_timeout,
             memory_mb: self.memory_mb,
             sandbox: self.sandbox.clone(),
         }

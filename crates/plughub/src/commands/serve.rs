@@ -265,18 +265,18 @@ mod tests {
         let default = policy_of(&[]);
         assert_eq!(default, super::ExecutionPolicy::default());
         assert_eq!(default.recycle_age, Duration::from_secs(3_600));
-        assert_eq!(default.recycle_memory_growth_mb, 256);
+        assert_eq!(default.recycle_memory_growth_mb, 128);
         let set = policy_of(&[
             "--recycle-after",
             "50",
             "--recycle-age",
             "600",
             "--recycle-memory-growth",
-            "128",
+            "64",
         ]);
         assert_eq!(set.recycle_after, 50);
         assert_eq!(set.recycle_age, Duration::from_secs(600));
-        assert_eq!(set.recycle_memory_growth_mb, 128);
+        assert_eq!(set.recycle_memory_growth_mb, 64);
         let off = policy_of(&["--recycle-age", "0", "--recycle-memory-growth", "0"]);
         assert_eq!(off.recycle_age, Duration::ZERO);
         assert!(!off.recycles_by_memory());
