@@ -18,6 +18,19 @@
 #      still checked (quota, rate) and recorded; against run-slots, the cost of a hit and of a warm run;
 #   5. 300 runs one after another over one connection (curl), to see each run's own time and the runs
 #      that wait for a worker's cold start.
+# Then the three ratios issue 20 sets as goals, printed together at the end (`== ratios`):
+#   6. cold start: a plugin's first run on the server against plain Node importing the same installed
+#      package. Each run is for a fresh agent ("cold-1" …), so that it starts a worker (checked in
+#      /metrics), one at a time with a second's pause; the import is `node -e "import(<entry>)"` of the
+#      package's folder in the data directory, its entry as package.json's exports or main say. COLD_RUNS of
+#      each, alternated so that the machine's noise hits both alike; the medians (curl's time_total for the
+#      run, the wall time of the node process for the import). Goal: first run <= 1.0 x the import. A run
+#      that is not answered 200 or starts no worker, or an import that fails, is left out and is an error.
+#   7. recycling: the server restarted on the same data directory with `--recycle-after 0` (its workers
+#      checked gone), the run load with the plan's connections (as 3), then restarted with the recycling
+#      of the loads above (the server's default: a fresh worker every 100 runs) and that load again; the
+#      second's runs/s against the first's. Goal: >= 80 %.
+#   8. agents: run-agents (4) against run-slots (3), and run-agents' p99. Goals: >= 80 %, p99 < 30 ms.
 # After each load it reads the server's memory (/proc/PID/status), its CPU time, the machine's CPU and a
 # `top` frame taken during the load, and counts the answers that were not 2xx (wrk's "Non-2xx or 3xx
 # responses", socket errors, and for the runs a tally by status code). A load with errors is reported as
@@ -29,7 +42,8 @@
 # (CREATE DATABASE, dropped at exit) instead of the embedded SQLite.
 # wrk and the server share the machine's cores: read the figures with the `top` frames. Environment:
 # THREADS (2), CONNECTIONS (64), SLOT_CONNECTIONS (10), DURATION (10s), AGENTS (10), WRK_TIMEOUT (30s),
-# RECYCLE_AFTER (unset: the server's default, a fresh worker every 100 executions; 0: never).
+# RECYCLE_AFTER (unset: the server's default, a fresh worker every 100 executions; 0: never; with 0 the
+# recycling ratio compares the default against it), COLD_RUNS (15).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -39,6 +53,7 @@ CONNECTIONS=${CONNECTIONS:-64}
 SLOT_CONNECTIONS=${SLOT_CONNECTIONS:-10}
 DURATION=${DURATION:-10s}
 AGENTS=${AGENTS:-10}
+COLD_RUNS=${COLD_RUNS:-15}
 # A request unanswered this long counts as a socket error (timeout); below it, its time is in the latency.
 WRK_TIMEOUT=${WRK_TIMEOUT:-30s}
 PG_URL=""
@@ -49,7 +64,7 @@ while [ $# -gt 0 ]; do
     --connections) CONNECTIONS=${2:?}; shift 2 ;;
     --duration) DURATION=${2:?}; shift 2 ;;
     --threads) THREADS=${2:?}; shift 2 ;;
-    -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR == 1 { next } !/^#/ { exit } { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -88,16 +103,7 @@ PG_DB=""
 PG_ADMIN_URL=""
 cleanup() {
   local rc=$?
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    # The server's workers (Node processes under it), to be sure none outlives it.
-    local kids
-    kids=$(descendants "$SERVER_PID" || true)
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    for k in $kids; do kill -KILL "$k" 2>/dev/null || true; done
-  fi
+  stop_server || true
   if [ -n "$PG_DB" ]; then
     psql "$PG_ADMIN_URL" -qtAc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1 ||
       echo "bench-load: could not drop the database $PG_DB" >&2
@@ -119,6 +125,68 @@ descendants() {
         if (q == root && p != root) print p
       }
     }'
+}
+# A process's start time (clock ticks since boot) and its state, or nothing when it is gone: with the
+# machine's pids reused quickly (builds run beside the bench), a pid is only taken for the same process
+# when its start time is the same.
+proc_start() { awk '{ sub(/^.*\) /, ""); print $20 }' "/proc/$1/stat" 2>/dev/null || true; }
+proc_state() { awk '{ sub(/^.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null || true; }
+
+# Stops the server and makes sure no process of it outlives it. SIGTERM: it gives its execution slots back
+# (on PostgreSQL a killed server's leases would hold the slots until they expire, and the next server's
+# runs would wait) and ends its warm workers. Each worker's keeper is a child of the server and the worker
+# dies with its keeper (parent-death signal), but a worker may start while the server stops (a recycled
+# one's successor): the tree is read again until the server is gone, and what is left of it is killed, then
+# checked gone. Returns 1 when something survived; STOPPED_SEEN: how many processes of it were seen.
+STOPPED_SEEN=0
+stop_server() {
+  local pid=$SERVER_PID seen="" p start left="" deadline _
+  [ -n "$pid" ] || return 0
+  SERVER_PID=""
+  if kill -0 "$pid" 2>/dev/null; then
+    for p in $(descendants "$pid" || true); do seen="$seen $p:$(proc_start "$p")"; done
+    kill -TERM "$pid" 2>/dev/null || true
+    deadline=$((SECONDS + 10))
+    while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
+      for p in $(descendants "$pid" || true); do seen="$seen $p:$(proc_start "$p")"; done
+      sleep 0.2
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "bench-load: the server (pid $pid) did not stop within 10 s of SIGTERM: killed" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  wait "$pid" 2>/dev/null || true
+  for p in $seen; do
+    start=${p#*:}; p=${p%%:*}
+    if [ -n "$start" ] && [ "$(proc_start "$p")" = "$start" ]; then kill -KILL "$p" 2>/dev/null || true; fi
+  done
+  for _ in $(seq 1 50); do
+    left=""
+    for p in $seen; do
+      start=${p#*:}; p=${p%%:*}
+      # A zombie is dead (it waits for init to reap it).
+      if [ -n "$start" ] && [ "$(proc_start "$p")" = "$start" ] && [ "$(proc_state "$p")" != Z ]; then
+        left="$left $p"
+      fi
+    done
+    [ -z "$left" ] && break
+    sleep 0.1
+  done
+  if [ -n "$left" ]; then
+    echo "bench-load: processes of the stopped server (pid $pid) still alive:$left" >&2
+    return 1
+  fi
+  STOPPED_SEEN=$(for p in $seen; do echo "${p%%:*}"; done | sort -u | grep -c . || true)
+  # Last, a check (nothing is killed by name): no process may be left whose command line names this data
+  # directory (the server and the keepers have it as --data-dir, a worker its host script there), which
+  # would be one that left the tree before it was read. pgrep leaves itself out; zombies have no command line.
+  local strays
+  strays=$(pgrep -f -- "$(printf '%s' "$WORK/data/" | sed 's/[][\.*^$+?(){}|]/\\&/g')" | tr '\n' ' ' || true)
+  if [ -n "$strays" ]; then
+    echo "bench-load: processes naming $WORK/data still alive after the server stopped: $strays" >&2
+    return 1
+  fi
 }
 
 DB_ARGS=()
@@ -156,27 +224,38 @@ plughub configure "$PLUGIN" --org "$ORG" HELLO_API_KEY=load-bench-key
 plughub run "$PLUGIN" "$ACTION" --org "$ORG" --text hi
 
 # --- 4. the server -----------------------------------------------------------------------------------
+# Started again on the same data directory for the recycling ratio, with its options as arguments; each
+# start logs to a file of its own (log_news reads the current one) and gets a new port.
+SERVER_STARTS=0
+SERVER_LOG=""
+LOG_SEEN=0
+start_server() { # [serve options]
+  SERVER_STARTS=$((SERVER_STARTS + 1))
+  SERVER_LOG=$WORK/server-$SERVER_STARTS.log
+  LOG_SEEN=0
+  # Port 0: the kernel picks a free port; the server prints the address it got.
+  "$BIN" --data-dir "$WORK/data" "${DB_ARGS[@]}" serve --listen 127.0.0.1:0 --no-sync \
+    --executions-per-minute 0 "$@" >"$SERVER_LOG" 2>&1 &
+  SERVER_PID=$!
+  ADDR=""
+  for _ in $(seq 1 300); do
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$SERVER_LOG" >&2; die "the server stopped"; }
+    ADDR=$(sed -n 's|.*plughub listening on http://\([0-9.:]*\).*|\1|p' "$SERVER_LOG" | head -n 1)
+    [ -n "$ADDR" ] && break
+    sleep 0.1
+  done
+  [ -n "$ADDR" ] || { cat "$SERVER_LOG" >&2; die "the server did not say where it listens"; }
+  case "$ADDR" in 127.0.0.1:*) ;; *) die "the server listens on $ADDR, not on 127.0.0.1" ;; esac
+  BASE=http://$ADDR
+  for _ in $(seq 1 100); do curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null && break; sleep 0.1; done
+  curl -fsS "$BASE/healthz" >"$WORK/healthz.json" || die "GET /healthz does not answer"
+  echo "server pid $SERVER_PID on $BASE ($(tr -d '\n' <"$WORK/healthz.json" | cut -c1-160))"
+  SEARCH_URL="$BASE/api/plugins?q=$SEARCH_QUERY"
+  RUN_URL="$BASE/api/orgs/$ORG/plugins/$PLUGIN_PATH/run"
+}
 say "starting the server"
-# Port 0: the kernel picks a free port; the server prints the address it got.
-"$BIN" --data-dir "$WORK/data" "${DB_ARGS[@]}" serve --listen 127.0.0.1:0 --no-sync \
-  --executions-per-minute 0 ${RECYCLE_AFTER:+--recycle-after "$RECYCLE_AFTER"} >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-ADDR=""
-for _ in $(seq 1 300); do
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; die "the server stopped"; }
-  ADDR=$(sed -n 's|.*plughub listening on http://\([0-9.:]*\).*|\1|p' "$WORK/server.log" | head -n 1)
-  [ -n "$ADDR" ] && break
-  sleep 0.1
-done
-[ -n "$ADDR" ] || { cat "$WORK/server.log" >&2; die "the server did not say where it listens"; }
-case "$ADDR" in 127.0.0.1:*) ;; *) die "the server listens on $ADDR, not on 127.0.0.1" ;; esac
-BASE=http://$ADDR
-for _ in $(seq 1 100); do curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null && break; sleep 0.1; done
-curl -fsS "$BASE/healthz" >"$WORK/healthz.json" || die "GET /healthz does not answer"
-echo "server pid $SERVER_PID on $BASE ($(tr -d '\n' <"$WORK/healthz.json" | cut -c1-160))"
+start_server ${RECYCLE_AFTER:+--recycle-after "$RECYCLE_AFTER"}
 
-SEARCH_URL="$BASE/api/plugins?q=$SEARCH_QUERY"
-RUN_URL="$BASE/api/orgs/$ORG/plugins/$PLUGIN_PATH/run"
 RUN_BODY="{\"action\": \"$ACTION\", \"text\": \"hi\"}"
 
 say "checking both requests once"
@@ -271,11 +350,10 @@ declare -A RPS OK_RPS P50 P99 MAXLAT NON2XX SOCKERR SILENT REQS RSS HWM WRSS SCP
 ERRORS=0
 # The server's warnings and errors logged since the last call (into LOG_COUNT and log-news.txt) (sqlx's slow statements and slow pool
 # acquires, failed requests), counted and shown by message.
-LOG_SEEN=0
 log_news() {
   local total
-  total=$(wc -l <"$WORK/server.log")
-  tail -n +"$((LOG_SEEN + 1))" "$WORK/server.log" | head -n "$((total - LOG_SEEN))" |
+  total=$(wc -l <"$SERVER_LOG")
+  tail -n +"$((LOG_SEEN + 1))" "$SERVER_LOG" | head -n "$((total - LOG_SEEN))" |
     sed -e $'s/\x1b\\[[0-9;]*m//g' | grep -E '^[^ ]+ +(WARN|ERROR) ' >"$WORK/log-news.txt" || true
   LOG_SEEN=$total
   LOG_COUNT=$(wc -l <"$WORK/log-news.txt")
@@ -404,7 +482,117 @@ else
   echo "GET /api/orgs/$ORG/executions answered $code"
 fi
 
-# --- 7. the summary ----------------------------------------------------------------------------------
+# --- 7. issue 20's ratios: cold start, recycling, agents ------------------------------------------------
+# Cold start: the fixture as installed in the data directory (pkgs/<name, / as +>@<version>, with a
+# marker and a random suffix for a local install) and its entry as Node resolves an import of the package:
+# exports ("." then import, node, default), else main, else index.js.
+PKG_DIRS=$(find "$WORK/data" -type d -path "*/pkgs/${PLUGIN//\//+}@*" -prune -print)
+[ -n "$PKG_DIRS" ] || die "no installed copy of $PLUGIN under $WORK/data"
+[ "$(printf '%s\n' "$PKG_DIRS" | wc -l)" = 1 ] || die "several installed copies of $PLUGIN: $PKG_DIRS"
+PKG_DIR=$PKG_DIRS
+ENTRY_URL=$(node -e '
+  const fs = require("fs"), path = require("path"), url = require("url");
+  const dir = process.argv[1];
+  const p = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
+  const pick = (e) => typeof e === "string" ? e : Array.isArray(e) ? pick(e[0])
+    : e && typeof e === "object" ? ("." in e ? pick(e["."]) : pick(e.import ?? e.node ?? e.default ?? e.require))
+    : undefined;
+  const entry = (p.exports !== undefined ? pick(p.exports) : undefined) ?? p.main ?? "index.js";
+  console.log(url.pathToFileURL(path.resolve(dir, entry)).href);' "$PKG_DIR") ||
+  die "cannot read the entry of $PKG_DIR/package.json"
+node -e "import(\"$ENTRY_URL\")" || die "plain Node cannot import $ENTRY_URL"
+# The server's counters of workers started and of their cold-start time (GET /metrics is open).
+# (awk reads it all: leaving early would fail curl's write, and with it the pipe.)
+metric() { curl -fsS "$BASE/metrics" | awk -v m="$1" '$1 == m { v = $2 } END { print v }'; }
+say "cold start: a plugin's first run on the server ($COLD_RUNS, each for a fresh agent) against plain Node importing it"
+echo "package: $PKG_DIR"
+echo "import:  node -e \"import(\\\"$ENTRY_URL\\\")\""
+: >"$WORK/cold-run.txt"; : >"$WORK/cold-import.txt"
+COLD_BAD=0
+cold_run() { # n: one run for agent cold-n, which no worker serves yet
+  local n=$1 started0 started1 out code secs
+  started0=$(metric plughub_workers_started_total)
+  out=$(curl -sS -m 60 -o "$WORK/cold.json" -w '%{http_code} %{time_total}' -X POST "$RUN_URL" \
+    -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    -d "{\"action\": \"$ACTION\", \"text\": \"hi\", \"agent\": \"cold-$n\"}" || echo "000 0")
+  started1=$(metric plughub_workers_started_total)
+  code=${out%% *}; secs=${out#* }
+  COLD_MS=$(awk -v s="$secs" 'BEGIN { printf "%.1f", s * 1000 }')
+  if [ "$code" != 200 ]; then
+    COLD_BAD=$((COLD_BAD + 1)); COLD_MS="answered $code: $(head -c 160 "$WORK/cold.json" 2>/dev/null || true)"
+  elif [ "$((started1 - started0))" != 1 ]; then
+    # Not a cold start then (or another worker started meanwhile): left out of the median.
+    COLD_BAD=$((COLD_BAD + 1)); COLD_MS="$COLD_MS ms, but $((started1 - started0)) workers started"
+  else
+    echo "$COLD_MS" >>"$WORK/cold-run.txt"; COLD_MS="$COLD_MS ms"
+  fi
+}
+node_import() {
+  local t0 t1
+  # Bash's own clock (no process of its own around node's); microseconds.
+  t0=${EPOCHREALTIME/[.,]/}
+  if node -e "import(\"$ENTRY_URL\")"; then
+    t1=${EPOCHREALTIME/[.,]/}
+    IMPORT_MS=$(awk -v us="$((t1 - t0))" 'BEGIN { printf "%.1f", us / 1000 }')
+    echo "$IMPORT_MS" >>"$WORK/cold-import.txt"; IMPORT_MS="$IMPORT_MS ms"
+  else
+    COLD_BAD=$((COLD_BAD + 1)); IMPORT_MS="failed"
+  fi
+}
+median() { sort -n "$1" | awk '{ v[NR] = $1 } END {
+  if (NR == 0) print "-"; else if (NR % 2) printf "%.1f", v[(NR + 1) / 2]; else printf "%.1f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+cold_sum0=$(metric plughub_worker_cold_start_seconds_sum); cold_count0=$(metric plughub_worker_cold_start_seconds_count)
+for i in $(seq 1 "$COLD_RUNS"); do
+  # Alternated: the run first on odd turns, the import first on even ones; a second's pause after each.
+  if [ $((i % 2)) = 1 ]; then cold_run "$i"; sleep 1; node_import; sleep 1
+  else node_import; sleep 1; cold_run "$i"; sleep 1; fi
+  printf '  %2d: first run (agent cold-%s) %s; node import %s\n' "$i" "$i" "$COLD_MS" "$IMPORT_MS"
+done
+cold_sum1=$(metric plughub_worker_cold_start_seconds_sum); cold_count1=$(metric plughub_worker_cold_start_seconds_count)
+COLD_RUN_MS=$(median "$WORK/cold-run.txt")
+COLD_IMPORT_MS=$(median "$WORK/cold-import.txt")
+COLD_X=$(awk -v a="$COLD_RUN_MS" -v b="$COLD_IMPORT_MS" 'BEGIN { if (b + 0 > 0 && a != "-") printf "%.2f", a / b; else print "-" }')
+echo "medians: first run $COLD_RUN_MS ms ($(wc -l <"$WORK/cold-run.txt") runs), node import $COLD_IMPORT_MS ms" \
+  "($(wc -l <"$WORK/cold-import.txt") imports); the server's own worker start (worker_cold_start_seconds)," \
+  "mean over these: $(awk -v s0="$cold_sum0" -v s1="$cold_sum1" -v c0="$cold_count0" -v c1="$cold_count1" \
+    'BEGIN { if (c1 > c0) printf "%.1f ms over %d starts", (s1 - s0) * 1000 / (c1 - c0), c1 - c0; else print "none" }')"
+if [ "$COLD_BAD" != 0 ]; then
+  ERRORS=1
+  echo "  !! $COLD_BAD cold-start measurements failed or started no worker (left out of the medians)"
+fi
+
+# Stops the server and starts it again on the same data directory with other options; the first run
+# starts its warm worker (as the checks did for the first server), outside the load that follows.
+restart_server() { # [serve options]
+  local old=$SERVER_PID
+  stop_server || die "a process of the server stopped (pid $old) outlived it"
+  # What the old server logged since its last load, its shutdown included.
+  log_news
+  if [ "$LOG_COUNT" != 0 ]; then
+    echo "  !! the stopped server logged $LOG_COUNT warnings or errors after its last load:"
+    show_log_news
+    if grep -q ' ERROR ' "$WORK/log-news.txt"; then ERRORS=1; fi
+  fi
+  echo "server pid $old stopped; none of its $STOPPED_SEEN processes (workers and their keepers) left"
+  start_server "$@"
+  local code
+  code=$(curl -sS -m 60 -o "$WORK/run.json" -w '%{http_code}' -X POST "$RUN_URL" \
+    -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d "$RUN_BODY" || true)
+  [ "$code" = 200 ] || { cat "$WORK/run.json" >&2; echo >&2; die "the first run on the restarted server answered $code"; }
+}
+# Recycling: the same load (3) on two servers started alike on the same data directory, one after the
+# other, which differ only in the recycling: off, then on as for the loads above (RECYCLE_AFTER, or the
+# server's default when that is unset or 0).
+RECYCLE_ON_ARGS=()
+if [ -n "${RECYCLE_AFTER:-}" ] && [ "$RECYCLE_AFTER" != 0 ]; then RECYCLE_ON_ARGS=(--recycle-after "$RECYCLE_AFTER"); fi
+say "recycling: the server restarted with --recycle-after 0 (workers never recycled)"
+restart_server --recycle-after 0
+load run-slots-off "$SLOT_CONNECTIONS" "$RUN_URL" "$WORK/run.lua"
+say "recycling: the server restarted with ${RECYCLE_ON_ARGS[*]:-the default recycling}"
+restart_server "${RECYCLE_ON_ARGS[@]}"
+load run-slots-on "$SLOT_CONNECTIONS" "$RUN_URL" "$WORK/run.lua"
+
+# --- 8. the summary ----------------------------------------------------------------------------------
 goal() { if [ "$1" = 1 ]; then echo "met"; else echo "NOT met"; fi; }
 case "${RECYCLE_AFTER:-}" in
   "") recycling="a fresh worker every 100 executions (the default)" ;;
@@ -412,19 +600,20 @@ case "${RECYCLE_AFTER:-}" in
   *) recycling="a fresh worker every $RECYCLE_AFTER executions" ;;
 esac
 say "summary ($(nproc) cores shared by wrk and the server; store: $STORE_NAME; $recycling; $(date -u +%F))"
-printf '%-10s %5s %9s %7s %8s %8s %8s %7s %7s %6s %8s %7s %8s %8s %10s %5s\n' load conns 'req/s' \
+printf '%-13s %5s %9s %7s %8s %8s %8s %7s %7s %6s %8s %7s %8s %8s %10s %5s\n' load conns 'req/s' \
   '2xx/s' 'p50 ms' 'p99 ms' 'max ms' non-2xx sockerr silent log-warn 'next ms' 'RSS kB' 'peak kB' \
   'workers kB' cpu
-for name in search run run-slots run-agents run-cached; do
+for name in search run run-slots run-agents run-cached run-slots-off run-slots-on; do
   case "$name" in search|run) conns=$CONNECTIONS ;; *) conns=$SLOT_CONNECTIONS ;; esac
-  printf '%-10s %5s %9s %7s %8s %8s %8s %7s %7s %6s %8s %7s %8s %8s %10s %5s\n' "$name" "$conns" \
+  printf '%-13s %5s %9s %7s %8s %8s %8s %7s %7s %6s %8s %7s %8s %8s %10s %5s\n' "$name" "$conns" \
     "${RPS[$name]}" "${OK_RPS[$name]}" "${P50[$name]}" "${P99[$name]}" "${MAXLAT[$name]}" \
     "${NON2XX[$name]}" "${SOCKERR[$name]}" "${SILENT[$name]}" "${LOGW[$name]}" "${DRAIN[$name]:--}" \
     "${RSS[$name]}" "${HWM[$name]}" "${WRSS[$name]}" "${SCPU[$name]}"
 done
 echo "(silent: whole seconds in which nothing was answered; log-warn: warnings and errors the server logged;"
 echo " next ms: one more run right after the load; cpu: the server's own CPU time during the load, in cores;"
-echo " its workers are other processes)"
+echo " its workers are other processes; run-slots-off and run-slots-on: run-slots on the server restarted"
+echo " with workers never recycled, then with $recycling)"
 echo "sequential: $SEQ_SUMMARY"
 search_ok=$(awk -v r="${OK_RPS[search]}" -v p="${P99[search]}" 'BEGIN { print (r > 10000 && p < 10) ? 1 : 0 }')
 best_run=run
@@ -437,6 +626,21 @@ echo "goal: search > 10,000 req/s with p99 < 10 ms: $(goal "$search_ok")" \
 echo "goal: trivial action > 2,000 executions/s: $(goal "$run_ok")" \
   "(best: ${OK_RPS[$best_run]} 2xx/s in $best_run; run ${OK_RPS[run]}, run-slots ${OK_RPS[run-slots]}," \
   "run-agents ${OK_RPS[run-agents]})"
+
+say "ratios (the goals of issue 20)"
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.0f", 100 * a / b; else print "-" }'; }
+rec_pct=$(pct "${OK_RPS[run-slots-on]}" "${OK_RPS[run-slots-off]}")
+agents_pct=$(pct "${OK_RPS[run-agents]}" "${OK_RPS[run-slots]}")
+rec_ok=$(awk -v p="$rec_pct" 'BEGIN { print (p != "-" && p >= 80) ? 1 : 0 }')
+agents_ok=$(awk -v p="$agents_pct" -v l="${P99[run-agents]}" 'BEGIN { print (p != "-" && p >= 80 && l < 30) ? 1 : 0 }')
+cold_ok=$(awk -v x="$COLD_X" 'BEGIN { print (x != "-" && x <= 1.0) ? 1 : 0 }')
+echo "recycling on / off: ${OK_RPS[run-slots-on]} /s / ${OK_RPS[run-slots-off]} /s = $rec_pct %" \
+  "(goal >= 80 %: $(goal "$rec_ok"))"
+echo "$AGENTS agents / $SLOT_CONNECTIONS slots: ${OK_RPS[run-agents]} /s / ${OK_RPS[run-slots]} /s = $agents_pct %," \
+  "p99 ${P99[run-agents]} ms (goals >= 80 %, p99 < 30 ms: $(goal "$agents_ok"))"
+echo "cold start: first run $COLD_RUN_MS ms / node import $COLD_IMPORT_MS ms = $COLD_X x (goal <= 1.0: $(goal "$cold_ok"))"
+echo "(2xx runs/s; recycling: run-slots-on against run-slots-off, the same load on servers restarted alike;"
+echo " agents: run-agents against run-slots; cold start: medians of $COLD_RUNS, alternated)"
 if [ "$ERRORS" = 1 ]; then
   echo "!! errors or stalls in the loads above (answers not 2xx, socket errors, seconds without an answer," \
     "errors in the server's log): the figures include them"
