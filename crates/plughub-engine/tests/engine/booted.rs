@@ -39,16 +39,6 @@ fn nice_values(pid: u32) -> Vec<i64> {
         .collect()
 }
 
-async fn attempt(plugin: &LoadedPlugin, action: &str, text: &str) -> String {
-    match plugin
-        .invoke_action(action, message(text, "agent-1"), SECOND * 20, None)
-        .await
-    {
-        Ok(done) => done.result["text"].as_str().unwrap_or_default().to_string(),
-        Err(e) => format!("blocked: the worker ended: {e}"),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_booted_worker_reads_no_package_before_it_is_given_one_and_only_its_own_after() {
     let run = tempfile::tempdir().unwrap();

@@ -41,3 +41,15 @@ pub fn spec(name: &str, run_dir: &std::path::Path, settings: &[(&str, &str)]) ->
 }
 
 pub const SECOND: Duration = Duration::from_secs(1);
+
+/// Runs one of the escape fixture's attempts: the text it answers (`ESCAPED: …` or `blocked: …`), or
+/// `blocked: the worker ended: …` when the attempt ended the worker.
+pub async fn attempt(plugin: &LoadedPlugin, action: &str, text: &str) -> String {
+    match plugin
+        .invoke_action(action, message(text, "agent-1"), SECOND * 20, None)
+        .await
+    {
+        Ok(done) => done.result["text"].as_str().unwrap_or_default().to_string(),
+        Err(e) => format!("blocked: the worker ended: {e}"),
+    }
+}

@@ -18,16 +18,6 @@ fn sandboxed(run: &std::path::Path, node_permissions: bool) -> PluginSpec {
     spec
 }
 
-async fn attempt(plugin: &LoadedPlugin, action: &str, text: &str) -> String {
-    match plugin
-        .invoke_action(action, message(text, "agent-1"), SECOND * 20, None)
-        .await
-    {
-        Ok(done) => done.result["text"].as_str().unwrap_or_default().to_string(),
-        Err(e) => format!("blocked: the worker ended: {e}"),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn every_escape_is_blocked() {
     let run = tempfile::tempdir().unwrap();
