@@ -49,7 +49,6 @@ pub enum Urgency {
 
 /// A worker booted, waiting for its plugin. Dropping it ends the process.
 pub struct Booted {
-    pub(crate) shared: Arc<Shared>,
     /// The connection to the host script, which waits for `plughub.start`.
     pub(crate) stream: UnixStream,
     /// The Node process (in a sandbox, the child of the process plughub started).
@@ -69,8 +68,8 @@ pub struct Booted {
     pub(crate) guard: EndUnlessAssigned,
 }
 
-/// Ends a booted worker that is dropped before it was assigned a plugin (a pool let go, an assignment
-/// that failed half-way).
+/// A booted worker's shared state, which ends it when dropped before it was assigned a plugin (a pool
+/// let go, an assignment that failed half-way).
 pub(crate) struct EndUnlessAssigned {
     pub(crate) shared: Arc<Shared>,
     pub(crate) assigned: bool,
@@ -88,7 +87,12 @@ impl Drop for EndUnlessAssigned {
 impl Booted {
     /// Whether the process still runs.
     pub fn is_alive(&self) -> bool {
-        self.shared.ended.lock().expect("not poisoned").is_none()
+        self.guard
+            .shared
+            .ended
+            .lock()
+            .expect("not poisoned")
+            .is_none()
     }
 
     /// The Node process.
@@ -277,10 +281,9 @@ impl Booted {
             booted_at,
             urgency,
             guard: EndUnlessAssigned {
-                shared: shared.clone(),
+                shared,
                 assigned: false,
             },
-            shared,
         })
     }
 }

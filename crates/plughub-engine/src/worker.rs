@@ -148,6 +148,8 @@ pub(crate) struct Shared {
     forged: AtomicU64,
     /// Events emitted in the current execution.
     events: AtomicUsize,
+    /// The resident memory last read, in bytes (0: not read yet).
+    memory: AtomicU64,
 }
 
 static DEFAULT_CAPS: std::sync::LazyLock<Caps> = std::sync::LazyLock::new(Caps::default);
@@ -301,7 +303,6 @@ impl Worker {
         runtime: Arc<dyn RuntimeHost>,
     ) -> Result<Worker, EngineError> {
         let Booted {
-            shared,
             stream,
             pid,
             sandbox,
@@ -313,6 +314,7 @@ impl Worker {
             urgency,
             mut guard,
         } = booted;
+        let shared = guard.shared.clone();
         shared.log(
             "plughub",
             format!(
@@ -627,7 +629,15 @@ impl Worker {
     pub fn memory_bytes(&self) -> Option<u64> {
         let statm = std::fs::read_to_string(format!("/proc/{}/statm", self.pid)).ok()?;
         let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-        Some(pages * plughub_sandbox::probe::page_size())
+        let bytes = pages * plughub_sandbox::probe::page_size();
+        self.shared.memory.store(bytes, Ordering::Relaxed);
+        Some(bytes)
+    }
+
+    /// The resident memory last read (`memory_bytes`, which every run's invocation reads once it has
+    /// answered), without reading it again; `None` before the first reading.
+    pub fn memory_last_read(&self) -> Option<u64> {
+        Some(self.shared.memory.load(Ordering::Relaxed)).filter(|b| *b > 0)
     }
 }
 

@@ -66,14 +66,16 @@ struct Ready {
 }
 
 impl Warm {
-    /// Why the policy would have this worker replaced now, if it would. Its memory is read (a /proc
-    /// read) only when the policy recycles by memory growth.
+    /// Why the policy would have this worker replaced now, if it would. Its memory is the reading its
+    /// last run's invocation made (read here only before any run), and only when the policy recycles by
+    /// memory growth.
     fn recycle_reason(
         &mut self,
         policy: &plughub_domain::execution_policy::ExecutionPolicy,
     ) -> Option<RecycleReason> {
         let growth = if policy.recycles_by_memory() {
-            let now = self.launched.plugin.worker().memory_bytes();
+            let worker = self.launched.plugin.worker();
+            let now = worker.memory_last_read().or_else(|| worker.memory_bytes());
             match (now, self.memory_at_start) {
                 (Some(now), Some(then)) => now.saturating_sub(then),
                 (now, None) => {
