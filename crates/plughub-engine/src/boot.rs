@@ -7,7 +7,8 @@
 use crate::EngineError;
 use crate::lines::{Line, next_line};
 use crate::worker::Shared;
-use plughub_sandbox::{Sandbox, SandboxPaths, SandboxPolicy};
+use plughub_sandbox::helper::{Launch, SandboxHelper};
+use plughub_sandbox::{Sandbox, SandboxPolicy};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
@@ -51,21 +52,26 @@ pub enum Urgency {
 pub struct Booted {
     /// The connection to the host script, which waits for `plughub.start`.
     pub(crate) stream: UnixStream,
-    /// The Node process (in a sandbox, the child of the process plughub started).
+    /// The Node process (in a sandbox, the child of the process the helper started).
     pub(crate) pid: u32,
-    pub(crate) sandbox: Option<Arc<Sandbox>>,
+    /// The sandbox helper's worker, when it runs in a sandbox.
+    pub(crate) sandboxed: Option<Sandboxed>,
     /// The egress proxy's socket, bound in the worker's socket folder; served once a plugin with a
     /// way out is assigned.
     pub(crate) egress_listener: UnixListener,
     pub(crate) egress_path: PathBuf,
     /// Fires when the process has ended.
     pub(crate) exited: oneshot::Receiver<()>,
-    /// Whether Node runs at the lowest priority still (booted ahead of need).
-    pub(crate) lowered: bool,
     /// When it was booted, and whether ahead of need: said in its log once it is assigned a plugin.
     pub(crate) booted_at: std::time::Instant,
     pub(crate) urgency: Urgency,
     pub(crate) guard: EndUnlessAssigned,
+}
+
+/// A sandboxed worker, as the sandbox helper that started it names it.
+pub(crate) struct Sandboxed {
+    pub(crate) helper: Arc<SandboxHelper>,
+    pub(crate) worker: u64,
 }
 
 /// A booted worker's shared state, which ends it when dropped before it was assigned a plugin (a pool
@@ -106,138 +112,40 @@ impl Booted {
         let host = write_host_script(&spec.run_dir)?;
         check_socket_room(&spec.run_dir)?;
         let id = uuid::Uuid::new_v4().simple().to_string()[..WORKER_ID_HEX].to_string();
-        let socket_dir = spec.run_dir.join(format!("w-{id}.d"));
-        std::fs::create_dir_all(&socket_dir).map_err(|e| io(&socket_dir, e))?;
-        // The folder and its sockets go with the worker (in `watch`), or here when it does not start.
-        let cleanup = SocketDir(Some(socket_dir.clone()));
-        let socket_path = socket_dir.join("sock");
-        let egress_path = socket_dir.join("egress.sock");
-        let mut command = Command::new(&spec.node);
-        // Nothing of plughub's environment reaches the worker: it is cleared before anything is set.
-        command.env_clear();
-        let sandbox = match &spec.sandbox {
-            Some(policy) => {
-                let paths = SandboxPaths {
-                    node: crate::sandboxing::resolve_node(&spec.node),
-                    host_script: host.clone(),
-                    socket_dir: socket_dir.clone(),
-                    work_dir: spec.run_dir.join(format!("w-{id}.box")),
-                };
-                let sandbox = Sandbox::prepare(paths, policy)
-                    .map_err(|e| EngineError::Start(format!("its sandbox: {e}")))?;
-                let flag = policy
-                    .node_permissions
-                    .then(|| crate::sandboxing::node_permission_flag(&spec.node, &spec.run_dir))
-                    .flatten();
-                if let Some(flag) = &flag {
-                    command.args(sandbox.node_flags(flag));
-                }
-                Some((sandbox, flag))
-            }
-            None => None,
-        };
-        let listener = UnixListener::bind(&socket_path).map_err(|e| io(&socket_path, e))?;
-        let egress_listener = UnixListener::bind(&egress_path).map_err(|e| io(&egress_path, e))?;
-        let lowered = urgency == Urgency::Ahead && plughub_sandbox::priority::may_lower();
-        if lowered {
-            plughub_sandbox::priority::lowest_at_start(&mut command);
-        }
-        if let Some((sandbox, _)) = &sandbox {
-            let start =
-                |e: plughub_sandbox::SandboxError| EngineError::Start(format!("its sandbox: {e}"));
-            sandbox.grant_socket(&socket_path).map_err(start)?;
-            sandbox.grant_socket(&egress_path).map_err(start)?;
-            sandbox.apply(&mut command);
-        } else {
-            // Even unsandboxed, out of plughub's process group and session (the sandbox does the same).
-            Sandbox::own_session(&mut command);
-        }
-        // A V8 heap flag makes V8 refuse the code cache Node carries for its own modules (their flags
-        // must match the build's): measured here, a start then costs 120 ms of CPU instead of 70. So
-        // where a memory cgroup holds the worker, the cgroup alone caps it. The trade-off: V8 then
-        // sizes its heap by the machine (it cannot see the cgroup from inside the sandbox), so a plugin
-        // whose live heap nears the plan's memory is ended by the kernel (reported as over its memory)
-        // where V8 would have collected harder first; one far below it is unaffected.
-        let cgroup_caps_memory = sandbox.as_ref().is_some_and(|(s, _)| s.limits_memory());
-        if let Some(mb) = spec.memory_mb.filter(|_| !cgroup_caps_memory) {
-            command.arg(format!("--max-old-space-size={mb}"));
-        }
-        command
-            .arg(&host)
-            .env("PLUGHUB_SOCKET", &socket_path)
-            .current_dir(&spec.run_dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = command.spawn().map_err(|e| match (&sandbox, e.kind()) {
-            (_, std::io::ErrorKind::NotFound) | (None, _) => {
-                EngineError::NoNode(format!("{}: {e}", spec.node.display()))
-            }
-            (Some(_), _) => EngineError::Start(format!(
-                "its sandbox could not be entered ({e}); `plughub doctor` shows what this machine allows"
-            )),
-        })?;
-        let keeper = child.id().unwrap_or_default();
-        let sandboxed = sandbox.is_some();
         let shared = Arc::new(Shared::default());
-        let sandbox = match sandbox {
-            Some((mut sandbox, flag)) => {
-                // Its mount namespace, where its package will be mounted, is taken hold of now.
-                if let Err(e) = sandbox.attach(keeper) {
-                    let _ = child.start_kill();
-                    return Err(EngineError::Start(format!("its sandbox: {e}")));
-                }
-                for layer in sandbox.layers() {
-                    shared.log("sandbox", layer.clone());
-                }
-                match flag {
-                    Some(flag) => shared.log("sandbox", format!("Node permission model ({flag}): reads of the package, writes in /tmp; no child processes, workers or addons")),
-                    None => shared.log("sandbox", "Node permission model: not in force".into()),
-                }
-                Some(Arc::new(sandbox))
-            }
-            None => None,
-        };
-        // The worker is moved into its cgroup from here while Node starts; it loads no plugin before it
-        // is assigned one, after that.
-        let confining = sandbox
-            .as_ref()
-            .and_then(|sandbox| sandbox.confiner())
-            .map(|confiner| tokio::task::spawn_blocking(move || confiner.confine(keeper)));
-        for (stream, name) in [
-            (child.stdout.take().map(Either::Out), "stdout"),
-            (child.stderr.take().map(Either::Err), "stderr"),
-        ] {
-            if let Some(stream) = stream {
-                tokio::spawn(capture(stream, name, shared.clone()));
-            }
-        }
         let (kill_tx, kill_rx) = oneshot::channel();
         *shared.kill.lock().expect("not poisoned") = Some(kill_tx);
         let (exit_tx, mut exit_rx) = oneshot::channel::<()>();
-        tokio::spawn(watch(
-            child,
-            kill_rx,
-            shared.clone(),
-            exit_tx,
-            sandbox.clone(),
-            cleanup,
-        ));
-
+        let started = match &spec.sandbox {
+            Some(policy) => {
+                let started = start_sandboxed(spec, policy, host, id, urgency, &shared).await?;
+                tokio::spawn(watch_sandboxed(
+                    started.exit,
+                    started.sandboxed,
+                    kill_rx,
+                    shared.clone(),
+                    exit_tx,
+                ));
+                started.process
+            }
+            None => start_plain(spec, &host, &id, &shared, kill_rx, exit_tx)?,
+        };
+        let Process {
+            listener,
+            egress_listener,
+            egress_path,
+            pid: expected,
+            sandboxed,
+        } = started;
         let accepted = tokio::time::timeout(BOOT_TIMEOUT, async {
             loop {
                 tokio::select! {
                     accepted = listener.accept() => {
-                        let (stream, _) = accepted.map_err(|e| io(&socket_path, e))?;
+                        let (stream, _) = accepted.map_err(|e| io(Path::new("the worker's socket"), e))?;
                         // Only the worker we started may speak for the plugin.
                         let peer = stream.peer_cred().ok().and_then(|c| c.pid());
-                        // In a sandbox the worker is the child of the process plughub started (the
-                        // first process of its pid namespace).
-                        if let Some(peer) = peer.filter(|p| {
-                            *p == keeper as i32 || (sandboxed && parent_of(*p) == Some(keeper as i32))
-                        }) {
-                            return Ok((stream, peer as u32));
+                        if peer == Some(expected as i32) {
+                            return Ok(stream);
                         }
                     }
                     _ = &mut exit_rx => return Err(shared.exited()),
@@ -245,10 +153,10 @@ impl Booted {
             }
         })
         .await;
-        // Nobody else may connect: the socket goes once the worker has.
-        let _ = std::fs::remove_file(&socket_path);
-        let (stream, pid) = match accepted {
-            Ok(Ok(accepted)) => accepted,
+        // Nobody else may connect: the listener goes once the worker has.
+        drop(listener);
+        let stream = match accepted {
+            Ok(Ok(stream)) => stream,
             Ok(Err(e)) => return Err(e),
             Err(_) => {
                 shared.end("it did not connect in time".into());
@@ -258,26 +166,13 @@ impl Booted {
                 });
             }
         };
-        if let Some(confining) = confining {
-            let confined = match confining.await {
-                Ok(Ok(worker)) if worker == pid => Ok(()),
-                Ok(Ok(worker)) => Err(format!("its cgroup took process {worker}, not the worker")),
-                Ok(Err(e)) => Err(format!("its cgroup: {e}")),
-                Err(e) => Err(format!("its cgroup: {e}")),
-            };
-            if let Err(why) = confined {
-                shared.end(why.clone());
-                return Err(EngineError::Start(why));
-            }
-        }
         Ok(Booted {
             stream,
-            pid,
-            sandbox,
+            pid: expected,
+            sandboxed,
             egress_listener,
             egress_path,
             exited: exit_rx,
-            lowered,
             booted_at,
             urgency,
             guard: EndUnlessAssigned {
@@ -286,6 +181,153 @@ impl Booted {
             },
         })
     }
+}
+
+/// A started worker's process, before it has connected.
+struct Process {
+    listener: UnixListener,
+    egress_listener: UnixListener,
+    egress_path: PathBuf,
+    /// The Node process, which alone may connect.
+    pid: u32,
+    sandboxed: Option<Sandboxed>,
+}
+
+struct StartedSandboxed {
+    process: Process,
+    exit: oneshot::Receiver<String>,
+    sandboxed: Sandboxed,
+}
+
+/// Has the sandbox helper start Node in a sandbox, confined before it loads anything of a plugin.
+async fn start_sandboxed(
+    spec: &BootSpec,
+    policy: &SandboxPolicy,
+    host: PathBuf,
+    id: String,
+    urgency: Urgency,
+    shared: &Arc<Shared>,
+) -> Result<StartedSandboxed, EngineError> {
+    let start =
+        |e: plughub_sandbox::helper::HelperError| EngineError::Start(format!("its sandbox: {e}"));
+    let helper = plughub_sandbox::helper::shared().map_err(start)?;
+    let permission_flag = policy
+        .node_permissions
+        .then(|| crate::sandboxing::node_permission_flag(&spec.node, &spec.run_dir))
+        .flatten();
+    let launched = helper
+        .launch(Launch {
+            policy: policy.clone(),
+            node: crate::sandboxing::resolve_node(&spec.node),
+            host_script: host,
+            run_dir: spec.run_dir.clone(),
+            name: id,
+            permission_flag: permission_flag.clone(),
+            memory_mb: spec.memory_mb,
+            lowest_priority: urgency == Urgency::Ahead,
+        })
+        .await
+        .map_err(start)?;
+    let sandboxed = Sandboxed {
+        helper: helper.clone(),
+        worker: launched.worker,
+    };
+    for layer in &launched.layers {
+        shared.log("sandbox", layer.clone());
+    }
+    match &permission_flag {
+        Some(flag) => shared.log("sandbox", format!("Node permission model ({flag}): reads of the package, writes in /tmp; no child processes, workers or addons")),
+        None => shared.log("sandbox", "Node permission model: not in force".into()),
+    }
+    let listeners = (|| {
+        let listener = tokio_listener(launched.listener)?;
+        let egress_listener = tokio_listener(launched.egress_listener)?;
+        for (fd, name) in [(launched.stdout, "stdout"), (launched.stderr, "stderr")] {
+            let pipe = tokio::net::unix::pipe::Receiver::from_owned_fd(fd)?;
+            tokio::spawn(capture(Box::new(pipe), name, shared.clone()));
+        }
+        Ok::<_, std::io::Error>((listener, egress_listener))
+    })();
+    let (listener, egress_listener) = match listeners {
+        Ok(listeners) => listeners,
+        Err(e) => {
+            helper.kill(launched.worker);
+            return Err(EngineError::Start(format!("its sockets: {e}")));
+        }
+    };
+    Ok(StartedSandboxed {
+        process: Process {
+            listener,
+            egress_listener,
+            egress_path: launched.egress_path,
+            pid: launched.pid,
+            sandboxed: Some(Sandboxed {
+                helper,
+                worker: launched.worker,
+            }),
+        },
+        exit: launched.exited,
+        sandboxed,
+    })
+}
+
+fn tokio_listener(listener: std::os::unix::net::UnixListener) -> std::io::Result<UnixListener> {
+    listener.set_nonblocking(true)?;
+    UnixListener::from_std(listener)
+}
+
+/// Starts Node as a plain child process (no sandbox: `PLUGHUB_SANDBOX=off`), in a session of its own,
+/// with its sockets in a folder of the run folder.
+fn start_plain(
+    spec: &BootSpec,
+    host: &Path,
+    id: &str,
+    shared: &Arc<Shared>,
+    kill: oneshot::Receiver<()>,
+    exited: oneshot::Sender<()>,
+) -> Result<Process, EngineError> {
+    let socket_dir = spec.run_dir.join(format!("w-{id}.d"));
+    std::fs::create_dir_all(&socket_dir).map_err(|e| io(&socket_dir, e))?;
+    // The folder and its sockets go with the worker (in `watch_plain`), or here when it does not start.
+    let cleanup = SocketDir(Some(socket_dir.clone()));
+    let socket_path = socket_dir.join("sock");
+    let egress_path = socket_dir.join("egress.sock");
+    let listener = UnixListener::bind(&socket_path).map_err(|e| io(&socket_path, e))?;
+    let egress_listener = UnixListener::bind(&egress_path).map_err(|e| io(&egress_path, e))?;
+    let mut command = Command::new(&spec.node);
+    // Nothing of plughub's environment reaches the worker: it is cleared before anything is set.
+    command.env_clear();
+    // Out of plughub's process group and session, as in the sandbox.
+    Sandbox::own_session(&mut command);
+    if let Some(mb) = spec.memory_mb {
+        command.arg(format!("--max-old-space-size={mb}"));
+    }
+    command
+        .arg(host)
+        .env("PLUGHUB_SOCKET", &socket_path)
+        .current_dir(&spec.run_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = command
+        .spawn()
+        .map_err(|e| EngineError::NoNode(format!("{}: {e}", spec.node.display())))?;
+    let pid = child.id().unwrap_or_default();
+    if let Some(out) = child.stdout.take() {
+        tokio::spawn(capture(Box::new(out), "stdout", shared.clone()));
+    }
+    if let Some(err) = child.stderr.take() {
+        tokio::spawn(capture(Box::new(err), "stderr", shared.clone()));
+    }
+    tokio::spawn(watch_plain(child, kill, shared.clone(), exited, cleanup));
+    Ok(Process {
+        listener,
+        egress_listener,
+        egress_path,
+        pid,
+        sandboxed: None,
+    })
 }
 
 /// A worker's socket folder, removed when dropped unless taken.
@@ -299,17 +341,12 @@ impl Drop for SocketDir {
     }
 }
 
-enum Either {
-    Out(tokio::process::ChildStdout),
-    Err(tokio::process::ChildStderr),
-}
-
 /// The plugin's own output, line by line (cut when too long), into its log.
-async fn capture(stream: Either, name: &str, shared: Arc<Shared>) {
-    let reader: Box<dyn tokio::io::AsyncRead + Unpin + Send> = match stream {
-        Either::Out(s) => Box::new(s),
-        Either::Err(s) => Box::new(s),
-    };
+async fn capture(
+    reader: Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+    name: &str,
+    shared: Arc<Shared>,
+) {
     let mut reader = BufReader::new(reader);
     while let Ok(Some(line)) = next_line(&mut reader, shared.caps().log_line_bytes).await {
         match line {
@@ -323,22 +360,17 @@ async fn capture(stream: Either, name: &str, shared: Arc<Shared>) {
     }
 }
 
-/// Waits for the process to end (or ends it when asked), then records why.
-async fn watch(
+/// Waits for a plain process to end (or ends it when asked), then records why.
+async fn watch_plain(
     mut child: tokio::process::Child,
     kill: oneshot::Receiver<()>,
     shared: Arc<Shared>,
     exited: oneshot::Sender<()>,
-    sandbox: Option<Arc<Sandbox>>,
     socket_dir: SocketDir,
 ) {
-    let mut reason = tokio::select! {
+    let reason = tokio::select! {
         status = child.wait() => match status {
-            Ok(s) => match (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)) {
-                (Some(code), _) => format!("it exited with code {code}"),
-                (None, Some(signal)) => format!("it was killed by signal {signal}"),
-                _ => "it exited".into(),
-            },
+            Ok(status) => plughub_sandbox::describe_exit(status),
             Err(e) => format!("cannot wait for it: {e}"),
         },
         _ = kill => {
@@ -346,15 +378,28 @@ async fn watch(
             "ended by plughub".into()
         }
     };
-    if let Some(sandbox) = &sandbox
-        && sandbox.oom_killed()
-    {
-        reason = format!("{reason}: it went over its memory limit");
-    }
-    // The worker is gone: its cgroup and mount point go with the sandbox (once nothing else holds it),
-    // and its sockets.
-    drop(sandbox);
     drop(socket_dir);
+    shared.end(reason);
+    let _ = exited.send(());
+}
+
+/// Waits for the helper to say a sandboxed worker ended (or has the helper end it when asked), then
+/// records why. The helper takes its sandbox down before it says so.
+async fn watch_sandboxed(
+    mut exit: oneshot::Receiver<String>,
+    sandboxed: Sandboxed,
+    kill: oneshot::Receiver<()>,
+    shared: Arc<Shared>,
+    exited: oneshot::Sender<()>,
+) {
+    let gone = |_| "the sandbox helper ended".to_string();
+    let reason = tokio::select! {
+        reason = &mut exit => reason.unwrap_or_else(gone),
+        _ = kill => {
+            sandboxed.helper.kill(sandboxed.worker);
+            (&mut exit).await.unwrap_or_else(gone)
+        }
+    };
     shared.end(reason);
     let _ = exited.send(());
 }
@@ -375,14 +420,6 @@ fn write_host_script(run_dir: &Path) -> Result<PathBuf, EngineError> {
         std::fs::rename(&temp, &path).map_err(|e| io(&path, e))?;
     }
     Ok(path)
-}
-
-/// The parent pid of a process, from `/proc/<pid>/stat` (after the parenthesised name, the state, then
-/// the parent).
-fn parent_of(pid: i32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    after_name.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// The hex digits naming a worker's files: 64 random bits, enough to never meet another's, and short,

@@ -305,11 +305,10 @@ impl Worker {
         let Booted {
             stream,
             pid,
-            sandbox,
+            sandboxed,
             egress_listener,
             egress_path,
             exited: mut exit_rx,
-            lowered,
             booted_at,
             urgency,
             mut guard,
@@ -328,27 +327,22 @@ impl Worker {
             ),
         );
         let _ = shared.caps.set(spec.caps.clone());
-        let package = match &sandbox {
-            Some(sandbox) => {
-                let (sandbox, package_dir) = (sandbox.clone(), spec.package_dir.clone());
-                tokio::task::spawn_blocking(move || sandbox.mount_package(&package_dir))
+        let package = match &sandboxed {
+            Some(sandboxed) => {
+                sandboxed
+                    .helper
+                    .assign(sandboxed.worker, spec.package_dir.clone())
                     .await
-                    .map_err(|e| EngineError::Start(format!("its package: {e}")))?
                     .map_err(|e| EngineError::Start(format!("its package: {e}")))?;
                 PathBuf::from(plughub_sandbox::PACKAGE_MOUNT)
             }
             None => spec.package_dir.clone(),
         };
-        if lowered {
-            tokio::task::spawn_blocking(move || plughub_sandbox::priority::raise_to_ordinary(pid))
-                .await
-                .map_err(|e| EngineError::Start(format!("its priority: {e}")))?;
-        }
         // What the host script reads from its environment once started, and the plugin's own.
         let mut env: Vec<(String, String)> = spec.env.clone();
         env.push(("PLUGHUB_PACKAGE".into(), package.display().to_string()));
         env.push(("PLUGHUB_CAPS".into(), spec.caps.for_host()));
-        if sandbox.is_none() {
+        if sandboxed.is_none() {
             // Unsandboxed, a worker runs in its package as a program under plain npm does.
             env.push(("PLUGHUB_CWD".into(), spec.package_dir.display().to_string()));
         }

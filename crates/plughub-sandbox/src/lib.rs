@@ -13,9 +13,10 @@
 mod cgroup;
 mod child;
 mod filter;
+pub mod helper;
 mod landlock;
 mod package_mount;
-pub mod priority;
+mod priority;
 pub mod probe;
 mod root;
 mod sandbox;
@@ -30,3 +31,14 @@ pub const PACKAGE_MOUNT: &str = "/plughub/package";
 /// it, so a rule must be on a folder above the mount point to cover what is mounted there later.
 pub(crate) const PACKAGE_PARENT_C: &std::ffi::CStr = c"/plughub";
 pub use sandbox::{Confiner, Sandbox, SandboxError, SandboxPaths, SandboxPolicy};
+
+/// Why a worker's process ended, in words, from its exit status (a sandboxed worker's keeper exits
+/// with the worker's code, or 128 and the signal that killed it).
+pub fn describe_exit(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("it exited with code {code}"),
+        (None, Some(signal)) => format!("it was killed by signal {signal}"),
+        _ => "it exited".into(),
+    }
+}

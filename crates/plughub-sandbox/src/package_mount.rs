@@ -9,8 +9,6 @@
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
 
 // The new mount API's flags (linux/mount.h); the kernel's ABI, fixed.
 const OPEN_TREE_CLONE: libc::c_uint = 1;
@@ -45,23 +43,29 @@ pub(crate) fn open_namespace(pid: u32) -> std::io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// Mounts `package` (with whatever is mounted beneath it) read-only, without set-uid or devices, at
-/// `target` in the mount namespace `namespace`. Blocking: a fork and a wait.
-pub(crate) fn mount_into(namespace: &OwnedFd, package: &Path, target: &str) -> std::io::Result<()> {
-    let source = CString::new(package.as_os_str().as_bytes())
-        .map_err(|_| std::io::Error::other("a package path with a NUL byte"))?;
+/// Mounts `package` (an `O_PATH` descriptor of its folder, with whatever is mounted beneath it)
+/// read-only, without set-uid or devices, at `target` in the mount namespace `namespace`. Blocking: a
+/// fork and a wait.
+pub(crate) fn mount_into(
+    namespace: &OwnedFd,
+    package: &OwnedFd,
+    target: &str,
+) -> std::io::Result<()> {
     let target = CString::new(target).expect("no NUL");
-    // SAFETY: a valid C string; the flags are the kernel's.
+    // SAFETY: an open descriptor and an empty C string; the flags are the kernel's.
     let tree = unsafe {
         libc::syscall(
             libc::SYS_open_tree,
-            libc::AT_FDCWD,
-            source.as_ptr(),
-            OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | libc::AT_RECURSIVE as libc::c_uint,
+            package.as_raw_fd(),
+            c"".as_ptr(),
+            OPEN_TREE_CLONE
+                | libc::O_CLOEXEC as libc::c_uint
+                | libc::AT_RECURSIVE as libc::c_uint
+                | libc::AT_EMPTY_PATH as libc::c_uint,
         )
     };
     if tree < 0 {
-        return Err(last_error(&format!("copying {}", package.display())));
+        return Err(last_error("copying the package's folder"));
     }
     // SAFETY: `tree` was just opened and is owned by nothing else.
     let tree = unsafe { OwnedFd::from_raw_fd(tree as i32) };

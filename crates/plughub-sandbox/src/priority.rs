@@ -1,20 +1,15 @@
 //! A worker's CPU priority. A worker booted ahead of need starts at the lowest (`nice` 19), so that its
 //! start takes only CPU that executions leave idle; once it is given a plugin, plughub raises every
 //! thread of it back to the ordinary priority (a priority is a thread's, and Node's threads inherit
-//! the one they were started with). Raising a priority needs root (CAP_SYS_NICE): where plughub cannot,
-//! it does not lower one either (`may_lower`).
+//! the one they were started with). Raising a priority needs root (CAP_SYS_NICE): the sandbox helper
+//! does both.
 
 /// The lowest CPU priority.
 const LOWEST: libc::c_int = 19;
 
-/// Whether this process may raise a priority it lowered.
-pub fn may_lower() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
 /// Starts the command's process at the lowest CPU priority.
-pub fn lowest_at_start(command: &mut tokio::process::Command) {
+pub(crate) fn lowest_at_start(command: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
     // SAFETY: setpriority is a system call on integers only, which a closure run between fork and exec
     // may make.
     unsafe {
@@ -26,7 +21,7 @@ pub fn lowest_at_start(command: &mut tokio::process::Command) {
 }
 
 /// Gives every thread of process `pid` the ordinary priority. Blocking (reads `/proc`).
-pub fn raise_to_ordinary(pid: u32) {
+pub(crate) fn raise_to_ordinary(pid: u32) {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return;
     };

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The limits of one worker. Defaults from the product spec (512 MB a plugin).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct SandboxPolicy {
     /// The cgroup memory limit (the whole process, Buffers included, not only V8's heap).
     pub memory_mb: u64,
@@ -318,7 +318,8 @@ impl Sandbox {
     }
 
     /// Makes `command` start inside the sandbox.
-    pub fn apply(&self, command: &mut tokio::process::Command) {
+    pub fn apply(&self, command: &mut std::process::Command) {
+        use std::os::unix::process::CommandExt;
         let prepared = self.prepared.clone();
         command.env("HOME", "/tmp").env("TMPDIR", "/tmp");
         // SAFETY: `enter` makes system calls on data prepared beforehand and allocates nothing, which is
@@ -399,16 +400,39 @@ impl Sandbox {
     }
 
     /// Mounts `package_dir` read-only at `PACKAGE_MOUNT` in the worker's namespace (it sees it there,
-    /// and nothing else of the host's packages). Blocking (a fork and a wait): call it off the async
-    /// threads.
-    pub fn mount_package(&self, package_dir: &Path) -> Result<(), SandboxError> {
+    /// and nothing else of the host's packages). Only a folder beneath one of `roots` (canonical paths)
+    /// is mounted: the helper is asked by a process that is not root, which must not have a worker
+    /// read what it could not. Blocking (a fork and a wait).
+    pub fn mount_package(&self, package_dir: &Path, roots: &[PathBuf]) -> Result<(), SandboxError> {
         let namespace = self.namespace.as_ref().ok_or_else(|| SandboxError::Io {
             what: "mounting the package".into(),
             source: std::io::Error::other("the worker's namespace is not known (not attached)"),
         })?;
         let package =
             std::fs::canonicalize(package_dir).map_err(io(package_dir.display().to_string()))?;
-        crate::package_mount::mount_into(namespace, &package, crate::PACKAGE_MOUNT)
+        if !roots.iter().any(|root| package.starts_with(root)) {
+            return Err(SandboxError::Io {
+                what: format!("mounting {}", package.display()),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::PermissionDenied,
+                    "not beneath the folders packages are installed in",
+                ),
+            });
+        }
+        // Opened without following any link: the canonical path checked above is the one mounted,
+        // even if a folder on the way were replaced by a link meanwhile.
+        let opened = rustix::fs::openat2(
+            rustix::fs::CWD,
+            &package,
+            rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+            rustix::fs::ResolveFlags::NO_SYMLINKS,
+        )
+        .map_err(|e| SandboxError::Io {
+            what: format!("opening {}", package.display()),
+            source: e.into(),
+        })?;
+        crate::package_mount::mount_into(namespace, &opened, crate::PACKAGE_MOUNT)
             .map_err(io(format!("mounting {}", package.display())))
     }
 
@@ -454,25 +478,28 @@ impl Confiner {
     /// Moves the worker, the child of `keeper` (the process plughub started), and returns its pid.
     /// Blocking.
     pub fn confine(&self, keeper: u32) -> Result<u32, SandboxError> {
-        // The keeper forks the worker before the worker's exec, which is when spawning returns; looked
-        // for again briefly in case the kernel lists it late.
-        let mut worker = None;
-        for _ in 0..100 {
-            worker = child_of(keeper);
-            if worker.is_some() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
-        let worker: u32 = worker.ok_or_else(|| SandboxError::Io {
-            what: format!("finding the worker of {keeper}"),
-            source: std::io::Error::other("the keeper has no child"),
-        })?;
+        let worker = worker_of(keeper)?;
         for procs in &self.procs {
             std::fs::write(procs, worker.to_string()).map_err(io(procs.display().to_string()))?;
         }
         Ok(worker)
     }
+}
+
+/// The worker of `keeper` (the process plughub started), its child. The keeper forks the worker before
+/// the worker's exec, which is when spawning returns; looked for again briefly in case the kernel lists
+/// it late. Blocking.
+pub(crate) fn worker_of(keeper: u32) -> Result<u32, SandboxError> {
+    for _ in 0..100 {
+        if let Some(worker) = child_of(keeper) {
+            return Ok(worker);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    Err(SandboxError::Io {
+        what: format!("finding the worker of {keeper}"),
+        source: std::io::Error::other("the keeper has no child"),
+    })
 }
 
 /// The first child of `parent`: from `/proc/<pid>/task/<pid>/children` where the kernel has it, else by

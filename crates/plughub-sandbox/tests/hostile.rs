@@ -118,7 +118,7 @@ async fn calls_a_plugin_never_needs_are_refused() {
         &SandboxPolicy::default(),
     )
     .unwrap();
-    let mut command = tokio::process::Command::new(&exe);
+    let mut command = std::process::Command::new(&exe);
     command.env_clear().env(CHILD, "1").args([
         "--exact",
         "hostile_child",
@@ -126,7 +126,10 @@ async fn calls_a_plugin_never_needs_are_refused() {
         "--test-threads=1",
     ]);
     sandbox.apply(&mut command);
-    let out = command.output().await.unwrap();
+    let out = tokio::process::Command::from(command)
+        .output()
+        .await
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let results: BTreeMap<&str, &str> = stdout
         .lines()
@@ -246,15 +249,16 @@ fn sandbox_in(dir: &std::path::Path) -> Sandbox {
 }
 
 fn child_command(sandbox: &Sandbox, mode: &str, test: &str) -> tokio::process::Command {
-    let mut command = tokio::process::Command::new(std::env::current_exe().unwrap());
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
     command
         .env_clear()
         .env(mode, "1")
         .args(["--exact", test, "--nocapture", "--test-threads=1"])
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true);
+        .stderr(std::process::Stdio::piped());
     sandbox.apply(&mut command);
+    let mut command = tokio::process::Command::from(command);
+    command.kill_on_drop(true);
     command
 }
 
