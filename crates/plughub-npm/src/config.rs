@@ -12,7 +12,22 @@ use std::process::Command;
 )]
 pub struct NoNpmRegistry;
 
+/// The registry as read when `pin` was called, when it was.
+static PINNED: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+/// Reads the registry now and answers with it from then on (see `crate::pin_configuration`).
+pub(crate) fn pin() {
+    let _ = PINNED.set(find().ok());
+}
+
 pub fn npm_registry_url() -> Result<String, NoNpmRegistry> {
+    match PINNED.get() {
+        Some(pinned) => pinned.clone().ok_or(NoNpmRegistry),
+        None => find(),
+    }
+}
+
+fn find() -> Result<String, NoNpmRegistry> {
     for var in ["NPM_CONFIG_REGISTRY", "npm_config_registry"] {
         if let Ok(url) = std::env::var(var)
             && !url.trim().is_empty()

@@ -109,10 +109,12 @@ impl NpmConfig {
     /// environment of this process.
     pub fn with_files(registry: &str) -> NpmConfig {
         let mut config = NpmConfig::plain(registry);
-        for file in config_files() {
-            if let Ok(text) = std::fs::read_to_string(&file) {
-                config.read_npmrc(&text, &|v| std::env::var(v).ok());
-            }
+        let texts = match PINNED_FILES.get() {
+            Some(texts) => texts.clone(),
+            None => read_config_files(),
+        };
+        for text in texts {
+            config.read_npmrc(&text, &|v| std::env::var(v).ok());
         }
         // npm_config_* variables are the last word, as in npm (`npm_config_@acme:registry=…`).
         for (key, value) in std::env::vars() {
@@ -304,6 +306,22 @@ fn nerf_of_url(url: &str) -> Option<String> {
 }
 
 /// The files npm reads, lowest precedence first: the user's configuration, then the project's.
+/// The configuration files' texts as read when `pin` was called, when it was.
+static PINNED_FILES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
+/// Reads the configuration files now and uses what they said from then on (see
+/// `crate::pin_configuration`).
+pub(crate) fn pin() {
+    let _ = PINNED_FILES.set(read_config_files());
+}
+
+fn read_config_files() -> Vec<String> {
+    config_files()
+        .iter()
+        .filter_map(|file| std::fs::read_to_string(file).ok())
+        .collect()
+}
+
 fn config_files() -> Vec<PathBuf> {
     let mut files = Vec::new();
     let user = ["NPM_CONFIG_USERCONFIG", "npm_config_userconfig"]

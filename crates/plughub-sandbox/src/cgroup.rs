@@ -98,28 +98,18 @@ impl WorkerCgroup {
         })
     }
 
-    /// Removes the directories. When plughub killed the keeper, the worker dies a moment later (its
-    /// parent-death signal) and the group is busy until then: retried for two seconds, off this thread.
-    pub(crate) fn remove(&self) {
-        let left: Vec<PathBuf> = self
-            .dirs
-            .iter()
-            .filter(|dir| std::fs::remove_dir(dir).is_err())
-            .cloned()
-            .collect();
-        if left.is_empty() {
-            return;
-        }
-        std::thread::spawn(move || {
-            for _ in 0..20 {
-                std::thread::sleep(std::time::Duration::from_millis(100));
-                if left
-                    .iter()
-                    .all(|dir| std::fs::remove_dir(dir).is_ok() || !dir.exists())
-                {
-                    return;
-                }
-            }
-        });
+    /// Removes the directories; returns those still busy. When the keeper was killed, the worker dies
+    /// a moment later (its parent-death signal) and the group is busy until then: the sandbox helper
+    /// tries those again (see `remove_dirs`).
+    pub(crate) fn remove(&self) -> Vec<PathBuf> {
+        remove_dirs(&self.dirs)
     }
+}
+
+/// Removes each of `dirs` that is empty of processes now; returns the others.
+pub(crate) fn remove_dirs(dirs: &[PathBuf]) -> Vec<PathBuf> {
+    dirs.iter()
+        .filter(|dir| std::fs::remove_dir(dir).is_err() && dir.exists())
+        .cloned()
+        .collect()
 }

@@ -17,6 +17,7 @@ pub mod helper;
 mod landlock;
 mod package_mount;
 mod priority;
+pub mod privileges;
 pub mod probe;
 mod root;
 mod sandbox;

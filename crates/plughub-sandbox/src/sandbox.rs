@@ -456,6 +456,20 @@ impl Sandbox {
     }
 }
 
+impl Sandbox {
+    /// Takes the sandbox down once its worker has exited: its mount point goes, and its cgroup unless
+    /// still busy (the worker dies a moment after its keeper); returns the cgroup folders left, to be
+    /// removed a little later (`remove_cgroups`).
+    pub(crate) fn take_down(mut self) -> Vec<PathBuf> {
+        self.cgroup.take().map(|c| c.remove()).unwrap_or_default()
+    }
+}
+
+/// Removes what `take_down` left that is free now; returns what is still busy.
+pub(crate) fn remove_cgroups(left: &[PathBuf]) -> Vec<PathBuf> {
+    cgroup::remove_dirs(left)
+}
+
 impl Drop for Sandbox {
     /// The worker has exited (its owner drops the sandbox after): the cgroup and the mount point go.
     fn drop(&mut self) {

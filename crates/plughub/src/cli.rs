@@ -452,6 +452,11 @@ pub struct ServeArgs {
     /// Address to listen on
     #[arg(long, env = "PLUGHUB_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// The account the server runs as when started as root: it starts the sandbox helper, which alone
+    /// keeps root's powers, then becomes this account with no capabilities (default: the account
+    /// `plughub` if there is one, else uid and gid 65532). It must be able to reach the data directory.
+    #[arg(long, env = "PLUGHUB_USER", value_name = "NAME|UID[:GID]")]
+    pub user: Option<String>,
     /// Do not sync the catalogue in the background
     #[arg(long)]
     pub no_sync: bool,

@@ -8,6 +8,18 @@ use std::path::PathBuf;
 
 /// The data directory when none is given: `$XDG_DATA_HOME/plughub`, else `~/.local/share/plughub`.
 fn default_data_dir() -> PathBuf {
+    // Decided once: `plughub serve` started as root gives up root after it has read it.
+    static DEFAULT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DEFAULT.get_or_init(find_default_data_dir).clone()
+}
+
+/// `/var/lib/plughub` for root (a service's place, which the account `plughub serve` becomes can
+/// reach: root's own home is closed to others), else `$XDG_DATA_HOME/plughub` or
+/// `~/.local/share/plughub`.
+fn find_default_data_dir() -> PathBuf {
+    if plughub_sandbox::privileges::is_root() {
+        return PathBuf::from("/var/lib/plughub");
+    }
     if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
         return PathBuf::from(xdg).join("plughub");
     }
@@ -19,7 +31,7 @@ fn default_data_dir() -> PathBuf {
 
 /// The data directory, absolute: workers and pnpm run in other folders, so a relative `--data-dir` must
 /// not be read from theirs.
-fn data_dir(args: &StoreArgs) -> PathBuf {
+pub fn data_dir(args: &StoreArgs) -> PathBuf {
     let dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
     std::path::absolute(&dir).unwrap_or(dir)
 }

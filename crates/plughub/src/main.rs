@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod context;
 mod output;
+mod privileges;
 mod remote;
 
 use clap::Parser;
@@ -26,6 +27,13 @@ fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    // Before the runtime starts any thread (see `privileges::give_up_root`).
+    if let cli::Command::Serve(args) = &cli.command
+        && let Err(e) = privileges::give_up_root(&cli.store, args)
+    {
+        eprintln!("error: {e:#}");
+        return std::process::ExitCode::FAILURE;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

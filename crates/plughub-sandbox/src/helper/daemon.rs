@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// A worker the helper started and still watches.
 struct Running {
@@ -23,12 +24,18 @@ struct Running {
     killed: bool,
 }
 
-impl Drop for Running {
-    /// Its sockets' folder goes with it (its cgroup and root go with the sandbox).
-    fn drop(&mut self) {
+impl Running {
+    /// Takes down what the worker had, once it has exited: its sockets' folder, its root's mount point,
+    /// its cgroup; returns the cgroup folders still busy (its process dies a moment after its keeper).
+    fn take_down(self) -> Vec<PathBuf> {
         let _ = std::fs::remove_dir_all(&self.socket_dir);
+        self.sandbox.take_down()
     }
 }
+
+/// How long a dead worker's cgroup folders are tried again, and how often.
+const BUSY_CGROUP_TRIES: Duration = Duration::from_secs(5);
+const BUSY_CGROUP_EVERY: Duration = Duration::from_millis(100);
 
 struct Helper {
     socket: OwnedFd,
@@ -36,6 +43,9 @@ struct Helper {
     package_roots: Option<Vec<PathBuf>>,
     running: HashMap<u64, Running>,
     next_worker: u64,
+    /// Cgroup folders of workers that have ended, still busy, and since when: tried again from the
+    /// loop (the helper keeps to its one thread).
+    busy_cgroups: Vec<(PathBuf, Instant)>,
 }
 
 /// Runs the helper on `socket` until plughub closes it, then exits the process.
@@ -45,6 +55,7 @@ pub(crate) fn run(socket: OwnedFd) -> ! {
         package_roots: None,
         running: HashMap::new(),
         next_worker: 1,
+        busy_cgroups: Vec::new(),
     };
     let mut buffer = vec![0u8; wire::MAX_MESSAGE];
     loop {
@@ -55,7 +66,12 @@ pub(crate) fn run(socket: OwnedFd) -> ! {
             for worker in &workers {
                 polled.push(PollFd::new(&helper.running[worker].pidfd, PollFlags::IN));
             }
-            match rustix::event::poll(&mut polled, None) {
+            let timeout = rustix::event::Timespec {
+                tv_sec: 0,
+                tv_nsec: BUSY_CGROUP_EVERY.as_nanos() as _,
+            };
+            let timeout = (!helper.busy_cgroups.is_empty()).then_some(&timeout);
+            match rustix::event::poll(&mut polled, timeout) {
                 Ok(_) | Err(rustix::io::Errno::INTR) => {}
                 Err(e) => fail(&format!("waiting: {e}")),
             }
@@ -70,6 +86,13 @@ pub(crate) fn run(socket: OwnedFd) -> ! {
         };
         for worker in exited {
             helper.reap(worker);
+        }
+        if !helper.busy_cgroups.is_empty() {
+            let dirs: Vec<PathBuf> = helper.busy_cgroups.iter().map(|(d, _)| d.clone()).collect();
+            let still = crate::sandbox::remove_cgroups(&dirs);
+            helper
+                .busy_cgroups
+                .retain(|(dir, since)| still.contains(dir) && since.elapsed() < BUSY_CGROUP_TRIES);
         }
         if request_ready {
             match wire::receive::<Request>(helper.socket.as_fd(), &mut buffer) {
@@ -175,16 +198,29 @@ impl Helper {
         if running.sandbox.oom_killed() {
             reason = format!("{reason}: it went over its memory limit");
         }
-        drop(running);
+        let now = Instant::now();
+        self.busy_cgroups
+            .extend(running.take_down().into_iter().map(|dir| (dir, now)));
         self.send(&Message::Exited { worker, reason }, &[]);
     }
 
     fn end_all(&mut self) -> ! {
-        for running in self.running.values_mut() {
+        let mut all: Vec<Running> = self.running.drain().map(|(_, r)| r).collect();
+        for running in &mut all {
             let _ = running.keeper.kill();
+        }
+        for running in &mut all {
             let _ = running.keeper.wait();
         }
-        self.running.clear();
+        let mut busy: Vec<PathBuf> = all.into_iter().flat_map(Running::take_down).collect();
+        // The helper is about to exit: the groups get a moment to empty, no more.
+        for _ in 0..20 {
+            if busy.is_empty() {
+                break;
+            }
+            std::thread::sleep(BUSY_CGROUP_EVERY);
+            busy = crate::sandbox::remove_cgroups(&busy);
+        }
         std::process::exit(0)
     }
 

@@ -36,6 +36,13 @@ fn run_if_asked() {
     // SAFETY: `start` put the helper's end of the socket pair at this descriptor, and nothing else in
     // this process owns it.
     let socket = unsafe { OwnedFd::from_raw_fd(HELPER_FD) };
+    // Named for `ps` and /proc (it was started as /proc/self/exe, and so is called `exe`).
+    // SAFETY: prctl reads the NUL-terminated name given.
+    unsafe { libc::prctl(libc::PR_SET_NAME, c"plughub-sandbox".as_ptr(), 0, 0, 0) };
+    if let Err(e) = crate::privileges::keep_helper_capabilities() {
+        eprintln!("plughub sandbox helper: cannot drop the capabilities it does not need: {e}");
+        std::process::exit(1);
+    }
     daemon::run(socket)
 }
 

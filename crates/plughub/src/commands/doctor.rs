@@ -19,14 +19,30 @@ pub async fn run(store_args: &StoreArgs, args: DoctorArgs) -> Result<()> {
         Ok(layers) => (layers, None),
         Err(e) => (Vec::new(), Some(e.to_string())),
     };
+    let split = privilege_split();
     if args.json {
         return output::print_json(&json!({
             "capabilities": capabilities,
+            "privilege_split": split,
             "sandboxed_worker": { "started": trial_error.is_none(), "error": trial_error,
                                   "layers_in_force": layers },
         }));
     }
     let mark = |ok: bool| if ok { "yes" } else { "NO " };
+    match (&split.helper, &split.why_not) {
+        (Some(helper), None) => out!(
+            "yes privilege split: the sandbox helper (pid {}, {} thread{}) alone runs as root, keeping {}; `plughub serve` started as root then serves as {} with no capabilities",
+            helper.pid,
+            helper.threads,
+            if helper.threads == 1 { "" } else { "s" },
+            helper.capabilities.join(", "),
+            split.serves_as.as_deref().unwrap_or("?")
+        ),
+        (_, why_not) => out!(
+            "NO  privilege split: {}",
+            why_not.as_deref().unwrap_or("no sandbox helper")
+        ),
+    }
     out!(
         "{} running as root (needed to build the sandbox)",
         mark(capabilities.root)
@@ -134,4 +150,58 @@ async fn sandboxed_trial(store_args: &StoreArgs) -> Result<Vec<String>> {
         .filter(|l| l.stream == "sandbox")
         .map(|l| l.text)
         .collect())
+}
+
+/// Which mode plughub runs plugins in here: a sandbox helper as root, and the account `plughub serve`
+/// serves as; or why there is none.
+#[derive(serde::Serialize)]
+struct PrivilegeSplit {
+    helper: Option<HelperSeen>,
+    serves_as: Option<String>,
+    why_not: Option<String>,
+}
+
+/// The sandbox helper the trial ran through, as `/proc` shows it.
+#[derive(serde::Serialize)]
+struct HelperSeen {
+    pid: u32,
+    uid: u32,
+    threads: u32,
+    capabilities: Vec<&'static str>,
+}
+
+fn privilege_split() -> PrivilegeSplit {
+    let serves_as = crate::privileges::account(std::env::var("PLUGHUB_USER").ok().as_deref());
+    let helper = plughub_sandbox::helper::current().and_then(|helper| {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", helper.pid())).ok()?;
+        let number = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        };
+        let effective = plughub_sandbox::privileges::Capabilities::of(&helper.pid().to_string())
+            .ok()?
+            .effective;
+        Some(HelperSeen {
+            pid: helper.pid(),
+            uid: number("Uid:")?,
+            threads: number("Threads:")?,
+            capabilities: plughub_sandbox::privileges::helper_capabilities(effective),
+        })
+    });
+    let why_not = match (&helper, &serves_as) {
+        (Some(_), Ok(_)) => None,
+        (Some(_), Err(e)) => Some(format!("{e:#}")),
+        (None, _) if !plughub_sandbox::privileges::is_root() => Some(
+            "not root, so no sandbox helper can start: plugins are refused unless PLUGHUB_SANDBOX=off"
+                .into(),
+        ),
+        (None, _) => Some("the sandbox helper did not start (see the sandboxed worker below)".into()),
+    };
+    PrivilegeSplit {
+        serves_as: serves_as.ok().filter(|_| helper.is_some()).map(|a| a.name),
+        helper,
+        why_not,
+    }
 }

@@ -9,6 +9,7 @@ pub use std::process::{Child, Command, Output, Stdio};
 pub use std::time::{Duration, Instant};
 
 pub fn plughub(data_dir: &std::path::Path) -> Command {
+    open_to_the_server(data_dir);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_plughub"));
     cmd.arg("--data-dir").arg(data_dir);
     // Every source a test could reach is on loopback.
@@ -19,6 +20,26 @@ pub fn plughub(data_dir: &std::path::Path) -> Command {
     cmd.env("NPM_CONFIG_REGISTRY", closed_port_url(""));
     cmd.env_remove("PLUGHUB_DATABASE_URL");
     cmd
+}
+
+/// `plughub serve`, started as root as the tests run, serves as an ordinary account, which must be
+/// able to reach the data directory: the temporary folders above it, made owner-only, let others
+/// through (to search, not to list).
+fn open_to_the_server(data_dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let temp = std::env::temp_dir();
+    for folder in data_dir
+        .ancestors()
+        .filter(|f| f.starts_with(&temp) && *f != temp)
+    {
+        if let Ok(meta) = std::fs::metadata(folder) {
+            let mode = meta.permissions().mode();
+            if mode & 0o001 == 0 {
+                let _ =
+                    std::fs::set_permissions(folder, std::fs::Permissions::from_mode(mode | 0o711));
+            }
+        }
+    }
 }
 
 /// Runs `cmd`, which must succeed, and gives its stdout.
@@ -87,7 +108,7 @@ pub fn serve(cmd: &mut Command) -> (Server, String) {
 }
 
 /// pnpm for the binary under test: its npm points at loopback, so pnpm is installed once for the tests
-/// (with npm, from the user's npm configuration) and linked into each data directory.
+/// (with npm, from the user's npm configuration) and copied into each data directory.
 pub async fn share_pnpm(data_dir: &std::path::Path) {
     static ONCE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let shared = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tools");
@@ -104,8 +125,15 @@ pub async fn share_pnpm(data_dir: &std::path::Path) {
     }
     let packages = data_dir.join("packages");
     std::fs::create_dir_all(&packages).unwrap();
+    // Copied, not linked: a server serves as an account that may not reach the target folder.
     if shared.exists() && !packages.join("tools").exists() {
-        std::os::unix::fs::symlink(&shared, packages.join("tools")).unwrap();
+        let copied = Command::new("cp")
+            .arg("-a")
+            .arg(&shared)
+            .arg(packages.join("tools"))
+            .status()
+            .unwrap();
+        assert!(copied.success(), "copying pnpm into {}", packages.display());
     }
 }
 
