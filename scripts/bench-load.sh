@@ -98,6 +98,8 @@ BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/plughub
 
 # --- 3. a throwaway store, an organisation, a user, a token, the plugin ------------------------------
 WORK=$(mktemp -d -t plughub-bench.XXXXXX)
+# The server, started as root, serves as an ordinary account, which must reach its data folder in here.
+chmod 711 "$WORK"
 SERVER_PID=""
 PG_DB=""
 PG_ADMIN_URL=""

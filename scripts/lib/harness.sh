@@ -47,6 +47,8 @@ harness_npm_ci() {
 # `tmp` and `pids` (add each process started to it).
 harness_tmp() {
   tmp=$(mktemp -d)
+  # A server started as root serves as an ordinary account, which must reach its data folder in here.
+  chmod 711 "$tmp"
   pids=()
   trap harness_cleanup EXIT
 }
@@ -69,7 +71,8 @@ harness_registry() {
 
 # pnpm, with which plughub installs plugins' dependencies, for the data folder $2: plughub fetches it with
 # npm on first use, but a server installing from a loopback registry finds none there. Fetched with npm
-# (from the registry of your npm configuration) once into $1, kept between runs, and linked in.
+# (from the registry of your npm configuration) once into $1, kept between runs, and copied in (a server
+# started as root serves as an account that may not reach the target folder).
 harness_pnpm() {
   local tools=$1 data=$2
   if ! "$tools/node_modules/.bin/pnpm" --version >/dev/null 2>&1; then
@@ -78,7 +81,7 @@ harness_pnpm() {
     npm install --prefix "$tools" --ignore-scripts --no-audit --no-fund --loglevel=error pnpm@9 >/dev/null
   fi
   mkdir -p "$data/packages"
-  ln -s "$tools" "$data/packages/tools"
+  cp -a "$tools" "$data/packages/tools"
 }
 
 # `plughub … serve` on a free port of 127.0.0.1, with the arguments given (the data folder and serve's

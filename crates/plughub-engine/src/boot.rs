@@ -69,6 +69,7 @@ pub struct Booted {
 }
 
 /// A sandboxed worker, as the sandbox helper that started it names it.
+#[derive(Clone)]
 pub(crate) struct Sandboxed {
     pub(crate) helper: Arc<SandboxHelper>,
     pub(crate) worker: u64,
@@ -261,10 +262,7 @@ async fn start_sandboxed(
             egress_listener,
             egress_path: launched.egress_path,
             pid: launched.pid,
-            sandboxed: Some(Sandboxed {
-                helper,
-                worker: launched.worker,
-            }),
+            sandboxed: Some(sandboxed.clone()),
         },
         exit: launched.exited,
         sandboxed,

@@ -184,9 +184,9 @@ fn package_of_folder(folder: &str) -> Option<String> {
 }
 
 impl DependencyInstaller {
-    /// Finds pnpm on the PATH, else in `tools_dir`, else installs it there with npm from `registry`,
-    /// where plugins and their dependencies come from (the npm configuration's, unless the operator
-    /// named another). `store_dir` is the shared content-addressed store.
+    /// Finds pnpm on the PATH, else in `tools_dir`, else installs it there with npm (from the registry of
+    /// the npm configuration, like any tool). `store_dir` is the shared content-addressed store; `registry`
+    /// is where plugins and their dependencies come from.
     pub async fn locate(
         tools_dir: &Path,
         store_dir: PathBuf,
@@ -212,9 +212,14 @@ impl DependencyInstaller {
                     "--loglevel=error",
                     PNPM_SPEC,
                 ])
-                // The registry plugins come from, and a cache of its own: `plughub serve` runs as an
-                // account whose home may not be its own to write, nor the operator's npm files to read.
-                .env("npm_config_registry", registry)
+                // The npm configuration's registry (as read before `plughub serve` gave up root: the
+                // account it serves as may not read the operator's npm files), and a cache of its own
+                // (nor write in the operator's home).
+                .envs(
+                    plughub_npm::npm_registry_url()
+                        .ok()
+                        .map(|url| ("npm_config_registry", url)),
+                )
                 .env("npm_config_cache", tools_dir.join(".npm-cache"))
                 .stdin(Stdio::null())
                 .output()

@@ -36,6 +36,13 @@ fn run_if_asked() {
     // SAFETY: `start` put the helper's end of the socket pair at this descriptor, and nothing else in
     // this process owns it.
     let socket = unsafe { OwnedFd::from_raw_fd(HELPER_FD) };
+    // Inherited without close-on-exec, as it had to be: set again, or every worker would inherit it
+    // and could speak to plughub as the helper.
+    // SAFETY: fcntl on a descriptor this process owns.
+    if unsafe { libc::fcntl(HELPER_FD, libc::F_SETFD, libc::FD_CLOEXEC) } != 0 {
+        eprintln!("plughub sandbox helper: cannot keep its socket from its workers");
+        std::process::exit(1);
+    }
     // Named for `ps` and /proc (it was started as /proc/self/exe, and so is called `exe`).
     // SAFETY: prctl reads the NUL-terminated name given.
     unsafe { libc::prctl(libc::PR_SET_NAME, c"plughub-sandbox".as_ptr(), 0, 0, 0) };

@@ -23,3 +23,4 @@ mod models;
 mod names;
 mod private_registry;
 mod smoke;
+mod unprivileged;
