@@ -210,6 +210,10 @@ fn read_messages(socket: OwnedFd, state: Arc<Mutex<State>>) {
             send_kill(&socket, launched.worker, 0);
         }
     };
+    // It ends only with plughub, unless killed or crashed: say so where the operator looks.
+    eprintln!(
+        "plughub: the sandbox helper ended ({why}); no plugin can run until plughub is restarted"
+    );
     let mut state = state.lock().expect("not poisoned");
     state.gone = Some(format!("the sandbox helper ended ({why})"));
     state.waiting.clear();

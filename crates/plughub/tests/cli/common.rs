@@ -91,9 +91,19 @@ pub fn start_server(data_dir: &std::path::Path) -> (Server, String) {
     serve(plughub(data_dir).args(["serve", "--listen", "127.0.0.1:0"]))
 }
 
-/// Starts `plughub serve` as `cmd` says, and waits for the address it listens on.
+/// Starts `plughub serve` as `cmd` says, and waits for the address it listens on. It is started in a
+/// folder closed to the account it serves as (as a checkout under root's home is), which the programs
+/// it runs (pnpm) must not be left in.
 pub fn serve(cmd: &mut Command) -> (Server, String) {
+    static CLOSED: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let closed = CLOSED.get_or_init(|| {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        dir
+    });
     let mut child = cmd
+        .current_dir(closed.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -179,6 +189,27 @@ pub fn hello_in_acme(data_dir: &std::path::Path, key: &str) {
         let out = run(plughub(data_dir).args(&args));
         assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
     }
+}
+
+/// Makes `email` an org_owner of `org` (which must exist) with an API token, and gives the token.
+pub fn org_owner_token(data_dir: &std::path::Path, email: &str, org: &str) -> String {
+    ok(plughub(data_dir).args([
+        "admin",
+        "create-user",
+        email,
+        "--org",
+        org,
+        "--role",
+        "org_owner",
+    ]));
+    let made: Value = serde_json::from_str(&ok(plughub(data_dir).args([
+        "admin",
+        "create-token",
+        email,
+        "--json",
+    ])))
+    .unwrap();
+    made["token"].as_str().unwrap().to_string()
 }
 
 /// The registry of the npm configuration: where an author's `npm install` gets the build's packages.

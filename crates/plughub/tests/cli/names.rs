@@ -152,23 +152,7 @@ async fn through_a_server_the_server_reads_the_name() {
     let server_dir = data_dir().await;
     let client_dir = tempfile::tempdir().unwrap();
     let dir = server_dir.path();
-    ok(plughub(dir).args([
-        "admin",
-        "create-user",
-        "owner@acme.test",
-        "--org",
-        "acme",
-        "--role",
-        "org_owner",
-    ]));
-    let made: Value = serde_json::from_str(&ok(plughub(dir).args([
-        "admin",
-        "create-token",
-        "owner@acme.test",
-        "--json",
-    ])))
-    .unwrap();
-    let token = made["token"].as_str().unwrap().to_string();
+    let token = org_owner_token(dir, "owner@acme.test", "acme");
     let (_server, addr) = serve(plughub(dir).env("NPM_CONFIG_REGISTRY", &npm.url).args([
         "serve",
         "--listen",

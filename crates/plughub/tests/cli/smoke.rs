@@ -38,23 +38,7 @@ async fn smoke_and_the_command_line_through_a_server() {
     publish_hello(&npm);
     let dir = server_dir.path();
     ok(plughub(dir).args(["admin", "create-org", "acme", "--plan", "pro"]));
-    ok(plughub(dir).args([
-        "admin",
-        "create-user",
-        "owner@acme.test",
-        "--org",
-        "acme",
-        "--role",
-        "org_owner",
-    ]));
-    let made: Value = serde_json::from_str(&ok(plughub(dir).args([
-        "admin",
-        "create-token",
-        "owner@acme.test",
-        "--json",
-    ])))
-    .unwrap();
-    let token = made["token"].as_str().unwrap().to_string();
+    let token = org_owner_token(dir, "owner@acme.test", "acme");
 
     let (_server, addr) = serve(plughub(dir).env("NPM_CONFIG_REGISTRY", &npm.url).args([
         "serve",

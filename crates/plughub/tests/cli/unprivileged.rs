@@ -81,26 +81,10 @@ async fn the_server_gives_up_root_and_its_workers_keep_every_layer() {
             "acme",
             "ESCAPE_TOKEN=et-1",
         ],
-        vec![
-            "admin",
-            "create-user",
-            "owner@acme.test",
-            "--org",
-            "acme",
-            "--role",
-            "org_owner",
-        ],
     ] {
         ok(plughub(&d).args(&args));
     }
-    let made: Value = serde_json::from_str(&ok(plughub(&d).args([
-        "admin",
-        "create-token",
-        "owner@acme.test",
-        "--json",
-    ])))
-    .unwrap();
-    let token = made["token"].as_str().unwrap().to_string();
+    let token = org_owner_token(&d, "owner@acme.test", "acme");
 
     // What doctor says of this machine: the split, and the layers a worker gets.
     let doctor: Value = serde_json::from_str(&ok(plughub(&d).args(["doctor", "--json"]))).unwrap();
