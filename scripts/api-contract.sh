@@ -59,10 +59,9 @@ fixtures=crates/plughub-testkit/fixtures
 harness_registry "$fixtures/plugin-hello@1.0.1" "$fixtures/plugin-echo-model"
 
 # The set-up, with the command line on the store the server then serves. Installing the fixture uses
-# pnpm, which plughub fetches with npm on first use: kept under the target folder between runs.
+# pnpm: kept under the target folder between runs, and copied in.
 data="$tmp/data"
-mkdir -p "$data/packages" "$work/tools"
-ln -s "$work/tools" "$data/packages/tools"
+harness_pnpm "$work/tools" "$data"
 cli() { "$plughub" --data-dir "$data" "$@" >>"$tmp/setup.log" 2>&1 || { cat "$tmp/setup.log"; exit 1; }; }
 cli admin create-org acme --plan enterprise
 # The password is the one scripts/api-contract.toml gives the login operation.

@@ -58,9 +58,10 @@ pub fn give_up_root(store: &StoreArgs, args: &ServeArgs) -> Result<()> {
         )
     })?;
     // The programs plughub runs (pnpm, npm, Node) start in its folder, and pnpm fails in one it cannot
-    // read: where the account cannot read the folder plughub was started in, it moves to its data
-    // directory (where it could, relative paths keep their meaning).
-    if std::fs::read_dir(".").is_err() {
+    // reach by its path: where the account cannot (a folder above it may be closed, as a checkout in
+    // root's home is), plughub moves to its data directory. Where it can, relative paths keep their
+    // meaning.
+    if std::env::current_dir().and_then(std::fs::read_dir).is_err() {
         std::env::set_current_dir(&data)
             .with_context(|| format!("cannot move into the data directory {}", data.display()))?;
         tracing::info!(folder = %data.display(), "the folder plughub was started in is closed to the account it serves as: working in the data directory");

@@ -92,18 +92,21 @@ pub fn start_server(data_dir: &std::path::Path) -> (Server, String) {
 }
 
 /// Starts `plughub serve` as `cmd` says, and waits for the address it listens on. It is started in a
-/// folder closed to the account it serves as (as a checkout under root's home is), which the programs
-/// it runs (pnpm) must not be left in.
+/// folder that the account it serves as can read but not reach, beneath one closed to it (as a checkout
+/// in root's home is): the programs it runs (pnpm) must not be left there.
 pub fn serve(cmd: &mut Command) -> (Server, String) {
     static CLOSED: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
     let closed = CLOSED.get_or_init(|| {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        let inside = dir.path().join("checkout");
+        std::fs::create_dir(&inside).unwrap();
+        std::fs::set_permissions(&inside, std::fs::Permissions::from_mode(0o755)).unwrap();
         dir
     });
     let mut child = cmd
-        .current_dir(closed.path())
+        .current_dir(closed.path().join("checkout"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
