@@ -305,7 +305,6 @@ fn nerf_of_url(url: &str) -> Option<String> {
     Some(format!("//{host}{port}{}", parsed.path()))
 }
 
-/// The files npm reads, lowest precedence first: the user's configuration, then the project's.
 /// The configuration files' texts as read when `pin` was called, when it was.
 static PINNED_FILES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
 
@@ -322,6 +321,7 @@ fn read_config_files() -> Vec<String> {
         .collect()
 }
 
+/// The files npm reads, lowest precedence first: the user's configuration, then the project's.
 fn config_files() -> Vec<PathBuf> {
     let mut files = Vec::new();
     let user = ["NPM_CONFIG_USERCONFIG", "npm_config_userconfig"]

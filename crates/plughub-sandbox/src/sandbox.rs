@@ -450,24 +450,17 @@ impl Sandbox {
         self.cgroup.is_some()
     }
 
+    /// Takes the sandbox down once its worker has exited: its mount point goes, and its cgroup unless
+    /// still busy (the worker dies a moment after its keeper); returns the cgroup folders left, to be
+    /// removed a little later (`cgroup::remove_dirs`).
+    pub(crate) fn take_down(mut self) -> Vec<PathBuf> {
+        self.cgroup.take().map(|c| c.remove()).unwrap_or_default()
+    }
+
     /// Whether the kernel killed the worker for going over its memory.
     pub fn oom_killed(&self) -> bool {
         self.cgroup.as_ref().is_some_and(WorkerCgroup::oom_killed)
     }
-}
-
-impl Sandbox {
-    /// Takes the sandbox down once its worker has exited: its mount point goes, and its cgroup unless
-    /// still busy (the worker dies a moment after its keeper); returns the cgroup folders left, to be
-    /// removed a little later (`remove_cgroups`).
-    pub(crate) fn take_down(mut self) -> Vec<PathBuf> {
-        self.cgroup.take().map(|c| c.remove()).unwrap_or_default()
-    }
-}
-
-/// Removes what `take_down` left that is free now; returns what is still busy.
-pub(crate) fn remove_cgroups(left: &[PathBuf]) -> Vec<PathBuf> {
-    cgroup::remove_dirs(left)
 }
 
 impl Drop for Sandbox {

@@ -6,7 +6,7 @@ use plughub_catalog::{Catalog, SyncOptions};
 use plughub_store::{Location, Store};
 use std::path::PathBuf;
 
-/// The data directory when none is given: `$XDG_DATA_HOME/plughub`, else `~/.local/share/plughub`.
+/// The data directory when none is given (see `find_default_data_dir`).
 fn default_data_dir() -> PathBuf {
     // Decided once: `plughub serve` started as root gives up root after it has read it.
     static DEFAULT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();

@@ -89,7 +89,7 @@ pub(crate) fn run(socket: OwnedFd) -> ! {
         }
         if !helper.busy_cgroups.is_empty() {
             let dirs: Vec<PathBuf> = helper.busy_cgroups.iter().map(|(d, _)| d.clone()).collect();
-            let still = crate::sandbox::remove_cgroups(&dirs);
+            let still = crate::cgroup::remove_dirs(&dirs);
             helper
                 .busy_cgroups
                 .retain(|(dir, since)| still.contains(dir) && since.elapsed() < BUSY_CGROUP_TRIES);
@@ -219,7 +219,7 @@ impl Helper {
                 break;
             }
             std::thread::sleep(BUSY_CGROUP_EVERY);
-            busy = crate::sandbox::remove_cgroups(&busy);
+            busy = crate::cgroup::remove_dirs(&busy);
         }
         std::process::exit(0)
     }
