@@ -85,6 +85,26 @@ pub fn become_account(account: &Account) -> Result<()> {
     Ok(())
 }
 
+/// Sets an environment variable of this process for the account it becomes (what `su` does for HOME).
+/// Changing the environment races with any other thread reading it, so this refuses unless the process
+/// has one thread, which it checks.
+pub fn set_environment_alone(key: &str, value: &std::ffi::OsStr) -> Result<()> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let threads = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .map(str::trim);
+    if threads != Some("1") {
+        return Err(Error::other(format!(
+            "cannot set {key}: the environment is changed only while one thread runs ({} run)",
+            threads.unwrap_or("?")
+        )));
+    }
+    // SAFETY: no other thread exists to read the environment meanwhile (checked above).
+    unsafe { std::env::set_var(key, value) };
+    Ok(())
+}
+
 /// A process's capability sets, from `/proc/<pid>/status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {

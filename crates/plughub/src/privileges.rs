@@ -43,6 +43,7 @@ pub fn give_up_root(store: &StoreArgs, args: &ServeArgs) -> Result<()> {
             "the data directory's files given to the account plughub serves as");
     }
     plughub_npm::pin_configuration();
+    keep_pgpass(store, &data, &account)?;
     let helper = if sandbox_off {
         None
     } else {
@@ -74,6 +75,51 @@ pub fn give_up_root(store: &StoreArgs, args: &ServeArgs) -> Result<()> {
         None => tracing::info!(account = %account.name, uid = account.uid,
             "serving as an account with no capabilities (PLUGHUB_SANDBOX=off: no sandbox helper)"),
     }
+    Ok(())
+}
+
+/// A PostgreSQL URL with no password finds it, at each new connection, in the password file
+/// (`PGPASSFILE`, else `~/.pgpass`), and root's home is closed to the account: the file is copied into
+/// the data directory's `run/` for the account, owner-only, and `PGPASSFILE` names the copy.
+fn keep_pgpass(store: &StoreArgs, data: &Path, account: &Account) -> Result<()> {
+    let is_postgres = store
+        .database_url
+        .as_deref()
+        .is_some_and(|url| url.trim_start().starts_with("postgres"));
+    if !is_postgres {
+        return Ok(());
+    }
+    let file = match std::env::var_os("PGPASSFILE").filter(|f| !f.is_empty()) {
+        Some(file) => std::path::PathBuf::from(file),
+        None => match std::env::var_os("HOME") {
+            Some(home) => Path::new(&home).join(".pgpass"),
+            None => return Ok(()),
+        },
+    };
+    let Ok(passwords) = std::fs::read(&file) else {
+        return Ok(());
+    };
+    let run = data.join("run");
+    std::fs::create_dir_all(&run)?;
+    let copy = run.join("pgpass");
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let _ = std::fs::remove_file(&copy);
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&copy)
+            .with_context(|| format!("cannot write {}", copy.display()))?;
+        out.write_all(&passwords)?;
+    }
+    std::os::unix::fs::lchown(&run, Some(account.uid), Some(account.gid))?;
+    std::os::unix::fs::lchown(&copy, Some(account.uid), Some(account.gid))?;
+    privileges::set_environment_alone("PGPASSFILE", copy.as_os_str())
+        .context("cannot point PGPASSFILE at the account's copy of the password file")?;
+    tracing::info!(from = %file.display(), to = %copy.display(),
+        "the PostgreSQL password file copied for the account plughub serves as");
     Ok(())
 }
 

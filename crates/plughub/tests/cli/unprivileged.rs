@@ -326,3 +326,76 @@ async fn the_server_gives_up_root_and_its_workers_keep_every_layer() {
     }
     drop(server);
 }
+
+/// A PostgreSQL URL without a password takes it from root's password file, which the account served as
+/// cannot read where it is (root's home is closed): the server keeps an owner-only copy of its own and
+/// reads that at every new connection, with no warning of a file it cannot open.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_server_reads_roots_postgres_password_file_as_its_own_copy() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("data");
+    let home = dir.path().join("root-home");
+    std::fs::create_dir(&home).unwrap();
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let passwords = "127.0.0.1:*:*:postgres:not-needed-under-trust\n";
+    std::fs::write(home.join(".pgpass"), passwords).unwrap();
+    std::fs::set_permissions(home.join(".pgpass"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let name = format!("plughub_pgpass_{}", std::process::id());
+    let url = plughub_testkit::fresh_postgres_database(&name).await;
+    let stderr = dir.path().join("stderr");
+    let mut child = plughub(&d)
+        .args([
+            "--database-url",
+            &url,
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-sync",
+        ])
+        .env("HOME", &home)
+        .env_remove("PGPASSFILE")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&stderr).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let server = Server(child);
+    let addr = line.trim().rsplit("http://").next().unwrap().to_string();
+    // Requests at once and together: the pool opens new connections for them.
+    let gets: Vec<_> = (0..6)
+        .map(|_| {
+            let addr = addr.clone();
+            std::thread::spawn(move || http_get(&addr, "/api/plugins?per_page=1").0)
+        })
+        .collect();
+    for get in gets {
+        assert_eq!(get.join().unwrap(), 200);
+    }
+    let copy = d.join("run/pgpass");
+    let meta = std::fs::metadata(&copy).unwrap();
+    assert_eq!(
+        meta.uid(),
+        status_uid(server.0.id()),
+        "the copy is the account's"
+    );
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    assert_eq!(std::fs::read_to_string(&copy).unwrap(), passwords);
+    drop(server);
+    let log = std::fs::read_to_string(&stderr).unwrap();
+    assert!(log.contains("password file copied"), "{log}");
+    assert!(!log.contains("pgpass` file"), "{log}");
+}
+
+fn status_uid(pid: u32) -> u32 {
+    field(&status(pid), "Uid")
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
