@@ -6,6 +6,7 @@ mod error;
 mod lines;
 mod plugin;
 mod pool;
+pub mod readiness;
 mod runtime;
 mod sandboxing;
 mod worker;

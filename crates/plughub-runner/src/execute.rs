@@ -35,13 +35,21 @@ impl Runner {
     /// Runs `request` and records it; counted in the metrics whatever the outcome.
     pub async fn execute(&self, request: ExecutionRequest) -> Result<Outcome, RunError> {
         let started = Instant::now();
-        let result = self.run(&request).await;
+        // Every log line of the run carries its id (in `--log-format json`), within the request's.
+        let span = tracing::info_span!(
+            "execution",
+            execution_id = %uuid::Uuid::now_v7(),
+            plugin = %request.plugin,
+            component = %format!("{}:{}", request.component.kind(), request.component.name()),
+        );
+        let result = tracing::Instrument::instrument(self.run(&request), span.clone()).await;
         let outcome = match &result {
             Ok(o) if o.cache_hit => "cache_hit",
             Ok(_) => "ok",
             Err(e) => e.outcome_label(),
         };
         let seconds = started.elapsed().as_secs_f64();
+        span.in_scope(|| tracing::info!(outcome, seconds, "execution ended"));
         self.metrics().execution(
             &request.plugin,
             request.component.kind(),

@@ -117,6 +117,22 @@ impl Runner {
         self.0.dev.as_ref()
     }
 
+    /// Whether this runner can start workers now: its Node found, and its sandbox usable; each with
+    /// what was found or why not (a server's readiness).
+    pub fn readiness(&self) -> [(&'static str, Result<String, String>); 2] {
+        let config = &self.0.config;
+        [
+            (
+                "node",
+                plughub_engine::readiness::node(&config.node).map(|p| p.display().to_string()),
+            ),
+            (
+                "sandbox",
+                plughub_engine::readiness::sandbox(config.sandbox.as_ref()),
+            ),
+        ]
+    }
+
     pub fn installer(&self) -> &Installer {
         &self.0.installer
     }

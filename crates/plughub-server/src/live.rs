@@ -65,7 +65,8 @@ pub fn run_streamed(
     grant: Grant,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let (events, rx) = mpsc::channel::<Event>(64);
-    tokio::spawn(async move {
+    // Its log lines keep the request's id.
+    tokio::spawn(tracing::Instrument::in_current_span(async move {
         let (callbacks, mut incoming) = mpsc::unbounded_channel();
         let forward = {
             let events = events.clone();
@@ -95,16 +96,17 @@ pub fn run_streamed(
             Err(e) => json_event("error", &ApiError::from(e).body()),
         };
         let _ = events.send(last).await;
-    });
+    }));
     Sse::new(stream_of(rx, grant)).keep_alive(KeepAlive::default())
 }
 
 /// An `execution` event for each execution of the group recorded from now on, by any node; the stream
-/// ends when the client leaves or its leave ends.
+/// ends when the client leaves, its leave ends, or the server shuts down (`closing`).
 pub fn executions_of(
     store: Store,
     group_id: String,
     grant: Grant,
+    mut closing: tokio::sync::watch::Receiver<bool>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let (events, rx) = mpsc::channel::<Event>(64);
     tokio::spawn(async move {
@@ -125,6 +127,7 @@ pub fn executions_of(
         loop {
             tokio::select! {
                 _ = events.closed() => return,
+                Ok(_) = closing.wait_for(|c| *c) => return,
                 _ = tokio::time::sleep(LIVE_POLL) => {}
             }
             let filter = EventFilter {

@@ -127,7 +127,8 @@ error_responses! {
     /// This server serves the catalogue only, not organisations' plugins (`no_lifecycle`), or has no
     /// catalogue sources to sync from (`no_sync_sources`); or the
     /// plugin failed so often in a row that its circuit is open (`circuit_open`, `details.half_opens_at`):
-    /// runs are refused until `Retry-After` seconds have passed.
+    /// runs are refused until `Retry-After` seconds have passed; or the server is not ready
+    /// (`not_ready`, from `/readyz`: `details.checks` lists each check with what it found or why not).
     Unavailable = 503;
 }
 
@@ -488,6 +489,7 @@ fn add_link(
         crate::handlers::reviews::ban,
         crate::handlers::reviews::unban,
         crate::handlers::health::healthz,
+        crate::handlers::health::readyz,
         crate::handlers::health::metrics,
         crate::handlers::analytics::org,
         crate::handlers::analytics::platform_report,

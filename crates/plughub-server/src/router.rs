@@ -132,6 +132,7 @@ pub fn router(state: AppState) -> Router {
             post(agents::rollback),
         )
         .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         // npm clients: one route, the handler tells a document from a tarball (`…/-/file`) and takes
         // a scoped name with its slash encoded or not.
         .route("/npm/{*path}", get(npm::serve))
@@ -244,6 +245,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(crate::csrf::protect))
         .layer(axum::middleware::from_fn(crate::headers::secure))
+        .layer(axum::middleware::from_fn(crate::request_id::trace))
         .route_layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             crate::metrics::track,

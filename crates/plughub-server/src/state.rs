@@ -31,6 +31,9 @@ pub struct AppState {
     pub npm_routed_scopes: Vec<String>,
     /// plughub as a registry: publishing, its checks and moderation, publish tokens.
     pub registry: plughub_registry::Registry,
+    /// Becomes true once the server is shutting down: `/readyz` says so, and live streams of
+    /// executions end so that their connections let the server stop.
+    pub closing: tokio::sync::watch::Receiver<bool>,
 }
 
 /// The operator's settings of who a request comes from, and how long an open stream's check holds.
@@ -95,6 +98,8 @@ impl AppState {
             // npm of the npm configuration is asked whether it has a namespace before one is published.
             registry: plughub_registry::Registry::from_npm_config(catalog.store().clone()),
             catalog,
+            // Never closing, until `crate::serve` gives it its own.
+            closing: tokio::sync::watch::channel(false).1,
         }
         .with_notifier_keys()
     }

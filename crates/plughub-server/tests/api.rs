@@ -69,6 +69,57 @@ async fn metrics_are_served_in_prometheus_text() {
     t.cleanup().await;
 }
 
+/// `/readyz` answers 200 while the store answers with every migration applied, and 503, naming the
+/// store and why, once it does not; each answer carries a request id.
+#[tokio::test]
+async fn readiness_names_what_is_not_ready() {
+    let (app, t) = app().await;
+    let response = app
+        .clone()
+        .oneshot(Request::get("/readyz").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let id = response.headers()["x-request-id"].to_str().unwrap();
+    assert_eq!(id.len(), 36, "{id}");
+    let (_, body) = get(&app, "/readyz").await;
+    assert_eq!(body["status"], "ready", "{body}");
+    let names: Vec<&str> = body["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["store", "migrations"], "{body}");
+    // A proxy's request id is kept; one that could forge a log line is not.
+    let response = app
+        .clone()
+        .oneshot(
+            Request::get("/readyz")
+                .header("x-request-id", "lb-42")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "lb-42");
+    t.store.close().await;
+    let (status, body) = get(&app, "/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_error_shape(&body, "not_ready");
+    let store = &body["error"]["details"]["checks"][0];
+    assert_eq!(store["name"], "store");
+    assert_eq!(store["ready"], false);
+    assert!(
+        store["detail"]
+            .as_str()
+            .unwrap()
+            .contains("does not answer"),
+        "{body}"
+    );
+    t.cleanup().await;
+}
+
 #[tokio::test]
 async fn health_search_and_show() {
     let (app, t) = app().await;

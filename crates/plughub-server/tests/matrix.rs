@@ -572,7 +572,8 @@ async fn the_platform_s_routes_are_its_owner_s_and_one_s_own_are_everyone_s() {
     );
 }
 
-/// plughub's npm registry (`/npm/`): public, as npm registries are for public packages; and the
+/// plughub's npm registry (`/npm/`): public, as npm registries are for public packages; the probes a
+/// load balancer and a metrics scraper call (`/healthz`, `/readyz`, `/metrics`); and the
 /// catalogue's compatibility export and its "runs on plughub" search, public as the catalogue is
 /// (trials belong to no organisation). Anyone, signed in or not, of any role, gets the same answer; a
 /// token never changes what is shown (only published versions and the catalogue's own records;
@@ -585,6 +586,9 @@ fn public_routes() -> Vec<&'static str> {
         "/npm/left-pad",
         "/api/catalog/compatibility",
         "/api/plugins?runs=no",
+        "/healthz",
+        "/readyz",
+        "/metrics",
     ]
 }
 

@@ -29,6 +29,7 @@ async fn serve(t: &TestStore, upstream: &str) -> String {
         listener,
         state,
         std::future::pending(),
+        std::time::Duration::from_secs(5),
     ));
     format!("http://{address}")
 }
@@ -338,6 +339,7 @@ async fn serve_state(t: &TestStore, state: impl FnOnce(AppState) -> AppState) ->
         listener,
         state,
         std::future::pending(),
+        std::time::Duration::from_secs(5),
     ));
     format!("http://{address}")
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 /// Every route of the API, as a client sees it.
-const ROUTES: [(&str, &str); 110] = [
+const ROUTES: [(&str, &str); 111] = [
     ("get", "/api/me"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/logout"),
@@ -78,6 +78,7 @@ const ROUTES: [(&str, &str); 110] = [
     ("get", "/api/orgs/{org}/executions"),
     ("get", "/api/orgs/{org}/executions/live"),
     ("get", "/healthz"),
+    ("get", "/readyz"),
     ("get", "/metrics"),
     ("get", "/api/orgs/{org}/analytics"),
     ("get", "/api/admin/analytics"),

@@ -125,19 +125,20 @@ impl Store {
             .connect(&url)
             .await
             .map_err(|e| StoreError::connect(location, e))?;
-        let migrator = match backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrator.run(&pool).await.map_err(StoreError::Migrate)?;
-        Ok(Store {
+        let store = Store {
             event_writer: Default::default(),
             groups_seen: Default::default(),
             metrics: Default::default(),
             pool,
             backend,
             description: location.describe(),
-        })
+        };
+        store
+            .migrator()
+            .run(&store.pool)
+            .await
+            .map_err(StoreError::Migrate)?;
+        Ok(store)
     }
 
     pub fn backend(&self) -> Backend {
@@ -172,6 +173,34 @@ impl Store {
     /// What the store's statements have cost, to register with a server's series.
     pub fn metrics(&self) -> &StoreMetrics {
         &self.metrics
+    }
+
+    /// Whether the store answers a statement now.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The versions of this binary's migrations the store has not applied: none once `open` ran, unless
+    /// the schema was changed under the server (a restore of an older backup on the same database).
+    pub async fn migrations_missing(&self) -> Result<Vec<i64>> {
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(self
+            .migrator()
+            .iter()
+            .map(|m| m.version)
+            .filter(|v| !applied.contains(v))
+            .collect())
+    }
+
+    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        }
     }
 
     /// The pool, its statements timed.

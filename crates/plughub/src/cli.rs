@@ -10,6 +10,12 @@ use std::path::PathBuf;
     about = "The plugin platform for elizaOS agents"
 )]
 pub struct Cli {
+    /// The configuration file (plughub.toml) beneath the environment and the flags; without it,
+    /// /etc/plughub/plughub.toml when it exists (`plughub serve --print-config` shows what is in force)
+    #[arg(long, global = true, env = "PLUGHUB_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub logging: LoggingArgs,
     #[command(flatten)]
     pub store: StoreArgs,
     #[command(flatten)]
@@ -18,6 +24,24 @@ pub struct Cli {
     pub egress: EgressMapArgs,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LoggingArgs {
+    /// How log lines are written on stderr: text for people, json (one object a line, with the
+    /// request's and the execution's ids) for a log collector
+    #[arg(long, global = true, env = "PLUGHUB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// What is logged: a level (info) or tracing directives (plughub=debug,info); RUST_LOG too.
+    /// Default: info for serve, warn for the other commands
+    #[arg(long, global = true, env = "PLUGHUB_LOG_LEVEL", value_name = "FILTER")]
+    pub log_level: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -452,6 +476,21 @@ pub struct ServeArgs {
     /// Address to listen on
     #[arg(long, env = "PLUGHUB_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// Check the configuration (file, environment and flags), say what is wrong, and exit
+    #[arg(long, conflicts_with = "print_config")]
+    pub check_config: bool,
+    /// Print the configuration in force, as a plughub.toml with where each value came from (secrets
+    /// masked), and exit
+    #[arg(long)]
+    pub print_config: bool,
+    /// Seconds a SIGTERM or Ctrl-C waits for the runs in flight to finish before ending their workers
+    #[arg(
+        long,
+        env = "PLUGHUB_SHUTDOWN_DEADLINE",
+        value_name = "SECONDS",
+        default_value_t = 30
+    )]
+    pub shutdown_deadline: u64,
     /// The account the server runs as when started as root: it starts the sandbox helper, which alone
     /// keeps root's powers, then becomes this account with no capabilities (default: the account
     /// `plughub` if there is one, else uid and gid 65532). It must be able to reach the data directory.

@@ -3,30 +3,52 @@
 mod bundled;
 mod cli;
 mod commands;
+mod config;
 mod context;
+mod logging;
 mod output;
 mod privileges;
 mod remote;
 
-use clap::Parser;
-
 fn main() -> std::process::ExitCode {
-    let cli = cli::Cli::parse();
-    let default_level = if matches!(cli.command, cli::Command::Serve(_)) {
-        "info"
-    } else {
-        "warn"
+    // The configuration file is read first, single-threaded: it may set the sandbox's variables.
+    let (cli, matches, loaded) = match config::parse() {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return std::process::ExitCode::FAILURE;
+        }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new(format!(
-                    "plughub={default_level},{default_level}"
-                ))
-            }),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    if let cli::Command::Serve(args) = &cli.command {
+        if args.print_config {
+            output::write_out(format_args!("{}", config::print(&loaded, &matches)));
+            return std::process::ExitCode::SUCCESS;
+        }
+        if args.check_config {
+            return match config::check(&matches) {
+                Ok(()) => {
+                    match &loaded.path {
+                        Some(path) => {
+                            output::out!("the configuration is valid (file: {})", path.display())
+                        }
+                        None => output::out!(
+                            "the configuration is valid (no configuration file: flags, environment and defaults)"
+                        ),
+                    }
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    std::process::ExitCode::FAILURE
+                }
+            };
+        }
+    }
+    let serving = matches!(cli.command, cli::Command::Serve(_));
+    if let Err(e) = logging::init(&cli.logging, serving) {
+        eprintln!("error: {e:#}");
+        return std::process::ExitCode::FAILURE;
+    }
     // Before the runtime starts any thread (see `privileges::give_up_root`).
     if let cli::Command::Serve(args) = &cli.command
         && let Err(e) = privileges::give_up_root(&cli.store, args)

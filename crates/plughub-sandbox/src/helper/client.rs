@@ -108,6 +108,11 @@ impl SandboxHelper {
             })
     }
 
+    /// Why the helper can no longer be asked, once it cannot (it ended or its socket broke).
+    pub fn gone(&self) -> Option<String> {
+        self.state.lock().expect("not poisoned").gone.clone()
+    }
+
     fn gone_reason(&self) -> String {
         self.state
             .lock()

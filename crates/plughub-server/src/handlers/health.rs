@@ -1,5 +1,5 @@
 use crate::error::{ApiError, ApiResult};
-use crate::openapi::Public;
+use crate::openapi::{Public, Unavailable};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -62,6 +62,105 @@ pub async fn healthz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
             }),
         },
     }))
+}
+
+/// The server can serve: each check with what it found.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Readiness {
+    /// Always `ready` (a server that is not answers 503 `not_ready`, with the checks in `details`).
+    #[schema(example = "ready")]
+    pub status: &'static str,
+    pub checks: Vec<ReadinessCheck>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReadinessCheck {
+    /// `store`, `migrations`, `sandbox`, `node` or `shutdown`.
+    #[schema(example = "store")]
+    pub name: &'static str,
+    pub ready: bool,
+    /// What was found, or why it is not ready and what to do.
+    pub detail: String,
+}
+
+/// Readiness: the store answers, its migrations are all applied, plugins' sandbox is usable, Node is
+/// found, and the server is not shutting down. A load balancer sends traffic only while it is 200.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    operation_id = "readyz",
+    summary = "Whether the server is ready: store reachable, migrations applied, sandbox usable, Node found",
+    security(()),
+    responses(
+        (status = 200, description = "Ready; each check with what it found", body = Readiness),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Readiness>> {
+    let store = state.catalog.store();
+    let mut checks = Vec::new();
+    let check = |name, result: Result<String, String>| match result {
+        Ok(detail) => ReadinessCheck {
+            name,
+            ready: true,
+            detail,
+        },
+        Err(detail) => ReadinessCheck {
+            name,
+            ready: false,
+            detail,
+        },
+    };
+    let reached = store.ping().await;
+    checks.push(check(
+        "store",
+        reached
+            .as_ref()
+            .map(|()| format!("{} answers", store.describe()))
+            .map_err(|e| format!("{} does not answer: {e}", store.describe())),
+    ));
+    if reached.is_ok() {
+        checks.push(check(
+            "migrations",
+            match store.migrations_missing().await {
+                Ok(missing) if missing.is_empty() => Ok("every migration is applied".into()),
+                Ok(missing) => Err(format!(
+                    "migrations {missing:?} are not applied: restart plughub serve, which applies them"
+                )),
+                Err(e) => Err(format!("cannot read the applied migrations: {e}")),
+            },
+        ));
+    }
+    if let Some(lifecycle) = &state.lifecycle {
+        for (name, result) in lifecycle.runner.readiness() {
+            checks.push(check(name, result));
+        }
+    }
+    if *state.closing.borrow() {
+        checks.push(check(
+            "shutdown",
+            Err("shutting down: finishing the runs in flight".into()),
+        ));
+    }
+    if checks.iter().all(|c| c.ready) {
+        return Ok(Json(Readiness {
+            status: "ready",
+            checks,
+        }));
+    }
+    let failed: Vec<String> = checks
+        .iter()
+        .filter(|c| !c.ready)
+        .map(|c| format!("{}: {}", c.name, c.detail))
+        .collect();
+    let mut error = ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not_ready",
+        format!("not ready: {}", failed.join("; ")),
+    );
+    error.details = serde_json::json!({ "checks": checks });
+    Err(error)
 }
 
 /// The server's series in Prometheus text: HTTP requests, executions, workers, egress, installs, the

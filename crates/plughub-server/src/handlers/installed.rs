@@ -549,8 +549,11 @@ pub async fn run(
     }
     // In a task of its own: a client that leaves does not cut the execution short, which would leave
     // it unrecorded and its request outstanding on the warm worker.
-    let ran: Outcome = tokio::spawn(async move { runner.execute(request).await })
-        .await
-        .map_err(|e| ApiError::internal(&e))??;
+    // Its log lines keep the request's id.
+    let ran: Outcome = tokio::spawn(tracing::Instrument::in_current_span(async move {
+        runner.execute(request).await
+    }))
+    .await
+    .map_err(|e| ApiError::internal(&e))??;
     Ok(Json(ran).into_response())
 }

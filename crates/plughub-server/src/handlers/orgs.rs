@@ -154,7 +154,7 @@ pub async fn live_executions(
     let store = state.catalog.store().clone();
     let group_id = group.id.clone();
     let grant = caller.grant(&state, group, Action::ViewActivity);
-    Ok(crate::live::executions_of(store, group_id, grant).into_response())
+    Ok(crate::live::executions_of(store, group_id, grant, state.closing.clone()).into_response())
 }
 
 /// A page of the group's events (or of its executions only), newest first: counted and read in SQL,

@@ -115,6 +115,7 @@ impl Node {
             listener,
             state,
             std::future::pending(),
+            std::time::Duration::from_secs(5),
         ));
         address
     }

@@ -133,12 +133,24 @@ pub async fn run(store_args: &StoreArgs, egress: &EgressMapArgs, args: ServeArgs
     plughub_analytics::Analytics::new(state.catalog.store().clone())
         .keep_rolling(Duration::from_secs(60));
     let runner = state.lifecycle.as_ref().map(|l| l.runner.clone());
-    let served = plughub_server::serve(listener, state, shutdown_signal()).await;
+    let store = state.catalog.store().clone();
+    let served = plughub_server::serve(
+        listener,
+        state,
+        shutdown_signal(),
+        Duration::from_secs(args.shutdown_deadline),
+    )
+    .await;
     if let Some(runner) = runner {
-        // The other servers on the store need not wait for this one's leases to expire.
+        // Workers end (a run cut by the deadline is recorded as failed, never half), and the other
+        // servers on the store need not wait for this one's leases to expire.
         runner.shut_down().await;
     }
-    served?;
+    // Every event is written before its caller is answered; closing the pool ends its connections
+    // cleanly (PostgreSQL sees no broken connection, SQLite checkpoints its log).
+    store.close().await;
+    let cut = served?;
+    tracing::info!(cut_requests = cut, "plughub serve stopped");
     Ok(())
 }
 

@@ -251,9 +251,14 @@ async fn throwaway(args: &SmokeArgs) -> Result<Vec<Step>> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(plughub_server::serve(listener, state, async {
-        let _ = stopped.await;
-    }));
+    let server = tokio::spawn(plughub_server::serve(
+        listener,
+        state,
+        async {
+            let _ = stopped.await;
+        },
+        std::time::Duration::from_secs(5),
+    ));
     let remote = Remote::new(&format!("http://{address}"), Some(token))?;
     let steps = steps(&remote, args).await;
     let _ = stop.send(());

@@ -86,9 +86,14 @@ pub async fn run(store: &StoreArgs, args: DevWatchArgs) -> Result<()> {
         percent(&name)
     );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(plughub_server::serve(listener, state, async move {
-        let _ = stopped.await;
-    }));
+    let server = tokio::spawn(plughub_server::serve(
+        listener,
+        state,
+        async move {
+            let _ = stopped.await;
+        },
+        std::time::Duration::from_secs(5),
+    ));
     say(
         json!({ "event": "ready", "plugin": name, "version": version, "url": base,
                 "playground": playground, "org": DEV_ORG, "agent": DEV_AGENT,

@@ -1,0 +1,128 @@
+//! `plughub serve` stopped by SIGTERM while clients run plugins as fast as they can: it stops taking
+//! connections, finishes what it took, and exits 0; every run it answered 200 is in the log, and no run
+//! is recorded failed or half.
+
+use crate::common::*;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// One run through the API; `Err` when no HTTP answer came (the connection refused or closed).
+fn run_hello(addr: &str, token: &str, text: &str) -> std::io::Result<u16> {
+    let body = serde_json::json!({ "action": "HELLO", "text": text, "agent": "a1" }).to_string();
+    let mut stream = TcpStream::connect(addr)?;
+    write!(
+        stream,
+        "POST /api/orgs/acme/plugins/@fixture%2Fplugin-hello/run HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw)?;
+    raw.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("no HTTP answer: {raw:?}")))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_under_load_finishes_what_it_took_and_records_every_answered_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("data");
+    share_pnpm(&d).await;
+    hello_in_acme(&d, "hk-5h7d");
+    let token = org_owner_token(&d, "owner@acme.test", "acme");
+    let (mut server, addr) = serve(plughub(&d).args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--no-sync",
+        "--executions-per-minute",
+        "0",
+        "--shutdown-deadline",
+        "20",
+    ]));
+    let answered = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..6)
+        .map(|client| {
+            let (addr, token) = (addr.clone(), token.clone());
+            let (answered, stop) = (answered.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut statuses = Vec::new();
+                for i in 0.. {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    // A text of its own: no run is answered from the cache.
+                    match run_hello(&addr, &token, &format!("c{client}-{i}")) {
+                        Ok(status) => {
+                            if status == 200 {
+                                answered.fetch_add(1, Ordering::SeqCst);
+                            }
+                            statuses.push(status);
+                        }
+                        // Refused once the server no longer listens: this client is done.
+                        Err(_) => break,
+                    }
+                }
+                statuses
+            })
+        })
+        .collect();
+    // Under load: every client has had answers.
+    let until = Instant::now() + Duration::from_secs(120);
+    while answered.load(Ordering::SeqCst) < 60 {
+        assert!(Instant::now() < until, "no load: {answered:?} answered");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = server.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let sent = Instant::now();
+    let exit = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            sent.elapsed() < Duration::from_secs(60),
+            "still running a minute after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    stop.store(true, Ordering::SeqCst);
+    assert!(
+        exit.success(),
+        "SIGTERM ends plughub serve with 0: {exit:?}"
+    );
+    let statuses: Vec<u16> = clients
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    // Every request it took was answered in full, and every answer a success.
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let answered = answered.load(Ordering::SeqCst);
+    assert_eq!(statuses.len(), answered);
+    // Every answered run is recorded, and no run was recorded that nobody was answered for, nor a
+    // failed one.
+    let store = store_of(&d).await;
+    let recorded = executions(&store).await;
+    assert_eq!(
+        recorded.len(),
+        answered,
+        "answered {answered}, recorded {}",
+        recorded.len()
+    );
+    let failed = store
+        .count_events(&plughub_store::EventFilter {
+            event_type: Some(plughub_domain::EventType::PluginErrorOccurred),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(failed, 0);
+    drop(server);
+}
