@@ -22,6 +22,7 @@ pub use configure::{ConfigView, parse_env_file};
 pub use error::LifecycleError;
 pub use execution::{Attempt, ExecutionContext, ManifestComponent, unix_ms};
 pub use instance::{InstalledVersion, InstanceRecord, Provides};
+pub use materialize::LOCAL_MARKER;
 pub use packages::PackageStore;
 pub use permissions::PermissionsView;
 pub use progress::{Progress, Silent};

@@ -12,7 +12,7 @@ use plughub_install::{document, fetch_resolved, resolve};
 use std::path::PathBuf;
 
 /// The marker in the folder name of a package installed from a local folder or tarball.
-pub(crate) const LOCAL_MARKER: &str = "+local-";
+pub const LOCAL_MARKER: &str = "+local-";
 
 impl Installer {
     /// The folder of an installed version on this node, fetched first when this node does not hold it.

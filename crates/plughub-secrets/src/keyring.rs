@@ -196,13 +196,69 @@ impl KeyRing {
         let key = XChaCha20Poly1305::generate_key(&mut OsRng);
         let mut bytes = Zeroizing::new([0u8; 32]);
         bytes.copy_from_slice(&key);
-        let id = format!("k{}", self.keys.len() + 1);
+        // A number that says which rotation it came from, and a random tail that tells one installation's
+        // keys from another's: a value sealed elsewhere (a restore without its keys) then says which key
+        // is missing instead of looking altered.
+        let tail: [u8; 4] = XChaCha20Poly1305::generate_nonce(&mut OsRng)[..4]
+            .try_into()
+            .expect("4 of 24 random bytes");
+        let id = format!(
+            "k{}-{}",
+            self.keys.len() + 1,
+            tail.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        );
         self.keys.push((id.clone(), bytes));
         self.active = id;
     }
 
     fn key(&self, id: &str) -> Option<&Zeroizing<[u8; 32]>> {
         self.keys.iter().find(|(k, _)| k == id).map(|(_, key)| key)
+    }
+
+    /// Every key of the ring, as the text of a key file (a key from the environment under its id
+    /// `env`): what a backup keeps, sealed with a passphrase.
+    pub fn export(&self) -> Zeroizing<String> {
+        let file = KeyFile {
+            active: self.active.clone(),
+            keys: self
+                .keys
+                .iter()
+                .map(|(id, k)| (id.clone(), B64.encode(k.as_ref())))
+                .collect(),
+        };
+        Zeroizing::new(serde_json::to_string_pretty(&file).expect("key files serialise"))
+    }
+
+    /// Makes `path` the key file holding `exported` (what [`KeyRing::export`] gave), owner-only; refuses
+    /// when there is one already, whose keys would be lost.
+    pub fn import(path: &Path, exported: &str) -> Result<KeyRing, SecretsError> {
+        let fail = |reason: String| SecretsError::KeyFile {
+            path: path.display().to_string(),
+            reason,
+        };
+        if path.exists() {
+            return Err(fail(
+                "there is a key file here already; move it away first (its keys may open other secrets)".into(),
+            ));
+        }
+        let file: KeyFile =
+            serde_json::from_str(exported).map_err(|e| fail(format!("not a key ring ({e})")))?;
+        let mut keys = Vec::new();
+        for (id, b64) in file.keys {
+            let key = decode_key(&b64)
+                .ok_or_else(|| fail(format!("key '{id}' is not 32 bytes of base64")))?;
+            keys.push((id, key));
+        }
+        let ring = KeyRing {
+            active: file.active,
+            keys,
+            path: Some(path.to_path_buf()),
+        };
+        if ring.key(&ring.active).is_none() {
+            return Err(fail("the active key is not among the keys".into()));
+        }
+        ring.save()?;
+        Ok(ring)
     }
 
     /// Writes the ring beside and renames it into place, owner-only: a crash never leaves half a key file.
@@ -214,16 +270,7 @@ impl KeyRing {
             path: path.display().to_string(),
             reason,
         };
-        let file = KeyFile {
-            active: self.active.clone(),
-            keys: self
-                .keys
-                .iter()
-                .map(|(id, k)| (id.clone(), B64.encode(k.as_ref())))
-                .collect(),
-        };
-        let text =
-            Zeroizing::new(serde_json::to_string_pretty(&file).expect("key files serialise"));
+        let text = self.export();
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
         }

@@ -7,7 +7,9 @@ fn sealed_values_open_only_where_they_belong() {
     let secret = Secret::new("sk-live-1234567890");
     let sealed = ring.seal("inst-1/OPENAI_API_KEY", &secret);
     assert!(
-        sealed.starts_with("v1.k1.") && !sealed.contains("sk-live"),
+        sealed.starts_with(&format!("v1.{}.", ring.active_key_id()))
+            && ring.active_key_id().starts_with("k1-")
+            && !sealed.contains("sk-live"),
         "{sealed}"
     );
     assert_eq!(ring.open("inst-1/OPENAI_API_KEY", &sealed).unwrap(), secret);
@@ -34,6 +36,20 @@ fn sealed_values_open_only_where_they_belong() {
         Err(SecretsError::NotSealed)
     ));
     assert_eq!(format!("{secret:?} {secret}"), "Secret(***) ***");
+}
+
+/// Two installations' key rings have different key ids: a value sealed by one says, in the other, which
+/// key is missing (a restore without its keys) rather than looking altered.
+#[test]
+fn another_installations_values_name_the_missing_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let here = KeyRing::load_or_create(&dir.path().join("here.json")).unwrap();
+    let there = KeyRing::load_or_create(&dir.path().join("there.json")).unwrap();
+    assert_ne!(here.active_key_id(), there.active_key_id());
+    let sealed = there.seal("p", &Secret::new("v"));
+    assert!(
+        matches!(here.open("p", &sealed), Err(SecretsError::UnknownKey(k)) if k == there.active_key_id())
+    );
 }
 
 #[test]
@@ -66,14 +82,16 @@ fn rotation_keeps_old_values_open_until_resealed_and_retired() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("keys.json");
     let mut ring = KeyRing::load_or_create(&path).unwrap();
+    let first = ring.active_key_id().to_string();
     let old = ring.seal("p", &Secret::new("v1"));
-    assert_eq!(ring.rotate().unwrap(), "k2");
+    let second = ring.rotate().unwrap();
+    assert!(second.starts_with("k2-"), "{second}");
     assert!(ring.is_stale(&old));
     assert_eq!(ring.open("p", &old).unwrap().expose(), "v1");
     let resealed = ring.seal("p", &ring.open("p", &old).unwrap());
-    assert!(resealed.starts_with("v1.k2.") && !ring.is_stale(&resealed));
+    assert!(resealed.starts_with(&format!("v1.{second}.")) && !ring.is_stale(&resealed));
     ring.retire_old_keys().unwrap();
     let reloaded = KeyRing::load_or_create(&path).unwrap();
-    assert!(matches!(reloaded.open("p", &old), Err(SecretsError::UnknownKey(k)) if k == "k1"));
+    assert!(matches!(reloaded.open("p", &old), Err(SecretsError::UnknownKey(k)) if k == first));
     assert_eq!(reloaded.open("p", &resealed).unwrap().expose(), "v1");
 }

@@ -141,6 +141,28 @@ impl Store {
         Ok(store)
     }
 
+    /// Whether `location` holds a plughub store already (a restore goes only where none is): the SQLite
+    /// file exists, or the database has plughub's migrations table.
+    pub async fn exists_at(location: &Location) -> Result<bool> {
+        match location {
+            Location::DataDir(dir) => Ok(dir.join(Location::SQLITE_FILE).exists()),
+            Location::Url(_) => {
+                sqlx::any::install_default_drivers();
+                let (url, _) = location.connect_url()?;
+                let mut conn = sqlx::AnyConnection::connect(&url)
+                    .await
+                    .map_err(|e| StoreError::connect(location, e))?;
+                let found: Option<String> = sqlx::query_scalar(
+                    "SELECT table_name::text FROM information_schema.tables WHERE table_name = '_sqlx_migrations' AND table_schema = current_schema()",
+                )
+                .fetch_optional(&mut conn)
+                .await?;
+                let _ = conn.close().await;
+                Ok(found.is_some())
+            }
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }
@@ -173,6 +195,30 @@ impl Store {
     /// What the store's statements have cost, to register with a server's series.
     pub fn metrics(&self) -> &StoreMetrics {
         &self.metrics
+    }
+
+    /// A consistent copy of the SQLite store in the new file `path`, taken while it serves: `VACUUM INTO`
+    /// reads one snapshot (writers go on meanwhile) and writes a compact database with no log beside it.
+    pub async fn copy_sqlite_into(&self, path: &std::path::Path) -> Result<()> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::Invalid(
+                "a file copy is of the SQLite store; PostgreSQL is copied with pg_dump".into(),
+            ));
+        }
+        sqlx::query("VACUUM INTO $1")
+            .bind(path.display().to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The newest migration applied: the schema's version, for a backup's manifest.
+    pub async fn schema_version(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     /// Whether the store answers a statement now.

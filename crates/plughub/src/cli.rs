@@ -331,6 +331,45 @@ pub enum AdminCommand {
     RevokeToken(RevokeTokenArgs),
     /// Invite someone to an organisation with a role: a link, shown once, used once
     Invite(InviteArgs),
+    /// Back up the store (a consistent copy while the server serves), the list of installed packages
+    /// with their integrity, and with --with-keys the secret keys sealed with a passphrase
+    Backup(BackupArgs),
+    /// Restore a backup into a fresh data directory (--data-dir) or an empty database (--database-url)
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// A new folder for the backup
+    #[arg(long, value_name = "DIR")]
+    pub to: PathBuf,
+    /// Keep the secret keys too, sealed with a passphrase (without them a restore's secrets open only
+    /// with the keys kept elsewhere: secret-keys.json or PLUGHUB_SECRET_KEY)
+    #[arg(long)]
+    pub with_keys: bool,
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup's folder
+    #[arg(long, value_name = "DIR")]
+    pub from: PathBuf,
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PassphraseArgs {
+    /// The passphrase that seals the keys of a backup, read from the first line of FILE (or
+    /// PLUGHUB_BACKUP_PASSPHRASE); 12 characters at least
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 mod admin;
 mod agents;
 mod audit;
+mod backup;
 mod catalog;
 mod compat;
 mod dev;
@@ -95,6 +96,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Admin(AdminCommand::RevokeToken(args)) => {
             people::revoke_token(&cli.store, args).await
         }
+        Command::Admin(AdminCommand::Backup(args)) => backup::backup(&cli.store, args).await,
+        Command::Admin(AdminCommand::Restore(args)) => backup::restore(&cli.store, args).await,
         Command::Dev(_) => unreachable!("dispatched above"),
     }
 }

@@ -4,6 +4,7 @@
 mod admin;
 mod audit;
 mod author_path;
+mod backup;
 mod catalog;
 mod common;
 mod compat;
