@@ -126,3 +126,103 @@ async fn sigterm_under_load_finishes_what_it_took_and_records_every_answered_run
     assert_eq!(failed, 0);
     drop(server);
 }
+
+/// The server killed with SIGKILL while clients run plugins: its sandbox helper ends its workers and
+/// itself; after a restart the store opens whole, every run answered 200 is in the log (runs recorded
+/// and never answered may be there too: the server died between the two), nothing is left in flight,
+/// and the plan's slots the dead server leased are free again once their leases expire.
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_under_load_loses_no_answered_run_and_frees_its_leases() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("data");
+    share_pnpm(&d).await;
+    hello_in_acme(&d, "hk-k1ll");
+    let token = org_owner_token(&d, "owner@acme.test", "acme");
+    let serve_args = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--no-sync",
+        "--executions-per-minute",
+        "0",
+    ];
+    let (mut server, addr) = serve(plughub(&d).args(serve_args));
+    let helper = std::fs::read_to_string(format!(
+        "/proc/{}/task/{}/children",
+        server.0.id(),
+        server.0.id()
+    ))
+    .unwrap()
+    .split_whitespace()
+    .map(|p| p.parse::<u32>().unwrap())
+    .find(|p| {
+        std::fs::read_to_string(format!("/proc/{p}/comm"))
+            .is_ok_and(|c| c.trim() == "plughub-sandbox")
+    })
+    .expect("the server's sandbox helper");
+    let answered = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let clients: Vec<_> = (0..6)
+        .map(|client| {
+            let (addr, token, answered) = (addr.clone(), token.clone(), answered.clone());
+            std::thread::spawn(move || {
+                for i in 0.. {
+                    let text = format!("k{client}-{i}");
+                    match run_hello(&addr, &token, &text) {
+                        Ok(200) => answered.lock().unwrap().push(text),
+                        Ok(other) => panic!("{text}: {other}"),
+                        Err(_) => break,
+                    }
+                }
+            })
+        })
+        .collect();
+    let until = Instant::now() + Duration::from_secs(120);
+    while answered.lock().unwrap().len() < 60 {
+        assert!(Instant::now() < until, "no load");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server.0.kill().unwrap();
+    server.0.wait().unwrap();
+    for client in clients {
+        client.join().unwrap();
+    }
+    // The helper saw its server go, ended the workers, and ended.
+    let gone_by = Instant::now() + Duration::from_secs(30);
+    while std::path::Path::new(&format!("/proc/{helper}")).exists()
+        && std::fs::read_to_string(format!("/proc/{helper}/stat"))
+            .is_ok_and(|s| !s.contains(") Z "))
+    {
+        assert!(
+            Instant::now() < gone_by,
+            "the helper {helper} outlived its server"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let answered = answered.lock().unwrap().clone();
+
+    // Restarted: the store opens whole, and every answered run is recorded.
+    let (server, addr) = serve(plughub(&d).args(serve_args));
+    let store = store_of(&d).await;
+    let recorded: std::collections::HashSet<String> = executions(&store)
+        .await
+        .iter()
+        .filter_map(|e| e.metadata["text"].as_str().map(str::to_string))
+        .collect();
+    for text in &answered {
+        assert!(
+            recorded.contains(&format!("Hello, {text}.")),
+            "{text} was answered 200 and is not in the log"
+        );
+    }
+    let installed: Value = serde_json::from_str(&ok(plughub(&d).args([
+        "installed",
+        "--org",
+        "acme",
+        "--json",
+    ])))
+    .unwrap();
+    assert_eq!(installed[0]["state"], "INSTALLED", "{installed}");
+    // The dead server's lease on acme's one slot (the free plan's) lapses, and runs go on.
+    assert_eq!(run_hello(&addr, &token, "after").unwrap(), 200);
+    drop(server);
+}
