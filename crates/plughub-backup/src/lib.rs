@@ -2,9 +2,11 @@
 
 mod database;
 mod manifest;
+mod org;
 mod packages;
 
 pub use manifest::{Counts, Manifest, PackageEntry};
+pub use org::{Member, OrgExport, OrgSummary, export_org};
 
 use plughub_store::{Location, Store};
 use std::path::{Path, PathBuf};

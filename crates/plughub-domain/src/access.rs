@@ -38,10 +38,12 @@ pub enum Action {
     ViewAnalytics,
     /// Make and delete the group's webhooks, and read their deliveries.
     ManageWebhooks,
+    /// Export all the group's data, and delete the group with everything of it (owners only).
+    ExportOrDelete,
 }
 
 impl Action {
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 14] = [
         Action::BrowseCatalogue,
         Action::ModerateCatalogue,
         Action::ManageOrganisations,
@@ -55,6 +57,7 @@ impl Action {
         Action::ManageMembers,
         Action::ViewAnalytics,
         Action::ManageWebhooks,
+        Action::ExportOrDelete,
     ];
 
     /// Whether the action is on one group's things (else on the platform).

@@ -103,7 +103,8 @@ string_enum!(
 );
 
 string_enum!(
-    /// The type of an event. Events are append-only: the store refuses to change or delete one.
+    /// The type of an event. Events are append-only: the store never changes one, and deletes them only
+    /// with the organisation they belong to, or past the retention age for executions.
     EventType {
         PluginDiscovered => "plugin_discovered",
         PluginInstalled => "plugin_installed",
@@ -116,6 +117,8 @@ string_enum!(
         PluginErrorOccurred => "plugin_error_occurred",
         PluginAttemptFailed => "plugin_attempt_failed",
         GroupCreated => "group_created",
+        // An organisation deleted with everything of it: kept on the platform's log (no group).
+        GroupDeleted => "group_deleted",
         AgentCreated => "agent_created",
         PluginManifestRecorded => "plugin_manifest_recorded",
         PluginResumed => "plugin_resumed",

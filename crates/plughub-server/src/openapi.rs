@@ -490,6 +490,8 @@ fn add_link(
         crate::handlers::reviews::unban,
         crate::handlers::health::healthz,
         crate::handlers::health::readyz,
+        crate::handlers::org_data::export,
+        crate::handlers::org_data::delete,
         crate::handlers::health::metrics,
         crate::handlers::analytics::org,
         crate::handlers::analytics::platform_report,

@@ -2,8 +2,8 @@
 
 use crate::handlers::{
     account, admin, agent_bridge, agents, analytics, collections, compare, deprecations, health,
-    installed, me, members, notifications, npm, orgs, plugins, publishers, registry, reputation,
-    reviews, updates, webhooks,
+    installed, me, members, notifications, npm, org_data, orgs, plugins, publishers, registry,
+    reputation, reviews, updates, webhooks,
 };
 use crate::state::AppState;
 use axum::Router;
@@ -131,6 +131,8 @@ pub fn router(state: AppState) -> Router {
             "/api/orgs/{org}/plugins/{plugin}/rollback",
             post(agents::rollback),
         )
+        .route("/api/orgs/{org}", delete(org_data::delete))
+        .route("/api/orgs/{org}/export", get(org_data::export))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         // npm clients: one route, the handler tells a document from a tarball (`…/-/file`) and takes

@@ -28,6 +28,9 @@ fn routes() -> Vec<(&'static str, String, Option<Value>, May)> {
     let p = "/api/orgs/ORG/plugins/@acme%2Fnone";
     vec![
         ("GET", "/api/orgs/ORG/plugins".into(), None, May::User),
+        ("GET", "/api/orgs/ORG/export".into(), None, May::Owner),
+        // Without ?confirm=: an allowed caller gets past the check to be asked to confirm.
+        ("DELETE", "/api/orgs/ORG".into(), None, May::Owner),
         (
             "POST",
             "/api/orgs/ORG/plugins".into(),

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 /// Every route of the API, as a client sees it.
-const ROUTES: [(&str, &str); 111] = [
+const ROUTES: [(&str, &str); 113] = [
     ("get", "/api/me"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/logout"),
@@ -79,6 +79,8 @@ const ROUTES: [(&str, &str); 111] = [
     ("get", "/api/orgs/{org}/executions/live"),
     ("get", "/healthz"),
     ("get", "/readyz"),
+    ("get", "/api/orgs/{org}/export"),
+    ("delete", "/api/orgs/{org}"),
     ("get", "/metrics"),
     ("get", "/api/orgs/{org}/analytics"),
     ("get", "/api/admin/analytics"),

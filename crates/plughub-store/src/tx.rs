@@ -38,6 +38,23 @@ impl<'c> StoreTx<'c> {
         }
     }
 
+    /// Lets this transaction delete events until `end_event_deletion` (see migration 0017): for an
+    /// organisation's deletion and executions' retention only.
+    pub(crate) async fn permit_event_deletion(&mut self, reason: &str) -> Result<()> {
+        sqlx::query("INSERT INTO event_deletion_permits (reason) VALUES ($1)")
+            .bind(reason)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn end_event_deletion(&mut self) -> Result<()> {
+        sqlx::query("DELETE FROM event_deletion_permits")
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
     pub async fn commit(self) -> Result<()> {
         let started = std::time::Instant::now();
         let done = self.tx.commit().await;

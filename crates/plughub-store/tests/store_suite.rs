@@ -1661,3 +1661,116 @@ async fn trials_are_kept_per_version_and_registry_and_replaced_when_tried_again(
         t.cleanup().await;
     }
 }
+
+/// An organisation deleted takes everything of it (its things, its events, its members' roles) and
+/// nothing of another; the deletion is one event on the platform's log; a group with sub-groups waits
+/// for them; and events stay append-only for everyone else.
+#[tokio::test]
+async fn deleting_a_group_takes_everything_of_it_and_nothing_else() {
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        let mut tx = t.store.begin().await.unwrap();
+        let gone = tx
+            .create_group("gone", Plan::Free, None, "test")
+            .await
+            .unwrap();
+        let kept = tx
+            .create_group("kept", Plan::Free, None, "test")
+            .await
+            .unwrap();
+        let child = tx
+            .create_group("child", Plan::Free, Some(&kept.id), "test")
+            .await
+            .unwrap();
+        for group in [&gone, &kept] {
+            tx.insert_thing(
+                &NewThing {
+                    kind: ThingKind::PluginInstance,
+                    name: "@x/plugin-a",
+                    group_id: Some(&group.id),
+                    status: "installed",
+                    properties: "{}",
+                },
+                NewEvent {
+                    group_id: Some(group.id.clone()),
+                    ..event(EventType::PluginInstalled, "test")
+                },
+            )
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let of = |group: &str| EventFilter {
+            group_id: Some(group.to_string()),
+            ..Default::default()
+        };
+        let kept_events = t.store.count_events(&of(&kept.id)).await.unwrap();
+        let refused = t.store.delete_group(&kept.id, "kept", "owner").await;
+        assert!(
+            matches!(&refused, Err(StoreError::Conflict(m)) if m.contains("sub-organisations")),
+            "{backend:?}: {refused:?}"
+        );
+        let removed = t
+            .store
+            .delete_group(&gone.id, "gone", "owner")
+            .await
+            .unwrap();
+        assert_eq!(removed.things, 1, "{backend:?}");
+        assert_eq!(removed.events, 2, "{backend:?}: created and installed");
+        assert!(t.store.group_by_name("gone").await.unwrap().is_none());
+        assert_eq!(t.store.count_events(&of(&gone.id)).await.unwrap(), 0);
+        assert!(
+            t.store
+                .things(ThingKind::PluginInstance, Some(&gone.id))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // The other organisations are whole.
+        assert_eq!(
+            t.store.count_events(&of(&kept.id)).await.unwrap(),
+            kept_events
+        );
+        assert_eq!(
+            t.store
+                .things(ThingKind::PluginInstance, Some(&kept.id))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(
+            t.store.group_by_name("child").await.unwrap().is_some(),
+            "{}",
+            child.id
+        );
+        let logged = t
+            .store
+            .events(&EventFilter {
+                event_type: Some(EventType::GroupDeleted),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(logged.len(), 1);
+        assert_eq!(
+            (logged[0].actor.as_str(), logged[0].group_id.as_deref()),
+            ("owner", None)
+        );
+        assert_eq!(logged[0].metadata["removed"]["things"], 1);
+        // The permit went with the transaction: a plain deletion is refused again.
+        sqlx::any::install_default_drivers();
+        let url = match &t.location {
+            Location::DataDir(d) => format!("sqlite://{}", d.join(Location::SQLITE_FILE).display()),
+            Location::Url(u) => u.clone(),
+        };
+        let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+        let delete = sqlx::query("DELETE FROM events").execute(&pool).await;
+        assert!(
+            delete.unwrap_err().to_string().contains("append-only"),
+            "{backend:?}"
+        );
+        pool.close().await;
+        t.cleanup().await;
+    }
+}

@@ -336,6 +336,30 @@ pub enum AdminCommand {
     Backup(BackupArgs),
     /// Restore a backup into a fresh data directory (--data-dir) or an empty database (--database-url)
     Restore(RestoreArgs),
+    /// Write all of an organisation's data to a file: members, installed plugins and their settings
+    /// (secrets by name only), agents, webhooks, reviews, events
+    ExportOrg(ExportOrgArgs),
+    /// Delete an organisation with everything of it (recorded on the platform's log)
+    DeleteOrg(DeleteOrgArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportOrgArgs {
+    pub org: String,
+    /// The file to write (`-` for stdout)
+    #[arg(long, value_name = "FILE")]
+    pub to: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteOrgArgs {
+    pub org: String,
+    /// Say yes: the organisation, its installed plugins, agents, memories and events are gone for good
+    /// (export it first with `plughub admin export-org`)
+    #[arg(long)]
+    pub yes: bool,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,7 @@ pub mod me;
 pub mod members;
 pub mod notifications;
 pub mod npm;
+pub mod org_data;
 pub mod orgs;
 pub mod plugins;
 pub mod publishers;

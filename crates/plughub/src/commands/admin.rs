@@ -1,9 +1,9 @@
 //! `plughub admin`: organisations.
 
-use crate::cli::{CreateOrgArgs, StoreArgs};
+use crate::cli::{CreateOrgArgs, DeleteOrgArgs, ExportOrgArgs, StoreArgs};
 use crate::output::out;
 use crate::{context, output};
-use anyhow::{Result, anyhow};
+use anyhow::{Context, Result, anyhow};
 use plughub_domain::Plan;
 
 pub async fn create_org(store_args: &StoreArgs, args: CreateOrgArgs) -> Result<()> {
@@ -36,5 +36,72 @@ pub async fn orgs(store_args: &StoreArgs, json: bool) -> Result<()> {
     for g in groups {
         out!("{}  {}  {}", g.name, g.plan, g.id);
     }
+    Ok(())
+}
+
+async fn org_named(store: &plughub_store::Store, name: &str) -> Result<plughub_domain::Group> {
+    store
+        .group_by_name(name)
+        .await?
+        .ok_or_else(|| anyhow!("no organisation named '{name}' (`plughub admin orgs` lists them)"))
+}
+
+pub async fn export_org(store_args: &StoreArgs, args: ExportOrgArgs) -> Result<()> {
+    let store = context::open_store(store_args).await?;
+    let group = org_named(&store, &args.org).await?;
+    let export = plughub_backup::export_org(&store, &group, "cli").await?;
+    let text = serde_json::to_string_pretty(&export)?;
+    if args.to.as_os_str() == "-" {
+        out!("{text}");
+        return Ok(());
+    }
+    // Written beside and renamed: a file that is there is whole.
+    let partial = args.to.with_extension("partial");
+    std::fs::write(&partial, text)
+        .with_context(|| format!("cannot write {}", partial.display()))?;
+    std::fs::rename(&partial, &args.to)
+        .with_context(|| format!("cannot write {}", args.to.display()))?;
+    eprintln!(
+        "exported {} to {}: {} members, {} installed plugins, {} agents, {} webhooks, {} reviews, {} events (secret values left out)",
+        group.name,
+        args.to.display(),
+        export.members.len(),
+        export.instances.len(),
+        export.agents.len(),
+        export.webhooks.len(),
+        export.reviews.len(),
+        export.events.len()
+    );
+    Ok(())
+}
+
+pub async fn delete_org(store_args: &StoreArgs, args: DeleteOrgArgs) -> Result<()> {
+    if !args.yes {
+        anyhow::bail!(
+            "deleting '{}' removes its installed plugins, agents, memories and events for good: export it first (`plughub admin export-org {} --to FILE`), then say --yes",
+            args.org,
+            args.org
+        );
+    }
+    let installer = crate::commands::install::local_installer(store_args).await?;
+    let store = installer.store().clone();
+    let group = org_named(&store, &args.org).await?;
+    let removed = store.delete_group(&group.id, &group.name, "cli").await?;
+    // Packages no other organisation uses leave the disk.
+    let collected = installer.collect().await?;
+    if args.json {
+        return output::print_json(
+            &serde_json::json!({ "deleted": group.name, "removed": removed, "collected": collected }),
+        );
+    }
+    out!(
+        "deleted {}: {} installed plugins and agents, {} events, {} members' roles, {} memories; {} packages removed from disk",
+        group.name,
+        removed.things,
+        removed.events,
+        removed.memberships,
+        removed.memories,
+        collected.len()
+    );
     Ok(())
 }

@@ -98,6 +98,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Admin(AdminCommand::Backup(args)) => backup::backup(&cli.store, args).await,
         Command::Admin(AdminCommand::Restore(args)) => backup::restore(&cli.store, args).await,
+        Command::Admin(AdminCommand::ExportOrg(args)) => admin::export_org(&cli.store, args).await,
+        Command::Admin(AdminCommand::DeleteOrg(args)) => admin::delete_org(&cli.store, args).await,
         Command::Dev(_) => unreachable!("dispatched above"),
     }
 }

@@ -24,6 +24,7 @@ mod live_sandbox;
 mod logging;
 mod models;
 mod names;
+mod org_data;
 mod private_registry;
 mod readiness;
 mod shutdown;
