@@ -221,6 +221,60 @@ fn storable(metadata: &serde_json::Value) -> std::borrow::Cow<'_, serde_json::Va
     }
 }
 
+/// The schema version from which no event holds a NUL (migration 0018 marks it).
+const NULS_CLEANED_AT: i64 = 18;
+
+/// Replaces the NULs in the metadata of events written before plughub replaced them itself (see
+/// `storable`), on a PostgreSQL store below schema 18: its JSON functions refuse them, so migration 0009's
+/// index and the rollups could not read such a store's log. Runs before the migrations, once (0018 marks
+/// it done). Events are append-only, so the guard against updates is lifted for this transaction only.
+pub(crate) async fn clean_old_nuls(pool: &sqlx::AnyPool) -> Result<u64> {
+    // No such table on a new database: nothing to clean.
+    let version: Option<i64> = sqlx::query_scalar::<Any, i64>(
+        "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success = TRUE",
+    )
+    .fetch_one(pool)
+    .await
+    .ok();
+    if version.is_none_or(|v| v == 0 || v >= NULS_CLEANED_AT) {
+        return Ok(0);
+    }
+    let rows = sqlx::query::<Any>(
+        r"SELECT seq, metadata FROM events WHERE strpos(metadata, '\u0000') > 0",
+    )
+    .fetch_all(pool)
+    .await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = pool.begin().await?;
+    sqlx::query("ALTER TABLE events DISABLE TRIGGER events_no_update")
+        .execute(&mut *tx)
+        .await?;
+    let mut cleaned = 0;
+    for row in &rows {
+        let seq: i64 = row.try_get("seq")?;
+        let text: String = row.try_get("metadata")?;
+        let Ok(metadata) = serde_json::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
+        let storable = storable(&metadata);
+        if let std::borrow::Cow::Owned(clean) = storable {
+            sqlx::query("UPDATE events SET metadata = $1 WHERE seq = $2")
+                .bind(clean.to_string())
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+            cleaned += 1;
+        }
+    }
+    sqlx::query("ALTER TABLE events ENABLE TRIGGER events_no_update")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(cleaned)
+}
+
 /// Inserts one event (in whatever transaction `conn` is in).
 pub(crate) async fn insert_event(
     conn: &mut AnyConnection,

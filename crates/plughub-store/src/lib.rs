@@ -135,11 +135,25 @@ impl Store {
             backend,
             description: location.describe(),
         };
+        if backend == Backend::Postgres {
+            let cleaned = events::clean_old_nuls(&store.pool).await?;
+            if cleaned > 0 {
+                tracing::info!(
+                    events = cleaned,
+                    "NULs in older events' metadata replaced before the migrations"
+                );
+            }
+        }
         store
             .migrator()
             .run(&store.pool)
             .await
             .map_err(StoreError::Migrate)?;
+        // A permit is only ever held inside a transaction; one found at rest (a database edited by
+        // hand) would let anyone delete events, so it goes.
+        sqlx::query("DELETE FROM event_deletion_permits")
+            .execute(&store.pool)
+            .await?;
         Ok(store)
     }
 

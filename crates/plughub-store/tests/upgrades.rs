@@ -40,14 +40,11 @@ async fn sqlite_stores_whose_log_holds_nuls_from_before_they_were_cleaned_upgrad
     upgrades_from_every_earlier_version(Backend::Sqlite, OldLog::WithNuls).await;
 }
 
-// An upgrade bug, left for its own fix (a migration that ran is never changed: sqlx checks its
-// checksum): PostgreSQL's JSON functions refuse a NUL (`\u0000`) anywhere in the text they parse.
-// From schema 1 to 8, a failed run whose metadata holds one makes migration 0009 fail (its partial
-// indexes parse the metadata of every failed run), so `Store::open` refuses the store; from 9 to 14, a
-// recorded run holding one upgrades, but every rollup then fails on it (0013 starts the watermark at 0,
-// so the first rollup reads the old runs). SQLite takes both.
+// PostgreSQL's JSON functions refuse a NUL (`\u0000`) anywhere in the text they parse, and plughub
+// wrote NULs as they came until schema 14. From schema 1 to 8 a failed run holding one made migration
+// 0009 fail (its partial indexes parse the metadata of every failed run); from 9 to 14 every rollup
+// failed on it. `Store::open` now replaces them before the migrations (0018 marks it done).
 #[tokio::test]
-#[ignore = "upgrade bug on PostgreSQL: 0009 and the rollups fail on an older log whose runs hold a NUL"]
 async fn postgres_stores_whose_log_holds_nuls_from_before_they_were_cleaned_upgrade_and_roll_up() {
     upgrades_from_every_earlier_version(Backend::Postgres, OldLog::WithNuls).await;
 }
@@ -133,9 +130,23 @@ async fn upgrade_from(db: &Db, k: usize, total: usize, old_log: OldLog) {
         put_runs_with_nuls(&mut tx, backend, k, &mut inserted).await;
     }
     tx.commit().await.unwrap();
-    let before = snapshot(&mut conn, backend, &schema).await;
+    let mut before = snapshot(&mut conn, backend, &schema).await;
     for (table, rows) in &before {
-        assert!(!rows.is_empty(), "{at}: {table} holds no rows to upgrade");
+        assert!(
+            !rows.is_empty() || EMPTY_AT_REST.contains(&table.as_str()),
+            "{at}: {table} holds no rows to upgrade"
+        );
+    }
+    // On PostgreSQL, the NULs of the older events become U+FFFD before the migrations (as plughub
+    // writes them since): its JSON functions refuse NULs. SQLite keeps them as they were.
+    if backend == Backend::Postgres
+        && let Some(events) = before.get_mut("events")
+    {
+        for row in events.iter_mut() {
+            for value in row.iter_mut() {
+                *value = value.replace("\\u0000", "\u{FFFD}");
+            }
+        }
     }
     conn.close().await.expect("close");
 
@@ -587,9 +598,26 @@ const PLUGIN: &str = "@elizaos/plugin-hello";
 const SIGN_IN_CLIENT: &str = "203.0.113.7";
 
 /// Puts rows in every table, parents before children.
+/// What PostgreSQL keeps of a NUL in older events' metadata: U+FFFD (see the NUL tests above).
+fn without_nuls(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) => *text = text.replace('\0', "\u{FFFD}"),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(without_nuls),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(without_nuls),
+        _ => {}
+    }
+}
+
+/// Tables that hold rows only inside a transaction, never at rest: `event_deletion_permits` (0017) would
+/// let anyone delete events while a row is in it.
+const EMPTY_AT_REST: &[&str] = &["event_deletion_permits"];
+
 async fn fill(conn: &mut AnyConnection, schema: &Schema) -> Inserted {
     let mut inserted = Inserted::new();
     for name in insertion_order(schema) {
+        if EMPTY_AT_REST.contains(&name.as_str()) {
+            continue;
+        }
         let table = &schema[&name];
         let count = if name == "events" {
             FIXTURE_EVENTS
@@ -1170,7 +1198,11 @@ async fn every_table_reads_through_the_store(store: &Store, inserted: &Inserted,
                 for (event, row) in events.iter().zip(rows) {
                     assert_eq!(event.id, row["id"].text(), "{at}: events in log order");
                     assert_eq!(event.event_type.as_str(), row["type"].text(), "{at}");
-                    assert_eq!(event.metadata, row["metadata"].json(), "{at}");
+                    let mut expected = row["metadata"].json();
+                    if store.backend() == plughub_store::Backend::Postgres {
+                        without_nuls(&mut expected);
+                    }
+                    assert_eq!(event.metadata, expected, "{at}");
                 }
             }
             "knowledge" => {
