@@ -49,6 +49,50 @@ impl Analytics {
         Ok(self.store.roll_up_executions().await?)
     }
 
+    /// Deletes the records of executions older than `age`, once rolled up: the rollups first take in
+    /// what they have not counted yet, so every report reads the same after as before.
+    pub async fn retain(
+        &self,
+        age: std::time::Duration,
+    ) -> Result<plughub_store::RetentionRun, AnalyticsError> {
+        self.roll_up().await?;
+        let cut = time::OffsetDateTime::now_utc() - age;
+        let before = plughub_store::format_time(cut);
+        Ok(self
+            .store
+            .delete_old_executions(&before, std::time::Duration::from_millis(20))
+            .await?)
+    }
+
+    /// Applies retention (`age`) every `every` for as long as the runtime lives, the first time after
+    /// one minute (a server that restarts often does not walk the log at each start).
+    pub fn keep_retaining(
+        &self,
+        age: std::time::Duration,
+        every: std::time::Duration,
+    ) -> tokio::task::JoinHandle<()> {
+        let analytics = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                match analytics.retain(age).await {
+                    Ok(run) if run.deleted > 0 => tracing::info!(
+                        deleted = run.deleted,
+                        windows = run.windows,
+                        "executions past their retention age deleted (the rollups keep counting them)"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "retention failed; it is tried again at the next tick")
+                    }
+                }
+            }
+        })
+    }
+
     /// Rolls up every `every` for as long as the runtime lives; a failed run is logged and tried again.
     pub fn keep_rolling(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
         let analytics = self.clone();

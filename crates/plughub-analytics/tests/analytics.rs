@@ -254,3 +254,126 @@ async fn calls_to_a_missing_component_are_not_runs_and_a_nul_stops_nothing() {
         t.cleanup().await;
     }
 }
+
+/// Retention deletes the records of runs past the age (with their retried attempts and network
+/// requests) once rolled up, keeps everything else and every younger run, and every report reads the
+/// same after as before.
+#[tokio::test]
+async fn retention_deletes_old_runs_and_the_reports_do_not_change() {
+    for backend in BACKENDS {
+        let t = TestStore::new(backend).await;
+        let store = &t.store;
+        let acme = group(store, "acme").await;
+        let globex = group(store, "globex").await;
+        let analytics = Analytics::new(store.clone());
+        let days_ago = |days: i64| {
+            plughub_store::format_time(time::OffsetDateTime::now_utc() - time::Duration::days(days))
+        };
+        for (group_id, days) in [(&acme, 40), (&acme, 35), (&globex, 45), (&acme, 5)] {
+            let at = days_ago(days);
+            for (event_type, metadata) in [
+                ok("@acme/plugin-a", "HELLO", 12.0),
+                failed("@acme/plugin-a", "HELLO", Some("timeout"), "too slow"),
+                (
+                    EventType::PluginAttemptFailed,
+                    json!({ "plugin": "@acme/plugin-a", "kind": "action", "component": "HELLO" }),
+                ),
+                (
+                    EventType::PluginNetworkRequest,
+                    json!({ "plugin": "@acme/plugin-a", "host": "api.example.com" }),
+                ),
+                // Kept whatever their age: what was installed, a failed install, a denial.
+                (
+                    EventType::PluginInstalled,
+                    json!({ "plugin": "@acme/plugin-a", "version": "1.0.0" }),
+                ),
+                (
+                    EventType::PluginErrorOccurred,
+                    json!({ "plugin": "@acme/plugin-a", "operation": "install", "error": "404" }),
+                ),
+                (
+                    EventType::PluginAccessDenied,
+                    json!({ "plugin": "@acme/plugin-a", "what": "fs" }),
+                ),
+            ] {
+                t.append_event_at(
+                    event_type.as_str(),
+                    "test",
+                    Some("instance"),
+                    Some(group_id),
+                    &at,
+                    &metadata,
+                )
+                .await;
+            }
+        }
+        record(store, &acme, vec![ok("@acme/plugin-b", "PING", 30.0)]).await;
+        let reports = || async {
+            let mut all = Vec::new();
+            for scope in [
+                Scope::Org {
+                    group_id: acme.clone(),
+                    name: "acme".into(),
+                },
+                Scope::Org {
+                    group_id: globex.clone(),
+                    name: "globex".into(),
+                },
+                Scope::Platform,
+            ] {
+                for days in [7, 30, 90] {
+                    all.push(
+                        serde_json::to_value(analytics.report(&scope, days).await.unwrap())
+                            .unwrap(),
+                    );
+                }
+            }
+            all
+        };
+        analytics.roll_up().await.unwrap();
+        let before = reports().await;
+        let total_before = store.count_events(&EventFilter::default()).await.unwrap();
+
+        let run = analytics
+            .retain(std::time::Duration::from_secs(30 * 86_400))
+            .await
+            .unwrap();
+        // Three old days of four records each (the run, the failed run, the attempt, the request).
+        assert_eq!(run.deleted, 12, "{backend:?}: {run:?}");
+        assert_eq!(
+            store.count_events(&EventFilter::default()).await.unwrap(),
+            total_before - 12
+        );
+        let count = |event_type: EventType| async move {
+            store
+                .count_events(&EventFilter {
+                    event_type: Some(event_type),
+                    ..Default::default()
+                })
+                .await
+        };
+        // The young day's records and every kept kind of every day are there.
+        assert_eq!(
+            count(EventType::PluginActionExecuted).await.unwrap(),
+            2,
+            "{backend:?}"
+        );
+        assert_eq!(count(EventType::PluginAttemptFailed).await.unwrap(), 1);
+        assert_eq!(count(EventType::PluginNetworkRequest).await.unwrap(), 1);
+        assert_eq!(count(EventType::PluginInstalled).await.unwrap(), 4);
+        assert_eq!(
+            count(EventType::PluginErrorOccurred).await.unwrap(),
+            5,
+            "4 installs, 1 run"
+        );
+        assert_eq!(count(EventType::PluginAccessDenied).await.unwrap(), 4);
+        assert_eq!(reports().await, before, "{backend:?}: the reports changed");
+        // Again: nothing more to delete.
+        let again = analytics
+            .retain(std::time::Duration::from_secs(30 * 86_400))
+            .await
+            .unwrap();
+        assert_eq!(again.deleted, 0, "{backend:?}");
+        t.cleanup().await;
+    }
+}

@@ -15,6 +15,7 @@ mod location;
 mod notify;
 mod publishers;
 mod registry;
+mod retention;
 mod reviews;
 mod rollups;
 mod runtime_state;
@@ -45,6 +46,7 @@ pub use registry::{
     RegistryVersionRecord, VERSION_PUBLISHED, VERSION_QUARANTINED, VERSION_REJECTED,
     VERSION_UNPUBLISHED,
 };
+pub use retention::RetentionRun;
 pub use reviews::{BanRecord, PUBLISHED, ReportRecord, ReviewRow};
 pub use rollups::{
     BUCKETS, LATENCY_BUCKETS_MS, RollupKey, RollupQuery, RollupRow, RollupRun, RollupTotals,

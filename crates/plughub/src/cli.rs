@@ -341,6 +341,18 @@ pub enum AdminCommand {
     ExportOrg(ExportOrgArgs),
     /// Delete an organisation with everything of it (recorded on the platform's log)
     DeleteOrg(DeleteOrgArgs),
+    /// Delete the records of executions older than an age now, once the analytics' rollups count them
+    /// (what plughub serve does every hour with --retain-executions)
+    Retention(RetentionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RetentionArgs {
+    /// The age in days past which executions' records go
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub older_than: u64,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -546,6 +558,16 @@ pub struct ServeArgs {
     /// masked), and exit
     #[arg(long)]
     pub print_config: bool,
+    /// Days the records of executions are kept (runs, failed runs, their network requests); older ones
+    /// are deleted every hour once the analytics' daily rollups count them (0: keep them all).
+    /// Lifecycle, review, account and security events are always kept
+    #[arg(
+        long,
+        env = "PLUGHUB_RETAIN_EXECUTIONS",
+        value_name = "DAYS",
+        default_value_t = 90
+    )]
+    pub retain_executions: u64,
     /// Seconds a SIGTERM or Ctrl-C waits for the runs in flight to finish before ending their workers
     #[arg(
         long,

@@ -123,6 +123,11 @@ const KEYS: &[Key] = &[
         Serve("webhook_trusted_addresses"),
         List,
     ),
+    key(
+        "retention.executions_days",
+        Serve("retain_executions"),
+        Integer,
+    ),
     key("logging.format", Global("log_format"), Text),
     key("logging.level", Global("log_level"), Text),
 ];

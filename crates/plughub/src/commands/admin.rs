@@ -1,6 +1,6 @@
 //! `plughub admin`: organisations.
 
-use crate::cli::{CreateOrgArgs, DeleteOrgArgs, ExportOrgArgs, StoreArgs};
+use crate::cli::{CreateOrgArgs, DeleteOrgArgs, ExportOrgArgs, RetentionArgs, StoreArgs};
 use crate::output::out;
 use crate::{context, output};
 use anyhow::{Context, Result, anyhow};
@@ -102,6 +102,24 @@ pub async fn delete_org(store_args: &StoreArgs, args: DeleteOrgArgs) -> Result<(
         removed.memberships,
         removed.memories,
         collected.len()
+    );
+    Ok(())
+}
+
+pub async fn retention(store_args: &StoreArgs, args: RetentionArgs) -> Result<()> {
+    let store = context::open_store(store_args).await?;
+    let analytics = plughub_analytics::Analytics::new(store.clone());
+    let age = std::time::Duration::from_secs(args.older_than * 86_400);
+    let run = analytics.retain(age).await?;
+    store.close().await;
+    if args.json {
+        return output::print_json(&run);
+    }
+    out!(
+        "deleted {} records of executions older than {} days (the analytics' rollups keep counting them); the log was walked to seq {}",
+        run.deleted,
+        args.older_than,
+        run.walked_to
     );
     Ok(())
 }

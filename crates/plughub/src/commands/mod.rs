@@ -100,6 +100,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Admin(AdminCommand::Restore(args)) => backup::restore(&cli.store, args).await,
         Command::Admin(AdminCommand::ExportOrg(args)) => admin::export_org(&cli.store, args).await,
         Command::Admin(AdminCommand::DeleteOrg(args)) => admin::delete_org(&cli.store, args).await,
+        Command::Admin(AdminCommand::Retention(args)) => admin::retention(&cli.store, args).await,
         Command::Dev(_) => unreachable!("dispatched above"),
     }
 }

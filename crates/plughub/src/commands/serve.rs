@@ -130,8 +130,14 @@ pub async fn run(store_args: &StoreArgs, egress: &EgressMapArgs, args: ServeArgs
         lifecycle.runner.spawn_warm_reaper(Duration::from_secs(30));
     }
     // Every analytics read rolls up the tail first; this keeps that tail to a minute's executions.
-    plughub_analytics::Analytics::new(state.catalog.store().clone())
-        .keep_rolling(Duration::from_secs(60));
+    let analytics = plughub_analytics::Analytics::new(state.catalog.store().clone());
+    analytics.keep_rolling(Duration::from_secs(60));
+    if args.retain_executions > 0 {
+        analytics.keep_retaining(
+            Duration::from_secs(args.retain_executions * 86_400),
+            Duration::from_secs(3_600),
+        );
+    }
     let runner = state.lifecycle.as_ref().map(|l| l.runner.clone());
     let store = state.catalog.store().clone();
     let served = plughub_server::serve(
