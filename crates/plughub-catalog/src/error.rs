@@ -38,6 +38,10 @@ pub enum CatalogError {
         "the last catalogue sync started {ago_secs} s ago; syncs run at most once every {interval_secs} s (use --force to sync now)"
     )]
     TooSoon { ago_secs: u64, interval_secs: u64 },
+    #[error(
+        "another server on this store is syncing the catalogue now; this one follows what it writes"
+    )]
+    SyncElsewhere,
     #[error("search index: {0}")]
     Index(#[from] tantivy::TantivyError),
     #[error("the starter catalogue carried by this binary is unreadable: {0}")]

@@ -292,8 +292,35 @@ impl Runner {
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(every);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // On PostgreSQL, a change to an installed plugin made on any server is heard at once, and
+            // its warm workers here end then, not at the next tick (a run reads the instance first all
+            // the same: that is the backstop when an announcement is lost).
+            let mut changes = runner.installer().store().changes();
             loop {
-                ticks.tick().await;
+                let heard = async {
+                    let Some(changes) = changes.as_mut() else {
+                        return std::future::pending::<()>().await;
+                    };
+                    loop {
+                        match changes.recv().await {
+                            Ok(plughub_store::Change::Appended {
+                                event_type: Some(_),
+                                target: Some(_),
+                                ..
+                            })
+                            | Ok(plughub_store::Change::Resync)
+                            | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return,
+                            Ok(_) => {}
+                            Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                                return std::future::pending::<()>().await;
+                            }
+                        }
+                    }
+                };
+                tokio::select! {
+                    _ = ticks.tick() => {}
+                    () = heard => {}
+                }
                 if let Some(pool) = runner.booted_workers() {
                     pool.reap();
                 }

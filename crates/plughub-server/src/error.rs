@@ -274,6 +274,9 @@ impl From<CatalogError> for ApiError {
                 message: e.to_string(),
                 retry_after: None,
             },
+            CatalogError::SyncElsewhere | CatalogError::TooSoon { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "sync_refused", e.to_string())
+            }
             other => {
                 tracing::error!(error = %other, "request failed");
                 ApiError {

@@ -110,6 +110,10 @@ pub fn executions_of(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let (events, rx) = mpsc::channel::<Event>(64);
     tokio::spawn(async move {
+        // On PostgreSQL the store says when the group's log grew, on whichever server; on SQLite (one
+        // server, and commands writing beside it) it is read every `LIVE_POLL`. Heard from before the
+        // cursor is read, so that nothing falls between.
+        let mut changes = store.changes();
         let newest = EventFilter {
             group_id: Some(group_id.clone()),
             ..Default::default()
@@ -125,10 +129,28 @@ pub fn executions_of(
             }
         };
         loop {
+            let news = async {
+                match changes.as_mut() {
+                    Some(changes) => loop {
+                        match changes.recv().await {
+                            Ok(plughub_store::Change::Appended { group, .. })
+                                if group.as_deref() != Some(group_id.as_str()) => {}
+                            // This group's, or a resync: what was missed is read from the cursor.
+                            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                                break;
+                            }
+                            Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                                std::future::pending::<()>().await
+                            }
+                        }
+                    },
+                    None => tokio::time::sleep(LIVE_POLL).await,
+                }
+            };
             tokio::select! {
                 _ = events.closed() => return,
                 Ok(_) = closing.wait_for(|c| *c) => return,
-                _ = tokio::time::sleep(LIVE_POLL) => {}
+                () = news => {}
             }
             let filter = EventFilter {
                 after_seq: Some(cursor.read_from()),

@@ -164,7 +164,7 @@ async fn insert_events(
         let id: String = row.try_get("id").map_err(written)?;
         seqs.insert(id, row.try_get::<i64, _>("seq").map_err(written)?);
     }
-    events
+    let stored = events
         .iter()
         .zip(rows)
         .map(|(event, (id, _))| {
@@ -185,7 +185,13 @@ async fn insert_events(
                 metadata: storable(&event.metadata).into_owned(),
             })
         })
-        .collect()
+        .collect::<std::result::Result<Vec<_>, Batch>>()?;
+    // Heard by the other servers once committed. A lost announcement costs a follower its news until
+    // its next resync, never the event: not an error of the write.
+    if let Err(e) = crate::changes::announce(conn, &stored).await {
+        tracing::warn!(error = %e, "an appended event was not announced to the other servers");
+    }
+    Ok(stored)
 }
 
 /// `metadata` with every NUL in its strings (a plugin's log line, its error, an answer's text may hold

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod catalog;
+mod changes;
 mod clock;
 mod connections;
 mod deprecations;
@@ -26,6 +27,7 @@ mod tx;
 
 pub use accounts::{MemberRecord, PersonRecord, SessionRecord, TokenRecord};
 pub use catalog::{CatalogFingerprint, CatalogRow, SyncRun, SyncSummary};
+pub use changes::{CATALOG_SYNC_LOCK, CatalogSyncLock, Change, LISTENER_NAME};
 pub use clock::{format_time, now_rfc3339};
 pub use deprecations::DeprecationRecord;
 pub use error::StoreError;
@@ -76,6 +78,8 @@ pub struct Store {
     groups_seen: groups::GroupsSeen,
     /// Its statements' latency, for the server's `/metrics`.
     metrics: std::sync::Arc<StoreMetrics>,
+    /// Where a PostgreSQL store's listener connects (see `changes.rs`).
+    listen_url: Option<String>,
 }
 
 impl Store {
@@ -132,6 +136,7 @@ impl Store {
         let store = Store {
             event_writer: Default::default(),
             groups_seen: Default::default(),
+            listen_url: (backend == Backend::Postgres).then(|| url.clone()),
             metrics: Default::default(),
             pool,
             backend,

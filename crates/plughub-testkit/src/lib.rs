@@ -160,3 +160,34 @@ pub mod http;
 pub mod registry;
 pub mod runtime_calls;
 pub mod tarball;
+
+/// Ends the connections of the database at `url` that listen for other servers' changes, as a
+/// PostgreSQL restart or a network cut would: the servers must reconnect and catch up. Returns how
+/// many were ended.
+pub async fn cut_listeners(url: &str) -> i64 {
+    let database = url.rsplit('/').next().unwrap_or_default().to_string();
+    let mut admin = admin_connection().await;
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = $1 AND datname = $2) AS ended",
+    )
+    .bind(plughub_store::LISTENER_NAME)
+    .bind(database)
+    .fetch_one(&mut admin)
+    .await
+    .expect("end the listeners")
+}
+
+/// A connection to the database at `url` holding the advisory lock `key` for as long as it lives (a
+/// server that is syncing the catalogue, seen from another).
+pub async fn hold_advisory_lock(url: &str, key: i64) -> sqlx::PgConnection {
+    let mut conn = sqlx::PgConnection::connect(url)
+        .await
+        .expect("connect to hold a lock");
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(key)
+        .execute(&mut conn)
+        .await
+        .expect("take the lock");
+    conn
+}

@@ -100,6 +100,10 @@ pub async fn sync(
     options: &SyncOptions,
     progress: &dyn SyncProgress,
 ) -> Result<SyncReport> {
+    // One server at a time syncs a shared store; the others follow what it writes.
+    let Some(_lock) = store.try_lock_catalog_sync().await? else {
+        return Err(CatalogError::SyncElsewhere);
+    };
     let started_at = now_rfc3339();
     check_interval(store, options.min_interval).await?;
 

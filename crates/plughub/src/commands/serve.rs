@@ -66,6 +66,9 @@ pub async fn run(store_args: &StoreArgs, egress: &EgressMapArgs, args: ServeArgs
                             updated = report.updated, total = report.total, "background catalogue sync finished")
                         }
                         Err(plughub_catalog::CatalogError::TooSoon { .. }) => {}
+                        Err(e @ plughub_catalog::CatalogError::SyncElsewhere) => {
+                            tracing::info!("{e}")
+                        }
                         Err(e) => {
                             tracing::warn!(error = %e, "background catalogue sync failed; the catalogue is unchanged")
                         }

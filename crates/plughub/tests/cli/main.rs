@@ -22,6 +22,7 @@ mod live_fixes;
 mod live_install;
 mod live_sandbox;
 mod logging;
+mod many_servers;
 mod models;
 mod names;
 mod org_data;
