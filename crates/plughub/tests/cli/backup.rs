@@ -208,26 +208,7 @@ async fn postgres_backup_restores_everything_and_its_secrets_open_with_the_keys(
         c.arg("--database-url").arg(url);
         c
     };
-    let hello = plughub_testkit::fixture_plugin("plugin-hello");
-    for args in [
-        vec!["admin", "create-org", "acme"],
-        vec![
-            "install",
-            hello.to_str().unwrap(),
-            "--org",
-            "acme",
-            "--grant",
-        ],
-        vec![
-            "configure",
-            "@fixture/plugin-hello",
-            "--org",
-            "acme",
-            "HELLO_API_KEY=hk-pg",
-        ],
-    ] {
-        ok(on(&d, &url).args(&args));
-    }
+    hello_in(|| on(&d, &url), "acme", "hk-pg");
     let out = run_hello(&mut on(&d, &url));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let mut fresh_urls = std::collections::HashMap::new();

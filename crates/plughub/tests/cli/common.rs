@@ -170,26 +170,20 @@ pub async fn executions(store: &plughub_store::Store) -> Vec<plughub_domain::Sto
 
 /// Organisation `acme` with the hello fixture installed and its required key set to `key`.
 pub fn hello_in_acme(data_dir: &std::path::Path, key: &str) {
+    hello_in(|| plughub(data_dir), "acme", key);
+}
+
+/// Organisation `org` made on the store `cmd` opens, with the hello fixture installed (granted) and its
+/// required key set to `key`.
+pub fn hello_in(cmd: impl Fn() -> Command, org: &str, key: &str) {
     let hello = plughub_testkit::fixture_plugin("plugin-hello");
     let setting = format!("HELLO_API_KEY={key}");
     for args in [
-        vec!["admin", "create-org", "acme"],
-        vec![
-            "install",
-            hello.to_str().unwrap(),
-            "--org",
-            "acme",
-            "--grant",
-        ],
-        vec![
-            "configure",
-            "@fixture/plugin-hello",
-            "--org",
-            "acme",
-            &setting,
-        ],
+        vec!["admin", "create-org", org],
+        vec!["install", hello.to_str().unwrap(), "--org", org, "--grant"],
+        vec!["configure", "@fixture/plugin-hello", "--org", org, &setting],
     ] {
-        let out = run(plughub(data_dir).args(&args));
+        let out = run(cmd().args(&args));
         assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
     }
 }

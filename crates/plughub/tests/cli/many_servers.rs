@@ -79,26 +79,7 @@ async fn a_run_on_one_server_is_heard_live_on_the_other_even_across_a_reconnect(
         c.arg("--database-url").arg(&url);
         c
     };
-    let hello = plughub_testkit::fixture_plugin("plugin-hello");
-    for args in [
-        vec!["admin", "create-org", "acme"],
-        vec![
-            "install",
-            hello.to_str().unwrap(),
-            "--org",
-            "acme",
-            "--grant",
-        ],
-        vec![
-            "configure",
-            "@fixture/plugin-hello",
-            "--org",
-            "acme",
-            "HELLO_API_KEY=hk-2",
-        ],
-    ] {
-        ok(on(&a).args(&args));
-    }
+    hello_in(|| on(&a), "acme", "hk-2");
     let token = {
         ok(on(&a).args([
             "admin",

@@ -32,43 +32,17 @@ async fn an_owner_exports_the_organisation_then_deletes_it_with_everything_of_it
     let secret = "hk-export-me-not";
     hello_in_acme(&d, secret);
     let token = org_owner_token(&d, "owner@acme.test", "acme");
-    let hello = plughub_testkit::fixture_plugin("plugin-hello");
-    for args in [
-        vec!["admin", "create-org", "other"],
-        vec![
-            "install",
-            hello.to_str().unwrap(),
-            "--org",
-            "other",
-            "--grant",
-        ],
-        vec![
-            "configure",
-            "@fixture/plugin-hello",
-            "--org",
-            "other",
-            "HELLO_API_KEY=hk-other",
-        ],
-        vec![
+    hello_in(|| plughub(&d), "other", "hk-other");
+    for (org, name) in [("acme", "Ada"), ("other", "Bo")] {
+        ok(plughub(&d).args([
             "run",
             "@fixture/plugin-hello",
             "HELLO",
             "--org",
-            "acme",
+            org,
             "--text",
-            "Ada",
-        ],
-        vec![
-            "run",
-            "@fixture/plugin-hello",
-            "HELLO",
-            "--org",
-            "other",
-            "--text",
-            "Bo",
-        ],
-    ] {
-        ok(plughub(&d).args(&args));
+            name,
+        ]));
     }
     let other_token = org_owner_token(&d, "owner@other.test", "other");
     let store = store_of(&d).await;
