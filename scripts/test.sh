@@ -85,13 +85,20 @@ bash scripts/agent-bridge-tests.sh 2>&1 | tee "$bridge" || status=$?
 examples=$(mktemp)
 trap 'rm -f "$log" "$contract" "$browser" "$bridge" "$examples"' EXIT
 bash scripts/examples-tests.sh 2>&1 | tee "$examples" || status=$?
-# The last line counts them all: the workspace's tests, the contract check's, the browser's, the bridge's
-# and the examples'.
+# The packaging (packaging/): the systemd unit against the code and under its bounding set; with
+# PLUGHUB_CHECK_SYSTEMD=1 and PLUGHUB_CHECK_IMAGE=1 also run by systemd in a container and built into an
+# image. It closes with `packaging: N passed, M failed, K skipped`.
+packaging=$(mktemp)
+trap 'rm -f "$log" "$contract" "$browser" "$bridge" "$examples" "$packaging"' EXIT
+bash scripts/check-packaging.sh 2>&1 | tee "$packaging" || status=$?
+# The last line counts them all: the workspace's tests, the contract check's, the browser's, the bridge's,
+# the examples' and the packaging's.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
      /^schemathesis: [0-9]+ passed, [0-9]+ failed/ { p += $2; f += $4 }
      /^browser: [0-9]+ passed, [0-9]+ failed/ { p += $2; f += $4 }
      /^browser todo: [0-9]+/ { s += $3 }
      /^bridge: [0-9]+ passed, [0-9]+ failed/ { p += $2; f += $4 }
      /^examples: [0-9]+ passed, [0-9]+ failed/ { p += $2; f += $4 }
-     END { printf "total: %d passed, %d failed, %d skipped\n", p, f, s }' "$log" "$contract" "$browser" "$bridge" "$examples"
+     /^packaging: [0-9]+ passed, [0-9]+ failed/ { p += $2; f += $4; s += $6 }
+     END { printf "total: %d passed, %d failed, %d skipped\n", p, f, s }' "$log" "$contract" "$browser" "$bridge" "$examples" "$packaging"
 exit "$status"

@@ -36,6 +36,15 @@ pub struct LoggingArgs {
     /// Default: info for serve, warn for the other commands
     #[arg(long, global = true, env = "PLUGHUB_LOG_LEVEL", value_name = "FILTER")]
     pub log_level: Option<String>,
+    /// Export the server's spans (HTTP requests, executions, installs, syncs) over OTLP/HTTP to this
+    /// collector (http://host:4318; /v1/traces is added). Off by default
+    #[arg(
+        long,
+        global = true,
+        env = "OTEL_EXPORTER_OTLP_ENDPOINT",
+        value_name = "URL"
+    )]
+    pub otlp_endpoint: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

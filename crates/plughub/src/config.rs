@@ -130,6 +130,7 @@ const KEYS: &[Key] = &[
     ),
     key("logging.format", Global("log_format"), Text),
     key("logging.level", Global("log_level"), Text),
+    key("logging.otlp_endpoint", Global("otlp_endpoint"), Text),
 ];
 
 /// `catalog.sync = false` is the flag `--no-sync`: the one key whose sense is the flag's opposite, since

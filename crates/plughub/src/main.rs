@@ -45,10 +45,13 @@ fn main() -> std::process::ExitCode {
         }
     }
     let serving = matches!(cli.command, cli::Command::Serve(_));
-    if let Err(e) = logging::init(&cli.logging, serving) {
-        eprintln!("error: {e:#}");
-        return std::process::ExitCode::FAILURE;
-    }
+    let mut tracing = match logging::init(&cli.logging, serving) {
+        Ok(tracing) => tracing,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     // Before the runtime starts any thread (see `privileges::give_up_root`).
     if let cli::Command::Serve(args) = &cli.command
         && let Err(e) = privileges::give_up_root(&cli.store, args)
@@ -60,7 +63,14 @@ fn main() -> std::process::ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    match runtime.block_on(commands::run(cli)) {
+    // The exporter's thread starts once root is given up.
+    if let Err(e) = runtime.block_on(async { tracing.start_export() }) {
+        eprintln!("error: {e:#}");
+        return std::process::ExitCode::FAILURE;
+    }
+    let outcome = runtime.block_on(commands::run(cli));
+    tracing.finish();
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -97,3 +97,71 @@ async fn json_lines_carry_the_request_id_and_the_execution_id() {
         Some("@fixture/plugin-hello")
     );
 }
+
+/// With `--otlp-endpoint`, the server's spans go to the collector over OTLP/HTTP: here a listener on
+/// loopback that takes what is posted to `/v1/traces` (protobuf: the span's and the service's names are
+/// in it as text).
+#[test]
+fn spans_are_exported_over_otlp_when_a_collector_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", collector.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel::<(String, Vec<u8>)>();
+    std::thread::spawn(move || {
+        for stream in collector.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(n) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = n.trim().parse().unwrap_or(0);
+                }
+                head.push_str(&line);
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n",
+            );
+            let _ = tx.send((head, body));
+        }
+    });
+    let (server, addr) = serve(
+        plughub(&dir.path().join("data"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--no-sync",
+                "--otlp-endpoint",
+            ])
+            .arg(&endpoint),
+    );
+    assert_eq!(http_get(&addr, "/readyz").0, 200);
+    // SIGTERM: what is left is sent before the server exits.
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &server.0.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let (head, body) = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("no spans reached the collector");
+    drop(server);
+    assert!(head.starts_with("POST /v1/traces "), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("application/x-protobuf"),
+        "{head}"
+    );
+    let contains = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
+    assert!(contains(b"plughub"), "the service's name");
+    assert!(contains(b"request"), "an HTTP request's span");
+    assert!(contains(b"/readyz"), "its path");
+}
