@@ -18,6 +18,9 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 
 impl Installer {
+    /// A span of its own (`install`, with the organisation and the package asked for): its log lines
+    /// carry them, and it is exported over OTLP when the server is.
+    #[tracing::instrument(name = "install", skip(self, options), fields(org = %org, spec = %spec))]
     pub async fn install(
         &self,
         org: &str,

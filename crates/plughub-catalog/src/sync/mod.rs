@@ -95,6 +95,7 @@ struct Stored {
     entry: CatalogEntry,
 }
 
+#[tracing::instrument(name = "catalog_sync", skip_all, fields(by = %options.actor))]
 pub async fn sync(
     store: &Store,
     options: &SyncOptions,
