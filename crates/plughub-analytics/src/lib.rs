@@ -56,6 +56,8 @@ impl Analytics {
         age: std::time::Duration,
     ) -> Result<plughub_store::RetentionRun, AnalyticsError> {
         self.roll_up().await?;
+        // An age past a few centuries keeps everything (and does not overflow the clock).
+        let age = age.min(std::time::Duration::from_secs(300 * 365 * 86_400));
         let cut = time::OffsetDateTime::now_utc() - age;
         let before = plughub_store::format_time(cut);
         Ok(self

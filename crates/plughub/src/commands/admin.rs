@@ -109,7 +109,7 @@ pub async fn delete_org(store_args: &StoreArgs, args: DeleteOrgArgs) -> Result<(
 pub async fn retention(store_args: &StoreArgs, args: RetentionArgs) -> Result<()> {
     let store = context::open_store(store_args).await?;
     let analytics = plughub_analytics::Analytics::new(store.clone());
-    let age = std::time::Duration::from_secs(args.older_than * 86_400);
+    let age = std::time::Duration::from_secs(args.older_than.saturating_mul(86_400));
     let run = analytics.retain(age).await?;
     store.close().await;
     if args.json {

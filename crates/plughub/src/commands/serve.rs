@@ -137,7 +137,7 @@ pub async fn run(store_args: &StoreArgs, egress: &EgressMapArgs, args: ServeArgs
     analytics.keep_rolling(Duration::from_secs(60));
     if args.retain_executions > 0 {
         analytics.keep_retaining(
-            Duration::from_secs(args.retain_executions * 86_400),
+            Duration::from_secs(args.retain_executions.saturating_mul(86_400)),
             Duration::from_secs(3_600),
         );
     }
@@ -151,8 +151,8 @@ pub async fn run(store_args: &StoreArgs, egress: &EgressMapArgs, args: ServeArgs
     )
     .await;
     if let Some(runner) = runner {
-        // Workers end (a run cut by the deadline is recorded as failed, never half), and the other
-        // servers on the store need not wait for this one's leases to expire.
+        // Workers end (a run the deadline cut ends with its worker: recorded whole, or not at all), and
+        // the other servers on the store need not wait for this one's leases to expire.
         runner.shut_down().await;
     }
     // Every event is written before its caller is answered; closing the pool ends its connections
