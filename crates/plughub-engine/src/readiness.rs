@@ -40,7 +40,20 @@ pub fn sandbox(policy: Option<&SandboxPolicy>) -> Result<String, String> {
     }
     match plughub_sandbox::helper::current() {
         Some(helper) => match helper.gone() {
-            None => Ok(format!("the sandbox helper runs (pid {})", helper.pid())),
+            None => {
+                let held = plughub_sandbox::privileges::Capabilities::of(&helper.pid().to_string())
+                    .map_err(|e| format!("cannot read the sandbox helper's capabilities: {e}"))?;
+                let missing =
+                    plughub_sandbox::privileges::helper_capabilities_missing(held.effective);
+                if missing.is_empty() {
+                    Ok(format!("the sandbox helper runs (pid {})", helper.pid()))
+                } else {
+                    Err(format!(
+                        "the sandbox helper lacks {}: grant them to the service or container (docs/operator-guide.md, Packaging), or workers cannot start",
+                        missing.join(", ")
+                    ))
+                }
+            }
             Some(why) => Err(format!(
                 "the sandbox helper ended ({why}): no plugin can run until plughub serve is restarted"
             )),

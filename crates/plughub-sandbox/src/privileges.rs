@@ -225,3 +225,30 @@ pub fn helper_capabilities(effective: u64) -> Vec<&'static str> {
         .map(|(_, name)| *name)
         .collect()
 }
+
+/// The capabilities the sandbox helper needs that `effective` (its capability set) lacks: every one it
+/// keeps but CAP_SYS_RESOURCE, which it uses where the machine gives it. A container or service that
+/// withholds one of them gets workers that fail to start; `/readyz` and the server's start say which.
+pub fn helper_capabilities_missing(effective: u64) -> Vec<&'static str> {
+    HELPER_KEEPS
+        .iter()
+        .filter(|(cap, name)| effective & (1 << cap) == 0 && *name != "CAP_SYS_RESOURCE")
+        .map(|(_, name)| *name)
+        .collect()
+}
+
+#[cfg(test)]
+mod missing_tests {
+    #[test]
+    fn what_the_helper_lacks_is_named_but_sys_resource() {
+        let all = super::HELPER_KEEPS
+            .iter()
+            .fold(0u64, |m, (c, _)| m | (1 << c));
+        assert!(super::helper_capabilities_missing(all).is_empty());
+        assert!(super::helper_capabilities_missing(all & !(1 << 24)).is_empty());
+        assert_eq!(
+            super::helper_capabilities_missing(all & !(1 << 21)),
+            ["CAP_SYS_ADMIN"]
+        );
+    }
+}

@@ -50,6 +50,14 @@ pub fn give_up_root(store: &StoreArgs, args: &ServeArgs) -> Result<()> {
         let helper = plughub_sandbox::helper::start(vec![data.clone()])
             .context("cannot start the sandbox helper")?;
         plughub_sandbox::helper::install(helper.clone());
+        // A container or service that withholds what the helper needs: said now, and by /readyz.
+        if let Ok(held) = privileges::Capabilities::of(&helper.pid().to_string()) {
+            let missing = privileges::helper_capabilities_missing(held.effective);
+            if !missing.is_empty() {
+                tracing::error!(missing = %missing.join(", "),
+                    "the sandbox helper lacks capabilities it needs: plugins' workers cannot start until the service or container grants them (docs/operator-guide.md, Packaging)");
+            }
+        }
         Some(helper.pid())
     };
     privileges::become_account(&account).with_context(|| {

@@ -41,3 +41,45 @@ fn readiness_checks_node_and_the_sandbox() {
     );
     drop(server);
 }
+
+/// A service or container that withholds a capability the sandbox helper needs: the server says so at
+/// start, and `/readyz` is 503 naming it.
+#[test]
+fn a_helper_without_a_capability_it_needs_is_not_ready() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let cmd = plughub(&data);
+    let program = cmd.get_program().to_owned();
+    let args: Vec<std::ffi::OsString> = cmd.get_args().map(|a| a.to_owned()).collect();
+    let mut setpriv = Command::new("setpriv");
+    setpriv
+        .arg("--bounding-set=-sys_nice")
+        .arg("--")
+        .arg(&program)
+        .args(&args);
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(value) => setpriv.env(key, value),
+            None => setpriv.env_remove(key),
+        };
+    }
+    let (server, addr) = serve(setpriv.args(["serve", "--listen", "127.0.0.1:0", "--no-sync"]));
+    let (status, body) = http_get(&addr, "/readyz");
+    assert_eq!(status, 503, "{body}");
+    let sandbox = body["error"]["details"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "sandbox")
+        .unwrap()
+        .clone();
+    assert_eq!(sandbox["ready"], false, "{body}");
+    assert!(
+        sandbox["detail"]
+            .as_str()
+            .unwrap()
+            .contains("lacks CAP_SYS_NICE"),
+        "{body}"
+    );
+    drop(server);
+}
