@@ -82,6 +82,10 @@ cli install "./$fixtures/plugin-hello" --org acme --grant
 cli configure @fixture/plugin-hello --org acme HELLO_API_KEY=contract-key
 cli activate @fixture/plugin-hello --org acme --agent eliza
 cli install "./$fixtures/plugin-echo-model" --org acme
+# An organisation of ada's for the deletion operation to take (scripts/api-contract.toml), so that acme,
+# which the other operations work in, stays.
+cli admin create-org doomed
+cli admin set-role ada@acme.test --org doomed --role org_owner
 echo "set up: organisation acme, ada@acme.test (org_owner) with a token, agent eliza, @fixture/plugin-hello active;"
 echo "  bo@acme.test (org_user of acme and globex), root@plughub.test (platform_owner) with a token, spare tokens"
 

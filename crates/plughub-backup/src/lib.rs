@@ -6,7 +6,7 @@ mod org;
 mod packages;
 
 pub use manifest::{Counts, Manifest, PackageEntry};
-pub use org::{Member, OrgExport, OrgSummary, export_org};
+pub use org::{ExportedMember, ExportedOrganisation, OrgExport, export_org};
 
 use plughub_store::{Location, Store};
 use std::path::{Path, PathBuf};

@@ -16,9 +16,9 @@ pub struct OrgExport {
     pub format: &'static str,
     pub exported_at: String,
     pub exported_by: String,
-    pub organisation: OrgSummary,
+    pub organisation: ExportedOrganisation,
     /// Who holds a role in it.
-    pub members: Vec<Member>,
+    pub members: Vec<ExportedMember>,
     /// Its installed plugins as recorded: versions, state, granted permissions, settings; secret
     /// settings by name only (`secrets` lists the names set).
     #[schema(value_type = Vec<Object>)]
@@ -36,7 +36,7 @@ pub struct OrgExport {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct OrgSummary {
+pub struct ExportedOrganisation {
     pub id: String,
     pub name: String,
     pub plan: String,
@@ -45,7 +45,7 @@ pub struct OrgSummary {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Member {
+pub struct ExportedMember {
     pub email: String,
     pub display_name: String,
     pub role: String,
@@ -62,7 +62,7 @@ pub async fn export_org(
         .members(&group.id)
         .await?
         .into_iter()
-        .map(|m| Member {
+        .map(|m| ExportedMember {
             email: m.email,
             display_name: m.display_name,
             role: m.role.to_string(),
@@ -107,7 +107,7 @@ pub async fn export_org(
         format: FORMAT,
         exported_at: plughub_store::now_rfc3339(),
         exported_by: actor.to_string(),
-        organisation: OrgSummary {
+        organisation: ExportedOrganisation {
             id: group.id.clone(),
             name: group.name.clone(),
             plan: group.plan.to_string(),
