@@ -205,7 +205,7 @@ mod tests {
             .iter()
             .map(|r| Action::ALL.iter().filter(|a| role_allows(*r, **a)).count())
             .sum();
-        // platform_owner 3, org_owner 11, org_user 4, customer 1.
-        assert_eq!(allowed, 19);
+        // platform_owner 3, org_owner 12, org_user 4, customer 1.
+        assert_eq!(allowed, 20);
     }
 }
