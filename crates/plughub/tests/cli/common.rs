@@ -273,3 +273,20 @@ pub fn npm_serves(package: &str) -> bool {
         }
     }
 }
+
+/// One run of acme's hello fixture (agent a1) through `addr`'s API; `Err` when no HTTP answer came (the connection refused or closed).
+pub fn post_hello(addr: &str, token: &str, text: &str) -> std::io::Result<u16> {
+    let body = serde_json::json!({ "action": "HELLO", "text": text, "agent": "a1" }).to_string();
+    let mut stream = TcpStream::connect(addr)?;
+    write!(
+        stream,
+        "POST /api/orgs/acme/plugins/@fixture%2Fplugin-hello/run HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw)?;
+    raw.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("no HTTP answer: {raw:?}")))
+}

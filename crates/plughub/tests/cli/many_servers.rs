@@ -5,20 +5,6 @@
 use crate::common::*;
 use std::sync::mpsc;
 
-fn post_run(addr: &str, token: &str, text: &str) -> u16 {
-    let body = serde_json::json!({ "action": "HELLO", "text": text, "agent": "a1" }).to_string();
-    let mut stream = TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "POST /api/orgs/acme/plugins/@fixture%2Fplugin-hello/run HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    raw.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
-
 /// The `execution` events of `addr`'s live stream of acme's executions, their data, as they come.
 fn follow(addr: &str, token: &str) -> mpsc::Receiver<Value> {
     let mut stream = TcpStream::connect(addr).unwrap();
@@ -116,7 +102,7 @@ async fn a_run_on_one_server_is_heard_live_on_the_other_even_across_a_reconnect(
     // not be "from now on", so the first run is repeated until one is heard.
     let until = Instant::now() + Duration::from_secs(60);
     loop {
-        assert_eq!(post_run(&addr_a, &token, "first"), 200);
+        assert_eq!(post_hello(&addr_a, &token, "first").unwrap(), 200);
         if let Ok(event) = heard.recv_timeout(Duration::from_secs(3)) {
             assert!(
                 event["metadata"]["text"]
@@ -128,7 +114,7 @@ async fn a_run_on_one_server_is_heard_live_on_the_other_even_across_a_reconnect(
         }
         assert!(Instant::now() < until, "B never heard A's runs");
     }
-    assert_eq!(post_run(&addr_a, &token, "second"), 200);
+    assert_eq!(post_hello(&addr_a, &token, "second").unwrap(), 200);
     hears(&heard, "second");
 
     // Both servers' listening connections cut: a run made meanwhile is caught up once B listens again.
@@ -137,9 +123,9 @@ async fn a_run_on_one_server_is_heard_live_on_the_other_even_across_a_reconnect(
         2,
         "A's and B's listeners"
     );
-    assert_eq!(post_run(&addr_a, &token, "while-cut"), 200);
+    assert_eq!(post_hello(&addr_a, &token, "while-cut").unwrap(), 200);
     hears(&heard, "while-cut");
-    assert_eq!(post_run(&addr_a, &token, "after"), 200);
+    assert_eq!(post_hello(&addr_a, &token, "after").unwrap(), 200);
     hears(&heard, "after");
     drop(server_a);
     drop(server_b);

@@ -6,23 +6,6 @@ use crate::common::*;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-/// One run through the API; `Err` when no HTTP answer came (the connection refused or closed).
-fn run_hello(addr: &str, token: &str, text: &str) -> std::io::Result<u16> {
-    let body = serde_json::json!({ "action": "HELLO", "text": text, "agent": "a1" }).to_string();
-    let mut stream = TcpStream::connect(addr)?;
-    write!(
-        stream,
-        "POST /api/orgs/acme/plugins/@fixture%2Fplugin-hello/run HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw)?;
-    raw.split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("no HTTP answer: {raw:?}")))
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_under_load_finishes_what_it_took_and_records_every_answered_run() {
     let dir = tempfile::tempdir().unwrap();
@@ -53,7 +36,7 @@ async fn sigterm_under_load_finishes_what_it_took_and_records_every_answered_run
                         break;
                     }
                     // A text of its own: no run is answered from the cache.
-                    match run_hello(&addr, &token, &format!("c{client}-{i}")) {
+                    match post_hello(&addr, &token, &format!("c{client}-{i}")) {
                         Ok(status) => {
                             if status == 200 {
                                 answered.fetch_add(1, Ordering::SeqCst);
@@ -167,7 +150,7 @@ async fn kill_9_under_load_loses_no_answered_run_and_frees_its_leases() {
             std::thread::spawn(move || {
                 for i in 0.. {
                     let text = format!("k{client}-{i}");
-                    match run_hello(&addr, &token, &text) {
+                    match post_hello(&addr, &token, &text) {
                         Ok(200) => answered.lock().unwrap().push(text),
                         Ok(other) => panic!("{text}: {other}"),
                         Err(_) => break,
@@ -223,6 +206,6 @@ async fn kill_9_under_load_loses_no_answered_run_and_frees_its_leases() {
     .unwrap();
     assert_eq!(installed[0]["state"], "INSTALLED", "{installed}");
     // The dead server's lease on acme's one slot (the free plan's) lapses, and runs go on.
-    assert_eq!(run_hello(&addr, &token, "after").unwrap(), 200);
+    assert_eq!(post_hello(&addr, &token, "after").unwrap(), 200);
     drop(server);
 }
